@@ -1,0 +1,69 @@
+# Cadre — the two commands: `make demo` and `make test`. See README.md.
+.PHONY: all deps build demo test test-release test-asan check-banned bench fuzz install clean
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+PORT       ?= 8000
+FUZZ_SECONDS ?= 60
+SHARED     ?= ../shared
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=release
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Builds and runs the example on http://127.0.0.1:$(PORT) (Ctrl-C stops it).
+demo: build
+	@echo "Cadre demo on http://127.0.0.1:$(PORT)/  (try /hello/world; Ctrl-C to stop)"
+	$(BUILD)/examples/hello serve --port $(PORT)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+
+# Every test, twice: the release build, then the same suites under ASan + UBSan.
+test: deps check-banned test-release test-asan
+	@scripts/test-summary $(BUILD) $(ASAN_BUILD)
+
+test-release: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs
+
+test-asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	meson test -C $(ASAN_BUILD) --print-errorlogs --timeout-multiplier 3
+
+check-banned:
+	@scripts/check-banned
+
+# Peers (Django, FastAPI, nginx) and Cadre in one run when ../shared/bench exists.
+bench: build
+	@scripts/install-deps --bench
+	@if [ -x $(SHARED)/bench/run-peers ]; then \
+	  $(SHARED)/bench/run-peers --cmd '$(BUILD)/bench/cadre-bench' --name cadre \
+	    --cmd-endpoints plaintext,json --endpoints plaintext,json --pipeline 16 \
+	    --duration 8 --out bench/results.json $(BENCH_ARGS); \
+	else \
+	  bench/run-alone $(BUILD)/bench/cadre-bench; \
+	fi
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized -Dfuzz=true \
+	  -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link
+
+# Runs each libFuzzer target for FUZZ_SECONDS on a scratch copy of its corpus.
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	@scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+install: build
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

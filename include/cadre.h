@@ -1,0 +1,16 @@
+/**
+ * cadre.h — the whole public API. Include this one header.
+ *
+ * Modules: base (errors, slices, arena, buffers, logging) < http (parser, server, requests,
+ * responses) < app (routes, command line, test client).
+ */
+#ifndef CADRE_H
+#define CADRE_H
+
+#include "cadre/base.h"
+#include "cadre/http.h"
+#include "cadre/app.h"
+
+#define CADRE_VERSION "0.1.0"
+
+#endif

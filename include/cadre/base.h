@@ -1,0 +1,212 @@
+/**
+ * cadre/base.h — errors, string slices, the request arena, bounded buffers and logging.
+ *
+ * Everything else in Cadre is built on these few pieces. Nothing here allocates behind your back:
+ * an arena owns everything allocated from it until it is reset or freed, and a buffer owns its
+ * bytes until it is freed.
+ */
+#ifndef CADRE_BASE_H
+#define CADRE_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CADRE_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define CADRE_NORETURN __attribute__((noreturn))
+#define CADRE_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CADRE_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define CADRE_PRINTF(f, a)
+#define CADRE_NORETURN
+#define CADRE_LIKELY(x) (x)
+#define CADRE_UNLIKELY(x) (x)
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Errors. Functions that can fail return int: 0 on success, a negative CADRE_E* code otherwise.
+ * ------------------------------------------------------------------------------------------- */
+
+/** The one table of error codes: X(NAME, message). */
+#define CADRE_ERRNO_MAP(X)                                                                         \
+    X(NOMEM, -1, "out of memory")                                                                  \
+    X(INVAL, -2, "invalid argument")                                                               \
+    X(IO, -3, "input/output error")                                                                \
+    X(TOOBIG, -4, "size limit exceeded")                                                           \
+    X(PARSE, -5, "malformed input")                                                                \
+    X(NOTFOUND, -6, "not found")                                                                   \
+    X(TIMEDOUT, -7, "timed out")                                                                   \
+    X(CLOSED, -8, "connection closed")                                                             \
+    X(EXIST, -9, "already exists")                                                                 \
+    X(UNSUPPORTED, -10, "not supported")                                                           \
+    X(STATE, -11, "operation not valid in this state")                                             \
+    X(SYSTEM, -12, "system call failed (see errno)")
+
+enum cadre_errno {
+    CADRE_OK = 0,
+#define CADRE__ERRNO_ENUM(name, code, msg) CADRE_E##name = (code),
+    CADRE_ERRNO_MAP(CADRE__ERRNO_ENUM)
+#undef CADRE__ERRNO_ENUM
+};
+
+/** A static, human-readable message for a CADRE_E* code (or "unknown error"). Never NULL. */
+const char *cadre_strerror(int err);
+
+/** The code's name ("CADRE_ETIMEDOUT"), or "CADRE_E?" for an unknown code. Never NULL. */
+const char *cadre_errname(int err);
+
+/** Prints "cadre: fatal: <message>" to stderr and aborts. Used when memory runs out in a request. */
+CADRE_NORETURN void cadre_panic(const char *fmt, ...) CADRE_PRINTF(1, 2);
+
+/* ---------------------------------------------------------------------------------------------
+ * Slices: a pointer and a length, usually into a buffer someone else owns. Not NUL-terminated.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct cadre_slice {
+    const char *ptr; /**< first byte; NULL for "absent" (as opposed to an empty, present value) */
+    size_t len;
+} cadre_slice;
+
+/** A slice of a string literal, without the terminating NUL. */
+#define CADRE_LIT(s) ((cadre_slice){ "" s, sizeof(s) - 1 })
+
+/** A slice over a NUL-terminated string (NULL gives the absent slice). Does not copy. */
+cadre_slice cadre_slice_cstr(const char *s);
+
+/** True when both slices hold the same bytes. */
+bool cadre_slice_eq(cadre_slice a, cadre_slice b);
+
+/** True when the slice holds exactly the bytes of the NUL-terminated string s. */
+bool cadre_slice_eq_cstr(cadre_slice a, const char *s);
+
+/** True when a and b are equal ignoring ASCII case (header names, tokens). */
+bool cadre_slice_ieq(cadre_slice a, cadre_slice b);
+
+/** ASCII-case-insensitive comparison with a NUL-terminated string. */
+bool cadre_slice_ieq_cstr(cadre_slice a, const char *s);
+
+/**
+ * Parses the whole slice as a decimal integer: optional '-', then 1..19 digits, nothing else
+ * (no '+', no spaces, no leading zeros except "0" itself when strict is true).
+ * Returns 0 and stores in *out, or CADRE_EPARSE (not a number) / CADRE_ETOOBIG (out of range).
+ */
+int cadre_slice_to_i64(cadre_slice s, bool strict, int64_t *out /* OUT */);
+
+/* ---------------------------------------------------------------------------------------------
+ * Arena: many small allocations freed together. Each request owns one; everything a handler
+ * allocates from it lives until the response has been sent, then goes in one reset.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct cadre_arena {
+    /* private */
+    struct cadre__arena_chunk *chunks; /* newest first; the last (oldest) one is kept on reset */
+    char *cur, *end;
+    size_t chunk_size;
+} cadre_arena;
+
+/** Prepares an empty arena whose chunks are chunk_size bytes (0: 8 KiB). Allocates nothing yet. */
+void cadre_arena_init(cadre_arena *a, size_t chunk_size);
+
+/**
+ * Returns size bytes aligned to 16, valid until the arena is reset or freed. Never returns NULL:
+ * when memory runs out the process aborts with a message (a request cannot go on without it).
+ */
+void *cadre_arena_alloc(cadre_arena *a, size_t size);
+
+/** As cadre_arena_alloc, zero-filled. */
+void *cadre_arena_calloc(cadre_arena *a, size_t size);
+
+/** Copies n bytes of s into the arena and adds a NUL. */
+char *cadre_arena_strndup(cadre_arena *a, const char *s, size_t n);
+
+/** printf into the arena; the result is NUL-terminated. */
+char *cadre_arena_printf(cadre_arena *a, const char *fmt, ...) CADRE_PRINTF(2, 3);
+
+/** Frees every allocation at once; keeps the first chunk for reuse. */
+void cadre_arena_reset(cadre_arena *a);
+
+/** Frees every allocation and every chunk. The arena can be used again after cadre_arena_init. */
+void cadre_arena_free(cadre_arena *a);
+
+/* ---------------------------------------------------------------------------------------------
+ * Bounded growable buffer (curl's dynbuf): it never grows past max, and saying so is an error,
+ * which is how "too large" answers (413, 414, 431) fall out.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct cadre_buf {
+    char *data; /**< read-only: the bytes (NULL until the first append) */
+    size_t len; /**< read-only: bytes in use */
+    size_t cap; /* private */
+    size_t max; /* private: the cap on len */
+} cadre_buf;
+
+/** Prepares an empty buffer that may hold at most max bytes. Allocates nothing yet. */
+void cadre_buf_init(cadre_buf *b, size_t max);
+
+/** Makes room for extra more bytes. CADRE_ETOOBIG past max, CADRE_ENOMEM if malloc fails. */
+int cadre_buf_reserve(cadre_buf *b, size_t extra);
+
+/** Appends n bytes. Errors as cadre_buf_reserve; on error the buffer is unchanged. */
+int cadre_buf_append(cadre_buf *b, const void *p, size_t n);
+
+/** Appends a NUL-terminated string (without its NUL). */
+int cadre_buf_append_str(cadre_buf *b, const char *s);
+
+/** Appends formatted text. Errors as cadre_buf_reserve. */
+int cadre_buf_appendf(cadre_buf *b, const char *fmt, ...) CADRE_PRINTF(2, 3);
+
+/** Removes the first n bytes (n <= len), moving the rest to the front. */
+void cadre_buf_consume(cadre_buf *b, size_t n);
+
+/** Empties the buffer, keeping its memory. */
+void cadre_buf_reset(cadre_buf *b);
+
+/** Frees the memory; the buffer is empty and usable again. */
+void cadre_buf_free(cadre_buf *b);
+
+/* ---------------------------------------------------------------------------------------------
+ * Logging: levels, plain text or JSON lines, to stderr (or a file descriptor). Thread-safe: each
+ * record is written with one write(2).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum cadre_log_level {
+    CADRE_LOG_DEBUG = 0,
+    CADRE_LOG_INFO = 1,
+    CADRE_LOG_WARN = 2,
+    CADRE_LOG_ERROR = 3,
+    CADRE_LOG_OFF = 4,
+} cadre_log_level;
+
+typedef enum cadre_log_format {
+    CADRE_LOG_PLAIN = 0, /**< "2026-11-26T14:00:00.123Z INFO message" */
+    CADRE_LOG_JSON = 1,  /**< {"ts":"…","level":"info","msg":"…"} one object per line */
+} cadre_log_format;
+
+/** Sets the minimum level, the format and the output descriptor (-1 keeps the current one: 2). */
+void cadre_log_configure(cadre_log_level level, cadre_log_format format, int fd);
+
+/** Parses "debug", "info", "warn", "error", "off". Returns 0 or CADRE_EINVAL. */
+int cadre_log_level_parse(const char *s, cadre_log_level *out /* OUT */);
+
+/** True when a record at this level would be written (to skip building expensive messages). */
+bool cadre_log_enabled(cadre_log_level level);
+
+/** Writes one record. Messages longer than 4 KiB are cut. */
+void cadre_log(cadre_log_level level, const char *fmt, ...) CADRE_PRINTF(2, 3);
+
+/**
+ * Writes one record with extra fields: fields is a NULL-terminated list of key, value string
+ * pairs (JSON: extra members; plain: key=value after the message). Used for access logs.
+ */
+void cadre_log_fields(cadre_log_level level, const char *msg, const char *const *fields);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,256 @@
+/**
+ * cadre/http.h — the HTTP/1.1 server core: a strict RFC 9112 parser, the request a handler sees,
+ * the response it builds, and the multi-worker event-loop server.
+ *
+ * The parser allocates nothing: every slice it returns points into the caller's buffer.
+ */
+#ifndef CADRE_HTTP_H
+#define CADRE_HTTP_H
+
+#include "base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Parser
+ * ------------------------------------------------------------------------------------------- */
+
+/** Limits applied while parsing. cadre_http_limits_default() gives the documented defaults. */
+typedef struct cadre_http_limits {
+    size_t max_head;    /**< request line + header section, bytes (default 16 KiB) → 431 */
+    size_t max_target;  /**< request target, bytes (default 8 KiB) → 414 */
+    size_t max_body;    /**< body, bytes, declared or chunked (default 1 MiB) → 413 */
+    size_t max_headers; /**< number of header fields (default 100) → 431 */
+} cadre_http_limits;
+
+/** The defaults: 16 KiB head, 8 KiB target, 1 MiB body, 100 header fields. */
+cadre_http_limits cadre_http_limits_default(void);
+
+typedef struct cadre_header {
+    cadre_slice name;  /**< as sent (case preserved); a valid token */
+    cadre_slice value; /**< without leading and trailing whitespace */
+} cadre_header;
+
+/** Why a request was refused: the status to answer and a short, static reason. */
+typedef struct cadre_http_error {
+    int status;         /**< 400, 413, 414, 417, 431, 501 or 505 */
+    const char *reason; /**< e.g. "both Content-Length and Transfer-Encoding"; static storage */
+} cadre_http_error;
+
+/** A parsed request head. Every slice points into the buffer given to cadre_http_parse_head. */
+typedef struct cadre_http_head {
+    cadre_slice method;  /**< a token, case-sensitive ("GET") */
+    cadre_slice target;  /**< the request target exactly as sent */
+    cadre_slice path;    /**< path part of the target, still percent-encoded ("*" for OPTIONS *) */
+    cadre_slice query;   /**< after '?', still encoded; absent (ptr NULL) when there is no '?' */
+    cadre_slice host;    /**< Host header, or the authority of an absolute-form target */
+    int version;         /**< 10 for HTTP/1.0, 11 for HTTP/1.1 (and 1.x, x > 1) */
+    cadre_header *headers; /**< the caller's array, filled in order */
+    size_t num_headers;
+    int64_t content_length; /**< -1 when there is no Content-Length */
+    bool chunked;           /**< Transfer-Encoding ends in chunked */
+    bool keep_alive;        /**< the connection may stay open after this request */
+    bool expect_continue;   /**< "Expect: 100-continue" */
+} cadre_http_head;
+
+enum {
+    CADRE_HTTP_PARTIAL = -2, /**< need more bytes */
+    CADRE_HTTP_ERROR = -1,   /**< refused: see the cadre_http_error */
+};
+
+/**
+ * Parses a request line and header section from buf[0..len).
+ *
+ * prev_len is how many bytes the previous call on the same request saw (0 the first time), so that
+ * a request arriving in pieces is scanned once. headers/max_headers is the caller's array; more
+ * fields than that (or than lim->max_headers) is a 431.
+ *
+ * Returns the length of the head (> 0, the body starts there), CADRE_HTTP_PARTIAL, or
+ * CADRE_HTTP_ERROR with *err filled. Refusals follow RFC 9112 strictly: bare CR or LF, obs-fold,
+ * whitespace before a colon, NUL or control bytes, both Content-Length and Transfer-Encoding,
+ * duplicate or malformed Content-Length, missing or repeated Host in HTTP/1.1 → 400; a transfer
+ * coding other than a final chunked → 501; unknown expectation → 417; versions other than 1.x →
+ * 505; limits → 414/431 (413 is the caller's to decide, from content_length).
+ */
+int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const cadre_http_limits *lim,
+                          cadre_http_head *head /* OUT */, cadre_header *headers, size_t max_headers,
+                          cadre_http_error *err /* OUT */);
+
+/** Incremental state of a chunked body decoder. Zero it (or call _init) before the first call. */
+typedef struct cadre_http_chunked {
+    /* private */
+    int state;
+    uint64_t remaining; /* bytes left in the current chunk */
+    size_t total;       /* decoded bytes so far */
+    size_t line;        /* bytes in the current size/trailer line (bounded) */
+    size_t trailers;    /* bytes of trailer section so far */
+} cadre_http_chunked;
+
+void cadre_http_chunked_init(cadre_http_chunked *c);
+
+/**
+ * Decodes a chunked body in place. buf[*src..len) is undecoded input; decoded bytes are moved
+ * down to buf[*dst..] (dst never passes src). Both offsets advance. Chunk extensions are
+ * validated and ignored; trailer fields are validated and discarded.
+ *
+ * Returns 0 when the last chunk and trailers have been read (*src is then the end of the message
+ * and *dst the end of the decoded body), CADRE_HTTP_PARTIAL when more input is needed, or
+ * CADRE_HTTP_ERROR with *err (400 malformed or overflowing size, 413 body over max_body).
+ */
+int cadre_http_chunked_decode(cadre_http_chunked *c, char *buf, size_t len, size_t *src, size_t *dst,
+                              size_t max_body, cadre_http_error *err /* OUT */);
+
+/** The standard reason phrase for a status ("Not Found"), or "Unknown" for unlisted codes. */
+const char *cadre_http_status_text(int status);
+
+/**
+ * Percent-decodes src into dst (which may be src itself: decoding only shrinks). With plus_space,
+ * '+' becomes ' ' (query strings and forms). Returns the decoded length, or CADRE_EPARSE for a
+ * '%' not followed by two hex digits.
+ */
+long cadre_url_decode(char *dst, const char *src, size_t len, bool plus_space);
+
+/* ---------------------------------------------------------------------------------------------
+ * Requests, as a handler sees them
+ * ------------------------------------------------------------------------------------------- */
+
+/** A path parameter captured by the router ("{id}"), percent-decoded. */
+typedef struct cadre_param {
+    const char *name;  /**< from the route pattern, NUL-terminated */
+    cadre_slice value; /**< decoded; in the request arena */
+} cadre_param;
+
+typedef struct cadre_request cadre_request;
+
+/**
+ * A request. Public fields are read-only; all their memory belongs to the request and lives until
+ * its response has been sent. Copy anything that must outlive it.
+ */
+struct cadre_request {
+    cadre_http_head head; /**< method, target, path, query, headers, version… */
+    cadre_slice body;     /**< the whole body (chunked already decoded); empty when none */
+    cadre_arena *arena;   /**< the request's arena: use cadre_alloc() */
+    cadre_param *params;  /**< path parameters, set by the router */
+    size_t num_params;
+    void *user; /**< free for the application (e.g. the app sets its own state here) */
+
+    /* private: the response being built and the connection this request came from */
+    struct cadre__response_state *res;
+    struct cadre__conn *conn;
+};
+
+/** The first header named name (ASCII case-insensitive); absent slice (ptr NULL) if none. */
+cadre_slice cadre_request_header(const cadre_request *r, const char *name);
+
+/** The decoded path parameter name; absent slice if the route has no such parameter. */
+cadre_slice cadre_request_param(const cadre_request *r, const char *name);
+
+/**
+ * The first query parameter named key, decoded ('+' is a space). Returns true and sets *value
+ * (in the request arena) if present, even if empty; false otherwise.
+ */
+bool cadre_request_query(cadre_request *r, const char *key, cadre_slice *value /* OUT */);
+
+/** Allocates from the request arena (freed after the response; aborts on out-of-memory). */
+void *cadre_alloc(cadre_request *r, size_t size);
+
+/* ---------------------------------------------------------------------------------------------
+ * Responses. A handler returns the status (or a negative CADRE_E*, which answers 500).
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Sets the response: status, Content-Type (NULL for none) and body, which is copied into the
+ * request arena. Returns status, so a handler can `return cadre_respond(...)`.
+ */
+int cadre_respond(cadre_request *r, int status, const char *content_type, const void *body, size_t len);
+
+/** As cadre_respond, without copying: body must stay valid until the request ends. */
+int cadre_respond_ref(cadre_request *r, int status, const char *content_type, const void *body,
+                      size_t len);
+
+/** A text/plain; charset=utf-8 response with a NUL-terminated body (copied). Returns status. */
+int cadre_text(cadre_request *r, int status, const char *text);
+
+/**
+ * An application/json response whose body is already-serialized JSON text (copied). Returns
+ * status. The typed JSON API comes with the schema module; this is for hand-written JSON.
+ */
+int cadre_json_text(cadre_request *r, int status, const char *json, size_t len);
+
+/**
+ * An error answer in the FastAPI shape {"detail":"<detail>"} (detail is JSON-escaped).
+ * Returns status.
+ */
+int cadre_error(cadre_request *r, int status, const char *detail);
+
+/**
+ * Adds a response header (both strings copied). Content-Length, Date, Connection and
+ * Transfer-Encoding are the server's and refused. Returns 0, or CADRE_EINVAL when name is not a
+ * token or value holds CR, LF or NUL (no header injection).
+ */
+int cadre_set_header(cadre_request *r, const char *name, const char *value);
+
+/** Asks the server to close the connection after this response. */
+void cadre_close_after(cadre_request *r);
+
+/* ---------------------------------------------------------------------------------------------
+ * Suspending a request: the request's coroutine waits, its worker goes on serving others.
+ * ------------------------------------------------------------------------------------------- */
+
+enum { CADRE_WAIT_READ = 1, CADRE_WAIT_WRITE = 2 };
+
+/**
+ * Suspends the calling request until fd is readable (CADRE_WAIT_READ) and/or writable
+ * (CADRE_WAIT_WRITE), or timeout_ms passes (-1: no timeout). fd should be non-blocking.
+ * Returns 0 when ready, CADRE_ETIMEDOUT, or CADRE_ESTATE when not called from a request running
+ * on a server worker or the test client.
+ */
+int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms);
+
+/** Suspends the calling request for ms milliseconds without blocking its worker. */
+int cadre_sleep(cadre_request *r, int ms);
+
+/* ---------------------------------------------------------------------------------------------
+ * Server
+ * ------------------------------------------------------------------------------------------- */
+
+/** Called for each request, on a coroutine. Returns the status or a negative CADRE_E*. */
+typedef int (*cadre_dispatch_fn)(void *ctx, cadre_request *r);
+
+typedef struct cadre_server_config {
+    const char *host;               /**< listen address (default "127.0.0.1") */
+    int port;                       /**< default 8000 */
+    int workers;                    /**< worker threads; 0 = online CPUs */
+    unsigned header_timeout_ms;     /**< whole request head must arrive within (10 000) → 408 */
+    unsigned body_timeout_ms;       /**< whole body must arrive within (30 000) → 408 */
+    unsigned keepalive_timeout_ms;  /**< idle keep-alive connection closed after (60 000) */
+    unsigned write_timeout_ms;      /**< a response that cannot be written within (30 000): close */
+    unsigned shutdown_timeout_ms;   /**< in-flight requests get this long at SIGTERM (10 000) */
+    size_t max_connections;         /**< per worker (default 65 536); beyond: accept waits */
+    size_t stack_size;              /**< coroutine stack (default 256 KiB, guard page below) */
+    cadre_http_limits limits;
+    bool access_log;                /**< one log record per request (INFO) */
+    void (*on_listen)(int port, void *ctx); /**< called once all workers listen (optional) */
+    void *on_listen_ctx;
+} cadre_server_config;
+
+/** Fills the documented defaults. */
+void cadre_server_config_default(cadre_server_config *c);
+
+/**
+ * Runs the server until SIGTERM or SIGINT, then shuts down gracefully: stops accepting, closes
+ * idle connections, lets in-flight requests finish until shutdown_timeout_ms, and returns.
+ * Returns 0, or a negative CADRE_E* (e.g. the address cannot be bound; the reason is logged).
+ * Blocks SIGTERM, SIGINT and SIGPIPE in the calling thread and its workers.
+ */
+int cadre_server_run(const cadre_server_config *c, cadre_dispatch_fn dispatch, void *ctx);
+
+/** Asks a running server (in this process) to shut down as if it got SIGTERM. Async-signal-safe. */
+void cadre_server_stop(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

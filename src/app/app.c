@@ -1,0 +1,75 @@
+/* The application object: its routes, its configuration errors and its server config. */
+#include "app_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cadre__routes_free(cadre_app *app);
+
+cadre_app *cadre_app_new(const char *name)
+{
+    cadre_app *app = calloc(1, sizeof *app);
+    if (!app)
+        return NULL;
+    app->name = strdup(name ? name : "cadre");
+    if (!app->name) {
+        free(app);
+        return NULL;
+    }
+    cadre_server_config_default(&app->config);
+    return app;
+}
+
+void cadre_app_free(cadre_app *app)
+{
+    if (!app)
+        return;
+    cadre__routes_free(app);
+    for (size_t i = 0; i < app->nerrors; i++)
+        free(app->errors[i]);
+    free(app->errors);
+    free(app->name);
+    free(app);
+}
+
+cadre_server_config *cadre_app_config(cadre_app *app)
+{
+    return &app->config;
+}
+
+void cadre__app_error(cadre_app *app, const char *file, int line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char **e = realloc(app->errors, (app->nerrors + 1) * sizeof *e);
+    if (!e)
+        cadre_panic("out of memory recording a configuration error: %s", msg);
+    app->errors = e;
+    size_t n = strlen(file ? file : "?") + strlen(msg) + 32;
+    char *s = malloc(n);
+    if (!s)
+        cadre_panic("out of memory recording a configuration error: %s", msg);
+    snprintf(s, n, "%s:%d: %s", file ? file : "?", line, msg);
+    app->errors[app->nerrors++] = s;
+}
+
+size_t cadre_app_check(cadre_app *app)
+{
+    for (size_t i = 0; i < app->nerrors; i++)
+        cadre_log(CADRE_LOG_ERROR, "%s", app->errors[i]);
+    return app->nerrors;
+}
+
+int cadre_app_serve(cadre_app *app, const cadre_server_config *config)
+{
+    if (cadre_app_check(app) > 0) {
+        cadre_log(CADRE_LOG_ERROR, "%s: %zu configuration error(s); not serving", app->name,
+                  app->nerrors);
+        return CADRE_EINVAL;
+    }
+    return cadre_server_run(config ? config : &app->config, cadre_app_dispatch, app);
+}

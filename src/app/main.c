@@ -1,0 +1,178 @@
+/* cadre_main: the subcommands every Cadre binary has, as manage.py is Django's. */
+#include "app_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f, const char *prog)
+{
+    fprintf(f,
+            "usage: %s [serve] [options]\n"
+            "       %s routes\n"
+            "\n"
+            "serve options:\n"
+            "  --host HOST              listen address (127.0.0.1)\n"
+            "  --port PORT              listen port ($PORT, else 8000; 0 picks a free one)\n"
+            "  --workers N              worker threads (online CPUs)\n"
+            "  --log-level LEVEL        debug, info, warn, error, off (info)\n"
+            "  --log-format FORMAT      plain or json (plain)\n"
+            "  --access-log             log every request\n"
+            "  --header-timeout MS      request head must arrive within (10000)\n"
+            "  --body-timeout MS        request body must arrive within (30000)\n"
+            "  --keepalive-timeout MS   idle connections close after (60000)\n"
+            "  --write-timeout MS       stalled responses are dropped after (30000)\n"
+            "  --shutdown-timeout MS    in-flight requests get this long at SIGTERM (10000)\n"
+            "  --max-body BYTES         request body limit (1048576)\n"
+            "  --max-head BYTES         request line + headers limit (16384)\n"
+            "  --max-target BYTES       request target limit (8192)\n",
+            prog, prog);
+}
+
+/* Parses a non-negative integer option value; prints the error itself. */
+static int num(const char *opt, const char *v, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    if (!v || !*v || *v == '-') {
+        fprintf(stderr, "error: %s needs a non-negative number\n", opt);
+        return -1;
+    }
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end || n > max) {
+        fprintf(stderr, "error: %s: \"%s\" is not a number from 0 to %llu\n", opt, v, max);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int list_routes(cadre_app *app)
+{
+    for (size_t i = 0; i < app->nroutes; i++)
+        printf("%-7s %s\n", app->routes[i].method, app->routes[i].pattern);
+    return 0;
+}
+
+int cadre_main(cadre_app *app, int argc, char **argv)
+{
+    int status = 2;
+    const char *prog = argc > 0 ? argv[0] : "app";
+    if (!app) {
+        fprintf(stderr, "error: no app (out of memory?)\n");
+        return 1;
+    }
+    cadre_server_config cfg = app->config;
+    cadre_log_level level = CADRE_LOG_INFO;
+    cadre_log_format format = CADRE_LOG_PLAIN;
+    const char *env_port = getenv("PORT");
+    unsigned long long v;
+    if (env_port && *env_port) {
+        if (num("$PORT", env_port, 65535, &v) != 0)
+            goto out;
+        cfg.port = (int)v;
+    }
+
+    int i = 1;
+    const char *cmd = "serve";
+    if (i < argc && argv[i][0] != '-')
+        cmd = argv[i++];
+    if (strcmp(cmd, "help") == 0 || (i < argc && (strcmp(argv[i], "--help") == 0 ||
+                                                  strcmp(argv[i], "-h") == 0))) {
+        usage(stdout, prog);
+        status = 0;
+        goto out;
+    }
+    if (strcmp(cmd, "routes") == 0) {
+        status = cadre_app_check(app) ? 1 : list_routes(app);
+        goto out;
+    }
+    if (strcmp(cmd, "serve") != 0) {
+        fprintf(stderr, "error: unknown command \"%s\"\n", cmd);
+        usage(stderr, prog);
+        goto out;
+    }
+    for (; i < argc; i++) {
+        const char *o = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(name) (strcmp(o, name) == 0)
+#define NUM(max)                                                                                   \
+    do {                                                                                           \
+        if (num(o, val, (max), &v) != 0)                                                           \
+            goto out;                                                                              \
+        i++;                                                                                       \
+    } while (0)
+        if (OPT("--host")) {
+            if (!val) {
+                fprintf(stderr, "error: --host needs a value\n");
+                goto out;
+            }
+            cfg.host = val;
+            i++;
+        } else if (OPT("--port")) {
+            NUM(65535);
+            cfg.port = (int)v;
+        } else if (OPT("--workers")) {
+            NUM(1024);
+            cfg.workers = (int)v;
+        } else if (OPT("--log-level")) {
+            if (!val || cadre_log_level_parse(val, &level) != 0) {
+                fprintf(stderr, "error: --log-level takes debug, info, warn, error or off\n");
+                goto out;
+            }
+            i++;
+        } else if (OPT("--log-format")) {
+            if (val && strcmp(val, "plain") == 0)
+                format = CADRE_LOG_PLAIN;
+            else if (val && strcmp(val, "json") == 0)
+                format = CADRE_LOG_JSON;
+            else {
+                fprintf(stderr, "error: --log-format takes plain or json\n");
+                goto out;
+            }
+            i++;
+        } else if (OPT("--access-log")) {
+            cfg.access_log = true;
+        } else if (OPT("--header-timeout")) {
+            NUM(86400000);
+            cfg.header_timeout_ms = (unsigned)v;
+        } else if (OPT("--body-timeout")) {
+            NUM(86400000);
+            cfg.body_timeout_ms = (unsigned)v;
+        } else if (OPT("--keepalive-timeout")) {
+            NUM(86400000);
+            cfg.keepalive_timeout_ms = (unsigned)v;
+        } else if (OPT("--write-timeout")) {
+            NUM(86400000);
+            cfg.write_timeout_ms = (unsigned)v;
+        } else if (OPT("--shutdown-timeout")) {
+            NUM(86400000);
+            cfg.shutdown_timeout_ms = (unsigned)v;
+        } else if (OPT("--max-body")) {
+            NUM((unsigned long long)1 << 40);
+            cfg.limits.max_body = (size_t)v;
+        } else if (OPT("--max-head")) {
+            NUM((unsigned long long)1 << 24);
+            cfg.limits.max_head = (size_t)v;
+        } else if (OPT("--max-target")) {
+            NUM((unsigned long long)1 << 24);
+            cfg.limits.max_target = (size_t)v;
+        } else {
+            fprintf(stderr, "error: unknown option \"%s\"\n", o);
+            usage(stderr, prog);
+            goto out;
+        }
+#undef OPT
+#undef NUM
+    }
+    if (cfg.limits.max_head < 64 || cfg.limits.max_target < 1) {
+        fprintf(stderr, "error: --max-head must be at least 64 and --max-target at least 1\n");
+        goto out;
+    }
+    cadre_log_configure(level, format, -1);
+    status = cadre_app_serve(app, &cfg) == 0 ? 0 : 1;
+out:
+    cadre_app_free(app);
+    return status;
+}

@@ -1,0 +1,286 @@
+/*
+ * Routing. Patterns are split into segments once, at registration; a request path is matched
+ * segment by segment against each route, decoding a segment only when it holds an escape. When
+ * several patterns match, the most specific wins (a literal segment beats a parameter at the
+ * first position where they differ), whatever the registration order.
+ */
+#include "app_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_ident(const char *s, size_t n)
+{
+    if (n == 0 || !(s[0] == '_' || ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z')))
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        char c = s[i];
+        if (!(c == '_' || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+            return false;
+    }
+    return true;
+}
+
+static bool is_method(const char *m)
+{
+    if (!*m)
+        return false;
+    for (; *m; m++)
+        if (!((*m >= 'A' && *m <= 'Z') || *m == '-' || *m == '_'))
+            return false;
+    return true;
+}
+
+/* Two routes conflict when they have the same method and the same segment shapes. */
+static bool same_shape(const struct cadre__route *a, const struct cadre__route *b)
+{
+    if (a->nsegs != b->nsegs || strcmp(a->method, b->method) != 0)
+        return false;
+    for (size_t i = 0; i < a->nsegs; i++) {
+        if (a->segs[i].param != b->segs[i].param)
+            return false;
+        if (!a->segs[i].param && strcmp(a->segs[i].text, b->segs[i].text) != 0)
+            return false;
+    }
+    return true;
+}
+
+static void free_route(struct cadre__route *r)
+{
+    for (size_t i = 0; i < r->nsegs; i++)
+        free(r->segs[i].text);
+    free(r->segs);
+    free(r->method);
+    free(r->pattern);
+}
+
+int cadre__route(cadre_app *app, const char *method, const char *path, cadre_handler h,
+                 const char *file, int line)
+{
+    struct cadre__route r = { 0 };
+    int rc = CADRE_EINVAL;
+    if (!method || !is_method(method)) {
+        cadre__app_error(app, file, line, "invalid method \"%s\"", method ? method : "(null)");
+        return CADRE_EINVAL;
+    }
+    if (!path || path[0] != '/') {
+        cadre__app_error(app, file, line, "route path must start with '/': \"%s\"",
+                         path ? path : "(null)");
+        return CADRE_EINVAL;
+    }
+    if (!h) {
+        cadre__app_error(app, file, line, "route %s %s has no handler", method, path);
+        return CADRE_EINVAL;
+    }
+    r.method = strdup(method);
+    r.pattern = strdup(path);
+    r.handler = h;
+    r.file = file;
+    r.line = line;
+    size_t cap = 1;
+    for (const char *p = path; *p; p++)
+        cap += *p == '/';
+    r.segs = calloc(cap, sizeof *r.segs);
+    if (!r.method || !r.pattern || !r.segs) {
+        rc = CADRE_ENOMEM;
+        goto fail;
+    }
+    if (strcmp(path, "/") != 0) {
+        const char *p = path + 1;
+        for (;;) {
+            const char *e = strchr(p, '/');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            struct cadre__seg *s = &r.segs[r.nsegs];
+            if (n >= 2 && p[0] == '{' && p[n - 1] == '}') {
+                if (!is_ident(p + 1, n - 2)) {
+                    cadre__app_error(app, file, line, "route %s: bad parameter name \"%.*s\"", path,
+                                     (int)n, p);
+                    goto fail;
+                }
+                s->param = true;
+                s->text = strndup(p + 1, n - 2);
+                s->len = n - 2;
+                for (size_t i = 0; i < r.nsegs; i++) {
+                    if (r.segs[i].param && strcmp(r.segs[i].text, s->text) == 0) {
+                        cadre__app_error(app, file, line, "route %s: parameter {%s} appears twice",
+                                         path, s->text);
+                        r.nsegs++;
+                        goto fail;
+                    }
+                }
+                r.nparams++;
+            } else {
+                for (size_t i = 0; i < n; i++) {
+                    unsigned char c = (unsigned char)p[i];
+                    if (c <= 0x20 || c >= 0x7f || c == '{' || c == '}' || c == '?' || c == '#' ||
+                        c == '%') {
+                        cadre__app_error(app, file, line,
+                                         "route %s: invalid character '%c' in a literal segment "
+                                         "(parameters are whole segments: /items/{id})",
+                                         path, c > 0x20 && c < 0x7f ? c : '?');
+                        goto fail;
+                    }
+                }
+                s->text = strndup(p, n);
+                s->len = n;
+            }
+            r.nsegs++;
+            if (!s->text) {
+                rc = CADRE_ENOMEM;
+                goto fail;
+            }
+            if (!e)
+                break;
+            p = e + 1;
+        }
+    }
+    for (size_t i = 0; i < app->nroutes; i++) {
+        if (same_shape(&app->routes[i], &r)) {
+            cadre__app_error(app, file, line, "route %s %s conflicts with %s %s (%s:%d)", method,
+                             path, app->routes[i].method, app->routes[i].pattern,
+                             app->routes[i].file, app->routes[i].line);
+            rc = CADRE_EEXIST;
+            goto fail;
+        }
+    }
+    if (app->nroutes == app->cap_routes) {
+        size_t ncap = app->cap_routes ? app->cap_routes * 2 : 16;
+        struct cadre__route *nr = realloc(app->routes, ncap * sizeof *nr);
+        if (!nr) {
+            rc = CADRE_ENOMEM;
+            goto fail;
+        }
+        app->routes = nr;
+        app->cap_routes = ncap;
+    }
+    app->routes[app->nroutes++] = r;
+    return 0;
+fail:
+    if (rc == CADRE_ENOMEM)
+        cadre__app_error(app, file, line, "out of memory adding route %s", path);
+    free_route(&r);
+    return rc;
+}
+
+void cadre__routes_free(cadre_app *app);
+void cadre__routes_free(cadre_app *app)
+{
+    for (size_t i = 0; i < app->nroutes; i++)
+        free_route(&app->routes[i]);
+    free(app->routes);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Matching
+ * ------------------------------------------------------------------------------------------- */
+
+#define MAX_SEGS 64
+
+/* Compares specificity: > 0 when a is more specific than b. */
+static int specificity(const struct cadre__route *a, const struct cadre__route *b)
+{
+    for (size_t i = 0; i < a->nsegs; i++)
+        if (a->segs[i].param != b->segs[i].param)
+            return a->segs[i].param ? -1 : 1;
+    return 0;
+}
+
+int cadre_app_dispatch(void *ctx, cadre_request *r)
+{
+    cadre_app *app = ctx;
+    cadre_slice path = r->head.path;
+    cadre_slice segs[MAX_SEGS];
+    size_t nsegs = 0;
+
+    if (path.len == 0 || path.ptr[0] != '/')
+        return cadre_error(r, 404, "Not Found");
+    /* Split and decode the path once. */
+    if (path.len > 1) {
+        const char *p = path.ptr + 1, *end = path.ptr + path.len;
+        for (;;) {
+            const char *e = memchr(p, '/', (size_t)(end - p));
+            const char *se = e ? e : end;
+            if (nsegs == MAX_SEGS)
+                return cadre_error(r, 404, "Not Found");
+            size_t n = (size_t)(se - p);
+            if (memchr(p, '%', n)) {
+                char *d = cadre_alloc(r, n + 1);
+                long dl = cadre_url_decode(d, p, n, false);
+                if (dl < 0)
+                    return cadre_error(r, 400, "invalid percent-escape in path");
+                segs[nsegs++] = (cadre_slice){ d, (size_t)dl };
+            } else {
+                segs[nsegs++] = (cadre_slice){ p, n };
+            }
+            if (!e)
+                break;
+            p = e + 1;
+        }
+    }
+
+    bool is_head = cadre_slice_eq_cstr(r->head.method, "HEAD");
+    const struct cadre__route *best = NULL, *best_get = NULL;
+    bool path_matched = false;
+    for (size_t i = 0; i < app->nroutes; i++) {
+        const struct cadre__route *rt = &app->routes[i];
+        if (rt->nsegs != nsegs)
+            continue;
+        size_t k = 0;
+        for (; k < nsegs; k++)
+            if (!rt->segs[k].param &&
+                !cadre_slice_eq(segs[k], (cadre_slice){ rt->segs[k].text, rt->segs[k].len }))
+                break;
+        if (k < nsegs)
+            continue;
+        path_matched = true;
+        if (cadre_slice_eq_cstr(r->head.method, rt->method)) {
+            if (!best || specificity(rt, best) > 0)
+                best = rt;
+        } else if (is_head && strcmp(rt->method, "GET") == 0) {
+            if (!best_get || specificity(rt, best_get) > 0)
+                best_get = rt;
+        }
+    }
+    if (!best)
+        best = best_get;
+    if (!best) {
+        if (!path_matched)
+            return cadre_error(r, 404, "Not Found");
+        /* Allow: the methods of every route whose pattern matches this path. */
+        char allow[256] = "";
+        size_t al = 0;
+        bool has_get = false, has_head = false;
+        for (size_t i = 0; i < app->nroutes; i++) {
+            const struct cadre__route *rt = &app->routes[i];
+            if (rt->nsegs != nsegs)
+                continue;
+            size_t k = 0;
+            for (; k < nsegs; k++)
+                if (!rt->segs[k].param &&
+                    !cadre_slice_eq(segs[k], (cadre_slice){ rt->segs[k].text, rt->segs[k].len }))
+                    break;
+            if (k < nsegs || strstr(allow, rt->method))
+                continue;
+            has_get |= strcmp(rt->method, "GET") == 0;
+            has_head |= strcmp(rt->method, "HEAD") == 0;
+            al += (size_t)snprintf(allow + al, sizeof allow - al, "%s%s", al ? ", " : "", rt->method);
+            if (al >= sizeof allow)
+                al = sizeof allow - 1;
+            allow[al] = '\0';
+        }
+        if (has_get && !has_head && al + 6 < sizeof allow)
+            al += (size_t)snprintf(allow + al, sizeof allow - al, ", HEAD");
+        cadre_error(r, 405, "Method Not Allowed");
+        cadre_set_header(r, "Allow", allow);
+        return 405;
+    }
+    if (best->nparams) {
+        r->params = cadre_alloc(r, best->nparams * sizeof *r->params);
+        r->num_params = 0;
+        for (size_t k = 0; k < nsegs; k++)
+            if (best->segs[k].param)
+                r->params[r->num_params++] = (cadre_param){ best->segs[k].text, segs[k] };
+    }
+    return best->handler(r);
+}

@@ -1,0 +1,101 @@
+/* Bounded growable buffer. */
+#include <cadre/base.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cadre_buf_init(cadre_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->max = max;
+}
+
+int cadre_buf_reserve(cadre_buf *b, size_t extra)
+{
+    if (extra > b->max - b->len)
+        return CADRE_ETOOBIG;
+    size_t need = b->len + extra;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    if (cap > b->max)
+        cap = b->max;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return CADRE_ENOMEM;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int cadre_buf_append(cadre_buf *b, const void *p, size_t n)
+{
+    int rc = cadre_buf_reserve(b, n);
+    if (rc)
+        return rc;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+int cadre_buf_append_str(cadre_buf *b, const char *s)
+{
+    return cadre_buf_append(b, s, strlen(s));
+}
+
+int cadre_buf_appendf(cadre_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return CADRE_EINVAL;
+    int rc = cadre_buf_reserve(b, (size_t)n);
+    if (rc)
+        return rc;
+    va_start(ap, fmt);
+    if (b->cap - b->len > (size_t)n) {
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    } else {
+        /* No room for vsnprintf's NUL at the very cap: format aside. */
+        char *tmp = malloc((size_t)n + 1);
+        if (!tmp) {
+            va_end(ap);
+            return CADRE_ENOMEM;
+        }
+        vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+        memcpy(b->data + b->len, tmp, (size_t)n);
+        free(tmp);
+    }
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+void cadre_buf_consume(cadre_buf *b, size_t n)
+{
+    if (n >= b->len) {
+        b->len = 0;
+        return;
+    }
+    memmove(b->data, b->data + n, b->len - n);
+    b->len -= n;
+}
+
+void cadre_buf_reset(cadre_buf *b)
+{
+    b->len = 0;
+}
+
+void cadre_buf_free(cadre_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

@@ -1,0 +1,495 @@
+/*
+ * A connection's life: read into its buffer, parse requests (several per read when pipelined),
+ * run each on a coroutine, queue the responses in order and write them in as few system calls
+ * as possible. Sockets are registered once, edge-triggered, for input and output, so the hot
+ * path makes no epoll_ctl call: one read, one write per batch.
+ */
+#include "http_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define OUT_HIGH (256 * 1024)   /* stop parsing more pipelined requests past this much output */
+#define MAX_LINGER (1024 * 1024) /* bytes discarded after a refusal before giving up */
+#define DRIVE_ROUNDS 32          /* reads per turn before other connections get theirs */
+
+static void drive(cadre__conn *c);
+
+static size_t in_max(const cadre__worker *w)
+{
+    const cadre_http_limits *l = &w->cfg->limits;
+    return l->max_head + l->max_body + 2 * CADRE__BUF_SIZE;
+}
+
+static size_t out_max(void)
+{
+    return (size_t)1 << 30;
+}
+
+cadre__conn *cadre__conn_new(cadre__worker *w, int fd)
+{
+    cadre__conn *c = w->free_conns;
+    if (c) {
+        w->free_conns = c->next_free;
+        w->num_free_conns--;
+    } else {
+        c = malloc(sizeof *c);
+        if (!c)
+            return NULL;
+    }
+    memset(c, 0, sizeof *c);
+    c->kind = IO_CONN;
+    c->fd = fd;
+    c->worker = w;
+    c->state = CS_HEAD;
+    c->timer_kind = T_NONE;
+    c->timer.prev = c->timer.next = &c->timer;
+    cadre_buf_init(&c->in, in_max(w));
+    cadre_buf_init(&c->out, out_max());
+    c->can_write = true;
+    if (fd >= 0) {
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c };
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            c->next_free = w->free_conns;
+            w->free_conns = c;
+            w->num_free_conns++;
+            return NULL;
+        }
+        /* The first request gets the header timeout from the moment of accept. */
+        cadre__timer_set(c, T_HEADER);
+    }
+    cadre__link_append(&w->conns, &c->all);
+    w->num_conns++;
+    return c;
+}
+
+void cadre__conn_close(cadre__conn *c)
+{
+    if (c->dead)
+        return;
+    cadre__worker *w = c->worker;
+    c->dead = true;
+    cadre__timer_clear(c);
+    cadre__link_remove(&c->all);
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+        cadre__buf_release(w, &c->in);
+        cadre__buf_release(w, &c->out);
+    } else {
+        /* The test client reads the output after the connection is done, then frees it. */
+        cadre__buf_release(w, &c->in);
+    }
+    if (c->slot) {
+        cadre__slot_abandon(w, c->slot);
+        c->slot = NULL;
+    }
+    if (c->tail_slot) {
+        cadre__slot_put(w, c->tail_slot);
+        c->tail_slot = NULL;
+    }
+    w->num_conns--;
+    c->next_free = w->dead;
+    w->dead = c;
+    cadre__worker_resume_listening(w);
+}
+
+static bool output_pending(const cadre__conn *c)
+{
+    return c->fd >= 0 && (c->out.len > c->out_off || c->tail_slot);
+}
+
+/* Writes queued output. Returns 0 (all written or would block) or -1 (connection broken). */
+static int flush(cadre__conn *c)
+{
+    while (output_pending(c) && c->can_write) {
+        struct iovec iov[2];
+        int n = 0;
+        if (c->out.len > c->out_off)
+            iov[n++] = (struct iovec){ c->out.data + c->out_off, c->out.len - c->out_off };
+        if (c->tail_slot)
+            iov[n++] = (struct iovec){ (char *)c->tail.ptr + c->tail_off, c->tail.len - c->tail_off };
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->can_write = false;
+                return 0;
+            }
+            return -1;
+        }
+        size_t done = (size_t)w;
+        size_t head = c->out.len - c->out_off;
+        if (done >= head) {
+            done -= head;
+            c->out.len = c->out_off = 0;
+            if (c->tail_slot) {
+                c->tail_off += done;
+                if (c->tail_off == c->tail.len) {
+                    cadre__slot_put(c->worker, c->tail_slot);
+                    c->tail_slot = NULL;
+                    c->tail = (cadre_slice){ NULL, 0 };
+                    c->tail_off = 0;
+                }
+            }
+        } else {
+            c->out_off += done;
+        }
+        if (output_pending(c))
+            cadre__timer_set(c, T_WRITE); /* progress: the write timeout starts again */
+    }
+    if (!output_pending(c) && c->out.data && c->out.len == 0)
+        cadre__buf_release(c->worker, &c->out);
+    return 0;
+}
+
+/* Refuses the request being read: error response, then close (after lingering). */
+static void refuse(cadre__conn *c, int status, const char *reason)
+{
+    cadre__response_error(c, status, reason);
+    c->close_after = true;
+    c->state = CS_HEAD;
+    c->in_off = c->in.len; /* nothing after a refusal is trusted */
+}
+
+static void finish(cadre__conn *c, cadre__slot *s)
+{
+    cadre__worker *w = c->worker;
+    cadre__response_write(c, s);
+    c->served++;
+    if (w->cfg->access_log && cadre_log_enabled(CADRE_LOG_INFO)) {
+        char status[8];
+        char *method = cadre_arena_strndup(&s->arena, s->req.head.method.ptr, s->req.head.method.len);
+        char *target = cadre_arena_strndup(&s->arena, s->req.head.target.ptr, s->req.head.target.len);
+        int st = s->res.status;
+        status[0] = (char)('0' + st / 100 % 10);
+        status[1] = (char)('0' + st / 10 % 10);
+        status[2] = (char)('0' + st % 10);
+        status[3] = 0;
+        const char *fields[] = { "method", method, "target", target, "status", status, NULL };
+        cadre_log_fields(CADRE_LOG_INFO, "request", fields);
+    }
+    if (c->tail_slot != s)
+        cadre__slot_put(w, s);
+}
+
+static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body, size_t msg_len)
+{
+    cadre__slot *s = cadre__slot_get(c->worker);
+    if (!s) {
+        refuse(c, 503, "server out of memory");
+        return;
+    }
+    s->conn = c;
+    s->req.head = *h;
+    memcpy(s->headers, h->headers, h->num_headers * sizeof *h->headers);
+    s->req.head.headers = s->headers;
+    s->req.body = body;
+    s->req.conn = c;
+    c->in_off += msg_len;
+    if (cadre__coro_resume(&s->coro)) {
+        finish(c, s);
+    } else {
+        c->state = CS_BUSY;
+        c->slot = s;
+    }
+}
+
+/* Parses and dispatches every complete request in the input buffer, in order. */
+static void process_input(cadre__conn *c)
+{
+    cadre__worker *w = c->worker;
+    const cadre_http_limits *lim = &w->cfg->limits;
+    while (!c->dead && c->state != CS_BUSY && !c->close_after && !c->tail_slot &&
+           c->out.len - c->out_off < OUT_HIGH) {
+        char *base = c->in.data + c->in_off;
+        size_t avail = c->in.len - c->in_off;
+        cadre_http_head h;
+        cadre_http_error e;
+        bool have_head = false;
+        if (c->state == CS_HEAD) {
+            if (avail == 0)
+                return;
+            int rc = cadre_http_parse_head(base, avail, c->prev_len, lim, &h, w->scratch,
+                                           CADRE__MAX_HEADERS, &e);
+            if (rc == CADRE_HTTP_PARTIAL) {
+                c->prev_len = avail;
+                return;
+            }
+            if (rc == CADRE_HTTP_ERROR) {
+                refuse(c, e.status, e.reason);
+                return;
+            }
+            c->prev_len = 0;
+            c->head_len = (size_t)rc;
+            if (!h.chunked && h.content_length <= 0) {
+                dispatch(c, &h, (cadre_slice){ base + rc, 0 }, (size_t)rc);
+                continue;
+            }
+            if (!h.chunked && (uint64_t)h.content_length > lim->max_body) {
+                refuse(c, 413, "request body too large");
+                return;
+            }
+            have_head = true;
+            c->content_length = h.content_length;
+            c->chunked = h.chunked;
+            c->sent_continue = false;
+            if (c->chunked) {
+                cadre_http_chunked_init(&c->ch);
+                c->ch_src = c->ch_dst = c->head_len;
+            }
+            c->state = CS_BODY;
+            if (h.expect_continue && h.version == 11 && avail == c->head_len) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                if (cadre_buf_append(&c->out, cont, sizeof cont - 1) == 0)
+                    c->sent_continue = true;
+            }
+        }
+        /* CS_BODY */
+        cadre_slice body;
+        size_t msg_len;
+        if (!c->chunked) {
+            if (avail < c->head_len + (size_t)c->content_length)
+                return;
+            body = (cadre_slice){ base + c->head_len, (size_t)c->content_length };
+            msg_len = c->head_len + (size_t)c->content_length;
+        } else {
+            size_t src = c->ch_src, dst = c->ch_dst;
+            int rc = cadre_http_chunked_decode(&c->ch, base, avail, &src, &dst, lim->max_body, &e);
+            c->ch_src = src;
+            c->ch_dst = dst;
+            if (rc == CADRE_HTTP_PARTIAL)
+                return;
+            if (rc == CADRE_HTTP_ERROR) {
+                refuse(c, e.status, e.reason);
+                return;
+            }
+            body = (cadre_slice){ base + c->head_len, dst - c->head_len };
+            msg_len = src;
+        }
+        if (!have_head) {
+            /* The buffer may have moved since the head was parsed: parse it again (same bytes). */
+            int rc = cadre_http_parse_head(base, c->head_len, 0, lim, &h, w->scratch,
+                                           CADRE__MAX_HEADERS, &e);
+            if (rc != (int)c->head_len) {
+                refuse(c, 500, "internal error re-reading the request head");
+                return;
+            }
+        }
+        c->state = CS_HEAD;
+        dispatch(c, &h, body, msg_len);
+    }
+}
+
+/* Reads what the socket has. Returns > 0 bytes read, 0 when it would block, -1 at EOF/error. */
+static int conn_read(cadre__conn *c)
+{
+    cadre__worker *w = c->worker;
+    if (c->in_off == c->in.len) {
+        c->in.len = c->in_off = 0;
+    } else if (c->in_off > 0 && c->in.cap - c->in.len < 4096) {
+        /* Nothing in flight points into the buffer (we never read while a request runs). */
+        cadre_buf_consume(&c->in, c->in_off);
+        c->in_off = 0;
+    }
+    cadre__buf_acquire(w, &c->in, in_max(w));
+    if (c->in.cap == c->in.len) {
+        size_t want = c->in.cap ? c->in.cap : CADRE__BUF_SIZE;
+        if (want > c->in.max - c->in.len)
+            want = c->in.max - c->in.len;
+        if (want == 0 || cadre_buf_reserve(&c->in, want) != 0) {
+            /* The parser refuses heads and bodies over their limits before this can happen. */
+            refuse(c, 413, "request too large");
+            return 0;
+        }
+    }
+    size_t space = c->in.cap - c->in.len;
+    for (;;) {
+        ssize_t n = read(c->fd, c->in.data + c->in.len, space);
+        if (n > 0) {
+            c->in.len += (size_t)n;
+            if ((size_t)n < space)
+                c->can_read = false; /* a short read drained the socket; the next edge tells */
+            return (int)(n > 0);
+        }
+        if (n == 0) {
+            c->eof = true;
+            c->can_read = false;
+            return -1;
+        }
+        if (errno == EINTR)
+            continue;
+        c->can_read = false;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        c->eof = true;
+        return -1;
+    }
+}
+
+static void set_wait_timer(cadre__conn *c)
+{
+    if (c->dead)
+        return;
+    if (c->state == CS_BUSY) {
+        cadre__timer_clear(c);
+    } else if (output_pending(c)) {
+        if (c->timer_kind != T_WRITE)
+            cadre__timer_set(c, T_WRITE);
+    } else if (c->state == CS_BODY) {
+        if (c->timer_kind != T_BODY)
+            cadre__timer_set(c, T_BODY);
+    } else if (c->in.len > c->in_off || c->served == 0) {
+        if (c->timer_kind != T_HEADER)
+            cadre__timer_set(c, T_HEADER);
+    } else if (c->worker->stopping) {
+        cadre__conn_close(c);
+    } else {
+        cadre__timer_set(c, T_KEEPALIVE);
+    }
+}
+
+static void drive(cadre__conn *c)
+{
+    for (int round = 0; !c->dead; round++) {
+        if (c->state == CS_LINGER) {
+            char sink[4096];
+            for (int i = 0; i < 64 && c->can_read; i++) {
+                ssize_t n = read(c->fd, sink, sizeof sink);
+                if (n > 0) {
+                    c->lingered += (size_t)n;
+                } else if (n < 0 && errno == EINTR) {
+                    continue;
+                } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                    c->can_read = false;
+                } else {
+                    cadre__conn_close(c); /* EOF: the client has read our answer */
+                    return;
+                }
+            }
+            if (c->lingered > MAX_LINGER)
+                cadre__conn_close(c);
+            return;
+        }
+        if (c->state != CS_BUSY)
+            process_input(c);
+        if (c->dead)
+            return;
+        if (flush(c) < 0) {
+            cadre__conn_close(c);
+            return;
+        }
+        if (output_pending(c))
+            break;
+        if (c->close_after && c->state != CS_BUSY) {
+            if (c->fd < 0) {
+                cadre__conn_close(c);
+                return;
+            }
+            /* Half-close and drain, so unread input does not turn our answer into a reset. */
+            shutdown(c->fd, SHUT_WR);
+            c->state = CS_LINGER;
+            cadre__timer_set(c, T_LINGER);
+            continue;
+        }
+        if (c->state == CS_BUSY)
+            break;
+        if (c->eof) {
+            cadre__conn_close(c);
+            return;
+        }
+        if (!c->can_read || c->fd < 0)
+            break;
+        if (round >= DRIVE_ROUNDS) {
+            /* Let other connections have their turn; come back right after. */
+            if (!c->in_again) {
+                c->in_again = true;
+                c->next_again = c->worker->again;
+                c->worker->again = c;
+            }
+            break;
+        }
+        int r = conn_read(c);
+        if (r == 0 && !c->close_after)
+            break;
+    }
+    set_wait_timer(c);
+}
+
+void cadre__conn_run_again(cadre__worker *w)
+{
+    cadre__conn *list = w->again;
+    w->again = NULL;
+    while (list) {
+        cadre__conn *c = list;
+        list = c->next_again;
+        c->in_again = false;
+        if (!c->dead)
+            drive(c);
+    }
+}
+
+void cadre__conn_on_event(cadre__conn *c, uint32_t events)
+{
+    if (c->dead)
+        return;
+    if (events & EPOLLERR) {
+        cadre__conn_close(c);
+        return;
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
+        c->can_read = true;
+    if (events & EPOLLOUT)
+        c->can_write = true;
+    drive(c);
+}
+
+void cadre__conn_on_timeout(cadre__conn *c)
+{
+    enum cadre__timer_kind kind = c->timer_kind;
+    cadre__timer_clear(c);
+    switch (kind) {
+    case T_HEADER:
+        if (c->in.len == c->in_off) {
+            cadre__conn_close(c); /* nothing was sent: just close, as for an idle connection */
+            return;
+        }
+        refuse(c, 408, "request head not received in time");
+        break;
+    case T_BODY:
+        refuse(c, 408, "request body not received in time");
+        break;
+    default: /* keep-alive idle, write stalled, linger done */
+        cadre__conn_close(c);
+        return;
+    }
+    drive(c);
+}
+
+void cadre__conn_process(cadre__conn *c)
+{
+    drive(c);
+}
+
+void cadre__conn_request_done(cadre__conn *c, cadre__slot *s)
+{
+    c->state = CS_HEAD;
+    c->slot = NULL;
+    finish(c, s);
+    drive(c);
+}
+
+void cadre__conn_shutdown_idle(cadre__conn *c)
+{
+    /* Busy or half-received connections finish their request; the response then says
+     * Connection: close (see cadre__response_write). */
+    if (c->state == CS_HEAD && c->in.len == c->in_off && !output_pending(c))
+        cadre__conn_close(c);
+}

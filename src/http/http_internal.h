@@ -1,0 +1,195 @@
+/*
+ * Private declarations of the http module: workers, connections, request slots. Never installed.
+ *
+ * Ownership: a worker owns its connections, its request slots (coroutine + arena + request) and
+ * its pools of I/O buffers. Nothing here is shared between workers except the read-only config
+ * and the dispatch function, so the hot path takes no lock.
+ */
+#ifndef CADRE_HTTP_INTERNAL_H
+#define CADRE_HTTP_INTERNAL_H
+
+#include <cadre/http.h>
+
+#include <time.h>
+
+#include "coro.h"
+
+#define CADRE__MAX_HEADERS 128 /* array capacity; cadre_http_limits.max_headers applies too */
+
+/* What an epoll event's data.ptr points to: each of these structs starts with a kind. */
+enum cadre__io_kind { IO_LISTEN = 1, IO_CONN, IO_WAKE, IO_WAIT };
+
+typedef struct cadre__worker cadre__worker;
+typedef struct cadre__conn cadre__conn;
+typedef struct cadre__slot cadre__slot;
+
+/* An intrusive doubly-linked list node / head. */
+typedef struct cadre__link {
+    struct cadre__link *prev, *next;
+} cadre__link;
+
+/* The response a handler builds (see cadre_respond and friends). */
+struct cadre__response_state {
+    int status;               /* 0 until set */
+    const char *content_type; /* NULL for none */
+    cadre_slice body;
+    cadre_header *headers; /* extra headers, in the arena */
+    size_t num_headers, cap_headers;
+    bool close; /* Connection: close after this response */
+};
+
+/* A request in progress: the coroutine it runs on, its arena, and what the handler sees. */
+struct cadre__slot {
+    int kind; /* IO_WAIT, while waiting on an fd */
+    cadre__coro coro;
+    cadre_arena arena;
+    cadre_request req;
+    struct cadre__response_state res;
+    cadre_header headers[CADRE__MAX_HEADERS];
+    cadre__conn *conn;
+    cadre__worker *worker;
+    int result; /* what the dispatch function returned */
+    /* waiting (cadre_wait_fd / cadre_sleep) */
+    int wait_fd;
+    bool waiting, timed_out;
+    uint64_t wait_deadline; /* ms, 0 = none */
+    size_t heap_index;      /* position in the worker's timer heap, SIZE_MAX if absent */
+    cadre__slot *next_free;
+};
+
+enum cadre__conn_state {
+    CS_HEAD,      /* waiting for (more of) a request head */
+    CS_BODY,      /* head parsed, body arriving */
+    CS_BUSY,      /* handler running (suspended) */
+    CS_LINGER,    /* error sent, write side shut: draining input until EOF or timeout */
+};
+
+enum cadre__timer_kind { T_NONE = -1, T_HEADER = 0, T_BODY, T_KEEPALIVE, T_WRITE, T_LINGER, T_COUNT };
+
+struct cadre__conn {
+    int kind; /* IO_CONN */
+    int fd;   /* -1 for the test client's in-memory connection */
+    cadre__worker *worker;
+    enum cadre__conn_state state;
+    bool can_read, can_write; /* edge-triggered readiness not yet consumed */
+    bool eof;                 /* the peer closed its side */
+    bool close_after;         /* close once the output is flushed */
+    bool dead;                /* closed; freed at the end of the event batch */
+    bool sent_continue;
+    /* input: bytes [in_off, in.len) are unprocessed */
+    cadre_buf in;
+    size_t in_off;
+    size_t prev_len; /* bytes of the current head already scanned */
+    /* the request whose body is being read */
+    size_t head_len;
+    int64_t content_length;
+    bool chunked, expect_continue;
+    cadre_http_chunked ch;
+    size_t ch_src, ch_dst; /* offsets relative to in_off */
+    /* output */
+    cadre_buf out;
+    size_t out_off;
+    cadre_slice tail; /* a large body written straight from its request's arena */
+    size_t tail_off;
+    cadre__slot *tail_slot; /* owns tail's memory until written */
+    cadre__slot *slot;      /* the request in the handler (CS_BUSY) */
+    /* timers */
+    cadre__link timer;
+    enum cadre__timer_kind timer_kind;
+    uint64_t deadline;
+    size_t lingered; /* bytes discarded while lingering */
+    uint64_t served; /* requests answered on this connection */
+    cadre__link all; /* in the worker's list of open connections */
+    bool in_again;   /* queued to be driven again (fairness) */
+    cadre__conn *next_again;
+    cadre__conn *next_free;
+};
+
+struct cadre__worker {
+    int id;
+    int epfd;
+    int listen_fd;
+    struct {
+        int kind;
+    } listen_io, wake_io;
+    int wake_fd; /* eventfd: shutdown */
+    const cadre_server_config *cfg;
+    cadre_dispatch_fn dispatch;
+    void *dispatch_ctx;
+    uint64_t now_ms; /* monotonic, updated once per loop iteration */
+    time_t date_sec;
+    char date_line[64]; /* "Date: ...\r\n" */
+    size_t date_len;
+    size_t num_conns;
+    bool stopping, listening;
+    uint64_t stop_deadline;
+    cadre__link timers[T_COUNT];
+    unsigned timeouts[T_COUNT];
+    /* pools */
+    cadre__conn *free_conns;
+    size_t num_free_conns;
+    cadre__slot *free_slots;
+    size_t num_free_slots;
+    char **free_bufs;
+    size_t num_free_bufs, cap_free_bufs;
+    /* heap of slots waiting with a deadline */
+    cadre__slot **heap;
+    size_t heap_len, heap_cap;
+    cadre__conn *dead; /* closed connections to free after the batch */
+    cadre__link conns; /* every open connection */
+    cadre__conn *again; /* connections that still had input when their turn ended */
+    cadre_header scratch[CADRE__MAX_HEADERS];
+};
+
+/* worker lifecycle (server.c) */
+int cadre__worker_init(cadre__worker *w, int id, const cadre_server_config *cfg,
+                       cadre_dispatch_fn dispatch, void *ctx);
+void cadre__worker_destroy(cadre__worker *w);
+/* One loop iteration: waits up to max_wait_ms for events, handles them and expired timers. */
+void cadre__worker_poll(cadre__worker *w, int max_wait_ms);
+void cadre__worker_update_time(cadre__worker *w);
+
+/* timers (server.c) */
+void cadre__timer_set(cadre__conn *c, enum cadre__timer_kind kind);
+void cadre__timer_clear(cadre__conn *c);
+
+/* slots (server.c) */
+cadre__slot *cadre__slot_get(cadre__worker *w);
+void cadre__slot_put(cadre__worker *w, cadre__slot *s);
+
+/* buffers (server.c): pooled input/output buffers of CADRE__BUF_SIZE bytes */
+#define CADRE__BUF_SIZE 16384
+void cadre__buf_acquire(cadre__worker *w, cadre_buf *b, size_t max);
+void cadre__buf_release(cadre__worker *w, cadre_buf *b);
+
+/* connections (conn.c) */
+cadre__conn *cadre__conn_new(cadre__worker *w, int fd);
+void cadre__conn_on_event(cadre__conn *c, uint32_t events);
+void cadre__conn_on_timeout(cadre__conn *c);
+void cadre__conn_close(cadre__conn *c);
+/* Processes buffered input: parses, dispatches, queues responses; then flushes. */
+void cadre__conn_process(cadre__conn *c);
+/* Called when a suspended request's coroutine finished. */
+void cadre__conn_request_done(cadre__conn *c, cadre__slot *s);
+/* Shutdown: closes the connection now if it has no request in flight. */
+void cadre__conn_shutdown_idle(cadre__conn *c);
+
+/* Serializes the slot's response into c->out (response.c). */
+void cadre__response_write(cadre__conn *c, cadre__slot *s);
+/* Queues a refusal {"detail": reason} with Connection: close (response.c). */
+void cadre__response_error(cadre__conn *c, int status, const char *reason);
+void cadre__update_date(cadre__worker *w);
+
+/* Resumes a suspended slot (server.c). */
+void cadre__slot_resume(cadre__slot *s);
+/* Destroys a slot whose coroutine may be suspended (forced close at the shutdown deadline). */
+void cadre__slot_abandon(cadre__worker *w, cadre__slot *s);
+void cadre__worker_resume_listening(cadre__worker *w);
+/* Runs connections queued by cadre__conn_again. */
+void cadre__conn_run_again(cadre__worker *w);
+
+/* Intrusive lists (server.c) */
+void cadre__link_remove(cadre__link *l);
+void cadre__link_append(cadre__link *head, cadre__link *l);
+
+#endif

@@ -1,0 +1,666 @@
+/*
+ * HTTP/1.1 request parser (RFC 9112), strict and allocation-free.
+ *
+ * The head is parsed in one pass once its terminating empty line has arrived; until then each
+ * call only scans the new bytes for line ends (so a head arriving byte by byte is scanned once)
+ * and refuses bare LF and oversize input early. Every slice points into the caller's buffer.
+ */
+#include <cadre/http.h>
+
+#include <string.h>
+
+/* Character classes (RFC 9110 5.6.2 tchar; field-content; request-target bytes). */
+enum { C_TCHAR = 1, C_VALUE = 2, C_TARGET = 4, C_HEX = 8, C_HOST = 16 };
+
+static const unsigned char cclass[256] = {
+#define R(lo, hi, v) [lo... hi] = v
+    ['\t'] = C_VALUE,
+    [' '] = C_VALUE,
+    ['!'] = C_TCHAR | C_VALUE | C_TARGET | C_HOST,
+    ['"'] = C_VALUE | C_TARGET,
+    ['#'] = C_TCHAR | C_VALUE | C_TARGET,
+    ['$'] = C_TCHAR | C_VALUE | C_TARGET | C_HOST,
+    ['%'] = C_TCHAR | C_VALUE | C_TARGET | C_HOST,
+    ['&'] = C_TCHAR | C_VALUE | C_TARGET | C_HOST,
+    ['\''] = C_TCHAR | C_VALUE | C_TARGET | C_HOST,
+    ['('] = C_VALUE | C_TARGET | C_HOST,
+    [')'] = C_VALUE | C_TARGET | C_HOST,
+    ['*'] = C_TCHAR | C_VALUE | C_TARGET | C_HOST,
+    ['+'] = C_TCHAR | C_VALUE | C_TARGET | C_HOST,
+    [','] = C_VALUE | C_TARGET | C_HOST,
+    ['-'] = C_TCHAR | C_VALUE | C_TARGET | C_HOST,
+    ['.'] = C_TCHAR | C_VALUE | C_TARGET | C_HOST,
+    ['/'] = C_VALUE | C_TARGET,
+    R('0', '9', C_TCHAR | C_VALUE | C_TARGET | C_HEX | C_HOST),
+    [':'] = C_VALUE | C_TARGET | C_HOST,
+    [';'] = C_VALUE | C_TARGET | C_HOST,
+    ['<'] = C_VALUE | C_TARGET,
+    ['='] = C_VALUE | C_TARGET | C_HOST,
+    ['>'] = C_VALUE | C_TARGET,
+    ['?'] = C_VALUE | C_TARGET,
+    ['@'] = C_VALUE | C_TARGET,
+    R('A', 'F', C_TCHAR | C_VALUE | C_TARGET | C_HEX | C_HOST),
+    R('G', 'Z', C_TCHAR | C_VALUE | C_TARGET | C_HOST),
+    ['['] = C_VALUE | C_TARGET | C_HOST,
+    ['\\'] = C_VALUE | C_TARGET,
+    [']'] = C_VALUE | C_TARGET | C_HOST,
+    ['^'] = C_TCHAR | C_VALUE | C_TARGET,
+    ['_'] = C_TCHAR | C_VALUE | C_TARGET | C_HOST,
+    ['`'] = C_TCHAR | C_VALUE | C_TARGET,
+    R('a', 'f', C_TCHAR | C_VALUE | C_TARGET | C_HEX | C_HOST),
+    R('g', 'z', C_TCHAR | C_VALUE | C_TARGET | C_HOST),
+    ['{'] = C_VALUE | C_TARGET,
+    ['|'] = C_TCHAR | C_VALUE | C_TARGET,
+    ['}'] = C_VALUE | C_TARGET,
+    ['~'] = C_TCHAR | C_VALUE | C_TARGET | C_HOST,
+    R(0x80, 0xff, C_VALUE), /* obs-text: allowed in values, never in tokens or targets */
+#undef R
+};
+
+#define IS(c, cls) (cclass[(unsigned char)(c)] & (cls))
+
+cadre_http_limits cadre_http_limits_default(void)
+{
+    return (cadre_http_limits){
+        .max_head = 16 * 1024,
+        .max_target = 8 * 1024,
+        .max_body = 1024 * 1024,
+        .max_headers = 100,
+    };
+}
+
+static int fail(cadre_http_error *err, int status, const char *reason)
+{
+    err->status = status;
+    err->reason = reason;
+    return CADRE_HTTP_ERROR;
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Iterates over the elements of a comma-separated list value (RFC 9110 5.6.1), skipping empty
+ * ones. Returns false at the end. */
+static bool list_next(cadre_slice *rest, cadre_slice *item)
+{
+    const char *p = rest->ptr, *end = rest->ptr + rest->len;
+    for (;;) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            p++;
+        if (p == end) {
+            *rest = (cadre_slice){ end, 0 };
+            return false;
+        }
+        const char *s = p;
+        while (p < end && *p != ',')
+            p++;
+        const char *e = p;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        *item = (cadre_slice){ s, (size_t)(e - s) };
+        *rest = (cadre_slice){ p, (size_t)(end - p) };
+        return true;
+    }
+}
+
+/* Parses the request target into path, query and (absolute-form) host. */
+static int parse_target(cadre_http_head *h, cadre_http_error *err)
+{
+    const char *t = h->target.ptr, *end = t + h->target.len;
+    const char *p = t;
+    h->host = (cadre_slice){ NULL, 0 };
+    if (*t == '/') {
+        /* origin-form */
+    } else if (h->target.len == 1 && *t == '*') {
+        if (!cadre_slice_eq_cstr(h->method, "OPTIONS"))
+            return fail(err, 400, "asterisk-form target is only for OPTIONS");
+        h->path = h->target;
+        h->query = (cadre_slice){ NULL, 0 };
+        return 0;
+    } else {
+        /* absolute-form: http:// or https://, authority, then an optional absolute path. */
+        size_t skip;
+        if (h->target.len >= 7 && cadre_slice_ieq_cstr((cadre_slice){ t, 7 }, "http://"))
+            skip = 7;
+        else if (h->target.len >= 8 && cadre_slice_ieq_cstr((cadre_slice){ t, 8 }, "https://"))
+            skip = 8;
+        else
+            return fail(err, 400, "request target must be origin-form, absolute-form or *");
+        p = t + skip;
+        const char *a = p;
+        while (p < end && *p != '/' && *p != '?') {
+            if (!IS(*p, C_HOST) || *p == '%')
+                return fail(err, 400, "invalid authority in request target");
+            p++;
+        }
+        if (p == a)
+            return fail(err, 400, "empty authority in request target");
+        h->host = (cadre_slice){ a, (size_t)(p - a) };
+        if (p == end || *p == '?') {
+            /* "http://host" or "http://host?q": the path is "/" */
+            h->path = CADRE_LIT("/");
+            if (p < end) {
+                h->query = (cadre_slice){ p + 1, (size_t)(end - p - 1) };
+            } else {
+                h->query = (cadre_slice){ NULL, 0 };
+            }
+            return 0;
+        }
+    }
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    if (q) {
+        h->path = (cadre_slice){ p, (size_t)(q - p) };
+        h->query = (cadre_slice){ q + 1, (size_t)(end - q - 1) };
+    } else {
+        h->path = (cadre_slice){ p, (size_t)(end - p) };
+        h->query = (cadre_slice){ NULL, 0 };
+    }
+    return 0;
+}
+
+/*
+ * Scans buf[from..len) for the end of the head: the first "\r\n\r\n". Every LF must follow a CR.
+ * Returns the head length, 0 if not yet complete, or -1 for a bare LF.
+ */
+static long find_head_end(const char *buf, size_t start, size_t from, size_t len)
+{
+    const char *p = buf + from, *end = buf + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            return 0;
+        size_t i = (size_t)(nl - buf);
+        if (i == start || buf[i - 1] != '\r')
+            return -1;
+        if (i >= start + 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r')
+            return (long)(i + 1);
+        p = nl + 1;
+    }
+    return 0;
+}
+
+int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const cadre_http_limits *lim,
+                          cadre_http_head *h, cadre_header *headers, size_t max_headers,
+                          cadre_http_error *err)
+{
+    /* RFC 9112 2.2: ignore empty lines before the request line (bounded by max_head). */
+    size_t start = 0;
+    while (start + 1 < len && buf[start] == '\r' && buf[start + 1] == '\n')
+        start += 2;
+    if (start >= len || (start + 1 == len && buf[start] == '\r'))
+        return len > lim->max_head ? fail(err, 431, "request header section too large")
+                                   : CADRE_HTTP_PARTIAL;
+
+    size_t from = prev_len > start ? prev_len : start;
+    if (from > len)
+        from = start;
+    long end = find_head_end(buf, start, from, len);
+    if (end < 0)
+        return fail(err, 400, "bare LF: lines must end with CRLF");
+    if (end == 0) {
+        /* Not complete: refuse now if it already cannot fit. */
+        const char *nl = memchr(buf + start, '\n', len - start);
+        size_t line = nl ? (size_t)(nl - buf) - start : len - start;
+        if (line > lim->max_target + 32) /* method, spaces and version around the target */
+            return fail(err, 414, "request target too long");
+        if (len > lim->max_head)
+            return fail(err, 431, "request header section too large");
+        /* A request line that is already invalid need not wait for the rest of the head. */
+        for (size_t i = start; i < start + line && i < len; i++) {
+            unsigned char c = (unsigned char)buf[i];
+            if (c == 0 || (c < 0x20 && c != '\r' && c != '\t') || c == 0x7f)
+                return fail(err, 400, "invalid byte in request line");
+        }
+        return CADRE_HTTP_PARTIAL;
+    }
+    size_t head_len = (size_t)end;
+    const char *p = buf + start, *stop = buf + head_len;
+
+    /* Request line: method SP request-target SP HTTP-version CRLF */
+    const char *m = p;
+    while (IS(*p, C_TCHAR))
+        p++;
+    if (p == m)
+        return fail(err, 400, "missing or invalid method");
+    if (*p != ' ')
+        return fail(err, 400, "invalid character in method");
+    h->method = (cadre_slice){ m, (size_t)(p - m) };
+    p++;
+    const char *t = p;
+    while (IS(*p, C_TARGET)) {
+        if (*p == '%') {
+            if (!IS(p[1], C_HEX) || !IS(p[2], C_HEX))
+                return fail(err, 400, "invalid percent-escape in request target");
+            p += 3;
+            continue;
+        }
+        if (*p == '#')
+            return fail(err, 400, "fragment in request target");
+        p++;
+    }
+    if (p == t)
+        return fail(err, 400, "missing request target");
+    if ((size_t)(p - t) > lim->max_target)
+        return fail(err, 414, "request target too long");
+    if (*p != ' ')
+        return fail(err, 400, "invalid character in request target");
+    h->target = (cadre_slice){ t, (size_t)(p - t) };
+    p++;
+    if (stop - p < 10 || memcmp(p, "HTTP/", 5) != 0)
+        return fail(err, 400, "invalid HTTP version");
+    p += 5;
+    if (p[0] < '0' || p[0] > '9' || p[1] != '.' || p[2] < '0' || p[2] > '9' || p[3] != '\r' ||
+        p[4] != '\n')
+        return fail(err, 400, "invalid HTTP version");
+    if (p[0] != '1')
+        return fail(err, 505, "HTTP version not supported");
+    h->version = p[2] == '0' ? 10 : 11;
+    p += 5; /* "1.1\r\n" */
+
+    if (parse_target(h, err))
+        return CADRE_HTTP_ERROR;
+
+    /* Header fields */
+    size_t cap = max_headers < lim->max_headers ? max_headers : lim->max_headers;
+    size_t n = 0;
+    int host_count = 0;
+    cadre_slice host_hdr = { NULL, 0 };
+    bool have_cl = false, have_te = false, conn_close = false, conn_ka = false;
+    int te_chunked = 0;
+    bool te_last_chunked = false, te_other = false;
+    int64_t cl = -1;
+    h->expect_continue = false;
+    h->headers = headers;
+
+    while (p < stop) {
+        if (*p == '\r') { /* the empty line, which find_head_end found first */
+            if (p[1] != '\n')
+                return fail(err, 400, "bare CR in header section");
+            p += 2;
+            break;
+        }
+        if (*p == ' ' || *p == '\t')
+            return fail(err, 400, "obsolete line folding");
+        const char *name = p;
+        while (IS(*p, C_TCHAR))
+            p++;
+        if (*p != ':') {
+            if (*p == ' ' || *p == '\t')
+                return fail(err, 400, "whitespace before colon in header field");
+            return fail(err, 400, "invalid character in header field name");
+        }
+        if (p == name)
+            return fail(err, 400, "empty header field name");
+        size_t name_len = (size_t)(p - name);
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *v = p;
+        while (IS(*p, C_VALUE))
+            p++;
+        if (*p != '\r')
+            return fail(err, 400, "invalid character in header field value");
+        if (p[1] != '\n')
+            return fail(err, 400, "bare CR in header field");
+        const char *ve = p;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+            ve--;
+        p += 2;
+        if (n >= cap)
+            return fail(err, 431, "too many header fields");
+        cadre_slice nm = { name, name_len }, val = { v, (size_t)(ve - v) };
+        headers[n].name = nm;
+        headers[n].value = val;
+        n++;
+
+        switch (name_len) {
+        case 4:
+            if (cadre_slice_ieq_cstr(nm, "host")) {
+                if (++host_count > 1)
+                    return fail(err, 400, "more than one Host header");
+                for (size_t i = 0; i < val.len; i++)
+                    if (!IS(val.ptr[i], C_HOST))
+                        return fail(err, 400, "invalid Host header");
+                host_hdr = val;
+            }
+            break;
+        case 6:
+            if (cadre_slice_ieq_cstr(nm, "expect")) {
+                if (!cadre_slice_ieq_cstr(val, "100-continue"))
+                    return fail(err, 417, "unsupported expectation");
+                h->expect_continue = true;
+            }
+            break;
+        case 10:
+            if (cadre_slice_ieq_cstr(nm, "connection")) {
+                cadre_slice rest = val, item;
+                while (list_next(&rest, &item)) {
+                    if (cadre_slice_ieq_cstr(item, "close"))
+                        conn_close = true;
+                    else if (cadre_slice_ieq_cstr(item, "keep-alive"))
+                        conn_ka = true;
+                }
+            }
+            break;
+        case 14:
+            if (cadre_slice_ieq_cstr(nm, "content-length")) {
+                if (have_cl)
+                    return fail(err, 400, "more than one Content-Length");
+                have_cl = true;
+                if (val.len == 0 || val.len > 18)
+                    return fail(err, 400, "invalid Content-Length");
+                cl = 0;
+                for (size_t i = 0; i < val.len; i++) {
+                    unsigned d = (unsigned)(unsigned char)val.ptr[i] - '0';
+                    if (d > 9)
+                        return fail(err, 400, "invalid Content-Length");
+                    cl = cl * 10 + (int64_t)d;
+                }
+            }
+            break;
+        case 17:
+            if (cadre_slice_ieq_cstr(nm, "transfer-encoding")) {
+                have_te = true;
+                cadre_slice rest = val, item;
+                bool any = false;
+                while (list_next(&rest, &item)) {
+                    any = true;
+                    te_last_chunked = cadre_slice_ieq_cstr(item, "chunked");
+                    if (te_last_chunked)
+                        te_chunked++;
+                    else
+                        te_other = true;
+                }
+                if (!any)
+                    return fail(err, 400, "empty Transfer-Encoding");
+            }
+            break;
+        default:
+            break;
+        }
+    }
+
+    if (h->version == 11 && host_count == 0)
+        return fail(err, 400, "missing Host header");
+    if (have_te) {
+        if (have_cl)
+            return fail(err, 400, "both Content-Length and Transfer-Encoding");
+        if (h->version == 10)
+            return fail(err, 400, "Transfer-Encoding in an HTTP/1.0 request");
+        if (te_chunked > 1)
+            return fail(err, 400, "chunked applied more than once");
+        if (!te_last_chunked)
+            return te_chunked ? fail(err, 400, "chunked is not the final transfer coding")
+                              : fail(err, 501, "unsupported transfer coding");
+        if (te_other)
+            return fail(err, 501, "unsupported transfer coding");
+    }
+    if (head_len > lim->max_head)
+        return fail(err, 431, "request header section too large");
+
+    if (!h->host.ptr)
+        h->host = host_hdr;
+    h->num_headers = n;
+    h->content_length = have_cl ? cl : -1;
+    h->chunked = have_te;
+    h->keep_alive = h->version == 11 ? !conn_close : (conn_ka && !conn_close);
+    return (int)head_len;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Chunked transfer coding (RFC 9112 7.1)
+ * ------------------------------------------------------------------------------------------- */
+
+enum {
+    CH_SIZE0,     /* first hex digit of a chunk size */
+    CH_SIZE,      /* more hex digits */
+    CH_EXT,       /* chunk extension, outside quotes */
+    CH_EXT_Q,     /* inside a quoted extension value */
+    CH_EXT_QESC,  /* after a backslash in a quoted value */
+    CH_SIZE_LF,   /* CR seen after the size line */
+    CH_DATA,      /* chunk data */
+    CH_DATA_CR,   /* CRLF after chunk data */
+    CH_DATA_LF,
+    CH_TR_START,  /* start of a trailer line (or the final empty line) */
+    CH_TR_NAME,
+    CH_TR_VALUE,
+    CH_TR_LF,     /* CR seen at the end of a trailer field */
+    CH_END_LF,    /* CR seen on the final empty line */
+    CH_DONE,
+};
+
+#define MAX_CHUNK_LINE 4096   /* a chunk-size line with extensions */
+#define MAX_TRAILERS (16 * 1024)
+
+void cadre_http_chunked_init(cadre_http_chunked *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+int cadre_http_chunked_decode(cadre_http_chunked *c, char *buf, size_t len, size_t *src, size_t *dst,
+                              size_t max_body, cadre_http_error *err)
+{
+    size_t s = *src, d = *dst;
+    int rc = CADRE_HTTP_PARTIAL;
+    while (s < len) {
+        unsigned char ch = (unsigned char)buf[s];
+        switch (c->state) {
+        case CH_SIZE0:
+        case CH_SIZE: {
+            int v = hexval(ch);
+            if (v >= 0) {
+                if (c->remaining >> 60) {
+                    rc = fail(err, 400, "chunk size too large");
+                    goto out;
+                }
+                c->remaining = c->remaining << 4 | (uint64_t)v;
+                c->state = CH_SIZE;
+                s++;
+                if (++c->line > 16) {
+                    rc = fail(err, 400, "chunk size too large");
+                    goto out;
+                }
+                break;
+            }
+            if (c->state == CH_SIZE0) {
+                rc = fail(err, 400, "invalid chunk size");
+                goto out;
+            }
+            if (c->remaining > max_body - c->total) {
+                rc = fail(err, 413, "request body too large");
+                goto out;
+            }
+            if (ch == '\r') {
+                c->state = CH_SIZE_LF;
+                s++;
+            } else if (ch == ';' || ch == ' ' || ch == '\t') {
+                c->state = CH_EXT;
+            } else {
+                rc = fail(err, 400, "invalid chunk size");
+                goto out;
+            }
+            break;
+        }
+        case CH_EXT:
+            if (ch == '\r') {
+                c->state = CH_SIZE_LF;
+            } else if (ch == '"') {
+                c->state = CH_EXT_Q;
+            } else if (!(IS(ch, C_TCHAR) || ch == ';' || ch == '=' || ch == ' ' || ch == '\t')) {
+                rc = fail(err, 400, "invalid chunk extension");
+                goto out;
+            }
+            s++;
+            if (++c->line > MAX_CHUNK_LINE) {
+                rc = fail(err, 400, "chunk extension too long");
+                goto out;
+            }
+            break;
+        case CH_EXT_Q:
+        case CH_EXT_QESC:
+            if (!IS(ch, C_VALUE)) {
+                rc = fail(err, 400, "invalid chunk extension");
+                goto out;
+            }
+            if (c->state == CH_EXT_QESC)
+                c->state = CH_EXT_Q;
+            else if (ch == '\\')
+                c->state = CH_EXT_QESC;
+            else if (ch == '"')
+                c->state = CH_EXT;
+            s++;
+            if (++c->line > MAX_CHUNK_LINE) {
+                rc = fail(err, 400, "chunk extension too long");
+                goto out;
+            }
+            break;
+        case CH_SIZE_LF:
+            if (ch != '\n') {
+                rc = fail(err, 400, "bare CR in chunk size line");
+                goto out;
+            }
+            s++;
+            c->line = 0;
+            c->state = c->remaining ? CH_DATA : CH_TR_START;
+            break;
+        case CH_DATA: {
+            size_t n = len - s;
+            if (n > c->remaining)
+                n = (size_t)c->remaining;
+            if (d != s)
+                memmove(buf + d, buf + s, n);
+            s += n;
+            d += n;
+            c->total += n;
+            c->remaining -= n;
+            if (!c->remaining)
+                c->state = CH_DATA_CR;
+            break;
+        }
+        case CH_DATA_CR:
+        case CH_DATA_LF:
+            if (ch != (c->state == CH_DATA_CR ? '\r' : '\n')) {
+                rc = fail(err, 400, "chunk data not followed by CRLF");
+                goto out;
+            }
+            s++;
+            c->state = c->state == CH_DATA_CR ? CH_DATA_LF : CH_SIZE0;
+            break;
+        case CH_TR_START:
+            if (ch == '\r') {
+                c->state = CH_END_LF;
+            } else if (IS(ch, C_TCHAR)) {
+                c->state = CH_TR_NAME;
+            } else {
+                rc = fail(err, 400, "invalid trailer field");
+                goto out;
+            }
+            s++;
+            break;
+        case CH_TR_NAME:
+            if (ch == ':') {
+                c->state = CH_TR_VALUE;
+            } else if (!IS(ch, C_TCHAR)) {
+                rc = fail(err, 400, "invalid trailer field name");
+                goto out;
+            }
+            s++;
+            break;
+        case CH_TR_VALUE:
+            if (ch == '\r') {
+                c->state = CH_TR_LF;
+            } else if (!IS(ch, C_VALUE)) {
+                rc = fail(err, 400, "invalid trailer field value");
+                goto out;
+            }
+            s++;
+            break;
+        case CH_TR_LF:
+        case CH_END_LF:
+            if (ch != '\n') {
+                rc = fail(err, 400, "bare CR in trailer section");
+                goto out;
+            }
+            s++;
+            if (c->state == CH_END_LF) {
+                c->state = CH_DONE;
+                rc = 0;
+                goto out;
+            }
+            c->state = CH_TR_START;
+            break;
+        default: /* CH_DONE */
+            rc = 0;
+            goto out;
+        }
+        if (c->state >= CH_TR_START && ++c->trailers > MAX_TRAILERS) {
+            rc = fail(err, 431, "trailer section too large");
+            goto out;
+        }
+    }
+    if (c->state == CH_DONE)
+        rc = 0;
+out:
+    *src = s;
+    *dst = d;
+    return rc;
+}
+
+const char *cadre_http_status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 205: return "Reset Content";
+    case 206: return "Partial Content";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}

@@ -1,0 +1,307 @@
+/*
+ * What a handler sees of its request (accessors) and what it builds (the response), and the
+ * serialization of that response into the connection's output buffer.
+ */
+#include "http_internal.h"
+#include "base/base_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Request accessors
+ * ------------------------------------------------------------------------------------------- */
+
+cadre_slice cadre_request_header(const cadre_request *r, const char *name)
+{
+    cadre_slice n = cadre_slice_cstr(name);
+    for (size_t i = 0; i < r->head.num_headers; i++)
+        if (cadre_slice_ieq(r->head.headers[i].name, n))
+            return r->head.headers[i].value;
+    return (cadre_slice){ NULL, 0 };
+}
+
+cadre_slice cadre_request_param(const cadre_request *r, const char *name)
+{
+    for (size_t i = 0; i < r->num_params; i++)
+        if (strcmp(r->params[i].name, name) == 0)
+            return r->params[i].value;
+    return (cadre_slice){ NULL, 0 };
+}
+
+bool cadre_request_query(cadre_request *r, const char *key, cadre_slice *value)
+{
+    cadre_slice q = r->head.query;
+    if (!q.ptr)
+        return false;
+    size_t klen = strlen(key);
+    const char *p = q.ptr, *end = q.ptr + q.len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pe = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pe - p));
+        const char *ke = eq ? eq : pe;
+        /* Compare the decoded key; decode only when it could contain escapes. */
+        bool match;
+        if (memchr(p, '%', (size_t)(ke - p)) || memchr(p, '+', (size_t)(ke - p))) {
+            char *k = cadre_alloc(r, (size_t)(ke - p) + 1);
+            long kl = cadre_url_decode(k, p, (size_t)(ke - p), true);
+            match = kl == (long)klen && memcmp(k, key, klen) == 0;
+        } else {
+            match = (size_t)(ke - p) == klen && memcmp(p, key, klen) == 0;
+        }
+        if (match) {
+            const char *v = eq ? eq + 1 : pe;
+            char *d = cadre_alloc(r, (size_t)(pe - v) + 1);
+            long dl = cadre_url_decode(d, v, (size_t)(pe - v), true);
+            if (dl < 0)
+                dl = 0; /* the parser admits only valid escapes; unreachable */
+            d[dl] = '\0';
+            *value = (cadre_slice){ d, (size_t)dl };
+            return true;
+        }
+        p = pe + 1;
+    }
+    return false;
+}
+
+void *cadre_alloc(cadre_request *r, size_t size)
+{
+    return cadre_arena_alloc(r->arena, size);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Building the response
+ * ------------------------------------------------------------------------------------------- */
+
+int cadre_respond_ref(cadre_request *r, int status, const char *content_type, const void *body,
+                      size_t len)
+{
+    struct cadre__response_state *res = r->res;
+    res->status = status;
+    res->content_type = content_type;
+    res->body = (cadre_slice){ body, body ? len : 0 };
+    return status;
+}
+
+int cadre_respond(cadre_request *r, int status, const char *content_type, const void *body, size_t len)
+{
+    void *copy = NULL;
+    if (body && len) {
+        copy = cadre_alloc(r, len);
+        memcpy(copy, body, len);
+    }
+    return cadre_respond_ref(r, status, content_type, copy, copy ? len : 0);
+}
+
+int cadre_text(cadre_request *r, int status, const char *text)
+{
+    return cadre_respond(r, status, "text/plain; charset=utf-8", text, text ? strlen(text) : 0);
+}
+
+int cadre_json_text(cadre_request *r, int status, const char *json, size_t len)
+{
+    return cadre_respond(r, status, "application/json", json, len);
+}
+
+int cadre_error(cadre_request *r, int status, const char *detail)
+{
+    size_t n = detail ? strlen(detail) : 0;
+    char *buf = cadre_alloc(r, 6 * n + 16);
+    memcpy(buf, "{\"detail\":\"", 11);
+    size_t len = 11 + cadre__json_escape(buf + 11, detail ? detail : "", n);
+    memcpy(buf + len, "\"}", 2);
+    return cadre_respond_ref(r, status, "application/json", buf, len + 2);
+}
+
+static bool is_token(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c))
+            return false;
+    }
+    return true;
+}
+
+int cadre_set_header(cadre_request *r, const char *name, const char *value)
+{
+    if (!is_token(name))
+        return CADRE_EINVAL;
+    for (const char *v = value; *v; v++)
+        if (*v == '\r' || *v == '\n')
+            return CADRE_EINVAL;
+    static const char *const reserved[] = { "content-length", "date", "connection",
+                                            "transfer-encoding" };
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+        if (strcasecmp(name, reserved[i]) == 0)
+            return CADRE_EINVAL;
+    struct cadre__response_state *res = r->res;
+    if (strcasecmp(name, "content-type") == 0) {
+        res->content_type = cadre_arena_strndup(r->arena, value, strlen(value));
+        return 0;
+    }
+    if (res->num_headers == res->cap_headers) {
+        size_t cap = res->cap_headers ? res->cap_headers * 2 : 8;
+        cadre_header *h = cadre_alloc(r, cap * sizeof *h);
+        if (res->num_headers)
+            memcpy(h, res->headers, res->num_headers * sizeof *h);
+        res->headers = h;
+        res->cap_headers = cap;
+    }
+    size_t nl = strlen(name), vl = strlen(value);
+    res->headers[res->num_headers++] = (cadre_header){
+        { cadre_arena_strndup(r->arena, name, nl), nl },
+        { cadre_arena_strndup(r->arena, value, vl), vl },
+    };
+    return 0;
+}
+
+void cadre_close_after(cadre_request *r)
+{
+    r->res->close = true;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Serialization
+ * ------------------------------------------------------------------------------------------- */
+
+#define TAIL_MIN (32 * 1024) /* bodies from this size are written from the arena, not copied */
+
+void cadre__update_date(cadre__worker *w)
+{
+    time_t now = time(NULL);
+    if (now == w->date_sec)
+        return;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    w->date_len = strftime(w->date_line, sizeof w->date_line, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    w->date_sec = now;
+}
+
+static char *put(char *p, const void *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* Writes status line, headers and body; on failure (output over its cap) closes instead. */
+static void write_response(cadre__conn *c, int status, const char *ctype, const cadre_header *hdrs,
+                           size_t nhdrs, cadre_slice body, bool head_only, bool close, bool ka10,
+                           cadre__slot *owner)
+{
+    cadre__worker *w = c->worker;
+    cadre__update_date(w);
+    if (status < 100 || status > 999)
+        status = 500;
+    const char *reason = cadre_http_status_text(status);
+    bool no_body = status < 200 || status == 204 || status == 304;
+    size_t ctl = ctype ? strlen(ctype) : 0;
+    size_t need = 64 + strlen(reason) + w->date_len + ctl + 64;
+    for (size_t i = 0; i < nhdrs; i++)
+        need += hdrs[i].name.len + hdrs[i].value.len + 4;
+    bool send_body = !head_only && !no_body && body.len > 0;
+    bool as_tail = send_body && body.len >= TAIL_MIN && c->fd >= 0 && owner;
+    if (send_body && !as_tail)
+        need += body.len;
+    if (cadre_buf_reserve(&c->out, need) != 0) {
+        cadre_log(CADRE_LOG_ERROR, "response of %zu bytes does not fit the output buffer", need);
+        c->close_after = true;
+        return;
+    }
+    char *p = c->out.data + c->out.len;
+    p = put(p, "HTTP/1.1 ", 9);
+    *p++ = (char)('0' + status / 100);
+    *p++ = (char)('0' + status / 10 % 10);
+    *p++ = (char)('0' + status % 10);
+    *p++ = ' ';
+    p = put(p, reason, strlen(reason));
+    p = put(p, "\r\nServer: cadre\r\n", 17);
+    p = put(p, w->date_line, w->date_len);
+    if (ctype) {
+        p = put(p, "Content-Type: ", 14);
+        p = put(p, ctype, ctl);
+        p = put(p, "\r\n", 2);
+    }
+    if (!no_body) {
+        p = put(p, "Content-Length: ", 16);
+        p = put_u64(p, body.len);
+        p = put(p, "\r\n", 2);
+    }
+    for (size_t i = 0; i < nhdrs; i++) {
+        p = put(p, hdrs[i].name.ptr, hdrs[i].name.len);
+        p = put(p, ": ", 2);
+        p = put(p, hdrs[i].value.ptr, hdrs[i].value.len);
+        p = put(p, "\r\n", 2);
+    }
+    if (close)
+        p = put(p, "Connection: close\r\n", 19);
+    else if (ka10)
+        p = put(p, "Connection: keep-alive\r\n", 24);
+    p = put(p, "\r\n", 2);
+    if (send_body && !as_tail)
+        p = put(p, body.ptr, body.len);
+    c->out.len = (size_t)(p - c->out.data);
+    if (as_tail) {
+        c->tail = body;
+        c->tail_off = 0;
+        c->tail_slot = owner;
+    }
+    if (close)
+        c->close_after = true;
+}
+
+void cadre__response_write(cadre__conn *c, cadre__slot *s)
+{
+    struct cadre__response_state *res = &s->res;
+    cadre_request *r = &s->req;
+    if (s->result < 0) {
+        cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: handler failed: %s (%s)", (int)r->head.method.len,
+                  r->head.method.ptr, (int)r->head.target.len, r->head.target.ptr,
+                  cadre_strerror(s->result), cadre_errname(s->result));
+        res->num_headers = 0;
+        cadre_error(r, 500, "Internal Server Error");
+    } else if (res->status == 0) {
+        if (s->result >= 100 && s->result <= 599) {
+            res->status = s->result;
+        } else {
+            cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: handler returned %d without a response",
+                      (int)r->head.method.len, r->head.method.ptr, (int)r->head.target.len,
+                      r->head.target.ptr, s->result);
+            cadre_error(r, 500, "Internal Server Error");
+        }
+    }
+    bool close = c->close_after || !r->head.keep_alive || res->close || c->worker->stopping;
+    bool head_only = cadre_slice_eq_cstr(r->head.method, "HEAD");
+    write_response(c, res->status, res->content_type, res->headers, res->num_headers, res->body,
+                   head_only, close, r->head.version == 10 && !close, s);
+}
+
+void cadre__response_error(cadre__conn *c, int status, const char *reason)
+{
+    char body[512];
+    size_t n = strlen(reason);
+    if (n > 80)
+        n = 80;
+    memcpy(body, "{\"detail\":\"", 11);
+    size_t len = 11 + cadre__json_escape(body + 11, reason, n);
+    memcpy(body + len, "\"}", 2);
+    write_response(c, status, "application/json", NULL, 0, (cadre_slice){ body, len + 2 }, false,
+                   true, false, NULL);
+}

@@ -1,0 +1,713 @@
+/*
+ * The server: W worker threads, each with its own SO_REUSEPORT listening socket, epoll instance,
+ * connections, timers and pools, so that workers share nothing on the hot path. The main thread
+ * only waits for SIGTERM/SIGINT (or cadre_server_stop) and then tells each worker to drain.
+ */
+#include "http_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+void cadre_server_config_default(cadre_server_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->host = "127.0.0.1";
+    c->port = 8000;
+    c->workers = 0;
+    c->header_timeout_ms = 10000;
+    c->body_timeout_ms = 30000;
+    c->keepalive_timeout_ms = 60000;
+    c->write_timeout_ms = 30000;
+    c->shutdown_timeout_ms = 10000;
+    c->max_connections = 65536;
+    c->stack_size = 256 * 1024;
+    c->limits = cadre_http_limits_default();
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Time and timers. Each timer kind has one fixed duration, so appending to the tail of its list
+ * keeps the list sorted by deadline: setting, clearing and expiring are all O(1).
+ * ------------------------------------------------------------------------------------------- */
+
+#define LINGER_MS 2000
+
+void cadre__worker_update_time(cadre__worker *w)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    w->now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void cadre__link_remove(cadre__link *l)
+{
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    l->prev = l->next = l;
+}
+
+void cadre__link_append(cadre__link *head, cadre__link *l)
+{
+    l->prev = head->prev;
+    l->next = head;
+    head->prev->next = l;
+    head->prev = l;
+}
+
+void cadre__timer_clear(cadre__conn *c)
+{
+    if (c->timer_kind != T_NONE) {
+        cadre__link_remove(&c->timer);
+        c->timer_kind = T_NONE;
+    }
+}
+
+void cadre__timer_set(cadre__conn *c, enum cadre__timer_kind kind)
+{
+    cadre__worker *w = c->worker;
+    cadre__timer_clear(c);
+    c->timer_kind = kind;
+    c->deadline = w->now_ms + w->timeouts[kind];
+    cadre__link_append(&w->timers[kind], &c->timer);
+}
+
+#define CONN_OF(l) ((cadre__conn *)((char *)(l) - offsetof(cadre__conn, timer)))
+
+/* ---------------------------------------------------------------------------------------------
+ * Heap of waiting requests ordered by deadline (cadre_wait_fd / cadre_sleep timeouts vary).
+ * ------------------------------------------------------------------------------------------- */
+
+static void heap_swap(cadre__worker *w, size_t i, size_t j)
+{
+    cadre__slot *t = w->heap[i];
+    w->heap[i] = w->heap[j];
+    w->heap[j] = t;
+    w->heap[i]->heap_index = i;
+    w->heap[j]->heap_index = j;
+}
+
+static void heap_up(cadre__worker *w, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (w->heap[p]->wait_deadline <= w->heap[i]->wait_deadline)
+            break;
+        heap_swap(w, i, p);
+        i = p;
+    }
+}
+
+static void heap_down(cadre__worker *w, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < w->heap_len && w->heap[l]->wait_deadline < w->heap[m]->wait_deadline)
+            m = l;
+        if (r < w->heap_len && w->heap[r]->wait_deadline < w->heap[m]->wait_deadline)
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(w, i, m);
+        i = m;
+    }
+}
+
+static int heap_push(cadre__worker *w, cadre__slot *s)
+{
+    if (w->heap_len == w->heap_cap) {
+        size_t cap = w->heap_cap ? w->heap_cap * 2 : 64;
+        cadre__slot **h = realloc(w->heap, cap * sizeof *h);
+        if (!h)
+            return CADRE_ENOMEM;
+        w->heap = h;
+        w->heap_cap = cap;
+    }
+    s->heap_index = w->heap_len;
+    w->heap[w->heap_len++] = s;
+    heap_up(w, s->heap_index);
+    return 0;
+}
+
+static void heap_remove(cadre__worker *w, cadre__slot *s)
+{
+    size_t i = s->heap_index;
+    if (i == SIZE_MAX)
+        return;
+    s->heap_index = SIZE_MAX;
+    w->heap_len--;
+    if (i != w->heap_len) {
+        w->heap[i] = w->heap[w->heap_len];
+        w->heap[i]->heap_index = i;
+        heap_down(w, i);
+        heap_up(w, i);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Pools
+ * ------------------------------------------------------------------------------------------- */
+
+#define MAX_FREE_SLOTS 256
+#define MAX_FREE_BUFS 1024
+
+static void slot_main(void *arg)
+{
+    cadre__slot *s = arg;
+    s->result = s->worker->dispatch(s->worker->dispatch_ctx, &s->req);
+}
+
+cadre__slot *cadre__slot_get(cadre__worker *w)
+{
+    cadre__slot *s = w->free_slots;
+    if (s) {
+        w->free_slots = s->next_free;
+        w->num_free_slots--;
+    } else {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return NULL;
+        if (cadre__coro_init(&s->coro, w->cfg->stack_size) != 0) {
+            free(s);
+            return NULL;
+        }
+        cadre_arena_init(&s->arena, 8192);
+        s->worker = w;
+        s->heap_index = SIZE_MAX;
+        s->wait_fd = -1;
+    }
+    memset(&s->res, 0, sizeof s->res);
+    memset(&s->req, 0, sizeof s->req);
+    s->req.arena = &s->arena;
+    s->req.res = &s->res;
+    s->result = 0;
+    s->kind = IO_WAIT;
+    cadre__coro_start(&s->coro, slot_main, s);
+    return s;
+}
+
+void cadre__slot_put(cadre__worker *w, cadre__slot *s)
+{
+    cadre_arena_reset(&s->arena);
+    s->conn = NULL;
+    if (w->num_free_slots >= MAX_FREE_SLOTS) {
+        cadre_arena_free(&s->arena);
+        cadre__coro_destroy(&s->coro);
+        free(s);
+        return;
+    }
+    s->next_free = w->free_slots;
+    w->free_slots = s;
+    w->num_free_slots++;
+}
+
+void cadre__slot_abandon(cadre__worker *w, cadre__slot *s)
+{
+    if (s->wait_fd >= 0) {
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->wait_fd, NULL);
+        s->wait_fd = -1;
+    }
+    heap_remove(w, s);
+    /* The coroutine's frames are dropped with its stack; what it malloc'd itself is lost. */
+    cadre_arena_free(&s->arena);
+    cadre__coro_destroy(&s->coro);
+    free(s);
+}
+
+void cadre__buf_acquire(cadre__worker *w, cadre_buf *b, size_t max)
+{
+    b->max = max;
+    if (b->data)
+        return;
+    if (w->num_free_bufs) {
+        b->data = w->free_bufs[--w->num_free_bufs];
+        b->cap = CADRE__BUF_SIZE;
+        b->len = 0;
+    }
+    /* else cadre_buf_reserve allocates on first use */
+}
+
+void cadre__buf_release(cadre__worker *w, cadre_buf *b)
+{
+    if (!b->data)
+        return;
+    if (b->cap == CADRE__BUF_SIZE && w->num_free_bufs < MAX_FREE_BUFS) {
+        if (w->num_free_bufs == w->cap_free_bufs) {
+            size_t cap = w->cap_free_bufs ? w->cap_free_bufs * 2 : 64;
+            char **f = realloc(w->free_bufs, cap * sizeof *f);
+            if (!f) {
+                cadre_buf_free(b);
+                return;
+            }
+            w->free_bufs = f;
+            w->cap_free_bufs = cap;
+        }
+        w->free_bufs[w->num_free_bufs++] = b->data;
+        b->data = NULL;
+        b->len = b->cap = 0;
+        return;
+    }
+    cadre_buf_free(b);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Suspending requests
+ * ------------------------------------------------------------------------------------------- */
+
+void cadre__slot_resume(cadre__slot *s)
+{
+    cadre__worker *w = s->worker;
+    if (s->wait_fd >= 0) {
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->wait_fd, NULL);
+        s->wait_fd = -1;
+    }
+    heap_remove(w, s);
+    s->waiting = false;
+    if (cadre__coro_resume(&s->coro))
+        cadre__conn_request_done(s->conn, s);
+}
+
+static cadre__slot *slot_of(cadre_request *r)
+{
+    return (cadre__slot *)((char *)r - offsetof(cadre__slot, req));
+}
+
+int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms)
+{
+    if (!r || !r->conn)
+        return CADRE_ESTATE;
+    cadre__slot *s = slot_of(r);
+    cadre__worker *w = s->worker;
+    if (fd >= 0) {
+        struct epoll_event ev = { .events = 0, .data.ptr = s };
+        if (events & CADRE_WAIT_READ)
+            ev.events |= EPOLLIN | EPOLLRDHUP;
+        if (events & CADRE_WAIT_WRITE)
+            ev.events |= EPOLLOUT;
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+            return CADRE_ESYSTEM;
+        s->wait_fd = fd;
+    }
+    s->timed_out = false;
+    if (timeout_ms >= 0) {
+        cadre__worker_update_time(w);
+        s->wait_deadline = w->now_ms + (uint64_t)timeout_ms;
+        if (heap_push(w, s) != 0) {
+            if (fd >= 0)
+                epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+            s->wait_fd = -1;
+            return CADRE_ENOMEM;
+        }
+    }
+    s->waiting = true;
+    cadre__coro_yield(&s->coro);
+    return s->timed_out ? CADRE_ETIMEDOUT : 0;
+}
+
+int cadre_sleep(cadre_request *r, int ms)
+{
+    int rc = cadre_wait_fd(r, -1, 0, ms < 0 ? 0 : ms);
+    return rc == CADRE_ETIMEDOUT ? 0 : rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Worker
+ * ------------------------------------------------------------------------------------------- */
+
+int cadre__worker_init(cadre__worker *w, int id, const cadre_server_config *cfg,
+                       cadre_dispatch_fn dispatch, void *ctx)
+{
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    w->cfg = cfg;
+    w->dispatch = dispatch;
+    w->dispatch_ctx = ctx;
+    w->listen_fd = -1;
+    w->listen_io.kind = IO_LISTEN;
+    w->wake_io.kind = IO_WAKE;
+    for (int i = 0; i < T_COUNT; i++)
+        w->timers[i].prev = w->timers[i].next = &w->timers[i];
+    w->conns.prev = w->conns.next = &w->conns;
+    w->timeouts[T_HEADER] = cfg->header_timeout_ms;
+    w->timeouts[T_BODY] = cfg->body_timeout_ms;
+    w->timeouts[T_KEEPALIVE] = cfg->keepalive_timeout_ms;
+    w->timeouts[T_WRITE] = cfg->write_timeout_ms;
+    w->timeouts[T_LINGER] = LINGER_MS;
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (w->epfd < 0)
+        return CADRE_ESYSTEM;
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->wake_fd < 0) {
+        close(w->epfd);
+        return CADRE_ESYSTEM;
+    }
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->wake_io };
+    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev);
+    cadre__worker_update_time(w);
+    cadre__update_date(w);
+    return 0;
+}
+
+static void free_dead(cadre__worker *w)
+{
+    while (w->dead) {
+        cadre__conn *c = w->dead;
+        w->dead = c->next_free;
+        if (w->num_free_conns < 1024) {
+            c->next_free = w->free_conns;
+            w->free_conns = c;
+            w->num_free_conns++;
+        } else {
+            free(c);
+        }
+    }
+}
+
+void cadre__worker_destroy(cadre__worker *w)
+{
+    /* Close whatever is left (the shutdown deadline passed), requests in flight included. */
+    while (w->conns.next != &w->conns)
+        cadre__conn_close((cadre__conn *)((char *)w->conns.next - offsetof(cadre__conn, all)));
+    free_dead(w);
+    while (w->free_conns) {
+        cadre__conn *c = w->free_conns;
+        w->free_conns = c->next_free;
+        free(c);
+    }
+    while (w->free_slots) {
+        cadre__slot *s = w->free_slots;
+        w->free_slots = s->next_free;
+        cadre_arena_free(&s->arena);
+        cadre__coro_destroy(&s->coro);
+        free(s);
+    }
+    for (size_t i = 0; i < w->num_free_bufs; i++)
+        free(w->free_bufs[i]);
+    free(w->free_bufs);
+    free(w->heap);
+    if (w->listen_fd >= 0)
+        close(w->listen_fd);
+    close(w->wake_fd);
+    close(w->epfd);
+}
+
+static void accept_all(cadre__worker *w)
+{
+    for (int i = 0; i < 128; i++) {
+        if (w->num_conns >= w->cfg->max_connections) {
+            /* Full: stop listening until a connection closes (see conn close). */
+            epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
+            w->listening = false;
+            return;
+        }
+        int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE)
+                cadre_log(CADRE_LOG_WARN, "accept: %s", strerror(errno));
+            return;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        cadre__conn *c = cadre__conn_new(w, fd);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+    }
+}
+
+void cadre__worker_resume_listening(cadre__worker *w)
+{
+    if (!w->listening && !w->stopping && w->listen_fd >= 0 &&
+        w->num_conns < w->cfg->max_connections) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->listen_io };
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev) == 0)
+            w->listening = true;
+    }
+}
+
+static void begin_stop(cadre__worker *w)
+{
+    if (w->stopping)
+        return;
+    w->stopping = true;
+    w->stop_deadline = w->now_ms + w->cfg->shutdown_timeout_ms;
+    if (w->listen_fd >= 0) {
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
+        close(w->listen_fd);
+        w->listen_fd = -1;
+        w->listening = false;
+    }
+    /* Idle connections go now; the rest close after their response. */
+    cadre__link *l = w->conns.next;
+    while (l != &w->conns) {
+        cadre__link *next = l->next;
+        cadre__conn_shutdown_idle((cadre__conn *)((char *)l - offsetof(cadre__conn, all)));
+        l = next;
+    }
+}
+
+static int next_timeout(cadre__worker *w, int max_wait_ms)
+{
+    uint64_t next = UINT64_MAX;
+    for (int k = 0; k < T_COUNT; k++)
+        if (w->timers[k].next != &w->timers[k] && CONN_OF(w->timers[k].next)->deadline < next)
+            next = CONN_OF(w->timers[k].next)->deadline;
+    if (w->heap_len && w->heap[0]->wait_deadline < next)
+        next = w->heap[0]->wait_deadline;
+    if (w->stopping && w->stop_deadline < next)
+        next = w->stop_deadline;
+    if (next == UINT64_MAX)
+        return max_wait_ms;
+    /* Wake at the second boundary at most every second anyway (Date header freshness is done
+     * on demand, so no need); round up so we never spin just before a deadline. */
+    uint64_t d = next > w->now_ms ? next - w->now_ms : 0;
+    if (max_wait_ms >= 0 && d > (uint64_t)max_wait_ms)
+        d = (uint64_t)max_wait_ms;
+    return (int)d;
+}
+
+static void run_timers(cadre__worker *w)
+{
+    for (int k = 0; k < T_COUNT; k++) {
+        /* bounded: each expiry removes the connection from this list */
+        while (w->timers[k].next != &w->timers[k]) {
+            cadre__conn *c = CONN_OF(w->timers[k].next);
+            if (c->deadline > w->now_ms)
+                break;
+            cadre__conn_on_timeout(c);
+        }
+    }
+    while (w->heap_len && w->heap[0]->wait_deadline <= w->now_ms) {
+        cadre__slot *s = w->heap[0];
+        s->timed_out = true;
+        cadre__slot_resume(s);
+    }
+}
+
+void cadre__worker_poll(cadre__worker *w, int max_wait_ms)
+{
+    struct epoll_event evs[256];
+    int n = epoll_wait(w->epfd, evs, 256, w->again ? 0 : next_timeout(w, max_wait_ms));
+    cadre__worker_update_time(w);
+    for (int i = 0; i < n; i++) {
+        int kind = *(int *)evs[i].data.ptr;
+        switch (kind) {
+        case IO_CONN:
+            cadre__conn_on_event(evs[i].data.ptr, evs[i].events);
+            break;
+        case IO_LISTEN:
+            if (!w->stopping)
+                accept_all(w);
+            break;
+        case IO_WAIT: {
+            cadre__slot *s = evs[i].data.ptr;
+            if (s->waiting && s->wait_fd >= 0)
+                cadre__slot_resume(s);
+            break;
+        }
+        case IO_WAKE: {
+            uint64_t v;
+            if (read(w->wake_fd, &v, sizeof v) == (ssize_t)sizeof v)
+                begin_stop(w);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    cadre__conn_run_again(w);
+    run_timers(w);
+    free_dead(w);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Listening sockets and threads
+ * ------------------------------------------------------------------------------------------- */
+
+static int open_listener(const char *host, int port, int *bound_port)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *res = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    int gai = getaddrinfo(host, portstr, &hints, &res);
+    if (gai != 0) {
+        cadre_log(CADRE_LOG_ERROR, "cannot resolve listen address %s: %s", host, gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1, err = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)
+            break;
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        cadre_log(CADRE_LOG_ERROR, "cannot listen on %s:%d: %s", host, port, strerror(err));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        *bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                     : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+static int stop_fd = -1; /* eventfd written by cadre_server_stop */
+
+void cadre_server_stop(void)
+{
+    uint64_t one = 1;
+    if (stop_fd >= 0) {
+        ssize_t n = write(stop_fd, &one, sizeof one);
+        (void)n;
+    }
+}
+
+static void *worker_thread(void *arg)
+{
+    cadre__worker *w = arg;
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->listen_io };
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev) == 0)
+        w->listening = true;
+    for (;;) {
+        cadre__worker_poll(w, -1);
+        if (w->stopping && (w->num_conns == 0 || w->now_ms >= w->stop_deadline))
+            break;
+    }
+    if (w->num_conns)
+        cadre_log(CADRE_LOG_WARN, "worker %d: shutdown deadline passed, closing %zu connection(s)",
+                  w->id, w->num_conns);
+    return NULL;
+}
+
+int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch, void *ctx)
+{
+    int rc = 0;
+    int nw = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (nw < 1)
+        nw = 1;
+    if (nw > 1024)
+        nw = 1024;
+    cadre__worker *ws = calloc((size_t)nw, sizeof *ws);
+    pthread_t *th = calloc((size_t)nw, sizeof *th);
+    int started = 0, inited = 0, sfd = -1;
+    sigset_t set, old;
+    bool masked = false;
+    if (!ws || !th) {
+        rc = CADRE_ENOMEM;
+        goto out;
+    }
+
+    /* Signals go to the main thread's signalfd only: block them everywhere, workers inherit. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    masked = true;
+    sigdelset(&set, SIGPIPE);
+    sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (sfd < 0 || stop_fd < 0) {
+        rc = CADRE_ESYSTEM;
+        goto out;
+    }
+
+    int port = cfg->port;
+    for (int i = 0; i < nw; i++) {
+        if (cadre__worker_init(&ws[i], i, cfg, dispatch, ctx) != 0) {
+            rc = CADRE_ESYSTEM;
+            goto out;
+        }
+        inited++;
+        /* The first socket may pick the port (0); the others share it through SO_REUSEPORT. */
+        ws[i].listen_fd = open_listener(cfg->host, port, &port);
+        if (ws[i].listen_fd < 0) {
+            rc = CADRE_EIO;
+            goto out;
+        }
+    }
+    for (int i = 0; i < nw; i++) {
+        if (pthread_create(&th[i], NULL, worker_thread, &ws[i]) != 0) {
+            rc = CADRE_ESYSTEM;
+            break;
+        }
+        started++;
+    }
+    if (rc == 0) {
+        cadre_log(CADRE_LOG_INFO, "listening on http://%s:%d (%d worker%s)", cfg->host, port, nw,
+                  nw == 1 ? "" : "s");
+        if (cfg->on_listen)
+            cfg->on_listen(port, cfg->on_listen_ctx);
+        /* Wait for a signal or cadre_server_stop. */
+        for (;;) {
+            struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = stop_fd, .events = POLLIN } };
+            if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+                break;
+            if (pfd[0].revents & POLLIN) {
+                struct signalfd_siginfo si;
+                if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+                    cadre_log(CADRE_LOG_INFO, "%s: shutting down gracefully",
+                              si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+                break;
+            }
+            if (pfd[1].revents & POLLIN) {
+                cadre_log(CADRE_LOG_INFO, "stop requested: shutting down gracefully");
+                break;
+            }
+        }
+    }
+    for (int i = 0; i < started; i++) {
+        uint64_t one = 1;
+        ssize_t n = write(ws[i].wake_fd, &one, sizeof one);
+        (void)n;
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (rc == 0)
+        cadre_log(CADRE_LOG_INFO, "stopped");
+
+out:
+    for (int i = 0; i < inited; i++)
+        cadre__worker_destroy(&ws[i]);
+    if (sfd >= 0)
+        close(sfd);
+    if (stop_fd >= 0) {
+        close(stop_fd);
+        stop_fd = -1;
+    }
+    if (masked)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(ws);
+    free(th);
+    return rc;
+}
