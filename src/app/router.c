@@ -186,6 +186,19 @@ static int specificity(const struct cadre__route *a, const struct cadre__route *
     return 0;
 }
 
+/* A parameter matches any non-empty segment (as Starlette's [^/]+), a literal its own text. */
+static bool route_matches(const struct cadre__route *rt, const cadre_slice *segs, size_t nsegs)
+{
+    if (rt->nsegs != nsegs)
+        return false;
+    for (size_t k = 0; k < nsegs; k++) {
+        const struct cadre__seg *s = &rt->segs[k];
+        if (s->param ? segs[k].len == 0 : !cadre_slice_eq(segs[k], (cadre_slice){ s->text, s->len }))
+            return false;
+    }
+    return true;
+}
+
 int cadre_app_dispatch(void *ctx, cadre_request *r)
 {
     cadre_app *app = ctx;
@@ -224,14 +237,7 @@ int cadre_app_dispatch(void *ctx, cadre_request *r)
     bool path_matched = false;
     for (size_t i = 0; i < app->nroutes; i++) {
         const struct cadre__route *rt = &app->routes[i];
-        if (rt->nsegs != nsegs)
-            continue;
-        size_t k = 0;
-        for (; k < nsegs; k++)
-            if (!rt->segs[k].param &&
-                !cadre_slice_eq(segs[k], (cadre_slice){ rt->segs[k].text, rt->segs[k].len }))
-                break;
-        if (k < nsegs)
+        if (!route_matches(rt, segs, nsegs))
             continue;
         path_matched = true;
         if (cadre_slice_eq_cstr(r->head.method, rt->method)) {
@@ -253,14 +259,7 @@ int cadre_app_dispatch(void *ctx, cadre_request *r)
         bool has_get = false, has_head = false;
         for (size_t i = 0; i < app->nroutes; i++) {
             const struct cadre__route *rt = &app->routes[i];
-            if (rt->nsegs != nsegs)
-                continue;
-            size_t k = 0;
-            for (; k < nsegs; k++)
-                if (!rt->segs[k].param &&
-                    !cadre_slice_eq(segs[k], (cadre_slice){ rt->segs[k].text, rt->segs[k].len }))
-                    break;
-            if (k < nsegs || strstr(allow, rt->method))
+            if (!route_matches(rt, segs, nsegs) || strstr(allow, rt->method))
                 continue;
             has_get |= strcmp(rt->method, "GET") == 0;
             has_head |= strcmp(rt->method, "HEAD") == 0;

@@ -86,7 +86,9 @@ void cadre__conn_close(cadre__conn *c)
         cadre__buf_release(w, &c->in);
     }
     if (c->slot) {
-        cadre__slot_abandon(w, c->slot);
+        /* The handler is suspended: let it finish (its wait completes or times out), then the
+         * slot is recycled; the worker abandons it only at the shutdown deadline. */
+        c->slot->conn = NULL;
         c->slot = NULL;
     }
     if (c->tail_slot) {
@@ -199,6 +201,7 @@ static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body,
     } else {
         c->state = CS_BUSY;
         c->slot = s;
+        cadre__slot_suspended(s);
     }
 }
 
@@ -419,6 +422,12 @@ static void drive(cadre__conn *c)
         int r = conn_read(c);
         if (r == 0 && !c->close_after)
             break;
+    }
+    if (!c->dead && c->state == CS_HEAD && c->in_off == c->in.len && c->fd >= 0) {
+        /* Nothing buffered: give the buffer back, an idle connection holds no I/O memory. */
+        c->in.len = c->in_off = 0;
+        c->prev_len = 0;
+        cadre__buf_release(c->worker, &c->in);
     }
     set_wait_timer(c);
 }

@@ -54,6 +54,7 @@ struct cadre__slot {
     bool waiting, timed_out;
     uint64_t wait_deadline; /* ms, 0 = none */
     size_t heap_index;      /* position in the worker's timer heap, SIZE_MAX if absent */
+    cadre__link busy;       /* in the worker's list of suspended requests */
     cadre__slot *next_free;
 };
 
@@ -137,6 +138,7 @@ struct cadre__worker {
     size_t heap_len, heap_cap;
     cadre__conn *dead; /* closed connections to free after the batch */
     cadre__link conns; /* every open connection */
+    cadre__link busy;  /* every suspended request (its connection may be gone) */
     cadre__conn *again; /* connections that still had input when their turn ended */
     cadre_header scratch[CADRE__MAX_HEADERS];
 };
@@ -182,6 +184,8 @@ void cadre__update_date(cadre__worker *w);
 
 /* Resumes a suspended slot (server.c). */
 void cadre__slot_resume(cadre__slot *s);
+/* Records a slot whose coroutine has just suspended (conn.c). */
+void cadre__slot_suspended(cadre__slot *s);
 /* Destroys a slot whose coroutine may be suspended (forced close at the shutdown deadline). */
 void cadre__slot_abandon(cadre__worker *w, cadre__slot *s);
 void cadre__worker_resume_listening(cadre__worker *w);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -162,7 +163,7 @@ static void heap_remove(cadre__worker *w, cadre__slot *s)
  * ------------------------------------------------------------------------------------------- */
 
 #define MAX_FREE_SLOTS 256
-#define MAX_FREE_BUFS 1024
+#define MAX_FREE_BUFS 256
 
 static void slot_main(void *arg)
 {
@@ -188,6 +189,7 @@ cadre__slot *cadre__slot_get(cadre__worker *w)
         s->worker = w;
         s->heap_index = SIZE_MAX;
         s->wait_fd = -1;
+        s->busy.prev = s->busy.next = &s->busy;
     }
     memset(&s->res, 0, sizeof s->res);
     memset(&s->req, 0, sizeof s->req);
@@ -221,6 +223,7 @@ void cadre__slot_abandon(cadre__worker *w, cadre__slot *s)
         s->wait_fd = -1;
     }
     heap_remove(w, s);
+    cadre__link_remove(&s->busy);
     /* The coroutine's frames are dropped with its stack; what it malloc'd itself is lost. */
     cadre_arena_free(&s->arena);
     cadre__coro_destroy(&s->coro);
@@ -276,8 +279,18 @@ void cadre__slot_resume(cadre__slot *s)
     }
     heap_remove(w, s);
     s->waiting = false;
-    if (cadre__coro_resume(&s->coro))
+    if (!cadre__coro_resume(&s->coro))
+        return;
+    cadre__link_remove(&s->busy);
+    if (s->conn)
         cadre__conn_request_done(s->conn, s);
+    else
+        cadre__slot_put(w, s); /* its connection closed meanwhile: the answer has nowhere to go */
+}
+
+void cadre__slot_suspended(cadre__slot *s)
+{
+    cadre__link_append(&s->worker->busy, &s->busy);
 }
 
 static cadre__slot *slot_of(cadre_request *r)
@@ -341,6 +354,7 @@ int cadre__worker_init(cadre__worker *w, int id, const cadre_server_config *cfg,
     for (int i = 0; i < T_COUNT; i++)
         w->timers[i].prev = w->timers[i].next = &w->timers[i];
     w->conns.prev = w->conns.next = &w->conns;
+    w->busy.prev = w->busy.next = &w->busy;
     w->timeouts[T_HEADER] = cfg->header_timeout_ms;
     w->timeouts[T_BODY] = cfg->body_timeout_ms;
     w->timeouts[T_KEEPALIVE] = cfg->keepalive_timeout_ms;
@@ -363,9 +377,15 @@ int cadre__worker_init(cadre__worker *w, int id, const cadre_server_config *cfg,
 
 static void free_dead(cadre__worker *w)
 {
+    cadre__conn *keep = NULL;
     while (w->dead) {
         cadre__conn *c = w->dead;
         w->dead = c->next_free;
+        if (c->in_again) { /* still queued: freed once the queue has let go of it */
+            c->next_free = keep;
+            keep = c;
+            continue;
+        }
         if (w->num_free_conns < 1024) {
             c->next_free = w->free_conns;
             w->free_conns = c;
@@ -374,6 +394,7 @@ static void free_dead(cadre__worker *w)
             free(c);
         }
     }
+    w->dead = keep;
 }
 
 void cadre__worker_destroy(cadre__worker *w)
@@ -381,6 +402,11 @@ void cadre__worker_destroy(cadre__worker *w)
     /* Close whatever is left (the shutdown deadline passed), requests in flight included. */
     while (w->conns.next != &w->conns)
         cadre__conn_close((cadre__conn *)((char *)w->conns.next - offsetof(cadre__conn, all)));
+    while (w->busy.next != &w->busy)
+        cadre__slot_abandon(w, (cadre__slot *)((char *)w->busy.next - offsetof(cadre__slot, busy)));
+    for (cadre__conn *c = w->again; c; c = c->next_again)
+        c->in_again = false;
+    w->again = NULL;
     free_dead(w);
     while (w->free_conns) {
         cadre__conn *c = w->free_conns;
@@ -640,6 +666,13 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
     if (sfd < 0 || stop_fd < 0) {
         rc = CADRE_ESYSTEM;
         goto out;
+    }
+
+    /* Each connection is a descriptor: take the hard limit (nginx's worker_rlimit_nofile). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
 
     int port = cfg->port;
