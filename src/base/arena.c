@@ -77,16 +77,22 @@ char *cadre_arena_strndup(cadre_arena *a, const char *s, size_t n)
 
 char *cadre_arena_printf(cadre_arena *a, const char *fmt, ...)
 {
+    /* Format into a stack buffer first: one pass for the common short string. */
+    char tmp[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n < 0)
         cadre_panic("arena: bad format string");
     char *p = cadre_arena_alloc(a, (size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n < sizeof tmp) {
+        memcpy(p, tmp, (size_t)n + 1);
+    } else {
+        va_start(ap, fmt);
+        vsnprintf(p, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     return p;
 }
 

@@ -50,30 +50,30 @@ int cadre_buf_append_str(cadre_buf *b, const char *s)
 
 int cadre_buf_appendf(cadre_buf *b, const char *fmt, ...)
 {
+    /* Format into a stack buffer first: one pass for the common short string. */
+    char tmp[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n < 0)
         return CADRE_EINVAL;
+    if ((size_t)n < sizeof tmp)
+        return cadre_buf_append(b, tmp, (size_t)n);
     int rc = cadre_buf_reserve(b, (size_t)n);
     if (rc)
         return rc;
+    /* vsnprintf writes a NUL after the text: format aside when that byte is past the cap. */
+    char *dst = b->cap - b->len > (size_t)n ? b->data + b->len : malloc((size_t)n + 1);
+    if (!dst)
+        return CADRE_ENOMEM;
     va_start(ap, fmt);
-    if (b->cap - b->len > (size_t)n) {
-        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    } else {
-        /* No room for vsnprintf's NUL at the very cap: format aside. */
-        char *tmp = malloc((size_t)n + 1);
-        if (!tmp) {
-            va_end(ap);
-            return CADRE_ENOMEM;
-        }
-        vsnprintf(tmp, (size_t)n + 1, fmt, ap);
-        memcpy(b->data + b->len, tmp, (size_t)n);
-        free(tmp);
-    }
+    vsnprintf(dst, (size_t)n + 1, fmt, ap);
     va_end(ap);
+    if (dst != b->data + b->len) {
+        memcpy(b->data + b->len, dst, (size_t)n);
+        free(dst);
+    }
     b->len += (size_t)n;
     return 0;
 }

@@ -385,12 +385,16 @@ static void drive(cadre__conn *c)
             process_input(c);
         if (c->dead)
             return;
+        /* Parsing pauses behind a large body or too much queued output (see process_input). */
+        bool held = c->tail_slot || c->out.len - c->out_off >= OUT_HIGH;
         if (flush(c) < 0) {
             cadre__conn_close(c);
             return;
         }
         if (output_pending(c))
             break;
+        if (held && c->state != CS_BUSY && c->in.len > c->in_off)
+            continue; /* the output drained: the pipelined requests behind it may go on */
         if (c->close_after && c->state != CS_BUSY) {
             if (c->fd < 0) {
                 cadre__conn_close(c);

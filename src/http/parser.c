@@ -144,8 +144,9 @@ static int parse_target(cadre_http_head *h, cadre_http_error *err)
             return fail(err, 400, "empty authority in request target");
         h->host = (cadre_slice){ a, (size_t)(p - a) };
         if (p == end || *p == '?') {
-            /* "http://host" or "http://host?q": the path is "/" */
-            h->path = CADRE_LIT("/");
+            /* "http://host" or "http://host?q": the path is "/" (the one of "//", so that every
+             * slice stays inside the caller's buffer) */
+            h->path = (cadre_slice){ t + skip - 1, 1 };
             if (p < end) {
                 h->query = (cadre_slice){ p + 1, (size_t)(end - p - 1) };
             } else {
@@ -205,13 +206,21 @@ int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const ca
     if (end < 0)
         return fail(err, 400, "bare LF: lines must end with CRLF");
     if (end == 0) {
-        /* Not complete: refuse now if it already cannot fit. */
+        /* Not complete: refuse now what can already be refused, rather than wait for a timeout. */
         const char *nl = memchr(buf + start, '\n', len - start);
         size_t line = nl ? (size_t)(nl - buf) - start : len - start;
-        if (line > lim->max_target + 32) /* method, spaces and version around the target */
-            return fail(err, 414, "request target too long");
+        const char *sp = memchr(buf + start, ' ', line);
+        if (sp) {
+            const char *te = buf + start + line;
+            const char *sp2 = memchr(sp + 1, ' ', (size_t)(te - sp - 1));
+            if ((size_t)((sp2 ? sp2 : te) - (sp + 1)) > lim->max_target)
+                return fail(err, 414, "request target too long");
+        }
         if (len > lim->max_head)
             return fail(err, 431, "request header section too large");
+        for (size_t i = from > start ? from - 1 : start; i + 1 < len; i++)
+            if (buf[i] == '\r' && buf[i + 1] != '\n')
+                return fail(err, 400, "bare CR: lines must end with CRLF");
         /* A request line that is already invalid need not wait for the rest of the head. */
         for (size_t i = start; i < start + line && i < len; i++) {
             unsigned char c = (unsigned char)buf[i];
@@ -335,7 +344,8 @@ int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const ca
             if (cadre_slice_ieq_cstr(nm, "expect")) {
                 if (!cadre_slice_ieq_cstr(val, "100-continue"))
                     return fail(err, 417, "unsupported expectation");
-                h->expect_continue = true;
+                /* RFC 9110 10.1.1: ignored in HTTP/1.0, whose clients know no 100. */
+                h->expect_continue = h->version == 11;
             }
             break;
         case 10:
@@ -354,13 +364,15 @@ int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const ca
                 if (have_cl)
                     return fail(err, 400, "more than one Content-Length");
                 have_cl = true;
-                if (val.len == 0 || val.len > 18)
+                if (val.len == 0)
                     return fail(err, 400, "invalid Content-Length");
                 cl = 0;
                 for (size_t i = 0; i < val.len; i++) {
                     unsigned d = (unsigned)(unsigned char)val.ptr[i] - '0';
                     if (d > 9)
                         return fail(err, 400, "invalid Content-Length");
+                    if (cl > (INT64_MAX - (int64_t)d) / 10)
+                        return fail(err, 400, "Content-Length out of range");
                     cl = cl * 10 + (int64_t)d;
                 }
             }
@@ -421,8 +433,13 @@ int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const ca
 enum {
     CH_SIZE0,     /* first hex digit of a chunk size */
     CH_SIZE,      /* more hex digits */
-    CH_EXT,       /* chunk extension, outside quotes */
-    CH_EXT_Q,     /* inside a quoted extension value */
+    CH_EXT,       /* after the size or an extension: BWS, then ';' or CR */
+    CH_EXT_NAME0, /* after ';': BWS, then the first character of a name */
+    CH_EXT_NAME,  /* in an extension name */
+    CH_EXT_NAMEW, /* whitespace after a name: '=', ';' or CR follow */
+    CH_EXT_VAL0,  /* after '=': BWS, then a token or a quoted string */
+    CH_EXT_VAL,   /* in a token value */
+    CH_EXT_Q,     /* inside a quoted value */
     CH_EXT_QESC,  /* after a backslash in a quoted value */
     CH_SIZE_LF,   /* CR seen after the size line */
     CH_DATA,      /* chunk data */
@@ -477,11 +494,8 @@ int cadre_http_chunked_decode(cadre_http_chunked *c, char *buf, size_t len, size
                 rc = fail(err, 413, "request body too large");
                 goto out;
             }
-            if (ch == '\r') {
-                c->state = CH_SIZE_LF;
-                s++;
-            } else if (ch == ';' || ch == ' ' || ch == '\t') {
-                c->state = CH_EXT;
+            if (ch == '\r' || ch == ';' || ch == ' ' || ch == '\t') {
+                c->state = CH_EXT; /* the extension states take it from here */
             } else {
                 rc = fail(err, 400, "invalid chunk size");
                 goto out;
@@ -489,38 +503,58 @@ int cadre_http_chunked_decode(cadre_http_chunked *c, char *buf, size_t len, size
             break;
         }
         case CH_EXT:
-            if (ch == '\r') {
-                c->state = CH_SIZE_LF;
-            } else if (ch == '"') {
-                c->state = CH_EXT_Q;
-            } else if (!(IS(ch, C_TCHAR) || ch == ';' || ch == '=' || ch == ' ' || ch == '\t')) {
-                rc = fail(err, 400, "invalid chunk extension");
-                goto out;
-            }
-            s++;
-            if (++c->line > MAX_CHUNK_LINE) {
-                rc = fail(err, 400, "chunk extension too long");
-                goto out;
-            }
-            break;
+        case CH_EXT_NAME0:
+        case CH_EXT_NAME:
+        case CH_EXT_NAMEW:
+        case CH_EXT_VAL0:
+        case CH_EXT_VAL:
         case CH_EXT_Q:
-        case CH_EXT_QESC:
-            if (!IS(ch, C_VALUE)) {
+        case CH_EXT_QESC: {
+            /* chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) */
+            int st = c->state, next = -1;
+            bool ws = ch == ' ' || ch == '\t', tok = IS(ch, C_TCHAR) != 0;
+            switch (st) {
+            case CH_EXT:
+                next = ws ? CH_EXT : ch == ';' ? CH_EXT_NAME0 : ch == '\r' ? CH_SIZE_LF : -1;
+                break;
+            case CH_EXT_NAME0:
+                next = ws ? CH_EXT_NAME0 : tok ? CH_EXT_NAME : -1;
+                break;
+            case CH_EXT_NAME:
+            case CH_EXT_NAMEW:
+                next = (tok && st == CH_EXT_NAME) ? CH_EXT_NAME
+                       : ws                       ? CH_EXT_NAMEW
+                       : ch == '='                ? CH_EXT_VAL0
+                       : ch == ';'                ? CH_EXT_NAME0
+                       : ch == '\r'               ? CH_SIZE_LF
+                                                  : -1;
+                break;
+            case CH_EXT_VAL0:
+                next = ws ? CH_EXT_VAL0 : tok ? CH_EXT_VAL : ch == '"' ? CH_EXT_Q : -1;
+                break;
+            case CH_EXT_VAL:
+                next = tok ? CH_EXT_VAL : ws ? CH_EXT : ch == ';' ? CH_EXT_NAME0
+                     : ch == '\r' ? CH_SIZE_LF : -1;
+                break;
+            case CH_EXT_Q:
+                next = ch == '"' ? CH_EXT : ch == '\\' ? CH_EXT_QESC : IS(ch, C_VALUE) ? CH_EXT_Q : -1;
+                break;
+            default: /* CH_EXT_QESC: quoted-pair */
+                next = IS(ch, C_VALUE) ? CH_EXT_Q : -1;
+                break;
+            }
+            if (next < 0) {
                 rc = fail(err, 400, "invalid chunk extension");
                 goto out;
             }
-            if (c->state == CH_EXT_QESC)
-                c->state = CH_EXT_Q;
-            else if (ch == '\\')
-                c->state = CH_EXT_QESC;
-            else if (ch == '"')
-                c->state = CH_EXT;
+            c->state = next;
             s++;
             if (++c->line > MAX_CHUNK_LINE) {
                 rc = fail(err, 400, "chunk extension too long");
                 goto out;
             }
             break;
+        }
         case CH_SIZE_LF:
             if (ch != '\n') {
                 rc = fail(err, 400, "bare CR in chunk size line");

@@ -1,0 +1,122 @@
+/*
+ * testapp.c — the Cadre application the HTTP integration tests (http_test.py) run against.
+ * Uses only the public API.
+ */
+#include <cadre.h>
+
+#include <string.h>
+
+#define TEXT_PLAIN "text/plain; charset=utf-8"
+#define BIG_SIZE 200000
+
+/* "<prefix><slice>" in the request arena, answered as text/plain (explicit length: a decoded
+ * parameter may hold any byte). */
+static int text_prefixed(cadre_request *r, const char *prefix, cadre_slice s)
+{
+    size_t plen = strlen(prefix);
+    char *out = cadre_alloc(r, plen + s.len + 1);
+    memcpy(out, prefix, plen);
+    if (s.len)
+        memcpy(out + plen, s.ptr, s.len);
+    out[plen + s.len] = '\0';
+    return cadre_respond_ref(r, 200, TEXT_PLAIN, out, plen + s.len);
+}
+
+static int h_root(cadre_request *r)
+{
+    return cadre_text(r, 200, "ok");
+}
+
+static int h_plaintext(cadre_request *r)
+{
+    return cadre_text(r, 200, "Hello, World!");
+}
+
+static int h_item_get(cadre_request *r)
+{
+    return text_prefixed(r, "item ", cadre_request_param(r, "id"));
+}
+
+static int h_item_put(cadre_request *r)
+{
+    return text_prefixed(r, "put ", cadre_request_param(r, "id"));
+}
+
+static int h_item_delete(cadre_request *r)
+{
+    return cadre_respond(r, 204, NULL, NULL, 0);
+}
+
+static int h_echo(cadre_request *r)
+{
+    cadre_slice ct = cadre_request_header(r, "Content-Type");
+    const char *type = "application/octet-stream";
+    if (ct.ptr) {
+        char *t = cadre_alloc(r, ct.len + 1);
+        memcpy(t, ct.ptr, ct.len);
+        t[ct.len] = '\0';
+        type = t;
+    }
+    return cadre_respond(r, 200, type, r->body.ptr ? r->body.ptr : "", r->body.len);
+}
+
+static int h_query(cadre_request *r)
+{
+    cadre_slice v;
+    if (!cadre_request_query(r, "key", &v))
+        return cadre_error(r, 404, "no key");
+    return text_prefixed(r, "", v);
+}
+
+static int h_sleep(cadre_request *r)
+{
+    cadre_slice v;
+    int64_t ms = 0;
+    if (!cadre_request_query(r, "ms", &v) || cadre_slice_to_i64(v, false, &ms) != 0 || ms < 0 ||
+        ms > 600000)
+        return cadre_error(r, 400, "bad ms");
+    int rc = cadre_sleep(r, (int)ms);
+    if (rc != 0)
+        return rc;
+    return cadre_text(r, 200, "slept");
+}
+
+static int h_header(cadre_request *r)
+{
+    cadre_slice v = cadre_request_header(r, "X-Test");
+    if (!v.ptr)
+        return cadre_error(r, 404, "no X-Test header");
+    return text_prefixed(r, "", v);
+}
+
+static int h_fail(cadre_request *r)
+{
+    return CADRE_EIO;
+}
+
+static int h_big(cadre_request *r)
+{
+    char *buf = cadre_alloc(r, BIG_SIZE + 1);
+    memset(buf, 'x', BIG_SIZE);
+    buf[BIG_SIZE] = '\0';
+    return cadre_respond_ref(r, 200, TEXT_PLAIN, buf, BIG_SIZE);
+}
+
+int main(int argc, char **argv)
+{
+    cadre_app *app = cadre_app_new("testapp");
+    if (!app)
+        return 1;
+    cadre_get(app, "/", h_root);
+    cadre_get(app, "/plaintext", h_plaintext);
+    cadre_get(app, "/items/{id}", h_item_get);
+    cadre_put(app, "/items/{id}", h_item_put);
+    cadre_delete(app, "/items/{id}", h_item_delete);
+    cadre_post(app, "/echo", h_echo);
+    cadre_get(app, "/query", h_query);
+    cadre_get(app, "/sleep", h_sleep);
+    cadre_get(app, "/header", h_header);
+    cadre_get(app, "/fail", h_fail);
+    cadre_get(app, "/big", h_big);
+    return cadre_main(app, argc, argv);
+}

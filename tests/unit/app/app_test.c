@@ -1,0 +1,323 @@
+/* Router, responses and the in-process test client, through the whole stack without a socket. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cadre.h>
+
+#include <string.h>
+
+static int h_root(cadre_request *r)
+{
+    return cadre_text(r, 200, "root");
+}
+
+static int h_item(cadre_request *r)
+{
+    cadre_slice id = cadre_request_param(r, "id");
+    return cadre_text(r, 200, cadre_arena_printf(r->arena, "item:%.*s", (int)id.len, id.ptr));
+}
+
+static int h_item_new(cadre_request *r)
+{
+    return cadre_text(r, 200, "new");
+}
+
+static int h_pair(cadre_request *r)
+{
+    cadre_slice a = cadre_request_param(r, "a"), b = cadre_request_param(r, "b");
+    return cadre_text(r, 200,
+                      cadre_arena_printf(r->arena, "%.*s|%.*s", (int)a.len, a.ptr, (int)b.len, b.ptr));
+}
+
+static int h_echo(cadre_request *r)
+{
+    cadre_slice ct = cadre_request_header(r, "content-type");
+    char *type = ct.ptr ? cadre_arena_strndup(r->arena, ct.ptr, ct.len) : NULL;
+    return cadre_respond(r, 200, type, r->body.ptr, r->body.len);
+}
+
+static int h_query(cadre_request *r)
+{
+    cadre_slice v;
+    if (!cadre_request_query(r, "q", &v))
+        return cadre_error(r, 404, "no \"q\"");
+    return cadre_text(r, 200, cadre_arena_strndup(r->arena, v.ptr, v.len));
+}
+
+static int h_headers(cadre_request *r)
+{
+    assert_int_equal(cadre_set_header(r, "X-One", "1"), 0);
+    assert_int_equal(cadre_set_header(r, "Bad Name", "x"), CADRE_EINVAL);
+    assert_int_equal(cadre_set_header(r, "X-Inject", "a\r\nSet-Cookie: evil"), CADRE_EINVAL);
+    assert_int_equal(cadre_set_header(r, "Content-Length", "5"), CADRE_EINVAL);
+    return cadre_respond(r, 201, NULL, NULL, 0);
+}
+
+static int h_fail(cadre_request *r)
+{
+    (void)r;
+    return CADRE_EIO;
+}
+
+static int h_status_only(cadre_request *r)
+{
+    (void)r;
+    return 204;
+}
+
+static int h_sleep(cadre_request *r)
+{
+    assert_int_equal(cadre_sleep(r, 20), 0);
+    return cadre_text(r, 200, "awake");
+}
+
+static cadre_app *make_app(void)
+{
+    cadre_app *app = cadre_app_new("test");
+    assert_non_null(app);
+    assert_int_equal(cadre_get(app, "/", h_root), 0);
+    assert_int_equal(cadre_get(app, "/items/{id}", h_item), 0);
+    assert_int_equal(cadre_get(app, "/items/new", h_item_new), 0); /* literal beats {id} */
+    assert_int_equal(cadre_get(app, "/pair/{a}/{b}", h_pair), 0);
+    assert_int_equal(cadre_post(app, "/echo", h_echo), 0);
+    assert_int_equal(cadre_put(app, "/echo", h_echo), 0);
+    assert_int_equal(cadre_get(app, "/query", h_query), 0);
+    assert_int_equal(cadre_get(app, "/headers", h_headers), 0);
+    assert_int_equal(cadre_get(app, "/fail", h_fail), 0);
+    assert_int_equal(cadre_get(app, "/status", h_status_only), 0);
+    assert_int_equal(cadre_get(app, "/sleep", h_sleep), 0);
+    return app;
+}
+
+#define GET(app, target, res) cadre_test_request((app), "GET", (target), NULL, NULL, 0, (res))
+
+static void test_routing(void **state)
+{
+    (void)state;
+    cadre_app *app = make_app();
+    cadre_test_response res;
+
+    assert_int_equal(GET(app, "/", &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "root");
+    assert_string_equal(cadre_test_header(&res, "content-type"), "text/plain; charset=utf-8");
+    assert_non_null(cadre_test_header(&res, "Date"));
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/items/42", &res), 0);
+    assert_string_equal(res.body, "item:42");
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/items/new", &res), 0);
+    assert_string_equal(res.body, "new");
+    cadre_test_response_free(&res);
+
+    /* a parameter is decoded, and an encoded slash does not split the segment */
+    assert_int_equal(GET(app, "/items/a%2Fb%20c", &res), 0);
+    assert_string_equal(res.body, "item:a/b c");
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/pair/x/y", &res), 0);
+    assert_string_equal(res.body, "x|y");
+    cadre_test_response_free(&res);
+
+    /* no match: FastAPI's 404 */
+    assert_int_equal(GET(app, "/items", &res), 0);
+    assert_int_equal(res.status, 404);
+    assert_string_equal(res.body, "{\"detail\":\"Not Found\"}");
+    assert_string_equal(cadre_test_header(&res, "Content-Type"), "application/json");
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/items/1/2", &res), 0);
+    assert_int_equal(res.status, 404);
+    cadre_test_response_free(&res);
+
+    /* a parameter never matches an empty segment: /items/ is not /items/{id} */
+    assert_int_equal(GET(app, "/items/", &res), 0);
+    assert_int_equal(res.status, 404);
+    cadre_test_response_free(&res);
+
+    cadre_app_free(app);
+}
+
+static void test_method_not_allowed(void **state)
+{
+    (void)state;
+    cadre_app *app = make_app();
+    cadre_test_response res;
+
+    assert_int_equal(cadre_test_request(app, "DELETE", "/echo", NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 405);
+    assert_string_equal(res.body, "{\"detail\":\"Method Not Allowed\"}");
+    const char *allow = cadre_test_header(&res, "Allow");
+    assert_non_null(allow);
+    assert_non_null(strstr(allow, "POST"));
+    assert_non_null(strstr(allow, "PUT"));
+    assert_null(strstr(allow, "GET"));
+    cadre_test_response_free(&res);
+
+    assert_int_equal(cadre_test_request(app, "POST", "/", NULL, "x", 1, &res), 0);
+    assert_int_equal(res.status, 405);
+    allow = cadre_test_header(&res, "Allow");
+    assert_non_null(strstr(allow, "GET"));
+    assert_non_null(strstr(allow, "HEAD"));
+    cadre_test_response_free(&res);
+
+    /* HEAD is answered by GET routes, with the length but no body */
+    assert_int_equal(cadre_test_request(app, "HEAD", "/", NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(cadre_test_header(&res, "Content-Length"), "4");
+    assert_int_equal(res.body_len, 0);
+    cadre_test_response_free(&res);
+
+    cadre_app_free(app);
+}
+
+static void test_bodies(void **state)
+{
+    (void)state;
+    cadre_app *app = make_app();
+    cadre_test_response res;
+
+    assert_int_equal(cadre_test_request(app, "POST", "/echo", "Content-Type: application/json\r\n",
+                                        "{\"a\":1}", 7, &res),
+                     0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "{\"a\":1}");
+    assert_string_equal(cadre_test_header(&res, "Content-Type"), "application/json");
+    cadre_test_response_free(&res);
+
+    /* chunked, through the same parser as the server */
+    static const char chunked[] = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                  "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n";
+    assert_int_equal(cadre_test_raw(app, chunked, sizeof chunked - 1, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "hello world");
+    cadre_test_response_free(&res);
+
+    /* refusals come from the parser with their status and close the connection */
+    static const char both[] = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    assert_int_equal(cadre_test_raw(app, both, sizeof both - 1, &res), 0);
+    assert_int_equal(res.status, 400);
+    assert_string_equal(cadre_test_header(&res, "Connection"), "close");
+    assert_non_null(strstr(res.body, "Content-Length and Transfer-Encoding"));
+    cadre_test_response_free(&res);
+
+    cadre_app_free(app);
+}
+
+static void test_query_and_headers(void **state)
+{
+    (void)state;
+    cadre_app *app = make_app();
+    cadre_test_response res;
+
+    assert_int_equal(GET(app, "/query?x=1&q=a+b%21&q=second", &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "a b!");
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/query?%71=encoded-key", &res), 0);
+    assert_string_equal(res.body, "encoded-key");
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/query?q", &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.body_len, 0);
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/query?qq=1", &res), 0);
+    assert_int_equal(res.status, 404);
+    assert_string_equal(res.body, "{\"detail\":\"no \\\"q\\\"\"}");
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/headers", &res), 0);
+    assert_int_equal(res.status, 201);
+    assert_string_equal(cadre_test_header(&res, "X-One"), "1");
+    assert_null(cadre_test_header(&res, "Set-Cookie"));
+    assert_null(cadre_test_header(&res, "Content-Type"));
+    cadre_test_response_free(&res);
+
+    cadre_app_free(app);
+}
+
+static void test_handler_results(void **state)
+{
+    (void)state;
+    cadre_app *app = make_app();
+    cadre_test_response res;
+
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1); /* the 500 is logged; keep quiet */
+    assert_int_equal(GET(app, "/fail", &res), 0);
+    assert_int_equal(res.status, 500);
+    assert_string_equal(res.body, "{\"detail\":\"Internal Server Error\"}");
+    cadre_test_response_free(&res);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+
+    assert_int_equal(GET(app, "/status", &res), 0);
+    assert_int_equal(res.status, 204);
+    assert_null(cadre_test_header(&res, "Content-Length"));
+    cadre_test_response_free(&res);
+
+    /* a suspended handler: the test client runs the worker loop until it finishes */
+    assert_int_equal(GET(app, "/sleep", &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "awake");
+    cadre_test_response_free(&res);
+
+    cadre_app_free(app);
+}
+
+static void test_pipelined_raw(void **state)
+{
+    (void)state;
+    cadre_app *app = make_app();
+    cadre_test_response res;
+    static const char two[] = "GET /items/1 HTTP/1.1\r\nHost: t\r\n\r\n"
+                              "GET /items/2 HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(cadre_test_raw(app, two, sizeof two - 1, &res), 0);
+    assert_string_equal(res.body, "item:1");
+    /* the second response follows in the raw output, in order */
+    const char *second = strstr(res.raw + 1, "HTTP/1.1 200");
+    assert_non_null(second);
+    assert_non_null(strstr(second, "item:2"));
+    cadre_test_response_free(&res);
+    cadre_app_free(app);
+}
+
+static void test_bad_routes_refuse_to_start(void **state)
+{
+    (void)state;
+    cadre_app *app = cadre_app_new("bad");
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(cadre_get(app, "/ok/{id}", h_item), 0);
+    assert_int_equal(cadre_get(app, "/ok/{other}", h_item), CADRE_EEXIST); /* same shape */
+    assert_int_equal(cadre_get(app, "no-slash", h_root), CADRE_EINVAL);
+    assert_int_equal(cadre_get(app, "/x/{a}/{a}", h_root), CADRE_EINVAL);
+    assert_int_equal(cadre_get(app, "/x/{1bad}", h_root), CADRE_EINVAL);
+    assert_int_equal(cadre_get(app, "/x/pre{id}", h_root), CADRE_EINVAL);
+    assert_int_equal(cadre_route(app, "get", "/lower", h_root), CADRE_EINVAL);
+    assert_int_equal(cadre_app_check(app), 6);
+    cadre_test_response res;
+    assert_int_equal(GET(app, "/ok/1", &res), CADRE_EINVAL);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    cadre_app_free(app);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routing),
+        cmocka_unit_test(test_method_not_allowed),
+        cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_query_and_headers),
+        cmocka_unit_test(test_handler_results),
+        cmocka_unit_test(test_pipelined_raw),
+        cmocka_unit_test(test_bad_routes_refuse_to_start),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

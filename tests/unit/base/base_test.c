@@ -1,0 +1,737 @@
+/*
+ * Unit tests for the base module (include/cadre/base.h): error codes, slices, integer parsing, the
+ * arena, the bounded buffer, logging and cadre_panic. Expectations come from the header.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cadre/base.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------------------------- */
+
+static void test_errors_every_code(void **state)
+{
+    int n = 0;
+#define CHECK_CODE(name, code, msg)                                                                \
+    assert_int_equal(CADRE_E##name, code);                                                         \
+    assert_true(CADRE_E##name < 0);                                                                \
+    assert_string_equal(cadre_strerror(CADRE_E##name), msg);                                       \
+    assert_string_equal(cadre_errname(CADRE_E##name), "CADRE_E" #name);                           \
+    n++;
+    CADRE_ERRNO_MAP(CHECK_CODE)
+#undef CHECK_CODE
+    assert_int_equal(n, 12);
+}
+
+static void test_errors_unknown(void **state)
+{
+    static const int unknown[] = { -13, -999, 1, 42, INT_MIN, INT_MAX };
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        assert_string_equal(cadre_strerror(unknown[i]), "unknown error");
+        assert_string_equal(cadre_errname(unknown[i]), "CADRE_E?");
+    }
+    /* CADRE_OK is not an error code, but the answers are never NULL */
+    assert_non_null(cadre_strerror(CADRE_OK));
+    assert_non_null(cadre_errname(CADRE_OK));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Slices
+ * ------------------------------------------------------------------------------------------- */
+
+static cadre_slice sl(const char *p, size_t n) { return (cadre_slice){ p, n }; }
+
+static void test_slice_cstr_and_lit(void **state)
+{
+    const char *s = "abc";
+    cadre_slice a = cadre_slice_cstr(s);
+    assert_ptr_equal(a.ptr, s);
+    assert_int_equal(a.len, 3);
+    cadre_slice e = cadre_slice_cstr("");
+    assert_non_null(e.ptr);
+    assert_int_equal(e.len, 0);
+    cadre_slice n = cadre_slice_cstr(NULL);
+    assert_null(n.ptr);
+    assert_int_equal(n.len, 0);
+    cadre_slice l = CADRE_LIT("hello");
+    assert_int_equal(l.len, 5);
+    assert_memory_equal(l.ptr, "hello", 5);
+}
+
+static void test_slice_eq(void **state)
+{
+    char x[] = "hello", y[] = "hello";
+    assert_true(cadre_slice_eq(sl(x, 5), sl(y, 5))); /* same bytes, different memory */
+    assert_true(cadre_slice_eq(sl(x, 3), sl(y, 3)));
+    assert_false(cadre_slice_eq(sl(x, 5), sl(y, 4)));
+    assert_false(cadre_slice_eq(sl("hello", 5), sl("hellO", 5)));
+    assert_false(cadre_slice_eq(sl("hello", 5), sl("Hello", 5)));
+    assert_true(cadre_slice_eq(sl("", 0), sl("x", 0)));
+    assert_true(cadre_slice_eq(sl("a\0b", 3), sl("a\0b", 3)));
+    assert_false(cadre_slice_eq(sl("a\0b", 3), sl("a\0c", 3)));
+}
+
+static void test_slice_ieq(void **state)
+{
+    assert_true(cadre_slice_ieq(CADRE_LIT("Content-Length"), CADRE_LIT("content-LENGTH")));
+    assert_true(cadre_slice_ieq(CADRE_LIT("abcXYZ09-_"), CADRE_LIT("ABCxyz09-_")));
+    assert_true(cadre_slice_ieq(sl("", 0), sl("", 0)));
+    assert_false(cadre_slice_ieq(CADRE_LIT("abc"), CADRE_LIT("abd")));
+    assert_false(cadre_slice_ieq(CADRE_LIT("abc"), CADRE_LIT("ab")));
+    assert_false(cadre_slice_ieq(CADRE_LIT("ab"), CADRE_LIT("abc")));
+    /* ASCII only: no "case" between @ and `, [ and {, ^ and ~, or Latin-1 letters */
+    assert_false(cadre_slice_ieq(CADRE_LIT("@"), CADRE_LIT("`")));
+    assert_false(cadre_slice_ieq(CADRE_LIT("["), CADRE_LIT("{")));
+    assert_false(cadre_slice_ieq(CADRE_LIT("^"), CADRE_LIT("~")));
+    assert_false(cadre_slice_ieq(CADRE_LIT("\xc4"), CADRE_LIT("\xe4")));
+    assert_true(cadre_slice_ieq(CADRE_LIT("\xc4"), CADRE_LIT("\xc4")));
+    assert_false(cadre_slice_ieq(sl("a\0b", 3), sl("a\0c", 3)));
+    assert_true(cadre_slice_ieq(sl("A\0b", 3), sl("a\0B", 3)));
+}
+
+static void test_slice_eq_cstr(void **state)
+{
+    assert_true(cadre_slice_eq_cstr(sl("abcdef", 3), "abc"));
+    assert_false(cadre_slice_eq_cstr(sl("abcdef", 3), "ab"));
+    assert_false(cadre_slice_eq_cstr(sl("abcdef", 3), "abcd"));
+    assert_false(cadre_slice_eq_cstr(sl("abc", 3), "ABC"));
+    assert_true(cadre_slice_eq_cstr(sl("x", 0), ""));
+    assert_false(cadre_slice_eq_cstr(sl("a", 1), ""));
+    assert_false(cadre_slice_eq_cstr(sl("a\0b", 3), "a")); /* the slice's NUL is a byte */
+
+    assert_true(cadre_slice_ieq_cstr(sl("HoSt: x", 4), "host"));
+    assert_false(cadre_slice_ieq_cstr(sl("HoSt", 4), "hosts"));
+    assert_false(cadre_slice_ieq_cstr(sl("HoSt", 4), "hos"));
+    assert_false(cadre_slice_ieq_cstr(sl("@", 1), "`"));
+    assert_true(cadre_slice_ieq_cstr(sl("", 0), ""));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * cadre_slice_to_i64
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct irow {
+    const char *s;
+    size_t len;
+    int rc_strict, rc_loose;
+    int64_t value;
+} irow;
+
+#define IS(str) .s = (str), .len = sizeof(str) - 1
+#define ALL(v) .rc_strict = 0, .rc_loose = 0, .value = (v)
+#define NOPE(rc) .rc_strict = (rc), .rc_loose = (rc)
+
+static const irow i64_rows[] = {
+    { IS("0"), ALL(0) },
+    { IS("1"), ALL(1) },
+    { IS("-1"), ALL(-1) },
+    { IS("42"), ALL(42) },
+    { IS("1000000"), ALL(1000000) },
+    { IS("9223372036854775807"), ALL(INT64_MAX) },
+    { IS("-9223372036854775807"), ALL(-INT64_MAX) },
+    { IS("-9223372036854775808"), ALL(INT64_MIN) },
+    { IS("9223372036854775808"), NOPE(CADRE_ETOOBIG) },
+    { IS("-9223372036854775809"), NOPE(CADRE_ETOOBIG) },
+    { IS("9999999999999999999"), NOPE(CADRE_ETOOBIG) },
+    { IS("-9999999999999999999"), NOPE(CADRE_ETOOBIG) },
+    { IS(""), NOPE(CADRE_EPARSE) },
+    { IS("-"), NOPE(CADRE_EPARSE) },
+    { IS("+1"), NOPE(CADRE_EPARSE) },
+    { IS("+"), NOPE(CADRE_EPARSE) },
+    { IS(" 1"), NOPE(CADRE_EPARSE) },
+    { IS("1 "), NOPE(CADRE_EPARSE) },
+    { IS("- 1"), NOPE(CADRE_EPARSE) },
+    { IS("--1"), NOPE(CADRE_EPARSE) },
+    { IS("1-"), NOPE(CADRE_EPARSE) },
+    { IS("12a"), NOPE(CADRE_EPARSE) },
+    { IS("a"), NOPE(CADRE_EPARSE) },
+    { IS("0x10"), NOPE(CADRE_EPARSE) },
+    { IS("1.5"), NOPE(CADRE_EPARSE) },
+    { IS("1e3"), NOPE(CADRE_EPARSE) },
+    { IS("1\0"), NOPE(CADRE_EPARSE) },
+    { IS("\t1"), NOPE(CADRE_EPARSE) },
+    { IS("01"), .rc_strict = CADRE_EPARSE, .rc_loose = 0, .value = 1 },
+    { IS("00"), .rc_strict = CADRE_EPARSE, .rc_loose = 0, .value = 0 },
+    { IS("-01"), .rc_strict = CADRE_EPARSE, .rc_loose = 0, .value = -1 },
+    { IS("0001234"), .rc_strict = CADRE_EPARSE, .rc_loose = 0, .value = 1234 },
+};
+
+static void test_to_i64_table(void **state)
+{
+    int bad = 0;
+    for (size_t i = 0; i < sizeof i64_rows / sizeof i64_rows[0]; i++) {
+        const irow *r = &i64_rows[i];
+        for (int strict = 1; strict >= 0; strict--) {
+            /* exact-size copy: the slice is not NUL-terminated */
+            char *p = malloc(r->len ? r->len : 1);
+            assert_non_null(p);
+            memcpy(p, r->s, r->len);
+            int64_t v = 12345;
+            int rc = cadre_slice_to_i64(sl(p, r->len), strict, &v);
+            int want = strict ? r->rc_strict : r->rc_loose;
+            if (rc != want || (want == 0 && v != r->value)) {
+                print_error("\"%.*s\" strict=%d: rc %d value %lld, want rc %d value %lld\n", (int)r->len,
+                            r->s, strict, rc, (long long)v, want, (long long)r->value);
+                bad++;
+            }
+            free(p);
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+static void test_to_i64_edges(void **state)
+{
+    int64_t v = 7;
+    /* "-0": optional '-' then "0" itself; if accepted it is 0 */
+    for (int strict = 0; strict <= 1; strict++) {
+        int rc = cadre_slice_to_i64(CADRE_LIT("-0"), strict, &v);
+        assert_true(rc == 0 || rc == CADRE_EPARSE);
+        if (rc == 0)
+            assert_int_equal(v, 0);
+    }
+    /* 20 digits: outside the grammar (1..19 digits) and out of range */
+    int rc = cadre_slice_to_i64(CADRE_LIT("99999999999999999999"), true, &v);
+    assert_true(rc == CADRE_ETOOBIG || rc == CADRE_EPARSE);
+    rc = cadre_slice_to_i64(CADRE_LIT("18446744073709551617"), false, &v); /* 2^64 + 1 */
+    assert_true(rc == CADRE_ETOOBIG || rc == CADRE_EPARSE);
+    /* the slice's length is the whole number */
+    assert_int_equal(cadre_slice_to_i64(sl("12345", 3), true, &v), 0);
+    assert_int_equal(v, 123);
+    assert_int_equal(cadre_slice_to_i64(sl("-12345", 1), true, &v), CADRE_EPARSE);
+    /* the absent slice is not a number */
+    assert_int_equal(cadre_slice_to_i64(sl(NULL, 0), true, &v), CADRE_EPARSE);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Arena
+ * ------------------------------------------------------------------------------------------- */
+
+static bool aligned16(const void *p) { return ((uintptr_t)p & 15) == 0; }
+
+static void test_arena_many(void **state)
+{
+    enum { N = 20000 };
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    unsigned char **ptrs = calloc(N, sizeof *ptrs);
+    size_t *sizes = calloc(N, sizeof *sizes);
+    assert_non_null(ptrs);
+    assert_non_null(sizes);
+    for (size_t i = 0; i < N; i++) {
+        sizes[i] = (i * 7) % 113 + 1;
+        ptrs[i] = cadre_arena_alloc(&a, sizes[i]);
+        assert_non_null(ptrs[i]);
+        assert_true(aligned16(ptrs[i]));
+        memset(ptrs[i], (int)(i & 0xff), sizes[i]);
+    }
+    /* no allocation overlaps another */
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < sizes[i]; k++)
+            if (ptrs[i][k] != (unsigned char)(i & 0xff))
+                fail_msg("allocation %zu byte %zu was overwritten", i, k);
+    cadre_arena_free(&a);
+    free(ptrs);
+    free(sizes);
+}
+
+static void test_arena_large(void **state)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 0); /* 8 KiB chunks */
+    char *small = cadre_arena_alloc(&a, 10);
+    memcpy(small, "0123456789", 10);
+    char *big = cadre_arena_alloc(&a, 100000);
+    assert_true(aligned16(big));
+    memset(big, 'B', 100000);
+    char *huge = cadre_arena_alloc(&a, 3u << 20);
+    assert_true(aligned16(huge));
+    memset(huge, 'H', 3u << 20);
+    char *after = cadre_arena_alloc(&a, 32);
+    assert_true(aligned16(after));
+    memset(after, 'A', 32);
+    assert_memory_equal(small, "0123456789", 10);
+    for (size_t i = 0; i < 100000; i++)
+        if (big[i] != 'B')
+            fail_msg("big[%zu] overwritten", i);
+    for (size_t i = 0; i < (3u << 20); i++)
+        if (huge[i] != 'H')
+            fail_msg("huge[%zu] overwritten", i);
+    cadre_arena_free(&a);
+
+    /* tiny chunks: every allocation is bigger than a chunk */
+    cadre_arena_init(&a, 32);
+    char *p[50];
+    for (int i = 0; i < 50; i++) {
+        p[i] = cadre_arena_alloc(&a, 100 + (size_t)i);
+        assert_true(aligned16(p[i]));
+        memset(p[i], 'a' + i % 26, 100 + (size_t)i);
+    }
+    for (int i = 0; i < 50; i++)
+        for (int k = 0; k < 100 + i; k++)
+            assert_int_equal(p[i][k], 'a' + i % 26);
+    cadre_arena_free(&a);
+}
+
+static void test_arena_zero_size(void **state)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    void *p = cadre_arena_alloc(&a, 0);
+    assert_non_null(p);
+    void *q = cadre_arena_alloc(&a, 1);
+    assert_non_null(q);
+    assert_true(aligned16(q));
+    cadre_arena_free(&a);
+}
+
+static void test_arena_calloc_and_reset(void **state)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    unsigned char *first = cadre_arena_alloc(&a, 16);
+    memset(first, 0xFF, 16);
+    for (int i = 0; i < 100; i++)
+        memset(cadre_arena_alloc(&a, 1000), 0xFF, 1000); /* several chunks, all dirty */
+    cadre_arena_reset(&a);
+
+    /* reuse: the first chunk is kept, so the first allocation starts over at the same place */
+    unsigned char *again = cadre_arena_alloc(&a, 16);
+    assert_ptr_equal(again, first);
+    unsigned char *z = cadre_arena_calloc(&a, 4096);
+    assert_true(aligned16(z));
+    for (int i = 0; i < 4096; i++)
+        assert_int_equal(z[i], 0);
+    unsigned char *zb = cadre_arena_calloc(&a, 50000);
+    assert_true(aligned16(zb));
+    for (int i = 0; i < 50000; i++)
+        assert_int_equal(zb[i], 0);
+
+    /* many reset cycles reuse memory without losing allocations */
+    for (int round = 0; round < 50; round++) {
+        char *ps[40];
+        for (int i = 0; i < 40; i++) {
+            ps[i] = cadre_arena_alloc(&a, 500);
+            memset(ps[i], 'a' + (i + round) % 26, 500);
+        }
+        for (int i = 0; i < 40; i++)
+            for (int k = 0; k < 500; k++)
+                assert_int_equal(ps[i][k], 'a' + (i + round) % 26);
+        cadre_arena_reset(&a);
+    }
+    cadre_arena_free(&a);
+
+    /* usable again after free + init */
+    cadre_arena_init(&a, 0);
+    char *s = cadre_arena_strndup(&a, "again", 5);
+    assert_string_equal(s, "again");
+    cadre_arena_free(&a);
+}
+
+static void test_arena_strndup_printf(void **state)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    char *s = cadre_arena_strndup(&a, "hello world", 5);
+    assert_string_equal(s, "hello");
+    char *e = cadre_arena_strndup(&a, "xyz", 0);
+    assert_string_equal(e, "");
+    char *nul = cadre_arena_strndup(&a, "a\0b", 3); /* copies n bytes, then adds a NUL */
+    assert_memory_equal(nul, "a\0b", 3);
+    assert_int_equal(nul[3], 0);
+    const char src[4] = { 'w', 'x', 'y', 'z' }; /* not NUL-terminated */
+    char *w = cadre_arena_strndup(&a, src, 4);
+    assert_string_equal(w, "wxyz");
+
+    char *f = cadre_arena_printf(&a, "%d-%s-%c", 42, "x", 'y');
+    assert_string_equal(f, "42-x-y");
+    char *fe = cadre_arena_printf(&a, "%s", "");
+    assert_string_equal(fe, "");
+
+    /* longer than a chunk */
+    size_t n = 20000;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, 'q', n);
+    big[n] = 0;
+    char *fb = cadre_arena_printf(&a, "<%s>", big);
+    assert_int_equal(strlen(fb), n + 2);
+    assert_int_equal(fb[0], '<');
+    assert_int_equal(fb[n + 1], '>');
+    assert_memory_equal(fb + 1, big, n);
+    char *sb = cadre_arena_strndup(&a, big, n);
+    assert_string_equal(sb, big);
+    free(big);
+    /* earlier results are intact */
+    assert_string_equal(s, "hello");
+    assert_string_equal(f, "42-x-y");
+    cadre_arena_free(&a);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Bounded buffer
+ * ------------------------------------------------------------------------------------------- */
+
+static void test_buf_max(void **state)
+{
+    cadre_buf b;
+    cadre_buf_init(&b, 10);
+    assert_null(b.data);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(cadre_buf_append(&b, "hello", 5), 0);
+    assert_int_equal(b.len, 5);
+    assert_int_equal(cadre_buf_append(&b, "world", 5), 0); /* exactly max */
+    assert_int_equal(b.len, 10);
+    assert_memory_equal(b.data, "helloworld", 10);
+    assert_int_equal(cadre_buf_append(&b, "!", 1), CADRE_ETOOBIG);
+    assert_int_equal(b.len, 10);
+    assert_memory_equal(b.data, "helloworld", 10);
+    assert_int_equal(cadre_buf_append_str(&b, "!"), CADRE_ETOOBIG);
+    assert_int_equal(cadre_buf_appendf(&b, "%d", 1), CADRE_ETOOBIG);
+    assert_int_equal(cadre_buf_reserve(&b, 1), CADRE_ETOOBIG);
+    assert_int_equal(b.len, 10);
+    assert_memory_equal(b.data, "helloworld", 10);
+    assert_int_equal(cadre_buf_append(&b, "", 0), 0);
+    assert_int_equal(cadre_buf_append_str(&b, ""), 0);
+    assert_int_equal(cadre_buf_reserve(&b, 0), 0);
+    assert_int_equal(b.len, 10);
+    cadre_buf_free(&b);
+
+    /* a failing append that would only partly fit leaves the buffer unchanged */
+    cadre_buf_init(&b, 10);
+    assert_int_equal(cadre_buf_append_str(&b, "hello"), 0);
+    assert_int_equal(cadre_buf_append(&b, "123456", 6), CADRE_ETOOBIG);
+    assert_int_equal(b.len, 5);
+    assert_memory_equal(b.data, "hello", 5);
+    assert_int_equal(cadre_buf_appendf(&b, "%s", "123456"), CADRE_ETOOBIG);
+    assert_int_equal(b.len, 5);
+    assert_memory_equal(b.data, "hello", 5);
+    assert_int_equal(cadre_buf_appendf(&b, "%s", "12345"), 0); /* exactly max */
+    assert_int_equal(b.len, 10);
+    assert_memory_equal(b.data, "hello12345", 10);
+    cadre_buf_free(&b);
+
+    /* overflowing sizes are refused, not wrapped */
+    cadre_buf_init(&b, 10);
+    assert_int_equal(cadre_buf_append_str(&b, "abcde"), 0);
+    assert_int_equal(cadre_buf_reserve(&b, SIZE_MAX), CADRE_ETOOBIG);
+    assert_int_equal(cadre_buf_reserve(&b, SIZE_MAX - 2), CADRE_ETOOBIG);
+    assert_int_equal(b.len, 5);
+    cadre_buf_free(&b);
+
+    /* max 0: nothing fits */
+    cadre_buf_init(&b, 0);
+    assert_int_equal(cadre_buf_append(&b, "x", 1), CADRE_ETOOBIG);
+    assert_int_equal(b.len, 0);
+    cadre_buf_free(&b);
+}
+
+static void test_buf_consume_reset_free(void **state)
+{
+    cadre_buf b;
+    cadre_buf_init(&b, 10);
+    assert_int_equal(cadre_buf_append_str(&b, "helloworld"), 0);
+    cadre_buf_consume(&b, 3);
+    assert_int_equal(b.len, 7);
+    assert_memory_equal(b.data, "loworld", 7);
+    assert_int_equal(cadre_buf_append_str(&b, "abc"), 0); /* room again: max counts len */
+    assert_int_equal(b.len, 10);
+    assert_memory_equal(b.data, "loworldabc", 10);
+    cadre_buf_consume(&b, 0);
+    assert_int_equal(b.len, 10);
+    cadre_buf_consume(&b, 10);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(cadre_buf_append_str(&b, "0123456789"), 0);
+    cadre_buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(cadre_buf_append_str(&b, "xyz"), 0);
+    assert_int_equal(b.len, 3);
+    assert_memory_equal(b.data, "xyz", 3);
+    cadre_buf_free(&b);
+    assert_int_equal(b.len, 0);
+    /* usable again, still bounded by the same max */
+    assert_int_equal(cadre_buf_append_str(&b, "0123456789"), 0);
+    assert_memory_equal(b.data, "0123456789", 10);
+    assert_int_equal(cadre_buf_append_str(&b, "x"), CADRE_ETOOBIG);
+    cadre_buf_free(&b);
+    cadre_buf_free(&b); /* twice is harmless */
+}
+
+static void test_buf_appendf_and_growth(void **state)
+{
+    cadre_buf b;
+    cadre_buf_init(&b, 1 << 20);
+    assert_int_equal(cadre_buf_appendf(&b, "%d-%s", 12345, "x"), 0);
+    assert_int_equal(b.len, 7);
+    assert_memory_equal(b.data, "12345-x", 7);
+    char big[5001];
+    memset(big, 'z', 5000);
+    big[5000] = 0;
+    assert_int_equal(cadre_buf_appendf(&b, "[%s]", big), 0);
+    assert_int_equal(b.len, 7 + 5002);
+    assert_int_equal(b.data[7], '[');
+    assert_memory_equal(b.data + 8, big, 5000);
+    assert_int_equal(b.data[7 + 5001], ']');
+    cadre_buf_reset(&b);
+    for (int i = 0; i < 100000; i++) {
+        char c = (char)('a' + i % 26);
+        assert_int_equal(cadre_buf_append(&b, &c, 1), 0);
+    }
+    assert_int_equal(b.len, 100000);
+    for (int i = 0; i < 100000; i++)
+        assert_int_equal(b.data[i], 'a' + i % 26);
+    assert_int_equal(cadre_buf_reserve(&b, 1000), 0);
+    assert_int_equal(b.len, 100000); /* reserving adds no bytes */
+    cadre_buf_consume(&b, 99990);
+    assert_int_equal(b.len, 10);
+    assert_int_equal(b.data[0], 'a' + 99990 % 26);
+    cadre_buf_free(&b);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Logging
+ * ------------------------------------------------------------------------------------------- */
+
+static int log_pipe[2];
+
+static int log_setup(void **state)
+{
+    if (pipe(log_pipe) != 0)
+        return -1;
+    fcntl(log_pipe[0], F_SETFL, O_NONBLOCK);
+    return 0;
+}
+
+static int log_teardown(void **state)
+{
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, 2);
+    close(log_pipe[0]);
+    close(log_pipe[1]);
+    return 0;
+}
+
+/* Everything written to the pipe so far, NUL-terminated (static). */
+static const char *log_read(size_t *n_out)
+{
+    static char buf[65536];
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(log_pipe[0], buf + n, sizeof buf - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    if (n_out)
+        *n_out = n;
+    return buf;
+}
+
+static int count_char(const char *s, char c)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == c;
+    return n;
+}
+
+static void test_log_level_parse(void **state)
+{
+    cadre_log_level l;
+    assert_int_equal(cadre_log_level_parse("debug", &l), 0);
+    assert_int_equal(l, CADRE_LOG_DEBUG);
+    assert_int_equal(cadre_log_level_parse("info", &l), 0);
+    assert_int_equal(l, CADRE_LOG_INFO);
+    assert_int_equal(cadre_log_level_parse("warn", &l), 0);
+    assert_int_equal(l, CADRE_LOG_WARN);
+    assert_int_equal(cadre_log_level_parse("error", &l), 0);
+    assert_int_equal(l, CADRE_LOG_ERROR);
+    assert_int_equal(cadre_log_level_parse("off", &l), 0);
+    assert_int_equal(l, CADRE_LOG_OFF);
+    assert_int_equal(cadre_log_level_parse("verbose", &l), CADRE_EINVAL);
+    assert_int_equal(cadre_log_level_parse("", &l), CADRE_EINVAL);
+    assert_int_equal(cadre_log_level_parse("infoo", &l), CADRE_EINVAL);
+}
+
+static void test_log_levels(void **state)
+{
+    cadre_log_configure(CADRE_LOG_WARN, CADRE_LOG_PLAIN, log_pipe[1]);
+    assert_false(cadre_log_enabled(CADRE_LOG_DEBUG));
+    assert_false(cadre_log_enabled(CADRE_LOG_INFO));
+    assert_true(cadre_log_enabled(CADRE_LOG_WARN));
+    assert_true(cadre_log_enabled(CADRE_LOG_ERROR));
+    cadre_log(CADRE_LOG_INFO, "hidden");
+    size_t n;
+    log_read(&n);
+    assert_int_equal(n, 0);
+    cadre_log(CADRE_LOG_ERROR, "shown %d", 1);
+    const char *out = log_read(&n);
+    assert_non_null(strstr(out, "shown 1"));
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, log_pipe[1]);
+    assert_false(cadre_log_enabled(CADRE_LOG_ERROR));
+    cadre_log(CADRE_LOG_ERROR, "off");
+    log_read(&n);
+    assert_int_equal(n, 0);
+}
+
+static void test_log_plain(void **state)
+{
+    cadre_log_configure(CADRE_LOG_DEBUG, CADRE_LOG_PLAIN, log_pipe[1]);
+    cadre_log(CADRE_LOG_INFO, "hello %d", 5);
+    const char *out = log_read(NULL);
+    /* "2026-11-26T14:00:00.123Z INFO message" */
+    assert_true(strlen(out) > 25);
+    assert_int_equal(out[4], '-');
+    assert_int_equal(out[10], 'T');
+    if (!strstr(out, "Z INFO hello 5\n"))
+        fail_msg("plain record \"%s\"", out);
+    assert_int_equal(count_char(out, '\n'), 1);
+    assert_int_equal(out[strlen(out) - 1], '\n');
+
+    static const char *const fields[] = { "method", "GET", "path", "/x", NULL };
+    cadre_log_fields(CADRE_LOG_WARN, "req", fields);
+    out = log_read(NULL);
+    assert_non_null(strstr(out, "WARN req"));
+    assert_non_null(strstr(out, "method=GET"));
+    assert_non_null(strstr(out, "path=/x"));
+    assert_int_equal(count_char(out, '\n'), 1);
+}
+
+static void test_log_json(void **state)
+{
+    cadre_log_configure(CADRE_LOG_DEBUG, CADRE_LOG_JSON, log_pipe[1]);
+    cadre_log(CADRE_LOG_INFO, "hello %d", 5);
+    const char *out = log_read(NULL);
+    if (strncmp(out, "{\"ts\":\"", 7) != 0 || !strstr(out, "\"level\":\"info\"") ||
+        !strstr(out, "\"msg\":\"hello 5\"") || strcmp(out + strlen(out) - 2, "}\n") != 0)
+        fail_msg("JSON record \"%s\"", out);
+
+    /* the message is escaped: one object on one line */
+    cadre_log(CADRE_LOG_ERROR, "say \"hi\" back\\slash\nline2");
+    out = log_read(NULL);
+    assert_non_null(strstr(out, "\"level\":\"error\""));
+    if (!strstr(out, "\"msg\":\"say \\\"hi\\\" back\\\\slash\\") || !strstr(out, "line2\""))
+        fail_msg("JSON escaping: \"%s\"", out);
+    assert_int_equal(count_char(out, '\n'), 1);
+
+    static const char *const fields[] = { "method", "GET", "q", "a\"b", NULL };
+    cadre_log_fields(CADRE_LOG_INFO, "req", fields);
+    out = log_read(NULL);
+    assert_non_null(strstr(out, "\"msg\":\"req\""));
+    assert_non_null(strstr(out, "\"method\":\"GET\""));
+    assert_non_null(strstr(out, "\"q\":\"a\\\"b\""));
+    assert_int_equal(count_char(out, '\n'), 1);
+}
+
+static void test_log_long_message_cut(void **state)
+{
+    char *big = malloc(10001);
+    assert_non_null(big);
+    memset(big, 'm', 10000);
+    big[10000] = 0;
+    for (int fmt = 0; fmt <= 1; fmt++) {
+        cadre_log_configure(CADRE_LOG_DEBUG, fmt ? CADRE_LOG_JSON : CADRE_LOG_PLAIN, log_pipe[1]);
+        cadre_log(CADRE_LOG_INFO, "%s", big);
+        size_t n;
+        const char *out = log_read(&n);
+        assert_true(n > 4000);
+        assert_true(n <= 4096 + 256); /* cut near 4 KiB, plus the record's own fields */
+        assert_int_equal(count_char(out, '\n'), 1);
+        assert_int_equal(out[n - 1], '\n');
+        if (fmt)
+            assert_int_equal(out[n - 2], '}');
+    }
+    free(big);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * cadre_panic
+ * ------------------------------------------------------------------------------------------- */
+
+static void test_panic(void **state)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 2);
+        close(p[0]);
+        signal(SIGABRT, SIG_DFL);
+        cadre_panic("out of %s %d", "memory", 7);
+        _exit(0); /* not reached */
+    }
+    close(p[1]);
+    char buf[512];
+    size_t n = 0;
+    ssize_t r;
+    while ((r = read(p[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = 0;
+    close(p[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGABRT);
+    if (!strstr(buf, "cadre: fatal: out of memory 7"))
+        fail_msg("panic wrote \"%s\"", buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest errors[] = {
+        cmocka_unit_test(test_errors_every_code),
+        cmocka_unit_test(test_errors_unknown),
+    };
+    const struct CMUnitTest slices[] = {
+        cmocka_unit_test(test_slice_cstr_and_lit),
+        cmocka_unit_test(test_slice_eq),
+        cmocka_unit_test(test_slice_ieq),
+        cmocka_unit_test(test_slice_eq_cstr),
+        cmocka_unit_test(test_to_i64_table),
+        cmocka_unit_test(test_to_i64_edges),
+    };
+    const struct CMUnitTest arena[] = {
+        cmocka_unit_test(test_arena_many),
+        cmocka_unit_test(test_arena_large),
+        cmocka_unit_test(test_arena_zero_size),
+        cmocka_unit_test(test_arena_calloc_and_reset),
+        cmocka_unit_test(test_arena_strndup_printf),
+    };
+    const struct CMUnitTest buf[] = {
+        cmocka_unit_test(test_buf_max),
+        cmocka_unit_test(test_buf_consume_reset_free),
+        cmocka_unit_test(test_buf_appendf_and_growth),
+    };
+    const struct CMUnitTest logging[] = {
+        cmocka_unit_test(test_log_level_parse),
+        cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_log_plain),
+        cmocka_unit_test(test_log_json),
+        cmocka_unit_test(test_log_long_message_cut),
+        cmocka_unit_test(test_panic),
+    };
+    int failed = 0;
+    failed += cmocka_run_group_tests_name("errors", errors, NULL, NULL);
+    failed += cmocka_run_group_tests_name("slices", slices, NULL, NULL);
+    failed += cmocka_run_group_tests_name("arena", arena, NULL, NULL);
+    failed += cmocka_run_group_tests_name("buf", buf, NULL, NULL);
+    failed += cmocka_run_group_tests_name("logging", logging, log_setup, log_teardown);
+    return failed ? 1 : 0;
+}
