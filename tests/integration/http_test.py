@@ -467,6 +467,16 @@ class BasicTest(Base):
         self.assertEqual(h.header('Content-Length'), '200000', h)
         self.assert_text(c.read_final(), 'item after')
 
+    def test_head_on_error_responses_has_no_body(self):
+        # RFC 9110 9.3.2: no content in a HEAD response, whatever the status.
+        c = self.connect()
+        c.send(req('HEAD', '/nope') + req('HEAD', '/echo') + req('HEAD', '/fail')
+               + req('GET', '/items/after'))
+        for status in (404, 405, 500):
+            r = c.read_final('HEAD')
+            self.assertEqual((r.status, r.body), (status, b''), r)
+        self.assert_text(c.read_final(), 'item after')
+
     def test_http_1_2_is_served_as_1_1(self):
         # RFC 9110 2.5: a higher minor version is understood as the highest one supported.
         r = self.roundtrip(req('GET', '/plaintext', version='HTTP/1.2'))
@@ -739,6 +749,12 @@ class BodyTest(Base):
                + b'258\r\n' + chunk + b'\r\n' + b'258\r\n' + chunk + b'\r\n0\r\n\r\n')
         self.assert_refused(raw, 413, server=srv)
 
+    def test_chunked_body_at_max_body_accepted(self):
+        srv = self.start_server('--max-body', '1000')
+        raw = (b'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
+               + b'1f4\r\n' + b'z' * 500 + b'\r\n' + b'1f4\r\n' + b'z' * 500 + b'\r\n0\r\n\r\n')
+        self.assert_text(self.roundtrip(raw, server=srv), b'z' * 1000)
+
     def test_content_length_at_max_body_accepted(self):
         srv = self.start_server('--max-body', '1000')
         r = self.roundtrip(req('POST', '/echo', body=b'y' * 1000), server=srv)
@@ -912,6 +928,23 @@ class RefusalTest(Base):
                                      'Transfer-Encoding: chunked')
                             + b'3\r\nabcXY0\r\n\r\n', 400)
 
+    def test_chunk_size_line_bare_lf(self):
+        self.assert_refused(raw_head('POST /echo HTTP/1.1', 'Host: x',
+                                     'Transfer-Encoding: chunked')
+                            + b'3\nabc\r\n0\r\n\r\n', 400)
+
+    def test_chunk_extension_invalid(self):
+        # http.h: chunk extensions are validated.
+        self.assert_refused(raw_head('POST /echo HTTP/1.1', 'Host: x',
+                                     'Transfer-Encoding: chunked')
+                            + b'3;\x01\r\nabc\r\n0\r\n\r\n', 400)
+
+    def test_chunk_trailer_invalid(self):
+        # http.h: trailer fields are validated.
+        self.assert_refused(raw_head('POST /echo HTTP/1.1', 'Host: x',
+                                     'Transfer-Encoding: chunked')
+                            + b'3\r\nabc\r\n0\r\nnot a field\r\n\r\n', 400)
+
     def test_obs_fold(self):
         self.assert_refused(raw_head('GET / HTTP/1.1', 'Host: x', 'X-Foo: a', ' b'), 400)
 
@@ -957,6 +990,12 @@ class RefusalTest(Base):
         self.assert_refused(raw_head('GET / HTTP/1.1', 'Host: x',
                                      *['X-H%d: v' % i for i in range(120)]), 431)
 
+    def test_100_header_fields_accepted(self):
+        # The limit is 100 fields: exactly 100 (Host + 99) is fine.
+        r = self.roundtrip(raw_head('GET /items/many HTTP/1.1', 'Host: x',
+                                    *['X-H%d: v' % i for i in range(99)]))
+        self.assert_text(r, 'item many')
+
     def test_target_over_8k(self):
         self.assert_refused(raw_head('GET /' + 'a' * 9000 + ' HTTP/1.1', 'Host: x'), 414)
 
@@ -987,6 +1026,12 @@ class LimitOptionsTest(Base):
 
     def test_max_target_option(self):
         self.assert_refused(raw_head('GET /' + 'a' * 200 + ' HTTP/1.1', 'Host: x'), 414)
+
+    def test_max_target_boundary(self):
+        target = '/items/' + 'c' * (100 - len('/items/'))
+        self.assertEqual(len(target), 100)
+        self.assert_text(self.roundtrip(req('GET', target)), 'item ' + 'c' * 93)
+        self.assert_refused(raw_head('GET %sc HTTP/1.1' % target, 'Host: x'), 414)
 
     def test_within_limits(self):
         self.assert_text(self.roundtrip(req('GET', '/items/' + 'b' * 50, ['X-Pad: ' + 'p' * 500])),
@@ -1261,6 +1306,17 @@ class ShutdownTest(Base):
             self.fail('in-flight connection left open after the server exited')
         self.assertNotIn(b'slept', data)
 
+    def test_sigterm_with_several_workers(self):
+        srv = self.start_server(workers=3)
+        conns = [self.connect(srv) for _ in range(6)]
+        for i, c in enumerate(conns):
+            c.send(req('GET', '/items/%d' % i))
+            self.assert_text(c.read_final(), 'item %d' % i)
+        srv.signal(signal.SIGTERM)
+        self.assertEqual(srv.wait(5), 0, srv.stderr())
+        for c in conns:
+            self.assertEqual(c.read_until_eof(2), b'')
+
     def test_sigint_also_stops(self):
         srv = self.start_server()
         self.assert_text(self.roundtrip(req('GET', '/'), server=srv), 'ok')
@@ -1299,6 +1355,43 @@ class LargeResponseTest(Base):
         for _ in range(3):
             r = c.read_final(timeout=10)
             self.assertEqual(r.body, b'x' * 200000)
+
+
+class WriteTimeoutTest(Base):
+    server_args = ('--write-timeout', '500')
+
+    def test_client_not_reading_is_dropped(self):
+        # 40 pipelined 200 KB responses (8 MB) to a client that reads nothing for 3 s: the
+        # response in progress cannot be written within 500 ms, so the server closes.
+        n = 40
+        c = self.connect(timeout=10, rcvbuf=8192)
+        c.send(req('GET', '/big') * n)
+        time.sleep(3.0)
+        total = 0
+        closed = False
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            c.sock.settimeout(max(0.01, min(5, deadline - time.monotonic())))
+            try:
+                data = c.sock.recv(1 << 20)
+            except ConnectionResetError:
+                closed = True
+                break
+            except socket.timeout:
+                break
+            if not data:
+                closed = True
+                break
+            total += len(data)
+        self.assertTrue(closed, 'connection still open after %d bytes' % total)
+        self.assertLess(total, n * 200000, 'every response was written despite the timeout')
+
+    def test_slow_but_steady_reader_is_served(self):
+        # A reader that keeps draining is not cut (each response is written well within 500 ms).
+        c = self.connect(timeout=10)
+        c.send(req('GET', '/big') * 3)
+        for _ in range(3):
+            self.assertEqual(c.read_final(timeout=10).body, b'x' * 200000)
 
 
 # -------------------------------------------------------------------------------------------------
