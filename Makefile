@@ -1,5 +1,5 @@
 # Cadre — the two commands: `make demo` and `make test`. See README.md.
-.PHONY: all deps build demo test test-release test-asan check-banned bench fuzz install clean
+.PHONY: all deps build demo test test-release test-asan test-cross check-banned bench fuzz install clean
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -28,8 +28,12 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
 
 # Every test, twice: the release build, then the same suites under ASan + UBSan.
-test: deps check-banned test-release test-asan
+test: deps check-banned test-release test-asan test-cross
 	@scripts/test-summary $(BUILD) $(ASAN_BUILD)
+
+# The aarch64 context switch, cross-compiled and run under qemu-user.
+test-cross:
+	tests/cross/run
 
 test-release: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
