@@ -167,111 +167,109 @@ static int parse_target(cadre_http_head *h, cadre_http_error *err)
 }
 
 /*
- * Scans buf[from..len) for the end of the head: the first "\r\n\r\n". Every LF must follow a CR.
- * Returns the head length, 0 if not yet complete, or -1 for a bare LF.
+ * Parses the request line in buf[start..end): method SP request-target SP HTTP-version CRLF.
+ * Returns the offset just past its CRLF, 0 when the bytes so far are a valid beginning, or
+ * CADRE_HTTP_ERROR. Whole and partial input go through this one path, so a request refused
+ * before it has fully arrived gets the same answer as when it arrives in one piece.
  */
-static long find_head_end(const char *buf, size_t start, size_t from, size_t len)
+static long parse_request_line(const char *buf, size_t start, size_t end_off,
+                               const cadre_http_limits *lim, cadre_http_head *h,
+                               cadre_http_error *err)
 {
-    const char *p = buf + from, *end = buf + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl)
+    const char *p = buf + start, *end = buf + end_off;
+    const char *m = p;
+    while (p < end && IS(*p, C_TCHAR))
+        p++;
+    if (p == end)
+        return 0;
+    if (p == m)
+        return fail(err, 400, "missing or invalid method");
+    if (*p != ' ')
+        return fail(err, 400, "invalid character in method");
+    h->method = (cadre_slice){ m, (size_t)(p - m) };
+    const char *t = ++p;
+    for (;;) {
+        if (p == end)
             return 0;
-        size_t i = (size_t)(nl - buf);
-        if (i == start || buf[i - 1] != '\r')
-            return -1;
-        if (i >= start + 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r')
-            return (long)(i + 1);
-        p = nl + 1;
+        if (!IS(*p, C_TARGET))
+            break;
+        if (*p == '%') {
+            for (int i = 1; i <= 2; i++) {
+                if (p + i == end)
+                    return 0;
+                if (!IS(p[i], C_HEX))
+                    return fail(err, 400, "invalid percent-escape in request target");
+            }
+            p += 2;
+        } else if (*p == '#') {
+            return fail(err, 400, "fragment in request target");
+        }
+        p++;
+        if ((size_t)(p - t) > lim->max_target)
+            return fail(err, 414, "request target too long");
     }
-    return 0;
+    if (p == t)
+        return fail(err, 400, "missing request target");
+    if (*p != ' ')
+        return fail(err, 400, "invalid character in request target");
+    h->target = (cadre_slice){ t, (size_t)(p - t) };
+    p++;
+    /* "HTTP/" DIGIT "." DIGIT CRLF, checked as far as it has arrived */
+    static const char shape[] = "HTTP/9.9\r\n";
+    for (size_t i = 0; i < 10; i++) {
+        if (p + i == end)
+            return 0;
+        char c = p[i], want = shape[i];
+        if (want == '9' ? (c < '0' || c > '9') : c != want)
+            return fail(err, 400, "invalid HTTP version");
+    }
+    if (p[5] != '1')
+        return fail(err, 505, "HTTP version not supported");
+    h->version = p[7] == '0' ? 10 : 11;
+    return (long)(p + 10 - buf);
 }
 
 int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const cadre_http_limits *lim,
                           cadre_http_head *h, cadre_header *headers, size_t max_headers,
                           cadre_http_error *err)
 {
-    /* RFC 9112 2.2: ignore empty lines before the request line (bounded by max_head). */
+    /* Everything is judged on the first max_head bytes, in the order the bytes come, so the answer
+     * does not depend on how the request was split into reads. */
+    size_t limit = len < lim->max_head ? len : lim->max_head;
+    bool over = len > lim->max_head;
+
+    /* RFC 9112 2.2: ignore empty lines before the request line. */
     size_t start = 0;
-    while (start + 1 < len && buf[start] == '\r' && buf[start + 1] == '\n')
+    while (start + 1 < limit && buf[start] == '\r' && buf[start + 1] == '\n')
         start += 2;
-    if (start >= len || (start + 1 == len && buf[start] == '\r'))
-        return len > lim->max_head ? fail(err, 431, "request header section too large")
-                                   : CADRE_HTTP_PARTIAL;
+    bool waiting_lf = start + 1 == limit && buf[start] == '\r'; /* a CRLF half arrived */
+    long rl = start < limit && !waiting_lf ? parse_request_line(buf, start, limit, lim, h, err) : 0;
+    if (rl < 0)
+        return CADRE_HTTP_ERROR;
+    if (rl == 0)
+        return over ? fail(err, 431, "request header section too large") : CADRE_HTTP_PARTIAL;
 
-    size_t from = prev_len > start ? prev_len : start;
-    if (from > len)
-        from = start;
-    long end = find_head_end(buf, start, from, len);
-    if (end < 0)
-        return fail(err, 400, "bare LF: lines must end with CRLF");
-    if (end == 0) {
-        /* Not complete: refuse now what can already be refused, rather than wait for a timeout. */
-        const char *nl = memchr(buf + start, '\n', len - start);
-        size_t line = nl ? (size_t)(nl - buf) - start : len - start;
-        const char *sp = memchr(buf + start, ' ', line);
-        if (sp) {
-            const char *te = buf + start + line;
-            const char *sp2 = memchr(sp + 1, ' ', (size_t)(te - sp - 1));
-            if ((size_t)((sp2 ? sp2 : te) - (sp + 1)) > lim->max_target)
-                return fail(err, 414, "request target too long");
-        }
-        if (len > lim->max_head)
-            return fail(err, 431, "request header section too large");
-        for (size_t i = from > start ? from - 1 : start; i + 1 < len; i++)
-            if (buf[i] == '\r' && buf[i + 1] != '\n')
-                return fail(err, 400, "bare CR: lines must end with CRLF");
-        /* A request line that is already invalid need not wait for the rest of the head. */
-        for (size_t i = start; i < start + line && i < len; i++) {
-            unsigned char c = (unsigned char)buf[i];
-            if (c == 0 || (c < 0x20 && c != '\r' && c != '\t') || c == 0x7f)
-                return fail(err, 400, "invalid byte in request line");
-        }
-        return CADRE_HTTP_PARTIAL;
-    }
-    size_t head_len = (size_t)end;
-    const char *p = buf + start, *stop = buf + head_len;
-
-    /* Request line: method SP request-target SP HTTP-version CRLF */
-    const char *m = p;
-    while (IS(*p, C_TCHAR))
-        p++;
-    if (p == m)
-        return fail(err, 400, "missing or invalid method");
-    if (*p != ' ')
-        return fail(err, 400, "invalid character in method");
-    h->method = (cadre_slice){ m, (size_t)(p - m) };
-    p++;
-    const char *t = p;
-    while (IS(*p, C_TARGET)) {
-        if (*p == '%') {
-            if (!IS(p[1], C_HEX) || !IS(p[2], C_HEX))
-                return fail(err, 400, "invalid percent-escape in request target");
-            p += 3;
+    /* The rest of the head: every line ends in CRLF, and an empty line ends the head. Resume
+     * where the previous call stopped (it saw no problem before that point). */
+    size_t head_len = 0;
+    for (size_t k = prev_len > (size_t)rl ? prev_len - 1 : (size_t)rl; k < limit; k++) {
+        char c = buf[k];
+        if ((unsigned char)c > '\r')
             continue;
+        if (c == '\n') {
+            if (buf[k - 1] != '\r')
+                return fail(err, 400, "bare LF: lines must end with CRLF");
+            if (buf[k - 2] == '\n' && buf[k - 3] == '\r') {
+                head_len = k + 1;
+                break;
+            }
+        } else if (c == '\r' && k + 1 < len && buf[k + 1] != '\n') {
+            return fail(err, 400, "bare CR: lines must end with CRLF");
         }
-        if (*p == '#')
-            return fail(err, 400, "fragment in request target");
-        p++;
     }
-    if (p == t)
-        return fail(err, 400, "missing request target");
-    if ((size_t)(p - t) > lim->max_target)
-        return fail(err, 414, "request target too long");
-    if (*p != ' ')
-        return fail(err, 400, "invalid character in request target");
-    h->target = (cadre_slice){ t, (size_t)(p - t) };
-    p++;
-    if (stop - p < 10 || memcmp(p, "HTTP/", 5) != 0)
-        return fail(err, 400, "invalid HTTP version");
-    p += 5;
-    if (p[0] < '0' || p[0] > '9' || p[1] != '.' || p[2] < '0' || p[2] > '9' || p[3] != '\r' ||
-        p[4] != '\n')
-        return fail(err, 400, "invalid HTTP version");
-    if (p[0] != '1')
-        return fail(err, 505, "HTTP version not supported");
-    h->version = p[2] == '0' ? 10 : 11;
-    p += 5; /* "1.1\r\n" */
+    if (!head_len)
+        return over ? fail(err, 431, "request header section too large") : CADRE_HTTP_PARTIAL;
+    const char *p = buf + rl, *stop = buf + head_len;
 
     if (parse_target(h, err))
         return CADRE_HTTP_ERROR;
@@ -414,9 +412,6 @@ int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const ca
         if (te_other)
             return fail(err, 501, "unsupported transfer coding");
     }
-    if (head_len > lim->max_head)
-        return fail(err, 431, "request header section too large");
-
     if (!h->host.ptr)
         h->host = host_hdr;
     h->num_headers = n;
