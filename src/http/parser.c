@@ -5,7 +5,7 @@
  * call only scans the new bytes for line ends (so a head arriving byte by byte is scanned once)
  * and refuses bare LF and oversize input early. Every slice points into the caller's buffer.
  */
-#include <cadre/http.h>
+#include "http_internal.h"
 
 #include <string.h>
 
@@ -74,16 +74,6 @@ static int fail(cadre_http_error *err, int status, const char *reason)
     err->status = status;
     err->reason = reason;
     return CADRE_HTTP_ERROR;
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
 }
 
 /* Iterates over the elements of a comma-separated list value (RFC 9110 5.6.1), skipping empty
@@ -466,7 +456,7 @@ int cadre_http_chunked_decode(cadre_http_chunked *c, char *buf, size_t len, size
         switch (c->state) {
         case CH_SIZE0:
         case CH_SIZE: {
-            int v = hexval(ch);
+            int v = cadre__hexval(ch);
             if (v >= 0) {
                 if (c->remaining >> 60) {
                     rc = fail(err, 400, "chunk size too large");

@@ -1,15 +1,5 @@
 /* Percent-decoding (RFC 3986 2.1) for paths, query strings and forms. */
-#include <cadre/http.h>
-
-static int hexv(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
+#include "http_internal.h"
 
 long cadre_url_decode(char *dst, const char *src, size_t len, bool plus_space)
 {
@@ -19,7 +9,8 @@ long cadre_url_decode(char *dst, const char *src, size_t len, bool plus_space)
         if (c == '%') {
             if (len - i < 3)
                 return CADRE_EPARSE;
-            int hi = hexv((unsigned char)src[i + 1]), lo = hexv((unsigned char)src[i + 2]);
+            int hi = cadre__hexval((unsigned char)src[i + 1]);
+            int lo = cadre__hexval((unsigned char)src[i + 2]);
             if (hi < 0 || lo < 0)
                 return CADRE_EPARSE;
             dst[o++] = (char)(hi << 4 | lo);
