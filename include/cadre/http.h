@@ -161,12 +161,16 @@ void *cadre_alloc(cadre_request *r, size_t size);
  * ------------------------------------------------------------------------------------------- */
 
 /**
- * Sets the response: status, Content-Type (NULL for none) and body, which is copied into the
- * request arena. Returns status, so a handler can `return cadre_respond(...)`.
+ * Sets the response: status, Content-Type (NULL for none) and body. Both are copied into the
+ * request arena, so they may live on the handler's stack. Returns status, so a handler can
+ * `return cadre_respond(...)`. A later call replaces an earlier one.
  */
 int cadre_respond(cadre_request *r, int status, const char *content_type, const void *body, size_t len);
 
-/** As cadre_respond, without copying: body must stay valid until the request ends. */
+/**
+ * As cadre_respond, without copying: body and content_type must stay valid until the request
+ * ends (string literals, static data, or memory from the request arena).
+ */
 int cadre_respond_ref(cadre_request *r, int status, const char *content_type, const void *body,
                       size_t len);
 

@@ -363,8 +363,10 @@ static void drive(cadre__conn *c)
 {
     for (int round = 0; !c->dead; round++) {
         if (c->state == CS_LINGER) {
+            /* Read until the socket is drained (the edge-triggered event will not come again
+             * otherwise), bounded by MAX_LINGER bytes in all. */
             char sink[4096];
-            for (int i = 0; i < 64 && c->can_read; i++) {
+            while (c->can_read && c->lingered <= MAX_LINGER) {
                 ssize_t n = read(c->fd, sink, sizeof sink);
                 if (n > 0) {
                     c->lingered += (size_t)n;

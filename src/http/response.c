@@ -85,24 +85,34 @@ int cadre_respond_ref(cadre_request *r, int status, const char *content_type, co
     return status;
 }
 
-int cadre_respond(cadre_request *r, int status, const char *content_type, const void *body, size_t len)
+/* Sets the response, copying the body (and the content type unless it is a literal of ours). */
+static int respond_copy(cadre_request *r, int status, const char *content_type, bool copy_type,
+                        const void *body, size_t len)
 {
     void *copy = NULL;
     if (body && len) {
         copy = cadre_alloc(r, len);
         memcpy(copy, body, len);
     }
+    if (content_type && copy_type)
+        content_type = cadre_arena_strndup(r->arena, content_type, strlen(content_type));
     return cadre_respond_ref(r, status, content_type, copy, copy ? len : 0);
+}
+
+int cadre_respond(cadre_request *r, int status, const char *content_type, const void *body, size_t len)
+{
+    return respond_copy(r, status, content_type, true, body, len);
 }
 
 int cadre_text(cadre_request *r, int status, const char *text)
 {
-    return cadre_respond(r, status, "text/plain; charset=utf-8", text, text ? strlen(text) : 0);
+    return respond_copy(r, status, "text/plain; charset=utf-8", false, text,
+                        text ? strlen(text) : 0);
 }
 
 int cadre_json_text(cadre_request *r, int status, const char *json, size_t len)
 {
-    return cadre_respond(r, status, "application/json", json, len);
+    return respond_copy(r, status, "application/json", false, json, len);
 }
 
 int cadre_error(cadre_request *r, int status, const char *detail)

@@ -566,7 +566,25 @@ void cadre__worker_poll(cadre__worker *w, int max_wait_ms)
  * Listening sockets and threads
  * ------------------------------------------------------------------------------------------- */
 
-static int open_listener(const char *host, int port, int *bound_port)
+/*
+ * True when something already listens on the address. SO_REUSEPORT would otherwise let a second
+ * copy of the app join the first one's port silently; a probe bound without it fails instead.
+ */
+static bool address_taken(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* TIME_WAIT is no conflict */
+    bool taken = bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE;
+    close(fd);
+    return taken;
+}
+
+/* Opens one SO_REUSEPORT listening socket; first (the first worker's) also checks that the
+ * address is free. */
+static int open_listener(const char *host, int port, bool first, int *bound_port)
 {
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
@@ -580,6 +598,10 @@ static int open_listener(const char *host, int port, int *bound_port)
     }
     int fd = -1, err = 0;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (first && port != 0 && address_taken(ai)) {
+            err = EADDRINUSE;
+            continue;
+        }
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             err = errno;
@@ -683,7 +705,7 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
         }
         inited++;
         /* The first socket may pick the port (0); the others share it through SO_REUSEPORT. */
-        ws[i].listen_fd = open_listener(cfg->host, port, &port);
+        ws[i].listen_fd = open_listener(cfg->host, port, i == 0, &port);
         if (ws[i].listen_fd < 0) {
             rc = CADRE_EIO;
             goto out;
