@@ -97,7 +97,8 @@ void cadre_http_chunked_init(cadre_http_chunked *c);
  *
  * Returns 0 when the last chunk and trailers have been read (*src is then the end of the message
  * and *dst the end of the decoded body), CADRE_HTTP_PARTIAL when more input is needed, or
- * CADRE_HTTP_ERROR with *err (400 malformed or overflowing size, 413 body over max_body).
+ * CADRE_HTTP_ERROR with *err (400 malformed or overflowing size, 413 body over max_body, 431
+ * trailer section over 16 KiB).
  */
 int cadre_http_chunked_decode(cadre_http_chunked *c, char *buf, size_t len, size_t *src, size_t *dst,
                               size_t max_body, cadre_http_error *err /* OUT */);

@@ -277,9 +277,7 @@ int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const ca
     h->headers = headers;
 
     while (p < stop) {
-        if (*p == '\r') { /* the empty line, which find_head_end found first */
-            if (p[1] != '\n')
-                return fail(err, 400, "bare CR in header section");
+        if (*p == '\r') { /* the empty line (every CR here is followed by LF: see above) */
             p += 2;
             break;
         }
@@ -304,8 +302,6 @@ int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const ca
             p++;
         if (*p != '\r')
             return fail(err, 400, "invalid character in header field value");
-        if (p[1] != '\n')
-            return fail(err, 400, "bare CR in header field");
         const char *ve = p;
         while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
             ve--;

@@ -133,13 +133,16 @@ static void check_error(const cadre_http_error *err)
     CHECK(err->status == 400 || err->status == 413 || err->status == 414 || err->status == 417 ||
           err->status == 431 || err->status == 501 || err->status == 505);
     CHECK(err->reason != NULL);
+    CHECK(strcmp(cadre_http_status_text(err->status), "Unknown") != 0);
 }
 
-/* cadre_http_chunked_decode documents 400 (malformed or overflowing size) and 413 (max_body). */
+/* cadre_http_chunked_decode documents 400 (malformed or overflowing size), 413 (max_body) and 431
+ * (trailer section too large). */
 static void check_chunked_error(const cadre_http_error *err)
 {
-    CHECK(err->status == 400 || err->status == 413);
+    CHECK(err->status == 400 || err->status == 413 || err->status == 431);
     CHECK(err->reason != NULL);
+    CHECK(strcmp(cadre_http_status_text(err->status), "Unknown") != 0);
 }
 
 /* Invariants of one call's result; on success also of the head it filled. */
