@@ -7,6 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 PORT       ?= 8000
 FUZZ_SECONDS ?= 60
 SHARED     ?= ../shared
+BENCH_ENDPOINTS ?= plaintext,json,echo
 
 all: build
 
@@ -51,7 +52,7 @@ bench: build
 	@scripts/install-deps --bench
 	@if [ -x $(SHARED)/bench/run-peers ]; then \
 	  $(SHARED)/bench/run-peers --cmd '$(BUILD)/bench/cadre-bench' --name cadre \
-	    --cmd-endpoints plaintext,json --endpoints plaintext,json --pipeline 16 \
+	    --cmd-endpoints $(BENCH_ENDPOINTS) --endpoints $(BENCH_ENDPOINTS) --pipeline 16 \
 	    --duration 8 --out bench/results.json $(BENCH_ARGS); \
 	else \
 	  bench/run-alone $(BUILD)/bench/cadre-bench; \

@@ -1,13 +1,14 @@
 /**
  * cadre.h — the whole public API. Include this one header.
  *
- * Modules: base (errors, slices, arena, buffers, logging) < http (parser, server, requests,
- * responses) < app (routes, command line, test client).
+ * Modules: base (errors, slices, arena, buffers, logging) < json (reader, writer) < http (parser,
+ * server, requests, responses) < app (routes, command line, test client).
  */
 #ifndef CADRE_H
 #define CADRE_H
 
 #include "cadre/base.h"
+#include "cadre/json.h"
 #include "cadre/http.h"
 #include "cadre/app.h"
 

@@ -144,10 +144,18 @@ typedef struct cadre_buf {
     size_t len; /**< read-only: bytes in use */
     size_t cap; /* private */
     size_t max; /* private: the cap on len */
+    cadre_arena *arena; /* private: where the bytes come from (NULL: malloc) */
 } cadre_buf;
 
 /** Prepares an empty buffer that may hold at most max bytes. Allocates nothing yet. */
 void cadre_buf_init(cadre_buf *b, size_t max);
+
+/**
+ * Prepares an empty buffer whose memory comes from arena (a request's, typically): it lives as
+ * long as the arena, and cadre_buf_free does nothing. Growing copies into a larger arena block;
+ * the old one is reclaimed with the arena. For building a response body without malloc.
+ */
+void cadre_buf_init_arena(cadre_buf *b, cadre_arena *arena, size_t max);
 
 /** Makes room for extra more bytes. CADRE_ETOOBIG past max, CADRE_ENOMEM if malloc fails. */
 int cadre_buf_reserve(cadre_buf *b, size_t extra);

@@ -10,6 +10,13 @@ void cadre_buf_init(cadre_buf *b, size_t max)
     b->data = NULL;
     b->len = b->cap = 0;
     b->max = max;
+    b->arena = NULL;
+}
+
+void cadre_buf_init_arena(cadre_buf *b, cadre_arena *arena, size_t max)
+{
+    cadre_buf_init(b, max);
+    b->arena = arena;
 }
 
 int cadre_buf_reserve(cadre_buf *b, size_t extra)
@@ -24,9 +31,16 @@ int cadre_buf_reserve(cadre_buf *b, size_t extra)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     if (cap > b->max)
         cap = b->max;
-    char *p = realloc(b->data, cap);
-    if (!p)
-        return CADRE_ENOMEM;
+    char *p;
+    if (b->arena) {
+        p = cadre_arena_alloc(b->arena, cap);
+        if (b->len)
+            memcpy(p, b->data, b->len);
+    } else {
+        p = realloc(b->data, cap);
+        if (!p)
+            return CADRE_ENOMEM;
+    }
     b->data = p;
     b->cap = cap;
     return 0;
@@ -95,7 +109,8 @@ void cadre_buf_reset(cadre_buf *b)
 
 void cadre_buf_free(cadre_buf *b)
 {
-    free(b->data);
+    if (!b->arena)
+        free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
 }
