@@ -5,7 +5,45 @@
  */
 #include <cadre.h>
 
+#include <stdatomic.h>
 #include <stdlib.h>
+
+/* SPEC items: the fields are written once; ItemOut is the same list plus the id. */
+#define ITEM_FIELDS(F)                                                                             \
+    F(string, name, CADRE_MIN_LEN(1), CADRE_MAX_LEN(100))                                          \
+    F(double, price, CADRE_GT(0))                                                                  \
+    F(strings, tags, CADRE_MAX_ITEMS(10), CADRE_DEFAULT_EMPTY)                                     \
+    F(bool, in_stock, CADRE_DEFAULT(true))
+CADRE_SCHEMA(Item, ITEM_FIELDS)
+
+#define ITEM_OUT_FIELDS(F) ITEM_FIELDS(F) F(int64, id)
+CADRE_SCHEMA(ItemOut, ITEM_OUT_FIELDS)
+
+#define ITEM_PATH(F) F(int64, item_id)
+CADRE_SCHEMA(ItemPath, ITEM_PATH)
+
+#define ITEM_ID(F) F(int64, id)
+CADRE_SCHEMA(ItemId, ITEM_ID)
+
+static atomic_long next_id = 1; /* the SPEC's per-process counter */
+
+static int create_item(cadre_request *r, const cadre_none *p, const Item *in, ItemOut *out)
+{
+    (void)r, (void)p;
+    out->name = in->name;
+    out->price = in->price;
+    out->tags = in->tags;
+    out->in_stock = in->in_stock;
+    out->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+    return 201;
+}
+
+static int read_item(cadre_request *r, const ItemPath *p, const cadre_none *in, ItemId *out)
+{
+    (void)r, (void)in;
+    out->id = p->item_id;
+    return 200;
+}
 
 static int plaintext(cadre_request *r)
 {
@@ -56,5 +94,9 @@ int main(int argc, char **argv)
     cadre_get(app, "/plaintext", plaintext);
     cadre_get(app, "/json", json);
     cadre_post(app, "/echo", echo);
+    CADRE_ROUTE(app, POST, "/items", create_item, cadre_none, Item, ItemOut, .status = 201,
+                .tags = "items", .summary = "Create an item");
+    CADRE_ROUTE(app, GET, "/items/{item_id}", read_item, ItemPath, cadre_none, ItemId,
+                .tags = "items", .summary = "Read an item");
     return cadre_main(app, argc, argv);
 }

@@ -7,6 +7,7 @@
 
 #include "base.h"
 #include "http.h"
+#include "schema.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,6 +47,52 @@ int cadre__route(cadre_app *app, const char *method, const char *path, cadre_han
 #define cadre_put(app, path, h) cadre_route((app), "PUT", (path), (h))
 #define cadre_patch(app, path, h) cadre_route((app), "PATCH", (path), (h))
 #define cadre_delete(app, path, h) cadre_route((app), "DELETE", (path), (h))
+
+/* ---------------------------------------------------------------------------------------------
+ * Typed routes: parameters, body and response declared with schemas (cadre/schema.h).
+ * ------------------------------------------------------------------------------------------- */
+
+/** A typed handler, as stored; CADRE_ROUTE checks the real signature at compile time. */
+typedef int (*cadre_typed_handler)(cadre_request *r, const void *params, const void *body, void *out);
+
+typedef struct cadre_route_spec {
+    const char *method;
+    const char *path;
+    cadre_typed_handler handler;
+    const cadre_schema *params;   /**< path/query/header/cookie parameters (cadre_none: none) */
+    const cadre_schema *body;     /**< JSON body (cadre_none: none) */
+    const cadre_schema *response; /**< response body (cadre_none: the handler responds itself) */
+    int status;                   /**< success status when the handler returns 0 (default 200) */
+    const char *summary, *description, *tags, *operation_id; /**< for OpenAPI */
+    bool deprecated;
+    const char *file; /**< where the route was declared (for start-up errors) */
+    int line;
+} cadre_route_spec;
+
+/**
+ * Adds a typed route (the spec is copied). Path parameters must be fields of the params schema,
+ * or the app refuses to start. Returns 0 or a negative CADRE_E* (recorded as with cadre_route).
+ *
+ * At request time: every parameter and the body are decoded and validated first; any failure
+ * answers 422 {"detail":[…]} listing every error, and the handler does not run. Otherwise the
+ * handler gets the decoded structs and fills *out; its return value is the status (0: the spec's
+ * status). A 2xx status with a response schema encodes *out as JSON, unless the handler set a
+ * response itself (cadre_respond and friends).
+ */
+int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec);
+
+#define CADRE__PASTE_(a, b) a##b
+#define CADRE__PASTE(a, b) CADRE__PASTE_(a, b)
+
+/**
+ * CADRE_ROUTE(app, POST, "/items", create_item, Params, Body, Response, .status = 201, ...)
+ *
+ * Params, Body and Response are types declared with CADRE_SCHEMA (cadre_none for none). The
+ * handler must be `int fn(cadre_request *, const Params *, const Body *, Response *)`: anything
+ * else is a compile error. Options after the types are cadre_route_spec members (.status,
+ * .summary, .description, .tags, .operation_id, .deprecated).
+ */
+#define CADRE_ROUTE(app, METHOD, path_, fn, P, B, ...)                                                 cadre__route_typed(                                                                                    (app),                                                                                             &(cadre_route_spec){                                                                                   .method = #METHOD,                                                                                 .path = (path_),                                                                                   .handler = (cadre_typed_handler)(void (*)(void))(int (*)(                                              cadre_request *, const P *, const B *, CADRE__FIRST(__VA_ARGS__, ) *)){ fn },                  .params = P##__schema(),                                                                           .body = B##__schema(),                                                                             .response = CADRE__PASTE(CADRE__FIRST(__VA_ARGS__, ), __schema)(),                                 .file = __FILE__,                                                                                  .line = __LINE__,                                                                                  CADRE__REST(__VA_ARGS__, ) })
 
 /**
  * Returns the number of configuration errors recorded so far (bad patterns, duplicates), after

@@ -197,6 +197,9 @@ int cadre_error(cadre_request *r, int status, const char *detail);
  */
 int cadre_set_header(cadre_request *r, const char *name, const char *value);
 
+/** True once the handler has set a response (cadre_respond, cadre_text, cadre_error, …). */
+bool cadre_responded(const cadre_request *r);
+
 /** Asks the server to close the connection after this response. */
 void cadre_close_after(cadre_request *r);
 

@@ -16,7 +16,8 @@ struct cadre__route {
     char *pattern;
     struct cadre__seg *segs;
     size_t nsegs, nparams;
-    cadre_handler handler;
+    cadre_handler handler;          /* plain route */
+    const cadre_route_spec *spec;   /* typed route (owned copy), or NULL */
     const char *file;
     int line;
 };
@@ -29,6 +30,13 @@ struct cadre_app {
     size_t nerrors;
     cadre_server_config config;
 };
+
+/* Runs a typed route: decode and validate, call, encode (typed.c). */
+int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r);
+
+/* Parses a route pattern into rt (router.c); errors are recorded on app. */
+int cadre__route_add(cadre_app *app, struct cadre__route *rt, const char *method, const char *path,
+                     const char *file, int line);
 
 void cadre__app_error(cadre_app *app, const char *file, int line, const char *fmt, ...)
     CADRE_PRINTF(4, 5);

@@ -50,6 +50,7 @@ static void free_route(struct cadre__route *r)
 {
     for (size_t i = 0; i < r->nsegs; i++)
         free(r->segs[i].text);
+    free((void *)r->spec);
     free(r->segs);
     free(r->method);
     free(r->pattern);
@@ -58,24 +59,33 @@ static void free_route(struct cadre__route *r)
 int cadre__route(cadre_app *app, const char *method, const char *path, cadre_handler h,
                  const char *file, int line)
 {
-    struct cadre__route r = { 0 };
+    struct cadre__route r = { .handler = h };
+    if (!h) {
+        cadre__app_error(app, file, line, "route %s %s has no handler", method ? method : "?",
+                         path ? path : "?");
+        return CADRE_EINVAL;
+    }
+    return cadre__route_add(app, &r, method, path, file, line);
+}
+
+/* Parses the pattern into r (whose handler or spec is set) and adds it; on failure frees what r
+ * owns (the spec too) and records the error. */
+int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method, const char *path,
+                     const char *file, int line)
+{
+    struct cadre__route r = *in;
     int rc = CADRE_EINVAL;
     if (!method || !is_method(method)) {
         cadre__app_error(app, file, line, "invalid method \"%s\"", method ? method : "(null)");
-        return CADRE_EINVAL;
+        goto fail;
     }
     if (!path || path[0] != '/') {
         cadre__app_error(app, file, line, "route path must start with '/': \"%s\"",
                          path ? path : "(null)");
-        return CADRE_EINVAL;
-    }
-    if (!h) {
-        cadre__app_error(app, file, line, "route %s %s has no handler", method, path);
-        return CADRE_EINVAL;
+        goto fail;
     }
     r.method = strdup(method);
     r.pattern = strdup(path);
-    r.handler = h;
     r.file = file;
     r.line = line;
     size_t cap = 1;
@@ -281,5 +291,5 @@ int cadre_app_dispatch(void *ctx, cadre_request *r)
             if (best->segs[k].param)
                 r->params[r->num_params++] = (cadre_param){ best->segs[k].text, segs[k] };
     }
-    return best->handler(r);
+    return best->spec ? cadre__typed_dispatch(best, r) : best->handler(r);
 }

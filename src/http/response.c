@@ -170,6 +170,11 @@ int cadre_set_header(cadre_request *r, const char *name, const char *value)
     return 0;
 }
 
+bool cadre_responded(const cadre_request *r)
+{
+    return r->res->status != 0;
+}
+
 void cadre_close_after(cadre_request *r)
 {
     r->res->close = true;

@@ -10,5 +10,7 @@ size_t cadre__utf8_len(const unsigned char *p, const unsigned char *end);
 
 /* strtod in the "C" locale, whatever the process locale is. s is NUL-terminated. */
 double cadre__strtod_c(const char *s);
+/* The same, reporting where parsing stopped. */
+double cadre__strtod_c_end(const char *s, char **end);
 
 #endif

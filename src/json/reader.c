@@ -242,10 +242,15 @@ static void make_c_locale(void)
     c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
 }
 
-double cadre__strtod_c(const char *s)
+double cadre__strtod_c_end(const char *s, char **end)
 {
     pthread_once(&c_locale_once, make_c_locale);
-    return c_locale ? strtod_l(s, NULL, c_locale) : strtod(s, NULL);
+    return c_locale ? strtod_l(s, end, c_locale) : strtod(s, end);
+}
+
+double cadre__strtod_c(const char *s)
+{
+    return cadre__strtod_c_end(s, NULL);
 }
 
 static int read_number(cadre_json_reader *rd, cadre_json_token *tok)

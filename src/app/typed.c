@@ -1,0 +1,207 @@
+/*
+ * Typed routes: parameters and body are decoded and validated before the handler runs (422 with
+ * every error otherwise), and the response struct is encoded after it.
+ */
+#include "app_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *in_name(cadre_param_in in)
+{
+    switch (in) {
+    case CADRE_IN_PATH_: return "path";
+    case CADRE_IN_HEADER_: return "header";
+    case CADRE_IN_COOKIE_: return "cookie";
+    default: return "query";
+    }
+}
+
+/* Where a params field comes from: declared, or path when the pattern names it, else query. */
+static cadre_param_in where(const struct cadre__route *rt, const cadre_field *f)
+{
+    if (f->in != CADRE_IN_AUTO)
+        return f->in;
+    for (size_t i = 0; i < rt->nsegs; i++)
+        if (rt->segs[i].param && strcmp(rt->segs[i].text, f->name) == 0)
+            return CADRE_IN_PATH_;
+    return CADRE_IN_QUERY_;
+}
+
+int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
+{
+    const char *file = spec->file, *path = spec->path ? spec->path : "?";
+    int line = spec->line;
+    if (!spec->handler) {
+        cadre__app_error(app, file, line, "route %s %s has no handler", spec->method, path);
+        return CADRE_EINVAL;
+    }
+    cadre_route_spec *copy = malloc(sizeof *copy);
+    if (!copy) {
+        cadre__app_error(app, file, line, "out of memory adding route %s", path);
+        return CADRE_ENOMEM;
+    }
+    *copy = *spec;
+    if (!copy->params)
+        copy->params = cadre_none__schema();
+    if (!copy->body)
+        copy->body = cadre_none__schema();
+    if (!copy->response)
+        copy->response = cadre_none__schema();
+    if (!copy->status)
+        copy->status = 200;
+    struct cadre__route r = { .spec = copy };
+    size_t before = app->nroutes;
+    int rc = cadre__route_add(app, &r, spec->method, spec->path, file, line);
+    if (rc || app->nroutes == before)
+        return rc;
+    /* Start-up checks: every {param} of the pattern is a field of the params schema, and every
+     * field declared as a path parameter is in the pattern. */
+    const struct cadre__route *rt = &app->routes[app->nroutes - 1];
+    const cadre_schema *ps = copy->params;
+    for (size_t i = 0; i < rt->nsegs; i++) {
+        if (rt->segs[i].param && !cadre_schema_field(ps, rt->segs[i].text, rt->segs[i].len)) {
+            cadre__app_error(app, file, line,
+                             "route %s %s: path parameter {%s} is not a field of %s", spec->method,
+                             path, rt->segs[i].text, ps->name);
+            rc = CADRE_EINVAL;
+        }
+    }
+    for (size_t i = 0; i < ps->nfields; i++) {
+        const cadre_field *f = &ps->fields[i];
+        if (f->in == CADRE_IN_PATH_ && where(rt, &(cadre_field){ .name = f->name }) != CADRE_IN_PATH_) {
+            cadre__app_error(app, file, line, "route %s %s: %s.%s is a path parameter the path lacks",
+                             spec->method, path, ps->name, f->name);
+            rc = CADRE_EINVAL;
+        }
+        if (f->type != CADRE_T_BOOL && f->type != CADRE_T_INT32 && f->type != CADRE_T_INT64 &&
+            f->type != CADRE_T_DOUBLE && f->type != CADRE_T_STRING) {
+            cadre__app_error(app, file, line, "route %s %s: parameter %s.%s must be a scalar",
+                             spec->method, path, ps->name, f->name);
+            rc = CADRE_EINVAL;
+        }
+    }
+    return rc;
+}
+
+/* The value of cookie name in the Cookie header(s), or absent. */
+static cadre_slice cookie(const cadre_request *r, const char *name)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < r->head.num_headers; i++) {
+        if (!cadre_slice_ieq_cstr(r->head.headers[i].name, "cookie"))
+            continue;
+        cadre_slice v = r->head.headers[i].value;
+        const char *p = v.ptr, *end = v.ptr + v.len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == ';'))
+                p++;
+            const char *eq = memchr(p, '=', (size_t)(end - p));
+            const char *semi = memchr(p, ';', (size_t)(end - p));
+            if (!semi)
+                semi = end;
+            if (eq && eq < semi && (size_t)(eq - p) == nl && memcmp(p, name, nl) == 0) {
+                cadre_slice val = { eq + 1, (size_t)(semi - eq - 1) };
+                if (val.len >= 2 && val.ptr[0] == '"' && val.ptr[val.len - 1] == '"')
+                    val = (cadre_slice){ val.ptr + 1, val.len - 2 };
+                return val;
+            }
+            p = semi;
+        }
+    }
+    return (cadre_slice){ NULL, 0 };
+}
+
+/* The raw text of a parameter, or absent. Headers: name_with_underscores is Name-With-Hyphens. */
+static cadre_slice param_text(cadre_request *r, cadre_param_in in, const char *name)
+{
+    switch (in) {
+    case CADRE_IN_PATH_:
+        return cadre_request_param(r, name);
+    case CADRE_IN_HEADER_: {
+        size_t n = strlen(name);
+        char *h = cadre_alloc(r, n + 1);
+        for (size_t i = 0; i <= n; i++)
+            h[i] = name[i] == '_' ? '-' : name[i];
+        return cadre_request_header(r, h);
+    }
+    case CADRE_IN_COOKIE_:
+        return cookie(r, name);
+    default: {
+        cadre_slice v;
+        return cadre_request_query(r, name, &v) ? v : (cadre_slice){ NULL, 0 };
+    }
+    }
+}
+
+static int respond_errors(cadre_request *r, const cadre_verrors *errs)
+{
+    cadre_buf out;
+    cadre_json_writer w;
+    cadre_buf_init_arena(&out, r->arena, (size_t)1 << 30);
+    cadre_json_writer_init(&w, &out);
+    cadre_verrors_write(errs, &w);
+    return cadre_respond_ref(r, 422, "application/json", out.data, out.len);
+}
+
+int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
+{
+    const cadre_route_spec *spec = rt->spec;
+    const cadre_schema *ps = spec->params, *bs = spec->body, *rs = spec->response;
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, r->arena);
+
+    void *params = cadre_arena_calloc(r->arena, ps->size);
+    uint64_t set = 0;
+    for (size_t i = 0; i < ps->nfields; i++) {
+        const cadre_field *f = &ps->fields[i];
+        cadre_param_in in = where(rt, f);
+        cadre_slice text = param_text(r, in, f->name);
+        if (text.ptr) {
+            cadre_schema_decode_text(ps, f, text, params, r->arena, in_name(in), &errs);
+            set |= (uint64_t)1 << i;
+        } else {
+            cadre_schema_default(ps, f, params, r->arena, in_name(in), (cadre_slice){ "null", 4 },
+                                 &errs);
+        }
+    }
+    *(uint64_t *)((char *)params + ps->set_offset) = set;
+
+    void *body = cadre_arena_calloc(r->arena, bs->size);
+    if (bs != cadre_none__schema()) {
+        if (r->body.len == 0) {
+            /* FastAPI: a required body that is absent */
+            cadre_verrors_add(&errs, "missing", "[\"body\"]", "Field required",
+                              (cadre_slice){ "null", 4 }, NULL);
+        } else if (cadre_schema_decode_json(bs, r->body.ptr, r->body.len, body, r->arena, "body",
+                                            &errs) == CADRE_EPARSE) {
+            /* only the JSON error is reported then, as FastAPI does */
+            cadre_verrors only;
+            cadre_verrors_init(&only, r->arena);
+            cadre_verrors_add(&only, errs.items[errs.len - 1].type, errs.items[errs.len - 1].loc,
+                              errs.items[errs.len - 1].msg, errs.items[errs.len - 1].input,
+                              errs.items[errs.len - 1].ctx);
+            errs = only;
+        }
+    }
+    if (errs.len)
+        return respond_errors(r, &errs);
+
+    void *out = cadre_arena_calloc(r->arena, rs->size);
+    int status = spec->handler(r, params, body, out);
+    if (status < 0)
+        return status;
+    if (status == 0)
+        status = spec->status;
+    if (cadre_responded(r) || rs == cadre_none__schema() || status < 200 || status >= 300 ||
+        status == 204)
+        return status;
+    cadre_buf buf;
+    cadre_json_writer w;
+    cadre_buf_init_arena(&buf, r->arena, (size_t)1 << 30);
+    cadre_json_writer_init(&w, &buf);
+    cadre_schema_encode_json(rs, out, &w);
+    if (cadre_json_writer_error(&w))
+        return cadre_json_writer_error(&w);
+    return cadre_respond_ref(r, status, "application/json", buf.data, buf.len);
+}

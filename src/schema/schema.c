@@ -1,0 +1,933 @@
+/*
+ * Schema-directed decoding, validation and encoding. JSON is decoded straight into the struct from
+ * the pull reader's tokens (no intermediate tree); every error is collected in Pydantic 2's words
+ * so that FastAPI clients read Cadre's 422s unchanged. Coercions follow Pydantic's lax mode for
+ * JSON: "42" and 42.0 are ints, "9.5" and 9 are numbers, "yes"/"no"/1/0 are booleans; only
+ * strings are strings.
+ */
+#include <cadre/schema.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json/json_internal.h"
+
+static const cadre_field none_fields[1];
+const cadre_schema *cadre_none__schema(void)
+{
+    static const cadre_schema s = { "cadre_none", sizeof(cadre_none), none_fields, 0,
+                                    offsetof(cadre_none, cadre_set_),
+                                    offsetof(cadre_none, cadre_null_) };
+    return &s;
+}
+
+static uint64_t *set_bits(const cadre_schema *s, void *obj)
+{
+    return (uint64_t *)((char *)obj + s->set_offset);
+}
+
+static uint64_t *null_bits(const cadre_schema *s, void *obj)
+{
+    return (uint64_t *)((char *)obj + s->null_offset);
+}
+
+const cadre_field *cadre_schema_field(const cadre_schema *s, const char *name, size_t len)
+{
+    for (size_t i = 0; i < s->nfields; i++)
+        if (strlen(s->fields[i].name) == len && memcmp(s->fields[i].name, name, len) == 0)
+            return &s->fields[i];
+    return NULL;
+}
+
+bool cadre_schema_has(const cadre_schema *s, const void *obj, const char *field)
+{
+    const cadre_field *f = cadre_schema_field(s, field, strlen(field));
+    if (!f)
+        return false;
+    return (*(const uint64_t *)((const char *)obj + s->set_offset) >> (f - s->fields)) & 1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------------------------- */
+
+void cadre_verrors_init(cadre_verrors *e, cadre_arena *arena)
+{
+    e->items = NULL;
+    e->len = e->cap = 0;
+    e->arena = arena;
+}
+
+void cadre_verrors_add(cadre_verrors *e, const char *type, const char *loc, const char *msg,
+                       cadre_slice input, const char *ctx)
+{
+    if (e->len == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 8;
+        cadre_verror *n = cadre_arena_alloc(e->arena, cap * sizeof *n);
+        if (e->len)
+            memcpy(n, e->items, e->len * sizeof *n);
+        e->items = n;
+        e->cap = cap;
+    }
+    e->items[e->len++] = (cadre_verror){ type, loc, msg, input, ctx };
+}
+
+void cadre_verrors_write(const cadre_verrors *e, cadre_json_writer *w)
+{
+    cadre_json_begin_object(w);
+    cadre_json_key(w, "detail", 6);
+    cadre_json_begin_array(w);
+    for (size_t i = 0; i < e->len; i++) {
+        const cadre_verror *v = &e->items[i];
+        cadre_json_begin_object(w);
+        cadre_json_key(w, "type", 4);
+        cadre_json_string(w, v->type, strlen(v->type));
+        cadre_json_key(w, "loc", 3);
+        cadre_json_raw(w, v->loc, strlen(v->loc));
+        cadre_json_key(w, "msg", 3);
+        cadre_json_string(w, v->msg, strlen(v->msg));
+        cadre_json_key(w, "input", 5);
+        if (v->input.ptr)
+            cadre_json_raw(w, v->input.ptr, v->input.len);
+        else
+            cadre_json_null(w);
+        if (v->ctx) {
+            cadre_json_key(w, "ctx", 3);
+            cadre_json_raw(w, v->ctx, strlen(v->ctx));
+        }
+        cadre_json_end_object(w);
+    }
+    cadre_json_end_array(w);
+    cadre_json_end_object(w);
+}
+
+/*
+ * A location under construction: the JSON text of the array so far without its closing bracket,
+ * e.g. `["body","dims"`. Building the final string happens only when an error is reported.
+ */
+typedef struct loc {
+    const char *text;
+    size_t len;
+} loc;
+
+static char *loc_with(cadre_arena *a, loc l, const char *name, long index)
+{
+    char *s;
+    if (name) {
+        size_t n = strlen(name);
+        s = cadre_arena_alloc(a, l.len + 6 * n + 8);
+        memcpy(s, l.text, l.len);
+        size_t o = l.len;
+        s[o++] = ',';
+        s[o++] = '"';
+        for (size_t i = 0; i < n; i++) { /* field names are C identifiers: nothing to escape */
+            s[o++] = name[i];
+        }
+        s[o++] = '"';
+        s[o++] = ']';
+        s[o] = '\0';
+    } else {
+        s = cadre_arena_printf(a, "%.*s,%ld]", (int)l.len, l.text, index);
+    }
+    return s;
+}
+
+static loc loc_push(cadre_arena *a, loc l, const char *name, long index)
+{
+    char *s = loc_with(a, l, name, index);
+    return (loc){ s, strlen(s) - 1 }; /* drop the ']' */
+}
+
+/* A number for messages and ctx: integral values without a fraction, as Pydantic shows them. */
+static const char *num_text(cadre_arena *a, double x)
+{
+    if (x == floor(x) && fabs(x) < 1e15)
+        return cadre_arena_printf(a, "%.0f", x);
+    cadre_buf b;
+    cadre_json_writer w;
+    cadre_buf_init_arena(&b, a, 64);
+    cadre_json_writer_init(&w, &b);
+    cadre_json_double(&w, x);
+    return cadre_arena_strndup(a, b.data, b.len);
+}
+
+static cadre_slice json_quote(cadre_arena *a, cadre_slice text)
+{
+    cadre_buf b;
+    cadre_json_writer w;
+    cadre_buf_init_arena(&b, a, 6 * text.len + 8);
+    cadre_json_writer_init(&w, &b);
+    cadre_json_string(&w, text.ptr ? text.ptr : "", text.len);
+    return (cadre_slice){ b.data, b.len };
+}
+
+/* The decoding context shared by the recursive functions below. */
+typedef struct dctx {
+    cadre_json_reader *rd;
+    cadre_arena *arena;
+    cadre_verrors *errs;
+} dctx;
+
+static void err(dctx *c, loc l, const char *field, long index, const char *type, const char *msg,
+                cadre_slice input, const char *ctx)
+{
+    cadre_verrors_add(c->errs, type, loc_with(c->arena, l, field, index), msg, input, ctx);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Scalars (shared by JSON and text decoding): a value arrives as a JSON token or as text.
+ * ------------------------------------------------------------------------------------------- */
+
+static size_t count_chars(cadre_slice s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s.len; i++)
+        n += ((unsigned char)s.ptr[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/* Range constraints on a number; reports the first that fails. */
+static bool check_range(dctx *c, loc l, const char *name, long idx, const cadre_field *f, double v,
+                        cadre_slice input)
+{
+    const char *type = NULL, *word = NULL, *key = NULL;
+    double bound = 0;
+    if (f->has_gt && !(v > f->gt))
+        type = "greater_than", word = "greater than", key = "gt", bound = f->gt;
+    else if (f->has_ge && !(v >= f->ge))
+        type = "greater_than_equal", word = "greater than or equal to", key = "ge", bound = f->ge;
+    else if (f->has_lt && !(v < f->lt))
+        type = "less_than", word = "less than", key = "lt", bound = f->lt;
+    else if (f->has_le && !(v <= f->le))
+        type = "less_than_equal", word = "less than or equal to", key = "le", bound = f->le;
+    if (!type)
+        return true;
+    const char *b = num_text(c->arena, bound);
+    err(c, l, name, idx, type, cadre_arena_printf(c->arena, "Input should be %s %s", word, b), input,
+        cadre_arena_printf(c->arena, "{\"%s\":%s}", key, b));
+    return false;
+}
+
+static bool check_len(dctx *c, loc l, const char *name, long idx, const cadre_field *f,
+                      cadre_slice s, cadre_slice input)
+{
+    if (!f->has_min_len && !f->has_max_len)
+        return true;
+    size_t n = count_chars(s);
+    if (f->has_min_len && n < f->min_len) {
+        err(c, l, name, idx, "string_too_short",
+            cadre_arena_printf(c->arena, "String should have at least %zu character%s", f->min_len,
+                               f->min_len == 1 ? "" : "s"),
+            input, cadre_arena_printf(c->arena, "{\"min_length\":%zu}", f->min_len));
+        return false;
+    }
+    if (f->has_max_len && n > f->max_len) {
+        err(c, l, name, idx, "string_too_long",
+            cadre_arena_printf(c->arena, "String should have at most %zu character%s", f->max_len,
+                               f->max_len == 1 ? "" : "s"),
+            input, cadre_arena_printf(c->arena, "{\"max_length\":%zu}", f->max_len));
+        return false;
+    }
+    return true;
+}
+
+static bool bool_word(cadre_slice s, bool *out)
+{
+    static const char *const yes[] = { "true", "1", "yes", "on", "t", "y" };
+    static const char *const no[] = { "false", "0", "no", "off", "f", "n" };
+    for (size_t i = 0; i < 6; i++) {
+        if (cadre_slice_ieq_cstr(s, yes[i])) {
+            *out = true;
+            return true;
+        }
+        if (cadre_slice_ieq_cstr(s, no[i])) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Parses text as a number the way Python's float() and int() do for JSON-ish input. */
+static bool text_double(cadre_arena *a, cadre_slice s, double *out)
+{
+    cadre_slice t = s;
+    while (t.len && (*t.ptr == ' ' || *t.ptr == '\t'))
+        t.ptr++, t.len--;
+    while (t.len && (t.ptr[t.len - 1] == ' ' || t.ptr[t.len - 1] == '\t'))
+        t.len--;
+    if (t.len == 0 || t.len > 64)
+        return false;
+    char *z = cadre_arena_strndup(a, t.ptr, t.len);
+    for (size_t i = 0; i < t.len; i++)
+        if (!strchr("0123456789+-.eE", z[i]))
+            return false; /* no hex, no inf/nan */
+    char *end;
+    double v = cadre__strtod_c_end(z, &end);
+    if (*end || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+/*
+ * Stores a scalar: kind is the JSON token type, or CADRE_JSON_STRING for text input. Returns true
+ * when the value was valid (stored), false after reporting an error.
+ */
+static bool store_scalar(dctx *c, loc l, const char *name, long idx, const cadre_field *f,
+                         const cadre_json_token *t, cadre_slice input, void *dst)
+{
+    cadre_json_type k = t->type;
+    switch (f->type) {
+    case CADRE_T_BOOL: {
+        bool v;
+        if (k == CADRE_JSON_TRUE || k == CADRE_JSON_FALSE) {
+            v = k == CADRE_JSON_TRUE;
+        } else if (k == CADRE_JSON_NUMBER && t->is_int && (t->i == 0 || t->i == 1)) {
+            v = t->i == 1;
+        } else if (k == CADRE_JSON_STRING && bool_word(t->str, &v)) {
+            /* lax */
+        } else {
+            bool parsing = k == CADRE_JSON_STRING || k == CADRE_JSON_NUMBER;
+            err(c, l, name, idx, parsing ? "bool_parsing" : "bool_type",
+                parsing ? "Input should be a valid boolean, unable to interpret input"
+                        : "Input should be a valid boolean",
+                input, NULL);
+            return false;
+        }
+        *(bool *)dst = v;
+        return true;
+    }
+    case CADRE_T_INT32:
+    case CADRE_T_INT64: {
+        int64_t v;
+        if (k == CADRE_JSON_NUMBER && t->is_int) {
+            v = t->i;
+        } else if (k == CADRE_JSON_NUMBER) {
+            if (t->d != floor(t->d) || fabs(t->d) >= 9.2e18) {
+                err(c, l, name, idx, "int_from_float",
+                    "Input should be a valid integer, got a number with a fractional part", input,
+                    NULL);
+                return false;
+            }
+            v = (int64_t)t->d;
+        } else if (k == CADRE_JSON_TRUE || k == CADRE_JSON_FALSE) {
+            v = k == CADRE_JSON_TRUE;
+        } else if (k == CADRE_JSON_STRING) {
+            cadre_slice s = t->str;
+            while (s.len && (*s.ptr == ' ' || *s.ptr == '\t'))
+                s.ptr++, s.len--;
+            while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
+                s.len--;
+            if (s.len && *s.ptr == '+')
+                s.ptr++, s.len--;
+            if (cadre_slice_to_i64(s, false, &v) != 0) {
+                err(c, l, name, idx, "int_parsing",
+                    "Input should be a valid integer, unable to parse string as an integer", input,
+                    NULL);
+                return false;
+            }
+        } else {
+            err(c, l, name, idx, "int_type", "Input should be a valid integer", input, NULL);
+            return false;
+        }
+        if (f->type == CADRE_T_INT32 && (v < INT32_MIN || v > INT32_MAX)) {
+            bool low = v < INT32_MIN;
+            err(c, l, name, idx, low ? "greater_than_equal" : "less_than_equal",
+                low ? "Input should be greater than or equal to -2147483648"
+                    : "Input should be less than or equal to 2147483647",
+                input, low ? "{\"ge\":-2147483648}" : "{\"le\":2147483647}");
+            return false;
+        }
+        if (!check_range(c, l, name, idx, f, (double)v, input))
+            return false;
+        if (f->type == CADRE_T_INT32)
+            *(int32_t *)dst = (int32_t)v;
+        else
+            *(int64_t *)dst = v;
+        return true;
+    }
+    case CADRE_T_DOUBLE: {
+        double v;
+        if (k == CADRE_JSON_NUMBER) {
+            v = t->d;
+        } else if (k == CADRE_JSON_TRUE || k == CADRE_JSON_FALSE) {
+            v = k == CADRE_JSON_TRUE;
+        } else if (k == CADRE_JSON_STRING) {
+            if (!text_double(c->arena, t->str, &v)) {
+                err(c, l, name, idx, "float_parsing",
+                    "Input should be a valid number, unable to parse string as a number", input,
+                    NULL);
+                return false;
+            }
+        } else {
+            err(c, l, name, idx, "float_type", "Input should be a valid number", input, NULL);
+            return false;
+        }
+        if (!check_range(c, l, name, idx, f, v, input))
+            return false;
+        *(double *)dst = v;
+        return true;
+    }
+    case CADRE_T_STRING: {
+        if (k != CADRE_JSON_STRING) {
+            err(c, l, name, idx, "string_type", "Input should be a valid string", input, NULL);
+            return false;
+        }
+        if (!check_len(c, l, name, idx, f, t->str, input))
+            return false;
+        *(cadre_slice *)dst = (cadre_slice){ cadre_arena_strndup(c->arena, t->str.ptr, t->str.len),
+                                             t->str.len };
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * JSON decoding
+ * ------------------------------------------------------------------------------------------- */
+
+static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_t obj_start);
+
+static cadre_slice raw_since(dctx *c, size_t start)
+{
+    return (cadre_slice){ c->rd->start + start, (size_t)(c->rd->p - c->rd->start) - start };
+}
+
+/* The element descriptor an array field's items are checked against (its own constraints do
+ * not apply to items, except for string lengths, which have no list meaning). */
+static cadre_field item_field(const cadre_field *f)
+{
+    cadre_field e = { .name = f->name };
+    switch (f->type) {
+    case CADRE_T_STRINGS:
+        e.type = CADRE_T_STRING;
+        break;
+    case CADRE_T_INT64S:
+        e.type = CADRE_T_INT64;
+        break;
+    case CADRE_T_DOUBLES:
+        e.type = CADRE_T_DOUBLE;
+        break;
+    default:
+        e.type = f->type;
+    }
+    return e;
+}
+
+/* Decodes the value whose first token is t into dst (a member of type f). */
+static int decode_value(dctx *c, const cadre_field *f, const cadre_json_token *t, void *dst,
+                        uint64_t *nulls, size_t bit, loc l, const char *name, long idx)
+{
+    size_t start = t->offset;
+    if (t->type == CADRE_JSON_ARRAY || t->type == CADRE_JSON_OBJECT) {
+        bool want_array = f->type == CADRE_T_STRINGS || f->type == CADRE_T_INT64S ||
+                          f->type == CADRE_T_DOUBLES || f->type == CADRE_T_ARRAY;
+        bool want_object = f->type == CADRE_T_OBJECT;
+        if (want_object && t->type == CADRE_JSON_OBJECT) {
+            loc sub = loc_push(c->arena, l, name, idx);
+            return decode_object(c, f->sub(), dst, sub, start);
+        }
+        if (want_array && t->type == CADRE_JSON_ARRAY) {
+            loc sub = loc_push(c->arena, l, name, idx);
+            cadre_field ef = item_field(f);
+            size_t esize = f->type == CADRE_T_STRINGS   ? sizeof(cadre_slice)
+                           : f->type == CADRE_T_INT64S  ? sizeof(int64_t)
+                           : f->type == CADRE_T_DOUBLES ? sizeof(double)
+                                                        : f->elem_size;
+            size_t cap = 8, n = 0;
+            char *items = cadre_arena_alloc(c->arena, cap * esize);
+            size_t before = c->errs->len;
+            cadre_json_token et;
+            for (;;) {
+                if (cadre_json_next(c->rd, &et))
+                    return CADRE_EPARSE;
+                if (et.type == CADRE_JSON_ARRAY_END)
+                    break;
+                if (n == cap) {
+                    char *bigger = cadre_arena_alloc(c->arena, 2 * cap * esize);
+                    memcpy(bigger, items, n * esize);
+                    items = bigger;
+                    cap *= 2;
+                }
+                void *slot = items + n * esize;
+                memset(slot, 0, esize);
+                int rc;
+                if (f->type == CADRE_T_ARRAY) {
+                    if (et.type != CADRE_JSON_OBJECT) {
+                        size_t es = et.offset;
+                        if (cadre_json_skip(c->rd, &et))
+                            return CADRE_EPARSE;
+                        err(c, sub, NULL, (long)n, "model_attributes_type",
+                            "Input should be a valid dictionary or object to extract fields from",
+                            raw_since(c, es), NULL);
+                        n++;
+                        continue;
+                    }
+                    rc = decode_object(c, f->sub(), slot, loc_push(c->arena, sub, NULL, (long)n),
+                                       et.offset);
+                } else {
+                    rc = decode_value(c, &ef, &et, slot, NULL, 0, sub, NULL, (long)n);
+                }
+                if (rc == CADRE_EPARSE)
+                    return rc;
+                n++;
+            }
+            cadre_slice input = raw_since(c, start);
+            if (f->has_max_items && n > f->max_items) {
+                err(c, l, name, idx, "too_long",
+                    cadre_arena_printf(c->arena,
+                                       "List should have at most %zu item%s after validation, not %zu",
+                                       f->max_items, f->max_items == 1 ? "" : "s", n),
+                    input,
+                    cadre_arena_printf(c->arena,
+                                       "{\"field_type\":\"List\",\"max_length\":%zu,\"actual_length\":%zu}",
+                                       f->max_items, n));
+            } else if (f->has_min_items && n < f->min_items) {
+                err(c, l, name, idx, "too_short",
+                    cadre_arena_printf(c->arena,
+                                       "List should have at least %zu item%s after validation, not %zu",
+                                       f->min_items, f->min_items == 1 ? "" : "s", n),
+                    input,
+                    cadre_arena_printf(c->arena,
+                                       "{\"field_type\":\"List\",\"min_length\":%zu,\"actual_length\":%zu}",
+                                       f->min_items, n));
+            }
+            /* the members all share the {items, len} layout */
+            struct {
+                void *items;
+                size_t len;
+            } *arr = dst;
+            arr->items = items;
+            arr->len = n;
+            return c->errs->len == before ? 0 : CADRE_EINVAL;
+        }
+        /* a container where something else was expected */
+        if (cadre_json_skip(c->rd, t))
+            return CADRE_EPARSE;
+    }
+    cadre_slice input = raw_since(c, start);
+    if (t->type == CADRE_JSON_NULL && f->nullable && nulls) {
+        *nulls |= (uint64_t)1 << bit;
+        return 0;
+    }
+    switch (f->type) {
+    case CADRE_T_STRINGS:
+    case CADRE_T_INT64S:
+    case CADRE_T_DOUBLES:
+    case CADRE_T_ARRAY:
+        err(c, l, name, idx, "list_type", "Input should be a valid list", input, NULL);
+        return CADRE_EINVAL;
+    case CADRE_T_OBJECT:
+        err(c, l, name, idx, "model_attributes_type",
+            "Input should be a valid dictionary or object to extract fields from", input, NULL);
+        return CADRE_EINVAL;
+    default:
+        return store_scalar(c, l, name, idx, f, t, input, dst) ? 0 : CADRE_EINVAL;
+    }
+}
+
+static void apply_default(dctx *c, const cadre_field *f, void *dst)
+{
+    switch (f->type) {
+    case CADRE_T_BOOL: *(bool *)dst = f->def_i != 0; break;
+    case CADRE_T_INT32: *(int32_t *)dst = (int32_t)f->def_i; break;
+    case CADRE_T_INT64: *(int64_t *)dst = f->def_i; break;
+    case CADRE_T_DOUBLE: *(double *)dst = f->def_d; break;
+    case CADRE_T_STRING:
+        *(cadre_slice *)dst = f->def_s ? (cadre_slice){ f->def_s, strlen(f->def_s) }
+                                       : (cadre_slice){ "", 0 };
+        break;
+    default:
+        break; /* arrays: empty; objects: zeroed */
+    }
+    (void)c;
+}
+
+/* After an object: defaults for absent fields, "missing" for required ones. */
+static int finish_object(dctx *c, const cadre_schema *s, void *out, uint64_t seen, loc l,
+                         cadre_slice input)
+{
+    int rc = 0;
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cadre_field *f = &s->fields[i];
+        if ((seen >> i) & 1)
+            continue;
+        if (f->has_default) {
+            apply_default(c, f, (char *)out + f->offset);
+        } else if (!f->optional) {
+            err(c, l, f->name, 0, "missing", "Field required", input, NULL);
+            rc = CADRE_EINVAL;
+        }
+    }
+    *set_bits(s, out) = seen;
+    return rc;
+}
+
+static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_t obj_start)
+{
+    uint64_t seen = 0;
+    size_t before = c->errs->len;
+    uint64_t *nulls = null_bits(s, out);
+    cadre_json_token t;
+    for (;;) {
+        if (cadre_json_next(c->rd, &t))
+            return CADRE_EPARSE;
+        if (t.type == CADRE_JSON_OBJECT_END)
+            break;
+        /* t is a KEY */
+        const cadre_field *f = cadre_schema_field(s, t.str.ptr, t.str.len);
+        cadre_json_token v;
+        if (cadre_json_next(c->rd, &v))
+            return CADRE_EPARSE;
+        if (!f) {
+            if (cadre_json_skip(c->rd, &v))
+                return CADRE_EPARSE;
+            continue;
+        }
+        size_t i = (size_t)(f - s->fields);
+        int rc = decode_value(c, f, &v, (char *)out + f->offset, nulls, i, l, f->name, 0);
+        if (rc == CADRE_EPARSE)
+            return rc;
+        seen |= (uint64_t)1 << i;
+    }
+    finish_object(c, s, out, seen, l, raw_since(c, obj_start));
+    return c->errs->len == before ? 0 : CADRE_EINVAL;
+}
+
+int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len, void *out,
+                             cadre_arena *arena, const char *loc_root, cadre_verrors *errs)
+{
+    cadre_json_reader rd;
+    cadre_json_token t;
+    memset(out, 0, s->size);
+    cadre_json_reader_init(&rd, json, len, arena, 0);
+    dctx c = { &rd, arena, errs };
+    char *root = cadre_arena_printf(arena, "[\"%s\"", loc_root);
+    loc l = { root, strlen(root) };
+    int rc = cadre_json_next(&rd, &t);
+    if (rc == 0 && t.type == CADRE_JSON_OBJECT) {
+        rc = decode_object(&c, s, out, l, t.offset);
+    } else if (rc == 0) {
+        size_t start = t.offset;
+        rc = cadre_json_skip(&rd, &t);
+        if (rc == 0) {
+            cadre_verrors_add(errs, "model_attributes_type", cadre_arena_printf(arena, "%s]", root),
+                              "Input should be a valid dictionary or object to extract fields from",
+                              (cadre_slice){ json + start, (size_t)(rd.p - json) - start }, NULL);
+            rc = CADRE_EINVAL;
+        }
+    }
+    if (rc != CADRE_EPARSE) {
+        /* the whole text must be one JSON document */
+        cadre_json_token end;
+        if (cadre_json_next(&rd, &end) != 0)
+            rc = CADRE_EPARSE;
+    }
+    if (rc == CADRE_EPARSE) {
+        size_t at;
+        const char *why = cadre_json_error(&rd, &at);
+        errs->len = 0;
+        /* FastAPI: {"type":"json_invalid","loc":["body",POS],"msg":"JSON decode error",...} */
+        cadre_slice reason = json_quote(arena, cadre_slice_cstr(why ? why : "invalid JSON"));
+        cadre_verrors_add(errs, "json_invalid", cadre_arena_printf(arena, "[\"%s\",%zu]", loc_root, at),
+                          "JSON decode error", (cadre_slice){ "{}", 2 },
+                          cadre_arena_printf(arena, "{\"error\":%.*s}", (int)reason.len, reason.ptr));
+        return CADRE_EPARSE;
+    }
+    return rc;
+}
+
+int cadre_schema_decode_text(const cadre_schema *s, const cadre_field *f, cadre_slice text, void *out,
+                             cadre_arena *arena, const char *loc_root, cadre_verrors *errs)
+{
+    (void)s;
+    dctx c = { NULL, arena, errs };
+    char *root = cadre_arena_printf(arena, "[\"%s\"", loc_root);
+    loc l = { root, strlen(root) };
+    cadre_json_token t = { .type = CADRE_JSON_STRING, .str = text };
+    size_t before = errs->len;
+    store_scalar(&c, l, f->name, 0, f, &t, json_quote(arena, text), (char *)out + f->offset);
+    return errs->len == before ? 0 : CADRE_EINVAL;
+}
+
+int cadre_schema_default(const cadre_schema *s, const cadre_field *f, void *out, cadre_arena *arena,
+                         const char *loc_root, cadre_slice input, cadre_verrors *errs)
+{
+    (void)s;
+    dctx c = { NULL, arena, errs };
+    if (f->has_default) {
+        apply_default(&c, f, (char *)out + f->offset);
+        return 0;
+    }
+    if (f->optional)
+        return 0;
+    char *root = cadre_arena_printf(arena, "[\"%s\"", loc_root);
+    err(&c, (loc){ root, strlen(root) }, f->name, 0, "missing", "Field required", input, NULL);
+    return CADRE_EINVAL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Encoding
+ * ------------------------------------------------------------------------------------------- */
+
+static void encode_value(const cadre_field *f, const void *p, cadre_json_writer *w)
+{
+    switch (f->type) {
+    case CADRE_T_BOOL: cadre_json_bool(w, *(const bool *)p); break;
+    case CADRE_T_INT32: cadre_json_int(w, *(const int32_t *)p); break;
+    case CADRE_T_INT64: cadre_json_int(w, *(const int64_t *)p); break;
+    case CADRE_T_DOUBLE: cadre_json_double(w, *(const double *)p); break;
+    case CADRE_T_STRING: {
+        const cadre_slice *s = p;
+        cadre_json_string(w, s->ptr ? s->ptr : "", s->ptr ? s->len : 0);
+        break;
+    }
+    case CADRE_T_STRINGS: {
+        const cadre_strings *a = p;
+        cadre_json_begin_array(w);
+        for (size_t i = 0; i < a->len; i++)
+            cadre_json_string(w, a->items[i].ptr ? a->items[i].ptr : "", a->items[i].len);
+        cadre_json_end_array(w);
+        break;
+    }
+    case CADRE_T_INT64S: {
+        const cadre_int64s *a = p;
+        cadre_json_begin_array(w);
+        for (size_t i = 0; i < a->len; i++)
+            cadre_json_int(w, a->items[i]);
+        cadre_json_end_array(w);
+        break;
+    }
+    case CADRE_T_DOUBLES: {
+        const cadre_doubles *a = p;
+        cadre_json_begin_array(w);
+        for (size_t i = 0; i < a->len; i++)
+            cadre_json_double(w, a->items[i]);
+        cadre_json_end_array(w);
+        break;
+    }
+    case CADRE_T_OBJECT:
+        cadre_schema_encode_json(f->sub(), p, w);
+        break;
+    case CADRE_T_ARRAY: {
+        const struct {
+            const char *items;
+            size_t len;
+        } *a = p;
+        const cadre_schema *sub = f->sub();
+        cadre_json_begin_array(w);
+        for (size_t i = 0; i < a->len; i++)
+            cadre_schema_encode_json(sub, a->items + i * f->elem_size, w);
+        cadre_json_end_array(w);
+        break;
+    }
+    }
+}
+
+void cadre_schema_encode_json(const cadre_schema *s, const void *in, cadre_json_writer *w)
+{
+    uint64_t set = *(const uint64_t *)((const char *)in + s->set_offset);
+    uint64_t nulls = *(const uint64_t *)((const char *)in + s->null_offset);
+    cadre_json_begin_object(w);
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cadre_field *f = &s->fields[i];
+        if (f->optional && !f->has_default && !((set >> i) & 1))
+            continue;
+        cadre_json_key(w, f->name, strlen(f->name));
+        if (f->nullable && ((nulls >> i) & 1))
+            cadre_json_null(w);
+        else
+            encode_value(f, (const char *)in + f->offset, w);
+    }
+    cadre_json_end_object(w);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * JSON Schema (2020-12, the dialect of OpenAPI 3.1)
+ * ------------------------------------------------------------------------------------------- */
+
+static void key(cadre_json_writer *w, const char *k)
+{
+    cadre_json_key(w, k, strlen(k));
+}
+
+static void str(cadre_json_writer *w, const char *v)
+{
+    cadre_json_string(w, v, strlen(v));
+}
+
+static void num(cadre_json_writer *w, double x)
+{
+    if (x == floor(x) && fabs(x) < 9e15)
+        cadre_json_int(w, (int64_t)x);
+    else
+        cadre_json_double(w, x);
+}
+
+/* The members of {"$ref":"#/components/schemas/NAME"} (or, inline, of the object's schema). */
+static void write_object_members(const cadre_schema *s, cadre_json_writer *w, bool as_ref,
+                                 bool ref_nested);
+
+static void write_object(const cadre_schema *sub, cadre_json_writer *w, bool ref_nested)
+{
+    cadre_json_begin_object(w);
+    write_object_members(sub, w, ref_nested, ref_nested);
+    cadre_json_end_object(w);
+}
+
+/* The members of the schema of a value of f's type, with its constraints (no title, default or
+ * nullability): written into an object the caller has opened. */
+static void write_base_members(const cadre_field *f, cadre_json_writer *w, bool ref_nested)
+{
+    switch (f->type) {
+    case CADRE_T_OBJECT:
+        write_object_members(f->sub(), w, ref_nested, ref_nested);
+        return;
+    case CADRE_T_BOOL:
+        key(w, "type"), str(w, "boolean");
+        break;
+    case CADRE_T_INT32:
+    case CADRE_T_INT64:
+        key(w, "type"), str(w, "integer");
+        key(w, "format"), str(w, f->type == CADRE_T_INT32 ? "int32" : "int64");
+        break;
+    case CADRE_T_DOUBLE:
+        key(w, "type"), str(w, "number");
+        break;
+    case CADRE_T_STRING:
+        key(w, "type"), str(w, "string");
+        if (f->has_min_len)
+            key(w, "minLength"), cadre_json_int(w, (int64_t)f->min_len);
+        if (f->has_max_len)
+            key(w, "maxLength"), cadre_json_int(w, (int64_t)f->max_len);
+        break;
+    default: /* arrays */
+        key(w, "type"), str(w, "array");
+        key(w, "items");
+        if (f->type == CADRE_T_ARRAY) {
+            write_object(f->sub(), w, ref_nested);
+        } else {
+            cadre_json_begin_object(w);
+            key(w, "type");
+            str(w, f->type == CADRE_T_STRINGS  ? "string"
+                   : f->type == CADRE_T_INT64S ? "integer"
+                                               : "number");
+            cadre_json_end_object(w);
+        }
+        if (f->has_min_items)
+            key(w, "minItems"), cadre_json_int(w, (int64_t)f->min_items);
+        if (f->has_max_items)
+            key(w, "maxItems"), cadre_json_int(w, (int64_t)f->max_items);
+        break;
+    }
+    if (f->has_gt)
+        key(w, "exclusiveMinimum"), num(w, f->gt);
+    if (f->has_ge)
+        key(w, "minimum"), num(w, f->ge);
+    if (f->has_lt)
+        key(w, "exclusiveMaximum"), num(w, f->lt);
+    if (f->has_le)
+        key(w, "maximum"), num(w, f->le);
+}
+
+/* Pydantic's property title: "in_stock" -> "In Stock". */
+static void write_title(const char *name, cadre_json_writer *w)
+{
+    char t[128];
+    size_t n = 0;
+    bool up = true;
+    for (const char *p = name; *p && n < sizeof t - 1; p++) {
+        char c = *p == '_' ? ' ' : *p;
+        t[n++] = up && c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+        up = c == ' ';
+    }
+    key(w, "title");
+    cadre_json_string(w, t, n);
+}
+
+static void write_default(const cadre_field *f, cadre_json_writer *w)
+{
+    key(w, "default");
+    switch (f->type) {
+    case CADRE_T_BOOL: cadre_json_bool(w, f->def_i != 0); break;
+    case CADRE_T_INT32:
+    case CADRE_T_INT64: cadre_json_int(w, f->def_i); break;
+    case CADRE_T_DOUBLE: cadre_json_double(w, f->def_d); break;
+    case CADRE_T_STRING: str(w, f->def_s ? f->def_s : ""); break;
+    case CADRE_T_OBJECT:
+        cadre_json_begin_object(w);
+        cadre_json_end_object(w);
+        break;
+    default:
+        cadre_json_begin_array(w);
+        cadre_json_end_array(w);
+        break;
+    }
+}
+
+static void write_object_members(const cadre_schema *s, cadre_json_writer *w, bool as_ref,
+                                 bool ref_nested)
+{
+    if (as_ref) {
+        char ref[256];
+        int n = snprintf(ref, sizeof ref, "#/components/schemas/%s", s->name);
+        key(w, "$ref");
+        cadre_json_string(w, ref, (size_t)n < sizeof ref ? (size_t)n : sizeof ref - 1);
+        return;
+    }
+    key(w, "type"), str(w, "object");
+    key(w, "title"), str(w, s->name);
+    key(w, "properties");
+    cadre_json_begin_object(w);
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cadre_field *f = &s->fields[i];
+        key(w, f->name);
+        cadre_json_begin_object(w);
+        if (f->nullable) {
+            key(w, "anyOf");
+            cadre_json_begin_array(w);
+            cadre_json_begin_object(w);
+            write_base_members(f, w, ref_nested);
+            cadre_json_end_object(w);
+            cadre_json_begin_object(w);
+            key(w, "type"), str(w, "null");
+            cadre_json_end_object(w);
+            cadre_json_end_array(w);
+        } else {
+            write_base_members(f, w, ref_nested);
+        }
+        write_title(f->name, w);
+        if (f->has_default)
+            write_default(f, w);
+        if (f->description)
+            key(w, "description"), str(w, f->description);
+        cadre_json_end_object(w);
+    }
+    cadre_json_end_object(w);
+    bool any = false;
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cadre_field *f = &s->fields[i];
+        if (f->has_default || f->optional)
+            continue;
+        if (!any) {
+            key(w, "required");
+            cadre_json_begin_array(w);
+            any = true;
+        }
+        str(w, f->name);
+    }
+    if (any)
+        cadre_json_end_array(w);
+}
+
+void cadre_schema_write_json_schema(const cadre_schema *s, cadre_json_writer *w, bool ref_nested)
+{
+    /* The top level is always written out; ref_nested decides for the types inside it. */
+    cadre_json_begin_object(w);
+    write_object_members(s, w, false, ref_nested);
+    cadre_json_end_object(w);
+}
