@@ -39,14 +39,15 @@ cadre_server_config *cadre_app_config(cadre_app *app);
  * CADRE_EINVAL / CADRE_EEXIST.
  */
 int cadre__route(cadre_app *app, const char *method, const char *path, cadre_handler h,
-                 const char *file, int line);
+                 const char *handler_name, const char *file, int line);
 
-#define cadre_route(app, method, path, h) cadre__route((app), (method), (path), (h), __FILE__, __LINE__)
-#define cadre_get(app, path, h) cadre_route((app), "GET", (path), (h))
-#define cadre_post(app, path, h) cadre_route((app), "POST", (path), (h))
-#define cadre_put(app, path, h) cadre_route((app), "PUT", (path), (h))
-#define cadre_patch(app, path, h) cadre_route((app), "PATCH", (path), (h))
-#define cadre_delete(app, path, h) cadre_route((app), "DELETE", (path), (h))
+#define cadre_route(app, method, path, h)                                                          \
+    cadre__route((app), (method), (path), (h), #h, __FILE__, __LINE__)
+#define cadre_get(app, path, h) cadre_route((app), "GET", (path), h)
+#define cadre_post(app, path, h) cadre_route((app), "POST", (path), h)
+#define cadre_put(app, path, h) cadre_route((app), "PUT", (path), h)
+#define cadre_patch(app, path, h) cadre_route((app), "PATCH", (path), h)
+#define cadre_delete(app, path, h) cadre_route((app), "DELETE", (path), h)
 
 /* ---------------------------------------------------------------------------------------------
  * Typed routes: parameters, body and response declared with schemas (cadre/schema.h).
@@ -65,6 +66,7 @@ typedef struct cadre_route_spec {
     int status;                   /**< success status when the handler returns 0 (default 200) */
     const char *summary, *description, *tags, *operation_id; /**< for OpenAPI */
     bool deprecated;
+    const char *handler_name; /**< the handler's C name: the default operation id's stem */
     const char *file; /**< where the route was declared (for start-up errors) */
     int line;
 } cadre_route_spec;
@@ -92,7 +94,21 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec);
  * else is a compile error. Options after the types are cadre_route_spec members (.status,
  * .summary, .description, .tags, .operation_id, .deprecated).
  */
-#define CADRE_ROUTE(app, METHOD, path_, fn, P, B, ...)                                                 cadre__route_typed(                                                                                    (app),                                                                                             &(cadre_route_spec){                                                                                   .method = #METHOD,                                                                                 .path = (path_),                                                                                   .handler = (cadre_typed_handler)(void (*)(void))(int (*)(                                              cadre_request *, const P *, const B *, CADRE__FIRST(__VA_ARGS__, ) *)){ fn },                  .params = P##__schema(),                                                                           .body = B##__schema(),                                                                             .response = CADRE__PASTE(CADRE__FIRST(__VA_ARGS__, ), __schema)(),                                 .file = __FILE__,                                                                                  .line = __LINE__,                                                                                  CADRE__REST(__VA_ARGS__, ) })
+#define CADRE_ROUTE(app, METHOD, path_, fn, P, B, ...)                                             \
+    cadre__route_typed(                                                                            \
+        (app),                                                                                     \
+        &(cadre_route_spec){                                                                       \
+            .method = #METHOD,                                                                     \
+            .path = (path_),                                                                       \
+            .handler = (cadre_typed_handler)(void (*)(void))(int (*)(                              \
+                cadre_request *, const P *, const B *, CADRE__FIRST(__VA_ARGS__, ) *)){ fn },      \
+            .handler_name = #fn,                                                                   \
+            .params = P##__schema(),                                                               \
+            .body = B##__schema(),                                                                 \
+            .response = CADRE__PASTE(CADRE__FIRST(__VA_ARGS__, ), __schema)(),                     \
+            .file = __FILE__,                                                                      \
+            .line = __LINE__,                                                                      \
+            CADRE__REST(__VA_ARGS__, ) })
 
 /**
  * Returns the number of configuration errors recorded so far (bad patterns, duplicates), after
@@ -106,6 +122,13 @@ size_t cadre_app_check(cadre_app *app);
  * client; exposed for custom servers.
  */
 int cadre_app_dispatch(void *app, cadre_request *r);
+
+/**
+ * Writes the app's OpenAPI 3.1 document (JSON) to out: every route, typed ones with their
+ * parameters, request body, responses and 422, and their schemas under components. Also served at
+ * GET /openapi.json and printed by the `openapi` subcommand. Returns 0 or CADRE_ETOOBIG/ENOMEM.
+ */
+int cadre_app_openapi(cadre_app *app, cadre_buf *out);
 
 /** Serves the app with the given configuration until SIGTERM/SIGINT (see cadre_server_run). */
 int cadre_app_serve(cadre_app *app, const cadre_server_config *config);

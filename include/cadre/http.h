@@ -135,6 +135,7 @@ struct cadre_request {
     cadre_arena *arena;   /**< the request's arena: use cadre_alloc() */
     cadre_param *params;  /**< path parameters, set by the router */
     size_t num_params;
+    void *ctx;  /**< the dispatch context (for an app: its cadre_app) */
     void *user; /**< free for the application (e.g. the app sets its own state here) */
 
     /* private: the response being built and the connection this request came from */

@@ -255,6 +255,15 @@ const cadre_field *cadre_schema_field(const cadre_schema *s, const char *name, s
  */
 void cadre_schema_write_json_schema(const cadre_schema *s, cadre_json_writer *w, bool ref_nested);
 
+/** Writes the JSON Schema of one field's value (with its title, default and constraints). */
+void cadre_schema_write_field_schema(const cadre_field *f, cadre_json_writer *w, bool ref_nested);
+
+/** True when the field is required in input (no default, not optional). */
+static inline bool cadre_field_required(const cadre_field *f)
+{
+    return !f->has_default && !f->optional;
+}
+
 #ifdef __cplusplus
 }
 #endif

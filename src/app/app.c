@@ -18,6 +18,9 @@ cadre_app *cadre_app_new(const char *name)
         return NULL;
     }
     cadre_server_config_default(&app->config);
+    cadre_buf_init(&app->openapi, 0);
+    pthread_mutex_init(&app->openapi_lock, NULL);
+    cadre__openapi_install(app);
     return app;
 }
 
@@ -29,6 +32,9 @@ void cadre_app_free(cadre_app *app)
     for (size_t i = 0; i < app->nerrors; i++)
         free(app->errors[i]);
     free(app->errors);
+    cadre_buf_free(&app->openapi);
+    pthread_mutex_destroy(&app->openapi_lock);
+    free(app->version);
     free(app->name);
     free(app);
 }

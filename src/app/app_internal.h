@@ -4,6 +4,8 @@
 
 #include <cadre/app.h>
 
+#include <pthread.h>
+
 /* One segment of a route pattern: a literal ("items") or a parameter ("{id}"). */
 struct cadre__seg {
     char *text; /* literal text, or the parameter name */
@@ -17,7 +19,9 @@ struct cadre__route {
     struct cadre__seg *segs;
     size_t nsegs, nparams;
     cadre_handler handler;          /* plain route */
+    const char *handler_name;       /* its C name (for the OpenAPI operation id) */
     const cadre_route_spec *spec;   /* typed route (owned copy), or NULL */
+    bool hidden;                    /* left out of the OpenAPI document (its own routes) */
     const char *file;
     int line;
 };
@@ -26,10 +30,16 @@ struct cadre_app {
     char *name;
     struct cadre__route *routes;
     size_t nroutes, cap_routes;
+    char *version;
     char **errors; /* configuration errors, "file:line: message" */
     size_t nerrors;
     cadre_server_config config;
+    cadre_buf openapi; /* the document, built on first request */
+    pthread_mutex_t openapi_lock;
 };
+
+/* Registers GET /openapi.json (openapi.c). */
+void cadre__openapi_install(cadre_app *app);
 
 /* Runs a typed route: decode and validate, call, encode (typed.c). */
 int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r);

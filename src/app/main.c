@@ -10,7 +10,8 @@ static void usage(FILE *f, const char *prog)
 {
     fprintf(f,
             "usage: %s [serve] [options]\n"
-            "       %s routes\n"
+            "       %s routes                 lists the routes\n"
+            "       %s openapi                prints the OpenAPI 3.1 document\n"
             "\n"
             "serve options:\n"
             "  --host HOST              listen address (127.0.0.1)\n"
@@ -27,7 +28,7 @@ static void usage(FILE *f, const char *prog)
             "  --max-body BYTES         request body limit (1048576)\n"
             "  --max-head BYTES         request line + headers limit (16384)\n"
             "  --max-target BYTES       request target limit (8192)\n",
-            prog, prog);
+            prog, prog, prog);
 }
 
 /* Parses a non-negative integer option value; prints the error itself. */
@@ -86,6 +87,20 @@ int cadre_main(cadre_app *app, int argc, char **argv)
     }
     if (strcmp(cmd, "routes") == 0) {
         status = cadre_app_check(app) ? 1 : list_routes(app);
+        goto out;
+    }
+    if (strcmp(cmd, "openapi") == 0) {
+        cadre_buf doc;
+        cadre_buf_init(&doc, (size_t)1 << 26);
+        if (cadre_app_check(app) == 0 && cadre_app_openapi(app, &doc) == 0) {
+            fwrite(doc.data, 1, doc.len, stdout);
+            fputc('\n', stdout);
+            status = 0;
+        } else {
+            fprintf(stderr, "error: could not build the OpenAPI document\n");
+            status = 1;
+        }
+        cadre_buf_free(&doc);
         goto out;
     }
     if (strcmp(cmd, "serve") != 0) {

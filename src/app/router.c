@@ -57,9 +57,9 @@ static void free_route(struct cadre__route *r)
 }
 
 int cadre__route(cadre_app *app, const char *method, const char *path, cadre_handler h,
-                 const char *file, int line)
+                 const char *handler_name, const char *file, int line)
 {
-    struct cadre__route r = { .handler = h };
+    struct cadre__route r = { .handler = h, .handler_name = handler_name };
     if (!h) {
         cadre__app_error(app, file, line, "route %s %s has no handler", method ? method : "?",
                          path ? path : "?");

@@ -50,7 +50,7 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
         copy->response = cadre_none__schema();
     if (!copy->status)
         copy->status = 200;
-    struct cadre__route r = { .spec = copy };
+    struct cadre__route r = { .spec = copy, .handler_name = spec->handler_name };
     size_t before = app->nroutes;
     int rc = cadre__route_add(app, &r, spec->method, spec->path, file, line);
     if (rc || app->nroutes == before)

@@ -195,6 +195,7 @@ static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body,
     s->req.head.headers = s->headers;
     s->req.body = body;
     s->req.conn = c;
+    s->req.ctx = c->worker->dispatch_ctx;
     c->in_off += msg_len;
     if (cadre__coro_resume(&s->coro)) {
         finish(c, s);

@@ -869,6 +869,30 @@ static void write_default(const cadre_field *f, cadre_json_writer *w)
     }
 }
 
+void cadre_schema_write_field_schema(const cadre_field *f, cadre_json_writer *w, bool ref_nested)
+{
+    cadre_json_begin_object(w);
+    if (f->nullable) {
+        key(w, "anyOf");
+        cadre_json_begin_array(w);
+        cadre_json_begin_object(w);
+        write_base_members(f, w, ref_nested);
+        cadre_json_end_object(w);
+        cadre_json_begin_object(w);
+        key(w, "type"), str(w, "null");
+        cadre_json_end_object(w);
+        cadre_json_end_array(w);
+    } else {
+        write_base_members(f, w, ref_nested);
+    }
+    write_title(f->name, w);
+    if (f->has_default)
+        write_default(f, w);
+    if (f->description)
+        key(w, "description"), str(w, f->description);
+    cadre_json_end_object(w);
+}
+
 static void write_object_members(const cadre_schema *s, cadre_json_writer *w, bool as_ref,
                                  bool ref_nested)
 {
@@ -884,28 +908,8 @@ static void write_object_members(const cadre_schema *s, cadre_json_writer *w, bo
     key(w, "properties");
     cadre_json_begin_object(w);
     for (size_t i = 0; i < s->nfields; i++) {
-        const cadre_field *f = &s->fields[i];
-        key(w, f->name);
-        cadre_json_begin_object(w);
-        if (f->nullable) {
-            key(w, "anyOf");
-            cadre_json_begin_array(w);
-            cadre_json_begin_object(w);
-            write_base_members(f, w, ref_nested);
-            cadre_json_end_object(w);
-            cadre_json_begin_object(w);
-            key(w, "type"), str(w, "null");
-            cadre_json_end_object(w);
-            cadre_json_end_array(w);
-        } else {
-            write_base_members(f, w, ref_nested);
-        }
-        write_title(f->name, w);
-        if (f->has_default)
-            write_default(f, w);
-        if (f->description)
-            key(w, "description"), str(w, f->description);
-        cadre_json_end_object(w);
+        key(w, s->fields[i].name);
+        cadre_schema_write_field_schema(&s->fields[i], w, ref_nested);
     }
     cadre_json_end_object(w);
     bool any = false;
