@@ -130,6 +130,15 @@ int cadre_app_dispatch(void *app, cadre_request *r);
  */
 int cadre_app_openapi(cadre_app *app, cadre_buf *out);
 
+/**
+ * Where /docs (Swagger UI) and /redoc load their scripts and styles from: NULL (the default) for
+ * a CDN, or a local directory laid out as npm installs the packages (node_modules with
+ * swagger-ui-dist/ and redoc/), which the app then serves under /docs/assets/ — for machines
+ * without internet. The `--docs-assets DIR` option and $CADRE_DOCS_ASSETS set it too.
+ * Returns 0 or CADRE_ENOMEM.
+ */
+int cadre_app_docs_assets(cadre_app *app, const char *dir);
+
 /** Serves the app with the given configuration until SIGTERM/SIGINT (see cadre_server_run). */
 int cadre_app_serve(cadre_app *app, const cadre_server_config *config);
 

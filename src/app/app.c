@@ -21,6 +21,7 @@ cadre_app *cadre_app_new(const char *name)
     cadre_buf_init(&app->openapi, 0);
     pthread_mutex_init(&app->openapi_lock, NULL);
     cadre__openapi_install(app);
+    cadre__docs_install(app);
     return app;
 }
 
@@ -33,6 +34,7 @@ void cadre_app_free(cadre_app *app)
         free(app->errors[i]);
     free(app->errors);
     cadre_buf_free(&app->openapi);
+    cadre__docs_free(app);
     pthread_mutex_destroy(&app->openapi_lock);
     free(app->version);
     free(app->name);

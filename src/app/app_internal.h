@@ -35,11 +35,16 @@ struct cadre_app {
     size_t nerrors;
     cadre_server_config config;
     cadre_buf openapi; /* the document, built on first request */
+    char *docs_dir;          /* local docs assets (cadre_app_docs_assets), or NULL: CDN */
+    cadre_buf docs_cache[3]; /* those assets, read on first request */
     pthread_mutex_t openapi_lock;
 };
 
 /* Registers GET /openapi.json (openapi.c). */
 void cadre__openapi_install(cadre_app *app);
+/* Registers /docs, /redoc and their assets (docs.c); frees what they cached. */
+void cadre__docs_install(cadre_app *app);
+void cadre__docs_free(cadre_app *app);
 
 /* Runs a typed route: decode and validate, call, encode (typed.c). */
 int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r);

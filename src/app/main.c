@@ -20,6 +20,8 @@ static void usage(FILE *f, const char *prog)
             "  --log-level LEVEL        debug, info, warn, error, off (info)\n"
             "  --log-format FORMAT      plain or json (plain)\n"
             "  --access-log             log every request\n"
+            "  --docs-assets DIR        serve /docs and /redoc scripts from DIR (npm's\n"
+            "                           node_modules) instead of a CDN ($CADRE_DOCS_ASSETS)\n"
             "  --header-timeout MS      request head must arrive within (10000)\n"
             "  --body-timeout MS        request body must arrive within (30000)\n"
             "  --keepalive-timeout MS   idle connections close after (60000)\n"
@@ -74,6 +76,10 @@ int cadre_main(cadre_app *app, int argc, char **argv)
             goto out;
         cfg.port = (int)v;
     }
+
+    const char *env_docs = getenv("CADRE_DOCS_ASSETS");
+    if (env_docs && *env_docs)
+        cadre_app_docs_assets(app, env_docs);
 
     int i = 1;
     const char *cmd = "serve";
@@ -146,6 +152,13 @@ int cadre_main(cadre_app *app, int argc, char **argv)
                 fprintf(stderr, "error: --log-format takes plain or json\n");
                 goto out;
             }
+            i++;
+        } else if (OPT("--docs-assets")) {
+            if (!val) {
+                fprintf(stderr, "error: --docs-assets needs a directory\n");
+                goto out;
+            }
+            cadre_app_docs_assets(app, val);
             i++;
         } else if (OPT("--access-log")) {
             cfg.access_log = true;

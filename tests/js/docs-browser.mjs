@@ -1,0 +1,86 @@
+// Opens /docs (Swagger UI) and /redoc of a Cadre app in headless Chromium (Debian's, driven by
+// playwright-core), with the docs assets served locally by the app, and checks that every
+// operation of /openapi.json is shown.
+//   node docs-browser.mjs APP_BINARY
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const bin = process.argv[2];
+const here = path.dirname(fileURLToPath(import.meta.url));
+const assets = path.join(here, "node_modules");
+let failed = 0, passed = 0;
+const check = (ok, what) => {
+  if (ok) passed++;
+  else { failed++; console.error(`FAIL: ${what}`); }
+};
+
+const server = spawn(bin, ["serve", "--port", "0", "--workers", "1", "--docs-assets", assets],
+                     { stdio: ["ignore", "ignore", "pipe"] });
+const port = await new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error("server did not start in 10 s")), 10000);
+  let log = "";
+  server.stderr.on("data", (d) => {
+    log += d;
+    const m = log.match(/listening on http:\/\/[^:]+:(\d+)/);
+    if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+  });
+  server.on("exit", (code) => reject(new Error(`server exited with ${code}: ${log}`)));
+});
+const base = `http://127.0.0.1:${port}`;
+let browser;
+try {
+  const doc = await (await fetch(`${base}/openapi.json`)).json();
+  const ops = [];
+  for (const [p, item] of Object.entries(doc.paths))
+    for (const [method, op] of Object.entries(item)) ops.push({ method, path: p, op });
+  check(ops.length > 0, "the document has operations");
+
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    timeout: 30000,
+  });
+  const page = await browser.newPage();
+  const external = [];
+  // Scripts, styles and data must come from the app itself (images such as ReDoc's footer logo
+  // may point elsewhere; blob: URLs are the page's own).
+  page.on("request", (req) => {
+    const kind = req.resourceType();
+    if (["script", "stylesheet", "fetch", "xhr", "document"].includes(kind) &&
+        !req.url().startsWith(base) && !req.url().startsWith("blob:"))
+      external.push(req.url());
+  });
+
+  // Swagger UI: one .opblock per operation, with its method and path.
+  await page.goto(`${base}/docs`, { timeout: 30000 });
+  await page.waitForSelector(".opblock", { timeout: 30000 });
+  const shown = await page.$$eval(".opblock", (els) => els.map((el) => ({
+    method: el.querySelector(".opblock-summary-method")?.textContent.trim().toLowerCase(),
+    path: el.querySelector(".opblock-summary-path")?.getAttribute("data-path")
+          ?? el.querySelector(".opblock-summary-path")?.textContent.trim(),
+  })));
+  check(shown.length === ops.length, `/docs shows ${shown.length} operations, the document has ${ops.length}`);
+  for (const { method, path: p } of ops)
+    check(shown.some((s) => s.method === method && s.path?.replace(/\u200b/g, "") === p),
+          `/docs shows ${method.toUpperCase()} ${p}`);
+  const title = await page.title();
+  check(title.includes("Swagger UI"), `/docs title (${title})`);
+
+  // ReDoc: every operation's summary (or its operation id) in the side menu.
+  await page.goto(`${base}/redoc`, { timeout: 30000 });
+  await page.waitForSelector("[role=menuitem], .menu-content", { timeout: 30000 });
+  const text = await page.textContent("body");
+  for (const { op } of ops)
+    check(text.includes(op.summary ?? op.operationId), `/redoc shows ${op.summary ?? op.operationId}`);
+  check(external.length === 0, `scripts and styles all came from the app (${external.slice(0, 3).join(", ")})`);
+} catch (err) {
+  failed++;
+  console.error(`FAIL: ${err.message}`);
+} finally {
+  if (browser) await browser.close();
+  server.kill("SIGTERM");
+}
+console.log(`docs-browser: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
