@@ -150,8 +150,9 @@ cadre_slice cadre_request_header(const cadre_request *r, const char *name);
 cadre_slice cadre_request_param(const cadre_request *r, const char *name);
 
 /**
- * The first query parameter named key, decoded ('+' is a space). Returns true and sets *value
- * (in the request arena) if present, even if empty; false otherwise.
+ * The query parameter named key, decoded ('+' is a space); when it appears several times, the
+ * last one (as Starlette's and Django's query dicts do). Returns true and sets *value (in the
+ * request arena, NUL-terminated) if present, even if empty; false otherwise.
  */
 bool cadre_request_query(cadre_request *r, const char *key, cadre_slice *value /* OUT */);
 

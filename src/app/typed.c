@@ -153,16 +153,23 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
 
     void *params = cadre_arena_calloc(r->arena, ps->size);
     uint64_t set = 0;
-    for (size_t i = 0; i < ps->nfields; i++) {
-        const cadre_field *f = &ps->fields[i];
-        cadre_param_in in = where(rt, f);
-        cadre_slice text = param_text(r, in, f->name);
-        if (text.ptr) {
-            cadre_schema_decode_text(ps, f, text, params, r->arena, in_name(in), &errs);
-            set |= (uint64_t)1 << i;
-        } else {
-            cadre_schema_default(ps, f, params, r->arena, in_name(in), (cadre_slice){ "null", 4 },
-                                 &errs);
+    /* FastAPI reports path, then query, then header, then cookie errors, then the body's. */
+    static const cadre_param_in order[] = { CADRE_IN_PATH_, CADRE_IN_QUERY_, CADRE_IN_HEADER_,
+                                            CADRE_IN_COOKIE_ };
+    for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
+        for (size_t i = 0; i < ps->nfields; i++) {
+            const cadre_field *f = &ps->fields[i];
+            cadre_param_in in = where(rt, f);
+            if (in != order[o])
+                continue;
+            cadre_slice text = param_text(r, in, f->name);
+            if (text.ptr) {
+                cadre_schema_decode_text(ps, f, text, params, r->arena, in_name(in), &errs);
+                set |= (uint64_t)1 << i;
+            } else {
+                cadre_schema_default(ps, f, params, r->arena, in_name(in),
+                                     (cadre_slice){ "null", 4 }, &errs);
+            }
         }
     }
     *(uint64_t *)((char *)params + ps->set_offset) = set;

@@ -37,6 +37,8 @@ bool cadre_request_query(cadre_request *r, const char *key, cadre_slice *value)
         return false;
     size_t klen = strlen(key);
     const char *p = q.ptr, *end = q.ptr + q.len;
+    const char *found = NULL, *found_end = NULL;
+    /* The last occurrence wins, as in Starlette's and Django's query dicts. */
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *pe = amp ? amp : end;
@@ -52,18 +54,20 @@ bool cadre_request_query(cadre_request *r, const char *key, cadre_slice *value)
             match = (size_t)(ke - p) == klen && memcmp(p, key, klen) == 0;
         }
         if (match) {
-            const char *v = eq ? eq + 1 : pe;
-            char *d = cadre_alloc(r, (size_t)(pe - v) + 1);
-            long dl = cadre_url_decode(d, v, (size_t)(pe - v), true);
-            if (dl < 0)
-                dl = 0; /* the parser admits only valid escapes; unreachable */
-            d[dl] = '\0';
-            *value = (cadre_slice){ d, (size_t)dl };
-            return true;
+            found = eq ? eq + 1 : pe;
+            found_end = pe;
         }
         p = pe + 1;
     }
-    return false;
+    if (!found)
+        return false;
+    char *d = cadre_alloc(r, (size_t)(found_end - found) + 1);
+    long dl = cadre_url_decode(d, found, (size_t)(found_end - found), true);
+    if (dl < 0)
+        dl = 0; /* the parser admits only valid escapes; unreachable */
+    d[dl] = '\0';
+    *value = (cadre_slice){ d, (size_t)dl };
+    return true;
 }
 
 void *cadre_alloc(cadre_request *r, size_t size)

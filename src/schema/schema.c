@@ -547,31 +547,18 @@ static void apply_default(dctx *c, const cadre_field *f, void *dst)
     (void)c;
 }
 
-/* After an object: defaults for absent fields, "missing" for required ones. */
-static int finish_object(dctx *c, const cadre_schema *s, void *out, uint64_t seen, loc l,
-                         cadre_slice input)
-{
-    int rc = 0;
-    for (size_t i = 0; i < s->nfields; i++) {
-        const cadre_field *f = &s->fields[i];
-        if ((seen >> i) & 1)
-            continue;
-        if (f->has_default) {
-            apply_default(c, f, (char *)out + f->offset);
-        } else if (!f->optional) {
-            err(c, l, f->name, 0, "missing", "Field required", input, NULL);
-            rc = CADRE_EINVAL;
-        }
-    }
-    *set_bits(s, out) = seen;
-    return rc;
-}
-
+/*
+ * Decodes an object member by member. Two rules make the result Pydantic's: when a member appears
+ * twice the last one counts (errors from earlier occurrences are dropped, as json.loads would
+ * never have shown them), and the object's errors come out in field declaration order, with
+ * "missing" for absent required fields and defaults for the others.
+ */
 static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_t obj_start)
 {
     uint64_t seen = 0;
     size_t before = c->errs->len;
     uint64_t *nulls = null_bits(s, out);
+    size_t from[64] = { 0 }, to[64] = { 0 }; /* each field's errors: items[from, to) */
     cadre_json_token t;
     for (;;) {
         if (cadre_json_next(c->rd, &t))
@@ -589,13 +576,52 @@ static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_
             continue;
         }
         size_t i = (size_t)(f - s->fields);
+        uint64_t bit = (uint64_t)1 << i;
+        if ((seen & bit) && to[i] > from[i]) {
+            /* a repeated member: forget what the earlier one reported */
+            size_t d = to[i] - from[i];
+            cadre_verror *e = c->errs->items;
+            memmove(e + from[i], e + to[i], (c->errs->len - to[i]) * sizeof *e);
+            c->errs->len -= d;
+            for (size_t j = 0; j < s->nfields; j++) {
+                if (j != i && from[j] >= to[i]) {
+                    from[j] -= d;
+                    to[j] -= d;
+                }
+            }
+        }
+        *nulls &= ~bit;
+        from[i] = c->errs->len;
         int rc = decode_value(c, f, &v, (char *)out + f->offset, nulls, i, l, f->name, 0);
         if (rc == CADRE_EPARSE)
             return rc;
-        seen |= (uint64_t)1 << i;
+        to[i] = c->errs->len;
+        seen |= bit;
     }
-    finish_object(c, s, out, seen, l, raw_since(c, obj_start));
-    return c->errs->len == before ? 0 : CADRE_EINVAL;
+    cadre_slice input = raw_since(c, obj_start);
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cadre_field *f = &s->fields[i];
+        if ((seen >> i) & 1)
+            continue;
+        from[i] = c->errs->len;
+        if (f->has_default)
+            apply_default(c, f, (char *)out + f->offset);
+        else if (!f->optional)
+            err(c, l, f->name, 0, "missing", "Field required", input, NULL);
+        to[i] = c->errs->len;
+    }
+    *set_bits(s, out) = seen;
+    size_t n = c->errs->len - before;
+    if (n > 1) {
+        /* field order */
+        cadre_verror *tmp = cadre_arena_alloc(c->arena, n * sizeof *tmp);
+        memcpy(tmp, c->errs->items + before, n * sizeof *tmp);
+        size_t o = before;
+        for (size_t i = 0; i < s->nfields; i++)
+            for (size_t k = from[i]; k < to[i]; k++)
+                c->errs->items[o++] = tmp[k - before];
+    }
+    return n == 0 ? 0 : CADRE_EINVAL;
 }
 
 int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len, void *out,
@@ -885,7 +911,9 @@ void cadre_schema_write_field_schema(const cadre_field *f, cadre_json_writer *w,
     } else {
         write_base_members(f, w, ref_nested);
     }
-    write_title(f->name, w);
+    /* an object written inline already carries its own title */
+    if (f->nullable || f->type != CADRE_T_OBJECT || ref_nested)
+        write_title(f->name, w);
     if (f->has_default)
         write_default(f, w);
     if (f->description)

@@ -834,9 +834,9 @@ class RoutingTest(Base):
     def test_query(self):
         self.assert_text(self.roundtrip(req('GET', '/query?key=a+b%21')), 'a b!')
 
-    def test_query_first_of_many(self):
+    def test_query_last_of_many(self):
         self.assert_text(self.roundtrip(req('GET', '/query?other=1&key=first&key=second')),
-                         'first')
+                         'second')
 
     def test_query_empty_value(self):
         self.assert_text(self.roundtrip(req('GET', '/query?key=')), '')
