@@ -10,8 +10,9 @@
  *     CADRE_SCHEMA(item, ITEM_FIELDS)    // typedef struct item {...} item; item__schema()
  *
  * Field types (the first word of each F): bool, int32, int64, double, string, strings (array of
- * strings), int64s, doubles, object(T) (a nested schema T), array(T) (array of T). Strings are
- * cadre_slice values, NUL-terminated, in the arena given to the decoder.
+ * strings), int64s, doubles, date, datetime, uuid, enum(T) (a CADRE_ENUM), object(T) (a nested
+ * schema T), array(T) (array of T). Strings are cadre_slice values, NUL-terminated, in the arena
+ * given to the decoder.
  *
  * Each struct also gets a `cadre_set_` bit set: which fields were present in the input (use
  * cadre_has()), and `cadre_null_`: which nullable fields were null.
@@ -39,7 +40,36 @@ typedef enum cadre_type {
     CADRE_T_DOUBLES,
     CADRE_T_OBJECT,
     CADRE_T_ARRAY,
+    CADRE_T_ENUM,     /**< a C enum whose values travel as strings (CADRE_ENUM) */
+    CADRE_T_DATE,     /**< cadre_date, RFC 3339 full-date */
+    CADRE_T_DATETIME, /**< cadre_datetime, RFC 3339 date-time */
+    CADRE_T_UUID,     /**< cadre_uuid */
 } cadre_type;
+
+/** A calendar date ("2026-11-26"). */
+typedef struct cadre_date {
+    int32_t year, month, day;
+} cadre_date;
+
+/** An instant with the offset it was written with ("2026-11-26T14:00:00.5+01:00"). */
+typedef struct cadre_datetime {
+    int64_t sec;        /**< seconds since 1970-01-01T00:00:00Z (for a naive value: as if UTC) */
+    int32_t usec;       /**< microseconds */
+    int32_t offset_min; /**< the UTC offset it was written with, minutes east */
+    bool naive;         /**< written without an offset */
+} cadre_datetime;
+
+/** A UUID, 16 bytes in network order; written as 8-4-4-4-12 lowercase hex. */
+typedef struct cadre_uuid {
+    uint8_t b[16];
+} cadre_uuid;
+
+/** The wire names of a CADRE_ENUM's values, in declaration order. */
+typedef struct cadre_enum {
+    const char *name;
+    const char *const *values;
+    size_t count;
+} cadre_enum;
 
 /** Where a route parameter comes from (fields of a params schema). */
 typedef enum cadre_param_in {
@@ -59,6 +89,8 @@ typedef struct cadre_field {
     size_t offset;                          /**< offsetof the member */
     size_t elem_size;                       /**< array(T): sizeof(T) */
     const cadre_schema *(*sub)(void);       /**< object(T), array(T): T's schema */
+    const cadre_enum *(*en)(void);          /**< enum(T): T's values */
+    const char *pattern;                    /**< CADRE_PATTERN: POSIX extended regex, searched */
     cadre_param_in in;
     bool optional, nullable, has_default;
     bool has_min_len, has_max_len, has_min_items, has_max_items;
@@ -79,6 +111,7 @@ struct cadre_schema {
     size_t nfields;       /**< at most 64 */
     size_t set_offset;    /**< offsetof cadre_set_ */
     size_t null_offset;   /**< offsetof cadre_null_ */
+    bool forbid_extra;    /**< unknown members are errors (CADRE_SCHEMA_STRICT) */
 };
 
 /* Array member types. */
@@ -117,6 +150,7 @@ const cadre_schema *cadre_none__schema(void);
 #define CADRE_OPTIONAL .optional = 1
 #define CADRE_NULLABLE .nullable = 1
 #define CADRE_DESCRIPTION(s) .description = (s)
+#define CADRE_PATTERN(re) .pattern = (re)
 #define CADRE_IN_PATH .in = CADRE_IN_PATH_
 #define CADRE_IN_QUERY .in = CADRE_IN_QUERY_
 #define CADRE_IN_HEADER .in = CADRE_IN_HEADER_
@@ -132,6 +166,10 @@ const cadre_schema *cadre_none__schema(void);
 #define CADRE__CTYPE_strings cadre_strings
 #define CADRE__CTYPE_int64s cadre_int64s
 #define CADRE__CTYPE_doubles cadre_doubles
+#define CADRE__CTYPE_date cadre_date
+#define CADRE__CTYPE_datetime cadre_datetime
+#define CADRE__CTYPE_uuid cadre_uuid
+#define CADRE__CTYPE_enum(T) T
 #define CADRE__CTYPE_object(T) T
 #define CADRE__CTYPE_array(T)                                                                      \
     struct {                                                                                       \
@@ -147,6 +185,10 @@ const cadre_schema *cadre_none__schema(void);
 #define CADRE__TI_strings .type = CADRE_T_STRINGS
 #define CADRE__TI_int64s .type = CADRE_T_INT64S
 #define CADRE__TI_doubles .type = CADRE_T_DOUBLES
+#define CADRE__TI_date .type = CADRE_T_DATE
+#define CADRE__TI_datetime .type = CADRE_T_DATETIME
+#define CADRE__TI_uuid .type = CADRE_T_UUID
+#define CADRE__TI_enum(T) .type = CADRE_T_ENUM, .en = T##__enum
 #define CADRE__TI_object(T) .type = CADRE_T_OBJECT, .sub = T##__schema
 #define CADRE__TI_array(T) .type = CADRE_T_ARRAY, .sub = T##__schema, .elem_size = sizeof(T)
 
@@ -165,7 +207,8 @@ const cadre_schema *cadre_none__schema(void);
  * Declares `typedef struct NAME {...} NAME;` from the field list and `NAME__schema()`, which
  * returns its descriptor. Use at file scope, once per type (in a header to share it).
  */
-#define CADRE_SCHEMA(NAME, FIELDS)                                                                 \
+#define CADRE_SCHEMA(NAME, FIELDS) CADRE__SCHEMA(NAME, FIELDS, false)
+#define CADRE__SCHEMA(NAME, FIELDS, FORBID_EXTRA)                                                  \
     typedef struct NAME {                                                                          \
         FIELDS(CADRE__MEMBER)                                                                      \
         uint64_t cadre_set_;  /* which fields were present in the input */                        \
@@ -177,8 +220,32 @@ const cadre_schema *cadre_none__schema(void);
         static const cadre_field fields[] = { FIELDS(CADRE__FIELD) };                              \
         static const cadre_schema schema = {                                                       \
             #NAME, sizeof(NAME), fields, sizeof fields / sizeof fields[0],                         \
-            offsetof(NAME, cadre_set_), offsetof(NAME, cadre_null_) };                             \
+            offsetof(NAME, cadre_set_), offsetof(NAME, cadre_null_), (FORBID_EXTRA) };             \
         return &schema;                                                                            \
+    }
+
+/** As CADRE_SCHEMA, but members the schema does not name are errors ("extra_forbidden"), as
+ *  Pydantic's extra="forbid". */
+#define CADRE_SCHEMA_STRICT(NAME, FIELDS) CADRE__SCHEMA(NAME, FIELDS, true)
+
+/**
+ * Declares an enum whose values travel as strings, both written once:
+ *
+ *     #define COLOR_VALUES(V) V(COLOR_RED, "red") V(COLOR_GREEN, "green")
+ *     CADRE_ENUM(color, COLOR_VALUES)      // typedef enum color {COLOR_RED, …} color;
+ *
+ * and used as a field type with F(enum(color), favourite).
+ */
+#define CADRE__ENUM_CONST(c, s) c,
+#define CADRE__ENUM_NAME(c, s) s,
+#define CADRE_ENUM(NAME, VALUES)                                                                   \
+    typedef enum NAME { VALUES(CADRE__ENUM_CONST) } NAME;                                          \
+    _Static_assert(sizeof(NAME) == sizeof(int), "CADRE_ENUM values are stored as int");            \
+    static inline const cadre_enum *NAME##__enum(void)                                             \
+    {                                                                                              \
+        static const char *const values[] = { VALUES(CADRE__ENUM_NAME) };                          \
+        static const cadre_enum e = { #NAME, values, sizeof values / sizeof values[0] };           \
+        return &e;                                                                                 \
     }
 
 /** The descriptor of a type declared with CADRE_SCHEMA. */

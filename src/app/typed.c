@@ -74,8 +74,8 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
                              spec->method, path, ps->name, f->name);
             rc = CADRE_EINVAL;
         }
-        if (f->type != CADRE_T_BOOL && f->type != CADRE_T_INT32 && f->type != CADRE_T_INT64 &&
-            f->type != CADRE_T_DOUBLE && f->type != CADRE_T_STRING) {
+        if (f->type == CADRE_T_STRINGS || f->type == CADRE_T_INT64S || f->type == CADRE_T_DOUBLES ||
+            f->type == CADRE_T_OBJECT || f->type == CADRE_T_ARRAY) {
             cadre__app_error(app, file, line, "route %s %s: parameter %s.%s must be a scalar",
                              spec->method, path, ps->name, f->name);
             rc = CADRE_EINVAL;

@@ -5,7 +5,7 @@
  * JSON: "42" and 42.0 are ints, "9.5" and 9 are numbers, "yes"/"no"/1/0 are booleans; only
  * strings are strings.
  */
-#include <cadre/schema.h>
+#include "schema_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +18,7 @@ const cadre_schema *cadre_none__schema(void)
 {
     static const cadre_schema s = { "cadre_none", sizeof(cadre_none), none_fields, 0,
                                     offsetof(cadre_none, cadre_set_),
-                                    offsetof(cadre_none, cadre_null_) };
+                                    offsetof(cadre_none, cadre_null_), false };
     return &s;
 }
 
@@ -377,8 +377,67 @@ static bool store_scalar(dctx *c, loc l, const char *name, long idx, const cadre
         }
         if (!check_len(c, l, name, idx, f, t->str, input))
             return false;
-        *(cadre_slice *)dst = (cadre_slice){ cadre_arena_strndup(c->arena, t->str.ptr, t->str.len),
-                                             t->str.len };
+        char *copy = cadre_arena_strndup(c->arena, t->str.ptr, t->str.len);
+        if (f->pattern && cadre__pattern_match(f->pattern, copy) != 1) {
+            cadre_slice pq = json_quote(c->arena, cadre_slice_cstr(f->pattern));
+            err(c, l, name, idx, "string_pattern_mismatch",
+                cadre_arena_printf(c->arena, "String should match pattern '%s'", f->pattern), input,
+                cadre_arena_printf(c->arena, "{\"pattern\":%.*s}", (int)pq.len, pq.ptr));
+            return false;
+        }
+        *(cadre_slice *)dst = (cadre_slice){ copy, t->str.len };
+        return true;
+    }
+    case CADRE_T_ENUM: {
+        const cadre_enum *en = f->en();
+        if (k == CADRE_JSON_STRING) {
+            for (size_t i = 0; i < en->count; i++) {
+                if (cadre_slice_eq_cstr(t->str, en->values[i])) {
+                    *(int *)dst = (int)i;
+                    return true;
+                }
+            }
+        }
+        /* "Input should be 'red', 'green' or 'blue'" */
+        cadre_buf exp;
+        cadre_buf_init_arena(&exp, c->arena, (size_t)1 << 20);
+        for (size_t i = 0; i < en->count; i++) {
+            if (i)
+                cadre_buf_append_str(&exp, i + 1 == en->count ? " or " : ", ");
+            cadre_buf_appendf(&exp, "'%s'", en->values[i]);
+        }
+        cadre_slice eq = json_quote(c->arena, (cadre_slice){ exp.data ? exp.data : "", exp.len });
+        err(c, l, name, idx, "enum",
+            cadre_arena_printf(c->arena, "Input should be %.*s", (int)exp.len, exp.data ? exp.data : ""),
+            input, cadre_arena_printf(c->arena, "{\"expected\":%.*s}", (int)eq.len, eq.ptr));
+        return false;
+    }
+    case CADRE_T_DATE:
+    case CADRE_T_DATETIME:
+    case CADRE_T_UUID: {
+        static const char *const kinds[][4] = {
+            /* type error, its message, parsing error, its message prefix */
+            { "date_type", "Input should be a valid date", "date_parsing",
+              "Input should be a valid date in the format YYYY-MM-DD, " },
+            { "datetime_type", "Input should be a valid datetime", "datetime_parsing",
+              "Input should be a valid datetime, " },
+            { "uuid_type", "UUID input should be a string, bytes or UUID object", "uuid_parsing",
+              "Input should be a valid UUID, " },
+        };
+        const char *const *kd = kinds[f->type - CADRE_T_DATE];
+        if (k != CADRE_JSON_STRING) {
+            err(c, l, name, idx, kd[0], kd[1], input, NULL);
+            return false;
+        }
+        const char *why = f->type == CADRE_T_DATE       ? cadre__parse_date(t->str, dst)
+                          : f->type == CADRE_T_DATETIME ? cadre__parse_datetime(t->str, dst)
+                                                        : cadre__parse_uuid(t->str, dst);
+        if (why) {
+            cadre_slice wq = json_quote(c->arena, cadre_slice_cstr(why));
+            err(c, l, name, idx, kd[2], cadre_arena_printf(c->arena, "%s%s", kd[3], why), input,
+                cadre_arena_printf(c->arena, "{\"error\":%.*s}", (int)wq.len, wq.ptr));
+            return false;
+        }
         return true;
     }
     default:
@@ -537,6 +596,7 @@ static void apply_default(dctx *c, const cadre_field *f, void *dst)
     case CADRE_T_INT32: *(int32_t *)dst = (int32_t)f->def_i; break;
     case CADRE_T_INT64: *(int64_t *)dst = f->def_i; break;
     case CADRE_T_DOUBLE: *(double *)dst = f->def_d; break;
+    case CADRE_T_ENUM: *(int *)dst = (int)f->def_i; break;
     case CADRE_T_STRING:
         *(cadre_slice *)dst = f->def_s ? (cadre_slice){ f->def_s, strlen(f->def_s) }
                                        : (cadre_slice){ "", 0 };
@@ -559,6 +619,8 @@ static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_
     size_t before = c->errs->len;
     uint64_t *nulls = null_bits(s, out);
     size_t from[64] = { 0 }, to[64] = { 0 }; /* each field's errors: items[from, to) */
+    cadre_verror extra[64];                   /* unknown members, when forbidden (first 64) */
+    size_t nextra = 0;
     cadre_json_token t;
     for (;;) {
         if (cadre_json_next(c->rd, &t))
@@ -571,8 +633,19 @@ static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_
         if (cadre_json_next(c->rd, &v))
             return CADRE_EPARSE;
         if (!f) {
+            cadre_slice keyq = json_quote(c->arena, t.str);
+            size_t vstart = v.offset;
             if (cadre_json_skip(c->rd, &v))
                 return CADRE_EPARSE;
+            if (s->forbid_extra) {
+                /* reported after the fields' errors, as Pydantic does */
+                char *where = cadre_arena_printf(c->arena, "%.*s,%.*s]", (int)l.len, l.text,
+                                                 (int)keyq.len, keyq.ptr);
+                if (nextra < 64)
+                    extra[nextra++] = (cadre_verror){ "extra_forbidden", where,
+                                                      "Extra inputs are not permitted",
+                                                      raw_since(c, vstart), NULL };
+            }
             continue;
         }
         size_t i = (size_t)(f - s->fields);
@@ -621,7 +694,9 @@ static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_
             for (size_t k = from[i]; k < to[i]; k++)
                 c->errs->items[o++] = tmp[k - before];
     }
-    return n == 0 ? 0 : CADRE_EINVAL;
+    for (size_t i = 0; i < nextra; i++)
+        cadre_verrors_add(c->errs, extra[i].type, extra[i].loc, extra[i].msg, extra[i].input, NULL);
+    return c->errs->len == before ? 0 : CADRE_EINVAL;
 }
 
 int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len, void *out,
@@ -739,6 +814,30 @@ static void encode_value(const cadre_field *f, const void *p, cadre_json_writer 
     case CADRE_T_OBJECT:
         cadre_schema_encode_json(f->sub(), p, w);
         break;
+    case CADRE_T_ENUM: {
+        const cadre_enum *en = f->en();
+        int v = *(const int *)p;
+        if (v >= 0 && (size_t)v < en->count)
+            cadre_json_string(w, en->values[v], strlen(en->values[v]));
+        else
+            cadre_json_null(w);
+        break;
+    }
+    case CADRE_T_DATE: {
+        char buf[16];
+        cadre_json_string(w, buf, cadre__format_date(p, buf));
+        break;
+    }
+    case CADRE_T_DATETIME: {
+        char buf[48];
+        cadre_json_string(w, buf, cadre__format_datetime(p, buf));
+        break;
+    }
+    case CADRE_T_UUID: {
+        char buf[40];
+        cadre_json_string(w, buf, cadre__format_uuid(p, buf));
+        break;
+    }
     case CADRE_T_ARRAY: {
         const struct {
             const char *items;
@@ -830,6 +929,25 @@ static void write_base_members(const cadre_field *f, cadre_json_writer *w, bool 
             key(w, "minLength"), cadre_json_int(w, (int64_t)f->min_len);
         if (f->has_max_len)
             key(w, "maxLength"), cadre_json_int(w, (int64_t)f->max_len);
+        if (f->pattern)
+            key(w, "pattern"), str(w, f->pattern);
+        break;
+    case CADRE_T_ENUM: {
+        const cadre_enum *en = f->en();
+        key(w, "type"), str(w, "string");
+        key(w, "enum");
+        cadre_json_begin_array(w);
+        for (size_t i = 0; i < en->count; i++)
+            str(w, en->values[i]);
+        cadre_json_end_array(w);
+        break;
+    }
+    case CADRE_T_DATE:
+    case CADRE_T_DATETIME:
+    case CADRE_T_UUID:
+        key(w, "type"), str(w, "string");
+        key(w, "format");
+        str(w, f->type == CADRE_T_DATE ? "date" : f->type == CADRE_T_DATETIME ? "date-time" : "uuid");
         break;
     default: /* arrays */
         key(w, "type"), str(w, "array");
@@ -884,6 +1002,14 @@ static void write_default(const cadre_field *f, cadre_json_writer *w)
     case CADRE_T_INT64: cadre_json_int(w, f->def_i); break;
     case CADRE_T_DOUBLE: cadre_json_double(w, f->def_d); break;
     case CADRE_T_STRING: str(w, f->def_s ? f->def_s : ""); break;
+    case CADRE_T_ENUM: {
+        const cadre_enum *en = f->en();
+        if (f->def_i >= 0 && (size_t)f->def_i < en->count)
+            str(w, en->values[f->def_i]);
+        else
+            cadre_json_null(w);
+        break;
+    }
     case CADRE_T_OBJECT:
         cadre_json_begin_object(w);
         cadre_json_end_object(w);
@@ -954,6 +1080,8 @@ static void write_object_members(const cadre_schema *s, cadre_json_writer *w, bo
     }
     if (any)
         cadre_json_end_array(w);
+    if (s->forbid_extra)
+        key(w, "additionalProperties"), cadre_json_bool(w, false);
 }
 
 void cadre_schema_write_json_schema(const cadre_schema *s, cadre_json_writer *w, bool ref_nested)

@@ -27,6 +27,9 @@
     F(bool, ok, CADRE_DEFAULT(false))
 CADRE_SCHEMA(fz_dims, DIMS_FIELDS)
 
+#define KIND_VALUES(V) V(FZ_SMALL, "small") V(FZ_LARGE, "large")
+CADRE_ENUM(fz_kind, KIND_VALUES)
+
 #define THING_FIELDS(F)                                                                            \
     F(string, name, CADRE_MIN_LEN(1), CADRE_MAX_LEN(20))                                           \
     F(double, price, CADRE_GT(0), CADRE_LT(1e6))                                                   \
@@ -37,7 +40,12 @@ CADRE_SCHEMA(fz_dims, DIMS_FIELDS)
     F(int64s, ids, CADRE_MIN_ITEMS(1), CADRE_OPTIONAL)                                             \
     F(string, note, CADRE_NULLABLE, CADRE_DEFAULT_STR("none"))                                     \
     F(object(fz_dims), dims, CADRE_OPTIONAL, CADRE_NULLABLE)                                       \
-    F(array(fz_dims), many, CADRE_DEFAULT_EMPTY)
+    F(array(fz_dims), many, CADRE_DEFAULT_EMPTY)                                                   \
+    F(enum(fz_kind), kind, CADRE_DEFAULT(FZ_SMALL))                                                \
+    F(date, day, CADRE_OPTIONAL)                                                                   \
+    F(datetime, at, CADRE_OPTIONAL)                                                                \
+    F(uuid, uid, CADRE_OPTIONAL)                                                                   \
+    F(string, code, CADRE_PATTERN("^[A-Z]+[0-9]*$"), CADRE_OPTIONAL)
 CADRE_SCHEMA(fz_thing, THING_FIELDS)
 
 static void check_errors(const cadre_verrors *e)
@@ -99,7 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the same bytes as a parameter's text, for each scalar field */
     for (size_t i = 0; i < CADRE_SCHEMA_OF(fz_thing)->nfields; i++) {
         const cadre_field *f = &CADRE_SCHEMA_OF(fz_thing)->fields[i];
-        if (f->type > CADRE_T_STRING)
+        if (f->type == CADRE_T_STRINGS || f->type == CADRE_T_INT64S || f->type == CADRE_T_DOUBLES ||
+            f->type == CADRE_T_OBJECT || f->type == CADRE_T_ARRAY)
             continue;
         cadre_verrors_init(&e, &a);
         int r = cadre_schema_decode_text(CADRE_SCHEMA_OF(fz_thing), f, (cadre_slice){ in, size }, &t,
