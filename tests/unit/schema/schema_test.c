@@ -95,6 +95,18 @@ CADRE_SCHEMA(Opts, OPTS_FIELDS)
     F(string, note, CADRE_NULLABLE)
 CADRE_SCHEMA(Product, PRODUCT_FIELDS)
 
+/* Formats: enum, date, datetime, uuid, pattern; and a strict schema. */
+#define COLOR_VALUES(V) V(COLOR_RED, "red") V(COLOR_GREEN, "green") V(COLOR_BLUE, "blue")
+CADRE_ENUM(color, COLOR_VALUES)
+
+#define EVENT_FIELDS(F)                                                                            \
+    F(enum(color), colour, CADRE_DEFAULT(COLOR_GREEN))                                             \
+    F(date, day)                                                                                   \
+    F(datetime, at, CADRE_OPTIONAL)                                                                \
+    F(uuid, id)                                                                                    \
+    F(string, code, CADRE_PATTERN("^[A-Z]{3}[0-9]+$"))
+CADRE_SCHEMA_STRICT(Event, EVENT_FIELDS)
+
 /* ---------------------------------------------------------------------------------------------
  * Helpers: one arena per test; errors compared as the JSON text FastAPI sends.
  * ------------------------------------------------------------------------------------------- */
@@ -1355,6 +1367,116 @@ static void test_json_schema_inline(void **state)
     assert_no_duplicate_keys(js);
 }
 
+static void test_formats_valid(void **state)
+{
+    (void)state;
+    Event e;
+    DECODE_OK(Event,
+              "{\"colour\":\"blue\",\"day\":\"2024-02-29\",\"at\":\"2026-11-26T14:00:00.5+01:30\","
+              "\"id\":\"123E4567-E89B-12D3-A456-426614174000\",\"code\":\"ABC123\"}",
+              &e);
+    assert_int_equal(e.colour, COLOR_BLUE);
+    assert_int_equal(e.day.year, 2024);
+    assert_int_equal(e.day.month, 2);
+    assert_int_equal(e.day.day, 29);
+    /* 2026-11-26T14:00:00+01:30 is 12:30:00Z: 1795696200 */
+    assert_int_equal(e.at.sec, 1795696200);
+    assert_int_equal(e.at.usec, 500000);
+    assert_int_equal(e.at.offset_min, 90);
+    assert_false(e.at.naive);
+    assert_int_equal(e.id.b[0], 0x12);
+    assert_int_equal(e.id.b[15], 0x00);
+    assert_string_equal(encode(CADRE_SCHEMA_OF(Event), &e),
+                        "{\"colour\":\"blue\",\"day\":\"2024-02-29\","
+                        "\"at\":\"2026-11-26T14:00:00.500000+01:30\","
+                        "\"id\":\"123e4567-e89b-12d3-a456-426614174000\",\"code\":\"ABC123\"}");
+    /* defaults, a naive datetime, a UUID without hyphens */
+    DECODE_OK(Event,
+              "{\"day\":\"1970-01-01\",\"at\":\"1970-01-02 00:00:01\","
+              "\"id\":\"123e4567e89b12d3a456426614174000\",\"code\":\"XYZ9\"}",
+              &e);
+    assert_int_equal(e.colour, COLOR_GREEN);
+    assert_int_equal(e.at.sec, 86401);
+    assert_true(e.at.naive);
+    assert_string_equal(encode(CADRE_SCHEMA_OF(Event), &e),
+                        "{\"colour\":\"green\",\"day\":\"1970-01-01\",\"at\":\"1970-01-02T00:00:01\","
+                        "\"id\":\"123e4567-e89b-12d3-a456-426614174000\",\"code\":\"XYZ9\"}");
+}
+
+static void test_formats_errors(void **state)
+{
+    (void)state;
+    DECODE_ERR(Event,
+               "{\"colour\":\"pink\",\"day\":\"2023-02-29\",\"at\":\"2026-13-01T00:00:00Z\","
+               "\"id\":\"xyz\",\"code\":\"abc\",\"extra\":1}",
+               "[{\"type\":\"enum\",\"loc\":[\"body\",\"colour\"],"
+               "\"msg\":\"Input should be 'red', 'green' or 'blue'\",\"input\":\"pink\","
+               "\"ctx\":{\"expected\":\"'red', 'green' or 'blue'\"}},"
+               "{\"type\":\"date_parsing\",\"loc\":[\"body\",\"day\"],"
+               "\"msg\":\"Input should be a valid date in the format YYYY-MM-DD, day value is "
+               "outside expected range\",\"input\":\"2023-02-29\","
+               "\"ctx\":{\"error\":\"day value is outside expected range\"}},"
+               "{\"type\":\"datetime_parsing\",\"loc\":[\"body\",\"at\"],"
+               "\"msg\":\"Input should be a valid datetime, month value is outside expected range "
+               "of 1-12\",\"input\":\"2026-13-01T00:00:00Z\","
+               "\"ctx\":{\"error\":\"month value is outside expected range of 1-12\"}},"
+               "{\"type\":\"uuid_parsing\",\"loc\":[\"body\",\"id\"],"
+               "\"msg\":\"Input should be a valid UUID, invalid character: expected an optional "
+               "prefix of `urn:uuid:` followed by [0-9a-fA-F-]\",\"input\":\"xyz\","
+               "\"ctx\":{\"error\":\"invalid character: expected an optional prefix of "
+               "`urn:uuid:` followed by [0-9a-fA-F-]\"}},"
+               "{\"type\":\"string_pattern_mismatch\",\"loc\":[\"body\",\"code\"],"
+               "\"msg\":\"String should match pattern '^[A-Z]{3}[0-9]+$'\",\"input\":\"abc\","
+               "\"ctx\":{\"pattern\":\"^[A-Z]{3}[0-9]+$\"}},"
+               "{\"type\":\"extra_forbidden\",\"loc\":[\"body\",\"extra\"],"
+               "\"msg\":\"Extra inputs are not permitted\",\"input\":1}]");
+    DECODE_ERR(Event, "{\"colour\":1,\"day\":5,\"id\":null,\"code\":\"ABC1\"}",
+               "[{\"type\":\"enum\",\"loc\":[\"body\",\"colour\"],"
+               "\"msg\":\"Input should be 'red', 'green' or 'blue'\",\"input\":1,"
+               "\"ctx\":{\"expected\":\"'red', 'green' or 'blue'\"}},"
+               "{\"type\":\"date_type\",\"loc\":[\"body\",\"day\"],"
+               "\"msg\":\"Input should be a valid date\",\"input\":5},"
+               "{\"type\":\"uuid_type\",\"loc\":[\"body\",\"id\"],"
+               "\"msg\":\"UUID input should be a string, bytes or UUID object\",\"input\":null}]");
+    /* RFC 3339 edges */
+    static const char *const bad_datetimes[] = {
+        "2026-11-26T24:00:00Z", "2026-11-26T23:60:00Z", "2026-11-26T23:59:60Z",
+        "2026-11-26T23:59", "2026-11-26X23:59:00", "2026-11-26T23:59:00+0100",
+        "2026-11-26T23:59:00.Z", "2026-11-26T23:59:00Zjunk", "2026-02-30T00:00:00Z",
+    };
+    for (size_t i = 0; i < sizeof bad_datetimes / sizeof *bad_datetimes; i++) {
+        char doc[256];
+        snprintf(doc, sizeof doc, "{\"day\":\"2000-01-01\",\"id\":\"%s\",\"code\":\"A1\",\"at\":\"%s\"}",
+                 "00000000-0000-0000-0000-000000000000", bad_datetimes[i]);
+        Event e;
+        const char *err;
+        assert_int_equal(decode(CADRE_SCHEMA_OF(Event), doc, &e, &err), CADRE_EINVAL);
+        assert_non_null(strstr(err, "datetime_parsing"));
+    }
+}
+
+static void test_formats_json_schema(void **state)
+{
+    (void)state;
+    cadre_buf b;
+    cadre_json_writer w;
+    cadre_buf_init(&b, 1 << 16);
+    cadre_json_writer_init(&w, &b);
+    cadre_schema_write_json_schema(CADRE_SCHEMA_OF(Event), &w, true);
+    assert_int_equal(cadre_buf_append(&b, "", 1), 0);
+    assert_string_equal(
+        b.data,
+        "{\"type\":\"object\",\"title\":\"Event\",\"properties\":{"
+        "\"colour\":{\"type\":\"string\",\"enum\":[\"red\",\"green\",\"blue\"],\"title\":\"Colour\","
+        "\"default\":\"green\"},"
+        "\"day\":{\"type\":\"string\",\"format\":\"date\",\"title\":\"Day\"},"
+        "\"at\":{\"type\":\"string\",\"format\":\"date-time\",\"title\":\"At\"},"
+        "\"id\":{\"type\":\"string\",\"format\":\"uuid\",\"title\":\"Id\"},"
+        "\"code\":{\"type\":\"string\",\"pattern\":\"^[A-Z]{3}[0-9]+$\",\"title\":\"Code\"}},"
+        "\"required\":[\"day\",\"id\",\"code\"],\"additionalProperties\":false}");
+    cadre_buf_free(&b);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1387,6 +1509,9 @@ int main(void)
         T(test_decode_encode_roundtrip),
         T(test_json_schema_refs),
         T(test_json_schema_inline),
+        T(test_formats_valid),
+        T(test_formats_errors),
+        T(test_formats_json_schema),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
