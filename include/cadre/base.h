@@ -169,6 +169,9 @@ int cadre_buf_append_str(cadre_buf *b, const char *s);
 /** Appends formatted text. Errors as cadre_buf_reserve. */
 int cadre_buf_appendf(cadre_buf *b, const char *fmt, ...) CADRE_PRINTF(2, 3);
 
+/** As cadre_buf_appendf, with a va_list (which it does not va_end). */
+int cadre_buf_vappendf(cadre_buf *b, const char *fmt, va_list ap) CADRE_PRINTF(2, 0);
+
 /** Removes the first n bytes (n <= len), moving the rest to the front. */
 void cadre_buf_consume(cadre_buf *b, size_t n);
 

@@ -77,23 +77,17 @@ char *cadre_arena_strndup(cadre_arena *a, const char *s, size_t n)
 
 char *cadre_arena_printf(cadre_arena *a, const char *fmt, ...)
 {
-    /* Format into a stack buffer first: one pass for the common short string. */
-    char tmp[256];
+    cadre_buf b;
     va_list ap;
+    cadre_buf_init_arena(&b, a, SIZE_MAX);
     va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    int rc = cadre_buf_vappendf(&b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        cadre_panic("arena: bad format string");
-    char *p = cadre_arena_alloc(a, (size_t)n + 1);
-    if ((size_t)n < sizeof tmp) {
-        memcpy(p, tmp, (size_t)n + 1);
-    } else {
-        va_start(ap, fmt);
-        vsnprintf(p, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    return p;
+    if (rc == 0)
+        rc = cadre_buf_append(&b, "", 1);
+    if (rc)
+        cadre_panic("arena: cannot format \"%s\": %s", fmt, cadre_strerror(rc));
+    return b.data;
 }
 
 void cadre_arena_reset(cadre_arena *a)

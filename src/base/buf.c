@@ -62,34 +62,43 @@ int cadre_buf_append_str(cadre_buf *b, const char *s)
     return cadre_buf_append(b, s, strlen(s));
 }
 
-int cadre_buf_appendf(cadre_buf *b, const char *fmt, ...)
+int cadre_buf_vappendf(cadre_buf *b, const char *fmt, va_list ap)
 {
     /* Format into a stack buffer first: one pass for the common short string. */
     char tmp[256];
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    int rc = 0;
+    if (n < 0) {
+        rc = CADRE_EINVAL;
+    } else if ((size_t)n < sizeof tmp) {
+        rc = cadre_buf_append(b, tmp, (size_t)n);
+    } else if ((rc = cadre_buf_reserve(b, (size_t)n)) == 0) {
+        /* vsnprintf writes a NUL after the text: format aside when that byte is past the cap. */
+        char *dst = b->cap - b->len > (size_t)n ? b->data + b->len : malloc((size_t)n + 1);
+        if (!dst) {
+            rc = CADRE_ENOMEM;
+        } else {
+            vsnprintf(dst, (size_t)n + 1, fmt, again);
+            if (dst != b->data + b->len) {
+                memcpy(b->data + b->len, dst, (size_t)n);
+                free(dst);
+            }
+            b->len += (size_t)n;
+        }
+    }
+    va_end(again);
+    return rc;
+}
+
+int cadre_buf_appendf(cadre_buf *b, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    int rc = cadre_buf_vappendf(b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return CADRE_EINVAL;
-    if ((size_t)n < sizeof tmp)
-        return cadre_buf_append(b, tmp, (size_t)n);
-    int rc = cadre_buf_reserve(b, (size_t)n);
-    if (rc)
-        return rc;
-    /* vsnprintf writes a NUL after the text: format aside when that byte is past the cap. */
-    char *dst = b->cap - b->len > (size_t)n ? b->data + b->len : malloc((size_t)n + 1);
-    if (!dst)
-        return CADRE_ENOMEM;
-    va_start(ap, fmt);
-    vsnprintf(dst, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    if (dst != b->data + b->len) {
-        memcpy(b->data + b->len, dst, (size_t)n);
-        free(dst);
-    }
-    b->len += (size_t)n;
-    return 0;
+    return rc;
 }
 
 void cadre_buf_consume(cadre_buf *b, size_t n)
