@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* SPEC items: the fields are written once; ItemOut is the same list plus the id. */
 #define ITEM_FIELDS(F)                                                                             \
@@ -26,6 +27,135 @@ CADRE_SCHEMA(ItemPath, ITEM_PATH)
 CADRE_SCHEMA(ItemId, ITEM_ID)
 
 static atomic_long next_id = 1; /* the SPEC's per-process counter */
+
+/* SPEC db, queries, fortunes: the world and fortune tables of BENCH_DB. */
+#define WORLD_FIELDS(F) F(int64, id) F(int64, randomNumber)
+CADRE_SCHEMA(World, WORLD_FIELDS)
+
+#define FORTUNE_FIELDS(F) F(int64, id) F(string, message)
+CADRE_SCHEMA(Fortune, FORTUNE_FIELDS)
+
+static cadre_db *bench_db;
+
+static const char world_sql[] = "SELECT id, randomnumber AS randomNumber FROM world WHERE id = ?";
+
+/* A per-thread xorshift generator: ids 1..10000. */
+static int64_t random_id(void)
+{
+    static _Thread_local uint64_t x;
+    if (!x)
+        x = (uint64_t)(uintptr_t)&x ^ 0x9E3779B97F4A7C15u;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return (int64_t)(x % 10000) + 1;
+}
+
+static int db_error(cadre_request *r, int rc)
+{
+    return cadre_error(r, rc == CADRE_ETIMEDOUT || rc == CADRE_ECLOSED ? 503 : 500,
+                       rc == CADRE_ETIMEDOUT ? "database busy" : "database error");
+}
+
+static int one_world(cadre_request *r, World *w)
+{
+    bool found;
+    cadre_value id = CADRE_PINT(random_id());
+    int rc = cadre_db_query_one(bench_db, r->arena, CADRE_SCHEMA_OF(World), w, &found, world_sql,
+                                &id, 1);
+    return rc ? rc : found ? 0 : CADRE_ENOTFOUND;
+}
+
+static int db(cadre_request *r)
+{
+    World w;
+    if (!bench_db)
+        return cadre_error(r, 503, "BENCH_DB is not set");
+    int rc = one_world(r, &w);
+    if (rc)
+        return db_error(r, rc);
+    cadre_buf out;
+    cadre_json_writer jw;
+    cadre_buf_init_arena(&out, r->arena, 1024);
+    cadre_json_writer_init(&jw, &out);
+    cadre_schema_encode_json(CADRE_SCHEMA_OF(World), &w, &jw);
+    return cadre_respond_ref(r, 200, "application/json", out.data, out.len);
+}
+
+static int queries(cadre_request *r)
+{
+    if (!bench_db)
+        return cadre_error(r, 503, "BENCH_DB is not set");
+    /* SPEC: clamped to 1..500; missing, empty or not an integer: 1 */
+    int64_t n = 1;
+    cadre_slice q;
+    if (cadre_request_query(r, "queries", &q) && cadre_slice_to_i64(q, false, &n) != 0)
+        n = 1;
+    n = n < 1 ? 1 : n > 500 ? 500 : n;
+    cadre_buf out;
+    cadre_json_writer jw;
+    cadre_buf_init_arena(&out, r->arena, 64 * (size_t)n + 64);
+    cadre_json_writer_init(&jw, &out);
+    cadre_json_begin_array(&jw);
+    for (int64_t i = 0; i < n; i++) {
+        World w;
+        int rc = one_world(r, &w);
+        if (rc)
+            return db_error(r, rc);
+        cadre_schema_encode_json(CADRE_SCHEMA_OF(World), &w, &jw);
+    }
+    cadre_json_end_array(&jw);
+    return cadre_respond_ref(r, 200, "application/json", out.data, out.len);
+}
+
+static int by_message(const void *a, const void *b)
+{
+    const cadre_slice *x = &((const Fortune *)a)->message, *y = &((const Fortune *)b)->message;
+    int c = memcmp(x->ptr, y->ptr, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* HTML-escapes s into b (until the template engine lands, issue #5). */
+static void html(cadre_buf *b, cadre_slice s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        switch (s.ptr[i]) {
+        case '<': cadre_buf_append(b, "&lt;", 4); break;
+        case '>': cadre_buf_append(b, "&gt;", 4); break;
+        case '&': cadre_buf_append(b, "&amp;", 5); break;
+        case '"': cadre_buf_append(b, "&quot;", 6); break;
+        case '\'': cadre_buf_append(b, "&#39;", 5); break;
+        default: cadre_buf_append(b, s.ptr + i, 1); break;
+        }
+    }
+}
+
+static int fortunes(cadre_request *r)
+{
+    if (!bench_db)
+        return cadre_error(r, 503, "BENCH_DB is not set");
+    cadre_rows rows;
+    int rc = cadre_db_query(bench_db, r->arena, CADRE_SCHEMA_OF(Fortune), &rows,
+                            "SELECT id, message FROM fortune", NULL, 0);
+    if (rc)
+        return db_error(r, rc);
+    Fortune *all = cadre_alloc(r, (rows.len + 1) * sizeof *all);
+    memcpy(all, rows.items, rows.len * sizeof *all);
+    all[rows.len] = (Fortune){ .id = 0, .message = CADRE_LIT("Additional fortune added at request time.") };
+    size_t n = rows.len + 1;
+    qsort(all, n, sizeof *all, by_message);
+    cadre_buf out;
+    cadre_buf_init_arena(&out, r->arena, (size_t)1 << 20);
+    cadre_buf_append_str(&out, "<!DOCTYPE html><html><head><title>Fortunes</title></head><body>"
+                               "<table><tr><th>id</th><th>message</th></tr>");
+    for (size_t i = 0; i < n; i++) {
+        cadre_buf_appendf(&out, "<tr><td>%lld</td><td>", (long long)all[i].id);
+        html(&out, all[i].message);
+        cadre_buf_append_str(&out, "</td></tr>");
+    }
+    cadre_buf_append_str(&out, "</table></body></html>");
+    return cadre_respond_ref(r, 200, "text/html; charset=utf-8", out.data, out.len);
+}
 
 static int create_item(cadre_request *r, const cadre_none *p, const Item *in, ItemOut *out)
 {
@@ -90,6 +220,9 @@ static int echo(cadre_request *r)
 int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("cadre-bench");
+    const char *path = getenv("BENCH_DB");
+    if (path && *path && cadre_db_open(path, &bench_db) != 0)
+        return 1;
     cadre_app_config(app)->port = 8080;
     cadre_get(app, "/plaintext", plaintext);
     cadre_get(app, "/json", json);
@@ -98,5 +231,10 @@ int main(int argc, char **argv)
                 .tags = "items", .summary = "Create an item");
     CADRE_ROUTE(app, GET, "/items/{item_id}", read_item, ItemPath, cadre_none, ItemId,
                 .tags = "items", .summary = "Read an item");
-    return cadre_main(app, argc, argv);
+    cadre_get(app, "/db", db);
+    cadre_get(app, "/queries", queries);
+    cadre_get(app, "/fortunes", fortunes);
+    int status = cadre_main(app, argc, argv);
+    cadre_db_close(bench_db);
+    return status;
 }

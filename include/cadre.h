@@ -10,6 +10,7 @@
 #include "cadre/base.h"
 #include "cadre/json.h"
 #include "cadre/schema.h"
+#include "cadre/db.h"
 #include "cadre/http.h"
 #include "cadre/app.h"
 

@@ -1,0 +1,93 @@
+/**
+ * cadre/db.h — the database layer: one interface, a driver per engine. SQLite is the default
+ * (`sqlite:///path/to/file.db`); PostgreSQL (`postgresql://…`) comes with its driver.
+ *
+ * Each worker thread gets its own connection per database (opened on first use, kept for the
+ * thread's life), with its own cache of prepared statements, so queries take no lock. Values are
+ * always bound parameters, never spliced into SQL. Rows are mapped into schema structs
+ * (cadre/schema.h): a column fills the field of the same name.
+ */
+#ifndef CADRE_DB_H
+#define CADRE_DB_H
+
+#include "base.h"
+#include "schema.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cadre_db cadre_db;
+
+/** A bound parameter. Build them with the CADRE_P* macros. */
+typedef struct cadre_value {
+    enum { CADRE_V_NULL, CADRE_V_INT, CADRE_V_DOUBLE, CADRE_V_TEXT } type;
+    int64_t i;
+    double d;
+    cadre_slice s;
+} cadre_value;
+
+#define CADRE_PNULL ((cadre_value){ .type = CADRE_V_NULL })
+#define CADRE_PINT(x) ((cadre_value){ .type = CADRE_V_INT, .i = (x) })
+#define CADRE_PDOUBLE(x) ((cadre_value){ .type = CADRE_V_DOUBLE, .d = (x) })
+#define CADRE_PTEXT(str) ((cadre_value){ .type = CADRE_V_TEXT, .s = cadre_slice_cstr(str) })
+#define CADRE_PSLICE(sl) ((cadre_value){ .type = CADRE_V_TEXT, .s = (sl) })
+
+/** Rows returned by cadre_db_query: an array of structs of the query's schema. */
+typedef struct cadre_rows {
+    void *items; /**< rows: ((T *)rows.items)[i] */
+    size_t len;
+} cadre_rows;
+
+/**
+ * Opens a database by URL: "sqlite:///abs/path.db", "sqlite://relative.db" or a plain file path
+ * (SQLite). SQLite connections use WAL, a busy timeout (5 s) and foreign keys on. Nothing is
+ * connected until first use; a bad URL is CADRE_EINVAL, an engine not built in CADRE_EUNSUPPORTED.
+ * The cadre_db is shared by all threads; free it with cadre_db_close after the server stopped.
+ */
+int cadre_db_open(const char *url, cadre_db **out /* OUT */);
+
+/** Closes every connection (of every thread) and frees the database. */
+void cadre_db_close(cadre_db *db);
+
+/** The URL's engine name: "sqlite" (later "postgresql"). */
+const char *cadre_db_engine(const cadre_db *db);
+
+/**
+ * Runs a query and maps every row into a struct of schema s: columns are matched to fields by
+ * name (extra columns are ignored; fields without a column keep their zero value and are not
+ * marked present). Strings are copied into arena. The statement is prepared once per connection
+ * and cached (sql must be a string that stays valid: a literal).
+ *
+ * Returns 0, or CADRE_EIO (SQL error: logged with the statement), CADRE_ETIMEDOUT (the database
+ * stayed locked past the busy timeout), CADRE_ECLOSED (cannot connect).
+ */
+int cadre_db_query(cadre_db *db, cadre_arena *arena, const cadre_schema *s, cadre_rows *out /* OUT */,
+                   const char *sql, const cadre_value *params, size_t nparams);
+
+/**
+ * As cadre_db_query for at most one row: 0 and *found = true with the row in *row (a struct of
+ * schema s), or 0 and *found = false when there is none.
+ */
+int cadre_db_query_one(cadre_db *db, cadre_arena *arena, const cadre_schema *s, void *row,
+                       bool *found /* OUT */, const char *sql, const cadre_value *params,
+                       size_t nparams);
+
+/**
+ * Runs a statement that returns no rows. *changes (optional) gets the number of rows changed and
+ * *last_id (optional) the rowid of the last insert. Errors as cadre_db_query, plus
+ * CADRE_EEXIST for a UNIQUE or PRIMARY KEY violation and CADRE_ESTATE for other constraints.
+ */
+int cadre_db_exec(cadre_db *db, const char *sql, const cadre_value *params, size_t nparams,
+                  int64_t *changes /* OUT, may be NULL */, int64_t *last_id /* OUT, may be NULL */);
+
+/** Runs several statements separated by ';' (no parameters): schema set-up, migrations. */
+int cadre_db_exec_script(cadre_db *db, const char *sql);
+
+/** The last error message on this thread's connection (static or connection-owned text). */
+const char *cadre_db_errmsg(cadre_db *db);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,241 @@
+/*
+ * Databases: URL parsing, one connection per (worker thread, database), and the dispatch to the
+ * engine's driver. A thread finds its connection in a small thread-local table, so a query takes
+ * no lock; the database keeps a list of every connection only to close them all at the end.
+ */
+#include "db_internal.h"
+
+#include "schema/schema_internal.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct conn_entry {
+    void *conn;
+    struct conn_entry *next;
+};
+
+struct cadre_db {
+    const cadre__db_driver *driver;
+    char *target; /* what the driver connects to (a file path for SQLite) */
+    uint64_t id;  /* unique per open: thread-local entries of a closed db never match again */
+    pthread_mutex_t lock;
+    struct conn_entry *conns;
+};
+
+static atomic_uint_fast64_t next_id = 1;
+
+#define TL_SLOTS 8
+static _Thread_local struct {
+    uint64_t id;
+    void *conn;
+} tl[TL_SLOTS];
+
+int cadre_db_open(const char *url, cadre_db **out)
+{
+    *out = NULL;
+    if (!url || !*url)
+        return CADRE_EINVAL;
+    const cadre__db_driver *drv = NULL;
+    const char *target = url;
+    if (strncmp(url, "sqlite:///", 10) == 0) {
+        drv = &cadre__sqlite_driver;
+        target = url + 9; /* keep the leading '/' of the absolute path */
+    } else if (strncmp(url, "sqlite://", 9) == 0) {
+        drv = &cadre__sqlite_driver;
+        target = url + 9;
+    } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        cadre_log(CADRE_LOG_ERROR, "database %s: the PostgreSQL driver is not built in yet", url);
+        return CADRE_EUNSUPPORTED;
+    } else if (!strstr(url, "://")) {
+        drv = &cadre__sqlite_driver; /* a plain path */
+    } else {
+        cadre_log(CADRE_LOG_ERROR, "database URL %s: unknown scheme (sqlite:// or postgresql://)", url);
+        return CADRE_EINVAL;
+    }
+    if (!*target)
+        return CADRE_EINVAL;
+    cadre_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return CADRE_ENOMEM;
+    db->driver = drv;
+    db->target = strdup(target);
+    if (!db->target) {
+        free(db);
+        return CADRE_ENOMEM;
+    }
+    db->id = atomic_fetch_add(&next_id, 1);
+    pthread_mutex_init(&db->lock, NULL);
+    *out = db;
+    return 0;
+}
+
+void cadre_db_close(cadre_db *db)
+{
+    if (!db)
+        return;
+    for (struct conn_entry *e = db->conns, *n; e; e = n) {
+        n = e->next;
+        db->driver->disconnect(e->conn);
+        free(e);
+    }
+    for (int i = 0; i < TL_SLOTS; i++)
+        if (tl[i].id == db->id)
+            tl[i].id = 0;
+    pthread_mutex_destroy(&db->lock);
+    free(db->target);
+    free(db);
+}
+
+const char *cadre_db_engine(const cadre_db *db)
+{
+    return db->driver->name;
+}
+
+/* This thread's connection, opened on first use. */
+static int conn_of(cadre_db *db, void **conn)
+{
+    int free_slot = -1;
+    for (int i = 0; i < TL_SLOTS; i++) {
+        if (tl[i].id == db->id) {
+            *conn = tl[i].conn;
+            return 0;
+        }
+        if (free_slot < 0 && tl[i].id == 0)
+            free_slot = i;
+    }
+    int rc = db->driver->connect(db->target, conn);
+    if (rc)
+        return rc;
+    struct conn_entry *e = malloc(sizeof *e);
+    if (!e) {
+        db->driver->disconnect(*conn);
+        return CADRE_ENOMEM;
+    }
+    e->conn = *conn;
+    pthread_mutex_lock(&db->lock);
+    e->next = db->conns;
+    db->conns = e;
+    pthread_mutex_unlock(&db->lock);
+    if (free_slot < 0)
+        free_slot = (int)(db->id % TL_SLOTS); /* more databases than slots: share one */
+    tl[free_slot].id = db->id;
+    tl[free_slot].conn = *conn;
+    return 0;
+}
+
+int cadre_db_query(cadre_db *db, cadre_arena *arena, const cadre_schema *s, cadre_rows *out,
+                   const char *sql, const cadre_value *params, size_t nparams)
+{
+    void *conn;
+    out->items = NULL;
+    out->len = 0;
+    int rc = conn_of(db, &conn);
+    return rc ? rc : db->driver->query(conn, arena, s, out, sql, params, nparams, SIZE_MAX);
+}
+
+int cadre_db_query_one(cadre_db *db, cadre_arena *arena, const cadre_schema *s, void *row,
+                       bool *found, const char *sql, const cadre_value *params, size_t nparams)
+{
+    void *conn;
+    cadre_rows rows = { 0 };
+    *found = false;
+    int rc = conn_of(db, &conn);
+    if (rc == 0)
+        rc = db->driver->query(conn, arena, s, &rows, sql, params, nparams, 1);
+    if (rc == 0 && rows.len) {
+        memcpy(row, rows.items, s->size);
+        *found = true;
+    }
+    return rc;
+}
+
+int cadre_db_exec(cadre_db *db, const char *sql, const cadre_value *params, size_t nparams,
+                  int64_t *changes, int64_t *last_id)
+{
+    void *conn;
+    int rc = conn_of(db, &conn);
+    return rc ? rc : db->driver->exec(conn, sql, params, nparams, changes, last_id);
+}
+
+int cadre_db_exec_script(cadre_db *db, const char *sql)
+{
+    void *conn;
+    int rc = conn_of(db, &conn);
+    return rc ? rc : db->driver->exec_script(conn, sql);
+}
+
+const char *cadre_db_errmsg(cadre_db *db)
+{
+    for (int i = 0; i < TL_SLOTS; i++)
+        if (tl[i].id == db->id)
+            return db->driver->errmsg(tl[i].conn);
+    return "not connected";
+}
+
+int cadre__db_store_text(const cadre_schema *s, const cadre_field *f, void *row, const char *text,
+                         size_t len, cadre_arena *arena)
+{
+    void *dst = (char *)row + f->offset;
+    size_t bit = (size_t)(f - s->fields);
+    if (!text) {
+        if (f->nullable)
+            *(uint64_t *)((char *)row + s->null_offset) |= (uint64_t)1 << bit;
+        return 0;
+    }
+    cadre_slice t = { text, len };
+    switch (f->type) {
+    case CADRE_T_BOOL:
+    case CADRE_T_INT32:
+    case CADRE_T_INT64: {
+        int64_t v;
+        if (cadre_slice_to_i64(t, false, &v) != 0)
+            return CADRE_EPARSE;
+        if (f->type == CADRE_T_BOOL)
+            *(bool *)dst = v != 0;
+        else if (f->type == CADRE_T_INT32)
+            *(int32_t *)dst = (int32_t)v;
+        else
+            *(int64_t *)dst = v;
+        break;
+    }
+    case CADRE_T_DOUBLE: {
+        char *end;
+        char *z = cadre_arena_strndup(arena, text, len);
+        *(double *)dst = strtod(z, &end);
+        if (*end)
+            return CADRE_EPARSE;
+        break;
+    }
+    case CADRE_T_STRING:
+        *(cadre_slice *)dst = (cadre_slice){ cadre_arena_strndup(arena, text, len), len };
+        break;
+    case CADRE_T_ENUM: {
+        const cadre_enum *en = f->en();
+        size_t i = 0;
+        while (i < en->count && !cadre_slice_eq_cstr(t, en->values[i]))
+            i++;
+        if (i == en->count)
+            return CADRE_EPARSE;
+        *(int *)dst = (int)i;
+        break;
+    }
+    case CADRE_T_DATE:
+        if (cadre__parse_date(t, dst))
+            return CADRE_EPARSE;
+        break;
+    case CADRE_T_DATETIME:
+        if (cadre__parse_datetime(t, dst))
+            return CADRE_EPARSE;
+        break;
+    case CADRE_T_UUID:
+        if (cadre__parse_uuid(t, dst))
+            return CADRE_EPARSE;
+        break;
+    default:
+        return CADRE_EPARSE; /* arrays and objects have no column form */
+    }
+    *(uint64_t *)((char *)row + s->set_offset) |= (uint64_t)1 << bit;
+    return 0;
+}

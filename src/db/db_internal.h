@@ -1,0 +1,29 @@
+/* Private declarations of the db module: the driver interface. Never installed. */
+#ifndef CADRE_DB_INTERNAL_H
+#define CADRE_DB_INTERNAL_H
+
+#include <cadre/db.h>
+
+#include <pthread.h>
+
+/* One engine's functions; a connection is the driver's own object. */
+typedef struct cadre__db_driver {
+    const char *name;
+    int (*connect)(const char *target, void **conn);
+    void (*disconnect)(void *conn);
+    int (*query)(void *conn, cadre_arena *arena, const cadre_schema *s, cadre_rows *out,
+                 const char *sql, const cadre_value *params, size_t nparams, size_t max_rows);
+    int (*exec)(void *conn, const char *sql, const cadre_value *params, size_t nparams,
+                int64_t *changes, int64_t *last_id);
+    int (*exec_script)(void *conn, const char *sql);
+    const char *(*errmsg)(void *conn);
+} cadre__db_driver;
+
+extern const cadre__db_driver cadre__sqlite_driver;
+
+/* Stores one column value into a row struct (shared by drivers): the text form of the value, or
+ * NULL for SQL NULL. Returns 0 or CADRE_EPARSE (a value the field's type cannot hold). */
+int cadre__db_store_text(const cadre_schema *s, const cadre_field *f, void *row, const char *text,
+                         size_t len, cadre_arena *arena);
+
+#endif

@@ -1,0 +1,282 @@
+/*
+ * The SQLite driver: one connection per worker thread (no SQLite mutex needed), WAL, a 5 s busy
+ * timeout, foreign keys on, and a per-connection cache of prepared statements keyed by the SQL
+ * text's address (statements are literals), with each statement's column-to-field map kept
+ * beside it.
+ */
+#include "db_internal.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUSY_TIMEOUT_MS 5000
+#define MAX_CACHED 256
+
+struct cached {
+    const char *sql;
+    sqlite3_stmt *st;
+    const cadre_schema *map_for; /* the schema the map below was computed for */
+    int *map;                    /* column -> field index, -1 for none */
+};
+
+struct sconn {
+    sqlite3 *db;
+    struct cached *cache;
+    size_t ncache, cap;
+};
+
+static int sqlite_connect(const char *path, void **out)
+{
+    struct sconn *c = calloc(1, sizeof *c);
+    if (!c)
+        return CADRE_ENOMEM;
+    int rc = sqlite3_open_v2(path, &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        cadre_log(CADRE_LOG_ERROR, "sqlite: cannot open %s: %s", path,
+                  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        sqlite3_close(c->db);
+        free(c);
+        return CADRE_ECLOSED;
+    }
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(c->db, 1);
+    char *err = NULL;
+    if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
+                            "PRAGMA synchronous=NORMAL;", NULL, NULL, &err) != SQLITE_OK) {
+        /* a read-only file cannot switch to WAL: keep going, report once */
+        cadre_log(CADRE_LOG_WARN, "sqlite: %s: %s", path, err ? err : "pragma failed");
+        sqlite3_free(err);
+    }
+    *out = c;
+    return 0;
+}
+
+static void sqlite_disconnect(void *conn)
+{
+    struct sconn *c = conn;
+    for (size_t i = 0; i < c->ncache; i++) {
+        sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].map);
+    }
+    free(c->cache);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static const char *errmsg(void *conn)
+{
+    return sqlite3_errmsg(((struct sconn *)conn)->db);
+}
+
+/* Maps an SQLite result code to a CADRE_E* code, logging what is not the caller's to report. */
+static int fail(struct sconn *c, int rc, const char *sql)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        cadre_log(CADRE_LOG_WARN, "sqlite: database locked past %d ms: %s", BUSY_TIMEOUT_MS, sql);
+        return CADRE_ETIMEDOUT;
+    case SQLITE_CONSTRAINT:
+        return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ? CADRE_EEXIST
+                                                                                     : CADRE_ESTATE;
+    case SQLITE_NOMEM:
+        return CADRE_ENOMEM;
+    case SQLITE_FULL:
+        cadre_log(CADRE_LOG_ERROR, "sqlite: disk full: %s", sql);
+        return CADRE_EIO;
+    default:
+        cadre_log(CADRE_LOG_ERROR, "sqlite: %s: %s", sqlite3_errmsg(c->db), sql);
+        return CADRE_EIO;
+    }
+}
+
+/* The cached statement for sql, reset and with its bindings cleared. */
+static struct cached *prepare(struct sconn *c, const char *sql, int *err)
+{
+    for (size_t i = 0; i < c->ncache; i++) {
+        if (c->cache[i].sql == sql) {
+            sqlite3_reset(c->cache[i].st);
+            sqlite3_clear_bindings(c->cache[i].st);
+            return &c->cache[i];
+        }
+    }
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        *err = fail(c, rc, sql);
+        return NULL;
+    }
+    if (c->ncache == MAX_CACHED) {
+        /* full: drop the oldest */
+        sqlite3_finalize(c->cache[0].st);
+        free(c->cache[0].map);
+        memmove(c->cache, c->cache + 1, (c->ncache - 1) * sizeof *c->cache);
+        c->ncache--;
+    }
+    if (c->ncache == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        struct cached *n = realloc(c->cache, cap * sizeof *n);
+        if (!n) {
+            sqlite3_finalize(st);
+            *err = CADRE_ENOMEM;
+            return NULL;
+        }
+        c->cache = n;
+        c->cap = cap;
+    }
+    c->cache[c->ncache] = (struct cached){ sql, st, NULL, NULL };
+    return &c->cache[c->ncache++];
+}
+
+static int bind(struct sconn *c, struct cached *k, const cadre_value *p, size_t n)
+{
+    if ((int)n != sqlite3_bind_parameter_count(k->st)) {
+        cadre_log(CADRE_LOG_ERROR, "sqlite: %zu parameters given, the statement takes %d: %s", n,
+                  sqlite3_bind_parameter_count(k->st), k->sql);
+        return CADRE_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc, at = (int)i + 1;
+        switch (p[i].type) {
+        case CADRE_V_INT: rc = sqlite3_bind_int64(k->st, at, p[i].i); break;
+        case CADRE_V_DOUBLE: rc = sqlite3_bind_double(k->st, at, p[i].d); break;
+        case CADRE_V_TEXT:
+            rc = p[i].s.ptr ? sqlite3_bind_text64(k->st, at, p[i].s.ptr, p[i].s.len, SQLITE_STATIC,
+                                                  SQLITE_UTF8)
+                            : sqlite3_bind_null(k->st, at);
+            break;
+        default: rc = sqlite3_bind_null(k->st, at); break;
+        }
+        if (rc != SQLITE_OK)
+            return fail(c, rc, k->sql);
+    }
+    return 0;
+}
+
+static int query(void *conn, cadre_arena *arena, const cadre_schema *s, cadre_rows *out,
+                 const char *sql, const cadre_value *params, size_t nparams, size_t max_rows)
+{
+    struct sconn *c = conn;
+    int err = 0;
+    struct cached *k = prepare(c, sql, &err);
+    if (!k)
+        return err;
+    if ((err = bind(c, k, params, nparams)) != 0)
+        return err;
+    int ncols = sqlite3_column_count(k->st);
+    if (k->map_for != s) {
+        free(k->map);
+        k->map = malloc((size_t)(ncols ? ncols : 1) * sizeof *k->map);
+        if (!k->map) {
+            k->map_for = NULL;
+            return CADRE_ENOMEM;
+        }
+        for (int i = 0; i < ncols; i++) {
+            const char *name = sqlite3_column_name(k->st, i);
+            const cadre_field *f = name ? cadre_schema_field(s, name, strlen(name)) : NULL;
+            k->map[i] = f ? (int)(f - s->fields) : -1;
+        }
+        k->map_for = s;
+    }
+    size_t cap = 0, n = 0;
+    char *rows = NULL;
+    int rc;
+    while (n < max_rows && (rc = sqlite3_step(k->st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 8;
+            char *bigger = cadre_arena_alloc(arena, ncap * s->size);
+            if (n)
+                memcpy(bigger, rows, n * s->size);
+            rows = bigger;
+            cap = ncap;
+        }
+        char *row = rows + n * s->size;
+        memset(row, 0, s->size);
+        for (int i = 0; i < ncols; i++) {
+            if (k->map[i] < 0)
+                continue;
+            const cadre_field *f = &s->fields[k->map[i]];
+            int type = sqlite3_column_type(k->st, i);
+            void *dst = row + f->offset;
+            uint64_t bit = (uint64_t)1 << k->map[i];
+            if (type == SQLITE_INTEGER &&
+                (f->type == CADRE_T_INT64 || f->type == CADRE_T_INT32 || f->type == CADRE_T_BOOL ||
+                 f->type == CADRE_T_DOUBLE)) {
+                int64_t v = sqlite3_column_int64(k->st, i);
+                if (f->type == CADRE_T_INT64)
+                    *(int64_t *)dst = v;
+                else if (f->type == CADRE_T_INT32)
+                    *(int32_t *)dst = (int32_t)v;
+                else if (f->type == CADRE_T_BOOL)
+                    *(bool *)dst = v != 0;
+                else
+                    *(double *)dst = (double)v;
+                *(uint64_t *)(row + s->set_offset) |= bit;
+            } else if (type == SQLITE_FLOAT && f->type == CADRE_T_DOUBLE) {
+                *(double *)dst = sqlite3_column_double(k->st, i);
+                *(uint64_t *)(row + s->set_offset) |= bit;
+            } else {
+                const char *text = type == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(k->st, i);
+                size_t len = text ? (size_t)sqlite3_column_bytes(k->st, i) : 0;
+                if (cadre__db_store_text(s, f, row, text, len, arena) != 0) {
+                    cadre_log(CADRE_LOG_ERROR, "sqlite: column %s does not fit field %s.%s: %s",
+                              sqlite3_column_name(k->st, i), s->name, f->name, sql);
+                    sqlite3_reset(k->st);
+                    return CADRE_EPARSE;
+                }
+            }
+        }
+        n++;
+    }
+    if (n < max_rows && rc != SQLITE_DONE) {
+        err = fail(c, rc, sql);
+        sqlite3_reset(k->st);
+        return err;
+    }
+    sqlite3_reset(k->st);
+    out->items = rows;
+    out->len = n;
+    return 0;
+}
+
+static int exec(void *conn, const char *sql, const cadre_value *params, size_t nparams,
+                int64_t *changes, int64_t *last_id)
+{
+    struct sconn *c = conn;
+    int err = 0;
+    struct cached *k = prepare(c, sql, &err);
+    if (!k)
+        return err;
+    if ((err = bind(c, k, params, nparams)) != 0)
+        return err;
+    int rc;
+    while ((rc = sqlite3_step(k->st)) == SQLITE_ROW)
+        ; /* rows of a statement run for its effect are ignored */
+    sqlite3_reset(k->st);
+    if (rc != SQLITE_DONE)
+        return fail(c, rc, sql);
+    if (changes)
+        *changes = sqlite3_changes64(c->db);
+    if (last_id)
+        *last_id = sqlite3_last_insert_rowid(c->db);
+    return 0;
+}
+
+static int exec_script(void *conn, const char *sql)
+{
+    struct sconn *c = conn;
+    char *msg = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        cadre_log(CADRE_LOG_ERROR, "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return (rc & 0xff) == SQLITE_BUSY ? CADRE_ETIMEDOUT : CADRE_EIO;
+    }
+    return 0;
+}
+
+const cadre__db_driver cadre__sqlite_driver = {
+    "sqlite", sqlite_connect, sqlite_disconnect, query, exec, exec_script, errmsg,
+};

@@ -1,0 +1,286 @@
+/* The database layer on SQLite: URLs, statements with bound parameters, rows into schema structs,
+ * constraint errors, and values that look like SQL staying values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cadre.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KIND_VALUES(V) V(KIND_TOOL, "tool") V(KIND_TOY, "toy")
+CADRE_ENUM(kind, KIND_VALUES)
+
+#define PRODUCT_FIELDS(F)                                                                          \
+    F(int64, id)                                                                                   \
+    F(string, name)                                                                                \
+    F(double, price)                                                                               \
+    F(bool, in_stock)                                                                              \
+    F(enum(kind), kind)                                                                            \
+    F(date, added)                                                                                 \
+    F(string, note, CADRE_NULLABLE)
+CADRE_SCHEMA(Product, PRODUCT_FIELDS)
+
+static char dir[64];
+static char url[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/cadre-db-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(url, sizeof url, "sqlite://%s/test.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char path[160];
+    static const char *const files[] = { "test.db", "test.db-wal", "test.db-shm" };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    return 0;
+}
+
+static cadre_db *open_db(void)
+{
+    cadre_db *db;
+    assert_int_equal(cadre_db_open(url, &db), 0);
+    assert_string_equal(cadre_db_engine(db), "sqlite");
+    assert_int_equal(cadre_db_exec_script(db,
+                                          "DROP TABLE IF EXISTS product;"
+                                          "CREATE TABLE product (id INTEGER PRIMARY KEY, name TEXT "
+                                          "NOT NULL UNIQUE, price REAL NOT NULL, in_stock INTEGER "
+                                          "NOT NULL, kind TEXT NOT NULL, added TEXT NOT NULL, note TEXT)"),
+                     0);
+    return db;
+}
+
+static const char insert_sql[] =
+    "INSERT INTO product (name, price, in_stock, kind, added, note) VALUES (?, ?, ?, ?, ?, ?)";
+
+static void test_urls(void **state)
+{
+    (void)state;
+    cadre_db *db;
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(cadre_db_open("", &db), CADRE_EINVAL);
+    assert_null(db);
+    assert_int_equal(cadre_db_open("mysql://x/y", &db), CADRE_EINVAL);
+    assert_int_equal(cadre_db_open("postgresql://u:p@127.0.0.1/db", &db), CADRE_EUNSUPPORTED);
+    assert_int_equal(cadre_db_open("sqlite://", &db), CADRE_EINVAL);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    char abs[160];
+    snprintf(abs, sizeof abs, "sqlite:///%s/abs.db", dir + 1); /* sqlite:///tmp/... */
+    assert_int_equal(cadre_db_open(abs, &db), 0);
+    assert_int_equal(cadre_db_exec_script(db, "CREATE TABLE t (x INTEGER)"), 0);
+    cadre_db_close(db);
+    char path[160];
+    snprintf(path, sizeof path, "%s/abs.db", dir);
+    assert_int_equal(access(path, F_OK), 0); /* the absolute path was used */
+    unlink(path);
+    snprintf(path, sizeof path, "%s/abs.db-wal", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/abs.db-shm", dir);
+    unlink(path);
+}
+
+static void test_insert_and_query(void **state)
+{
+    (void)state;
+    cadre_db *db = open_db();
+    int64_t changes = 0, id = 0;
+    cadre_value p[] = { CADRE_PTEXT("hammer"), CADRE_PDOUBLE(9.5), CADRE_PINT(1),
+                        CADRE_PTEXT("tool"), CADRE_PTEXT("2026-11-26"), CADRE_PNULL };
+    assert_int_equal(cadre_db_exec(db, insert_sql, p, 6, &changes, &id), 0);
+    assert_int_equal(changes, 1);
+    assert_int_equal(id, 1);
+    cadre_value q[] = { CADRE_PTEXT("yo-yo"), CADRE_PINT(3), CADRE_PINT(0), CADRE_PTEXT("toy"),
+                        CADRE_PTEXT("2025-01-31"), CADRE_PTEXT("red") };
+    assert_int_equal(cadre_db_exec(db, insert_sql, q, 6, NULL, &id), 0);
+    assert_int_equal(id, 2);
+
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_rows rows;
+    assert_int_equal(cadre_db_query(db, &a, CADRE_SCHEMA_OF(Product), &rows,
+                                    "SELECT * FROM product ORDER BY id", NULL, 0),
+                     0);
+    assert_int_equal(rows.len, 2);
+    Product *pr = rows.items;
+    assert_int_equal(pr[0].id, 1);
+    assert_string_equal(pr[0].name.ptr, "hammer");
+    assert_true(pr[0].price == 9.5);
+    assert_true(pr[0].in_stock);
+    assert_int_equal(pr[0].kind, KIND_TOOL);
+    assert_int_equal(pr[0].added.year, 2026);
+    assert_true(pr[0].cadre_null_ & (1u << 6)); /* note IS NULL */
+    assert_true(pr[1].price == 3.0);             /* an INTEGER column into a double field */
+    assert_false(pr[1].in_stock);
+    assert_int_equal(pr[1].kind, KIND_TOY);
+    assert_string_equal(pr[1].note.ptr, "red");
+    assert_true(cadre_schema_has(CADRE_SCHEMA_OF(Product), &pr[1], "note"));
+
+    /* encoded like any schema struct */
+    cadre_buf b;
+    cadre_json_writer w;
+    cadre_buf_init(&b, 4096);
+    cadre_json_writer_init(&w, &b);
+    cadre_schema_encode_json(CADRE_SCHEMA_OF(Product), &pr[0], &w);
+    cadre_buf_append(&b, "", 1);
+    assert_string_equal(b.data, "{\"id\":1,\"name\":\"hammer\",\"price\":9.5,\"in_stock\":true,"
+                                "\"kind\":\"tool\",\"added\":\"2026-11-26\",\"note\":null}");
+    cadre_buf_free(&b);
+
+    /* one row, or none */
+    Product one;
+    bool found;
+    cadre_value id2 = CADRE_PINT(2);
+    assert_int_equal(cadre_db_query_one(db, &a, CADRE_SCHEMA_OF(Product), &one, &found,
+                                        "SELECT id, name FROM product WHERE id = ?", &id2, 1),
+                     0);
+    assert_true(found);
+    assert_string_equal(one.name.ptr, "yo-yo");
+    assert_false(cadre_schema_has(CADRE_SCHEMA_OF(Product), &one, "price")); /* not selected */
+    cadre_value id9 = CADRE_PINT(9);
+    assert_int_equal(cadre_db_query_one(db, &a, CADRE_SCHEMA_OF(Product), &one, &found,
+                                        "SELECT id, name FROM product WHERE id = ?", &id9, 1),
+                     0);
+    assert_false(found);
+
+    /* the same statement again (from the cache), with other values */
+    assert_int_equal(cadre_db_query_one(db, &a, CADRE_SCHEMA_OF(Product), &one, &found,
+                                        "SELECT id, name FROM product WHERE id = ?", &id2, 1),
+                     0);
+    assert_true(found);
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    cadre_db *db = open_db();
+    cadre_value p[] = { CADRE_PTEXT("hammer"), CADRE_PDOUBLE(9.5), CADRE_PINT(1),
+                        CADRE_PTEXT("tool"), CADRE_PTEXT("2026-11-26"), CADRE_PNULL };
+    assert_int_equal(cadre_db_exec(db, insert_sql, p, 6, NULL, NULL), 0);
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    /* UNIQUE */
+    assert_int_equal(cadre_db_exec(db, insert_sql, p, 6, NULL, NULL), CADRE_EEXIST);
+    /* NOT NULL */
+    cadre_value n[] = { CADRE_PTEXT("saw"), CADRE_PNULL, CADRE_PINT(1), CADRE_PTEXT("tool"),
+                        CADRE_PTEXT("2026-11-26"), CADRE_PNULL };
+    assert_int_equal(cadre_db_exec(db, insert_sql, n, 6, NULL, NULL), CADRE_ESTATE);
+    /* SQL errors and wrong parameter counts */
+    assert_int_equal(cadre_db_exec(db, "INSERT INTO nowhere VALUES (1)", NULL, 0, NULL, NULL),
+                     CADRE_EIO);
+    assert_int_equal(cadre_db_exec(db, insert_sql, p, 2, NULL, NULL), CADRE_EINVAL);
+    /* a column that does not fit its field */
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_rows rows;
+    assert_int_equal(cadre_db_query(db, &a, CADRE_SCHEMA_OF(Product), &rows,
+                                    "SELECT 'not a date' AS added", NULL, 0),
+                     CADRE_EPARSE);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
+static void test_values_stay_values(void **state)
+{
+    (void)state;
+    cadre_db *db = open_db();
+    static const char *const nasty[] = {
+        "x'); DROP TABLE product; --",
+        "\" OR 1=1 --",
+        "Robert'); DELETE FROM product WHERE ('1'='1",
+        "é \xF0\x9F\x98\x80 \\ ' \" ;",
+    };
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    for (size_t i = 0; i < 4; i++) {
+        cadre_value p[] = { CADRE_PTEXT(nasty[i]), CADRE_PDOUBLE(1), CADRE_PINT(1),
+                            CADRE_PTEXT("tool"), CADRE_PTEXT("2026-11-26"), CADRE_PTEXT(nasty[i]) };
+        assert_int_equal(cadre_db_exec(db, insert_sql, p, 6, NULL, NULL), 0);
+        Product got;
+        bool found;
+        cadre_value key = CADRE_PTEXT(nasty[i]);
+        assert_int_equal(cadre_db_query_one(db, &a, CADRE_SCHEMA_OF(Product), &got, &found,
+                                            "SELECT * FROM product WHERE name = ?", &key, 1),
+                         0);
+        assert_true(found);
+        assert_string_equal(got.name.ptr, nasty[i]);
+        assert_string_equal(got.note.ptr, nasty[i]);
+    }
+    cadre_rows rows;
+    assert_int_equal(cadre_db_query(db, &a, CADRE_SCHEMA_OF(Product), &rows,
+                                    "SELECT id FROM product", NULL, 0),
+                     0);
+    assert_int_equal(rows.len, 4); /* nothing was dropped or deleted */
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
+/* Each thread gets its own connection: two threads insert concurrently, all rows arrive. */
+static cadre_db *shared_db;
+
+static void *inserter(void *arg)
+{
+    long base = (long)(intptr_t)arg;
+    for (long i = 0; i < 50; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%ld-%ld", base, i);
+        cadre_value p[] = { CADRE_PTEXT(name), CADRE_PDOUBLE(1), CADRE_PINT(1), CADRE_PTEXT("toy"),
+                            CADRE_PTEXT("2026-11-26"), CADRE_PNULL };
+        if (cadre_db_exec(shared_db, insert_sql, p, 6, NULL, NULL) != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    shared_db = open_db();
+    pthread_t t[2];
+    for (long i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, inserter, (void *)(intptr_t)i), 0);
+    for (int i = 0; i < 2; i++) {
+        void *ret;
+        pthread_join(t[i], &ret);
+        assert_null(ret);
+    }
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_rows rows;
+    assert_int_equal(cadre_db_query(shared_db, &a, CADRE_SCHEMA_OF(Product), &rows,
+                                    "SELECT id FROM product", NULL, 0),
+                     0);
+    assert_int_equal(rows.len, 100);
+    cadre_arena_free(&a);
+    cadre_db_close(shared_db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_insert_and_query),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_values_stay_values),
+        cmocka_unit_test(test_threads),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
