@@ -41,16 +41,20 @@ typedef struct cadre_rows {
 
 /**
  * Opens a database by URL: "sqlite:///abs/path.db", "sqlite://relative.db" or a plain file path
- * (SQLite). SQLite connections use WAL, a busy timeout (5 s) and foreign keys on. Nothing is
- * connected until first use; a bad URL is CADRE_EINVAL, an engine not built in CADRE_EUNSUPPORTED.
- * The cadre_db is shared by all threads; free it with cadre_db_close after the server stopped.
+ * (SQLite: WAL, a busy timeout of 5 s, foreign keys on), or "postgresql://user:pw@host:port/db"
+ * (libpq, non-blocking: a query suspends only the calling request; up to 8 connections per worker
+ * thread). Nothing is connected until first use; a bad URL is CADRE_EINVAL. The cadre_db is shared
+ * by all threads; free it with cadre_db_close after the server stopped.
+ *
+ * SQL uses '?' placeholders on both engines (they become $1, $2… for PostgreSQL). On PostgreSQL,
+ * cadre_db_exec's last_id is the first column of the first row returned (INSERT … RETURNING id).
  */
 int cadre_db_open(const char *url, cadre_db **out /* OUT */);
 
 /** Closes every connection (of every thread) and frees the database. */
 void cadre_db_close(cadre_db *db);
 
-/** The URL's engine name: "sqlite" (later "postgresql"). */
+/** The URL's engine name: "sqlite" or "postgresql". */
 const char *cadre_db_engine(const cadre_db *db);
 
 /**

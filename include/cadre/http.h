@@ -160,7 +160,8 @@ bool cadre_request_query(cadre_request *r, const char *key, cadre_slice *value /
 void *cadre_alloc(cadre_request *r, size_t size);
 
 /* ---------------------------------------------------------------------------------------------
- * Responses. A handler returns the status (or a negative CADRE_E*, which answers 500).
+ * Responses. A handler returns the status, or a negative CADRE_E*: CADRE_ECLOSED and
+ * CADRE_ETIMEDOUT (a database down or locked) answer 503, anything else 500; both are logged.
  * ------------------------------------------------------------------------------------------- */
 
 /**
@@ -221,6 +222,13 @@ int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms);
 
 /** Suspends the calling request for ms milliseconds without blocking its worker. */
 int cadre_sleep(cadre_request *r, int ms);
+
+/**
+ * The request whose handler is running on this thread, or NULL outside a handler (start-up code,
+ * command-line subcommands). Lower layers (the PostgreSQL driver) use it to suspend the request
+ * instead of blocking the worker.
+ */
+cadre_request *cadre_current_request(void);
 
 /* ---------------------------------------------------------------------------------------------
  * Server

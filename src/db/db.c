@@ -46,8 +46,7 @@ int cadre_db_open(const char *url, cadre_db **out)
         drv = &cadre__sqlite_driver;
         target = url + 9;
     } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
-        cadre_log(CADRE_LOG_ERROR, "database %s: the PostgreSQL driver is not built in yet", url);
-        return CADRE_EUNSUPPORTED;
+        drv = &cadre__postgres_driver; /* libpq takes the URI as it is */
     } else if (!strstr(url, "://")) {
         drv = &cadre__sqlite_driver; /* a plain path */
     } else {

@@ -20,6 +20,7 @@ typedef struct cadre__db_driver {
 } cadre__db_driver;
 
 extern const cadre__db_driver cadre__sqlite_driver;
+extern const cadre__db_driver cadre__postgres_driver;
 
 /* Stores one column value into a row struct (shared by drivers): the text form of the value, or
  * NULL for SQL NULL. Returns 0 or CADRE_EPARSE (a value the field's type cannot hold). */

@@ -197,7 +197,7 @@ static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body,
     s->req.conn = c;
     s->req.ctx = c->worker->dispatch_ctx;
     c->in_off += msg_len;
-    if (cadre__coro_resume(&s->coro)) {
+    if (cadre__slot_run(s)) {
         finish(c, s);
     } else {
         c->state = CS_BUSY;

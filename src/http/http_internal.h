@@ -193,6 +193,9 @@ void cadre__response_write(cadre__conn *c, cadre__slot *s);
 void cadre__response_error(cadre__conn *c, int status, const char *reason);
 void cadre__update_date(cadre__worker *w);
 
+/* Runs the slot's coroutine until it yields or ends, as the thread's current request. Returns
+ * true when the handler has finished (server.c). */
+bool cadre__slot_run(cadre__slot *s);
 /* Resumes a suspended slot (server.c). */
 void cadre__slot_resume(cadre__slot *s);
 /* Records a slot whose coroutine has just suspended (conn.c). */

@@ -291,11 +291,16 @@ void cadre__response_write(cadre__conn *c, cadre__slot *s)
     struct cadre__response_state *res = &s->res;
     cadre_request *r = &s->req;
     if (s->result < 0) {
+        /* A resource that is down or busy (a database) is the client's to retry: 503. */
+        bool unavailable = s->result == CADRE_ECLOSED || s->result == CADRE_ETIMEDOUT;
         cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: handler failed: %s (%s)", (int)r->head.method.len,
                   r->head.method.ptr, (int)r->head.target.len, r->head.target.ptr,
                   cadre_strerror(s->result), cadre_errname(s->result));
         res->num_headers = 0;
-        cadre_error(r, 500, "Internal Server Error");
+        if (unavailable)
+            cadre_error(r, 503, "Service Unavailable");
+        else
+            cadre_error(r, 500, "Internal Server Error");
     } else if (res->status == 0) {
         if (s->result >= 100 && s->result <= 599) {
             res->status = s->result;

@@ -270,6 +270,22 @@ void cadre__buf_release(cadre__worker *w, cadre_buf *b)
  * Suspending requests
  * ------------------------------------------------------------------------------------------- */
 
+static _Thread_local cadre_request *current;
+
+cadre_request *cadre_current_request(void)
+{
+    return current;
+}
+
+bool cadre__slot_run(cadre__slot *s)
+{
+    cadre_request *outer = current; /* a handler may resume another (test client) */
+    current = &s->req;
+    bool done = cadre__coro_resume(&s->coro);
+    current = outer;
+    return done;
+}
+
 void cadre__slot_resume(cadre__slot *s)
 {
     cadre__worker *w = s->worker;
@@ -279,7 +295,7 @@ void cadre__slot_resume(cadre__slot *s)
     }
     heap_remove(w, s);
     s->waiting = false;
-    if (!cadre__coro_resume(&s->coro))
+    if (!cadre__slot_run(s))
         return;
     cadre__link_remove(&s->busy);
     if (s->conn)

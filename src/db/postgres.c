@@ -1,0 +1,492 @@
+/*
+ * The PostgreSQL driver, on libpq's asynchronous API: connecting, sending and waiting for results
+ * never block the worker. While libpq waits for the socket, the request's coroutine waits in
+ * cadre_wait_fd and the worker serves other connections; outside a request (start-up, command-line
+ * subcommands) it waits in poll(2).
+ *
+ * A worker thread has a small pool of connections per database (the "connection" db.c keeps per
+ * thread is this pool), because several suspended requests of one worker may each be in the
+ * middle of a query. Statements are prepared once per connection; '?' placeholders are rewritten
+ * to $1, $2… so the same SQL runs on SQLite and PostgreSQL. After the server restarts, the next
+ * query finds the connection broken, answers CADRE_ECLOSED (503), and the one after reconnects.
+ */
+#include "db_internal.h"
+
+#include <cadre/http.h>
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POOL_MAX 8           /* connections per worker thread and database */
+#define CONNECT_TIMEOUT_MS 5000
+#define QUERY_TIMEOUT_MS 30000
+#define ACQUIRE_TIMEOUT_MS 10000
+
+struct pstmt {
+    const char *sql; /* the caller's literal */
+    int nparams;     /* its '?' placeholders */
+    char name[16];
+    const cadre_schema *map_for;
+    int *map;
+    int ncols;
+};
+
+struct pconn {
+    PGconn *pg;
+    bool busy;
+    struct pstmt *stmts;
+    size_t nstmts, cap;
+    char err[256];
+};
+
+struct pool {
+    char *conninfo;
+    struct pconn conns[POOL_MAX];
+    size_t n;
+    char err[256];
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits until the connection's socket is ready, suspending the current request if there is one.
+ * Returns 0, or CADRE_ETIMEDOUT. */
+static int wait_socket(PGconn *pg, bool write, uint64_t deadline)
+{
+    uint64_t now = now_ms();
+    if (now >= deadline)
+        return CADRE_ETIMEDOUT;
+    int timeout = (int)(deadline - now);
+    int fd = PQsocket(pg);
+    if (fd < 0)
+        return CADRE_ECLOSED;
+    cadre_request *r = cadre_current_request();
+    if (r) {
+        int rc = cadre_wait_fd(r, fd, write ? CADRE_WAIT_WRITE : CADRE_WAIT_READ, timeout);
+        if (rc != CADRE_ESTATE)
+            return rc;
+    }
+    struct pollfd p = { .fd = fd, .events = write ? POLLOUT : POLLIN };
+    int n;
+    do {
+        n = poll(&p, 1, timeout);
+    } while (n < 0 && errno == EINTR);
+    return n == 0 ? CADRE_ETIMEDOUT : 0;
+}
+
+/* Server notices ("table does not exist, skipping") go to the debug log, not to stderr. */
+static void notice(void *arg, const char *msg)
+{
+    (void)arg;
+    cadre_log(CADRE_LOG_DEBUG, "postgresql: %s", msg);
+}
+
+static void drop(struct pconn *c)
+{
+    for (size_t i = 0; i < c->nstmts; i++)
+        free(c->stmts[i].map);
+    free(c->stmts);
+    c->stmts = NULL;
+    c->nstmts = c->cap = 0;
+    if (c->pg)
+        PQfinish(c->pg);
+    c->pg = NULL;
+}
+
+static int pg_connect_one(struct pool *p, struct pconn *c)
+{
+    drop(c);
+    c->pg = PQconnectStart(p->conninfo);
+    if (!c->pg)
+        return CADRE_ENOMEM;
+    if (PQstatus(c->pg) == CONNECTION_BAD)
+        goto bad;
+    uint64_t deadline = now_ms() + CONNECT_TIMEOUT_MS;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED)
+            goto bad;
+        int rc = wait_socket(c->pg, st == PGRES_POLLING_WRITING, deadline);
+        if (rc)
+            goto bad;
+        st = PQconnectPoll(c->pg);
+    }
+    if (PQsetnonblocking(c->pg, 1) != 0)
+        goto bad;
+    PQsetNoticeProcessor(c->pg, notice, NULL);
+    return 0;
+bad:
+    snprintf(p->err, sizeof p->err, "%s", c->pg ? PQerrorMessage(c->pg) : "connection failed");
+    cadre_log(CADRE_LOG_ERROR, "postgresql: cannot connect: %s", p->err);
+    drop(c);
+    return CADRE_ECLOSED;
+}
+
+static int pg_connect(const char *conninfo, void **out)
+{
+    struct pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return CADRE_ENOMEM;
+    p->conninfo = strdup(conninfo);
+    if (!p->conninfo) {
+        free(p);
+        return CADRE_ENOMEM;
+    }
+    /* The first connection now, so that a wrong URL or a stopped server shows at once. */
+    int rc = pg_connect_one(p, &p->conns[0]);
+    if (rc) {
+        free(p->conninfo);
+        free(p);
+        return rc;
+    }
+    p->n = 1;
+    *out = p;
+    return 0;
+}
+
+static void pg_disconnect(void *conn)
+{
+    struct pool *p = conn;
+    for (size_t i = 0; i < p->n; i++)
+        drop(&p->conns[i]);
+    free(p->conninfo);
+    free(p);
+}
+
+static const char *pg_errmsg(void *conn)
+{
+    return ((struct pool *)conn)->err;
+}
+
+/* Takes a free connection of the pool (opening one if needed), waiting while all are busy. */
+static int acquire(struct pool *p, struct pconn **out)
+{
+    uint64_t deadline = now_ms() + ACQUIRE_TIMEOUT_MS;
+    for (;;) {
+        for (size_t i = 0; i < p->n; i++) {
+            if (!p->conns[i].busy) {
+                *out = &p->conns[i];
+                (*out)->busy = true;
+                return 0;
+            }
+        }
+        if (p->n < POOL_MAX) {
+            *out = &p->conns[p->n++];
+            (*out)->busy = true;
+            return 0;
+        }
+        cadre_request *r = cadre_current_request();
+        if (!r || now_ms() >= deadline)
+            return CADRE_ETIMEDOUT;
+        cadre_sleep(r, 1); /* all in use by other requests of this worker */
+    }
+}
+
+/* Sends what libpq has buffered, then waits for and returns the next result (NULL at the end).
+ * *rc gets an error code when waiting failed. */
+static PGresult *next_result(PGconn *pg, uint64_t deadline, int *rc)
+{
+    *rc = 0;
+    int f;
+    while ((f = PQflush(pg)) == 1) {
+        if ((*rc = wait_socket(pg, true, deadline)) != 0)
+            return NULL;
+    }
+    if (f < 0) {
+        *rc = CADRE_ECLOSED;
+        return NULL;
+    }
+    while (PQisBusy(pg)) {
+        if ((*rc = wait_socket(pg, false, deadline)) != 0)
+            return NULL;
+        if (!PQconsumeInput(pg)) {
+            *rc = CADRE_ECLOSED;
+            return NULL;
+        }
+    }
+    return PQgetResult(pg);
+}
+
+/* Maps a failed result to a CADRE_E* code (SQLSTATE class 23: constraint violations). */
+static int result_error(struct pool *p, struct pconn *c, PGresult *res, const char *sql)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(p->err, sizeof p->err, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
+    /* class 08 (connection exception) and 57P (the server is shutting down or restarting) */
+    if (PQstatus(c->pg) == CONNECTION_BAD ||
+        (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))) {
+        cadre_log(CADRE_LOG_ERROR, "postgresql: connection lost: %s", p->err);
+        drop(c);
+        return CADRE_ECLOSED;
+    }
+    if (state && strcmp(state, "23505") == 0)
+        return CADRE_EEXIST;
+    if (state && strncmp(state, "23", 2) == 0)
+        return CADRE_ESTATE;
+    if (state && (strcmp(state, "57014") == 0))
+        return CADRE_ETIMEDOUT; /* query canceled (statement_timeout) */
+    cadre_log(CADRE_LOG_ERROR, "postgresql: %s: %s", p->err, sql);
+    return CADRE_EIO;
+}
+
+/* Drains the remaining results of the current command. */
+static int finish_command(struct pconn *c, uint64_t deadline)
+{
+    int rc;
+    PGresult *res;
+    while ((res = next_result(c->pg, deadline, &rc)) != NULL)
+        PQclear(res);
+    return rc;
+}
+
+/* '?' placeholders (outside quotes) become $1, $2, …; *count gets how many there were. */
+static char *rewrite(const char *sql, int *count)
+{
+    size_t n = strlen(sql), q = 0;
+    for (size_t i = 0; i < n; i++)
+        q += sql[i] == '?';
+    char *out = malloc(n + 4 * q + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    int k = 0;
+    char quote = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = sql[i];
+        if (quote) {
+            if (ch == quote)
+                quote = 0;
+        } else if (ch == '\'' || ch == '"') {
+            quote = ch;
+        } else if (ch == '?') {
+            o += (size_t)snprintf(out + o, 8, "$%d", ++k);
+            continue;
+        }
+        out[o++] = ch;
+    }
+    out[o] = '\0';
+    *count = k;
+    return out;
+}
+
+/* The prepared statement for sql on this connection. */
+static int prepare(struct pool *p, struct pconn *c, const char *sql, uint64_t deadline,
+                   struct pstmt **out)
+{
+    for (size_t i = 0; i < c->nstmts; i++) {
+        if (c->stmts[i].sql == sql) {
+            *out = &c->stmts[i];
+            return 0;
+        }
+    }
+    if (c->nstmts == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        struct pstmt *n = realloc(c->stmts, cap * sizeof *n);
+        if (!n)
+            return CADRE_ENOMEM;
+        c->stmts = n;
+        c->cap = cap;
+    }
+    struct pstmt *s = &c->stmts[c->nstmts];
+    memset(s, 0, sizeof *s);
+    s->sql = sql;
+    snprintf(s->name, sizeof s->name, "cadre%zu", c->nstmts);
+    char *text = rewrite(sql, &s->nparams);
+    if (!text)
+        return CADRE_ENOMEM;
+    int ok = PQsendPrepare(c->pg, s->name, text, 0, NULL);
+    free(text);
+    if (!ok)
+        return result_error(p, c, NULL, sql);
+    int rc;
+    PGresult *res = next_result(c->pg, deadline, &rc);
+    if (!res)
+        return rc ? rc : CADRE_ECLOSED;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = result_error(p, c, res, sql);
+        PQclear(res);
+        if (c->pg)
+            finish_command(c, deadline);
+        return rc;
+    }
+    PQclear(res);
+    if ((rc = finish_command(c, deadline)) != 0)
+        return rc;
+    c->nstmts++;
+    *out = s;
+    return 0;
+}
+
+/* Runs a prepared statement; *res gets its (first) result, to PQclear. */
+static int run(struct pool *p, struct pconn *c, const char *sql, const cadre_value *params,
+               size_t nparams, PGresult **res)
+{
+    uint64_t deadline = now_ms() + QUERY_TIMEOUT_MS;
+    int rc = 0;
+    if (!c->pg && (rc = pg_connect_one(p, c)) != 0)
+        return rc;
+    struct pstmt *s = NULL;
+    if ((rc = prepare(p, c, sql, deadline, &s)) != 0)
+        return rc;
+    if ((int)nparams != s->nparams) {
+        cadre_log(CADRE_LOG_ERROR, "postgresql: %zu parameters given, the statement takes %d: %s",
+                  nparams, s->nparams, sql);
+        return CADRE_EINVAL;
+    }
+    /* text-format parameters, NUL-terminated, in a scratch arena */
+    cadre_arena scratch;
+    cadre_arena_init(&scratch, 1024);
+    const char **vals = cadre_arena_alloc(&scratch, (nparams ? nparams : 1) * sizeof *vals);
+    for (size_t i = 0; i < nparams; i++) {
+        switch (params[i].type) {
+        case CADRE_V_INT: vals[i] = cadre_arena_printf(&scratch, "%lld", (long long)params[i].i); break;
+        case CADRE_V_DOUBLE: vals[i] = cadre_arena_printf(&scratch, "%.17g", params[i].d); break;
+        case CADRE_V_TEXT:
+            vals[i] = params[i].s.ptr ? cadre_arena_strndup(&scratch, params[i].s.ptr, params[i].s.len)
+                                      : NULL;
+            break;
+        default: vals[i] = NULL; break;
+        }
+    }
+    int ok = PQsendQueryPrepared(c->pg, s->name, (int)nparams, vals, NULL, NULL, 0);
+    cadre_arena_free(&scratch);
+    if (!ok)
+        return result_error(p, c, NULL, sql);
+    *res = next_result(c->pg, deadline, &rc);
+    if (!*res) {
+        if (rc == CADRE_ETIMEDOUT) {
+            /* give up on this connection: it is mid-command */
+            drop(c);
+            return rc;
+        }
+        return rc ? rc : result_error(p, c, NULL, sql);
+    }
+    ExecStatusType st = PQresultStatus(*res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        rc = result_error(p, c, *res, sql);
+        PQclear(*res);
+        *res = NULL;
+    }
+    if (c->pg) {
+        int drc = finish_command(c, deadline);
+        if (!rc)
+            rc = drc;
+    }
+    if (rc && *res) {
+        PQclear(*res);
+        *res = NULL;
+    }
+    return rc;
+}
+
+static int pg_query(void *conn, cadre_arena *arena, const cadre_schema *s, cadre_rows *out,
+                    const char *sql, const cadre_value *params, size_t nparams, size_t max_rows)
+{
+    struct pool *p = conn;
+    struct pconn *c;
+    int rc = acquire(p, &c);
+    if (rc)
+        return rc;
+    PGresult *res = NULL;
+    rc = run(p, c, sql, params, nparams, &res);
+    if (rc == 0) {
+        int nrows = PQntuples(res), ncols = PQnfields(res);
+        size_t n = (size_t)nrows < max_rows ? (size_t)nrows : max_rows;
+        char *rows = n ? cadre_arena_calloc(arena, n * s->size) : NULL;
+        int *map = cadre_arena_alloc(arena, (size_t)(ncols ? ncols : 1) * sizeof *map);
+        for (int j = 0; j < ncols; j++) {
+            const char *name = PQfname(res, j);
+            const cadre_field *f = name ? cadre_schema_field(s, name, strlen(name)) : NULL;
+            map[j] = f ? (int)(f - s->fields) : -1;
+        }
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            for (int j = 0; j < ncols; j++) {
+                if (map[j] < 0)
+                    continue;
+                const cadre_field *f = &s->fields[map[j]];
+                bool null = PQgetisnull(res, (int)i, j);
+                const char *v = null ? NULL : PQgetvalue(res, (int)i, j);
+                size_t len = null ? 0 : (size_t)PQgetlength(res, (int)i, j);
+                /* PostgreSQL's booleans are t/f */
+                if (f->type == CADRE_T_BOOL && v && len == 1 && (*v == 't' || *v == 'f'))
+                    v = *v == 't' ? "1" : "0";
+                if (cadre__db_store_text(s, f, rows + i * s->size, v, len, arena) != 0) {
+                    cadre_log(CADRE_LOG_ERROR, "postgresql: column %s does not fit field %s.%s: %s",
+                              PQfname(res, j), s->name, f->name, sql);
+                    rc = CADRE_EPARSE;
+                    break;
+                }
+            }
+        }
+        out->items = rows;
+        out->len = rc ? 0 : n;
+        PQclear(res);
+    }
+    c->busy = false;
+    return rc;
+}
+
+static int pg_exec(void *conn, const char *sql, const cadre_value *params, size_t nparams,
+                   int64_t *changes, int64_t *last_id)
+{
+    struct pool *p = conn;
+    struct pconn *c;
+    int rc = acquire(p, &c);
+    if (rc)
+        return rc;
+    PGresult *res = NULL;
+    rc = run(p, c, sql, params, nparams, &res);
+    if (rc == 0) {
+        if (changes)
+            *changes = strtoll(PQcmdTuples(res), NULL, 10);
+        if (last_id) {
+            /* INSERT … RETURNING id gives it as the first column of the first row */
+            *last_id = PQntuples(res) > 0 && PQnfields(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+                                                                : 0;
+        }
+        PQclear(res);
+    }
+    c->busy = false;
+    return rc;
+}
+
+static int pg_exec_script(void *conn, const char *sql)
+{
+    struct pool *p = conn;
+    struct pconn *c;
+    int rc = acquire(p, &c);
+    if (rc)
+        return rc;
+    uint64_t deadline = now_ms() + QUERY_TIMEOUT_MS;
+    if (!c->pg && (rc = pg_connect_one(p, c)) != 0)
+        goto out;
+    if (!PQsendQuery(c->pg, sql)) {
+        rc = result_error(p, c, NULL, sql);
+        goto out;
+    }
+    PGresult *res;
+    while ((res = next_result(c->pg, deadline, &rc)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)
+            rc = result_error(p, c, res, sql);
+        PQclear(res);
+        if (!c->pg)
+            break;
+    }
+out:
+    c->busy = false;
+    return rc;
+}
+
+const cadre__db_driver cadre__postgres_driver = {
+    "postgresql", pg_connect, pg_disconnect, pg_query, pg_exec, pg_exec_script, pg_errmsg,
+};
