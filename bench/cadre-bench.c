@@ -220,8 +220,10 @@ static int echo(cadre_request *r)
 int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("cadre-bench");
-    const char *path = getenv("BENCH_DB");
-    if (path && *path && cadre_db_open(path, &bench_db) != 0)
+    /* SPEC: BENCH_PG, when set, replaces the SQLite file of BENCH_DB for db, queries, fortunes */
+    const char *pg = getenv("BENCH_PG"), *path = getenv("BENCH_DB");
+    const char *url = pg && *pg ? pg : path && *path ? path : NULL;
+    if (url && cadre_db_open(url, &bench_db) != 0)
         return 1;
     cadre_app_config(app)->port = 8080;
     cadre_get(app, "/plaintext", plaintext);

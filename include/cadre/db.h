@@ -59,7 +59,8 @@ const char *cadre_db_engine(const cadre_db *db);
 
 /**
  * Runs a query and maps every row into a struct of schema s: columns are matched to fields by
- * name (extra columns are ignored; fields without a column keep their zero value and are not
+ * name, exactly or else ignoring case (PostgreSQL lower-cases unquoted names; extra columns are
+ * ignored; fields without a column keep their zero value and are not
  * marked present). Strings are copied into arena. The statement is prepared once per connection
  * and cached (sql must be a string that stays valid: a literal).
  *

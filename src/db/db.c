@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct conn_entry {
     void *conn;
@@ -171,6 +172,17 @@ const char *cadre_db_errmsg(cadre_db *db)
         if (tl[i].id == db->id)
             return db->driver->errmsg(tl[i].conn);
     return "not connected";
+}
+
+const cadre_field *cadre__db_field_for(const cadre_schema *s, const char *column)
+{
+    if (!column)
+        return NULL;
+    const cadre_field *f = cadre_schema_field(s, column, strlen(column));
+    for (size_t i = 0; !f && i < s->nfields; i++)
+        if (strcasecmp(s->fields[i].name, column) == 0)
+            f = &s->fields[i];
+    return f;
 }
 
 int cadre__db_store_text(const cadre_schema *s, const cadre_field *f, void *row, const char *text,

@@ -22,6 +22,10 @@ typedef struct cadre__db_driver {
 extern const cadre__db_driver cadre__sqlite_driver;
 extern const cadre__db_driver cadre__postgres_driver;
 
+/* The field a result column fills: the same name, or failing that the same name in another case
+ * (PostgreSQL folds unquoted identifiers to lower case: randomNumber arrives as randomnumber). */
+const cadre_field *cadre__db_field_for(const cadre_schema *s, const char *column);
+
 /* Stores one column value into a row struct (shared by drivers): the text form of the value, or
  * NULL for SQL NULL. Returns 0 or CADRE_EPARSE (a value the field's type cannot hold). */
 int cadre__db_store_text(const cadre_schema *s, const cadre_field *f, void *row, const char *text,

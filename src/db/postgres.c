@@ -404,8 +404,7 @@ static int pg_query(void *conn, cadre_arena *arena, const cadre_schema *s, cadre
         char *rows = n ? cadre_arena_calloc(arena, n * s->size) : NULL;
         int *map = cadre_arena_alloc(arena, (size_t)(ncols ? ncols : 1) * sizeof *map);
         for (int j = 0; j < ncols; j++) {
-            const char *name = PQfname(res, j);
-            const cadre_field *f = name ? cadre_schema_field(s, name, strlen(name)) : NULL;
+            const cadre_field *f = cadre__db_field_for(s, PQfname(res, j));
             map[j] = f ? (int)(f - s->fields) : -1;
         }
         for (size_t i = 0; i < n && rc == 0; i++) {

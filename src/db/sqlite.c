@@ -174,8 +174,7 @@ static int query(void *conn, cadre_arena *arena, const cadre_schema *s, cadre_ro
             return CADRE_ENOMEM;
         }
         for (int i = 0; i < ncols; i++) {
-            const char *name = sqlite3_column_name(k->st, i);
-            const cadre_field *f = name ? cadre_schema_field(s, name, strlen(name)) : NULL;
+            const cadre_field *f = cadre__db_field_for(s, sqlite3_column_name(k->st, i));
             k->map[i] = f ? (int)(f - s->fields) : -1;
         }
         k->map_for = s;
