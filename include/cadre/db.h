@@ -86,6 +86,45 @@ int cadre_db_query_one(cadre_db *db, cadre_arena *arena, const cadre_schema *s, 
 int cadre_db_exec(cadre_db *db, const char *sql, const cadre_value *params, size_t nparams,
                   int64_t *changes /* OUT, may be NULL */, int64_t *last_id /* OUT, may be NULL */);
 
+/* ---------------------------------------------------------------------------------------------
+ * Transactions: every statement on one connection, committed or rolled back as a whole.
+ * ------------------------------------------------------------------------------------------- */
+
+/** A transaction in progress. Fill it with cadre_db_begin; the fields are private. */
+typedef struct cadre_tx {
+    cadre_db *db;
+    void *conn, *pinned;
+    bool open;
+} cadre_tx;
+
+/**
+ * Begins a transaction (SQLite: BEGIN IMMEDIATE, so it holds the write lock from the start).
+ * Until it ends, other requests of the same worker that use this database wait for it rather than
+ * join it. End it with cadre_tx_commit or cadre_tx_rollback on every path. Errors as cadre_db_exec.
+ */
+int cadre_db_begin(cadre_db *db, cadre_tx *tx /* OUT */);
+
+/** cadre_db_query, cadre_db_query_one and cadre_db_exec inside the transaction (CADRE_ESTATE
+ *  once it has ended). */
+int cadre_tx_query(cadre_tx *tx, cadre_arena *arena, const cadre_schema *s, cadre_rows *out,
+                   const char *sql, const cadre_value *params, size_t nparams);
+int cadre_tx_query_one(cadre_tx *tx, cadre_arena *arena, const cadre_schema *s, void *row,
+                       bool *found, const char *sql, const cadre_value *params, size_t nparams);
+int cadre_tx_exec(cadre_tx *tx, const char *sql, const cadre_value *params, size_t nparams,
+                  int64_t *changes, int64_t *last_id);
+
+/** Commits. If the commit fails the transaction is rolled back and the error returned. */
+int cadre_tx_commit(cadre_tx *tx);
+
+/** Rolls back (nothing if it already ended). */
+void cadre_tx_rollback(cadre_tx *tx);
+
+/**
+ * Runs fn in a transaction: committed when fn returns >= 0, rolled back when it returns a negative
+ * CADRE_E* (which is returned). Returns fn's result, or the begin/commit error.
+ */
+int cadre_db_atomic(cadre_db *db, int (*fn)(cadre_tx *tx, void *ctx), void *ctx);
+
 /** Runs several statements separated by ';' (no parameters): schema set-up, migrations. */
 int cadre_db_exec_script(cadre_db *db, const char *sql);
 

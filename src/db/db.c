@@ -125,25 +125,23 @@ static int conn_of(cadre_db *db, void **conn)
     return 0;
 }
 
-int cadre_db_query(cadre_db *db, cadre_arena *arena, const cadre_schema *s, cadre_rows *out,
-                   const char *sql, const cadre_value *params, size_t nparams)
+/* The query functions below run on (conn, pinned): a thread's connection, or a transaction's. */
+static int query_rows(cadre_db *db, void *conn, void *pinned, cadre_arena *arena,
+                      const cadre_schema *s, cadre_rows *out, const char *sql,
+                      const cadre_value *params, size_t nparams, size_t max_rows)
 {
-    void *conn;
     out->items = NULL;
     out->len = 0;
-    int rc = conn_of(db, &conn);
-    return rc ? rc : db->driver->query(conn, arena, s, out, sql, params, nparams, SIZE_MAX);
+    return db->driver->query(conn, pinned, arena, s, out, sql, params, nparams, max_rows);
 }
 
-int cadre_db_query_one(cadre_db *db, cadre_arena *arena, const cadre_schema *s, void *row,
-                       bool *found, const char *sql, const cadre_value *params, size_t nparams)
+static int query_one(cadre_db *db, void *conn, void *pinned, cadre_arena *arena,
+                     const cadre_schema *s, void *row, bool *found, const char *sql,
+                     const cadre_value *params, size_t nparams)
 {
-    void *conn;
-    cadre_rows rows = { 0 };
+    cadre_rows rows;
     *found = false;
-    int rc = conn_of(db, &conn);
-    if (rc == 0)
-        rc = db->driver->query(conn, arena, s, &rows, sql, params, nparams, 1);
+    int rc = query_rows(db, conn, pinned, arena, s, &rows, sql, params, nparams, 1);
     if (rc == 0 && rows.len) {
         memcpy(row, rows.items, s->size);
         *found = true;
@@ -151,12 +149,102 @@ int cadre_db_query_one(cadre_db *db, cadre_arena *arena, const cadre_schema *s, 
     return rc;
 }
 
+int cadre_db_query(cadre_db *db, cadre_arena *arena, const cadre_schema *s, cadre_rows *out,
+                   const char *sql, const cadre_value *params, size_t nparams)
+{
+    void *conn;
+    out->items = NULL;
+    out->len = 0;
+    int rc = conn_of(db, &conn);
+    return rc ? rc : query_rows(db, conn, NULL, arena, s, out, sql, params, nparams, SIZE_MAX);
+}
+
+int cadre_db_query_one(cadre_db *db, cadre_arena *arena, const cadre_schema *s, void *row,
+                       bool *found, const char *sql, const cadre_value *params, size_t nparams)
+{
+    void *conn;
+    *found = false;
+    int rc = conn_of(db, &conn);
+    return rc ? rc : query_one(db, conn, NULL, arena, s, row, found, sql, params, nparams);
+}
+
 int cadre_db_exec(cadre_db *db, const char *sql, const cadre_value *params, size_t nparams,
                   int64_t *changes, int64_t *last_id)
 {
     void *conn;
     int rc = conn_of(db, &conn);
-    return rc ? rc : db->driver->exec(conn, sql, params, nparams, changes, last_id);
+    return rc ? rc : db->driver->exec(conn, NULL, sql, params, nparams, changes, last_id);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Transactions
+ * ------------------------------------------------------------------------------------------- */
+
+int cadre_db_begin(cadre_db *db, cadre_tx *tx)
+{
+    memset(tx, 0, sizeof *tx);
+    tx->db = db;
+    int rc = conn_of(db, &tx->conn);
+    if (rc == 0)
+        rc = db->driver->begin(tx->conn, &tx->pinned);
+    tx->open = rc == 0;
+    return rc;
+}
+
+int cadre_tx_query(cadre_tx *tx, cadre_arena *arena, const cadre_schema *s, cadre_rows *out,
+                   const char *sql, const cadre_value *params, size_t nparams)
+{
+    if (!tx->open)
+        return CADRE_ESTATE;
+    return query_rows(tx->db, tx->conn, tx->pinned, arena, s, out, sql, params, nparams, SIZE_MAX);
+}
+
+int cadre_tx_query_one(cadre_tx *tx, cadre_arena *arena, const cadre_schema *s, void *row,
+                       bool *found, const char *sql, const cadre_value *params, size_t nparams)
+{
+    *found = false;
+    if (!tx->open)
+        return CADRE_ESTATE;
+    return query_one(tx->db, tx->conn, tx->pinned, arena, s, row, found, sql, params, nparams);
+}
+
+int cadre_tx_exec(cadre_tx *tx, const char *sql, const cadre_value *params, size_t nparams,
+                  int64_t *changes, int64_t *last_id)
+{
+    if (!tx->open)
+        return CADRE_ESTATE;
+    return tx->db->driver->exec(tx->conn, tx->pinned, sql, params, nparams, changes, last_id);
+}
+
+int cadre_tx_commit(cadre_tx *tx)
+{
+    if (!tx->open)
+        return CADRE_ESTATE;
+    tx->open = false;
+    return tx->db->driver->end(tx->conn, tx->pinned, true);
+}
+
+void cadre_tx_rollback(cadre_tx *tx)
+{
+    if (!tx->open)
+        return;
+    tx->open = false;
+    tx->db->driver->end(tx->conn, tx->pinned, false);
+}
+
+int cadre_db_atomic(cadre_db *db, int (*fn)(cadre_tx *tx, void *ctx), void *ctx)
+{
+    cadre_tx tx;
+    int rc = cadre_db_begin(db, &tx);
+    if (rc)
+        return rc;
+    int result = fn(&tx, ctx);
+    if (result < 0) {
+        cadre_tx_rollback(&tx);
+        return result;
+    }
+    rc = cadre_tx_commit(&tx);
+    return rc ? rc : result;
 }
 
 int cadre_db_exec_script(cadre_db *db, const char *sql)

@@ -11,10 +11,16 @@ typedef struct cadre__db_driver {
     const char *name;
     int (*connect)(const char *target, void **conn);
     void (*disconnect)(void *conn);
-    int (*query)(void *conn, cadre_arena *arena, const cadre_schema *s, cadre_rows *out,
-                 const char *sql, const cadre_value *params, size_t nparams, size_t max_rows);
-    int (*exec)(void *conn, const char *sql, const cadre_value *params, size_t nparams,
-                int64_t *changes, int64_t *last_id);
+    /* pinned: the connection of a transaction (from begin), or NULL for any */
+    int (*query)(void *conn, void *pinned, cadre_arena *arena, const cadre_schema *s,
+                 cadre_rows *out, const char *sql, const cadre_value *params, size_t nparams,
+                 size_t max_rows);
+    int (*exec)(void *conn, void *pinned, const char *sql, const cadre_value *params,
+                size_t nparams, int64_t *changes, int64_t *last_id);
+    /* A transaction: begin pins a connection (*pinned) and sends BEGIN; end sends COMMIT (or
+     * ROLLBACK when commit is false) and unpins it. */
+    int (*begin)(void *conn, void **pinned);
+    int (*end)(void *conn, void *pinned, bool commit);
     int (*exec_script)(void *conn, const char *sql);
     const char *(*errmsg)(void *conn);
 } cadre__db_driver;

@@ -39,6 +39,7 @@ struct pstmt {
 struct pconn {
     PGconn *pg;
     bool busy;
+    bool in_tx; /* a transaction is open: never reconnect silently in the middle of one */
     struct pstmt *stmts;
     size_t nstmts, cap;
     char err[256];
@@ -332,6 +333,8 @@ static int run(struct pool *p, struct pconn *c, const char *sql, const cadre_val
 {
     uint64_t deadline = now_ms() + QUERY_TIMEOUT_MS;
     int rc = 0;
+    if (!c->pg && c->in_tx)
+        return CADRE_ECLOSED; /* the connection died with the transaction's work on it */
     if (!c->pg && (rc = pg_connect_one(p, c)) != 0)
         return rc;
     struct pstmt *s = NULL;
@@ -388,12 +391,13 @@ static int run(struct pool *p, struct pconn *c, const char *sql, const cadre_val
     return rc;
 }
 
-static int pg_query(void *conn, cadre_arena *arena, const cadre_schema *s, cadre_rows *out,
-                    const char *sql, const cadre_value *params, size_t nparams, size_t max_rows)
+static int pg_query(void *conn, void *pinned, cadre_arena *arena, const cadre_schema *s,
+                    cadre_rows *out, const char *sql, const cadre_value *params, size_t nparams,
+                    size_t max_rows)
 {
     struct pool *p = conn;
-    struct pconn *c;
-    int rc = acquire(p, &c);
+    struct pconn *c = pinned;
+    int rc = c ? 0 : acquire(p, &c);
     if (rc)
         return rc;
     PGresult *res = NULL;
@@ -430,16 +434,17 @@ static int pg_query(void *conn, cadre_arena *arena, const cadre_schema *s, cadre
         out->len = rc ? 0 : n;
         PQclear(res);
     }
-    c->busy = false;
+    if (!pinned)
+        c->busy = false;
     return rc;
 }
 
-static int pg_exec(void *conn, const char *sql, const cadre_value *params, size_t nparams,
-                   int64_t *changes, int64_t *last_id)
+static int pg_exec(void *conn, void *pinned, const char *sql, const cadre_value *params,
+                   size_t nparams, int64_t *changes, int64_t *last_id)
 {
     struct pool *p = conn;
-    struct pconn *c;
-    int rc = acquire(p, &c);
+    struct pconn *c = pinned;
+    int rc = c ? 0 : acquire(p, &c);
     if (rc)
         return rc;
     PGresult *res = NULL;
@@ -454,7 +459,8 @@ static int pg_exec(void *conn, const char *sql, const cadre_value *params, size_
         }
         PQclear(res);
     }
-    c->busy = false;
+    if (!pinned)
+        c->busy = false;
     return rc;
 }
 
@@ -486,6 +492,46 @@ out:
     return rc;
 }
 
+static const char begin_sql[] = "BEGIN";
+static const char commit_sql[] = "COMMIT";
+static const char rollback_sql[] = "ROLLBACK";
+
+static int pg_begin(void *conn, void **pinned)
+{
+    struct pool *p = conn;
+    struct pconn *c;
+    int rc = acquire(p, &c);
+    if (rc)
+        return rc;
+    if ((rc = pg_exec(p, c, begin_sql, NULL, 0, NULL, NULL)) != 0) {
+        c->busy = false;
+        return rc;
+    }
+    c->in_tx = true;
+    *pinned = c;
+    return 0;
+}
+
+static int pg_end(void *conn, void *pinned, bool commit)
+{
+    struct pool *p = conn;
+    struct pconn *c = pinned;
+    int rc = pg_exec(p, c, commit ? commit_sql : rollback_sql, NULL, 0, NULL, NULL);
+    if (rc && commit && c->pg)
+        pg_exec(p, c, rollback_sql, NULL, 0, NULL, NULL);
+    c->in_tx = false;
+    c->busy = false;
+    return rc;
+}
+
 const cadre__db_driver cadre__postgres_driver = {
-    "postgresql", pg_connect, pg_disconnect, pg_query, pg_exec, pg_exec_script, pg_errmsg,
+    .name = "postgresql",
+    .connect = pg_connect,
+    .disconnect = pg_disconnect,
+    .query = pg_query,
+    .exec = pg_exec,
+    .begin = pg_begin,
+    .end = pg_end,
+    .exec_script = pg_exec_script,
+    .errmsg = pg_errmsg,
 };

@@ -6,6 +6,8 @@
  */
 #include "db_internal.h"
 
+#include <cadre/http.h>
+
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,10 @@ struct cached {
 
 struct sconn {
     sqlite3 *db;
+    /* The request whose transaction is open on this (per-thread) connection: other requests of
+     * the worker wait until it ends instead of joining it. */
+    const void *owner;
+    bool in_tx;
     struct cached *cache;
     size_t ncache, cap;
 };
@@ -155,11 +161,30 @@ static int bind(struct sconn *c, struct cached *k, const cadre_value *p, size_t 
     return 0;
 }
 
-static int query(void *conn, cadre_arena *arena, const cadre_schema *s, cadre_rows *out,
-                 const char *sql, const cadre_value *params, size_t nparams, size_t max_rows)
+/* Waits (suspending the request) while another request's transaction holds the connection. */
+static int wait_turn(struct sconn *c, void *pinned)
+{
+    if (!c->in_tx || pinned == c)
+        return 0;
+    cadre_request *r = cadre_current_request();
+    if (!r || c->owner == r)
+        return c->owner == r ? 0 : CADRE_ESTATE;
+    for (int waited = 0; c->in_tx; waited++) {
+        if (waited >= BUSY_TIMEOUT_MS)
+            return CADRE_ETIMEDOUT;
+        cadre_sleep(r, 1);
+    }
+    return 0;
+}
+
+static int query(void *conn, void *pinned, cadre_arena *arena, const cadre_schema *s,
+                 cadre_rows *out, const char *sql, const cadre_value *params, size_t nparams,
+                 size_t max_rows)
 {
     struct sconn *c = conn;
-    int err = 0;
+    int err = wait_turn(c, pinned);
+    if (err)
+        return err;
     struct cached *k = prepare(c, sql, &err);
     if (!k)
         return err;
@@ -240,11 +265,13 @@ static int query(void *conn, cadre_arena *arena, const cadre_schema *s, cadre_ro
     return 0;
 }
 
-static int exec(void *conn, const char *sql, const cadre_value *params, size_t nparams,
-                int64_t *changes, int64_t *last_id)
+static int exec(void *conn, void *pinned, const char *sql, const cadre_value *params,
+                size_t nparams, int64_t *changes, int64_t *last_id)
 {
     struct sconn *c = conn;
-    int err = 0;
+    int err = wait_turn(c, pinned);
+    if (err)
+        return err;
     struct cached *k = prepare(c, sql, &err);
     if (!k)
         return err;
@@ -276,6 +303,43 @@ static int exec_script(void *conn, const char *sql)
     return 0;
 }
 
+static const char begin_sql[] = "BEGIN IMMEDIATE"; /* the write lock now, not at the first write */
+static const char commit_sql[] = "COMMIT";
+static const char rollback_sql[] = "ROLLBACK";
+
+static int begin(void *conn, void **pinned)
+{
+    struct sconn *c = conn;
+    int rc = wait_turn(c, NULL);
+    if (rc)
+        return rc;
+    if ((rc = exec(c, NULL, begin_sql, NULL, 0, NULL, NULL)) != 0)
+        return rc;
+    c->in_tx = true;
+    c->owner = cadre_current_request();
+    *pinned = c;
+    return 0;
+}
+
+static int end(void *conn, void *pinned, bool commit)
+{
+    struct sconn *c = conn;
+    int rc = exec(c, pinned, commit ? commit_sql : rollback_sql, NULL, 0, NULL, NULL);
+    if (rc && commit)
+        exec(c, pinned, rollback_sql, NULL, 0, NULL, NULL);
+    c->in_tx = false;
+    c->owner = NULL;
+    return rc;
+}
+
 const cadre__db_driver cadre__sqlite_driver = {
-    "sqlite", sqlite_connect, sqlite_disconnect, query, exec, exec_script, errmsg,
+    .name = "sqlite",
+    .connect = sqlite_connect,
+    .disconnect = sqlite_disconnect,
+    .query = query,
+    .exec = exec,
+    .begin = begin,
+    .end = end,
+    .exec_script = exec_script,
+    .errmsg = errmsg,
 };

@@ -293,6 +293,84 @@ static void test_threads(void **state)
     cadre_db_close(shared_db);
 }
 
+static int count_rows(cadre_db *db)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_rows rows;
+    assert_int_equal(cadre_db_query(db, &a, CADRE_SCHEMA_OF(Product), &rows, "SELECT id FROM product",
+                                    NULL, 0),
+                     0);
+    int n = (int)rows.len;
+    cadre_arena_free(&a);
+    return n;
+}
+
+static int insert_named(cadre_tx *tx, const char *name)
+{
+    cadre_value p[] = { CADRE_PTEXT(name), CADRE_PDOUBLE(1), CADRE_PINT(1), CADRE_PTEXT("tool"),
+                        CADRE_PTEXT("2026-11-26"), CADRE_PNULL };
+    return cadre_tx_exec(tx, insert_sql, p, 6, NULL, NULL);
+}
+
+static void test_transactions(void **state)
+{
+    (void)state;
+    cadre_db *db = open_db();
+    cadre_tx tx;
+
+    /* commit: both rows */
+    assert_int_equal(cadre_db_begin(db, &tx), 0);
+    assert_int_equal(insert_named(&tx, "a"), 0);
+    assert_int_equal(insert_named(&tx, "b"), 0);
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_rows rows;
+    assert_int_equal(cadre_tx_query(&tx, &a, CADRE_SCHEMA_OF(Product), &rows,
+                                    "SELECT id FROM product", NULL, 0),
+                     0);
+    assert_int_equal(rows.len, 2); /* the transaction sees its own rows */
+    if (pg)
+        assert_int_equal(count_rows(db), 0); /* another connection does not, yet */
+    assert_int_equal(cadre_tx_commit(&tx), 0);
+    assert_int_equal(count_rows(db), 2);
+    assert_int_equal(insert_named(&tx, "late"), CADRE_ESTATE); /* ended */
+    assert_int_equal(cadre_tx_commit(&tx), CADRE_ESTATE);
+
+    /* rollback: nothing */
+    assert_int_equal(cadre_db_begin(db, &tx), 0);
+    assert_int_equal(insert_named(&tx, "c"), 0);
+    cadre_tx_rollback(&tx);
+    cadre_tx_rollback(&tx); /* twice is harmless */
+    assert_int_equal(count_rows(db), 2);
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
+static int two_inserts(cadre_tx *tx, void *ctx)
+{
+    const char *second = ctx;
+    int rc = insert_named(tx, "first");
+    if (rc == 0)
+        rc = insert_named(tx, second);
+    return rc < 0 ? rc : 7;
+}
+
+static void test_atomic(void **state)
+{
+    (void)state;
+    cadre_db *db = open_db();
+    assert_int_equal(cadre_db_atomic(db, two_inserts, "second"), 7);
+    assert_int_equal(count_rows(db), 2);
+    /* the second insert fails (UNIQUE): the first one is rolled back with it */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(cadre_db_exec_script(db, "DELETE FROM product"), 0);
+    assert_int_equal(cadre_db_atomic(db, two_inserts, "first"), CADRE_EEXIST);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(count_rows(db), 0);
+    cadre_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +379,8 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_values_stay_values),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_atomic),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
