@@ -79,6 +79,16 @@ int cadre_db_query_one(cadre_db *db, cadre_arena *arena, const cadre_schema *s, 
                        size_t nparams);
 
 /**
+ * Runs the same query n times with different parameters — params holds n groups of nparams — and
+ * stores the first row of each run in rows[i] (an array of n structs of schema s, each zeroed when
+ * its run found nothing, as found[i] says). On PostgreSQL the n runs travel as one pipeline: one
+ * round trip instead of n. On SQLite they run one after another. Errors as cadre_db_query.
+ */
+int cadre_db_query_each(cadre_db *db, cadre_arena *arena, const cadre_schema *s, void *rows,
+                        bool *found, size_t n, const char *sql, const cadre_value *params,
+                        size_t nparams);
+
+/**
  * Runs a statement that returns no rows. *changes (optional) gets the number of rows changed and
  * *last_id (optional) the rowid of the last insert. Errors as cadre_db_query, plus
  * CADRE_EEXIST for a UNIQUE or PRIMARY KEY violation and CADRE_ESTATE for other constraints.

@@ -168,6 +168,25 @@ int cadre_db_query_one(cadre_db *db, cadre_arena *arena, const cadre_schema *s, 
     return rc ? rc : query_one(db, conn, NULL, arena, s, row, found, sql, params, nparams);
 }
 
+int cadre_db_query_each(cadre_db *db, cadre_arena *arena, const cadre_schema *s, void *rows,
+                        bool *found, size_t n, const char *sql, const cadre_value *params,
+                        size_t nparams)
+{
+    void *conn;
+    int rc = conn_of(db, &conn);
+    if (rc)
+        return rc;
+    if (db->driver->query_each)
+        return db->driver->query_each(conn, arena, s, rows, found, n, sql, params, nparams);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        void *row = (char *)rows + i * s->size;
+        rc = query_one(db, conn, NULL, arena, s, row, &found[i], sql, params + i * nparams, nparams);
+        if (rc == 0 && !found[i])
+            memset(row, 0, s->size);
+    }
+    return rc;
+}
+
 int cadre_db_exec(cadre_db *db, const char *sql, const cadre_value *params, size_t nparams,
                   int64_t *changes, int64_t *last_id)
 {

@@ -19,6 +19,11 @@ typedef struct cadre__db_driver {
                 size_t nparams, int64_t *changes, int64_t *last_id);
     /* A transaction: begin pins a connection (*pinned) and sends BEGIN; end sends COMMIT (or
      * ROLLBACK when commit is false) and unpins it. */
+    /* The same statement n times (params: n groups of nparams), the first row of each into
+     * rows[i] with found[i]; NULL when the engine has nothing better than a loop. */
+    int (*query_each)(void *conn, cadre_arena *arena, const cadre_schema *s, void *rows,
+                      bool *found, size_t n, const char *sql, const cadre_value *params,
+                      size_t nparams);
     int (*begin)(void *conn, void **pinned);
     int (*end)(void *conn, void *pinned, bool commit);
     int (*exec_script)(void *conn, const char *sql);

@@ -439,6 +439,109 @@ static int pg_query(void *conn, void *pinned, cadre_arena *arena, const cadre_sc
     return rc;
 }
 
+/* Maps row 0 of res into row (zeroed first); *found says whether there was one. */
+static int first_row(PGresult *res, const cadre_schema *s, void *row, bool *found,
+                     cadre_arena *arena, const char *sql)
+{
+    memset(row, 0, s->size);
+    *found = PQntuples(res) > 0;
+    if (!*found)
+        return 0;
+    for (int j = 0; j < PQnfields(res); j++) {
+        const cadre_field *f = cadre__db_field_for(s, PQfname(res, j));
+        if (!f)
+            continue;
+        bool null = PQgetisnull(res, 0, j);
+        const char *v = null ? NULL : PQgetvalue(res, 0, j);
+        size_t len = null ? 0 : (size_t)PQgetlength(res, 0, j);
+        if (f->type == CADRE_T_BOOL && v && len == 1 && (*v == 't' || *v == 'f'))
+            v = *v == 't' ? "1" : "0";
+        if (cadre__db_store_text(s, f, row, v, len, arena) != 0) {
+            cadre_log(CADRE_LOG_ERROR, "postgresql: column %s does not fit field %s.%s: %s",
+                      PQfname(res, j), s->name, f->name, sql);
+            return CADRE_EPARSE;
+        }
+    }
+    return 0;
+}
+
+/* n executions of one prepared statement in a single pipeline (libpq 14+): all are sent, then
+ * one sync, then the n results are read — one round trip. */
+static int pg_query_each(void *conn, cadre_arena *arena, const cadre_schema *s, void *rows,
+                         bool *found, size_t n, const char *sql, const cadre_value *params,
+                         size_t nparams)
+{
+    struct pool *p = conn;
+    struct pconn *c;
+    int rc = acquire(p, &c);
+    if (rc)
+        return rc;
+    uint64_t deadline = now_ms() + QUERY_TIMEOUT_MS;
+    struct pstmt *st = NULL;
+    cadre_arena scratch;
+    cadre_arena_init(&scratch, 4096);
+    if (!c->pg && (rc = pg_connect_one(p, c)) != 0)
+        goto out;
+    if ((rc = prepare(p, c, sql, deadline, &st)) != 0)
+        goto out;
+    if ((int)nparams != st->nparams) {
+        rc = CADRE_EINVAL;
+        goto out;
+    }
+    if (!PQenterPipelineMode(c->pg)) {
+        rc = result_error(p, c, NULL, sql);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char **vals = cadre_arena_alloc(&scratch, (nparams ? nparams : 1) * sizeof *vals);
+        for (size_t k = 0; k < nparams; k++) {
+            const cadre_value *v = &params[i * nparams + k];
+            vals[k] = v->type == CADRE_V_INT    ? cadre_arena_printf(&scratch, "%lld", (long long)v->i)
+                      : v->type == CADRE_V_DOUBLE ? cadre_arena_printf(&scratch, "%.17g", v->d)
+                      : v->type == CADRE_V_TEXT && v->s.ptr
+                          ? cadre_arena_strndup(&scratch, v->s.ptr, v->s.len)
+                          : NULL;
+        }
+        if (!PQsendQueryPrepared(c->pg, st->name, (int)nparams, vals, NULL, NULL, 0)) {
+            rc = result_error(p, c, NULL, sql);
+            goto out;
+        }
+    }
+    if (!PQpipelineSync(c->pg)) {
+        rc = result_error(p, c, NULL, sql);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        PGresult *res = next_result(c->pg, deadline, &rc);
+        if (!res) {
+            if (!rc)
+                rc = result_error(p, c, NULL, sql);
+            goto out;
+        }
+        ExecStatusType es = PQresultStatus(res);
+        if (es == PGRES_TUPLES_OK && rc == 0)
+            rc = first_row(res, s, (char *)rows + i * s->size, &found[i], arena, sql);
+        else if (es != PGRES_TUPLES_OK && rc == 0)
+            rc = result_error(p, c, res, sql);
+        PQclear(res);
+        if (!c->pg)
+            goto out;
+        /* each query's results end with a NULL */
+        PGresult *end = next_result(c->pg, deadline, &rc);
+        PQclear(end);
+    }
+    PGresult *sync = next_result(c->pg, deadline, &rc); /* PGRES_PIPELINE_SYNC */
+    PQclear(sync);
+    if (c->pg && !PQexitPipelineMode(c->pg) && !rc)
+        rc = result_error(p, c, NULL, sql);
+out:
+    if (rc && c->pg && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF)
+        drop(c); /* a pipeline left half-read cannot be reused */
+    cadre_arena_free(&scratch);
+    c->busy = false;
+    return rc;
+}
+
 static int pg_exec(void *conn, void *pinned, const char *sql, const cadre_value *params,
                    size_t nparams, int64_t *changes, int64_t *last_id)
 {
@@ -530,6 +633,7 @@ const cadre__db_driver cadre__postgres_driver = {
     .disconnect = pg_disconnect,
     .query = pg_query,
     .exec = pg_exec,
+    .query_each = pg_query_each,
     .begin = pg_begin,
     .end = pg_end,
     .exec_script = pg_exec_script,

@@ -371,6 +371,50 @@ static void test_atomic(void **state)
     cadre_db_close(db);
 }
 
+static void test_query_each(void **state)
+{
+    (void)state;
+    cadre_db *db = open_db();
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", i);
+        cadre_value p[] = { CADRE_PTEXT(name), CADRE_PDOUBLE(i + 0.5), CADRE_PINT(1),
+                            CADRE_PTEXT("toy"), CADRE_PTEXT("2026-11-26"), CADRE_PNULL };
+        assert_int_equal(cadre_db_exec(db, insert_sql, p, 6, NULL, NULL), 0);
+    }
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    /* ids 3, 1, 99 (absent), 2, 1: five runs of one statement, in order */
+    cadre_value ids[] = { CADRE_PINT(3), CADRE_PINT(1), CADRE_PINT(99), CADRE_PINT(2), CADRE_PINT(1) };
+    Product rows[5];
+    bool found[5];
+    assert_int_equal(cadre_db_query_each(db, &a, CADRE_SCHEMA_OF(Product), rows, found, 5,
+                                         "SELECT id, name, price FROM product WHERE id = ?", ids, 1),
+                     0);
+    static const int want[] = { 3, 1, 0, 2, 1 };
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(found[i], want[i] != 0);
+        assert_int_equal(rows[i].id, want[i]);
+        if (want[i])
+            assert_true(rows[i].price == want[i] - 1 + 0.5);
+    }
+    assert_string_equal(rows[0].name.ptr, "p2");
+    /* and again (the statement is cached), then a failing one */
+    assert_int_equal(cadre_db_query_each(db, &a, CADRE_SCHEMA_OF(Product), rows, found, 2,
+                                         "SELECT id, name, price FROM product WHERE id = ?", ids, 1),
+                     0);
+    assert_int_equal(rows[1].id, 1);
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(cadre_db_query_each(db, &a, CADRE_SCHEMA_OF(Product), rows, found, 2,
+                                         "SELECT id FROM nowhere WHERE id = ?", ids, 1),
+                     CADRE_EIO);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    /* the connection is still good afterwards */
+    assert_int_equal(count_rows(db), 3);
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_atomic),
+        cmocka_unit_test(test_query_each),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
