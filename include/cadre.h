@@ -11,6 +11,7 @@
 #include "cadre/json.h"
 #include "cadre/schema.h"
 #include "cadre/db.h"
+#include "cadre/orm.h"
 #include "cadre/http.h"
 #include "cadre/app.h"
 

@@ -102,6 +102,10 @@ typedef struct cadre_field {
     double def_d;
     const char *def_s;
     const char *description;
+    /* table metadata, for models (cadre/orm.h) */
+    bool primary_key, unique, db_index;
+    const cadre_schema *(*fk)(void); /**< CADRE_FOREIGN_KEY: the referenced model */
+    int on_delete;                   /**< CADRE_ON_DELETE_* */
 } cadre_field;
 
 struct cadre_schema {
@@ -151,6 +155,12 @@ const cadre_schema *cadre_none__schema(void);
 #define CADRE_NULLABLE .nullable = 1
 #define CADRE_DESCRIPTION(s) .description = (s)
 #define CADRE_PATTERN(re) .pattern = (re)
+/* Table metadata (models: cadre/orm.h). */
+enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET_NULL };
+#define CADRE_PRIMARY_KEY .primary_key = 1
+#define CADRE_UNIQUE .unique = 1
+#define CADRE_INDEX .db_index = 1
+#define CADRE_FOREIGN_KEY(T, ON_DELETE) .fk = T##__schema, .on_delete = (ON_DELETE)
 #define CADRE_IN_PATH .in = CADRE_IN_PATH_
 #define CADRE_IN_QUERY .in = CADRE_IN_QUERY_
 #define CADRE_IN_HEADER .in = CADRE_IN_HEADER_

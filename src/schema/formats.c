@@ -124,8 +124,10 @@ const char *cadre__parse_datetime(cadre_slice s, cadre_datetime *out)
         naive = false;
         if ((p[i] == 'Z' || p[i] == 'z') && i + 1 == n) {
             offset = 0;
-        } else if ((p[i] == '+' || p[i] == '-') && n - i == 6 && p[i + 3] == ':') {
-            int oh = digits(p + i + 1, 2), om = digits(p + i + 4, 2);
+        } else if ((p[i] == '+' || p[i] == '-') &&
+                   ((n - i == 6 && p[i + 3] == ':') || n - i == 3)) {
+            /* ±HH:MM, or ±HH as PostgreSQL writes whole-hour offsets */
+            int oh = digits(p + i + 1, 2), om = n - i == 3 ? 0 : digits(p + i + 4, 2);
             if (oh < 0 || om < 0 || oh > 23 || om > 59)
                 return "invalid timezone sign or offset";
             offset = (oh * 60 + om) * (p[i] == '-' ? -1 : 1);

@@ -1,0 +1,198 @@
+/* Models: the tables their declarations give, on SQLite and (under tests/pg/with-postgres) on
+ * PostgreSQL, with keys, defaults and ON DELETE behaving as declared. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cadre.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SUPPLIER_FIELDS(F)                                                                         \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, name, CADRE_MAX_LEN(200), CADRE_UNIQUE)
+CADRE_MODEL(supplier, SUPPLIER_FIELDS)
+
+#define STATUS_VALUES(V) V(STATUS_ACTIVE, "active") V(STATUS_RETIRED, "retired")
+CADRE_ENUM(status, STATUS_VALUES)
+
+#define PRODUCT_FIELDS(F)                                                                          \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, name, CADRE_MAX_LEN(200), CADRE_INDEX)                                               \
+    F(double, price, CADRE_GE(0))                                                                  \
+    F(bool, in_stock, CADRE_DEFAULT(true))                                                         \
+    F(enum(status), status, CADRE_DEFAULT(STATUS_ACTIVE))                                          \
+    F(string, note, CADRE_NULLABLE, CADRE_DEFAULT_STR("it's new"))                                 \
+    F(datetime, added, CADRE_OPTIONAL)                                                             \
+    F(int64, supplier_id, CADRE_FOREIGN_KEY(supplier, CADRE_ON_DELETE_PROTECT))
+CADRE_MODEL(product, PRODUCT_FIELDS)
+
+#define MOVEMENT_FIELDS(F)                                                                         \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(int64, product_id, CADRE_FOREIGN_KEY(product, CADRE_ON_DELETE_CASCADE))                      \
+    F(int64, supplier_id, CADRE_NULLABLE, CADRE_FOREIGN_KEY(supplier, CADRE_ON_DELETE_SET_NULL))   \
+    F(int32, qty)
+CADRE_MODEL(movement, MOVEMENT_FIELDS)
+
+#define BAD_FIELDS(F) F(int64, id, CADRE_PRIMARY_KEY) F(strings, tags)
+CADRE_MODEL(bad, BAD_FIELDS)
+
+static char dir[64], url[512];
+static bool pg;
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/cadre-orm-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    const char *env = getenv("CADRE_TEST_PG");
+    pg = env && *env;
+    if (pg)
+        snprintf(url, sizeof url, "%s", env);
+    else
+        snprintf(url, sizeof url, "sqlite://%s/orm.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    static const char *const files[] = { "orm.db", "orm.db-wal", "orm.db-shm" };
+    char path[160];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    return 0;
+}
+
+static char *create_sql(const cadre_schema *m, const char *engine)
+{
+    cadre_buf b;
+    cadre_buf_init(&b, 1 << 16);
+    assert_int_equal(cadre_model_create_sql(m, engine, &b), 0);
+    assert_int_equal(cadre_buf_append(&b, "", 1), 0);
+    return b.data;
+}
+
+static void test_sql_text(void **state)
+{
+    (void)state;
+    char *s = create_sql(CADRE_SCHEMA_OF(product), "sqlite");
+    assert_string_equal(s, "CREATE TABLE product (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price "
+                           "REAL NOT NULL, in_stock INTEGER NOT NULL DEFAULT 1, status TEXT NOT NULL "
+                           "DEFAULT 'active', note TEXT DEFAULT 'it''s new', added TEXT, supplier_id "
+                           "INTEGER NOT NULL REFERENCES supplier(id) ON DELETE RESTRICT); CREATE INDEX "
+                           "product_name_idx ON product (name); CREATE INDEX product_supplier_id_idx "
+                           "ON product (supplier_id)");
+    free(s);
+    s = create_sql(CADRE_SCHEMA_OF(product), "postgresql");
+    assert_string_equal(s, "CREATE TABLE product (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, price "
+                           "DOUBLE PRECISION NOT NULL, in_stock BOOLEAN NOT NULL DEFAULT TRUE, status "
+                           "TEXT NOT NULL DEFAULT 'active', note TEXT DEFAULT 'it''s new', added "
+                           "TIMESTAMPTZ, supplier_id BIGINT NOT NULL REFERENCES supplier(id) ON DELETE "
+                           "RESTRICT); CREATE INDEX product_name_idx ON product (name); CREATE INDEX "
+                           "product_supplier_id_idx ON product (supplier_id)");
+    free(s);
+    s = create_sql(CADRE_SCHEMA_OF(supplier), "sqlite");
+    assert_string_equal(s, "CREATE TABLE supplier (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
+    free(s);
+    cadre_buf b;
+    cadre_buf_init(&b, 1 << 16);
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(cadre_model_create_sql(CADRE_SCHEMA_OF(bad), "sqlite", &b), CADRE_EINVAL);
+    assert_int_equal(cadre_model_create_sql(CADRE_SCHEMA_OF(supplier), "oracle", &b), CADRE_EINVAL);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    cadre_buf_free(&b);
+    assert_string_equal(cadre_model_pk(CADRE_SCHEMA_OF(product))->name, "id");
+}
+
+static void test_tables_behave(void **state)
+{
+    (void)state;
+    cadre_db *db;
+    assert_int_equal(cadre_db_open(url, &db), 0);
+    const char *engine = cadre_db_engine(db);
+    assert_int_equal(cadre_db_exec_script(db, "DROP TABLE IF EXISTS movement; DROP TABLE IF EXISTS "
+                                              "product; DROP TABLE IF EXISTS supplier"),
+                     0);
+    const cadre_schema *models[] = { CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product),
+                                     CADRE_SCHEMA_OF(movement) };
+    for (size_t i = 0; i < 3; i++) {
+        char *sql = create_sql(models[i], engine);
+        assert_int_equal(cadre_db_exec_script(db, sql), 0);
+        free(sql);
+    }
+    static const char ins_supplier[] = "INSERT INTO supplier (name) VALUES (?) RETURNING id";
+    static const char ins_product[] =
+        "INSERT INTO product (name, price, supplier_id, added) VALUES (?, ?, ?, ?) RETURNING id";
+    static const char ins_movement[] =
+        "INSERT INTO movement (product_id, supplier_id, qty) VALUES (?, ?, ?) RETURNING id";
+    int64_t s1, s2, p1, id;
+    cadre_value acme = CADRE_PTEXT("acme"), bolt = CADRE_PTEXT("bolt co");
+    assert_int_equal(cadre_db_exec(db, ins_supplier, &acme, 1, NULL, &s1), 0);
+    assert_int_equal(cadre_db_exec(db, ins_supplier, &bolt, 1, NULL, &s2), 0);
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(cadre_db_exec(db, ins_supplier, &acme, 1, NULL, NULL), CADRE_EEXIST);
+    cadre_value pv[] = { CADRE_PTEXT("hammer"), CADRE_PDOUBLE(9.5), CADRE_PINT(s1),
+                         CADRE_PTEXT("2026-11-26T14:00:00+01:00") };
+    assert_int_equal(cadre_db_exec(db, ins_product, pv, 4, NULL, &p1), 0);
+    cadre_value orphan[] = { CADRE_PTEXT("ghost"), CADRE_PDOUBLE(1), CADRE_PINT(999), CADRE_PNULL };
+    assert_int_equal(cadre_db_exec(db, ins_product, orphan, 4, NULL, NULL), CADRE_ESTATE); /* FK */
+
+    /* defaults and the datetime came back as declared */
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    product got;
+    bool found;
+    cadre_value key = CADRE_PINT(p1);
+    assert_int_equal(cadre_db_query_one(db, &a, CADRE_SCHEMA_OF(product), &got, &found,
+                                        "SELECT * FROM product WHERE id = ?", &key, 1),
+                     0);
+    assert_true(found);
+    assert_true(got.in_stock);
+    assert_int_equal(got.status, STATUS_ACTIVE);
+    assert_string_equal(got.note.ptr, "it's new");
+    assert_int_equal(got.added.sec, 1795698000); /* 2026-11-26T13:00:00Z */
+
+    /* movements: CASCADE with the product, SET NULL with the supplier */
+    cadre_value mv[] = { CADRE_PINT(p1), CADRE_PINT(s2), CADRE_PINT(5) };
+    assert_int_equal(cadre_db_exec(db, ins_movement, mv, 3, NULL, &id), 0);
+    cadre_value ks2 = CADRE_PINT(s2), ks1 = CADRE_PINT(s1), kp1 = CADRE_PINT(p1);
+    assert_int_equal(cadre_db_exec(db, "DELETE FROM supplier WHERE id = ?", &ks2, 1, NULL, NULL), 0);
+    movement m;
+    cadre_value kid = CADRE_PINT(id);
+    assert_int_equal(cadre_db_query_one(db, &a, CADRE_SCHEMA_OF(movement), &m, &found,
+                                        "SELECT * FROM movement WHERE id = ?", &kid, 1),
+                     0);
+    assert_true(found);
+    assert_true(m.cadre_null_ & (1u << 2)); /* supplier_id set to NULL */
+    /* PROTECT: a supplier with products cannot go */
+    assert_int_equal(cadre_db_exec(db, "DELETE FROM supplier WHERE id = ?", &ks1, 1, NULL, NULL),
+                     CADRE_ESTATE);
+    /* CASCADE: deleting the product takes its movements */
+    assert_int_equal(cadre_db_exec(db, "DELETE FROM product WHERE id = ?", &kp1, 1, NULL, NULL), 0);
+    assert_int_equal(cadre_db_query_one(db, &a, CADRE_SCHEMA_OF(movement), &m, &found,
+                                        "SELECT * FROM movement WHERE id = ?", &kid, 1),
+                     0);
+    assert_false(found);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sql_text),
+        cmocka_unit_test(test_tables_behave),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
