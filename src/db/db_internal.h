@@ -33,6 +33,16 @@ typedef struct cadre__db_driver {
 extern const cadre__db_driver cadre__sqlite_driver;
 extern const cadre__db_driver cadre__postgres_driver;
 
+/* FNV-1a of a statement's text: prepared-statement caches are keyed by text, not by address,
+ * because the query builder's SQL lives in request arenas whose addresses are reused. */
+static inline uint64_t cadre__sql_hash(const char *sql)
+{
+    uint64_t h = 1469598103934665603u;
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 1099511628211u;
+    return h;
+}
+
 /* The field a result column fills: the same name, or failing that the same name in another case
  * (PostgreSQL folds unquoted identifiers to lower case: randomNumber arrives as randomnumber). */
 const cadre_field *cadre__db_field_for(const cadre_schema *s, const char *column);

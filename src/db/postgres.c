@@ -26,9 +26,11 @@
 #define CONNECT_TIMEOUT_MS 5000
 #define QUERY_TIMEOUT_MS 30000
 #define ACQUIRE_TIMEOUT_MS 10000
+#define MAX_PREPARED 256     /* statements kept prepared per connection */
 
 struct pstmt {
-    const char *sql; /* the caller's literal */
+    char *sql; /* own copy of the text */
+    uint64_t hash;
     int nparams;     /* its '?' placeholders */
     char name[16];
     const cadre_schema *map_for;
@@ -93,8 +95,10 @@ static void notice(void *arg, const char *msg)
 
 static void drop(struct pconn *c)
 {
-    for (size_t i = 0; i < c->nstmts; i++)
+    for (size_t i = 0; i < c->nstmts; i++) {
         free(c->stmts[i].map);
+        free(c->stmts[i].sql);
+    }
     free(c->stmts);
     c->stmts = NULL;
     c->nstmts = c->cap = 0;
@@ -283,11 +287,24 @@ static char *rewrite(const char *sql, int *count)
 static int prepare(struct pool *p, struct pconn *c, const char *sql, uint64_t deadline,
                    struct pstmt **out)
 {
+    uint64_t hash = cadre__sql_hash(sql);
     for (size_t i = 0; i < c->nstmts; i++) {
-        if (c->stmts[i].sql == sql) {
+        if (c->stmts[i].hash == hash && strcmp(c->stmts[i].sql, sql) == 0) {
             *out = &c->stmts[i];
             return 0;
         }
+    }
+    if (c->nstmts == MAX_PREPARED) {
+        /* full (generated SQL has many shapes): start over, on the server too */
+        int rc = PQsendQuery(c->pg, "DEALLOCATE ALL") ? finish_command(c, deadline)
+                                                       : result_error(p, c, NULL, sql);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < c->nstmts; i++) {
+            free(c->stmts[i].map);
+            free(c->stmts[i].sql);
+        }
+        c->nstmts = 0;
     }
     if (c->nstmts == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 16;
@@ -299,29 +316,40 @@ static int prepare(struct pool *p, struct pconn *c, const char *sql, uint64_t de
     }
     struct pstmt *s = &c->stmts[c->nstmts];
     memset(s, 0, sizeof *s);
-    s->sql = sql;
+    s->hash = hash;
+    char *copy = s->sql = strdup(sql);
+    if (!copy)
+        return CADRE_ENOMEM;
     snprintf(s->name, sizeof s->name, "cadre%zu", c->nstmts);
     char *text = rewrite(sql, &s->nparams);
-    if (!text)
+    if (!text) {
+        free(copy);
+        s->sql = NULL;
         return CADRE_ENOMEM;
+    }
     int ok = PQsendPrepare(c->pg, s->name, text, 0, NULL);
     free(text);
+    int rc = 0;
+    PGresult *res = ok ? next_result(c->pg, deadline, &rc) : NULL;
     if (!ok)
-        return result_error(p, c, NULL, sql);
-    int rc;
-    PGresult *res = next_result(c->pg, deadline, &rc);
-    if (!res)
-        return rc ? rc : CADRE_ECLOSED;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = result_error(p, c, NULL, sql);
+    else if (!res)
+        rc = rc ? rc : CADRE_ECLOSED;
+    else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         rc = result_error(p, c, res, sql);
-        PQclear(res);
         if (c->pg)
             finish_command(c, deadline);
-        return rc;
     }
     PQclear(res);
-    if ((rc = finish_command(c, deadline)) != 0)
+    if (rc == 0)
+        rc = finish_command(c, deadline);
+    if (rc) {
+        /* not kept (and if the connection was dropped, s went with its array) */
+        free(copy);
+        if (c->pg)
+            s->sql = NULL;
         return rc;
+    }
     c->nstmts++;
     *out = s;
     return 0;

@@ -17,7 +17,8 @@
 #define MAX_CACHED 256
 
 struct cached {
-    const char *sql;
+    char *sql; /* own copy of the text */
+    uint64_t hash;
     sqlite3_stmt *st;
     const cadre_schema *map_for; /* the schema the map below was computed for */
     int *map;                    /* column -> field index, -1 for none */
@@ -76,6 +77,7 @@ static void sqlite_disconnect(void *conn)
     for (size_t i = 0; i < c->ncache; i++) {
         sqlite3_finalize(c->cache[i].st);
         free(c->cache[i].map);
+        free(c->cache[i].sql);
     }
     free(c->cache);
     sqlite3_close(c->db);
@@ -112,8 +114,9 @@ static int fail(struct sconn *c, int rc, const char *sql)
 /* The cached statement for sql, reset and with its bindings cleared. */
 static struct cached *prepare(struct sconn *c, const char *sql, int *err)
 {
+    uint64_t hash = cadre__sql_hash(sql);
     for (size_t i = 0; i < c->ncache; i++) {
-        if (c->cache[i].sql == sql) {
+        if (c->cache[i].hash == hash && strcmp(c->cache[i].sql, sql) == 0) {
             sqlite3_reset(c->cache[i].st);
             sqlite3_clear_bindings(c->cache[i].st);
             return &c->cache[i];
@@ -129,6 +132,7 @@ static struct cached *prepare(struct sconn *c, const char *sql, int *err)
         /* full: drop the oldest */
         sqlite3_finalize(c->cache[0].st);
         free(c->cache[0].map);
+        free(c->cache[0].sql);
         memmove(c->cache, c->cache + 1, (c->ncache - 1) * sizeof *c->cache);
         c->ncache--;
     }
@@ -143,7 +147,13 @@ static struct cached *prepare(struct sconn *c, const char *sql, int *err)
         c->cache = n;
         c->cap = cap;
     }
-    c->cache[c->ncache] = (struct cached){ sql, st, NULL, NULL };
+    char *copy = strdup(sql);
+    if (!copy) {
+        sqlite3_finalize(st);
+        *err = CADRE_ENOMEM;
+        return NULL;
+    }
+    c->cache[c->ncache] = (struct cached){ copy, hash, st, NULL, NULL };
     return &c->cache[c->ncache++];
 }
 
