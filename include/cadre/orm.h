@@ -14,12 +14,24 @@
  *         F(int64,  supplier_id, CADRE_FOREIGN_KEY(supplier, CADRE_ON_DELETE_PROTECT))
  *     CADRE_MODEL(product, PRODUCT_FIELDS)
  *
- * The query builder, migrations and the CRUD API build on this (issue #4, in progress).
+ * Queries: a builder that validates every field name against the model (so no text from a request
+ * can reach the SQL) and binds every value:
+ *
+ *     cadre_query q;
+ *     cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), r->arena);
+ *     cadre_q_filter(&q, "price__lt", CADRE_PDOUBLE(10.0));
+ *     cadre_q_exclude(&q, "name__icontains", CADRE_PTEXT("used"));
+ *     cadre_q_order_by(&q, "-price");
+ *     cadre_q_limit(&q, 50);
+ *     int rc = cadre_q_fetch(&q, &rows);
+ *
+ * Migrations and the CRUD API build on this (issue #4, in progress).
  */
 #ifndef CADRE_ORM_H
 #define CADRE_ORM_H
 
 #include "base.h"
+#include "db.h"
 #include "schema.h"
 
 #ifdef __cplusplus
@@ -41,6 +53,69 @@ const cadre_field *cadre_model_pk(const cadre_schema *model);
  * SET NULL on a field that is not nullable) with the reason logged, or a buffer error.
  */
 int cadre_model_create_sql(const cadre_schema *model, const char *engine, cadre_buf *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Query builder
+ * ------------------------------------------------------------------------------------------- */
+
+/** A query under construction. Its memory comes from the arena given to cadre_q_init. */
+typedef struct cadre_query {
+    /* private */
+    cadre_db *db;
+    const cadre_schema *model;
+    cadre_arena *arena;
+    cadre_buf where, order;
+    cadre_value *params;
+    size_t nparams, cap_params;
+    int64_t limit, offset;
+    int error;            /* first misuse (unknown field or lookup): reported by the run */
+    bool in_or, or_empty; /* inside cadre_q_or_begin … end, nothing in the group yet */
+    bool pg;
+} cadre_query;
+
+/** Starts a query over model's table on db. */
+void cadre_q_init(cadre_query *q, cadre_db *db, const cadre_schema *model, cadre_arena *arena);
+
+/**
+ * Adds a condition "FIELD__LOOKUP" (ANDed with the others, or ORed inside an or-group): lookups
+ * exact (the default: "price"), ne, lt, lte, gt, gte, contains, icontains, startswith, and isnull
+ * (the value is CADRE_PINT(1) for IS NULL, CADRE_PINT(0) for IS NOT NULL). contains/startswith
+ * are case-sensitive on both engines; icontains ignores ASCII case. An unknown field or lookup
+ * makes the query fail with CADRE_EINVAL when it runs (logged, naming it).
+ */
+void cadre_q_filter(cadre_query *q, const char *lookup, cadre_value v);
+
+/** As cadre_q_filter, negated: NOT (condition). */
+void cadre_q_exclude(cadre_query *q, const char *lookup, cadre_value v);
+
+/** FIELD IN (values…); an empty list matches nothing. */
+void cadre_q_filter_in(cadre_query *q, const char *field, const cadre_value *values, size_t n);
+
+/** The conditions between begin and end form one group, ORed together (no nesting). */
+void cadre_q_or_begin(cadre_query *q);
+void cadre_q_or_end(cadre_query *q);
+
+/** Orders by a field, "-field" for descending; call again for further keys. */
+void cadre_q_order_by(cadre_query *q, const char *field);
+
+/** LIMIT / OFFSET (negative: none). */
+void cadre_q_limit(cadre_query *q, int64_t n);
+void cadre_q_offset(cadre_query *q, int64_t n);
+
+/** Runs the query: every matching row as a struct of the model (in the query's arena). */
+int cadre_q_fetch(cadre_query *q, cadre_rows *out /* OUT */);
+
+/** The first matching row (respecting the order), *found saying whether there was one. */
+int cadre_q_first(cadre_query *q, void *row, bool *found /* OUT */);
+
+/** COUNT(*) of the matching rows (limit and offset are ignored). */
+int cadre_q_count(cadre_query *q, int64_t *n /* OUT */);
+
+/** Whether any row matches. */
+int cadre_q_exists(cadre_query *q, bool *yes /* OUT */);
+
+/** Deletes the matching rows; *changes (optional) gets how many. */
+int cadre_q_delete(cadre_query *q, int64_t *changes /* OUT, may be NULL */);
 
 #ifdef __cplusplus
 }

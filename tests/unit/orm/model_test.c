@@ -188,11 +188,192 @@ static void test_tables_behave(void **state)
     cadre_db_close(db);
 }
 
+/* Returns the ids the query finds, in order, as "1,2,3". */
+static const char *ids(cadre_query *q)
+{
+    cadre_rows rows;
+    int rc = cadre_q_fetch(q, &rows);
+    if (rc)
+        return cadre_arena_printf(q->arena, "error %d", rc);
+    cadre_buf b;
+    cadre_buf_init_arena(&b, q->arena, 4096);
+    for (size_t i = 0; i < rows.len; i++)
+        cadre_buf_appendf(&b, "%s%lld", i ? "," : "", (long long)((product *)rows.items)[i].id);
+    cadre_buf_append(&b, "", 1);
+    return b.data;
+}
+
+static void test_queries(void **state)
+{
+    (void)state;
+    cadre_db *db;
+    assert_int_equal(cadre_db_open(url, &db), 0);
+    const char *engine = cadre_db_engine(db);
+    assert_int_equal(cadre_db_exec_script(db, "DROP TABLE IF EXISTS movement; DROP TABLE IF EXISTS "
+                                              "product; DROP TABLE IF EXISTS supplier"),
+                     0);
+    for (int i = 0; i < 2; i++) {
+        char *sql = create_sql(i ? CADRE_SCHEMA_OF(product) : CADRE_SCHEMA_OF(supplier), engine);
+        assert_int_equal(cadre_db_exec_script(db, sql), 0);
+        free(sql);
+    }
+    cadre_value acme = CADRE_PTEXT("acme");
+    assert_int_equal(cadre_db_exec(db, "INSERT INTO supplier (name) VALUES (?) RETURNING id", &acme, 1,
+                                   NULL, NULL),
+                     0);
+    /* 1 Hammer 9.5 | 2 hammer drill 120 | 3 50% off_sale 3 (note NULL) | 4 Saw 25 */
+    static const struct {
+        const char *name;
+        double price;
+        bool null_note;
+    } seed[] = { { "Hammer", 9.5, false }, { "hammer drill", 120, false },
+                 { "50% off_sale", 3, true }, { "Saw", 25, false } };
+    for (size_t i = 0; i < 4; i++) {
+        cadre_value v[] = { CADRE_PTEXT(seed[i].name), CADRE_PDOUBLE(seed[i].price), CADRE_PINT(1),
+                            seed[i].null_note ? CADRE_PNULL : CADRE_PTEXT("x") };
+        assert_int_equal(cadre_db_exec(db, "INSERT INTO product (name, price, supplier_id, note) "
+                                           "VALUES (?, ?, ?, ?) RETURNING id",
+                                       v, 4, NULL, NULL),
+                         0);
+    }
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_query q;
+#define Q() cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a)
+    Q();
+    cadre_q_order_by(&q, "id");
+    assert_string_equal(ids(&q), "1,2,3,4");
+    Q();
+    cadre_q_filter(&q, "price__lt", CADRE_PDOUBLE(10));
+    cadre_q_order_by(&q, "-price");
+    assert_string_equal(ids(&q), "1,3");
+    Q();
+    cadre_q_filter(&q, "price__gte", CADRE_PDOUBLE(9.5));
+    cadre_q_filter(&q, "price__lte", CADRE_PDOUBLE(25));
+    cadre_q_order_by(&q, "price");
+    assert_string_equal(ids(&q), "1,4");
+    Q(); /* contains is case-sensitive on both engines */
+    cadre_q_filter(&q, "name__contains", CADRE_PTEXT("ammer"));
+    cadre_q_exclude(&q, "name__contains", CADRE_PTEXT("drill"));
+    assert_string_equal(ids(&q), "1");
+    Q();
+    cadre_q_filter(&q, "name__contains", CADRE_PTEXT("Ham"));
+    assert_string_equal(ids(&q), "1");
+    Q();
+    cadre_q_filter(&q, "name__icontains", CADRE_PTEXT("HAM"));
+    cadre_q_order_by(&q, "id");
+    assert_string_equal(ids(&q), "1,2");
+    Q(); /* wildcards in values are matched literally */
+    cadre_q_filter(&q, "name__contains", CADRE_PTEXT("% off_"));
+    assert_string_equal(ids(&q), "3");
+    Q();
+    cadre_q_filter(&q, "name__icontains", CADRE_PTEXT("%"));
+    assert_string_equal(ids(&q), "3");
+    Q();
+    cadre_q_filter(&q, "name__contains", CADRE_PTEXT("_"));
+    assert_string_equal(ids(&q), "3");
+    Q();
+    cadre_q_filter(&q, "name__startswith", CADRE_PTEXT("ham"));
+    assert_string_equal(ids(&q), "2");
+    Q();
+    cadre_q_filter(&q, "note__isnull", CADRE_PINT(1));
+    assert_string_equal(ids(&q), "3");
+    Q();
+    cadre_q_filter(&q, "note", CADRE_PNULL); /* exact NULL is IS NULL */
+    assert_string_equal(ids(&q), "3");
+    Q();
+    cadre_q_filter(&q, "name__ne", CADRE_PTEXT("Saw"));
+    cadre_q_filter(&q, "note__isnull", CADRE_PINT(0));
+    cadre_q_order_by(&q, "-id");
+    assert_string_equal(ids(&q), "2,1");
+    Q();
+    cadre_value in[] = { CADRE_PINT(4), CADRE_PINT(2), CADRE_PINT(42) };
+    cadre_q_filter_in(&q, "id", in, 3);
+    cadre_q_order_by(&q, "id");
+    assert_string_equal(ids(&q), "2,4");
+    Q();
+    cadre_q_filter_in(&q, "id", NULL, 0);
+    assert_string_equal(ids(&q), "");
+    Q(); /* (price < 5 OR name = 'Saw') AND note IS NOT NULL */
+    cadre_q_or_begin(&q);
+    cadre_q_filter(&q, "price__lt", CADRE_PDOUBLE(5));
+    cadre_q_filter(&q, "name", CADRE_PTEXT("Saw"));
+    cadre_q_or_end(&q);
+    cadre_q_order_by(&q, "id");
+    assert_string_equal(ids(&q), "3,4");
+    cadre_q_filter(&q, "note__isnull", CADRE_PINT(0));
+    assert_string_equal(ids(&q), "4");
+    Q();
+    cadre_q_order_by(&q, "price");
+    cadre_q_limit(&q, 2);
+    cadre_q_offset(&q, 1);
+    assert_string_equal(ids(&q), "1,4");
+    Q();
+    cadre_q_order_by(&q, "price");
+    cadre_q_offset(&q, 3);
+    assert_string_equal(ids(&q), "2");
+
+    /* count, exists, first, delete */
+    int64_t n;
+    bool yes;
+    product first;
+    Q();
+    cadre_q_filter(&q, "price__gt", CADRE_PDOUBLE(5));
+    cadre_q_limit(&q, 1); /* ignored by count */
+    assert_int_equal(cadre_q_count(&q, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(cadre_q_exists(&q, &yes), 0);
+    assert_true(yes);
+    Q();
+    cadre_q_filter(&q, "price__gt", CADRE_PDOUBLE(1000));
+    assert_int_equal(cadre_q_exists(&q, &yes), 0);
+    assert_false(yes);
+    Q();
+    cadre_q_order_by(&q, "-price");
+    assert_int_equal(cadre_q_first(&q, &first, &yes), 0);
+    assert_true(yes);
+    assert_string_equal(first.name.ptr, "hammer drill");
+    Q();
+    cadre_q_filter(&q, "price__lt", CADRE_PDOUBLE(10));
+    assert_int_equal(cadre_q_delete(&q, &n), 0);
+    assert_int_equal(n, 2);
+    Q();
+    assert_int_equal(cadre_q_count(&q, &n), 0);
+    assert_int_equal(n, 2);
+
+    /* names from a request never reach the SQL: unknown fields and lookups are refused */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    Q();
+    cadre_q_filter(&q, "name; DROP TABLE product; --", CADRE_PTEXT("x"));
+    assert_string_equal(ids(&q), "error -2");
+    Q();
+    cadre_q_order_by(&q, "-price; DELETE FROM product");
+    assert_int_equal(cadre_q_count(&q, &n), CADRE_EINVAL);
+    Q();
+    cadre_q_filter(&q, "price__regex", CADRE_PTEXT(".*"));
+    assert_int_equal(cadre_q_exists(&q, &yes), CADRE_EINVAL);
+    Q();
+    cadre_q_or_begin(&q);
+    assert_int_equal(cadre_q_count(&q, &n), CADRE_EINVAL); /* group never ended */
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    /* values are values */
+    Q();
+    cadre_q_filter(&q, "name", CADRE_PTEXT("x' OR '1'='1"));
+    assert_string_equal(ids(&q), "");
+    Q();
+    assert_int_equal(cadre_q_count(&q, &n), 0);
+    assert_int_equal(n, 2); /* nothing was dropped or deleted */
+#undef Q
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sql_text),
         cmocka_unit_test(test_tables_behave),
+        cmocka_unit_test(test_queries),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
