@@ -1,5 +1,5 @@
 # Cadre — the two commands: `make demo` and `make test`. See README.md.
-.PHONY: all deps build demo test test-release test-asan test-cross check-banned bench fuzz install clean
+.PHONY: all deps test-deps build demo test test-release test-asan test-cross check-banned bench fuzz install clean
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -13,6 +13,9 @@ all: build
 
 deps:
 	@scripts/install-deps
+
+test-deps:
+	@scripts/install-deps --test
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=release
@@ -29,7 +32,7 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
 
 # Every test, twice: the release build, then the same suites under ASan + UBSan.
-test: deps check-banned test-release test-asan test-cross
+test: test-deps check-banned test-release test-asan test-cross
 	@scripts/test-summary $(BUILD) $(ASAN_BUILD)
 
 # The aarch64 context switch, cross-compiled and run under qemu-user.
@@ -50,6 +53,7 @@ check-banned:
 # Peers (Django, FastAPI, nginx) and Cadre in one run when ../shared/bench exists.
 bench: build
 	@scripts/install-deps --bench
+	@scripts/install-deps --test
 	@if [ -x $(SHARED)/bench/run-peers ]; then \
 	  $(SHARED)/bench/run-peers --cmd '$(BUILD)/bench/cadre-bench' --name cadre \
 	    --cmd-endpoints $(BENCH_ENDPOINTS) --endpoints $(BENCH_ENDPOINTS) --pipeline 16 \
@@ -63,7 +67,7 @@ $(FUZZ_BUILD)/build.ninja:
 	  -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link
 
 # Runs each libFuzzer target for FUZZ_SECONDS on a scratch copy of its corpus.
-fuzz: deps $(FUZZ_BUILD)/build.ninja
+fuzz: test-deps $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
 	@scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
