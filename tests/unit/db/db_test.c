@@ -8,6 +8,8 @@
 
 #include <cadre.h>
 
+#include "engine_fixture.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,39 +29,8 @@ CADRE_ENUM(kind, KIND_VALUES)
     F(string, note, CADRE_NULLABLE)
 CADRE_SCHEMA(Product, PRODUCT_FIELDS)
 
-/* SQLite by default; PostgreSQL when tests/pg/with-postgres exported CADRE_TEST_PG. The same
- * code runs on both: only the table definition differs. */
-static char dir[64];
-static char url[512];
-static bool pg;
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/cadre-db-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    const char *env = getenv("CADRE_TEST_PG");
-    pg = env && *env;
-    if (pg)
-        snprintf(url, sizeof url, "%s", env);
-    else
-        snprintf(url, sizeof url, "sqlite://%s/test.db", dir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char path[160];
-    static const char *const files[] = { "test.db", "test.db-wal", "test.db-shm" };
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-    return 0;
-}
+/* The engine comes from engine_fixture.h (SQLite, or PostgreSQL under tests/pg/with-postgres);
+ * the same code runs on both: only the table definition differs. */
 
 /* The same statement on both engines; PostgreSQL returns the new id with RETURNING. */
 static const char insert_sql_lite[] =
@@ -427,5 +398,5 @@ int main(void)
         cmocka_unit_test(test_atomic),
         cmocka_unit_test(test_query_each),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
 }

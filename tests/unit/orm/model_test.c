@@ -8,6 +8,8 @@
 
 #include <cadre.h>
 
+#include "db/engine_fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,36 +44,6 @@ CADRE_MODEL(movement, MOVEMENT_FIELDS)
 #define BAD_FIELDS(F) F(int64, id, CADRE_PRIMARY_KEY) F(strings, tags)
 CADRE_MODEL(bad, BAD_FIELDS)
 
-static char dir[64], url[512];
-static bool pg;
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/cadre-orm-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    const char *env = getenv("CADRE_TEST_PG");
-    pg = env && *env;
-    if (pg)
-        snprintf(url, sizeof url, "%s", env);
-    else
-        snprintf(url, sizeof url, "sqlite://%s/orm.db", dir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    static const char *const files[] = { "orm.db", "orm.db-wal", "orm.db-shm" };
-    char path[160];
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-    return 0;
-}
 
 static char *create_sql(const cadre_schema *m, const char *engine)
 {
@@ -375,5 +347,5 @@ int main(void)
         cmocka_unit_test(test_tables_behave),
         cmocka_unit_test(test_queries),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
 }
