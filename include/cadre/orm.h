@@ -55,6 +55,34 @@ const cadre_field *cadre_model_pk(const cadre_schema *model);
 int cadre_model_create_sql(const cadre_schema *model, const char *engine, cadre_buf *out);
 
 /* ---------------------------------------------------------------------------------------------
+ * Rows by primary key (the model's first CADRE_PRIMARY_KEY field, an int64)
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Inserts *obj (a struct of the model) and stores the new primary key into it. Every field but
+ * the primary key is written, except optional fields that are not present (cadre_set_), which get
+ * the column's default; a nullable field whose null bit is set is written as NULL. Text values
+ * (strings, enums, dates, UUIDs) are copied into arena. Returns 0 or cadre_db_exec's errors
+ * (CADRE_EEXIST: a UNIQUE violation; CADRE_ESTATE: a foreign key or NOT NULL one).
+ */
+int cadre_model_insert(cadre_db *db, cadre_arena *arena, const cadre_schema *model, void *obj);
+
+/** Reads the row whose primary key is id into *obj; *found says whether there is one. */
+int cadre_model_get(cadre_db *db, cadre_arena *arena, const cadre_schema *model, int64_t id,
+                    void *obj, bool *found /* OUT */);
+
+/**
+ * Updates the row of obj's primary key: every field, or with partial only the fields present in
+ * obj (PATCH). *changes (optional) is 0 when no such row exists.
+ */
+int cadre_model_update(cadre_db *db, cadre_arena *arena, const cadre_schema *model, const void *obj,
+                       bool partial, int64_t *changes /* OUT, may be NULL */);
+
+/** Deletes the row whose primary key is id; *changes (optional) is 0 when there was none. */
+int cadre_model_delete(cadre_db *db, const cadre_schema *model, int64_t id,
+                       int64_t *changes /* OUT, may be NULL */);
+
+/* ---------------------------------------------------------------------------------------------
  * Query builder
  * ------------------------------------------------------------------------------------------- */
 

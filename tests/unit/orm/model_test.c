@@ -340,12 +340,87 @@ static void test_queries(void **state)
     cadre_db_close(db);
 }
 
+static void test_rows_by_key(void **state)
+{
+    (void)state;
+    cadre_db *db;
+    assert_int_equal(cadre_db_open(url, &db), 0);
+    const char *engine = cadre_db_engine(db);
+    assert_int_equal(cadre_db_exec_script(db, "DROP TABLE IF EXISTS movement; DROP TABLE IF EXISTS "
+                                              "product; DROP TABLE IF EXISTS supplier"),
+                     0);
+    for (int i = 0; i < 2; i++) {
+        char *sql = create_sql(i ? CADRE_SCHEMA_OF(product) : CADRE_SCHEMA_OF(supplier), engine);
+        assert_int_equal(cadre_db_exec_script(db, sql), 0);
+        free(sql);
+    }
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    supplier s = { .name = CADRE_LIT("acme") };
+    assert_int_equal(cadre_model_insert(db, &a, CADRE_SCHEMA_OF(supplier), &s), 0);
+    assert_int_equal(s.id, 1);
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    supplier dup = { .name = CADRE_LIT("acme") };
+    assert_int_equal(cadre_model_insert(db, &a, CADRE_SCHEMA_OF(supplier), &dup), CADRE_EEXIST);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+
+    /* absent optional fields take the column default; nullable null is NULL */
+    product p = { .name = CADRE_LIT("drill"), .price = 120, .in_stock = false,
+                  .status = STATUS_RETIRED, .supplier_id = s.id };
+    p.cadre_null_ = 1u << 5; /* note: NULL */
+    assert_int_equal(cadre_model_insert(db, &a, CADRE_SCHEMA_OF(product), &p), 0);
+    assert_true(p.id > 0);
+    product got;
+    bool found;
+    assert_int_equal(cadre_model_get(db, &a, CADRE_SCHEMA_OF(product), p.id, &got, &found), 0);
+    assert_true(found);
+    assert_string_equal(got.name.ptr, "drill");
+    assert_false(got.in_stock);
+    assert_int_equal(got.status, STATUS_RETIRED);
+    assert_true(got.cadre_null_ & (1u << 5));
+    /* added was optional and absent: the column is NULL, the field not present */
+    assert_false(cadre_schema_has(CADRE_SCHEMA_OF(product), &got, "added"));
+
+    /* PATCH: only the fields present */
+    product patch = { .id = p.id, .price = 99.5 };
+    patch.cadre_set_ = 1u << 2; /* price */
+    int64_t changes;
+    assert_int_equal(cadre_model_update(db, &a, CADRE_SCHEMA_OF(product), &patch, true, &changes), 0);
+    assert_int_equal(changes, 1);
+    assert_int_equal(cadre_model_get(db, &a, CADRE_SCHEMA_OF(product), p.id, &got, &found), 0);
+    assert_true(got.price == 99.5);
+    assert_string_equal(got.name.ptr, "drill"); /* untouched */
+    /* PUT: every field */
+    got.name = CADRE_LIT("big drill");
+    got.status = STATUS_ACTIVE;
+    assert_int_equal(cadre_model_update(db, &a, CADRE_SCHEMA_OF(product), &got, false, &changes), 0);
+    assert_int_equal(changes, 1);
+    product again;
+    assert_int_equal(cadre_model_get(db, &a, CADRE_SCHEMA_OF(product), p.id, &again, &found), 0);
+    assert_string_equal(again.name.ptr, "big drill");
+    assert_int_equal(again.status, STATUS_ACTIVE);
+    /* a row that is not there */
+    patch.id = 999;
+    assert_int_equal(cadre_model_update(db, &a, CADRE_SCHEMA_OF(product), &patch, true, &changes), 0);
+    assert_int_equal(changes, 0);
+    assert_int_equal(cadre_model_get(db, &a, CADRE_SCHEMA_OF(product), 999, &got, &found), 0);
+    assert_false(found);
+    /* delete */
+    assert_int_equal(cadre_model_delete(db, CADRE_SCHEMA_OF(product), p.id, &changes), 0);
+    assert_int_equal(changes, 1);
+    assert_int_equal(cadre_model_delete(db, CADRE_SCHEMA_OF(product), p.id, &changes), 0);
+    assert_int_equal(changes, 0);
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sql_text),
         cmocka_unit_test(test_tables_behave),
         cmocka_unit_test(test_queries),
+        cmocka_unit_test(test_rows_by_key),
     };
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
 }
