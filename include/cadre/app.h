@@ -66,6 +66,8 @@ typedef struct cadre_route_spec {
     int status;                   /**< success status when the handler returns 0 (default 200) */
     const char *summary, *description, *tags, *operation_id; /**< for OpenAPI */
     bool deprecated;
+    bool partial_body; /**< PATCH: required body fields may be absent (only present ones set) */
+    const void *data;  /**< given to the handler as r->route_data (e.g. the model of a CRUD API) */
     const char *handler_name; /**< the handler's C name: the default operation id's stem */
     const char *file; /**< where the route was declared (for start-up errors) */
     int line;

@@ -136,6 +136,7 @@ struct cadre_request {
     cadre_param *params;  /**< path parameters, set by the router */
     size_t num_params;
     void *ctx;  /**< the dispatch context (for an app: its cadre_app) */
+    const void *route_data; /**< the matched typed route's cadre_route_spec.data, or NULL */
     void *user; /**< free for the application (e.g. the app sets its own state here) */
 
     /* private: the response being built and the connection this request came from */

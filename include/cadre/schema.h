@@ -89,6 +89,7 @@ typedef struct cadre_field {
     size_t offset;                          /**< offsetof the member */
     size_t elem_size;                       /**< array(T): sizeof(T) */
     const cadre_schema *(*sub)(void);       /**< object(T), array(T): T's schema */
+    const cadre_schema *sub_schema;         /**< the same, for schemas built at run time */
     const cadre_enum *(*en)(void);          /**< enum(T): T's values */
     const char *pattern;                    /**< CADRE_PATTERN: POSIX extended regex, searched */
     cadre_param_in in;
@@ -334,6 +335,12 @@ void cadre_schema_write_json_schema(const cadre_schema *s, cadre_json_writer *w,
 
 /** Writes the JSON Schema of one field's value (with its title, default and constraints). */
 void cadre_schema_write_field_schema(const cadre_field *f, cadre_json_writer *w, bool ref_nested);
+
+/** The schema of an object(T) or array(T) field (NULL for other types). */
+static inline const cadre_schema *cadre_field_sub(const cadre_field *f)
+{
+    return f->sub ? f->sub() : f->sub_schema;
+}
 
 /** True when the field is required in input (no default, not optional). */
 static inline bool cadre_field_required(const cadre_field *f)

@@ -55,8 +55,8 @@ static void collect(struct schemas *c, const cadre_schema *s)
     }
     c->items[c->len++] = s;
     for (size_t i = 0; i < s->nfields; i++)
-        if (s->fields[i].sub)
-            collect(c, s->fields[i].sub());
+        if (cadre_field_sub(&s->fields[i]))
+            collect(c, cadre_field_sub(&s->fields[i]));
 }
 
 /* FastAPI's default operation id: handler name, then the path with every non-word character
@@ -265,8 +265,8 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
                 collect(&comps, r2->spec->body);
                 collect(&comps, r2->spec->response);
                 for (size_t k = 0; k < r2->spec->params->nfields; k++)
-                    if (r2->spec->params->fields[k].sub)
-                        collect(&comps, r2->spec->params->fields[k].sub());
+                    if (cadre_field_sub(&r2->spec->params->fields[k]))
+                        collect(&comps, cadre_field_sub(&r2->spec->params->fields[k]));
                 any_validation |= r2->spec->params->nfields || r2->spec->body != cadre_none__schema();
             }
         }

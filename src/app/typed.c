@@ -150,6 +150,7 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
     const cadre_schema *ps = spec->params, *bs = spec->body, *rs = spec->response;
     cadre_verrors errs;
     cadre_verrors_init(&errs, r->arena);
+    r->route_data = spec->data;
 
     void *params = cadre_arena_calloc(r->arena, ps->size);
     uint64_t set = 0;
@@ -189,6 +190,18 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
                               errs.items[errs.len - 1].msg, errs.items[errs.len - 1].input,
                               errs.items[errs.len - 1].ctx);
             errs = only;
+        } else if (spec->partial_body) {
+            /* PATCH: a required field that is absent is simply not changed */
+            size_t kept = 0;
+            for (size_t i = 0; i < errs.len; i++) {
+                const cadre_verror *e = &errs.items[i];
+                bool top_missing = strcmp(e->type, "missing") == 0 &&
+                                   strncmp(e->loc, "[\"body\",", 8) == 0 &&
+                                   !strchr(e->loc + 8, ',');
+                if (!top_missing)
+                    errs.items[kept++] = *e;
+            }
+            errs.len = kept;
         }
     }
     if (errs.len)

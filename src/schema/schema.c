@@ -488,7 +488,7 @@ static int decode_value(dctx *c, const cadre_field *f, const cadre_json_token *t
         bool want_object = f->type == CADRE_T_OBJECT;
         if (want_object && t->type == CADRE_JSON_OBJECT) {
             loc sub = loc_push(c->arena, l, name, idx);
-            return decode_object(c, f->sub(), dst, sub, start);
+            return decode_object(c, cadre_field_sub(f), dst, sub, start);
         }
         if (want_array && t->type == CADRE_JSON_ARRAY) {
             loc sub = loc_push(c->arena, l, name, idx);
@@ -526,7 +526,7 @@ static int decode_value(dctx *c, const cadre_field *f, const cadre_json_token *t
                         n++;
                         continue;
                     }
-                    rc = decode_object(c, f->sub(), slot, loc_push(c->arena, sub, NULL, (long)n),
+                    rc = decode_object(c, cadre_field_sub(f), slot, loc_push(c->arena, sub, NULL, (long)n),
                                        et.offset);
                 } else {
                     rc = decode_value(c, &ef, &et, slot, NULL, 0, sub, NULL, (long)n);
@@ -812,7 +812,7 @@ static void encode_value(const cadre_field *f, const void *p, cadre_json_writer 
         break;
     }
     case CADRE_T_OBJECT:
-        cadre_schema_encode_json(f->sub(), p, w);
+        cadre_schema_encode_json(cadre_field_sub(f), p, w);
         break;
     case CADRE_T_ENUM: {
         const cadre_enum *en = f->en();
@@ -843,7 +843,7 @@ static void encode_value(const cadre_field *f, const void *p, cadre_json_writer 
             const char *items;
             size_t len;
         } *a = p;
-        const cadre_schema *sub = f->sub();
+        const cadre_schema *sub = cadre_field_sub(f);
         cadre_json_begin_array(w);
         for (size_t i = 0; i < a->len; i++)
             cadre_schema_encode_json(sub, a->items + i * f->elem_size, w);
@@ -910,7 +910,7 @@ static void write_base_members(const cadre_field *f, cadre_json_writer *w, bool 
 {
     switch (f->type) {
     case CADRE_T_OBJECT:
-        write_object_members(f->sub(), w, ref_nested, ref_nested);
+        write_object_members(cadre_field_sub(f), w, ref_nested, ref_nested);
         return;
     case CADRE_T_BOOL:
         key(w, "type"), str(w, "boolean");
@@ -953,7 +953,7 @@ static void write_base_members(const cadre_field *f, cadre_json_writer *w, bool 
         key(w, "type"), str(w, "array");
         key(w, "items");
         if (f->type == CADRE_T_ARRAY) {
-            write_object(f->sub(), w, ref_nested);
+            write_object(cadre_field_sub(f), w, ref_nested);
         } else {
             cadre_json_begin_object(w);
             key(w, "type");
