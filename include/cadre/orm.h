@@ -31,6 +31,7 @@
 #define CADRE_ORM_H
 
 #include "base.h"
+#include "app.h"
 #include "db.h"
 #include "schema.h"
 
@@ -81,6 +82,32 @@ int cadre_model_update(cadre_db *db, cadre_arena *arena, const cadre_schema *mod
 /** Deletes the row whose primary key is id; *changes (optional) is 0 when there was none. */
 int cadre_model_delete(cadre_db *db, const cadre_schema *model, int64_t id,
                        int64_t *changes /* OUT, may be NULL */);
+
+/* ---------------------------------------------------------------------------------------------
+ * The automatic CRUD API
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Serves a model's table as a typed JSON API under prefix (e.g. "/api/products"), all of it in
+ * OpenAPI:
+ *   GET    prefix        list: {"count": total, "results": [...]}; query parameters FIELD or
+ *                        FIELD__LOOKUP filter (the lookups of cadre_q_filter), ordering=-price,name,
+ *                        limit (default 100, at most 1000), offset; an unknown field is a 422
+ *   POST   prefix        create from a JSON body (the primary key is assigned) → 201 and the row
+ *   GET    prefix/{id}   retrieve → 200, or 404
+ *   PUT    prefix/{id}   replace (every field) → 200 and the row, or 404
+ *   PATCH  prefix/{id}   change the fields present → 200 and the row, or 404
+ *   DELETE prefix/{id}   → 204, or 404
+ * Bodies are validated like any typed route (422); the primary key is read-only. A UNIQUE
+ * violation answers 409, a foreign key naming no row 422, deleting a row still referenced (ON
+ * DELETE PROTECT) 409, each with the database's message. The model needs an int64
+ * CADRE_PRIMARY_KEY. db must outlive the app. Returns 0 or a negative CADRE_E* (recorded as a
+ * route error: the app then refuses to start).
+ */
+int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, cadre_db *db,
+                const char *file, int line);
+#define cadre_crud(app, prefix, model, db)                                                         \
+    cadre__crud((app), (prefix), (model), (db), __FILE__, __LINE__)
 
 /* ---------------------------------------------------------------------------------------------
  * Query builder

@@ -342,10 +342,11 @@ static inline const cadre_schema *cadre_field_sub(const cadre_field *f)
     return f->sub ? f->sub() : f->sub_schema;
 }
 
-/** True when the field is required in input (no default, not optional). */
+/** True when the field is required in input (no default, not optional, not a primary key: keys
+ *  are assigned by the database and read-only in input). */
 static inline bool cadre_field_required(const cadre_field *f)
 {
-    return !f->has_default && !f->optional;
+    return !f->has_default && !f->optional && !f->primary_key;
 }
 
 #ifdef __cplusplus

@@ -33,12 +33,29 @@ void cadre_app_free(cadre_app *app)
     for (size_t i = 0; i < app->nerrors; i++)
         free(app->errors[i]);
     free(app->errors);
+    for (size_t i = 0; i < app->nowned; i++)
+        free(app->owned[i]);
+    free(app->owned);
     cadre_buf_free(&app->openapi);
     cadre__docs_free(app);
     pthread_mutex_destroy(&app->openapi_lock);
     free(app->version);
     free(app->name);
     free(app);
+}
+
+void *cadre__app_own(cadre_app *app, void *p)
+{
+    if (!p)
+        return NULL;
+    void **n = realloc(app->owned, (app->nowned + 1) * sizeof *n);
+    if (!n) {
+        free(p);
+        return NULL;
+    }
+    app->owned = n;
+    app->owned[app->nowned++] = p;
+    return p;
 }
 
 cadre_server_config *cadre_app_config(cadre_app *app)

@@ -34,11 +34,17 @@ struct cadre_app {
     char **errors; /* configuration errors, "file:line: message" */
     size_t nerrors;
     cadre_server_config config;
+    void **owned; /* freed with the app (cadre__app_own) */
+    size_t nowned;
     cadre_buf openapi; /* the document, built on first request */
     char *docs_dir;          /* local docs assets (cadre_app_docs_assets), or NULL: CDN */
     cadre_buf docs_cache[3]; /* those assets, read on first request */
     pthread_mutex_t openapi_lock;
 };
+
+/* Hands p (malloc'd) to the app, which frees it in cadre_app_free. Returns p, or NULL (and
+ * frees p) when memory runs out. */
+void *cadre__app_own(cadre_app *app, void *p);
 
 /* Registers GET /openapi.json (openapi.c). */
 void cadre__openapi_install(cadre_app *app);

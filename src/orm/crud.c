@@ -21,7 +21,9 @@ static bool is_set(const cadre_schema *m, const void *obj, size_t i)
 }
 
 /* The bound value of field f of obj. */
-static cadre_value value_of(const cadre_schema *m, const cadre_field *f, const void *obj,
+cadre_value cadre__model_value(const cadre_schema *m, const cadre_field *f, const void *obj,
+                               cadre_arena *arena);
+cadre_value cadre__model_value(const cadre_schema *m, const cadre_field *f, const void *obj,
                             cadre_arena *arena)
 {
     size_t i = (size_t)(f - m->fields);
@@ -85,7 +87,7 @@ int cadre_model_insert(cadre_db *db, cadre_arena *arena, const cadre_schema *m, 
             continue;
         cadre_buf_appendf(&cols, "%s%s", n ? ", " : "", f->name);
         cadre_buf_append_str(&marks, n ? ", ?" : "?");
-        vals[n++] = value_of(m, f, obj, arena);
+        vals[n++] = cadre__model_value(m, f, obj, arena);
     }
     char *sql = n ? cadre_arena_printf(arena, "INSERT INTO %s (%.*s) VALUES (%.*s) RETURNING %s",
                                        m->name, (int)cols.len, cols.data, (int)marks.len,
@@ -129,7 +131,7 @@ int cadre_model_update(cadre_db *db, cadre_arena *arena, const cadre_schema *m, 
         if (f == pk || !is_column(f) || (partial && !is_set(m, obj, i)))
             continue;
         cadre_buf_appendf(&set, "%s%s = ?", n ? ", " : "", f->name);
-        vals[n++] = value_of(m, f, obj, arena);
+        vals[n++] = cadre__model_value(m, f, obj, arena);
     }
     if (changes)
         *changes = 0;

@@ -1,0 +1,298 @@
+/*
+ * The automatic CRUD API: six typed routes per model whose handlers share one description (the
+ * model, the database, a run-time "page" schema for lists), passed as the routes' data.
+ */
+#include <cadre/orm.h>
+
+#include "app/app_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+cadre_value cadre__model_value(const cadre_schema *m, const cadre_field *f, const void *obj,
+                               cadre_arena *arena);
+
+#define ID_FIELDS(F) F(int64, id)
+CADRE_SCHEMA(cadre__crud_id, ID_FIELDS)
+
+/* A list answer: {"count": N, "results": [rows]}; the schema is built per model at run time. */
+struct page {
+    int64_t count;
+    cadre_rows results; /* same layout as an array(T) member */
+    uint64_t cadre_set_, cadre_null_;
+};
+
+struct crud {
+    const cadre_schema *model;
+    const cadre_field *pk;
+    cadre_db *db;
+    cadre_schema page;
+    cadre_field page_fields[2];
+    char page_name[96], names[6][96], summaries[6][128];
+};
+
+#define DEFAULT_LIMIT 100
+#define MAX_LIMIT 1000
+
+static const struct crud *crud_of(cadre_request *r)
+{
+    return r->route_data;
+}
+
+/* Maps a database error to an answer: 409 for UNIQUE, 422 for other constraints (a foreign key
+ * naming no row). */
+static int db_answer(cadre_request *r, const struct crud *c, int rc)
+{
+    if (rc == CADRE_EEXIST)
+        return cadre_error(r, 409, cadre_db_errmsg(c->db));
+    if (rc == CADRE_ESTATE)
+        return cadre_error(r, 422, cadre_db_errmsg(c->db));
+    return rc; /* 503 for a database that is down, 500 otherwise */
+}
+
+static int answer_row(cadre_request *r, const struct crud *c, int64_t id, void *out, int status)
+{
+    bool found;
+    int rc = cadre_model_get(c->db, r->arena, c->model, id, out, &found);
+    if (rc)
+        return db_answer(r, c, rc);
+    return found ? status : cadre_error(r, 404, "Not Found");
+}
+
+static int retrieve(cadre_request *r, const void *params, const void *body, void *out)
+{
+    (void)body;
+    return answer_row(r, crud_of(r), ((const cadre__crud_id *)params)->id, out, 200);
+}
+
+static int create(cadre_request *r, const void *params, const void *body, void *out)
+{
+    (void)params;
+    const struct crud *c = crud_of(r);
+    void *row = cadre_alloc(r, c->model->size);
+    memcpy(row, body, c->model->size);
+    int rc = cadre_model_insert(c->db, r->arena, c->model, row);
+    if (rc)
+        return db_answer(r, c, rc);
+    return answer_row(r, c, *(int64_t *)((char *)row + c->pk->offset), out, 201);
+}
+
+static int update(cadre_request *r, const void *params, const void *body, void *out, bool partial)
+{
+    const struct crud *c = crud_of(r);
+    int64_t id = ((const cadre__crud_id *)params)->id, changes = 0;
+    void *row = cadre_alloc(r, c->model->size);
+    memcpy(row, body, c->model->size);
+    *(int64_t *)((char *)row + c->pk->offset) = id; /* the path names the row, not the body */
+    *(uint64_t *)((char *)row + c->model->set_offset) &= ~((uint64_t)1 << (c->pk - c->model->fields));
+    int rc = cadre_model_update(c->db, r->arena, c->model, row, partial, &changes);
+    if (rc)
+        return db_answer(r, c, rc);
+    if (!changes)
+        return cadre_error(r, 404, "Not Found");
+    return answer_row(r, c, id, out, 200);
+}
+
+static int replace(cadre_request *r, const void *params, const void *body, void *out)
+{
+    return update(r, params, body, out, false);
+}
+
+static int patch(cadre_request *r, const void *params, const void *body, void *out)
+{
+    return update(r, params, body, out, true);
+}
+
+static int destroy(cadre_request *r, const void *params, const void *body, void *out)
+{
+    (void)body, (void)out;
+    const struct crud *c = crud_of(r);
+    int64_t changes = 0;
+    int rc = cadre_model_delete(c->db, c->model, ((const cadre__crud_id *)params)->id, &changes);
+    if (rc == CADRE_ESTATE) /* still referenced (ON DELETE PROTECT): a conflict */
+        return cadre_error(r, 409, cadre_db_errmsg(c->db));
+    if (rc)
+        return db_answer(r, c, rc);
+    return changes ? cadre_respond(r, 204, NULL, NULL, 0) : cadre_error(r, 404, "Not Found");
+}
+
+/* One query-string parameter of a list request: a filter, or ordering / limit / offset. */
+static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, cadre_slice key,
+                      cadre_slice val, int64_t *limit, int64_t *offset, cadre_verrors *errs)
+{
+    const cadre_schema *m = c->model;
+    char *k = cadre_arena_strndup(r->arena, key.ptr, key.len);
+    char *loc = cadre_arena_printf(r->arena, "[\"query\",\"%s\"]", k);
+    if (strcmp(k, "limit") == 0 || strcmp(k, "offset") == 0) {
+        int64_t n;
+        if (cadre_slice_to_i64(val, false, &n) != 0 || n < 0) {
+            cadre_verrors_add(errs, "int_parsing", loc,
+                              "Input should be a valid integer, unable to parse string as an integer",
+                              (cadre_slice){ "null", 4 }, NULL);
+            return 0;
+        }
+        *(k[0] == 'l' ? limit : offset) = n;
+        return 0;
+    }
+    if (strcmp(k, "ordering") == 0) {
+        const char *p = val.ptr, *end = val.ptr + val.len;
+        while (p < end) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            const char *e = comma ? comma : end;
+            bool desc = *p == '-';
+            if (!cadre_schema_field(m, p + desc, (size_t)(e - p - desc))) {
+                cadre_verrors_add(errs, "value_error", loc,
+                                  cadre_arena_printf(r->arena, "%s has no field %.*s to order by",
+                                                     m->name, (int)(e - p - desc), p + desc),
+                                  (cadre_slice){ "null", 4 }, NULL);
+                return 0;
+            }
+            cadre_q_order_by(q, cadre_arena_strndup(r->arena, p, (size_t)(e - p)));
+            p = e + 1;
+        }
+        return 0;
+    }
+    /* a filter: FIELD or FIELD__LOOKUP, its value read as the field's type */
+    char *sep = strstr(k, "__");
+    size_t flen = sep ? (size_t)(sep - k) : strlen(k);
+    const cadre_field *f = cadre_schema_field(m, k, flen);
+    static const char *const lookups[] = { "exact", "ne", "lt", "lte", "gt", "gte", "contains",
+                                           "icontains", "startswith", "isnull" };
+    bool known = !sep;
+    for (size_t i = 0; sep && i < sizeof lookups / sizeof *lookups; i++)
+        known |= strcmp(sep + 2, lookups[i]) == 0;
+    if (!f || !known || f->type == CADRE_T_STRINGS || f->type == CADRE_T_INT64S ||
+        f->type == CADRE_T_DOUBLES || f->type == CADRE_T_OBJECT || f->type == CADRE_T_ARRAY) {
+        cadre_verrors_add(errs, "value_error", loc,
+                          cadre_arena_printf(r->arena, "unknown filter: %s has no field or lookup %s",
+                                             m->name, k),
+                          (cadre_slice){ "null", 4 }, NULL);
+        return 0;
+    }
+    if (sep && strcmp(sep + 2, "isnull") == 0) {
+        bool yes = cadre_slice_eq_cstr(val, "true") || cadre_slice_eq_cstr(val, "1");
+        cadre_q_filter(q, k, CADRE_PINT(yes));
+        return 0;
+    }
+    void *tmp = cadre_arena_calloc(r->arena, m->size);
+    size_t before = errs->len;
+    /* constraints (min length, ranges) are for input rows, not for filter values */
+    cadre_field loose = { .name = k, .type = f->type, .offset = f->offset, .en = f->en };
+    cadre_schema_decode_text(m, &loose, val, tmp, r->arena, "query", errs);
+    if (errs->len == before)
+        cadre_q_filter(q, k, cadre__model_value(m, &loose, tmp, r->arena));
+    return 0;
+}
+
+static int list(cadre_request *r, const void *params, const void *body, void *out)
+{
+    (void)params, (void)body;
+    const struct crud *c = crud_of(r);
+    cadre_query q;
+    cadre_q_init(&q, c->db, c->model, r->arena);
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, r->arena);
+    int64_t limit = DEFAULT_LIMIT, offset = 0;
+    cadre_slice qs = r->head.query;
+    const char *p = qs.ptr, *end = qs.ptr ? qs.ptr + qs.len : NULL;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pe = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pe - p));
+        const char *ke = eq ? eq : pe;
+        if (ke > p) {
+            char *key = cadre_alloc(r, (size_t)(ke - p) + 1);
+            long kl = cadre_url_decode(key, p, (size_t)(ke - p), true);
+            const char *vs = eq ? eq + 1 : pe;
+            char *val = cadre_alloc(r, (size_t)(pe - vs) + 1);
+            long vl = cadre_url_decode(val, vs, (size_t)(pe - vs), true);
+            if (kl >= 0 && vl >= 0) {
+                val[vl] = '\0';
+                list_param(r, c, &q, (cadre_slice){ key, (size_t)kl }, (cadre_slice){ val, (size_t)vl },
+                           &limit, &offset, &errs);
+            }
+        }
+        p = pe + 1;
+    }
+    if (errs.len) {
+        cadre_buf b;
+        cadre_json_writer w;
+        cadre_buf_init_arena(&b, r->arena, (size_t)1 << 20);
+        cadre_json_writer_init(&w, &b);
+        cadre_verrors_write(&errs, &w);
+        return cadre_respond_ref(r, 422, "application/json", b.data, b.len);
+    }
+    struct page *pg = out;
+    int rc = cadre_q_count(&q, &pg->count);
+    if (rc == 0) {
+        cadre_q_order_by(&q, c->pk->name); /* a stable order under the caller's */
+        cadre_q_limit(&q, limit > MAX_LIMIT ? MAX_LIMIT : limit);
+        cadre_q_offset(&q, offset);
+        rc = cadre_q_fetch(&q, &pg->results);
+    }
+    return rc ? db_answer(r, c, rc) : 200;
+}
+
+int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, cadre_db *db,
+                const char *file, int line)
+{
+    const cadre_field *pk = cadre_model_pk(model);
+    if (!pk || pk->type != CADRE_T_INT64) {
+        cadre__app_error(app, file, line, "cadre_crud %s: model %s needs an int64 CADRE_PRIMARY_KEY",
+                         prefix, model->name);
+        return CADRE_EINVAL;
+    }
+    struct crud *c = cadre__app_own(app, calloc(1, sizeof *c));
+    char *item = cadre__app_own(app, malloc(strlen(prefix) + 6));
+    if (!c || !item) {
+        cadre__app_error(app, file, line, "cadre_crud %s: out of memory", prefix);
+        return CADRE_ENOMEM;
+    }
+    snprintf(item, strlen(prefix) + 6, "%s/{id}", prefix);
+    c->model = model;
+    c->pk = pk;
+    c->db = db;
+    snprintf(c->page_name, sizeof c->page_name, "%sPage", model->name);
+    c->page_fields[0] = (cadre_field){ .name = "count", .type = CADRE_T_INT64,
+                                       .offset = offsetof(struct page, count) };
+    c->page_fields[1] = (cadre_field){ .name = "results", .type = CADRE_T_ARRAY,
+                                       .offset = offsetof(struct page, results),
+                                       .sub_schema = model, .elem_size = model->size };
+    c->page = (cadre_schema){ c->page_name, sizeof(struct page), c->page_fields, 2,
+                              offsetof(struct page, cadre_set_), offsetof(struct page, cadre_null_),
+                              false };
+    static const char *const verbs[] = { "list", "create", "read", "replace", "update", "delete" };
+    static const char *const words[] = { "List", "Create", "Read", "Replace", "Update", "Delete" };
+    for (int i = 0; i < 6; i++) {
+        snprintf(c->names[i], sizeof c->names[i], "%s_%s", verbs[i], model->name);
+        snprintf(c->summaries[i], sizeof c->summaries[i], "%s %s", words[i], model->name);
+    }
+    const cadre_schema *none = cadre_none__schema(), *id = CADRE_SCHEMA_OF(cadre__crud_id);
+    struct {
+        const char *method, *path;
+        cadre_typed_handler h;
+        const cadre_schema *params, *body, *response;
+        int status;
+        bool partial;
+    } routes[] = {
+        { "GET", prefix, list, none, none, &c->page, 200, false },
+        { "POST", prefix, create, none, model, model, 201, false },
+        { "GET", item, retrieve, id, none, model, 200, false },
+        { "PUT", item, replace, id, model, model, 200, false },
+        { "PATCH", item, patch, id, model, model, 200, true },
+        { "DELETE", item, destroy, id, none, none, 204, false },
+    };
+    int rc = 0;
+    for (int i = 0; i < 6 && rc == 0; i++) {
+        cadre_route_spec spec = {
+            .method = routes[i].method, .path = routes[i].path, .handler = routes[i].h,
+            .params = routes[i].params, .body = routes[i].body, .response = routes[i].response,
+            .status = routes[i].status, .summary = c->summaries[i], .tags = model->name,
+            .partial_body = routes[i].partial, .data = c, .handler_name = c->names[i],
+            .file = file, .line = line,
+        };
+        rc = cadre__route_typed(app, &spec);
+    }
+    return rc;
+}
