@@ -213,6 +213,8 @@ static void process_input(cadre__conn *c)
     const cadre_http_limits *lim = &w->cfg->limits;
     while (!c->dead && c->state != CS_BUSY && !c->close_after && !c->tail_slot &&
            c->out.len - c->out_off < OUT_HIGH) {
+        if (!c->in.data)
+            return; /* nothing buffered (and no buffer to point into) */
         char *base = c->in.data + c->in_off;
         size_t avail = c->in.len - c->in_off;
         cadre_http_head h;
