@@ -54,6 +54,24 @@ static char *create_sql(const cadre_schema *m, const char *engine)
     return b.data;
 }
 
+/* Opens the test database with fresh tables for the first n of supplier, product, movement. */
+static cadre_db *fresh_tables(size_t n)
+{
+    cadre_db *db;
+    assert_int_equal(cadre_db_open(url, &db), 0);
+    assert_int_equal(cadre_db_exec_script(db, "DROP TABLE IF EXISTS movement; DROP TABLE IF EXISTS "
+                                              "product; DROP TABLE IF EXISTS supplier"),
+                     0);
+    const cadre_schema *models[] = { CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product),
+                                     CADRE_SCHEMA_OF(movement) };
+    for (size_t i = 0; i < n; i++) {
+        char *sql = create_sql(models[i], cadre_db_engine(db));
+        assert_int_equal(cadre_db_exec_script(db, sql), 0);
+        free(sql);
+    }
+    return db;
+}
+
 static void test_sql_text(void **state)
 {
     (void)state;
@@ -89,19 +107,7 @@ static void test_sql_text(void **state)
 static void test_tables_behave(void **state)
 {
     (void)state;
-    cadre_db *db;
-    assert_int_equal(cadre_db_open(url, &db), 0);
-    const char *engine = cadre_db_engine(db);
-    assert_int_equal(cadre_db_exec_script(db, "DROP TABLE IF EXISTS movement; DROP TABLE IF EXISTS "
-                                              "product; DROP TABLE IF EXISTS supplier"),
-                     0);
-    const cadre_schema *models[] = { CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product),
-                                     CADRE_SCHEMA_OF(movement) };
-    for (size_t i = 0; i < 3; i++) {
-        char *sql = create_sql(models[i], engine);
-        assert_int_equal(cadre_db_exec_script(db, sql), 0);
-        free(sql);
-    }
+    cadre_db *db = fresh_tables(3);
     static const char ins_supplier[] = "INSERT INTO supplier (name) VALUES (?) RETURNING id";
     static const char ins_product[] =
         "INSERT INTO product (name, price, supplier_id, added) VALUES (?, ?, ?, ?) RETURNING id";
@@ -178,17 +184,7 @@ static const char *ids(cadre_query *q)
 static void test_queries(void **state)
 {
     (void)state;
-    cadre_db *db;
-    assert_int_equal(cadre_db_open(url, &db), 0);
-    const char *engine = cadre_db_engine(db);
-    assert_int_equal(cadre_db_exec_script(db, "DROP TABLE IF EXISTS movement; DROP TABLE IF EXISTS "
-                                              "product; DROP TABLE IF EXISTS supplier"),
-                     0);
-    for (int i = 0; i < 2; i++) {
-        char *sql = create_sql(i ? CADRE_SCHEMA_OF(product) : CADRE_SCHEMA_OF(supplier), engine);
-        assert_int_equal(cadre_db_exec_script(db, sql), 0);
-        free(sql);
-    }
+    cadre_db *db = fresh_tables(2);
     cadre_value acme = CADRE_PTEXT("acme");
     assert_int_equal(cadre_db_exec(db, "INSERT INTO supplier (name) VALUES (?) RETURNING id", &acme, 1,
                                    NULL, NULL),
@@ -343,17 +339,7 @@ static void test_queries(void **state)
 static void test_rows_by_key(void **state)
 {
     (void)state;
-    cadre_db *db;
-    assert_int_equal(cadre_db_open(url, &db), 0);
-    const char *engine = cadre_db_engine(db);
-    assert_int_equal(cadre_db_exec_script(db, "DROP TABLE IF EXISTS movement; DROP TABLE IF EXISTS "
-                                              "product; DROP TABLE IF EXISTS supplier"),
-                     0);
-    for (int i = 0; i < 2; i++) {
-        char *sql = create_sql(i ? CADRE_SCHEMA_OF(product) : CADRE_SCHEMA_OF(supplier), engine);
-        assert_int_equal(cadre_db_exec_script(db, sql), 0);
-        free(sql);
-    }
+    cadre_db *db = fresh_tables(2);
     cadre_arena a;
     cadre_arena_init(&a, 0);
     supplier s = { .name = CADRE_LIT("acme") };
