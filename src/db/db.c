@@ -48,6 +48,9 @@ int cadre_db_open(const char *url, cadre_db **out)
         target = url + 9;
     } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
         drv = &cadre__postgres_driver; /* libpq takes the URI as it is */
+        int rc = cadre__pq_available();
+        if (rc)
+            return rc;
     } else if (!strstr(url, "://")) {
         drv = &cadre__sqlite_driver; /* a plain path */
     } else {

@@ -33,6 +33,9 @@ typedef struct cadre__db_driver {
 extern const cadre__db_driver cadre__sqlite_driver;
 extern const cadre__db_driver cadre__postgres_driver;
 
+/* Loads libpq on first use (postgres.c). Returns 0 or CADRE_EUNSUPPORTED (logged). */
+int cadre__pq_available(void);
+
 /* FNV-1a of a statement's text: prepared-statement caches are keyed by text, not by address,
  * because the query builder's SQL lives in request arenas whose addresses are reused. */
 static inline uint64_t cadre__sql_hash(const char *sql)

@@ -14,13 +14,85 @@
 
 #include <cadre/http.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* libpq is loaded when the first PostgreSQL database is opened, not linked: an app on SQLite (or
+ * on no database) then does not carry libpq and what it pulls in (TLS, Kerberos, LDAP: several
+ * megabytes of resident memory). */
+#define PQ_FUNCTIONS(X) \
+    X(PQclear) \
+    X(PQcmdTuples) \
+    X(PQconnectPoll) \
+    X(PQconnectStart) \
+    X(PQconsumeInput) \
+    X(PQenterPipelineMode) \
+    X(PQerrorMessage) \
+    X(PQexitPipelineMode) \
+    X(PQfinish) \
+    X(PQflush) \
+    X(PQfname) \
+    X(PQgetResult) \
+    X(PQgetisnull) \
+    X(PQgetlength) \
+    X(PQgetvalue) \
+    X(PQisBusy) \
+    X(PQnfields) \
+    X(PQntuples) \
+    X(PQpipelineStatus) \
+    X(PQpipelineSync) \
+    X(PQresultErrorField) \
+    X(PQresultErrorMessage) \
+    X(PQresultStatus) \
+    X(PQsendPrepare) \
+    X(PQsendQuery) \
+    X(PQsendQueryPrepared) \
+    X(PQsetNoticeProcessor) \
+    X(PQsetnonblocking) \
+    X(PQsocket) \
+    X(PQstatus)
+
+static struct {
+#define PQ_POINTER(f) __typeof__(&f) f;
+    PQ_FUNCTIONS(PQ_POINTER)
+#undef PQ_POINTER
+} pq;
+
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static const char *pq_error; /* why libpq could not be loaded, or NULL */
+
+static void pq_load(void)
+{
+    void *h = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        pq_error = "libpq.so.5 cannot be loaded (install the libpq5 package)";
+        return;
+    }
+#define PQ_RESOLVE(f)                                                                              \
+    if (!(*(void **)&pq.f = dlsym(h, #f))) {                                                      \
+        pq_error = "libpq.so.5 lacks " #f " (libpq 14 or later is needed)";                        \
+        return;                                                                                    \
+    }
+    PQ_FUNCTIONS(PQ_RESOLVE)
+#undef PQ_RESOLVE
+}
+
+int cadre__pq_available(void)
+{
+    pthread_once(&pq_once, pq_load);
+    if (pq_error) {
+        cadre_log(CADRE_LOG_ERROR, "postgresql: %s", pq_error);
+        return CADRE_EUNSUPPORTED;
+    }
+    return 0;
+}
 
 #define POOL_MAX 8           /* connections per worker thread and database */
 #define CONNECT_TIMEOUT_MS 5000
@@ -69,7 +141,7 @@ static int wait_socket(PGconn *pg, bool write, uint64_t deadline)
     if (now >= deadline)
         return CADRE_ETIMEDOUT;
     int timeout = (int)(deadline - now);
-    int fd = PQsocket(pg);
+    int fd = pq.PQsocket(pg);
     if (fd < 0)
         return CADRE_ECLOSED;
     cadre_request *r = cadre_current_request();
@@ -103,17 +175,17 @@ static void drop(struct pconn *c)
     c->stmts = NULL;
     c->nstmts = c->cap = 0;
     if (c->pg)
-        PQfinish(c->pg);
+        pq.PQfinish(c->pg);
     c->pg = NULL;
 }
 
 static int pg_connect_one(struct pool *p, struct pconn *c)
 {
     drop(c);
-    c->pg = PQconnectStart(p->conninfo);
+    c->pg = pq.PQconnectStart(p->conninfo);
     if (!c->pg)
         return CADRE_ENOMEM;
-    if (PQstatus(c->pg) == CONNECTION_BAD)
+    if (pq.PQstatus(c->pg) == CONNECTION_BAD)
         goto bad;
     uint64_t deadline = now_ms() + CONNECT_TIMEOUT_MS;
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
@@ -123,14 +195,14 @@ static int pg_connect_one(struct pool *p, struct pconn *c)
         int rc = wait_socket(c->pg, st == PGRES_POLLING_WRITING, deadline);
         if (rc)
             goto bad;
-        st = PQconnectPoll(c->pg);
+        st = pq.PQconnectPoll(c->pg);
     }
-    if (PQsetnonblocking(c->pg, 1) != 0)
+    if (pq.PQsetnonblocking(c->pg, 1) != 0)
         goto bad;
-    PQsetNoticeProcessor(c->pg, notice, NULL);
+    pq.PQsetNoticeProcessor(c->pg, notice, NULL);
     return 0;
 bad:
-    snprintf(p->err, sizeof p->err, "%s", c->pg ? PQerrorMessage(c->pg) : "connection failed");
+    snprintf(p->err, sizeof p->err, "%s", c->pg ? pq.PQerrorMessage(c->pg) : "connection failed");
     cadre_log(CADRE_LOG_ERROR, "postgresql: cannot connect: %s", p->err);
     drop(c);
     return CADRE_ECLOSED;
@@ -138,6 +210,9 @@ bad:
 
 static int pg_connect(const char *conninfo, void **out)
 {
+    int loaded = cadre__pq_available();
+    if (loaded)
+        return loaded;
     struct pool *p = calloc(1, sizeof *p);
     if (!p)
         return CADRE_ENOMEM;
@@ -202,7 +277,7 @@ static PGresult *next_result(PGconn *pg, uint64_t deadline, int *rc)
 {
     *rc = 0;
     int f;
-    while ((f = PQflush(pg)) == 1) {
+    while ((f = pq.PQflush(pg)) == 1) {
         if ((*rc = wait_socket(pg, true, deadline)) != 0)
             return NULL;
     }
@@ -210,24 +285,24 @@ static PGresult *next_result(PGconn *pg, uint64_t deadline, int *rc)
         *rc = CADRE_ECLOSED;
         return NULL;
     }
-    while (PQisBusy(pg)) {
+    while (pq.PQisBusy(pg)) {
         if ((*rc = wait_socket(pg, false, deadline)) != 0)
             return NULL;
-        if (!PQconsumeInput(pg)) {
+        if (!pq.PQconsumeInput(pg)) {
             *rc = CADRE_ECLOSED;
             return NULL;
         }
     }
-    return PQgetResult(pg);
+    return pq.PQgetResult(pg);
 }
 
 /* Maps a failed result to a CADRE_E* code (SQLSTATE class 23: constraint violations). */
 static int result_error(struct pool *p, struct pconn *c, PGresult *res, const char *sql)
 {
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    snprintf(p->err, sizeof p->err, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
+    const char *state = res ? pq.PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(p->err, sizeof p->err, "%s", res ? pq.PQresultErrorMessage(res) : pq.PQerrorMessage(c->pg));
     /* class 08 (connection exception) and 57P (the server is shutting down or restarting) */
-    if (PQstatus(c->pg) == CONNECTION_BAD ||
+    if (pq.PQstatus(c->pg) == CONNECTION_BAD ||
         (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))) {
         cadre_log(CADRE_LOG_ERROR, "postgresql: connection lost: %s", p->err);
         drop(c);
@@ -249,7 +324,7 @@ static int finish_command(struct pconn *c, uint64_t deadline)
     int rc;
     PGresult *res;
     while ((res = next_result(c->pg, deadline, &rc)) != NULL)
-        PQclear(res);
+        pq.PQclear(res);
     return rc;
 }
 
@@ -296,7 +371,7 @@ static int prepare(struct pool *p, struct pconn *c, const char *sql, uint64_t de
     }
     if (c->nstmts == MAX_PREPARED) {
         /* full (generated SQL has many shapes): start over, on the server too */
-        int rc = PQsendQuery(c->pg, "DEALLOCATE ALL") ? finish_command(c, deadline)
+        int rc = pq.PQsendQuery(c->pg, "DEALLOCATE ALL") ? finish_command(c, deadline)
                                                        : result_error(p, c, NULL, sql);
         if (rc)
             return rc;
@@ -327,7 +402,7 @@ static int prepare(struct pool *p, struct pconn *c, const char *sql, uint64_t de
         s->sql = NULL;
         return CADRE_ENOMEM;
     }
-    int ok = PQsendPrepare(c->pg, s->name, text, 0, NULL);
+    int ok = pq.PQsendPrepare(c->pg, s->name, text, 0, NULL);
     free(text);
     int rc = 0;
     PGresult *res = ok ? next_result(c->pg, deadline, &rc) : NULL;
@@ -335,12 +410,12 @@ static int prepare(struct pool *p, struct pconn *c, const char *sql, uint64_t de
         rc = result_error(p, c, NULL, sql);
     else if (!res)
         rc = rc ? rc : CADRE_ECLOSED;
-    else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    else if (pq.PQresultStatus(res) != PGRES_COMMAND_OK) {
         rc = result_error(p, c, res, sql);
         if (c->pg)
             finish_command(c, deadline);
     }
-    PQclear(res);
+    pq.PQclear(res);
     if (rc == 0)
         rc = finish_command(c, deadline);
     if (rc) {
@@ -388,7 +463,7 @@ static int run(struct pool *p, struct pconn *c, const char *sql, const cadre_val
         default: vals[i] = NULL; break;
         }
     }
-    int ok = PQsendQueryPrepared(c->pg, s->name, (int)nparams, vals, NULL, NULL, 0);
+    int ok = pq.PQsendQueryPrepared(c->pg, s->name, (int)nparams, vals, NULL, NULL, 0);
     cadre_arena_free(&scratch);
     if (!ok)
         return result_error(p, c, NULL, sql);
@@ -401,10 +476,10 @@ static int run(struct pool *p, struct pconn *c, const char *sql, const cadre_val
         }
         return rc ? rc : result_error(p, c, NULL, sql);
     }
-    ExecStatusType st = PQresultStatus(*res);
+    ExecStatusType st = pq.PQresultStatus(*res);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         rc = result_error(p, c, *res, sql);
-        PQclear(*res);
+        pq.PQclear(*res);
         *res = NULL;
     }
     if (c->pg) {
@@ -413,7 +488,7 @@ static int run(struct pool *p, struct pconn *c, const char *sql, const cadre_val
             rc = drc;
     }
     if (rc && *res) {
-        PQclear(*res);
+        pq.PQclear(*res);
         *res = NULL;
     }
     return rc;
@@ -431,12 +506,12 @@ static int pg_query(void *conn, void *pinned, cadre_arena *arena, const cadre_sc
     PGresult *res = NULL;
     rc = run(p, c, sql, params, nparams, &res);
     if (rc == 0) {
-        int nrows = PQntuples(res), ncols = PQnfields(res);
+        int nrows = pq.PQntuples(res), ncols = pq.PQnfields(res);
         size_t n = (size_t)nrows < max_rows ? (size_t)nrows : max_rows;
         char *rows = n ? cadre_arena_calloc(arena, n * s->size) : NULL;
         int *map = cadre_arena_alloc(arena, (size_t)(ncols ? ncols : 1) * sizeof *map);
         for (int j = 0; j < ncols; j++) {
-            const cadre_field *f = cadre__db_field_for(s, PQfname(res, j));
+            const cadre_field *f = cadre__db_field_for(s, pq.PQfname(res, j));
             map[j] = f ? (int)(f - s->fields) : -1;
         }
         for (size_t i = 0; i < n && rc == 0; i++) {
@@ -444,15 +519,15 @@ static int pg_query(void *conn, void *pinned, cadre_arena *arena, const cadre_sc
                 if (map[j] < 0)
                     continue;
                 const cadre_field *f = &s->fields[map[j]];
-                bool null = PQgetisnull(res, (int)i, j);
-                const char *v = null ? NULL : PQgetvalue(res, (int)i, j);
-                size_t len = null ? 0 : (size_t)PQgetlength(res, (int)i, j);
+                bool null = pq.PQgetisnull(res, (int)i, j);
+                const char *v = null ? NULL : pq.PQgetvalue(res, (int)i, j);
+                size_t len = null ? 0 : (size_t)pq.PQgetlength(res, (int)i, j);
                 /* PostgreSQL's booleans are t/f */
                 if (f->type == CADRE_T_BOOL && v && len == 1 && (*v == 't' || *v == 'f'))
                     v = *v == 't' ? "1" : "0";
                 if (cadre__db_store_text(s, f, rows + i * s->size, v, len, arena) != 0) {
                     cadre_log(CADRE_LOG_ERROR, "postgresql: column %s does not fit field %s.%s: %s",
-                              PQfname(res, j), s->name, f->name, sql);
+                              pq.PQfname(res, j), s->name, f->name, sql);
                     rc = CADRE_EPARSE;
                     break;
                 }
@@ -460,7 +535,7 @@ static int pg_query(void *conn, void *pinned, cadre_arena *arena, const cadre_sc
         }
         out->items = rows;
         out->len = rc ? 0 : n;
-        PQclear(res);
+        pq.PQclear(res);
     }
     if (!pinned)
         c->busy = false;
@@ -472,21 +547,21 @@ static int first_row(PGresult *res, const cadre_schema *s, void *row, bool *foun
                      cadre_arena *arena, const char *sql)
 {
     memset(row, 0, s->size);
-    *found = PQntuples(res) > 0;
+    *found = pq.PQntuples(res) > 0;
     if (!*found)
         return 0;
-    for (int j = 0; j < PQnfields(res); j++) {
-        const cadre_field *f = cadre__db_field_for(s, PQfname(res, j));
+    for (int j = 0; j < pq.PQnfields(res); j++) {
+        const cadre_field *f = cadre__db_field_for(s, pq.PQfname(res, j));
         if (!f)
             continue;
-        bool null = PQgetisnull(res, 0, j);
-        const char *v = null ? NULL : PQgetvalue(res, 0, j);
-        size_t len = null ? 0 : (size_t)PQgetlength(res, 0, j);
+        bool null = pq.PQgetisnull(res, 0, j);
+        const char *v = null ? NULL : pq.PQgetvalue(res, 0, j);
+        size_t len = null ? 0 : (size_t)pq.PQgetlength(res, 0, j);
         if (f->type == CADRE_T_BOOL && v && len == 1 && (*v == 't' || *v == 'f'))
             v = *v == 't' ? "1" : "0";
         if (cadre__db_store_text(s, f, row, v, len, arena) != 0) {
             cadre_log(CADRE_LOG_ERROR, "postgresql: column %s does not fit field %s.%s: %s",
-                      PQfname(res, j), s->name, f->name, sql);
+                      pq.PQfname(res, j), s->name, f->name, sql);
             return CADRE_EPARSE;
         }
     }
@@ -516,7 +591,7 @@ static int pg_query_each(void *conn, cadre_arena *arena, const cadre_schema *s, 
         rc = CADRE_EINVAL;
         goto out;
     }
-    if (!PQenterPipelineMode(c->pg)) {
+    if (!pq.PQenterPipelineMode(c->pg)) {
         rc = result_error(p, c, NULL, sql);
         goto out;
     }
@@ -530,12 +605,12 @@ static int pg_query_each(void *conn, cadre_arena *arena, const cadre_schema *s, 
                           ? cadre_arena_strndup(&scratch, v->s.ptr, v->s.len)
                           : NULL;
         }
-        if (!PQsendQueryPrepared(c->pg, st->name, (int)nparams, vals, NULL, NULL, 0)) {
+        if (!pq.PQsendQueryPrepared(c->pg, st->name, (int)nparams, vals, NULL, NULL, 0)) {
             rc = result_error(p, c, NULL, sql);
             goto out;
         }
     }
-    if (!PQpipelineSync(c->pg)) {
+    if (!pq.PQpipelineSync(c->pg)) {
         rc = result_error(p, c, NULL, sql);
         goto out;
     }
@@ -546,24 +621,24 @@ static int pg_query_each(void *conn, cadre_arena *arena, const cadre_schema *s, 
                 rc = result_error(p, c, NULL, sql);
             goto out;
         }
-        ExecStatusType es = PQresultStatus(res);
+        ExecStatusType es = pq.PQresultStatus(res);
         if (es == PGRES_TUPLES_OK && rc == 0)
             rc = first_row(res, s, (char *)rows + i * s->size, &found[i], arena, sql);
         else if (es != PGRES_TUPLES_OK && rc == 0)
             rc = result_error(p, c, res, sql);
-        PQclear(res);
+        pq.PQclear(res);
         if (!c->pg)
             goto out;
         /* each query's results end with a NULL */
         PGresult *end = next_result(c->pg, deadline, &rc);
-        PQclear(end);
+        pq.PQclear(end);
     }
     PGresult *sync = next_result(c->pg, deadline, &rc); /* PGRES_PIPELINE_SYNC */
-    PQclear(sync);
-    if (c->pg && !PQexitPipelineMode(c->pg) && !rc)
+    pq.PQclear(sync);
+    if (c->pg && !pq.PQexitPipelineMode(c->pg) && !rc)
         rc = result_error(p, c, NULL, sql);
 out:
-    if (rc && c->pg && PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF)
+    if (rc && c->pg && pq.PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF)
         drop(c); /* a pipeline left half-read cannot be reused */
     cadre_arena_free(&scratch);
     c->busy = false;
@@ -582,13 +657,13 @@ static int pg_exec(void *conn, void *pinned, const char *sql, const cadre_value 
     rc = run(p, c, sql, params, nparams, &res);
     if (rc == 0) {
         if (changes)
-            *changes = strtoll(PQcmdTuples(res), NULL, 10);
+            *changes = strtoll(pq.PQcmdTuples(res), NULL, 10);
         if (last_id) {
             /* INSERT … RETURNING id gives it as the first column of the first row */
-            *last_id = PQntuples(res) > 0 && PQnfields(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+            *last_id = pq.PQntuples(res) > 0 && pq.PQnfields(res) > 0 ? strtoll(pq.PQgetvalue(res, 0, 0), NULL, 10)
                                                                 : 0;
         }
-        PQclear(res);
+        pq.PQclear(res);
     }
     if (!pinned)
         c->busy = false;
@@ -605,16 +680,16 @@ static int pg_exec_script(void *conn, const char *sql)
     uint64_t deadline = now_ms() + QUERY_TIMEOUT_MS;
     if (!c->pg && (rc = pg_connect_one(p, c)) != 0)
         goto out;
-    if (!PQsendQuery(c->pg, sql)) {
+    if (!pq.PQsendQuery(c->pg, sql)) {
         rc = result_error(p, c, NULL, sql);
         goto out;
     }
     PGresult *res;
     while ((res = next_result(c->pg, deadline, &rc)) != NULL) {
-        ExecStatusType st = PQresultStatus(res);
+        ExecStatusType st = pq.PQresultStatus(res);
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)
             rc = result_error(p, c, res, sql);
-        PQclear(res);
+        pq.PQclear(res);
         if (!c->pg)
             break;
     }
