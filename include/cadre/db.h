@@ -43,7 +43,8 @@ typedef struct cadre_rows {
  * Opens a database by URL: "sqlite:///abs/path.db", "sqlite://relative.db" or a plain file path
  * (SQLite: WAL, a busy timeout of 5 s, foreign keys on), or "postgresql://user:pw@host:port/db"
  * (libpq, non-blocking: a query suspends only the calling request; up to 8 connections per worker
- * thread). Nothing is connected until first use; a bad URL is CADRE_EINVAL. The cadre_db is shared
+ * thread; libpq is loaded then, so SQLite-only apps do not carry it: CADRE_EUNSUPPORTED when it
+ * cannot be loaded). Nothing is connected until first use; a bad URL is CADRE_EINVAL. The cadre_db is shared
  * by all threads; free it with cadre_db_close after the server stopped.
  *
  * SQL uses '?' placeholders on both engines (they become $1, $2… for PostgreSQL). On PostgreSQL,
