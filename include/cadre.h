@@ -12,6 +12,7 @@
 #include "cadre/schema.h"
 #include "cadre/db.h"
 #include "cadre/orm.h"
+#include "cadre/migrate.h"
 #include "cadre/http.h"
 #include "cadre/app.h"
 

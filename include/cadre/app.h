@@ -141,6 +141,18 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out);
  */
 int cadre_app_docs_assets(cadre_app *app, const char *dir);
 
+/**
+ * A subcommand of the app binary, run by cadre_main as `APP name ARGS…`: fn gets argv from the
+ * command name on (argv[0] is name) and returns the process exit status. Modules add theirs this
+ * way (cadre_models adds makemigrations, migrate, showmigrations and sqlmigrate); so can users.
+ * usage is the line `APP help` shows for it, e.g. "migrate [NAME]   applies pending migrations".
+ * name and usage are copied. Returns 0, CADRE_EEXIST (a command of that name exists, built-in
+ * ones included) or CADRE_ENOMEM.
+ */
+typedef int (*cadre_command_fn)(cadre_app *app, int argc, char **argv, void *ctx);
+int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre_command_fn fn,
+                      void *ctx);
+
 /** Serves the app with the given configuration until SIGTERM/SIGINT (see cadre_server_run). */
 int cadre_app_serve(cadre_app *app, const cadre_server_config *config);
 
@@ -151,6 +163,8 @@ int cadre_app_serve(cadre_app *app, const cadre_server_config *config);
  *         [--write-timeout MS] [--shutdown-timeout MS] [--max-body BYTES] [--max-head BYTES]
  *         [--max-target BYTES]                             (the default subcommand)
  *   routes                                                 lists the routes
+ *   openapi                                                prints the OpenAPI document
+ *   NAME ARGS…                                             a command from cadre_app_command
  * The port defaults to $PORT when set, else 8000; --port 0 picks a free port. Once every worker
  * listens, an INFO record "listening on http://HOST:PORT (N workers)" is logged.
  * Returns the process exit status; frees app.

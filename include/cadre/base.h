@@ -172,6 +172,10 @@ int cadre_buf_appendf(cadre_buf *b, const char *fmt, ...) CADRE_PRINTF(2, 3);
 /** As cadre_buf_appendf, with a va_list (which it does not va_end). */
 int cadre_buf_vappendf(cadre_buf *b, const char *fmt, va_list ap) CADRE_PRINTF(2, 0);
 
+/** The text as a C string: a NUL is kept after the last byte (not counted in len). NULL when
+ *  there is no room for it (the buffer's limit or memory). */
+const char *cadre_buf_cstr(cadre_buf *b);
+
 /** Removes the first n bytes (n <= len), moving the rest to the front. */
 void cadre_buf_consume(cadre_buf *b, size_t n);
 

@@ -52,6 +52,13 @@ typedef struct cadre_rows {
  */
 int cadre_db_open(const char *url, cadre_db **out /* OUT */);
 
+/**
+ * Opens the database the deployment names in $CADRE_DATABASE_URL, or fallback_url when that is
+ * unset or empty: how apps take their database from the environment (twelve-factor style) with a
+ * development default such as "sqlite://app.db". Errors as cadre_db_open.
+ */
+int cadre_db_open_env(const char *fallback_url, cadre_db **out /* OUT */);
+
 /** Closes every connection (of every thread) and frees the database. */
 void cadre_db_close(cadre_db *db);
 

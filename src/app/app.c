@@ -39,6 +39,11 @@ void cadre_app_free(cadre_app *app)
     cadre_buf_free(&app->openapi);
     cadre__docs_free(app);
     pthread_mutex_destroy(&app->openapi_lock);
+    for (size_t i = 0; i < app->ncommands; i++) {
+        free(app->commands[i].name);
+        free(app->commands[i].usage);
+    }
+    free(app->commands);
     free(app->version);
     free(app->name);
     free(app);
@@ -56,6 +61,30 @@ void *cadre__app_own(cadre_app *app, void *p)
     app->owned = n;
     app->owned[app->nowned++] = p;
     return p;
+}
+
+int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre_command_fn fn,
+                      void *ctx)
+{
+    static const char *const builtin[] = { "serve", "routes", "openapi", "help" };
+    for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++)
+        if (strcmp(name, builtin[i]) == 0)
+            return CADRE_EEXIST;
+    for (size_t i = 0; i < app->ncommands; i++)
+        if (strcmp(name, app->commands[i].name) == 0)
+            return CADRE_EEXIST;
+    struct cadre__command *n = realloc(app->commands, (app->ncommands + 1) * sizeof *n);
+    if (!n)
+        return CADRE_ENOMEM;
+    app->commands = n;
+    struct cadre__command c = { strdup(name), strdup(usage ? usage : name), fn, ctx };
+    if (!c.name || !c.usage) {
+        free(c.name);
+        free(c.usage);
+        return CADRE_ENOMEM;
+    }
+    app->commands[app->ncommands++] = c;
+    return 0;
 }
 
 cadre_server_config *cadre_app_config(cadre_app *app)

@@ -26,6 +26,12 @@ struct cadre__route {
     int line;
 };
 
+struct cadre__command {
+    char *name, *usage;
+    cadre_command_fn fn;
+    void *ctx;
+};
+
 struct cadre_app {
     char *name;
     struct cadre__route *routes;
@@ -40,6 +46,8 @@ struct cadre_app {
     char *docs_dir;          /* local docs assets (cadre_app_docs_assets), or NULL: CDN */
     cadre_buf docs_cache[3]; /* those assets, read on first request */
     pthread_mutex_t openapi_lock;
+    struct cadre__command *commands; /* cadre_app_command */
+    size_t ncommands;
 };
 
 /* Hands p (malloc'd) to the app, which frees it in cadre_app_free. Returns p, or NULL (and

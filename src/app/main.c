@@ -6,12 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f, const char *prog)
+static void usage(FILE *f, const char *prog, const cadre_app *app)
 {
     fprintf(f,
             "usage: %s [serve] [options]\n"
             "       %s routes                 lists the routes\n"
-            "       %s openapi                prints the OpenAPI 3.1 document\n"
+            "       %s openapi                prints the OpenAPI 3.1 document\n",
+            prog, prog, prog);
+    for (size_t i = 0; i < app->ncommands; i++)
+        fprintf(f, "       %s %s\n", prog, app->commands[i].usage);
+    fprintf(f,
             "\n"
             "serve options:\n"
             "  --host HOST              listen address (127.0.0.1)\n"
@@ -29,8 +33,7 @@ static void usage(FILE *f, const char *prog)
             "  --shutdown-timeout MS    in-flight requests get this long at SIGTERM (10000)\n"
             "  --max-body BYTES         request body limit (1048576)\n"
             "  --max-head BYTES         request line + headers limit (16384)\n"
-            "  --max-target BYTES       request target limit (8192)\n",
-            prog, prog, prog);
+            "  --max-target BYTES       request target limit (8192)\n");
 }
 
 /* Parses a non-negative integer option value; prints the error itself. */
@@ -87,7 +90,7 @@ int cadre_main(cadre_app *app, int argc, char **argv)
         cmd = argv[i++];
     if (strcmp(cmd, "help") == 0 || (i < argc && (strcmp(argv[i], "--help") == 0 ||
                                                   strcmp(argv[i], "-h") == 0))) {
-        usage(stdout, prog);
+        usage(stdout, prog, app);
         status = 0;
         goto out;
     }
@@ -109,9 +112,16 @@ int cadre_main(cadre_app *app, int argc, char **argv)
         cadre_buf_free(&doc);
         goto out;
     }
+    for (size_t k = 0; k < app->ncommands; k++) {
+        if (strcmp(cmd, app->commands[k].name) == 0) {
+            cadre_log_configure(level, format, -1);
+            status = app->commands[k].fn(app, argc - (i - 1), argv + (i - 1), app->commands[k].ctx);
+            goto out;
+        }
+    }
     if (strcmp(cmd, "serve") != 0) {
         fprintf(stderr, "error: unknown command \"%s\"\n", cmd);
-        usage(stderr, prog);
+        usage(stderr, prog, app);
         goto out;
     }
     for (; i < argc; i++) {
@@ -188,7 +198,7 @@ int cadre_main(cadre_app *app, int argc, char **argv)
             cfg.limits.max_target = (size_t)v;
         } else {
             fprintf(stderr, "error: unknown option \"%s\"\n", o);
-            usage(stderr, prog);
+            usage(stderr, prog, app);
             goto out;
         }
 #undef OPT

@@ -101,6 +101,14 @@ int cadre_buf_appendf(cadre_buf *b, const char *fmt, ...)
     return rc;
 }
 
+const char *cadre_buf_cstr(cadre_buf *b)
+{
+    if (cadre_buf_reserve(b, 1) != 0)
+        return NULL;
+    b->data[b->len] = '\0';
+    return b->data;
+}
+
 void cadre_buf_consume(cadre_buf *b, size_t n)
 {
     if (n >= b->len) {

@@ -74,6 +74,12 @@ int cadre_db_open(const char *url, cadre_db **out)
     return 0;
 }
 
+int cadre_db_open_env(const char *fallback_url, cadre_db **out)
+{
+    const char *url = getenv("CADRE_DATABASE_URL");
+    return cadre_db_open(url && *url ? url : fallback_url, out);
+}
+
 void cadre_db_close(cadre_db *db)
 {
     if (!db)

@@ -1,9 +1,12 @@
 /*
- * Models: table definitions derived from the same field descriptors that decode JSON. The SQL
- * differs between engines only in column types and the auto-increment primary key.
+ * Models: table definitions derived from the same field descriptors that decode JSON. A model
+ * first becomes a list of columns (what a migration file records too); the SQL is generated from
+ * columns, so CREATE TABLE and migrations cannot disagree. The engines differ only in column
+ * types, the auto-increment primary key and the spelling of booleans.
  */
-#include <cadre/orm.h>
+#include "orm_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const cadre_field *cadre_model_pk(const cadre_schema *model)
@@ -14,23 +17,133 @@ const cadre_field *cadre_model_pk(const cadre_schema *model)
     return NULL;
 }
 
-static const char *column_type(const cadre_field *f, bool pg)
+int cadre__engine_pg(const char *engine, bool *pg)
+{
+    if (strcmp(engine, "postgresql") == 0)
+        *pg = true;
+    else if (strcmp(engine, "sqlite") == 0)
+        *pg = false;
+    else {
+        cadre_log(CADRE_LOG_ERROR, "unknown database engine \"%s\" (sqlite or postgresql)", engine);
+        return CADRE_EINVAL;
+    }
+    return 0;
+}
+
+int cadre__stmts_add(cadre__stmts *s, const char *sql, size_t len)
+{
+    if (s->len == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        char **n = cadre_arena_alloc(s->arena, cap * sizeof *n);
+        if (!n)
+            return CADRE_ENOMEM;
+        if (s->len)
+            memcpy(n, s->items, s->len * sizeof *n);
+        s->items = n;
+        s->cap = cap;
+    }
+    char *copy = cadre_arena_strndup(s->arena, sql, len);
+    if (!copy)
+        return CADRE_ENOMEM;
+    s->items[s->len++] = copy;
+    return 0;
+}
+
+static int coltype_of(const cadre_field *f)
 {
     switch (f->type) {
-    case CADRE_T_BOOL: return pg ? "BOOLEAN" : "INTEGER";
-    case CADRE_T_INT32: return "INTEGER";
-    case CADRE_T_INT64: return pg ? "BIGINT" : "INTEGER";
-    case CADRE_T_DOUBLE: return pg ? "DOUBLE PRECISION" : "REAL";
+    case CADRE_T_BOOL: return CADRE__COL_BOOL;
+    case CADRE_T_INT32: return CADRE__COL_INT32;
+    case CADRE_T_INT64: return CADRE__COL_INT64;
+    case CADRE_T_DOUBLE: return CADRE__COL_DOUBLE;
     case CADRE_T_STRING:
-    case CADRE_T_ENUM: return "TEXT";
-    case CADRE_T_DATE: return pg ? "DATE" : "TEXT";
-    case CADRE_T_DATETIME: return pg ? "TIMESTAMPTZ" : "TEXT";
-    case CADRE_T_UUID: return pg ? "UUID" : "TEXT";
-    default: return NULL; /* arrays and nested objects have no column form (yet) */
+    case CADRE_T_ENUM: return CADRE__COL_TEXT;
+    case CADRE_T_DATE: return CADRE__COL_DATE;
+    case CADRE_T_DATETIME: return CADRE__COL_DATETIME;
+    case CADRE_T_UUID: return CADRE__COL_UUID;
+    default: return -1; /* arrays and nested objects have no column form (yet) */
     }
 }
 
-/* A quoted SQL string literal (defaults only: they come from the program, not from users). */
+/* The field's default as neutral text, or NULL. */
+static const char *default_text(const cadre_field *f, cadre_arena *a)
+{
+    if (!f->has_default)
+        return NULL;
+    switch (f->type) {
+    case CADRE_T_BOOL: return f->def_i ? "true" : "false";
+    case CADRE_T_INT32:
+    case CADRE_T_INT64: return cadre_arena_printf(a, "%lld", (long long)f->def_i);
+    case CADRE_T_DOUBLE: return cadre_arena_printf(a, "%.17g", f->def_d);
+    case CADRE_T_STRING: return f->def_s;
+    case CADRE_T_ENUM: {
+        const cadre_enum *en = f->en();
+        return f->def_i >= 0 && (size_t)f->def_i < en->count ? en->values[f->def_i] : NULL;
+    }
+    default: return NULL;
+    }
+}
+
+int cadre__model_table(const cadre_schema *m, cadre_arena *arena, cadre__table *out)
+{
+    *out = (cadre__table){ m->name, cadre_arena_calloc(arena, (m->nfields + 1) * sizeof(cadre__column)),
+                           m->nfields };
+    if (!out->cols)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < m->nfields; i++) {
+        const cadre_field *f = &m->fields[i];
+        cadre__column *c = &out->cols[i];
+        c->name = f->name;
+        c->type = coltype_of(f);
+        if (c->type < 0) {
+            cadre_log(CADRE_LOG_ERROR, "model %s: field %s has no column type (arrays and objects "
+                                       "are not columns)", m->name, f->name);
+            return CADRE_EINVAL;
+        }
+        c->pk = f->primary_key;
+        c->null = !f->primary_key && (f->optional || f->nullable);
+        c->unique = f->unique && !f->primary_key;
+        c->index = f->db_index && !f->primary_key;
+        c->def = default_text(f, arena);
+        if (f->fk) {
+            const cadre_schema *target = f->fk();
+            const cadre_field *tpk = cadre_model_pk(target);
+            if (!tpk) {
+                cadre_log(CADRE_LOG_ERROR, "model %s: %s references %s, which has no primary key",
+                          m->name, f->name, target->name);
+                return CADRE_EINVAL;
+            }
+            if (f->on_delete == CADRE_ON_DELETE_SET_NULL && !c->null) {
+                cadre_log(CADRE_LOG_ERROR, "model %s: %s is ON DELETE SET NULL but cannot be null "
+                                           "(add CADRE_NULLABLE)", m->name, f->name);
+                return CADRE_EINVAL;
+            }
+            c->ref_table = target->name;
+            c->ref_column = tpk->name;
+            c->on_delete = f->on_delete >= 0 && f->on_delete <= 2 ? f->on_delete : 0;
+        }
+    }
+    return 0;
+}
+
+bool cadre__column_indexed(const cadre__column *c)
+{
+    /* foreign keys are indexed too: joins and ON DELETE checks look them up */
+    return (c->index || c->ref_table) && !c->unique && !c->pk;
+}
+
+const char *cadre__column_type(const cadre__column *c, bool pg)
+{
+    static const char *const sqlite[] = { "INTEGER", "INTEGER", "INTEGER", "REAL",
+                                          "TEXT",    "TEXT",    "TEXT",    "TEXT" };
+    static const char *const postgres[] = { "BOOLEAN", "INTEGER", "BIGINT",      "DOUBLE PRECISION",
+                                            "TEXT",    "DATE",    "TIMESTAMPTZ", "UUID" };
+    if (c->pk && c->type == CADRE__COL_INT64)
+        return pg ? "BIGSERIAL" : "INTEGER"; /* auto-increment (SQLite: the rowid) */
+    return (pg ? postgres : sqlite)[c->type];
+}
+
+/* A quoted SQL string literal. */
 static int literal(cadre_buf *out, const char *s)
 {
     int rc = cadre_buf_append(out, "'", 1);
@@ -39,95 +152,92 @@ static int literal(cadre_buf *out, const char *s)
     return rc ? rc : cadre_buf_append(out, "'", 1);
 }
 
-static int default_clause(const cadre_field *f, bool pg, cadre_buf *out)
+int cadre__default_sql(const cadre__column *c, bool pg, cadre_buf *out)
 {
-    if (!f->has_default)
-        return 0;
-    switch (f->type) {
-    case CADRE_T_BOOL:
-        return cadre_buf_appendf(out, " DEFAULT %s", pg ? (f->def_i ? "TRUE" : "FALSE")
-                                                        : (f->def_i ? "1" : "0"));
-    case CADRE_T_INT32:
-    case CADRE_T_INT64:
-        return cadre_buf_appendf(out, " DEFAULT %lld", (long long)f->def_i);
-    case CADRE_T_DOUBLE:
-        return cadre_buf_appendf(out, " DEFAULT %.17g", f->def_d);
-    case CADRE_T_STRING: {
-        if (!f->def_s)
-            return 0;
-        int rc = cadre_buf_append_str(out, " DEFAULT ");
-        return rc ? rc : literal(out, f->def_s);
-    }
-    case CADRE_T_ENUM: {
-        const cadre_enum *en = f->en();
-        if (f->def_i < 0 || (size_t)f->def_i >= en->count)
-            return 0;
-        int rc = cadre_buf_append_str(out, " DEFAULT ");
-        return rc ? rc : literal(out, en->values[f->def_i]);
-    }
+    switch (c->type) {
+    case CADRE__COL_BOOL:
+        if (pg)
+            return cadre_buf_append_str(out, strcmp(c->def, "true") == 0 ? "TRUE" : "FALSE");
+        return cadre_buf_append_str(out, strcmp(c->def, "true") == 0 ? "1" : "0");
+    case CADRE__COL_INT32:
+    case CADRE__COL_INT64:
+    case CADRE__COL_DOUBLE:
+        return cadre_buf_append_str(out, c->def); /* validated as a number where it came from */
     default:
-        return 0;
+        return literal(out, c->def);
     }
+}
+
+int cadre__column_sql(const cadre__column *c, bool pg, cadre_buf *out)
+{
+    int rc = cadre_buf_appendf(out, "%s %s", c->name, cadre__column_type(c, pg));
+    if (rc == 0 && c->pk)
+        rc = cadre_buf_append_str(out, " PRIMARY KEY");
+    else if (rc == 0 && !c->null)
+        rc = cadre_buf_append_str(out, " NOT NULL");
+    if (rc == 0 && c->unique)
+        rc = cadre_buf_append_str(out, " UNIQUE");
+    if (rc == 0 && c->def) {
+        rc = cadre_buf_append_str(out, " DEFAULT ");
+        if (rc == 0)
+            rc = cadre__default_sql(c, pg, out);
+    }
+    if (rc == 0 && c->ref_table) {
+        static const char *const actions[] = { "RESTRICT", "CASCADE", "SET NULL" };
+        rc = cadre_buf_appendf(out, " REFERENCES %s(%s) ON DELETE %s", c->ref_table, c->ref_column,
+                               actions[c->on_delete]);
+    }
+    return rc;
+}
+
+int cadre__create_table_sql(const cadre__table *t, const char *as_name, bool pg, cadre__stmts *out)
+{
+    cadre_buf b;
+    cadre_buf_init_arena(&b, out->arena, (size_t)1 << 20);
+    int rc = cadre_buf_appendf(&b, "CREATE TABLE %s (", as_name);
+    for (size_t i = 0; i < t->ncols && rc == 0; i++) {
+        if (i)
+            rc = cadre_buf_append_str(&b, ", ");
+        if (rc == 0)
+            rc = cadre__column_sql(&t->cols[i], pg, &b);
+    }
+    if (rc == 0)
+        rc = cadre_buf_append_str(&b, ")");
+    return rc ? rc : cadre__stmts_add(out, b.data, b.len);
+}
+
+int cadre__create_indexes_sql(const cadre__table *t, cadre__stmts *out)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        const cadre__column *c = &t->cols[i];
+        if (!cadre__column_indexed(c))
+            continue;
+        char *sql = cadre_arena_printf(out->arena, "CREATE INDEX %s_%s_idx ON %s (%s)", t->name,
+                                       c->name, t->name, c->name);
+        int rc = sql ? cadre__stmts_add(out, sql, strlen(sql)) : CADRE_ENOMEM;
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 int cadre_model_create_sql(const cadre_schema *m, const char *engine, cadre_buf *out)
 {
     bool pg;
-    if (strcmp(engine, "postgresql") == 0)
-        pg = true;
-    else if (strcmp(engine, "sqlite") == 0)
-        pg = false;
-    else {
-        cadre_log(CADRE_LOG_ERROR, "model %s: unknown database engine %s", m->name, engine);
-        return CADRE_EINVAL;
-    }
-    int rc = cadre_buf_appendf(out, "CREATE TABLE %s (", m->name);
-    for (size_t i = 0; i < m->nfields && rc == 0; i++) {
-        const cadre_field *f = &m->fields[i];
-        const char *type = column_type(f, pg);
-        if (!type) {
-            cadre_log(CADRE_LOG_ERROR, "model %s: field %s has no column type (arrays and objects "
-                                       "are not columns)", m->name, f->name);
-            return CADRE_EINVAL;
-        }
-        bool auto_pk = f->primary_key && f->type == CADRE_T_INT64;
-        rc = cadre_buf_appendf(out, "%s%s ", i ? ", " : "", f->name);
-        if (rc == 0)
-            rc = cadre_buf_append_str(out, auto_pk ? (pg ? "BIGSERIAL" : "INTEGER") : type);
-        if (rc == 0 && f->primary_key)
-            rc = cadre_buf_append_str(out, " PRIMARY KEY");
-        else if (rc == 0 && !f->optional && !f->nullable)
-            rc = cadre_buf_append_str(out, " NOT NULL");
-        if (rc == 0 && f->unique && !f->primary_key)
-            rc = cadre_buf_append_str(out, " UNIQUE");
-        if (rc == 0)
-            rc = default_clause(f, pg, out);
-        if (rc == 0 && f->fk) {
-            const cadre_schema *target = f->fk();
-            const cadre_field *tpk = cadre_model_pk(target);
-            if (!tpk) {
-                cadre_log(CADRE_LOG_ERROR, "model %s: %s references %s, which has no primary key",
-                          m->name, f->name, target->name);
-                return CADRE_EINVAL;
-            }
-            if (f->on_delete == CADRE_ON_DELETE_SET_NULL && !f->nullable && !f->optional) {
-                cadre_log(CADRE_LOG_ERROR, "model %s: %s is ON DELETE SET NULL but cannot be null "
-                                           "(add CADRE_NULLABLE)", m->name, f->name);
-                return CADRE_EINVAL;
-            }
-            static const char *const actions[] = { "RESTRICT", "CASCADE", "SET NULL" };
-            rc = cadre_buf_appendf(out, " REFERENCES %s(%s) ON DELETE %s", target->name, tpk->name,
-                                   actions[f->on_delete >= 0 && f->on_delete <= 2 ? f->on_delete : 0]);
-        }
-    }
+    int rc = cadre__engine_pg(engine, &pg);
+    if (rc)
+        return rc;
+    cadre_arena arena;
+    cadre_arena_init(&arena, 4096);
+    cadre__table t;
+    cadre__stmts stmts = { .arena = &arena };
+    rc = cadre__model_table(m, &arena, &t);
     if (rc == 0)
-        rc = cadre_buf_append_str(out, ")");
-    for (size_t i = 0; i < m->nfields && rc == 0; i++) {
-        const cadre_field *f = &m->fields[i];
-        /* foreign keys are indexed too: joins and ON DELETE checks look them up */
-        if ((f->db_index || f->fk) && !f->unique && !f->primary_key)
-            rc = cadre_buf_appendf(out, "; CREATE INDEX %s_%s_idx ON %s (%s)", m->name, f->name,
-                                   m->name, f->name);
-    }
+        rc = cadre__create_table_sql(&t, t.name, pg, &stmts);
+    if (rc == 0)
+        rc = cadre__create_indexes_sql(&t, &stmts);
+    for (size_t i = 0; i < stmts.len && rc == 0; i++)
+        rc = cadre_buf_appendf(out, "%s%s", i ? "; " : "", stmts.items[i]);
+    cadre_arena_free(&arena);
     return rc;
 }

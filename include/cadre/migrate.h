@@ -1,0 +1,108 @@
+/**
+ * cadre/migrate.h — migrations: the tables evolve with the models, on SQLite and PostgreSQL alike.
+ *
+ * Register the app's models and its database once; the binary then has Django's commands:
+ *
+ *     cadre_models(app, db, "migrations", CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product));
+ *
+ *     ./app makemigrations      writes migrations/0002_product_sku.json from the model changes
+ *     ./app migrate             applies the pending ones, each in a transaction
+ *     ./app showmigrations      lists them, [X] applied
+ *     ./app sqlmigrate 0002     prints the SQL a migration runs on this database's engine
+ *
+ * A migration file is engine-neutral JSON that records operations on tables (create_table,
+ * drop_table, rename_table, add_column, drop_column, alter_column, rename_column) with each
+ * column's database-relevant definition: type, primary key, nullable, unique, indexed, default,
+ * foreign key. Replaying the files gives the schema they describe; makemigrations compares that
+ * with the models and writes the difference as the next file. Review the files and commit them:
+ * they are how every database (a developer's SQLite file, the PostgreSQL in production) reaches
+ * the same schema.
+ *
+ * What makemigrations will not guess: a column (or table) that disappeared while another of the
+ * same type appeared may be a rename. It then stops and says so: run it again with
+ * --rename TABLE.OLD=NEW (or --rename OLD_TABLE=NEW_TABLE) to keep the data, or --no-rename to
+ * drop and add. A new column that cannot be null needs a default for the rows already there.
+ * Changing a primary key is refused.
+ *
+ * migrate runs each migration in its own transaction and records it in the table
+ * cadre_migrations (name, applied): a migration that fails leaves the database as it was before
+ * it. On SQLite, foreign key enforcement is switched off during a migration (tables that change
+ * more than a rename or an added column are rebuilt, as SQLite documents), and the foreign keys
+ * are checked before the commit.
+ */
+#ifndef CADRE_MIGRATE_H
+#define CADRE_MIGRATE_H
+
+#include "app.h"
+#include "db.h"
+#include "schema.h"
+
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Registers models (each a CADRE_MODEL schema) stored in db, with their migration files in dir,
+ * and adds the commands makemigrations, migrate, showmigrations and sqlmigrate to the app (see
+ * cadre_app_command); each takes --dir DIR to use another directory. db must outlive the app;
+ * dir and the list are copied. Returns 0 or a negative CADRE_E* (recorded as a configuration
+ * error: the app then refuses to start).
+ */
+int cadre__models(cadre_app *app, cadre_db *db, const char *dir, const cadre_schema *const *models,
+                  size_t nmodels, const char *file, int line);
+#define cadre_models(app, db, dir, ...)                                                            \
+    cadre__models((app), (db), (dir), (const cadre_schema *const[]){ __VA_ARGS__ },                \
+                  sizeof((const cadre_schema *const[]){ __VA_ARGS__ }) /                           \
+                      sizeof(const cadre_schema *),                                                \
+                  __FILE__, __LINE__)
+
+typedef struct cadre_makemigrations_options {
+    const char *name;           /**< the new file's name after its number ("add_sku"); NULL:
+                                     derived from the operations */
+    const char *const *renames; /**< "TABLE.OLD=NEW" (a column) or "OLD=NEW" (a table) */
+    size_t nrenames;
+    bool no_rename;             /**< a disappeared and an appeared column/table are a drop and an
+                                     add, never a rename */
+    bool check;                 /**< write nothing; CADRE_ESTATE when a migration is needed */
+} cadre_makemigrations_options;
+
+/**
+ * Compares models with the schema that dir's migration files describe and writes the next file
+ * (dir is created if missing). opt may be NULL. *written (optional) gets the new file's path, or
+ * stays empty when nothing changed. Messages for the user go to out (may be NULL). Returns 0,
+ * CADRE_EINVAL (a refusal or a broken migration file: logged with the reason and what to do),
+ * CADRE_ESTATE (opt->check and changes are pending) or CADRE_EIO (the file could not be written:
+ * nothing is left half-written).
+ */
+int cadre_makemigrations(const cadre_schema *const *models, size_t nmodels, const char *dir,
+                         const cadre_makemigrations_options *opt, cadre_buf *written /* OUT */,
+                         FILE *out);
+
+/**
+ * Applies dir's migrations that db has not recorded, in order, up to and including target (a
+ * name or its number prefix; NULL: all). Progress goes to out (may be NULL). Returns 0, or the
+ * error of the migration that failed (logged with its statement), which left no trace; those
+ * before it stay applied.
+ */
+int cadre_migrate(cadre_db *db, const char *dir, const char *target, FILE *out);
+
+/** Writes every migration of dir to out, "[X] 0001_initial" when db has applied it, "[ ]" when
+ *  not. Returns 0 or the error reading them. */
+int cadre_showmigrations(cadre_db *db, const char *dir, FILE *out);
+
+/** How many of dir's migrations db has not applied yet. */
+int cadre_migrations_pending(cadre_db *db, const char *dir, size_t *n /* OUT */);
+
+/**
+ * Appends the SQL that migration name (or its number prefix) runs on engine ("sqlite" or
+ * "postgresql"), one statement per line, each ending in ';'. Returns 0, CADRE_ENOTFOUND or
+ * CADRE_EINVAL.
+ */
+int cadre_sqlmigrate(const char *dir, const char *name, const char *engine, cadre_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

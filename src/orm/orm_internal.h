@@ -1,0 +1,73 @@
+/* Private declarations of the orm module. Never installed. */
+#ifndef CADRE_ORM_INTERNAL_H
+#define CADRE_ORM_INTERNAL_H
+
+#include <cadre/orm.h>
+
+/* A column as the database sees it: what a model field becomes and what a migration file records.
+ * Validation-only constraints (lengths, bounds, patterns) are not part of it: they change no
+ * table. */
+enum cadre__coltype {
+    CADRE__COL_BOOL,
+    CADRE__COL_INT32,
+    CADRE__COL_INT64,
+    CADRE__COL_DOUBLE,
+    CADRE__COL_TEXT, /* strings and enums */
+    CADRE__COL_DATE,
+    CADRE__COL_DATETIME,
+    CADRE__COL_UUID,
+};
+
+typedef struct cadre__column {
+    const char *name;
+    int type; /* enum cadre__coltype */
+    bool pk, null, unique, index;
+    const char *def;        /* the default in engine-neutral text ("0.5", "true", "abc"), or NULL */
+    const char *ref_table;  /* foreign key target, or NULL */
+    const char *ref_column;
+    int on_delete; /* CADRE_ON_DELETE_* */
+} cadre__column;
+
+typedef struct cadre__table {
+    const char *name;
+    cadre__column *cols;
+    size_t ncols;
+} cadre__table;
+
+/* A list of SQL statements (arena memory). */
+typedef struct cadre__stmts {
+    cadre_arena *arena;
+    char **items;
+    size_t len, cap;
+} cadre__stmts;
+
+/* Appends a copy of sql[0..len). Returns 0 or CADRE_ENOMEM. */
+int cadre__stmts_add(cadre__stmts *s, const char *sql, size_t len);
+
+/* The table a model declares (names and text point into the model or arena). Returns 0, or
+ * CADRE_EINVAL with the reason logged (a field with no column form, SET NULL on a field that
+ * cannot be null, a foreign key to a model without a primary key). */
+int cadre__model_table(const cadre_schema *m, cadre_arena *arena, cadre__table *out);
+
+/* Whether the column gets its own (non-unique) index: CADRE_INDEX and foreign keys. */
+bool cadre__column_indexed(const cadre__column *c);
+
+/* The column's SQL type on the engine (an int64 primary key: the auto-incrementing one). */
+const char *cadre__column_type(const cadre__column *c, bool pg);
+
+/* Appends "name TYPE [PRIMARY KEY | NOT NULL] [UNIQUE] [DEFAULT …] [REFERENCES …]". */
+int cadre__column_sql(const cadre__column *c, bool pg, cadre_buf *out);
+
+/* CREATE TABLE as_name (… t's columns …) — as_name is t->name but for SQLite's table rebuilds. */
+int cadre__create_table_sql(const cadre__table *t, const char *as_name, bool pg, cadre__stmts *out);
+
+/* CREATE INDEX for each indexed column of t. */
+int cadre__create_indexes_sql(const cadre__table *t, cadre__stmts *out);
+
+/* The SQL literal of column c's default, appended to out. */
+int cadre__default_sql(const cadre__column *c, bool pg, cadre_buf *out);
+
+/* "sqlite" → false, "postgresql" → true; anything else: CADRE_EINVAL (logged). */
+int cadre__engine_pg(const char *engine, bool *pg);
+
+#endif

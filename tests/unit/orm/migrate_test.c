@@ -1,0 +1,494 @@
+/* Migrations: makemigrations from model changes, migrate on SQLite and (under
+ * tests/pg/with-postgres) PostgreSQL, data kept across each change, refusals, broken files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cadre.h>
+
+#include "db/engine_fixture.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Successive versions of the models. A version is a schema under another C name, given its
+ * table's name by as() below. */
+#define SUPPLIER_FIELDS(F)                                                                         \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, name, CADRE_MAX_LEN(200))
+CADRE_MODEL(supplier, SUPPLIER_FIELDS)
+
+#define SUPPLIER_UNIQUE_FIELDS(F) /* name becomes unique */                                       \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, name, CADRE_MAX_LEN(200), CADRE_UNIQUE)
+CADRE_MODEL(supplier_unique, SUPPLIER_UNIQUE_FIELDS)
+
+#define PRODUCT_FIELDS(F)                                                                          \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, name, CADRE_MAX_LEN(200), CADRE_INDEX)                                               \
+    F(double, price, CADRE_GE(0))                                                                  \
+    F(int64, supplier_id, CADRE_FOREIGN_KEY(supplier, CADRE_ON_DELETE_PROTECT))
+CADRE_MODEL(product, PRODUCT_FIELDS)
+
+#define PRODUCT_SKU_FIELDS(F) /* + sku (optional, indexed), + stock (default 0) */               \
+    PRODUCT_FIELDS(F)                                                                              \
+    F(string, sku, CADRE_OPTIONAL, CADRE_INDEX)                                                    \
+    F(int32, stock, CADRE_DEFAULT(0))
+CADRE_MODEL(product_sku, PRODUCT_SKU_FIELDS)
+
+#define PRODUCT_TITLE_FIELDS(F) /* name renamed to title */                                      \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, title, CADRE_MAX_LEN(200), CADRE_INDEX)                                              \
+    F(double, price, CADRE_GE(0))                                                                  \
+    F(int64, supplier_id, CADRE_FOREIGN_KEY(supplier, CADRE_ON_DELETE_PROTECT))                    \
+    F(string, sku, CADRE_OPTIONAL, CADRE_INDEX)                                                    \
+    F(int32, stock, CADRE_DEFAULT(0))
+CADRE_MODEL(product_title, PRODUCT_TITLE_FIELDS)
+
+#define PRODUCT_LAST_FIELDS(F) /* sku dropped, price nullable, stock unique */                   \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, title, CADRE_MAX_LEN(200), CADRE_INDEX)                                              \
+    F(double, price, CADRE_NULLABLE)                                                               \
+    F(int64, supplier_id, CADRE_FOREIGN_KEY(supplier, CADRE_ON_DELETE_PROTECT))                    \
+    F(int32, stock, CADRE_DEFAULT(0))
+CADRE_MODEL(product_last, PRODUCT_LAST_FIELDS)
+
+#define PRODUCT_REQUIRED_FIELDS(F) /* a new column that cannot be null and has no default */     \
+    PRODUCT_FIELDS(F)                                                                              \
+    F(string, barcode)
+CADRE_MODEL(product_required, PRODUCT_REQUIRED_FIELDS)
+
+#define MOVEMENT_FIELDS(F)                                                                         \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(int64, product_id, CADRE_FOREIGN_KEY(product, CADRE_ON_DELETE_CASCADE))                      \
+    F(int32, quantity)
+CADRE_MODEL(movement, MOVEMENT_FIELDS)
+
+/* What the tests read back. */
+#define ROW_FIELDS(F)                                                                              \
+    F(int64, id)                                                                                   \
+    F(string, name, CADRE_OPTIONAL)                                                                \
+    F(double, price, CADRE_OPTIONAL, CADRE_NULLABLE)                                               \
+    F(int32, stock, CADRE_OPTIONAL)
+CADRE_SCHEMA(row, ROW_FIELDS)
+
+#define N_FIELDS(F) F(int64, n)
+CADRE_SCHEMA(count_row, N_FIELDS)
+
+static cadre_db *db;
+static char mdir[128]; /* the migrations directory of the test */
+
+/* s under the table name name (as a model's next version is declared under the same name). */
+static const cadre_schema *as(const cadre_schema *s, const char *name)
+{
+    static cadre_schema copies[16];
+    static size_t n;
+    assert_true(n < 16);
+    copies[n] = *s;
+    copies[n].name = name;
+    return &copies[n++];
+}
+
+static void exec(const char *sql)
+{
+    if (cadre_db_exec(db, sql, NULL, 0, NULL, NULL) != 0)
+        fail_msg("%s: %s", sql, cadre_db_errmsg(db));
+}
+
+static void rm_migrations(void)
+{
+    DIR *d = opendir(mdir);
+    struct dirent *e;
+    char path[512];
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", mdir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(mdir);
+}
+
+/* A fresh database and migrations directory for each test. */
+static int fresh(void **state)
+{
+    (void)state;
+    snprintf(mdir, sizeof mdir, "%s/migrations", dir);
+    rm_migrations();
+    if (cadre_db_open(url, &db) != 0)
+        return -1;
+    static const char *const tables[] = { "movement", "product", "supplier", "cadre_migrations",
+                                          "cadre__new_product", "cadre__new_supplier" };
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s%s", tables[i], pg ? " CASCADE" : "");
+        if (cadre_db_exec(db, sql, NULL, 0, NULL, NULL) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int done(void **state)
+{
+    (void)state;
+    cadre_db_close(db);
+    rm_migrations();
+    return 0;
+}
+
+/* makemigrations with models; returns its result and the new file's name (or "") in file. */
+static int make(const cadre_schema *const *models, size_t n, const cadre_makemigrations_options *o,
+                char *file, size_t cap)
+{
+    cadre_buf w;
+    cadre_buf_init(&w, 4096);
+    int rc = cadre_makemigrations(models, n, mdir, o, &w, NULL);
+    const char *slash = w.len ? strrchr(w.data, '/') : NULL;
+    snprintf(file, cap, "%s", slash ? slash + 1 : "");
+    cadre_buf_free(&w);
+    return rc;
+}
+
+static size_t count_files(void)
+{
+    size_t n = 0;
+    DIR *d = opendir(mdir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static char *slurp(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", mdir, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+static void put(const char *name, const char *text)
+{
+    char path[512];
+    mkdir(mdir, 0755);
+    snprintf(path, sizeof path, "%s/%s", mdir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static size_t pending(void)
+{
+    size_t n = 99;
+    assert_int_equal(cadre_migrations_pending(db, mdir, &n), 0);
+    return n;
+}
+
+static int64_t count_rows(const char *sql)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 1024);
+    count_row r;
+    bool found;
+    assert_int_equal(cadre_db_query_one(db, &a, CADRE_SCHEMA_OF(count_row), &r, &found, sql, NULL, 0), 0);
+    cadre_arena_free(&a);
+    return r.n;
+}
+
+static void test_initial_then_no_changes(void **state)
+{
+    (void)state;
+    const cadre_schema *models[] = { CADRE_SCHEMA_OF(product), CADRE_SCHEMA_OF(supplier),
+                                     CADRE_SCHEMA_OF(movement) };
+    char file[128];
+    assert_int_equal(make(models, 3, NULL, file, sizeof file), 0);
+    assert_string_equal(file, "0001_initial.json");
+    /* tables come after the tables they reference, whatever the registration order */
+    const char *text = slurp(file);
+    const char *s = strstr(text, "\"table\": \"supplier\""), *p = strstr(text, "\"table\": \"product\""),
+               *m = strstr(text, "\"table\": \"movement\"");
+    assert_true(s && p && m && s < p && p < m);
+    assert_non_null(strstr(text, "\"depends_on\": null"));
+    assert_non_null(strstr(text, "{\"name\":\"supplier_id\",\"type\":\"int64\",\"references\":"
+                                 "{\"table\":\"supplier\",\"column\":\"id\",\"on_delete\":\"protect\"}}"));
+    /* nothing changed: nothing written; --check agrees */
+    assert_int_equal(make(models, 3, NULL, file, sizeof file), 0);
+    assert_string_equal(file, "");
+    cadre_makemigrations_options check = { .check = true };
+    assert_int_equal(make(models, 3, &check, file, sizeof file), 0);
+    assert_int_equal(count_files(), 1);
+
+    assert_int_equal(pending(), 1);
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(pending(), 0);
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0); /* nothing to do */
+
+    /* the tables are the models' */
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    supplier sup = { .name = cadre_slice_cstr("acme") };
+    assert_int_equal(cadre_model_insert(db, &a, CADRE_SCHEMA_OF(supplier), &sup), 0);
+    product prod = { .name = cadre_slice_cstr("hammer"), .price = 9.5, .supplier_id = sup.id };
+    assert_int_equal(cadre_model_insert(db, &a, CADRE_SCHEMA_OF(product), &prod), 0);
+    product orphan = { .name = cadre_slice_cstr("x"), .price = 1, .supplier_id = 999 };
+    assert_int_equal(cadre_model_insert(db, &a, CADRE_SCHEMA_OF(product), &orphan), CADRE_ESTATE);
+    assert_int_equal(cadre_model_delete(db, CADRE_SCHEMA_OF(supplier), sup.id, NULL), CADRE_ESTATE);
+    cadre_arena_free(&a);
+
+    /* showmigrations */
+    char out[256] = "";
+    FILE *f = fmemopen(out, sizeof out, "w");
+    assert_int_equal(cadre_showmigrations(db, mdir, f), 0);
+    fclose(f);
+    assert_string_equal(out, "[X] 0001_initial\n");
+}
+
+/* The models evolve through adds, a refused and then declared rename, alters, drops; the rows
+ * stay through every step on both engines. */
+static void test_evolution_keeps_data(void **state)
+{
+    (void)state;
+    const cadre_schema *v1[] = { CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product),
+                                 CADRE_SCHEMA_OF(movement) };
+    char file[128];
+    assert_int_equal(make(v1, 3, NULL, file, sizeof file), 0);
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    exec("INSERT INTO supplier (name) VALUES ('acme')");
+    exec("INSERT INTO product (name, price, supplier_id) VALUES ('hammer', 9.5, 1)");
+    exec("INSERT INTO product (name, price, supplier_id) VALUES ('drill', 120, 1)");
+    exec("INSERT INTO movement (product_id, quantity) VALUES (1, 5)");
+
+    /* 2: add sku (optional) and stock (default 0) */
+    const cadre_schema *v2[] = { CADRE_SCHEMA_OF(supplier), as(CADRE_SCHEMA_OF(product_sku), "product"),
+                                 CADRE_SCHEMA_OF(movement) };
+    cadre_makemigrations_options check = { .check = true };
+    assert_int_equal(make(v2, 3, &check, file, sizeof file), CADRE_ESTATE); /* pending change */
+    assert_int_equal(count_files(), 1);
+    assert_int_equal(make(v2, 3, NULL, file, sizeof file), 0);
+    assert_int_equal(strncmp(file, "0002_auto_", 10), 0); /* two operations: a dated name */
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM product WHERE stock = 0 AND sku IS NULL"), 2);
+    exec("UPDATE product SET sku = 'H-1', stock = 7 WHERE id = 1");
+
+    /* 3: name → title: a possible rename is refused, then done when declared */
+    const cadre_schema *v3[] = { CADRE_SCHEMA_OF(supplier),
+                                 as(CADRE_SCHEMA_OF(product_title), "product"),
+                                 CADRE_SCHEMA_OF(movement) };
+    assert_int_equal(make(v3, 3, NULL, file, sizeof file), CADRE_EINVAL);
+    assert_int_equal(count_files(), 2);
+    const char *bad_renames[] = { "product.nope=title" };
+    cadre_makemigrations_options bad = { .renames = bad_renames, .nrenames = 1 };
+    assert_int_equal(make(v3, 3, &bad, file, sizeof file), CADRE_EINVAL);
+    const char *renames[] = { "product.name=title" };
+    cadre_makemigrations_options ren = { .renames = renames, .nrenames = 1 };
+    assert_int_equal(make(v3, 3, &ren, file, sizeof file), 0);
+    assert_string_equal(file, "0003_rename_product_title.json");
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM product WHERE title = 'hammer' AND "
+                                "sku = 'H-1' AND stock = 7"), 1);
+    assert_int_equal(make(v3, 3, NULL, file, sizeof file), 0); /* in step */
+    assert_string_equal(file, "");
+
+    /* 4: sku dropped, price nullable, supplier.name unique (SQLite rebuilds both tables) */
+    const cadre_schema *v4[] = { as(CADRE_SCHEMA_OF(supplier_unique), "supplier"),
+                                 as(CADRE_SCHEMA_OF(product_last), "product"),
+                                 CADRE_SCHEMA_OF(movement) };
+    assert_int_equal(make(v4, 3, NULL, file, sizeof file), 0);
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM product WHERE title = 'hammer' AND "
+                                "stock = 7 AND price = 9.5"), 1);
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM movement WHERE product_id = 1"), 1);
+    exec("UPDATE product SET price = NULL WHERE id = 2"); /* now nullable */
+    assert_int_equal(cadre_db_exec(db, "INSERT INTO supplier (name) VALUES ('acme')", NULL, 0, NULL,
+                                   NULL), CADRE_EEXIST); /* now unique */
+    /* the foreign keys still hold after the rebuilds */
+    assert_int_equal(cadre_db_exec(db, "DELETE FROM supplier WHERE id = 1", NULL, 0, NULL, NULL),
+                     CADRE_ESTATE);
+    exec("DELETE FROM product WHERE id = 1"); /* cascades to movement */
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM movement"), 0);
+    assert_int_equal(cadre_db_exec(db, "UPDATE product SET sku = 'x'", NULL, 0, NULL, NULL), CADRE_EIO);
+
+    /* 5: movement dropped */
+    const cadre_schema *v5[] = { as(CADRE_SCHEMA_OF(supplier_unique), "supplier"),
+                                 as(CADRE_SCHEMA_OF(product_last), "product") };
+    assert_int_equal(make(v5, 2, NULL, file, sizeof file), 0);
+    assert_string_equal(file, "0005_delete_movement.json");
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(cadre_db_exec(db, "SELECT * FROM movement", NULL, 0, NULL, NULL), CADRE_EIO);
+
+    /* replaying the five files gives the models: nothing more to write */
+    assert_int_equal(make(v5, 2, NULL, file, sizeof file), 0);
+    assert_string_equal(file, "");
+    assert_int_equal(pending(), 0);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    const cadre_schema *v1[] = { CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product) };
+    char file[128];
+    assert_int_equal(make(v1, 2, NULL, file, sizeof file), 0);
+    /* a new column that cannot be null, with no default: refused, nothing written */
+    const cadre_schema *req[] = { CADRE_SCHEMA_OF(supplier),
+                                  as(CADRE_SCHEMA_OF(product_required), "product") };
+    assert_int_equal(make(req, 2, NULL, file, sizeof file), CADRE_EINVAL);
+    assert_int_equal(count_files(), 1);
+    /* a table renamed (same columns under another name): refused unless declared */
+    const cadre_schema *moved[] = { as(CADRE_SCHEMA_OF(supplier), "vendor"), CADRE_SCHEMA_OF(product) };
+    assert_int_equal(make(moved, 2, NULL, file, sizeof file), CADRE_EINVAL);
+    /* --no-rename: drop and create. PRODUCT still references supplier, so this is refused too */
+    cadre_makemigrations_options nr = { .no_rename = true };
+    assert_int_equal(make(moved, 2, &nr, file, sizeof file), CADRE_EINVAL);
+    assert_int_equal(count_files(), 1);
+    /* a bad name */
+    cadre_makemigrations_options named = { .name = "Bad Name" };
+    const cadre_schema *v2[] = { CADRE_SCHEMA_OF(supplier), as(CADRE_SCHEMA_OF(product_sku), "product") };
+    assert_int_equal(make(v2, 2, &named, file, sizeof file), CADRE_EINVAL);
+    named.name = "add_sku";
+    assert_int_equal(make(v2, 2, &named, file, sizeof file), 0);
+    assert_string_equal(file, "0002_add_sku.json");
+}
+
+/* A migration that fails part-way leaves nothing of itself, on both engines. */
+static void test_failing_migration_rolls_back(void **state)
+{
+    (void)state;
+    const cadre_schema *v1[] = { CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product) };
+    char file[128];
+    assert_int_equal(make(v1, 2, NULL, file, sizeof file), 0);
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    exec("INSERT INTO supplier (name) VALUES ('acme')");
+    exec("INSERT INTO supplier (name) VALUES ('acme')"); /* a duplicate */
+    /* one migration: add a column, then make name unique (which the duplicate breaks) */
+    put("0002_sku_and_unique.json",
+        "{\"cadre_migration\": 1, \"name\": \"0002_sku_and_unique\", \"depends_on\": \"0001_initial\","
+        " \"operations\": ["
+        "  {\"op\": \"add_column\", \"table\": \"supplier\", \"column\": {\"name\": \"city\", "
+        "\"type\": \"text\", \"nullable\": true}},"
+        "  {\"op\": \"alter_column\", \"table\": \"supplier\", \"column\": {\"name\": \"name\", "
+        "\"type\": \"text\", \"unique\": true}}]}");
+    assert_int_not_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(pending(), 1);
+    assert_int_equal(cadre_db_exec(db, "SELECT city FROM supplier", NULL, 0, NULL, NULL), CADRE_EIO);
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM supplier"), 2);
+    /* SQLite: foreign keys are enforced again after the failure */
+    assert_int_equal(cadre_db_exec(db, "INSERT INTO product (name, price, supplier_id) VALUES "
+                                       "('x', 1, 99)", NULL, 0, NULL, NULL), CADRE_ESTATE);
+    /* fix the data: it applies */
+    exec("DELETE FROM supplier WHERE id = 2");
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(pending(), 0);
+    exec("UPDATE supplier SET city = 'Lyon'");
+}
+
+/* migrate up to a named migration; sqlmigrate shows each engine's SQL. */
+static void test_target_and_sqlmigrate(void **state)
+{
+    (void)state;
+    const cadre_schema *v1[] = { CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product) };
+    const cadre_schema *v2[] = { CADRE_SCHEMA_OF(supplier), as(CADRE_SCHEMA_OF(product_sku), "product") };
+    char file[128];
+    assert_int_equal(make(v1, 2, NULL, file, sizeof file), 0);
+    assert_int_equal(make(v2, 2, &(cadre_makemigrations_options){ .name = "sku" }, file, sizeof file), 0);
+    assert_int_equal(cadre_migrate(db, mdir, "0001", NULL), 0);
+    assert_int_equal(pending(), 1);
+    assert_int_equal(cadre_migrate(db, mdir, "0009", NULL), CADRE_ENOTFOUND);
+    assert_int_equal(cadre_migrate(db, mdir, "0002_sku", NULL), 0);
+    assert_int_equal(pending(), 0);
+
+    cadre_buf b;
+    cadre_buf_init(&b, 1 << 20);
+    assert_int_equal(cadre_sqlmigrate(mdir, "0001", "postgresql", &b), 0);
+    assert_non_null(strstr(b.data, "CREATE TABLE supplier (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL);\n"));
+    assert_non_null(strstr(b.data, "CREATE INDEX product_supplier_id_idx ON product (supplier_id);\n"));
+    cadre_buf_reset(&b);
+    assert_int_equal(cadre_sqlmigrate(mdir, "2", "postgresql", &b), 0);
+    assert_non_null(strstr(b.data, "ALTER TABLE product ADD COLUMN sku TEXT;\n"
+                                   "CREATE INDEX product_sku_idx ON product (sku);\n"
+                                   "ALTER TABLE product ADD COLUMN stock INTEGER NOT NULL DEFAULT 0;\n"));
+    cadre_buf_reset(&b);
+    assert_int_equal(cadre_sqlmigrate(mdir, "0002_sku", "sqlite", &b), 0);
+    assert_non_null(strstr(b.data, "PRAGMA foreign_keys = OFF;\nBEGIN;\n"));
+    assert_non_null(strstr(b.data, "ALTER TABLE product ADD COLUMN stock INTEGER NOT NULL DEFAULT 0;\n"));
+    cadre_buf_reset(&b);
+    assert_int_equal(cadre_sqlmigrate(mdir, "0003", "sqlite", &b), CADRE_ENOTFOUND);
+    assert_int_equal(cadre_sqlmigrate(mdir, "0001", "oracle", &b), CADRE_EINVAL);
+    cadre_buf_free(&b);
+}
+
+/* Broken or inconsistent files are refused with the reason, by every command. */
+static void test_broken_files(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *text;
+    } cases[] = {
+        { "0001_initial.json", "{not json" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_other\", \"depends_on\": null, "
+                               "\"operations\": []}" },
+        { "0001_initial.json", "{\"cadre_migration\": 2, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": []}" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "\"0000_x\", \"operations\": []}" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"explode\", \"table\": \"t\"}]}" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"drop_table\", \"table\": \"t\"}]}" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t; "
+                               "DROP TABLE x\", \"columns\": [{\"name\": \"id\", \"type\": \"int64\"}]}]}" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
+                               "\"columns\": [{\"name\": \"n\", \"type\": \"int32\", "
+                               "\"default_value\": \"1; DROP TABLE x\"}]}]}" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
+                               "\"columns\": [{\"name\": \"n\", \"type\": \"int32\", \"extra\": 1}]}]}" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"add_column\", \"table\": \"t\"}]}" },
+    };
+    const cadre_schema *models[] = { CADRE_SCHEMA_OF(supplier) };
+    char file[128];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        rm_migrations();
+        put(cases[i].file, cases[i].text);
+        if (make(models, 1, NULL, file, sizeof file) != CADRE_EINVAL ||
+            cadre_migrate(db, mdir, NULL, NULL) != CADRE_EINVAL)
+            fail_msg("case %zu was not refused: %s", i, cases[i].text);
+        assert_int_equal(count_files(), 1);
+    }
+    /* two files with one number */
+    rm_migrations();
+    assert_int_equal(make(models, 1, NULL, file, sizeof file), 0);
+    put("0001_again.json", slurp("0001_initial.json"));
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), CADRE_EINVAL);
+    assert_int_equal(cadre_db_exec(db, "SELECT * FROM supplier", NULL, 0, NULL, NULL), CADRE_EIO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_initial_then_no_changes, fresh, done),
+        cmocka_unit_test_setup_teardown(test_evolution_keeps_data, fresh, done),
+        cmocka_unit_test_setup_teardown(test_refusals, fresh, done),
+        cmocka_unit_test_setup_teardown(test_failing_migration_rolls_back, fresh, done),
+        cmocka_unit_test_setup_teardown(test_target_and_sqlmigrate, fresh, done),
+        cmocka_unit_test_setup_teardown(test_broken_files, fresh, done),
+    };
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
+}
