@@ -23,10 +23,15 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# Builds and runs the example on http://127.0.0.1:$(PORT) (Ctrl-C stops it).
+# Builds, migrates and runs the example product (examples/inventory) on SQLite at
+# http://127.0.0.1:$(PORT) (Ctrl-C stops it). DEMO_DATABASE_URL picks another database.
+DEMO_DATABASE_URL ?= sqlite://$(BUILD)/demo.db
 demo: build
-	@echo "Cadre demo on http://127.0.0.1:$(PORT)/  (try /hello/world; Ctrl-C to stop)"
-	$(BUILD)/examples/hello serve --port $(PORT)
+	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory migrate
+	@echo "Cadre demo: the inventory API on http://127.0.0.1:$(PORT)/docs (Ctrl-C to stop)"
+	@echo "  curl -X POST localhost:$(PORT)/api/suppliers -H 'Content-Type: application/json' -d '{\"name\":\"Acme\"}'"
+	@echo "  curl 'localhost:$(PORT)/api/products?price__lt=10&ordering=-price'"
+	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory serve --port $(PORT)
 
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
