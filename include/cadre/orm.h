@@ -62,11 +62,31 @@ int cadre_model_create_sql(const cadre_schema *model, const char *engine, cadre_
 /**
  * Inserts *obj (a struct of the model) and stores the new primary key into it. Every field but
  * the primary key is written, except optional fields that are not present (cadre_set_), which get
- * the column's default; a nullable field whose null bit is set is written as NULL. Text values
- * (strings, enums, dates, UUIDs) are copied into arena. Returns 0 or cadre_db_exec's errors
- * (CADRE_EEXIST: a UNIQUE violation; CADRE_ESTATE: a foreign key or NOT NULL one).
+ * the column's default; a nullable field whose null bit is set is written as NULL. Automatic
+ * timestamps (CADRE_AUTO_NOW_ADD, CADRE_AUTO_NOW) get the current UTC time, also stored into *obj.
+ * Text values (strings, enums, dates, UUIDs) are copied into arena. Returns 0 or cadre_db_exec's
+ * errors (CADRE_EEXIST: a UNIQUE violation; CADRE_ESTATE: a foreign key or NOT NULL one), or
+ * CADRE_EINVAL (logged) for a model without an int64 key or with a timestamp that is not a
+ * datetime.
  */
 int cadre_model_insert(cadre_db *db, cadre_arena *arena, const cadre_schema *model, void *obj);
+
+/**
+ * Inserts objs[0..n) (an array of n structs of the model) in one transaction of its own: all of
+ * them, or on any error none (the error as cadre_model_insert's). On success each struct gets its
+ * new primary key and its automatic timestamps (one time for all rows), as cadre_model_insert
+ * does; on failure the structs are left as they were. Fields are written as by
+ * cadre_model_insert. The keys are decided before the rows are sent (the order of a multi-row
+ * INSERT's RETURNING rows is not promised): PostgreSQL takes them from the key column's sequence
+ * in one query; SQLite, holding the write lock, gives the keys it would have given row by row
+ * (AUTOINCREMENT respected). The rows then go in multi-row INSERTs of at most 256 rows, under both
+ * engines' bound-parameter limits. Where keys cannot be decided beforehand (no sequence owned by
+ * the key column; keys at the top of int64) the rows go one by one, in the same transaction. Not
+ * for use inside a transaction of the caller's (cadre_db_begin) on the same database. Working
+ * memory (SQL, a few words per row) comes from arena. n = 0 does nothing.
+ */
+int cadre_model_insert_many(cadre_db *db, cadre_arena *arena, const cadre_schema *model, void *objs,
+                            size_t n);
 
 /** Reads the row whose primary key is id into *obj; *found says whether there is one. */
 int cadre_model_get(cadre_db *db, cadre_arena *arena, const cadre_schema *model, int64_t id,
@@ -74,7 +94,9 @@ int cadre_model_get(cadre_db *db, cadre_arena *arena, const cadre_schema *model,
 
 /**
  * Updates the row of obj's primary key: every field, or with partial only the fields present in
- * obj (PATCH). *changes (optional) is 0 when no such row exists.
+ * obj (PATCH). CADRE_AUTO_NOW fields are set to the current UTC time either way (not stored back
+ * into obj: read the row to see it); CADRE_AUTO_NOW_ADD fields are never written. *changes
+ * (optional) is 0 when no such row exists.
  */
 int cadre_model_update(cadre_db *db, cadre_arena *arena, const cadre_schema *model, const void *obj,
                        bool partial, int64_t *changes /* OUT, may be NULL */);
@@ -113,6 +135,9 @@ int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, c
  * Query builder
  * ------------------------------------------------------------------------------------------- */
 
+/** How many cadre_q_select_related one query takes. */
+#define CADRE_Q_MAX_RELATED 4
+
 /** A query under construction. Its memory comes from the arena given to cadre_q_init. */
 typedef struct cadre_query {
     /* private */
@@ -126,6 +151,14 @@ typedef struct cadre_query {
     int error;            /* first misuse (unknown field or lookup): reported by the run */
     bool in_or, or_empty; /* inside cadre_q_or_begin … end, nothing in the group yet */
     bool pg;
+    struct {
+        const cadre_field *fk;      /* the model's foreign key */
+        const cadre_schema *target; /* the model it references */
+        cadre_rows *out;
+    } related[CADRE_Q_MAX_RELATED]; /* cadre_q_select_related */
+    size_t nrelated;
+    cadre_value *set_values; /* cadre_q_set, by field index (arena, on first use) */
+    uint64_t set_mask;       /* which fields are set */
 } cadre_query;
 
 /** Starts a query over model's table on db. */
@@ -157,11 +190,36 @@ void cadre_q_order_by(cadre_query *q, const char *field);
 void cadre_q_limit(cadre_query *q, int64_t n);
 void cadre_q_offset(cadre_query *q, int64_t n);
 
+/**
+ * Follows the foreign key fk_field (Django's select_related): the row queries (cadre_q_fetch,
+ * cadre_q_first, cadre_q_get) then run as one SELECT with a LEFT JOIN on the referenced model's
+ * table and also fill *related: related->items is an array of structs of the referenced model
+ * (in the query's arena), parallel to the rows (related->len is the number of rows). A row whose
+ * key is NULL (or names no row) gets a zeroed struct: its cadre_set_ is 0. *related is emptied
+ * now and owned by the caller; it must stay valid until the run. Up to CADRE_Q_MAX_RELATED per
+ * query, with at most 64 fields in all (the model's and the referenced ones). A field that is not
+ * a foreign key (or one too many) makes the query fail with CADRE_EINVAL when it runs (logged,
+ * naming it). cadre_q_count, cadre_q_exists, cadre_q_delete and cadre_q_update ignore it.
+ */
+void cadre_q_select_related(cadre_query *q, const char *fk_field, cadre_rows *related /* OUT */);
+
 /** Runs the query: every matching row as a struct of the model (in the query's arena). */
 int cadre_q_fetch(cadre_query *q, cadre_rows *out /* OUT */);
 
-/** The first matching row (respecting the order), *found saying whether there was one. */
+/**
+ * The first matching row (respecting the order, the offset and a limit of 0), *found saying
+ * whether there was one. Each select_related gets one struct (or none when nothing was found).
+ */
 int cadre_q_first(cadre_query *q, void *row, bool *found /* OUT */);
+
+/**
+ * The one matching row (Django's get): 0 with the row in *row (a struct of the model, its strings
+ * in the query's arena; each select_related gets one struct), CADRE_ENOTFOUND when no row matches,
+ * CADRE_EEXIST when more than one does (MultipleObjectsReturned); *row is then zeroed. At most
+ * two rows are read. Limit and offset apply; misuse is CADRE_EINVAL, database errors as
+ * cadre_q_fetch.
+ */
+int cadre_q_get(cadre_query *q, void *row /* OUT */);
 
 /** COUNT(*) of the matching rows (limit and offset are ignored). */
 int cadre_q_count(cadre_query *q, int64_t *n /* OUT */);
@@ -171,6 +229,26 @@ int cadre_q_exists(cadre_query *q, bool *yes /* OUT */);
 
 /** Deletes the matching rows; *changes (optional) gets how many. */
 int cadre_q_delete(cadre_query *q, int64_t *changes /* OUT, may be NULL */);
+
+/**
+ * Sets field to v in cadre_q_update (setting a field again replaces the value). v must suit the
+ * field's type: CADRE_PINT for bool / int32 / int64, CADRE_PINT or CADRE_PDOUBLE for double, text
+ * for strings, for one of an enum's values and for dates, datetimes and UUIDs (in the forms JSON
+ * input takes; stored normalised, as cadre_model_insert does), CADRE_PNULL for a nullable or
+ * optional field. The field's validation constraints (lengths, bounds) are not checked, as
+ * Django's update() does not run validators. Text is not copied: it must live until the run. An
+ * unknown field, the primary key, a field with no column (arrays, objects) or a value that does
+ * not fit makes the update fail with CADRE_EINVAL (logged, naming the field).
+ */
+void cadre_q_set(cadre_query *q, const char *field, cadre_value v);
+
+/**
+ * UPDATE of the matching rows: SET each cadre_q_set field, WHERE the conditions (none: every
+ * row). *changes (optional) gets how many rows matched. CADRE_EINVAL (logged) when nothing was
+ * set, when a limit or offset was set (an UPDATE takes none) or on misuse; database errors as
+ * cadre_db_exec (CADRE_EEXIST: a UNIQUE violation, CADRE_ESTATE: a foreign key or NOT NULL one).
+ */
+int cadre_q_update(cadre_query *q, int64_t *changes /* OUT, may be NULL */);
 
 #ifdef __cplusplus
 }

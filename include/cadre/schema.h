@@ -107,6 +107,8 @@ typedef struct cadre_field {
     bool primary_key, unique, db_index;
     const cadre_schema *(*fk)(void); /**< CADRE_FOREIGN_KEY: the referenced model */
     int on_delete;                   /**< CADRE_ON_DELETE_* */
+    bool auto_now_add;               /**< CADRE_AUTO_NOW_ADD: set when the row is inserted */
+    bool auto_now;                   /**< CADRE_AUTO_NOW: set when inserted and when updated */
 } cadre_field;
 
 struct cadre_schema {
@@ -162,6 +164,15 @@ enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET
 #define CADRE_UNIQUE .unique = 1
 #define CADRE_INDEX .db_index = 1
 #define CADRE_FOREIGN_KEY(T, ON_DELETE) .fk = T##__schema, .on_delete = (ON_DELETE)
+/* Automatic timestamps, for datetime fields of models (Django's auto_now_add / auto_now): the
+ * current UTC time (microseconds, offset Z), written by cadre_model_insert / insert_many (both
+ * macros) and by cadre_model_update, partial or not (CADRE_AUTO_NOW only; an AUTO_NOW_ADD field is
+ * never updated). Whatever the struct held is not written. In input they are read-only like
+ * CADRE_PRIMARY_KEY: never required, a value sent is validated as a datetime and then ignored;
+ * JSON Schema marks them readOnly. On a field that is not a datetime the insert or update fails
+ * with CADRE_EINVAL (logged). */
+#define CADRE_AUTO_NOW_ADD .auto_now_add = 1
+#define CADRE_AUTO_NOW .auto_now = 1
 #define CADRE_IN_PATH .in = CADRE_IN_PATH_
 #define CADRE_IN_QUERY .in = CADRE_IN_QUERY_
 #define CADRE_IN_HEADER .in = CADRE_IN_HEADER_
@@ -342,11 +353,11 @@ static inline const cadre_schema *cadre_field_sub(const cadre_field *f)
     return f->sub ? f->sub() : f->sub_schema;
 }
 
-/** True when the field is required in input (no default, not optional, not a primary key: keys
- *  are assigned by the database and read-only in input). */
+/** True when the field is required in input (no default, not optional, not read-only: primary
+ *  keys are assigned by the database, automatic timestamps by cadre_model_insert / update). */
 static inline bool cadre_field_required(const cadre_field *f)
 {
-    return !f->has_default && !f->optional && !f->primary_key;
+    return !f->has_default && !f->optional && !f->primary_key && !f->auto_now_add && !f->auto_now;
 }
 
 #ifdef __cplusplus

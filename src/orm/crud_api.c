@@ -34,20 +34,62 @@ struct crud {
 
 #define DEFAULT_LIMIT 100
 #define MAX_LIMIT 1000
+#define MAX_IN_VALUES 1000 /* FIELD__in=a,b,…: each value is a bound parameter */
 
 static const struct crud *crud_of(cadre_request *r)
 {
     return r->route_data;
 }
 
+static int write_verrors(cadre_request *r, const cadre_verrors *errs)
+{
+    cadre_buf b;
+    cadre_json_writer w;
+    cadre_buf_init_arena(&b, r->arena, (size_t)1 << 20);
+    cadre_json_writer_init(&w, &b);
+    cadre_verrors_write(errs, &w);
+    return cadre_respond_ref(r, 422, "application/json", b.data, b.len);
+}
+
+/* After a constraint failure on writing row: a 422 in the validation errors' shape naming each
+ * foreign key field whose value names no row (the database's message names no field). 0 when
+ * every reference exists (the failure was another constraint). */
+static int missing_references(cadre_request *r, const struct crud *c, const void *row)
+{
+    const cadre_schema *m = c->model;
+    uint64_t set = *(const uint64_t *)((const char *)row + m->set_offset);
+    uint64_t null = *(const uint64_t *)((const char *)row + m->null_offset);
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, r->arena);
+    for (size_t i = 0; i < m->nfields; i++) {
+        const cadre_field *f = &m->fields[i];
+        if (!f->fk || f->type != CADRE_T_INT64 || !(set >> i & 1) || (null >> i & 1))
+            continue;
+        int64_t id = *(const int64_t *)((const char *)row + f->offset);
+        const cadre_schema *target = f->fk();
+        void *tmp = cadre_alloc(r, target->size);
+        bool found = true;
+        if (cadre_model_get(c->db, r->arena, target, id, tmp, &found) != 0 || found)
+            continue;
+        char *loc = cadre_arena_printf(r->arena, "[\"body\",\"%s\"]", f->name);
+        char *msg = cadre_arena_printf(r->arena, "No %s with id %lld", target->name, (long long)id);
+        char *input = cadre_arena_printf(r->arena, "%lld", (long long)id);
+        cadre_verrors_add(&errs, "foreign_key", loc, msg, cadre_slice_cstr(input), NULL);
+    }
+    return errs.len ? write_verrors(r, &errs) : 0;
+}
+
 /* Maps a database error to an answer: 409 for UNIQUE, 422 for other constraints (a foreign key
- * naming no row). */
-static int db_answer(cadre_request *r, const struct crud *c, int rc)
+ * naming no row: the field named when row is given). */
+static int db_answer(cadre_request *r, const struct crud *c, int rc, const void *row)
 {
     if (rc == CADRE_EEXIST)
         return cadre_error(r, 409, cadre_db_errmsg(c->db));
-    if (rc == CADRE_ESTATE)
-        return cadre_error(r, 422, cadre_db_errmsg(c->db));
+    if (rc == CADRE_ESTATE) {
+        const char *msg = cadre_arena_printf(r->arena, "%s", cadre_db_errmsg(c->db));
+        int answered = row ? missing_references(r, c, row) : 0;
+        return answered ? answered : cadre_error(r, 422, msg);
+    }
     return rc; /* 503 for a database that is down, 500 otherwise */
 }
 
@@ -56,7 +98,7 @@ static int answer_row(cadre_request *r, const struct crud *c, int64_t id, void *
     bool found;
     int rc = cadre_model_get(c->db, r->arena, c->model, id, out, &found);
     if (rc)
-        return db_answer(r, c, rc);
+        return db_answer(r, c, rc, NULL);
     return found ? status : cadre_error(r, 404, "Not Found");
 }
 
@@ -74,7 +116,7 @@ static int create(cadre_request *r, const void *params, const void *body, void *
     memcpy(row, body, c->model->size);
     int rc = cadre_model_insert(c->db, r->arena, c->model, row);
     if (rc)
-        return db_answer(r, c, rc);
+        return db_answer(r, c, rc, row);
     return answer_row(r, c, *(int64_t *)((char *)row + c->pk->offset), out, 201);
 }
 
@@ -88,7 +130,7 @@ static int update(cadre_request *r, const void *params, const void *body, void *
     *(uint64_t *)((char *)row + c->model->set_offset) &= ~((uint64_t)1 << (c->pk - c->model->fields));
     int rc = cadre_model_update(c->db, r->arena, c->model, row, partial, &changes);
     if (rc)
-        return db_answer(r, c, rc);
+        return db_answer(r, c, rc, row);
     if (!changes)
         return cadre_error(r, 404, "Not Found");
     return answer_row(r, c, id, out, 200);
@@ -113,8 +155,43 @@ static int destroy(cadre_request *r, const void *params, const void *body, void 
     if (rc == CADRE_ESTATE) /* still referenced (ON DELETE PROTECT): a conflict */
         return cadre_error(r, 409, cadre_db_errmsg(c->db));
     if (rc)
-        return db_answer(r, c, rc);
+        return db_answer(r, c, rc, NULL);
     return changes ? cadre_respond(r, 204, NULL, NULL, 0) : cadre_error(r, 404, "Not Found");
+}
+
+/* FIELD__in=a,b,c: each value read as the field's type (loose: constraints are for input rows);
+ * an empty list matches nothing. The first bad value is the parameter's one error. */
+static void filter_in(cadre_request *r, const cadre_schema *m, const cadre_field *loose,
+                      const cadre_field *f, cadre_slice val, cadre_query *q, cadre_verrors *errs,
+                      const char *loc)
+{
+    size_t cap = val.len ? 1 : 0;
+    for (size_t i = 0; i < val.len; i++)
+        cap += val.ptr[i] == ',';
+    if (cap > MAX_IN_VALUES) {
+        const char *msg = cadre_arena_printf(
+            r->arena, "List should have at most %d items after validation, not %zu", MAX_IN_VALUES,
+            cap);
+        const char *ctx = cadre_arena_printf(
+            r->arena, "{\"field_type\":\"List\",\"max_length\":%d,\"actual_length\":%zu}",
+            MAX_IN_VALUES, cap);
+        cadre_verrors_add(errs, "too_long", loc, msg, (cadre_slice){ "null", 4 }, ctx);
+        return;
+    }
+    cadre_value *vals = cadre_arena_alloc(r->arena, (cap ? cap : 1) * sizeof *vals);
+    size_t n = 0, before = errs->len;
+    const char *p = val.ptr, *end = val.ptr + val.len;
+    while (n < cap && errs->len == before) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *e = comma ? comma : end;
+        void *tmp = cadre_arena_calloc(r->arena, m->size);
+        cadre_schema_decode_text(m, loose, (cadre_slice){ p, (size_t)(e - p) }, tmp, r->arena,
+                                 "query", errs);
+        vals[n++] = cadre__model_value(m, loose, tmp, r->arena);
+        p = e + 1;
+    }
+    if (errs->len == before)
+        cadre_q_filter_in(q, f->name, vals, n);
 }
 
 /* One query-string parameter of a list request: a filter, or ordering / limit / offset. */
@@ -158,7 +235,7 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
     size_t flen = sep ? (size_t)(sep - k) : strlen(k);
     const cadre_field *f = cadre_schema_field(m, k, flen);
     static const char *const lookups[] = { "exact", "ne", "lt", "lte", "gt", "gte", "contains",
-                                           "icontains", "startswith", "isnull" };
+                                           "icontains", "startswith", "isnull", "in" };
     bool known = !sep;
     for (size_t i = 0; sep && i < sizeof lookups / sizeof *lookups; i++)
         known |= strcmp(sep + 2, lookups[i]) == 0;
@@ -175,10 +252,14 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
         cadre_q_filter(q, k, CADRE_PINT(yes));
         return 0;
     }
-    void *tmp = cadre_arena_calloc(r->arena, m->size);
-    size_t before = errs->len;
     /* constraints (min length, ranges) are for input rows, not for filter values */
     cadre_field loose = { .name = k, .type = f->type, .offset = f->offset, .en = f->en };
+    if (sep && strcmp(sep + 2, "in") == 0) {
+        filter_in(r, m, &loose, f, val, q, errs, loc);
+        return 0;
+    }
+    void *tmp = cadre_arena_calloc(r->arena, m->size);
+    size_t before = errs->len;
     cadre_schema_decode_text(m, &loose, val, tmp, r->arena, "query", errs);
     if (errs->len == before)
         cadre_q_filter(q, k, cadre__model_value(m, &loose, tmp, r->arena));
@@ -215,14 +296,8 @@ static int list(cadre_request *r, const void *params, const void *body, void *ou
         }
         p = pe + 1;
     }
-    if (errs.len) {
-        cadre_buf b;
-        cadre_json_writer w;
-        cadre_buf_init_arena(&b, r->arena, (size_t)1 << 20);
-        cadre_json_writer_init(&w, &b);
-        cadre_verrors_write(&errs, &w);
-        return cadre_respond_ref(r, 422, "application/json", b.data, b.len);
-    }
+    if (errs.len)
+        return write_verrors(r, &errs);
     struct page *pg = out;
     int rc = cadre_q_count(&q, &pg->count);
     if (rc == 0) {
@@ -231,7 +306,7 @@ static int list(cadre_request *r, const void *params, const void *body, void *ou
         cadre_q_offset(&q, offset);
         rc = cadre_q_fetch(&q, &pg->results);
     }
-    return rc ? db_answer(r, c, rc) : 200;
+    return rc ? db_answer(r, c, rc, NULL) : 200;
 }
 
 int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, cadre_db *db,

@@ -1,9 +1,14 @@
 /*
  * The query builder. Field names are looked up in the model's descriptor and written into the SQL
  * from there (never from the caller's string), values are always bound, LIKE/GLOB patterns are
- * escaped: nothing a request sends can change the statement's shape.
+ * escaped: nothing a request sends can change the statement's shape. Columns in conditions and
+ * orderings are qualified with the model's table, so that they stay unambiguous when
+ * select_related joins other tables (aliased cadre__r0, cadre__r1…; their columns come back as
+ * r0__name… and are split into the related structs after the query).
  */
 #include <cadre/orm.h>
+
+#include "schema/schema_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -88,6 +93,18 @@ static const cadre_field *field(cadre_query *q, const char *name, size_t len)
     return f;
 }
 
+static bool is_column(const cadre_field *f)
+{
+    return f->type != CADRE_T_STRINGS && f->type != CADRE_T_INT64S && f->type != CADRE_T_DOUBLES &&
+           f->type != CADRE_T_OBJECT && f->type != CADRE_T_ARRAY;
+}
+
+/* "table.column": unambiguous once other tables are joined */
+static const char *qualified(cadre_query *q, const cadre_field *f)
+{
+    return cadre_arena_printf(q->arena, "%s.%s", q->model->name, f->name);
+}
+
 static void condition(cadre_query *q, const char *lookup, cadre_value v, bool negate)
 {
     const char *sep = strstr(lookup, "__");
@@ -100,7 +117,7 @@ static void condition(cadre_query *q, const char *lookup, cadre_value v, bool ne
     connective(q);
     if (negate)
         cadre_buf_append_str(w, "NOT (");
-    const char *col = f->name;
+    const char *col = qualified(q, f);
     if (strcmp(op, "exact") == 0 || strcmp(op, "ne") == 0) {
         bool ne = op[0] == 'n';
         if (v.type == CADRE_V_NULL) {
@@ -158,7 +175,7 @@ void cadre_q_filter_in(cadre_query *q, const char *name, const cadre_value *valu
         cadre_buf_append_str(&q->where, "1 = 0");
         return;
     }
-    cadre_buf_appendf(&q->where, "%s IN (", f->name);
+    cadre_buf_appendf(&q->where, "%s IN (", qualified(q, f));
     for (size_t i = 0; i < n; i++) {
         cadre_buf_append_str(&q->where, i ? ", ?" : "?");
         bind(q, values[i]);
@@ -189,7 +206,8 @@ void cadre_q_order_by(cadre_query *q, const char *name)
     const cadre_field *f = field(q, name + desc, strlen(name + desc));
     if (!f)
         return;
-    cadre_buf_appendf(&q->order, "%s%s%s", q->order.len ? ", " : "", f->name, desc ? " DESC" : "");
+    cadre_buf_appendf(&q->order, "%s%s%s", q->order.len ? ", " : "", qualified(q, f),
+                      desc ? " DESC" : "");
 }
 
 void cadre_q_limit(cadre_query *q, int64_t n)
@@ -202,8 +220,105 @@ void cadre_q_offset(cadre_query *q, int64_t n)
     q->offset = n;
 }
 
-/* "SELECT <what> FROM model [WHERE …]" plus, for row queries, ORDER BY / LIMIT / OFFSET. */
-static const char *build(cadre_query *q, const char *what, bool rows)
+void cadre_q_select_related(cadre_query *q, const char *fk_field, cadre_rows *related)
+{
+    related->items = NULL;
+    related->len = 0;
+    const cadre_field *f = field(q, fk_field, strlen(fk_field));
+    if (!f)
+        return;
+    if (!f->fk) {
+        misuse(q, "select_related of a field that is not a foreign key", fk_field);
+        return;
+    }
+    const cadre_schema *t = f->fk();
+    if (!cadre_model_pk(t)) {
+        misuse(q, "select_related to a model without a primary key", fk_field);
+        return;
+    }
+    size_t nfields = q->model->nfields + t->nfields;
+    for (size_t k = 0; k < q->nrelated; k++)
+        nfields += q->related[k].target->nfields;
+    if (q->nrelated == CADRE_Q_MAX_RELATED || nfields > 64) {
+        misuse(q, q->nrelated == CADRE_Q_MAX_RELATED ? "select_related: too many joins"
+                                                     : "select_related: more than 64 fields in all",
+               fk_field);
+        return;
+    }
+    q->related[q->nrelated].fk = f;
+    q->related[q->nrelated].target = t;
+    q->related[q->nrelated].out = related;
+    q->nrelated++;
+}
+
+/* Whether v suits field f (see cadre_q_set); dates, datetimes and UUIDs are rewritten in the
+ * form cadre_model_insert stores. */
+static bool fits(cadre_query *q, const cadre_field *f, cadre_value *v)
+{
+    if (v->type == CADRE_V_NULL)
+        return f->nullable || f->optional;
+    switch (f->type) {
+    case CADRE_T_BOOL: return v->type == CADRE_V_INT && (v->i == 0 || v->i == 1);
+    case CADRE_T_INT32: return v->type == CADRE_V_INT && v->i >= INT32_MIN && v->i <= INT32_MAX;
+    case CADRE_T_INT64: return v->type == CADRE_V_INT;
+    case CADRE_T_DOUBLE: return v->type == CADRE_V_INT || v->type == CADRE_V_DOUBLE;
+    case CADRE_T_STRING: return v->type == CADRE_V_TEXT;
+    default: break;
+    }
+    if (v->type != CADRE_V_TEXT || !v->s.ptr)
+        return false;
+    if (f->type == CADRE_T_ENUM) {
+        const cadre_enum *en = f->en();
+        for (size_t i = 0; i < en->count; i++)
+            if (cadre_slice_eq_cstr(v->s, en->values[i]))
+                return true;
+        return false;
+    }
+    char *buf = cadre_arena_alloc(q->arena, 48);
+    size_t len;
+    if (f->type == CADRE_T_DATE) {
+        cadre_date d;
+        if (cadre__parse_date(v->s, &d))
+            return false;
+        len = cadre__format_date(&d, buf);
+    } else if (f->type == CADRE_T_DATETIME) {
+        cadre_datetime t;
+        if (cadre__parse_datetime(v->s, &t))
+            return false;
+        len = cadre__format_datetime(&t, buf);
+    } else {
+        cadre_uuid u;
+        if (cadre__parse_uuid(v->s, &u))
+            return false;
+        len = cadre__format_uuid(&u, buf);
+    }
+    *v = CADRE_PSLICE(((cadre_slice){ buf, len }));
+    return true;
+}
+
+void cadre_q_set(cadre_query *q, const char *name, cadre_value v)
+{
+    const cadre_field *f = field(q, name, strlen(name));
+    if (!f)
+        return;
+    if (f->primary_key) {
+        misuse(q, "cannot update the primary key", name);
+        return;
+    }
+    if (!is_column(f) || !fits(q, f, &v)) {
+        misuse(q, !is_column(f) ? "no column to update" : "value does not suit field", name);
+        return;
+    }
+    if (!q->set_values)
+        q->set_values = cadre_arena_calloc(q->arena, q->model->nfields * sizeof *q->set_values);
+    size_t i = (size_t)(f - q->model->fields);
+    q->set_values[i] = v;
+    q->set_mask |= (uint64_t)1 << i;
+}
+
+/* head ("SELECT … FROM model …", "DELETE FROM model", "UPDATE model SET …") plus WHERE and, for
+ * row queries, ORDER BY / LIMIT / OFFSET. */
+static const char *build(cadre_query *q, const char *head, bool rows)
 {
     if (q->in_or)
         misuse(q, "or-group not ended", "cadre_q_or_end");
@@ -211,7 +326,7 @@ static const char *build(cadre_query *q, const char *what, bool rows)
         return NULL;
     cadre_buf b;
     cadre_buf_init_arena(&b, q->arena, (size_t)1 << 21);
-    int rc = cadre_buf_appendf(&b, "%s FROM %s", what, q->model->name);
+    int rc = cadre_buf_append_str(&b, head);
     if (rc == 0 && q->where.len)
         rc = cadre_buf_appendf(&b, " WHERE %.*s", (int)q->where.len, q->where.data);
     if (rc == 0 && rows && q->order.len)
@@ -230,43 +345,190 @@ static const char *build(cadre_query *q, const char *what, bool rows)
     return b.data;
 }
 
-/* "SELECT a, b, c": the model's columns */
-static const char *columns(cadre_query *q)
+/* "SELECT a, b, c FROM model": the model's columns */
+static const char *select_head(cadre_query *q)
 {
     cadre_buf b;
     cadre_buf_init_arena(&b, q->arena, (size_t)1 << 16);
     cadre_buf_append_str(&b, "SELECT ");
-    for (size_t i = 0; i < q->model->nfields; i++) {
-        cadre_type t = q->model->fields[i].type;
-        if (t == CADRE_T_STRINGS || t == CADRE_T_INT64S || t == CADRE_T_DOUBLES ||
-            t == CADRE_T_OBJECT || t == CADRE_T_ARRAY)
-            continue;
-        cadre_buf_appendf(&b, "%s%s", b.len > 7 ? ", " : "", q->model->fields[i].name);
-    }
+    for (size_t i = 0; i < q->model->nfields; i++)
+        if (is_column(&q->model->fields[i]))
+            cadre_buf_appendf(&b, "%s%s", b.len > 7 ? ", " : "", q->model->fields[i].name);
+    cadre_buf_appendf(&b, " FROM %s", q->model->name);
     cadre_buf_append(&b, "", 1);
     return b.data;
 }
 
-int cadre_q_fetch(cadre_query *q, cadre_rows *out)
+/* A joined row: the model's struct, then each related model's, one after another. */
+typedef struct joined {
+    cadre_schema s;
+    size_t offset[CADRE_Q_MAX_RELATED]; /* where related k's struct starts */
+    size_t first[CADRE_Q_MAX_RELATED];  /* its first field's index (and cadre_set_ bit) in s */
+} joined;
+
+static size_t round16(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
+
+/* The schema of a joined row: the model's fields as they are, related k's renamed "rK__name" and
+ * moved to their struct's place; one cadre_set_/cadre_null_ pair at the end for all of them. */
+static void joined_schema(cadre_query *q, joined *j)
+{
+    const cadre_schema *m = q->model;
+    size_t n = m->nfields, size = round16(m->size);
+    for (size_t k = 0; k < q->nrelated; k++)
+        n += q->related[k].target->nfields;
+    cadre_field *fs = cadre_arena_alloc(q->arena, n * sizeof *fs);
+    memcpy(fs, m->fields, m->nfields * sizeof *fs);
+    n = m->nfields;
+    for (size_t k = 0; k < q->nrelated; k++) {
+        const cadre_schema *t = q->related[k].target;
+        j->offset[k] = size;
+        j->first[k] = n;
+        for (size_t i = 0; i < t->nfields; i++, n++) {
+            fs[n] = t->fields[i];
+            fs[n].name = cadre_arena_printf(q->arena, "r%zu__%s", k, t->fields[i].name);
+            fs[n].offset += size;
+        }
+        size += round16(t->size);
+    }
+    j->s = (cadre_schema){ m->name, size + 16, fs, n, size, size + 8, false };
+}
+
+/* "SELECT model.a AS a, …, cadre__r0.x AS r0__x, … FROM model LEFT JOIN target AS cadre__r0 ON
+ * cadre__r0.pk = model.fk …" */
+static const char *joined_head(cadre_query *q)
+{
+    const cadre_schema *m = q->model;
+    cadre_buf b;
+    cadre_buf_init_arena(&b, q->arena, (size_t)1 << 18);
+    cadre_buf_append_str(&b, "SELECT ");
+    for (size_t i = 0; i < m->nfields; i++)
+        if (is_column(&m->fields[i]))
+            cadre_buf_appendf(&b, "%s%s.%s AS %s", b.len > 7 ? ", " : "", m->name,
+                              m->fields[i].name, m->fields[i].name);
+    for (size_t k = 0; k < q->nrelated; k++) {
+        const cadre_schema *t = q->related[k].target;
+        for (size_t i = 0; i < t->nfields; i++)
+            if (is_column(&t->fields[i]))
+                cadre_buf_appendf(&b, ", cadre__r%zu.%s AS r%zu__%s", k, t->fields[i].name, k,
+                                  t->fields[i].name);
+    }
+    cadre_buf_appendf(&b, " FROM %s", m->name);
+    for (size_t k = 0; k < q->nrelated; k++)
+        cadre_buf_appendf(&b, " LEFT JOIN %s AS cadre__r%zu ON cadre__r%zu.%s = %s.%s",
+                          q->related[k].target->name, k, k,
+                          cadre_model_pk(q->related[k].target)->name, m->name,
+                          q->related[k].fk->name);
+    cadre_buf_append(&b, "", 1);
+    return b.data;
+}
+
+/* Bits first … first+n-1 of word, moved down to 0 … n-1. */
+static uint64_t bits(uint64_t word, size_t first, size_t n)
+{
+    word >>= first;
+    return n >= 64 ? word : word & (((uint64_t)1 << n) - 1);
+}
+
+/* Copies one part of a joined row into a struct of schema s, with its own presence bits. */
+static void place(const cadre_schema *s, void *dst, const char *src, uint64_t set, uint64_t null,
+                  size_t first)
+{
+    memcpy(dst, src, s->size);
+    *(uint64_t *)((char *)dst + s->set_offset) = bits(set, first, s->nfields);
+    *(uint64_t *)((char *)dst + s->null_offset) = bits(null, first, s->nfields);
+}
+
+/* Splits the joined rows into the model's rows and each select_related's parallel array; a related
+ * part whose primary key did not come back (no row joined) stays zeroed. */
+static void split(cadre_query *q, const joined *j, const cadre_rows *in, cadre_rows *out)
+{
+    const cadre_schema *m = q->model;
+    if (!in->len)
+        return;
+    out->items = cadre_arena_alloc(q->arena, in->len * m->size);
+    out->len = in->len;
+    for (size_t k = 0; k < q->nrelated; k++) {
+        cadre_rows *rel = q->related[k].out;
+        rel->items = cadre_arena_calloc(q->arena, in->len * q->related[k].target->size);
+        rel->len = in->len;
+    }
+    for (size_t i = 0; i < in->len; i++) {
+        const char *row = (const char *)in->items + i * j->s.size;
+        uint64_t set = *(const uint64_t *)(row + j->s.set_offset);
+        uint64_t null = *(const uint64_t *)(row + j->s.null_offset);
+        place(m, (char *)out->items + i * m->size, row, set, null, 0);
+        for (size_t k = 0; k < q->nrelated; k++) {
+            const cadre_schema *t = q->related[k].target;
+            size_t pk = (size_t)(cadre_model_pk(t) - t->fields);
+            if ((set >> (j->first[k] + pk)) & 1)
+                place(t, (char *)q->related[k].out->items + i * t->size, row + j->offset[k], set,
+                      null, j->first[k]);
+        }
+    }
+}
+
+/* Runs the row query, at most max rows of it (-1: as the query says). */
+static int run_rows(cadre_query *q, int64_t max, cadre_rows *out)
 {
     out->items = NULL;
     out->len = 0;
-    const char *sql = build(q, columns(q), true);
+    for (size_t k = 0; k < q->nrelated; k++) {
+        q->related[k].out->items = NULL;
+        q->related[k].out->len = 0;
+    }
+    int64_t limit = q->limit;
+    if (max >= 0 && (q->limit < 0 || q->limit > max))
+        q->limit = max;
+    const char *sql = build(q, q->nrelated ? joined_head(q) : select_head(q), true);
+    q->limit = limit;
     if (!sql)
         return q->error;
-    return cadre_db_query(q->db, q->arena, q->model, out, sql, q->params, q->nparams);
+    if (!q->nrelated)
+        return cadre_db_query(q->db, q->arena, q->model, out, sql, q->params, q->nparams);
+    joined j;
+    joined_schema(q, &j);
+    cadre_rows rows;
+    int rc = cadre_db_query(q->db, q->arena, &j.s, &rows, sql, q->params, q->nparams);
+    if (rc == 0)
+        split(q, &j, &rows, out);
+    return rc;
+}
+
+int cadre_q_fetch(cadre_query *q, cadre_rows *out)
+{
+    return run_rows(q, -1, out);
 }
 
 int cadre_q_first(cadre_query *q, void *row, bool *found)
 {
     *found = false;
-    int64_t limit = q->limit;
-    q->limit = 1;
-    const char *sql = build(q, columns(q), true);
-    q->limit = limit;
-    if (!sql)
-        return q->error;
-    return cadre_db_query_one(q->db, q->arena, q->model, row, found, sql, q->params, q->nparams);
+    cadre_rows rows;
+    int rc = run_rows(q, 1, &rows);
+    if (rc == 0 && rows.len) {
+        memcpy(row, rows.items, q->model->size);
+        *found = true;
+    }
+    return rc;
+}
+
+int cadre_q_get(cadre_query *q, void *row)
+{
+    memset(row, 0, q->model->size);
+    cadre_rows rows;
+    int rc = run_rows(q, 2, &rows);
+    if (rc == 0 && rows.len != 1) {
+        for (size_t k = 0; k < q->nrelated; k++) {
+            q->related[k].out->items = NULL;
+            q->related[k].out->len = 0;
+        }
+        return rows.len ? CADRE_EEXIST : CADRE_ENOTFOUND;
+    }
+    if (rc == 0)
+        memcpy(row, rows.items, q->model->size);
+    return rc;
 }
 
 /* A one-column result row for COUNT(*). */
@@ -276,7 +538,8 @@ CADRE_SCHEMA(cadre__count, COUNT_FIELDS)
 int cadre_q_count(cadre_query *q, int64_t *n)
 {
     *n = 0;
-    const char *sql = build(q, "SELECT COUNT(*) AS n", false);
+    const char *head = cadre_arena_printf(q->arena, "SELECT COUNT(*) AS n FROM %s", q->model->name);
+    const char *sql = build(q, head, false);
     if (!sql)
         return q->error;
     cadre__count c;
@@ -293,7 +556,8 @@ int cadre_q_exists(cadre_query *q, bool *yes)
     *yes = false;
     int64_t limit = q->limit;
     q->limit = 1;
-    const char *sql = build(q, "SELECT 1 AS n", true);
+    const char *head = cadre_arena_printf(q->arena, "SELECT 1 AS n FROM %s", q->model->name);
+    const char *sql = build(q, head, true);
     q->limit = limit;
     if (!sql)
         return q->error;
@@ -304,8 +568,38 @@ int cadre_q_exists(cadre_query *q, bool *yes)
 
 int cadre_q_delete(cadre_query *q, int64_t *changes)
 {
-    const char *sql = build(q, "DELETE", false);
+    const char *head = cadre_arena_printf(q->arena, "DELETE FROM %s", q->model->name);
+    const char *sql = build(q, head, false);
     if (!sql)
         return q->error;
     return cadre_db_exec(q->db, sql, q->params, q->nparams, changes, NULL);
+}
+
+int cadre_q_update(cadre_query *q, int64_t *changes)
+{
+    if (changes)
+        *changes = 0;
+    if (!q->set_mask)
+        misuse(q, "update with no field set", "cadre_q_set");
+    if (q->limit >= 0 || q->offset >= 0)
+        misuse(q, "update with a limit or offset", "cadre_q_update");
+    const cadre_schema *m = q->model;
+    cadre_buf head;
+    cadre_buf_init_arena(&head, q->arena, (size_t)1 << 16);
+    cadre_buf_appendf(&head, "UPDATE %s SET ", m->name);
+    cadre_value *vals = cadre_arena_alloc(q->arena, (m->nfields + q->nparams) * sizeof *vals);
+    size_t n = 0;
+    for (size_t i = 0; i < m->nfields; i++) {
+        if (!((q->set_mask >> i) & 1))
+            continue;
+        cadre_buf_appendf(&head, "%s%s = ?", n ? ", " : "", m->fields[i].name);
+        vals[n++] = q->set_values[i];
+    }
+    cadre_buf_append(&head, "", 1);
+    const char *sql = build(q, head.data, false);
+    if (!sql)
+        return q->error;
+    if (q->nparams)
+        memcpy(vals + n, q->params, q->nparams * sizeof *vals);
+    return cadre_db_exec(q->db, sql, vals, n + q->nparams, changes, NULL);
 }

@@ -679,7 +679,7 @@ static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_
         from[i] = c->errs->len;
         if (f->has_default)
             apply_default(c, f, (char *)out + f->offset);
-        else if (!f->optional && !f->primary_key) /* keys are the database's to assign */
+        else if (cadre_field_required(f)) /* not keys nor automatic timestamps: read-only */
             err(c, l, f->name, 0, "missing", "Field required", input, NULL);
         to[i] = c->errs->len;
     }
@@ -1040,7 +1040,7 @@ void cadre_schema_write_field_schema(const cadre_field *f, cadre_json_writer *w,
     /* an object written inline already carries its own title */
     if (f->nullable || f->type != CADRE_T_OBJECT || ref_nested)
         write_title(f->name, w);
-    if (f->primary_key)
+    if (f->primary_key || f->auto_now_add || f->auto_now)
         key(w, "readOnly"), cadre_json_bool(w, true);
     if (f->has_default)
         write_default(f, w);

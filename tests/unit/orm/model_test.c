@@ -44,6 +44,13 @@ CADRE_MODEL(movement, MOVEMENT_FIELDS)
 #define BAD_FIELDS(F) F(int64, id, CADRE_PRIMARY_KEY) F(strings, tags)
 CADRE_MODEL(bad, BAD_FIELDS)
 
+/* a foreign key to its own table */
+#define CATEGORY_FIELDS(F)                                                                         \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, name)                                                                                \
+    F(int64, parent_id, CADRE_NULLABLE, CADRE_FOREIGN_KEY(category, CADRE_ON_DELETE_SET_NULL))
+CADRE_MODEL(category, CATEGORY_FIELDS)
+
 
 static char *create_sql(const cadre_schema *m, const char *engine)
 {
@@ -400,6 +407,384 @@ static void test_rows_by_key(void **state)
     cadre_db_close(db);
 }
 
+/* suppliers 1 acme, 2 bolt co; products 1 hammer 9.5 (acme), 2 drill 120 (bolt co, note NULL,
+ * retired), 3 saw 25 (acme); movements 1 hammer/acme 5, 2 drill/no supplier 3, 3 saw/bolt co -1 */
+static cadre_db *stock(cadre_arena *a)
+{
+    cadre_db *db = fresh_tables(3);
+    const char *names[] = { "acme", "bolt co" };
+    for (int i = 0; i < 2; i++) {
+        supplier s = { .name = cadre_slice_cstr(names[i]) };
+        assert_int_equal(cadre_model_insert(db, a, CADRE_SCHEMA_OF(supplier), &s), 0);
+        assert_int_equal(s.id, i + 1);
+    }
+    product ps[] = {
+        { .name = CADRE_LIT("hammer"), .price = 9.5, .in_stock = true, .note = CADRE_LIT("x"),
+          .supplier_id = 1 },
+        { .name = CADRE_LIT("drill"), .price = 120, .status = STATUS_RETIRED, .supplier_id = 2,
+          .cadre_null_ = 1u << 5 },
+        { .name = CADRE_LIT("saw"), .price = 25, .in_stock = true, .note = CADRE_LIT("y"),
+          .supplier_id = 1 },
+    };
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cadre_model_insert(db, a, CADRE_SCHEMA_OF(product), &ps[i]), 0);
+    movement ms[] = { { .product_id = 1, .supplier_id = 1, .qty = 5 },
+                      { .product_id = 2, .qty = 3, .cadre_null_ = 1u << 2 },
+                      { .product_id = 3, .supplier_id = 2, .qty = -1 } };
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cadre_model_insert(db, a, CADRE_SCHEMA_OF(movement), &ms[i]), 0);
+    return db;
+}
+
+static void test_select_related(void **state)
+{
+    (void)state;
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_db *db = stock(&a);
+    cadre_query q;
+    cadre_rows rows, sup, prod;
+    const product *p;
+    const supplier *s;
+    const movement *m;
+
+    /* filters and order on the model, with its column names (id, name) also in the joined table */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_select_related(&q, "supplier_id", &sup);
+    cadre_q_filter(&q, "price__lt", CADRE_PDOUBLE(100));
+    cadre_q_filter(&q, "id__gte", CADRE_PINT(1));
+    cadre_q_exclude(&q, "name", CADRE_PTEXT("acme"));
+    cadre_q_order_by(&q, "-name");
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0);
+    assert_int_equal(rows.len, 2);
+    assert_int_equal(sup.len, 2);
+    p = rows.items;
+    s = sup.items;
+    assert_string_equal(p[0].name.ptr, "saw");
+    assert_int_equal(p[0].id, 3);
+    assert_true(p[0].price == 25);
+    assert_string_equal(p[1].name.ptr, "hammer");
+    assert_int_equal(s[0].id, 1);
+    assert_string_equal(s[0].name.ptr, "acme");
+    assert_int_equal(s[1].id, 1);
+    assert_true(cadre_has(&s[1], supplier, name));
+    assert_true(cadre_has(&p[1], product, supplier_id));
+    assert_false(cadre_has(&p[1], product, added)); /* NULL, not present: as without the join */
+    /* "name" is the product's name: no supplier is called drill */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_filter(&q, "name", CADRE_PTEXT("drill"));
+    cadre_q_select_related(&q, "supplier_id", &sup);
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0);
+    assert_int_equal(rows.len, 1);
+    p = rows.items;
+    s = sup.items;
+    assert_int_equal(p[0].id, 2);
+    assert_int_equal(p[0].status, STATUS_RETIRED);
+    assert_true(p[0].cadre_null_ & (1u << 5)); /* note NULL stays the product's */
+    assert_int_equal(s[0].cadre_null_, 0);
+    assert_int_equal(s[0].id, 2);
+    assert_string_equal(s[0].name.ptr, "bolt co");
+
+    /* a NULL foreign key: a zeroed struct; two joins in one query, limit and offset */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(movement), &a);
+    cadre_q_select_related(&q, "supplier_id", &sup);
+    cadre_q_select_related(&q, "product_id", &prod);
+    cadre_q_order_by(&q, "-qty");
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0);
+    assert_int_equal(rows.len, 3);
+    assert_int_equal(sup.len, 3);
+    assert_int_equal(prod.len, 3);
+    m = rows.items;
+    s = sup.items;
+    p = prod.items;
+    assert_int_equal(m[0].id, 1);
+    assert_int_equal(m[0].qty, 5);
+    assert_string_equal(s[0].name.ptr, "acme");
+    assert_string_equal(p[0].name.ptr, "hammer");
+    assert_int_equal(m[1].id, 2);
+    assert_true(m[1].cadre_null_ & (1u << 2)); /* the movement's supplier_id is NULL */
+    assert_int_equal(s[1].cadre_set_, 0);
+    assert_int_equal(s[1].cadre_null_, 0);
+    assert_int_equal(s[1].id, 0);
+    assert_null(s[1].name.ptr);
+    assert_string_equal(p[1].name.ptr, "drill");
+    assert_true(p[1].cadre_null_ & (1u << 5));
+    assert_false(cadre_has(&p[1], product, added));
+    assert_int_equal(m[2].qty, -1);
+    assert_string_equal(s[2].name.ptr, "bolt co");
+    assert_string_equal(p[2].name.ptr, "saw");
+    assert_int_equal(p[2].supplier_id, 1); /* saw's own supplier, not the movement's */
+    cadre_q_limit(&q, 1);
+    cadre_q_offset(&q, 1);
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0);
+    assert_int_equal(rows.len, 1);
+    assert_int_equal(sup.len, 1);
+    assert_int_equal(((const movement *)rows.items)[0].id, 2);
+    assert_int_equal(((const supplier *)sup.items)[0].cadre_set_, 0);
+    assert_string_equal(((const product *)prod.items)[0].name.ptr, "drill");
+    /* nothing found: empty arrays */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(movement), &a);
+    cadre_q_select_related(&q, "supplier_id", &sup);
+    cadre_q_filter(&q, "qty__gt", CADRE_PINT(100));
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0);
+    assert_int_equal(rows.len, 0);
+    assert_int_equal(sup.len, 0);
+    /* first and get fill one related struct; count and exists ignore the join */
+    movement one;
+    bool found;
+    int64_t n;
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(movement), &a);
+    cadre_q_select_related(&q, "product_id", &prod);
+    cadre_q_filter(&q, "qty__lt", CADRE_PINT(5));
+    cadre_q_order_by(&q, "qty");
+    assert_int_equal(cadre_q_first(&q, &one, &found), 0);
+    assert_true(found);
+    assert_int_equal(one.id, 3);
+    assert_int_equal(prod.len, 1);
+    assert_string_equal(((const product *)prod.items)[0].name.ptr, "saw");
+    assert_int_equal(cadre_q_count(&q, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(cadre_q_get(&q, &one), CADRE_EEXIST);
+    assert_int_equal(prod.len, 0);
+    cadre_q_filter(&q, "product_id", CADRE_PINT(2));
+    assert_int_equal(cadre_q_get(&q, &one), 0);
+    assert_int_equal(one.id, 2);
+    assert_int_equal(prod.len, 1);
+    assert_string_equal(((const product *)prod.items)[0].name.ptr, "drill");
+
+    /* misuse: not a foreign key, no such field, too many joins */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_select_related(&q, "name", &sup);
+    assert_int_equal(cadre_q_fetch(&q, &rows), CADRE_EINVAL);
+    assert_int_equal(rows.len, 0);
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_select_related(&q, "supplier_id; DROP TABLE product", &sup);
+    assert_int_equal(cadre_q_fetch(&q, &rows), CADRE_EINVAL);
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_select_related(&q, "supplier", &sup);
+    assert_int_equal(cadre_q_first(&q, &one, &found), CADRE_EINVAL);
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(movement), &a);
+    for (int i = 0; i < CADRE_Q_MAX_RELATED; i++)
+        cadre_q_select_related(&q, "supplier_id", &sup);
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0); /* the same key four times is fine */
+    assert_int_equal(sup.len, 3);
+    cadre_q_select_related(&q, "product_id", &prod);
+    assert_int_equal(cadre_q_fetch(&q, &rows), CADRE_EINVAL);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+
+    /* a key to its own table */
+    char *sql = create_sql(CADRE_SCHEMA_OF(category), cadre_db_engine(db));
+    assert_int_equal(cadre_db_exec_script(db, "DROP TABLE IF EXISTS category"), 0);
+    assert_int_equal(cadre_db_exec_script(db, sql), 0);
+    free(sql);
+    category tools = { .name = CADRE_LIT("tools"), .cadre_null_ = 1u << 2 };
+    assert_int_equal(cadre_model_insert(db, &a, CADRE_SCHEMA_OF(category), &tools), 0);
+    category saws = { .name = CADRE_LIT("saws"), .parent_id = tools.id };
+    assert_int_equal(cadre_model_insert(db, &a, CADRE_SCHEMA_OF(category), &saws), 0);
+    cadre_rows parents;
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(category), &a);
+    cadre_q_select_related(&q, "parent_id", &parents);
+    cadre_q_filter(&q, "name__startswith", CADRE_PTEXT("s"));
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0);
+    assert_int_equal(rows.len, 1);
+    assert_string_equal(((const category *)rows.items)[0].name.ptr, "saws");
+    assert_int_equal(((const category *)parents.items)[0].id, tools.id);
+    assert_string_equal(((const category *)parents.items)[0].name.ptr, "tools");
+    assert_true(((const category *)parents.items)[0].cadre_null_ & (1u << 2));
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(category), &a);
+    cadre_q_select_related(&q, "parent_id", &parents);
+    cadre_q_order_by(&q, "name");
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0);
+    assert_int_equal(rows.len, 2);
+    assert_string_equal(((const category *)rows.items)[1].name.ptr, "tools");
+    assert_int_equal(((const category *)parents.items)[1].cadre_set_, 0);
+    assert_int_equal(((const category *)parents.items)[1].cadre_null_, 0); /* not "parent NULL" */
+    assert_int_equal(cadre_db_exec_script(db, "DROP TABLE category"), 0);
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
+/* "id:price:status:in_stock" of every product, in id order */
+static const char *prices(cadre_db *db, cadre_arena *a)
+{
+    cadre_query q;
+    cadre_rows rows;
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), a);
+    cadre_q_order_by(&q, "id");
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0);
+    cadre_buf b;
+    cadre_buf_init_arena(&b, a, 4096);
+    for (size_t i = 0; i < rows.len; i++) {
+        const product *p = &((const product *)rows.items)[i];
+        cadre_buf_appendf(&b, "%s%lld:%g:%s:%d", i ? " " : "", (long long)p->id, p->price,
+                          status__enum()->values[p->status], p->in_stock);
+    }
+    cadre_buf_append(&b, "", 1);
+    return b.data;
+}
+
+static void test_bulk_update(void **state)
+{
+    (void)state;
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_db *db = stock(&a);
+    cadre_query q;
+    int64_t n = -1;
+    assert_string_equal(prices(db, &a), "1:9.5:active:1 2:120:retired:0 3:25:active:1");
+
+    /* the filtered rows, several fields; values bound before the conditions' */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_filter(&q, "supplier_id", CADRE_PINT(1));
+    cadre_q_exclude(&q, "name__startswith", CADRE_PTEXT("s"));
+    cadre_q_set(&q, "price", CADRE_PINT(7));
+    cadre_q_set(&q, "status", CADRE_PTEXT("retired"));
+    cadre_q_set(&q, "in_stock", CADRE_PINT(0));
+    cadre_q_set(&q, "price", CADRE_PDOUBLE(8.25)); /* again: replaces */
+    assert_int_equal(cadre_q_update(&q, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(prices(db, &a), "1:8.25:retired:0 2:120:retired:0 3:25:active:1");
+    /* an or-group */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_or_begin(&q);
+    cadre_q_filter(&q, "price__gt", CADRE_PDOUBLE(100));
+    cadre_q_filter(&q, "name", CADRE_PTEXT("saw"));
+    cadre_q_or_end(&q);
+    cadre_q_set(&q, "in_stock", CADRE_PINT(1));
+    assert_int_equal(cadre_q_update(&q, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(prices(db, &a), "1:8.25:retired:0 2:120:retired:1 3:25:active:1");
+    /* no condition: every row; nothing matching: 0 */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_set(&q, "status", CADRE_PTEXT("active"));
+    assert_int_equal(cadre_q_update(&q, NULL), 0);
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_filter(&q, "price__lt", CADRE_PDOUBLE(1));
+    cadre_q_set(&q, "price", CADRE_PINT(0));
+    assert_int_equal(cadre_q_update(&q, &n), 0);
+    assert_int_equal(n, 0);
+    assert_string_equal(prices(db, &a), "1:8.25:active:0 2:120:active:1 3:25:active:1");
+    /* NULL for a nullable field, a datetime (stored normalised), text that looks like SQL */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_filter(&q, "id", CADRE_PINT(3));
+    cadre_q_set(&q, "note", CADRE_PNULL);
+    cadre_q_set(&q, "added", CADRE_PTEXT("2026-11-26T14:00:00+01:00"));
+    cadre_q_set(&q, "name", CADRE_PTEXT("saw'); DROP TABLE product; --"));
+    assert_int_equal(cadre_q_update(&q, &n), 0);
+    assert_int_equal(n, 1);
+    product got;
+    bool found;
+    assert_int_equal(cadre_model_get(db, &a, CADRE_SCHEMA_OF(product), 3, &got, &found), 0);
+    assert_true(found);
+    assert_true(got.cadre_null_ & (1u << 5));
+    assert_int_equal(got.added.sec, 1795698000);
+    assert_string_equal(got.name.ptr, "saw'); DROP TABLE product; --");
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_filter(&q, "added__gte", CADRE_PTEXT("2026-11-26T13:00:00Z")); /* compared as text */
+    assert_int_equal(cadre_q_count(&q, &n), 0);
+    assert_int_equal(n, 1);
+
+    /* refused: the key, unknown fields, values of the wrong kind, no SET, a limit */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    const struct {
+        const char *field;
+        cadre_value v;
+    } refused[] = {
+        { "id", CADRE_PINT(50) },
+        { "colour", CADRE_PTEXT("red") },
+        { "price = 0; DROP TABLE product; --", CADRE_PINT(1) },
+        { "price", CADRE_PTEXT("cheap") },
+        { "status", CADRE_PTEXT("sold") },
+        { "in_stock", CADRE_PINT(2) },
+        { "name", CADRE_PNULL },
+        { "name", CADRE_PINT(1) },
+        { "added", CADRE_PTEXT("yesterday") },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+        cadre_q_set(&q, "price", CADRE_PINT(1));
+        cadre_q_set(&q, refused[i].field, refused[i].v);
+        n = -1;
+        assert_int_equal(cadre_q_update(&q, &n), CADRE_EINVAL);
+        assert_int_equal(n, 0);
+    }
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    assert_int_equal(cadre_q_update(&q, NULL), CADRE_EINVAL); /* nothing set */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_set(&q, "price", CADRE_PINT(1));
+    cadre_q_order_by(&q, "price");
+    cadre_q_limit(&q, 1);
+    assert_int_equal(cadre_q_update(&q, NULL), CADRE_EINVAL);
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_filter(&q, "nope", CADRE_PINT(1));
+    cadre_q_set(&q, "price", CADRE_PINT(1));
+    assert_int_equal(cadre_q_update(&q, NULL), CADRE_EINVAL);
+    /* the database's constraints: UNIQUE, a foreign key naming no row */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(supplier), &a);
+    cadre_q_set(&q, "name", CADRE_PTEXT("same"));
+    assert_int_equal(cadre_q_update(&q, NULL), CADRE_EEXIST);
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_set(&q, "supplier_id", CADRE_PINT(99));
+    assert_int_equal(cadre_q_update(&q, NULL), CADRE_ESTATE);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    assert_string_equal(prices(db, &a), "1:8.25:active:0 2:120:active:1 3:25:active:1");
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
+static void test_get(void **state)
+{
+    (void)state;
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_db *db = stock(&a);
+    cadre_query q;
+    product p;
+    /* exactly one */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_filter(&q, "name__icontains", CADRE_PTEXT("DRI"));
+    assert_int_equal(cadre_q_get(&q, &p), 0);
+    assert_int_equal(p.id, 2);
+    assert_string_equal(p.name.ptr, "drill");
+    assert_true(cadre_has(&p, product, price));
+    /* none */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_filter(&q, "price__gt", CADRE_PDOUBLE(1000));
+    assert_int_equal(cadre_q_get(&q, &p), CADRE_ENOTFOUND);
+    assert_int_equal(p.id, 0);
+    assert_int_equal(p.cadre_set_, 0);
+    /* two: MultipleObjectsReturned */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_filter(&q, "supplier_id", CADRE_PINT(1));
+    assert_int_equal(cadre_q_get(&q, &p), CADRE_EEXIST);
+    assert_int_equal(p.id, 0);
+    assert_int_equal(p.cadre_set_, 0);
+    /* ... unless a limit or offset leaves one */
+    cadre_q_order_by(&q, "-price");
+    cadre_q_limit(&q, 1);
+    assert_int_equal(cadre_q_get(&q, &p), 0);
+    assert_string_equal(p.name.ptr, "saw");
+    cadre_q_limit(&q, -1);
+    cadre_q_offset(&q, 1);
+    assert_int_equal(cadre_q_get(&q, &p), 0);
+    assert_string_equal(p.name.ptr, "hammer");
+    /* every row: three */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    assert_int_equal(cadre_q_get(&q, &p), CADRE_EEXIST);
+    /* misuse, and values that look like SQL */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_filter(&q, "id = 1 OR 1 = 1 --", CADRE_PINT(1));
+    assert_int_equal(cadre_q_get(&q, &p), CADRE_EINVAL);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), &a);
+    cadre_q_filter(&q, "name", CADRE_PTEXT("saw' OR '1'='1"));
+    assert_int_equal(cadre_q_get(&q, &p), CADRE_ENOTFOUND);
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +792,9 @@ int main(void)
         cmocka_unit_test(test_tables_behave),
         cmocka_unit_test(test_queries),
         cmocka_unit_test(test_rows_by_key),
+        cmocka_unit_test(test_select_related),
+        cmocka_unit_test(test_bulk_update),
+        cmocka_unit_test(test_get),
     };
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
 }
