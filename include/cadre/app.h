@@ -153,6 +153,14 @@ typedef int (*cadre_command_fn)(cadre_app *app, int argc, char **argv, void *ctx
 int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre_command_fn fn,
                       void *ctx);
 
+/**
+ * Registers fn to run when the app starts serving (cadre_app_serve: after the configuration
+ * checks, before listening), in registration order. A negative return stops the start with that
+ * error (fn logs why). Modules use it for start-up checks: cadre_models warns about migrations not
+ * applied yet. Returns 0 or CADRE_ENOMEM.
+ */
+int cadre_app_on_start(cadre_app *app, int (*fn)(cadre_app *app, void *ctx), void *ctx);
+
 /** Serves the app with the given configuration until SIGTERM/SIGINT (see cadre_server_run). */
 int cadre_app_serve(cadre_app *app, const cadre_server_config *config);
 

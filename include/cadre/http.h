@@ -161,8 +161,10 @@ bool cadre_request_query(cadre_request *r, const char *key, cadre_slice *value /
 void *cadre_alloc(cadre_request *r, size_t size);
 
 /* ---------------------------------------------------------------------------------------------
- * Responses. A handler returns the status, or a negative CADRE_E*: CADRE_ECLOSED and
- * CADRE_ETIMEDOUT (a database down or locked) answer 503, anything else 500; both are logged.
+ * Responses. A handler returns the status, or a negative CADRE_E*: CADRE_ENOTFOUND answers
+ * 404 {"detail":"Not Found"} (so `return cadre_q_get(&q, out);` is get-or-404), CADRE_ECLOSED
+ * and CADRE_ETIMEDOUT (a database down or locked) 503, anything else 500; 503s and 500s are
+ * logged.
  * ------------------------------------------------------------------------------------------- */
 
 /**

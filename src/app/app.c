@@ -44,6 +44,7 @@ void cadre_app_free(cadre_app *app)
         free(app->commands[i].usage);
     }
     free(app->commands);
+    free(app->on_start);
     free(app->version);
     free(app->name);
     free(app);
@@ -87,6 +88,16 @@ int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre
     return 0;
 }
 
+int cadre_app_on_start(cadre_app *app, int (*fn)(cadre_app *app, void *ctx), void *ctx)
+{
+    struct cadre__on_start *n = realloc(app->on_start, (app->non_start + 1) * sizeof *n);
+    if (!n)
+        return CADRE_ENOMEM;
+    app->on_start = n;
+    app->on_start[app->non_start++] = (struct cadre__on_start){ fn, ctx };
+    return 0;
+}
+
 cadre_server_config *cadre_app_config(cadre_app *app)
 {
     return &app->config;
@@ -124,6 +135,11 @@ int cadre_app_serve(cadre_app *app, const cadre_server_config *config)
         cadre_log(CADRE_LOG_ERROR, "%s: %zu configuration error(s); not serving", app->name,
                   app->nerrors);
         return CADRE_EINVAL;
+    }
+    for (size_t i = 0; i < app->non_start; i++) {
+        int rc = app->on_start[i].fn(app, app->on_start[i].ctx);
+        if (rc < 0)
+            return rc;
     }
     return cadre_server_run(config ? config : &app->config, cadre_app_dispatch, app);
 }

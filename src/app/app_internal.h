@@ -48,6 +48,11 @@ struct cadre_app {
     pthread_mutex_t openapi_lock;
     struct cadre__command *commands; /* cadre_app_command */
     size_t ncommands;
+    struct cadre__on_start {
+        int (*fn)(cadre_app *app, void *ctx);
+        void *ctx;
+    } *on_start; /* cadre_app_on_start */
+    size_t non_start;
 };
 
 /* Hands p (malloc'd) to the app, which frees it in cadre_app_free. Returns p, or NULL (and

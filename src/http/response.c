@@ -290,7 +290,10 @@ void cadre__response_write(cadre__conn *c, cadre__slot *s)
 {
     struct cadre__response_state *res = &s->res;
     cadre_request *r = &s->req;
-    if (s->result < 0) {
+    if (s->result == CADRE_ENOTFOUND && res->status == 0) {
+        /* "no such thing" from the handler (cadre_q_get finding no row): Django's Http404 */
+        cadre_error(r, 404, "Not Found");
+    } else if (s->result < 0) {
         /* A resource that is down or busy (a database) is the client's to retry: 503. */
         bool unavailable = s->result == CADRE_ECLOSED || s->result == CADRE_ETIMEDOUT;
         cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: handler failed: %s (%s)", (int)r->head.method.len,

@@ -418,8 +418,14 @@ static int column_from(cadre_arena *a, const mig_column *in, cadre__column *c, c
     *c = (cadre__column){ .name = dup_slice(a, in->name), .type = (int)in->type,
                           .pk = in->primary_key, .null = in->nullable, .unique = in->unique,
                           .index = in->indexed };
-    if (cadre_schema_has(CADRE_SCHEMA_OF(mig_column), in, "default_value"))
+    if (cadre_schema_has(CADRE_SCHEMA_OF(mig_column), in, "default_value")) {
+        if (memchr(in->default_value.ptr, '\0', in->default_value.len)) {
+            cadre_log(CADRE_LOG_ERROR, "%s: column %s: default_value holds a NUL character", where,
+                      c->name);
+            return CADRE_EINVAL;
+        }
         c->def = dup_slice(a, in->default_value);
+    }
     if (cadre_schema_has(CADRE_SCHEMA_OF(mig_column), in, "references")) {
         c->ref_table = dup_slice(a, in->references.table);
         c->ref_column = dup_slice(a, in->references.column);
@@ -458,13 +464,12 @@ static int read_file(const char *path, cadre_arena *a, char **data, size_t *len)
     return 0;
 }
 
-static int parse_migration(cadre_arena *a, const char *path, const char *name, migration *m)
+/* Decodes and checks one migration's text (name: what the file name says it is, or NULL not to
+ * compare). */
+static int parse_text(cadre_arena *a, const char *path, const char *name, const char *data,
+                      size_t len, migration *m)
 {
-    char *data;
-    size_t len;
-    int rc = read_file(path, a, &data, &len);
-    if (rc)
-        return rc;
+    int rc;
     mig_file f;
     cadre_verrors errs;
     cadre_verrors_init(&errs, a);
@@ -474,7 +479,9 @@ static int parse_migration(cadre_arena *a, const char *path, const char *name, m
             cadre_log(CADRE_LOG_ERROR, "%s: %s: %s", path, errs.items[i].loc, errs.items[i].msg);
         return CADRE_EINVAL;
     }
-    if (!cadre_slice_eq_cstr(f.name, name)) {
+    if (!name)
+        name = dup_slice(a, f.name);
+    else if (!cadre_slice_eq_cstr(f.name, name)) {
         cadre_log(CADRE_LOG_ERROR, "%s: \"name\" is \"%.*s\" but the file is named %s.json", path,
                   (int)f.name.len, f.name.ptr, name);
         return CADRE_EINVAL;
@@ -523,6 +530,14 @@ static int parse_migration(cadre_arena *a, const char *path, const char *name, m
     }
     m->depends_on = (f.cadre_null_ >> 2) & 1 ? NULL : dup_slice(a, f.depends_on); /* field 2 */
     return 0;
+}
+
+static int parse_migration(cadre_arena *a, const char *path, const char *name, migration *m)
+{
+    char *data;
+    size_t len;
+    int rc = read_file(path, a, &data, &len);
+    return rc ? rc : parse_text(a, path, name, data, len, m);
 }
 
 static bool migration_file_name(const char *n, size_t *stem)
@@ -627,6 +642,22 @@ static int replay(migration *ms, size_t upto, state *s)
             if (rc)
                 return rc;
         }
+    return 0;
+}
+
+/* A copy of s that apply_op on s cannot change. */
+static int state_clone(const state *s, state *out)
+{
+    *out = (state){ s->arena, cadre_arena_alloc(s->arena, (s->len + 1) * sizeof(cadre__table)),
+                    s->len, s->len + 1 };
+    if (!out->tables)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < s->len; i++) {
+        out->tables[i] = s->tables[i];
+        out->tables[i].cols = cols_copy(s->arena, s->tables[i].cols, s->tables[i].ncols, 0);
+        if (!out->tables[i].cols)
+            return CADRE_ENOMEM;
+    }
     return 0;
 }
 
@@ -813,17 +844,23 @@ static int op_sql(state *s, const op *o, bool pg, cadre__stmts *out)
         return rc;
     }
     /* the table after the operation, on a scratch copy of the state */
-    state after = { s->arena, cadre_arena_alloc(s->arena, (s->len + 1) * sizeof(cadre__table)),
-                    s->len, s->len + 1 };
-    if (!after.tables)
-        return CADRE_ENOMEM;
-    memcpy(after.tables, s->tables, s->len * sizeof(cadre__table));
+    state after;
+    int rc = state_clone(s, &after);
+    if (rc)
+        return rc;
     cadre__table *copy = find_table(&after, t->name);
-    copy->cols = cols_copy(s->arena, t->cols, t->ncols, 0);
-    if (!copy->cols)
-        return CADRE_ENOMEM;
-    int rc = apply_op(&after, o, "sql");
+    rc = apply_op(&after, o, "sql");
     return rc ? rc : sqlite_rebuild(t, copy, out);
+}
+
+/* Applies o to s (refusing what cannot apply) and appends its SQL for the state before it. */
+static int step(state *s, const op *o, bool pg, cadre__stmts *out, const char *where)
+{
+    state before;
+    int rc = state_clone(s, &before);
+    if (rc == 0)
+        rc = apply_op(s, o, where);
+    return rc ? rc : op_sql(&before, o, pg, out);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1304,10 +1341,29 @@ CADRE_SCHEMA(mig_fk_violation, FK_CHECK_FIELDS)
 static const char *const create_record_table =
     "CREATE TABLE IF NOT EXISTS cadre_migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)";
 
-/* The names db has recorded. */
-static int applied_names(cadre_db *db, cadre_arena *a, cadre_rows *rows)
+#define EXISTS_FIELDS(F) F(int64, n)
+CADRE_SCHEMA(mig_exists, EXISTS_FIELDS)
+
+/* The names db has recorded. Only migrate creates the record table (create): the other commands
+ * and the start-up check read a database without one as having nothing applied. */
+static int applied_names(cadre_db *db, cadre_arena *a, cadre_rows *rows, bool create)
 {
-    int rc = cadre_db_exec(db, create_record_table, NULL, 0, NULL, NULL);
+    *rows = (cadre_rows){ 0 };
+    int rc;
+    if (create) {
+        rc = cadre_db_exec(db, create_record_table, NULL, 0, NULL, NULL);
+    } else {
+        bool pg = strcmp(cadre_db_engine(db), "postgresql") == 0, found = false;
+        mig_exists e = { 0 };
+        rc = cadre_db_query_one(db, a, CADRE_SCHEMA_OF(mig_exists), &e, &found,
+                                pg ? "SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = "
+                                     "'cadre_migrations' AND schemaname = current_schema()"
+                                   : "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' "
+                                     "AND name = 'cadre_migrations'",
+                                NULL, 0);
+        if (rc || !found || e.n == 0)
+            return rc;
+    }
     return rc ? rc : cadre_db_query(db, a, CADRE_SCHEMA_OF(mig_applied), rows,
                                     "SELECT name, applied FROM cadre_migrations ORDER BY name", NULL, 0);
 }
@@ -1403,7 +1459,7 @@ int cadre_migrate(cadre_db *db, const char *dir, const char *target, FILE *out)
     if (rc == 0 && target && (rc = find_migration(ms, n, target, &last)) != 0)
         goto out;
     if (rc == 0)
-        rc = applied_names(db, &a, &applied);
+        rc = applied_names(db, &a, &applied, true);
     for (size_t i = 0; rc == 0 && n > 0 && i <= last; i++) {
         if (is_applied(&applied, ms[i].name)) {
             rc = replay(ms + i, 1, &s);
@@ -1412,9 +1468,7 @@ int cadre_migrate(cadre_db *db, const char *dir, const char *target, FILE *out)
         cadre__stmts sql = { .arena = &a };
         for (size_t j = 0; j < ms[i].nops && rc == 0; j++) {
             char *where = cadre_arena_printf(&a, "%s: operation %zu", ms[i].path, j + 1);
-            rc = where ? op_sql(&s, &ms[i].ops[j], pg, &sql) : CADRE_ENOMEM;
-            if (rc == 0)
-                rc = apply_op(&s, &ms[i].ops[j], where);
+            rc = where ? step(&s, &ms[i].ops[j], pg, &sql, where) : CADRE_ENOMEM;
         }
         if (rc)
             break;
@@ -1445,7 +1499,7 @@ int cadre_showmigrations(cadre_db *db, const char *dir, FILE *out)
     cadre_rows applied;
     int rc = load_dir(dir, &a, &ms, &n);
     if (rc == 0)
-        rc = applied_names(db, &a, &applied);
+        rc = applied_names(db, &a, &applied, false);
     for (size_t i = 0; rc == 0 && i < n; i++)
         fprintf(out, "[%c] %s\n", is_applied(&applied, ms[i].name) ? 'X' : ' ', ms[i].name);
     const mig_applied *r = rc == 0 ? applied.items : NULL;
@@ -1472,7 +1526,7 @@ int cadre_migrations_pending(cadre_db *db, const char *dir, size_t *count)
     cadre_rows applied;
     int rc = load_dir(dir, &a, &ms, &n);
     if (rc == 0)
-        rc = applied_names(db, &a, &applied);
+        rc = applied_names(db, &a, &applied, false);
     *count = 0;
     for (size_t i = 0; rc == 0 && i < n; i++)
         *count += !is_applied(&applied, ms[i].name);
@@ -1497,11 +1551,8 @@ int cadre_sqlmigrate(const char *dir, const char *name, const char *engine, cadr
         rc = find_migration(ms, n, name, &at);
     if (rc == 0)
         rc = replay(ms, at, &s);
-    for (size_t j = 0; rc == 0 && j < ms[at].nops; j++) {
-        rc = op_sql(&s, &ms[at].ops[j], pg, &sql);
-        if (rc == 0)
-            rc = apply_op(&s, &ms[at].ops[j], ms[at].path);
-    }
+    for (size_t j = 0; rc == 0 && j < ms[at].nops; j++)
+        rc = step(&s, &ms[at].ops[j], pg, &sql, ms[at].path);
     if (rc == 0 && !pg)
         rc = cadre_buf_append_str(out, "PRAGMA foreign_keys = OFF;\n");
     if (rc == 0)
@@ -1517,6 +1568,24 @@ int cadre_sqlmigrate(const char *dir, const char *name, const char *engine, cadr
         rc = cadre_buf_append_str(out, "PRAGMA foreign_keys = ON;\n");
     if (rc == 0 && !cadre_buf_cstr(out))
         rc = CADRE_ENOMEM;
+    cadre_arena_free(&a);
+    return rc;
+}
+
+int cadre__migration_check(const char *data, size_t len, cadre_buf *sql)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 16384);
+    migration m;
+    int rc = parse_text(&a, "input", NULL, data, len, &m);
+    for (int pg = 0; pg < 2 && rc == 0; pg++) {
+        state st = { .arena = &a };
+        cadre__stmts out = { .arena = &a };
+        for (size_t j = 0; rc == 0 && j < m.nops; j++)
+            rc = step(&st, &m.ops[j], pg, &out, "input");
+        for (size_t i = 0; rc == 0 && i < out.len && sql; i++)
+            rc = cadre_buf_appendf(sql, "%s;\n", out.items[i]);
+    }
     cadre_arena_free(&a);
     return rc;
 }
@@ -1632,6 +1701,24 @@ static int cmd_sqlmigrate(cadre_app *app, int argc, char **argv, void *ctx)
     return rc == 0 ? 0 : 1;
 }
 
+/* At start-up: say so when the database lacks migrations (the service still starts: the database
+ * may be migrated by another instance, or be unreachable for now). */
+static int warn_pending(cadre_app *app, void *ctx)
+{
+    (void)app;
+    struct models *m = ctx;
+    size_t n = 0;
+    int rc = cadre_migrations_pending(m->db, m->dir, &n);
+    if (rc)
+        cadre_log(CADRE_LOG_WARN, "could not check the migrations in %s: %s", m->dir,
+                  cadre_strerror(rc));
+    else if (n)
+        cadre_log(CADRE_LOG_WARN, "%zu migration(s) of %s not applied to the %s database yet: the "
+                                  "app may fail until you run its migrate command", n, m->dir,
+                  cadre_db_engine(m->db));
+    return 0;
+}
+
 int cadre__models(cadre_app *app, cadre_db *db, const char *dir, const cadre_schema *const *models,
                   size_t nmodels, const char *file, int line)
 {
@@ -1664,6 +1751,10 @@ int cadre__models(cadre_app *app, cadre_db *db, const char *dir, const cadre_sch
                              cmds[i].name, cadre_strerror(rc));
             return rc;
         }
+    }
+    if (cadre_app_on_start(app, warn_pending, m) != 0) {
+        cadre__app_error(app, file, line, "cadre_models: out of memory");
+        return CADRE_ENOMEM;
     }
     return 0;
 }

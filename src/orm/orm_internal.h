@@ -70,4 +70,9 @@ int cadre__default_sql(const cadre__column *c, bool pg, cadre_buf *out);
 /* "sqlite" → false, "postgresql" → true; anything else: CADRE_EINVAL (logged). */
 int cadre__engine_pg(const char *engine, bool *pg);
 
+/* Checks one migration's JSON text as migrate would (decoding, each operation applied to an empty
+ * schema) and appends its SQL for SQLite then PostgreSQL to sql (may be NULL): the fuzz target's
+ * entry. Returns 0 or the first error. */
+int cadre__migration_check(const char *data, size_t len, cadre_buf *sql);
+
 #endif

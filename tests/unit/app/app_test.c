@@ -62,6 +62,16 @@ static int h_fail(cadre_request *r)
     return CADRE_EIO;
 }
 
+/* a failure code per ?e=: ENOTFOUND (404), ECLOSED/ETIMEDOUT (503) */
+static int h_fail_with(cadre_request *r)
+{
+    cadre_slice e = { 0 };
+    cadre_request_query(r, "e", &e);
+    return cadre_slice_eq_cstr(e, "notfound") ? CADRE_ENOTFOUND
+           : cadre_slice_eq_cstr(e, "closed") ? CADRE_ECLOSED
+                                              : CADRE_ETIMEDOUT;
+}
+
 static int h_status_only(cadre_request *r)
 {
     (void)r;
@@ -87,6 +97,7 @@ static cadre_app *make_app(void)
     assert_int_equal(cadre_get(app, "/query", h_query), 0);
     assert_int_equal(cadre_get(app, "/headers", h_headers), 0);
     assert_int_equal(cadre_get(app, "/fail", h_fail), 0);
+    assert_int_equal(cadre_get(app, "/fail-with", h_fail_with), 0);
     assert_int_equal(cadre_get(app, "/status", h_status_only), 0);
     assert_int_equal(cadre_get(app, "/sleep", h_sleep), 0);
     return app;
@@ -257,6 +268,20 @@ static void test_handler_results(void **state)
     assert_int_equal(res.status, 500);
     assert_string_equal(res.body, "{\"detail\":\"Internal Server Error\"}");
     cadre_test_response_free(&res);
+    static const struct {
+        const char *target, *body;
+        int status;
+    } codes[] = {
+        { "/fail-with?e=notfound", "{\"detail\":\"Not Found\"}", 404 },
+        { "/fail-with?e=closed", "{\"detail\":\"Service Unavailable\"}", 503 },
+        { "/fail-with?e=timedout", "{\"detail\":\"Service Unavailable\"}", 503 },
+    };
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+        assert_int_equal(GET(app, codes[i].target, &res), 0);
+        assert_int_equal(res.status, codes[i].status);
+        assert_string_equal(res.body, codes[i].body);
+        cadre_test_response_free(&res);
+    }
     cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
 
     assert_int_equal(GET(app, "/status", &res), 0);

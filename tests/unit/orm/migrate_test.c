@@ -233,6 +233,8 @@ static void test_initial_then_no_changes(void **state)
     assert_int_equal(count_files(), 1);
 
     assert_int_equal(pending(), 1);
+    /* only migrate creates the record table */
+    assert_int_equal(cadre_db_exec(db, "SELECT * FROM cadre_migrations", NULL, 0, NULL, NULL), CADRE_EIO);
     assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
     assert_int_equal(pending(), 0);
     assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0); /* nothing to do */
@@ -460,6 +462,26 @@ static void test_broken_files(void **state)
                                "\"columns\": [{\"name\": \"n\", \"type\": \"int32\", \"extra\": 1}]}]}" },
         { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
                                "null, \"operations\": [{\"op\": \"add_column\", \"table\": \"t\"}]}" },
+        /* operations on what does not exist at that point */
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"drop_column\", \"table\": \"t\", "
+                               "\"name\": \"x\"}]}" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"rename_column\", \"table\": \"t\", "
+                               "\"from\": \"x\", \"to\": \"y\"}]}" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
+                               "\"columns\": [{\"name\": \"id\", \"type\": \"int64\"}]}, {\"op\": "
+                               "\"alter_column\", \"table\": \"t\", \"column\": {\"name\": \"nope\", "
+                               "\"type\": \"text\"}}]}" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
+                               "\"columns\": [{\"name\": \"s\", \"type\": \"int64\", \"references\": "
+                               "{\"table\": \"elsewhere\", \"column\": \"id\"}}]}]}" },
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
+                               "\"columns\": [{\"name\": \"s\", \"type\": \"text\", "
+                               "\"default_value\": \"a\\u0000b\"}]}]}" },
     };
     const cadre_schema *models[] = { CADRE_SCHEMA_OF(supplier) };
     char file[128];
