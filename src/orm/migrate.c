@@ -70,6 +70,7 @@ CADRE_SCHEMA_STRICT(mig_ref, MIG_REF_FIELDS)
     F(bool, unique, CADRE_DEFAULT(false))                                                          \
     F(bool, indexed, CADRE_DEFAULT(false))                                                         \
     F(string, default_value, CADRE_OPTIONAL)                                                       \
+    F(bool, default_now, CADRE_DEFAULT(false))                                                     \
     F(object(mig_ref), references, CADRE_OPTIONAL)
 CADRE_SCHEMA_STRICT(mig_column, MIG_COLUMN_FIELDS)
 
@@ -149,6 +150,7 @@ static bool col_equal(const cadre__column *a, const cadre__column *b)
     return strcmp(a->name, b->name) == 0 && a->type == b->type && a->pk == b->pk &&
            a->null == b->null && a->unique == b->unique && a->index == b->index &&
            (a->def == b->def || (a->def && b->def && strcmp(a->def, b->def) == 0)) &&
+           a->def_now == b->def_now &&
            (a->ref_table == b->ref_table ||
             (a->ref_table && b->ref_table && strcmp(a->ref_table, b->ref_table) == 0 &&
              strcmp(a->ref_column, b->ref_column) == 0 && a->on_delete == b->on_delete));
@@ -417,7 +419,7 @@ static int column_from(cadre_arena *a, const mig_column *in, cadre__column *c, c
 {
     *c = (cadre__column){ .name = dup_slice(a, in->name), .type = (int)in->type,
                           .pk = in->primary_key, .null = in->nullable, .unique = in->unique,
-                          .index = in->indexed };
+                          .index = in->indexed, .def_now = in->default_now };
     if (cadre_schema_has(CADRE_SCHEMA_OF(mig_column), in, "default_value")) {
         if (memchr(in->default_value.ptr, '\0', in->default_value.len)) {
             cadre_log(CADRE_LOG_ERROR, "%s: column %s: default_value holds a NUL character", where,
@@ -434,6 +436,11 @@ static int column_from(cadre_arena *a, const mig_column *in, cadre__column *c, c
             cadre_log(CADRE_LOG_ERROR, "%s: column %s: invalid references", where, c->name);
             return CADRE_EINVAL;
         }
+    }
+    if (c->def_now && (c->def || (c->type != CADRE__COL_DATETIME && c->type != CADRE__COL_DATE))) {
+        cadre_log(CADRE_LOG_ERROR, "%s: column %s: default_now needs a date or datetime column "
+                                   "and no default_value", where, c->name);
+        return CADRE_EINVAL;
     }
     return normalize_default(a, c, where);
 }
@@ -696,7 +703,7 @@ static int sqlite_rebuild(const cadre__table *old, const cadre__table *new, cadr
         if (!was)
             continue; /* a new column takes its default */
         rc = cadre_buf_appendf(&cols, "%s%s", any ? ", " : "", c->name);
-        if (rc == 0 && was->null && !c->null && c->def) { /* existing NULLs take the default */
+        if (rc == 0 && was->null && !c->null && (c->def || c->def_now)) { /* NULLs take the default */
             rc = cadre_buf_appendf(&vals, "%sCOALESCE(%s, ", any ? ", " : "", c->name);
             if (rc == 0)
                 rc = cadre__default_sql(c, false, &vals);
@@ -741,10 +748,12 @@ static int pg_alter(const char *t, const cadre__column *was, const cadre__column
         const char *type = cadre__column_type(&plain, true);
         rc = stmtf(out, "ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s", t, n, type, n, type);
     }
-    bool def_changed = !was->def != !c->def || (c->def && strcmp(was->def, c->def) != 0);
-    if (rc == 0 && def_changed && !c->def)
+    bool has_def = c->def || c->def_now;
+    bool def_changed = !was->def != !c->def || (c->def && strcmp(was->def, c->def) != 0) ||
+                       was->def_now != c->def_now;
+    if (rc == 0 && def_changed && !has_def)
         rc = stmtf(out, "ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT", t, n);
-    if (rc == 0 && c->def && (def_changed || (was->null && !c->null))) {
+    if (rc == 0 && has_def && (def_changed || (was->null && !c->null))) {
         cadre_buf d;
         cadre_buf_init_arena(&d, out->arena, 1024);
         rc = cadre__default_sql(c, true, &d);
@@ -831,9 +840,10 @@ static int op_sql(state *s, const op *o, bool pg, cadre__stmts *out)
             return pg_alter(o->table, find_col(t, o->col.name), &o->col, out);
         }
     }
-    /* SQLite: ADD COLUMN when it can (no UNIQUE, a value for the rows there), else a rebuild */
+    /* SQLite: ADD COLUMN when it can (no UNIQUE, a constant value for the rows there: SQLite
+     * refuses an expression default such as the current time), else a rebuild */
     const cadre__column *c = &o->col;
-    if (o->kind == OP_ADD_COLUMN && !c->unique && (c->null || c->def)) {
+    if (o->kind == OP_ADD_COLUMN && !c->unique && !c->def_now && (c->null || c->def)) {
         cadre_buf b;
         cadre_buf_init_arena(&b, out->arena, (size_t)1 << 16);
         int rc = cadre__column_sql(c, false, &b);
@@ -1031,7 +1041,7 @@ static int diff(state *s, const cadre__table *T, size_t nt, const cadre_makemigr
                     const cadre__column *c = &n->cols[k];
                     if (find_col(cur, c->name))
                         continue;
-                    if (!c->null && !c->def && !c->pk) {
+                    if (!c->null && !c->def && !c->def_now && !c->pk) {
                         cadre_log(CADRE_LOG_ERROR,
                                   "makemigrations: %s.%s is new and cannot be null, so the rows "
                                   "already in %s need a value: give it a default (CADRE_DEFAULT…) "
@@ -1114,6 +1124,10 @@ static void write_column(cadre_json_writer *w, const cadre__column *c)
     if (c->def) {
         cadre_json_key(w, "default_value", 13);
         cadre_json_string(w, c->def, strlen(c->def));
+    }
+    if (c->def_now) {
+        cadre_json_key(w, "default_now", 11);
+        cadre_json_bool(w, true);
     }
     if (c->ref_table) {
         cadre_json_key(w, "references", 10);

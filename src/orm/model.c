@@ -105,6 +105,9 @@ int cadre__model_table(const cadre_schema *m, cadre_arena *arena, cadre__table *
         c->unique = f->unique && !f->primary_key;
         c->index = f->db_index && !f->primary_key;
         c->def = default_text(f, arena);
+        /* automatic timestamps: the database fills them too (rows written by other means, rows
+         * already there when the column is added) */
+        c->def_now = (f->auto_now_add || f->auto_now) && f->type == CADRE_T_DATETIME && !c->def;
         if (f->fk) {
             const cadre_schema *target = f->fk();
             const cadre_field *tpk = cadre_model_pk(target);
@@ -154,6 +157,8 @@ static int literal(cadre_buf *out, const char *s)
 
 int cadre__default_sql(const cadre__column *c, bool pg, cadre_buf *out)
 {
+    if (c->def_now) /* SQLite: the text form Cadre writes datetimes in, to the millisecond */
+        return cadre_buf_append_str(out, pg ? "now()" : "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
     switch (c->type) {
     case CADRE__COL_BOOL:
         if (pg)
@@ -177,7 +182,7 @@ int cadre__column_sql(const cadre__column *c, bool pg, cadre_buf *out)
         rc = cadre_buf_append_str(out, " NOT NULL");
     if (rc == 0 && c->unique)
         rc = cadre_buf_append_str(out, " UNIQUE");
-    if (rc == 0 && c->def) {
+    if (rc == 0 && (c->def || c->def_now)) {
         rc = cadre_buf_append_str(out, " DEFAULT ");
         if (rc == 0)
             rc = cadre__default_sql(c, pg, out);

@@ -23,6 +23,7 @@ typedef struct cadre__column {
     int type; /* enum cadre__coltype */
     bool pk, null, unique, index;
     const char *def;        /* the default in engine-neutral text ("0.5", "true", "abc"), or NULL */
+    bool def_now;           /* the default is the current time (automatic timestamps) */
     const char *ref_table;  /* foreign key target, or NULL */
     const char *ref_column;
     int on_delete; /* CADRE_ON_DELETE_* */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* Successive versions of the models. A version is a schema under another C name, given its
  * table's name by as() below. */
@@ -26,6 +27,11 @@ CADRE_MODEL(supplier, SUPPLIER_FIELDS)
     F(int64, id, CADRE_PRIMARY_KEY)                                                                \
     F(string, name, CADRE_MAX_LEN(200), CADRE_UNIQUE)
 CADRE_MODEL(supplier_unique, SUPPLIER_UNIQUE_FIELDS)
+
+#define SUPPLIER_STAMPED_FIELDS(F) /* + an automatic timestamp */                              \
+    SUPPLIER_FIELDS(F)                                                                             \
+    F(datetime, created_at, CADRE_AUTO_NOW_ADD)
+CADRE_MODEL(supplier_stamped, SUPPLIER_STAMPED_FIELDS)
 
 #define PRODUCT_FIELDS(F)                                                                          \
     F(int64, id, CADRE_PRIMARY_KEY)                                                                \
@@ -397,6 +403,37 @@ static void test_failing_migration_rolls_back(void **state)
     exec("UPDATE supplier SET city = 'Lyon'");
 }
 
+/* An automatic timestamp added to a table with rows: the database fills it for them. */
+static void test_timestamp_added(void **state)
+{
+    (void)state;
+    const cadre_schema *v1[] = { CADRE_SCHEMA_OF(supplier) };
+    const cadre_schema *v2[] = { as(CADRE_SCHEMA_OF(supplier_stamped), "supplier") };
+    char file[128];
+    assert_int_equal(make(v1, 1, NULL, file, sizeof file), 0);
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    exec("INSERT INTO supplier (name) VALUES ('acme')");
+    assert_int_equal(make(v2, 1, NULL, file, sizeof file), 0);
+    assert_string_equal(file, "0002_supplier_created_at.json");
+    assert_non_null(strstr(slurp(file), "\"default_now\":true"));
+    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM supplier WHERE created_at IS NOT NULL"), 1);
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    supplier_stamped got;
+    bool found = false;
+    time_t now = time(NULL);
+    assert_int_equal(cadre_model_get(db, &a, v2[0], 1, &got, &found), 0);
+    assert_true(found);
+    assert_true(cadre_schema_has(v2[0], &got, "created_at"));
+    assert_true(got.created_at.sec > now - 600 && got.created_at.sec <= now + 1);
+    cadre_arena_free(&a);
+    exec("INSERT INTO supplier (name) VALUES ('bolt')"); /* by plain SQL: the default fills it */
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM supplier WHERE created_at IS NOT NULL"), 2);
+    assert_int_equal(make(v2, 1, NULL, file, sizeof file), 0);
+    assert_string_equal(file, "");
+}
+
 /* migrate up to a named migration; sqlmigrate shows each engine's SQL. */
 static void test_target_and_sqlmigrate(void **state)
 {
@@ -508,6 +545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_evolution_keeps_data, fresh, done),
         cmocka_unit_test_setup_teardown(test_refusals, fresh, done),
         cmocka_unit_test_setup_teardown(test_failing_migration_rolls_back, fresh, done),
+        cmocka_unit_test_setup_teardown(test_timestamp_added, fresh, done),
         cmocka_unit_test_setup_teardown(test_target_and_sqlmigrate, fresh, done),
         cmocka_unit_test_setup_teardown(test_broken_files, fresh, done),
     };
