@@ -227,7 +227,9 @@ int cadre_q_count(cadre_query *q, int64_t *n /* OUT */);
 /** Whether any row matches. */
 int cadre_q_exists(cadre_query *q, bool *yes /* OUT */);
 
-/** Deletes the matching rows; *changes (optional) gets how many. */
+/** Deletes the matching rows; *changes (optional) gets how many. CADRE_EINVAL (logged) when a
+ *  limit or offset was set: a DELETE takes none, and deleting every match instead would be a
+ *  surprise. */
 int cadre_q_delete(cadre_query *q, int64_t *changes /* OUT, may be NULL */);
 
 /**

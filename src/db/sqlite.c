@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@ struct sconn {
     bool in_tx;
     struct cached *cache;
     size_t ncache, cap;
+    char err[256]; /* the last error's message: a rollback after it would reset SQLite's own */
 };
 
 /* Connections are per thread (SQLITE_OPEN_NOMUTEX), so SQLite's global memory statistics, which
@@ -86,12 +88,14 @@ static void sqlite_disconnect(void *conn)
 
 static const char *errmsg(void *conn)
 {
-    return sqlite3_errmsg(((struct sconn *)conn)->db);
+    struct sconn *c = conn;
+    return c->err[0] ? c->err : sqlite3_errmsg(c->db);
 }
 
 /* Maps an SQLite result code to a CADRE_E* code, logging what is not the caller's to report. */
 static int fail(struct sconn *c, int rc, const char *sql)
 {
+    snprintf(c->err, sizeof c->err, "%s", sqlite3_errmsg(c->db));
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:

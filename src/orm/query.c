@@ -568,6 +568,10 @@ int cadre_q_exists(cadre_query *q, bool *yes)
 
 int cadre_q_delete(cadre_query *q, int64_t *changes)
 {
+    if (changes)
+        *changes = 0;
+    if (q->limit >= 0 || q->offset >= 0) /* a DELETE takes none: refuse rather than delete all */
+        misuse(q, "delete with a limit or offset", "cadre_q_delete");
     const char *head = cadre_arena_printf(q->arena, "DELETE FROM %s", q->model->name);
     const char *sql = build(q, head, false);
     if (!sql)

@@ -309,6 +309,12 @@ static void test_queries(void **state)
     assert_true(yes);
     assert_string_equal(first.name.ptr, "hammer drill");
     Q();
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    cadre_q_filter(&q, "price__lt", CADRE_PDOUBLE(10));
+    cadre_q_limit(&q, 1); /* refused, not "delete every match" */
+    assert_int_equal(cadre_q_delete(&q, &n), CADRE_EINVAL);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    Q();
     cadre_q_filter(&q, "price__lt", CADRE_PDOUBLE(10));
     assert_int_equal(cadre_q_delete(&q, &n), 0);
     assert_int_equal(n, 2);

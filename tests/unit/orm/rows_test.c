@@ -220,6 +220,10 @@ static void test_insert_many_all_or_nothing(void **state)
         bulk_item before = items[N / 2];
         assert_int_equal(cadre_model_insert_many(db, &a, CADRE_SCHEMA_OF(bulk_item), items, N),
                          CADRE_EEXIST);
+        /* the message is the violation's, not the rollback's that followed */
+        const char *msg = cadre_db_errmsg(db);
+        if (!strstr(msg, "UNIQUE") && !strstr(msg, "unique") && !strstr(msg, "duplicate"))
+            fail_msg("errmsg after a failed insert_many: %s", msg);
         assert_int_equal(count_rows(CADRE_SCHEMA_OF(bulk_item), &a), 1);
         assert_int_equal(items[N / 2].id, 0);
         assert_memory_equal(&items[N / 2], &before, sizeof before);
