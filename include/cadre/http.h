@@ -227,6 +227,14 @@ int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms);
 int cadre_sleep(cadre_request *r, int ms);
 
 /**
+ * Makes r, suspended in cadre_wait_fd or cadre_sleep, return 0 on its worker's next turn, as if
+ * its wait were over: how a request hands a resource (a database connection) to one waiting for
+ * it. Call it from the worker thread r runs on (another of its requests). Returns 0, or
+ * CADRE_ESTATE when r is not suspended.
+ */
+int cadre_wake(cadre_request *r);
+
+/**
  * The request whose handler is running on this thread, or NULL outside a handler (start-up code,
  * command-line subcommands). Lower layers (the PostgreSQL driver) use it to suspend the request
  * instead of blocking the worker.

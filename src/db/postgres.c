@@ -119,10 +119,18 @@ struct pconn {
     char err[256];
 };
 
+/* A request waiting for a connection (on its own coroutine stack while it waits). */
+struct waiter {
+    cadre_request *r;
+    struct pconn *given; /* the connection handed to it by release */
+    struct waiter *next;
+};
+
 struct pool {
     char *conninfo;
     struct pconn conns[POOL_MAX];
     size_t n;
+    struct waiter *wait_head, *wait_tail; /* FIFO: the first to wait gets the next connection */
     char err[256];
 };
 
@@ -250,25 +258,58 @@ static const char *pg_errmsg(void *conn)
 /* Takes a free connection of the pool (opening one if needed), waiting while all are busy. */
 static int acquire(struct pool *p, struct pconn **out)
 {
-    uint64_t deadline = now_ms() + ACQUIRE_TIMEOUT_MS;
-    for (;;) {
-        for (size_t i = 0; i < p->n; i++) {
-            if (!p->conns[i].busy) {
-                *out = &p->conns[i];
-                (*out)->busy = true;
-                return 0;
-            }
-        }
-        if (p->n < POOL_MAX) {
-            *out = &p->conns[p->n++];
+    for (size_t i = 0; i < p->n; i++) {
+        if (!p->conns[i].busy) {
+            *out = &p->conns[i];
             (*out)->busy = true;
             return 0;
         }
-        cadre_request *r = cadre_current_request();
-        if (!r || now_ms() >= deadline)
-            return CADRE_ETIMEDOUT;
-        cadre_sleep(r, 1); /* all in use by other requests of this worker */
     }
+    if (p->n < POOL_MAX) {
+        *out = &p->conns[p->n++];
+        (*out)->busy = true;
+        return 0;
+    }
+    /* all in use by other requests of this worker: queue until release hands one over */
+    cadre_request *r = cadre_current_request();
+    if (!r)
+        return CADRE_ETIMEDOUT;
+    struct waiter me = { r, NULL, NULL };
+    if (p->wait_tail)
+        p->wait_tail->next = &me;
+    else
+        p->wait_head = &me;
+    p->wait_tail = &me;
+    cadre_wait_fd(r, -1, 0, ACQUIRE_TIMEOUT_MS);
+    if (me.given) {
+        *out = me.given;
+        return 0;
+    }
+    /* timed out: leave the queue */
+    for (struct waiter **w = &p->wait_head, *prev = NULL; *w; prev = *w, w = &(*w)->next) {
+        if (*w == &me) {
+            *w = me.next;
+            if (p->wait_tail == &me)
+                p->wait_tail = prev;
+            break;
+        }
+    }
+    return CADRE_ETIMEDOUT;
+}
+
+/* Gives c to the first waiting request, or marks it free. */
+static void release(struct pool *p, struct pconn *c)
+{
+    struct waiter *w = p->wait_head;
+    if (!w) {
+        c->busy = false;
+        return;
+    }
+    p->wait_head = w->next;
+    if (!p->wait_head)
+        p->wait_tail = NULL;
+    w->given = c; /* stays busy: it changes hands */
+    cadre_wake(w->r);
 }
 
 /* Sends what libpq has buffered, then waits for and returns the next result (NULL at the end).
@@ -538,7 +579,7 @@ static int pg_query(void *conn, void *pinned, cadre_arena *arena, const cadre_sc
         pq.PQclear(res);
     }
     if (!pinned)
-        c->busy = false;
+        release(p, c);
     return rc;
 }
 
@@ -641,7 +682,7 @@ out:
     if (rc && c->pg && pq.PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF)
         drop(c); /* a pipeline left half-read cannot be reused */
     cadre_arena_free(&scratch);
-    c->busy = false;
+    release(p, c);
     return rc;
 }
 
@@ -666,7 +707,7 @@ static int pg_exec(void *conn, void *pinned, const char *sql, const cadre_value 
         pq.PQclear(res);
     }
     if (!pinned)
-        c->busy = false;
+        release(p, c);
     return rc;
 }
 
@@ -694,7 +735,7 @@ static int pg_exec_script(void *conn, const char *sql)
             break;
     }
 out:
-    c->busy = false;
+    release(p, c);
     return rc;
 }
 
@@ -710,7 +751,7 @@ static int pg_begin(void *conn, void **pinned)
     if (rc)
         return rc;
     if ((rc = pg_exec(p, c, begin_sql, NULL, 0, NULL, NULL)) != 0) {
-        c->busy = false;
+        release(p, c);
         return rc;
     }
     c->in_tx = true;
@@ -726,7 +767,7 @@ static int pg_end(void *conn, void *pinned, bool commit)
     if (rc && commit && c->pg)
         pg_exec(p, c, rollback_sql, NULL, 0, NULL, NULL);
     c->in_tx = false;
-    c->busy = false;
+    release(p, c);
     return rc;
 }
 

@@ -62,7 +62,7 @@ struct cadre__slot {
     int result; /* what the dispatch function returned */
     /* waiting (cadre_wait_fd / cadre_sleep) */
     int wait_fd;
-    bool waiting, timed_out;
+    bool waiting, timed_out, woken;
     uint64_t wait_deadline; /* ms, 0 = none */
     size_t heap_index;      /* position in the worker's timer heap, SIZE_MAX if absent */
     cadre__link busy;       /* in the worker's list of suspended requests */

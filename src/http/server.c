@@ -330,7 +330,7 @@ int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms)
             return CADRE_ESYSTEM;
         s->wait_fd = fd;
     }
-    s->timed_out = false;
+    s->timed_out = s->woken = false;
     if (timeout_ms >= 0) {
         cadre__worker_update_time(w);
         s->wait_deadline = w->now_ms + (uint64_t)timeout_ms;
@@ -343,7 +343,24 @@ int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms)
     }
     s->waiting = true;
     cadre__coro_yield(&s->coro);
-    return s->timed_out ? CADRE_ETIMEDOUT : 0;
+    return s->timed_out && !s->woken ? CADRE_ETIMEDOUT : 0;
+}
+
+int cadre_wake(cadre_request *r)
+{
+    if (!r || !r->conn)
+        return CADRE_ESTATE;
+    cadre__slot *s = slot_of(r);
+    if (!s->waiting || s->woken)
+        return s->waiting ? 0 : CADRE_ESTATE;
+    /* resumed by the worker's next timer pass, as a deadline that has passed */
+    cadre__worker *w = s->worker;
+    heap_remove(w, s);
+    s->wait_deadline = 0;
+    if (heap_push(w, s) != 0)
+        return CADRE_ENOMEM;
+    s->woken = true;
+    return 0;
 }
 
 int cadre_sleep(cadre_request *r, int ms)

@@ -75,6 +75,29 @@ class PgTest(unittest.TestCase):
         self.assertEqual((status, body), (200, b"7"))
         self.assertGreaterEqual(took, 0.95)
 
+    def test_requests_beyond_the_pool_queue_for_a_connection(self):
+        # 20 naps of 0.3 s at once on one worker with 8 connections: three waves, each request
+        # answered, none failing for want of a connection and none waiting much past its wave.
+        self.assertEqual(get(self.port, "/fast")[:2], (200, b"1"))
+        results = []
+        lock = threading.Lock()
+
+        def nap():
+            r = get(self.port, "/nap", timeout=20)
+            with lock:
+                results.append(r)
+        threads = [threading.Thread(target=nap) for _ in range(20)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=20)
+        took = time.monotonic() - t0
+        self.assertEqual(len(results), 20)
+        self.assertEqual(sorted((s, b) for s, b, _ in results), [(200, b"3")] * 20)
+        self.assertGreaterEqual(took, 0.85)  # 8 connections: at least three rounds of 0.3 s
+        self.assertLess(took, 5)
+
     def test_server_restart_gives_503_then_recovers(self):
         self.assertEqual(get(self.port, "/fast")[:2], (200, b"1"))
         pg_ctl("stop")

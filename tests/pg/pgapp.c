@@ -24,6 +24,12 @@ static int slow(cadre_request *r)
     return answer(r, "SELECT 7 AS n FROM pg_sleep(1)");
 }
 
+/* A short nap: more of these at once than a worker has connections (8) must queue, not fail. */
+static int nap(cadre_request *r)
+{
+    return answer(r, "SELECT 3 AS n FROM pg_sleep(0.3)");
+}
+
 static int fast(cadre_request *r)
 {
     return answer(r, "SELECT 1 AS n");
@@ -37,6 +43,7 @@ int main(int argc, char **argv)
     cadre_app *app = cadre_app_new("pgapp");
     cadre_get(app, "/slow", slow);
     cadre_get(app, "/fast", fast);
+    cadre_get(app, "/nap", nap);
     int status = cadre_main(app, argc, argv);
     cadre_db_close(db);
     return status;
