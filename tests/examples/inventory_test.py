@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""The example app examples/inventory end to end: its migration commands, then its JSON API over
+real sockets (127.0.0.1 only). Runs on SQLite (a database in a fresh temp directory) or, when
+CADRE_TEST_PG is set (tests/pg/with-postgres), on PostgreSQL in a freshly created database.
+Every wait is bounded.    inventory_test.py INVENTORY_BINARY MIGRATIONS_DIR"""
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+# absolute: the commands run in a temp directory (meson passes the binary relative to the build dir)
+APP = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else None
+MIGRATIONS = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else None
+PG = os.environ.get("CADRE_TEST_PG") or None  # empty: SQLite
+COMMAND_TIMEOUT = 30
+HTTP_TIMEOUT = 10
+
+
+def migration_names():
+    """The committed migrations, in order, read from the directory (never a hard-coded list)."""
+    names = sorted(f[:-len(".json")] for f in os.listdir(MIGRATIONS) if f.endswith(".json"))
+    assert names and names[0] == "0001_initial", names
+    return names
+
+
+def snapshot(directory):
+    """Every file of directory with a hash of its content."""
+    out = {}
+    for f in sorted(os.listdir(directory)):
+        with open(os.path.join(directory, f), "rb") as fh:
+            out[f] = hashlib.sha256(fh.read()).hexdigest()
+    return out
+
+
+def psql(url, *commands):
+    """Runs each command on its own (CREATE DATABASE cannot run inside a transaction block)."""
+    cmd = [os.path.join(os.environ["CADRE_TEST_PG_BIN"], "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+           "-d", url]
+    for c in commands:
+        cmd += ["-c", c]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=COMMAND_TIMEOUT,
+                   env=dict(os.environ, PGOPTIONS="-c client_min_messages=warning"))
+
+
+class Database:
+    """A database of its own, empty: a temp-dir SQLite file, or a new PostgreSQL database."""
+    count = 0
+
+    def __init__(self):
+        Database.count += 1
+        self.dir = tempfile.mkdtemp(prefix="cadre-inventory-")
+        if PG:
+            self.name = f"inventory_test_{os.getpid()}_{Database.count}"
+            psql(PG, f'DROP DATABASE IF EXISTS "{self.name}"', f'CREATE DATABASE "{self.name}"')
+            self.url = urllib.parse.urlsplit(PG)._replace(path="/" + self.name).geturl()
+        else:
+            self.name = None
+            self.url = "sqlite://" + os.path.join(self.dir, "inv.db")
+
+    def drop(self):
+        if self.name:
+            try:
+                psql(PG, f'DROP DATABASE IF EXISTS "{self.name}"')
+            except (subprocess.SubprocessError, OSError) as e:
+                print(f"could not drop {self.name}: {e}", file=sys.stderr)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def env(self):
+        return dict(os.environ, CADRE_DATABASE_URL=self.url)
+
+    def run(self, *args):
+        """Runs an inventory command (in the temp dir, so a default database could not land in
+        the source tree) → (exit status, stdout, stderr)."""
+        p = subprocess.run([APP, *args], env=self.env(), cwd=self.dir, capture_output=True,
+                           text=True, timeout=COMMAND_TIMEOUT)
+        return p.returncode, p.stdout, p.stderr
+
+
+class Server:
+    """inventory serve on a free port; the port is read from the listening line on stderr."""
+
+    def __init__(self, db):
+        self.proc = subprocess.Popen([APP, "serve", "--port", "0", "--workers", "1"], env=db.env(),
+                                     cwd=db.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+        self.lines = []
+        self.port = None
+        found = threading.Event()
+
+        def pump():  # reads stderr to the end so the server never blocks on a full pipe
+            for line in self.proc.stderr:
+                self.lines.append(line)
+                m = re.search(r"listening on http://[^:\s]+:(\d+)", line)
+                if m and self.port is None:
+                    self.port = int(m.group(1))
+                    found.set()
+            found.set()  # EOF: the server exited before listening
+
+        self.pump = threading.Thread(target=pump, daemon=True)
+        self.pump.start()
+        if not found.wait(timeout=15) or self.port is None:
+            self.stop()
+            raise AssertionError("the server did not start:\n" + "".join(self.lines))
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        self.pump.join(timeout=5)
+        if not self.pump.is_alive():
+            self.proc.stderr.close()
+
+    def request(self, method, path, body=None):
+        """One HTTP/1.1 request on its own connection → (status, parsed JSON body or None, raw)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
+        try:
+            headers = {"Connection": "close"}
+            data = None
+            if body is not None:
+                data = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+            parsed = None
+            if raw:
+                ctype = resp.getheader("Content-Type", "")
+                assert ctype.startswith("application/json"), (method, path, resp.status, ctype, raw)
+                parsed = json.loads(raw)
+            return resp.status, parsed, raw
+        finally:
+            conn.close()
+
+
+class MigrationCommandsTest(unittest.TestCase):
+    def setUp(self):
+        self.db = Database()
+        self.addCleanup(self.db.drop)
+
+    def test_migrate_lifecycle(self):
+        names = migration_names()
+        rc, out, err = self.db.run("showmigrations")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.splitlines(), [f"[ ] {n}" for n in names])
+
+        rc, out, err = self.db.run("migrate")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.splitlines(), [f"Applying {n}... OK" for n in names])
+        if not PG:  # CADRE_DATABASE_URL was honoured: the database is where it says
+            self.assertTrue(os.path.isfile(os.path.join(self.db.dir, "inv.db")))
+
+        rc, out, err = self.db.run("showmigrations")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.splitlines(), [f"[X] {n}" for n in names])
+
+        rc, out, err = self.db.run("migrate")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.strip(), "No migrations to apply.")
+
+    def test_migrate_up_to_a_target(self):
+        names = migration_names()
+        rc, out, err = self.db.run("migrate", "0001")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.splitlines(), ["Applying 0001_initial... OK"])
+        rc, out, err = self.db.run("showmigrations")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.splitlines(),
+                         ["[X] 0001_initial"] + [f"[ ] {n}" for n in names[1:]])
+
+    def test_makemigrations_check_matches_the_models_and_writes_nothing(self):
+        before = snapshot(MIGRATIONS)
+        rc, out, err = self.db.run("makemigrations", "--check")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(snapshot(MIGRATIONS), before)
+        # and --check does notice a difference: against no migrations at all it fails, still
+        # writing nothing
+        empty = os.path.join(self.db.dir, "empty")
+        os.mkdir(empty)
+        rc, out, err = self.db.run("makemigrations", "--check", "--dir", empty)
+        self.assertNotEqual(rc, 0, out + err)
+        self.assertIn("create table supplier", out + err)
+        self.assertEqual(os.listdir(empty), [])
+        self.assertEqual(snapshot(MIGRATIONS), before)
+
+    def test_sqlmigrate_per_engine(self):
+        rc, pg_sql, err = self.db.run("sqlmigrate", "0001", "--engine", "postgresql")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("CREATE TABLE supplier", pg_sql)
+        self.assertIn("BIGSERIAL", pg_sql)
+        rc, lite_sql, err = self.db.run("sqlmigrate", "0001", "--engine", "sqlite")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("CREATE TABLE supplier", lite_sql)
+        self.assertNotIn("BIGSERIAL", lite_sql)
+        rc, out, err = self.db.run("sqlmigrate", "9999")
+        self.assertNotEqual(rc, 0, out)
+
+
+class ApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.db = Database()
+        try:
+            rc, out, err = cls.db.run("migrate")
+            assert rc == 0, out + err
+            cls.server = Server(cls.db)
+        except BaseException:
+            cls.db.drop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.db.drop()
+
+    def req(self, method, path, body=None):
+        return self.server.request(method, path, body)
+
+    def supplier(self, name):
+        status, body, raw = self.req("POST", "/api/suppliers", {"name": name})
+        self.assertEqual(status, 201, raw)
+        self.assertEqual(body["name"], name)
+        self.assertIsInstance(body["id"], int)
+        return body["id"]
+
+    def test_supplier_name_is_unique(self):
+        sid = self.supplier("Acme")
+        status, body, raw = self.req("GET", f"/api/suppliers/{sid}")
+        self.assertEqual((status, body["name"]), (200, "Acme"), raw)
+        status, body, raw = self.req("POST", "/api/suppliers", {"name": "Acme"})
+        self.assertEqual(status, 409, raw)
+        self.assertIn("detail", body)
+        self.assertIsInstance(body["detail"], str)
+        status, body, raw = self.req("GET", "/api/suppliers?name=Acme")
+        self.assertEqual((status, body["count"]), (200, 1), raw)
+
+    def test_product_validation(self):
+        sid = self.supplier("Validation Ltd")
+        status, body, raw = self.req("POST", "/api/products",
+                                     {"name": "Ghost", "price": 1.0, "supplier_id": 987654321})
+        self.assertEqual(status, 422, raw)
+        self.assertEqual([e["loc"] for e in body["detail"]], [["body", "supplier_id"]])
+        status, body, raw = self.req("POST", "/api/products",
+                                     {"name": "Negative", "price": -1, "supplier_id": sid})
+        self.assertEqual(status, 422, raw)
+        self.assertEqual([e["loc"] for e in body["detail"]], [["body", "price"]])
+        # neither was stored
+        status, body, raw = self.req("GET", f"/api/products?supplier_id={sid}")
+        self.assertEqual((status, body["count"], body["results"]), (200, 0, []), raw)
+
+    def test_product_stock_and_deletes(self):
+        sid = self.supplier("Tools Inc")
+        status, prod, raw = self.req("POST", "/api/products",
+                                     {"name": "Hammer", "price": 9.5, "supplier_id": sid})
+        self.assertEqual(status, 201, raw)
+        pid = prod["id"]
+        self.assertIsInstance(pid, int)
+        self.assertEqual((prod["name"], prod["price"], prod["supplier_id"]), ("Hammer", 9.5, sid))
+
+        # filtered list: {"count", "results"}
+        status, body, raw = self.req("GET", f"/api/products?supplier_id={sid}&price__lt=10")
+        self.assertEqual(status, 200, raw)
+        self.assertEqual(body["count"], 1)
+        self.assertEqual([p["id"] for p in body["results"]], [pid])
+        status, body, raw = self.req("GET", f"/api/products?supplier_id={sid}&price__lt=9")
+        self.assertEqual((status, body["count"], body["results"]), (200, 0, []), raw)
+
+        status, body, raw = self.req("GET", f"/api/products/{pid}")
+        self.assertEqual(status, 200, raw)
+        self.assertEqual((body["id"], body["name"], body["price"]), (pid, "Hammer", 9.5))
+        status, body, raw = self.req("GET", "/api/products/987654321")
+        self.assertEqual(status, 404, raw)
+        self.assertIn("detail", body)
+
+        status, body, raw = self.req("PATCH", f"/api/products/{pid}", {"price": 11})
+        self.assertEqual(status, 200, raw)
+        self.assertEqual((body["id"], body["name"], body["price"], body["supplier_id"]),
+                         (pid, "Hammer", 11, sid))
+        status, body, raw = self.req("GET", f"/api/products/{pid}")
+        self.assertEqual((status, body["price"]), (200, 11), raw)
+
+        # stock: the sum of the movements
+        status, body, raw = self.req("GET", f"/api/products/{pid}/stock")
+        self.assertEqual(status, 200, raw)
+        self.assertEqual(body, {"product_id": pid, "quantity": 0, "movements": 0})
+        movements = []
+        for qty in (12, -5):
+            status, body, raw = self.req("POST", "/api/stock-movements",
+                                         {"product_id": pid, "quantity": qty})
+            self.assertEqual(status, 201, raw)
+            self.assertEqual((body["product_id"], body["quantity"]), (pid, qty))
+            movements.append(body["id"])
+        status, body, raw = self.req("GET", f"/api/products/{pid}/stock")
+        self.assertEqual(status, 200, raw)
+        self.assertEqual(body, {"product_id": pid, "quantity": 7, "movements": 2})
+
+        # the product protects its supplier
+        status, body, raw = self.req("DELETE", f"/api/suppliers/{sid}")
+        self.assertEqual(status, 409, raw)
+        self.assertIsInstance(body["detail"], str)
+        status, body, raw = self.req("GET", f"/api/suppliers/{sid}")
+        self.assertEqual(status, 200, raw)
+
+        # deleting the product cascades to its movements
+        status, body, raw = self.req("DELETE", f"/api/products/{pid}")
+        self.assertEqual((status, raw), (204, b""))
+        status, body, raw = self.req("GET", f"/api/products/{pid}")
+        self.assertEqual(status, 404, raw)
+        status, body, raw = self.req("GET", f"/api/products/{pid}/stock")
+        self.assertEqual(status, 404, raw)
+        for mid in movements:
+            status, body, raw = self.req("GET", f"/api/stock-movements/{mid}")
+            self.assertEqual(status, 404, raw)
+        status, body, raw = self.req("GET", f"/api/stock-movements?product_id={pid}")
+        self.assertEqual((status, body["count"]), (200, 0), raw)
+
+        # now the supplier can go
+        status, body, raw = self.req("DELETE", f"/api/suppliers/{sid}")
+        self.assertEqual((status, raw), (204, b""))
+        status, body, raw = self.req("GET", f"/api/suppliers/{sid}")
+        self.assertEqual(status, 404, raw)
+        status, body, raw = self.req("DELETE", f"/api/suppliers/{sid}")
+        self.assertEqual(status, 404, raw)
+
+    def test_openapi(self):
+        status, body, raw = self.req("GET", "/openapi.json")
+        self.assertEqual(status, 200, raw)
+        for path in ("/api/suppliers", "/api/products/{id}", "/api/products/{id}/stock"):
+            self.assertIn(path, body["paths"])
+
+    def test_zz_server_still_running(self):
+        # last by name: nothing above brought the server down
+        status, _, raw = self.req("GET", "/openapi.json")
+        self.assertEqual(status, 200, raw)
+        self.assertTrue(self.server.alive())
+
+
+class UnmigratedDatabaseTest(unittest.TestCase):
+    """Serving a database nobody migrated: warned at startup, then a JSON error per request,
+    promptly, and the server stays up."""
+
+    def setUp(self):
+        self.db = Database()
+        self.addCleanup(self.db.drop)
+        self.server = Server(self.db)
+        self.addCleanup(self.server.stop)
+
+    def test_requests_answer_a_json_500_and_the_server_survives(self):
+        startup = "".join(self.server.lines)
+        self.assertRegex(startup, rf"\b{len(migration_names())} migration\(s\) .*not applied")
+        for method, path, body in (("GET", "/api/suppliers", None),
+                                   ("POST", "/api/suppliers", {"name": "Acme"}),
+                                   ("GET", "/api/products/1/stock", None)):
+            t = time.monotonic()
+            status, parsed, raw = self.server.request(method, path, body)
+            self.assertEqual(status, 500, (method, path, raw))
+            self.assertEqual(parsed, {"detail": "Internal Server Error"})
+            self.assertLess(time.monotonic() - t, 5, (method, path))
+        self.assertTrue(self.server.alive())
+        status, _, raw = self.server.request("GET", "/openapi.json")
+        self.assertEqual(status, 200, raw)
+
+
+if __name__ == "__main__":
+    if not APP or not MIGRATIONS:
+        sys.exit("usage: inventory_test.py INVENTORY_BINARY MIGRATIONS_DIR")
+    print("database:", "postgresql" if PG else "sqlite", file=sys.stderr)
+    unittest.main(verbosity=2)
