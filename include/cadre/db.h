@@ -68,8 +68,9 @@ const char *cadre_db_engine(const cadre_db *db);
 /**
  * Runs a query and maps every row into a struct of schema s: columns are matched to fields by
  * name, exactly or else ignoring case (PostgreSQL lower-cases unquoted names; extra columns are
- * ignored; fields without a column keep their zero value and are not
- * marked present). Strings are copied into arena. The statement is prepared once per connection
+ * ignored; fields without a column keep their zero value and are not marked present). A NULL
+ * marks a CADRE_NULLABLE field present and null, so it is encoded as null; other fields stay
+ * absent. Strings are copied into arena. The statement is prepared once per connection
  * and cached (sql must be a string that stays valid: a literal).
  *
  * Returns 0, or CADRE_EIO (SQL error: logged with the statement), CADRE_ETIMEDOUT (the database

@@ -120,9 +120,11 @@ int cadre_model_delete(cadre_db *db, const cadre_schema *model, int64_t id,
  *   PUT    prefix/{id}   replace (every field) → 200 and the row, or 404
  *   PATCH  prefix/{id}   change the fields present → 200 and the row, or 404
  *   DELETE prefix/{id}   → 204, or 404
- * Bodies are validated like any typed route (422); the primary key is read-only. A UNIQUE
- * violation answers 409, a foreign key naming no row 422, deleting a row still referenced (ON
- * DELETE PROTECT) 409, each with the database's message. The model needs an int64
+ * Bodies are validated like any typed route (422); the primary key is read-only. The same answers
+ * on every engine (the database's own message is logged, not sent): a UNIQUE violation is a 409
+ * naming the field ({"detail":[{"type":"unique","loc":["body","name"],"msg":…,"input":…}]}), a
+ * foreign key naming no row a 422 naming it ("type":"foreign_key"), deleting a row still
+ * referenced (ON DELETE PROTECT) a 409. The model needs an int64
  * CADRE_PRIMARY_KEY. db must outlive the app. Returns 0 or a negative CADRE_E* (recorded as a
  * route error: the app then refuses to start).
  */

@@ -334,6 +334,9 @@ int cadre_schema_default(const cadre_schema *s, const cadre_field *f, void *out,
 /** Writes *in as a JSON object. Absent optional fields are left out; nullable+null → null. */
 void cadre_schema_encode_json(const cadre_schema *s, const void *in, cadre_json_writer *w);
 
+/** Writes the value of field f of *obj (a struct of f's schema) as JSON, whether present or not. */
+void cadre_schema_encode_field(const cadre_field *f, const void *obj, cadre_json_writer *w);
+
 /** The field named name, or NULL. */
 const cadre_field *cadre_schema_field(const cadre_schema *s, const char *name, size_t len);
 

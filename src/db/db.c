@@ -306,9 +306,11 @@ int cadre__db_store_text(const cadre_schema *s, const cadre_field *f, void *row,
 {
     void *dst = (char *)row + f->offset;
     size_t bit = (size_t)(f - s->fields);
-    if (!text) {
-        if (f->nullable)
+    if (!text) { /* a nullable field holds null (encoded as null); others stay absent */
+        if (f->nullable) {
             *(uint64_t *)((char *)row + s->null_offset) |= (uint64_t)1 << bit;
+            *(uint64_t *)((char *)row + s->set_offset) |= (uint64_t)1 << bit;
+        }
         return 0;
     }
     cadre_slice t = { text, len };

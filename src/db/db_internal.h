@@ -51,7 +51,8 @@ static inline uint64_t cadre__sql_hash(const char *sql)
 const cadre_field *cadre__db_field_for(const cadre_schema *s, const char *column);
 
 /* Stores one column value into a row struct (shared by drivers): the text form of the value, or
- * NULL for SQL NULL. Returns 0 or CADRE_EPARSE (a value the field's type cannot hold). */
+ * NULL for SQL NULL (a nullable field is then present and null; another stays absent). Returns 0
+ * or CADRE_EPARSE (a value the field's type cannot hold). */
 int cadre__db_store_text(const cadre_schema *s, const cadre_field *f, void *row, const char *text,
                          size_t len, cadre_arena *arena);
 

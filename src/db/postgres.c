@@ -341,7 +341,16 @@ static PGresult *next_result(PGconn *pg, uint64_t deadline, int *rc)
 static int result_error(struct pool *p, struct pconn *c, PGresult *res, const char *sql)
 {
     const char *state = res ? pq.PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    snprintf(p->err, sizeof p->err, "%s", res ? pq.PQresultErrorMessage(res) : pq.PQerrorMessage(c->pg));
+    const char *primary = res ? pq.PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = res ? pq.PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    if (primary) /* "duplicate key value … (Key (name)=(Acme) already exists.)", no "ERROR:  " */
+        snprintf(p->err, sizeof p->err, "%s%s%s%s", primary, detail ? " (" : "", detail ? detail : "",
+                 detail ? ")" : "");
+    else
+        snprintf(p->err, sizeof p->err, "%s", res ? pq.PQresultErrorMessage(res) : pq.PQerrorMessage(c->pg));
+    size_t len = strlen(p->err);
+    while (len && (p->err[len - 1] == '\n' || p->err[len - 1] == ' '))
+        p->err[--len] = '\0';
     /* class 08 (connection exception) and 57P (the server is shutting down or restarting) */
     if (pq.PQstatus(c->pg) == CONNECTION_BAD ||
         (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))) {
@@ -355,7 +364,10 @@ static int result_error(struct pool *p, struct pconn *c, PGresult *res, const ch
         return CADRE_ESTATE;
     if (state && (strcmp(state, "57014") == 0))
         return CADRE_ETIMEDOUT; /* query canceled (statement_timeout) */
-    cadre_log(CADRE_LOG_ERROR, "postgresql: %s: %s", p->err, sql);
+    cadre_log(CADRE_LOG_ERROR, "postgresql: %s: %s%s", p->err, sql,
+              state && strcmp(state, "42P01") == 0 ? " (a missing table: have the migrations been "
+                                                     "applied? run the app's migrate command)"
+                                                   : "");
     return CADRE_EIO;
 }
 

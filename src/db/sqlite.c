@@ -110,7 +110,11 @@ static int fail(struct sconn *c, int rc, const char *sql)
         cadre_log(CADRE_LOG_ERROR, "sqlite: disk full: %s", sql);
         return CADRE_EIO;
     default:
-        cadre_log(CADRE_LOG_ERROR, "sqlite: %s: %s", sqlite3_errmsg(c->db), sql);
+        cadre_log(CADRE_LOG_ERROR, "sqlite: %s: %s%s", c->err, sql,
+                  strncmp(c->err, "no such table", 13) == 0
+                      ? " (a missing table: have the migrations been applied? run the app's migrate "
+                        "command)"
+                      : "");
         return CADRE_EIO;
     }
 }

@@ -3,7 +3,7 @@
  * descriptor and every value bound. The same calls run on SQLite and PostgreSQL (both understand
  * INSERT … RETURNING).
  */
-#include <cadre/orm.h>
+#include "orm_internal.h"
 
 #include "schema/schema_internal.h"
 
@@ -22,9 +22,6 @@ static bool is_set(const cadre_schema *m, const void *obj, size_t i)
     return (*(const uint64_t *)((const char *)obj + m->set_offset) >> i) & 1;
 }
 
-/* The bound value of field f of obj. */
-cadre_value cadre__model_value(const cadre_schema *m, const cadre_field *f, const void *obj,
-                               cadre_arena *arena);
 cadre_value cadre__model_value(const cadre_schema *m, const cadre_field *f, const void *obj,
                             cadre_arena *arena)
 {

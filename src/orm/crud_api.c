@@ -2,7 +2,7 @@
  * The automatic CRUD API: six typed routes per model whose handlers share one description (the
  * model, the database, a run-time "page" schema for lists), passed as the routes' data.
  */
-#include <cadre/orm.h>
+#include "orm_internal.h"
 
 #include "app/app_internal.h"
 
@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-cadre_value cadre__model_value(const cadre_schema *m, const cadre_field *f, const void *obj,
-                               cadre_arena *arena);
+
 
 #define ID_FIELDS(F) F(int64, id)
 CADRE_SCHEMA(cadre__crud_id, ID_FIELDS)
@@ -41,14 +40,14 @@ static const struct crud *crud_of(cadre_request *r)
     return r->route_data;
 }
 
-static int write_verrors(cadre_request *r, const cadre_verrors *errs)
+static int write_verrors(cadre_request *r, int status, const cadre_verrors *errs)
 {
     cadre_buf b;
     cadre_json_writer w;
     cadre_buf_init_arena(&b, r->arena, (size_t)1 << 20);
     cadre_json_writer_init(&w, &b);
     cadre_verrors_write(errs, &w);
-    return cadre_respond_ref(r, 422, "application/json", b.data, b.len);
+    return cadre_respond_ref(r, status, "application/json", b.data, b.len);
 }
 
 /* After a constraint failure on writing row: a 422 in the validation errors' shape naming each
@@ -76,21 +75,59 @@ static int missing_references(cadre_request *r, const struct crud *c, const void
         char *input = cadre_arena_printf(r->arena, "%lld", (long long)id);
         cadre_verrors_add(&errs, "foreign_key", loc, msg, cadre_slice_cstr(input), NULL);
     }
-    return errs.len ? write_verrors(r, &errs) : 0;
+    return errs.len ? write_verrors(r, 422, &errs) : 0;
 }
 
-/* Maps a database error to an answer: 409 for UNIQUE, 422 for other constraints (a foreign key
- * naming no row: the field named when row is given). */
-static int db_answer(cadre_request *r, const struct crud *c, int rc, const void *row)
+/* After a UNIQUE violation on writing row (of primary key id, or a new row when id < 0): a 409 in
+ * the validation errors' shape naming each unique field whose value another row holds, the same
+ * on every engine. 0 when none is found (a race with a delete: the caller answers generically). */
+static int taken_values(cadre_request *r, const struct crud *c, const void *row, int64_t id)
 {
-    if (rc == CADRE_EEXIST)
-        return cadre_error(r, 409, cadre_db_errmsg(c->db));
-    if (rc == CADRE_ESTATE) {
-        const char *msg = cadre_arena_printf(r->arena, "%s", cadre_db_errmsg(c->db));
-        int answered = row ? missing_references(r, c, row) : 0;
-        return answered ? answered : cadre_error(r, 422, msg);
+    const cadre_schema *m = c->model;
+    uint64_t set = *(const uint64_t *)((const char *)row + m->set_offset);
+    uint64_t null = *(const uint64_t *)((const char *)row + m->null_offset);
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, r->arena);
+    for (size_t i = 0; i < m->nfields; i++) {
+        const cadre_field *f = &m->fields[i];
+        if (!f->unique || f->primary_key || !(set >> i & 1) || (null >> i & 1))
+            continue;
+        cadre_query q;
+        bool taken = false;
+        cadre_q_init(&q, c->db, m, r->arena);
+        cadre_q_filter(&q, f->name, cadre__model_value(m, f, row, r->arena));
+        if (id >= 0)
+            cadre_q_exclude(&q, c->pk->name, CADRE_PINT(id));
+        if (cadre_q_exists(&q, &taken) != 0 || !taken)
+            continue;
+        cadre_buf input;
+        cadre_json_writer w;
+        cadre_buf_init_arena(&input, r->arena, (size_t)1 << 20);
+        cadre_json_writer_init(&w, &input);
+        cadre_schema_encode_field(f, row, &w);
+        char *loc = cadre_arena_printf(r->arena, "[\"body\",\"%s\"]", f->name);
+        char *msg = cadre_arena_printf(r->arena, "A %s with this %s already exists", m->name, f->name);
+        cadre_verrors_add(&errs, "unique", loc, msg, (cadre_slice){ input.data, input.len }, NULL);
     }
-    return rc; /* 503 for a database that is down, 500 otherwise */
+    return errs.len ? write_verrors(r, 409, &errs) : 0;
+}
+
+/* Maps a database error to an answer, the same on every engine (the database's own message, which
+ * differs between engines and names their internals, is logged, not sent): 409 for a UNIQUE
+ * violation, 422 for another constraint (a foreign key naming no row), each naming the field when
+ * row is given; id is row's key (-1 for a new row). Anything else is returned: 503 for a database
+ * that is down, 500 otherwise. */
+static int db_answer(cadre_request *r, const struct crud *c, int rc, const void *row, int64_t id)
+{
+    if (rc != CADRE_EEXIST && rc != CADRE_ESTATE)
+        return rc;
+    cadre_log(CADRE_LOG_INFO, "%s: %s", c->model->name, cadre_db_errmsg(c->db));
+    int answered = !row ? 0 : rc == CADRE_EEXIST ? taken_values(r, c, row, id)
+                                                 : missing_references(r, c, row);
+    if (answered)
+        return answered;
+    return rc == CADRE_EEXIST ? cadre_error(r, 409, "A unique value is already taken")
+                              : cadre_error(r, 422, "A constraint of the database refused the value");
 }
 
 static int answer_row(cadre_request *r, const struct crud *c, int64_t id, void *out, int status)
@@ -98,7 +135,7 @@ static int answer_row(cadre_request *r, const struct crud *c, int64_t id, void *
     bool found;
     int rc = cadre_model_get(c->db, r->arena, c->model, id, out, &found);
     if (rc)
-        return db_answer(r, c, rc, NULL);
+        return db_answer(r, c, rc, NULL, -1);
     return found ? status : cadre_error(r, 404, "Not Found");
 }
 
@@ -116,7 +153,7 @@ static int create(cadre_request *r, const void *params, const void *body, void *
     memcpy(row, body, c->model->size);
     int rc = cadre_model_insert(c->db, r->arena, c->model, row);
     if (rc)
-        return db_answer(r, c, rc, row);
+        return db_answer(r, c, rc, row, -1);
     return answer_row(r, c, *(int64_t *)((char *)row + c->pk->offset), out, 201);
 }
 
@@ -130,7 +167,7 @@ static int update(cadre_request *r, const void *params, const void *body, void *
     *(uint64_t *)((char *)row + c->model->set_offset) &= ~((uint64_t)1 << (c->pk - c->model->fields));
     int rc = cadre_model_update(c->db, r->arena, c->model, row, partial, &changes);
     if (rc)
-        return db_answer(r, c, rc, row);
+        return db_answer(r, c, rc, row, id);
     if (!changes)
         return cadre_error(r, 404, "Not Found");
     return answer_row(r, c, id, out, 200);
@@ -151,11 +188,16 @@ static int destroy(cadre_request *r, const void *params, const void *body, void 
     (void)body, (void)out;
     const struct crud *c = crud_of(r);
     int64_t changes = 0;
-    int rc = cadre_model_delete(c->db, c->model, ((const cadre__crud_id *)params)->id, &changes);
-    if (rc == CADRE_ESTATE) /* still referenced (ON DELETE PROTECT): a conflict */
-        return cadre_error(r, 409, cadre_db_errmsg(c->db));
+    int64_t id = ((const cadre__crud_id *)params)->id;
+    int rc = cadre_model_delete(c->db, c->model, id, &changes);
+    if (rc == CADRE_ESTATE) { /* still referenced (ON DELETE PROTECT): a conflict */
+        cadre_log(CADRE_LOG_INFO, "%s %lld: %s", c->model->name, (long long)id, cadre_db_errmsg(c->db));
+        return cadre_error(r, 409, cadre_arena_printf(r->arena, "This %s is still referenced by other "
+                                                                "rows (protected from deletion)",
+                                                      c->model->name));
+    }
     if (rc)
-        return db_answer(r, c, rc, NULL);
+        return db_answer(r, c, rc, NULL, -1);
     return changes ? cadre_respond(r, 204, NULL, NULL, 0) : cadre_error(r, 404, "Not Found");
 }
 
@@ -297,7 +339,7 @@ static int list(cadre_request *r, const void *params, const void *body, void *ou
         p = pe + 1;
     }
     if (errs.len)
-        return write_verrors(r, &errs);
+        return write_verrors(r, 422, &errs);
     struct page *pg = out;
     int rc = cadre_q_count(&q, &pg->count);
     if (rc == 0) {
@@ -306,7 +348,7 @@ static int list(cadre_request *r, const void *params, const void *body, void *ou
         cadre_q_offset(&q, offset);
         rc = cadre_q_fetch(&q, &pg->results);
     }
-    return rc ? db_answer(r, c, rc, NULL) : 200;
+    return rc ? db_answer(r, c, rc, NULL, -1) : 200;
 }
 
 int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, cadre_db *db,

@@ -176,8 +176,11 @@ int cadre__default_sql(const cadre__column *c, bool pg, cadre_buf *out)
 int cadre__column_sql(const cadre__column *c, bool pg, cadre_buf *out)
 {
     int rc = cadre_buf_appendf(out, "%s %s", c->name, cadre__column_type(c, pg));
+    /* SQLite: AUTOINCREMENT so that the keys of deleted rows are never handed out again, as on
+     * PostgreSQL (and as Django does) */
     if (rc == 0 && c->pk)
-        rc = cadre_buf_append_str(out, " PRIMARY KEY");
+        rc = cadre_buf_append_str(out, c->type == CADRE__COL_INT64 && !pg ? " PRIMARY KEY AUTOINCREMENT"
+                                                                         : " PRIMARY KEY");
     else if (rc == 0 && !c->null)
         rc = cadre_buf_append_str(out, " NOT NULL");
     if (rc == 0 && c->unique)

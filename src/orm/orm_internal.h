@@ -68,6 +68,10 @@ int cadre__create_indexes_sql(const cadre__table *t, cadre__stmts *out);
 /* The SQL literal of column c's default, appended to out. */
 int cadre__default_sql(const cadre__column *c, bool pg, cadre_buf *out);
 
+/* The bound value of field f of obj (text copied into arena where it must be normalised). */
+cadre_value cadre__model_value(const cadre_schema *m, const cadre_field *f, const void *obj,
+                               cadre_arena *arena);
+
 /* "sqlite" → false, "postgresql" → true; anything else: CADRE_EINVAL (logged). */
 int cadre__engine_pg(const char *engine, bool *pg);
 

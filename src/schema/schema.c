@@ -853,6 +853,11 @@ static void encode_value(const cadre_field *f, const void *p, cadre_json_writer 
     }
 }
 
+void cadre_schema_encode_field(const cadre_field *f, const void *obj, cadre_json_writer *w)
+{
+    encode_value(f, (const char *)obj + f->offset, w);
+}
+
 void cadre_schema_encode_json(const cadre_schema *s, const void *in, cadre_json_writer *w)
 {
     uint64_t set = *(const uint64_t *)((const char *)in + s->set_offset);

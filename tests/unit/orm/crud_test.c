@@ -134,7 +134,14 @@ static void test_crud(void **state)
     /* create: the key is assigned (and read-only), UNIQUE is a 409, a bad reference a 422 */
     expect("POST", "/api/suppliers", "{\"name\":\"acme\"}", 201, "{\"id\":1,\"name\":\"acme\"}");
     expect("POST", "/api/suppliers", "{\"id\":7,\"name\":\"bolt\"}", 201, "{\"id\":2,\"name\":\"bolt\"}");
-    expect("POST", "/api/suppliers", "{\"name\":\"acme\"}", 409, NULL);
+    /* the same answer on both engines, naming the field (the database's message is logged) */
+    expect("POST", "/api/suppliers", "{\"name\":\"acme\"}", 409,
+           "{\"detail\":[{\"type\":\"unique\",\"loc\":[\"body\",\"name\"],"
+           "\"msg\":\"A supplier with this name already exists\",\"input\":\"acme\"}]}");
+    expect("PUT", "/api/suppliers/2", "{\"name\":\"acme\"}", 409,
+           "{\"detail\":[{\"type\":\"unique\",\"loc\":[\"body\",\"name\"],"
+           "\"msg\":\"A supplier with this name already exists\",\"input\":\"acme\"}]}");
+    expect("PUT", "/api/suppliers/1", "{\"name\":\"acme\"}", 200, NULL); /* its own name */
     expect("POST", "/api/products", "{\"name\":\"hammer\",\"price\":9.5,\"supplier_id\":1}", 201,
            "{\"id\":1,\"name\":\"hammer\",\"price\":9.5,\"supplier_id\":1}");
     expect("POST", "/api/products", "{\"name\":\"drill\",\"price\":120,\"supplier_id\":2}", 201,
@@ -184,7 +191,9 @@ static void test_crud(void **state)
            "{\"id\":2,\"name\":\"big drill\",\"price\":150.0,\"supplier_id\":1}");
     expect("PUT", "/api/products/2", "{\"price\":150}", 422, NULL); /* PUT needs every field */
     expect("PUT", "/api/products/99", "{\"name\":\"x\",\"price\":1,\"supplier_id\":1}", 404, NULL);
-    expect("DELETE", "/api/suppliers/1", NULL, 409, NULL); /* still referenced: PROTECT */
+    expect("DELETE", "/api/suppliers/1", NULL, 409, /* still referenced: PROTECT */
+           "{\"detail\":\"This supplier is still referenced by other rows (protected from "
+           "deletion)\"}");
     expect("DELETE", "/api/products/2", NULL, 204, "");
     expect("DELETE", "/api/products/2", NULL, 404, NULL);
     expect("DELETE", "/api/suppliers/2", NULL, 204, "");

@@ -83,7 +83,7 @@ static void test_sql_text(void **state)
 {
     (void)state;
     char *s = create_sql(CADRE_SCHEMA_OF(product), "sqlite");
-    assert_string_equal(s, "CREATE TABLE product (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price "
+    assert_string_equal(s, "CREATE TABLE product (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, price "
                            "REAL NOT NULL, in_stock INTEGER NOT NULL DEFAULT 1, status TEXT NOT NULL "
                            "DEFAULT 'active', note TEXT DEFAULT 'it''s new', added TEXT, supplier_id "
                            "INTEGER NOT NULL REFERENCES supplier(id) ON DELETE RESTRICT); CREATE INDEX "
@@ -99,7 +99,7 @@ static void test_sql_text(void **state)
                            "product_supplier_id_idx ON product (supplier_id)");
     free(s);
     s = create_sql(CADRE_SCHEMA_OF(supplier), "sqlite");
-    assert_string_equal(s, "CREATE TABLE supplier (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
+    assert_string_equal(s, "CREATE TABLE supplier (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE)");
     free(s);
     cadre_buf b;
     cadre_buf_init(&b, 1 << 16);
