@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *in_name(cadre_param_in in)
 {
@@ -134,6 +135,45 @@ static cadre_slice param_text(cadre_request *r, cadre_param_in in, const char *n
     }
 }
 
+/* Whether the body is to be read as JSON, by FastAPI's rule: when Content-Type is absent or
+ * empty, or names application/json or application/...+json (parameters after ';' ignored, case
+ * insensitive). Any other type (a form, text/plain) leaves raw bytes, which a schema refuses. */
+static bool body_is_json(const cadre_request *r)
+{
+    cadre_slice ct = cadre_request_header(r, "Content-Type");
+    const char *p = ct.ptr, *end = ct.ptr + ct.len;
+    if (!p)
+        return true;
+    const char *semi = memchr(p, ';', ct.len);
+    if (semi)
+        end = semi;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    if (p == end)
+        return true;
+    const char *slash = memchr(p, '/', (size_t)(end - p));
+    if (!slash || memchr(slash + 1, '/', (size_t)(end - slash - 1)) ||
+        (size_t)(slash - p) != 11 || strncasecmp(p, "application", 11) != 0)
+        return false;
+    size_t n = (size_t)(end - slash - 1);
+    const char *sub = slash + 1;
+    return (n == 4 && strncasecmp(sub, "json", 4) == 0) ||
+           (n >= 5 && strncasecmp(sub + n - 5, "+json", 5) == 0);
+}
+
+/* A JSON body that is just null (FastAPI: no body). */
+static bool body_is_null(cadre_slice b)
+{
+    const char *p = b.ptr, *end = b.ptr + b.len;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+        end--;
+    return end - p == 4 && memcmp(p, "null", 4) == 0;
+}
+
 static int respond_errors(cadre_request *r, const cadre_verrors *errs)
 {
     cadre_buf out;
@@ -177,10 +217,21 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
 
     void *body = cadre_arena_calloc(r->arena, bs->size);
     if (bs != cadre_none__schema()) {
-        if (r->body.len == 0) {
-            /* FastAPI: a required body that is absent */
+        bool json = body_is_json(r);
+        if (r->body.len == 0 || (json && body_is_null(r->body))) {
+            /* FastAPI: a required body that is absent (or JSON null) */
             cadre_verrors_add(&errs, "missing", "[\"body\"]", "Field required",
                               (cadre_slice){ "null", 4 }, NULL);
+        } else if (!json) {
+            /* another media type: the raw text, which is not an object */
+            cadre_buf in;
+            cadre_json_writer w;
+            cadre_buf_init_arena(&in, r->arena, (size_t)1 << 30);
+            cadre_json_writer_init(&w, &in);
+            cadre_json_string(&w, r->body.ptr, r->body.len);
+            cadre_verrors_add(&errs, "model_attributes_type", "[\"body\"]",
+                              "Input should be a valid dictionary or object to extract fields from",
+                              (cadre_slice){ in.data, in.len }, NULL);
         } else if (cadre_schema_decode_json(bs, r->body.ptr, r->body.len, body, r->arena, "body",
                                             &errs) == CADRE_EPARSE) {
             /* only the JSON error is reported then, as FastAPI does */

@@ -15,6 +15,11 @@ def answer(port, case):
         elif "raw" in case:
             body = case["raw"].encode()
             headers["Content-Type"] = "application/json"
+        if "content_type" in case:  # another media type, or "" for none
+            if case["content_type"]:
+                headers["Content-Type"] = case["content_type"]
+            else:
+                headers.pop("Content-Type", None)
         conn.request(case["method"], case["path"], body=body, headers=headers)
         r = conn.getresponse()
         data = r.read()
