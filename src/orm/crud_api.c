@@ -50,19 +50,25 @@ static int write_verrors(cadre_request *r, int status, const cadre_verrors *errs
     return cadre_respond_ref(r, status, "application/json", b.data, b.len);
 }
 
+/* Whether field i of row holds a value: present and not null. */
+static bool has_value(const cadre_schema *m, const void *row, size_t i)
+{
+    uint64_t set = *(const uint64_t *)((const char *)row + m->set_offset);
+    uint64_t null = *(const uint64_t *)((const char *)row + m->null_offset);
+    return (set >> i & 1) && !(null >> i & 1);
+}
+
 /* After a constraint failure on writing row: a 422 in the validation errors' shape naming each
  * foreign key field whose value names no row (the database's message names no field). 0 when
  * every reference exists (the failure was another constraint). */
 static int missing_references(cadre_request *r, const struct crud *c, const void *row)
 {
     const cadre_schema *m = c->model;
-    uint64_t set = *(const uint64_t *)((const char *)row + m->set_offset);
-    uint64_t null = *(const uint64_t *)((const char *)row + m->null_offset);
     cadre_verrors errs;
     cadre_verrors_init(&errs, r->arena);
     for (size_t i = 0; i < m->nfields; i++) {
         const cadre_field *f = &m->fields[i];
-        if (!f->fk || f->type != CADRE_T_INT64 || !(set >> i & 1) || (null >> i & 1))
+        if (!f->fk || f->type != CADRE_T_INT64 || !has_value(m, row, i))
             continue;
         int64_t id = *(const int64_t *)((const char *)row + f->offset);
         const cadre_schema *target = f->fk();
@@ -84,13 +90,11 @@ static int missing_references(cadre_request *r, const struct crud *c, const void
 static int taken_values(cadre_request *r, const struct crud *c, const void *row, int64_t id)
 {
     const cadre_schema *m = c->model;
-    uint64_t set = *(const uint64_t *)((const char *)row + m->set_offset);
-    uint64_t null = *(const uint64_t *)((const char *)row + m->null_offset);
     cadre_verrors errs;
     cadre_verrors_init(&errs, r->arena);
     for (size_t i = 0; i < m->nfields; i++) {
         const cadre_field *f = &m->fields[i];
-        if (!f->unique || f->primary_key || !(set >> i & 1) || (null >> i & 1))
+        if (!f->unique || f->primary_key || !has_value(m, row, i))
             continue;
         cadre_query q;
         bool taken = false;

@@ -1504,6 +1504,14 @@ out:
     return rc;
 }
 
+/* dir's migrations and the names db has applied (nothing is created). */
+static int load_status(cadre_db *db, const char *dir, cadre_arena *a, migration **ms, size_t *n,
+                       cadre_rows *applied)
+{
+    int rc = load_dir(dir, a, ms, n);
+    return rc ? rc : applied_names(db, a, applied, false);
+}
+
 int cadre_showmigrations(cadre_db *db, const char *dir, FILE *out)
 {
     cadre_arena a;
@@ -1511,9 +1519,7 @@ int cadre_showmigrations(cadre_db *db, const char *dir, FILE *out)
     migration *ms;
     size_t n;
     cadre_rows applied;
-    int rc = load_dir(dir, &a, &ms, &n);
-    if (rc == 0)
-        rc = applied_names(db, &a, &applied, false);
+    int rc = load_status(db, dir, &a, &ms, &n, &applied);
     for (size_t i = 0; rc == 0 && i < n; i++)
         fprintf(out, "[%c] %s\n", is_applied(&applied, ms[i].name) ? 'X' : ' ', ms[i].name);
     const mig_applied *r = rc == 0 ? applied.items : NULL;
@@ -1538,9 +1544,7 @@ int cadre_migrations_pending(cadre_db *db, const char *dir, size_t *count)
     migration *ms;
     size_t n;
     cadre_rows applied;
-    int rc = load_dir(dir, &a, &ms, &n);
-    if (rc == 0)
-        rc = applied_names(db, &a, &applied, false);
+    int rc = load_status(db, dir, &a, &ms, &n, &applied);
     *count = 0;
     for (size_t i = 0; rc == 0 && i < n; i++)
         *count += !is_applied(&applied, ms[i].name);
