@@ -25,7 +25,7 @@
  *     cadre_q_limit(&q, 50);
  *     int rc = cadre_q_fetch(&q, &rows);
  *
- * Migrations and the CRUD API build on this (issue #4, in progress).
+ * The automatic CRUD API is below; migrations are in cadre/migrate.h.
  */
 #ifndef CADRE_ORM_H
 #define CADRE_ORM_H

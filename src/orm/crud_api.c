@@ -50,6 +50,17 @@ static int write_verrors(cadre_request *r, int status, const cadre_verrors *errs
     return cadre_respond_ref(r, status, "application/json", b.data, b.len);
 }
 
+/* s as a JSON string (a verror's input). */
+static cadre_slice json_text(cadre_request *r, cadre_slice s)
+{
+    cadre_buf b;
+    cadre_json_writer w;
+    cadre_buf_init_arena(&b, r->arena, (size_t)1 << 20);
+    cadre_json_writer_init(&w, &b);
+    cadre_json_string(&w, s.ptr ? s.ptr : "", s.ptr ? s.len : 0);
+    return (cadre_slice){ b.data, b.len };
+}
+
 /* Whether field i of row holds a value: present and not null. */
 static bool has_value(const cadre_schema *m, const void *row, size_t i)
 {
@@ -110,7 +121,10 @@ static int taken_values(cadre_request *r, const struct crud *c, const void *row,
         cadre_json_writer_init(&w, &input);
         cadre_schema_encode_field(f, row, &w);
         char *loc = cadre_arena_printf(r->arena, "[\"body\",\"%s\"]", f->name);
-        char *msg = cadre_arena_printf(r->arena, "A %s with this %s already exists", m->name, f->name);
+        char *msg = cadre_arena_printf(r->arena, "%c%s with this %s already exists.", /* Django's */
+                                       m->name[0] >= 'a' && m->name[0] <= 'z' ? m->name[0] - 32
+                                                                              : m->name[0],
+                                       m->name + 1, f->name);
         cadre_verrors_add(&errs, "unique", loc, msg, (cadre_slice){ input.data, input.len }, NULL);
     }
     return errs.len ? write_verrors(r, 409, &errs) : 0;
@@ -268,7 +282,7 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
                 cadre_verrors_add(errs, "value_error", loc,
                                   cadre_arena_printf(r->arena, "%s has no field %.*s to order by",
                                                      m->name, (int)(e - p - desc), p + desc),
-                                  (cadre_slice){ "null", 4 }, NULL);
+                                  json_text(r, val), NULL);
                 return 0;
             }
             cadre_q_order_by(q, cadre_arena_strndup(r->arena, p, (size_t)(e - p)));
@@ -290,7 +304,7 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
         cadre_verrors_add(errs, "value_error", loc,
                           cadre_arena_printf(r->arena, "unknown filter: %s has no field or lookup %s",
                                              m->name, k),
-                          (cadre_slice){ "null", 4 }, NULL);
+                          json_text(r, val), NULL);
         return 0;
     }
     if (sep && strcmp(sep + 2, "isnull") == 0) {

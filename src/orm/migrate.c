@@ -908,14 +908,19 @@ static const cadre__table *find_in(const cadre__table *ts, size_t n, const char 
     return NULL;
 }
 
+/* same: what makes them look alike ("of the same type", "with the same columns"); needs_default:
+ * dropping and adding would also need a default for the new one (a column that cannot be null). */
 static int refuse_rename(const char *kind, const char *gone, const char *new, const char *flag_old,
-                         const char *flag_new)
+                         const char *flag_new, const char *same, bool needs_default)
 {
     cadre_log(CADRE_LOG_ERROR,
-              "makemigrations: %s %s is gone and %s %s is new, of the same type: was it renamed? "
-              "Cadre does not guess. Run makemigrations again with --rename %s=%s to rename it "
-              "(keeping its data), or with --no-rename to drop %s and add %s (losing %s's data).",
-              kind, gone, kind, new, flag_old, flag_new, gone, new, gone);
+              "makemigrations: %s %s is gone and %s %s is new, %s: was it renamed? Cadre does not "
+              "guess. Run makemigrations again with --rename %s=%s to rename it (keeping its "
+              "data), or with --no-rename to drop %s and add %s (losing %s's data%s).",
+              kind, gone, kind, new, same, flag_old, flag_new, gone, new, gone,
+              needs_default ? "; the new column then needs a default or to be nullable, for the "
+                              "rows already there"
+                            : "");
     return CADRE_EINVAL;
 }
 
@@ -983,7 +988,8 @@ static int diff(state *s, const cadre__table *T, size_t nt, const cadre_makemigr
                 same = c && c->type == n->cols[k].type;
             }
             if (same)
-                return refuse_rename("table", g->name, n->name, g->name, n->name);
+                return refuse_rename("table", g->name, n->name, g->name, n->name,
+                                     "with the same columns", false);
         }
     }
 
@@ -1028,7 +1034,10 @@ static int diff(state *s, const cadre__table *T, size_t nt, const cadre_makemigr
                 if (!find_col(cur, n->cols[m].name) && n->cols[m].type == g->type) {
                     char *o = cadre_arena_printf(s->arena, "%s.%s", n->name, g->name);
                     char *w = cadre_arena_printf(s->arena, "%s.%s", n->name, n->cols[m].name);
-                    return o && w ? refuse_rename("column", o, w, o, n->cols[m].name) : CADRE_ENOMEM;
+                    const cadre__column *nc = &n->cols[m];
+                    return o && w ? refuse_rename("column", o, w, o, nc->name, "of the same type",
+                                                  !nc->null && !nc->def && !nc->def_now)
+                                  : CADRE_ENOMEM;
                 }
         }
     }
@@ -1497,7 +1506,10 @@ int cadre_migrate(cadre_db *db, const char *dir, const char *target, FILE *out)
                             : skipped ? " already applied by another process\n" : " OK\n");
         done += rc == 0 && !skipped;
     }
-    if (rc == 0 && out && done == 0)
+    if (rc == 0 && out && done == 0 && target && last + 1 < n)
+        fprintf(out, "No migrations to apply: %s is applied already. Migrations only go forward: "
+                     "to undo one, write the next migration.\n", ms[last].name);
+    else if (rc == 0 && out && done == 0)
         fprintf(out, "No migrations to apply.\n");
 out:
     cadre_arena_free(&a);
@@ -1731,9 +1743,10 @@ static int warn_pending(cadre_app *app, void *ctx)
         cadre_log(CADRE_LOG_WARN, "could not check the migrations in %s: %s", m->dir,
                   cadre_strerror(rc));
     else if (n)
-        cadre_log(CADRE_LOG_WARN, "%zu migration(s) of %s not applied to the %s database yet: the "
-                                  "app may fail until you run its migrate command", n, m->dir,
-                  cadre_db_engine(m->db));
+        cadre_log(CADRE_LOG_WARN, "this %s database lacks %zu migration%s of %s/: requests that "
+                                  "need %s will fail until the app's migrate command is run",
+                  cadre_db_engine(m->db), n, n == 1 ? "" : "s", m->dir,
+                  n == 1 ? "it" : "them");
     return 0;
 }
 
@@ -1755,7 +1768,8 @@ int cadre__models(cadre_app *app, cadre_db *db, const char *dir, const cadre_sch
     } cmds[] = {
         { "makemigrations", "makemigrations [--name N] [--rename OLD=NEW]... [--no-rename] [--check]"
                             "\n                              writes the next migration from the "
-                            "model changes",
+                            "model changes\n                              (each migration command "
+                            "takes --dir DIR: another migrations directory)",
           cmd_makemigrations },
         { "migrate", "migrate [NAME]         applies pending migrations (up to NAME)", cmd_migrate },
         { "showmigrations", "showmigrations         lists migrations, [X] = applied",

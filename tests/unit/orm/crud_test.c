@@ -137,10 +137,10 @@ static void test_crud(void **state)
     /* the same answer on both engines, naming the field (the database's message is logged) */
     expect("POST", "/api/suppliers", "{\"name\":\"acme\"}", 409,
            "{\"detail\":[{\"type\":\"unique\",\"loc\":[\"body\",\"name\"],"
-           "\"msg\":\"A supplier with this name already exists\",\"input\":\"acme\"}]}");
+           "\"msg\":\"Supplier with this name already exists.\",\"input\":\"acme\"}]}");
     expect("PUT", "/api/suppliers/2", "{\"name\":\"acme\"}", 409,
            "{\"detail\":[{\"type\":\"unique\",\"loc\":[\"body\",\"name\"],"
-           "\"msg\":\"A supplier with this name already exists\",\"input\":\"acme\"}]}");
+           "\"msg\":\"Supplier with this name already exists.\",\"input\":\"acme\"}]}");
     expect("PUT", "/api/suppliers/1", "{\"name\":\"acme\"}", 200, NULL); /* its own name */
     expect("POST", "/api/products", "{\"name\":\"hammer\",\"price\":9.5,\"supplier_id\":1}", 201,
            "{\"id\":1,\"name\":\"hammer\",\"price\":9.5,\"supplier_id\":1}");
