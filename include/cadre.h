@@ -13,6 +13,7 @@
 #include "cadre/db.h"
 #include "cadre/orm.h"
 #include "cadre/migrate.h"
+#include "cadre/template.h"
 #include "cadre/http.h"
 #include "cadre/app.h"
 

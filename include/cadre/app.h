@@ -161,6 +161,16 @@ int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre
  */
 int cadre_app_on_start(cadre_app *app, int (*fn)(cadre_app *app, void *ctx), void *ctx);
 
+/**
+ * Attaches a module's state to the app under key ("cadre.templates"): found again with
+ * cadre_app_attachment, freed with free_fn (may be NULL) when the app is freed or the key is
+ * attached again. Returns 0 or CADRE_ENOMEM (free_fn is then called on ptr).
+ */
+int cadre_app_attach(cadre_app *app, const char *key, void *ptr, void (*free_fn)(void *));
+
+/** What is attached under key, or NULL. */
+void *cadre_app_attachment(const cadre_app *app, const char *key);
+
 /** Serves the app with the given configuration until SIGTERM/SIGINT (see cadre_server_run). */
 int cadre_app_serve(cadre_app *app, const cadre_server_config *config);
 

@@ -45,6 +45,12 @@ void cadre_app_free(cadre_app *app)
     }
     free(app->commands);
     free(app->on_start);
+    for (size_t i = 0; i < app->nattached; i++) {
+        if (app->attached[i].free_fn)
+            app->attached[i].free_fn(app->attached[i].ptr);
+        free(app->attached[i].key);
+    }
+    free(app->attached);
     free(app->version);
     free(app->name);
     free(app);
@@ -86,6 +92,40 @@ int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre
     }
     app->commands[app->ncommands++] = c;
     return 0;
+}
+
+int cadre_app_attach(cadre_app *app, const char *key, void *ptr, void (*free_fn)(void *))
+{
+    for (size_t i = 0; i < app->nattached; i++) {
+        struct cadre__attachment *a = &app->attached[i];
+        if (strcmp(a->key, key) == 0) {
+            if (a->free_fn && a->ptr != ptr)
+                a->free_fn(a->ptr);
+            a->ptr = ptr;
+            a->free_fn = free_fn;
+            return 0;
+        }
+    }
+    struct cadre__attachment *n = realloc(app->attached, (app->nattached + 1) * sizeof *n);
+    char *k = n ? strdup(key) : NULL;
+    if (!k) {
+        if (n)
+            app->attached = n;
+        if (free_fn)
+            free_fn(ptr);
+        return CADRE_ENOMEM;
+    }
+    app->attached = n;
+    app->attached[app->nattached++] = (struct cadre__attachment){ k, ptr, free_fn };
+    return 0;
+}
+
+void *cadre_app_attachment(const cadre_app *app, const char *key)
+{
+    for (size_t i = 0; i < app->nattached; i++)
+        if (strcmp(app->attached[i].key, key) == 0)
+            return app->attached[i].ptr;
+    return NULL;
 }
 
 int cadre_app_on_start(cadre_app *app, int (*fn)(cadre_app *app, void *ctx), void *ctx)

@@ -22,6 +22,8 @@ struct cadre__route {
     const char *handler_name;       /* its C name (for the OpenAPI operation id) */
     const cadre_route_spec *spec;   /* typed route (owned copy), or NULL */
     bool hidden;                    /* left out of the OpenAPI document (its own routes) */
+    bool prefix;                    /* also matches every path below it (static files) */
+    const void *data;               /* a plain route's r->route_data (static files: the mount) */
     const char *file;
     int line;
 };
@@ -53,6 +55,12 @@ struct cadre_app {
         void *ctx;
     } *on_start; /* cadre_app_on_start */
     size_t non_start;
+    struct cadre__attachment {
+        char *key;
+        void *ptr;
+        void (*free_fn)(void *);
+    } *attached; /* cadre_app_attach */
+    size_t nattached;
 };
 
 /* Hands p (malloc'd) to the app, which frees it in cadre_app_free. Returns p, or NULL (and

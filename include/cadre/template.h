@@ -1,0 +1,195 @@
+/**
+ * cadre/template.h — server-rendered pages: Jinja/Django-like templates, compiled once at start-up.
+ *
+ *     {% extends "base.html" %}
+ *     {% block content %}
+ *       <h1>{{ title|upper }}</h1>
+ *       {% for f in fortunes %}<tr><td>{{ f.id }}</td><td>{{ f.message }}</td></tr>
+ *       {% empty %}<tr><td colspan="2">none</td></tr>{% endfor %}
+ *     {% endblock %}
+ *
+ * Syntax: {{ expr|filter|filter(arg) }}; {% if %}/{% elif %}/{% else %}/{% endif %};
+ * {% for x in xs %}…{% empty %}…{% endfor %} (Jinja's {% else %} in a for works too; `loop.index`,
+ * `loop.index0`, `loop.first`, `loop.last`, `loop.length` inside); {% extends "name" %} (first
+ * tag), {% block name %}…{% endblock %} and {{ super() }}; {% include "name" %}; {# comments #};
+ * a '-' just inside a delimiter ({{- x -}}, {%- if … -%}) strips the whitespace on that side.
+ * Expressions: names and attributes (a.b.c), string/number literals, true/false/none,
+ * == != < <= > >=, `in`, and/or/not, parentheses.
+ *
+ * Filters: escape (e), safe, upper, lower, title, capitalize, trim, length (count), default(x)
+ * (d), truncate(n[, end]), join([sep]), date([format]) (strftime; dates and datetimes),
+ * urlencode, json (tojson), first, last.
+ *
+ * Autoescape is always on: every {{ }} is HTML-escaped (& < > " ') unless its value is marked
+ * safe (|safe, or CADRE_TSAFE from C). The escaping is correct in text and in quoted attribute
+ * values; a {{ }} inside a tag but outside quotes (`<a href={{ u }}>`, `<p {{ attrs }}>`) is a
+ * compile error unless it ends with |safe, since no escaping makes that safe. |json output is
+ * safe inside <script> and single-quoted attributes (< > & ' become \u escapes).
+ *
+ * Values come from C as a context: names bound to strings, numbers, booleans, schema structs (any
+ * CADRE_SCHEMA / CADRE_MODEL: fields by name), arrays of them (cadre_rows from a query) and nested
+ * key/value maps:
+ *
+ *     return cadre_render(r, 200, "fortunes.html",
+ *                         CADRE_CTX({ "title", CADRE_TSTR("Fortunes") },
+ *                                   { "fortunes", CADRE_TROWS(Fortune, &rows) }));
+ *
+ * An unknown name or attribute renders as nothing (Jinja's default), none as "None".
+ */
+#ifndef CADRE_TEMPLATE_H
+#define CADRE_TEMPLATE_H
+
+#include "app.h"
+#include "base.h"
+#include "http.h"
+#include "schema.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A set of compiled templates, looked up by name ("fortunes.html", "admin/base.html"). */
+typedef struct cadre_templates cadre_templates;
+
+/** One template's source, for cadre_templates_load_sources (what the embed step generates). */
+typedef struct cadre_template_source {
+    const char *name;
+    const char *text;
+    size_t len;
+} cadre_template_source;
+
+/**
+ * Compiles every *.html, *.txt and *.xml file under dir (recursively; names are paths relative to
+ * dir) into *out. With reload, rendering checks the files' modification times first and
+ * recompiles the set when one changed (for development; a broken edit keeps the previous set and
+ * logs the error). Returns 0, CADRE_EPARSE (errors logged, each "file:line:column: message"),
+ * CADRE_EIO or CADRE_ENOMEM. Free with cadre_templates_free.
+ */
+int cadre_templates_load_dir(const char *dir, bool reload, cadre_templates **out /* OUT */);
+
+/** As cadre_templates_load_dir, from sources in memory (copied). */
+int cadre_templates_load_sources(const cadre_template_source *src, size_t n,
+                                 cadre_templates **out /* OUT */);
+
+void cadre_templates_free(cadre_templates *t);
+
+/* ---------------------------------------------------------------------------------------------
+ * Values
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum cadre_tkind {
+    CADRE_TV_UNDEFINED = 0,
+    CADRE_TV_NONE,
+    CADRE_TV_BOOL,
+    CADRE_TV_INT,
+    CADRE_TV_DOUBLE,
+    CADRE_TV_STR,  /**< text, escaped on output */
+    CADRE_TV_SAFE, /**< markup, output as it is */
+    CADRE_TV_OBJ,  /**< a schema struct */
+    CADRE_TV_LIST, /**< an array of schema structs */
+    CADRE_TV_VALUES, /**< an array of values */
+    CADRE_TV_MAP,  /**< names bound to values */
+    /* run-time only */
+    CADRE_TV_DATE,
+    CADRE_TV_DATETIME,
+    CADRE_TV_SLIST, /**< a strings / int64s / doubles field */
+    CADRE_TV_LOOP,
+} cadre_tkind;
+
+typedef struct cadre_tvar cadre_tvar;
+
+typedef struct cadre_tvalue {
+    cadre_tkind kind;
+    union {
+        bool b;
+        int64_t i;
+        double d;
+        cadre_slice s;
+        struct {
+            const cadre_schema *schema;
+            const void *ptr;  /**< OBJ: the struct; LIST: the first of len structs */
+            size_t len;
+        } obj;
+        struct {
+            const struct cadre_tvalue *items;
+            size_t len;
+        } values;
+        struct {
+            const cadre_tvar *vars;
+            size_t len;
+        } map;
+        struct {
+            const void *ptr; /**< DATE, DATETIME, SLIST, LOOP */
+            int type;
+            size_t len;
+        } other;
+    } u;
+} cadre_tvalue;
+
+struct cadre_tvar {
+    const char *name;
+    cadre_tvalue value;
+};
+
+/** A template's context: the names it sees. */
+typedef struct cadre_tctx {
+    const cadre_tvar *vars;
+    size_t len;
+} cadre_tctx;
+
+#define CADRE_TSTR(str) ((cadre_tvalue){ .kind = CADRE_TV_STR, .u.s = cadre_slice_cstr(str) })
+#define CADRE_TSLICE(sl) ((cadre_tvalue){ .kind = CADRE_TV_STR, .u.s = (sl) })
+/** Trusted markup, not escaped (never from user input). */
+#define CADRE_TSAFE(str) ((cadre_tvalue){ .kind = CADRE_TV_SAFE, .u.s = cadre_slice_cstr(str) })
+#define CADRE_TINT(x) ((cadre_tvalue){ .kind = CADRE_TV_INT, .u.i = (int64_t)(x) })
+#define CADRE_TDOUBLE(x) ((cadre_tvalue){ .kind = CADRE_TV_DOUBLE, .u.d = (double)(x) })
+#define CADRE_TBOOL(x) ((cadre_tvalue){ .kind = CADRE_TV_BOOL, .u.b = (x) })
+#define CADRE_TNONE ((cadre_tvalue){ .kind = CADRE_TV_NONE })
+/** A struct of schema SCHEMA (the name given to CADRE_SCHEMA/CADRE_MODEL). */
+#define CADRE_TOBJ(SCHEMA, ptr)                                                                    \
+    ((cadre_tvalue){ .kind = CADRE_TV_OBJ, .u.obj = { SCHEMA##__schema(), (ptr), 1 } })
+/** n structs of schema SCHEMA from items. */
+#define CADRE_TLIST(SCHEMA, items, n)                                                              \
+    ((cadre_tvalue){ .kind = CADRE_TV_LIST, .u.obj = { SCHEMA##__schema(), (items), (n) } })
+/** The rows of a query (a cadre_rows *) of schema SCHEMA. */
+#define CADRE_TROWS(SCHEMA, rows) CADRE_TLIST(SCHEMA, (rows)->items, (rows)->len)
+/** A nested map: CADRE_TMAP({ "name", CADRE_TSTR("x") }, { "n", CADRE_TINT(3) }). */
+#define CADRE_TMAP(...)                                                                            \
+    ((cadre_tvalue){ .kind = CADRE_TV_MAP,                                                         \
+                     .u.map = { (const cadre_tvar[]){ __VA_ARGS__ },                               \
+                                sizeof((const cadre_tvar[]){ __VA_ARGS__ }) / sizeof(cadre_tvar) } })
+/** A context: CADRE_CTX({ "title", CADRE_TSTR("x") }, { "rows", CADRE_TROWS(item, &rows) }). */
+#define CADRE_CTX(...)                                                                             \
+    ((cadre_tctx){ (const cadre_tvar[]){ __VA_ARGS__ },                                            \
+                   sizeof((const cadre_tvar[]){ __VA_ARGS__ }) / sizeof(cadre_tvar) })
+/** The empty context. */
+#define CADRE_CTX_NONE ((cadre_tctx){ NULL, 0 })
+
+/* ---------------------------------------------------------------------------------------------
+ * Rendering
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Renders template name with ctx, appending to out. Values are read, not copied: they must live
+ * until it returns. Returns 0, CADRE_ENOTFOUND (no such template), CADRE_ETOOBIG (out's limit)
+ * or CADRE_ENOMEM. Run-time problems that Jinja would raise on (iterating a number) are logged
+ * with file:line and render nothing.
+ */
+int cadre_template_render(cadre_templates *t, const char *name, const cadre_tctx *ctx,
+                          cadre_buf *out);
+
+/** Makes t the app's templates (for cadre_render). The app frees t. Returns 0 or CADRE_ENOMEM. */
+int cadre_templates_use(cadre_app *app, cadre_templates *t);
+
+/**
+ * Renders template name of the app's templates (cadre_templates_use) as the response:
+ * Content-Type text/html; charset=utf-8 (text/plain for *.txt, application/xml for *.xml), the
+ * body in the request arena. Returns status; a template that does not exist (or an app without
+ * templates) is a bug: logged, CADRE_ESTATE, which a handler returns as it is (a 500).
+ */
+int cadre_render(cadre_request *r, int status, const char *name, cadre_tctx ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
