@@ -120,20 +120,9 @@ static int by_message(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* HTML-escapes s into b (until the template engine lands, issue #5). */
-static void html(cadre_buf *b, cadre_slice s)
-{
-    for (size_t i = 0; i < s.len; i++) {
-        switch (s.ptr[i]) {
-        case '<': cadre_buf_append(b, "&lt;", 4); break;
-        case '>': cadre_buf_append(b, "&gt;", 4); break;
-        case '&': cadre_buf_append(b, "&amp;", 5); break;
-        case '"': cadre_buf_append(b, "&quot;", 6); break;
-        case '\'': cadre_buf_append(b, "&#39;", 5); break;
-        default: cadre_buf_append(b, s.ptr + i, 1); break;
-        }
-    }
-}
+/* The templates, embedded at build time from bench/templates (scripts/embed-templates). */
+extern const cadre_template_source bench_templates[];
+extern const size_t bench_templates_count;
 
 static int fortunes(cadre_request *r)
 {
@@ -149,17 +138,7 @@ static int fortunes(cadre_request *r)
     all[rows.len] = (Fortune){ .id = 0, .message = CADRE_LIT("Additional fortune added at request time.") };
     size_t n = rows.len + 1;
     qsort(all, n, sizeof *all, by_message);
-    cadre_buf out;
-    cadre_buf_init_arena(&out, r->arena, (size_t)1 << 20);
-    cadre_buf_append_str(&out, "<!DOCTYPE html><html><head><title>Fortunes</title></head><body>"
-                               "<table><tr><th>id</th><th>message</th></tr>");
-    for (size_t i = 0; i < n; i++) {
-        cadre_buf_appendf(&out, "<tr><td>%lld</td><td>", (long long)all[i].id);
-        html(&out, all[i].message);
-        cadre_buf_append_str(&out, "</td></tr>");
-    }
-    cadre_buf_append_str(&out, "</table></body></html>");
-    return cadre_respond_ref(r, 200, "text/html; charset=utf-8", out.data, out.len);
+    return cadre_render(r, 200, "fortunes.html", CADRE_CTX({ "fortunes", CADRE_TLIST(Fortune, all, n) }));
 }
 
 static int create_item(cadre_request *r, const cadre_none *p, const Item *in, ItemOut *out)
@@ -225,6 +204,10 @@ static int echo(cadre_request *r)
 int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("cadre-bench");
+    cadre_templates *templates;
+    if (cadre_templates_load_sources(bench_templates, bench_templates_count, &templates) != 0 ||
+        cadre_templates_use(app, templates) != 0)
+        return 1;
     /* SPEC: BENCH_PG, when set, replaces the SQLite file of BENCH_DB for db, queries, fortunes */
     const char *pg = getenv("BENCH_PG"), *path = getenv("BENCH_DB");
     const char *url = pg && *pg ? pg : path && *path ? path : NULL;
