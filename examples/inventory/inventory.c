@@ -3,7 +3,7 @@
  * PostgreSQL, with migrations.
  *
  *   inventory migrate                 creates or updates the tables
- *   inventory serve --port 8000       http://127.0.0.1:8000/docs
+ *   inventory serve --port 8000       http://127.0.0.1:8000/ (a page), /docs (the API)
  *   inventory makemigrations          after changing models.h
  *
  * The database is $CADRE_DATABASE_URL, else sqlite://inventory.db (in the current directory).
@@ -17,6 +17,10 @@
 #endif
 
 static cadre_db *db;
+
+/* Its pages' templates, compiled into the binary from templates/ (see meson.build). */
+extern const cadre_template_source inventory_templates[];
+extern const size_t inventory_templates_count;
 
 #define PRODUCT_REF_FIELDS(F) F(int64, id, CADRE_IN_PATH, CADRE_GE(1))
 CADRE_SCHEMA(product_ref, PRODUCT_REF_FIELDS)
@@ -48,6 +52,23 @@ static int product_stock(cadre_request *r, const product_ref *p, const cadre_non
     return rc;
 }
 
+/* GET /: the products with their suppliers (one query: select_related), as a page. */
+static int products_page(cadre_request *r)
+{
+    cadre_query q;
+    cadre_rows products, suppliers;
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), r->arena);
+    cadre_q_select_related(&q, "supplier_id", &suppliers);
+    cadre_q_order_by(&q, "name");
+    cadre_q_limit(&q, 500);
+    int rc = cadre_q_fetch(&q, &products);
+    if (rc)
+        return rc;
+    return cadre_render(r, 200, "products.html",
+                        CADRE_CTX({ "products", CADRE_TROWS(product, &products) },
+                                  { "suppliers", CADRE_TROWS(supplier, &suppliers) }));
+}
+
 int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("inventory");
@@ -57,6 +78,15 @@ int main(int argc, char **argv)
         cadre_app_free(app);
         return 1;
     }
+    cadre_templates *templates;
+    if (cadre_templates_load_sources(inventory_templates, inventory_templates_count, &templates) != 0 ||
+        cadre_templates_use(app, templates) != 0) {
+        fprintf(stderr, "error: the templates did not compile\n");
+        cadre_db_close(db);
+        cadre_app_free(app);
+        return 1;
+    }
+    cadre_get(app, "/", products_page);
     cadre_models(app, db, INVENTORY_MIGRATIONS, CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product),
                  CADRE_SCHEMA_OF(stock_movement));
     cadre_crud(app, "/api/suppliers", CADRE_SCHEMA_OF(supplier), db);

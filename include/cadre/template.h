@@ -13,7 +13,8 @@
  * `loop.index0`, `loop.first`, `loop.last`, `loop.length` inside); {% extends "name" %} (first
  * tag), {% block name %}…{% endblock %} and {{ super() }}; {% include "name" %}; {# comments #};
  * a '-' just inside a delimiter ({{- x -}}, {%- if … -%}) strips the whitespace on that side.
- * Expressions: names and attributes (a.b.c), string/number literals, true/false/none,
+ * Expressions: names and attributes (a.b.c), items (xs[0], xs[-1], m["key"], xs[loop.index0]),
+ * string/number literals, true/false/none,
  * == != < <= > >=, `in`, and/or/not, parentheses.
  *
  * Filters: escape (e), safe, upper, lower, title, capitalize, trim, length (count), default(x)

@@ -319,7 +319,20 @@ static texpr *parse_primary(parser *ps)
         perr(ps, ps->p, "unexpected '%c' in an expression", c);
         return NULL;
     }
-    while (e && ps->p < ps->end && *ps->p == '.') { /* attributes bind tightest */
+    while (e && ps->p < ps->end && (*ps->p == '.' || *ps->p == '[')) { /* bind tightest */
+        if (*ps->p == '[') {
+            ps->p++;
+            texpr *ix = expr_new(ps, E_INDEX);
+            ix->a = e;
+            if (!(ix->b = parse_expr(ps)))
+                return NULL;
+            if (!accept(ps, "]")) {
+                perr(ps, ps->p, "expected ']'");
+                return NULL;
+            }
+            e = ix;
+            continue;
+        }
         ps->p++;
         const char *s;
         size_t n = peek_ident(ps, &s);

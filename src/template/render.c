@@ -694,6 +694,18 @@ static cadre_tvalue eval(rstate *st, const texpr *e)
             args[i] = eval(st, e->args[i]);
         return filters[e->op].fn(st, eval(st, e->a), args, e->nargs);
     }
+    case E_INDEX: {
+        cadre_tvalue a = eval(st, e->a), b = eval(st, e->b);
+        if (b.kind == CADRE_TV_INT && is_seq(a)) {
+            int64_t i = b.u.i < 0 ? b.u.i + (int64_t)seq_len(a) : b.u.i; /* a[-1]: the last */
+            return i >= 0 && (size_t)i < seq_len(a) ? seq_item(st, a, (size_t)i) : undefined();
+        }
+        if (b.kind == CADRE_TV_STR || b.kind == CADRE_TV_SAFE) {
+            char *key = cadre_arena_strndup(st->a, b.u.s.ptr, b.u.s.len);
+            return key ? attr(st, a, key) : undefined();
+        }
+        return undefined();
+    }
     case E_NOT: return CADRE_TBOOL(!truthy(eval(st, e->a)));
     case E_AND: {
         cadre_tvalue a = eval(st, e->a);

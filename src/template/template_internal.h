@@ -18,6 +18,7 @@ enum {
     E_CMP, /* a op b */
     E_IN,  /* a in b */
     E_SUPER,
+    E_INDEX, /* a[b]: an item of a list by number, of a map or struct by name */
 };
 enum { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE };
 

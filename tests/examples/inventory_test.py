@@ -343,6 +343,25 @@ class ApiTest(unittest.TestCase):
         status, body, raw = self.req("DELETE", f"/api/suppliers/{sid}")
         self.assertEqual(status, 404, raw)
 
+    def test_products_page(self):
+        # the server-rendered page: the product, its supplier (select_related), escaped
+        sid = self.supplier("Page & <Co>")
+        status, body, raw = self.req("POST", "/api/products",
+                                     {"name": "<b>Saw</b>", "price": 12.5, "supplier_id": sid})
+        self.assertEqual(status, 201, raw)
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
+        try:
+            conn.request("GET", "/", headers={"Connection": "close"})
+            resp = conn.getresponse()
+            page = resp.read().decode()
+        finally:
+            conn.close()
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.getheader("Content-Type"), "text/html; charset=utf-8")
+        self.assertIn("<title>Products · Inventory</title>", page)
+        self.assertIn("&lt;b&gt;Saw&lt;/b&gt;</a></td>\n    <td>Page &amp; &lt;Co&gt;</td>", page)
+        self.assertNotIn("<b>Saw</b>", page)
+
     def test_openapi(self):
         status, body, raw = self.req("GET", "/openapi.json")
         self.assertEqual(status, 200, raw)

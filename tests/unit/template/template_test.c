@@ -146,6 +146,10 @@ static void test_loops_and_structs(void **state)
            ctx, "[red][&lt;big&gt;] red, &lt;big&gt; 2");
     expect("{{ site.title }} {{ site.year }} {% if 'title' in site %}has{% endif %}", ctx,
            "Shop 2026 has");
+    expect("{{ items[0].name }} {{ items[-1].id }} {{ items[2].id }}{{ site['title'] }} "
+           "{{ one['maker'].name }} {% for i in items %}{{ items[loop.index0].id }}{% endfor %} "
+           "{{ one.tags[1] }}",
+           ctx, "hammer 2 Shop Acme 12 &lt;big&gt;");
     expect("{% for i in items %}{% for t in i.tags %}{{ loop.index0 }}{{ t }}{% endfor %}|{% endfor %}",
            ctx, "0red1&lt;big&gt;||");
     expect("{{ (items|first).name }}{{ (none|first).name }}", ctx, "hammer");
