@@ -557,7 +557,8 @@ static void parse_if(parser *ps, tlist *out, const char *at)
         bodies[nc] = (tlist){ 0 };
         parse_body(ps, &bodies[nc++], ends, &which);
         if (which < 0) {
-            perr(ps, at, "{%% if %%} without {%% endif %%}");
+            if (!ps->errors) /* not when parsing stopped at an earlier error */
+                perr(ps, at, "{%% if %%} without {%% endif %%}");
             return;
         }
     } while (which == 0);
@@ -568,7 +569,8 @@ static void parse_if(parser *ps, tlist *out, const char *at)
             return;
         parse_body(ps, &bodies[nc], endif, &which);
         if (which < 0) {
-            perr(ps, at, "{%% if %%} without {%% endif %%}");
+            if (!ps->errors) /* not when parsing stopped at an earlier error */
+                perr(ps, at, "{%% if %%} without {%% endif %%}");
             return;
         }
     }
@@ -603,7 +605,8 @@ static void parse_for(parser *ps, tlist *out, const char *at)
         parse_body(ps, &n->empty, endfor, &which);
     }
     if (which < 0) {
-        perr(ps, at, "{%% for %%} without {%% endfor %%}");
+        if (!ps->errors)
+            perr(ps, at, "{%% for %%} without {%% endfor %%}");
         return;
     }
     if (close_tag(ps, "%}"))
@@ -629,7 +632,8 @@ static void parse_block(parser *ps, tlist *out, const char *at)
     int which;
     parse_body(ps, &n->body, ends, &which);
     if (which < 0) {
-        perr(ps, at, "{%% block %s %%} without {%% endblock %%}", n->var);
+        if (!ps->errors)
+            perr(ps, at, "{%% block %s %%} without {%% endblock %%}", n->var);
         return;
     }
     const char *s;
