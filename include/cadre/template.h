@@ -95,6 +95,7 @@ typedef enum cadre_tkind {
     CADRE_TV_DATETIME,
     CADRE_TV_SLIST, /**< a strings / int64s / doubles field */
     CADRE_TV_LOOP,
+    CADRE_TV_FORM, /**< a form (CADRE_TFORM) */
 } cadre_tkind;
 
 typedef struct cadre_tvar cadre_tvar;
@@ -159,6 +160,26 @@ typedef struct cadre_tctx {
     ((cadre_tvalue){ .kind = CADRE_TV_MAP,                                                         \
                      .u.map = { (const cadre_tvar[]){ __VA_ARGS__ },                               \
                                 sizeof((const cadre_tvar[]){ __VA_ARGS__ }) / sizeof(cadre_tvar) } })
+/**
+ * A form for a template: the fields of schema SCHEMA with their values from obj (a struct of it,
+ * or NULL for an empty form) and the errors of a decode that failed (a cadre_verrors *, or NULL).
+ * `{{ form }}` writes every field as Django's form.as_p does — a <p class="field"> (plus " error")
+ * holding the label, the input (type from the field: text, number, checkbox, date,
+ * datetime-local, select for enums, password/email by name; required, maxlength, min, max from
+ * the constraints) and the error message; keys and automatic timestamps are left out. A field
+ * that failed shows what the user sent. For a layout of your own, `{% for f in form.fields %}`
+ * gives f.name, f.label, f.value, f.error (none when valid), f.type, f.required, f.options
+ * (an enum's values) and f.help (the field's CADRE_DESCRIPTION).
+ */
+typedef struct cadre_tform {
+    const cadre_schema *schema;
+    const void *obj;
+    const cadre_verrors *errs;
+} cadre_tform;
+#define CADRE_TFORM(SCHEMA, obj, errs)                                                             \
+    ((cadre_tvalue){ .kind = CADRE_TV_FORM,                                                        \
+                     .u.other = { &(const cadre_tform){ SCHEMA##__schema(), (obj), (errs) }, 0, 0 } })
+
 /** A context: CADRE_CTX({ "title", CADRE_TSTR("x") }, { "rows", CADRE_TROWS(item, &rows) }). */
 #define CADRE_CTX(...)                                                                             \
     ((cadre_tctx){ (const cadre_tvar[]){ __VA_ARGS__ },                                            \

@@ -161,6 +161,8 @@ static cadre_tvalue attr(rstate *st, cadre_tvalue v, const char *name)
             if (strcmp(v.u.map.vars[i].name, name) == 0)
                 return v.u.map.vars[i].value;
         return undefined();
+    case CADRE_TV_FORM:
+        return strcmp(name, "fields") == 0 ? cadre__form_fields(st->a, v.u.other.ptr) : undefined();
     case CADRE_TV_LOOP: {
         const loop_state *l = v.u.other.ptr;
         if (strcmp(name, "index") == 0)
@@ -238,7 +240,8 @@ static bool truthy(cadre_tvalue v)
     case CADRE_TV_OBJ:
     case CADRE_TV_DATE:
     case CADRE_TV_DATETIME:
-    case CADRE_TV_LOOP: return true;
+    case CADRE_TV_LOOP:
+    case CADRE_TV_FORM: return true;
     default: return false;
     }
 }
@@ -803,6 +806,11 @@ static void render_node(rstate *st, const tnode *n)
         break;
     case N_OUT: {
         cadre_tvalue v = eval(st, n->expr);
+        if (v.kind == CADRE_TV_FORM) { /* markup built from escaped parts */
+            cadre_slice h = cadre__form_html(st->a, v.u.other.ptr);
+            emit(st, h.ptr, h.len);
+            break;
+        }
         cadre_slice t = text_of(st, v);
         if (v.kind == CADRE_TV_SAFE)
             emit(st, t.ptr, t.len);

@@ -87,6 +87,10 @@ int cadre__templates_compile(const cadre_template_source *src, size_t n, cadre_t
 /* The template named name in t, or NULL. */
 ttemplate *cadre__template_find(cadre_templates *t, const char *name, size_t len);
 
+/* Forms (form.c): the fields as a list of maps, and as markup. */
+cadre_tvalue cadre__form_fields(cadre_arena *a, const cadre_tform *form);
+cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form);
+
 /* Filters: index by name (or -1) and how many arguments each takes at most. */
 int cadre__filter_index(const char *name, size_t len);
 int cadre__filter_max_args(int index);

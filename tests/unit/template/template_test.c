@@ -34,6 +34,15 @@ CADRE_SCHEMA(maker, MAKER_FIELDS)
     F(string, note, CADRE_OPTIONAL)
 CADRE_SCHEMA(item, ITEM_FIELDS)
 
+#define SIGNUP_FIELDS(F)                                                                           \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, user_name, CADRE_MIN_LEN(1), CADRE_MAX_LEN(20))                                      \
+    F(int32, age, CADRE_GE(0))                                                                     \
+    F(enum(kind), kind)                                                                            \
+    F(bool, newsletter, CADRE_DEFAULT(false))                                                      \
+    F(string, password)
+CADRE_SCHEMA(signup, SIGNUP_FIELDS)
+
 /* Renders name from the sources (name, text pairs) with ctx; NULL when compiling fails. */
 static char *render_from(const char *const *src, size_t npairs, const char *name, cadre_tctx ctx)
 {
@@ -342,6 +351,62 @@ static void test_directory_and_reload(void **state)
     rmdir(dir);
 }
 
+/* A form with its values and errors: as markup ({{ form }}) and as a list of fields. */
+static void test_forms(void **state)
+{
+    (void)state;
+    const char *tpl = "<form method=\"post\">{{ form }}</form>";
+    /* empty */
+    expect(tpl, CADRE_CTX({ "form", CADRE_TFORM(signup, NULL, NULL) }),
+           "<form method=\"post\">"
+           "<p class=\"field\"><label for=\"id_user_name\">User name</label> <input type=\"text\" "
+           "name=\"user_name\" id=\"id_user_name\" value=\"\" required maxlength=\"20\" "
+           "minlength=\"1\"></p>\n"
+           "<p class=\"field\"><label for=\"id_age\">Age</label> <input type=\"number\" name=\"age\" "
+           "id=\"id_age\" value=\"\" required min=\"0\"></p>\n"
+           "<p class=\"field\"><label for=\"id_kind\">Kind</label> <select name=\"kind\" "
+           "id=\"id_kind\" required><option value=\"book\">book</option><option value=\"tool\">"
+           "tool</option></select></p>\n"
+           "<p class=\"field\"><label for=\"id_newsletter\">Newsletter</label> <input "
+           "type=\"checkbox\" name=\"newsletter\" id=\"id_newsletter\" value=\"true\"></p>\n"
+           "<p class=\"field\"><label for=\"id_password\">Password</label> <input "
+           "type=\"password\" name=\"password\" id=\"id_password\" required></p>\n"
+           "</form>");
+    /* a decode that failed: what was sent comes back, each error beside its field */
+    static const char body[] = "{\"user_name\":\"<script>alert(1)</script>-too-long\",\"age\":-3,"
+                               "\"kind\":\"tool\",\"newsletter\":true,\"password\":\"secret\"}";
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, &a);
+    signup in;
+    assert_int_equal(cadre_schema_decode_json(CADRE_SCHEMA_OF(signup), body, sizeof body - 1, &in,
+                                              &a, "body", &errs), CADRE_EINVAL);
+    cadre_tctx ctx = CADRE_CTX({ "form", CADRE_TFORM(signup, &in, &errs) });
+    const char *src[] = { "f.html", tpl };
+    char *got = render_from(src, 1, "f.html", ctx);
+    assert_non_null(strstr(got, "<p class=\"field error\"><label for=\"id_user_name\">User name"
+                                "</label> <input type=\"text\" name=\"user_name\" id=\"id_user_name\" "
+                                "value=\"&lt;script&gt;alert(1)&lt;/script&gt;-too-long\" required "
+                                "maxlength=\"20\" minlength=\"1\"> <span class=\"error\">String should "
+                                "have at most 20 characters</span></p>"));
+    assert_non_null(strstr(got, "value=\"-3\" required min=\"0\"> <span class=\"error\">Input should "
+                                "be greater than or equal to 0</span>"));
+    assert_non_null(strstr(got, "<option value=\"tool\" selected>"));
+    assert_non_null(strstr(got, "value=\"true\" checked>"));
+    assert_null(strstr(got, "secret")); /* a password is never sent back */
+    free(got);
+    /* a layout of one's own */
+    expect("{% for f in form.fields %}{{ f.name }}:{{ f.type }}:{{ f.required }}:{{ f.value }}"
+           "{% if f.error %}!{{ f.error }}{% endif %}{% if f.options %}{{ f.options|join('/') }}{% endif %}|"
+           "{% endfor %}",
+           ctx, "user_name:text:True:&lt;script&gt;alert(1)&lt;/script&gt;-too-long!String should have "
+                "at most 20 characters|age:number:True:-3!Input should be greater than or equal to 0|"
+                "kind:select:True:toolbook/tool|newsletter:checkbox:False:true|"
+                "password:password:True:secret|");
+    cadre_arena_free(&a);
+}
+
 /* cadre_render through an app and the test client. */
 static int page(cadre_request *r)
 {
@@ -389,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_xss),
         cmocka_unit_test(test_compile_errors),
         cmocka_unit_test(test_directory_and_reload),
+        cmocka_unit_test(test_forms),
         cmocka_unit_test(test_render_response),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
