@@ -193,8 +193,8 @@ typedef struct cadre_tform {
 
 /**
  * Renders template name with ctx, appending to out. Values are read, not copied: they must live
- * until it returns. Returns 0, CADRE_ENOTFOUND (no such template), CADRE_ETOOBIG (out's limit)
- * or CADRE_ENOMEM. Run-time problems that Jinja would raise on (iterating a number) are logged
+ * until it returns. Returns 0, CADRE_ENOTFOUND (no such template), CADRE_ETOOBIG (out's limit,
+ * or 50 million nodes rendered: loops nested over large lists; logged) or CADRE_ENOMEM. Run-time problems that Jinja would raise on (iterating a number) are logged
  * with file:line and render nothing.
  */
 int cadre_template_render(cadre_templates *t, const char *name, const cadre_tctx *ctx,

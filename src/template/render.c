@@ -14,6 +14,7 @@
 
 #define MAX_DEPTH 32  /* extends + include nesting */
 #define MAX_VARS 64   /* loop variables in scope */
+#define MAX_STEPS 50000000 /* nodes rendered by one render: loops nested over loops stop here */
 
 typedef struct rstate {
     cadre_templates *set;
@@ -33,6 +34,7 @@ typedef struct rstate {
     ttemplate *cur;    /* whose nodes run now (messages) */
     int depth;
     int rc;
+    size_t steps;
 } rstate;
 
 typedef struct loop_state {
@@ -800,6 +802,14 @@ static void render_template(rstate *st, ttemplate *t);
 
 static void render_node(rstate *st, const tnode *n)
 {
+    if (++st->steps > MAX_STEPS) {
+        if (st->rc == 0)
+            cadre_log(CADRE_LOG_ERROR, "%s:%d: rendering stopped after %d steps (loops nested "
+                                       "over large lists?)", st->cur ? st->cur->name : "template",
+                      n->line, MAX_STEPS);
+        st->rc = CADRE_ETOOBIG;
+        return;
+    }
     switch (n->kind) {
     case N_TEXT:
         emit(st, n->text.ptr, n->text.len);

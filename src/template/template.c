@@ -54,6 +54,41 @@ static int check_includes(cadre_templates *set, ttemplate *t, const tlist *l)
     return rc;
 }
 
+/* Whether t can reach target through includes (any depth; templates it extends included). */
+static bool includes_reach(cadre_templates *set, const tlist *l, const ttemplate *target, int depth);
+
+static bool template_reaches(cadre_templates *set, const ttemplate *t, const ttemplate *target,
+                             int depth)
+{
+    if (depth > 64)
+        return true; /* deeper than any sane set: treat as a cycle */
+    for (const ttemplate *x = t; x; x = x->parent_t)
+        if (includes_reach(set, &x->root, target, depth + 1))
+            return true;
+    return false;
+}
+
+static bool includes_reach(cadre_templates *set, const tlist *l, const ttemplate *target, int depth)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        const tnode *n = l->items[i];
+        if (n->kind == N_INCLUDE) {
+            ttemplate *inc = cadre__template_find(set, n->expr->lit.u.s.ptr, n->expr->lit.u.s.len);
+            if (inc == target || (inc && template_reaches(set, inc, target, depth + 1)))
+                return true;
+        }
+        if (n->kind == N_IF)
+            for (size_t k = 0; k <= n->nconds; k++)
+                if (includes_reach(set, &n->bodies[k], target, depth))
+                    return true;
+        if ((n->kind == N_FOR || n->kind == N_BLOCK) &&
+            (includes_reach(set, &n->body, target, depth) ||
+             includes_reach(set, &n->empty, target, depth)))
+            return true;
+    }
+    return false;
+}
+
 int cadre__templates_compile(const cadre_template_source *src, size_t n, cadre_templates **out)
 {
     *out = NULL;
@@ -100,6 +135,14 @@ int cadre__templates_compile(const cadre_template_source *src, size_t n, cadre_t
                           set->items[i].name);
                 rc = CADRE_EPARSE;
             }
+    }
+    for (size_t i = 0; i < set->len && rc == 0; i++) { /* no template includes itself */
+        if (template_reaches(set, &set->items[i], &set->items[i], 0)) {
+            cadre_log(CADRE_LOG_ERROR, "%s: {%% include %%} comes back to this template (a cycle: "
+                                       "render recursive data with a loop instead)",
+                      set->items[i].name);
+            rc = CADRE_EPARSE;
+        }
     }
     if (rc) {
         set_free(set);

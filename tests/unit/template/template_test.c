@@ -276,6 +276,20 @@ static void test_compile_errors(void **state)
             !strstr(logbuf, cases[i].what))
             fail_msg("%s: log [%s], want %s %s", cases[i].text, logbuf, cases[i].where, cases[i].what);
     }
+    /* a template that includes itself, directly or through another, or through its parent */
+    cadre_template_source inc[] = { { "a.html", "{% if x %}{% include 'b.html' %}{% endif %}", 43 },
+                                    { "b.html", "{% for i in xs %}{% include 'a.html' %}{% endfor %}", 51 } };
+    cadre_templates *ti = NULL;
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(cadre_templates_load_sources(inc, 2, &ti), CADRE_EPARSE);
+    cadre_template_source inc2[] = { { "base.html", "{% block b %}{% endblock %}{% include 'c.html' %}", 49 },
+                                     { "c.html", "{% extends 'base.html' %}", 25 } };
+    assert_int_equal(cadre_templates_load_sources(inc2, 2, &ti), CADRE_EPARSE);
+    cadre_template_source ok[] = { { "a.html", "{% include 'b.html' %}{% include 'b.html' %}", 44 },
+                                   { "b.html", "b", 1 } };
+    assert_int_equal(cadre_templates_load_sources(ok, 2, &ti), 0);
+    cadre_templates_free(ti);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
     /* a cycle of extends */
     cadre_template_source cyc[] = { { "a.html", "{% extends 'b.html' %}", 22 },
                                     { "b.html", "{% extends 'a.html' %}", 22 } };
