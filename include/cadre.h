@@ -10,6 +10,7 @@
 #include "cadre/base.h"
 #include "cadre/json.h"
 #include "cadre/schema.h"
+#include "cadre/form.h"
 #include "cadre/db.h"
 #include "cadre/orm.h"
 #include "cadre/migrate.h"

@@ -67,6 +67,13 @@ typedef struct cadre_route_spec {
     const char *summary, *description, *tags, *operation_id; /**< for OpenAPI */
     bool deprecated;
     bool partial_body; /**< PATCH: required body fields may be absent (only present ones set) */
+    /** The body may also come as a form, FastAPI's Form()/File(): application/x-www-form-urlencoded
+     *  or multipart/form-data is decoded into the body schema (cadre/form.h, docs/forms.md), and
+     *  OpenAPI lists those media types. Without it a form body is refused (422), as FastAPI
+     *  does for a JSON body model. A body schema with a file field needs it. */
+    bool form;
+    const struct cadre_form_limits *form_limits; /**< multipart limits (NULL: the defaults); not
+                                                      copied: static, or living as long as the app */
     const void *data;  /**< given to the handler as r->route_data (e.g. the model of a CRUD API) */
     const char *handler_name; /**< the handler's C name: the default operation id's stem */
     const char *file; /**< where the route was declared (for start-up errors) */
@@ -94,7 +101,7 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec);
  * Params, Body and Response are types declared with CADRE_SCHEMA (cadre_none for none). The
  * handler must be `int fn(cadre_request *, const Params *, const Body *, Response *)`: anything
  * else is a compile error. Options after the types are cadre_route_spec members (.status,
- * .summary, .description, .tags, .operation_id, .deprecated).
+ * .summary, .description, .tags, .operation_id, .deprecated, .form, .form_limits).
  */
 #define CADRE_ROUTE(app, METHOD, path_, fn, P, B, ...)                                             \
     cadre__route_typed(                                                                            \

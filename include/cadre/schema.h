@@ -11,8 +11,9 @@
  *
  * Field types (the first word of each F): bool, int32, int64, double, string, strings (array of
  * strings), int64s, doubles, date, datetime, uuid, enum(T) (a CADRE_ENUM), object(T) (a nested
- * schema T), array(T) (array of T). Strings are cadre_slice values, NUL-terminated, in the arena
- * given to the decoder.
+ * schema T), array(T) (array of T), file and files (uploaded files, cadre_upload: they come only
+ * in multipart/form-data bodies, see cadre/form.h). Strings are cadre_slice values,
+ * NUL-terminated, in the arena given to the decoder.
  *
  * Each struct also gets a `cadre_set_` bit set: which fields were present in the input (use
  * cadre_has()), and `cadre_null_`: which nullable fields were null.
@@ -44,6 +45,8 @@ typedef enum cadre_type {
     CADRE_T_DATE,     /**< cadre_date, RFC 3339 full-date */
     CADRE_T_DATETIME, /**< cadre_datetime, RFC 3339 date-time */
     CADRE_T_UUID,     /**< cadre_uuid */
+    CADRE_T_FILE,     /**< cadre_upload: a file part of a multipart/form-data body */
+    CADRE_T_FILES,    /**< cadre_uploads: several file parts under one name */
 } cadre_type;
 
 /** A calendar date ("2026-11-26"). */
@@ -63,6 +66,22 @@ typedef struct cadre_datetime {
 typedef struct cadre_uuid {
     uint8_t b[16];
 } cadre_uuid;
+
+/**
+ * An uploaded file (a `file` field; a `files` field holds several), as decoded from a
+ * multipart/form-data body by cadre/form.h. Every member lives in the request arena; the file at
+ * path is a temporary file that is deleted when the request ends (typed routes: after the
+ * handler returns) — to keep it, rename(2) or link(2) it elsewhere from the handler.
+ * In JSON (and in a urlencoded form) a file field can only be absent: any value is a
+ * "value_error" ("Expected UploadFile, received: <class 'str'>", FastAPI's words). A file field
+ * encodes to JSON as its filename, and its JSON Schema is {"type":"string","format":"binary"}.
+ */
+typedef struct cadre_upload {
+    const char *filename;     /**< as sent, reduced to its last path component (never empty) */
+    const char *content_type; /**< the part's Content-Type, "text/plain" when it had none */
+    const char *path;         /**< the temporary file holding the bytes */
+    int64_t size;             /**< bytes */
+} cadre_upload;
 
 /** The wire names of a CADRE_ENUM's values, in declaration order. */
 typedef struct cadre_enum {
@@ -134,6 +153,10 @@ typedef struct cadre_doubles {
     double *items;
     size_t len;
 } cadre_doubles;
+typedef struct cadre_uploads {
+    cadre_upload *items;
+    size_t len;
+} cadre_uploads;
 
 /** A struct with no fields, for routes without parameters or body. */
 typedef struct cadre_none {
@@ -191,6 +214,8 @@ enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET
 #define CADRE__CTYPE_date cadre_date
 #define CADRE__CTYPE_datetime cadre_datetime
 #define CADRE__CTYPE_uuid cadre_uuid
+#define CADRE__CTYPE_file cadre_upload
+#define CADRE__CTYPE_files cadre_uploads
 #define CADRE__CTYPE_enum(T) T
 #define CADRE__CTYPE_object(T) T
 #define CADRE__CTYPE_array(T)                                                                      \
@@ -210,6 +235,8 @@ enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET
 #define CADRE__TI_date .type = CADRE_T_DATE
 #define CADRE__TI_datetime .type = CADRE_T_DATETIME
 #define CADRE__TI_uuid .type = CADRE_T_UUID
+#define CADRE__TI_file .type = CADRE_T_FILE
+#define CADRE__TI_files .type = CADRE_T_FILES
 #define CADRE__TI_enum(T) .type = CADRE_T_ENUM, .en = T##__enum
 #define CADRE__TI_object(T) .type = CADRE_T_OBJECT, .sub = T##__schema
 #define CADRE__TI_array(T) .type = CADRE_T_ARRAY, .sub = T##__schema, .elem_size = sizeof(T)

@@ -107,6 +107,32 @@ static void json_content(cadre_json_writer *w, const cadre_schema *s)
     cadre_json_end_object(w);
 }
 
+/* A request body's content: application/json, and for a route accepting forms (.form) the two
+ * form media types, which carry the same schema (FastAPI's Form/File). A schema with a file
+ * field is only multipart/form-data: neither JSON nor a urlencoded form can carry a file. */
+static void body_content(cadre_json_writer *w, const cadre_route_spec *sp)
+{
+    if (!sp->form) {
+        json_content(w, sp->body);
+        return;
+    }
+    bool files = false;
+    for (size_t i = 0; i < sp->body->nfields; i++)
+        files |= sp->body->fields[i].type == CADRE_T_FILE || sp->body->fields[i].type == CADRE_T_FILES;
+    static const char *const types[] = { "application/json", "application/x-www-form-urlencoded",
+                                         "multipart/form-data" };
+    key(w, "content");
+    cadre_json_begin_object(w);
+    for (size_t i = files ? 2 : 0; i < 3; i++) {
+        key(w, types[i]);
+        cadre_json_begin_object(w);
+        key(w, "schema");
+        ref(w, sp->body->name);
+        cadre_json_end_object(w);
+    }
+    cadre_json_end_object(w);
+}
+
 static const char *in_word(const struct cadre__route *rt, const cadre_field *f)
 {
     cadre_param_in in = f->in;
@@ -189,7 +215,7 @@ static void operation(cadre_json_writer *w, const struct cadre__route *rt)
         validates = true;
         key(w, "requestBody");
         cadre_json_begin_object(w);
-        json_content(w, sp->body);
+        body_content(w, sp);
         key(w, "required"), cadre_json_bool(w, true);
         cadre_json_end_object(w);
     }

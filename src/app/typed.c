@@ -4,6 +4,8 @@
  */
 #include "app_internal.h"
 
+#include <cadre/form.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -75,10 +77,30 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
                              spec->method, path, ps->name, f->name);
             rc = CADRE_EINVAL;
         }
-        if (f->type == CADRE_T_STRINGS || f->type == CADRE_T_INT64S || f->type == CADRE_T_DOUBLES ||
-            f->type == CADRE_T_OBJECT || f->type == CADRE_T_ARRAY) {
+        if (f->type == CADRE_T_FILE || f->type == CADRE_T_FILES) {
+            cadre__app_error(app, file, line,
+                             "route %s %s: parameter %s.%s is a file: files come in a form body "
+                             "(a body schema and .form = true)",
+                             spec->method, path, ps->name, f->name);
+            rc = CADRE_EINVAL;
+        } else if (f->type == CADRE_T_STRINGS || f->type == CADRE_T_INT64S ||
+                   f->type == CADRE_T_DOUBLES || f->type == CADRE_T_OBJECT ||
+                   f->type == CADRE_T_ARRAY) {
             cadre__app_error(app, file, line, "route %s %s: parameter %s.%s must be a scalar",
                              spec->method, path, ps->name, f->name);
+            rc = CADRE_EINVAL;
+        }
+    }
+    /* A file can only arrive in multipart/form-data: without .form the field could never be
+     * given, and a required one would refuse every request. */
+    const cadre_schema *bs = copy->body;
+    for (size_t i = 0; i < bs->nfields && !copy->form; i++) {
+        const cadre_field *f = &bs->fields[i];
+        if (f->type == CADRE_T_FILE || f->type == CADRE_T_FILES) {
+            cadre__app_error(app, file, line,
+                             "route %s %s: body field %s.%s is a file: add .form = true (files "
+                             "come only in multipart/form-data)",
+                             spec->method, path, bs->name, f->name);
             rc = CADRE_EINVAL;
         }
     }
@@ -135,15 +157,18 @@ static cadre_slice param_text(cadre_request *r, cadre_param_in in, const char *n
     }
 }
 
-/* Whether the body is to be read as JSON, by FastAPI's rule: when Content-Type is absent or
- * empty, or names application/json or application/...+json (parameters after ';' ignored, case
- * insensitive). Any other type (a form, text/plain) leaves raw bytes, which a schema refuses. */
-static bool body_is_json(const cadre_request *r)
+enum body_kind { BODY_JSON, BODY_URLENCODED, BODY_MULTIPART, BODY_OTHER };
+
+/* How the body is to be read, by FastAPI's rule: JSON when Content-Type is absent or empty, or
+ * names application/json or application/...+json (parameters after ';' ignored, case
+ * insensitive); the two form types for routes that accept forms; any other type (text/plain, or
+ * a form for a route without .form) leaves raw bytes, which a schema refuses. */
+static enum body_kind body_kind(const cadre_request *r)
 {
     cadre_slice ct = cadre_request_header(r, "Content-Type");
     const char *p = ct.ptr, *end = ct.ptr + ct.len;
     if (!p)
-        return true;
+        return BODY_JSON;
     const char *semi = memchr(p, ';', ct.len);
     if (semi)
         end = semi;
@@ -152,15 +177,22 @@ static bool body_is_json(const cadre_request *r)
     while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
     if (p == end)
-        return true;
+        return BODY_JSON;
+    cadre_slice type = { p, (size_t)(end - p) };
+    if (cadre_slice_ieq_cstr(type, "application/x-www-form-urlencoded"))
+        return BODY_URLENCODED;
+    if (cadre_slice_ieq_cstr(type, "multipart/form-data"))
+        return BODY_MULTIPART;
     const char *slash = memchr(p, '/', (size_t)(end - p));
     if (!slash || memchr(slash + 1, '/', (size_t)(end - slash - 1)) ||
         (size_t)(slash - p) != 11 || strncasecmp(p, "application", 11) != 0)
-        return false;
+        return BODY_OTHER;
     size_t n = (size_t)(end - slash - 1);
     const char *sub = slash + 1;
     return (n == 4 && strncasecmp(sub, "json", 4) == 0) ||
-           (n >= 5 && strncasecmp(sub + n - 5, "+json", 5) == 0);
+                   (n >= 5 && strncasecmp(sub + n - 5, "+json", 5) == 0)
+               ? BODY_JSON
+               : BODY_OTHER;
 }
 
 /* A JSON body that is just null (FastAPI: no body). */
@@ -216,9 +248,30 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
     *(uint64_t *)((char *)params + ps->set_offset) = set;
 
     void *body = cadre_arena_calloc(r->arena, bs->size);
+    /* Temporary files of a multipart body: deleted once the handler is done (see done:). */
+    cadre_form form;
+    form.begun = false;
+    int status;
     if (bs != cadre_none__schema()) {
-        bool json = body_is_json(r);
-        if (r->body.len == 0 || (json && body_is_null(r->body))) {
+        enum body_kind kind = body_kind(r);
+        if (!spec->form && (kind == BODY_URLENCODED || kind == BODY_MULTIPART))
+            kind = BODY_OTHER;
+        bool json = kind == BODY_JSON;
+        if (kind == BODY_URLENCODED) {
+            /* an empty form is a form: each field is then missing or takes its default */
+            cadre_form_decode_urlencoded(bs, r->body, body, r->arena, &errs);
+        } else if (kind == BODY_MULTIPART) {
+            int rc = cadre_form_decode_multipart(&form, bs, cadre_request_header(r, "Content-Type"),
+                                                 r->body, body, r->arena, spec->form_limits, &errs);
+            if (rc != 0 && rc != CADRE_EINVAL) {
+                /* not a validation error: a malformed body (400), a limit (413), the disk (500) */
+                const char *why = cadre_form_reason(&form);
+                status = rc == CADRE_ETOOBIG  ? cadre_error(r, 413, why ? why : "form too large")
+                         : rc == CADRE_EPARSE ? cadre_error(r, 400, why ? why : "malformed form")
+                                              : cadre_error(r, 500, "could not store an upload");
+                goto done;
+            }
+        } else if (r->body.len == 0 || (json && body_is_null(r->body))) {
             /* FastAPI: a required body that is absent (or JSON null) */
             cadre_verrors_add(&errs, "missing", "[\"body\"]", "Field required",
                               (cadre_slice){ "null", 4 }, NULL);
@@ -241,7 +294,8 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
                               errs.items[errs.len - 1].msg, errs.items[errs.len - 1].input,
                               errs.items[errs.len - 1].ctx);
             errs = only;
-        } else if (spec->partial_body) {
+        }
+        if (spec->partial_body && errs.len) {
             /* PATCH: a required field that is absent is simply not changed */
             size_t kept = 0;
             for (size_t i = 0; i < errs.len; i++) {
@@ -255,24 +309,28 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
             errs.len = kept;
         }
     }
-    if (errs.len)
-        return respond_errors(r, &errs);
+    if (errs.len) {
+        status = respond_errors(r, &errs);
+        goto done;
+    }
 
     void *out = cadre_arena_calloc(r->arena, rs->size);
-    int status = spec->handler(r, params, body, out);
+    status = spec->handler(r, params, body, out);
     if (status < 0)
-        return status;
+        goto done;
     if (status == 0)
         status = spec->status;
     if (cadre_responded(r) || rs == cadre_none__schema() || status < 200 || status >= 300 ||
         status == 204)
-        return status;
+        goto done;
     cadre_buf buf;
     cadre_json_writer w;
     cadre_buf_init_arena(&buf, r->arena, (size_t)1 << 30);
     cadre_json_writer_init(&w, &buf);
     cadre_schema_encode_json(rs, out, &w);
-    if (cadre_json_writer_error(&w))
-        return cadre_json_writer_error(&w);
-    return cadre_respond_ref(r, status, "application/json", buf.data, buf.len);
+    int werr = cadre_json_writer_error(&w);
+    status = werr ? werr : cadre_respond_ref(r, status, "application/json", buf.data, buf.len);
+done:
+    cadre_form_cleanup(&form); /* the request is over for its uploads, whatever happened */
+    return status;
 }

@@ -440,9 +440,52 @@ static bool store_scalar(dctx *c, loc l, const char *name, long idx, const cadre
         }
         return true;
     }
+    case CADRE_T_FILE: {
+        /* FastAPI's UploadFile validator: anything but an uploaded file, named by its Python
+         * class (only multipart/form-data carries files, see cadre/form.h) */
+        const char *cls = k == CADRE_JSON_STRING                         ? "str"
+                          : k == CADRE_JSON_NUMBER                       ? (t->is_int ? "int" : "float")
+                          : k == CADRE_JSON_TRUE || k == CADRE_JSON_FALSE ? "bool"
+                          : k == CADRE_JSON_NULL                         ? "NoneType"
+                          : k == CADRE_JSON_ARRAY                        ? "list"
+                                                                         : "dict";
+        err(c, l, name, idx, "value_error",
+            cadre_arena_printf(c->arena, "Value error, Expected UploadFile, received: <class '%s'>",
+                               cls),
+            input, "{\"error\":{}}");
+        return false;
+    }
     default:
         return false;
     }
+}
+
+bool cadre__schema_check_items(const cadre_field *f, size_t n, const char *where, cadre_slice input,
+                               cadre_arena *arena, cadre_verrors *errs)
+{
+    if (f->has_max_items && n > f->max_items) {
+        cadre_verrors_add(
+            errs, "too_long", where,
+            cadre_arena_printf(arena, "List should have at most %zu item%s after validation, not %zu",
+                               f->max_items, f->max_items == 1 ? "" : "s", n),
+            input,
+            cadre_arena_printf(arena,
+                               "{\"field_type\":\"List\",\"max_length\":%zu,\"actual_length\":%zu}",
+                               f->max_items, n));
+        return false;
+    }
+    if (f->has_min_items && n < f->min_items) {
+        cadre_verrors_add(
+            errs, "too_short", where,
+            cadre_arena_printf(arena, "List should have at least %zu item%s after validation, not %zu",
+                               f->min_items, f->min_items == 1 ? "" : "s", n),
+            input,
+            cadre_arena_printf(arena,
+                               "{\"field_type\":\"List\",\"min_length\":%zu,\"actual_length\":%zu}",
+                               f->min_items, n));
+        return false;
+    }
+    return true;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -471,6 +514,9 @@ static cadre_field item_field(const cadre_field *f)
     case CADRE_T_DOUBLES:
         e.type = CADRE_T_DOUBLE;
         break;
+    case CADRE_T_FILES:
+        e.type = CADRE_T_FILE;
+        break;
     default:
         e.type = f->type;
     }
@@ -484,7 +530,8 @@ static int decode_value(dctx *c, const cadre_field *f, const cadre_json_token *t
     size_t start = t->offset;
     if (t->type == CADRE_JSON_ARRAY || t->type == CADRE_JSON_OBJECT) {
         bool want_array = f->type == CADRE_T_STRINGS || f->type == CADRE_T_INT64S ||
-                          f->type == CADRE_T_DOUBLES || f->type == CADRE_T_ARRAY;
+                          f->type == CADRE_T_DOUBLES || f->type == CADRE_T_ARRAY ||
+                          f->type == CADRE_T_FILES;
         bool want_object = f->type == CADRE_T_OBJECT;
         if (want_object && t->type == CADRE_JSON_OBJECT) {
             loc sub = loc_push(c->arena, l, name, idx);
@@ -496,6 +543,7 @@ static int decode_value(dctx *c, const cadre_field *f, const cadre_json_token *t
             size_t esize = f->type == CADRE_T_STRINGS   ? sizeof(cadre_slice)
                            : f->type == CADRE_T_INT64S  ? sizeof(int64_t)
                            : f->type == CADRE_T_DOUBLES ? sizeof(double)
+                           : f->type == CADRE_T_FILES   ? sizeof(cadre_upload)
                                                         : f->elem_size;
             size_t cap = 8, n = 0;
             char *items = cadre_arena_alloc(c->arena, cap * esize);
@@ -535,26 +583,9 @@ static int decode_value(dctx *c, const cadre_field *f, const cadre_json_token *t
                     return rc;
                 n++;
             }
-            cadre_slice input = raw_since(c, start);
-            if (f->has_max_items && n > f->max_items) {
-                err(c, l, name, idx, "too_long",
-                    cadre_arena_printf(c->arena,
-                                       "List should have at most %zu item%s after validation, not %zu",
-                                       f->max_items, f->max_items == 1 ? "" : "s", n),
-                    input,
-                    cadre_arena_printf(c->arena,
-                                       "{\"field_type\":\"List\",\"max_length\":%zu,\"actual_length\":%zu}",
-                                       f->max_items, n));
-            } else if (f->has_min_items && n < f->min_items) {
-                err(c, l, name, idx, "too_short",
-                    cadre_arena_printf(c->arena,
-                                       "List should have at least %zu item%s after validation, not %zu",
-                                       f->min_items, f->min_items == 1 ? "" : "s", n),
-                    input,
-                    cadre_arena_printf(c->arena,
-                                       "{\"field_type\":\"List\",\"min_length\":%zu,\"actual_length\":%zu}",
-                                       f->min_items, n));
-            }
+            if ((f->has_max_items && n > f->max_items) || (f->has_min_items && n < f->min_items))
+                cadre__schema_check_items(f, n, loc_with(c->arena, l, name, idx), raw_since(c, start),
+                                          c->arena, c->errs);
             /* the members all share the {items, len} layout */
             struct {
                 void *items;
@@ -578,6 +609,7 @@ static int decode_value(dctx *c, const cadre_field *f, const cadre_json_token *t
     case CADRE_T_INT64S:
     case CADRE_T_DOUBLES:
     case CADRE_T_ARRAY:
+    case CADRE_T_FILES:
         err(c, l, name, idx, "list_type", "Input should be a valid list", input, NULL);
         return CADRE_EINVAL;
     case CADRE_T_OBJECT:
@@ -742,17 +774,24 @@ int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len
     return rc;
 }
 
+int cadre__schema_decode_token(const cadre_field *f, const cadre_json_token *t, cadre_slice input,
+                               void *out, cadre_arena *arena, const char *loc_root,
+                               cadre_verrors *errs)
+{
+    dctx c = { NULL, arena, errs };
+    char *root = cadre_arena_printf(arena, "[\"%s\"", loc_root);
+    loc l = { root, strlen(root) };
+    size_t before = errs->len;
+    store_scalar(&c, l, f->name, 0, f, t, input, (char *)out + f->offset);
+    return errs->len == before ? 0 : CADRE_EINVAL;
+}
+
 int cadre_schema_decode_text(const cadre_schema *s, const cadre_field *f, cadre_slice text, void *out,
                              cadre_arena *arena, const char *loc_root, cadre_verrors *errs)
 {
     (void)s;
-    dctx c = { NULL, arena, errs };
-    char *root = cadre_arena_printf(arena, "[\"%s\"", loc_root);
-    loc l = { root, strlen(root) };
     cadre_json_token t = { .type = CADRE_JSON_STRING, .str = text };
-    size_t before = errs->len;
-    store_scalar(&c, l, f->name, 0, f, &t, json_quote(arena, text), (char *)out + f->offset);
-    return errs->len == before ? 0 : CADRE_EINVAL;
+    return cadre__schema_decode_token(f, &t, json_quote(arena, text), out, arena, loc_root, errs);
 }
 
 int cadre_schema_default(const cadre_schema *s, const cadre_field *f, void *out, cadre_arena *arena,
@@ -836,6 +875,24 @@ static void encode_value(const cadre_field *f, const void *p, cadre_json_writer 
     case CADRE_T_UUID: {
         char buf[40];
         cadre_json_string(w, buf, cadre__format_uuid(p, buf));
+        break;
+    }
+    case CADRE_T_FILE: {
+        /* an upload encodes as its name: its bytes are on disk, its path is private */
+        const cadre_upload *u = p;
+        if (u->filename)
+            cadre_json_string(w, u->filename, strlen(u->filename));
+        else
+            cadre_json_null(w);
+        break;
+    }
+    case CADRE_T_FILES: {
+        const cadre_uploads *a = p;
+        cadre_json_begin_array(w);
+        for (size_t i = 0; i < a->len; i++)
+            cadre_json_string(w, a->items[i].filename ? a->items[i].filename : "",
+                              a->items[i].filename ? strlen(a->items[i].filename) : 0);
+        cadre_json_end_array(w);
         break;
     }
     case CADRE_T_ARRAY: {
@@ -954,11 +1011,20 @@ static void write_base_members(const cadre_field *f, cadre_json_writer *w, bool 
         key(w, "format");
         str(w, f->type == CADRE_T_DATE ? "date" : f->type == CADRE_T_DATETIME ? "date-time" : "uuid");
         break;
+    case CADRE_T_FILE: /* FastAPI's UploadFile */
+        key(w, "type"), str(w, "string");
+        key(w, "format"), str(w, "binary");
+        break;
     default: /* arrays */
         key(w, "type"), str(w, "array");
         key(w, "items");
         if (f->type == CADRE_T_ARRAY) {
             write_object(cadre_field_sub(f), w, ref_nested);
+        } else if (f->type == CADRE_T_FILES) {
+            cadre_json_begin_object(w);
+            key(w, "type"), str(w, "string");
+            key(w, "format"), str(w, "binary");
+            cadre_json_end_object(w);
         } else {
             cadre_json_begin_object(w);
             key(w, "type");
@@ -1018,6 +1084,9 @@ static void write_default(const cadre_field *f, cadre_json_writer *w)
     case CADRE_T_OBJECT:
         cadre_json_begin_object(w);
         cadre_json_end_object(w);
+        break;
+    case CADRE_T_FILE:
+        cadre_json_null(w);
         break;
     default:
         cadre_json_begin_array(w);

@@ -16,4 +16,17 @@ size_t cadre__format_uuid(const cadre_uuid *u, char out[40]);
  * pattern does not compile (logged once). */
 int cadre__pattern_match(const char *pattern, const char *s);
 
+/* Decodes the scalar value t (a JSON token, or a string token for text) into field f of *out as
+ * cadre_schema_decode_text does, reporting errors with input (JSON text) at [loc_root, f->name].
+ * The form decoder uses it for what is neither JSON nor text: an uploaded file arriving for a
+ * text field is an object token. Returns 0 or CADRE_EINVAL. */
+int cadre__schema_decode_token(const cadre_field *f, const cadre_json_token *t, cadre_slice input,
+                               void *out, cadre_arena *arena, const char *loc_root,
+                               cadre_verrors *errs);
+
+/* Checks f's CADRE_MIN_ITEMS / CADRE_MAX_ITEMS against n items and reports too_short / too_long
+ * at where (the final loc text) with input (the list's JSON text). Returns true when within. */
+bool cadre__schema_check_items(const cadre_field *f, size_t n, const char *where, cadre_slice input,
+                               cadre_arena *arena, cadre_verrors *errs);
+
 #endif

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Form bodies over real sockets: typed routes with .form = true (tests/integration/formsapp.c).
+
+Usage: forms_test.py PATH/TO/formsapp [unittest options]
+
+One server for the whole run (`formsapp serve --port 0 --max-body 8000000`), with $TMPDIR set to
+a fresh directory so that the test can see every upload's temporary file come and go. Python 3
+stdlib only; multipart bodies are written by hand, byte for byte.
+"""
+
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+APP = None
+SERVER = None
+TMPDIR = None
+LISTEN_RE = re.compile(rb'listening on http://127\.0\.0\.1:(\d+)')
+
+
+class Server:
+    def __init__(self, args, env):
+        self.lines = []
+        self.port = None
+        self.ready = threading.Event()
+        self.proc = subprocess.Popen([APP, 'serve', '--host', '127.0.0.1', '--port', '0',
+                                      '--workers', '2'] + args,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, env=env)
+        threading.Thread(target=self._drain, daemon=True).start()
+        if not self.ready.wait(10):
+            self.stop()
+            raise AssertionError('server did not start: ' + b''.join(self.lines).decode())
+
+    def _drain(self):
+        for line in iter(self.proc.stderr.readline, b''):
+            self.lines.append(line)
+            m = LISTEN_RE.search(line)
+            if m and self.port is None:
+                self.port = int(m.group(1))
+                self.ready.set()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def request(method, path, body=b'', content_type=None, timeout=30):
+    conn = http.client.HTTPConnection('127.0.0.1', SERVER.port, timeout=timeout)
+    try:
+        headers = {}
+        if content_type is not None:
+            headers['Content-Type'] = content_type
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+BOUNDARY = '----cadreFormBoundary7MA4YWxkTrZu0gW'
+MP = 'multipart/form-data; boundary=' + BOUNDARY
+
+
+def multipart(parts, boundary=BOUNDARY):
+    """parts: (name, value bytes/str, filename or None, content type or None)."""
+    out = b''
+    for name, value, filename, ctype in parts:
+        out += b'--' + boundary.encode() + b'\r\n'
+        cd = 'Content-Disposition: form-data; name="%s"' % name
+        if filename is not None:
+            cd += '; filename="%s"' % filename
+        out += cd.encode() + b'\r\n'
+        if ctype:
+            out += b'Content-Type: ' + ctype.encode() + b'\r\n'
+        out += b'\r\n' + (value.encode() if isinstance(value, str) else value) + b'\r\n'
+    return out + b'--' + boundary.encode() + b'--\r\n'
+
+
+def tmp_files():
+    return sorted(os.listdir(TMPDIR))
+
+
+class FormsTest(unittest.TestCase):
+
+    def assert_no_uploads_left(self):
+        deadline = time.monotonic() + 2
+        while tmp_files() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(tmp_files(), [])
+
+    def test_urlencoded_validated_into_struct(self):
+        status, headers, body = request(
+            'POST', '/signup', b'username=ann+lee&age=30&interests=go&interests=c%2B%2B&newsletter=on',
+            'application/x-www-form-urlencoded')
+        self.assertEqual(status, 201, body)
+        self.assertEqual(headers['content-type'], 'application/json')
+        self.assertEqual(json.loads(body), {'username': 'ann lee', 'age': 30,
+                                            'interests': ['go', 'c++'], 'newsletter': True,
+                                            'plan': 'free'})
+
+    def test_urlencoded_422_per_field(self):
+        status, _, body = request('POST', '/signup', b'username=al&age=12&plan=gold&newsletter=',
+                                  'application/x-www-form-urlencoded; charset=utf-8')
+        self.assertEqual(status, 422, body)
+        detail = json.loads(body)['detail']
+        self.assertEqual([(d['type'], d['loc']) for d in detail], [
+            ('string_too_short', ['body', 'username']),
+            ('greater_than_equal', ['body', 'age']),
+            ('enum', ['body', 'plan']),
+        ])
+        self.assertEqual(detail[1]['input'], '12')
+        self.assertEqual(detail[1]['msg'], 'Input should be greater than or equal to 13')
+
+    def test_missing_fields(self):
+        status, _, body = request('POST', '/signup', b'', 'application/x-www-form-urlencoded')
+        self.assertEqual(status, 422)
+        self.assertEqual([d['loc'] for d in json.loads(body)['detail']],
+                         [['body', 'username'], ['body', 'age']])
+
+    def test_json_still_accepted_and_forms_refused_without_form_flag(self):
+        status, _, body = request('POST', '/signup', json.dumps({'username': 'bob', 'age': 20}),
+                                  'application/json')
+        self.assertEqual(status, 201, body)
+        status, _, body = request('POST', '/signup-json', b'username=bob&age=20',
+                                  'application/x-www-form-urlencoded')
+        self.assertEqual(status, 422)
+        self.assertEqual(json.loads(body)['detail'][0]['type'], 'model_attributes_type')
+
+    def test_multipart_text_fields(self):
+        body = multipart([('username', 'zoë', None, None), ('age', '44', None, None),
+                          ('interests', 'a', None, None), ('interests', 'b', None, None)])
+        status, _, out = request('POST', '/signup', body, MP)
+        self.assertEqual(status, 201, out)
+        self.assertEqual(json.loads(out)['username'], 'zoë')
+        self.assertEqual(json.loads(out)['interests'], ['a', 'b'])
+        body = multipart([('username', 'zoe', None, None), ('age', 'old', None, None)])
+        status, _, out = request('POST', '/signup', body, MP)
+        self.assertEqual(status, 422)
+        self.assertEqual(json.loads(out)['detail'][0]['loc'], ['body', 'age'])
+        self.assertEqual(json.loads(out)['detail'][0]['type'], 'int_parsing')
+
+    def test_file_upload_arrives_intact(self):
+        rnd = random.Random(7)
+        data = bytes(rnd.randrange(256) for _ in range(100000))
+        # CRLFs and near-delimiters inside the data
+        data = (b'\r\n--' + BOUNDARY[:-1].encode() + b'\r\n' + data + b'\r\n--'
+                + BOUNDARY.encode()[:10] + b'\r\n\r\n')
+        body = multipart([('title', 'a report', None, None),
+                          ('doc', data, 'C:\\Users\\me\\r\xe9sum\xe9.pdf', 'application/pdf'),
+                          ('attachments', b'one', 'a.txt', 'text/plain'),
+                          ('attachments', b'', 'b.txt', None)])
+        status, headers, out = request('POST', '/upload', body, MP)
+        self.assertEqual(status, 200, out[:200])
+        self.assertEqual(out, data)
+        self.assertEqual(headers['content-type'], 'application/pdf')
+        self.assertEqual(headers['x-size'], str(len(data)))
+        self.assertEqual(headers['x-title'], 'a report')
+        self.assertEqual(headers['x-attachments'], '2')
+        self.assertEqual(headers['x-filename'].encode('latin-1').decode('utf-8'), 'résumé.pdf')
+        self.assertTrue(headers['x-path'].startswith(TMPDIR + '/cadre-upload-'), headers['x-path'])
+        self.assertFalse(os.path.exists(headers['x-path']))
+        self.assert_no_uploads_left()
+
+    def test_large_upload(self):
+        data = os.urandom(5 * 1024 * 1024)
+        body = multipart([('title', 't', None, None), ('doc', data, 'big.bin', None)])
+        status, headers, out = request('POST', '/upload', body, MP, timeout=60)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers['content-type'], 'text/plain')  # RFC 7578's default
+        self.assertTrue(out == data, 'the 5 MiB upload came back different')
+        self.assert_no_uploads_left()
+
+    def test_upload_limits_and_malformed(self):
+        body = multipart([('title', 't', None, None), ('doc', b'x' * 1001, 'f.bin', None)])
+        status, _, out = request('POST', '/small-upload', body, MP)
+        self.assertEqual(status, 413)
+        self.assertEqual(json.loads(out), {'detail': 'a file is larger than 1000 bytes'})
+        body = multipart([('title', 't', None, None), ('doc', b'x' * 1000, 'f.bin', None)])
+        status, _, out = request('POST', '/small-upload', body, MP)
+        self.assertEqual(status, 200)
+        # truncated: no closing boundary
+        body = multipart([('title', 't', None, None), ('doc', b'abc', 'f.bin', None)])[:-10]
+        status, _, out = request('POST', '/upload', body, MP)
+        self.assertEqual(status, 400)
+        self.assertIn('closing boundary', json.loads(out)['detail'])
+        status, _, out = request('POST', '/upload', body, 'multipart/form-data')
+        self.assertEqual(status, 400)
+        # a required file not chosen (empty filename) and text where a file goes
+        body = multipart([('title', 't', None, None), ('doc', b'', '', 'application/octet-stream'),
+                          ('attachments', 'text', None, None)])
+        status, _, out = request('POST', '/upload', body, MP)
+        self.assertEqual(status, 422)
+        self.assertEqual([(d['type'], d['loc']) for d in json.loads(out)['detail']],
+                         [('missing', ['body', 'doc']), ('value_error', ['body', 'attachments', 0])])
+        self.assert_no_uploads_left()
+
+    def test_openapi_lists_form_media_types(self):
+        status, _, out = request('GET', '/openapi.json')
+        self.assertEqual(status, 200)
+        doc = json.loads(out)
+        signup = doc['paths']['/signup']['post']['requestBody']['content']
+        self.assertEqual(sorted(signup), ['application/json', 'application/x-www-form-urlencoded',
+                                          'multipart/form-data'])
+        self.assertEqual(list(doc['paths']['/signup-json']['post']['requestBody']['content']),
+                         ['application/json'])
+        self.assertEqual(list(doc['paths']['/upload']['post']['requestBody']['content']),
+                         ['multipart/form-data'])
+        self.assertEqual(doc['components']['schemas']['UploadForm']['properties']['doc'],
+                         {'type': 'string', 'format': 'binary', 'title': 'Doc'})
+
+
+def main():
+    global APP, SERVER, TMPDIR
+    if len(sys.argv) < 2:
+        sys.stderr.write('usage: %s PATH/TO/formsapp [unittest args]\n' % sys.argv[0])
+        return 2
+    APP = os.path.abspath(sys.argv[1])
+    TMPDIR = tempfile.mkdtemp(prefix='cadre-forms-')
+    env = dict(os.environ, TMPDIR=TMPDIR)
+    SERVER = Server(['--max-body', '8000000'], env)
+    try:
+        prog = unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2, exit=False)
+        ok = prog.result.wasSuccessful()
+    finally:
+        SERVER.stop()
+        left = tmp_files()
+        shutil.rmtree(TMPDIR, ignore_errors=True)
+    if left:
+        sys.stderr.write('temporary files left behind: %r\n' % left)
+        return 1
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
