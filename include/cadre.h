@@ -17,6 +17,7 @@
 #include "cadre/template.h"
 #include "cadre/http.h"
 #include "cadre/app.h"
+#include "cadre/static.h"
 
 #define CADRE_VERSION "0.1.0"
 

@@ -9,6 +9,8 @@
 
 #include "base.h"
 
+#include <sys/types.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -136,7 +138,8 @@ struct cadre_request {
     cadre_param *params;  /**< path parameters, set by the router */
     size_t num_params;
     void *ctx;  /**< the dispatch context (for an app: its cadre_app) */
-    const void *route_data; /**< the matched typed route's cadre_route_spec.data, or NULL */
+    const void *route_data; /**< the matched typed route's cadre_route_spec.data (a static
+                                 file route's: its mount), or NULL */
     void *user; /**< free for the application (e.g. the app sets its own state here) */
 
     /* private: the response being built and the connection this request came from */
@@ -180,6 +183,22 @@ int cadre_respond(cadre_request *r, int status, const char *content_type, const 
  */
 int cadre_respond_ref(cadre_request *r, int status, const char *content_type, const void *body,
                       size_t len);
+
+/**
+ * A response whose body is len bytes of the open file fd from offset, sent with sendfile(2)
+ * straight from the page cache (cadre/static.h builds on this). content_type is copied (NULL for
+ * none). Content-Length is len; a HEAD request, a 304 or a 204 sends no body, as usual.
+ *
+ * Ownership: the response takes fd whatever happens — it is closed once the body has been sent,
+ * when the connection dies first, when a later cadre_respond* replaces this response, or right
+ * away if the response carries no body. The caller must not use or close fd afterwards.
+ *
+ * The file should be a regular file at least offset + len bytes long: if it shrinks before the
+ * body is out, the connection is closed (the promised length cannot be kept). Returns status, or
+ * CADRE_EINVAL for a negative fd or offset (the response is left unset; a valid fd is closed).
+ */
+int cadre_respond_file(cadre_request *r, int status, const char *content_type, int fd, off_t offset,
+                       size_t len);
 
 /** A text/plain; charset=utf-8 response with a NUL-terminated body (copied). Returns status. */
 int cadre_text(cadre_request *r, int status, const char *text);

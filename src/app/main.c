@@ -57,7 +57,8 @@ static int num(const char *opt, const char *v, unsigned long long max, unsigned 
 static int list_routes(cadre_app *app)
 {
     for (size_t i = 0; i < app->nroutes; i++)
-        printf("%-7s %s\n", app->routes[i].method, app->routes[i].pattern);
+        printf("%-7s %s%s\n", app->routes[i].method, app->routes[i].pattern,
+               !app->routes[i].prefix ? "" : strcmp(app->routes[i].pattern, "/") ? "/*" : "*");
     return 0;
 }
 

@@ -2,7 +2,9 @@
  * Routing. Patterns are split into segments once, at registration; a request path is matched
  * segment by segment against each route, decoding a segment only when it holds an escape. When
  * several patterns match, the most specific wins (a literal segment beats a parameter at the
- * first position where they differ), whatever the registration order.
+ * first position where they differ), whatever the registration order. A prefix route (a static
+ * file mount) also matches every path below its segments; any other matching route beats it,
+ * and a longer prefix beats a shorter one.
  */
 #include "app_internal.h"
 
@@ -35,7 +37,7 @@ static bool is_method(const char *m)
 /* Two routes conflict when they have the same method and the same segment shapes. */
 static bool same_shape(const struct cadre__route *a, const struct cadre__route *b)
 {
-    if (a->nsegs != b->nsegs || strcmp(a->method, b->method) != 0)
+    if (a->nsegs != b->nsegs || a->prefix != b->prefix || strcmp(a->method, b->method) != 0)
         return false;
     for (size_t i = 0; i < a->nsegs; i++) {
         if (a->segs[i].param != b->segs[i].param)
@@ -196,12 +198,22 @@ static int specificity(const struct cadre__route *a, const struct cadre__route *
     return 0;
 }
 
+/* Whether a should be chosen over b when both match a path. */
+static bool better(const struct cadre__route *a, const struct cadre__route *b)
+{
+    if (a->prefix != b->prefix)
+        return !a->prefix;
+    if (a->nsegs != b->nsegs)
+        return a->nsegs > b->nsegs; /* two prefixes: the longer */
+    return specificity(a, b) > 0;
+}
+
 /* A parameter matches any non-empty segment (as Starlette's [^/]+), a literal its own text. */
 static bool route_matches(const struct cadre__route *rt, const cadre_slice *segs, size_t nsegs)
 {
-    if (rt->nsegs != nsegs)
+    if (rt->prefix ? nsegs < rt->nsegs : nsegs != rt->nsegs)
         return false;
-    for (size_t k = 0; k < nsegs; k++) {
+    for (size_t k = 0; k < rt->nsegs; k++) {
         const struct cadre__seg *s = &rt->segs[k];
         if (s->param ? segs[k].len == 0 : !cadre_slice_eq(segs[k], (cadre_slice){ s->text, s->len }))
             return false;
@@ -251,10 +263,10 @@ int cadre_app_dispatch(void *ctx, cadre_request *r)
             continue;
         path_matched = true;
         if (cadre_slice_eq_cstr(r->head.method, rt->method)) {
-            if (!best || specificity(rt, best) > 0)
+            if (!best || better(rt, best))
                 best = rt;
         } else if (is_head && strcmp(rt->method, "GET") == 0) {
-            if (!best_get || specificity(rt, best_get) > 0)
+            if (!best_get || better(rt, best_get))
                 best_get = rt;
         }
     }
@@ -287,9 +299,12 @@ int cadre_app_dispatch(void *ctx, cadre_request *r)
     if (best->nparams) {
         r->params = cadre_alloc(r, best->nparams * sizeof *r->params);
         r->num_params = 0;
-        for (size_t k = 0; k < nsegs; k++)
+        for (size_t k = 0; k < best->nsegs; k++)
             if (best->segs[k].param)
                 r->params[r->num_params++] = (cadre_param){ best->segs[k].text, segs[k] };
     }
-    return best->spec ? cadre__typed_dispatch(best, r) : best->handler(r);
+    if (best->spec)
+        return cadre__typed_dispatch(best, r);
+    r->route_data = best->data;
+    return best->handler(r);
 }

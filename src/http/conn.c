@@ -2,7 +2,8 @@
  * A connection's life: read into its buffer, parse requests (several per read when pipelined),
  * run each on a coroutine, queue the responses in order and write them in as few system calls
  * as possible. Sockets are registered once, edge-triggered, for input and output, so the hot
- * path makes no epoll_ctl call: one read, one write per batch.
+ * path makes no epoll_ctl call: one read, one write per batch. A file body (cadre_respond_file)
+ * follows its head with sendfile, so its bytes never pass through user space.
  */
 #include "http_internal.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #define OUT_HIGH (256 * 1024)   /* stop parsing more pipelined requests past this much output */
 #define MAX_LINGER (1024 * 1024) /* bytes discarded after a refusal before giving up */
 #define DRIVE_ROUNDS 32          /* reads per turn before other connections get theirs */
+#define FILE_TURN (4 << 20)      /* file bytes sent per turn before other connections get theirs */
 
 static void drive(cadre__conn *c);
 
@@ -51,6 +54,7 @@ cadre__conn *cadre__conn_new(cadre__worker *w, int fd)
     c->timer.prev = c->timer.next = &c->timer;
     cadre_buf_init(&c->in, in_max(w));
     cadre_buf_init(&c->out, out_max());
+    c->file_fd = -1;
     c->can_write = true;
     if (fd >= 0) {
         struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c };
@@ -95,6 +99,10 @@ void cadre__conn_close(cadre__conn *c)
         cadre__slot_put(w, c->tail_slot);
         c->tail_slot = NULL;
     }
+    if (c->file_fd >= 0) {
+        close(c->file_fd);
+        c->file_fd = -1;
+    }
     w->num_conns--;
     c->next_free = w->dead;
     w->dead = c;
@@ -103,13 +111,72 @@ void cadre__conn_close(cadre__conn *c)
 
 static bool output_pending(const cadre__conn *c)
 {
-    return c->fd >= 0 && (c->out.len > c->out_off || c->tail_slot);
+    return c->fd >= 0 && (c->out.len > c->out_off || c->tail_slot || c->file_fd >= 0);
+}
+
+/* A body still to be written after c->out (arena tail or file): the pipelined requests behind
+ * it wait, so that responses leave in order. */
+static bool body_pending(const cadre__conn *c)
+{
+    return c->tail_slot || c->file_fd >= 0;
+}
+
+/* Queues c to be driven again after the other connections of this turn (fairness). */
+static void queue_again(cadre__conn *c)
+{
+    if (!c->in_again) {
+        c->in_again = true;
+        c->next_again = c->worker->again;
+        c->worker->again = c;
+    }
+}
+
+/* Sends the next part of the file body once c->out is written. Returns 0 (sent some, or would
+ * block) or -1 (connection broken, or the file shrank: its promised length cannot be kept). */
+static int send_file(cadre__conn *c, size_t *budget)
+{
+    size_t n = c->file_left < *budget ? c->file_left : *budget;
+    ssize_t w = sendfile(c->fd, c->file_fd, &c->file_off, n);
+    if (w < 0) {
+        if (errno == EINTR)
+            return 0;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->can_write = false;
+            return 0;
+        }
+        if (errno != EPIPE && errno != ECONNRESET) /* not the client going away: a disk error */
+            cadre_log(CADRE_LOG_WARN, "sendfile: %s", strerror(errno));
+        return -1;
+    }
+    if (w == 0) {
+        cadre_log(CADRE_LOG_WARN, "a file being sent shrank by %zu bytes: closing", c->file_left);
+        return -1;
+    }
+    c->file_left -= (size_t)w;
+    *budget -= (size_t)w;
+    if (c->file_left == 0) {
+        close(c->file_fd);
+        c->file_fd = -1;
+    }
+    return 0;
 }
 
 /* Writes queued output. Returns 0 (all written or would block) or -1 (connection broken). */
 static int flush(cadre__conn *c)
 {
+    size_t budget = FILE_TURN;
     while (output_pending(c) && c->can_write) {
+        if (c->out.len == c->out_off && c->file_fd >= 0) {
+            if (budget == 0) {
+                queue_again(c); /* still writable: no edge would come to finish it */
+                return 0;
+            }
+            if (send_file(c, &budget) < 0)
+                return -1;
+            if (output_pending(c))
+                cadre__timer_set(c, T_WRITE); /* progress: the write timeout starts again */
+            continue;
+        }
         struct iovec iov[2];
         int n = 0;
         if (c->out.len > c->out_off)
@@ -117,7 +184,8 @@ static int flush(cadre__conn *c)
         if (c->tail_slot)
             iov[n++] = (struct iovec){ (char *)c->tail.ptr + c->tail_off, c->tail.len - c->tail_off };
         struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        /* A file body follows: let the head share its first segment. */
+        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | (c->file_fd >= 0 ? MSG_MORE : 0));
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -211,7 +279,7 @@ static void process_input(cadre__conn *c)
 {
     cadre__worker *w = c->worker;
     const cadre_http_limits *lim = &w->cfg->limits;
-    while (!c->dead && c->state != CS_BUSY && !c->close_after && !c->tail_slot &&
+    while (!c->dead && c->state != CS_BUSY && !c->close_after && !body_pending(c) &&
            c->out.len - c->out_off < OUT_HIGH) {
         if (!c->in.data)
             return; /* nothing buffered (and no buffer to point into) */
@@ -391,7 +459,7 @@ static void drive(cadre__conn *c)
         if (c->dead)
             return;
         /* Parsing pauses behind a large body or too much queued output (see process_input). */
-        bool held = c->tail_slot || c->out.len - c->out_off >= OUT_HIGH;
+        bool held = body_pending(c) || c->out.len - c->out_off >= OUT_HIGH;
         if (flush(c) < 0) {
             cadre__conn_close(c);
             return;
@@ -421,11 +489,7 @@ static void drive(cadre__conn *c)
             break;
         if (round >= DRIVE_ROUNDS) {
             /* Let other connections have their turn; come back right after. */
-            if (!c->in_again) {
-                c->in_again = true;
-                c->next_again = c->worker->again;
-                c->worker->again = c;
-            }
+            queue_again(c);
             break;
         }
         int r = conn_read(c);

@@ -44,6 +44,9 @@ struct cadre__response_state {
     int status;               /* 0 until set */
     const char *content_type; /* NULL for none */
     cadre_slice body;
+    int file_fd;       /* cadre_respond_file: the body comes from this file (owned), or -1 */
+    off_t file_off;
+    size_t file_len;
     cadre_header *headers; /* extra headers, in the arena */
     size_t num_headers, cap_headers;
     bool close; /* Connection: close after this response */
@@ -104,6 +107,9 @@ struct cadre__conn {
     cadre_slice tail; /* a large body written straight from its request's arena */
     size_t tail_off;
     cadre__slot *tail_slot; /* owns tail's memory until written */
+    int file_fd;            /* a file body being sent with sendfile after out (owned), or -1 */
+    off_t file_off;
+    size_t file_left;
     cadre__slot *slot;      /* the request in the handler (CS_BUSY) */
     /* timers */
     cadre__link timer;
@@ -187,8 +193,10 @@ void cadre__conn_request_done(cadre__conn *c, cadre__slot *s);
 /* Shutdown: closes the connection now if it has no request in flight. */
 void cadre__conn_shutdown_idle(cadre__conn *c);
 
-/* Serializes the slot's response into c->out (response.c). */
+/* Serializes the slot's response into c->out (response.c); a file body moves to c->file_fd. */
 void cadre__response_write(cadre__conn *c, cadre__slot *s);
+/* Closes the file a response holds, if any (a replaced or unsent file body). */
+void cadre__response_drop_file(struct cadre__response_state *res);
 /* Queues a refusal {"detail": reason} with Connection: close (response.c). */
 void cadre__response_error(cadre__conn *c, int status, const char *reason);
 void cadre__update_date(cadre__worker *w);

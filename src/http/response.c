@@ -5,9 +5,11 @@
 #include "http_internal.h"
 #include "base/base_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------------------------------
  * Request accessors
@@ -79,10 +81,19 @@ void *cadre_alloc(cadre_request *r, size_t size)
  * Building the response
  * ------------------------------------------------------------------------------------------- */
 
+void cadre__response_drop_file(struct cadre__response_state *res)
+{
+    if (res->file_fd >= 0) {
+        close(res->file_fd);
+        res->file_fd = -1;
+    }
+}
+
 int cadre_respond_ref(cadre_request *r, int status, const char *content_type, const void *body,
                       size_t len)
 {
     struct cadre__response_state *res = r->res;
+    cadre__response_drop_file(res); /* a file body this replaces */
     res->status = status;
     res->content_type = content_type;
     res->body = (cadre_slice){ body, body ? len : 0 };
@@ -106,6 +117,22 @@ static int respond_copy(cadre_request *r, int status, const char *content_type, 
 int cadre_respond(cadre_request *r, int status, const char *content_type, const void *body, size_t len)
 {
     return respond_copy(r, status, content_type, true, body, len);
+}
+
+int cadre_respond_file(cadre_request *r, int status, const char *content_type, int fd, off_t offset,
+                       size_t len)
+{
+    if (fd < 0 || offset < 0) {
+        if (fd >= 0)
+            close(fd);
+        return CADRE_EINVAL;
+    }
+    respond_copy(r, status, content_type, true, NULL, 0);
+    struct cadre__response_state *res = r->res;
+    res->file_fd = fd;
+    res->file_off = offset;
+    res->file_len = len;
+    return status;
 }
 
 int cadre_text(cadre_request *r, int status, const char *text)
@@ -220,10 +247,29 @@ static char *put_u64(char *p, uint64_t v)
     return p;
 }
 
-/* Writes status line, headers and body; on failure (output over its cap) closes instead. */
+/* Copies a file body into the output (the test client's connection has no socket to sendfile
+ * to). Returns false when the file could not be read in full. */
+static bool read_file_body(cadre__conn *c, int fd, off_t off, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = pread(fd, c->out.data + c->out.len, len, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        c->out.len += (size_t)n;
+        off += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Writes status line, headers and body; on failure (output over its cap) closes instead. A file
+ * body (file: the response holding it, or NULL) is handed to the connection, which sends it with
+ * sendfile after the head. */
 static void write_response(cadre__conn *c, int status, const char *ctype, const cadre_header *hdrs,
                            size_t nhdrs, cadre_slice body, bool head_only, bool close, bool ka10,
-                           cadre__slot *owner)
+                           cadre__slot *owner, struct cadre__response_state *file)
 {
     cadre__worker *w = c->worker;
     cadre__update_date(w);
@@ -235,10 +281,13 @@ static void write_response(cadre__conn *c, int status, const char *ctype, const 
     size_t need = 64 + strlen(reason) + w->date_len + ctl + 64;
     for (size_t i = 0; i < nhdrs; i++)
         need += hdrs[i].name.len + hdrs[i].value.len + 4;
-    bool send_body = !head_only && !no_body && body.len > 0;
-    bool as_tail = send_body && body.len >= TAIL_MIN && c->fd >= 0 && owner;
-    if (send_body && !as_tail)
-        need += body.len;
+    bool from_file = file && file->file_fd >= 0;
+    size_t body_len = from_file ? file->file_len : body.len;
+    bool send_body = !head_only && !no_body && body_len > 0;
+    bool as_tail = send_body && !from_file && body.len >= TAIL_MIN && c->fd >= 0 && owner;
+    bool as_file = send_body && from_file && c->fd >= 0;
+    if (send_body && !as_tail && !as_file)
+        need += body_len;
     if (cadre_buf_reserve(&c->out, need) != 0) {
         cadre_log(CADRE_LOG_ERROR, "response of %zu bytes does not fit the output buffer", need);
         c->close_after = true;
@@ -260,7 +309,7 @@ static void write_response(cadre__conn *c, int status, const char *ctype, const 
     }
     if (!no_body) {
         p = put(p, "Content-Length: ", 16);
-        p = put_u64(p, body.len);
+        p = put_u64(p, body_len);
         p = put(p, "\r\n", 2);
     }
     for (size_t i = 0; i < nhdrs; i++) {
@@ -274,9 +323,21 @@ static void write_response(cadre__conn *c, int status, const char *ctype, const 
     else if (ka10)
         p = put(p, "Connection: keep-alive\r\n", 24);
     p = put(p, "\r\n", 2);
-    if (send_body && !as_tail)
+    if (send_body && !as_tail && !from_file)
         p = put(p, body.ptr, body.len);
     c->out.len = (size_t)(p - c->out.data);
+    if (send_body && from_file && !as_file &&
+        !read_file_body(c, file->file_fd, file->file_off, file->file_len)) {
+        cadre_log(CADRE_LOG_ERROR, "cannot read the file of a response: %s", strerror(errno));
+        c->close_after = true;
+        return;
+    }
+    if (as_file) {
+        c->file_fd = file->file_fd;
+        c->file_off = file->file_off;
+        c->file_left = file->file_len;
+        file->file_fd = -1; /* the connection owns it now */
+    }
     if (as_tail) {
         c->tail = body;
         c->tail_off = 0;
@@ -317,7 +378,7 @@ void cadre__response_write(cadre__conn *c, cadre__slot *s)
     bool close = c->close_after || !r->head.keep_alive || res->close || c->worker->stopping;
     bool head_only = cadre_slice_eq_cstr(r->head.method, "HEAD");
     write_response(c, res->status, res->content_type, res->headers, res->num_headers, res->body,
-                   head_only, close, r->head.version == 10 && !close, s);
+                   head_only, close, r->head.version == 10 && !close, s, res);
 }
 
 void cadre__response_error(cadre__conn *c, int status, const char *reason)
@@ -330,5 +391,5 @@ void cadre__response_error(cadre__conn *c, int status, const char *reason)
     size_t len = 11 + cadre__json_escape(body + 11, reason, n);
     memcpy(body + len, "\"}", 2);
     write_response(c, status, "application/json", NULL, 0, (cadre_slice){ body, len + 2 }, false,
-                   true, false, NULL);
+                   true, false, NULL, NULL);
 }

@@ -192,6 +192,7 @@ cadre__slot *cadre__slot_get(cadre__worker *w)
         s->busy.prev = s->busy.next = &s->busy;
     }
     memset(&s->res, 0, sizeof s->res);
+    s->res.file_fd = -1;
     memset(&s->req, 0, sizeof s->req);
     s->req.arena = &s->arena;
     s->req.res = &s->res;
@@ -203,6 +204,7 @@ cadre__slot *cadre__slot_get(cadre__worker *w)
 
 void cadre__slot_put(cadre__worker *w, cadre__slot *s)
 {
+    cadre__response_drop_file(&s->res); /* a file body that was never handed to a connection */
     cadre_arena_reset(&s->arena);
     s->conn = NULL;
     if (w->num_free_slots >= MAX_FREE_SLOTS) {
@@ -224,6 +226,7 @@ void cadre__slot_abandon(cadre__worker *w, cadre__slot *s)
     }
     heap_remove(w, s);
     cadre__link_remove(&s->busy);
+    cadre__response_drop_file(&s->res);
     /* The coroutine's frames are dropped with its stack; what it malloc'd itself is lost. */
     cadre_arena_free(&s->arena);
     cadre__coro_destroy(&s->coro);
