@@ -169,7 +169,9 @@ typedef struct cadre_tctx {
  * the constraints) and the error message; keys and automatic timestamps are left out. A field
  * that failed shows what the user sent. For a layout of your own, `{% for f in form.fields %}`
  * gives f.name, f.label, f.value, f.error (none when valid), f.type, f.required, f.options
- * (an enum's values) and f.help (the field's CADRE_DESCRIPTION).
+ * (an enum's values) and f.help (the field's CADRE_DESCRIPTION). File fields are file inputs
+ * (multiple for `files`), and `form.enctype` is what the <form> tag needs:
+ * `<form method="post" enctype="{{ form.enctype }}">`.
  */
 typedef struct cadre_tform {
     const cadre_schema *schema;

@@ -8,24 +8,14 @@
 
 #include "schema/schema_internal.h"
 
+#include <cadre/form.h>
+
 #include <stdio.h>
 #include <string.h>
 
-/* The error for field name in errs (loc ["body","name"] or ["body","name",i]), or NULL. */
 static const cadre_verror *field_error(const cadre_verrors *errs, const char *name)
 {
-    if (!errs)
-        return NULL;
-    size_t n = strlen(name);
-    for (size_t i = 0; i < errs->len; i++) {
-        const char *loc = errs->items[i].loc;
-        if (!loc || strncmp(loc, "[\"body\",\"", 9) != 0)
-            continue;
-        if (strncmp(loc + 9, name, n) == 0 && loc[9 + n] == '"' &&
-            (loc[10 + n] == ']' || loc[10 + n] == ','))
-            return &errs->items[i];
-    }
-    return NULL;
+    return errs ? cadre_form_field_error(errs, name) : NULL;
 }
 
 /* The text of a JSON value (an error's input): a string unquoted and unescaped, else as is. */
@@ -103,6 +93,8 @@ static const char *input_type(const cadre_field *f)
     case CADRE_T_DATE: return "date";
     case CADRE_T_DATETIME: return "datetime-local";
     case CADRE_T_ENUM: return "select";
+    case CADRE_T_FILE:
+    case CADRE_T_FILES: return "file";
     default: break;
     }
     if (strcmp(f->name, "password") == 0 || strstr(f->name, "_password"))
@@ -132,6 +124,15 @@ static cadre_slice label_of(cadre_arena *a, const char *name)
     if (n && c[0] >= 'a' && c[0] <= 'z')
         c[0] = (char)(c[0] - 32);
     return (cadre_slice){ c, n };
+}
+
+/* multipart/form-data when a field is a file (the form tag's enctype), else urlencoded. */
+cadre_tvalue cadre__form_enctype(const cadre_tform *form)
+{
+    for (size_t i = 0; i < form->schema->nfields; i++)
+        if (form->schema->fields[i].type == CADRE_T_FILE || form->schema->fields[i].type == CADRE_T_FILES)
+            return CADRE_TSTR("multipart/form-data");
+    return CADRE_TSTR("application/x-www-form-urlencoded");
 }
 
 cadre_tvalue cadre__form_fields(cadre_arena *a, const cadre_tform *form)
@@ -221,6 +222,9 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
             bool on = value.len && !(value.len == 5 && memcmp(value.ptr, "false", 5) == 0);
             cadre_buf_appendf(&b, "<input type=\"checkbox\" name=\"%s\" id=\"id_%s\" value=\"true\"%s>",
                               f->name, f->name, on ? " checked" : "");
+        } else if (strcmp(type, "file") == 0) { /* a file is never sent back either */
+            cadre_buf_appendf(&b, "<input type=\"file\" name=\"%s\" id=\"id_%s\"%s%s>", f->name,
+                              f->name, f->type == CADRE_T_FILES ? " multiple" : "", req ? " required" : "");
         } else {
             cadre_buf_append_str(&b, "<input type=\"");
             cadre_buf_append_str(&b, type);

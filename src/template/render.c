@@ -164,6 +164,8 @@ static cadre_tvalue attr(rstate *st, cadre_tvalue v, const char *name)
                 return v.u.map.vars[i].value;
         return undefined();
     case CADRE_TV_FORM:
+        if (strcmp(name, "enctype") == 0)
+            return cadre__form_enctype(v.u.other.ptr);
         return strcmp(name, "fields") == 0 ? cadre__form_fields(st->a, v.u.other.ptr) : undefined();
     case CADRE_TV_LOOP: {
         const loop_state *l = v.u.other.ptr;

@@ -90,6 +90,7 @@ ttemplate *cadre__template_find(cadre_templates *t, const char *name, size_t len
 /* Forms (form.c): the fields as a list of maps, and as markup. */
 cadre_tvalue cadre__form_fields(cadre_arena *a, const cadre_tform *form);
 cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form);
+cadre_tvalue cadre__form_enctype(const cadre_tform *form);
 
 /* Filters: index by name (or -1) and how many arguments each takes at most. */
 int cadre__filter_index(const char *name, size_t len);

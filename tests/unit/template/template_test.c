@@ -34,6 +34,9 @@ CADRE_SCHEMA(maker, MAKER_FIELDS)
     F(string, note, CADRE_OPTIONAL)
 CADRE_SCHEMA(item, ITEM_FIELDS)
 
+#define AVATAR_FIELDS(F) F(string, title, CADRE_OPTIONAL) F(file, avatar) F(files, extra, CADRE_OPTIONAL)
+CADRE_SCHEMA(avatar_form, AVATAR_FIELDS)
+
 #define SIGNUP_FIELDS(F)                                                                           \
     F(int64, id, CADRE_PRIMARY_KEY)                                                                \
     F(string, user_name, CADRE_MIN_LEN(1), CADRE_MAX_LEN(20))                                      \
@@ -419,6 +422,18 @@ static void test_forms(void **state)
                 "kind:select:True:toolbook/tool|newsletter:checkbox:False:true|"
                 "password:password:True:secret|");
     cadre_arena_free(&a);
+    /* file inputs, and the enctype they need */
+    expect("<form enctype=\"{{ form.enctype }}\">{{ form }}</form>{{ form2.enctype }}",
+           CADRE_CTX({ "form", CADRE_TFORM(avatar_form, NULL, NULL) },
+                     { "form2", CADRE_TFORM(signup, NULL, NULL) }),
+           "<form enctype=\"multipart/form-data\">"
+           "<p class=\"field\"><label for=\"id_title\">Title</label> <input type=\"text\" "
+           "name=\"title\" id=\"id_title\" value=\"\"></p>\n"
+           "<p class=\"field\"><label for=\"id_avatar\">Avatar</label> <input type=\"file\" "
+           "name=\"avatar\" id=\"id_avatar\" required></p>\n"
+           "<p class=\"field\"><label for=\"id_extra\">Extra</label> <input type=\"file\" "
+           "name=\"extra\" id=\"id_extra\" multiple></p>\n"
+           "</form>application/x-www-form-urlencoded");
 }
 
 /* cadre_render through an app and the test client. */
