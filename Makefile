@@ -28,7 +28,7 @@ build: deps $(BUILD)/build.ninja
 DEMO_DATABASE_URL ?= sqlite://$(BUILD)/demo.db
 demo: build
 	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory migrate
-	@echo "Cadre demo: the inventory API on http://127.0.0.1:$(PORT)/docs (Ctrl-C to stop)"
+	@echo "Cadre demo: the inventory on http://127.0.0.1:$(PORT)/ (a page), its API on /docs (Ctrl-C to stop)"
 	@echo "  curl -X POST localhost:$(PORT)/api/suppliers -H 'Content-Type: application/json' -d '{\"name\":\"Acme\"}'"
 	@echo "  curl 'localhost:$(PORT)/api/products?price__lt=10&ordering=-price'"
 	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory serve --port $(PORT)
