@@ -11,4 +11,15 @@
  */
 size_t cadre__json_escape(char *dst, const char *s, size_t n);
 
+/* The value of a hex digit, or -1 (percent-decoding in URLs, forms, chunk sizes). */
+static inline int cadre__hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
 #endif

@@ -123,17 +123,6 @@ static cadre_slice utf8_copy(cadre_arena *a, const char *s, size_t n)
     return (cadre_slice){ out, o };
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 cadre_slice cadre_form_url_decode(cadre_arena *arena, const char *s, size_t len, bool plus_space)
 {
     char *tmp = cadre_arena_alloc(arena, len + 1);
@@ -143,8 +132,8 @@ cadre_slice cadre_form_url_decode(cadre_arena *arena, const char *s, size_t len,
         int hi, lo;
         if (c == '+' && plus_space) {
             c = ' ';
-        } else if (c == '%' && i + 2 < len && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-                   (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+        } else if (c == '%' && i + 2 < len && (hi = cadre__hexval((unsigned char)s[i + 1])) >= 0 &&
+                   (lo = cadre__hexval((unsigned char)s[i + 2])) >= 0) {
             c = (char)(hi << 4 | lo);
             i += 2;
         }

@@ -4,6 +4,8 @@
 
 #include <cadre/form.h>
 
+#include "base/base_internal.h"
+
 /* The limits with every 0 member replaced by its default (lim NULL: all defaults). */
 cadre_form_limits cadre__form_limits(const cadre_form_limits *lim);
 

@@ -304,17 +304,6 @@ static cadre_slice basename_of(cadre_slice f)
     return b;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 5987 ext-value "UTF-8'lang'percent-encoded", decoded in place; absent unless it is UTF-8,
  * well escaped and valid UTF-8. */
 static cadre_slice ext_value(char *v, size_t len)
@@ -328,8 +317,8 @@ static cadre_slice ext_value(char *v, size_t len)
     char *src = q2 + 1, *end = v + len, *out = src;
     for (char *s = src; s < end; s++) {
         if (*s == '%') {
-            int hi = end - s > 2 ? hexval((unsigned char)s[1]) : -1;
-            int lo = end - s > 2 ? hexval((unsigned char)s[2]) : -1;
+            int hi = end - s > 2 ? cadre__hexval((unsigned char)s[1]) : -1;
+            int lo = end - s > 2 ? cadre__hexval((unsigned char)s[2]) : -1;
             if (hi < 0 || lo < 0)
                 return (cadre_slice){ NULL, 0 };
             *out++ = (char)(hi << 4 | lo);

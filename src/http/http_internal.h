@@ -12,18 +12,9 @@
 
 #include <time.h>
 
+#include "base/base_internal.h"
 #include "coro.h"
 
-/* The value of a hex digit, or -1. */
-static inline int cadre__hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 #define CADRE__MAX_HEADERS 128 /* array capacity; cadre_http_limits.max_headers applies too */
 
