@@ -69,6 +69,43 @@ static int products_page(cadre_request *r)
                                   { "suppliers", CADRE_TROWS(supplier, &suppliers) }));
 }
 
+/* GET /suppliers/new: an empty form. */
+static int supplier_form(cadre_request *r)
+{
+    return cadre_render(r, 200, "supplier_form.html",
+                        CADRE_CTX({ "form", CADRE_TFORM(supplier, NULL, NULL) }));
+}
+
+/* POST /suppliers/new: the form validated like the JSON API's bodies; shown again with its errors
+ * (422), or the supplier created and the browser sent to the list (303). */
+static int supplier_create(cadre_request *r)
+{
+    supplier in;
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, r->arena);
+    int rc = cadre_form_decode_urlencoded(CADRE_SCHEMA_OF(supplier), r->body, &in, r->arena, &errs);
+    if (rc == 0) {
+        rc = cadre_model_insert(db, r->arena, CADRE_SCHEMA_OF(supplier), &in);
+        if (rc == CADRE_EEXIST) { /* the name is taken: say so beside the field */
+            cadre_buf sent;
+            cadre_json_writer w;
+            cadre_buf_init_arena(&sent, r->arena, 4096);
+            cadre_json_writer_init(&w, &sent);
+            cadre_json_string(&w, in.name.ptr, in.name.len);
+            cadre_verrors_add(&errs, "unique", "[\"body\",\"name\"]",
+                              "Supplier with this name already exists.",
+                              (cadre_slice){ sent.data, sent.len }, NULL);
+        }
+        else if (rc)
+            return rc; /* 503 when the database is down */
+    }
+    if (errs.len)
+        return cadre_render(r, 422, "supplier_form.html",
+                            CADRE_CTX({ "form", CADRE_TFORM(supplier, &in, &errs) }));
+    cadre_set_header(r, "Location", "/");
+    return cadre_respond(r, 303, NULL, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("inventory");
@@ -87,6 +124,8 @@ int main(int argc, char **argv)
         return 1;
     }
     cadre_get(app, "/", products_page);
+    cadre_get(app, "/suppliers/new", supplier_form);
+    cadre_post(app, "/suppliers/new", supplier_create);
     cadre_models(app, db, INVENTORY_MIGRATIONS, CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product),
                  CADRE_SCHEMA_OF(stock_movement));
     cadre_crud(app, "/api/suppliers", CADRE_SCHEMA_OF(supplier), db);

@@ -362,6 +362,41 @@ class ApiTest(unittest.TestCase):
         self.assertIn("&lt;b&gt;Saw&lt;/b&gt;</a></td>\n    <td>Page &amp; &lt;Co&gt;</td>", page)
         self.assertNotIn("<b>Saw</b>", page)
 
+    def page(self, method, path, form=None):
+        """A browser-like request: (status, headers, page text)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
+        try:
+            headers = {"Connection": "close"}
+            body = None
+            if form is not None:
+                body = urllib.parse.urlencode(form).encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            return resp.status, dict(resp.getheaders()), resp.read().decode()
+        finally:
+            conn.close()
+
+    def test_supplier_form(self):
+        # an HTML form validated like the API's bodies, shown again with its errors
+        status, headers, text = self.page("GET", "/suppliers/new")
+        self.assertEqual(status, 200)
+        self.assertIn('<input type="text" name="name" id="id_name" value="" required '
+                      'maxlength="200" minlength="1">', text)
+        status, headers, text = self.page("POST", "/suppliers/new", {"name": "", "email": "a@b"})
+        self.assertEqual(status, 422)
+        self.assertIn('<p class="field error"><label for="id_name">Name</label>', text)
+        self.assertIn('<span class="error">Field required</span>', text)
+        self.assertIn('value="a@b"', text)  # what was typed comes back
+        status, headers, text = self.page("POST", "/suppliers/new", {"name": "Form <Co>"})
+        self.assertEqual((status, headers.get("Location")), (303, "/"), text)
+        status, body, raw = self.req("GET", "/api/suppliers?name=Form%20%3CCo%3E")
+        self.assertEqual(body["count"], 1, raw)
+        status, headers, text = self.page("POST", "/suppliers/new", {"name": "Form <Co>"})
+        self.assertEqual(status, 422)
+        self.assertIn('value="Form &lt;Co&gt;" required maxlength="200" minlength="1"> '
+                      '<span class="error">Supplier with this name already exists.</span>', text)
+
     def test_openapi(self):
         status, body, raw = self.req("GET", "/openapi.json")
         self.assertEqual(status, 200, raw)
