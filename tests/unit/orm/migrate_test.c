@@ -74,13 +74,6 @@ CADRE_MODEL(product_required, PRODUCT_REQUIRED_FIELDS)
     F(int32, quantity)
 CADRE_MODEL(movement, MOVEMENT_FIELDS)
 
-/* What the tests read back. */
-#define ROW_FIELDS(F)                                                                              \
-    F(int64, id)                                                                                   \
-    F(string, name, CADRE_OPTIONAL)                                                                \
-    F(double, price, CADRE_OPTIONAL, CADRE_NULLABLE)                                               \
-    F(int32, stock, CADRE_OPTIONAL)
-CADRE_SCHEMA(row, ROW_FIELDS)
 
 #define N_FIELDS(F) F(int64, n)
 CADRE_SCHEMA(count_row, N_FIELDS)
