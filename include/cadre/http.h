@@ -141,6 +141,9 @@ struct cadre_request {
     const void *route_data; /**< the matched typed route's cadre_route_spec.data (a static
                                  file route's: its mount), or NULL */
     void *user; /**< free for the application (e.g. the app sets its own state here) */
+    /** The state of the body sink that took this request's body as it arrived
+     *  (cadre_server_config.stream; body is then empty), or NULL. Freed after the response. */
+    void *body_state;
 
     /* private: the response being built and the connection this request came from */
     struct cadre__response_state *res;
@@ -267,6 +270,28 @@ cadre_request *cadre_current_request(void);
 /** Called for each request, on a coroutine. Returns the status or a negative CADRE_E*. */
 typedef int (*cadre_dispatch_fn)(void *ctx, cadre_request *r);
 
+/**
+ * Takes a request's body while it arrives instead of the whole body being buffered first (a large
+ * upload goes to disk as it comes). feed gets the body's bytes in order (chunked encoding already
+ * decoded), in pieces of any size; a negative CADRE_E* refuses the request and closes the
+ * connection: CADRE_ETOOBIG 413, CADRE_EPARSE 400, others 500, with reason(state) as the detail.
+ * When the body is complete the request is dispatched with an empty body and state in
+ * r->body_state; drop(state) is called once the response is done, or when the request never
+ * reaches its handler (refused, connection lost). max_body replaces the server's body limit for
+ * this request when larger.
+ */
+typedef struct cadre_body_sink {
+    void *state;
+    int (*feed)(void *state, const char *data, size_t len);
+    const char *(*reason)(void *state);
+    void (*drop)(void *state);
+    uint64_t max_body;
+} cadre_body_sink;
+
+/** Decides, once a request's head is read, whether its body goes to a sink (fills *sink and
+ *  returns true) or is buffered whole (false). Runs on the worker, outside any coroutine. */
+typedef bool (*cadre_stream_fn)(void *ctx, const cadre_http_head *head, cadre_body_sink *sink);
+
 typedef struct cadre_server_config {
     const char *host;               /**< listen address (default "127.0.0.1") */
     int port;                       /**< default 8000 */
@@ -282,6 +307,7 @@ typedef struct cadre_server_config {
     bool access_log;                /**< one log record per request (INFO) */
     void (*on_listen)(int port, void *ctx); /**< called once all workers listen (optional) */
     void *on_listen_ctx;
+    cadre_stream_fn stream; /**< bodies taken as they arrive (optional; the app sets its own) */
 } cadre_server_config;
 
 /** Fills the documented defaults. */

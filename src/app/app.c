@@ -18,6 +18,7 @@ cadre_app *cadre_app_new(const char *name)
         return NULL;
     }
     cadre_server_config_default(&app->config);
+    app->config.stream = cadre__app_stream; /* multipart uploads go to disk as they arrive */
     cadre_buf_init(&app->openapi, 0);
     pthread_mutex_init(&app->openapi_lock, NULL);
     cadre__openapi_install(app);

@@ -221,6 +221,48 @@ static bool route_matches(const struct cadre__route *rt, const cadre_slice *segs
     return true;
 }
 
+const struct cadre__route *cadre__route_find(const cadre_app *app, cadre_slice method,
+                                             cadre_slice path)
+{
+    cadre_slice segs[MAX_SEGS];
+    char decoded[8192];
+    size_t nsegs = 0, used = 0;
+    if (path.len == 0 || path.ptr[0] != '/')
+        return NULL;
+    if (path.len > 1) {
+        const char *p = path.ptr + 1, *end = path.ptr + path.len;
+        for (;;) {
+            const char *e = memchr(p, '/', (size_t)(end - p));
+            const char *se = e ? e : end;
+            size_t n = (size_t)(se - p);
+            if (nsegs == MAX_SEGS)
+                return NULL;
+            if (memchr(p, '%', n)) {
+                if (n > sizeof decoded - used)
+                    return NULL;
+                long dl = cadre_url_decode(decoded + used, p, n, false);
+                if (dl < 0)
+                    return NULL;
+                segs[nsegs++] = (cadre_slice){ decoded + used, (size_t)dl };
+                used += n;
+            } else {
+                segs[nsegs++] = (cadre_slice){ p, n };
+            }
+            if (!e)
+                break;
+            p = e + 1;
+        }
+    }
+    const struct cadre__route *best = NULL;
+    for (size_t i = 0; i < app->nroutes; i++) {
+        const struct cadre__route *rt = &app->routes[i];
+        if (route_matches(rt, segs, nsegs) && cadre_slice_eq_cstr(method, rt->method) &&
+            (!best || better(rt, best)))
+            best = rt;
+    }
+    return best;
+}
+
 int cadre_app_dispatch(void *ctx, cadre_request *r)
 {
     cadre_app *app = ctx;

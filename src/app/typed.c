@@ -163,9 +163,81 @@ enum body_kind { BODY_JSON, BODY_URLENCODED, BODY_MULTIPART, BODY_OTHER };
  * names application/json or application/...+json (parameters after ';' ignored, case
  * insensitive); the two form types for routes that accept forms; any other type (text/plain, or
  * a form for a route without .form) leaves raw bytes, which a schema refuses. */
+static enum body_kind body_kind_of(cadre_slice ct);
+
 static enum body_kind body_kind(const cadre_request *r)
 {
-    cadre_slice ct = cadre_request_header(r, "Content-Type");
+    return body_kind_of(cadre_request_header(r, "Content-Type"));
+}
+
+/* A multipart body decoded while it arrives (cadre__app_stream), handed to the route in
+ * r->body_state; its uploads and memory go when the request is done (sf_drop). */
+struct stream_form {
+    cadre_arena arena;
+    cadre_form form;
+    void *body;
+    cadre_verrors errs;
+};
+
+static int sf_feed(void *state, const char *data, size_t len)
+{
+    return cadre_form_multipart_feed(&((struct stream_form *)state)->form, data, len);
+}
+
+static const char *sf_reason(void *state)
+{
+    return cadre_form_reason(&((struct stream_form *)state)->form);
+}
+
+static void sf_drop(void *state)
+{
+    struct stream_form *sf = state;
+    cadre_form_cleanup(&sf->form);
+    cadre_arena_free(&sf->arena);
+    free(sf);
+}
+
+bool cadre__app_stream(void *ctx, const cadre_http_head *h, cadre_body_sink *sink)
+{
+    cadre_slice ct = { NULL, 0 };
+    for (size_t i = 0; i < h->num_headers; i++)
+        if (cadre_slice_ieq_cstr(h->headers[i].name, "Content-Type")) {
+            ct = h->headers[i].value;
+            break;
+        }
+    if (body_kind_of(ct) != BODY_MULTIPART) /* first: the cheap test that spares JSON bodies */
+        return false;
+    const struct cadre__route *rt = cadre__route_find(ctx, h->method, h->path);
+    const cadre_route_spec *spec = rt ? rt->spec : NULL;
+    if (!spec || !spec->form || spec->body == cadre_none__schema())
+        return false;
+    struct stream_form *sf = calloc(1, sizeof *sf);
+    if (!sf)
+        return false;
+    cadre_arena_init(&sf->arena, 16384);
+    sf->body = cadre_arena_calloc(&sf->arena, spec->body->size);
+    cadre_verrors_init(&sf->errs, &sf->arena);
+    if (!sf->body || cadre_form_multipart_begin(&sf->form, spec->body, ct, sf->body, &sf->arena,
+                                                spec->form_limits, &sf->errs) != 0) {
+        sf_drop(sf); /* the buffered path answers the bad Content-Type */
+        return false;
+    }
+    /* the body may be as large as its files allow, plus room for the text fields */
+    cadre_form_limits lim = spec->form_limits ? *spec->form_limits : cadre_form_limits_default();
+    if (lim.max_file_size <= 0)
+        lim.max_file_size = cadre_form_limits_default().max_file_size;
+    uint64_t files = 0;
+    for (size_t i = 0; i < spec->body->nfields; i++)
+        files += spec->body->fields[i].type == CADRE_T_FILE    ? 1
+                 : spec->body->fields[i].type == CADRE_T_FILES ? 16
+                                                               : 0;
+    *sink = (cadre_body_sink){ sf, sf_feed, sf_reason, sf_drop,
+                               files * (uint64_t)lim.max_file_size + ((uint64_t)16 << 20) };
+    return true;
+}
+
+static enum body_kind body_kind_of(cadre_slice ct)
+{
     const char *p = ct.ptr, *end = ct.ptr + ct.len;
     if (!p)
         return BODY_JSON;
@@ -260,6 +332,22 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
         if (kind == BODY_URLENCODED) {
             /* an empty form is a form: each field is then missing or takes its default */
             cadre_form_decode_urlencoded(bs, r->body, body, r->arena, &errs);
+        } else if (kind == BODY_MULTIPART && r->body_state) {
+            /* decoded while it arrived: its uploads are on disk already */
+            struct stream_form *sf = r->body_state;
+            int rc = cadre_form_multipart_end(&sf->form);
+            if (rc != 0 && rc != CADRE_EINVAL) {
+                const char *why = cadre_form_reason(&sf->form);
+                status = rc == CADRE_ETOOBIG  ? cadre_error(r, 413, why ? why : "form too large")
+                         : rc == CADRE_EPARSE ? cadre_error(r, 400, why ? why : "malformed form")
+                                              : cadre_error(r, 500, "could not store an upload");
+                goto done;
+            }
+            body = sf->body;
+            for (size_t i = 0; i < sf->errs.len; i++)
+                cadre_verrors_add(&errs, sf->errs.items[i].type, sf->errs.items[i].loc,
+                                  sf->errs.items[i].msg, sf->errs.items[i].input,
+                                  sf->errs.items[i].ctx);
         } else if (kind == BODY_MULTIPART) {
             int rc = cadre_form_decode_multipart(&form, bs, cadre_request_header(r, "Content-Type"),
                                                  r->body, body, r->arena, spec->form_limits, &errs);
@@ -332,5 +420,7 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
     status = werr ? werr : cadre_respond_ref(r, status, "application/json", buf.data, buf.len);
 done:
     cadre_form_cleanup(&form); /* the request is over for its uploads, whatever happened */
+    if (r->body_state) /* a streamed form: its files go now, its memory with the request */
+        cadre_form_cleanup(&((struct stream_form *)r->body_state)->form);
     return status;
 }

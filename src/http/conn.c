@@ -72,10 +72,20 @@ cadre__conn *cadre__conn_new(cadre__worker *w, int fd)
     return c;
 }
 
+/* Drops a body sink that will not reach a handler. */
+static void stream_drop(cadre__conn *c)
+{
+    if (c->streaming && c->sink.drop)
+        c->sink.drop(c->sink.state);
+    c->streaming = false;
+    c->sink = (cadre_body_sink){ 0 };
+}
+
 void cadre__conn_close(cadre__conn *c)
 {
     if (c->dead)
         return;
+    stream_drop(c);
     cadre__worker *w = c->worker;
     c->dead = true;
     cadre__timer_clear(c);
@@ -223,7 +233,8 @@ static int flush(cadre__conn *c)
 /* Refuses the request being read: error response, then close (after lingering). */
 static void refuse(cadre__conn *c, int status, const char *reason)
 {
-    cadre__response_error(c, status, reason);
+    cadre__response_error(c, status, reason); /* reason may be the sink's: drop it after */
+    stream_drop(c);
     c->close_after = true;
     c->state = CS_HEAD;
     c->in_off = c->in.len; /* nothing after a refusal is trusted */
@@ -264,6 +275,12 @@ static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body,
     s->req.body = body;
     s->req.conn = c;
     s->req.ctx = c->worker->dispatch_ctx;
+    if (c->streaming) { /* the body went to a sink: the request owns it from here */
+        s->sink = c->sink;
+        s->req.body_state = c->sink.state;
+        c->streaming = false;
+        c->sink = (cadre_body_sink){ 0 };
+    }
     c->in_off += msg_len;
     if (cadre__slot_run(s)) {
         finish(c, s);
@@ -272,6 +289,52 @@ static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body,
         c->slot = s;
         cadre__slot_suspended(s);
     }
+}
+
+/*
+ * Feeds the body bytes buffered after the head to the sink and removes them from the buffer (the
+ * head stays: it is parsed again at dispatch; what follows the body stays too). Returns 1 when the
+ * body is complete, 0 when more must arrive, or the sink's (or the chunked decoder's) negative
+ * error.
+ */
+static int stream_body(cadre__conn *c, char *base, size_t avail)
+{
+    size_t from = c->head_len, len;
+    int done;
+    if (!c->chunked) {
+        len = avail - from < c->stream_left ? avail - from : (size_t)c->stream_left;
+        c->stream_left -= len;
+        done = c->stream_left == 0;
+    } else {
+        const cadre_http_limits *lim = &c->worker->cfg->limits;
+        size_t src = c->ch_src, dst = c->ch_dst;
+        cadre_http_error e;
+        uint64_t max = c->sink.max_body > lim->max_body ? c->sink.max_body : lim->max_body;
+        int rc = cadre_http_chunked_decode(&c->ch, base, avail, &src, &dst,
+                                           max > SIZE_MAX ? SIZE_MAX : (size_t)max, &e);
+        if (rc == CADRE_HTTP_ERROR)
+            return e.status == 413 ? CADRE_ETOOBIG : CADRE_EPARSE;
+        len = dst - from;
+        done = rc != CADRE_HTTP_PARTIAL;
+        /* the decoded bytes are [from, dst); the undecoded rest starts at src */
+        if (len) {
+            int frc = c->sink.feed(c->sink.state, base + from, len);
+            if (frc < 0)
+                return frc;
+        }
+        memmove(base + from, base + src, avail - src);
+        c->in.len -= src - from;
+        c->ch_src = c->ch_dst = from;
+        return done;
+    }
+    if (len) {
+        int frc = c->sink.feed(c->sink.state, base + from, len);
+        if (frc < 0)
+            return frc;
+        memmove(base + from, base + from + len, avail - from - len);
+        c->in.len -= len;
+    }
+    return done;
 }
 
 /* Parses and dispatches every complete request in the input buffer, in order. */
@@ -307,10 +370,15 @@ static void process_input(cadre__conn *c)
                 dispatch(c, &h, (cadre_slice){ base + rc, 0 }, (size_t)rc);
                 continue;
             }
-            if (!h.chunked && (uint64_t)h.content_length > lim->max_body) {
+            c->streaming = w->cfg->stream && w->cfg->stream(w->dispatch_ctx, &h, &c->sink);
+            uint64_t max_body = lim->max_body;
+            if (c->streaming && c->sink.max_body > max_body)
+                max_body = c->sink.max_body;
+            if (!h.chunked && (uint64_t)h.content_length > max_body) {
                 refuse(c, 413, "request body too large");
                 return;
             }
+            c->stream_left = (uint64_t)h.content_length;
             have_head = true;
             c->content_length = h.content_length;
             c->chunked = h.chunked;
@@ -329,7 +397,21 @@ static void process_input(cadre__conn *c)
         /* CS_BODY */
         cadre_slice body;
         size_t msg_len;
-        if (!c->chunked) {
+        if (c->streaming) {
+            int rc = stream_body(c, base, avail);
+            if (rc < 0) {
+                const char *why = c->sink.reason ? c->sink.reason(c->sink.state) : NULL;
+                refuse(c, rc == CADRE_ETOOBIG ? 413 : rc == CADRE_EPARSE ? 400 : 500,
+                       why ? why : rc == CADRE_ETOOBIG ? "request body too large"
+                                 : rc == CADRE_EPARSE ? "malformed request body"
+                                                      : "the request body could not be stored");
+                return;
+            }
+            if (rc == 0)
+                return; /* more to come */
+            body = (cadre_slice){ base + c->head_len, 0 };
+            msg_len = c->head_len;
+        } else if (!c->chunked) {
             if (avail < c->head_len + (size_t)c->content_length)
                 return;
             body = (cadre_slice){ base + c->head_len, (size_t)c->content_length };

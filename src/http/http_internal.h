@@ -60,6 +60,7 @@ struct cadre__slot {
     uint64_t wait_deadline; /* ms, 0 = none */
     size_t heap_index;      /* position in the worker's timer heap, SIZE_MAX if absent */
     cadre__link busy;       /* in the worker's list of suspended requests */
+    cadre_body_sink sink;   /* the sink that took the body: dropped when the slot is put back */
     cadre__slot *next_free;
 };
 
@@ -92,6 +93,10 @@ struct cadre__conn {
     bool chunked, expect_continue;
     cadre_http_chunked ch;
     size_t ch_src, ch_dst; /* offsets relative to in_off */
+    /* a body going to a sink as it arrives (cadre_server_config.stream) instead of the buffer */
+    bool streaming;
+    cadre_body_sink sink;
+    uint64_t stream_left; /* Content-Length bytes not yet fed */
     /* output */
     cadre_buf out;
     size_t out_off;

@@ -193,6 +193,7 @@ cadre__slot *cadre__slot_get(cadre__worker *w)
     }
     memset(&s->res, 0, sizeof s->res);
     s->res.file_fd = -1;
+    s->sink = (cadre_body_sink){ 0 };
     memset(&s->req, 0, sizeof s->req);
     s->req.arena = &s->arena;
     s->req.res = &s->res;
@@ -205,6 +206,10 @@ cadre__slot *cadre__slot_get(cadre__worker *w)
 void cadre__slot_put(cadre__worker *w, cadre__slot *s)
 {
     cadre__response_drop_file(&s->res); /* a file body that was never handed to a connection */
+    if (s->sink.drop)
+        s->sink.drop(s->sink.state);
+    s->sink = (cadre_body_sink){ 0 };
+    s->req.body_state = NULL;
     cadre_arena_reset(&s->arena);
     s->conn = NULL;
     if (w->num_free_slots >= MAX_FREE_SLOTS) {

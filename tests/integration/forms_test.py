@@ -225,6 +225,58 @@ class FormsTest(unittest.TestCase):
                          {'type': 'string', 'format': 'binary', 'title': 'Doc'})
 
 
+class StreamedUploadTest(unittest.TestCase):
+    """A server with the default 1 MiB body limit: multipart bodies of form routes are decoded as
+    they arrive (their files go to disk), so an upload may exceed that limit up to the route's
+    file limits; any other body is still held to it."""
+
+    @classmethod
+    def setUpClass(cls):
+        global SERVER
+        cls.saved = SERVER
+        SERVER = cls.server = Server([], dict(os.environ, TMPDIR=TMPDIR))
+
+    @classmethod
+    def tearDownClass(cls):
+        global SERVER
+        cls.server.stop()
+        SERVER = cls.saved
+
+    def test_upload_beyond_the_body_limit_is_streamed(self):
+        data = os.urandom(6 * 1024 * 1024 + 17)
+        body = multipart([('title', 't', None, None), ('doc', data, 'big.bin', None)])
+        status, headers, out = request('POST', '/upload', body, MP, timeout=60)
+        self.assertEqual(status, 200, out[:200])
+        self.assertTrue(out == data, 'the streamed upload came back different')
+        self.assertFalse(os.path.exists(headers['x-path']))
+        # the same bytes chunked (no Content-Length) take the same path
+        conn = http.client.HTTPConnection('127.0.0.1', SERVER.port, timeout=60)
+        try:
+            conn.putrequest('POST', '/upload')
+            conn.putheader('Content-Type', MP)
+            conn.putheader('Transfer-Encoding', 'chunked')
+            conn.endheaders()
+            for i in range(0, len(body), 65536):
+                piece = body[i:i + 65536]
+                conn.send(b'%x\r\n' % len(piece) + piece + b'\r\n')
+            conn.send(b'0\r\n\r\n')
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertTrue(r.read() == data, 'the chunked upload came back different')
+        finally:
+            conn.close()
+
+    def test_other_bodies_keep_the_limit(self):
+        big = 'title=' + 'x' * (1024 * 1024 + 10)
+        status, _, out = request('POST', '/signup', big.encode(), 'application/x-www-form-urlencoded')
+        self.assertEqual(status, 413)
+        # a file over the route's limit is refused while it arrives
+        body = multipart([('title', 't', None, None), ('doc', b'x' * 5000, 'f.bin', None)])
+        status, _, out = request('POST', '/small-upload', body, MP)
+        self.assertEqual(status, 413)
+        self.assertEqual(json.loads(out), {'detail': 'a file is larger than 1000 bytes'})
+
+
 def main():
     global APP, SERVER, TMPDIR
     if len(sys.argv) < 2:
