@@ -40,6 +40,18 @@ static int typed(cadre_request *r, const fz_params *p, const fz_body *b, fz_body
     return 200;
 }
 
+/* a form route: its multipart bodies are streamed to the decoder by the connection */
+#define U_FIELDS(F) F(string, title, CADRE_OPTIONAL) F(file, doc, CADRE_OPTIONAL)
+CADRE_SCHEMA(fz_upload, U_FIELDS)
+
+static int upload(cadre_request *r, const cadre_none *p, const fz_upload *u, cadre_none *out)
+{
+    (void)p, (void)out;
+    return cadre_text(r, 200, u->doc.filename ? u->doc.filename : "-");
+}
+
+static const cadre_form_limits upload_limits = { .max_parts = 8, .max_file_size = 4096 };
+
 static int plain(cadre_request *r)
 {
     cadre_slice v;
@@ -58,6 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         app = cadre_app_new("fuzz");
         CADRE_ROUTE(app, POST, "/t/{id}", typed, fz_params, fz_body, fz_body);
         cadre_get(app, "/p/{a}", plain);
+        CADRE_ROUTE(app, POST, "/f", upload, cadre_none, fz_upload, cadre_none, .form = true,
+                    .form_limits = &upload_limits);
         CHECK(cadre_app_check(app) == 0);
     }
     cadre_test_response res;
