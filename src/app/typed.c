@@ -238,9 +238,9 @@ bool cadre__app_stream(void *ctx, const cadre_http_head *h, cadre_body_sink *sin
 
 static enum body_kind body_kind_of(cadre_slice ct)
 {
-    const char *p = ct.ptr, *end = ct.ptr + ct.len;
-    if (!p)
+    if (!ct.ptr)
         return BODY_JSON;
+    const char *p = ct.ptr, *end = ct.ptr + ct.len;
     const char *semi = memchr(p, ';', ct.len);
     if (semi)
         end = semi;
