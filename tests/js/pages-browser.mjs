@@ -1,0 +1,105 @@
+// The inventory example's server-rendered pages in headless Chromium (Debian's, driven by
+// playwright-core): the products page, the supplier form (browser-side constraints, the server's
+// errors beside the field, Post/Redirect/Get), and markup in data staying text.
+//   node pages-browser.mjs INVENTORY_BINARY
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const bin = process.argv[2];
+const dir = mkdtempSync(path.join(tmpdir(), "cadre-pages-"));
+const env = { ...process.env, CADRE_DATABASE_URL: `sqlite://${dir}/pages.db` };
+let failed = 0, passed = 0;
+const check = (ok, what) => {
+  if (ok) passed++;
+  else { failed++; console.error(`FAIL: ${what}`); }
+};
+
+const migrated = spawnSync(bin, ["migrate"], { env, encoding: "utf8", timeout: 30000 });
+check(migrated.status === 0, `migrate (${migrated.stderr})`);
+const server = spawn(bin, ["serve", "--port", "0", "--workers", "1"],
+                     { env, stdio: ["ignore", "ignore", "pipe"] });
+const port = await new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error("server did not start in 10 s")), 10000);
+  let log = "";
+  server.stderr.on("data", (d) => {
+    log += d;
+    const m = log.match(/listening on http:\/\/[^:]+:(\d+)/);
+    if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+  });
+  server.on("exit", (code) => reject(new Error(`server exited with ${code}: ${log}`)));
+});
+const base = `http://127.0.0.1:${port}`;
+let browser;
+try {
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    timeout: 30000,
+  });
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  // (resource statuses are not script errors: the 422 of a refused form, /favicon.ico's 404)
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
+  });
+
+  // The empty list.
+  await page.goto(`${base}/`, { timeout: 30000 });
+  check((await page.title()) === "Products · Inventory", `title (${await page.title()})`);
+  check((await page.textContent("main")).includes("No products yet"), "the empty list says so");
+
+  // The form: the browser refuses an empty required name before anything is sent.
+  await page.click("text=New supplier");
+  await page.waitForURL(`${base}/suppliers/new`, { timeout: 10000 });
+  let posted = 0;
+  page.on("request", (req) => { if (req.method() === "POST") posted++; });
+  await page.click("button[type=submit]");
+  check(posted === 0, "an empty required field is stopped by the browser");
+  check(await page.$eval("#id_name", (el) => !el.validity.valid), "the name input is invalid");
+
+  // Created: 303 to the list.
+  const evil = "<img src=x onerror=\"window.__pwned=1\">Acme";
+  await page.fill("#id_name", evil);
+  await Promise.all([page.waitForURL(`${base}/`, { timeout: 10000 }), page.click("button[type=submit]")]);
+  check(posted === 1, `one POST (${posted})`);
+
+  // The same name again: the server's error beside the field, what was typed kept.
+  await page.goto(`${base}/suppliers/new`);
+  await page.fill("#id_name", evil);
+  await page.fill("#id_email", "sales@example.com");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("p.field.error", { timeout: 10000 });
+  check((await page.textContent("p.field.error .error")) === "Supplier with this name already exists.",
+        "the unique error beside the name");
+  check((await page.inputValue("#id_name")) === evil, "the name comes back as typed");
+  check((await page.inputValue("#id_email")) === "sales@example.com", "the e-mail comes back too");
+
+  // A product of that supplier: its name is text on the page, not markup.
+  const sup = await (await fetch(`${base}/api/suppliers?limit=1`)).json();
+  const res = await fetch(`${base}/api/products`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "<script>window.__pwned=2</script>Saw", price: 12.5,
+                           supplier_id: sup.results[0].id }),
+  });
+  check(res.status === 201, `product created (${res.status})`);
+  await page.goto(`${base}/`);
+  const cells = await page.$$eval("td", (tds) => tds.map((td) => td.textContent.trim()));
+  check(cells.includes("<script>window.__pwned=2</script>Saw"), `the product's name is text (${cells})`);
+  check(cells.includes(evil), "the supplier's name is text");
+  check(cells.includes("12.5"), "the price");
+  check((await page.evaluate(() => window.__pwned)) === undefined, "no markup from the data ran");
+  check(errors.length === 0, `no page errors (${errors.join("; ")})`);
+} catch (err) {
+  failed++;
+  console.error(`FAIL: ${err.message}`);
+} finally {
+  if (browser) await browser.close();
+  server.kill("SIGTERM");
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(`pages-browser: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
