@@ -11,7 +11,8 @@
  * Syntax: {{ expr|filter|filter(arg) }}; {% if %}/{% elif %}/{% else %}/{% endif %};
  * {% for x in xs %}…{% empty %}…{% endfor %} (Jinja's {% else %} in a for works too; `loop.index`,
  * `loop.index0`, `loop.first`, `loop.last`, `loop.length` inside); {% extends "name" %} (first
- * tag), {% block name %}…{% endblock %} and {{ super() }}; {% include "name" %}; {# comments #};
+ * tag), {% block name %}…{% endblock %} and {{ super() }}; {% include "name" %};
+ * {% set name = expr %} (seen by what follows in the same block or loop body); {# comments #};
  * a '-' just inside a delimiter ({{- x -}}, {%- if … -%}) strips the whitespace on that side.
  * Expressions: names and attributes (a.b.c), items (xs[0], xs[-1], m["key"], xs[loop.index0]),
  * string/number literals, true/false/none,

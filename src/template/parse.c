@@ -682,6 +682,16 @@ static void parse_tag(parser *ps, tlist *out, const char *at, const char *const 
         if (ps->seen_tag || ps->t->parent || out != &ps->t->root)
             perr(ps, at, "{%% extends %%} must be the template's first tag");
         ps->t->parent = template_name(ps, "extends");
+    } else if (word_is(s, n, "set")) {
+        tnode *nd = node(ps, N_SET, at);
+        if (!(nd->var = ident_copy(ps, "a name to set")))
+            return;
+        if (!accept(ps, "=")) {
+            perr(ps, ps->p, "expected '=' after {%% set %s", nd->var);
+            return;
+        }
+        if ((nd->expr = parse_expr(ps)) != NULL && close_tag(ps, "%}"))
+            push(ps, out, nd);
     } else if (word_is(s, n, "include")) {
         tnode *nd = node(ps, N_INCLUDE, at);
         const char *name = template_name(ps, "include");

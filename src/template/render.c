@@ -26,6 +26,7 @@ typedef struct rstate {
         cadre_tvalue v;
     } vars[MAX_VARS];
     size_t nvars;
+    size_t scope; /* vars[scope..] were set in the innermost loop body or block */
     /* the template chain being rendered: chain[0] the most derived, chain[n-1] the root */
     ttemplate *chain[MAX_DEPTH];
     size_t nchain;
@@ -793,9 +794,12 @@ static void render_block(rstate *st, const char *name, size_t from)
         const char *saved_block = st->block;
         size_t saved_level = st->level;
         ttemplate *saved_cur = st->cur;
+        size_t saved_n = st->nvars, saved_scope = st->scope;
         st->block = name, st->level = lv, st->cur = st->chain[lv];
+        st->scope = st->nvars;
         render_list(st, &b->body);
         st->block = saved_block, st->level = saved_level, st->cur = saved_cur;
+        st->nvars = saved_n, st->scope = saved_scope; /* a block's sets stay in it */
         return;
     }
 }
@@ -860,17 +864,37 @@ static void render_node(rstate *st, const tnode *n)
         st->vars[base].v = (cadre_tvalue){ .kind = CADRE_TV_LOOP, .u.other = { &loop, 0, 0 } };
         st->vars[base + 1].name = n->var;
         st->nvars = base + 2;
+        size_t saved_scope = st->scope;
         for (size_t i = 0; i < len && st->rc == 0; i++) {
             loop.index = i;
             st->vars[base + 1].v = seq_item(st, seq, i);
+            st->nvars = base + 2; /* what the last iteration set goes */
+            st->scope = base + 2;
             render_list(st, &n->body);
         }
         st->nvars = base;
+        st->scope = saved_scope;
         break;
     }
     case N_BLOCK:
         render_block(st, n->var, 0);
         break;
+    case N_SET: {
+        /* visible to what follows in the same block or loop body (Jinja's scoping) */
+        cadre_tvalue v = eval(st, n->expr);
+        for (size_t i = st->nvars; i-- > st->scope;)
+            if (strcmp(st->vars[i].name, n->var) == 0) {
+                st->vars[i].v = v;
+                return;
+            }
+        if (st->nvars == MAX_VARS) {
+            warn(st, "too many names set:", n->var);
+            break;
+        }
+        st->vars[st->nvars].name = n->var;
+        st->vars[st->nvars++].v = v;
+        break;
+    }
     case N_INCLUDE: {
         ttemplate *t = cadre__template_find(st->set, n->expr->lit.u.s.ptr, n->expr->lit.u.s.len);
         if (t)
@@ -899,6 +923,8 @@ static void render_template(rstate *st, ttemplate *t)
     ttemplate *saved_cur = st->cur;
     memcpy(saved_chain, st->chain, st->nchain * sizeof *st->chain);
     st->depth++;
+    size_t saved_vars = st->nvars, saved_scope = st->scope;
+    st->scope = st->nvars; /* an included template's sets stay in it */
     st->nchain = 0;
     for (ttemplate *x = t; x && st->nchain < MAX_DEPTH; x = x->parent_t)
         st->chain[st->nchain++] = x;
@@ -907,6 +933,7 @@ static void render_template(rstate *st, ttemplate *t)
     render_list(st, &root->root);
     memcpy(st->chain, saved_chain, saved_n * sizeof *st->chain);
     st->nchain = saved_n, st->level = saved_level, st->block = saved_block, st->cur = saved_cur;
+    st->nvars = saved_vars, st->scope = saved_scope;
     st->depth--;
 }
 

@@ -34,7 +34,7 @@ struct texpr {
 };
 
 /* Nodes */
-enum { N_TEXT, N_OUT, N_IF, N_FOR, N_BLOCK, N_INCLUDE };
+enum { N_TEXT, N_OUT, N_IF, N_FOR, N_BLOCK, N_INCLUDE, N_SET };
 
 typedef struct tnode tnode;
 typedef struct tlist {
@@ -51,7 +51,7 @@ struct tnode {
     texpr **conds;
     tlist *bodies;
     size_t nconds;
-    const char *var;   /* N_FOR: the loop variable; N_BLOCK: the name */
+    const char *var;   /* N_FOR: the loop variable; N_BLOCK: the name; N_SET: the name set */
     tlist body, empty; /* N_FOR (empty: {% empty %}/{% else %}), N_BLOCK */
 };
 

@@ -125,6 +125,13 @@ static void test_conditions(void **state)
     expect("{% if empty %}y{% else %}n{% endif %}{% if missing %}y{% else %}n{% endif %}", ctx, "nn");
     expect("{% if 'b' in s %}in{% endif %}{% if 'z' not in s %} out{% endif %}", ctx, "in out");
     expect("{% if (n < 3 or n > 4) and not (s == 'x') %}ok{% endif %}", ctx, "ok");
+    /* {% set %}: seen by what follows; a loop body's sets end with each iteration */
+    expect("{% set big = n > 3 %}{% set label = s|upper %}{{ big }} {{ label }}"
+           "{% set label = 'again' %} {{ label }}", ctx, "True ABC again");
+    static const cadre_tvalue nums[] = { CADRE_TINT(1), CADRE_TINT(2), CADRE_TINT(3) };
+    cadre_tvalue xs = { .kind = CADRE_TV_VALUES, .u.values = { nums, 3 } };
+    expect("{% set total = 0 %}{% for i in xs %}{% set total = i %}[{{ total }}]{% endfor %}"
+           "{{ total }}", CADRE_CTX({ "xs", xs }), "[1][2][3]0");
     expect("{% if n < 5.5 %}lt{% endif %}{% if s < 'abd' %} slt{% endif %}", ctx, "lt slt");
 }
 
