@@ -9,17 +9,11 @@
  */
 #include <cadre.h>
 
+#include "fuzz_check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_app: check failed: %s (line %d)\n", #c, __LINE__);              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define P_FIELDS(F)                                                                                \
     F(int64, id, CADRE_GE(1))                                                                      \

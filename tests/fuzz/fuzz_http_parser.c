@@ -29,21 +29,13 @@
 
 #include "cadre/http.h"
 
+#include "fuzz_check.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CFG_BYTES 2
 #define MAX_REQUESTS 8
 #define EVERY_PREFIX_MAX 512
-
-/* Prints why and aborts, so the fuzzer (or the replay) reports the input. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_http_parser: invariant failed at %s:%d: %s\n", __FILE__,         \
-                    __LINE__, #cond);                                                              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 typedef struct fuzz_config {
     cadre_http_limits lim;

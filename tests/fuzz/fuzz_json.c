@@ -9,17 +9,11 @@
  */
 #include <cadre.h>
 
+#include "fuzz_check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_json: check failed: %s (line %d)\n", #c, __LINE__);             \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static int reserialize(const char *in, size_t n, size_t depth, cadre_arena *a, cadre_buf *out)
 {

@@ -18,19 +18,13 @@
  */
 #include <cadre.h>
 
+#include "fuzz_check.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_multipart: check failed: %s (line %d)\n", #c, __LINE__);        \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define MP_FIELDS(F)                                                                               \
     F(string, name, CADRE_MIN_LEN(1), CADRE_MAX_LEN(20))                                           \
@@ -141,30 +135,6 @@ static bool same_parse(int ra, const cadre_buf *a, int rb, const cadre_buf *b)
 }
 
 /* ---- the decoder's result, as one comparable text ---- */
-
-/* An independent UTF-8 check (code points, not byte classes): no overlongs, no surrogates,
- * nothing past U+10FFFF. */
-static bool utf8_ok(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned c = u[i];
-        size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!k || i + k > n)
-            return false;
-        unsigned cp = k == 1 ? c : c & (0x3F >> (k - 1));
-        for (size_t j = 1; j < k; j++) {
-            if ((u[i + j] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (u[i + j] & 0x3F);
-        }
-        static const unsigned min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-        if (cp < min[k] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += k;
-    }
-    return true;
-}
 
 static void describe_upload(cadre_buf *out, const cadre_upload *u)
 {

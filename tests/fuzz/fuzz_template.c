@@ -11,17 +11,11 @@
  */
 #include <cadre.h>
 
+#include "fuzz_check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_template: check failed: %s (line %d)\n", #c, __LINE__);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define FZ_KIND(V) V(FZ_A, "a") V(FZ_B, "b<script>")
 CADRE_ENUM(fz_kind, FZ_KIND)

@@ -10,17 +10,11 @@
  */
 #include <cadre.h>
 
+#include "fuzz_check.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_urlencoded: check failed: %s (line %d)\n", #c, __LINE__);       \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define FZ_COLOR(V) V(FZ_RED, "red") V(FZ_BLUE, "blue")
 CADRE_ENUM(fz_ucolor, FZ_COLOR)
@@ -44,28 +38,6 @@ CADRE_SCHEMA(fz_uin, FZ_IN_FIELDS)
     F(file, doc, CADRE_OPTIONAL)                                                                   \
     F(object(fz_uin), inner, CADRE_OPTIONAL)
 CADRE_SCHEMA(fz_u, U_FIELDS)
-
-static bool utf8_ok(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned c = u[i];
-        size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!k || i + k > n)
-            return false;
-        unsigned cp = k == 1 ? c : c & (0x3F >> (k - 1));
-        for (size_t j = 1; j < k; j++) {
-            if ((u[i + j] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (u[i + j] & 0x3F);
-        }
-        static const unsigned min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-        if (cp < min[k] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += k;
-    }
-    return true;
-}
 
 static void check_text(cadre_slice t)
 {
