@@ -2,33 +2,15 @@
 // playwright-core), with the docs assets served locally by the app, and checks that every
 // operation of /openapi.json is shown.
 //   node docs-browser.mjs APP_BINARY
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { checker, launch, serve } from "./harness.mjs";
 
 const bin = process.argv[2];
 const here = path.dirname(fileURLToPath(import.meta.url));
 const assets = path.join(here, "node_modules");
-let failed = 0, passed = 0;
-const check = (ok, what) => {
-  if (ok) passed++;
-  else { failed++; console.error(`FAIL: ${what}`); }
-};
-
-const server = spawn(bin, ["serve", "--port", "0", "--workers", "1", "--docs-assets", assets],
-                     { stdio: ["ignore", "ignore", "pipe"] });
-const port = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error("server did not start in 10 s")), 10000);
-  let log = "";
-  server.stderr.on("data", (d) => {
-    log += d;
-    const m = log.match(/listening on http:\/\/[^:]+:(\d+)/);
-    if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-  });
-  server.on("exit", (code) => reject(new Error(`server exited with ${code}: ${log}`)));
-});
-const base = `http://127.0.0.1:${port}`;
+const { check, fail, report } = checker();
+const { server, base } = await serve(bin, ["--docs-assets", assets]);
 let browser;
 try {
   const doc = await (await fetch(`${base}/openapi.json`)).json();
@@ -37,11 +19,7 @@ try {
     for (const [method, op] of Object.entries(item)) ops.push({ method, path: p, op });
   check(ops.length > 0, "the document has operations");
 
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    timeout: 30000,
-  });
+  browser = await launch();
   const page = await browser.newPage();
   const external = [];
   // Scripts, styles and data must come from the app itself (images such as ReDoc's footer logo
@@ -76,11 +54,9 @@ try {
     check(text.includes(op.summary ?? op.operationId), `/redoc shows ${op.summary ?? op.operationId}`);
   check(external.length === 0, `scripts and styles all came from the app (${external.slice(0, 3).join(", ")})`);
 } catch (err) {
-  failed++;
-  console.error(`FAIL: ${err.message}`);
+  fail(err);
 } finally {
   if (browser) await browser.close();
   server.kill("SIGTERM");
 }
-console.log(`docs-browser: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+report("docs-browser");

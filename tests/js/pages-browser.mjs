@@ -2,43 +2,23 @@
 // playwright-core): the products page, the supplier form (browser-side constraints, the server's
 // errors beside the field, Post/Redirect/Get), and markup in data staying text.
 //   node pages-browser.mjs INVENTORY_BINARY
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { checker, launch, serve } from "./harness.mjs";
 
 const bin = process.argv[2];
 const dir = mkdtempSync(path.join(tmpdir(), "cadre-pages-"));
 const env = { ...process.env, CADRE_DATABASE_URL: `sqlite://${dir}/pages.db` };
-let failed = 0, passed = 0;
-const check = (ok, what) => {
-  if (ok) passed++;
-  else { failed++; console.error(`FAIL: ${what}`); }
-};
+const { check, fail, report } = checker();
 
 const migrated = spawnSync(bin, ["migrate"], { env, encoding: "utf8", timeout: 30000 });
 check(migrated.status === 0, `migrate (${migrated.stderr})`);
-const server = spawn(bin, ["serve", "--port", "0", "--workers", "1"],
-                     { env, stdio: ["ignore", "ignore", "pipe"] });
-const port = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error("server did not start in 10 s")), 10000);
-  let log = "";
-  server.stderr.on("data", (d) => {
-    log += d;
-    const m = log.match(/listening on http:\/\/[^:]+:(\d+)/);
-    if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-  });
-  server.on("exit", (code) => reject(new Error(`server exited with ${code}: ${log}`)));
-});
-const base = `http://127.0.0.1:${port}`;
+const { server, base } = await serve(bin, [], env);
 let browser;
 try {
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    timeout: 30000,
-  });
+  browser = await launch();
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -94,12 +74,10 @@ try {
   check((await page.evaluate(() => window.__pwned)) === undefined, "no markup from the data ran");
   check(errors.length === 0, `no page errors (${errors.join("; ")})`);
 } catch (err) {
-  failed++;
-  console.error(`FAIL: ${err.message}`);
+  fail(err);
 } finally {
   if (browser) await browser.close();
   server.kill("SIGTERM");
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`pages-browser: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+report("pages-browser");
