@@ -10,6 +10,7 @@
 #include "base.h"
 
 #include <sys/types.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -104,6 +105,10 @@ void cadre_http_chunked_init(cadre_http_chunked *c);
  */
 int cadre_http_chunked_decode(cadre_http_chunked *c, char *buf, size_t len, size_t *src, size_t *dst,
                               size_t max_body, cadre_http_error *err /* OUT */);
+
+/** Writes t as an HTTP date, IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", RFC 9110 5.6.7), into
+ *  out whatever the locale; returns its length (29). */
+size_t cadre_http_date(time_t t, char out[32]);
 
 /** The standard reason phrase for a status ("Not Found"), or "Unknown" for unlisted codes. */
 const char *cadre_http_status_text(int status);
@@ -251,8 +256,9 @@ int cadre_sleep(cadre_request *r, int ms);
 /**
  * Makes r, suspended in cadre_wait_fd or cadre_sleep, return 0 on its worker's next turn, as if
  * its wait were over: how a request hands a resource (a database connection) to one waiting for
- * it. Call it from the worker thread r runs on (another of its requests). Returns 0, or
- * CADRE_ESTATE when r is not suspended.
+ * it. Call it from the worker thread r runs on (another of its requests), and only while r's
+ * handler has not returned: r is recycled after that. Returns 0, CADRE_ESTATE when r is not
+ * suspended, or CADRE_ENOMEM.
  */
 int cadre_wake(cadre_request *r);
 
@@ -277,8 +283,11 @@ typedef int (*cadre_dispatch_fn)(void *ctx, cadre_request *r);
  * connection: CADRE_ETOOBIG 413, CADRE_EPARSE 400, others 500, with reason(state) as the detail.
  * When the body is complete the request is dispatched with an empty body and state in
  * r->body_state; drop(state) is called once the response is done, or when the request never
- * reaches its handler (refused, connection lost). max_body replaces the server's body limit for
- * this request when larger.
+ * reaches its handler (refused, connection lost, abandoned at shutdown). max_body replaces the
+ * server's body limit for this request when larger. The callbacks run on the worker thread,
+ * outside any coroutine, so they must not block for long (a file write is the most they should
+ * do); reason may return NULL. The body timeout still applies, counted from the last bytes
+ * received.
  */
 typedef struct cadre_body_sink {
     void *state;

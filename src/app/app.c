@@ -182,5 +182,8 @@ int cadre_app_serve(cadre_app *app, const cadre_server_config *config)
         if (rc < 0)
             return rc;
     }
-    return cadre_server_run(config ? config : &app->config, cadre_app_dispatch, app);
+    cadre_server_config cfg = config ? *config : app->config;
+    if (!cfg.stream)
+        cfg.stream = cadre__app_stream; /* uploads to form routes go to disk as they arrive */
+    return cadre_server_run(&cfg, cadre_app_dispatch, app);
 }

@@ -221,90 +221,52 @@ static bool route_matches(const struct cadre__route *rt, const cadre_slice *segs
     return true;
 }
 
-const struct cadre__route *cadre__route_find(const cadre_app *app, cadre_slice method,
-                                             cadre_slice path)
+/* Splits a path into its segments, those with escapes decoded into dec (at least path.len bytes;
+ * unused, so may be NULL, when the path holds no '%').
+ * Returns the count, or -1 (no leading '/', more than MAX_SEGS), or -2 (a bad escape). */
+static long split_path(cadre_slice path, cadre_slice *segs, char *dec)
 {
-    cadre_slice segs[MAX_SEGS];
-    char decoded[8192];
-    size_t nsegs = 0, used = 0;
+    size_t nsegs = 0;
     if (path.len == 0 || path.ptr[0] != '/')
-        return NULL;
-    if (path.len > 1) {
-        const char *p = path.ptr + 1, *end = path.ptr + path.len;
-        for (;;) {
-            const char *e = memchr(p, '/', (size_t)(end - p));
-            const char *se = e ? e : end;
-            size_t n = (size_t)(se - p);
-            if (nsegs == MAX_SEGS)
-                return NULL;
-            if (memchr(p, '%', n)) {
-                if (n > sizeof decoded - used)
-                    return NULL;
-                long dl = cadre_url_decode(decoded + used, p, n, false);
-                if (dl < 0)
-                    return NULL;
-                segs[nsegs++] = (cadre_slice){ decoded + used, (size_t)dl };
-                used += n;
-            } else {
-                segs[nsegs++] = (cadre_slice){ p, n };
-            }
-            if (!e)
-                break;
-            p = e + 1;
+        return -1;
+    if (path.len == 1)
+        return 0;
+    const char *p = path.ptr + 1, *end = path.ptr + path.len;
+    for (;;) {
+        const char *e = memchr(p, '/', (size_t)(end - p));
+        const char *se = e ? e : end;
+        size_t n = (size_t)(se - p);
+        if (nsegs == MAX_SEGS)
+            return -1;
+        if (memchr(p, '%', n)) {
+            long dl = cadre_url_decode(dec, p, n, false);
+            if (dl < 0)
+                return -2;
+            segs[nsegs++] = (cadre_slice){ dec, (size_t)dl };
+            dec += dl;
+        } else {
+            segs[nsegs++] = (cadre_slice){ p, n };
         }
+        if (!e)
+            return (long)nsegs;
+        p = e + 1;
     }
-    const struct cadre__route *best = NULL;
-    for (size_t i = 0; i < app->nroutes; i++) {
-        const struct cadre__route *rt = &app->routes[i];
-        if (route_matches(rt, segs, nsegs) && cadre_slice_eq_cstr(method, rt->method) &&
-            (!best || better(rt, best)))
-            best = rt;
-    }
-    return best;
 }
 
-int cadre_app_dispatch(void *ctx, cadre_request *r)
+/* The route method selects among those matching segs (HEAD falls back on GET); *matched tells
+ * whether any route's pattern matched at all (405 rather than 404). */
+static const struct cadre__route *select_route(const cadre_app *app, cadre_slice method,
+                                               const cadre_slice *segs, size_t nsegs, bool *matched)
 {
-    cadre_app *app = ctx;
-    cadre_slice path = r->head.path;
-    cadre_slice segs[MAX_SEGS];
-    size_t nsegs = 0;
-
-    if (path.len == 0 || path.ptr[0] != '/')
-        return cadre_error(r, 404, "Not Found");
-    /* Split and decode the path once. */
-    if (path.len > 1) {
-        const char *p = path.ptr + 1, *end = path.ptr + path.len;
-        for (;;) {
-            const char *e = memchr(p, '/', (size_t)(end - p));
-            const char *se = e ? e : end;
-            if (nsegs == MAX_SEGS)
-                return cadre_error(r, 404, "Not Found");
-            size_t n = (size_t)(se - p);
-            if (memchr(p, '%', n)) {
-                char *d = cadre_alloc(r, n + 1);
-                long dl = cadre_url_decode(d, p, n, false);
-                if (dl < 0)
-                    return cadre_error(r, 400, "invalid percent-escape in path");
-                segs[nsegs++] = (cadre_slice){ d, (size_t)dl };
-            } else {
-                segs[nsegs++] = (cadre_slice){ p, n };
-            }
-            if (!e)
-                break;
-            p = e + 1;
-        }
-    }
-
-    bool is_head = cadre_slice_eq_cstr(r->head.method, "HEAD");
+    bool is_head = cadre_slice_eq_cstr(method, "HEAD");
     const struct cadre__route *best = NULL, *best_get = NULL;
-    bool path_matched = false;
+    *matched = false;
     for (size_t i = 0; i < app->nroutes; i++) {
         const struct cadre__route *rt = &app->routes[i];
         if (!route_matches(rt, segs, nsegs))
             continue;
-        path_matched = true;
-        if (cadre_slice_eq_cstr(r->head.method, rt->method)) {
+        *matched = true;
+        if (cadre_slice_eq_cstr(method, rt->method)) {
             if (!best || better(rt, best))
                 best = rt;
         } else if (is_head && strcmp(rt->method, "GET") == 0) {
@@ -312,8 +274,36 @@ int cadre_app_dispatch(void *ctx, cadre_request *r)
                 best_get = rt;
         }
     }
-    if (!best)
-        best = best_get;
+    return best ? best : best_get;
+}
+
+const struct cadre__route *cadre__route_find(const cadre_app *app, cadre_slice method,
+                                             cadre_slice path)
+{
+    cadre_slice segs[MAX_SEGS];
+    char dec[8192];
+    bool matched;
+    if (path.len > sizeof dec)
+        return NULL; /* the caller then takes the general path */
+    long n = split_path(path, segs, dec);
+    return n < 0 ? NULL : select_route(app, method, segs, (size_t)n, &matched);
+}
+
+int cadre_app_dispatch(void *ctx, cadre_request *r)
+{
+    cadre_app *app = ctx;
+    cadre_slice segs[MAX_SEGS];
+    cadre_slice path = r->head.path;
+    /* decoded segments live as long as the request (path parameters point into them) */
+    char *dec = path.ptr && memchr(path.ptr, '%', path.len) ? cadre_alloc(r, path.len + 1) : NULL;
+    long n = split_path(path, segs, dec);
+    if (n == -2)
+        return cadre_error(r, 400, "invalid percent-escape in path");
+    if (n < 0)
+        return cadre_error(r, 404, "Not Found");
+    size_t nsegs = (size_t)n;
+    bool path_matched;
+    const struct cadre__route *best = select_route(app, r->head.method, segs, nsegs, &path_matched);
     if (!best) {
         if (!path_matched)
             return cadre_error(r, 404, "Not Found");

@@ -276,18 +276,7 @@ static const char *content_type(const char *name)
  * Header values: HTTP dates, entity tags, ranges, Accept-Encoding
  * ------------------------------------------------------------------------------------------- */
 
-static const char day_names[] = "SunMonTueWedThuFriSat";
 static const char month_names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-
-/* t as an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), without depending on the locale. */
-static void format_http_date(time_t t, char out[64])
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(out, 64, "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT", day_names + 3 * tm.tm_wday,
-             tm.tm_mday, month_names + 3 * tm.tm_mon, tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-             tm.tm_sec);
-}
 
 static bool parse_digits(const char *p, int n, int *out)
 {
@@ -654,8 +643,8 @@ static int serve_static(cadre_request *r)
                  (unsigned long long)st.st_mtim.tv_nsec);
     time_t now = time(NULL);
     time_t modified = st.st_mtim.tv_sec < now ? st.st_mtim.tv_sec : now; /* never in the future */
-    char lm[64];
-    format_http_date(modified, lm);
+    char lm[32];
+    cadre_http_date(modified, lm);
     cadre_set_header(r, "ETag", etag);
     if (m->cache_control)
         cadre_set_header(r, "Cache-Control", m->cache_control);

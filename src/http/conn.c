@@ -294,45 +294,40 @@ static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body,
 /*
  * Feeds the body bytes buffered after the head to the sink and removes them from the buffer (the
  * head stays: it is parsed again at dispatch; what follows the body stays too). Returns 1 when the
- * body is complete, 0 when more must arrive, or the sink's (or the chunked decoder's) negative
- * error.
+ * body is complete, 0 when more must arrive, CADRE_EPARSE with *e set when the chunked coding is
+ * broken, or the sink's negative error. Progress restarts the body timer: a large upload is timed
+ * from its last bytes, not from its first.
  */
-static int stream_body(cadre__conn *c, char *base, size_t avail)
+static int stream_body(cadre__conn *c, char *base, size_t avail, cadre_http_error *e)
 {
-    size_t from = c->head_len, len;
+    size_t from = c->head_len, len, next; /* next: where what follows the fed bytes starts */
     int done;
     if (!c->chunked) {
         len = avail - from < c->stream_left ? avail - from : (size_t)c->stream_left;
         c->stream_left -= len;
         done = c->stream_left == 0;
+        next = from + len;
     } else {
-        const cadre_http_limits *lim = &c->worker->cfg->limits;
         size_t src = c->ch_src, dst = c->ch_dst;
-        cadre_http_error e;
-        uint64_t max = c->sink.max_body > lim->max_body ? c->sink.max_body : lim->max_body;
         int rc = cadre_http_chunked_decode(&c->ch, base, avail, &src, &dst,
-                                           max > SIZE_MAX ? SIZE_MAX : (size_t)max, &e);
+                                           c->body_max > SIZE_MAX ? SIZE_MAX : (size_t)c->body_max, e);
         if (rc == CADRE_HTTP_ERROR)
-            return e.status == 413 ? CADRE_ETOOBIG : CADRE_EPARSE;
-        len = dst - from;
+            return CADRE_EPARSE;
+        len = dst - from; /* decoded in place at [from, dst); the undecoded rest starts at src */
         done = rc != CADRE_HTTP_PARTIAL;
-        /* the decoded bytes are [from, dst); the undecoded rest starts at src */
-        if (len) {
-            int frc = c->sink.feed(c->sink.state, base + from, len);
-            if (frc < 0)
-                return frc;
-        }
-        memmove(base + from, base + src, avail - src);
-        c->in.len -= src - from;
+        next = src;
         c->ch_src = c->ch_dst = from;
-        return done;
     }
     if (len) {
         int frc = c->sink.feed(c->sink.state, base + from, len);
         if (frc < 0)
             return frc;
-        memmove(base + from, base + from + len, avail - from - len);
-        c->in.len -= len;
+    }
+    if (next > from) {
+        memmove(base + from, base + next, avail - next);
+        c->in.len -= next - from;
+        if (!done)
+            cadre__timer_set(c, T_BODY);
     }
     return done;
 }
@@ -371,10 +366,9 @@ static void process_input(cadre__conn *c)
                 continue;
             }
             c->streaming = w->cfg->stream && w->cfg->stream(w->dispatch_ctx, &h, &c->sink);
-            uint64_t max_body = lim->max_body;
-            if (c->streaming && c->sink.max_body > max_body)
-                max_body = c->sink.max_body;
-            if (!h.chunked && (uint64_t)h.content_length > max_body) {
+            c->body_max = c->streaming && c->sink.max_body > lim->max_body ? c->sink.max_body
+                                                                          : lim->max_body;
+            if (!h.chunked && (uint64_t)h.content_length > c->body_max) {
                 refuse(c, 413, "request body too large");
                 return;
             }
@@ -398,7 +392,12 @@ static void process_input(cadre__conn *c)
         cadre_slice body;
         size_t msg_len;
         if (c->streaming) {
-            int rc = stream_body(c, base, avail);
+            e = (cadre_http_error){ 0 };
+            int rc = stream_body(c, base, avail, &e);
+            if (rc < 0 && e.status) { /* the chunked coding, with the decoder's status */
+                refuse(c, e.status, e.reason);
+                return;
+            }
             if (rc < 0) {
                 const char *why = c->sink.reason ? c->sink.reason(c->sink.state) : NULL;
                 refuse(c, rc == CADRE_ETOOBIG ? 413 : rc == CADRE_EPARSE ? 400 : 500,

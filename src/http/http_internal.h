@@ -97,6 +97,7 @@ struct cadre__conn {
     bool streaming;
     cadre_body_sink sink;
     uint64_t stream_left; /* Content-Length bytes not yet fed */
+    uint64_t body_max;    /* this request's body limit (the server's, or the sink's if larger) */
     /* output */
     cadre_buf out;
     size_t out_off;

@@ -217,14 +217,25 @@ void cadre_close_after(cadre_request *r)
 
 #define TAIL_MIN (32 * 1024) /* bodies from this size are written from the arena, not copied */
 
+size_t cadre_http_date(time_t t, char out[32])
+{
+    static const char days[] = "SunMonTueWedThuFriSat", months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int n = snprintf(out, 32, "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT", days + 3 * tm.tm_wday,
+                     tm.tm_mday, months + 3 * tm.tm_mon, tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec);
+    return n > 0 && n < 32 ? (size_t)n : 0;
+}
+
 void cadre__update_date(cadre__worker *w)
 {
     time_t now = time(NULL);
     if (now == w->date_sec)
         return;
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    w->date_len = strftime(w->date_line, sizeof w->date_line, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    char date[32];
+    size_t n = cadre_http_date(now, date);
+    w->date_len = (size_t)snprintf(w->date_line, sizeof w->date_line, "Date: %.*s\r\n", (int)n, date);
     w->date_sec = now;
 }
 

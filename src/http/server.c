@@ -203,13 +203,20 @@ cadre__slot *cadre__slot_get(cadre__worker *w)
     return s;
 }
 
-void cadre__slot_put(cadre__worker *w, cadre__slot *s)
+/* What a request holds outside its arena: a file body never handed to a connection, the body
+ * sink that took its upload (temporary files). */
+static void slot_release(cadre__slot *s)
 {
-    cadre__response_drop_file(&s->res); /* a file body that was never handed to a connection */
+    cadre__response_drop_file(&s->res);
     if (s->sink.drop)
         s->sink.drop(s->sink.state);
     s->sink = (cadre_body_sink){ 0 };
     s->req.body_state = NULL;
+}
+
+void cadre__slot_put(cadre__worker *w, cadre__slot *s)
+{
+    slot_release(s);
     cadre_arena_reset(&s->arena);
     s->conn = NULL;
     if (w->num_free_slots >= MAX_FREE_SLOTS) {
@@ -231,7 +238,7 @@ void cadre__slot_abandon(cadre__worker *w, cadre__slot *s)
     }
     heap_remove(w, s);
     cadre__link_remove(&s->busy);
-    cadre__response_drop_file(&s->res);
+    slot_release(s);
     /* The coroutine's frames are dropped with its stack; what it malloc'd itself is lost. */
     cadre_arena_free(&s->arena);
     cadre__coro_destroy(&s->coro);
