@@ -70,11 +70,13 @@ const char *cadre_db_engine(const cadre_db *db);
  * name, exactly or else ignoring case (PostgreSQL lower-cases unquoted names; extra columns are
  * ignored; fields without a column keep their zero value and are not marked present). A NULL
  * marks a CADRE_NULLABLE field present and null, so it is encoded as null; other fields stay
- * absent. Strings are copied into arena. The statement is prepared once per connection
- * and cached (sql must be a string that stays valid: a literal).
+ * absent. Strings are copied into arena. The statement is prepared once per connection and
+ * cached by its text (sql is copied: it may be built at run time).
  *
  * Returns 0, or CADRE_EIO (SQL error: logged with the statement), CADRE_ETIMEDOUT (the database
- * stayed locked past the busy timeout), CADRE_ECLOSED (cannot connect).
+ * stayed locked past the busy timeout), CADRE_ECLOSED (cannot connect), CADRE_EPARSE (a column's
+ * value does not fit its field: logged), CADRE_EINVAL (more than 65535 parameters on
+ * PostgreSQL) or CADRE_ENOMEM.
  */
 int cadre_db_query(cadre_db *db, cadre_arena *arena, const cadre_schema *s, cadre_rows *out /* OUT */,
                    const char *sql, const cadre_value *params, size_t nparams);

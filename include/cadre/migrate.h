@@ -88,8 +88,8 @@ int cadre_makemigrations(const cadre_schema *const *models, size_t nmodels, cons
  */
 int cadre_migrate(cadre_db *db, const char *dir, const char *target, FILE *out);
 
-/** Writes every migration of dir to out, "[X] 0001_initial" when db has applied it, "[ ]" when
- *  not. Returns 0 or the error reading them. */
+/** Writes every migration of dir to out (not NULL), "[X] 0001_initial" when db has applied it,
+ *  "[ ]" when not. Returns 0, the error reading them (CADRE_EINVAL, CADRE_EIO) or the database's. */
 int cadre_showmigrations(cadre_db *db, const char *dir, FILE *out);
 
 /** How many of dir's migrations db has not applied yet. */

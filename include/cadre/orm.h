@@ -171,7 +171,8 @@ void cadre_q_init(cadre_query *q, cadre_db *db, const cadre_schema *model, cadre
  * exact (the default: "price"), ne, lt, lte, gt, gte, contains, icontains, startswith, and isnull
  * (the value is CADRE_PINT(1) for IS NULL, CADRE_PINT(0) for IS NOT NULL). contains/startswith
  * are case-sensitive on both engines; icontains ignores ASCII case. An unknown field or lookup
- * makes the query fail with CADRE_EINVAL when it runs (logged, naming it).
+ * makes the query fail with CADRE_EINVAL when it runs (logged, naming it). Text values are not
+ * copied: they must live until the query runs (as lookup must).
  */
 void cadre_q_filter(cadre_query *q, const char *lookup, cadre_value v);
 

@@ -381,13 +381,19 @@ static int finish_command(struct pconn *c, uint64_t deadline)
     return rc;
 }
 
-/* '?' placeholders (outside quotes) become $1, $2, …; *count gets how many there were. */
+/* '?' placeholders (outside quotes) become $1, $2, …; *count gets how many there were. NULL when
+ * out of memory, or with *count -1 when there are more than PostgreSQL takes. */
 static char *rewrite(const char *sql, int *count)
 {
     size_t n = strlen(sql), q = 0;
     for (size_t i = 0; i < n; i++)
         q += sql[i] == '?';
-    char *out = malloc(n + 4 * q + 1);
+    *count = -1;
+    if (q > 65535) { /* PostgreSQL's own limit on bound parameters */
+        cadre_log(CADRE_LOG_ERROR, "postgresql: %zu parameters, more than the 65535 allowed", q);
+        return NULL;
+    }
+    char *out = malloc(n + 6 * q + 1); /* "$65535" is 6 bytes for one '?' */
     if (!out)
         return NULL;
     size_t o = 0;
@@ -401,7 +407,7 @@ static char *rewrite(const char *sql, int *count)
         } else if (ch == '\'' || ch == '"') {
             quote = ch;
         } else if (ch == '?') {
-            o += (size_t)snprintf(out + o, 8, "$%d", ++k);
+            o += (size_t)snprintf(out + o, 7, "$%d", ++k);
             continue;
         }
         out[o++] = ch;
@@ -453,7 +459,7 @@ static int prepare(struct pool *p, struct pconn *c, const char *sql, uint64_t de
     if (!text) {
         free(copy);
         s->sql = NULL;
-        return CADRE_ENOMEM;
+        return s->nparams < 0 ? CADRE_EINVAL : CADRE_ENOMEM;
     }
     int ok = pq.PQsendPrepare(c->pg, s->name, text, 0, NULL);
     free(text);

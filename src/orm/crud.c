@@ -11,12 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-static bool is_column(const cadre_field *f)
-{
-    return f->type != CADRE_T_STRINGS && f->type != CADRE_T_INT64S && f->type != CADRE_T_DOUBLES &&
-           f->type != CADRE_T_OBJECT && f->type != CADRE_T_ARRAY;
-}
-
 static bool is_set(const cadre_schema *m, const void *obj, size_t i)
 {
     return (*(const uint64_t *)((const char *)obj + m->set_offset) >> i) & 1;
@@ -27,6 +21,8 @@ cadre_value cadre__model_value(const cadre_schema *m, const cadre_field *f, cons
 {
     size_t i = (size_t)(f - m->fields);
     const void *p = (const char *)obj + f->offset;
+    if (f->optional && !is_set(m, obj, i)) /* absent: NULL, not the struct's zero bytes */
+        return CADRE_PNULL;
     if (f->nullable && ((*(const uint64_t *)((const char *)obj + m->null_offset) >> i) & 1))
         return CADRE_PNULL;
     switch (f->type) {
@@ -127,7 +123,7 @@ static uint64_t insert_mask(const cadre_schema *m, const cadre_field *pk, const 
     uint64_t mask = 0;
     for (size_t i = 0; i < m->nfields; i++) {
         const cadre_field *f = &m->fields[i];
-        if (f == pk || !is_column(f))
+        if (f == pk || !cadre__field_is_column(f))
             continue;
         if (f->optional && !is_set(m, obj, i) && !f->auto_now_add && !f->auto_now)
             continue;
@@ -487,7 +483,7 @@ int cadre_model_update(cadre_db *db, cadre_arena *arena, const cadre_schema *m, 
     size_t n = 0;
     for (size_t i = 0; i < m->nfields; i++) {
         const cadre_field *f = &m->fields[i];
-        if (f == pk || !is_column(f) || (f->auto_now_add && !f->auto_now))
+        if (f == pk || !cadre__field_is_column(f) || (f->auto_now_add && !f->auto_now))
             continue; /* the key and the time of insertion never change */
         if (partial && !is_set(m, obj, i) && !f->auto_now)
             continue;

@@ -717,6 +717,19 @@ static int sqlite_rebuild(const cadre__table *old, const cadre__table *new, cadr
     if (rc == 0 && any)
         rc = stmtf(out, "INSERT INTO %s (%s) SELECT %s FROM %s", tmp, cadre_buf_cstr(&cols),
                    cadre_buf_cstr(&vals), old->name);
+    /* AUTOINCREMENT's high-water mark (DROP TABLE deletes it): keys of rows deleted before the
+     * rebuild must stay unused after it */
+    bool autoinc = false;
+    for (size_t i = 0; i < new->ncols; i++)
+        autoinc |= new->cols[i].pk && new->cols[i].type == CADRE__COL_INT64;
+    if (rc == 0 && autoinc)
+        rc = stmtf(out, "UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE "
+                        "name = '%s') WHERE name = '%s' AND seq < (SELECT seq FROM sqlite_sequence "
+                        "WHERE name = '%s')", old->name, tmp, old->name);
+    if (rc == 0 && autoinc)
+        rc = stmtf(out, "INSERT INTO sqlite_sequence (name, seq) SELECT '%s', seq FROM "
+                        "sqlite_sequence WHERE name = '%s' AND NOT EXISTS (SELECT 1 FROM "
+                        "sqlite_sequence WHERE name = '%s')", tmp, old->name, tmp);
     if (rc == 0)
         rc = stmtf(out, "DROP TABLE %s", old->name);
     if (rc == 0)

@@ -84,6 +84,11 @@ static const char *default_text(const cadre_field *f, cadre_arena *a)
     }
 }
 
+bool cadre__field_is_column(const cadre_field *f)
+{
+    return coltype_of(f) >= 0;
+}
+
 int cadre__model_table(const cadre_schema *m, cadre_arena *arena, cadre__table *out)
 {
     *out = (cadre__table){ m->name, cadre_arena_calloc(arena, (m->nfields + 1) * sizeof(cadre__column)),

@@ -50,6 +50,9 @@ int cadre__stmts_add(cadre__stmts *s, const char *sql, size_t len);
  * cannot be null, a foreign key to a model without a primary key). */
 int cadre__model_table(const cadre_schema *m, cadre_arena *arena, cadre__table *out);
 
+/* Whether a field is stored in a column (arrays, objects and files are not). */
+bool cadre__field_is_column(const cadre_field *f);
+
 /* Whether the column gets its own (non-unique) index: CADRE_INDEX and foreign keys. */
 bool cadre__column_indexed(const cadre__column *c);
 

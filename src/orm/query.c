@@ -6,7 +6,7 @@
  * select_related joins other tables (aliased cadre__r0, cadre__r1…; their columns come back as
  * r0__name… and are split into the related structs after the query).
  */
-#include <cadre/orm.h>
+#include "orm_internal.h"
 
 #include "schema/schema_internal.h"
 
@@ -91,12 +91,6 @@ static const cadre_field *field(cadre_query *q, const char *name, size_t len)
         misuse(q, "unknown field", tmp);
     }
     return f;
-}
-
-static bool is_column(const cadre_field *f)
-{
-    return f->type != CADRE_T_STRINGS && f->type != CADRE_T_INT64S && f->type != CADRE_T_DOUBLES &&
-           f->type != CADRE_T_OBJECT && f->type != CADRE_T_ARRAY;
 }
 
 /* "table.column": unambiguous once other tables are joined */
@@ -305,8 +299,8 @@ void cadre_q_set(cadre_query *q, const char *name, cadre_value v)
         misuse(q, "cannot update the primary key", name);
         return;
     }
-    if (!is_column(f) || !fits(q, f, &v)) {
-        misuse(q, !is_column(f) ? "no column to update" : "value does not suit field", name);
+    if (!cadre__field_is_column(f) || !fits(q, f, &v)) {
+        misuse(q, !cadre__field_is_column(f) ? "no column to update" : "value does not suit field", name);
         return;
     }
     if (!q->set_values)
@@ -352,7 +346,7 @@ static const char *select_head(cadre_query *q)
     cadre_buf_init_arena(&b, q->arena, (size_t)1 << 16);
     cadre_buf_append_str(&b, "SELECT ");
     for (size_t i = 0; i < q->model->nfields; i++)
-        if (is_column(&q->model->fields[i]))
+        if (cadre__field_is_column(&q->model->fields[i]))
             cadre_buf_appendf(&b, "%s%s", b.len > 7 ? ", " : "", q->model->fields[i].name);
     cadre_buf_appendf(&b, " FROM %s", q->model->name);
     cadre_buf_append(&b, "", 1);
@@ -405,13 +399,13 @@ static const char *joined_head(cadre_query *q)
     cadre_buf_init_arena(&b, q->arena, (size_t)1 << 18);
     cadre_buf_append_str(&b, "SELECT ");
     for (size_t i = 0; i < m->nfields; i++)
-        if (is_column(&m->fields[i]))
+        if (cadre__field_is_column(&m->fields[i]))
             cadre_buf_appendf(&b, "%s%s.%s AS %s", b.len > 7 ? ", " : "", m->name,
                               m->fields[i].name, m->fields[i].name);
     for (size_t k = 0; k < q->nrelated; k++) {
         const cadre_schema *t = q->related[k].target;
         for (size_t i = 0; i < t->nfields; i++)
-            if (is_column(&t->fields[i]))
+            if (cadre__field_is_column(&t->fields[i]))
                 cadre_buf_appendf(&b, ", cadre__r%zu.%s AS r%zu__%s", k, t->fields[i].name, k,
                                   t->fields[i].name);
     }
