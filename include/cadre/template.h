@@ -65,7 +65,9 @@ typedef struct cadre_template_source {
  * dir) into *out. With reload, rendering checks the files' modification times first and
  * recompiles the set when one changed (for development; a broken edit keeps the previous set and
  * logs the error). Returns 0, CADRE_EPARSE (errors logged, each "file:line:column: message"),
- * CADRE_EIO or CADRE_ENOMEM. Free with cadre_templates_free.
+ * CADRE_EIO or CADRE_ENOMEM (*out is then NULL). Free with cadre_templates_free, or hand the set
+ * to an app with cadre_templates_use. Tags and expressions nest at most 32 deep; a template
+ * that includes or extends itself, directly or not, is refused.
  */
 int cadre_templates_load_dir(const char *dir, bool reload, cadre_templates **out /* OUT */);
 
@@ -73,6 +75,7 @@ int cadre_templates_load_dir(const char *dir, bool reload, cadre_templates **out
 int cadre_templates_load_sources(const cadre_template_source *src, size_t n,
                                  cadre_templates **out /* OUT */);
 
+/** Frees a set (NULL is ignored). Not for a set given to cadre_templates_use: the app frees it. */
 void cadre_templates_free(cadre_templates *t);
 
 /* ---------------------------------------------------------------------------------------------
@@ -196,21 +199,25 @@ typedef struct cadre_tform {
 
 /**
  * Renders template name with ctx, appending to out. Values are read, not copied: they must live
- * until it returns. Returns 0, CADRE_ENOTFOUND (no such template), CADRE_ETOOBIG (out's limit,
+ * until it returns; ctx may be NULL (no names). Several threads may render from one set at once.
+ * On an error out holds what was rendered before it. Returns 0, CADRE_ENOTFOUND (no such
+ * template), CADRE_ETOOBIG (out's limit,
  * or 50 million nodes rendered: loops nested over large lists; logged) or CADRE_ENOMEM. Run-time problems that Jinja would raise on (iterating a number) are logged
  * with file:line and render nothing.
  */
 int cadre_template_render(cadre_templates *t, const char *name, const cadre_tctx *ctx,
                           cadre_buf *out);
 
-/** Makes t the app's templates (for cadre_render). The app frees t. Returns 0 or CADRE_ENOMEM. */
+/** Makes t the app's templates (for cadre_render). The app frees t, also when this fails
+ *  (CADRE_ENOMEM): do not free it yourself. Returns 0 or CADRE_ENOMEM. */
 int cadre_templates_use(cadre_app *app, cadre_templates *t);
 
 /**
  * Renders template name of the app's templates (cadre_templates_use) as the response:
  * Content-Type text/html; charset=utf-8 (text/plain for *.txt, application/xml for *.xml), the
  * body in the request arena. Returns status; a template that does not exist (or an app without
- * templates) is a bug: logged, CADRE_ESTATE, which a handler returns as it is (a 500).
+ * templates) is a bug: logged, CADRE_ESTATE, which a handler returns as it is (a 500);
+ * otherwise cadre_template_render's errors (CADRE_ETOOBIG, CADRE_ENOMEM).
  */
 int cadre_render(cadre_request *r, int status, const char *name, cadre_tctx ctx);
 

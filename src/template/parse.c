@@ -15,13 +15,18 @@
 #include <string.h>
 #include <strings.h>
 
-enum { H_TEXT, H_TAG, H_DQ, H_SQ, H_RAW };
+enum { H_TEXT, H_TAG, H_DQ, H_SQ, H_RAW, H_COMMENT };
+
+#define MAX_NESTING 32 /* tags inside tags, parentheses inside parentheses */
 
 typedef struct parser {
     cadre_arena *a;
     ttemplate *t;
     const char *src, *p, *end;
     int errors;
+    int depth;               /* nesting of bodies and expressions being parsed */
+    const char *line_pos;    /* line numbers are counted forward from here (nodes come in order) */
+    int line_no;
     bool strip_next; /* the previous tag ended with '-': strip the next text's leading space */
     bool seen_tag;   /* a tag or output came before (extends must be first) */
     int html;
@@ -49,12 +54,22 @@ static void perr(parser *ps, const char *at, const char *fmt, ...)
         cadre_log(CADRE_LOG_ERROR, "%s:%d:%d: %s", ps->t->name, line, col, msg);
 }
 
-static int line_of(const parser *ps, const char *at)
+static int line_of(parser *ps, const char *at)
 {
-    int line = 1;
-    for (const char *q = ps->src; q < at; q++)
-        line += *q == '\n';
-    return line;
+    if (!ps->line_pos || at < ps->line_pos) /* counted from the start only when going back */
+        ps->line_pos = ps->src, ps->line_no = 1;
+    for (; ps->line_pos < at; ps->line_pos++)
+        ps->line_no += *ps->line_pos == '\n';
+    return ps->line_no;
+}
+
+/* Enters one more level of nesting; false (with the error reported) past MAX_NESTING. */
+static bool nest(parser *ps, const char *at)
+{
+    if (++ps->depth <= MAX_NESTING)
+        return true;
+    perr(ps, at, "nested more than %d deep", MAX_NESTING);
+    return false;
 }
 
 static void *alloc(parser *ps, size_t n)
@@ -101,7 +116,10 @@ static void html_scan(parser *ps, const char *p, const char *end)
         char c = *p;
         switch (ps->html) {
         case H_TEXT:
-            if (c == '<' && p + 1 < end && (is_alpha(p[1]) || p[1] == '/' || p[1] == '!')) {
+            if (c == '<' && end - p >= 4 && memcmp(p, "<!--", 4) == 0) {
+                ps->html = H_COMMENT; /* quotes in a comment are text */
+                p += 3;
+            } else if (c == '<' && p + 1 < end && (is_alpha(p[1]) || p[1] == '/' || p[1] == '!')) {
                 ps->html = H_TAG;
                 ps->tagname_len = 0;
                 const char *q = p + 1;
@@ -130,6 +148,12 @@ static void html_scan(parser *ps, const char *p, const char *end)
         case H_SQ:
             if (c == '\'')
                 ps->html = H_TAG;
+            break;
+        case H_COMMENT:
+            if (c == '-' && end - p >= 3 && memcmp(p, "-->", 3) == 0) {
+                ps->html = H_TEXT;
+                p += 2;
+            }
             break;
         case H_RAW: {
             size_t n = strlen(ps->raw_end);
@@ -438,8 +462,11 @@ static texpr *parse_cmp(parser *ps)
 static texpr *parse_not(parser *ps)
 {
     if (accept_word(ps, "not")) {
+        if (!nest(ps, ps->p))
+            return NULL;
         texpr *e = expr_new(ps, E_NOT);
         e->a = parse_not(ps);
+        ps->depth--;
         return e->a ? e : NULL;
     }
     return parse_cmp(ps);
@@ -459,6 +486,8 @@ static texpr *parse_and(parser *ps)
 
 static texpr *parse_expr(parser *ps)
 {
+    if (!nest(ps, ps->p))
+        return NULL;
     texpr *a = parse_and(ps);
     while (a && accept_word(ps, "or")) {
         texpr *e = expr_new(ps, E_OR);
@@ -466,6 +495,7 @@ static texpr *parse_expr(parser *ps)
         e->b = parse_and(ps);
         a = e->b ? e : NULL;
     }
+    ps->depth--;
     return a;
 }
 
@@ -517,6 +547,7 @@ static const char *next_open(const char *p, const char *end)
 /* Parses nodes into out until one of the tags in ends (NULL-terminated; NULL: the end of the
  * source); *which gets the index of the tag that ended it (-1: the end of the source). */
 static void parse_body(parser *ps, tlist *out, const char *const *ends, int *which);
+static void parse_body_level(parser *ps, tlist *out, const char *const *ends, int *which);
 
 static bool ends_with_safe(const texpr *e)
 {
@@ -720,6 +751,14 @@ static void parse_tag(parser *ps, tlist *out, const char *at, const char *const 
 static void parse_body(parser *ps, tlist *out, const char *const *ends, int *which)
 {
     *which = -1;
+    if (!nest(ps, ps->p))
+        return;
+    parse_body_level(ps, out, ends, which);
+    ps->depth--;
+}
+
+static void parse_body_level(parser *ps, tlist *out, const char *const *ends, int *which)
+{
     while (ps->p < ps->end && ps->errors == 0) {
         const char *open = next_open(ps->p, ps->end);
         const char *text_end = open ? open : ps->end;

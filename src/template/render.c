@@ -895,12 +895,9 @@ static void render_node(rstate *st, const tnode *n)
         st->vars[st->nvars++].v = v;
         break;
     }
-    case N_INCLUDE: {
-        ttemplate *t = cadre__template_find(st->set, n->expr->lit.u.s.ptr, n->expr->lit.u.s.len);
-        if (t)
-            render_template(st, t);
+    case N_INCLUDE:
+        render_template(st, n->inc); /* resolved when the set was linked */
         break;
-    }
     }
 }
 

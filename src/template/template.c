@@ -31,62 +31,58 @@ static void set_free(cadre_templates *t)
     free(t);
 }
 
-/* Checks that every include names a template (recursively through the nodes). */
-static int check_includes(cadre_templates *set, ttemplate *t, const tlist *l)
+/* Resolves every include of l to its template (an unknown name is an error). */
+static int link_includes(cadre_templates *set, ttemplate *t, tlist *l)
 {
     int rc = 0;
     for (size_t i = 0; i < l->len; i++) {
-        const tnode *n = l->items[i];
+        tnode *n = l->items[i];
         if (n->kind == N_INCLUDE &&
-            !cadre__template_find(set, n->expr->lit.u.s.ptr, n->expr->lit.u.s.len)) {
+            !(n->inc = cadre__template_find(set, n->expr->lit.u.s.ptr, n->expr->lit.u.s.len))) {
             cadre_log(CADRE_LOG_ERROR, "%s:%d: {%% include \"%s\" %%}: no such template", t->name,
                       n->line, n->expr->lit.u.s.ptr);
             rc = CADRE_EPARSE;
         }
-        if (n->kind == N_IF)
-            for (size_t k = 0; k <= n->nconds; k++)
-                rc = check_includes(set, t, &n->bodies[k]) ? CADRE_EPARSE : rc;
+        for (size_t k = 0; n->kind == N_IF && k <= n->nconds; k++)
+            rc = link_includes(set, t, &n->bodies[k]) ? CADRE_EPARSE : rc;
         if (n->kind == N_FOR || n->kind == N_BLOCK) {
-            rc = check_includes(set, t, &n->body) ? CADRE_EPARSE : rc;
-            rc = check_includes(set, t, &n->empty) ? CADRE_EPARSE : rc;
+            rc = link_includes(set, t, &n->body) ? CADRE_EPARSE : rc;
+            rc = link_includes(set, t, &n->empty) ? CADRE_EPARSE : rc;
         }
     }
     return rc;
 }
 
-/* Whether t can reach target through includes (any depth; templates it extends included). */
-static bool includes_reach(cadre_templates *set, const tlist *l, const ttemplate *target, int depth);
+static bool cycle_from(ttemplate *t);
 
-static bool template_reaches(cadre_templates *set, const ttemplate *t, const ttemplate *target,
-                             int depth)
-{
-    if (depth > 64)
-        return true; /* deeper than any sane set: treat as a cycle */
-    for (const ttemplate *x = t; x; x = x->parent_t)
-        if (includes_reach(set, &x->root, target, depth + 1))
-            return true;
-    return false;
-}
-
-static bool includes_reach(cadre_templates *set, const tlist *l, const ttemplate *target, int depth)
+/* Whether an include in l leads back to a template being walked. */
+static bool cycle_in(const tlist *l)
 {
     for (size_t i = 0; i < l->len; i++) {
         const tnode *n = l->items[i];
-        if (n->kind == N_INCLUDE) {
-            ttemplate *inc = cadre__template_find(set, n->expr->lit.u.s.ptr, n->expr->lit.u.s.len);
-            if (inc == target || (inc && template_reaches(set, inc, target, depth + 1)))
+        if (n->kind == N_INCLUDE && cycle_from(n->inc))
+            return true;
+        for (size_t k = 0; n->kind == N_IF && k <= n->nconds; k++)
+            if (cycle_in(&n->bodies[k]))
                 return true;
-        }
-        if (n->kind == N_IF)
-            for (size_t k = 0; k <= n->nconds; k++)
-                if (includes_reach(set, &n->bodies[k], target, depth))
-                    return true;
-        if ((n->kind == N_FOR || n->kind == N_BLOCK) &&
-            (includes_reach(set, &n->body, target, depth) ||
-             includes_reach(set, &n->empty, target, depth)))
+        if ((n->kind == N_FOR || n->kind == N_BLOCK) && (cycle_in(&n->body) || cycle_in(&n->empty)))
             return true;
     }
     return false;
+}
+
+/* Depth-first over includes and extends, each template walked once: a template met again while
+ * it is being walked closes a cycle, which rendering would follow for ever. */
+static bool cycle_from(ttemplate *t)
+{
+    if (t->visit == 1)
+        return true;
+    if (t->visit == 2)
+        return false;
+    t->visit = 1;
+    bool cycle = cycle_in(&t->root) || (t->parent_t && cycle_from(t->parent_t));
+    t->visit = 2;
+    return cycle;
 }
 
 int cadre__templates_compile(const cadre_template_source *src, size_t n, cadre_templates **out)
@@ -125,22 +121,13 @@ int cadre__templates_compile(const cadre_template_source *src, size_t n, cadre_t
                 rc = CADRE_EPARSE;
             }
         }
-        rc = check_includes(set, t, &t->root) ? CADRE_EPARSE : rc;
+        rc = link_includes(set, t, &t->root) ? CADRE_EPARSE : rc;
     }
-    for (size_t i = 0; i < set->len && rc == 0; i++) { /* no cycle of extends */
-        size_t steps = 0;
-        for (ttemplate *x = &set->items[i]; x && rc == 0; x = x->parent_t)
-            if (++steps > set->len) {
-                cadre_log(CADRE_LOG_ERROR, "%s: {%% extends %%} goes round in a cycle",
-                          set->items[i].name);
-                rc = CADRE_EPARSE;
-            }
-    }
-    for (size_t i = 0; i < set->len && rc == 0; i++) { /* no template includes itself */
-        if (template_reaches(set, &set->items[i], &set->items[i], 0)) {
-            cadre_log(CADRE_LOG_ERROR, "%s: {%% include %%} comes back to this template (a cycle: "
-                                       "render recursive data with a loop instead)",
-                      set->items[i].name);
+    for (size_t i = 0; i < set->len && rc == 0; i++) { /* no cycle of includes and extends */
+        if (cycle_from(&set->items[i])) {
+            cadre_log(CADRE_LOG_ERROR, "%s: {%% include %%} or {%% extends %%} comes back to this "
+                                       "template (a cycle: render recursive data with a loop "
+                                       "instead)", set->items[i].name);
             rc = CADRE_EPARSE;
         }
     }
@@ -295,6 +282,7 @@ static int load_dir(const char *dir, cadre_templates **out, int64_t *newest, siz
 
 int cadre_templates_load_dir(const char *dir, bool reload, cadre_templates **out)
 {
+    *out = NULL;
     int64_t newest;
     size_t count;
     int rc = load_dir(dir, out, &newest, &count);

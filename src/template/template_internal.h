@@ -37,6 +37,7 @@ struct texpr {
 enum { N_TEXT, N_OUT, N_IF, N_FOR, N_BLOCK, N_INCLUDE, N_SET };
 
 typedef struct tnode tnode;
+struct ttemplate;
 typedef struct tlist {
     tnode **items;
     size_t len, cap;
@@ -53,6 +54,7 @@ struct tnode {
     size_t nconds;
     const char *var;   /* N_FOR: the loop variable; N_BLOCK: the name; N_SET: the name set */
     tlist body, empty; /* N_FOR (empty: {% empty %}/{% else %}), N_BLOCK */
+    struct ttemplate *inc; /* N_INCLUDE: the template, resolved when the set is linked */
 };
 
 /* One template. */
@@ -65,6 +67,7 @@ typedef struct ttemplate {
     struct ttemplate *parent_t;
     tnode **blocks; /* every N_BLOCK of this template, any depth */
     size_t nblocks;
+    int visit; /* linking: 0 not seen, 1 being walked, 2 done (include/extends cycles) */
 } ttemplate;
 
 struct cadre_templates {

@@ -261,6 +261,20 @@ static void test_compile_errors(void **state)
     assert_int_equal(refuse("attr2.html", "<p>\n<div {{ attrs }}>"), CADRE_EPARSE);
     assert_non_null(strstr(logbuf, "attr2.html:2:6:"));
     assert_int_equal(refuse("ok.html", "<div {{ attrs|safe }} class=\"{{ c }}\">"), 0);
+    /* quotes inside an HTML comment are text: they do not hide the next tag's context */
+    assert_int_equal(refuse("c.html", "<!-- it's \" -->\n<a href={{ u }}>x</a>"), CADRE_EPARSE);
+    assert_non_null(strstr(logbuf, "c.html:2:9:"));
+    assert_int_equal(refuse("c2.html", "<!-- <a href= --><p>{{ u }}</p>"), 0);
+    /* nesting is bounded (the parser and renderer recurse on coroutine stacks) */
+    char deep[4096] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "{% if x %}");
+    assert_int_equal(refuse("deep.html", deep), CADRE_EPARSE);
+    assert_non_null(strstr(logbuf, "nested more than 32 deep"));
+    char parens[512] = "{{ ";
+    for (int i = 0; i < 100; i++)
+        strcat(parens, "(");
+    assert_int_equal(refuse("parens.html", parens), CADRE_EPARSE);
     assert_int_equal(refuse("script.html", "<script>if (a < b) x = {{ v|json }};</script>"), 0);
 
     static const struct {
