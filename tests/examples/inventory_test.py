@@ -251,6 +251,11 @@ class ApiTest(unittest.TestCase):
         # an optional nullable field that was not given reads back as null, as in FastAPI
         status, body, raw = self.req("GET", f"/api/suppliers/{sid}")
         self.assertEqual(body, {"id": sid, "name": "Acme", "email": None}, raw)
+        # PUT replaces the row: an optional field it leaves out becomes null again
+        status, body, raw = self.req("PATCH", f"/api/suppliers/{sid}", {"email": "a@b.c"})
+        self.assertEqual((status, body["email"]), (200, "a@b.c"), raw)
+        status, body, raw = self.req("PUT", f"/api/suppliers/{sid}", {"name": "Acme"})
+        self.assertEqual((status, body), (200, {"id": sid, "name": "Acme", "email": None}), raw)
         status, body, raw = self.req("GET", "/api/suppliers?name=Acme")
         self.assertEqual((status, body["count"]), (200, 1), raw)
 

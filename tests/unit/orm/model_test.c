@@ -269,6 +269,13 @@ static void test_queries(void **state)
     Q();
     cadre_q_filter_in(&q, "id", NULL, 0);
     assert_string_equal(ids(&q), "");
+    Q(); /* a long IN list: 20 000 bound parameters ($10000 and beyond on PostgreSQL) */
+    static cadre_value many[20000];
+    for (size_t i = 0; i < 20000; i++)
+        many[i] = CADRE_PINT((int64_t)i + 2);
+    cadre_q_filter_in(&q, "id", many, 20000);
+    cadre_q_order_by(&q, "id");
+    assert_string_equal(ids(&q), "2,3,4");
     Q(); /* (price < 5 OR name = 'Saw') AND note IS NOT NULL */
     cadre_q_or_begin(&q);
     cadre_q_filter(&q, "price__lt", CADRE_PDOUBLE(5));
