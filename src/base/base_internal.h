@@ -11,6 +11,10 @@
  */
 size_t cadre__json_escape(char *dst, const char *s, size_t n);
 
+/* Appends s[0..n) HTML-escaped (& < > " ' as &amp; &lt; &gt; &#34; &#39;: safe in text and in
+ * quoted attribute values). Returns 0 or the buffer's error. */
+int cadre__html_escape(cadre_buf *b, const char *s, size_t n);
+
 /* The value of a hex digit, or -1 (percent-decoding in URLs, forms, chunk sizes). */
 static inline int cadre__hexval(unsigned char c)
 {

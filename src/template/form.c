@@ -6,6 +6,7 @@
  */
 #include "template_internal.h"
 
+#include "base/base_internal.h"
 #include "schema/schema_internal.h"
 
 #include <cadre/form.h>
@@ -174,17 +175,7 @@ cadre_tvalue cadre__form_fields(cadre_arena *a, const cadre_tform *form)
 
 static void esc(cadre_buf *b, cadre_slice s)
 {
-    const char *run = s.ptr, *end = s.ptr + s.len;
-    for (const char *p = s.ptr; p < end; p++) {
-        const char *rep = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;"
-                        : *p == '"' ? "&#34;" : *p == '\'' ? "&#39;" : NULL;
-        if (!rep)
-            continue;
-        cadre_buf_append(b, run, (size_t)(p - run));
-        cadre_buf_append_str(b, rep);
-        run = p + 1;
-    }
-    cadre_buf_append(b, run, (size_t)(end - run));
+    cadre__html_escape(b, s.ptr, s.len); /* a full buffer shows as a short page */
 }
 
 /* Every field as Django's form.as_p writes it: label, input with the constraints the browser can

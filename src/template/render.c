@@ -6,6 +6,7 @@
  */
 #include "template_internal.h"
 
+#include "base/base_internal.h"
 #include "schema/schema_internal.h"
 
 #include <stdio.h>
@@ -53,22 +54,8 @@ static void emit(rstate *st, const char *s, size_t n)
 
 static void emit_escaped(rstate *st, const char *s, size_t n)
 {
-    const char *run = s, *end = s + n;
-    for (const char *p = s; p < end; p++) {
-        const char *rep;
-        switch (*p) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&#34;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: continue;
-        }
-        emit(st, run, (size_t)(p - run));
-        emit(st, rep, strlen(rep));
-        run = p + 1;
-    }
-    emit(st, run, (size_t)(end - run));
+    if (st->rc == 0 && n)
+        st->rc = cadre__html_escape(st->out, s, n);
 }
 
 static void warn(rstate *st, const char *fmt, const char *what)
