@@ -17,7 +17,12 @@
 #include <unistd.h>
 
 #define OUT_HIGH (256 * 1024)   /* stop parsing more pipelined requests past this much output */
-#define MAX_LINGER (1024 * 1024) /* bytes discarded after a refusal before giving up */
+/* After a refusal, what the client still sends is read and discarded, so that closing does not
+ * reset the connection before the client has read the answer (a client that sends its whole body
+ * before reading would see a broken pipe instead of the 413). Bounded as nginx's lingering close:
+ * LINGER_MS (server.c) without input, LINGER_TOTAL_MS in all, and MAX_LINGER bytes. */
+#define MAX_LINGER (64u << 20)
+#define LINGER_TOTAL_MS 30000
 #define DRIVE_ROUNDS 32          /* reads per turn before other connections get theirs */
 #define FILE_TURN (4 << 20)      /* file bytes sent per turn before other connections get theirs */
 
@@ -470,8 +475,10 @@ static int conn_read(cadre__conn *c)
         ssize_t n = read(c->fd, c->in.data + c->in.len, space);
         if (n > 0) {
             c->in.len += (size_t)n;
-            if ((size_t)n < space)
-                c->can_read = false; /* a short read drained the socket; the next edge tells */
+            /* A short read drained the socket; the next edge tells of more. Unless the FIN came
+             * in this edge: no other edge will come, the next read sees the EOF. */
+            if ((size_t)n < space && !c->rdhup)
+                c->can_read = false;
             return (int)(n > 0);
         }
         if (n == 0) {
@@ -516,12 +523,14 @@ static void drive(cadre__conn *c)
     for (int round = 0; !c->dead; round++) {
         if (c->state == CS_LINGER) {
             /* Read until the socket is drained (the edge-triggered event will not come again
-             * otherwise), bounded by MAX_LINGER bytes in all. */
-            char sink[4096];
-            while (c->can_read && c->lingered <= MAX_LINGER) {
+             * otherwise). */
+            char sink[16384];
+            bool progress = false;
+            while (c->can_read && c->lingered < MAX_LINGER) {
                 ssize_t n = read(c->fd, sink, sizeof sink);
                 if (n > 0) {
                     c->lingered += (size_t)n;
+                    progress = true;
                 } else if (n < 0 && errno == EINTR) {
                     continue;
                 } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -531,8 +540,10 @@ static void drive(cadre__conn *c)
                     return;
                 }
             }
-            if (c->lingered > MAX_LINGER)
+            if (c->lingered >= MAX_LINGER || c->worker->now_ms - c->linger_start >= LINGER_TOTAL_MS)
                 cadre__conn_close(c);
+            else if (progress)
+                cadre__timer_set(c, T_LINGER); /* the idle time starts again */
             return;
         }
         if (c->state != CS_BUSY)
@@ -557,6 +568,7 @@ static void drive(cadre__conn *c)
             /* Half-close and drain, so unread input does not turn our answer into a reset. */
             shutdown(c->fd, SHUT_WR);
             c->state = CS_LINGER;
+            c->linger_start = c->worker->now_ms;
             cadre__timer_set(c, T_LINGER);
             continue;
         }
@@ -609,6 +621,8 @@ void cadre__conn_on_event(cadre__conn *c, uint32_t events)
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
         c->can_read = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP))
+        c->rdhup = true;
     if (events & EPOLLOUT)
         c->can_write = true;
     drive(c);

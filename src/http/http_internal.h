@@ -80,6 +80,7 @@ struct cadre__conn {
     enum cadre__conn_state state;
     bool can_read, can_write; /* edge-triggered readiness not yet consumed */
     bool eof;                 /* the peer closed its side */
+    bool rdhup;               /* the peer's FIN has arrived (it may still be behind unread data) */
     bool close_after;         /* close once the output is flushed */
     bool dead;                /* closed; freed at the end of the event batch */
     bool sent_continue;
@@ -113,6 +114,7 @@ struct cadre__conn {
     enum cadre__timer_kind timer_kind;
     uint64_t deadline;
     size_t lingered; /* bytes discarded while lingering */
+    uint64_t linger_start;
     uint64_t served; /* requests answered on this connection */
     cadre__link all; /* in the worker's list of open connections */
     bool in_again;   /* queued to be driven again (fairness) */
@@ -138,6 +140,13 @@ struct cadre__worker {
     size_t num_conns;
     bool stopping, listening;
     uint64_t stop_deadline;
+    /* Out of descriptors (EMFILE/ENFILE): accepting pauses until accept_resume_ms (0: not
+     * paused) or until a connection closes; spare_fd is a descriptor held in reserve so that one
+     * waiting client can still be answered 503 and closed cleanly. An episode is logged once. */
+    int spare_fd;
+    uint64_t accept_resume_ms;
+    bool fd_episode;
+    uint64_t fd_refused; /* clients answered 503 during the episode */
     cadre__link timers[T_COUNT];
     unsigned timeouts[T_COUNT];
     /* pools */

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -388,6 +389,8 @@ int cadre_sleep(cadre_request *r, int ms)
  * Worker
  * ------------------------------------------------------------------------------------------- */
 
+static int open_spare(void);
+
 int cadre__worker_init(cadre__worker *w, int id, const cadre_server_config *cfg,
                        cadre_dispatch_fn dispatch, void *ctx)
 {
@@ -397,6 +400,7 @@ int cadre__worker_init(cadre__worker *w, int id, const cadre_server_config *cfg,
     w->dispatch = dispatch;
     w->dispatch_ctx = ctx;
     w->listen_fd = -1;
+    w->spare_fd = -1;
     w->listen_io.kind = IO_LISTEN;
     w->wake_io.kind = IO_WAKE;
     for (int i = 0; i < T_COUNT; i++)
@@ -418,6 +422,7 @@ int cadre__worker_init(cadre__worker *w, int id, const cadre_server_config *cfg,
     }
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->wake_io };
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev);
+    w->spare_fd = open_spare();
     cadre__worker_update_time(w);
     cadre__update_date(w);
     return 0;
@@ -474,8 +479,80 @@ void cadre__worker_destroy(cadre__worker *w)
     free(w->heap);
     if (w->listen_fd >= 0)
         close(w->listen_fd);
+    if (w->spare_fd >= 0)
+        close(w->spare_fd);
     close(w->wake_fd);
     close(w->epfd);
+}
+
+/*
+ * Running out of descriptors. accept() then fails while the client stays in the backlog, so the
+ * listening socket stays readable: retrying at once would spin (and log) at full speed. Instead,
+ * as nginx does, accepting pauses for ACCEPT_PAUSE_MS, or until one of this worker's connections
+ * closes and gives a descriptor back; the connections already open are served meanwhile. One
+ * waiting client per pause is answered 503 through the descriptor held in reserve, so it learns
+ * at once why instead of timing out. An episode is logged when it starts and when it ends.
+ */
+#define ACCEPT_PAUSE_MS 200
+
+static int open_spare(void)
+{
+    return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void refuse_one(cadre__worker *w)
+{
+    static const char body[] = "{\"detail\":\"Service Unavailable: out of file descriptors\"}";
+    if (w->spare_fd < 0 && (w->spare_fd = open_spare()) < 0)
+        return;
+    close(w->spare_fd);
+    w->spare_fd = -1;
+    int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+        char head[192], drain[4096];
+        int n = snprintf(head, sizeof head,
+                         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\nRetry-After: 1\r\nConnection: close\r\n\r\n",
+                         sizeof body - 1);
+        struct iovec iov[2] = { { head, (size_t)n }, { (char *)body, sizeof body - 1 } };
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+        /* What arrived of the request is read first: closing with it unread would send a reset,
+         * which can destroy the answer before the client reads it. */
+        ssize_t got = recv(fd, drain, sizeof drain, MSG_DONTWAIT);
+        (void)got;
+        ssize_t sent = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)sent;
+        shutdown(fd, SHUT_WR);
+        close(fd);
+        w->fd_refused++;
+    }
+    w->spare_fd = open_spare();
+}
+
+static void pause_accepting(cadre__worker *w, int err)
+{
+    if (!w->fd_episode) {
+        w->fd_episode = true;
+        w->fd_refused = 0;
+        cadre_log(CADRE_LOG_WARN,
+                  "worker %d: accept: %s (%zu connections open): new clients wait or get 503 "
+                  "until descriptors free up (raise the limit: ulimit -n)",
+                  w->id, strerror(err), w->num_conns);
+    }
+    if (err == EMFILE || err == ENFILE)
+        refuse_one(w);
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
+    w->listening = false;
+    w->accept_resume_ms = w->now_ms + ACCEPT_PAUSE_MS;
+}
+
+static void end_fd_episode(cadre__worker *w)
+{
+    if (!w->fd_episode)
+        return;
+    w->fd_episode = false;
+    cadre_log(CADRE_LOG_INFO, "worker %d: accepting again (%llu client(s) were answered 503)",
+              w->id, (unsigned long long)w->fd_refused);
 }
 
 static void accept_all(cadre__worker *w)
@@ -489,29 +566,45 @@ static void accept_all(cadre__worker *w)
         }
         int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
+            switch (errno) {
+            case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+            case EWOULDBLOCK:
+#endif
+                end_fd_episode(w); /* the backlog is empty */
+                return;
+            /* Linux reports a network error pending on the new connection from accept(): that
+             * one client is gone, the next may be fine (accept(2), "Error handling"). */
+            case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT:
+            case EHOSTDOWN: case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
+            case EPERM:
                 continue;
-            if (errno == EMFILE || errno == ENFILE)
-                cadre_log(CADRE_LOG_WARN, "accept: %s", strerror(errno));
-            return;
+            default: /* EMFILE, ENFILE, ENOBUFS, ENOMEM: retrying now would spin */
+                pause_accepting(w, errno);
+                return;
+            }
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         cadre__conn *c = cadre__conn_new(w, fd);
         if (!c) {
             close(fd);
-            continue;
+            pause_accepting(w, ENOMEM);
+            return;
         }
     }
 }
 
+/* Called when a connection closes (a descriptor came back) and when a pause ends. */
 void cadre__worker_resume_listening(cadre__worker *w)
 {
     if (!w->listening && !w->stopping && w->listen_fd >= 0 &&
         w->num_conns < w->cfg->max_connections) {
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->listen_io };
-        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev) == 0)
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev) == 0) {
             w->listening = true;
+            w->accept_resume_ms = 0;
+        }
     }
 }
 
@@ -546,6 +639,8 @@ static int next_timeout(cadre__worker *w, int max_wait_ms)
         next = w->heap[0]->wait_deadline;
     if (w->stopping && w->stop_deadline < next)
         next = w->stop_deadline;
+    if (w->accept_resume_ms && w->accept_resume_ms < next)
+        next = w->accept_resume_ms;
     if (next == UINT64_MAX)
         return max_wait_ms;
     /* Wake at the second boundary at most every second anyway (Date header freshness is done
@@ -558,6 +653,8 @@ static int next_timeout(cadre__worker *w, int max_wait_ms)
 
 static void run_timers(cadre__worker *w)
 {
+    if (w->accept_resume_ms && w->accept_resume_ms <= w->now_ms)
+        cadre__worker_resume_listening(w);
     for (int k = 0; k < T_COUNT; k++) {
         /* bounded: each expiry removes the connection from this list */
         while (w->timers[k].next != &w->timers[k]) {

@@ -45,7 +45,7 @@ IMF_FIXDATE_RE = re.compile(
 class Server:
     """One `testapp serve` process. stderr is drained by a thread (so logging never blocks)."""
 
-    def __init__(self, args, workers):
+    def __init__(self, args, workers, preexec_fn=None):
         self.argv = [APP, 'serve', '--host', HOST, '--port', '0', '--workers', str(workers)]
         self.argv += [str(a) for a in args]
         self.lines = []
@@ -53,7 +53,8 @@ class Server:
         self.ready = threading.Event()
         self.port = None
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     preexec_fn=preexec_fn)
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
         deadline = time.monotonic() + START_TIMEOUT
