@@ -46,7 +46,12 @@ extern "C" {
     X(EXIST, -9, "already exists")                                                                 \
     X(UNSUPPORTED, -10, "not supported")                                                           \
     X(STATE, -11, "operation not valid in this state")                                             \
-    X(SYSTEM, -12, "system call failed (see errno)")
+    X(SYSTEM, -12, "system call failed (see errno)")                                               \
+    X(BUSY, -13, "resource busy or locked")                                                        \
+    X(NOSPC, -14, "no space left on device")                                                       \
+    X(READONLY, -15, "storage is read-only")                                                       \
+    X(CORRUPT, -16, "stored data is corrupt")                                                      \
+    X(STALE, -17, "the file was removed or replaced")
 
 enum cadre_errno {
     CADRE_OK = 0,

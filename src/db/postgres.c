@@ -364,6 +364,19 @@ static int result_error(struct pool *p, struct pconn *c, PGresult *res, const ch
         return CADRE_ESTATE;
     if (state && (strcmp(state, "57014") == 0))
         return CADRE_ETIMEDOUT; /* query canceled (statement_timeout) */
+    /* The server's own troubles, each the operator's to tell apart (the reason goes in the 503):
+     * disk full (53100), read-only (25006: a standby, default_transaction_read_only), damaged
+     * data (XX001, XX002), a lock not granted in time (55P03: lock_timeout). */
+    int trouble = !state                        ? 0
+                  : strcmp(state, "53100") == 0 ? CADRE_ENOSPC
+                  : strcmp(state, "25006") == 0 ? CADRE_EREADONLY
+                  : strcmp(state, "XX001") == 0 || strcmp(state, "XX002") == 0 ? CADRE_ECORRUPT
+                  : strcmp(state, "55P03") == 0 ? CADRE_EBUSY
+                                                : 0;
+    if (trouble) {
+        cadre_log(CADRE_LOG_ERROR, "postgresql: %s: %s", p->err, sql);
+        return trouble;
+    }
     cadre_log(CADRE_LOG_ERROR, "postgresql: %s: %s%s", p->err, sql,
               state && strcmp(state, "42P01") == 0 ? " (a missing table: have the migrations been "
                                                      "applied? run the app's migrate command)"

@@ -1,18 +1,32 @@
 /*
- * The SQLite driver: one connection per worker thread (no SQLite mutex needed), WAL, a 5 s busy
- * timeout, foreign keys on, and a per-connection cache of prepared statements keyed by the SQL
- * text's address (statements are literals), with each statement's column-to-field map kept
- * beside it.
+ * The SQLite driver: one connection per worker thread (no SQLite mutex needed), WAL, foreign keys
+ * on, and a per-connection cache of prepared statements keyed by the SQL text, with each
+ * statement's column-to-field map kept beside it.
+ *
+ * Waiting for a lock. When another process (a backup, the sqlite3 shell, a migration) holds the
+ * write lock, SQLite's own busy handler would sleep on the worker thread and stall every
+ * connection of the worker. Inside a request, the busy handler therefore gives up at once, and the
+ * statement is retried after the request sleeps as a coroutine (cadre_sleep), for BUSY_TIMEOUT_MS
+ * in all: only the requests that need the database wait. Outside a request (the migrate command)
+ * the busy handler sleeps as SQLite's does.
+ *
+ * The file under a running server. A database file deleted or replaced while the server has it
+ * open would take writes that are lost at the next start; writes first check that the path still
+ * names the file that was opened (CADRE_ESTALE otherwise).
  */
 #include "db_internal.h"
 
 #include <cadre/http.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 
 #define BUSY_TIMEOUT_MS 5000
 #define MAX_CACHED 256
@@ -34,7 +48,87 @@ struct sconn {
     struct cached *cache;
     size_t ncache, cap;
     char err[256]; /* the last error's message: a rollback after it would reset SQLite's own */
+    char *path;    /* the file's path, NULL for a memory or temporary database */
+    dev_t dev;     /* the file that was opened */
+    ino_t ino;
+    bool stale_logged;
 };
+
+/* SQLite's own waits between attempts (sqliteDefaultBusyCallback), in ms. */
+static const int backoff_ms[] = { 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 };
+
+static int backoff_delay(int attempt)
+{
+    int n = (int)(sizeof backoff_ms / sizeof *backoff_ms);
+    return backoff_ms[attempt < n ? attempt : n - 1];
+}
+
+/* SQLite's busy handler: 0 (give up now) inside a request, whose statement is retried after the
+ * request sleeps (retry_busy); a blocking wait elsewhere. */
+static int busy_handler(void *arg, int count)
+{
+    (void)arg;
+    if (cadre_current_request())
+        return 0;
+    int waited = 0;
+    for (int i = 0; i < count; i++)
+        waited += backoff_delay(i);
+    int d = backoff_delay(count);
+    if (waited + d > BUSY_TIMEOUT_MS)
+        return 0;
+    struct timespec ts = { d / 1000, (long)(d % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+/*
+ * After SQLITE_BUSY inside a request: sleeps the request (not the worker) and returns 0 when the
+ * statement may be tried again, CADRE_EBUSY when it may not. A statement is retried only where
+ * SQLite allows it (sqlite3_step: outside an explicit transaction, or a COMMIT) and where no
+ * other request can use the connection meanwhile: in autocommit mode, or inside this request's
+ * own transaction (c->in_tx, which other requests wait for).
+ */
+static int retry_busy(struct sconn *c, const char *sql, int *attempt, int *waited)
+{
+    cadre_request *r = cadre_current_request();
+    bool commit = c->in_tx && c->owner == r && strcmp(sql, "COMMIT") == 0;
+    if (!r || !(sqlite3_get_autocommit(c->db) || commit))
+        return CADRE_EBUSY;
+    int d = backoff_delay((*attempt)++);
+    if (*waited + d > BUSY_TIMEOUT_MS)
+        return CADRE_EBUSY;
+    *waited += d;
+    return cadre_sleep(r, d) == 0 ? 0 : CADRE_EBUSY;
+}
+
+/* What a single attempt returns when the database was busy and nothing has happened yet. */
+#define BUSY_RETRY 1
+
+static bool is_busy(int rc)
+{
+    return (rc & 0xff) == SQLITE_BUSY && rc != SQLITE_BUSY_SNAPSHOT;
+}
+
+/* CADRE_ESTALE when the path no longer names the file that was opened: writes would go to a file
+ * that nothing can open again. Logged once per connection and episode. */
+static int check_file(struct sconn *c)
+{
+    if (!c->path)
+        return 0;
+    struct stat st;
+    if (stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino) {
+        c->stale_logged = false;
+        return 0;
+    }
+    if (!c->stale_logged) {
+        c->stale_logged = true;
+        cadre_log(CADRE_LOG_ERROR,
+                  "sqlite: %s was %s while the server had it open: writes are refused (503) until "
+                  "the file is back or the server restarts with the database it should use",
+                  c->path, errno == ENOENT ? "removed (or its directory)" : "replaced");
+    }
+    return CADRE_ESTALE;
+}
 
 /* Connections are per thread (SQLITE_OPEN_NOMUTEX), so SQLite's global memory statistics, which
  * take a mutex on every allocation, buy nothing: off, before SQLite initializes. */
@@ -60,8 +154,15 @@ static int sqlite_connect(const char *path, void **out)
         free(c);
         return CADRE_ECLOSED;
     }
-    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    sqlite3_busy_handler(c->db, busy_handler, c);
     sqlite3_extended_result_codes(c->db, 1);
+    const char *file = sqlite3_db_filename(c->db, "main");
+    struct stat st;
+    if (file && file[0] && stat(file, &st) == 0) {
+        c->path = strdup(file);
+        c->dev = st.st_dev;
+        c->ino = st.st_ino;
+    }
     char *err = NULL;
     if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
                             "PRAGMA synchronous=NORMAL;", NULL, NULL, &err) != SQLITE_OK) {
@@ -83,6 +184,7 @@ static void sqlite_disconnect(void *conn)
     }
     free(c->cache);
     sqlite3_close(c->db);
+    free(c->path);
     free(c);
 }
 
@@ -92,22 +194,59 @@ static const char *errmsg(void *conn)
     return c->err[0] ? c->err : sqlite3_errmsg(c->db);
 }
 
-/* Maps an SQLite result code to a CADRE_E* code, logging what is not the caller's to report. */
+/* True when the database's file system is mounted read-only: SQLite then fails to create its
+ * -wal/-shm files ("unable to open database file") rather than saying "readonly". */
+static bool read_only_storage(struct sconn *c)
+{
+    struct statvfs vfs;
+    return c->path && statvfs(c->path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+}
+
+/* Maps an SQLite result code to a CADRE_E* code, logging what is not the caller's to report. The
+ * failures of the storage itself get codes of their own, so that the answer (a 503) can say which:
+ * a full disk, a read-only file, a damaged file, a lock held too long. */
 static int fail(struct sconn *c, int rc, const char *sql)
 {
     snprintf(c->err, sizeof c->err, "%s", sqlite3_errmsg(c->db));
+    int sys = sqlite3_system_errno(c->db);
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         cadre_log(CADRE_LOG_WARN, "sqlite: database locked past %d ms: %s", BUSY_TIMEOUT_MS, sql);
-        return CADRE_ETIMEDOUT;
+        return CADRE_EBUSY;
     case SQLITE_CONSTRAINT:
         return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ? CADRE_EEXIST
                                                                                      : CADRE_ESTATE;
     case SQLITE_NOMEM:
         return CADRE_ENOMEM;
     case SQLITE_FULL:
-        cadre_log(CADRE_LOG_ERROR, "sqlite: disk full: %s", sql);
+        cadre_log(CADRE_LOG_ERROR, "sqlite: disk full: %s: %s", c->err, sql);
+        return CADRE_ENOSPC;
+    case SQLITE_READONLY:
+        cadre_log(CADRE_LOG_ERROR, "sqlite: %s (is the file or its directory read-only?): %s",
+                  c->err, sql);
+        return CADRE_EREADONLY;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        cadre_log(CADRE_LOG_ERROR, "sqlite: the database file is damaged: %s: %s", c->err, sql);
+        return CADRE_ECORRUPT;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        if (read_only_storage(c)) {
+            cadre_log(CADRE_LOG_ERROR, "sqlite: %s (%s is on read-only storage): %s", c->err,
+                      c->path, sql);
+            return CADRE_EREADONLY;
+        }
+        if (sys == ENOSPC || sys == EDQUOT || sys == EFBIG) {
+            cadre_log(CADRE_LOG_ERROR, "sqlite: disk full: %s: %s", c->err, sql);
+            return CADRE_ENOSPC;
+        }
+        if (sys == EROFS || sys == EACCES || sys == EPERM) {
+            cadre_log(CADRE_LOG_ERROR, "sqlite: %s (%s): %s", c->err, strerror(sys), sql);
+            return CADRE_EREADONLY;
+        }
+        cadre_log(CADRE_LOG_ERROR, "sqlite: %s%s%s: %s", c->err, sys ? ": " : "",
+                  sys ? strerror(sys) : "", sql);
         return CADRE_EIO;
     default:
         cadre_log(CADRE_LOG_ERROR, "sqlite: %s: %s%s", c->err, sql,
@@ -133,7 +272,7 @@ static struct cached *prepare(struct sconn *c, const char *sql, int *err)
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     if (rc != SQLITE_OK) {
-        *err = fail(c, rc, sql);
+        *err = is_busy(rc) ? BUSY_RETRY : fail(c, rc, sql); /* reading the schema can be busy */
         return NULL;
     }
     if (c->ncache == MAX_CACHED) {
@@ -200,24 +339,33 @@ static int wait_turn(struct sconn *c, void *pinned)
         return c->owner == r ? 0 : CADRE_ESTATE;
     for (int waited = 0; c->in_tx; waited++) {
         if (waited >= BUSY_TIMEOUT_MS)
-            return CADRE_ETIMEDOUT;
+            return CADRE_EBUSY;
         cadre_sleep(r, 1);
     }
     return 0;
 }
 
-static int query(void *conn, void *pinned, cadre_arena *arena, const cadre_schema *s,
-                 cadre_rows *out, const char *sql, const cadre_value *params, size_t nparams,
-                 size_t max_rows)
+/* A statement that writes, outside a transaction (begin checks for those): is the file still
+ * there? */
+static int check_write(struct sconn *c, struct cached *k)
 {
-    struct sconn *c = conn;
+    if (c->in_tx || !sqlite3_get_autocommit(c->db) || sqlite3_stmt_readonly(k->st))
+        return 0;
+    return check_file(c);
+}
+
+/* One attempt of query: 0, a CADRE_E* code, or BUSY_RETRY (busy before the first row). */
+static int query_once(struct sconn *c, void *pinned, cadre_arena *arena, const cadre_schema *s,
+                      cadre_rows *out, const char *sql, const cadre_value *params, size_t nparams,
+                      size_t max_rows)
+{
     int err = wait_turn(c, pinned);
     if (err)
         return err;
     struct cached *k = prepare(c, sql, &err);
     if (!k)
         return err;
-    if ((err = bind(c, k, params, nparams)) != 0)
+    if ((err = bind(c, k, params, nparams)) != 0 || (err = check_write(c, k)) != 0)
         return err;
     int ncols = sqlite3_column_count(k->st);
     if (k->map_for != s) {
@@ -284,9 +432,10 @@ static int query(void *conn, void *pinned, cadre_arena *arena, const cadre_schem
         n++;
     }
     if (n < max_rows && rc != SQLITE_DONE) {
-        err = fail(c, rc, sql);
         sqlite3_reset(k->st);
-        return err;
+        if (n == 0 && is_busy(rc))
+            return BUSY_RETRY;
+        return fail(c, rc, sql);
     }
     sqlite3_reset(k->st);
     out->items = rows;
@@ -294,29 +443,68 @@ static int query(void *conn, void *pinned, cadre_arena *arena, const cadre_schem
     return 0;
 }
 
-static int exec(void *conn, void *pinned, const char *sql, const cadre_value *params,
-                size_t nparams, int64_t *changes, int64_t *last_id)
+/* Runs attempt(state) until it is not BUSY_RETRY, sleeping the request in between (retry_busy). */
+static int with_retry(struct sconn *c, const char *sql, int rc, int *attempt, int *waited)
+{
+    if (rc != BUSY_RETRY)
+        return rc;
+    rc = retry_busy(c, sql, attempt, waited);
+    if (rc != 0) {
+        snprintf(c->err, sizeof c->err, "database is locked");
+        cadre_log(CADRE_LOG_WARN, "sqlite: database locked past %d ms: %s", BUSY_TIMEOUT_MS, sql);
+        return rc;
+    }
+    return BUSY_RETRY;
+}
+
+static int query(void *conn, void *pinned, cadre_arena *arena, const cadre_schema *s,
+                 cadre_rows *out, const char *sql, const cadre_value *params, size_t nparams,
+                 size_t max_rows)
 {
     struct sconn *c = conn;
+    int rc, attempt = 0, waited = 0;
+    do
+        rc = with_retry(c, sql, query_once(c, pinned, arena, s, out, sql, params, nparams, max_rows),
+                        &attempt, &waited);
+    while (rc == BUSY_RETRY);
+    return rc;
+}
+
+/* One attempt of exec: 0, a CADRE_E* code, or BUSY_RETRY. */
+static int exec_once(struct sconn *c, void *pinned, const char *sql, const cadre_value *params,
+                     size_t nparams, int64_t *changes, int64_t *last_id)
+{
     int err = wait_turn(c, pinned);
     if (err)
         return err;
     struct cached *k = prepare(c, sql, &err);
     if (!k)
         return err;
-    if ((err = bind(c, k, params, nparams)) != 0)
+    if ((err = bind(c, k, params, nparams)) != 0 || (err = check_write(c, k)) != 0)
         return err;
     int rc;
     while ((rc = sqlite3_step(k->st)) == SQLITE_ROW)
         ; /* rows of a statement run for its effect are ignored */
     sqlite3_reset(k->st);
     if (rc != SQLITE_DONE)
-        return fail(c, rc, sql);
+        return is_busy(rc) ? BUSY_RETRY : fail(c, rc, sql);
     if (changes)
         *changes = sqlite3_changes64(c->db);
     if (last_id)
         *last_id = sqlite3_last_insert_rowid(c->db);
     return 0;
+}
+
+static int exec(void *conn, void *pinned, const char *sql, const cadre_value *params,
+                size_t nparams, int64_t *changes, int64_t *last_id)
+{
+    struct sconn *c = conn;
+    int rc, attempt = 0, waited = 0;
+    do
+        rc = with_retry(c, sql, exec_once(c, pinned, sql, params, nparams, changes, last_id),
+                        &attempt, &waited);
+    while (rc == BUSY_RETRY);
+    return rc;
 }
 
 static int exec_script(void *conn, const char *sql)
@@ -327,7 +515,7 @@ static int exec_script(void *conn, const char *sql)
     if (rc != SQLITE_OK) {
         cadre_log(CADRE_LOG_ERROR, "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
-        return (rc & 0xff) == SQLITE_BUSY ? CADRE_ETIMEDOUT : CADRE_EIO;
+        return (rc & 0xff) == SQLITE_BUSY ? CADRE_EBUSY : CADRE_EIO;
     }
     return 0;
 }
@@ -376,8 +564,13 @@ static int begin(void *conn, void **pinned)
     int rc = wait_turn(c, NULL);
     if (rc)
         return rc;
-    if ((rc = exec(c, NULL, begin_sql, NULL, 0, NULL, NULL)) != 0)
+    if ((rc = check_file(c)) != 0 || (rc = exec(c, NULL, begin_sql, NULL, 0, NULL, NULL)) != 0)
         return rc;
+    /* exec may have slept (busy): another request may have begun meanwhile */
+    if (c->in_tx) {
+        exec(c, c, rollback_sql, NULL, 0, NULL, NULL);
+        return CADRE_ESTATE;
+    }
     c->in_tx = true;
     c->owner = cadre_current_request();
     *pinned = c;

@@ -289,7 +289,10 @@ static void write_response(cadre__conn *c, int status, const char *ctype, const 
     const char *reason = cadre_http_status_text(status);
     bool no_body = status < 200 || status == 204 || status == 304;
     size_t ctl = ctype ? strlen(ctype) : 0;
-    size_t need = 64 + strlen(reason) + w->date_len + ctl + 64;
+    /* JSON is never to be sniffed into something a browser would run (an API answer that echoes
+     * input, opened as a page). */
+    bool nosniff = ctl >= 16 && memcmp(ctype, "application/", 12) == 0 && memmem(ctype, ctl, "json", 4);
+    size_t need = 64 + strlen(reason) + w->date_len + ctl + 64 + 32;
     for (size_t i = 0; i < nhdrs; i++)
         need += hdrs[i].name.len + hdrs[i].value.len + 4;
     bool from_file = file && file->file_fd >= 0;
@@ -318,6 +321,8 @@ static void write_response(cadre__conn *c, int status, const char *ctype, const 
         p = put(p, ctype, ctl);
         p = put(p, "\r\n", 2);
     }
+    if (nosniff)
+        p = put(p, "X-Content-Type-Options: nosniff\r\n", 33);
     if (!no_body) {
         p = put(p, "Content-Length: ", 16);
         p = put_u64(p, body_len);
@@ -358,6 +363,21 @@ static void write_response(cadre__conn *c, int status, const char *ctype, const 
         c->close_after = true;
 }
 
+/* The detail of a 503 for a handler's failure, or NULL when the failure is a 500. */
+static const char *unavailable_reason(int code)
+{
+    switch (code) {
+    case CADRE_EBUSY:
+    case CADRE_ETIMEDOUT: return "Service Unavailable: the database is busy, retry shortly";
+    case CADRE_ECLOSED: return "Service Unavailable: the database cannot be reached";
+    case CADRE_ENOSPC: return "Service Unavailable: the database's disk is full";
+    case CADRE_EREADONLY: return "Service Unavailable: the database is read-only";
+    case CADRE_ECORRUPT: return "Service Unavailable: the database file is damaged";
+    case CADRE_ESTALE: return "Service Unavailable: the database file was removed or replaced";
+    default: return NULL;
+    }
+}
+
 void cadre__response_write(cadre__conn *c, cadre__slot *s)
 {
     struct cadre__response_state *res = &s->res;
@@ -366,16 +386,24 @@ void cadre__response_write(cadre__conn *c, cadre__slot *s)
         /* "no such thing" from the handler (cadre_q_get finding no row): Django's Http404 */
         cadre_error(r, 404, "Not Found");
     } else if (s->result < 0) {
-        /* A resource that is down or busy (a database) is the client's to retry: 503. */
-        bool unavailable = s->result == CADRE_ECLOSED || s->result == CADRE_ETIMEDOUT;
+        /* A resource that is down, busy or failing (a database: a full disk, a read-only or
+         * damaged file) is the operator's to mend or the client's to retry: 503, with a reason
+         * that names the kind of trouble and nothing more (the log has the rest). Anything else is
+         * a bug: 500. (#11 moves this mapping into the app layer.) */
+        const char *why = unavailable_reason(s->result);
         cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: handler failed: %s (%s)", (int)r->head.method.len,
                   r->head.method.ptr, (int)r->head.target.len, r->head.target.ptr,
                   cadre_strerror(s->result), cadre_errname(s->result));
         res->num_headers = 0;
-        if (unavailable)
-            cadre_error(r, 503, "Service Unavailable");
-        else
+        res->status = 0;
+        if (why) {
+            cadre_error(r, 503, why);
+            if (s->result == CADRE_EBUSY || s->result == CADRE_ETIMEDOUT ||
+                s->result == CADRE_ECLOSED)
+                cadre_set_header(r, "Retry-After", "1");
+        } else {
             cadre_error(r, 500, "Internal Server Error");
+        }
     } else if (res->status == 0) {
         if (s->result >= 100 && s->result <= 599) {
             res->status = s->result;

@@ -104,7 +104,7 @@ class PgTest(unittest.TestCase):
         try:
             status, body, _ = get(self.port, "/fast")
             self.assertEqual(status, 503, body)
-            self.assertEqual(body, b'{"detail":"Service Unavailable"}')
+            self.assertEqual(body, b'{"detail":"Service Unavailable: the database cannot be reached"}')
         finally:
             pg_ctl("start")
         # the connection that broke is replaced: within a few tries the service is back

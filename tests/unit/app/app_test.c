@@ -67,9 +67,17 @@ static int h_fail_with(cadre_request *r)
 {
     cadre_slice e = { 0 };
     cadre_request_query(r, "e", &e);
-    return cadre_slice_eq_cstr(e, "notfound") ? CADRE_ENOTFOUND
-           : cadre_slice_eq_cstr(e, "closed") ? CADRE_ECLOSED
-                                              : CADRE_ETIMEDOUT;
+    static const struct {
+        const char *name;
+        int code;
+    } codes[] = { { "notfound", CADRE_ENOTFOUND }, { "closed", CADRE_ECLOSED },
+                  { "busy", CADRE_EBUSY },         { "nospc", CADRE_ENOSPC },
+                  { "readonly", CADRE_EREADONLY }, { "corrupt", CADRE_ECORRUPT },
+                  { "stale", CADRE_ESTALE },       { "io", CADRE_EIO } };
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
+        if (cadre_slice_eq_cstr(e, codes[i].name))
+            return codes[i].code;
+    return CADRE_ETIMEDOUT;
 }
 
 static int h_status_only(cadre_request *r)
@@ -271,15 +279,36 @@ static void test_handler_results(void **state)
     static const struct {
         const char *target, *body;
         int status;
+        const char *retry_after;
     } codes[] = {
-        { "/fail-with?e=notfound", "{\"detail\":\"Not Found\"}", 404 },
-        { "/fail-with?e=closed", "{\"detail\":\"Service Unavailable\"}", 503 },
-        { "/fail-with?e=timedout", "{\"detail\":\"Service Unavailable\"}", 503 },
+        { "/fail-with?e=notfound", "{\"detail\":\"Not Found\"}", 404, NULL },
+        { "/fail-with?e=closed",
+          "{\"detail\":\"Service Unavailable: the database cannot be reached\"}", 503, "1" },
+        { "/fail-with?e=timedout",
+          "{\"detail\":\"Service Unavailable: the database is busy, retry shortly\"}", 503, "1" },
+        { "/fail-with?e=busy",
+          "{\"detail\":\"Service Unavailable: the database is busy, retry shortly\"}", 503, "1" },
+        { "/fail-with?e=nospc", "{\"detail\":\"Service Unavailable: the database's disk is full\"}",
+          503, NULL },
+        { "/fail-with?e=readonly", "{\"detail\":\"Service Unavailable: the database is read-only\"}",
+          503, NULL },
+        { "/fail-with?e=corrupt",
+          "{\"detail\":\"Service Unavailable: the database file is damaged\"}", 503, NULL },
+        { "/fail-with?e=stale",
+          "{\"detail\":\"Service Unavailable: the database file was removed or replaced\"}", 503,
+          NULL },
+        { "/fail-with?e=io", "{\"detail\":\"Internal Server Error\"}", 500, NULL },
     };
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
         assert_int_equal(GET(app, codes[i].target, &res), 0);
         assert_int_equal(res.status, codes[i].status);
         assert_string_equal(res.body, codes[i].body);
+        const char *ra = cadre_test_header(&res, "Retry-After");
+        if (codes[i].retry_after)
+            assert_string_equal(ra, codes[i].retry_after);
+        else
+            assert_null(ra);
+        assert_string_equal(cadre_test_header(&res, "X-Content-Type-Options"), "nosniff");
         cadre_test_response_free(&res);
     }
     cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);

@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""The inventory example on SQLite when its database fails under it (issue #10), over real sockets
+(127.0.0.1 only): another process holding the write lock, the file removed or replaced, a full
+disk, a read-only or damaged file. Every wait is bounded.
+
+    hardening_test.py INVENTORY_BINARY MIGRATIONS_DIR
+
+Uses the harness of inventory_test.py (Database, Server).
+"""
+import http.client
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import inventory_test as inv
+
+SQLITE_ONLY = bool(os.environ.get("CADRE_TEST_PG"))
+
+
+def request(port, method, path, body=None, timeout=15):
+    """→ (status, headers dict (lower-case names), parsed JSON body or None)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"Connection": "close"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        raw = resp.read()
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        is_json = hdrs.get("content-type", "").startswith("application/json")
+        return resp.status, hdrs, json.loads(raw) if raw and is_json else raw
+    finally:
+        conn.close()
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.db = inv.Database()
+        self.addCleanup(self.db.drop)
+        self.path = os.path.join(self.db.dir, "inv.db")
+
+    def migrate(self):
+        rc, out, err = self.db.run("migrate")
+        self.assertEqual(rc, 0, out + err)
+
+    def serve(self):
+        srv = inv.Server(self.db)
+        self.addCleanup(srv.stop)
+        return srv
+
+    def assert_503(self, got, words, srv=None):
+        status, hdrs, body = got
+        self.assertEqual(status, 503, (got, "".join(srv.lines) if srv else ""))
+        self.assertEqual(list(body), ["detail"], body)
+        self.assertIn(words, body["detail"])
+        self.assertNotIn(self.db.dir, body["detail"])  # no path leaks to the client
+
+
+class LockedDatabaseTest(Base):
+    """Another process holds SQLite's write lock: only the requests that write wait (as
+    coroutines, not the worker thread), the rest answer meanwhile; past the busy timeout a write
+    gets 503 with Retry-After, and nothing is lost once the lock is released."""
+
+    def hold_lock(self):
+        other = sqlite3.connect(self.path, isolation_level=None, timeout=0)
+        other.execute("BEGIN IMMEDIATE")
+        self.addCleanup(other.close)
+        return other
+
+    def test_writes_wait_without_stalling_the_worker(self):
+        self.migrate()
+        srv = self.serve()  # one worker: a stalled thread would stall everything
+        other = self.hold_lock()
+        results = {}
+
+        def write(name):
+            results[name] = request(srv.port, "POST", "/api/suppliers", {"name": name})
+
+        writers = [threading.Thread(target=write, args=("w%d" % i,)) for i in range(3)]
+        for t in writers:
+            t.start()
+        time.sleep(0.2)  # let the writes reach the lock (they are still waiting below)
+        # routes that do not write answer while the writes wait
+        for path in ("/openapi.json", "/api/suppliers", "/"):
+            status, _, _ = request(srv.port, "GET", path)
+            self.assertEqual(status, 200, path)
+            self.assertTrue(all(t.is_alive() for t in writers),
+                            "a write finished while the lock was held: %r" % results)
+        other.execute("COMMIT")
+        for t in writers:
+            t.join(15)
+        self.assertEqual(sorted(r[0] for r in results.values()), [201, 201, 201], results)
+        status, _, rows = request(srv.port, "GET", "/api/suppliers")
+        self.assertEqual(sorted(r["name"] for r in rows["results"]), ["w0", "w1", "w2"])
+
+    def test_a_lock_held_too_long_answers_503(self):
+        self.migrate()
+        srv = self.serve()
+        other = self.hold_lock()
+        got = request(srv.port, "POST", "/api/suppliers", {"name": "late"})
+        self.assert_503(got, "busy")
+        self.assertEqual(got[1].get("retry-after"), "1")
+        other.execute("ROLLBACK")
+        status, _, _ = request(srv.port, "POST", "/api/suppliers", {"name": "late"})
+        self.assertEqual(status, 201)
+        self.assertTrue(any("locked" in l for l in srv.lines), "".join(srv.lines))
+
+
+class FileUnderTheServerTest(Base):
+    """The database file removed or replaced while the server runs: writes are refused (503),
+    never answered 201 into a file nothing will open again."""
+
+    def test_removed(self):
+        self.migrate()
+        srv = self.serve()
+        self.assertEqual(request(srv.port, "POST", "/api/suppliers", {"name": "kept"})[0], 201)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.path + suffix):
+                os.remove(self.path + suffix)
+        self.assert_503(request(srv.port, "POST", "/api/suppliers", {"name": "lost"}),
+                        "removed or replaced")
+        self.assertTrue(any("removed" in l for l in srv.lines), "".join(srv.lines))
+
+    def test_directory_removed(self):
+        data = os.path.join(self.db.dir, "data")
+        os.mkdir(data)
+        self.path = os.path.join(data, "inv.db")
+        self.db.url = "sqlite://" + self.path
+        self.migrate()
+        srv = self.serve()
+        self.assertEqual(request(srv.port, "POST", "/api/suppliers", {"name": "kept"})[0], 201)
+        shutil.rmtree(data)
+        self.assert_503(request(srv.port, "POST", "/api/suppliers", {"name": "lost"}),
+                        "removed or replaced")
+
+    def test_replaced(self):
+        self.migrate()
+        srv = self.serve()
+        self.assertEqual(request(srv.port, "POST", "/api/suppliers", {"name": "a"})[0], 201)
+        copy = self.path + ".restore"
+        shutil.copy(self.path, copy)
+        os.replace(copy, self.path)  # e.g. a backup restored under the running server
+        self.assert_503(request(srv.port, "PUT", "/api/suppliers/1", {"name": "b"}),
+                        "removed or replaced")
+
+
+def in_tmpfs(shell, size):
+    """argv running a shell script in a private mount namespace with a tmpfs of `size` mounted on
+    $D (exported by the script's environment). None when this machine cannot make one."""
+    for unshare in (["unshare", "-rm"], ["unshare", "-m"]):
+        probe = subprocess.run(unshare + ["sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                               capture_output=True, timeout=10)
+        if probe.returncode == 0:
+            return unshare + ["sh", "-c", 'mount -t tmpfs -o size=%s tmpfs "$D" && %s'
+                              % (size, shell)]
+    return None
+
+
+class StorageTroubleTest(Base):
+    """A full disk, a read-only file and a damaged file each answer 503 with a reason an operator
+    can tell apart (and no path); the log has the full story."""
+
+    def start(self, argv, env):
+        proc = subprocess.Popen(argv, env=env, cwd=self.db.dir, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        srv = inv.Server.__new__(inv.Server)  # the harness's reader and stop, on this process
+        srv.proc, srv.lines, srv.port = proc, [], None
+        found = threading.Event()
+
+        def pump():
+            for line in proc.stderr:
+                srv.lines.append(line)
+                if srv.port is None and "listening on http://" in line:
+                    srv.port = int(line.rsplit(":", 1)[1].split()[0].strip("/"))
+                    found.set()
+            found.set()
+
+        srv.pump = threading.Thread(target=pump, daemon=True)
+        srv.pump.start()
+        self.addCleanup(srv.stop)
+        if not found.wait(15) or srv.port is None:
+            self.fail("the server did not start:\n" + "".join(srv.lines))
+        return srv
+
+    def test_disk_full(self):
+        mnt = os.path.join(self.db.dir, "mnt")
+        os.mkdir(mnt)
+        script = ('"$APP" migrate >/dev/null && dd if=/dev/zero of="$D/fill" bs=4k 2>/dev/null; '
+                  'exec "$APP" serve --port 0 --workers 1')
+        argv = in_tmpfs(script, "2m")
+        if argv is None:
+            self.skipTest("no mount namespace for a small tmpfs on this machine")
+        env = dict(os.environ, D=mnt, APP=inv.APP, CADRE_DATABASE_URL="sqlite://%s/inv.db" % mnt)
+        srv = self.start(argv, env)
+        got = request(srv.port, "POST", "/api/suppliers", {"name": "x" * 200})
+        for i in range(50):  # a few pages may still fit: bounded
+            if got[0] != 201:
+                break
+            got = request(srv.port, "POST", "/api/suppliers", {"name": "%d" % i + "x" * 190})
+        self.assert_503(got, "disk is full")
+        self.assertTrue(any("disk full" in l for l in srv.lines), "".join(srv.lines))
+        # space again (the file is reached through the server's own mount namespace): writes work
+        os.remove("/proc/%d/root%s/fill" % (srv.proc.pid, mnt))
+        self.assertEqual(request(srv.port, "POST", "/api/suppliers", {"name": "after"})[0], 201)
+
+    def test_read_only(self):
+        mnt = os.path.join(self.db.dir, "mnt")
+        os.mkdir(mnt)
+        script = ('"$APP" migrate >/dev/null && mount -o remount,ro "$D" && '
+                  'exec "$APP" serve --port 0 --workers 1')
+        argv = in_tmpfs(script, "2m")
+        if argv is None:
+            self.skipTest("no mount namespace for a small tmpfs on this machine")
+        env = dict(os.environ, D=mnt, APP=inv.APP, CADRE_DATABASE_URL="sqlite://%s/inv.db" % mnt)
+        srv = self.start(argv, env)
+        self.assert_503(request(srv.port, "POST", "/api/suppliers", {"name": "ro"}), "read-only",
+                        srv)
+
+    def test_damaged(self):
+        self.migrate()
+        with open(self.path, "r+b") as f:
+            f.write(b"this is not a database file at all" * 4)
+        srv = self.serve()
+        self.assert_503(request(srv.port, "GET", "/api/suppliers"), "damaged")
+        self.assert_503(request(srv.port, "POST", "/api/suppliers", {"name": "x"}), "damaged")
+
+
+if __name__ == "__main__":
+    inv.APP = inv.APP or os.path.abspath(sys.argv.pop(1))
+    if SQLITE_ONLY:
+        print("SQLite only: skipped under CADRE_TEST_PG")
+        sys.exit(77)
+    unittest.main(verbosity=2)
