@@ -1,8 +1,9 @@
 # Cadre — the two commands: `make demo` and `make test`. See README.md.
-.PHONY: all deps test-deps build demo test test-release test-asan test-cross check-banned bench fuzz install clean
+.PHONY: all deps test-deps build demo test test-release test-asan test-clang test-cross check-banned bench fuzz install clean
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+CLANG_BUILD ?= build-clang
 FUZZ_BUILD ?= build-fuzz
 PORT       ?= 8000
 FUZZ_SECONDS ?= 60
@@ -36,9 +37,16 @@ demo: build
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
 
-# Every test, twice: the release build, then the same suites under ASan + UBSan.
-test: test-deps check-banned test-release test-asan test-cross
+$(CLANG_BUILD)/build.ninja:
+	CC=clang meson setup $(CLANG_BUILD) --buildtype=debugoptimized
+
+# Every test, twice: the release build, then the same suites under ASan + UBSan; and everything
+# compiled once more with clang, whose warnings (-Werror) differ from gcc's.
+test: test-deps check-banned test-clang test-release test-asan test-cross
 	@scripts/test-summary $(BUILD) $(ASAN_BUILD)
+
+test-clang: $(CLANG_BUILD)/build.ninja
+	ninja -C $(CLANG_BUILD)
 
 # The aarch64 context switch, cross-compiled and run under qemu-user.
 test-cross:
@@ -80,4 +88,4 @@ install: build
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)
