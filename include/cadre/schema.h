@@ -310,8 +310,8 @@ bool cadre_schema_has(const cadre_schema *s, const void *obj, const char *field)
 
 typedef struct cadre_verror {
     const char *type;  /**< "missing", "string_too_long", "int_parsing", … */
-    const char *loc;   /**< JSON array text: ["body","tags",3] */
-    const char *msg;   /**< "String should have at most 100 characters" */
+    const char *loc;   /**< JSON array text: ["body","tags",3] (make it with cadre_verror_loc) */
+    const char *msg;   /**< "String should have at most 100 characters" (plain text) */
     cadre_slice input; /**< JSON text of the offending input; absent for none */
     const char *ctx;   /**< JSON object text ({"max_length":100}) or NULL */
 } cadre_verror;
@@ -325,9 +325,24 @@ typedef struct cadre_verrors {
 /** Prepares an empty error list whose memory comes from arena. */
 void cadre_verrors_init(cadre_verrors *e, cadre_arena *arena);
 
-/** Adds an error (strings are not copied: use literals or arena memory). */
+/**
+ * Adds an error (strings are not copied: use literals or arena memory). type and msg are plain
+ * text, escaped when written; loc, input and ctx are JSON texts written as they are, so anything
+ * in them that came with the request must have gone through the JSON writer (cadre_verror_loc for
+ * loc).
+ */
 void cadre_verrors_add(cadre_verrors *e, const char *type, const char *loc, const char *msg,
                        cadre_slice input, const char *ctx);
+
+/**
+ * A location as cadre_verror.loc holds it: [root], [root, key], [root, index] or
+ * [root, key, index]. No key when key.ptr is NULL (an empty key "" is a key); no index when index
+ * is negative. root and key are written by the JSON writer (escaped, invalid UTF-8 replaced by
+ * U+FFFD), so a name that came with the request (a query parameter's, a form field's) reads back
+ * as a string and cannot change the document around it. Returns a NUL-terminated text allocated
+ * from arena.
+ */
+const char *cadre_verror_loc(cadre_arena *arena, const char *root, cadre_slice key, int64_t index);
 
 /** Writes {"detail":[{"type":…,"loc":…,"msg":…,"input":…,"ctx":…},…]}. */
 void cadre_verrors_write(const cadre_verrors *e, cadre_json_writer *w);
@@ -348,8 +363,10 @@ int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len
 
 /**
  * Decodes one field from text (a path segment, a query value, a header), as FastAPI does for
- * parameters: "42" for an int, "true"/"1"/"yes"… for a bool. Errors go to errs with loc
- * [loc_root, field name]. Returns 0 or CADRE_EINVAL.
+ * parameters: "42" for an int, "true"/"1"/"yes"… for a bool. A number is the number alone: no
+ * space around it and no '+' (" 42", "42 " and "+42" are int_parsing or float_parsing errors), so
+ * that /items/%2042 is not item 42; the same holds for a number in a JSON string. Errors go to
+ * errs with loc [loc_root, field name]. Returns 0 or CADRE_EINVAL.
  */
 int cadre_schema_decode_text(const cadre_schema *s, const cadre_field *f, cadre_slice text, void *out,
                              cadre_arena *arena, const char *loc_root, cadre_verrors *errs);

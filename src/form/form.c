@@ -150,16 +150,6 @@ cadre_slice cadre_form_url_decode(cadre_arena *arena, const char *s, size_t len,
  * JSON texts for error inputs
  * ------------------------------------------------------------------------------------------- */
 
-static cadre_slice json_str(cadre_arena *a, cadre_slice s)
-{
-    cadre_buf b;
-    cadre_json_writer w;
-    cadre_buf_init_arena(&b, a, 6 * s.len + 8);
-    cadre_json_writer_init(&w, &b);
-    cadre_json_string(&w, s.ptr ? s.ptr : "", s.len);
-    return (cadre_slice){ b.data, b.len };
-}
-
 static void write_item(cadre_json_writer *w, fitem it)
 {
     if (!it.up) {
@@ -265,7 +255,7 @@ static void decode_one(cadre_form *f, const cadre_field *fd, fitem it, void *obj
     if (fd->type == CADRE_T_OBJECT) {
         /* a form has no nested objects: what Pydantic says of a string or a file there */
         cadre_verrors_add(f->errs, "model_attributes_type",
-                          cadre_arena_printf(f->arena, "[\"body\",\"%s\"]", fd->name),
+                          cadre_verror_loc(f->arena, "body", cadre_slice_cstr(fd->name), -1),
                           "Input should be a valid dictionary or object to extract fields from",
                           items_json(f->arena, &it, 1, false), NULL);
     } else if (it.up && fd->type == CADRE_T_FILE) {
@@ -283,6 +273,7 @@ static void decode_one(cadre_form *f, const cadre_field *fd, fitem it, void *obj
 static void decode_list(cadre_form *f, const cadre_field *fd, const struct cadre__form_value *v)
 {
     cadre_field e = { .name = fd->name, .offset = 0 };
+    cadre_slice fname = cadre_slice_cstr(fd->name);
     size_t esize;
     switch (fd->type) {
     case CADRE_T_STRINGS: e.type = CADRE_T_STRING, esize = sizeof(cadre_slice); break;
@@ -296,13 +287,13 @@ static void decode_list(cadre_form *f, const cadre_field *fd, const struct cadre
         size_t before = f->errs->len;
         decode_one(f, &e, v->items[k], items + k * esize);
         if (f->errs->len > before) {
-            const char *l = cadre_arena_printf(f->arena, "[\"body\",\"%s\",%zu]", fd->name, k);
+            const char *l = cadre_verror_loc(f->arena, "body", fname, (int64_t)k);
             for (size_t i = before; i < f->errs->len; i++)
                 f->errs->items[i].loc = l;
         }
     }
     if ((fd->has_max_items && v->n > fd->max_items) || (fd->has_min_items && v->n < fd->min_items))
-        cadre__schema_check_items(fd, v->n, cadre_arena_printf(f->arena, "[\"body\",\"%s\"]", fd->name),
+        cadre__schema_check_items(fd, v->n, cadre_verror_loc(f->arena, "body", fname, -1),
                                   items_json(f->arena, v->items, v->n, true), f->arena, f->errs);
     struct {
         void *items;
@@ -338,9 +329,8 @@ static int collect_finish(cadre_form *f)
     *(uint64_t *)((char *)f->out + s->set_offset) = seen;
     for (size_t i = 0; i < f->nextra; i++) {
         const struct cadre__form_value *v = &f->extra[i];
-        cadre_slice k = json_str(f->arena, v->key);
-        cadre_verrors_add(f->errs, "extra_forbidden",
-                          cadre_arena_printf(f->arena, "[\"body\",%.*s]", (int)k.len, k.ptr),
+        cadre_slice k = { v->key.ptr ? v->key.ptr : "", v->key.len };
+        cadre_verrors_add(f->errs, "extra_forbidden", cadre_verror_loc(f->arena, "body", k, -1),
                           "Extra inputs are not permitted",
                           items_json(f->arena, v->n == 1 ? &v->last : v->items, v->n, v->n > 1),
                           NULL);
@@ -393,10 +383,17 @@ static int form_fail(cadre_form *f, int code, const char *fmt, ...)
         va_end(ap);
         f->error = code;
         f->reason = f->reason_buf;
-        if (code == CADRE_EIO)
+        if (code == CADRE_EIO || code == CADRE_ENOSPC)
             cadre_log(CADRE_LOG_ERROR, "form upload: %s", f->reason);
     }
     return code;
+}
+
+/* The code of a failure to store an upload: a full disk or quota is the operator's to mend (the
+ * client then gets a 503 that says so), anything else an input/output error. */
+static int store_error(int err)
+{
+    return err == ENOSPC || err == EDQUOT || err == EFBIG ? CADRE_ENOSPC : CADRE_EIO;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -426,12 +423,13 @@ static int make_tmp(cadre_form *f)
     int fd = mkostemp(path, O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
-        const char *why = strerror(errno);
+        int err = errno;
         if (fd >= 0) {
             unlink(path);
             close(fd);
         }
-        return form_fail(f, CADRE_EIO, "cannot create a temporary file in %s: %s", dir, why);
+        return form_fail(f, store_error(err), "cannot create a temporary file in %s: %s", dir,
+                         strerror(err));
     }
     if (f->ntmps == f->cap_tmps) {
         size_t cap = f->cap_tmps ? 2 * f->cap_tmps : 4;
@@ -491,7 +489,8 @@ static int on_part_data(void *ctx, const char *data, size_t len)
         return 0;
     case K_FILE:
         if (write_all(f->fd, data, len) != 0)
-            return form_fail(f, CADRE_EIO, "cannot write %s: %s", f->upload->path, strerror(errno));
+            return form_fail(f, store_error(errno), "cannot write %s: %s", f->upload->path,
+                             strerror(errno));
         f->upload->size += (int64_t)len;
         return 0;
     case K_MISFIT:
@@ -513,7 +512,8 @@ static int on_part_end(void *ctx)
         int fd = f->fd;
         f->fd = -1;
         if (close(fd) != 0)
-            return form_fail(f, CADRE_EIO, "cannot write %s: %s", f->upload->path, strerror(errno));
+            return form_fail(f, store_error(errno), "cannot write %s: %s", f->upload->path,
+                             strerror(errno));
         push(f->arena, f->cur, (fitem){ { NULL, 0 }, f->upload });
         break;
     }

@@ -87,7 +87,7 @@ static int missing_references(cadre_request *r, const struct crud *c, const void
         bool found = true;
         if (cadre_model_get(c->db, r->arena, target, id, tmp, &found) != 0 || found)
             continue;
-        char *loc = cadre_arena_printf(r->arena, "[\"body\",\"%s\"]", f->name);
+        const char *loc = cadre_verror_loc(r->arena, "body", cadre_slice_cstr(f->name), -1);
         char *msg = cadre_arena_printf(r->arena, "No %s with id %lld", target->name, (long long)id);
         char *input = cadre_arena_printf(r->arena, "%lld", (long long)id);
         cadre_verrors_add(&errs, "foreign_key", loc, msg, cadre_slice_cstr(input), NULL);
@@ -120,7 +120,7 @@ static int taken_values(cadre_request *r, const struct crud *c, const void *row,
         cadre_buf_init_arena(&input, r->arena, (size_t)1 << 20);
         cadre_json_writer_init(&w, &input);
         cadre_schema_encode_field(f, row, &w);
-        char *loc = cadre_arena_printf(r->arena, "[\"body\",\"%s\"]", f->name);
+        const char *loc = cadre_verror_loc(r->arena, "body", cadre_slice_cstr(f->name), -1);
         char *msg = cadre_arena_printf(r->arena, "%c%s with this %s already exists.", /* Django's */
                                        m->name[0] >= 'a' && m->name[0] <= 'z' ? m->name[0] - 32
                                                                               : m->name[0],
@@ -254,14 +254,19 @@ static void filter_in(cadre_request *r, const cadre_schema *m, const cadre_field
         cadre_q_filter_in(q, f->name, vals, n);
 }
 
-/* One query-string parameter of a list request: a filter, or ordering / limit / offset. */
+/*
+ * One query-string parameter of a list request: a filter, or ordering / limit / offset. The name
+ * is the client's (URL-decoded: any bytes): it reaches the answer only through the JSON writer,
+ * and it is compared whole, so "limit%00x" is not limit.
+ */
 static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, cadre_slice key,
                       cadre_slice val, int64_t *limit, int64_t *offset, cadre_verrors *errs)
 {
     const cadre_schema *m = c->model;
-    char *k = cadre_arena_strndup(r->arena, key.ptr, key.len);
-    char *loc = cadre_arena_printf(r->arena, "[\"query\",\"%s\"]", k);
-    if (strcmp(k, "limit") == 0 || strcmp(k, "offset") == 0) {
+    char *k = cadre_arena_strndup(r->arena, key.ptr ? key.ptr : "", key.len);
+    bool has_nul = strlen(k) != key.len; /* then no name below can match */
+    const char *loc = cadre_verror_loc(r->arena, "query", (cadre_slice){ k, key.len }, -1);
+    if (!has_nul && (strcmp(k, "limit") == 0 || strcmp(k, "offset") == 0)) {
         int64_t n;
         if (cadre_slice_to_i64(val, false, &n) != 0 || n < 0) {
             cadre_verrors_add(errs, "int_parsing", loc,
@@ -272,7 +277,7 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
         *(k[0] == 'l' ? limit : offset) = n;
         return 0;
     }
-    if (strcmp(k, "ordering") == 0) {
+    if (!has_nul && strcmp(k, "ordering") == 0) {
         const char *p = val.ptr, *end = val.ptr + val.len;
         while (p < end) {
             const char *comma = memchr(p, ',', (size_t)(end - p));
@@ -299,7 +304,7 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
     bool known = !sep;
     for (size_t i = 0; sep && i < sizeof lookups / sizeof *lookups; i++)
         known |= strcmp(sep + 2, lookups[i]) == 0;
-    if (!f || !known || f->type == CADRE_T_STRINGS || f->type == CADRE_T_INT64S ||
+    if (has_nul || !f || !known || f->type == CADRE_T_STRINGS || f->type == CADRE_T_INT64S ||
         f->type == CADRE_T_DOUBLES || f->type == CADRE_T_OBJECT || f->type == CADRE_T_ARRAY) {
         cadre_verrors_add(errs, "value_error", loc,
                           cadre_arena_printf(r->arena, "unknown filter: %s has no field or lookup %s",

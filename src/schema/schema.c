@@ -73,6 +73,24 @@ void cadre_verrors_add(cadre_verrors *e, const char *type, const char *loc, cons
     e->items[e->len++] = (cadre_verror){ type, loc, msg, input, ctx };
 }
 
+const char *cadre_verror_loc(cadre_arena *arena, const char *root, cadre_slice key, int64_t index)
+{
+    size_t rlen = strlen(root);
+    cadre_buf b;
+    cadre_json_writer w;
+    /* room for the worst case: every byte a \u00XX escape, 20 digits and a sign, the NUL */
+    cadre_buf_init_arena(&b, arena, 6 * (rlen + key.len) + 64);
+    cadre_json_writer_init(&w, &b);
+    cadre_json_begin_array(&w);
+    cadre_json_string(&w, root, rlen);
+    if (key.ptr)
+        cadre_json_string(&w, key.ptr, key.len);
+    if (index >= 0)
+        cadre_json_int(&w, index);
+    cadre_json_end_array(&w);
+    return cadre_buf_cstr(&b);
+}
+
 void cadre_verrors_write(const cadre_verrors *e, cadre_json_writer *w)
 {
     cadre_json_begin_object(w);
@@ -111,31 +129,40 @@ typedef struct loc {
     size_t len;
 } loc;
 
-static char *loc_with(cadre_arena *a, loc l, const char *name, long index)
+/* [root] open for more: `["root"` (cadre_verror_loc writes it, as every location). */
+static loc loc_open(cadre_arena *a, const char *root)
 {
-    char *s;
-    if (name) {
-        size_t n = strlen(name);
-        s = cadre_arena_alloc(a, l.len + 6 * n + 8);
-        memcpy(s, l.text, l.len);
-        size_t o = l.len;
-        s[o++] = ',';
-        s[o++] = '"';
-        for (size_t i = 0; i < n; i++) { /* field names are C identifiers: nothing to escape */
-            s[o++] = name[i];
-        }
-        s[o++] = '"';
-        s[o++] = ']';
-        s[o] = '\0';
-    } else {
-        s = cadre_arena_printf(a, "%.*s,%ld]", (int)l.len, l.text, index);
-    }
-    return s;
+    const char *s = cadre_verror_loc(a, root, (cadre_slice){ NULL, 0 }, -1);
+    return (loc){ s, strlen(s) - 1 }; /* drop the ']' */
+}
+
+/* l, then key (key.ptr NULL: index), closed. The key goes through the JSON writer: a member
+ * name from the request (an unknown one, reported when extra members are forbidden) is text. */
+static const char *loc_close(cadre_arena *a, loc l, cadre_slice key, long index)
+{
+    cadre_buf b;
+    cadre_json_writer w;
+    cadre_buf_init_arena(&b, a, l.len + 6 * key.len + 32);
+    cadre_buf_append(&b, l.text, l.len);
+    cadre_buf_append(&b, ",", 1);
+    cadre_json_writer_init(&w, &b); /* a fresh writer: no comma before its first value */
+    if (key.ptr)
+        cadre_json_string(&w, key.ptr, key.len);
+    else
+        cadre_json_int(&w, index);
+    cadre_buf_append(&b, "]", 1);
+    return cadre_buf_cstr(&b);
+}
+
+/* l, then the field name (NULL: index), closed. */
+static const char *loc_with(cadre_arena *a, loc l, const char *name, long index)
+{
+    return loc_close(a, l, name ? cadre_slice_cstr(name) : (cadre_slice){ NULL, 0 }, index);
 }
 
 static loc loc_push(cadre_arena *a, loc l, const char *name, long index)
 {
-    char *s = loc_with(a, l, name, index);
+    const char *s = loc_with(a, l, name, index);
     return (loc){ s, strlen(s) - 1 }; /* drop the ']' */
 }
 
@@ -249,15 +276,13 @@ static bool bool_word(cadre_slice s, bool *out)
     return false;
 }
 
-/* Parses text as a number the way Python's float() and int() do for JSON-ish input. */
-static bool text_double(cadre_arena *a, cadre_slice s, double *out)
+/*
+ * Parses text as a number the way Python's float() does for JSON-ish input, but the number alone:
+ * no space around it and no leading '+' (a padded "%2010" in a URL is not 10).
+ */
+static bool text_double(cadre_arena *a, cadre_slice t, double *out)
 {
-    cadre_slice t = s;
-    while (t.len && (*t.ptr == ' ' || *t.ptr == '\t'))
-        t.ptr++, t.len--;
-    while (t.len && (t.ptr[t.len - 1] == ' ' || t.ptr[t.len - 1] == '\t'))
-        t.len--;
-    if (t.len == 0 || t.len > 64)
+    if (t.len == 0 || t.len > 64 || t.ptr[0] == '+')
         return false;
     char *z = cadre_arena_strndup(a, t.ptr, t.len);
     for (size_t i = 0; i < t.len; i++)
@@ -315,14 +340,8 @@ static bool store_scalar(dctx *c, loc l, const char *name, long idx, const cadre
         } else if (k == CADRE_JSON_TRUE || k == CADRE_JSON_FALSE) {
             v = k == CADRE_JSON_TRUE;
         } else if (k == CADRE_JSON_STRING) {
-            cadre_slice s = t->str;
-            while (s.len && (*s.ptr == ' ' || *s.ptr == '\t'))
-                s.ptr++, s.len--;
-            while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
-                s.len--;
-            if (s.len && *s.ptr == '+')
-                s.ptr++, s.len--;
-            if (cadre_slice_to_i64(s, false, &v) != 0) {
+            /* the digits alone (an optional '-'): no padding, no '+', as text_double */
+            if (cadre_slice_to_i64(t->str, false, &v) != 0) {
                 err(c, l, name, idx, "int_parsing",
                     "Input should be a valid integer, unable to parse string as an integer", input,
                     NULL);
@@ -665,14 +684,13 @@ static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_
         if (cadre_json_next(c->rd, &v))
             return CADRE_EPARSE;
         if (!f) {
-            cadre_slice keyq = json_quote(c->arena, t.str);
             size_t vstart = v.offset;
             if (cadre_json_skip(c->rd, &v))
                 return CADRE_EPARSE;
             if (s->forbid_extra) {
                 /* reported after the fields' errors, as Pydantic does */
-                char *where = cadre_arena_printf(c->arena, "%.*s,%.*s]", (int)l.len, l.text,
-                                                 (int)keyq.len, keyq.ptr);
+                cadre_slice key = { t.str.ptr ? t.str.ptr : "", t.str.len };
+                const char *where = loc_close(c->arena, l, key, 0);
                 if (nextra < 64)
                     extra[nextra++] = (cadre_verror){ "extra_forbidden", where,
                                                       "Extra inputs are not permitted",
@@ -739,8 +757,7 @@ int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len
     memset(out, 0, s->size);
     cadre_json_reader_init(&rd, json, len, arena, 0);
     dctx c = { &rd, arena, errs };
-    char *root = cadre_arena_printf(arena, "[\"%s\"", loc_root);
-    loc l = { root, strlen(root) };
+    loc l = loc_open(arena, loc_root);
     int rc = cadre_json_next(&rd, &t);
     if (rc == 0 && t.type == CADRE_JSON_OBJECT) {
         rc = decode_object(&c, s, out, l, t.offset);
@@ -748,7 +765,8 @@ int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len
         size_t start = t.offset;
         rc = cadre_json_skip(&rd, &t);
         if (rc == 0) {
-            cadre_verrors_add(errs, "model_attributes_type", cadre_arena_printf(arena, "%s]", root),
+            cadre_verrors_add(errs, "model_attributes_type",
+                              cadre_verror_loc(arena, loc_root, (cadre_slice){ NULL, 0 }, -1),
                               "Input should be a valid dictionary or object to extract fields from",
                               (cadre_slice){ json + start, (size_t)(rd.p - json) - start }, NULL);
             rc = CADRE_EINVAL;
@@ -766,7 +784,8 @@ int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len
         errs->len = 0;
         /* FastAPI: {"type":"json_invalid","loc":["body",POS],"msg":"JSON decode error",...} */
         cadre_slice reason = json_quote(arena, cadre_slice_cstr(why ? why : "invalid JSON"));
-        cadre_verrors_add(errs, "json_invalid", cadre_arena_printf(arena, "[\"%s\",%zu]", loc_root, at),
+        cadre_verrors_add(errs, "json_invalid",
+                          cadre_verror_loc(arena, loc_root, (cadre_slice){ NULL, 0 }, (int64_t)at),
                           "JSON decode error", (cadre_slice){ "{}", 2 },
                           cadre_arena_printf(arena, "{\"error\":%.*s}", (int)reason.len, reason.ptr));
         return CADRE_EPARSE;
@@ -779,8 +798,7 @@ int cadre__schema_decode_token(const cadre_field *f, const cadre_json_token *t, 
                                cadre_verrors *errs)
 {
     dctx c = { NULL, arena, errs };
-    char *root = cadre_arena_printf(arena, "[\"%s\"", loc_root);
-    loc l = { root, strlen(root) };
+    loc l = loc_open(arena, loc_root);
     size_t before = errs->len;
     store_scalar(&c, l, f->name, 0, f, t, input, (char *)out + f->offset);
     return errs->len == before ? 0 : CADRE_EINVAL;
@@ -805,8 +823,7 @@ int cadre_schema_default(const cadre_schema *s, const cadre_field *f, void *out,
     }
     if (f->optional)
         return 0;
-    char *root = cadre_arena_printf(arena, "[\"%s\"", loc_root);
-    err(&c, (loc){ root, strlen(root) }, f->name, 0, "missing", "Field required", input, NULL);
+    err(&c, loc_open(arena, loc_root), f->name, 0, "missing", "Field required", input, NULL);
     return CADRE_EINVAL;
 }
 

@@ -3,6 +3,7 @@
 real sockets (127.0.0.1 only). Runs on SQLite (a database in a fresh temp directory) or, when
 CADRE_TEST_PG is set (tests/pg/with-postgres), on PostgreSQL in a freshly created database.
 Every wait is bounded.    inventory_test.py INVENTORY_BINARY MIGRATIONS_DIR"""
+import codecs
 import hashlib
 import http.client
 import json
@@ -401,6 +402,46 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(status, 422)
         self.assertIn('value="Form &lt;Co&gt;" required maxlength="200" minlength="1"> '
                       '<span class="error">Supplier with this name already exists.</span>', text)
+
+    def test_parameter_names_are_text_in_errors(self):
+        # issue #10: a query parameter's name comes back in the 422 as the second string of its
+        # loc, whatever bytes it holds: never JSON syntax, never invalid UTF-8 (the writer puts
+        # one U+FFFD per byte that is not UTF-8)
+        def no_duplicates(pairs):
+            keys = [k for k, _ in pairs]
+            self.assertEqual(len(keys), len(set(keys)), pairs)
+            return dict(pairs)
+
+        codecs.register_error("cadre_per_byte",
+                              lambda e: ("\ufffd" * (e.end - e.start), e.end))
+        names = [b'x"]}],"injected":true', b'a"b', b"a\\", b"x\n", b"\xff", b"a\xff\xfeb",
+                 b"\xe2\x82", b"x\xe2\x80\xa8y", b"\x00", b"limit\x00", b"name\x00x",
+                 b"n" * 2000, b'"\\' * 1000, "caf\u00e9\U0001F600".encode()]
+        for name in names:
+            with self.subTest(name=name[:40]):
+                path = "/api/suppliers?" + urllib.parse.quote(name, safe="") + "=1"
+                status, _, raw = self.req("GET", path)
+                self.assertEqual(status, 422, raw[:300])
+                # strict: valid UTF-8, no raw control characters, no repeated member
+                body = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates)
+                self.assertEqual(list(body), ["detail"])
+                self.assertEqual(len(body["detail"]), 1, body)
+                loc = body["detail"][0]["loc"]
+                self.assertEqual(loc, ["query", name.decode("utf-8", "cadre_per_byte")])
+        # a key in the path is the number alone: /api/suppliers/%2010 is not supplier 10
+        sid = self.supplier("Padding Co")
+        status, body, raw = self.req("GET", f"/api/suppliers/{sid}")
+        self.assertEqual((status, body["id"]), (200, sid), raw)
+        for path in (f"/api/suppliers/%20{sid}", f"/api/suppliers/{sid}%20",
+                     f"/api/suppliers/%2B{sid}", f"/api/suppliers/%09{sid}"):
+            with self.subTest(path=path):
+                status, body, raw = self.req("GET", path)
+                self.assertEqual(status, 422, raw)
+                self.assertEqual([(e["type"], e["loc"]) for e in body["detail"]],
+                                 [("int_parsing", ["path", "id"])], raw)
+        status, body, raw = self.req("GET", "/api/products/%201/stock")
+        self.assertEqual(status, 422, raw)
+        self.assertEqual([e["type"] for e in body["detail"]], ["int_parsing"], raw)
 
     def test_openapi(self):
         status, body, raw = self.req("GET", "/openapi.json")

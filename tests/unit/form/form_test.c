@@ -349,6 +349,19 @@ static void test_urlencoded_strict_and_unformable(void **state)
                         "{\"type\":\"extra_forbidden\",\"loc\":[\"body\",\"c d\"],\"msg\":"
                         "\"Extra inputs are not permitted\",\"input\":\"\"}]}");
     assert_string_equal(s.a.ptr, "9");
+    /* a name that came with the form is a string of the loc, whatever it holds (issue #10) */
+    cadre_verrors_init(&e, &arena);
+    assert_int_equal(cadre_form_decode_urlencoded(CADRE_SCHEMA_OF(StrictForm),
+                                                  CADRE_LIT("x%22%5D%2C%22y=1&q%5C%0A=2&%00%FF=3"),
+                                                  &s, &arena, &e),
+                     CADRE_EINVAL);
+    assert_string_equal(errors_json(&e),
+                        "{\"detail\":[{\"type\":\"extra_forbidden\",\"loc\":[\"body\",\"x\\\"],\\\"y\"],"
+                        "\"msg\":\"Extra inputs are not permitted\",\"input\":\"1\"},"
+                        "{\"type\":\"extra_forbidden\",\"loc\":[\"body\",\"q\\\\\\n\"],\"msg\":"
+                        "\"Extra inputs are not permitted\",\"input\":\"2\"},"
+                        "{\"type\":\"extra_forbidden\",\"loc\":[\"body\",\"\\u0000\xEF\xBF\xBD\"],"
+                        "\"msg\":\"Extra inputs are not permitted\",\"input\":\"3\"}]}");
 
     Outer o;
     cadre_verrors_init(&e, &arena);

@@ -109,6 +109,59 @@ static void in_lookup(void)
     expect("GET", "/api/products", NULL, 200, both);
 }
 
+/* As expect, the body holding want (a NULL body, as for a 204, fails). */
+static void expect_has(const char *method, const char *target, int status, const char *want)
+{
+    cadre_test_response res;
+    assert_int_equal(cadre_test_request(app, method, target, NULL, NULL, 0, &res), 0);
+    if (res.status != status || !res.body || !strstr(res.body, want))
+        fail_msg("%s %s: %d %s, want %d with %s", method, target, res.status,
+                 res.body ? res.body : "(none)", status, want);
+    cadre_test_response_free(&res);
+}
+
+/* Request text in an error (issue #10): a parameter's name is a string of the error's loc, never
+ * JSON syntax, whatever it holds; a key in the path is the number alone. (Suppliers 1 and 2
+ * exist.) */
+static void hostile_names(void)
+{
+    expect("GET", "/api/suppliers?x%22%5D%7D%5D%2C%22injected%22%3Atrue=1", NULL, 422,
+           "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"x\\\"]}],\\\"injected\\\":"
+           "true\"],\"msg\":\"unknown filter: supplier has no field or lookup x\\\"]}],\\\"injected"
+           "\\\":true\",\"input\":\"1\"}]}");
+    expect("GET", "/api/suppliers?a%22b=1", NULL, 422,
+           "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"a\\\"b\"],\"msg\":"
+           "\"unknown filter: supplier has no field or lookup a\\\"b\",\"input\":\"1\"}]}");
+    expect("GET", "/api/suppliers?a%5C=1", NULL, 422,
+           "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"a\\\\\"],\"msg\":\"unknown "
+           "filter: supplier has no field or lookup a\\\\\",\"input\":\"1\"}]}");
+    expect("GET", "/api/suppliers?x%0A=1", NULL, 422,
+           "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"x\\n\"],\"msg\":\"unknown "
+           "filter: supplier has no field or lookup x\\n\",\"input\":\"1\"}]}");
+    expect("GET", "/api/suppliers?%ff=%fe", NULL, 422, /* invalid UTF-8: U+FFFD */
+           "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"\xEF\xBF\xBD\"],\"msg\":"
+           "\"unknown filter: supplier has no field or lookup \xEF\xBF\xBD\",\"input\":\""
+           "\xEF\xBF\xBD\"}]}");
+    expect("GET", "/api/suppliers?ordering=a%22b%ff", NULL, 422,
+           "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"ordering\"],\"msg\":"
+           "\"supplier has no field a\\\"b\xEF\xBF\xBD to order by\",\"input\":\"a\\\"b"
+           "\xEF\xBF\xBD\"}]}");
+    /* a NUL in a name: not the parameter its first bytes spell */
+    expect_has("GET", "/api/suppliers?limit%00=1", 422, "\"loc\":[\"query\",\"limit\\u0000\"]");
+    expect_has("GET", "/api/suppliers?name%00x=acme", 422, "\"loc\":[\"query\",\"name\\u0000x\"]");
+    expect_has("GET", "/api/suppliers?ordering%00=name", 422,
+               "\"loc\":[\"query\",\"ordering\\u0000\"]");
+    /* /api/suppliers/%2010 is not supplier 10, nor is " 1" supplier 1 */
+    expect("GET", "/api/suppliers/%201", NULL, 422,
+           "{\"detail\":[{\"type\":\"int_parsing\",\"loc\":[\"path\",\"id\"],\"msg\":\"Input "
+           "should be a valid integer, unable to parse string as an integer\",\"input\":\" 1\"}]}");
+    expect_has("GET", "/api/suppliers/1%20", 422, "\"type\":\"int_parsing\"");
+    expect_has("GET", "/api/suppliers/%2B1", 422, "\"type\":\"int_parsing\"");
+    expect_has("GET", "/api/suppliers/%091", 422, "\"type\":\"int_parsing\"");
+    expect_has("DELETE", "/api/suppliers/%202", 422, "\"type\":\"int_parsing\"");
+    expect("GET", "/api/suppliers/1", NULL, 200, "{\"id\":1,\"name\":\"acme\"}");
+}
+
 static void test_crud(void **state)
 {
     (void)state;
@@ -178,6 +231,7 @@ static void test_crud(void **state)
     expect("GET", "/api/products?name=x%27%20OR%20%271%27%3D%271", NULL, 200,
            "{\"count\":0,\"results\":[]}");
     in_lookup();
+    hostile_names();
 
     /* retrieve, replace, update, delete */
     expect("GET", "/api/products/2", NULL, 200,

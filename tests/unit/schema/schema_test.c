@@ -1040,6 +1040,49 @@ static void test_verrors_write(void **state)
     assert_string_equal(e.items[21].type, "t");
 }
 
+/* A location built from request text: JSON however hostile the name (quotes, backslashes,
+ * controls, NUL, invalid UTF-8), and the name reads back as sent (invalid bytes as U+FFFD). */
+static void test_verror_loc(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key;
+        size_t len;
+        const char *want;
+    } rows[] = {
+        { "name", 4, "[\"query\",\"name\"]" },
+        { "", 0, "[\"query\",\"\"]" },
+        { "a\"b", 3, "[\"query\",\"a\\\"b\"]" },
+        { "a\\", 2, "[\"query\",\"a\\\\\"]" },
+        { "x\n", 2, "[\"query\",\"x\\n\"]" },
+        { "a\0b", 3, "[\"query\",\"a\\u0000b\"]" },
+        { "\xff", 1, "[\"query\",\"\xEF\xBF\xBD\"]" },
+        { "x\"]}],\"injected\":true", 21, "[\"query\",\"x\\\"]}],\\\"injected\\\":true\"]" },
+        { "\xe2\x80\xa8", 3, "[\"query\",\"\xe2\x80\xa8\"]" }, /* U+2028 is JSON */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        cadre_slice key = { rows[i].key, rows[i].len };
+        const char *l = cadre_verror_loc(&A, "query", key, -1);
+        assert_string_equal(l, rows[i].want);
+        assert_int_equal(cadre_json_validate(l, strlen(l), 0, NULL, NULL), 0);
+    }
+    cadre_slice none = { NULL, 0 };
+    assert_string_equal(cadre_verror_loc(&A, "body", none, -1), "[\"body\"]");
+    assert_string_equal(cadre_verror_loc(&A, "body", none, 12), "[\"body\",12]");
+    assert_string_equal(cadre_verror_loc(&A, "body", CADRE_LIT("tags"), 3),
+                        "[\"body\",\"tags\",3]");
+
+    /* written into an error list, the document stays one object with one member */
+    cadre_verrors e;
+    cadre_verrors_init(&e, &A);
+    cadre_verrors_add(&e, "value_error",
+                      cadre_verror_loc(&A, "query", CADRE_LIT("x\"]}],\"injected\":true"), -1),
+                      "m", CADRE_LIT("\"1\""), NULL);
+    assert_string_equal(errs_text(&e), "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\","
+                                       "\"x\\\"]}],\\\"injected\\\":true\"],\"msg\":\"m\","
+                                       "\"input\":\"1\"}]}");
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Text decoding (parameters) and defaults
  * ------------------------------------------------------------------------------------------- */
@@ -1117,6 +1160,54 @@ static void test_decode_text(void **state)
                            "\"ctx\":{\"gt\":0}}]}");
     assert_int_equal(dtext(Bounds__schema(), "code", "abc", &b, &e), 0);
     assert_cstr(b.code, "abc");
+}
+
+/* Numbers in text are the number alone: no padding, no sign but '-' (issue #10: a path
+ * /items/%2010 is not item 10). The same rule for a JSON string holding a number. */
+static void test_decode_text_strict_numbers(void **state)
+{
+    (void)state;
+    const cadre_schema *s = Scalars__schema();
+    Scalars sc;
+    memset(&sc, 0, sizeof sc);
+    const char *e;
+    static const char *const bad_ints[] = { " 10", "10 ", "\t10", "10\t", " 10 ", "+10", "+ 10",
+                                            "\n10", "10\n", "1 0", "\v10", "\f10", "\r10" };
+    for (size_t i = 0; i < sizeof bad_ints / sizeof bad_ints[0]; i++) {
+        for (int k = 0; k < 2; k++) {
+            if (dtext(s, k ? "i32" : "i64", bad_ints[i], &sc, &e) != CADRE_EINVAL)
+                fail_msg("\"%s\" was read as an integer", bad_ints[i]);
+            assert_non_null(strstr(e, "\"type\":\"int_parsing\""));
+        }
+    }
+    assert_int_equal(dtext(s, "i64", " 10", &sc, &e), CADRE_EINVAL);
+    assert_string_equal(e, "{\"detail\":[{\"type\":\"int_parsing\",\"loc\":[\"query\",\"i64\"],"
+                           "\"msg\":\"Input should be a valid integer, unable to parse string as "
+                           "an integer\",\"input\":\" 10\"}]}");
+    static const char *const bad_doubles[] = { " 1.5", "1.5 ", "\t1.5", "+1.5", " 2", "2\n" };
+    for (size_t i = 0; i < sizeof bad_doubles / sizeof bad_doubles[0]; i++) {
+        if (dtext(s, "d", bad_doubles[i], &sc, &e) != CADRE_EINVAL)
+            fail_msg("\"%s\" was read as a number", bad_doubles[i]);
+        assert_non_null(strstr(e, "\"type\":\"float_parsing\""));
+    }
+    /* what a number is stays one */
+    assert_int_equal(dtext(s, "i64", "10", &sc, &e), 0);
+    assert_int_equal(sc.i64, 10);
+    assert_int_equal(dtext(s, "i64", "-10", &sc, &e), 0);
+    assert_int_equal(sc.i64, -10);
+    assert_int_equal(dtext(s, "d", "1e+2", &sc, &e), 0);
+    assert_true(sc.d == 100.0);
+    assert_int_equal(dtext(s, "d", "-2.5", &sc, &e), 0);
+    assert_true(sc.d == -2.5);
+    /* a JSON string holding a number: the same rule */
+    DECODE_ERR(Scalars, "{\"i64\":\" 5\"}",
+               "[{\"type\":\"int_parsing\",\"loc\":[\"body\",\"i64\"],"
+               "\"msg\":\"Input should be a valid integer, unable to parse string as an integer\","
+               "\"input\":\" 5\"}]");
+    DECODE_ERR(Scalars, "{\"d\":\"+5\"}",
+               "[{\"type\":\"float_parsing\",\"loc\":[\"body\",\"d\"],"
+               "\"msg\":\"Input should be a valid number, unable to parse string as a number\","
+               "\"input\":\"+5\"}]");
 }
 
 static void test_schema_default(void **state)
@@ -1503,7 +1594,9 @@ int main(void)
         T(test_top_level_not_object),
         T(test_json_invalid),
         T(test_verrors_write),
+        T(test_verror_loc),
         T(test_decode_text),
+        T(test_decode_text_strict_numbers),
         T(test_schema_default),
         T(test_encode),
         T(test_decode_encode_roundtrip),
