@@ -184,6 +184,18 @@ static int sf_feed(void *state, const char *data, size_t len)
     return cadre_form_multipart_feed(&((struct stream_form *)state)->form, data, len);
 }
 
+/* The answer to a form body that could not be decoded: a malformed body (400), a limit (413), no
+ * space left on the disk for an upload (503), another failure to store it (500; its reason,
+ * which names a path, was logged). */
+static int upload_failed(cadre_request *r, int rc, const char *why)
+{
+    return rc == CADRE_ETOOBIG  ? cadre_error(r, 413, why ? why : "form too large")
+           : rc == CADRE_EPARSE ? cadre_error(r, 400, why ? why : "malformed form")
+           : rc == CADRE_ENOSPC
+               ? cadre_error(r, 503, "Service Unavailable: no space left to store the upload")
+               : cadre_error(r, 500, "could not store an upload");
+}
+
 static const char *sf_reason(void *state)
 {
     return cadre_form_reason(&((struct stream_form *)state)->form);
@@ -338,9 +350,7 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
             int rc = cadre_form_multipart_end(&sf->form);
             if (rc != 0 && rc != CADRE_EINVAL) {
                 const char *why = cadre_form_reason(&sf->form);
-                status = rc == CADRE_ETOOBIG  ? cadre_error(r, 413, why ? why : "form too large")
-                         : rc == CADRE_EPARSE ? cadre_error(r, 400, why ? why : "malformed form")
-                                              : cadre_error(r, 500, "could not store an upload");
+                status = upload_failed(r, rc, why);
                 goto done;
             }
             body = sf->body;
@@ -354,9 +364,7 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
             if (rc != 0 && rc != CADRE_EINVAL) {
                 /* not a validation error: a malformed body (400), a limit (413), the disk (500) */
                 const char *why = cadre_form_reason(&form);
-                status = rc == CADRE_ETOOBIG  ? cadre_error(r, 413, why ? why : "form too large")
-                         : rc == CADRE_EPARSE ? cadre_error(r, 400, why ? why : "malformed form")
-                                              : cadre_error(r, 500, "could not store an upload");
+                status = upload_failed(r, rc, why);
                 goto done;
             }
         } else if (r->body.len == 0 || (json && body_is_null(r->body))) {

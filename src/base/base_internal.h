@@ -4,10 +4,15 @@
 
 #include <cadre/base.h>
 
+/* Length of the valid UTF-8 sequence starting at p (p[0] >= 0x80), or 0 when it is invalid or
+ * truncated: no overlong forms, no UTF-16 surrogates, nothing past U+10FFFF. */
+size_t cadre__utf8_len(const unsigned char *p, const unsigned char *end);
+
 /*
- * Escapes n bytes of s as the inside of a JSON string (quotes, backslash, control characters;
- * other bytes are copied as they are). dst must have room for 6 * n bytes. Returns the length
- * written. Used for error details and JSON log records; the full codec is cadre/json.h.
+ * Escapes n bytes of s as the inside of a JSON string (quotes, backslash, control characters; a
+ * byte that does not start a valid UTF-8 sequence becomes \ufffd, so the result is always valid
+ * JSON text). dst must have room for 6 * n bytes. Returns the length written. Used for error
+ * details and JSON log records; the full codec is cadre/json.h.
  */
 size_t cadre__json_escape(char *dst, const char *s, size_t n);
 

@@ -68,6 +68,8 @@ static void put_json(struct rec *r, const char *s)
     size_t n = strlen(s);
     while (n > 0 && r->len < sizeof r->buf - 2) {
         size_t take = n > 512 ? 512 : n;
+        while (take < n && take > 508 && ((unsigned char)s[take] & 0xC0) == 0x80)
+            take--; /* a UTF-8 sequence stays in one piece (at most 4 bytes) */
         put(r, esc, cadre__json_escape(esc, s, take));
         s += take;
         n -= take;

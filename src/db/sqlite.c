@@ -566,11 +566,8 @@ static int begin(void *conn, void **pinned)
         return rc;
     if ((rc = check_file(c)) != 0 || (rc = exec(c, NULL, begin_sql, NULL, 0, NULL, NULL)) != 0)
         return rc;
-    /* exec may have slept (busy): another request may have begun meanwhile */
-    if (c->in_tx) {
-        exec(c, c, rollback_sql, NULL, 0, NULL, NULL);
-        return CADRE_ESTATE;
-    }
+    /* exec may have slept (busy), but each attempt first waited its turn (wait_turn): no other
+     * request's transaction is open now */
     c->in_tx = true;
     c->owner = cadre_current_request();
     *pinned = c;

@@ -404,11 +404,18 @@ static void process_input(cadre__conn *c)
                 return;
             }
             if (rc < 0) {
+                /* The sink's reason is the client's to read for a refused body (413, 400); a
+                 * failure to store it is the server's, and its reason (a path, an errno) goes to
+                 * the log only (the sink logs it). */
                 const char *why = c->sink.reason ? c->sink.reason(c->sink.state) : NULL;
-                refuse(c, rc == CADRE_ETOOBIG ? 413 : rc == CADRE_EPARSE ? 400 : 500,
-                       why ? why : rc == CADRE_ETOOBIG ? "request body too large"
-                                 : rc == CADRE_EPARSE ? "malformed request body"
-                                                      : "the request body could not be stored");
+                if (rc == CADRE_ETOOBIG)
+                    refuse(c, 413, why ? why : "request body too large");
+                else if (rc == CADRE_EPARSE)
+                    refuse(c, 400, why ? why : "malformed request body");
+                else if (rc == CADRE_ENOSPC)
+                    refuse(c, 503, "Service Unavailable: no space left to store the upload");
+                else
+                    refuse(c, 500, "the request body could not be stored");
                 return;
             }
             if (rc == 0)

@@ -424,8 +424,11 @@ void cadre__response_error(cadre__conn *c, int status, const char *reason)
 {
     char body[512];
     size_t n = strlen(reason);
-    if (n > 80)
+    if (n > 80) {
         n = 80;
+        while (n > 76 && ((unsigned char)reason[n] & 0xC0) == 0x80)
+            n--; /* not inside a UTF-8 sequence */
+    }
     memcpy(body, "{\"detail\":\"", 11);
     size_t len = 11 + cadre__json_escape(body + 11, reason, n);
     memcpy(body + len, "\"}", 2);

@@ -4,9 +4,7 @@
 
 #include <cadre/json.h>
 
-/* Length of the valid UTF-8 sequence starting at p (p[0] >= 0x80), or 0 when it is invalid or
- * truncated: no overlong forms, no UTF-16 surrogates, nothing past U+10FFFF. */
-size_t cadre__utf8_len(const unsigned char *p, const unsigned char *end);
+#include "base/base_internal.h" /* cadre__utf8_len */
 
 /* strtod in the "C" locale, whatever the process locale is. s is NUL-terminated. */
 double cadre__strtod_c(const char *s);

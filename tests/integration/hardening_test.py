@@ -10,6 +10,8 @@ Uses the harness of http_test.py (Server, Conn, req).
 import os
 import resource
 import socket
+import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -209,6 +211,51 @@ class RefusedBodyTest(Base):
             broken = True
         self.assertTrue(broken, 'the server discarded %d bytes without end' % sent)
         self.assertLess(sent, 256 << 20)
+
+
+def tmpfs_prefix(mnt, size):
+    """A command prefix that runs its argv in a private mount namespace with a tmpfs of `size`
+    on mnt, filled to the last byte; None when this machine cannot make one."""
+    for unshare in (['unshare', '-rm'], ['unshare', '-m']):
+        probe = subprocess.run(unshare + ['sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /mnt'],
+                               capture_output=True, timeout=10)
+        if probe.returncode == 0:
+            script = ('mount -t tmpfs -o size=%s tmpfs "%s" && '
+                      '{ dd if=/dev/zero of="%s/fill" bs=4k 2>/dev/null; exec "$@"; }'
+                      % (size, mnt, mnt))
+            return unshare + ['sh', '-c', script, 'sh']
+    return None
+
+
+class UploadDiskFullTest(Base):
+    """An upload that finds no room on the disk answers 503 saying so, without the path of the
+    temporary file (the log has it)."""
+
+    def test_upload_to_a_full_disk(self):
+        formsapp = os.environ.get('FORMSAPP')
+        if not formsapp:
+            self.skipTest('FORMSAPP not set')
+        mnt = tempfile.mkdtemp(prefix='cadre-upload-full-')
+        self.addCleanup(os.rmdir, mnt)
+        prefix = tmpfs_prefix(mnt, '256k')
+        if prefix is None:
+            self.skipTest('no mount namespace for a small tmpfs on this machine')
+        srv = h.Server([], 1, app=formsapp, prefix=prefix, env=dict(os.environ, TMPDIR=mnt))
+        self.addCleanup(srv.stop)
+        boundary = 'xXxXboundary'
+        body = (('--%s\r\nContent-Disposition: form-data; name="title"\r\n\r\nreport\r\n'
+                 '--%s\r\nContent-Disposition: form-data; name="doc"; filename="a.bin"\r\n'
+                 'Content-Type: application/octet-stream\r\n\r\n' % (boundary, boundary)).encode()
+                + b'x' * (512 << 10) + ('\r\n--%s--\r\n' % boundary).encode())
+        c = self.conn(srv, timeout=10)
+        c.send(req('POST', '/upload', ['Content-Type: multipart/form-data; boundary=' + boundary],
+                   body=body))
+        r = c.read_final(timeout=10)
+        self.assertEqual(r.status, 503, r)
+        self.assertIn('no space left', r.json()['detail'])
+        self.assertNotIn(mnt.encode(), r.body)
+        self.assertNotIn(b'cadre-upload', r.body)
+        self.assertIn('No space left on device', srv.stderr())
 
 
 def main():

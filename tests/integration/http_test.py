@@ -45,8 +45,10 @@ IMF_FIXDATE_RE = re.compile(
 class Server:
     """One `testapp serve` process. stderr is drained by a thread (so logging never blocks)."""
 
-    def __init__(self, args, workers, preexec_fn=None):
-        self.argv = [APP, 'serve', '--host', HOST, '--port', '0', '--workers', str(workers)]
+    def __init__(self, args, workers, preexec_fn=None, app=None, prefix=(), env=None):
+        """prefix: a command the app runs under (its argv follows); env: the app's environment."""
+        self.argv = list(prefix) + [app or APP, 'serve', '--host', HOST, '--port', '0',
+                                    '--workers', str(workers)]
         self.argv += [str(a) for a in args]
         self.lines = []
         self.lock = threading.Lock()
@@ -54,7 +56,7 @@ class Server:
         self.port = None
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     preexec_fn=preexec_fn)
+                                     preexec_fn=preexec_fn, env=env)
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
         deadline = time.monotonic() + START_TIMEOUT

@@ -21,6 +21,8 @@
 
 #include <cadre/base.h>
 
+#include "base/base_internal.h"
+
 /* ---------------------------------------------------------------------------------------------
  * Errors
  * ------------------------------------------------------------------------------------------- */
@@ -693,11 +695,41 @@ static void test_panic(void **state)
         fail_msg("panic wrote \"%s\"", buf);
 }
 
+/* Escaped text is always valid JSON: quotes and controls escaped, valid UTF-8 kept, and each byte
+ * that starts no valid sequence (a stray continuation, an overlong form, a surrogate, a sequence
+ * cut short at the end) replaced by U+FFFD. */
+static void test_json_escape_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        { "plain", "plain" },
+        { "a\"b\\c\n", "a\\\"b\\\\c\\n" },
+        { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+        { "\xff", "\\ufffd" },
+        { "a\x80" "b", "a\\ufffd" "b" },
+        { "\xc0\xaf", "\\ufffd\\ufffd" },             /* overlong '/' */
+        { "\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd" }, /* a UTF-16 surrogate */
+        { "ok\xe2\x82", "ok\\ufffd\\ufffd" },         /* cut short */
+        { "\x01\x7f", "\\u0001\\u007f" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[64];
+        size_t n = strlen(cases[i].in);
+        size_t len = cadre__json_escape(out, cases[i].in, n);
+        assert_true(len <= 6 * n);
+        out[len] = '\0';
+        assert_string_equal(out, cases[i].out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest errors[] = {
         cmocka_unit_test(test_errors_every_code),
         cmocka_unit_test(test_errors_unknown),
+        cmocka_unit_test(test_json_escape_utf8),
     };
     const struct CMUnitTest slices[] = {
         cmocka_unit_test(test_slice_cstr_and_lit),
