@@ -5,9 +5,10 @@
  *
  * Waiting for a lock. When another process (a backup, the sqlite3 shell, a migration) holds the
  * write lock, SQLite's own busy handler would sleep on the worker thread and stall every
- * connection of the worker. Inside a request, the busy handler therefore gives up at once, and the
- * statement is retried after the request sleeps as a coroutine (cadre_sleep), for BUSY_TIMEOUT_MS
- * in all: only the requests that need the database wait. Outside a request (the migrate command)
+ * connection of the worker. Inside a request, the busy handler therefore waits at most 200 us (the
+ * other workers' own writes, microseconds long) and then gives up, and the statement is retried
+ * after the request sleeps as a coroutine (cadre_sleep), for BUSY_TIMEOUT_MS in all: only the
+ * requests that need the database wait. Outside a request (the migrate command)
  * the busy handler sleeps as SQLite's does.
  *
  * The file under a running server. A database file deleted or replaced while the server has it
@@ -52,6 +53,7 @@ struct sconn {
     dev_t dev;     /* the file that was opened */
     ino_t ino;
     bool stale_logged;
+    bool retrying; /* a statement is being tried again after a busy answer */
 };
 
 /* SQLite's own waits between attempts (sqliteDefaultBusyCallback), in ms. */
@@ -63,13 +65,25 @@ static int backoff_delay(int attempt)
     return backoff_ms[attempt < n ? attempt : n - 1];
 }
 
-/* SQLite's busy handler: 0 (give up now) inside a request, whose statement is retried after the
- * request sleeps (retry_busy); a blocking wait elsewhere. */
+/* Inside a request, a statement's first attempt may wait this long on the thread, in SPIN_US
+ * steps: the other workers of the process hold the write lock for microseconds at a time, and a
+ * coroutine sleep (a millisecond at least) would cost more than the wait. */
+#define SPIN_US 50
+#define SPIN_STEPS 4
+
+/* SQLite's busy handler. Inside a request: a short wait on the first attempt (above), then 0 (give
+ * up now): the statement is retried after the request sleeps (retry_busy). Elsewhere (the migrate
+ * command) a blocking wait, as SQLite's own. */
 static int busy_handler(void *arg, int count)
 {
-    (void)arg;
-    if (cadre_current_request())
-        return 0;
+    struct sconn *c = arg;
+    if (cadre_current_request()) {
+        if (c->retrying || count >= SPIN_STEPS)
+            return 0;
+        struct timespec ts = { 0, SPIN_US * 1000L };
+        nanosleep(&ts, NULL);
+        return 1;
+    }
     int waited = 0;
     for (int i = 0; i < count; i++)
         waited += backoff_delay(i);
@@ -463,10 +477,12 @@ static int query(void *conn, void *pinned, cadre_arena *arena, const cadre_schem
 {
     struct sconn *c = conn;
     int rc, attempt = 0, waited = 0;
-    do
+    do {
+        c->retrying = attempt > 0;
         rc = with_retry(c, sql, query_once(c, pinned, arena, s, out, sql, params, nparams, max_rows),
                         &attempt, &waited);
-    while (rc == BUSY_RETRY);
+    } while (rc == BUSY_RETRY);
+    c->retrying = false;
     return rc;
 }
 
@@ -500,10 +516,12 @@ static int exec(void *conn, void *pinned, const char *sql, const cadre_value *pa
 {
     struct sconn *c = conn;
     int rc, attempt = 0, waited = 0;
-    do
+    do {
+        c->retrying = attempt > 0;
         rc = with_retry(c, sql, exec_once(c, pinned, sql, params, nparams, changes, last_id),
                         &attempt, &waited);
-    while (rc == BUSY_RETRY);
+    } while (rc == BUSY_RETRY);
+    c->retrying = false;
     return rc;
 }
 
