@@ -12,14 +12,13 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 import inventory_test as inv
+from sandbox import FILL, tmpfs_prefix
 
 SQLITE_ONLY = bool(os.environ.get("CADRE_TEST_PG"))
 
@@ -154,54 +153,25 @@ class FileUnderTheServerTest(Base):
                         "removed or replaced")
 
 
-def in_tmpfs(shell, size):
-    """argv running a shell script in a private mount namespace with a tmpfs of `size` mounted on
-    $D (exported by the script's environment). None when this machine cannot make one."""
-    for unshare in (["unshare", "-rm"], ["unshare", "-m"]):
-        probe = subprocess.run(unshare + ["sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-                               capture_output=True, timeout=10)
-        if probe.returncode == 0:
-            return unshare + ["sh", "-c", 'mount -t tmpfs -o size=%s tmpfs "$D" && %s'
-                              % (size, shell)]
-    return None
-
-
 class StorageTroubleTest(Base):
     """A full disk, a read-only file and a damaged file each answer 503 with a reason an operator
     can tell apart (and no path); the log has the full story."""
 
-    def start(self, argv, env):
-        proc = subprocess.Popen(argv, env=env, cwd=self.db.dir, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        srv = inv.Server.__new__(inv.Server)  # the harness's reader and stop, on this process
-        srv.proc, srv.lines, srv.port = proc, [], None
-        found = threading.Event()
-
-        def pump():
-            for line in proc.stderr:
-                srv.lines.append(line)
-                if srv.port is None and "listening on http://" in line:
-                    srv.port = int(line.rsplit(":", 1)[1].split()[0].strip("/"))
-                    found.set()
-            found.set()
-
-        srv.pump = threading.Thread(target=pump, daemon=True)
-        srv.pump.start()
-        self.addCleanup(srv.stop)
-        if not found.wait(15) or srv.port is None:
-            self.fail("the server did not start:\n" + "".join(srv.lines))
-        return srv
-
-    def test_disk_full(self):
+    def serve_in_tmpfs(self, before):
+        """The server on a database migrated into a 2 MB tmpfs, after the shell commands before."""
         mnt = os.path.join(self.db.dir, "mnt")
         os.mkdir(mnt)
-        script = ('"$APP" migrate >/dev/null && dd if=/dev/zero of="$D/fill" bs=4k 2>/dev/null; '
-                  'exec "$APP" serve --port 0 --workers 1')
-        argv = in_tmpfs(script, "2m")
-        if argv is None:
+        self.db.url = "sqlite://%s/inv.db" % mnt
+        migrate = '"%s" migrate >/dev/null' % inv.APP
+        prefix = tmpfs_prefix(mnt, "2m", migrate + " && " + before)
+        if prefix is None:
             self.skipTest("no mount namespace for a small tmpfs on this machine")
-        env = dict(os.environ, D=mnt, APP=inv.APP, CADRE_DATABASE_URL="sqlite://%s/inv.db" % mnt)
-        srv = self.start(argv, env)
+        srv = inv.Server(self.db, prefix)
+        self.addCleanup(srv.stop)
+        return srv, mnt
+
+    def test_disk_full(self):
+        srv, mnt = self.serve_in_tmpfs(FILL)
         got = request(srv.port, "POST", "/api/suppliers", {"name": "x" * 200})
         for i in range(50):  # a few pages may still fit: bounded
             if got[0] != 201:
@@ -214,15 +184,7 @@ class StorageTroubleTest(Base):
         self.assertEqual(request(srv.port, "POST", "/api/suppliers", {"name": "after"})[0], 201)
 
     def test_read_only(self):
-        mnt = os.path.join(self.db.dir, "mnt")
-        os.mkdir(mnt)
-        script = ('"$APP" migrate >/dev/null && mount -o remount,ro "$D" && '
-                  'exec "$APP" serve --port 0 --workers 1')
-        argv = in_tmpfs(script, "2m")
-        if argv is None:
-            self.skipTest("no mount namespace for a small tmpfs on this machine")
-        env = dict(os.environ, D=mnt, APP=inv.APP, CADRE_DATABASE_URL="sqlite://%s/inv.db" % mnt)
-        srv = self.start(argv, env)
+        srv, _ = self.serve_in_tmpfs('mount -o remount,ro "$D"')
         self.assert_503(request(srv.port, "POST", "/api/suppliers", {"name": "ro"}), "read-only",
                         srv)
 

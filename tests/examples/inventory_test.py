@@ -89,8 +89,10 @@ class Database:
 class Server:
     """inventory serve on a free port; the port is read from the listening line on stderr."""
 
-    def __init__(self, db):
-        self.proc = subprocess.Popen([APP, "serve", "--port", "0", "--workers", "1"], env=db.env(),
+    def __init__(self, db, prefix=()):
+        """prefix: a command the server runs under (its argv follows)."""
+        self.proc = subprocess.Popen([*prefix, APP, "serve", "--port", "0", "--workers", "1"],
+                                     env=db.env(),
                                      cwd=db.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.lines = []

@@ -10,7 +10,6 @@ Uses the harness of http_test.py (Server, Conn, req).
 import os
 import resource
 import socket
-import subprocess
 import tempfile
 import sys
 import threading
@@ -19,6 +18,7 @@ import unittest
 
 import http_test as h
 from http_test import Conn, req
+from sandbox import FILL, tmpfs_prefix
 
 
 def cpu_seconds(pid):
@@ -213,20 +213,6 @@ class RefusedBodyTest(Base):
         self.assertLess(sent, 256 << 20)
 
 
-def tmpfs_prefix(mnt, size):
-    """A command prefix that runs its argv in a private mount namespace with a tmpfs of `size`
-    on mnt, filled to the last byte; None when this machine cannot make one."""
-    for unshare in (['unshare', '-rm'], ['unshare', '-m']):
-        probe = subprocess.run(unshare + ['sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /mnt'],
-                               capture_output=True, timeout=10)
-        if probe.returncode == 0:
-            script = ('mount -t tmpfs -o size=%s tmpfs "%s" && '
-                      '{ dd if=/dev/zero of="%s/fill" bs=4k 2>/dev/null; exec "$@"; }'
-                      % (size, mnt, mnt))
-            return unshare + ['sh', '-c', script, 'sh']
-    return None
-
-
 class UploadDiskFullTest(Base):
     """An upload that finds no room on the disk answers 503 saying so, without the path of the
     temporary file (the log has it)."""
@@ -237,7 +223,7 @@ class UploadDiskFullTest(Base):
             self.skipTest('FORMSAPP not set')
         mnt = tempfile.mkdtemp(prefix='cadre-upload-full-')
         self.addCleanup(os.rmdir, mnt)
-        prefix = tmpfs_prefix(mnt, '256k')
+        prefix = tmpfs_prefix(mnt, '256k', FILL)
         if prefix is None:
             self.skipTest('no mount namespace for a small tmpfs on this machine')
         srv = h.Server([], 1, app=formsapp, prefix=prefix, env=dict(os.environ, TMPDIR=mnt))
