@@ -145,7 +145,8 @@ struct cadre__worker {
      * waiting client can still be answered 503 and closed cleanly. An episode is logged once. */
     int spare_fd;
     uint64_t accept_resume_ms;
-    bool fd_episode;
+    bool fd_episode, fd_quiet; /* quiet: too close to the last logged one to be logged */
+    uint64_t fd_logged_ms;
     uint64_t fd_refused; /* clients answered 503 during the episode */
     cadre__link timers[T_COUNT];
     unsigned timeouts[T_COUNT];

@@ -494,6 +494,7 @@ void cadre__worker_destroy(cadre__worker *w)
  * at once why instead of timing out. An episode is logged when it starts and when it ends.
  */
 #define ACCEPT_PAUSE_MS 200
+#define FD_LOG_MS 10000
 
 static int open_spare(void)
 {
@@ -534,10 +535,16 @@ static void pause_accepting(cadre__worker *w, int err)
     if (!w->fd_episode) {
         w->fd_episode = true;
         w->fd_refused = 0;
-        cadre_log(CADRE_LOG_WARN,
-                  "worker %d: accept: %s (%zu connections open): new clients wait or get 503 "
-                  "until descriptors free up (raise the limit: ulimit -n)",
-                  w->id, strerror(err), w->num_conns);
+        /* Episodes that follow each other closely (descriptors freed and taken again) are one
+         * for the log: at most a record pair every FD_LOG_MS. */
+        w->fd_quiet = w->fd_logged_ms && w->now_ms - w->fd_logged_ms < FD_LOG_MS;
+        if (!w->fd_quiet) {
+            w->fd_logged_ms = w->now_ms;
+            cadre_log(CADRE_LOG_WARN,
+                      "worker %d: accept: %s (%zu connections open): new clients wait or get 503 "
+                      "until descriptors free up (raise the limit: ulimit -n)",
+                      w->id, strerror(err), w->num_conns);
+        }
     }
     if (err == EMFILE || err == ENFILE)
         refuse_one(w);
@@ -551,8 +558,9 @@ static void end_fd_episode(cadre__worker *w)
     if (!w->fd_episode)
         return;
     w->fd_episode = false;
-    cadre_log(CADRE_LOG_INFO, "worker %d: accepting again (%llu client(s) were answered 503)",
-              w->id, (unsigned long long)w->fd_refused);
+    if (!w->fd_quiet)
+        cadre_log(CADRE_LOG_INFO, "worker %d: accepting again (%llu client(s) were answered 503)",
+                  w->id, (unsigned long long)w->fd_refused);
 }
 
 static void accept_all(cadre__worker *w)
