@@ -173,9 +173,10 @@ void *cadre_alloc(cadre_request *r, size_t size);
 
 /* ---------------------------------------------------------------------------------------------
  * Responses. A handler returns the status, or a negative CADRE_E*: CADRE_ENOTFOUND answers
- * 404 {"detail":"Not Found"} (so `return cadre_q_get(&q, out);` is get-or-404), CADRE_ECLOSED
- * and CADRE_ETIMEDOUT (a database down or locked) 503, anything else 500; 503s and 500s are
- * logged.
+ * 404 {"detail":"Not Found"} (so `return cadre_q_get(&q, out);` is get-or-404); a database that
+ * is down, busy or failing answers 503 with a detail naming the trouble (CADRE_ECLOSED,
+ * CADRE_EBUSY and CADRE_ETIMEDOUT also with Retry-After: 1; CADRE_ENOSPC, CADRE_EREADONLY,
+ * CADRE_ECORRUPT, CADRE_ESTALE); anything else 500. 503s and 500s are logged.
  * ------------------------------------------------------------------------------------------- */
 
 /**

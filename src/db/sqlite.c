@@ -130,7 +130,8 @@ static int check_file(struct sconn *c)
     if (!c->path)
         return 0;
     struct stat st;
-    if (stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino) {
+    bool gone = stat(c->path, &st) != 0;
+    if (!gone && st.st_dev == c->dev && st.st_ino == c->ino) {
         c->stale_logged = false;
         return 0;
     }
@@ -139,7 +140,7 @@ static int check_file(struct sconn *c)
         cadre_log(CADRE_LOG_ERROR,
                   "sqlite: %s was %s while the server had it open: writes are refused (503) until "
                   "the file is back or the server restarts with the database it should use",
-                  c->path, errno == ENOENT ? "removed (or its directory)" : "replaced");
+                  c->path, gone ? "removed (or its directory)" : "replaced");
     }
     return CADRE_ESTALE;
 }
