@@ -169,6 +169,19 @@ int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre
 int cadre_app_on_start(cadre_app *app, int (*fn)(cadre_app *app, void *ctx), void *ctx);
 
 /**
+ * A function told of every response once it is queued (h2o's logger): the request (its route
+ * pattern in r->route, its response readable with cadre_response_status and friends), the status,
+ * the response's length in bytes (head and body) and the microseconds from the request's head to
+ * the queued response. It runs on the worker after the handler: it must not block or suspend.
+ */
+typedef void (*cadre_response_hook)(cadre_request *r, int status, uint64_t bytes,
+                                    uint64_t elapsed_us, void *ctx);
+
+/** Registers a response hook (access logs, metrics), run in registration order after the app's
+ *  own access log (serve --access-log). Returns 0 or CADRE_ENOMEM. */
+int cadre_app_on_response(cadre_app *app, cadre_response_hook fn, void *ctx);
+
+/**
  * Attaches a module's state to the app under key ("cadre.templates"): found again with
  * cadre_app_attachment, freed with free_fn (may be NULL) when the app is freed or the key is
  * attached again. Returns 0 or CADRE_ENOMEM (free_fn is then called on ptr).

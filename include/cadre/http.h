@@ -146,6 +146,9 @@ struct cadre_request {
     const void *route_data; /**< the matched typed route's cadre_route_spec.data (a static
                                  file route's: its mount), or NULL */
     void *user; /**< free for the application (e.g. the app sets its own state here) */
+    /** The matched route's pattern ("/items/{id}"), set by the app's router; NULL before routing
+     *  or when no route matched. For logs and metrics labels: never the raw path. */
+    const char *route;
     /** The state of the body sink that took this request's body as it arrived
      *  (cadre_server_config.stream; body is then empty), or NULL. Freed after the response. */
     void *body_state;
@@ -234,6 +237,17 @@ int cadre_set_header(cadre_request *r, const char *name, const char *value);
 /** True once the handler has set a response (cadre_respond, cadre_text, cadre_error, …). */
 bool cadre_responded(const cadre_request *r);
 
+/** The response's status so far, 0 while none is set (what a middleware sees after the rest of
+ *  the pipeline has run). */
+int cadre_response_status(const cadre_request *r);
+
+/** A header of the response so far (ASCII case-insensitive; Content-Type included), or the absent
+ *  slice. Valid until the header is replaced or the request ends. */
+cadre_slice cadre_response_header(const cadre_request *r, const char *name);
+
+/** The length of the response body so far (a file body's too). */
+uint64_t cadre_response_length(const cadre_request *r);
+
 /** Asks the server to close the connection after this response. */
 void cadre_close_after(cadre_request *r);
 
@@ -314,10 +328,17 @@ typedef struct cadre_server_config {
     size_t max_connections;         /**< per worker (default 65 536); beyond: accept waits */
     size_t stack_size;              /**< coroutine stack (default 256 KiB, guard page below) */
     cadre_http_limits limits;
-    bool access_log;                /**< one log record per request (INFO) */
+    bool access_log;                /**< one log record per request (INFO): the app writes it
+                                         from on_response (cadre_server_run alone does not) */
     void (*on_listen)(int port, void *ctx); /**< called once all workers listen (optional) */
     void *on_listen_ctx;
     cadre_stream_fn stream; /**< bodies taken as they arrive (optional; the app sets its own) */
+    /** Called on the worker once each response is queued (optional; the app sets its own): the
+     *  dispatch context, the request (its response state readable), the response's status, its
+     *  length in bytes (head and body) and the microseconds since the request's head was read.
+     *  Must not block or suspend. */
+    void (*on_response)(void *ctx, cadre_request *r, int status, uint64_t bytes,
+                        uint64_t elapsed_us);
 } cadre_server_config;
 
 /** Fills the documented defaults. */

@@ -19,6 +19,7 @@ cadre_app *cadre_app_new(const char *name)
     }
     cadre_server_config_default(&app->config);
     app->config.stream = cadre__app_stream; /* multipart uploads go to disk as they arrive */
+    app->config.on_response = cadre__app_on_response;
     cadre_buf_init(&app->openapi, 0);
     pthread_mutex_init(&app->openapi_lock, NULL);
     cadre__openapi_install(app);
@@ -46,6 +47,7 @@ void cadre_app_free(cadre_app *app)
     }
     free(app->commands);
     free(app->on_start);
+    free(app->on_response);
     for (size_t i = 0; i < app->nattached; i++) {
         if (app->attached[i].free_fn)
             app->attached[i].free_fn(app->attached[i].ptr);
@@ -139,6 +141,43 @@ int cadre_app_on_start(cadre_app *app, int (*fn)(cadre_app *app, void *ctx), voi
     return 0;
 }
 
+int cadre_app_on_response(cadre_app *app, cadre_response_hook fn, void *ctx)
+{
+    struct cadre__on_response *n = realloc(app->on_response, (app->non_response + 1) * sizeof *n);
+    if (!n)
+        return CADRE_ENOMEM;
+    app->on_response = n;
+    app->on_response[app->non_response++] = (struct cadre__on_response){ fn, ctx };
+    return 0;
+}
+
+/* One record per request: method, route pattern, target, status, bytes, duration. */
+static void access_log(cadre_request *r, int status, uint64_t bytes, uint64_t elapsed_us)
+{
+    char st[8], len[24], ms[32];
+    snprintf(st, sizeof st, "%d", status);
+    snprintf(len, sizeof len, "%llu", (unsigned long long)bytes);
+    snprintf(ms, sizeof ms, "%llu.%03llu", (unsigned long long)(elapsed_us / 1000),
+             (unsigned long long)(elapsed_us % 1000));
+    char *method = cadre_arena_strndup(r->arena, r->head.method.ptr, r->head.method.len);
+    char *target = cadre_arena_strndup(r->arena, r->head.target.ptr, r->head.target.len);
+    const char *fields[] = { "method", method, "route", r->route ? r->route : "-",
+                             "target", target, "status", st,
+                             "bytes", len, "duration_ms", ms,
+                             NULL };
+    cadre_log_fields(CADRE_LOG_INFO, "request", fields);
+}
+
+void cadre__app_on_response(void *ctx, cadre_request *r, int status, uint64_t bytes,
+                            uint64_t elapsed_us)
+{
+    cadre_app *app = ctx;
+    if (app->access_log && cadre_log_enabled(CADRE_LOG_INFO))
+        access_log(r, status, bytes, elapsed_us);
+    for (size_t i = 0; i < app->non_response; i++)
+        app->on_response[i].fn(r, status, bytes, elapsed_us, app->on_response[i].ctx);
+}
+
 cadre_server_config *cadre_app_config(cadre_app *app)
 {
     return &app->config;
@@ -185,5 +224,8 @@ int cadre_app_serve(cadre_app *app, const cadre_server_config *config)
     cadre_server_config cfg = config ? *config : app->config;
     if (!cfg.stream)
         cfg.stream = cadre__app_stream; /* uploads to form routes go to disk as they arrive */
+    if (!cfg.on_response)
+        cfg.on_response = cadre__app_on_response;
+    app->access_log = cfg.access_log;
     return cadre_server_run(&cfg, cadre_app_dispatch, app);
 }

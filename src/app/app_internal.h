@@ -55,6 +55,12 @@ struct cadre_app {
         void *ctx;
     } *on_start; /* cadre_app_on_start */
     size_t non_start;
+    struct cadre__on_response {
+        cadre_response_hook fn;
+        void *ctx;
+    } *on_response; /* cadre_app_on_response */
+    size_t non_response;
+    bool access_log; /* the serving configuration's access_log */
     struct cadre__attachment {
         char *key;
         void *ptr;
@@ -62,6 +68,10 @@ struct cadre_app {
     } *attached; /* cadre_app_attach */
     size_t nattached;
 };
+
+/* The server's on_response for an app: the access log, then the hooks (app.c). */
+void cadre__app_on_response(void *ctx, cadre_request *r, int status, uint64_t bytes,
+                            uint64_t elapsed_us);
 
 /* Hands p (malloc'd) to the app, which frees it in cadre_app_free. Returns p, or NULL (and
  * frees p) when memory runs out. */

@@ -328,6 +328,7 @@ int cadre_app_dispatch(void *ctx, cadre_request *r)
         cadre_set_header(r, "Allow", allow);
         return 405;
     }
+    r->route = best->pattern;
     if (best->nparams) {
         r->params = cadre_alloc(r, best->nparams * sizeof *r->params);
         r->num_params = 0;

@@ -88,6 +88,7 @@ int cadre_test_raw(cadre_app *app, const char *raw, size_t len, cadre_test_respo
     if (cadre_app_check(app) > 0)
         return CADRE_EINVAL;
     cadre__worker w;
+    app->access_log = app->config.access_log;
     int rc = cadre__worker_init(&w, 0, &app->config, cadre_app_dispatch, app);
     if (rc)
         return rc;

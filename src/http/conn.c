@@ -14,6 +14,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define OUT_HIGH (256 * 1024)   /* stop parsing more pipelined requests past this much output */
@@ -245,23 +246,20 @@ static void refuse(cadre__conn *c, int status, const char *reason)
     c->in_off = c->in.len; /* nothing after a refusal is trusted */
 }
 
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void finish(cadre__conn *c, cadre__slot *s)
 {
     cadre__worker *w = c->worker;
-    cadre__response_write(c, s);
+    uint64_t bytes = cadre__response_write(c, s);
     c->served++;
-    if (w->cfg->access_log && cadre_log_enabled(CADRE_LOG_INFO)) {
-        char status[8];
-        char *method = cadre_arena_strndup(&s->arena, s->req.head.method.ptr, s->req.head.method.len);
-        char *target = cadre_arena_strndup(&s->arena, s->req.head.target.ptr, s->req.head.target.len);
-        int st = s->res.status;
-        status[0] = (char)('0' + st / 100 % 10);
-        status[1] = (char)('0' + st / 10 % 10);
-        status[2] = (char)('0' + st % 10);
-        status[3] = 0;
-        const char *fields[] = { "method", method, "target", target, "status", status, NULL };
-        cadre_log_fields(CADRE_LOG_INFO, "request", fields);
-    }
+    if (w->cfg->on_response)
+        w->cfg->on_response(w->dispatch_ctx, &s->req, s->res.status, bytes, now_us() - s->start_us);
     if (c->tail_slot != s)
         cadre__slot_put(w, s);
 }
@@ -280,6 +278,8 @@ static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body,
     s->req.body = body;
     s->req.conn = c;
     s->req.ctx = c->worker->dispatch_ctx;
+    if (c->worker->cfg->on_response)
+        s->start_us = now_us();
     if (c->streaming) { /* the body went to a sink: the request owns it from here */
         s->sink = c->sink;
         s->req.body_state = c->sink.state;

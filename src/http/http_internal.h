@@ -53,6 +53,7 @@ struct cadre__slot {
     cadre_header headers[CADRE__MAX_HEADERS];
     cadre__conn *conn;
     cadre__worker *worker;
+    uint64_t start_us; /* when the head was read (only with an on_response hook) */
     int result; /* what the dispatch function returned */
     /* waiting (cadre_wait_fd / cadre_sleep) */
     int wait_fd;
@@ -201,7 +202,8 @@ void cadre__conn_request_done(cadre__conn *c, cadre__slot *s);
 void cadre__conn_shutdown_idle(cadre__conn *c);
 
 /* Serializes the slot's response into c->out (response.c); a file body moves to c->file_fd. */
-void cadre__response_write(cadre__conn *c, cadre__slot *s);
+/* Queues the response of s; returns its length in bytes (head and body). */
+uint64_t cadre__response_write(cadre__conn *c, cadre__slot *s);
 /* Closes the file a response holds, if any (a replaced or unsent file body). */
 void cadre__response_drop_file(struct cadre__response_state *res);
 /* Queues a refusal {"detail": reason} with Connection: close (response.c). */

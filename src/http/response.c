@@ -206,6 +206,26 @@ bool cadre_responded(const cadre_request *r)
     return r->res->status != 0;
 }
 
+int cadre_response_status(const cadre_request *r)
+{
+    return r->res->status;
+}
+
+cadre_slice cadre_response_header(const cadre_request *r, const char *name)
+{
+    for (size_t i = 0; i < r->res->num_headers; i++)
+        if (cadre_slice_ieq_cstr(r->res->headers[i].name, name))
+            return r->res->headers[i].value;
+    if (r->res->content_type && cadre_slice_ieq_cstr(CADRE_LIT("Content-Type"), name))
+        return cadre_slice_cstr(r->res->content_type);
+    return (cadre_slice){ NULL, 0 };
+}
+
+uint64_t cadre_response_length(const cadre_request *r)
+{
+    return r->res->file_fd >= 0 ? r->res->file_len : r->res->body.len;
+}
+
 void cadre_close_after(cadre_request *r)
 {
     r->res->close = true;
@@ -278,7 +298,7 @@ static bool read_file_body(cadre__conn *c, int fd, off_t off, size_t len)
 /* Writes status line, headers and body; on failure (output over its cap) closes instead. A file
  * body (file: the response holding it, or NULL) is handed to the connection, which sends it with
  * sendfile after the head. */
-static void write_response(cadre__conn *c, int status, const char *ctype, const cadre_header *hdrs,
+static uint64_t write_response(cadre__conn *c, int status, const char *ctype, const cadre_header *hdrs,
                            size_t nhdrs, cadre_slice body, bool head_only, bool close, bool ka10,
                            cadre__slot *owner, struct cadre__response_state *file)
 {
@@ -305,8 +325,9 @@ static void write_response(cadre__conn *c, int status, const char *ctype, const 
     if (cadre_buf_reserve(&c->out, need) != 0) {
         cadre_log(CADRE_LOG_ERROR, "response of %zu bytes does not fit the output buffer", need);
         c->close_after = true;
-        return;
+        return 0;
     }
+    size_t before = c->out.len;
     char *p = c->out.data + c->out.len;
     p = put(p, "HTTP/1.1 ", 9);
     *p++ = (char)('0' + status / 100);
@@ -346,7 +367,7 @@ static void write_response(cadre__conn *c, int status, const char *ctype, const 
         !read_file_body(c, file->file_fd, file->file_off, file->file_len)) {
         cadre_log(CADRE_LOG_ERROR, "cannot read the file of a response: %s", strerror(errno));
         c->close_after = true;
-        return;
+        return c->out.len - before;
     }
     if (as_file) {
         c->file_fd = file->file_fd;
@@ -361,6 +382,7 @@ static void write_response(cadre__conn *c, int status, const char *ctype, const 
     }
     if (close)
         c->close_after = true;
+    return (uint64_t)(c->out.len - before) + (as_tail ? body.len : 0) + (as_file ? c->file_left : 0);
 }
 
 /* The detail of a 503 for a handler's failure, or NULL when the failure is a 500. */
@@ -378,7 +400,7 @@ static const char *unavailable_reason(int code)
     }
 }
 
-void cadre__response_write(cadre__conn *c, cadre__slot *s)
+uint64_t cadre__response_write(cadre__conn *c, cadre__slot *s)
 {
     struct cadre__response_state *res = &s->res;
     cadre_request *r = &s->req;
@@ -416,7 +438,7 @@ void cadre__response_write(cadre__conn *c, cadre__slot *s)
     }
     bool close = c->close_after || !r->head.keep_alive || res->close || c->worker->stopping;
     bool head_only = cadre_slice_eq_cstr(r->head.method, "HEAD");
-    write_response(c, res->status, res->content_type, res->headers, res->num_headers, res->body,
+    return write_response(c, res->status, res->content_type, res->headers, res->num_headers, res->body,
                    head_only, close, r->head.version == 10 && !close, s, res);
 }
 

@@ -363,6 +363,56 @@ static void test_bad_routes_refuse_to_start(void **state)
     cadre_app_free(app);
 }
 
+struct seen {
+    int calls, status;
+    uint64_t bytes;
+    char route[64];
+    char ctype[64];
+};
+
+static void record(cadre_request *r, int status, uint64_t bytes, uint64_t elapsed_us, void *ctx)
+{
+    struct seen *s = ctx;
+    (void)elapsed_us;
+    s->calls++;
+    s->status = status;
+    s->bytes = bytes;
+    snprintf(s->route, sizeof s->route, "%s", r->route ? r->route : "(none)");
+    cadre_slice ct = cadre_response_header(r, "content-type");
+    snprintf(s->ctype, sizeof s->ctype, "%.*s", (int)ct.len, ct.ptr ? ct.ptr : "");
+}
+
+/* The response hook sees each response once: its status, its length, the route's pattern (not
+ * the path), the response's headers; unmatched paths have no route. */
+static void test_on_response(void **state)
+{
+    (void)state;
+    cadre_app *app = make_app();
+    struct seen seen = { 0 };
+    assert_int_equal(cadre_app_on_response(app, record, &seen), 0);
+    cadre_test_response res;
+
+    assert_int_equal(GET(app, "/items/42", &res), 0);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.status, res.status);
+    assert_string_equal(seen.route, "/items/{id}");
+    assert_string_equal(seen.ctype, "text/plain; charset=utf-8");
+    assert_true(seen.bytes > res.body_len && seen.bytes < res.body_len + 512);
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/no/such/path", &res), 0);
+    assert_int_equal(seen.calls, 2);
+    assert_int_equal(seen.status, 404);
+    assert_string_equal(seen.route, "(none)");
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/sleep", &res), 0); /* a suspended handler: once, at the end */
+    assert_int_equal(seen.calls, 3);
+    assert_string_equal(seen.route, "/sleep");
+    cadre_test_response_free(&res);
+    cadre_app_free(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_query_and_headers),
         cmocka_unit_test(test_handler_results),
+        cmocka_unit_test(test_on_response),
         cmocka_unit_test(test_pipelined_raw),
         cmocka_unit_test(test_bad_routes_refuse_to_start),
     };
