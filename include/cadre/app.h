@@ -119,6 +119,36 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec);
             .line = __LINE__,                                                                      \
             CADRE__REST(__VA_ARGS__, ) })
 
+/* ---------------------------------------------------------------------------------------------
+ * The request pipeline: middleware around the router and the handlers.
+ * ------------------------------------------------------------------------------------------- */
+
+/** The rest of the pipeline after a middleware (opaque; lives as long as the request). */
+typedef struct cadre_next cadre_next;
+
+/**
+ * A middleware: runs for every request, before and after the rest of the pipeline (the
+ * middleware registered after it, then the router, the route's guards and its handler). It may
+ * answer at once (set a response and return its status, e.g. `return cadre_error(r, 401, ...)`),
+ * or call cadre_next_call(r, next) — at most once — and then see the final response
+ * (cadre_response_status, cadre_response_header, cadre_response_length), change it (add a header,
+ * replace it) and return. It returns a status or a negative CADRE_E*, as a handler does.
+ */
+typedef int (*cadre_middleware)(cadre_request *r, cadre_next *next, void *ctx);
+
+/** Adds a middleware; the first added is the outermost. Returns 0, CADRE_EINVAL or ENOMEM. */
+int cadre_app_use(cadre_app *app, cadre_middleware fn, void *ctx);
+
+/**
+ * Runs the rest of the pipeline and returns the final status: by then the response is set, every
+ * result mapped to an answer — a handler's status without a response answers that status;
+ * CADRE_ENOTFOUND 404 {"detail":"Not Found"}; a database down, busy or failing 503 with a detail
+ * naming the trouble (CADRE_ECLOSED, CADRE_EBUSY, CADRE_ETIMEDOUT with Retry-After: 1;
+ * CADRE_ENOSPC, CADRE_EREADONLY, CADRE_ECORRUPT, CADRE_ESTALE); any other negative code 500.
+ * 503s and 500s are logged.
+ */
+int cadre_next_call(cadre_request *r, cadre_next *next);
+
 /**
  * Returns the number of configuration errors recorded so far (bad patterns, duplicates), after
  * writing each to the log. An app with errors does not serve.
@@ -126,7 +156,8 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec);
 size_t cadre_app_check(cadre_app *app);
 
 /**
- * Routes a request and runs its handler: 404 {"detail":"Not Found"}, 405 {"detail":"Method Not
+ * Runs a request through the app's pipeline (middleware, router, handler; see cadre_next_call) and
+ * returns the final status: 404 {"detail":"Not Found"} for no route, 405 {"detail":"Method Not
  * Allowed"} with Allow, 400 for a path that does not decode. Used by the server and the test
  * client; exposed for custom servers.
  */

@@ -175,11 +175,9 @@ bool cadre_request_query(cadre_request *r, const char *key, cadre_slice *value /
 void *cadre_alloc(cadre_request *r, size_t size);
 
 /* ---------------------------------------------------------------------------------------------
- * Responses. A handler returns the status, or a negative CADRE_E*: CADRE_ENOTFOUND answers
- * 404 {"detail":"Not Found"} (so `return cadre_q_get(&q, out);` is get-or-404); a database that
- * is down, busy or failing answers 503 with a detail naming the trouble (CADRE_ECLOSED,
- * CADRE_EBUSY and CADRE_ETIMEDOUT also with Retry-After: 1; CADRE_ENOSPC, CADRE_EREADONLY,
- * CADRE_ECORRUPT, CADRE_ESTALE); anything else 500. 503s and 500s are logged.
+ * Responses. A handler sets a response with these functions and returns its status, or returns
+ * a negative CADRE_E*, which an app maps to an answer (cadre/app.h: 404, 503 or 500). A dispatch
+ * function of one's own (cadre_server_run) that returns a negative code answers 500.
  * ------------------------------------------------------------------------------------------- */
 
 /**
@@ -236,6 +234,9 @@ int cadre_set_header(cadre_request *r, const char *name, const char *value);
 
 /** True once the handler has set a response (cadre_respond, cadre_text, cadre_error, …). */
 bool cadre_responded(const cadre_request *r);
+
+/** Drops the response set so far: status, headers, body (a file body is closed). */
+void cadre_response_clear(cadre_request *r);
 
 /** The response's status so far, 0 while none is set (what a middleware sees after the rest of
  *  the pipeline has run). */

@@ -55,6 +55,11 @@ struct cadre_app {
         void *ctx;
     } *on_start; /* cadre_app_on_start */
     size_t non_start;
+    struct cadre__mw {
+        cadre_middleware fn;
+        void *ctx;
+    } *mw; /* cadre_app_use, outermost first */
+    size_t nmw;
     struct cadre__on_response {
         cadre_response_hook fn;
         void *ctx;
@@ -93,6 +98,10 @@ bool cadre__app_stream(void *ctx, const cadre_http_head *head, cadre_body_sink *
 
 /* Runs a typed route: decode and validate, call, encode (typed.c). */
 int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r);
+
+/* Routes a request and runs its route's handler (router.c): the innermost step of the pipeline.
+ * Returns what the handler returned, or the status of the router's own answer (404, 405, 400). */
+int cadre__route_request(cadre_app *app, cadre_request *r);
 
 /* Parses a route pattern into rt (router.c); errors are recorded on app. */
 int cadre__route_add(cadre_app *app, struct cadre__route *rt, const char *method, const char *path,

@@ -289,9 +289,8 @@ const struct cadre__route *cadre__route_find(const cadre_app *app, cadre_slice m
     return n < 0 ? NULL : select_route(app, method, segs, (size_t)n, &matched);
 }
 
-int cadre_app_dispatch(void *ctx, cadre_request *r)
+int cadre__route_request(cadre_app *app, cadre_request *r)
 {
-    cadre_app *app = ctx;
     cadre_slice segs[MAX_SEGS];
     cadre_slice path = r->head.path;
     /* decoded segments live as long as the request (path parameters point into them) */

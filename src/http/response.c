@@ -206,6 +206,16 @@ bool cadre_responded(const cadre_request *r)
     return r->res->status != 0;
 }
 
+void cadre_response_clear(cadre_request *r)
+{
+    struct cadre__response_state *res = r->res;
+    cadre__response_drop_file(res);
+    res->status = 0;
+    res->content_type = NULL;
+    res->body = (cadre_slice){ NULL, 0 };
+    res->num_headers = 0;
+}
+
 int cadre_response_status(const cadre_request *r)
 {
     return r->res->status;
@@ -385,61 +395,25 @@ static uint64_t write_response(cadre__conn *c, int status, const char *ctype, co
     return (uint64_t)(c->out.len - before) + (as_tail ? body.len : 0) + (as_file ? c->file_left : 0);
 }
 
-/* The detail of a 503 for a handler's failure, or NULL when the failure is a 500. */
-static const char *unavailable_reason(int code)
-{
-    switch (code) {
-    case CADRE_EBUSY:
-    case CADRE_ETIMEDOUT: return "Service Unavailable: the database is busy, retry shortly";
-    case CADRE_ECLOSED: return "Service Unavailable: the database cannot be reached";
-    case CADRE_ENOSPC: return "Service Unavailable: the database's disk is full";
-    case CADRE_EREADONLY: return "Service Unavailable: the database is read-only";
-    case CADRE_ECORRUPT: return "Service Unavailable: the database file is damaged";
-    case CADRE_ESTALE: return "Service Unavailable: the database file was removed or replaced";
-    default: return NULL;
-    }
-}
-
 uint64_t cadre__response_write(cadre__conn *c, cadre__slot *s)
 {
     struct cadre__response_state *res = &s->res;
     cadre_request *r = &s->req;
-    if (s->result == CADRE_ENOTFOUND && res->status == 0) {
-        /* "no such thing" from the handler (cadre_q_get finding no row): Django's Http404 */
-        cadre_error(r, 404, "Not Found");
-    } else if (s->result < 0) {
-        /* A resource that is down, busy or failing (a database: a full disk, a read-only or
-         * damaged file) is the operator's to mend or the client's to retry: 503, with a reason
-         * that names the kind of trouble and nothing more (the log has the rest). Anything else is
-         * a bug: 500. (#11 moves this mapping into the app layer.) */
-        const char *why = unavailable_reason(s->result);
-        cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: handler failed: %s (%s)", (int)r->head.method.len,
-                  r->head.method.ptr, (int)r->head.target.len, r->head.target.ptr,
-                  cadre_strerror(s->result), cadre_errname(s->result));
-        res->num_headers = 0;
-        res->status = 0;
-        if (why) {
-            cadre_error(r, 503, why);
-            if (s->result == CADRE_EBUSY || s->result == CADRE_ETIMEDOUT ||
-                s->result == CADRE_ECLOSED)
-                cadre_set_header(r, "Retry-After", "1");
-        } else {
-            cadre_error(r, 500, "Internal Server Error");
-        }
+    /* The app maps its handlers' results to answers (cadre_app_dispatch); a bare dispatch
+     * function that fails or answers nothing gets a 500. */
+    if (s->result < 0 || (res->status == 0 && (s->result < 100 || s->result > 599))) {
+        cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: dispatch returned %d (%s): answering 500",
+                  (int)r->head.method.len, r->head.method.ptr, (int)r->head.target.len,
+                  r->head.target.ptr, s->result, s->result < 0 ? cadre_errname(s->result) : "-");
+        cadre_response_clear(r);
+        cadre_error(r, 500, "Internal Server Error");
     } else if (res->status == 0) {
-        if (s->result >= 100 && s->result <= 599) {
-            res->status = s->result;
-        } else {
-            cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: handler returned %d without a response",
-                      (int)r->head.method.len, r->head.method.ptr, (int)r->head.target.len,
-                      r->head.target.ptr, s->result);
-            cadre_error(r, 500, "Internal Server Error");
-        }
+        res->status = s->result;
     }
     bool close = c->close_after || !r->head.keep_alive || res->close || c->worker->stopping;
     bool head_only = cadre_slice_eq_cstr(r->head.method, "HEAD");
-    return write_response(c, res->status, res->content_type, res->headers, res->num_headers, res->body,
-                   head_only, close, r->head.version == 10 && !close, s, res);
+    return write_response(c, res->status, res->content_type, res->headers, res->num_headers,
+                          res->body, head_only, close, r->head.version == 10 && !close, s, res);
 }
 
 void cadre__response_error(cadre__conn *c, int status, const char *reason)

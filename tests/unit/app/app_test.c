@@ -413,6 +413,103 @@ static void test_on_response(void **state)
     cadre_app_free(app);
 }
 
+/* Middleware: each records its name on the way in and out, so the order is visible. */
+struct trail {
+    char log[256];
+};
+
+static void trail_add(struct trail *t, const char *what)
+{
+    size_t n = strlen(t->log);
+    snprintf(t->log + n, sizeof t->log - n, "%s%s", n ? " " : "", what);
+}
+
+static struct trail *the_trail;
+
+static int mw_outer(cadre_request *r, cadre_next *next, void *ctx)
+{
+    trail_add(the_trail, ctx);
+    int st = cadre_next_call(r, next);
+    /* the final response is visible: the status as answered, mapped errors included */
+    char seen[48];
+    snprintf(seen, sizeof seen, "%s:%d/%d", (const char *)ctx, st, cadre_response_status(r));
+    trail_add(the_trail, seen);
+    cadre_set_header(r, "X-Outer", "1");
+    return st;
+}
+
+static int mw_gate(cadre_request *r, cadre_next *next, void *ctx)
+{
+    (void)ctx;
+    trail_add(the_trail, "gate");
+    if (cadre_request_header(r, "X-Deny").ptr)
+        return cadre_error(r, 403, "Forbidden");
+    return cadre_next_call(r, next);
+}
+
+static int mw_twice(cadre_request *r, cadre_next *next, void *ctx)
+{
+    (void)ctx;
+    cadre_next_call(r, next);
+    return cadre_next_call(r, next); /* a bug: refused, answered 500 */
+}
+
+static void test_middleware(void **state)
+{
+    (void)state;
+    struct trail t = { "" };
+    the_trail = &t;
+    cadre_app *app = make_app();
+    assert_int_equal(cadre_app_use(app, mw_outer, "outer"), 0);
+    assert_int_equal(cadre_app_use(app, mw_gate, NULL), 0);
+    cadre_test_response res;
+
+    assert_int_equal(GET(app, "/", &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "root");
+    assert_string_equal(cadre_test_header(&res, "X-Outer"), "1");
+    assert_string_equal(t.log, "outer gate outer:200/200");
+    cadre_test_response_free(&res);
+
+    /* an early answer: the router and the handler never run, the outer layer sees it */
+    t.log[0] = '\0';
+    assert_int_equal(cadre_test_request(app, "GET", "/fail", "X-Deny: 1\r\n", NULL, 0, &res), 0);
+    assert_int_equal(res.status, 403);
+    assert_string_equal(t.log, "outer gate outer:403/403");
+    cadre_test_response_free(&res);
+
+    /* the router's answers and a handler's error codes are final responses by then */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    t.log[0] = '\0';
+    assert_int_equal(GET(app, "/no/such/thing", &res), 0);
+    assert_int_equal(res.status, 404);
+    assert_string_equal(t.log, "outer gate outer:404/404");
+    cadre_test_response_free(&res);
+    t.log[0] = '\0';
+    assert_int_equal(GET(app, "/fail-with?e=busy", &res), 0);
+    assert_int_equal(res.status, 503);
+    assert_string_equal(cadre_test_header(&res, "Retry-After"), "1");
+    assert_string_equal(cadre_test_header(&res, "X-Outer"), "1");
+    assert_string_equal(t.log, "outer gate outer:503/503");
+    cadre_test_response_free(&res);
+    /* a suspended handler: the middleware resumes after it */
+    t.log[0] = '\0';
+    assert_int_equal(GET(app, "/sleep", &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(t.log, "outer gate outer:200/200");
+    cadre_test_response_free(&res);
+    cadre_app_free(app);
+
+    app = make_app();
+    assert_int_equal(cadre_app_use(app, mw_twice, NULL), 0);
+    assert_int_equal(GET(app, "/", &res), 0);
+    assert_int_equal(res.status, 500);
+    cadre_test_response_free(&res);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(cadre_app_use(app, NULL, NULL), CADRE_EINVAL);
+    cadre_app_free(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_query_and_headers),
         cmocka_unit_test(test_handler_results),
         cmocka_unit_test(test_on_response),
+        cmocka_unit_test(test_middleware),
         cmocka_unit_test(test_pipelined_raw),
         cmocka_unit_test(test_bad_routes_refuse_to_start),
     };
