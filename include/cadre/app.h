@@ -18,6 +18,35 @@ typedef struct cadre_app cadre_app;
 /** A handler: an ordinary function that builds the response and returns its status. */
 typedef int (*cadre_handler)(cadre_request *r);
 
+/**
+ * A guard decides whether a request may reach its route's handler: it runs after routing, before
+ * the parameters and the body are decoded. It returns 0 to let the request pass, or answers
+ * (sets a response and returns its status: `return cadre_error(r, 403, "Forbidden");`), or
+ * returns a negative CADRE_E* (mapped as a handler's). ctx is the guard's own (a permission
+ * name, say).
+ */
+typedef int (*cadre_guard_fn)(cadre_request *r, void *ctx);
+
+typedef struct cadre_guard {
+    cadre_guard_fn fn;
+    void *ctx;
+} cadre_guard;
+
+/** A list of guards for .guards, run in order: CADRE_GUARDS({ login_required }, { has_perm,
+ *  "inventory.change" }). Copied at registration. */
+#define CADRE_GUARDS(...) ((const cadre_guard[]){ __VA_ARGS__, { NULL, NULL } })
+
+/** What a plain route may add after its handler: cadre_get(app, "/p/{id}", show, .name = "p"). */
+typedef struct cadre_route_opts {
+    const char *method, *path;
+    cadre_handler handler;
+    const char *handler_name; /**< the handler's C name (OpenAPI operation id) */
+    const cadre_guard *guards; /**< CADRE_GUARDS(...), run after the group's (copied) */
+    const char *name;          /**< the route's name, for cadre_url_for (copied) */
+    const char *file;          /**< where the route was declared (for start-up errors) */
+    int line;
+} cadre_route_opts;
+
 /** Creates an application. name appears in logs. Returns NULL only when memory runs out. */
 cadre_app *cadre_app_new(const char *name);
 
@@ -38,16 +67,45 @@ cadre_server_config *cadre_app_config(cadre_app *app);
  * refuses to start (cadre_main / cadre_app_serve print every such error). Returns 0 or
  * CADRE_EINVAL / CADRE_EEXIST.
  */
-int cadre__route(cadre_app *app, const char *method, const char *path, cadre_handler h,
-                 const char *handler_name, const char *file, int line);
+int cadre__route(cadre_app *app, const cadre_route_opts *opts);
 
-#define cadre_route(app, method, path, h)                                                          \
-    cadre__route((app), (method), (path), (h), #h, __FILE__, __LINE__)
-#define cadre_get(app, path, h) cadre_route((app), "GET", (path), h)
-#define cadre_post(app, path, h) cadre_route((app), "POST", (path), h)
-#define cadre_put(app, path, h) cadre_route((app), "PUT", (path), h)
-#define cadre_patch(app, path, h) cadre_route((app), "PATCH", (path), h)
-#define cadre_delete(app, path, h) cadre_route((app), "DELETE", (path), h)
+/** cadre_route(app, "GET", "/items/{id}", handler, options...): options are cadre_route_opts
+ *  members (.name, .guards). */
+#define cadre_route(app, method_, path_, ...)                                                      \
+    cadre__route((app), &(cadre_route_opts){ .method = (method_),                                  \
+                                             .path = (path_),                                      \
+                                             .handler = CADRE__FIRST(__VA_ARGS__, ),               \
+                                             .handler_name = CADRE__STR(CADRE__FIRST(__VA_ARGS__, )), \
+                                             .file = __FILE__,                                     \
+                                             .line = __LINE__,                                     \
+                                             CADRE__REST(__VA_ARGS__, ) })
+#define cadre_get(app, path, ...) cadre_route((app), "GET", (path), __VA_ARGS__)
+#define cadre_post(app, path, ...) cadre_route((app), "POST", (path), __VA_ARGS__)
+#define cadre_put(app, path, ...) cadre_route((app), "PUT", (path), __VA_ARGS__)
+#define cadre_patch(app, path, ...) cadre_route((app), "PATCH", (path), __VA_ARGS__)
+#define cadre_delete(app, path, ...) cadre_route((app), "DELETE", (path), __VA_ARGS__)
+
+/**
+ * Route groups. Every route added between cadre_group_begin and its cadre_group_end (plain, typed,
+ * CRUD and static routes alike) has its path under prefix ("/admin" + "/users"), runs the
+ * group's guards before its own, takes the group's OpenAPI tags when it has none, and is left out
+ * of OpenAPI when the group is hidden. Groups nest (prefixes join, guards run outer first), up to
+ * 8 deep. Everything is copied. An unbalanced begin/end is a configuration error (the app does not
+ * serve). Returns 0 or CADRE_EINVAL / CADRE_ENOMEM (recorded as configuration errors).
+ */
+typedef struct cadre_group_spec {
+    const cadre_guard *guards; /**< CADRE_GUARDS(...), run before each route's own */
+    const char *tags;          /**< OpenAPI tags for the routes without their own */
+    bool hidden;               /**< leave the group's routes out of OpenAPI */
+} cadre_group_spec;
+
+int cadre__group_begin(cadre_app *app, const char *prefix, const cadre_group_spec *spec,
+                       const char *file, int line);
+int cadre_group_end(cadre_app *app);
+
+/** cadre_group_begin(app, "/admin", .guards = CADRE_GUARDS({ staff_only }), .hidden = true) */
+#define cadre_group_begin(app, prefix, ...)                                                        \
+    cadre__group_begin((app), (prefix), &(cadre_group_spec){ __VA_ARGS__ }, __FILE__, __LINE__)
 
 /* ---------------------------------------------------------------------------------------------
  * Typed routes: parameters, body and response declared with schemas (cadre/schema.h).
@@ -75,6 +133,8 @@ typedef struct cadre_route_spec {
     const struct cadre_form_limits *form_limits; /**< multipart limits (NULL: the defaults); not
                                                       copied: static, or living as long as the app */
     const void *data;  /**< given to the handler as r->route_data (e.g. the model of a CRUD API) */
+    const cadre_guard *guards; /**< CADRE_GUARDS(...), run after the group's (copied) */
+    const char *name;          /**< the route's name, for cadre_url_for (copied) */
     const char *handler_name; /**< the handler's C name: the default operation id's stem */
     const char *file; /**< where the route was declared (for start-up errors) */
     int line;

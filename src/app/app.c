@@ -32,6 +32,8 @@ void cadre_app_free(cadre_app *app)
     if (!app)
         return;
     cadre__routes_free(app);
+    while (app->ngroups)
+        cadre_group_end(app);
     for (size_t i = 0; i < app->nerrors; i++)
         free(app->errors[i]);
     free(app->errors);
@@ -205,6 +207,11 @@ void cadre__app_error(cadre_app *app, const char *file, int line, const char *fm
 
 size_t cadre_app_check(cadre_app *app)
 {
+    while (app->ngroups) {
+        cadre__app_error(app, NULL, 0, "cadre_group_begin(\"%s\") without its cadre_group_end",
+                         app->groups[app->ngroups - 1].prefix);
+        cadre_group_end(app);
+    }
     for (size_t i = 0; i < app->nerrors; i++)
         cadre_log(CADRE_LOG_ERROR, "%s", app->errors[i]);
     return app->nerrors;

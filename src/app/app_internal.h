@@ -24,9 +24,23 @@ struct cadre__route {
     bool hidden;                    /* left out of the OpenAPI document (its own routes) */
     bool prefix;                    /* also matches every path below it (static files) */
     const void *data;               /* a plain route's r->route_data (static files: the mount) */
+    cadre_guard *guards;            /* the groups' then its own, NULL-terminated (owned), or NULL */
+    const cadre_guard *own_guards;  /* while adding: the route's own (the caller's) */
+    char *name;                     /* for cadre_url_for (owned), or NULL */
     const char *file;
     int line;
 };
+
+/* An open route group (cadre_group_begin): its full prefix and guards, with its parents'. */
+struct cadre__group {
+    char *prefix;        /* the joined prefix of this group and its parents */
+    cadre_guard *guards; /* the parents' then its own, NULL-terminated (owned) */
+    size_t nguards;
+    const char *tags;
+    bool hidden;
+};
+
+#define CADRE__MAX_GROUPS 8
 
 struct cadre__command {
     char *name, *usage;
@@ -55,6 +69,8 @@ struct cadre_app {
         void *ctx;
     } *on_start; /* cadre_app_on_start */
     size_t non_start;
+    struct cadre__group groups[CADRE__MAX_GROUPS]; /* the open groups, outermost first */
+    size_t ngroups;
     struct cadre__mw {
         cadre_middleware fn;
         void *ctx;
@@ -102,6 +118,9 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r);
 /* Routes a request and runs its route's handler (router.c): the innermost step of the pipeline.
  * Returns what the handler returned, or the status of the router's own answer (404, 405, 400). */
 int cadre__route_request(cadre_app *app, cadre_request *r);
+
+/* The joined prefix of the open groups ("" when none). */
+const char *cadre__group_prefix(const cadre_app *app);
 
 /* Parses a route pattern into rt (router.c); errors are recorded on app. */
 int cadre__route_add(cadre_app *app, struct cadre__route *rt, const char *method, const char *path,

@@ -56,18 +56,123 @@ static void free_route(struct cadre__route *r)
     free(r->segs);
     free(r->method);
     free(r->pattern);
+    free(r->guards);
+    free(r->name);
 }
 
-int cadre__route(cadre_app *app, const char *method, const char *path, cadre_handler h,
-                 const char *handler_name, const char *file, int line)
+int cadre__route(cadre_app *app, const cadre_route_opts *o)
 {
-    struct cadre__route r = { .handler = h, .handler_name = handler_name };
-    if (!h) {
-        cadre__app_error(app, file, line, "route %s %s has no handler", method ? method : "?",
-                         path ? path : "?");
+    struct cadre__route r = { .handler = o->handler, .handler_name = o->handler_name,
+                              .own_guards = o->guards };
+    if (!o->handler) {
+        cadre__app_error(app, o->file, o->line, "route %s %s has no handler",
+                         o->method ? o->method : "?", o->path ? o->path : "?");
         return CADRE_EINVAL;
     }
-    return cadre__route_add(app, &r, method, path, file, line);
+    if (o->name && !(r.name = strdup(o->name))) {
+        cadre__app_error(app, o->file, o->line, "out of memory adding route %s", o->path);
+        return CADRE_ENOMEM;
+    }
+    return cadre__route_add(app, &r, o->method, o->path, o->file, o->line);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Groups
+ * ------------------------------------------------------------------------------------------- */
+
+static size_t count_guards(const cadre_guard *g)
+{
+    size_t n = 0;
+    while (g && g[n].fn)
+        n++;
+    return n;
+}
+
+/* a's n guards then b's, NULL-terminated, malloc'd; NULL when both are empty or memory ran out
+ * (*ok false then). */
+static cadre_guard *join_guards(const cadre_guard *a, size_t na, const cadre_guard *b, bool *ok)
+{
+    size_t nb = count_guards(b);
+    *ok = true;
+    if (na + nb == 0)
+        return NULL;
+    cadre_guard *g = malloc((na + nb + 1) * sizeof *g);
+    if (!g) {
+        *ok = false;
+        return NULL;
+    }
+    if (na)
+        memcpy(g, a, na * sizeof *g);
+    if (nb)
+        memcpy(g + na, b, nb * sizeof *g);
+    g[na + nb] = (cadre_guard){ NULL, NULL };
+    return g;
+}
+
+const char *cadre__group_prefix(const cadre_app *app)
+{
+    return app->ngroups ? app->groups[app->ngroups - 1].prefix : "";
+}
+
+int cadre__group_begin(cadre_app *app, const char *prefix, const cadre_group_spec *spec,
+                       const char *file, int line)
+{
+    size_t plen = prefix ? strlen(prefix) : 0;
+    if (!prefix || prefix[0] != '/' || (plen > 1 && prefix[plen - 1] == '/') ||
+        strchr(prefix, '{')) {
+        cadre__app_error(app, file, line,
+                         "group prefix must be literal segments without a trailing '/' "
+                         "(\"/admin\"): \"%s\"", prefix ? prefix : "(null)");
+        return CADRE_EINVAL;
+    }
+    if (app->ngroups == CADRE__MAX_GROUPS) {
+        cadre__app_error(app, file, line, "groups nested deeper than %d", CADRE__MAX_GROUPS);
+        return CADRE_EINVAL;
+    }
+    const struct cadre__group *parent = app->ngroups ? &app->groups[app->ngroups - 1] : NULL;
+    const char *base = parent ? parent->prefix : "";
+    if (strcmp(prefix, "/") == 0)
+        plen = 0; /* "/" adds nothing */
+    struct cadre__group g = { .hidden = spec && spec->hidden };
+    if (spec && spec->tags && !(g.tags = cadre__app_own(app, strdup(spec->tags)))) {
+        cadre__app_error(app, file, line, "out of memory opening group %s", prefix);
+        return CADRE_ENOMEM;
+    }
+    g.prefix = malloc(strlen(base) + plen + 1);
+    bool ok = g.prefix != NULL;
+    if (ok) {
+        memcpy(g.prefix, base, strlen(base));
+        memcpy(g.prefix + strlen(base), prefix, plen);
+        g.prefix[strlen(base) + plen] = '\0';
+        g.guards = join_guards(parent ? parent->guards : NULL, parent ? parent->nguards : 0,
+                               spec ? spec->guards : NULL, &ok);
+        g.nguards = count_guards(g.guards);
+    }
+    if (parent) {
+        g.hidden |= parent->hidden;
+        if (!g.tags)
+            g.tags = parent->tags;
+    }
+    if (!ok) {
+        free(g.prefix);
+        cadre__app_error(app, file, line, "out of memory opening group %s", prefix);
+        return CADRE_ENOMEM;
+    }
+    app->groups[app->ngroups++] = g;
+    return 0;
+}
+
+int cadre_group_end(cadre_app *app)
+{
+    if (app->ngroups == 0) {
+        cadre__app_error(app, NULL, 0, "cadre_group_end without a cadre_group_begin");
+        return CADRE_EINVAL;
+    }
+    struct cadre__group *g = &app->groups[--app->ngroups];
+    free(g->prefix);
+    free(g->guards);
+    *g = (struct cadre__group){ 0 };
+    return 0;
 }
 
 /* Parses the pattern into r (whose handler or spec is set) and adds it; on failure frees what r
@@ -76,6 +181,7 @@ int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method
                      const char *file, int line)
 {
     struct cadre__route r = *in;
+    r.guards = NULL;
     int rc = CADRE_EINVAL;
     if (!method || !is_method(method)) {
         cadre__app_error(app, file, line, "invalid method \"%s\"", method ? method : "(null)");
@@ -86,8 +192,26 @@ int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method
                          path ? path : "(null)");
         goto fail;
     }
-    r.method = strdup(method);
-    r.pattern = strdup(path);
+    /* the open groups: prefix, guards (theirs first), tags and visibility */
+    const struct cadre__group *grp = app->ngroups ? &app->groups[app->ngroups - 1] : NULL;
+    bool ok = true;
+    r.guards = join_guards(grp ? grp->guards : NULL, grp ? grp->nguards : 0, in->own_guards, &ok);
+    r.own_guards = NULL;
+    if (grp) {
+        r.hidden |= grp->hidden;
+        if (r.spec && !r.spec->tags && grp->tags)
+            ((cadre_route_spec *)r.spec)->tags = grp->tags; /* r owns its copy of the spec */
+        char *full = malloc(strlen(grp->prefix) + strlen(path) + 1);
+        if (full) {
+            memcpy(full, grp->prefix, strlen(grp->prefix));
+            memcpy(full + strlen(grp->prefix), path, strlen(path) + 1);
+        }
+        r.pattern = full;
+    } else {
+        r.pattern = strdup(path);
+    }
+    path = r.pattern ? r.pattern : path;
+    r.method = ok ? strdup(method) : NULL;
     r.file = file;
     r.line = line;
     size_t cap = 1;
@@ -148,6 +272,13 @@ int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method
         }
     }
     for (size_t i = 0; i < app->nroutes; i++) {
+        if (r.name && app->routes[i].name && strcmp(r.name, app->routes[i].name) == 0) {
+            cadre__app_error(app, file, line, "route name \"%s\" is taken by %s %s (%s:%d)",
+                             r.name, app->routes[i].method, app->routes[i].pattern,
+                             app->routes[i].file, app->routes[i].line);
+            rc = CADRE_EEXIST;
+            goto fail;
+        }
         if (same_shape(&app->routes[i], &r)) {
             cadre__app_error(app, file, line, "route %s %s conflicts with %s %s (%s:%d)", method,
                              path, app->routes[i].method, app->routes[i].pattern,
@@ -334,6 +465,12 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
         for (size_t k = 0; k < best->nsegs; k++)
             if (best->segs[k].param)
                 r->params[r->num_params++] = (cadre_param){ best->segs[k].text, segs[k] };
+    }
+    /* guards: before anything of the request is decoded */
+    for (const cadre_guard *g = best->guards; g && g->fn; g++) {
+        int rc = g->fn(r, g->ctx);
+        if (rc != 0)
+            return rc;
     }
     if (best->spec)
         return cadre__typed_dispatch(best, r);

@@ -787,6 +787,8 @@ int cadre__static(cadre_app *app, const char *prefix, const char *dir,
     for (size_t i = 1; i < plen; i++)
         m->prefix_segs += prefix[i] == '/';
     m->prefix_segs += plen > 1;
+    for (const char *g = cadre__group_prefix(app); *g; g++)
+        m->prefix_segs += *g == '/'; /* an open group's prefix comes first (route_add) */
 
     struct cadre__route rt = { .handler = serve_static, .handler_name = "cadre_static",
                                .hidden = true, .prefix = true, .data = m };

@@ -53,7 +53,16 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
         copy->response = cadre_none__schema();
     if (!copy->status)
         copy->status = 200;
-    struct cadre__route r = { .spec = copy, .handler_name = spec->handler_name };
+    /* the route keeps its own copies of the guards and the name (route_add) */
+    copy->guards = NULL;
+    copy->name = NULL;
+    struct cadre__route r = { .spec = copy, .handler_name = spec->handler_name,
+                              .own_guards = spec->guards };
+    if (spec->name && !(r.name = strdup(spec->name))) {
+        free(copy);
+        cadre__app_error(app, file, line, "out of memory adding route %s", path);
+        return CADRE_ENOMEM;
+    }
     size_t before = app->nroutes;
     int rc = cadre__route_add(app, &r, spec->method, spec->path, file, line);
     if (rc || app->nroutes == before)

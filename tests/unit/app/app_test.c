@@ -510,6 +510,127 @@ static void test_middleware(void **state)
     cadre_app_free(app);
 }
 
+/* Guards and groups: a guard answers or lets pass; the group's guards run before the route's,
+ * outer groups first; prefixes join; typed routes are guarded before their input is validated. */
+static int g_mark(cadre_request *r, void *ctx)
+{
+    trail_add(the_trail, ctx);
+    (void)r;
+    return 0;
+}
+
+static int g_need_header(cadre_request *r, void *ctx)
+{
+    if (!cadre_request_header(r, ctx).ptr)
+        return cadre_error(r, 401, "Not authenticated");
+    return 0;
+}
+
+#define NUM_FIELDS(F) F(int64, n, CADRE_GE(1))
+CADRE_SCHEMA(Num, NUM_FIELDS)
+
+static int h_num(cadre_request *r, const cadre_none *p, const Num *in, Num *out)
+{
+    (void)r;
+    (void)p;
+    *out = *in;
+    return 0;
+}
+
+static void test_guards_and_groups(void **state)
+{
+    (void)state;
+    struct trail t = { "" };
+    the_trail = &t;
+    cadre_app *app = make_app();
+    cadre_test_response res;
+    assert_int_equal(cadre_get(app, "/open", h_root, .guards = CADRE_GUARDS({ g_mark, "open" })), 0);
+    assert_int_equal(cadre_group_begin(app, "/admin", .guards = CADRE_GUARDS({ g_mark, "admin" },
+                                                                             { g_need_header, "X-User" }),
+                                       .tags = "admin", .hidden = true),
+                     0);
+    assert_int_equal(cadre_get(app, "/", h_root), 0);
+    assert_int_equal(cadre_group_begin(app, "/deep", .guards = CADRE_GUARDS({ g_mark, "deep" })), 0);
+    assert_int_equal(cadre_get(app, "/items/{id}", h_item, .guards = CADRE_GUARDS({ g_mark, "own" })),
+                     0);
+    assert_int_equal(CADRE_ROUTE(app, POST, "/num", h_num, cadre_none, Num, Num, .status = 201), 0);
+    assert_int_equal(cadre_group_end(app), 0);
+    assert_int_equal(cadre_group_end(app), 0);
+    assert_int_equal(cadre_app_check(app), 0);
+
+    assert_int_equal(GET(app, "/open", &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(t.log, "open");
+    cadre_test_response_free(&res);
+
+    t.log[0] = '\0';
+    assert_int_equal(GET(app, "/admin/", &res), 0);
+    assert_int_equal(res.status, 401);
+    assert_string_equal(res.body, "{\"detail\":\"Not authenticated\"}");
+    assert_string_equal(t.log, "admin");
+    cadre_test_response_free(&res);
+
+    t.log[0] = '\0';
+    assert_int_equal(cadre_test_request(app, "GET", "/admin/deep/items/7", "X-User: ann\r\n", NULL, 0,
+                                        &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "item:7");
+    assert_string_equal(t.log, "admin deep own"); /* outer group, inner group, the route */
+    cadre_test_response_free(&res);
+
+    /* a typed route: the guard answers before the body is validated (401, not 422) */
+    assert_int_equal(cadre_test_request(app, "POST", "/admin/deep/num", NULL, "{\"n\":0}", 7, &res), 0);
+    assert_int_equal(res.status, 401);
+    cadre_test_response_free(&res);
+    assert_int_equal(cadre_test_request(app, "POST", "/admin/deep/num", "X-User: ann\r\n", "{\"n\":0}",
+                                        7, &res), 0);
+    assert_int_equal(res.status, 422);
+    cadre_test_response_free(&res);
+    assert_int_equal(cadre_test_request(app, "POST", "/admin/deep/num", "X-User: ann\r\n", "{\"n\":3}",
+                                        7, &res), 0);
+    assert_int_equal(res.status, 201);
+    cadre_test_response_free(&res);
+
+    /* no prefix outside the group; a hidden group stays out of OpenAPI */
+    assert_int_equal(GET(app, "/deep/items/7", &res), 0);
+    assert_int_equal(res.status, 404);
+    cadre_test_response_free(&res);
+    cadre_buf doc;
+    cadre_buf_init(&doc, (size_t)1 << 20);
+    assert_int_equal(cadre_app_openapi(app, &doc), 0);
+    assert_non_null(memmem(doc.data, doc.len, "\"/open\"", 7));
+    assert_null(memmem(doc.data, doc.len, "/admin", 6));
+    cadre_buf_free(&doc);
+    cadre_app_free(app);
+
+    /* a visible group gives its tags to the typed routes without their own */
+    app = cadre_app_new("t");
+    assert_int_equal(cadre_group_begin(app, "/api", .tags = "api"), 0);
+    assert_int_equal(CADRE_ROUTE(app, POST, "/num", h_num, cadre_none, Num, Num), 0);
+    assert_int_equal(CADRE_ROUTE(app, POST, "/own", h_num, cadre_none, Num, Num, .tags = "mine"), 0);
+    assert_int_equal(cadre_group_end(app), 0);
+    cadre_buf_init(&doc, (size_t)1 << 20);
+    assert_int_equal(cadre_app_openapi(app, &doc), 0);
+    assert_non_null(memmem(doc.data, doc.len, "\"/api/num\"", 10));
+    assert_non_null(memmem(doc.data, doc.len, "\"tags\":[\"api\"]", 14));
+    assert_non_null(memmem(doc.data, doc.len, "\"tags\":[\"mine\"]", 15));
+    cadre_buf_free(&doc);
+    cadre_app_free(app);
+
+    /* configuration errors: unbalanced groups, a bad prefix, a name taken twice */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    app = cadre_app_new("t");
+    assert_int_equal(cadre_group_end(app), CADRE_EINVAL);
+    assert_int_equal(cadre_group_begin(app, "/x/"), CADRE_EINVAL);
+    assert_int_equal(cadre_group_begin(app, "/{id}"), CADRE_EINVAL);
+    assert_int_equal(cadre_get(app, "/a", h_root, .name = "a"), 0);
+    assert_int_equal(cadre_get(app, "/b", h_root, .name = "a"), CADRE_EEXIST);
+    assert_int_equal(cadre_group_begin(app, "/open"), 0);
+    assert_int_equal(cadre_app_check(app), 5);
+    cadre_app_free(app);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_handler_results),
         cmocka_unit_test(test_on_response),
         cmocka_unit_test(test_middleware),
+        cmocka_unit_test(test_guards_and_groups),
         cmocka_unit_test(test_pipelined_raw),
         cmocka_unit_test(test_bad_routes_refuse_to_start),
     };
