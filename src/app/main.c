@@ -37,17 +37,18 @@ static void usage(FILE *f, const char *prog, const cadre_app *app)
 }
 
 /* Parses a non-negative integer option value; prints the error itself. */
-static int num(const char *opt, const char *v, unsigned long long max, unsigned long long *out)
+static int num(const char *opt, const char *v, unsigned long long min, unsigned long long max,
+               unsigned long long *out)
 {
     char *end;
     errno = 0;
-    if (!v || !*v || *v == '-') {
-        fprintf(stderr, "error: %s needs a non-negative number\n", opt);
+    if (!v || !*v || *v < '0' || *v > '9') {
+        fprintf(stderr, "error: %s needs a number from %llu to %llu\n", opt, min, max);
         return -1;
     }
     unsigned long long n = strtoull(v, &end, 10);
-    if (errno || *end || n > max) {
-        fprintf(stderr, "error: %s: \"%s\" is not a number from 0 to %llu\n", opt, v, max);
+    if (errno || *end || n < min || n > max) {
+        fprintf(stderr, "error: %s: \"%s\" is not a number from %llu to %llu\n", opt, v, min, max);
         return -1;
     }
     *out = n;
@@ -76,7 +77,7 @@ int cadre_main(cadre_app *app, int argc, char **argv)
     const char *env_port = getenv("PORT");
     unsigned long long v;
     if (env_port && *env_port) {
-        if (num("$PORT", env_port, 65535, &v) != 0)
+        if (num("$PORT", env_port, 0, 65535, &v) != 0)
             goto out;
         cfg.port = (int)v;
     }
@@ -129,12 +130,15 @@ int cadre_main(cadre_app *app, int argc, char **argv)
         const char *o = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 #define OPT(name) (strcmp(o, name) == 0)
-#define NUM(max)                                                                                   \
+#define NUM_IN(min, max)                                                                           \
     do {                                                                                           \
-        if (num(o, val, (max), &v) != 0)                                                           \
+        if (num(o, val, (min), (max), &v) != 0)                                                    \
             goto out;                                                                              \
         i++;                                                                                       \
     } while (0)
+#define NUM(max) NUM_IN(0, max)
+/* a timeout of 0 would close every connection at once: 1 ms at least */
+#define TIMEOUT() NUM_IN(1, 86400000)
         if (OPT("--host")) {
             if (!val) {
                 fprintf(stderr, "error: --host needs a value\n");
@@ -174,16 +178,16 @@ int cadre_main(cadre_app *app, int argc, char **argv)
         } else if (OPT("--access-log")) {
             cfg.access_log = true;
         } else if (OPT("--header-timeout")) {
-            NUM(86400000);
+            TIMEOUT();
             cfg.header_timeout_ms = (unsigned)v;
         } else if (OPT("--body-timeout")) {
-            NUM(86400000);
+            TIMEOUT();
             cfg.body_timeout_ms = (unsigned)v;
         } else if (OPT("--keepalive-timeout")) {
-            NUM(86400000);
+            TIMEOUT();
             cfg.keepalive_timeout_ms = (unsigned)v;
         } else if (OPT("--write-timeout")) {
-            NUM(86400000);
+            TIMEOUT();
             cfg.write_timeout_ms = (unsigned)v;
         } else if (OPT("--shutdown-timeout")) {
             NUM(86400000);
@@ -204,6 +208,8 @@ int cadre_main(cadre_app *app, int argc, char **argv)
         }
 #undef OPT
 #undef NUM
+#undef NUM_IN
+#undef TIMEOUT
     }
     if (cfg.limits.max_head < 64 || cfg.limits.max_target < 1) {
         fprintf(stderr, "error: --max-head must be at least 64 and --max-target at least 1\n");

@@ -420,10 +420,59 @@ const struct cadre__route *cadre__route_find(const cadre_app *app, cadre_slice m
     return n < 0 ? NULL : select_route(app, method, segs, (size_t)n, &matched);
 }
 
+/* The methods of the routes matching segs (all routes when segs is NULL), as an Allow value with
+ * HEAD where GET is, and OPTIONS, which the router answers itself. */
+static const char *allow_value(cadre_request *r, const cadre_app *app, const cadre_slice *segs,
+                               size_t nsegs)
+{
+    char allow[256] = "";
+    size_t al = 0;
+    bool has_get = false, has_head = false, has_options = false;
+    for (size_t i = 0; i < app->nroutes; i++) {
+        const struct cadre__route *rt = &app->routes[i];
+        if ((segs && !route_matches(rt, segs, nsegs)) || strstr(allow, rt->method))
+            continue;
+        has_get |= strcmp(rt->method, "GET") == 0;
+        has_head |= strcmp(rt->method, "HEAD") == 0;
+        has_options |= strcmp(rt->method, "OPTIONS") == 0;
+        if (al + strlen(rt->method) + 20 >= sizeof allow)
+            break;
+        al += (size_t)snprintf(allow + al, sizeof allow - al, "%s%s", al ? ", " : "", rt->method);
+    }
+    if (has_get && !has_head)
+        al += (size_t)snprintf(allow + al, sizeof allow - al, "%sHEAD", al ? ", " : "");
+    if (!has_options)
+        snprintf(allow + al, sizeof allow - al, "%sOPTIONS", al ? ", " : "");
+    return cadre_arena_strndup(r->arena, allow, strlen(allow));
+}
+
+/* Whether any route of the app takes method: a method none takes and that HTTP does not define
+ * is "not implemented" (501, RFC 9110 section 9.1), not "not allowed here" (405). */
+static bool method_known(const cadre_app *app, cadre_slice method)
+{
+    static const char *const standard[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT",
+                                            "OPTIONS", "TRACE", "PATCH" };
+    for (size_t i = 0; i < sizeof standard / sizeof *standard; i++)
+        if (cadre_slice_eq_cstr(method, standard[i]))
+            return true;
+    for (size_t i = 0; i < app->nroutes; i++)
+        if (cadre_slice_eq_cstr(method, app->routes[i].method))
+            return true;
+    return false;
+}
+
 int cadre__route_request(cadre_app *app, cadre_request *r)
 {
     cadre_slice segs[MAX_SEGS];
     cadre_slice path = r->head.path;
+    bool options = cadre_slice_eq_cstr(r->head.method, "OPTIONS");
+    if (!method_known(app, r->head.method))
+        return cadre_error(r, 501, "Not Implemented");
+    if (options && cadre_slice_eq_cstr(path, "*")) {
+        /* the server as a whole: every method it serves */
+        cadre_set_header(r, "Allow", allow_value(r, app, NULL, 0));
+        return cadre_respond_ref(r, 204, NULL, NULL, 0);
+    }
     /* decoded segments live as long as the request (path parameters point into them) */
     char *dec = path.ptr && memchr(path.ptr, '%', path.len) ? cadre_alloc(r, path.len + 1) : NULL;
     long n = split_path(path, segs, dec);
@@ -437,25 +486,10 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
     if (!best) {
         if (!path_matched)
             return cadre_error(r, 404, "Not Found");
-        /* Allow: the methods of every route whose pattern matches this path. */
-        char allow[256] = "";
-        size_t al = 0;
-        bool has_get = false, has_head = false;
-        for (size_t i = 0; i < app->nroutes; i++) {
-            const struct cadre__route *rt = &app->routes[i];
-            if (!route_matches(rt, segs, nsegs) || strstr(allow, rt->method))
-                continue;
-            has_get |= strcmp(rt->method, "GET") == 0;
-            has_head |= strcmp(rt->method, "HEAD") == 0;
-            al += (size_t)snprintf(allow + al, sizeof allow - al, "%s%s", al ? ", " : "", rt->method);
-            if (al >= sizeof allow)
-                al = sizeof allow - 1;
-            allow[al] = '\0';
-        }
-        if (has_get && !has_head && al + 6 < sizeof allow)
-            al += (size_t)snprintf(allow + al, sizeof allow - al, ", HEAD");
+        cadre_set_header(r, "Allow", allow_value(r, app, segs, nsegs));
+        if (options) /* what may be done here: Allow, as Django's View.options answers */
+            return cadre_respond_ref(r, 204, NULL, NULL, 0);
         cadre_error(r, 405, "Method Not Allowed");
-        cadre_set_header(r, "Allow", allow);
         return 405;
     }
     r->route = best->pattern;

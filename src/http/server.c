@@ -828,10 +828,16 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
         goto out;
     }
 
-    /* Signals go to the main thread's signalfd only: block them everywhere, workers inherit. */
+    /* Signals go to the main thread's signalfd only: block them everywhere, workers inherit.
+     * SIGHUP (a closed terminal, or an operator used to nginx's reload) stops gracefully, as
+     * SIGTERM does, rather than killing in-flight requests; SIGUSR1 and SIGUSR2 are logged and
+     * ignored (their default would kill the process on the spot). */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, &old);
     masked = true;
@@ -872,8 +878,9 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
         started++;
     }
     if (rc == 0) {
-        cadre_log(CADRE_LOG_INFO, "listening on http://%s:%d (%d worker%s)", cfg->host, port, nw,
-                  nw == 1 ? "" : "s");
+        bool v6 = strchr(cfg->host, ':') != NULL; /* a literal IPv6 address goes in brackets */
+        cadre_log(CADRE_LOG_INFO, "listening on http://%s%s%s:%d (%d worker%s)", v6 ? "[" : "",
+                  cfg->host, v6 ? "]" : "", port, nw, nw == 1 ? "" : "s");
         if (cfg->on_listen)
             cfg->on_listen(port, cfg->on_listen_ctx);
         /* Wait for a signal or cadre_server_stop. */
@@ -883,9 +890,17 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
                 break;
             if (pfd[0].revents & POLLIN) {
                 struct signalfd_siginfo si;
-                if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
-                    cadre_log(CADRE_LOG_INFO, "%s: shutting down gracefully",
-                              si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+                if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
+                    continue;
+                if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
+                    cadre_log(CADRE_LOG_WARN, "%s ignored (SIGTERM stops the server gracefully)",
+                              si.ssi_signo == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+                    continue;
+                }
+                cadre_log(CADRE_LOG_INFO, "%s: shutting down gracefully",
+                          si.ssi_signo == SIGINT   ? "SIGINT"
+                          : si.ssi_signo == SIGHUP ? "SIGHUP"
+                                                   : "SIGTERM");
                 break;
             }
             if (pfd[1].revents & POLLIN) {

@@ -9,6 +9,7 @@ Uses the harness of http_test.py (Server, Conn, req).
 
 import os
 import resource
+import signal
 import socket
 import tempfile
 import sys
@@ -174,6 +175,36 @@ class HalfCloseTest(Base):
         c.sock.shutdown(socket.SHUT_WR)
         data = c.read_until_eof(timeout=3)
         self.assertTrue(data.startswith(b'HTTP/1.1 200 '), data)
+
+
+class SignalsTest(Base):
+    """SIGHUP stops as gracefully as SIGTERM (an in-flight request is answered); SIGUSR1 and
+    SIGUSR2 are ignored and logged instead of killing the process on the spot."""
+
+    def test_sighup_is_graceful(self):
+        srv = self.start()
+        c = self.conn(srv)
+        c.send(req('GET', '/sleep?ms=1000'))
+        time.sleep(0.2)  # the request is in its handler by then (it sleeps a second)
+        srv.signal(signal.SIGHUP)
+        r = c.read_final(timeout=5)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, b'slept')
+        self.assertEqual(srv.wait(10), 0)
+        self.assertIn('SIGHUP: shutting down gracefully', srv.stderr())
+
+    def test_sigusr_ignored(self):
+        srv = self.start()
+        for sig in (signal.SIGUSR1, signal.SIGUSR2):
+            srv.signal(sig)
+        deadline = time.monotonic() + 5
+        while srv.stderr().count('ignored') < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertIsNone(srv.wait(0.1), 'the server died: ' + srv.stderr())
+        c = self.conn(srv)
+        c.send(req('GET', '/plaintext'))
+        self.assertEqual(c.read_final().status, 200)
+        self.assertEqual(srv.stderr().count('ignored'), 2, srv.stderr())
 
 
 class RefusedBodyTest(Base):

@@ -232,7 +232,7 @@ class Content(StaticBase):
         for method in ('POST', 'PUT', 'DELETE'):
             r = self.roundtrip(req(method, '/hello.txt', body=''))
             self.assertEqual(r.status, 405, r)
-            self.assertEqual(r.header('Allow'), 'GET, HEAD')
+            self.assertEqual(r.header('Allow'), 'GET, HEAD, OPTIONS')
         doc = self.get('/openapi.json').json()
         self.assertNotIn('/static', doc['paths'])
         self.assertNotIn('/', doc['paths'])

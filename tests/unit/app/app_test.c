@@ -192,6 +192,30 @@ static void test_method_not_allowed(void **state)
     assert_int_equal(res.body_len, 0);
     cadre_test_response_free(&res);
 
+    /* OPTIONS: what may be done here (Django's View.options), or on the whole server for "*" */
+    assert_int_equal(cadre_test_request(app, "OPTIONS", "/echo", NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 204);
+    assert_string_equal(cadre_test_header(&res, "Allow"), "POST, PUT, OPTIONS");
+    cadre_test_response_free(&res);
+    assert_int_equal(cadre_test_request(app, "OPTIONS", "*", NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 204);
+    allow = cadre_test_header(&res, "Allow");
+    assert_non_null(strstr(allow, "GET, POST, PUT"));
+    assert_non_null(strstr(allow, "HEAD"));
+    cadre_test_response_free(&res);
+    assert_int_equal(cadre_test_request(app, "OPTIONS", "/nothing/here", NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 404);
+    cadre_test_response_free(&res);
+
+    /* a method no route takes and HTTP does not define: 501; a standard one: 405 */
+    assert_int_equal(cadre_test_request(app, "FOO", "/", NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 501);
+    assert_string_equal(res.body, "{\"detail\":\"Not Implemented\"}");
+    cadre_test_response_free(&res);
+    assert_int_equal(cadre_test_request(app, "DELETE", "/", NULL, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 405);
+    cadre_test_response_free(&res);
+
     cadre_app_free(app);
 }
 

@@ -506,7 +506,7 @@ static void test_requests(void **state)
 
     /* other methods: 405 with Allow */
     assert_int_equal(get(app, "POST", "/s/file.txt", NULL, &res), 405);
-    assert_string_equal(cadre_test_header(&res, "Allow"), "GET, HEAD");
+    assert_string_equal(cadre_test_header(&res, "Allow"), "GET, HEAD, OPTIONS");
     cadre_test_response_free(&res);
     cadre_app_free(app);
 }
