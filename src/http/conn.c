@@ -432,8 +432,17 @@ static void process_input(cadre__conn *c)
             int rc = cadre_http_chunked_decode(&c->ch, base, avail, &src, &dst, lim->max_body, &e);
             c->ch_src = src;
             c->ch_dst = dst;
-            if (rc == CADRE_HTTP_PARTIAL)
+            if (rc == CADRE_HTTP_PARTIAL) {
+                /* The chunk framing already decoded is given back, so the body limit applies to
+                 * the decoded body, not to its size on the wire (1 MB in 32-byte chunks is
+                 * 1.19 MB of input). */
+                if (src > dst) {
+                    memmove(base + dst, base + src, avail - src);
+                    c->in.len -= src - dst;
+                    c->ch_src = dst;
+                }
                 return;
+            }
             if (rc == CADRE_HTTP_ERROR) {
                 refuse(c, e.status, e.reason);
                 return;

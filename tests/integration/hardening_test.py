@@ -227,6 +227,27 @@ class RefusedBodyTest(Base):
         r = self.send_all_then_read(srv, 5 << 20)
         self.assertEqual(r.status, 413, r)
 
+    def test_chunked_limit_counts_the_decoded_body(self):
+        # the default 1 MiB limit: 1,000,000 bytes in 32-byte chunks is 1.19 MB on the wire, and
+        # 185,000 bytes in 1-byte chunks 1.1 MB; both are bodies within the limit (nginx)
+        srv = self.start()
+        for size, piece in ((1000000, 32), (185000, 1)):
+            body = bytes(range(256)) * (size // 256) + b'x' * (size % 256)
+            wire = b''.join(b'%x\r\n%s\r\n' % (len(body[i:i + piece]), body[i:i + piece])
+                           for i in range(0, size, piece)) + b'0\r\n\r\n'
+            self.assertGreater(len(wire), 1 << 20)
+            c = self.conn(srv, timeout=10)
+            c.send(req('POST', '/echo', ['Transfer-Encoding: chunked']) + wire)
+            r = c.read_final(timeout=10)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.body, body)
+        # and a decoded body over the limit is still refused
+        c = self.conn(srv, timeout=10)
+        big = b'x' * 4096
+        c.send(req('POST', '/echo', ['Transfer-Encoding: chunked'])
+               + (b'1000\r\n' + big + b'\r\n') * 257 + b'0\r\n\r\n')
+        self.assertEqual(c.read_final(timeout=10).status, 413)
+
     def test_discarding_is_bounded(self):
         srv = self.start('--max-body', str(1 << 20))
         c = self.conn(srv, timeout=10)
