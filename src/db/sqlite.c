@@ -145,6 +145,56 @@ static int check_file(struct sconn *c)
     return CADRE_ESTALE;
 }
 
+/* True when the database's file system is mounted read-only: SQLite then fails to create its
+ * -wal/-shm files ("unable to open database file") rather than saying "readonly". */
+static bool read_only_storage(struct sconn *c)
+{
+    struct statvfs vfs;
+    return c->path && statvfs(c->path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+}
+
+/*
+ * A database on read-only storage (a read-only mount, a device's firmware image) cannot be read
+ * in WAL mode: SQLite fails to create the -shm file it needs even to read. Opened as immutable
+ * (no locks, no -shm; nothing can change it while the storage is read-only), it can: reads work,
+ * writes fail as read-only (503). Returns 0, or a CADRE_E* with the connection left as it was.
+ */
+static int reopen_immutable(struct sconn *c)
+{
+    /* file:PATH?immutable=1, with the characters a URI gives meaning to escaped */
+    size_t n = strlen(c->path);
+    char *uri = malloc(3 * n + 32);
+    if (!uri)
+        return CADRE_ENOMEM;
+    memcpy(uri, "file:", 5);
+    char *o = uri + 5;
+    for (const char *p = c->path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#') {
+            static const char hex[] = "0123456789ABCDEF";
+            *o++ = '%';
+            *o++ = hex[(unsigned char)*p >> 4];
+            *o++ = hex[(unsigned char)*p & 15];
+        } else {
+            *o++ = *p;
+        }
+    }
+    memcpy(o, "?immutable=1", 13);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    free(uri);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(db);
+        return CADRE_EIO;
+    }
+    sqlite3_close(c->db);
+    c->db = db;
+    sqlite3_busy_handler(c->db, busy_handler, c);
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_exec(c->db, "PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
+    return 0;
+}
+
 /* Connections are per thread (SQLITE_OPEN_NOMUTEX), so SQLite's global memory statistics, which
  * take a mutex on every allocation, buy nothing: off, before SQLite initializes. */
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
@@ -178,6 +228,12 @@ static int sqlite_connect(const char *path, void **out)
         c->dev = st.st_dev;
         c->ino = st.st_ino;
     }
+    if (read_only_storage(c) && reopen_immutable(c) == 0) {
+        cadre_log(CADRE_LOG_WARN, "sqlite: %s is on read-only storage: serving it read-only "
+                                  "(writes answer 503)", c->path);
+        *out = c;
+        return 0;
+    }
     char *err = NULL;
     if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
                             "PRAGMA synchronous=NORMAL;", NULL, NULL, &err) != SQLITE_OK) {
@@ -209,13 +265,6 @@ static const char *errmsg(void *conn)
     return c->err[0] ? c->err : sqlite3_errmsg(c->db);
 }
 
-/* True when the database's file system is mounted read-only: SQLite then fails to create its
- * -wal/-shm files ("unable to open database file") rather than saying "readonly". */
-static bool read_only_storage(struct sconn *c)
-{
-    struct statvfs vfs;
-    return c->path && statvfs(c->path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
-}
 
 /* Maps an SQLite result code to a CADRE_E* code, logging what is not the caller's to report. The
  * failures of the storage itself get codes of their own, so that the answer (a 503) can say which:

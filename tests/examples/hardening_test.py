@@ -184,9 +184,16 @@ class StorageTroubleTest(Base):
         self.assertEqual(request(srv.port, "POST", "/api/suppliers", {"name": "after"})[0], 201)
 
     def test_read_only(self):
-        srv, _ = self.serve_in_tmpfs('mount -o remount,ro "$D"')
+        # a supplier written first, then the storage turned read-only: still served, read-only
+        insert = ('python3 -c "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); '
+                  'c.execute(\\"insert into supplier (name) values (\'kept\')\\"); c.commit()" '
+                  '"$D/inv.db"')
+        srv, _ = self.serve_in_tmpfs(insert + ' && mount -o remount,ro "$D"')
         self.assert_503(request(srv.port, "POST", "/api/suppliers", {"name": "ro"}), "read-only",
                         srv)
+        status, _, body = request(srv.port, "GET", "/api/suppliers")
+        self.assertEqual((status, [r["name"] for r in body["results"]]), (200, ["kept"]), body)
+        self.assertTrue(any("read-only storage" in l for l in srv.lines), "".join(srv.lines))
 
     def test_damaged(self):
         self.migrate()
