@@ -39,8 +39,12 @@
 extern "C" {
 #endif
 
-/** A model is a schema whose name is its table's. */
-#define CADRE_MODEL(NAME, FIELDS) CADRE_SCHEMA(NAME, FIELDS)
+/**
+ * A model is a schema whose name is its table's. Its string fields refuse text holding a NUL byte
+ * when decoded (JSON bodies, forms, query values): PostgreSQL cannot store one in text, and C
+ * code reading the value as a string would see it cut short.
+ */
+#define CADRE_MODEL(NAME, FIELDS) CADRE__SCHEMA(NAME, FIELDS, false, true)
 
 /** The primary key field of a model (the first CADRE_PRIMARY_KEY field), or NULL. */
 const cadre_field *cadre_model_pk(const cadre_schema *model);
@@ -64,6 +68,9 @@ int cadre_model_create_sql(const cadre_schema *model, const char *engine, cadre_
  * the primary key is written, except optional fields that are not present (cadre_set_), which get
  * the column's default; a nullable field whose null bit is set is written as NULL. Automatic
  * timestamps (CADRE_AUTO_NOW_ADD, CADRE_AUTO_NOW) get the current UTC time, also stored into *obj.
+ * Datetimes are stored as their instant in UTC with six fractional digits
+ * ("2026-12-04T16:08:26.000000Z", whatever offset they came with; a naive one is taken as UTC),
+ * so that on SQLite, which compares them as text, text order is time order (docs/database.md).
  * Text values (strings, enums, dates, UUIDs) are copied into arena. Returns 0 or cadre_db_exec's
  * errors (CADRE_EEXIST: a UNIQUE violation; CADRE_ESTATE: a foreign key or NOT NULL one), or
  * CADRE_EINVAL (logged) for a model without an int64 key or with a timestamp that is not a
@@ -171,15 +178,19 @@ void cadre_q_init(cadre_query *q, cadre_db *db, const cadre_schema *model, cadre
  * exact (the default: "price"), ne, lt, lte, gt, gte, contains, icontains, startswith, and isnull
  * (the value is CADRE_PINT(1) for IS NULL, CADRE_PINT(0) for IS NOT NULL). contains/startswith
  * are case-sensitive on both engines; icontains ignores ASCII case. An unknown field or lookup
- * makes the query fail with CADRE_EINVAL when it runs (logged, naming it). Text values are not
- * copied: they must live until the query runs (as lookup must).
+ * makes the query fail with CADRE_EINVAL when it runs (logged, naming it). For exact, ne, lt,
+ * lte, gt and gte, text values of a date, datetime or UUID field are rewritten in the stored form
+ * first (a datetime converted to UTC, with six fractional digits), so that they compare as values
+ * on SQLite too; text that does not parse is compared as it is. Text values are not copied: they
+ * must live until the query runs (as lookup must).
  */
 void cadre_q_filter(cadre_query *q, const char *lookup, cadre_value v);
 
 /** As cadre_q_filter, negated: NOT (condition). */
 void cadre_q_exclude(cadre_query *q, const char *lookup, cadre_value v);
 
-/** FIELD IN (values…); an empty list matches nothing. */
+/** FIELD IN (values…), each value rewritten as cadre_q_filter's exact; an empty list matches
+ *  nothing. */
 void cadre_q_filter_in(cadre_query *q, const char *field, const cadre_value *values, size_t n);
 
 /** The conditions between begin and end form one group, ORed together (no nesting). */

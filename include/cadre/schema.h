@@ -138,6 +138,7 @@ struct cadre_schema {
     size_t set_offset;    /**< offsetof cadre_set_ */
     size_t null_offset;   /**< offsetof cadre_null_ */
     bool forbid_extra;    /**< unknown members are errors (CADRE_SCHEMA_STRICT) */
+    bool model;           /**< declared with CADRE_MODEL: its strings refuse NUL (cadre/orm.h) */
 };
 
 /* Array member types. */
@@ -256,8 +257,8 @@ enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET
  * Declares `typedef struct NAME {...} NAME;` from the field list and `NAME__schema()`, which
  * returns its descriptor. Use at file scope, once per type (in a header to share it).
  */
-#define CADRE_SCHEMA(NAME, FIELDS) CADRE__SCHEMA(NAME, FIELDS, false)
-#define CADRE__SCHEMA(NAME, FIELDS, FORBID_EXTRA)                                                  \
+#define CADRE_SCHEMA(NAME, FIELDS) CADRE__SCHEMA(NAME, FIELDS, false, false)
+#define CADRE__SCHEMA(NAME, FIELDS, FORBID_EXTRA, MODEL)                                           \
     typedef struct NAME {                                                                          \
         FIELDS(CADRE__MEMBER)                                                                      \
         uint64_t cadre_set_;  /* which fields were present in the input */                        \
@@ -269,13 +270,13 @@ enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET
         static const cadre_field fields[] = { FIELDS(CADRE__FIELD) };                              \
         static const cadre_schema schema = {                                                       \
             #NAME, sizeof(NAME), fields, sizeof fields / sizeof fields[0],                         \
-            offsetof(NAME, cadre_set_), offsetof(NAME, cadre_null_), (FORBID_EXTRA) };             \
+            offsetof(NAME, cadre_set_), offsetof(NAME, cadre_null_), (FORBID_EXTRA), (MODEL) };    \
         return &schema;                                                                            \
     }
 
 /** As CADRE_SCHEMA, but members the schema does not name are errors ("extra_forbidden"), as
  *  Pydantic's extra="forbid". */
-#define CADRE_SCHEMA_STRICT(NAME, FIELDS) CADRE__SCHEMA(NAME, FIELDS, true)
+#define CADRE_SCHEMA_STRICT(NAME, FIELDS) CADRE__SCHEMA(NAME, FIELDS, true, false)
 
 /**
  * Declares an enum whose values travel as strings, both written once:

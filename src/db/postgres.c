@@ -187,6 +187,27 @@ static void drop(struct pconn *c)
     c->pg = NULL;
 }
 
+static PGresult *next_result(PGconn *pg, uint64_t deadline, int *rc);
+
+/*
+ * The session reads timestamptz values in UTC, as Django's connections do with USE_TZ: a row
+ * reads back the same on every server (whatever its TimeZone setting or the client's PGTZ), and
+ * the same as on SQLite, where datetimes are stored in UTC (docs/database.md).
+ */
+static int session_utc(PGconn *pg, uint64_t deadline)
+{
+    if (!pq.PQsendQuery(pg, "SET TimeZone = 'UTC'"))
+        return CADRE_ECLOSED;
+    int rc = 0, step;
+    PGresult *res;
+    while ((res = next_result(pg, deadline, &step)) != NULL) {
+        if (pq.PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = CADRE_ECLOSED;
+        pq.PQclear(res);
+    }
+    return rc ? rc : step;
+}
+
 static int pg_connect_one(struct pool *p, struct pconn *c)
 {
     drop(c);
@@ -205,7 +226,7 @@ static int pg_connect_one(struct pool *p, struct pconn *c)
             goto bad;
         st = pq.PQconnectPoll(c->pg);
     }
-    if (pq.PQsetnonblocking(c->pg, 1) != 0)
+    if (pq.PQsetnonblocking(c->pg, 1) != 0 || session_utc(c->pg, deadline) != 0)
         goto bad;
     pq.PQsetNoticeProcessor(c->pg, notice, NULL);
     return 0;
@@ -502,12 +523,32 @@ static int prepare(struct pool *p, struct pconn *c, const char *sql, uint64_t de
     return 0;
 }
 
+/*
+ * CADRE_EINVAL (logged) when a text parameter holds a NUL byte: text-format parameters travel as
+ * C strings, so the value would arrive cut short (and PostgreSQL cannot store a NUL in text at
+ * all). Refused rather than truncated: "a\0zzz" must not compare or store as "a".
+ */
+static int nul_in_text(struct pool *p, const char *sql, const cadre_value *params, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (params[i].type == CADRE_V_TEXT && params[i].s.ptr &&
+            memchr(params[i].s.ptr, '\0', params[i].s.len)) {
+            snprintf(p->err, sizeof p->err, "parameter %zu holds a NUL byte", i + 1);
+            cadre_log(CADRE_LOG_ERROR, "postgresql: %s: %s", p->err, sql);
+            return CADRE_EINVAL;
+        }
+    }
+    return 0;
+}
+
 /* Runs a prepared statement; *res gets its (first) result, to PQclear. */
 static int run(struct pool *p, struct pconn *c, const char *sql, const cadre_value *params,
                size_t nparams, PGresult **res)
 {
     uint64_t deadline = now_ms() + QUERY_TIMEOUT_MS;
-    int rc = 0;
+    int rc = nul_in_text(p, sql, params, nparams);
+    if (rc)
+        return rc;
     if (!c->pg && c->in_tx)
         return CADRE_ECLOSED; /* the connection died with the transaction's work on it */
     if (!c->pg && (rc = pg_connect_one(p, c)) != 0)
@@ -648,7 +689,9 @@ static int pg_query_each(void *conn, cadre_arena *arena, const cadre_schema *s, 
 {
     struct pool *p = conn;
     struct pconn *c;
-    int rc = acquire(p, &c);
+    int rc = nul_in_text(p, sql, params, n * nparams);
+    if (rc == 0)
+        rc = acquire(p, &c);
     if (rc)
         return rc;
     uint64_t deadline = now_ms() + QUERY_TIMEOUT_MS;

@@ -43,9 +43,9 @@ cadre_value cadre__model_value(const cadre_schema *m, const cadre_field *f, cons
         char *buf = cadre_arena_alloc(arena, 16);
         return CADRE_PSLICE(((cadre_slice){ buf, cadre__format_date(p, buf) }));
     }
-    case CADRE_T_DATETIME: {
+    case CADRE_T_DATETIME: { /* UTC, six fractional digits: text order is time order */
         char *buf = cadre_arena_alloc(arena, 48);
-        return CADRE_PSLICE(((cadre_slice){ buf, cadre__format_datetime(p, buf) }));
+        return CADRE_PSLICE(((cadre_slice){ buf, cadre__format_datetime_utc(p, buf) }));
     }
     case CADRE_T_UUID: {
         char *buf = cadre_arena_alloc(arena, 40);
@@ -81,7 +81,7 @@ static const cadre_field *writable(const cadre_schema *m)
     return pk;
 }
 
-/* The current UTC time, and its bound form (text in the datetime encoder's format). */
+/* The current UTC time, and its bound form (the stored form: cadre__format_datetime_utc). */
 struct now {
     cadre_datetime t;
     cadre_value v;
@@ -93,7 +93,7 @@ static void now_init(struct now *n)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     n->t = (cadre_datetime){ .sec = ts.tv_sec, .usec = (int32_t)(ts.tv_nsec / 1000) };
-    n->v = CADRE_PSLICE(((cadre_slice){ n->text, cadre__format_datetime(&n->t, n->text) }));
+    n->v = CADRE_PSLICE(((cadre_slice){ n->text, cadre__format_datetime_utc(&n->t, n->text) }));
 }
 
 /* Stores the time into obj's automatic timestamps: both kinds on insert, AUTO_NOW on update. */

@@ -95,6 +95,28 @@ static int missing_references(cadre_request *r, const struct crud *c, const void
     return errs.len ? write_verrors(r, 422, &errs) : 0;
 }
 
+/* Before writing row: a 422 naming each string field that holds a NUL, as the decoder answers
+ * for a CADRE_MODEL; this catches a model declared with plain CADRE_SCHEMA, whose decoder let
+ * it through. 0 when none does. */
+static int nul_text(cadre_request *r, const struct crud *c, const void *row)
+{
+    const cadre_schema *m = c->model;
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, r->arena);
+    for (size_t i = 0; !m->model && i < m->nfields; i++) {
+        const cadre_field *f = &m->fields[i];
+        const cadre_slice *s = (const cadre_slice *)((const char *)row + f->offset);
+        if (f->type != CADRE_T_STRING || !has_value(m, row, i) || !s->ptr ||
+            !memchr(s->ptr, '\0', s->len))
+            continue;
+        const char *loc = cadre_verror_loc(r->arena, "body", cadre_slice_cstr(f->name), -1);
+        cadre_verrors_add(&errs, "value_error", loc,
+                          "Value error, Null characters are not allowed.", json_text(r, *s),
+                          "{\"error\":{}}");
+    }
+    return errs.len ? write_verrors(r, 422, &errs) : 0;
+}
+
 /* After a UNIQUE violation on writing row (of primary key id, or a new row when id < 0): a 409 in
  * the validation errors' shape naming each unique field whose value another row holds, the same
  * on every engine. 0 when none is found (a race with a delete: the caller answers generically). */
@@ -139,7 +161,9 @@ static int db_answer(cadre_request *r, const struct crud *c, int rc, const void 
 {
     if (rc != CADRE_EEXIST && rc != CADRE_ESTATE)
         return rc;
-    cadre_log(CADRE_LOG_INFO, "%s: %s", c->model->name, cadre_db_errmsg(c->db));
+    /* DEBUG: the client's answer says it, and a client repeating a conflict must not fill the
+     * log (real failures, returned above, are logged as errors where they happen) */
+    cadre_log(CADRE_LOG_DEBUG, "%s: %s", c->model->name, cadre_db_errmsg(c->db));
     int answered = !row ? 0 : rc == CADRE_EEXIST ? taken_values(r, c, row, id)
                                                  : missing_references(r, c, row);
     if (answered)
@@ -169,7 +193,10 @@ static int create(cadre_request *r, const void *params, const void *body, void *
     const struct crud *c = crud_of(r);
     void *row = cadre_alloc(r, c->model->size);
     memcpy(row, body, c->model->size);
-    int rc = cadre_model_insert(c->db, r->arena, c->model, row);
+    int rc = nul_text(r, c, row);
+    if (rc)
+        return rc;
+    rc = cadre_model_insert(c->db, r->arena, c->model, row);
     if (rc)
         return db_answer(r, c, rc, row, -1);
     return answer_row(r, c, *(int64_t *)((char *)row + c->pk->offset), out, 201);
@@ -183,7 +210,10 @@ static int update(cadre_request *r, const void *params, const void *body, void *
     memcpy(row, body, c->model->size);
     *(int64_t *)((char *)row + c->pk->offset) = id; /* the path names the row, not the body */
     *(uint64_t *)((char *)row + c->model->set_offset) &= ~((uint64_t)1 << (c->pk - c->model->fields));
-    int rc = cadre_model_update(c->db, r->arena, c->model, row, partial, &changes);
+    int rc = nul_text(r, c, row);
+    if (rc)
+        return rc;
+    rc = cadre_model_update(c->db, r->arena, c->model, row, partial, &changes);
     if (rc)
         return db_answer(r, c, rc, row, id);
     if (!changes)
@@ -208,8 +238,10 @@ static int destroy(cadre_request *r, const void *params, const void *body, void 
     int64_t changes = 0;
     int64_t id = ((const cadre__crud_id *)params)->id;
     int rc = cadre_model_delete(c->db, c->model, id, &changes);
-    if (rc == CADRE_ESTATE) { /* still referenced (ON DELETE PROTECT): a conflict */
-        cadre_log(CADRE_LOG_INFO, "%s %lld: %s", c->model->name, (long long)id, cadre_db_errmsg(c->db));
+    if (rc == CADRE_ESTATE) { /* still referenced (ON DELETE PROTECT): a conflict (DEBUG: as
+                               * db_answer's, the client's 409 says it) */
+        cadre_log(CADRE_LOG_DEBUG, "%s %lld: %s", c->model->name, (long long)id,
+                  cadre_db_errmsg(c->db));
         return cadre_error(r, 409, cadre_arena_printf(r->arena, "This %s is still referenced by other "
                                                                 "rows (protected from deletion)",
                                                       c->model->name));
@@ -267,14 +299,12 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
     bool has_nul = strlen(k) != key.len; /* then no name below can match */
     const char *loc = cadre_verror_loc(r->arena, "query", (cadre_slice){ k, key.len }, -1);
     if (!has_nul && (strcmp(k, "limit") == 0 || strcmp(k, "offset") == 0)) {
-        int64_t n;
-        if (cadre_slice_to_i64(val, false, &n) != 0 || n < 0) {
-            cadre_verrors_add(errs, "int_parsing", loc,
-                              "Input should be a valid integer, unable to parse string as an integer",
-                              (cadre_slice){ "null", 4 }, NULL);
-            return 0;
-        }
-        *(k[0] == 'l' ? limit : offset) = n;
+        /* read as FastAPI reads `limit: int = Query(ge=0)`, with Pydantic's errors echoing the
+         * input: int_parsing, greater_than_equal, less_than_equal past int64 */
+        cadre_field nf = { .name = k, .type = CADRE_T_INT64, .has_ge = 1, .ge = 0 };
+        int64_t n = 0;
+        if (cadre_schema_decode_text(m, &nf, val, &n, r->arena, "query", errs) == 0)
+            *(k[0] == 'l' ? limit : offset) = n;
         return 0;
     }
     if (!has_nul && strcmp(k, "ordering") == 0) {
@@ -312,8 +342,24 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
                           json_text(r, val), NULL);
         return 0;
     }
+    if (val.len && memchr(val.ptr, '\0', val.len)) {
+        /* a NUL would end the pattern or value where the database reads it as a C string (a
+         * LIKE pattern "%a\0zzz%" matching as "%a"): refused, in DRF's words and the shape of a
+         * Pydantic validator's ValueError, whatever the field's type */
+        cadre_verrors_add(errs, "value_error", loc, "Value error, Null characters are not allowed.",
+                          json_text(r, val), "{\"error\":{}}");
+        return 0;
+    }
     if (sep && strcmp(sep + 2, "isnull") == 0) {
-        bool yes = cadre_slice_eq_cstr(val, "true") || cadre_slice_eq_cstr(val, "1");
+        /* django-filter's BooleanWidget: true/false/1/0, any case; anything else is an error
+         * (there: no filter at all; Django's ORM refuses a non-boolean isnull) */
+        bool yes = cadre_slice_ieq_cstr(val, "true") || cadre_slice_eq_cstr(val, "1");
+        if (!yes && !cadre_slice_ieq_cstr(val, "false") && !cadre_slice_eq_cstr(val, "0")) {
+            cadre_verrors_add(errs, "bool_parsing", loc,
+                              "Input should be a valid boolean, unable to interpret input",
+                              json_text(r, val), NULL);
+            return 0;
+        }
         cadre_q_filter(q, k, CADRE_PINT(yes));
         return 0;
     }
@@ -401,7 +447,7 @@ int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, c
                                        .sub_schema = model, .elem_size = model->size };
     c->page = (cadre_schema){ c->page_name, sizeof(struct page), c->page_fields, 2,
                               offsetof(struct page, cadre_set_), offsetof(struct page, cadre_null_),
-                              false };
+                              false, false };
     static const char *const verbs[] = { "list", "create", "read", "replace", "update", "delete" };
     static const char *const words[] = { "List", "Create", "Read", "Replace", "Update", "Delete" };
     for (int i = 0; i < 6; i++) {

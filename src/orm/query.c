@@ -93,6 +93,39 @@ static const cadre_field *field(cadre_query *q, const char *name, size_t len)
     return f;
 }
 
+/*
+ * Rewrites a text value for a date, datetime or UUID field in the form cadre_model_insert stores
+ * (datetimes: UTC, six fractional digits, see cadre__format_datetime_utc), so that comparing it
+ * with stored text compares the values: "…T16:08:26+05:00" is converted to UTC, "…T16:08:26Z"
+ * and "…T16:08:26.000Z" become one text. False, v untouched, when it is not text of that type.
+ */
+static bool stored_form(cadre_query *q, const cadre_field *f, cadre_value *v)
+{
+    if (v->type != CADRE_V_TEXT || !v->s.ptr ||
+        (f->type != CADRE_T_DATE && f->type != CADRE_T_DATETIME && f->type != CADRE_T_UUID))
+        return false;
+    char *buf = cadre_arena_alloc(q->arena, 48);
+    size_t len;
+    if (f->type == CADRE_T_DATE) {
+        cadre_date d;
+        if (cadre__parse_date(v->s, &d))
+            return false;
+        len = cadre__format_date(&d, buf);
+    } else if (f->type == CADRE_T_DATETIME) {
+        cadre_datetime t;
+        if (cadre__parse_datetime(v->s, &t))
+            return false;
+        len = cadre__format_datetime_utc(&t, buf);
+    } else {
+        cadre_uuid u;
+        if (cadre__parse_uuid(v->s, &u))
+            return false;
+        len = cadre__format_uuid(&u, buf);
+    }
+    *v = CADRE_PSLICE(((cadre_slice){ buf, len }));
+    return true;
+}
+
 /* "table.column": unambiguous once other tables are joined */
 static const char *qualified(cadre_query *q, const cadre_field *f)
 {
@@ -112,6 +145,10 @@ static void condition(cadre_query *q, const char *lookup, cadre_value v, bool ne
     if (negate)
         cadre_buf_append_str(w, "NOT (");
     const char *col = qualified(q, f);
+    bool compare = strcmp(op, "exact") == 0 || strcmp(op, "ne") == 0 || strcmp(op, "lt") == 0 ||
+                   strcmp(op, "lte") == 0 || strcmp(op, "gt") == 0 || strcmp(op, "gte") == 0;
+    if (compare) /* text that is not of the field's type is compared as it is */
+        stored_form(q, f, &v);
     if (strcmp(op, "exact") == 0 || strcmp(op, "ne") == 0) {
         bool ne = op[0] == 'n';
         if (v.type == CADRE_V_NULL) {
@@ -171,8 +208,10 @@ void cadre_q_filter_in(cadre_query *q, const char *name, const cadre_value *valu
     }
     cadre_buf_appendf(&q->where, "%s IN (", qualified(q, f));
     for (size_t i = 0; i < n; i++) {
+        cadre_value v = values[i];
+        stored_form(q, f, &v);
         cadre_buf_append_str(&q->where, i ? ", ?" : "?");
-        bind(q, values[i]);
+        bind(q, v);
     }
     cadre_buf_append_str(&q->where, ")");
 }
@@ -268,26 +307,7 @@ static bool fits(cadre_query *q, const cadre_field *f, cadre_value *v)
                 return true;
         return false;
     }
-    char *buf = cadre_arena_alloc(q->arena, 48);
-    size_t len;
-    if (f->type == CADRE_T_DATE) {
-        cadre_date d;
-        if (cadre__parse_date(v->s, &d))
-            return false;
-        len = cadre__format_date(&d, buf);
-    } else if (f->type == CADRE_T_DATETIME) {
-        cadre_datetime t;
-        if (cadre__parse_datetime(v->s, &t))
-            return false;
-        len = cadre__format_datetime(&t, buf);
-    } else {
-        cadre_uuid u;
-        if (cadre__parse_uuid(v->s, &u))
-            return false;
-        len = cadre__format_uuid(&u, buf);
-    }
-    *v = CADRE_PSLICE(((cadre_slice){ buf, len }));
-    return true;
+    return stored_form(q, f, v);
 }
 
 void cadre_q_set(cadre_query *q, const char *name, cadre_value v)
@@ -387,7 +407,7 @@ static void joined_schema(cadre_query *q, joined *j)
         }
         size += round16(t->size);
     }
-    j->s = (cadre_schema){ m->name, size + 16, fs, n, size, size + 8, false };
+    j->s = (cadre_schema){ m->name, size + 16, fs, n, size, size + 8, false, m->model };
 }
 
 /* "SELECT model.a AS a, …, cadre__r0.x AS r0__x, … FROM model LEFT JOIN target AS cadre__r0 ON

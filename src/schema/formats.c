@@ -173,6 +173,15 @@ size_t cadre__format_datetime(const cadre_datetime *t, char out[48])
     return (size_t)n;
 }
 
+size_t cadre__format_datetime_utc(const cadre_datetime *t, char out[48])
+{
+    /* the instant alone: a naive value is taken as UTC (its sec already counts from UTC) */
+    cadre_datetime u = { .sec = t->sec, .usec = t->usec, .offset_min = 0, .naive = true };
+    size_t n = cadre__format_datetime(&u, out);
+    n += (size_t)snprintf(out + n, 48 - n, t->usec ? "Z" : ".000000Z");
+    return n;
+}
+
 const char *cadre__parse_uuid(cadre_slice s, cadre_uuid *out)
 {
     /* 8-4-4-4-12 hex digits, or 32 hex digits; optionally in braces or with a urn:uuid: prefix */

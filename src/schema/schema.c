@@ -18,7 +18,7 @@ const cadre_schema *cadre_none__schema(void)
 {
     static const cadre_schema s = { "cadre_none", sizeof(cadre_none), none_fields, 0,
                                     offsetof(cadre_none, cadre_set_),
-                                    offsetof(cadre_none, cadre_null_), false };
+                                    offsetof(cadre_none, cadre_null_), false, false };
     return &s;
 }
 
@@ -194,6 +194,7 @@ typedef struct dctx {
     cadre_json_reader *rd;
     cadre_arena *arena;
     cadre_verrors *errs;
+    bool model; /* decoding a model's members (CADRE_MODEL): strings refuse NUL */
 } dctx;
 
 static void err(dctx *c, loc l, const char *field, long index, const char *type, const char *msg,
@@ -296,6 +297,36 @@ static bool text_double(cadre_arena *a, cadre_slice t, double *out)
     return true;
 }
 
+/* Whether s is an integer's text: an optional '-', then one or more digits. */
+static bool all_digits(cadre_slice s)
+{
+    size_t i = s.len && s.ptr[0] == '-';
+    if (i == s.len)
+        return false;
+    for (; i < s.len; i++)
+        if (s.ptr[i] < '0' || s.ptr[i] > '9')
+            return false;
+    return true;
+}
+
+/* An integer beyond int64 (negative: below it) for an int32 or int64 field: the field's own
+ * bound on that side if it has one, else the bound of its C type, as Pydantic reports a bounded
+ * int. Returns false. */
+static bool int_out_of_range(dctx *c, loc l, const char *name, long idx, const cadre_field *f,
+                             bool negative, cadre_slice input)
+{
+    if (!check_range(c, l, name, idx, f, negative ? -HUGE_VAL : HUGE_VAL, input))
+        return false;
+    bool i32 = f->type == CADRE_T_INT32;
+    const char *b = negative ? (i32 ? "-2147483648" : "-9223372036854775808")
+                             : (i32 ? "2147483647" : "9223372036854775807");
+    err(c, l, name, idx, negative ? "greater_than_equal" : "less_than_equal",
+        cadre_arena_printf(c->arena, "Input should be %s %s",
+                           negative ? "greater than or equal to" : "less than or equal to", b),
+        input, cadre_arena_printf(c->arena, "{\"%s\":%s}", negative ? "ge" : "le", b));
+    return false;
+}
+
 /*
  * Stores a scalar: kind is the JSON token type, or CADRE_JSON_STRING for text input. Returns true
  * when the value was valid (stored), false after reporting an error.
@@ -329,10 +360,25 @@ static bool store_scalar(dctx *c, loc l, const char *name, long idx, const cadre
         int64_t v;
         if (k == CADRE_JSON_NUMBER && t->is_int) {
             v = t->i;
+        } else if (k == CADRE_JSON_NUMBER && all_digits(input)) {
+            /* an integer beyond int64: out of the type's range, as Pydantic says of an int
+             * field bounded like the C type (conint(le=2**63-1)), not a float */
+            return int_out_of_range(c, l, name, idx, f, input.ptr[0] == '-', input);
         } else if (k == CADRE_JSON_NUMBER) {
-            if (t->d != floor(t->d) || fabs(t->d) >= 9.2e18) {
+            if (!isfinite(t->d)) {
+                err(c, l, name, idx, "finite_number", "Input should be a finite number", input,
+                    NULL);
+                return false;
+            }
+            if (t->d != floor(t->d)) {
                 err(c, l, name, idx, "int_from_float",
                     "Input should be a valid integer, got a number with a fractional part", input,
+                    NULL);
+                return false;
+            }
+            if (t->d >= 9223372036854775808.0 || t->d < -9223372036854775808.0) {
+                err(c, l, name, idx, "int_parsing_size",
+                    "Unable to parse input string as an integer, exceeded maximum size", input,
                     NULL);
                 return false;
             }
@@ -342,6 +388,8 @@ static bool store_scalar(dctx *c, loc l, const char *name, long idx, const cadre
         } else if (k == CADRE_JSON_STRING) {
             /* the digits alone (an optional '-'): no padding, no '+', as text_double */
             if (cadre_slice_to_i64(t->str, false, &v) != 0) {
+                if (all_digits(t->str))
+                    return int_out_of_range(c, l, name, idx, f, t->str.ptr[0] == '-', input);
                 err(c, l, name, idx, "int_parsing",
                     "Input should be a valid integer, unable to parse string as an integer", input,
                     NULL);
@@ -402,6 +450,14 @@ static bool store_scalar(dctx *c, loc l, const char *name, long idx, const cadre
             err(c, l, name, idx, "string_pattern_mismatch",
                 cadre_arena_printf(c->arena, "String should match pattern '%s'", f->pattern), input,
                 cadre_arena_printf(c->arena, "{\"pattern\":%.*s}", (int)pq.len, pq.ptr));
+            return false;
+        }
+        if (c->model && memchr(t->str.ptr, '\0', t->str.len)) {
+            /* a model's text is a column's: PostgreSQL cannot store a NUL in text, and C code
+             * reading the value as a string would see it cut short. DRF's words, in the shape
+             * of a Pydantic validator's ValueError (after the constraints, as Pydantic runs it). */
+            err(c, l, name, idx, "value_error", "Value error, Null characters are not allowed.",
+                input, "{\"error\":{}}");
             return false;
         }
         *(cadre_slice *)dst = (cadre_slice){ copy, t->str.len };
@@ -512,6 +568,7 @@ bool cadre__schema_check_items(const cadre_field *f, size_t n, const char *where
  * ------------------------------------------------------------------------------------------- */
 
 static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_t obj_start);
+static int decode_members(dctx *c, const cadre_schema *s, void *out, loc l, size_t obj_start);
 
 static cadre_slice raw_since(dctx *c, size_t start)
 {
@@ -666,6 +723,15 @@ static void apply_default(dctx *c, const cadre_field *f, void *dst)
  */
 static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_t obj_start)
 {
+    bool outer_model = c->model;
+    c->model = s->model;
+    int rc = decode_members(c, s, out, l, obj_start);
+    c->model = outer_model;
+    return rc;
+}
+
+static int decode_members(dctx *c, const cadre_schema *s, void *out, loc l, size_t obj_start)
+{
     uint64_t seen = 0;
     size_t before = c->errs->len;
     uint64_t *nulls = null_bits(s, out);
@@ -756,7 +822,7 @@ int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len
     cadre_json_token t;
     memset(out, 0, s->size);
     cadre_json_reader_init(&rd, json, len, arena, 0);
-    dctx c = { &rd, arena, errs };
+    dctx c = { &rd, arena, errs, false };
     loc l = loc_open(arena, loc_root);
     int rc = cadre_json_next(&rd, &t);
     if (rc == 0 && t.type == CADRE_JSON_OBJECT) {
@@ -793,30 +859,37 @@ int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len
     return rc;
 }
 
-int cadre__schema_decode_token(const cadre_field *f, const cadre_json_token *t, cadre_slice input,
-                               void *out, cadre_arena *arena, const char *loc_root,
-                               cadre_verrors *errs)
+static int decode_token(bool model, const cadre_field *f, const cadre_json_token *t,
+                        cadre_slice input, void *out, cadre_arena *arena, const char *loc_root,
+                        cadre_verrors *errs)
 {
-    dctx c = { NULL, arena, errs };
+    dctx c = { NULL, arena, errs, model };
     loc l = loc_open(arena, loc_root);
     size_t before = errs->len;
     store_scalar(&c, l, f->name, 0, f, t, input, (char *)out + f->offset);
     return errs->len == before ? 0 : CADRE_EINVAL;
 }
 
+int cadre__schema_decode_token(const cadre_field *f, const cadre_json_token *t, cadre_slice input,
+                               void *out, cadre_arena *arena, const char *loc_root,
+                               cadre_verrors *errs)
+{
+    /* not text (an uploaded file for a text field, say): no string, no NUL to refuse */
+    return decode_token(false, f, t, input, out, arena, loc_root, errs);
+}
+
 int cadre_schema_decode_text(const cadre_schema *s, const cadre_field *f, cadre_slice text, void *out,
                              cadre_arena *arena, const char *loc_root, cadre_verrors *errs)
 {
-    (void)s;
     cadre_json_token t = { .type = CADRE_JSON_STRING, .str = text };
-    return cadre__schema_decode_token(f, &t, json_quote(arena, text), out, arena, loc_root, errs);
+    return decode_token(s && s->model, f, &t, json_quote(arena, text), out, arena, loc_root, errs);
 }
 
 int cadre_schema_default(const cadre_schema *s, const cadre_field *f, void *out, cadre_arena *arena,
                          const char *loc_root, cadre_slice input, cadre_verrors *errs)
 {
     (void)s;
-    dctx c = { NULL, arena, errs };
+    dctx c = { NULL, arena, errs, false };
     if (f->has_default) {
         apply_default(&c, f, (char *)out + f->offset);
         return 0;

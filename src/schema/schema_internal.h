@@ -10,6 +10,10 @@ const char *cadre__parse_datetime(cadre_slice s, cadre_datetime *out);
 const char *cadre__parse_uuid(cadre_slice s, cadre_uuid *out);
 size_t cadre__format_date(const cadre_date *d, char out[16]);
 size_t cadre__format_datetime(const cadre_datetime *t, char out[48]);
+/* The stored form of a datetime: its instant in UTC, always with six fractional digits and 'Z'
+ * ("2026-12-04T16:08:26.000000Z"), so that the text order of stored values is their time order
+ * (SQLite compares them as text). */
+size_t cadre__format_datetime_utc(const cadre_datetime *t, char out[48]);
 size_t cadre__format_uuid(const cadre_uuid *u, char out[40]);
 
 /* 1 when s (NUL-terminated) matches the POSIX extended regex, 0 when not, CADRE_EINVAL when the

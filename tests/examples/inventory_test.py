@@ -4,6 +4,7 @@ real sockets (127.0.0.1 only). Runs on SQLite (a database in a fresh temp direct
 CADRE_TEST_PG is set (tests/pg/with-postgres), on PostgreSQL in a freshly created database.
 Every wait is bounded.    inventory_test.py INVENTORY_BINARY MIGRATIONS_DIR"""
 import codecs
+import datetime
 import hashlib
 import http.client
 import json
@@ -444,6 +445,109 @@ class ApiTest(unittest.TestCase):
         status, body, raw = self.req("GET", "/api/products/%201/stock")
         self.assertEqual(status, 422, raw)
         self.assertEqual([e["type"] for e in body["detail"]], ["int_parsing"], raw)
+
+    def movement(self):
+        """A product with one stock movement → the movement (its created_at set by the server)."""
+        sid = self.supplier(f"Clock {time.monotonic_ns()}")
+        status, prod, raw = self.req("POST", "/api/products",
+                                     {"name": "Tick", "price": 1, "supplier_id": sid})
+        self.assertEqual(status, 201, raw)
+        status, mov, raw = self.req("POST", "/api/stock-movements",
+                                    {"product_id": prod["id"], "quantity": 1})
+        self.assertEqual(status, 201, raw)
+        return mov
+
+    def test_datetime_filters_compare_instants(self):
+        # red team: whole-second and offset filter values compared as text against stored text
+        mov = self.movement()
+        at = datetime.datetime.fromisoformat(mov["created_at"].replace("Z", "+00:00"))
+        self.assertEqual(at.utcoffset(), datetime.timedelta(0), mov)
+        whole = at.replace(microsecond=0)
+        base = f"/api/stock-movements?id={mov['id']}&created_at__"
+        q = urllib.parse.quote
+        for text in (whole.strftime("%Y-%m-%dT%H:%M:%SZ"), whole.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                     whole.isoformat()):
+            with self.subTest(value=text):
+                status, body, raw = self.req("GET", base + "gt=" + q(text))
+                self.assertEqual((status, body["count"]), (200, 1 if at.microsecond else 0), raw)
+                status, body, raw = self.req("GET", base + "lte=" + q(text))
+                self.assertEqual((status, body["count"]), (200, 0 if at.microsecond else 1), raw)
+        # an hour before, written with an offset: converted to UTC before comparing
+        east = datetime.timezone(datetime.timedelta(hours=5))
+        before = (at - datetime.timedelta(hours=1)).astimezone(east).isoformat()
+        status, body, raw = self.req("GET", base + "gt=" + q(before))
+        self.assertEqual((status, body["count"]), (200, 1), raw)
+        status, body, raw = self.req("GET", base + "lt=" + q(before))
+        self.assertEqual((status, body["count"]), (200, 0), raw)
+        # the exact instant, written in any form
+        status, body, raw = self.req("GET", base + "exact=" + q(at.astimezone(east).isoformat()))
+        self.assertEqual((status, body["count"]), (200, 1), raw)
+
+    def test_bad_filter_values_are_422(self):
+        mov = self.movement()
+        nul = {"type": "value_error", "msg": "Value error, Null characters are not allowed."}
+        for path in ("/api/suppliers?name__icontains=%00", "/api/suppliers?name__contains=a%00zzz",
+                     "/api/suppliers?name=Acme%00", f"/api/stock-movements?id={mov['id']}%00"):
+            with self.subTest(path=path):
+                status, body, raw = self.req("GET", path)
+                self.assertEqual(status, 422, raw)
+                self.assertEqual({k: body["detail"][0][k] for k in nul}, nul, raw)
+        for value in ("yes", "maybe", "", "2"):
+            with self.subTest(isnull=value):
+                status, body, raw = self.req("GET", f"/api/suppliers?email__isnull={value}")
+                self.assertEqual(status, 422, raw)
+                self.assertEqual(body["detail"][0]["type"], "bool_parsing", raw)
+                self.assertEqual(body["detail"][0]["input"], value, raw)
+        sid = self.supplier(f"Null Test {time.monotonic_ns()}")
+        for value, isnull in (("TRUE", True), ("true", True), ("1", True), ("False", False),
+                              ("0", False)):
+            with self.subTest(isnull=value):
+                status, body, raw = self.req("GET", f"/api/suppliers?id={sid}&email__isnull={value}")
+                self.assertEqual((status, body["count"]), (200, 1 if isnull else 0), raw)
+        status, body, raw = self.req("GET", "/api/suppliers?offset=-1")
+        self.assertEqual((status, body), (422, {"detail": [{
+            "type": "greater_than_equal", "loc": ["query", "offset"],
+            "msg": "Input should be greater than or equal to 0", "input": "-1", "ctx": {"ge": 0}}]}),
+            raw)
+        status, body, raw = self.req("GET", "/api/suppliers?limit=99999999999999999999")
+        self.assertEqual((status, body), (422, {"detail": [{
+            "type": "less_than_equal", "loc": ["query", "limit"],
+            "msg": "Input should be less than or equal to 9223372036854775807",
+            "input": "99999999999999999999", "ctx": {"le": 9223372036854775807}}]}), raw)
+        status, body, raw = self.req("POST", "/api/products", {
+            "name": "Huge", "price": 1, "supplier_id": 99999999999999999999})
+        self.assertEqual(status, 422, raw)
+        self.assertEqual([(e["type"], e["loc"]) for e in body["detail"]],
+                         [("less_than_equal", ["body", "supplier_id"])], raw)
+
+    def test_nul_in_string_fields_is_422(self):
+        # the JSON API and the HTML form alike, on both engines (PostgreSQL cannot store a NUL)
+        status, body, raw = self.req("POST", "/api/suppliers", {"name": "a\u0000b"})
+        self.assertEqual((status, body), (422, {"detail": [{
+            "type": "value_error", "loc": ["body", "name"],
+            "msg": "Value error, Null characters are not allowed.", "input": "a\u0000b",
+            "ctx": {"error": {}}}]}), raw)
+        sid = self.supplier(f"Nul Test {time.monotonic_ns()}")
+        status, body, raw = self.req("PATCH", f"/api/suppliers/{sid}", {"email": "x\u0000@y"})
+        self.assertEqual(status, 422, raw)
+        status, headers, text = self.page("POST", "/suppliers/new", {"name": "c\x00d"})
+        self.assertEqual(status, 422, text)
+        self.assertIn("Null characters are not allowed.", text)
+        status, body, raw = self.req("GET", "/api/suppliers?name__startswith=c")
+        self.assertEqual((status, body["count"]), (200, 0), raw)
+
+    def test_conflicts_are_not_logged_at_info(self):
+        # red team: each 409 wrote an INFO line with the database's message
+        name = f"Dup {time.monotonic_ns()}"
+        self.supplier(name)
+        before = len(self.server.lines)
+        for _ in range(5):
+            status, body, raw = self.req("POST", "/api/suppliers", {"name": name})
+            self.assertEqual(status, 409, raw)
+        time.sleep(0.2)  # the stderr pump
+        logged = "".join(self.server.lines[before:])
+        self.assertNotIn("UNIQUE", logged)
+        self.assertNotIn("duplicate key", logged)
 
     def test_openapi(self):
         status, body, raw = self.req("GET", "/openapi.json")

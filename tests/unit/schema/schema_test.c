@@ -578,6 +578,103 @@ static void test_int32_range(void **state)
                "\"input\":\"99999999999\",\"ctx\":{\"le\":2147483647}}]");
 }
 
+/* Integers beyond int64: what Pydantic answers for an int bounded like the C type
+ * (conint(ge=-2**63, le=2**63-1)), the input echoed; a float beyond it: int_parsing_size. */
+static void test_int64_range(void **state)
+{
+    (void)state;
+    Scalars sc;
+    DECODE_OK(Scalars, "{\"i64\":9223372036854775807}", &sc);
+    assert_true(sc.i64 == INT64_MAX);
+    DECODE_ERR(Scalars, "{\"i64\":99999999999999999999}",
+               "[{\"type\":\"less_than_equal\",\"loc\":[\"body\",\"i64\"],"
+               "\"msg\":\"Input should be less than or equal to 9223372036854775807\","
+               "\"input\":99999999999999999999,\"ctx\":{\"le\":9223372036854775807}}]");
+    DECODE_ERR(Scalars, "{\"i64\":9223372036854775808}",
+               "[{\"type\":\"less_than_equal\",\"loc\":[\"body\",\"i64\"],"
+               "\"msg\":\"Input should be less than or equal to 9223372036854775807\","
+               "\"input\":9223372036854775808,\"ctx\":{\"le\":9223372036854775807}}]");
+    DECODE_ERR(Scalars, "{\"i64\":-9223372036854775809}",
+               "[{\"type\":\"greater_than_equal\",\"loc\":[\"body\",\"i64\"],"
+               "\"msg\":\"Input should be greater than or equal to -9223372036854775808\","
+               "\"input\":-9223372036854775809,\"ctx\":{\"ge\":-9223372036854775808}}]");
+    DECODE_ERR(Scalars, "{\"i64\":\"99999999999999999999\"}",
+               "[{\"type\":\"less_than_equal\",\"loc\":[\"body\",\"i64\"],"
+               "\"msg\":\"Input should be less than or equal to 9223372036854775807\","
+               "\"input\":\"99999999999999999999\",\"ctx\":{\"le\":9223372036854775807}}]");
+    DECODE_ERR(Scalars, "{\"i32\":99999999999999999999}",
+               "[{\"type\":\"less_than_equal\",\"loc\":[\"body\",\"i32\"],"
+               "\"msg\":\"Input should be less than or equal to 2147483647\","
+               "\"input\":99999999999999999999,\"ctx\":{\"le\":2147483647}}]");
+    DECODE_ERR(Scalars, "{\"i64\":1e20}",
+               "[{\"type\":\"int_parsing_size\",\"loc\":[\"body\",\"i64\"],"
+               "\"msg\":\"Unable to parse input string as an integer, exceeded maximum size\","
+               "\"input\":1e20}]");
+    DECODE_ERR(Scalars, "{\"i64\":-1.5e19}",
+               "[{\"type\":\"int_parsing_size\",\"loc\":[\"body\",\"i64\"],"
+               "\"msg\":\"Unable to parse input string as an integer, exceeded maximum size\","
+               "\"input\":-1.5e19}]");
+    /* the field's own bound, when it has one on that side (ge1: CADRE_GE(1)) */
+    DECODE_ERR(Bounds, "{\"ge1\":-99999999999999999999}",
+               "[{\"type\":\"greater_than_equal\",\"loc\":[\"body\",\"ge1\"],"
+               "\"msg\":\"Input should be greater than or equal to 1\","
+               "\"input\":-99999999999999999999,\"ctx\":{\"ge\":1}}]");
+    /* as text (query and path parameters) */
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, &A);
+    const cadre_field *f = cadre_schema_field(CADRE_SCHEMA_OF(Scalars), "i64", 3);
+    assert_int_equal(cadre_schema_decode_text(CADRE_SCHEMA_OF(Scalars), f,
+                                              CADRE_LIT("-99999999999999999999"), &sc, &A, "query",
+                                              &errs),
+                     CADRE_EINVAL);
+    assert_string_equal(errs.items[0].type, "greater_than_equal");
+    assert_string_equal(errs.items[0].loc, "[\"query\",\"i64\"]");
+}
+
+/* A model's strings refuse NUL (PostgreSQL cannot store it; C would cut it short), in JSON and in
+ * text; a plain schema's take it, as Pydantic's str does. */
+#define NOTE_FIELDS(F)                                                                             \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, text, CADRE_MAX_LEN(5))                                                              \
+    F(string, tag, CADRE_OPTIONAL)
+CADRE_MODEL(Note, NOTE_FIELDS)
+
+static void test_model_strings_refuse_nul(void **state)
+{
+    (void)state;
+    DECODE_ERR(Note, "{\"text\":\"a\\u0000b\",\"tag\":\"\\u0000\"}",
+               "[{\"type\":\"value_error\",\"loc\":[\"body\",\"text\"],"
+               "\"msg\":\"Value error, Null characters are not allowed.\","
+               "\"input\":\"a\\u0000b\",\"ctx\":{\"error\":{}}},"
+               "{\"type\":\"value_error\",\"loc\":[\"body\",\"tag\"],"
+               "\"msg\":\"Value error, Null characters are not allowed.\","
+               "\"input\":\"\\u0000\",\"ctx\":{\"error\":{}}}]");
+    /* the constraints first, as Pydantic runs a validator after them */
+    DECODE_ERR(Note, "{\"text\":\"abcdef\\u0000\"}",
+               "[{\"type\":\"string_too_long\",\"loc\":[\"body\",\"text\"],"
+               "\"msg\":\"String should have at most 5 characters\","
+               "\"input\":\"abcdef\\u0000\",\"ctx\":{\"max_length\":5}}]");
+    Note n;
+    DECODE_OK(Note, "{\"text\":\"ab\"}", &n);
+    Scalars sc;
+    DECODE_OK(Scalars, "{\"s\":\"a\\u0000b\"}", &sc);
+    assert_int_equal(sc.s.len, 3);
+    /* as text: form fields and query values decoded for a model */
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, &A);
+    const cadre_field *f = cadre_schema_field(CADRE_SCHEMA_OF(Note), "text", 4);
+    assert_int_equal(cadre_schema_decode_text(CADRE_SCHEMA_OF(Note), f, (cadre_slice){ "c\0d", 3 },
+                                              &n, &A, "body", &errs),
+                     CADRE_EINVAL);
+    assert_int_equal(errs.len, 1);
+    assert_string_equal(errs.items[0].type, "value_error");
+    assert_string_equal(errs.items[0].loc, "[\"body\",\"text\"]");
+    f = cadre_schema_field(CADRE_SCHEMA_OF(Scalars), "s", 1);
+    assert_int_equal(cadre_schema_decode_text(CADRE_SCHEMA_OF(Scalars), f,
+                                              (cadre_slice){ "c\0d", 3 }, &sc, &A, "body", &errs),
+                     0);
+}
+
 static void test_coerce_double(void **state)
 {
     (void)state;
@@ -1580,6 +1677,8 @@ int main(void)
         T(test_presence_and_defaults),
         T(test_coerce_int),
         T(test_int32_range),
+        T(test_int64_range),
+        T(test_model_strings_refuse_nul),
         T(test_coerce_double),
         T(test_coerce_bool),
         T(test_string_strict),
