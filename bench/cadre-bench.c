@@ -90,7 +90,8 @@ static int queries(cadre_request *r)
     int64_t n = 1;
     cadre_slice q;
     if (cadre_request_query(r, "queries", &q) && cadre_slice_to_i64(q, false, &n) != 0)
-        n = 1;
+        /* an integer too large for int64 is still an integer: clamped like any other */
+        n = cadre_slice_to_i64(q, false, &n) == CADRE_ETOOBIG && q.len && q.ptr[0] != '-' ? 500 : 1;
     n = n < 1 ? 1 : n > 500 ? 500 : n;
     cadre_buf out;
     cadre_json_writer jw;

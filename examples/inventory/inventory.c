@@ -80,6 +80,10 @@ static int supplier_form(cadre_request *r)
  * (422), or the supplier created and the browser sent to the list (303). */
 static int supplier_create(cadre_request *r)
 {
+    /* the form this page sends; anything else (a text/plain cross-site form, JSON) is refused */
+    cadre_slice type = cadre_media_type(cadre_request_header(r, "Content-Type"));
+    if (!cadre_slice_ieq_cstr(type, "application/x-www-form-urlencoded"))
+        return cadre_error(r, 415, "Unsupported Media Type: send application/x-www-form-urlencoded");
     supplier in;
     cadre_verrors errs;
     cadre_verrors_init(&errs, r->arena);

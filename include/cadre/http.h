@@ -161,6 +161,11 @@ struct cadre_request {
 /** The first header named name (ASCII case-insensitive); absent slice (ptr NULL) if none. */
 cadre_slice cadre_request_header(const cadre_request *r, const char *name);
 
+/** The media type of a Content-Type value: what comes before any ';', without the spaces around
+ *  it ("text/html" of "text/html; charset=utf-8"); empty when there is none. Compare it with
+ *  cadre_slice_ieq_cstr (media types are case-insensitive). */
+cadre_slice cadre_media_type(cadre_slice content_type);
+
 /** The decoded path parameter name; absent slice if the route has no such parameter. */
 cadre_slice cadre_request_param(const cadre_request *r, const char *name);
 

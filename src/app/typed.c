@@ -259,19 +259,10 @@ bool cadre__app_stream(void *ctx, const cadre_http_head *h, cadre_body_sink *sin
 
 static enum body_kind body_kind_of(cadre_slice ct)
 {
-    if (!ct.ptr)
+    cadre_slice type = cadre_media_type(ct);
+    if (!type.len)
         return BODY_JSON;
-    const char *p = ct.ptr, *end = ct.ptr + ct.len;
-    const char *semi = memchr(p, ';', ct.len);
-    if (semi)
-        end = semi;
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    if (p == end)
-        return BODY_JSON;
-    cadre_slice type = { p, (size_t)(end - p) };
+    const char *p = type.ptr, *end = type.ptr + type.len;
     if (cadre_slice_ieq_cstr(type, "application/x-www-form-urlencoded"))
         return BODY_URLENCODED;
     if (cadre_slice_ieq_cstr(type, "multipart/form-data"))

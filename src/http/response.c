@@ -24,6 +24,21 @@ cadre_slice cadre_request_header(const cadre_request *r, const char *name)
     return (cadre_slice){ NULL, 0 };
 }
 
+cadre_slice cadre_media_type(cadre_slice content_type)
+{
+    if (!content_type.ptr)
+        return (cadre_slice){ NULL, 0 };
+    const char *p = content_type.ptr, *end = p + content_type.len;
+    const char *semi = memchr(p, ';', content_type.len);
+    if (semi)
+        end = semi;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    return (cadre_slice){ p, (size_t)(end - p) };
+}
+
 cadre_slice cadre_request_param(const cadre_request *r, const char *name)
 {
     for (size_t i = 0; i < r->num_params; i++)
