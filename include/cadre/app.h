@@ -209,6 +209,59 @@ int cadre_app_use(cadre_app *app, cadre_middleware fn, void *ctx);
  */
 int cadre_next_call(cadre_request *r, cadre_next *next);
 
+/* ---------------------------------------------------------------------------------------------
+ * Reverse routing: the path of a named route (.name = "product-detail").
+ * ------------------------------------------------------------------------------------------- */
+
+/** One path parameter for cadre_url_for (built by the macro from a string, a slice or an
+ *  integer). */
+typedef struct cadre_url_arg {
+    cadre_slice s; /**< the text, when not is_int */
+    int64_t i;
+    bool is_int;
+} cadre_url_arg;
+
+static inline cadre_url_arg cadre__url_str(const char *s)
+{
+    return (cadre_url_arg){ cadre_slice_cstr(s), 0, false };
+}
+static inline cadre_url_arg cadre__url_slice(cadre_slice s)
+{
+    return (cadre_url_arg){ s, 0, false };
+}
+static inline cadre_url_arg cadre__url_int(int64_t i)
+{
+    return (cadre_url_arg){ { NULL, 0 }, i, true };
+}
+#define CADRE__URL_ARG(x)                                                                          \
+    _Generic((x), char *: cadre__url_str, const char *: cadre__url_str,                            \
+             cadre_slice: cadre__url_slice, default: cadre__url_int)(x)
+#define CADRE__NARGS_(a1, a2, a3, a4, a5, a6, a7, n, ...) n
+#define CADRE__NARGS(...) CADRE__NARGS_(__VA_ARGS__, 7, 6, 5, 4, 3, 2, 1, 0)
+#define CADRE__URL_ARGS_1(n)
+#define CADRE__URL_ARGS_2(n, a) , CADRE__URL_ARG(a)
+#define CADRE__URL_ARGS_3(n, a, b) , CADRE__URL_ARG(a), CADRE__URL_ARG(b)
+#define CADRE__URL_ARGS_4(n, a, b, c) , CADRE__URL_ARG(a), CADRE__URL_ARG(b), CADRE__URL_ARG(c)
+#define CADRE__URL_ARGS_5(n, a, b, c, d)                                                           \
+    , CADRE__URL_ARG(a), CADRE__URL_ARG(b), CADRE__URL_ARG(c), CADRE__URL_ARG(d)
+#define CADRE__URL_ARGS_6(n, a, b, c, d, e)                                                        \
+    , CADRE__URL_ARG(a), CADRE__URL_ARG(b), CADRE__URL_ARG(c), CADRE__URL_ARG(d), CADRE__URL_ARG(e)
+
+const char *cadre__url_for(cadre_request *r, const char *name, size_t nargs,
+                           const cadre_url_arg *args);
+
+/**
+ * cadre_url_for(r, "product-detail", id): the path of the route named "product-detail" with its
+ * parameters filled in the order of its pattern (up to five: strings, cadre_slices or integers),
+ * each percent-encoded as a path segment. Allocated in the request's arena. NULL (and an ERROR
+ * record) when no route has the name or the count of parameters is not the pattern's: Django's
+ * NoReverseMatch, a programming error (cadre_redirect then answers 500).
+ */
+#define cadre_url_for(r, ...)                                                                      \
+    cadre__url_for((r), CADRE__FIRST(__VA_ARGS__, ), (size_t)(CADRE__NARGS(__VA_ARGS__) - 1),      \
+                   (const cadre_url_arg[]){ { { NULL, 0 }, 0, false } CADRE__PASTE(                \
+                       CADRE__URL_ARGS_, CADRE__NARGS(__VA_ARGS__))(__VA_ARGS__) } + 1)
+
 /**
  * Returns the number of configuration errors recorded so far (bad patterns, duplicates), after
  * writing each to the log. An app with errors does not serve.

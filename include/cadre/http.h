@@ -237,6 +237,13 @@ int cadre_error(cadre_request *r, int status, const char *detail);
  */
 int cadre_set_header(cadre_request *r, const char *name, const char *value);
 
+/**
+ * A redirect: status (301, 302, 303, 307 or 308) with Location: location (copied) and no body.
+ * Returns status. A NULL location (cadre_url_for found no route) or another status answers 500
+ * and logs why.
+ */
+int cadre_redirect(cadre_request *r, int status, const char *location);
+
 /** True once the handler has set a response (cadre_respond, cadre_text, cadre_error, …). */
 bool cadre_responded(const cadre_request *r);
 

@@ -511,3 +511,75 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
     r->route_data = best->data;
     return best->handler(r);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Reverse routing
+ * ------------------------------------------------------------------------------------------- */
+
+/* Appends s percent-encoded as a path segment: RFC 3986's pchar stays, everything else (a '/',
+ * a '?', a space, non-ASCII bytes) is escaped. */
+static void put_segment(cadre_buf *b, cadre_slice s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr("-._~!$&'()*+,;=:@", c) != NULL) {
+            if (c) {
+                cadre_buf_append(b, (const char *)&c, 1);
+                continue;
+            }
+        }
+        char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
+        cadre_buf_append(b, esc, 3);
+    }
+}
+
+const char *cadre__url_for(cadre_request *r, const char *name, size_t nargs,
+                           const cadre_url_arg *args)
+{
+    const cadre_app *app = r->ctx;
+    const struct cadre__route *rt = NULL;
+    for (size_t i = 0; name && i < app->nroutes && !rt; i++)
+        if (app->routes[i].name && strcmp(app->routes[i].name, name) == 0)
+            rt = &app->routes[i];
+    if (!rt || rt->nparams != nargs) {
+        cadre_log(CADRE_LOG_ERROR, "cadre_url_for(\"%s\"): %s", name ? name : "(null)",
+                  !rt ? "no route has this name" : "the count of parameters is not the pattern's");
+        if (rt)
+            cadre_log(CADRE_LOG_ERROR, "  %s takes %zu, %zu given", rt->pattern, rt->nparams, nargs);
+        return NULL;
+    }
+    size_t max = strlen(rt->pattern) + 2;
+    for (size_t i = 0; i < nargs; i++) {
+        if (!args[i].is_int && !args[i].s.len) {
+            cadre_log(CADRE_LOG_ERROR, "cadre_url_for(\"%s\"): parameter %zu is empty (a path "
+                                       "parameter matches a non-empty segment)", name, i + 1);
+            return NULL;
+        }
+        max += args[i].is_int ? 24 : 3 * args[i].s.len;
+    }
+    cadre_buf b;
+    cadre_buf_init_arena(&b, r->arena, max);
+    size_t k = 0;
+    for (size_t i = 0; i < rt->nsegs; i++) {
+        cadre_buf_append(&b, "/", 1);
+        const struct cadre__seg *s = &rt->segs[i];
+        if (!s->param) {
+            cadre_buf_append(&b, s->text, s->len);
+            continue;
+        }
+        const cadre_url_arg *a = &args[k++];
+        if (a->is_int) {
+            char num[24];
+            int n = snprintf(num, sizeof num, "%lld", (long long)a->i);
+            cadre_buf_append(&b, num, (size_t)n);
+        } else {
+            put_segment(&b, a->s);
+        }
+    }
+    if (rt->nsegs == 0)
+        cadre_buf_append(&b, "/", 1);
+    cadre_buf_append(&b, "", 1); /* NUL */
+    return b.data;
+}

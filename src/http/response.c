@@ -216,6 +216,21 @@ int cadre_set_header(cadre_request *r, const char *name, const char *value)
     return 0;
 }
 
+int cadre_redirect(cadre_request *r, int status, const char *location)
+{
+    bool redirect = status == 301 || status == 302 || status == 303 || status == 307 ||
+                    status == 308;
+    if (!redirect || !location || cadre_set_header(r, "Location", location) != 0) {
+        cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: cadre_redirect(%d, %s%s%s): %s",
+                  (int)r->head.method.len, r->head.method.ptr, (int)r->head.target.len,
+                  r->head.target.ptr, status, location ? "\"" : "", location ? location : "NULL",
+                  location ? "\"" : "",
+                  !redirect ? "not a redirect status" : !location ? "no location" : "bad location");
+        return cadre_error(r, 500, "Internal Server Error");
+    }
+    return cadre_respond_ref(r, status, NULL, NULL, 0);
+}
+
 bool cadre_responded(const cadre_request *r)
 {
     return r->res->status != 0;

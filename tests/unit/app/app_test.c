@@ -655,6 +655,72 @@ static void test_guards_and_groups(void **state)
     cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
 }
 
+/* Reverse routing: named routes give their paths back, parameters encoded as segments. */
+static int h_links(cadre_request *r)
+{
+    cadre_slice who = { "a b/c?", 6 };
+    const char *a = cadre_url_for(r, "item", (int64_t)42);
+    const char *b = cadre_url_for(r, "pair", "x", who);
+    const char *c = cadre_url_for(r, "home");
+    const char *d = cadre_url_for(r, "admin-index");
+    const char *none = cadre_url_for(r, "no-such-route");
+    const char *wrong = cadre_url_for(r, "item", "1", "2");
+    const char *empty = cadre_url_for(r, "item", "");
+    return cadre_text(r, 200, cadre_arena_printf(r->arena, "%s %s %s %s %s %s %s", a, b, c, d,
+                                                 none ? none : "-", wrong ? wrong : "-",
+                                                 empty ? empty : "-"));
+}
+
+static int h_go(cadre_request *r)
+{
+    return cadre_redirect(r, 303, cadre_url_for(r, "item", (int64_t)7));
+}
+
+static int h_go_nowhere(cadre_request *r)
+{
+    return cadre_redirect(r, 303, cadre_url_for(r, "nowhere"));
+}
+
+static void test_url_for(void **state)
+{
+    (void)state;
+    cadre_app *app = cadre_app_new("t");
+    cadre_test_response res;
+    assert_int_equal(cadre_get(app, "/", h_root, .name = "home"), 0);
+    assert_int_equal(cadre_get(app, "/items/{id}", h_item, .name = "item"), 0);
+    assert_int_equal(cadre_get(app, "/pair/{a}/{b}", h_pair, .name = "pair"), 0);
+    assert_int_equal(cadre_group_begin(app, "/admin"), 0);
+    assert_int_equal(cadre_get(app, "/", h_root, .name = "admin-index"), 0);
+    assert_int_equal(cadre_group_end(app), 0);
+    assert_int_equal(cadre_get(app, "/links", h_links), 0);
+    assert_int_equal(cadre_get(app, "/go", h_go), 0);
+    assert_int_equal(cadre_get(app, "/go-nowhere", h_go_nowhere), 0);
+
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(GET(app, "/links", &res), 0);
+    assert_string_equal(res.body, "/items/42 /pair/x/a%20b%2Fc%3F / /admin/ - - -");
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/go", &res), 0);
+    assert_int_equal(res.status, 303);
+    assert_string_equal(cadre_test_header(&res, "Location"), "/items/7");
+    assert_int_equal(res.body_len, 0);
+    cadre_test_response_free(&res);
+
+    assert_int_equal(GET(app, "/go-nowhere", &res), 0);
+    assert_int_equal(res.status, 500);
+    assert_null(cadre_test_header(&res, "Location"));
+    cadre_test_response_free(&res);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+
+    /* the path given back routes to the same route, parameters decoded */
+    assert_int_equal(GET(app, "/pair/x/a%20b%2Fc%3F", &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "x|a b/c?");
+    cadre_test_response_free(&res);
+    cadre_app_free(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_on_response),
         cmocka_unit_test(test_middleware),
         cmocka_unit_test(test_guards_and_groups),
+        cmocka_unit_test(test_url_for),
         cmocka_unit_test(test_pipelined_raw),
         cmocka_unit_test(test_bad_routes_refuse_to_start),
     };
