@@ -358,10 +358,11 @@ typedef struct cadre_server_config {
 void cadre_server_config_default(cadre_server_config *c);
 
 /**
- * Runs the server until SIGTERM or SIGINT, then shuts down gracefully: stops accepting, closes
- * idle connections, lets in-flight requests finish until shutdown_timeout_ms, and returns.
+ * Runs the server until SIGTERM, SIGINT or SIGHUP, then shuts down gracefully: stops accepting,
+ * closes idle connections, lets in-flight requests finish until shutdown_timeout_ms, and returns.
  * Returns 0, or a negative CADRE_E* (e.g. the address cannot be bound; the reason is logged).
- * Blocks SIGTERM, SIGINT and SIGPIPE in the calling thread and its workers.
+ * Blocks SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 (logged and ignored) and SIGPIPE in the calling
+ * thread and its workers.
  */
 int cadre_server_run(const cadre_server_config *c, cadre_dispatch_fn dispatch, void *ctx);
 
