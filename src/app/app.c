@@ -19,7 +19,6 @@ cadre_app *cadre_app_new(const char *name)
     }
     cadre_server_config_default(&app->config);
     app->config.stream = cadre__app_stream; /* multipart uploads go to disk as they arrive */
-    app->config.on_response = cadre__app_on_response;
     cadre_buf_init(&app->openapi, 0);
     pthread_mutex_init(&app->openapi_lock, NULL);
     cadre__openapi_install(app);
@@ -232,7 +231,8 @@ int cadre_app_serve(cadre_app *app, const cadre_server_config *config)
     cadre_server_config cfg = config ? *config : app->config;
     if (!cfg.stream)
         cfg.stream = cadre__app_stream; /* uploads to form routes go to disk as they arrive */
-    if (!cfg.on_response)
+    /* the hook only when something listens: it costs two clock reads per request */
+    if (!cfg.on_response && (cfg.access_log || app->non_response))
         cfg.on_response = cadre__app_on_response;
     app->access_log = cfg.access_log;
     return cadre_server_run(&cfg, cadre_app_dispatch, app);

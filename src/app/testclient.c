@@ -89,7 +89,10 @@ int cadre_test_raw(cadre_app *app, const char *raw, size_t len, cadre_test_respo
         return CADRE_EINVAL;
     cadre__worker w;
     app->access_log = app->config.access_log;
-    int rc = cadre__worker_init(&w, 0, &app->config, cadre_app_dispatch, app);
+    cadre_server_config cfg = app->config;
+    if (!cfg.on_response && (cfg.access_log || app->non_response))
+        cfg.on_response = cadre__app_on_response;
+    int rc = cadre__worker_init(&w, 0, &cfg, cadre_app_dispatch, app);
     if (rc)
         return rc;
     cadre__conn *c = cadre__conn_new(&w, -1);
