@@ -202,9 +202,20 @@ static int echo(cadre_request *r)
     return cadre_respond_ref(r, 200, "application/json", out.data, out.len);
 }
 
+/* A middleware that does nothing but call the rest: what the pipeline itself costs. */
+static int noop_middleware(cadre_request *r, cadre_next *next, void *ctx)
+{
+    (void)ctx;
+    return cadre_next_call(r, next);
+}
+
 int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("cadre-bench");
+    /* BENCH_NOOP_MIDDLEWARE=N: N no-op middlewares on every route (the pipeline's cost, #11) */
+    const char *noop = getenv("BENCH_NOOP_MIDDLEWARE");
+    for (int i = 0, n = noop ? atoi(noop) : 0; i < n && i < 64; i++)
+        cadre_app_use(app, noop_middleware, NULL);
     cadre_templates *templates;
     if (cadre_templates_load_sources(bench_templates, bench_templates_count, &templates) != 0 ||
         cadre_templates_use(app, templates) != 0)

@@ -465,17 +465,15 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
 {
     cadre_slice segs[MAX_SEGS];
     cadre_slice path = r->head.path;
-    bool options = cadre_slice_eq_cstr(r->head.method, "OPTIONS");
-    if (!method_known(app, r->head.method))
-        return cadre_error(r, 501, "Not Implemented");
-    if (options && cadre_slice_eq_cstr(path, "*")) {
+    /* decoded segments live as long as the request (path parameters point into them) */
+    char *dec = path.ptr && memchr(path.ptr, '%', path.len) ? cadre_alloc(r, path.len + 1) : NULL;
+    long n = split_path(path, segs, dec);
+    if (n == -1 && cadre_slice_eq_cstr(r->head.method, "OPTIONS") &&
+        cadre_slice_eq_cstr(path, "*")) {
         /* the server as a whole: every method it serves */
         cadre_set_header(r, "Allow", allow_value(r, app, NULL, 0));
         return cadre_respond_ref(r, 204, NULL, NULL, 0);
     }
-    /* decoded segments live as long as the request (path parameters point into them) */
-    char *dec = path.ptr && memchr(path.ptr, '%', path.len) ? cadre_alloc(r, path.len + 1) : NULL;
-    long n = split_path(path, segs, dec);
     if (n == -2)
         return cadre_error(r, 400, "invalid percent-escape in path");
     if (n < 0)
@@ -484,10 +482,13 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
     bool path_matched;
     const struct cadre__route *best = select_route(app, r->head.method, segs, nsegs, &path_matched);
     if (!best) {
+        if (!method_known(app, r->head.method))
+            return cadre_error(r, 501, "Not Implemented");
         if (!path_matched)
             return cadre_error(r, 404, "Not Found");
         cadre_set_header(r, "Allow", allow_value(r, app, segs, nsegs));
-        if (options) /* what may be done here: Allow, as Django's View.options answers */
+        if (cadre_slice_eq_cstr(r->head.method, "OPTIONS")) /* what may be done here, as
+                                                              * Django's View.options answers */
             return cadre_respond_ref(r, 204, NULL, NULL, 0);
         cadre_error(r, 405, "Method Not Allowed");
         return 405;

@@ -351,7 +351,8 @@ static uint64_t write_response(cadre__conn *c, int status, const char *ctype, co
     size_t ctl = ctype ? strlen(ctype) : 0;
     /* JSON is never to be sniffed into something a browser would run (an API answer that echoes
      * input, opened as a page). */
-    bool nosniff = ctl >= 16 && memcmp(ctype, "application/", 12) == 0 && memmem(ctype, ctl, "json", 4);
+    bool nosniff = ctl >= 16 && ctype[0] == 'a' && memcmp(ctype, "application/", 12) == 0 &&
+                   memmem(ctype, ctl, "json", 4);
     size_t need = 64 + strlen(reason) + w->date_len + ctl + 64 + 32;
     for (size_t i = 0; i < nhdrs; i++)
         need += hdrs[i].name.len + hdrs[i].value.len + 4;
