@@ -1,5 +1,5 @@
 # Cadre — the two commands: `make demo` and `make test`. See README.md.
-.PHONY: all deps test-deps build demo test test-release test-asan test-clang test-cross check-banned bench fuzz install clean
+.PHONY: all deps test-deps build demo test test-release test-asan test-clang test-cross check-banned check-layers bench fuzz install clean
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -42,7 +42,7 @@ $(CLANG_BUILD)/build.ninja:
 
 # Every test, twice: the release build, then the same suites under ASan + UBSan; and everything
 # compiled once more with clang, whose warnings (-Werror) differ from gcc's.
-test: test-deps check-banned test-clang test-release test-asan test-cross
+test: test-deps check-banned check-layers test-clang test-release test-asan test-cross
 	@scripts/test-summary $(BUILD) $(ASAN_BUILD)
 
 test-clang: $(CLANG_BUILD)/build.ninja
@@ -62,6 +62,10 @@ test-asan: $(ASAN_BUILD)/build.ninja
 
 check-banned:
 	@scripts/check-banned
+
+# A module that includes or calls one above it in DESIGN.md's layering fails the build.
+check-layers:
+	@scripts/check-layers
 
 # Peers (Django, FastAPI, nginx) and Cadre in one run when ../shared/bench exists.
 bench: build
