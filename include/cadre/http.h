@@ -153,9 +153,12 @@ struct cadre_request {
      *  (cadre_server_config.stream; body is then empty), or NULL. Freed after the response. */
     void *body_state;
 
-    /* private: the response being built and the connection this request came from */
+    /* private: the response being built, the connection this request came from, its state
+     * (cadre_request_set) and its cleanups (cadre_request_defer), both in the arena */
     struct cadre__response_state *res;
     struct cadre__conn *conn;
+    struct cadre__state *state;
+    struct cadre__defer *defers;
 };
 
 /** The first header named name (ASCII case-insensitive); absent slice (ptr NULL) if none. */
@@ -178,6 +181,27 @@ bool cadre_request_query(cadre_request *r, const char *key, cadre_slice *value /
 
 /** Allocates from the request arena (freed after the response; aborts on out-of-memory). */
 void *cadre_alloc(cadre_request *r, size_t size);
+
+/**
+ * Per-request state under a key (a middleware's session, the current user, a transaction): what
+ * the next layers read with cadre_request_get. key is compared as a string and must live as long
+ * as the request (a literal: "auth.user"); ptr is the caller's (arena memory, or something a
+ * deferred cleanup frees). Setting a key again replaces its value. Returns 0 (the entry is in the
+ * arena, so it cannot fail short of aborting).
+ */
+int cadre_request_set(cadre_request *r, const char *key, void *ptr);
+
+/** The value set under key for this request, or NULL. */
+void *cadre_request_get(const cadre_request *r, const char *key);
+
+/**
+ * Registers fn(arg) to run when the request is over: after its response is written (or the
+ * connection is lost, or the request is abandoned at shutdown), before its arena is freed; in the
+ * reverse order of registration (lwan's coro_defer). For what the arena does not free: a file, a
+ * database cursor, a lock. fn runs on the worker, outside the request's coroutine: it must not
+ * suspend.
+ */
+void cadre_request_defer(cadre_request *r, void (*fn)(void *arg), void *arg);
 
 /* ---------------------------------------------------------------------------------------------
  * Responses. A handler sets a response with these functions and returns its status, or returns

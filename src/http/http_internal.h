@@ -206,6 +206,9 @@ void cadre__conn_shutdown_idle(cadre__conn *c);
 uint64_t cadre__response_write(cadre__conn *c, cadre__slot *s);
 /* Closes the file a response holds, if any (a replaced or unsent file body). */
 void cadre__response_drop_file(struct cadre__response_state *res);
+
+/* Runs the request's deferred cleanups, last registered first (response.c). */
+void cadre__request_run_defers(cadre_request *r);
 /* Queues a refusal {"detail": reason} with Connection: close (response.c). */
 void cadre__response_error(cadre__conn *c, int status, const char *reason);
 void cadre__update_date(cadre__worker *w);

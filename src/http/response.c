@@ -24,6 +24,58 @@ cadre_slice cadre_request_header(const cadre_request *r, const char *name)
     return (cadre_slice){ NULL, 0 };
 }
 
+struct cadre__state {
+    const char *key;
+    void *ptr;
+    struct cadre__state *next;
+};
+
+struct cadre__defer {
+    void (*fn)(void *arg);
+    void *arg;
+    struct cadre__defer *next;
+};
+
+int cadre_request_set(cadre_request *r, const char *key, void *ptr)
+{
+    for (struct cadre__state *e = r->state; e; e = e->next) {
+        if (strcmp(e->key, key) == 0) {
+            e->ptr = ptr;
+            return 0;
+        }
+    }
+    struct cadre__state *e = cadre_alloc(r, sizeof *e);
+    *e = (struct cadre__state){ key, ptr, r->state };
+    r->state = e;
+    return 0;
+}
+
+void *cadre_request_get(const cadre_request *r, const char *key)
+{
+    for (const struct cadre__state *e = r->state; e; e = e->next)
+        if (strcmp(e->key, key) == 0)
+            return e->ptr;
+    return NULL;
+}
+
+void cadre_request_defer(cadre_request *r, void (*fn)(void *arg), void *arg)
+{
+    struct cadre__defer *d = cadre_alloc(r, sizeof *d);
+    *d = (struct cadre__defer){ fn, arg, r->defers };
+    r->defers = d; /* a stack: the last registered runs first */
+}
+
+void cadre__request_run_defers(cadre_request *r)
+{
+    /* one at a time from the top: a cleanup may register another, which then runs too */
+    while (r->defers) {
+        struct cadre__defer *d = r->defers;
+        r->defers = d->next;
+        d->fn(d->arg);
+    }
+    r->state = NULL;
+}
+
 cadre_slice cadre_media_type(cadre_slice content_type)
 {
     if (!content_type.ptr)

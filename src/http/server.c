@@ -208,6 +208,7 @@ cadre__slot *cadre__slot_get(cadre__worker *w)
  * sink that took its upload (temporary files). */
 static void slot_release(cadre__slot *s)
 {
+    cadre__request_run_defers(&s->req);
     cadre__response_drop_file(&s->res);
     if (s->sink.drop)
         s->sink.drop(s->sink.state);

@@ -721,6 +721,56 @@ static void test_url_for(void **state)
     cadre_app_free(app);
 }
 
+/* Per-request state set by a middleware and read by the handler; cleanups run once the response is
+ * out, last registered first. */
+static char cleanup_log[64];
+
+static void note_cleanup(void *arg)
+{
+    size_t n = strlen(cleanup_log);
+    snprintf(cleanup_log + n, sizeof cleanup_log - n, "%s", (const char *)arg);
+}
+
+static int mw_user(cadre_request *r, cadre_next *next, void *ctx)
+{
+    (void)ctx;
+    cadre_request_set(r, "test.user", "ann");
+    cadre_request_set(r, "test.other", "x");
+    cadre_request_set(r, "test.user", "bob"); /* replaces */
+    cadre_request_defer(r, note_cleanup, "1");
+    return cadre_next_call(r, next);
+}
+
+static int h_whoami(cadre_request *r)
+{
+    cadre_request_defer(r, note_cleanup, "2");
+    cadre_sleep(r, 1); /* suspended: the cleanups still wait for the end */
+    assert_string_equal(cleanup_log, "");
+    const char *who = cadre_request_get(r, "test.user");
+    return cadre_text(r, 200, cadre_arena_printf(r->arena, "%s %s", who ? who : "-",
+                                                 cadre_request_get(r, "nothing") ? "?" : "-"));
+}
+
+static void test_request_state_and_defer(void **state)
+{
+    (void)state;
+    cadre_app *app = cadre_app_new("t");
+    cadre_test_response res;
+    assert_int_equal(cadre_app_use(app, mw_user, NULL), 0);
+    assert_int_equal(cadre_get(app, "/me", h_whoami), 0);
+    cleanup_log[0] = '\0';
+    assert_int_equal(GET(app, "/me", &res), 0);
+    assert_string_equal(res.body, "bob -");
+    assert_string_equal(cleanup_log, "21");
+    cadre_test_response_free(&res);
+    cleanup_log[0] = '\0';
+    assert_int_equal(GET(app, "/nowhere", &res), 0); /* the middleware's cleanup runs on a 404 */
+    assert_int_equal(res.status, 404);
+    assert_string_equal(cleanup_log, "1");
+    cadre_test_response_free(&res);
+    cadre_app_free(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -733,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_middleware),
         cmocka_unit_test(test_guards_and_groups),
         cmocka_unit_test(test_url_for),
+        cmocka_unit_test(test_request_state_and_defer),
         cmocka_unit_test(test_pipelined_raw),
         cmocka_unit_test(test_bad_routes_refuse_to_start),
     };
