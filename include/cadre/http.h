@@ -182,6 +182,46 @@ bool cadre_request_query(cadre_request *r, const char *key, cadre_slice *value /
 /** Allocates from the request arena (freed after the response; aborts on out-of-memory). */
 void *cadre_alloc(cadre_request *r, size_t size);
 
+/* ---------------------------------------------------------------------------------------------
+ * Cookies (RFC 6265)
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Steps through the pairs of a Cookie header value ("a=1; b=2"), as browsers send them (RFC 6265
+ * section 5.4) and as servers read them leniently: pairs separated by ';', spaces and tabs around
+ * names and values ignored, a value in double quotes unquoted, a pair without '=' or with an empty
+ * name skipped. Start with *pos = 0; each call fills *name and *value (slices into header) and
+ * returns true, or returns false at the end. Allocates nothing.
+ */
+bool cadre_cookie_next(cadre_slice header, size_t *pos, cadre_slice *name, cadre_slice *value);
+
+/** The value of the cookie named name in the request's Cookie header(s) (the first when it comes
+ *  several times, as browsers send the most specific path first), or the absent slice. */
+cadre_slice cadre_request_cookie(const cadre_request *r, const char *name);
+
+typedef struct cadre_cookie_opts {
+    const char *path;      /**< Path (default "/") */
+    const char *domain;    /**< Domain (default none: this host only) */
+    int64_t max_age;       /**< seconds, with a matching Expires; 0: a session cookie; < 0: delete */
+    bool secure;           /**< only over HTTPS */
+    bool http_only;        /**< out of reach of scripts */
+    const char *same_site; /**< "Lax" (default), "Strict" or "None" (which needs secure) */
+} cadre_cookie_opts;
+
+/**
+ * Adds a Set-Cookie header: name=value with the options' attributes. name must be a token and
+ * value cookie-octets (RFC 6265 section 4.1.1: no space, '"', ',', ';' or '\'; encode anything
+ * else, base64url for instance); path and domain must hold no ';' or control character;
+ * SameSite=None needs secure (browsers drop it otherwise). Returns 0, or CADRE_EINVAL when
+ * something is not allowed (nothing is added: no header injection).
+ */
+int cadre__set_cookie(cadre_request *r, const char *name, const char *value,
+                      const cadre_cookie_opts *opts);
+
+/** cadre_set_cookie(r, "theme", "dark", .max_age = 86400 * 365, .http_only = true) */
+#define cadre_set_cookie(r, name, value, ...)                                                      \
+    cadre__set_cookie((r), (name), (value), &(cadre_cookie_opts){ __VA_ARGS__ })
+
 /**
  * Per-request state under a key (a middleware's session, the current user, a transaction): what
  * the next layers read with cadre_request_get. key is compared as a string and must live as long

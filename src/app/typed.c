@@ -116,34 +116,6 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
     return rc;
 }
 
-/* The value of cookie name in the Cookie header(s), or absent. */
-static cadre_slice cookie(const cadre_request *r, const char *name)
-{
-    size_t nl = strlen(name);
-    for (size_t i = 0; i < r->head.num_headers; i++) {
-        if (!cadre_slice_ieq_cstr(r->head.headers[i].name, "cookie"))
-            continue;
-        cadre_slice v = r->head.headers[i].value;
-        const char *p = v.ptr, *end = v.ptr + v.len;
-        while (p < end) {
-            while (p < end && (*p == ' ' || *p == ';'))
-                p++;
-            const char *eq = memchr(p, '=', (size_t)(end - p));
-            const char *semi = memchr(p, ';', (size_t)(end - p));
-            if (!semi)
-                semi = end;
-            if (eq && eq < semi && (size_t)(eq - p) == nl && memcmp(p, name, nl) == 0) {
-                cadre_slice val = { eq + 1, (size_t)(semi - eq - 1) };
-                if (val.len >= 2 && val.ptr[0] == '"' && val.ptr[val.len - 1] == '"')
-                    val = (cadre_slice){ val.ptr + 1, val.len - 2 };
-                return val;
-            }
-            p = semi;
-        }
-    }
-    return (cadre_slice){ NULL, 0 };
-}
-
 /* The raw text of a parameter, or absent. Headers: name_with_underscores is Name-With-Hyphens. */
 static cadre_slice param_text(cadre_request *r, cadre_param_in in, const char *name)
 {
@@ -158,7 +130,7 @@ static cadre_slice param_text(cadre_request *r, cadre_param_in in, const char *n
         return cadre_request_header(r, h);
     }
     case CADRE_IN_COOKIE_:
-        return cookie(r, name);
+        return cadre_request_cookie(r, name);
     default: {
         cadre_slice v;
         return cadre_request_query(r, name, &v) ? v : (cadre_slice){ NULL, 0 };

@@ -771,6 +771,58 @@ static void test_request_state_and_defer(void **state)
     cadre_app_free(app);
 }
 
+/* Cookies: read as browsers send them; written with every attribute, nothing injectable. */
+static int h_cookies(cadre_request *r)
+{
+    cadre_slice a = cadre_request_cookie(r, "a"), q = cadre_request_cookie(r, "q");
+    cadre_slice none = cadre_request_cookie(r, "none");
+    int bad = 0;
+    bad |= cadre_set_cookie(r, "x y", "1") != CADRE_EINVAL;          /* not a token */
+    bad |= cadre_set_cookie(r, "x", "1; Domain=evil") != CADRE_EINVAL; /* a ';' in the value */
+    bad |= cadre_set_cookie(r, "x", "a b") != CADRE_EINVAL;
+    bad |= cadre_set_cookie(r, "x", "1", .path = "/;x") != CADRE_EINVAL;
+    bad |= cadre_set_cookie(r, "x", "1", .domain = "a\r\nX: y") != CADRE_EINVAL;
+    bad |= cadre_set_cookie(r, "x", "1", .same_site = "None") != CADRE_EINVAL; /* needs secure */
+    bad |= cadre_set_cookie(r, "x", "1", .same_site = "lax") != CADRE_EINVAL;
+    assert_int_equal(cadre_set_cookie(r, "theme", "dark"), 0);
+    assert_int_equal(cadre_set_cookie(r, "sid", "abc", .path = "/app", .domain = "example.com",
+                                      .max_age = 3600, .secure = true, .http_only = true,
+                                      .same_site = "Strict"),
+                     0);
+    assert_int_equal(cadre_set_cookie(r, "old", "", .max_age = -1), 0);
+    return cadre_text(r, 200, cadre_arena_printf(r->arena, "%.*s|%.*s|%s|%d", (int)a.len, a.ptr,
+                                                 (int)q.len, q.ptr, none.ptr ? "?" : "-", bad));
+}
+
+static void test_cookies(void **state)
+{
+    (void)state;
+    cadre_app *app = cadre_app_new("t");
+    cadre_test_response res;
+    assert_int_equal(cadre_get(app, "/c", h_cookies), 0);
+    assert_int_equal(cadre_test_request(app, "GET", "/c",
+                                        "Cookie: junk; a = 1 ;=x; q=\"quoted\"\r\n"
+                                        "Cookie: a=2\r\n",
+                                        NULL, 0, &res),
+                     0);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.body, "1|quoted|-|0");
+    const char *sets[3] = { NULL, NULL, NULL };
+    size_t n = 0;
+    for (size_t i = 0; i < res.num_headers && n < 3; i++)
+        if (cadre_slice_ieq_cstr(res.headers[i].name, "Set-Cookie"))
+            sets[n++] = res.headers[i].value.ptr; /* NUL-terminated by the test client */
+    assert_int_equal(n, 3);
+    assert_string_equal(sets[0], "theme=dark; Path=/; SameSite=Lax");
+    static const char sid[] = "sid=abc; Path=/app; Domain=example.com; Expires=";
+    assert_memory_equal(sets[1], sid, sizeof sid - 1);
+    assert_non_null(strstr(sets[1], " GMT; Max-Age=3600; Secure; HttpOnly; SameSite=Strict"));
+    assert_string_equal(sets[2], "old=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; "
+                                 "SameSite=Lax");
+    cadre_test_response_free(&res);
+    cadre_app_free(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -784,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_guards_and_groups),
         cmocka_unit_test(test_url_for),
         cmocka_unit_test(test_request_state_and_defer),
+        cmocka_unit_test(test_cookies),
         cmocka_unit_test(test_pipelined_raw),
         cmocka_unit_test(test_bad_routes_refuse_to_start),
     };
