@@ -61,19 +61,8 @@ cadre_slice cadre_request_cookie(const cadre_request *r, const char *name)
     return (cadre_slice){ NULL, 0 };
 }
 
-/* RFC 6265 section 4.1.1: cookie-name is a token, cookie-value is cookie-octets. */
-static bool is_token(const char *s)
-{
-    if (!s || !*s)
-        return false;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c))
-            return false;
-    }
-    return true;
-}
-
+/* RFC 6265 section 4.1.1: cookie-name is a token (cadre__is_token), cookie-value is
+ * cookie-octets. */
 static bool is_cookie_value(const char *s)
 {
     for (; *s; s++) {
@@ -107,8 +96,8 @@ int cadre__set_cookie(cadre_request *r, const char *name, const char *value,
     const char *same = o->same_site ? o->same_site : "Lax";
     bool known_same = strcmp(same, "Lax") == 0 || strcmp(same, "Strict") == 0 ||
                       strcmp(same, "None") == 0;
-    if (!is_token(name) || !value || !is_cookie_value(value) || !is_attr_value(path) ||
-        (o->domain && !is_attr_value(o->domain)) || !known_same ||
+    if (!name || !cadre__is_token(name) || !value || !is_cookie_value(value) ||
+        !is_attr_value(path) || (o->domain && !is_attr_value(o->domain)) || !known_same ||
         (strcmp(same, "None") == 0 && !o->secure))
         return CADRE_EINVAL;
     char expires[64] = "";

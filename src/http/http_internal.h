@@ -207,6 +207,9 @@ uint64_t cadre__response_write(cadre__conn *c, cadre__slot *s);
 /* Closes the file a response holds, if any (a replaced or unsent file body). */
 void cadre__response_drop_file(struct cadre__response_state *res);
 
+/* A non-empty RFC 9110 token (header names, cookie names) (response.c). */
+bool cadre__is_token(const char *s);
+
 /* Runs the request's deferred cleanups, last registered first (response.c). */
 void cadre__request_run_defers(cadre_request *r);
 /* Queues a refusal {"detail": reason} with Connection: close (response.c). */

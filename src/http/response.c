@@ -223,7 +223,7 @@ int cadre_error(cadre_request *r, int status, const char *detail)
     return cadre_respond_ref(r, status, "application/json", buf, len + 2);
 }
 
-static bool is_token(const char *s)
+bool cadre__is_token(const char *s)
 {
     if (!*s)
         return false;
@@ -237,7 +237,7 @@ static bool is_token(const char *s)
 
 int cadre_set_header(cadre_request *r, const char *name, const char *value)
 {
-    if (!is_token(name))
+    if (!cadre__is_token(name))
         return CADRE_EINVAL;
     for (const char *v = value; *v; v++)
         if (*v == '\r' || *v == '\n')
