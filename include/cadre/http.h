@@ -295,11 +295,16 @@ int cadre_json_text(cadre_request *r, int status, const char *json, size_t len);
 int cadre_error(cadre_request *r, int status, const char *detail);
 
 /**
- * Adds a response header (both strings copied). Content-Length, Date, Connection and
- * Transfer-Encoding are the server's and refused. Returns 0, or CADRE_EINVAL when name is not a
- * token or value holds CR, LF or NUL (no header injection).
+ * Sets a response header (both strings copied), replacing the headers of that name set so far.
+ * Content-Length, Date, Connection and Transfer-Encoding are the server's and refused. Returns 0,
+ * or CADRE_EINVAL when name is not a token or value holds a control character other than a tab
+ * (CR and LF above all: no header injection).
  */
 int cadre_set_header(cadre_request *r, const char *name, const char *value);
+
+/** As cadre_set_header, but adds one more header of that name (Vary, Link, Set-Cookie — which
+ *  cadre_set_cookie writes this way). */
+int cadre_add_header(cadre_request *r, const char *name, const char *value);
 
 /**
  * A redirect: status (301, 302, 303, 307 or 308) with Location: location (copied) and no body.

@@ -114,5 +114,5 @@ int cadre__set_cookie(cadre_request *r, const char *name, const char *value,
                                  path, o->domain ? "; Domain=" : "", o->domain ? o->domain : "",
                                  expires, o->secure ? "; Secure" : "",
                                  o->http_only ? "; HttpOnly" : "", same);
-    return cadre_set_header(r, "Set-Cookie", v);
+    return cadre_add_header(r, "Set-Cookie", v);
 }

@@ -235,18 +235,29 @@ bool cadre__is_token(const char *s)
     return true;
 }
 
-int cadre_set_header(cadre_request *r, const char *name, const char *value)
+/* Checks a header a handler wants to send: 0, or CADRE_EINVAL for a name that is not a token, a
+ * value with a control character (CR and LF above all: no header injection; a tab is allowed,
+ * RFC 9110 section 5.5) or a header that is the server's to write. */
+static int header_ok(const char *name, const char *value)
 {
-    if (!cadre__is_token(name))
+    if (!cadre__is_token(name) || !value)
         return CADRE_EINVAL;
-    for (const char *v = value; *v; v++)
-        if (*v == '\r' || *v == '\n')
+    for (const unsigned char *v = (const unsigned char *)value; *v; v++)
+        if ((*v < 0x20 && *v != '\t') || *v == 0x7f)
             return CADRE_EINVAL;
     static const char *const reserved[] = { "content-length", "date", "connection",
                                             "transfer-encoding" };
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
         if (strcasecmp(name, reserved[i]) == 0)
             return CADRE_EINVAL;
+    return 0;
+}
+
+int cadre_add_header(cadre_request *r, const char *name, const char *value)
+{
+    int rc = header_ok(name, value);
+    if (rc)
+        return rc;
     struct cadre__response_state *res = r->res;
     if (strcasecmp(name, "content-type") == 0) {
         res->content_type = cadre_arena_strndup(r->arena, value, strlen(value));
@@ -266,6 +277,21 @@ int cadre_set_header(cadre_request *r, const char *name, const char *value)
         { cadre_arena_strndup(r->arena, value, vl), vl },
     };
     return 0;
+}
+
+int cadre_set_header(cadre_request *r, const char *name, const char *value)
+{
+    int rc = header_ok(name, value);
+    if (rc)
+        return rc;
+    /* the headers of that name so far go: the new value replaces them */
+    struct cadre__response_state *res = r->res;
+    size_t kept = 0;
+    for (size_t i = 0; i < res->num_headers; i++)
+        if (!cadre_slice_ieq_cstr(res->headers[i].name, name))
+            res->headers[kept++] = res->headers[i];
+    res->num_headers = kept;
+    return cadre_add_header(r, name, value);
 }
 
 int cadre_redirect(cadre_request *r, int status, const char *location)

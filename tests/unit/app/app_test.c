@@ -52,6 +52,12 @@ static int h_headers(cadre_request *r)
     assert_int_equal(cadre_set_header(r, "X-One", "1"), 0);
     assert_int_equal(cadre_set_header(r, "Bad Name", "x"), CADRE_EINVAL);
     assert_int_equal(cadre_set_header(r, "X-Inject", "a\r\nSet-Cookie: evil"), CADRE_EINVAL);
+    assert_int_equal(cadre_set_header(r, "X-Ctl", "a\x01b"), CADRE_EINVAL);
+    assert_int_equal(cadre_set_header(r, "X-Tab", "a\tb"), 0);
+    assert_int_equal(cadre_set_header(r, "X-Twice", "first"), 0);
+    assert_int_equal(cadre_set_header(r, "x-twice", "second"), 0); /* replaces */
+    assert_int_equal(cadre_add_header(r, "X-Many", "1"), 0);
+    assert_int_equal(cadre_add_header(r, "X-Many", "2"), 0);           /* adds */
     assert_int_equal(cadre_set_header(r, "Content-Length", "5"), CADRE_EINVAL);
     return cadre_respond(r, 201, NULL, NULL, 0);
 }
@@ -284,6 +290,18 @@ static void test_query_and_headers(void **state)
     assert_string_equal(cadre_test_header(&res, "X-One"), "1");
     assert_null(cadre_test_header(&res, "Set-Cookie"));
     assert_null(cadre_test_header(&res, "Content-Type"));
+    assert_null(cadre_test_header(&res, "X-Ctl"));
+    assert_string_equal(cadre_test_header(&res, "X-Tab"), "a\tb");
+    size_t twice = 0, many = 0;
+    for (size_t i = 0; i < res.num_headers; i++) {
+        if (cadre_slice_ieq_cstr(res.headers[i].name, "X-Twice")) {
+            twice++;
+            assert_string_equal(res.headers[i].value.ptr, "second");
+        }
+        many += cadre_slice_ieq_cstr(res.headers[i].name, "X-Many");
+    }
+    assert_int_equal(twice, 1);
+    assert_int_equal(many, 2);
     cadre_test_response_free(&res);
 
     cadre_app_free(app);
