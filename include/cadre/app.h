@@ -210,6 +210,32 @@ int cadre_app_use(cadre_app *app, cadre_middleware fn, void *ctx);
 int cadre_next_call(cadre_request *r, cadre_next *next);
 
 /* ---------------------------------------------------------------------------------------------
+ * Error pages
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Answers an error that the app produces itself (no route: 404; a method not allowed: 405, its
+ * Allow header already set; a path that does not decode: 400; a handler's CADRE_ENOTFOUND: 404;
+ * a failure: 500 or 503) for a client that asked for HTML — a browser's Accept names text/html —
+ * on a route that is not a typed (API) route. detail is the short reason ("Not Found"). It sets
+ * the response (cadre_render, cadre_respond, …) and returns the status. API routes and API
+ * clients keep FastAPI's JSON shape. Responses a handler sets itself (cadre_error) are its own.
+ */
+typedef int (*cadre_error_page)(cadre_request *r, int status, const char *detail, void *ctx);
+
+/** Registers the page for status (0: for every error status without its own). Returns 0,
+ *  CADRE_EINVAL (a status outside 400..599, or no fn) or CADRE_ENOMEM. */
+int cadre_app_on_error(cadre_app *app, int status, cadre_error_page fn, void *ctx);
+
+/**
+ * Development mode (`serve --dev`, or $CADRE_DEV=1): a 500 answers a debug page — the error, the
+ * route, the request's method, target and headers, and the SQL statement that failed with the
+ * database's message — as HTML to a browser, as JSON ("debug") to an API client. Off by default;
+ * never turn it on in production (it shows what an attacker should not see).
+ */
+void cadre_app_dev_mode(cadre_app *app, bool on);
+
+/* ---------------------------------------------------------------------------------------------
  * Reverse routing: the path of a named route (.name = "product-detail").
  * ------------------------------------------------------------------------------------------- */
 

@@ -50,6 +50,7 @@ void cadre_app_free(cadre_app *app)
     free(app->on_start);
     free(app->on_response);
     free(app->mw);
+    free(app->error_pages);
     for (size_t i = 0; i < app->nattached; i++) {
         if (app->attached[i].free_fn)
             app->attached[i].free_fn(app->attached[i].ptr);

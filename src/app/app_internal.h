@@ -71,6 +71,13 @@ struct cadre_app {
     size_t non_start;
     struct cadre__group groups[CADRE__MAX_GROUPS]; /* the open groups, outermost first */
     size_t ngroups;
+    struct cadre__error_page {
+        int status; /* 0: any */
+        cadre_error_page fn;
+        void *ctx;
+    } *error_pages; /* cadre_app_on_error */
+    size_t nerror_pages;
+    bool dev; /* development mode: the debug page for 500s */
     struct cadre__mw {
         cadre_middleware fn;
         void *ctx;
@@ -114,6 +121,10 @@ bool cadre__app_stream(void *ctx, const cadre_http_head *head, cadre_body_sink *
 
 /* Runs a typed route: decode and validate, call, encode (typed.c). */
 int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r);
+
+/* Answers an error the app produces itself: the app's error page for a client that wants HTML on a
+ * route that is not typed, else {"detail": detail} (pipeline.c). Returns the status. */
+int cadre__app_error_answer(cadre_request *r, int status, const char *detail);
 
 /* Routes a request and runs its route's handler (router.c): the innermost step of the pipeline.
  * Returns what the handler returned, or the status of the router's own answer (404, 405, 400). */

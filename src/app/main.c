@@ -24,6 +24,8 @@ static void usage(FILE *f, const char *prog, const cadre_app *app)
             "  --log-level LEVEL        debug, info, warn, error, off (info)\n"
             "  --log-format FORMAT      plain or json (plain)\n"
             "  --access-log             log every request\n"
+            "  --dev                    development mode: a debug page for 500s (never in\n"
+            "                           production); also $CADRE_DEV=1\n"
             "  --docs-assets DIR        serve /docs and /redoc scripts from DIR (npm's\n"
             "                           node_modules) instead of a CDN ($CADRE_DOCS_ASSETS)\n"
             "  --header-timeout MS      request head must arrive within (10000)\n"
@@ -85,6 +87,9 @@ int cadre_main(cadre_app *app, int argc, char **argv)
     const char *env_docs = getenv("CADRE_DOCS_ASSETS");
     if (env_docs && *env_docs)
         cadre_app_docs_assets(app, env_docs);
+    const char *env_dev = getenv("CADRE_DEV");
+    if (env_dev && strcmp(env_dev, "1") == 0)
+        cadre_app_dev_mode(app, true);
 
     int i = 1;
     const char *cmd = "serve";
@@ -177,6 +182,8 @@ int cadre_main(cadre_app *app, int argc, char **argv)
             i++;
         } else if (OPT("--access-log")) {
             cfg.access_log = true;
+        } else if (OPT("--dev")) {
+            cadre_app_dev_mode(app, true);
         } else if (OPT("--header-timeout")) {
             TIMEOUT();
             cfg.header_timeout_ms = (unsigned)v;

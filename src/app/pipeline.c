@@ -6,6 +6,7 @@
  * that calls the rest, not a callback chain.
  */
 #include "app_internal.h"
+#include "base/base_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,147 @@ int cadre_app_use(cadre_app *app, cadre_middleware fn, void *ctx)
     app->mw = n;
     app->mw[app->nmw++] = (struct cadre__mw){ fn, ctx };
     return 0;
+}
+
+int cadre_app_on_error(cadre_app *app, int status, cadre_error_page fn, void *ctx)
+{
+    if (!fn || (status != 0 && (status < 400 || status > 599)))
+        return CADRE_EINVAL;
+    for (size_t i = 0; i < app->nerror_pages; i++) {
+        if (app->error_pages[i].status == status) {
+            app->error_pages[i] = (struct cadre__error_page){ status, fn, ctx };
+            return 0;
+        }
+    }
+    struct cadre__error_page *n =
+        realloc(app->error_pages, (app->nerror_pages + 1) * sizeof *n);
+    if (!n)
+        return CADRE_ENOMEM;
+    app->error_pages = n;
+    app->error_pages[app->nerror_pages++] = (struct cadre__error_page){ status, fn, ctx };
+    return 0;
+}
+
+void cadre_app_dev_mode(cadre_app *app, bool on)
+{
+    app->dev = on;
+}
+
+/* A browser asking for a page (its Accept names text/html), on a route that is not an API one. */
+static bool wants_html(cadre_request *r)
+{
+    if (cadre_request_get(r, "cadre.api"))
+        return false;
+    cadre_slice accept = cadre_request_header(r, "Accept");
+    return accept.ptr && memmem(accept.ptr, accept.len, "text/html", 9) != NULL;
+}
+
+static const struct cadre__error_page *page_for(const cadre_app *app, int status)
+{
+    const struct cadre__error_page *any = NULL;
+    for (size_t i = 0; i < app->nerror_pages; i++) {
+        if (app->error_pages[i].status == status)
+            return &app->error_pages[i];
+        if (app->error_pages[i].status == 0)
+            any = &app->error_pages[i];
+    }
+    return any;
+}
+
+int cadre__app_error_answer(cadre_request *r, int status, const char *detail)
+{
+    const cadre_app *app = r->ctx;
+    const struct cadre__error_page *page = wants_html(r) ? page_for(app, status) : NULL;
+    if (page) {
+        /* the headers set for the answer (Allow, Retry-After) stay; a page that fails falls back
+         * on the JSON answer rather than on nothing */
+        int rc = page->fn(r, status, detail, page->ctx);
+        if (rc > 0 && cadre_responded(r))
+            return cadre_response_status(r);
+        cadre_log(CADRE_LOG_ERROR, "the error page for %d failed (%d): answering JSON", status,
+                  rc);
+    }
+    return cadre_error(r, status, detail);
+}
+
+static void json_cstr(cadre_json_writer *w, const char *s)
+{
+    cadre_json_string(w, s, strlen(s));
+}
+
+static void put_html(cadre_buf *b, const char *s, size_t n)
+{
+    cadre__html_escape(b, s, n);
+}
+
+/* The development debug page of a failed request: what failed, where, and the request. */
+static int debug_page(cadre_request *r, int code)
+{
+    const char *db = cadre_request_get(r, "cadre.db.error");
+    const char *nl = db ? strchr(db, '\n') : NULL;
+    if (!wants_html(r)) {
+        cadre_buf out;
+        cadre_json_writer w;
+        cadre_buf_init_arena(&out, r->arena, (size_t)1 << 20);
+        cadre_json_writer_init(&w, &out);
+        cadre_json_begin_object(&w);
+        cadre_json_key(&w, "detail", 6);
+        json_cstr(&w, "Internal Server Error");
+        cadre_json_key(&w, "debug", 5);
+        cadre_json_begin_object(&w);
+        cadre_json_key(&w, "error", 5);
+        json_cstr(&w, cadre_errname(code));
+        cadre_json_key(&w, "message", 7);
+        json_cstr(&w, cadre_strerror(code));
+        cadre_json_key(&w, "route", 5);
+        json_cstr(&w, r->route ? r->route : "");
+        cadre_json_key(&w, "request", 7);
+        cadre_json_string(&w, r->head.method.ptr, r->head.method.len);
+        cadre_json_key(&w, "target", 6);
+        cadre_json_string(&w, r->head.target.ptr, r->head.target.len);
+        if (db) {
+            cadre_json_key(&w, "database", 8);
+            cadre_json_string(&w, db, (size_t)(nl - db));
+            cadre_json_key(&w, "sql", 3);
+            json_cstr(&w, nl + 1);
+        }
+        cadre_json_end_object(&w);
+        cadre_json_end_object(&w);
+        return cadre_respond_ref(r, 500, "application/json", out.data, out.len);
+    }
+    cadre_buf b;
+    cadre_buf_init_arena(&b, r->arena, (size_t)1 << 20);
+    cadre_buf_appendf(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>"
+                          "<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em}"
+                          "pre{background:#f4f4f4;padding:1em;white-space:pre-wrap}"
+                          "th{text-align:left;padding-right:1em}</style></head><body>\n"
+                          "<h1>500: %s</h1>\n<p>%s. Development mode (<code>--dev</code>): this "
+                          "page is never shown in production.</p>\n<table>",
+                      cadre_errname(code), cadre_errname(code), cadre_strerror(code));
+    cadre_buf_append_str(&b, "<tr><th>Route</th><td>");
+    put_html(&b, r->route ? r->route : "(none)", r->route ? strlen(r->route) : 6);
+    cadre_buf_append_str(&b, "</td></tr><tr><th>Request</th><td>");
+    put_html(&b, r->head.method.ptr, r->head.method.len);
+    cadre_buf_append_str(&b, " ");
+    put_html(&b, r->head.target.ptr, r->head.target.len);
+    cadre_buf_append_str(&b, "</td></tr></table>\n");
+    if (db) {
+        cadre_buf_append_str(&b, "<h2>The statement that failed</h2>\n<pre>");
+        put_html(&b, nl + 1, strlen(nl + 1));
+        cadre_buf_append_str(&b, "</pre>\n<p>");
+        put_html(&b, db, (size_t)(nl - db));
+        cadre_buf_append_str(&b, "</p>\n");
+    }
+    cadre_buf_append_str(&b, "<h2>Headers</h2>\n<table>");
+    for (size_t i = 0; i < r->head.num_headers; i++) {
+        cadre_buf_append_str(&b, "<tr><th>");
+        put_html(&b, r->head.headers[i].name.ptr, r->head.headers[i].name.len);
+        cadre_buf_append_str(&b, "</th><td>");
+        put_html(&b, r->head.headers[i].value.ptr, r->head.headers[i].value.len);
+        cadre_buf_append_str(&b, "</td></tr>");
+    }
+    cadre_buf_append_str(&b, "</table>\n</body></html>\n");
+    return cadre_respond_ref(r, 500, "text/html; charset=utf-8", b.data, b.len);
 }
 
 /* The detail of a 503 for a handler's failure, or NULL when the failure is a 500. A resource that
@@ -55,19 +197,20 @@ static const char *unavailable_reason(int code)
 static int settle(cadre_request *r, int rc)
 {
     if (rc == CADRE_ENOTFOUND && !cadre_responded(r))
-        return cadre_error(r, 404, "Not Found");
+        return cadre__app_error_answer(r, 404, "Not Found");
     if (rc < 0) {
         const char *why = unavailable_reason(rc);
         cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: handler failed: %s (%s)", (int)r->head.method.len,
                   r->head.method.ptr, (int)r->head.target.len, r->head.target.ptr,
                   cadre_strerror(rc), cadre_errname(rc));
         cadre_response_clear(r);
+        if (!why && ((const cadre_app *)r->ctx)->dev)
+            return debug_page(r, rc);
         if (!why)
-            return cadre_error(r, 500, "Internal Server Error");
-        cadre_error(r, 503, why);
+            return cadre__app_error_answer(r, 500, "Internal Server Error");
         if (rc == CADRE_EBUSY || rc == CADRE_ETIMEDOUT || rc == CADRE_ECLOSED)
             cadre_set_header(r, "Retry-After", "1");
-        return 503;
+        return cadre__app_error_answer(r, 503, why);
     }
     if (cadre_responded(r))
         return cadre_response_status(r);

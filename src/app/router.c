@@ -475,25 +475,29 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
         return cadre_respond_ref(r, 204, NULL, NULL, 0);
     }
     if (n == -2)
-        return cadre_error(r, 400, "invalid percent-escape in path");
+        return cadre__app_error_answer(r, 400, "invalid percent-escape in path");
     if (n < 0)
-        return cadre_error(r, 404, "Not Found");
+        return cadre__app_error_answer(r, 404, "Not Found");
     size_t nsegs = (size_t)n;
     bool path_matched;
     const struct cadre__route *best = select_route(app, r->head.method, segs, nsegs, &path_matched);
     if (!best) {
+        for (size_t i = 0; i < app->nroutes; i++) /* the path is an API's: answer as an API */
+            if (app->routes[i].spec && route_matches(&app->routes[i], segs, nsegs))
+                cadre_request_set(r, "cadre.api", (void *)app->routes[i].spec);
         if (!method_known(app, r->head.method))
-            return cadre_error(r, 501, "Not Implemented");
+            return cadre__app_error_answer(r, 501, "Not Implemented");
         if (!path_matched)
-            return cadre_error(r, 404, "Not Found");
+            return cadre__app_error_answer(r, 404, "Not Found");
         cadre_set_header(r, "Allow", allow_value(r, app, segs, nsegs));
         if (cadre_slice_eq_cstr(r->head.method, "OPTIONS")) /* what may be done here, as
                                                               * Django's View.options answers */
             return cadre_respond_ref(r, 204, NULL, NULL, 0);
-        cadre_error(r, 405, "Method Not Allowed");
-        return 405;
+        return cadre__app_error_answer(r, 405, "Method Not Allowed");
     }
     r->route = best->pattern;
+    if (best->spec) /* an API route: its errors stay JSON whatever the client accepts */
+        cadre_request_set(r, "cadre.api", (void *)best->spec);
     if (best->nparams) {
         r->params = cadre_alloc(r, best->nparams * sizeof *r->params);
         r->num_params = 0;

@@ -7,6 +7,8 @@
 
 #include "schema/schema_internal.h"
 
+#include <cadre/http.h>
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +136,24 @@ static int conn_of(cadre_db *db, void **conn)
     return 0;
 }
 
+/*
+ * A statement that failed for another reason than the data (not a constraint, not "no row") is
+ * noted on the request running it, under "cadre.db.error": the statement and the database's
+ * message, for the development debug page (the app reads it; nothing is sent in production).
+ */
+static int noted(cadre_db *db, void *conn, int rc, const char *sql)
+{
+    if (rc >= 0 || rc == CADRE_EEXIST || rc == CADRE_ESTATE || rc == CADRE_ENOTFOUND)
+        return rc;
+    cadre_request *r = cadre_current_request();
+    if (r) {
+        const char *msg = db->driver->errmsg(conn);
+        cadre_request_set(r, "cadre.db.error",
+                          cadre_arena_printf(r->arena, "%s\n%s", msg ? msg : "", sql));
+    }
+    return rc;
+}
+
 /* The query functions below run on (conn, pinned): a thread's connection, or a transaction's. */
 static int query_rows(cadre_db *db, void *conn, void *pinned, cadre_arena *arena,
                       const cadre_schema *s, cadre_rows *out, const char *sql,
@@ -141,7 +161,9 @@ static int query_rows(cadre_db *db, void *conn, void *pinned, cadre_arena *arena
 {
     out->items = NULL;
     out->len = 0;
-    return db->driver->query(conn, pinned, arena, s, out, sql, params, nparams, max_rows);
+    return noted(db, conn,
+                 db->driver->query(conn, pinned, arena, s, out, sql, params, nparams, max_rows),
+                 sql);
 }
 
 static int query_one(cadre_db *db, void *conn, void *pinned, cadre_arena *arena,
@@ -186,7 +208,9 @@ int cadre_db_query_each(cadre_db *db, cadre_arena *arena, const cadre_schema *s,
     if (rc)
         return rc;
     if (db->driver->query_each)
-        return db->driver->query_each(conn, arena, s, rows, found, n, sql, params, nparams);
+        return noted(db, conn,
+                     db->driver->query_each(conn, arena, s, rows, found, n, sql, params, nparams),
+                     sql);
     for (size_t i = 0; i < n && rc == 0; i++) {
         void *row = (char *)rows + i * s->size;
         rc = query_one(db, conn, NULL, arena, s, row, &found[i], sql, params + i * nparams, nparams);
@@ -201,7 +225,9 @@ int cadre_db_exec(cadre_db *db, const char *sql, const cadre_value *params, size
 {
     void *conn;
     int rc = conn_of(db, &conn);
-    return rc ? rc : db->driver->exec(conn, NULL, sql, params, nparams, changes, last_id);
+    return rc ? rc
+              : noted(db, conn, db->driver->exec(conn, NULL, sql, params, nparams, changes, last_id),
+                      sql);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -241,7 +267,9 @@ int cadre_tx_exec(cadre_tx *tx, const char *sql, const cadre_value *params, size
 {
     if (!tx->open)
         return CADRE_ESTATE;
-    return tx->db->driver->exec(tx->conn, tx->pinned, sql, params, nparams, changes, last_id);
+    return noted(tx->db, tx->conn,
+                 tx->db->driver->exec(tx->conn, tx->pinned, sql, params, nparams, changes, last_id),
+                 sql);
 }
 
 int cadre_tx_commit(cadre_tx *tx)

@@ -841,6 +841,83 @@ static void test_cookies(void **state)
     cadre_app_free(app);
 }
 
+/* Error pages: HTML for a browser on a page route, JSON for API clients and typed routes; the
+ * debug page only in development mode, with the SQL that failed. */
+static int page(cadre_request *r, int status, const char *detail, void *ctx)
+{
+    return cadre_text(r, status, cadre_arena_printf(r->arena, "%s:%d:%s", (char *)ctx, status,
+                                                    detail));
+}
+
+static int h_db_fail(cadre_request *r)
+{
+    cadre_db *db;
+    assert_int_equal(cadre_db_open("sqlite::memory:", &db), 0);
+    cadre_request_defer(r, (void (*)(void *))cadre_db_close, db);
+    int64_t changes;
+    return cadre_db_exec(db, "UPDATE no_such_table SET x = 1", NULL, 0, &changes, NULL);
+}
+
+static void test_error_pages(void **state)
+{
+    (void)state;
+    cadre_app *app = make_app();
+    cadre_test_response res;
+    assert_int_equal(cadre_get(app, "/db-fail", h_db_fail), 0);
+    assert_int_equal(CADRE_ROUTE(app, POST, "/num", h_num, cadre_none, Num, Num), 0);
+    assert_int_equal(cadre_app_on_error(app, 404, page, "nf"), 0);
+    assert_int_equal(cadre_app_on_error(app, 0, page, "any"), 0);
+    assert_int_equal(cadre_app_on_error(app, 200, page, "x"), CADRE_EINVAL);
+    static const char html[] = "Accept: text/html,application/xhtml+xml\r\n";
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+
+    assert_int_equal(cadre_test_request(app, "GET", "/nothing", html, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 404);
+    assert_string_equal(res.body, "nf:404:Not Found");
+    cadre_test_response_free(&res);
+    assert_int_equal(GET(app, "/nothing", &res), 0); /* an API client: JSON */
+    assert_string_equal(res.body, "{\"detail\":\"Not Found\"}");
+    cadre_test_response_free(&res);
+    assert_int_equal(cadre_test_request(app, "GET", "/fail", html, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 500);
+    assert_string_equal(res.body, "any:500:Internal Server Error");
+    cadre_test_response_free(&res);
+    assert_int_equal(cadre_test_request(app, "DELETE", "/", html, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 405);
+    assert_string_equal(res.body, "any:405:Method Not Allowed");
+    assert_non_null(cadre_test_header(&res, "Allow"));
+    cadre_test_response_free(&res);
+    /* a typed route is an API: JSON whatever the client accepts */
+    assert_int_equal(cadre_test_request(app, "GET", "/num", html, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 405);
+    assert_string_equal(res.body, "{\"detail\":\"Method Not Allowed\"}");
+    cadre_test_response_free(&res);
+
+    /* production: no debug page, nothing of the SQL */
+    assert_int_equal(GET(app, "/db-fail", &res), 0);
+    assert_int_equal(res.status, 500);
+    assert_string_equal(res.body, "{\"detail\":\"Internal Server Error\"}");
+    cadre_test_response_free(&res);
+    /* development: the debug page, as JSON or HTML */
+    cadre_app_dev_mode(app, true);
+    assert_int_equal(GET(app, "/db-fail", &res), 0);
+    assert_int_equal(res.status, 500);
+    assert_non_null(strstr(res.body, "\"error\":\"CADRE_EIO\""));
+    assert_non_null(strstr(res.body, "\"route\":\"/db-fail\""));
+    assert_non_null(strstr(res.body, "\"sql\":\"UPDATE no_such_table SET x = 1\""));
+    assert_non_null(strstr(res.body, "no such table"));
+    cadre_test_response_free(&res);
+    assert_int_equal(cadre_test_request(app, "GET", "/db-fail?<script>", html, NULL, 0, &res), 0);
+    assert_int_equal(res.status, 500);
+    assert_string_equal(cadre_test_header(&res, "Content-Type"), "text/html; charset=utf-8");
+    assert_non_null(strstr(res.body, "<pre>UPDATE no_such_table SET x = 1</pre>"));
+    assert_non_null(strstr(res.body, "/db-fail?&lt;script&gt;"));
+    assert_null(strstr(res.body, "<script>"));
+    cadre_test_response_free(&res);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    cadre_app_free(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -855,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_url_for),
         cmocka_unit_test(test_request_state_and_defer),
         cmocka_unit_test(test_cookies),
+        cmocka_unit_test(test_error_pages),
         cmocka_unit_test(test_pipelined_raw),
         cmocka_unit_test(test_bad_routes_refuse_to_start),
     };
