@@ -136,13 +136,17 @@ static int debug_page(cadre_request *r, int code)
     }
     cadre_buf b;
     cadre_buf_init_arena(&b, r->arena, (size_t)1 << 20);
-    cadre_buf_appendf(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>"
+    cadre_buf_appendf(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+                          "<title>500 Internal Server Error</title>"
                           "<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em}"
                           "pre{background:#f4f4f4;padding:1em;white-space:pre-wrap}"
-                          "th{text-align:left;padding-right:1em}</style></head><body>\n"
-                          "<h1>500: %s</h1>\n<p>%s. Development mode (<code>--dev</code>): this "
-                          "page is never shown in production.</p>\n<table>",
-                      cadre_errname(code), cadre_errname(code), cadre_strerror(code));
+                          "th{text-align:left;padding-right:1em;white-space:nowrap;"
+                          "vertical-align:top}.dev{color:#666}</style></head>"
+                          "<body>\n<h1>500 Internal Server Error</h1>\n<p>The handler returned "
+                          "<code>%s</code> (%s).</p>\n<p class=\"dev\">Development mode "
+                          "(<code>--dev</code>): this page is never shown in production.</p>\n"
+                          "<table>",
+                      cadre_errname(code), cadre_strerror(code));
     cadre_buf_append_str(&b, "<tr><th>Route</th><td>");
     put_html(&b, r->route ? r->route : "(none)", r->route ? strlen(r->route) : 6);
     cadre_buf_append_str(&b, "</td></tr><tr><th>Request</th><td>");
@@ -151,11 +155,15 @@ static int debug_page(cadre_request *r, int code)
     put_html(&b, r->head.target.ptr, r->head.target.len);
     cadre_buf_append_str(&b, "</td></tr></table>\n");
     if (db) {
-        cadre_buf_append_str(&b, "<h2>The statement that failed</h2>\n<pre>");
-        put_html(&b, nl + 1, strlen(nl + 1));
-        cadre_buf_append_str(&b, "</pre>\n<p>");
+        cadre_buf_append_str(&b, "<h2>The database said: ");
         put_html(&b, db, (size_t)(nl - db));
-        cadre_buf_append_str(&b, "</p>\n");
+        cadre_buf_append_str(&b, "</h2>\n");
+        if (strncmp(db, "no such table", 13) == 0 || strstr(db, "does not exist"))
+            cadre_buf_append_str(&b, "<p>Have the migrations been applied? Run the app's "
+                                     "<code>migrate</code> command.</p>\n");
+        cadre_buf_append_str(&b, "<p>The statement that failed:</p>\n<pre>");
+        put_html(&b, nl + 1, strlen(nl + 1));
+        cadre_buf_append_str(&b, "</pre>\n");
     }
     cadre_buf_append_str(&b, "<h2>Headers</h2>\n<table>");
     for (size_t i = 0; i < r->head.num_headers; i++) {
