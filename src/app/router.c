@@ -552,7 +552,8 @@ const char *cadre__url_for(cadre_request *r, const char *name, size_t nargs,
         cadre_log(CADRE_LOG_ERROR, "cadre_url_for(\"%s\"): %s", name ? name : "(null)",
                   !rt ? "no route has this name" : "the count of parameters is not the pattern's");
         if (rt)
-            cadre_log(CADRE_LOG_ERROR, "  %s takes %zu, %zu given", rt->pattern, rt->nparams, nargs);
+            cadre_log(CADRE_LOG_ERROR, "  %s takes %zu, %zu given", rt->pattern, rt->nparams,
+                      nargs);
         return NULL;
     }
     size_t max = strlen(rt->pattern) + 2;
