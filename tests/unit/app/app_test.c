@@ -8,6 +8,7 @@
 #include <cadre.h>
 
 #include <string.h>
+#include <unistd.h>
 
 static int h_root(cadre_request *r)
 {
@@ -849,11 +850,21 @@ static int page(cadre_request *r, int status, const char *detail, void *ctx)
                                                     detail));
 }
 
+static void close_and_remove(void *arg)
+{
+    cadre_db_close(arg);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/cadre-app-test-%d.db", (int)getpid());
+    unlink(path);
+}
+
 static int h_db_fail(cadre_request *r)
 {
     cadre_db *db;
-    assert_int_equal(cadre_db_open("sqlite::memory:", &db), 0);
-    cadre_request_defer(r, (void (*)(void *))cadre_db_close, db);
+    char url[80];
+    snprintf(url, sizeof url, "sqlite:///tmp/cadre-app-test-%d.db", (int)getpid());
+    assert_int_equal(cadre_db_open(url, &db), 0);
+    cadre_request_defer(r, close_and_remove, db);
     int64_t changes;
     return cadre_db_exec(db, "UPDATE no_such_table SET x = 1", NULL, 0, &changes, NULL);
 }
