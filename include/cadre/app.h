@@ -236,6 +236,45 @@ int cadre_app_on_error(cadre_app *app, int status, cadre_error_page fn, void *ct
 void cadre_app_dev_mode(cadre_app *app, bool on);
 
 /* ---------------------------------------------------------------------------------------------
+ * The app's secret key, and cookies signed with it
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Sets the app's secret key (copied; at least 32 bytes of text), which signs cookies (and, with
+ * auth, sessions and tokens). Without a call, the key is read when the app starts: from
+ * $CADRE_SECRET_KEY, or the file named by $CADRE_SECRET_KEY_FILE (its first line); old keys still
+ * verify from $CADRE_SECRET_KEY_FALLBACKS (comma-separated), so a key can be rotated without
+ * logging everyone out (Django's SECRET_KEY_FALLBACKS). In development mode without a key, one is
+ * made and kept in ./.cadre-secret-key (mode 0600). Returns 0, CADRE_EINVAL (shorter than 32) or
+ * CADRE_ENOMEM.
+ */
+int cadre_app_secret_key(cadre_app *app, const char *key);
+
+/** Declares that the app needs a secret key (a module that signs something calls it): serve then
+ *  refuses to start in production mode without one, naming the settings that give it. */
+void cadre_app_require_secret(cadre_app *app);
+
+/**
+ * Sets a cookie whose value the client can read but not change: value (len bytes, any bytes),
+ * the time it was signed and an HMAC-SHA256 of both under the app's key, base64url-encoded. The
+ * options are cadre_set_cookie's. Returns 0, CADRE_ESTATE (the app has no secret key: logged) or
+ * CADRE_EINVAL.
+ */
+int cadre__set_signed_cookie(cadre_request *r, const char *name, const void *value, size_t len,
+                             const cadre_cookie_opts *opts);
+#define cadre_set_signed_cookie(r, name, value, len, ...)                                          \
+    cadre__set_signed_cookie((r), (name), (value), (len), &(cadre_cookie_opts){ __VA_ARGS__ })
+
+/**
+ * The value of a signed cookie, verified with the app's key or one of its fallbacks, and no
+ * older than max_age seconds (0: any age). Returns 0 with *value (the request's arena, NUL-
+ * terminated), CADRE_ENOTFOUND (no such cookie) or CADRE_EINVAL (tampered, signed with another
+ * key, too old or malformed: treat it as absent).
+ */
+int cadre_request_signed_cookie(cadre_request *r, const char *name, int64_t max_age,
+                                cadre_slice *value /* OUT */);
+
+/* ---------------------------------------------------------------------------------------------
  * Reverse routing: the path of a named route (.name = "product-detail").
  * ------------------------------------------------------------------------------------------- */
 

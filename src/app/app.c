@@ -51,6 +51,9 @@ void cadre_app_free(cadre_app *app)
     free(app->on_response);
     free(app->mw);
     free(app->error_pages);
+    if (app->keys)
+        memset(app->keys, 0, app->nkeys * sizeof *app->keys); /* no key left in freed memory */
+    free(app->keys);
     for (size_t i = 0; i < app->nattached; i++) {
         if (app->attached[i].free_fn)
             app->attached[i].free_fn(app->attached[i].ptr);
@@ -224,6 +227,9 @@ int cadre_app_serve(cadre_app *app, const cadre_server_config *config)
                   app->nerrors);
         return CADRE_EINVAL;
     }
+    int krc = cadre__app_load_secret(app);
+    if (krc < 0)
+        return krc;
     for (size_t i = 0; i < app->non_start; i++) {
         int rc = app->on_start[i].fn(app, app->on_start[i].ctx);
         if (rc < 0)

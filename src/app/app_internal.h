@@ -78,6 +78,10 @@ struct cadre_app {
     } *error_pages; /* cadre_app_on_error */
     size_t nerror_pages;
     bool dev; /* development mode: the debug page for 500s */
+    unsigned char (*keys)[32]; /* the secret key then its fallbacks, each hashed to 32 bytes */
+    size_t nkeys;
+    bool secret_set;      /* cadre_app_secret_key was called: the environment is not read */
+    bool secret_required; /* cadre_app_require_secret */
     struct cadre__mw {
         cadre_middleware fn;
         void *ctx;
@@ -125,6 +129,10 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r);
 /* Answers an error the app produces itself: the app's error page for a client that wants HTML on a
  * route that is not typed, else {"detail": detail} (pipeline.c). Returns the status. */
 int cadre__app_error_answer(cadre_request *r, int status, const char *detail);
+
+/* Loads the secret key from the environment (or makes a development one) unless it was set;
+ * logs and returns CADRE_EINVAL when the app requires one and has none (secret.c). */
+int cadre__app_load_secret(cadre_app *app);
 
 /* Routes a request and runs its route's handler (router.c): the innermost step of the pipeline.
  * Returns what the handler returned, or the status of the router's own answer (404, 405, 400). */

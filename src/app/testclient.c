@@ -88,6 +88,8 @@ int cadre_test_raw(cadre_app *app, const char *raw, size_t len, cadre_test_respo
     if (cadre_app_check(app) > 0)
         return CADRE_EINVAL;
     cadre__worker w;
+    if (!app->secret_set && !app->nkeys && cadre__app_load_secret(app) < 0)
+        return CADRE_EINVAL;
     app->access_log = app->config.access_log;
     cadre_server_config cfg = app->config;
     if (!cfg.on_response && (cfg.access_log || app->non_response))

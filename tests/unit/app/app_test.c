@@ -7,7 +7,9 @@
 
 #include <cadre.h>
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int h_root(cadre_request *r)
@@ -929,6 +931,125 @@ static void test_error_pages(void **state)
     cadre_app_free(app);
 }
 
+/* Signed cookies: the client reads them but cannot change them; keys rotate through fallbacks. */
+static int h_sign(cadre_request *r)
+{
+    static const char v[] = "user=42;\x01\xff"; /* any bytes */
+    assert_int_equal(cadre_set_signed_cookie(r, "sid", v, sizeof v - 1, .http_only = true), 0);
+    return cadre_text(r, 200, "signed");
+}
+
+static int h_verify(cadre_request *r)
+{
+    cadre_slice v, name;
+    if (!cadre_request_query(r, "name", &name))
+        name = CADRE_LIT("sid");
+    int rc = cadre_request_signed_cookie(r, name.ptr, 3600, &v);
+    return cadre_text(r, 200, rc == 0 ? cadre_arena_printf(r->arena, "ok:%zu:%.6s", v.len, v.ptr)
+                              : rc == CADRE_ENOTFOUND ? "absent" : "refused");
+}
+
+static cadre_app *signing_app(const char *key)
+{
+    cadre_app *app = cadre_app_new("t");
+    if (key)
+        assert_int_equal(cadre_app_secret_key(app, key), 0);
+    assert_int_equal(cadre_get(app, "/sign", h_sign), 0);
+    assert_int_equal(cadre_get(app, "/verify", h_verify), 0);
+    return app;
+}
+
+/* The answer of /verify on app with the Cookie header cookie. */
+static char *verify_with(cadre_app *app, const char *cookie)
+{
+    char hdr[1024];
+    snprintf(hdr, sizeof hdr, "Cookie: %s\r\n", cookie);
+    cadre_test_response res;
+    assert_int_equal(cadre_test_request(app, "GET", "/verify", hdr, NULL, 0, &res), 0);
+    char *out = strdup(res.body);
+    cadre_test_response_free(&res);
+    return out;
+}
+
+static void test_signed_cookies(void **state)
+{
+    (void)state;
+    const char *key_a = "a-secret-key-of-at-least-32-bytes-AAAA";
+    const char *key_b = "another-secret-key-32-bytes-long-BBBB";
+    cadre_app *a = signing_app(key_a);
+    assert_int_equal(cadre_app_secret_key(a, "short"), CADRE_EINVAL);
+    cadre_test_response res;
+    assert_int_equal(GET(a, "/sign", &res), 0);
+    const char *set = cadre_test_header(&res, "Set-Cookie");
+    assert_non_null(set);
+    char cookie[512];
+    snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(set, ";"), set);
+    assert_non_null(strstr(set, "; HttpOnly"));
+    cadre_test_response_free(&res);
+
+    char *got = verify_with(a, cookie);
+    assert_string_equal(got, "ok:10:user=4");
+    free(got);
+    got = verify_with(a, "other=1");
+    assert_string_equal(got, "absent");
+    free(got);
+    /* one character changed anywhere: refused */
+    for (size_t i = 4; i < strlen(cookie); i += 7) {
+        char tampered[512];
+        snprintf(tampered, sizeof tampered, "%s", cookie);
+        tampered[i] = tampered[i] == 'A' ? 'B' : 'A';
+        got = verify_with(a, tampered);
+        assert_string_equal(got, "refused");
+        free(got);
+    }
+    /* the same value and signature under another cookie's name: refused */
+    char renamed[520], hdr[600];
+    snprintf(renamed, sizeof renamed, "alt%s", cookie + 3);
+    snprintf(hdr, sizeof hdr, "Cookie: %s\r\n", renamed);
+    assert_int_equal(cadre_test_request(a, "GET", "/verify?name=alt", hdr, NULL, 0, &res), 0);
+    assert_string_equal(res.body, "refused");
+    cadre_test_response_free(&res);
+
+    /* rotation: a new key, the old one a fallback, still verifies; without it, refused */
+    cadre_app *b = signing_app(key_b);
+    got = verify_with(b, cookie);
+    assert_string_equal(got, "refused");
+    free(got);
+    cadre_app_free(b);
+    setenv("CADRE_SECRET_KEY", key_b, 1);
+    setenv("CADRE_SECRET_KEY_FALLBACKS", key_a, 1);
+    b = signing_app(NULL);
+    got = verify_with(b, cookie);
+    assert_string_equal(got, "ok:10:user=4");
+    free(got);
+    cadre_app_free(b);
+    unsetenv("CADRE_SECRET_KEY");
+    unsetenv("CADRE_SECRET_KEY_FALLBACKS");
+    cadre_app_free(a);
+
+    /* an app that needs a key and has none does not start in production; --dev makes one */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    cadre_app *c = signing_app(NULL);
+    cadre_app_require_secret(c);
+    assert_int_equal(GET(c, "/sign", &res), CADRE_EINVAL);
+    char dir[] = "/tmp/cadre-key-XXXXXX", cwd[4096];
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    cadre_app_dev_mode(c, true);
+    assert_int_equal(GET(c, "/sign", &res), 0);
+    assert_int_equal(res.status, 200);
+    cadre_test_response_free(&res);
+    struct stat st;
+    assert_int_equal(stat(".cadre-secret-key", &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    unlink(".cadre-secret-key");
+    assert_int_equal(chdir(cwd), 0);
+    rmdir(dir);
+    cadre_app_free(c);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -944,6 +1065,7 @@ int main(void)
         cmocka_unit_test(test_request_state_and_defer),
         cmocka_unit_test(test_cookies),
         cmocka_unit_test(test_error_pages),
+        cmocka_unit_test(test_signed_cookies),
         cmocka_unit_test(test_pipelined_raw),
         cmocka_unit_test(test_bad_routes_refuse_to_start),
     };
