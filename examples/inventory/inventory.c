@@ -110,6 +110,15 @@ static int supplier_create(cadre_request *r)
     return cadre_respond(r, 303, NULL, NULL, 0);
 }
 
+/* The pages' own errors (no such page, the database down) for browsers; the API keeps JSON. */
+static int error_page(cadre_request *r, int status, const char *detail, void *ctx)
+{
+    (void)ctx;
+    return cadre_render(r, status, "error.html",
+                        CADRE_CTX({ "status", CADRE_TINT(status) },
+                                  { "detail", CADRE_TSTR(detail) }));
+}
+
 int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("inventory");
@@ -127,6 +136,7 @@ int main(int argc, char **argv)
         cadre_app_free(app);
         return 1;
     }
+    cadre_app_on_error(app, 0, error_page, NULL);
     cadre_get(app, "/", products_page);
     cadre_get(app, "/suppliers/new", supplier_form);
     cadre_post(app, "/suppliers/new", supplier_create);

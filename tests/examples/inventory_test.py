@@ -375,7 +375,7 @@ class ApiTest(unittest.TestCase):
         """A browser-like request: (status, headers, page text)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
         try:
-            headers = {"Connection": "close"}
+            headers = {"Connection": "close", "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
             body = None
             if form is not None:
                 body = urllib.parse.urlencode(form).encode()
@@ -385,6 +385,20 @@ class ApiTest(unittest.TestCase):
             return resp.status, dict(resp.getheaders()), resp.read().decode()
         finally:
             conn.close()
+
+    def test_error_pages_for_browsers(self):
+        # a browser gets the site's own page; an API client FastAPI's JSON
+        status, headers, text = self.page("GET", "/no/such/page")
+        self.assertEqual(status, 404)
+        self.assertTrue(headers["Content-Type"].startswith("text/html"), headers)
+        self.assertIn("There is no such page here.", text)
+        self.assertIn('<a href="/">Back to the products</a>', text)
+        status, body, raw = self.req("GET", "/no/such/page")
+        self.assertEqual((status, body), (404, {"detail": "Not Found"}), raw)
+        # an API route stays JSON even for a browser
+        status, headers, text = self.page("GET", "/api/suppliers/999999")
+        self.assertEqual(status, 404)
+        self.assertEqual(json.loads(text), {"detail": "Not Found"})
 
     def test_supplier_form(self):
         # an HTML form validated like the API's bodies, shown again with its errors
