@@ -47,6 +47,9 @@ typedef struct cadre_route_opts {
     int line;
 } cadre_route_opts;
 
+/** The app a request came to (its dispatch context), for code that has only the request. */
+cadre_app *cadre_request_app(const cadre_request *r);
+
 /** Creates an application. name appears in logs. Returns NULL only when memory runs out. */
 cadre_app *cadre_app_new(const char *name);
 

@@ -142,10 +142,10 @@ struct cadre_request {
     cadre_arena *arena;   /**< the request's arena: use cadre_alloc() */
     cadre_param *params;  /**< path parameters, set by the router */
     size_t num_params;
-    void *ctx;  /**< the dispatch context (for an app: its cadre_app) */
+    void *ctx;  /**< the dispatch context (for an app: its cadre_app, see cadre_request_app); a
+                     request's own state goes in cadre_request_set */
     const void *route_data; /**< the matched typed route's cadre_route_spec.data (a static
                                  file route's: its mount), or NULL */
-    void *user; /**< free for the application (e.g. the app sets its own state here) */
     /** The matched route's pattern ("/items/{id}"), set by the app's router; NULL before routing
      *  or when no route matched. For logs and metrics labels: never the raw path. */
     const char *route;

@@ -7,6 +7,11 @@
 
 void cadre__routes_free(cadre_app *app);
 
+cadre_app *cadre_request_app(const cadre_request *r)
+{
+    return r->ctx;
+}
+
 cadre_app *cadre_app_new(const char *name)
 {
     cadre_app *app = calloc(1, sizeof *app);

@@ -65,7 +65,7 @@ static void escaped_title(const cadre_app *app, char *out, size_t n)
 
 static int swagger_ui(cadre_request *r)
 {
-    cadre_app *app = r->ctx;
+    cadre_app *app = cadre_request_app(r);
     char title[512], js[512], css[512];
     escaped_title(app, title, sizeof title);
     asset_url(app, 0, js, sizeof js);
@@ -86,7 +86,7 @@ static int swagger_ui(cadre_request *r)
 
 static int redoc(cadre_request *r)
 {
-    cadre_app *app = r->ctx;
+    cadre_app *app = cadre_request_app(r);
     char title[512], js[512];
     escaped_title(app, title, sizeof title);
     asset_url(app, 2, js, sizeof js);
@@ -121,7 +121,7 @@ static int slurp(const char *path, cadre_buf *out)
 
 static int docs_asset(cadre_request *r)
 {
-    cadre_app *app = r->ctx;
+    cadre_app *app = cadre_request_app(r);
     cadre_slice name = cadre_request_param(r, "name");
     if (!app->docs_dir)
         return cadre_error(r, 404, "Not Found");

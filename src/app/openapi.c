@@ -325,7 +325,7 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
 /* GET /openapi.json: built once, on first request, then served from memory. */
 static int serve_openapi(cadre_request *r)
 {
-    cadre_app *app = r->ctx;
+    cadre_app *app = cadre_request_app(r);
     pthread_mutex_lock(&app->openapi_lock);
     if (!app->openapi.data) {
         cadre_buf_init(&app->openapi, (size_t)1 << 26);

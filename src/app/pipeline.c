@@ -75,7 +75,7 @@ static const struct cadre__error_page *page_for(const cadre_app *app, int status
 
 int cadre__app_error_answer(cadre_request *r, int status, const char *detail)
 {
-    const cadre_app *app = r->ctx;
+    const cadre_app *app = cadre_request_app(r);
     const struct cadre__error_page *page = wants_html(r) ? page_for(app, status) : NULL;
     if (page) {
         /* the headers set for the answer (Allow, Retry-After) stay; a page that fails falls back
@@ -212,7 +212,7 @@ static int settle(cadre_request *r, int rc)
                   r->head.method.ptr, (int)r->head.target.len, r->head.target.ptr,
                   cadre_strerror(rc), cadre_errname(rc));
         cadre_response_clear(r);
-        if (!why && ((const cadre_app *)r->ctx)->dev)
+        if (!why && cadre_request_app(r)->dev)
             return debug_page(r, rc);
         if (!why)
             return cadre__app_error_answer(r, 500, "Internal Server Error");

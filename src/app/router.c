@@ -543,7 +543,7 @@ static void put_segment(cadre_buf *b, cadre_slice s)
 const char *cadre__url_for(cadre_request *r, const char *name, size_t nargs,
                            const cadre_url_arg *args)
 {
-    const cadre_app *app = r->ctx;
+    const cadre_app *app = cadre_request_app(r);
     const struct cadre__route *rt = NULL;
     for (size_t i = 0; name && i < app->nroutes && !rt; i++)
         if (app->routes[i].name && strcmp(app->routes[i].name, name) == 0)

@@ -169,7 +169,7 @@ static void sign(const unsigned char key[32], const char *name, const void *valu
 int cadre__set_signed_cookie(cadre_request *r, const char *name, const void *value, size_t len,
                              const cadre_cookie_opts *opts)
 {
-    const cadre_app *app = r->ctx;
+    const cadre_app *app = cadre_request_app(r);
     if (!app->nkeys) {
         cadre_log(CADRE_LOG_ERROR, "cadre_set_signed_cookie(\"%s\"): the app has no secret key "
                                    "(CADRE_SECRET_KEY)", name ? name : "");
@@ -210,7 +210,7 @@ int cadre_request_signed_cookie(cadre_request *r, const char *name, int64_t max_
     cadre_slice c = cadre_request_cookie(r, name);
     if (!c.ptr)
         return CADRE_ENOTFOUND;
-    const cadre_app *app = r->ctx;
+    const cadre_app *app = cadre_request_app(r);
     const char *d1 = memchr(c.ptr, '.', c.len);
     const char *d2 = d1 ? memchr(d1 + 1, '.', (size_t)(c.ptr + c.len - d1 - 1)) : NULL;
     if (!d2 || !app->nkeys || c.len > 8192)
