@@ -134,6 +134,10 @@ int cadre__app_error_answer(cadre_request *r, int status, const char *detail);
  * logs and returns CADRE_EINVAL when the app requires one and has none (secret.c). */
 int cadre__app_load_secret(cadre_app *app);
 
+/* Whether the route of pattern (a request's r->route, compared by address) is a typed route: an
+ * API, whose errors stay JSON (router.c). */
+bool cadre__route_is_api(const cadre_app *app, const char *pattern);
+
 /* Routes a request and runs its route's handler (router.c): the innermost step of the pipeline.
  * Returns what the handler returned, or the status of the router's own answer (404, 405, 400). */
 int cadre__route_request(cadre_app *app, cadre_request *r);

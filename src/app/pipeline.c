@@ -55,10 +55,13 @@ void cadre_app_dev_mode(cadre_app *app, bool on)
 /* A browser asking for a page (its Accept names text/html), on a route that is not an API one. */
 static bool wants_html(cadre_request *r)
 {
-    if (cadre_request_get(r, "cadre.api"))
-        return false;
     cadre_slice accept = cadre_request_header(r, "Accept");
-    return accept.ptr && memmem(accept.ptr, accept.len, "text/html", 9) != NULL;
+    if (!accept.ptr || !memmem(accept.ptr, accept.len, "text/html", 9))
+        return false;
+    /* an API route's errors stay JSON whatever the client accepts; found only here, on the
+     * error path, so that routing a request costs nothing for it */
+    return !cadre__route_is_api(cadre_request_app(r), r->route) &&
+           !cadre_request_get(r, "cadre.api");
 }
 
 static const struct cadre__error_page *page_for(const cadre_app *app, int status)

@@ -461,6 +461,14 @@ static bool method_known(const cadre_app *app, cadre_slice method)
     return false;
 }
 
+bool cadre__route_is_api(const cadre_app *app, const char *pattern)
+{
+    for (size_t i = 0; pattern && i < app->nroutes; i++)
+        if (app->routes[i].pattern == pattern)
+            return app->routes[i].spec != NULL;
+    return false;
+}
+
 int cadre__route_request(cadre_app *app, cadre_request *r)
 {
     cadre_slice segs[MAX_SEGS];
@@ -496,8 +504,6 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
         return cadre__app_error_answer(r, 405, "Method Not Allowed");
     }
     r->route = best->pattern;
-    if (best->spec) /* an API route: its errors stay JSON whatever the client accepts */
-        cadre_request_set(r, "cadre.api", (void *)best->spec);
     if (best->nparams) {
         r->params = cadre_alloc(r, best->nparams * sizeof *r->params);
         r->num_params = 0;
