@@ -70,17 +70,29 @@ void cadre_app_free(cadre_app *app)
     free(app);
 }
 
+void *cadre__app_grow(void *items_ptr, size_t n, size_t elem)
+{
+    void *items;
+    memcpy(&items, items_ptr, sizeof items); /* the caller's T *, whatever T is */
+    char *bigger = realloc(items, (n + 1) * elem);
+    if (!bigger)
+        return NULL;
+    memcpy(items_ptr, &bigger, sizeof bigger);
+    memset(bigger + n * elem, 0, elem);
+    return bigger + n * elem;
+}
+
 void *cadre__app_own(cadre_app *app, void *p)
 {
     if (!p)
         return NULL;
-    void **n = realloc(app->owned, (app->nowned + 1) * sizeof *n);
-    if (!n) {
+    void **slot = cadre__app_grow(&app->owned, app->nowned, sizeof *app->owned);
+    if (!slot) {
         free(p);
         return NULL;
     }
-    app->owned = n;
-    app->owned[app->nowned++] = p;
+    *slot = p;
+    app->nowned++;
     return p;
 }
 
@@ -94,17 +106,16 @@ int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre
     for (size_t i = 0; i < app->ncommands; i++)
         if (strcmp(name, app->commands[i].name) == 0)
             return CADRE_EEXIST;
-    struct cadre__command *n = realloc(app->commands, (app->ncommands + 1) * sizeof *n);
-    if (!n)
-        return CADRE_ENOMEM;
-    app->commands = n;
     struct cadre__command c = { strdup(name), strdup(usage ? usage : name), fn, ctx };
-    if (!c.name || !c.usage) {
+    struct cadre__command *slot =
+        c.name && c.usage ? cadre__app_grow(&app->commands, app->ncommands, sizeof c) : NULL;
+    if (!slot) {
         free(c.name);
         free(c.usage);
         return CADRE_ENOMEM;
     }
-    app->commands[app->ncommands++] = c;
+    *slot = c;
+    app->ncommands++;
     return 0;
 }
 
@@ -120,17 +131,17 @@ int cadre_app_attach(cadre_app *app, const char *key, void *ptr, void (*free_fn)
             return 0;
         }
     }
-    struct cadre__attachment *n = realloc(app->attached, (app->nattached + 1) * sizeof *n);
-    char *k = n ? strdup(key) : NULL;
-    if (!k) {
-        if (n)
-            app->attached = n;
+    char *k = strdup(key);
+    struct cadre__attachment *slot =
+        k ? cadre__app_grow(&app->attached, app->nattached, sizeof *slot) : NULL;
+    if (!slot) {
+        free(k);
         if (free_fn)
             free_fn(ptr);
         return CADRE_ENOMEM;
     }
-    app->attached = n;
-    app->attached[app->nattached++] = (struct cadre__attachment){ k, ptr, free_fn };
+    *slot = (struct cadre__attachment){ k, ptr, free_fn };
+    app->nattached++;
     return 0;
 }
 
@@ -144,21 +155,22 @@ void *cadre_app_attachment(const cadre_app *app, const char *key)
 
 int cadre_app_on_start(cadre_app *app, int (*fn)(cadre_app *app, void *ctx), void *ctx)
 {
-    struct cadre__on_start *n = realloc(app->on_start, (app->non_start + 1) * sizeof *n);
-    if (!n)
+    struct cadre__on_start *slot = cadre__app_grow(&app->on_start, app->non_start, sizeof *slot);
+    if (!slot)
         return CADRE_ENOMEM;
-    app->on_start = n;
-    app->on_start[app->non_start++] = (struct cadre__on_start){ fn, ctx };
+    *slot = (struct cadre__on_start){ fn, ctx };
+    app->non_start++;
     return 0;
 }
 
 int cadre_app_on_response(cadre_app *app, cadre_response_hook fn, void *ctx)
 {
-    struct cadre__on_response *n = realloc(app->on_response, (app->non_response + 1) * sizeof *n);
-    if (!n)
+    struct cadre__on_response *slot =
+        cadre__app_grow(&app->on_response, app->non_response, sizeof *slot);
+    if (!slot)
         return CADRE_ENOMEM;
-    app->on_response = n;
-    app->on_response[app->non_response++] = (struct cadre__on_response){ fn, ctx };
+    *slot = (struct cadre__on_response){ fn, ctx };
+    app->non_response++;
     return 0;
 }
 

@@ -105,6 +105,14 @@ struct cadre_app {
 void cadre__app_on_response(void *ctx, cadre_request *r, int status, uint64_t bytes,
                             uint64_t elapsed_us);
 
+/*
+ * Adds one element of elem bytes at the end of a malloc'd array: items_ptr is the address of the
+ * array's pointer (struct cadre__mw ** for app->mw), n its count. Returns the new element, zeroed,
+ * for the caller to fill and count (++n), or NULL when memory runs out (the array unchanged). One
+ * realloc per element: the app's arrays are short and filled at start-up.
+ */
+void *cadre__app_grow(void *items_ptr, size_t n, size_t elem);
+
 /* Hands p (malloc'd) to the app, which frees it in cadre_app_free. Returns p, or NULL (and
  * frees p) when memory runs out. */
 void *cadre__app_own(cadre_app *app, void *p);

@@ -20,11 +20,11 @@ int cadre_app_use(cadre_app *app, cadre_middleware fn, void *ctx)
 {
     if (!fn)
         return CADRE_EINVAL;
-    struct cadre__mw *n = realloc(app->mw, (app->nmw + 1) * sizeof *n);
-    if (!n)
+    struct cadre__mw *slot = cadre__app_grow(&app->mw, app->nmw, sizeof *slot);
+    if (!slot)
         return CADRE_ENOMEM;
-    app->mw = n;
-    app->mw[app->nmw++] = (struct cadre__mw){ fn, ctx };
+    *slot = (struct cadre__mw){ fn, ctx };
+    app->nmw++;
     return 0;
 }
 
@@ -38,12 +38,12 @@ int cadre_app_on_error(cadre_app *app, int status, cadre_error_page fn, void *ct
             return 0;
         }
     }
-    struct cadre__error_page *n =
-        realloc(app->error_pages, (app->nerror_pages + 1) * sizeof *n);
-    if (!n)
+    struct cadre__error_page *slot =
+        cadre__app_grow(&app->error_pages, app->nerror_pages, sizeof *slot);
+    if (!slot)
         return CADRE_ENOMEM;
-    app->error_pages = n;
-    app->error_pages[app->nerror_pages++] = (struct cadre__error_page){ status, fn, ctx };
+    *slot = (struct cadre__error_page){ status, fn, ctx };
+    app->nerror_pages++;
     return 0;
 }
 

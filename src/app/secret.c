@@ -25,11 +25,10 @@ static int add_key(cadre_app *app, const char *key, size_t len)
 {
     if (len < MIN_KEY)
         return CADRE_EINVAL;
-    unsigned char (*k)[32] = realloc(app->keys, (app->nkeys + 1) * sizeof *k);
-    if (!k)
+    unsigned char *slot = cadre__app_grow(&app->keys, app->nkeys, sizeof *app->keys);
+    if (!slot)
         return CADRE_ENOMEM;
-    app->keys = k;
-    crypto_generichash(app->keys[app->nkeys], 32, (const unsigned char *)key, len, NULL, 0);
+    crypto_generichash(slot, 32, (const unsigned char *)key, len, NULL, 0);
     app->nkeys++;
     return 0;
 }
