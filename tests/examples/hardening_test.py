@@ -57,6 +57,16 @@ class Base(unittest.TestCase):
         self.addCleanup(srv.stop)
         return srv
 
+    def assert_logged(self, srv, words, timeout=5):
+        """The server logged words: the record is written before the answer, but the thread that
+        reads the server's stderr may not have seen it yet, so it is waited for (bounded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(words in l for l in list(srv.lines)):
+                return
+            time.sleep(0.02)
+        self.fail("no log record with %r:\n%s" % (words, "".join(srv.lines)))
+
     def assert_503(self, got, words, srv=None):
         status, hdrs, body = got
         self.assertEqual(status, 503, (got, "".join(srv.lines) if srv else ""))
@@ -112,7 +122,7 @@ class LockedDatabaseTest(Base):
         other.execute("ROLLBACK")
         status, _, _ = request(srv.port, "POST", "/api/suppliers", {"name": "late"})
         self.assertEqual(status, 201)
-        self.assertTrue(any("locked" in l for l in srv.lines), "".join(srv.lines))
+        self.assert_logged(srv, "locked")
 
 
 class FileUnderTheServerTest(Base):
@@ -128,7 +138,7 @@ class FileUnderTheServerTest(Base):
                 os.remove(self.path + suffix)
         self.assert_503(request(srv.port, "POST", "/api/suppliers", {"name": "lost"}),
                         "removed or replaced")
-        self.assertTrue(any("removed" in l for l in srv.lines), "".join(srv.lines))
+        self.assert_logged(srv, "removed")
 
     def test_directory_removed(self):
         data = os.path.join(self.db.dir, "data")
@@ -178,7 +188,7 @@ class StorageTroubleTest(Base):
                 break
             got = request(srv.port, "POST", "/api/suppliers", {"name": "%d" % i + "x" * 190})
         self.assert_503(got, "disk is full")
-        self.assertTrue(any("disk full" in l for l in srv.lines), "".join(srv.lines))
+        self.assert_logged(srv, "disk full")
         # space again (the file is reached through the server's own mount namespace): writes work
         os.remove("/proc/%d/root%s/fill" % (srv.proc.pid, mnt))
         self.assertEqual(request(srv.port, "POST", "/api/suppliers", {"name": "after"})[0], 201)
@@ -193,7 +203,7 @@ class StorageTroubleTest(Base):
                         srv)
         status, _, body = request(srv.port, "GET", "/api/suppliers")
         self.assertEqual((status, [r["name"] for r in body["results"]]), (200, ["kept"]), body)
-        self.assertTrue(any("read-only storage" in l for l in srv.lines), "".join(srv.lines))
+        self.assert_logged(srv, "read-only storage")
 
     def test_damaged(self):
         self.migrate()

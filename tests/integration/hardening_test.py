@@ -39,6 +39,14 @@ class Base(unittest.TestCase):
         self.addCleanup(srv.stop)
         return srv
 
+    def assert_logged(self, srv, words, timeout=5):
+        """The server logged words. The thread that reads its stderr may lag behind the answer
+        (or the exit): waited for, bounded."""
+        deadline = time.monotonic() + timeout
+        while words not in srv.stderr() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertIn(words, srv.stderr())
+
     def conn(self, srv, timeout=h.IO_TIMEOUT):
         c = Conn(srv.port, timeout=timeout)
         self.addCleanup(c.close)
@@ -191,7 +199,7 @@ class SignalsTest(Base):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.body, b'slept')
         self.assertEqual(srv.wait(10), 0)
-        self.assertIn('SIGHUP: shutting down gracefully', srv.stderr())
+        self.assert_logged(srv, 'SIGHUP: shutting down gracefully')
 
     def test_sigusr_ignored(self):
         srv = self.start()
@@ -293,7 +301,7 @@ class UploadDiskFullTest(Base):
         self.assertIn('no space left', r.json()['detail'])
         self.assertNotIn(mnt.encode(), r.body)
         self.assertNotIn(b'cadre-upload', r.body)
-        self.assertIn('No space left on device', srv.stderr())
+        self.assert_logged(srv, 'No space left on device')
 
 
 def main():
