@@ -150,7 +150,7 @@ struct cadre_request {
      *  or when no route matched. For logs and metrics labels: never the raw path. */
     const char *route;
     /** The state of the body sink that took this request's body as it arrived
-     *  (cadre_server_config.stream; body is then empty), or NULL. Freed after the response. */
+     *  (cadre_request_stream_body; body is then empty), or NULL. Dropped after the response. */
     void *body_state;
 
     /* private: the response being built, the connection this request came from, its state
@@ -178,6 +178,49 @@ cadre_slice cadre_request_param(const cadre_request *r, const char *name);
  * request arena, NUL-terminated) if present, even if empty; false otherwise.
  */
 bool cadre_request_query(cadre_request *r, const char *key, cadre_slice *value /* OUT */);
+
+/**
+ * Takes a request's body while it arrives instead of the whole body being buffered first (a large
+ * upload goes to disk as it comes): see cadre_request_stream_body. feed gets the body's bytes in
+ * order (chunked coding already decoded), in pieces of any size; a negative CADRE_E* refuses the
+ * body and closes the connection: CADRE_ETOOBIG 413, CADRE_EPARSE 400, CADRE_ENOSPC 503, others
+ * 500, with reason(state) as the detail of a 413 or 400 (may return NULL). drop(state) is called
+ * once, when the request is done (answered, its connection lost, or abandoned at shutdown).
+ * max_body replaces the server's body limit for this request when larger. feed runs on the worker
+ * thread, outside any coroutine, so it must not block for long (a file write is the most it
+ * should do). The body timeout still applies, counted from the last bytes received.
+ */
+typedef struct cadre_body_sink {
+    void *state;
+    int (*feed)(void *state, const char *data, size_t len);
+    const char *(*reason)(void *state);
+    void (*drop)(void *state);
+    uint64_t max_body;
+} cadre_body_sink;
+
+/**
+ * Makes r->body hold the request's whole body (chunked coding decoded), reading what has not
+ * arrived yet: the request is suspended meanwhile, its worker serves others. A request is
+ * dispatched when its head is read if its body is still on the way
+ * (cadre_server_config.body_on_demand), so that a guard can refuse it before it is sent; this
+ * is when `Expect: 100-continue` is answered. Returns 0 at once when the body is already there
+ * (or there is none), and for every later call. Otherwise the body cannot be had: the response
+ * is set (413 larger than the limit, 400 malformed chunked coding or the connection closed
+ * before its end, 408 not received in time), the connection closes after it, and the status is
+ * returned: the handler returns it as is. A request answered without its body being read closes
+ * its connection after the response (what followed it is discarded).
+ */
+int cadre_request_read_body(cadre_request *r);
+
+/**
+ * As cadre_request_read_body, but the body goes to sink as it arrives instead of being buffered
+ * (a multipart upload written to disk piece by piece); a body that had arrived whole with its
+ * head is fed at once. The sink is the request's from this call whatever happens (dropped when
+ * the request is done); on success r->body_state is sink->state and r->body is empty. Returns
+ * 0, or the status of the answer set, as cadre_request_read_body (the sink's failures map as
+ * cadre_body_sink says).
+ */
+int cadre_request_stream_body(cadre_request *r, const cadre_body_sink *sink);
 
 /** Allocates from the request arena (freed after the response; aborts on out-of-memory). */
 void *cadre_alloc(cadre_request *r, size_t size);
@@ -373,31 +416,6 @@ cadre_request *cadre_current_request(void);
 /** Called for each request, on a coroutine. Returns the status or a negative CADRE_E*. */
 typedef int (*cadre_dispatch_fn)(void *ctx, cadre_request *r);
 
-/**
- * Takes a request's body while it arrives instead of the whole body being buffered first (a large
- * upload goes to disk as it comes). feed gets the body's bytes in order (chunked encoding already
- * decoded), in pieces of any size; a negative CADRE_E* refuses the request and closes the
- * connection: CADRE_ETOOBIG 413, CADRE_EPARSE 400, others 500, with reason(state) as the detail.
- * When the body is complete the request is dispatched with an empty body and state in
- * r->body_state; drop(state) is called once the response is done, or when the request never
- * reaches its handler (refused, connection lost, abandoned at shutdown). max_body replaces the
- * server's body limit for this request when larger. The callbacks run on the worker thread,
- * outside any coroutine, so they must not block for long (a file write is the most they should
- * do); reason may return NULL. The body timeout still applies, counted from the last bytes
- * received.
- */
-typedef struct cadre_body_sink {
-    void *state;
-    int (*feed)(void *state, const char *data, size_t len);
-    const char *(*reason)(void *state);
-    void (*drop)(void *state);
-    uint64_t max_body;
-} cadre_body_sink;
-
-/** Decides, once a request's head is read, whether its body goes to a sink (fills *sink and
- *  returns true) or is buffered whole (false). Runs on the worker, outside any coroutine. */
-typedef bool (*cadre_stream_fn)(void *ctx, const cadre_http_head *head, cadre_body_sink *sink);
-
 typedef struct cadre_server_config {
     const char *host;               /**< listen address (default "127.0.0.1") */
     int port;                       /**< default 8000 */
@@ -414,7 +432,11 @@ typedef struct cadre_server_config {
                                          from on_response (cadre_server_run alone does not) */
     void (*on_listen)(int port, void *ctx); /**< called once all workers listen (optional) */
     void *on_listen_ctx;
-    cadre_stream_fn stream; /**< bodies taken as they arrive (optional; the app sets its own) */
+    /** The dispatch function reads the body itself, when it wants it (cadre_request_read_body,
+     *  cadre_request_stream_body): a request is dispatched as soon as its head is read, so that
+     *  it can be refused before its body is sent. Otherwise (the default) the body is read before
+     *  dispatch. An app sets it: its guards and middleware run before the body. */
+    bool body_on_demand;
     /** Called on the worker once each response is queued (optional; the app sets its own): the
      *  dispatch context, the request (its response state readable), the response's status, its
      *  length in bytes (head and body) and the microseconds since the request's head was read.

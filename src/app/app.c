@@ -23,7 +23,6 @@ cadre_app *cadre_app_new(const char *name)
         return NULL;
     }
     cadre_server_config_default(&app->config);
-    app->config.stream = cadre__app_stream; /* multipart uploads go to disk as they arrive */
     cadre_buf_init(&app->openapi, 0);
     pthread_mutex_init(&app->openapi_lock, NULL);
     cadre__openapi_install(app);
@@ -253,8 +252,7 @@ int cadre_app_serve(cadre_app *app, const cadre_server_config *config)
             return rc;
     }
     cadre_server_config cfg = config ? *config : app->config;
-    if (!cfg.stream)
-        cfg.stream = cadre__app_stream; /* uploads to form routes go to disk as they arrive */
+    cfg.body_on_demand = true; /* the pipeline reads it, after guards and middleware */
     /* the hook only when something listens: it costs two clock reads per request */
     if (!cfg.on_response && (cfg.access_log || app->non_response))
         cfg.on_response = cadre__app_on_response;

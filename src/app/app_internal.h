@@ -123,14 +123,6 @@ void cadre__openapi_install(cadre_app *app);
 void cadre__docs_install(cadre_app *app);
 void cadre__docs_free(cadre_app *app);
 
-/* The route method and path select, as dispatch would (router.c), or NULL. */
-const struct cadre__route *cadre__route_find(const cadre_app *app, cadre_slice method,
-                                             cadre_slice path);
-
-/* Whether a request's body goes to a sink as it arrives: multipart bodies of form routes
- * (typed.c; the app's cadre_server_config.stream). */
-bool cadre__app_stream(void *ctx, const cadre_http_head *head, cadre_body_sink *sink);
-
 /* Runs a typed route: decode and validate, call, encode (typed.c). */
 int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r);
 

@@ -408,18 +408,6 @@ static const struct cadre__route *select_route(const cadre_app *app, cadre_slice
     return best ? best : best_get;
 }
 
-const struct cadre__route *cadre__route_find(const cadre_app *app, cadre_slice method,
-                                             cadre_slice path)
-{
-    cadre_slice segs[MAX_SEGS];
-    char dec[8192];
-    bool matched;
-    if (path.len > sizeof dec)
-        return NULL; /* the caller then takes the general path */
-    long n = split_path(path, segs, dec);
-    return n < 0 ? NULL : select_route(app, method, segs, (size_t)n, &matched);
-}
-
 /* The methods of the routes matching segs (all routes when segs is NULL), as an Allow value with
  * HEAD where GET is, and OPTIONS, which the router answers itself. */
 static const char *allow_value(cadre_request *r, const cadre_app *app, const cadre_slice *segs,
@@ -518,9 +506,10 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
             return rc;
     }
     if (best->spec)
-        return cadre__typed_dispatch(best, r);
+        return cadre__typed_dispatch(best, r); /* reads the body as its route says */
     r->route_data = best->data;
-    return best->handler(r);
+    int rc = cadre_request_read_body(r); /* the guards have let it in: now its body */
+    return rc ? rc : best->handler(r);
 }
 
 /* ---------------------------------------------------------------------------------------------

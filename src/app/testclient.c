@@ -92,6 +92,7 @@ int cadre_test_raw(cadre_app *app, const char *raw, size_t len, cadre_test_respo
         return CADRE_EINVAL;
     app->access_log = app->config.access_log;
     cadre_server_config cfg = app->config;
+    cfg.body_on_demand = true;
     if (!cfg.on_response && (cfg.access_log || app->non_response))
         cfg.on_response = cadre__app_on_response;
     int rc = cadre__worker_init(&w, 0, &cfg, cadre_app_dispatch, app);
@@ -108,9 +109,9 @@ int cadre_test_raw(cadre_app *app, const char *raw, size_t len, cadre_test_respo
     if (rc == 0) {
         cadre__conn_process(c);
         uint64_t give_up = w.now_ms + TEST_DEADLINE_MS;
-        while (!c->dead && c->state == CS_BUSY && w.now_ms < give_up)
+        while (!c->dead && c->slot && w.now_ms < give_up)
             cadre__worker_poll(&w, 100);
-        if (!c->dead && c->state == CS_BUSY)
+        if (!c->dead && c->slot)
             rc = CADRE_ETIMEDOUT;
     }
     cadre_buf out_buf = c->out;

@@ -151,8 +151,8 @@ static enum body_kind body_kind(const cadre_request *r)
     return body_kind_of(cadre_request_header(r, "Content-Type"));
 }
 
-/* A multipart body decoded while it arrives (cadre__app_stream), handed to the route in
- * r->body_state; its uploads and memory go when the request is done (sf_drop). */
+/* A multipart body decoded while it arrives (stream_form), handed back in r->body_state; its
+ * uploads and memory go when the request is done (sf_drop). */
 struct stream_form {
     cadre_arena arena;
     cadre_form form;
@@ -190,30 +190,23 @@ static void sf_drop(void *state)
     free(sf);
 }
 
-bool cadre__app_stream(void *ctx, const cadre_http_head *h, cadre_body_sink *sink)
+/* Reads a multipart body of a form route into a stream_form while it arrives, its uploads
+ * written to disk as they come (the guards have let the request in). Returns 0 with the form in
+ * r->body_state; the status answered when the body could not be had (a limit, the disk);
+ * CADRE_EINVAL when the body's Content-Type cannot begin a form (the buffered path answers it). */
+static int stream_form(cadre_request *r, const cadre_route_spec *spec)
 {
-    cadre_slice ct = { NULL, 0 };
-    for (size_t i = 0; i < h->num_headers; i++)
-        if (cadre_slice_ieq_cstr(h->headers[i].name, "Content-Type")) {
-            ct = h->headers[i].value;
-            break;
-        }
-    if (body_kind_of(ct) != BODY_MULTIPART) /* first: the cheap test that spares JSON bodies */
-        return false;
-    const struct cadre__route *rt = cadre__route_find(ctx, h->method, h->path);
-    const cadre_route_spec *spec = rt ? rt->spec : NULL;
-    if (!spec || !spec->form || spec->body == cadre_none__schema())
-        return false;
     struct stream_form *sf = calloc(1, sizeof *sf);
     if (!sf)
-        return false;
+        return CADRE_ENOMEM;
     cadre_arena_init(&sf->arena, 16384);
     sf->body = cadre_arena_calloc(&sf->arena, spec->body->size);
     cadre_verrors_init(&sf->errs, &sf->arena);
-    if (!sf->body || cadre_form_multipart_begin(&sf->form, spec->body, ct, sf->body, &sf->arena,
-                                                spec->form_limits, &sf->errs) != 0) {
-        sf_drop(sf); /* the buffered path answers the bad Content-Type */
-        return false;
+    if (!sf->body ||
+        cadre_form_multipart_begin(&sf->form, spec->body, cadre_request_header(r, "Content-Type"),
+                                   sf->body, &sf->arena, spec->form_limits, &sf->errs) != 0) {
+        sf_drop(sf);
+        return CADRE_EINVAL;
     }
     /* the body may be as large as its files allow, plus room for the text fields */
     cadre_form_limits lim = spec->form_limits ? *spec->form_limits : cadre_form_limits_default();
@@ -224,9 +217,9 @@ bool cadre__app_stream(void *ctx, const cadre_http_head *h, cadre_body_sink *sin
         files += spec->body->fields[i].type == CADRE_T_FILE    ? 1
                  : spec->body->fields[i].type == CADRE_T_FILES ? 16
                                                                : 0;
-    *sink = (cadre_body_sink){ sf, sf_feed, sf_reason, sf_drop,
-                               files * (uint64_t)lim.max_file_size + ((uint64_t)16 << 20) };
-    return true;
+    cadre_body_sink sink = { sf, sf_feed, sf_reason, sf_drop,
+                             files * (uint64_t)lim.max_file_size + ((uint64_t)16 << 20) };
+    return cadre_request_stream_body(r, &sink);
 }
 
 static enum body_kind body_kind_of(cadre_slice ct)
@@ -313,6 +306,14 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
         if (!spec->form && (kind == BODY_URLENCODED || kind == BODY_MULTIPART))
             kind = BODY_OTHER;
         bool json = kind == BODY_JSON;
+        /* the body is read now, once the route's guards have let the request in */
+        int brc = kind == BODY_MULTIPART ? stream_form(r, spec) : CADRE_EINVAL;
+        if (brc == CADRE_EINVAL)
+            brc = cadre_request_read_body(r);
+        if (brc) {
+            status = brc;
+            goto done;
+        }
         if (kind == BODY_URLENCODED) {
             /* an empty form is a form: each field is then missing or takes its default */
             cadre_form_decode_urlencoded(bs, r->body, body, r->arena, &errs);

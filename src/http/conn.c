@@ -107,9 +107,17 @@ void cadre__conn_close(cadre__conn *c)
     }
     if (c->slot) {
         /* The handler is suspended: let it finish (its wait completes or times out), then the
-         * slot is recycled; the worker abandons it only at the shutdown deadline. */
-        c->slot->conn = NULL;
+         * slot is recycled; the worker abandons it only at the shutdown deadline. A request
+         * waiting for its body learns that it will not come. */
+        cadre__slot *s = c->slot;
+        s->conn = NULL;
         c->slot = NULL;
+        if (s->body == BODY_READING) {
+            s->body = BODY_FAILED;
+            s->body_status = 400;
+            s->body_reason = "the connection closed before the whole body arrived";
+            cadre__slot_wake(s);
+        }
     }
     if (c->tail_slot) {
         cadre__slot_put(w, c->tail_slot);
@@ -256,6 +264,14 @@ static uint64_t now_us(void)
 static void finish(cadre__conn *c, cadre__slot *s)
 {
     cadre__worker *w = c->worker;
+    if (s->body == BODY_PENDING) {
+        /* answered without its body (a guard refused it): what follows cannot be parsed, and
+         * the rest of the body is not worth reading; close after the answer */
+        c->close_after = true;
+        c->in_off = c->in.len;
+    }
+    c->state = CS_HEAD;
+    c->slot = NULL;
     uint64_t bytes = cadre__response_write(c, s);
     c->served++;
     if (w->cfg->on_response)
@@ -264,7 +280,11 @@ static void finish(cadre__conn *c, cadre__slot *s)
         cadre__slot_put(w, s);
 }
 
-static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body, size_t msg_len)
+/* Runs a request on its slot; its body is complete in body (consumed with msg_len bytes of
+ * input), or still arriving (pending: the head is copied into the request's arena, since the
+ * buffer may move as the body comes in; msg_len is 0 then). */
+static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body, size_t msg_len,
+                     bool pending)
 {
     cadre__slot *s = cadre__slot_get(c->worker);
     if (!s) {
@@ -272,28 +292,37 @@ static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body,
         return;
     }
     s->conn = c;
-    s->req.head = *h;
-    memcpy(s->headers, h->headers, h->num_headers * sizeof *h->headers);
+    if (pending) {
+        cadre_http_error e;
+        char *copy = cadre_arena_alloc(&s->arena, c->head_len);
+        if (copy)
+            memcpy(copy, c->in.data + c->in_off, c->head_len);
+        /* the same bytes as parsed a moment ago: they parse the same */
+        if (!copy || cadre_http_parse_head(copy, c->head_len, 0, &c->worker->cfg->limits,
+                                           &s->req.head, s->headers, CADRE__MAX_HEADERS,
+                                           &e) != (int)c->head_len) {
+            cadre__slot_put(c->worker, s);
+            refuse(c, 503, "server out of memory");
+            return;
+        }
+        s->body = BODY_PENDING;
+    } else {
+        s->req.head = *h;
+        memcpy(s->headers, h->headers, h->num_headers * sizeof *h->headers);
+    }
     s->req.head.headers = s->headers;
     s->req.body = body;
     s->req.conn = c;
     s->req.ctx = c->worker->dispatch_ctx;
     if (c->worker->cfg->on_response)
         s->start_us = now_us();
-    if (c->streaming) { /* the body went to a sink: the request owns it from here */
-        s->sink = c->sink;
-        s->req.body_state = c->sink.state;
-        c->streaming = false;
-        c->sink = (cadre_body_sink){ 0 };
-    }
     c->in_off += msg_len;
-    if (cadre__slot_run(s)) {
+    c->slot = s;
+    c->state = CS_BUSY;
+    if (cadre__slot_run(s))
         finish(c, s);
-    } else {
-        c->state = CS_BUSY;
-        c->slot = s;
-        cadre__slot_suspended(s);
-    }
+    else
+        cadre__slot_suspended(s); /* CS_BUSY, or CS_BODY if it waits for its body */
 }
 
 /*
@@ -337,20 +366,74 @@ static int stream_body(cadre__conn *c, char *base, size_t avail, cadre_http_erro
     return done;
 }
 
-/* Parses and dispatches every complete request in the input buffer, in order. */
+/* What a sink's refusal of a body answers: 413 and 400 with the sink's reason (the client's to
+ * read); a failure to store the body is the server's, and its reason (a path, an errno) goes to
+ * the log only (the sink logs it). */
+static int sink_refusal(const cadre_body_sink *sink, int rc, const char **why)
+{
+    const char *r = sink->reason ? sink->reason(sink->state) : NULL;
+    switch (rc) {
+    case CADRE_ETOOBIG: *why = r ? r : "request body too large"; return 413;
+    case CADRE_EPARSE: *why = r ? r : "malformed request body"; return 400;
+    case CADRE_ENOSPC: *why = "Service Unavailable: no space left to store the upload"; return 503;
+    default: *why = "the request body could not be stored"; return 500;
+    }
+}
+
+/* The request in c->slot cannot have its body: it is woken to answer status (the connection
+ * closes after it; what it still sends is discarded). */
+static void body_failed(cadre__conn *c, int status, const char *reason)
+{
+    cadre__slot *s = c->slot;
+    /* copied before the sink that may own it goes */
+    const char *copy = cadre_arena_strndup(&s->arena, reason, strlen(reason));
+    s->body_status = status;
+    s->body_reason = copy ? copy : "request body refused";
+    s->body = BODY_FAILED;
+    stream_drop(c);
+    c->close_after = true;
+    c->in_off = c->in.len;
+    c->state = CS_BUSY;
+    cadre__slot_wake(s);
+}
+
+/* The body of the request in c->slot is complete: it is woken to go on with it. */
+static void body_done(cadre__conn *c, cadre_slice body, size_t msg_len)
+{
+    cadre__slot *s = c->slot;
+    s->req.body = body;
+    if (c->streaming) { /* the sink is the request's from here */
+        s->sink = c->sink;
+        s->req.body_state = c->sink.state;
+        c->streaming = false;
+        c->sink = (cadre_body_sink){ 0 };
+    }
+    c->in_off += msg_len; /* the buffer holds still until the request is done: body stays valid */
+    c->state = CS_BUSY;
+    s->body = BODY_DONE;
+    cadre__slot_wake(s);
+}
+
+/*
+ * Parses and dispatches every complete request in the input buffer, in order. A request whose
+ * body is complete when its head is parsed (the common case) is dispatched with it. One whose
+ * body is still on the way is dispatched at once with its body pending, so that its route,
+ * guards and middleware can refuse it before it is sent; when it asks for its body
+ * (take_body), the connection goes to CS_BODY and reads it for the waiting request.
+ */
 static void process_input(cadre__conn *c)
 {
     cadre__worker *w = c->worker;
     const cadre_http_limits *lim = &w->cfg->limits;
-    while (!c->dead && c->state != CS_BUSY && !c->close_after && !body_pending(c) &&
-           c->out.len - c->out_off < OUT_HIGH) {
+    while (!c->dead && (c->state == CS_HEAD || c->state == CS_BODY) && !c->close_after &&
+           !body_pending(c) && c->out.len - c->out_off < OUT_HIGH) {
         if (!c->in.data)
             return; /* nothing buffered (and no buffer to point into) */
         char *base = c->in.data + c->in_off;
         size_t avail = c->in.len - c->in_off;
         cadre_http_head h;
-        cadre_http_error e;
-        bool have_head = false;
+        cadre_http_error e = { 0 };
+        bool fresh = false; /* the head was parsed just now: no request runs for it yet */
         if (c->state == CS_HEAD) {
             if (avail == 0)
                 return;
@@ -367,69 +450,69 @@ static void process_input(cadre__conn *c)
             c->prev_len = 0;
             c->head_len = (size_t)rc;
             if (!h.chunked && h.content_length <= 0) {
-                dispatch(c, &h, (cadre_slice){ base + rc, 0 }, (size_t)rc);
+                dispatch(c, &h, (cadre_slice){ base + rc, 0 }, (size_t)rc, false);
                 continue;
             }
-            c->streaming = w->cfg->stream && w->cfg->stream(w->dispatch_ctx, &h, &c->sink);
-            c->body_max = c->streaming && c->sink.max_body > lim->max_body ? c->sink.max_body
-                                                                          : lim->max_body;
-            if (!h.chunked && (uint64_t)h.content_length > c->body_max) {
-                refuse(c, 413, "request body too large");
-                return;
-            }
-            c->stream_left = (uint64_t)h.content_length;
-            have_head = true;
             c->content_length = h.content_length;
+            c->stream_left = (uint64_t)h.content_length;
             c->chunked = h.chunked;
+            c->expect_continue = h.expect_continue && h.version == 11;
             c->sent_continue = false;
+            c->body_max = lim->max_body;
             if (c->chunked) {
                 cadre_http_chunked_init(&c->ch);
                 c->ch_src = c->ch_dst = c->head_len;
             }
             c->state = CS_BODY;
-            if (h.expect_continue && h.version == 11 && avail == c->head_len) {
-                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-                if (cadre_buf_append(&c->out, cont, sizeof cont - 1) == 0)
-                    c->sent_continue = true;
+            fresh = true;
+            if (!h.chunked && (uint64_t)h.content_length > c->body_max) {
+                /* its route decides: a sink may take more, a guard may refuse it first */
+                dispatch(c, &h, (cadre_slice){ NULL, 0 }, 0, true);
+                continue;
             }
+        } else if (!c->slot) {
+            refuse(c, 500, "internal error: a body without its request"); /* cannot happen */
+            return;
         }
         /* CS_BODY */
         cadre_slice body;
         size_t msg_len;
-        if (c->streaming) {
-            e = (cadre_http_error){ 0 };
+        if (c->streaming) { /* only for a request that asked for it: never fresh */
             int rc = stream_body(c, base, avail, &e);
-            if (rc < 0 && e.status) { /* the chunked coding, with the decoder's status */
-                refuse(c, e.status, e.reason);
-                return;
-            }
             if (rc < 0) {
-                /* The sink's reason is the client's to read for a refused body (413, 400); a
-                 * failure to store it is the server's, and its reason (a path, an errno) goes to
-                 * the log only (the sink logs it). */
-                const char *why = c->sink.reason ? c->sink.reason(c->sink.state) : NULL;
-                if (rc == CADRE_ETOOBIG)
-                    refuse(c, 413, why ? why : "request body too large");
-                else if (rc == CADRE_EPARSE)
-                    refuse(c, 400, why ? why : "malformed request body");
-                else if (rc == CADRE_ENOSPC)
-                    refuse(c, 503, "Service Unavailable: no space left to store the upload");
-                else
-                    refuse(c, 500, "the request body could not be stored");
+                const char *why = e.reason;
+                int status = e.status ? e.status : sink_refusal(&c->sink, rc, &why);
+                body_failed(c, status, why);
                 return;
             }
-            if (rc == 0)
+            if (rc == 0) {
+                if (c->eof)
+                    body_failed(c, 400, "the connection closed before the whole body arrived");
                 return; /* more to come */
+            }
             body = (cadre_slice){ base + c->head_len, 0 };
             msg_len = c->head_len;
         } else if (!c->chunked) {
-            if (avail < c->head_len + (size_t)c->content_length)
+            if (avail < c->head_len + (size_t)c->content_length) {
+                if (fresh) {
+                    dispatch(c, &h, (cadre_slice){ NULL, 0 }, 0, true);
+                    continue;
+                }
+                if (c->eof)
+                    body_failed(c, 400, "the connection closed before the whole body arrived");
                 return;
+            }
             body = (cadre_slice){ base + c->head_len, (size_t)c->content_length };
             msg_len = c->head_len + (size_t)c->content_length;
         } else {
+            /* A fresh body is decoded within the server's limit even if its route would take
+             * more: it is in the buffer whole only if it is small (the buffer grows from 16 KiB
+             * as it fills), so this refuses nothing a route could take in practice. */
             size_t src = c->ch_src, dst = c->ch_dst;
-            int rc = cadre_http_chunked_decode(&c->ch, base, avail, &src, &dst, lim->max_body, &e);
+            int rc = cadre_http_chunked_decode(&c->ch, base, avail, &src, &dst,
+                                               c->body_max > SIZE_MAX ? SIZE_MAX
+                                                                      : (size_t)c->body_max,
+                                               &e);
             c->ch_src = src;
             c->ch_dst = dst;
             if (rc == CADRE_HTTP_PARTIAL) {
@@ -441,27 +524,109 @@ static void process_input(cadre__conn *c)
                     c->in.len -= src - dst;
                     c->ch_src = dst;
                 }
+                if (fresh) {
+                    dispatch(c, &h, (cadre_slice){ NULL, 0 }, 0, true);
+                    continue;
+                }
+                if (c->eof)
+                    body_failed(c, 400, "the connection closed before the whole body arrived");
                 return;
             }
             if (rc == CADRE_HTTP_ERROR) {
-                refuse(c, e.status, e.reason);
+                if (fresh)
+                    refuse(c, e.status, e.reason);
+                else
+                    body_failed(c, e.status, e.reason);
                 return;
             }
             body = (cadre_slice){ base + c->head_len, dst - c->head_len };
             msg_len = src;
         }
-        if (!have_head) {
-            /* The buffer may have moved since the head was parsed: parse it again (same bytes). */
-            int rc = cadre_http_parse_head(base, c->head_len, 0, lim, &h, w->scratch,
-                                           CADRE__MAX_HEADERS, &e);
-            if (rc != (int)c->head_len) {
-                refuse(c, 500, "internal error re-reading the request head");
-                return;
-            }
-        }
-        c->state = CS_HEAD;
-        dispatch(c, &h, body, msg_len);
+        if (fresh)
+            dispatch(c, &h, body, msg_len, false);
+        else
+            body_done(c, body, msg_len);
     }
+}
+
+/* cadre_request_read_body and cadre_request_stream_body. */
+static int take_body(cadre_request *r, const cadre_body_sink *sink)
+{
+    cadre__slot *s = cadre__slot_of(r);
+    cadre__conn *c = s->conn;
+    int status = 0;
+    const char *why = NULL;
+    if (s->body == BODY_FAILED && sink && sink->drop)
+        sink->drop(sink->state); /* the request's, though it will not be fed */
+    if (s->body == BODY_DONE) {
+        if (!sink)
+            return 0;
+        if (r->body_state) { /* streamed already: that sink has it */
+            if (sink->drop)
+                sink->drop(sink->state);
+            return 0;
+        }
+        /* it had arrived whole with its head: the sink takes it at once */
+        s->sink = *sink;
+        r->body_state = sink->state;
+        int rc = r->body.len ? sink->feed(sink->state, r->body.ptr, r->body.len) : 0;
+        r->body.len = 0;
+        if (rc >= 0)
+            return 0;
+        status = sink_refusal(sink, rc, &why);
+    } else if (s->body == BODY_PENDING) {
+        const cadre_http_limits *lim = &s->worker->cfg->limits;
+        uint64_t max = sink && sink->max_body > lim->max_body ? sink->max_body : lim->max_body;
+        if (!c) {
+            status = 400;
+            why = "the connection closed before the whole body arrived";
+        } else if (!c->chunked && (uint64_t)c->content_length > max) {
+            status = 413;
+            why = "request body too large";
+        } else {
+            if (sink) {
+                c->streaming = true;
+                c->sink = *sink;
+            }
+            c->body_max = max;
+            if (c->expect_continue && !c->sent_continue && c->in.len - c->in_off == c->head_len) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                if (cadre_buf_append(&c->out, cont, sizeof cont - 1) == 0)
+                    c->sent_continue = true;
+            }
+            s->body = BODY_READING;
+            c->state = CS_BODY;
+            queue_again(c); /* what is buffered, then the socket: see process_input */
+            cadre__slot_wait(s);
+            if (s->body == BODY_DONE)
+                return 0;
+            sink = NULL; /* the connection dropped it */
+        }
+    }
+    if (status) {
+        if (sink && sink->drop && s->sink.state != sink->state)
+            sink->drop(sink->state);
+        const char *copy = cadre_arena_strndup(&s->arena, why, strlen(why));
+        s->body = BODY_FAILED;
+        s->body_status = status;
+        s->body_reason = copy ? copy : "request body refused";
+        if (c && c->slot == s) {
+            c->close_after = true;
+            c->in_off = c->in.len;
+        }
+    }
+    cadre_close_after(r);
+    return cadre_error(r, s->body_status, s->body_reason);
+}
+
+int cadre_request_read_body(cadre_request *r)
+{
+    return take_body(r, NULL);
+}
+
+int cadre_request_stream_body(cadre_request *r, const cadre_body_sink *sink)
+{
+    return take_body(r, sink);
 }
 
 /* Reads what the socket has. Returns > 0 bytes read, 0 when it would block, -1 at EOF/error. */
@@ -657,6 +822,10 @@ void cadre__conn_on_timeout(cadre__conn *c)
         refuse(c, 408, "request head not received in time");
         break;
     case T_BODY:
+        if (c->slot) { /* the request waits for it: it answers */
+            body_failed(c, 408, "request body not received in time");
+            return;
+        }
         refuse(c, 408, "request body not received in time");
         break;
     default: /* keep-alive idle, write stalled, linger done */
@@ -673,8 +842,6 @@ void cadre__conn_process(cadre__conn *c)
 
 void cadre__conn_request_done(cadre__conn *c, cadre__slot *s)
 {
-    c->state = CS_HEAD;
-    c->slot = NULL;
     finish(c, s);
     drive(c);
 }

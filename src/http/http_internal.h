@@ -62,13 +62,20 @@ struct cadre__slot {
     size_t heap_index;      /* position in the worker's timer heap, SIZE_MAX if absent */
     cadre__link busy;       /* in the worker's list of suspended requests */
     cadre_body_sink sink;   /* the sink that took the body: dropped when the slot is put back */
+    /* the body: BODY_DONE (in req.body, or none), BODY_PENDING (still on the connection, read on
+     * demand: cadre_request_read_body), BODY_READING (the coroutine waits for it), BODY_FAILED
+     * (body_status and body_reason say why; the connection closes) */
+    enum { BODY_DONE, BODY_PENDING, BODY_READING, BODY_FAILED } body;
+    int body_status;
+    const char *body_reason; /* in the arena */
+    cadre__slot *next_ready; /* in the worker's list of slots to resume (cadre__slot_wake) */
     cadre__slot *next_free;
 };
 
 enum cadre__conn_state {
     CS_HEAD,      /* waiting for (more of) a request head */
-    CS_BODY,      /* head parsed, body arriving */
-    CS_BUSY,      /* handler running (suspended) */
+    CS_BODY,      /* head parsed, body arriving for the request in slot (it waits for it) */
+    CS_BUSY,      /* handler running (suspended), its body read or not wanted yet */
     CS_LINGER,    /* error sent, write side shut: draining input until EOF or timeout */
 };
 
@@ -95,7 +102,7 @@ struct cadre__conn {
     bool chunked, expect_continue;
     cadre_http_chunked ch;
     size_t ch_src, ch_dst; /* offsets relative to in_off */
-    /* a body going to a sink as it arrives (cadre_server_config.stream) instead of the buffer */
+    /* a body going to a sink as it arrives (cadre_request_stream_body) instead of the buffer */
     bool streaming;
     cadre_body_sink sink;
     uint64_t stream_left; /* Content-Length bytes not yet fed */
@@ -109,7 +116,7 @@ struct cadre__conn {
     int file_fd;            /* a file body being sent with sendfile after out (owned), or -1 */
     off_t file_off;
     size_t file_left;
-    cadre__slot *slot;      /* the request in the handler (CS_BUSY) */
+    cadre__slot *slot;      /* the request in the handler (CS_BUSY, CS_BODY) */
     /* timers */
     cadre__link timer;
     enum cadre__timer_kind timer_kind;
@@ -165,6 +172,7 @@ struct cadre__worker {
     cadre__link conns; /* every open connection */
     cadre__link busy;  /* every suspended request (its connection may be gone) */
     cadre__conn *again; /* connections that still had input when their turn ended */
+    cadre__slot *ready; /* woken slots to resume after this turn's events */
     cadre_header scratch[CADRE__MAX_HEADERS];
 };
 
@@ -221,6 +229,15 @@ void cadre__update_date(cadre__worker *w);
 bool cadre__slot_run(cadre__slot *s);
 /* Resumes a suspended slot (server.c). */
 void cadre__slot_resume(cadre__slot *s);
+/* The slot of a request. */
+static inline cadre__slot *cadre__slot_of(cadre_request *r)
+{
+    return (cadre__slot *)((char *)r - offsetof(cadre__slot, req));
+}
+/* Suspends the slot's coroutine until cadre__slot_wake (server.c). */
+void cadre__slot_wait(cadre__slot *s);
+/* Has a slot suspended in cadre__slot_wait (or any wait) resumed on its worker's next turn. */
+void cadre__slot_wake(cadre__slot *s);
 /* Records a slot whose coroutine has just suspended (conn.c). */
 void cadre__slot_suspended(cadre__slot *s);
 /* Destroys a slot whose coroutine may be suspended (forced close at the shutdown deadline). */

@@ -169,6 +169,13 @@ static void heap_remove(cadre__worker *w, cadre__slot *s)
 static void slot_main(void *arg)
 {
     cadre__slot *s = arg;
+    if (!s->worker->cfg->body_on_demand && s->body == BODY_PENDING) {
+        int rc = cadre_request_read_body(&s->req); /* the dispatch function expects it read */
+        if (rc) {
+            s->result = rc;
+            return;
+        }
+    }
     s->result = s->worker->dispatch(s->worker->dispatch_ctx, &s->req);
 }
 
@@ -195,6 +202,9 @@ cadre__slot *cadre__slot_get(cadre__worker *w)
     memset(&s->res, 0, sizeof s->res);
     s->res.file_fd = -1;
     s->sink = (cadre_body_sink){ 0 };
+    s->body = BODY_DONE;
+    s->body_status = 0;
+    s->body_reason = NULL;
     memset(&s->req, 0, sizeof s->req);
     s->req.arena = &s->arena;
     s->req.res = &s->res;
@@ -239,6 +249,11 @@ void cadre__slot_abandon(cadre__worker *w, cadre__slot *s)
         s->wait_fd = -1;
     }
     heap_remove(w, s);
+    for (cadre__slot **p = &w->ready; *p; p = &(*p)->next_ready)
+        if (*p == s) {
+            *p = s->next_ready;
+            break;
+        }
     cadre__link_remove(&s->busy);
     slot_release(s);
     /* The coroutine's frames are dropped with its stack; what it malloc'd itself is lost. */
@@ -326,16 +341,30 @@ void cadre__slot_suspended(cadre__slot *s)
     cadre__link_append(&s->worker->busy, &s->busy);
 }
 
-static cadre__slot *slot_of(cadre_request *r)
+void cadre__slot_wait(cadre__slot *s)
 {
-    return (cadre__slot *)((char *)r - offsetof(cadre__slot, req));
+    s->timed_out = s->woken = false;
+    s->waiting = true;
+    cadre__coro_yield(&s->coro);
+}
+
+void cadre__slot_wake(cadre__slot *s)
+{
+    /* resumed after this turn's events (never from inside the caller: the connection that wakes
+     * it is in the middle of its own work); a list, not the timer heap, so it cannot fail */
+    cadre__worker *w = s->worker;
+    if (!s->waiting || s->woken)
+        return;
+    s->woken = true;
+    s->next_ready = w->ready;
+    w->ready = s;
 }
 
 int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms)
 {
     if (!r || !r->conn)
         return CADRE_ESTATE;
-    cadre__slot *s = slot_of(r);
+    cadre__slot *s = cadre__slot_of(r);
     cadre__worker *w = s->worker;
     if (fd >= 0) {
         struct epoll_event ev = { .events = 0, .data.ptr = s };
@@ -367,7 +396,7 @@ int cadre_wake(cadre_request *r)
 {
     if (!r || !r->conn)
         return CADRE_ESTATE;
-    cadre__slot *s = slot_of(r);
+    cadre__slot *s = cadre__slot_of(r);
     if (!s->waiting || s->woken)
         return s->waiting ? 0 : CADRE_ESTATE;
     /* resumed by the worker's next timer pass, as a deadline that has passed */
@@ -660,6 +689,17 @@ static int next_timeout(cadre__worker *w, int max_wait_ms)
     return (int)d;
 }
 
+static void run_ready(cadre__worker *w)
+{
+    while (w->ready) {
+        cadre__slot *s = w->ready;
+        w->ready = s->next_ready;
+        s->next_ready = NULL;
+        if (s->waiting)
+            cadre__slot_resume(s);
+    }
+}
+
 static void run_timers(cadre__worker *w)
 {
     if (w->accept_resume_ms && w->accept_resume_ms <= w->now_ms)
@@ -683,7 +723,7 @@ static void run_timers(cadre__worker *w)
 void cadre__worker_poll(cadre__worker *w, int max_wait_ms)
 {
     struct epoll_event evs[256];
-    int n = epoll_wait(w->epfd, evs, 256, w->again ? 0 : next_timeout(w, max_wait_ms));
+    int n = epoll_wait(w->epfd, evs, 256, w->again || w->ready ? 0 : next_timeout(w, max_wait_ms));
     cadre__worker_update_time(w);
     for (int i = 0; i < n; i++) {
         int kind = *(int *)evs[i].data.ptr;
@@ -712,6 +752,7 @@ void cadre__worker_poll(cadre__worker *w, int max_wait_ms)
         }
     }
     cadre__conn_run_again(w);
+    run_ready(w);
     run_timers(w);
     free_dead(w);
 }

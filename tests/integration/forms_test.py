@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -275,6 +276,139 @@ class StreamedUploadTest(unittest.TestCase):
         status, _, out = request('POST', '/small-upload', body, MP)
         self.assertEqual(status, 413)
         self.assertEqual(json.loads(out), {'detail': 'a file is larger than 1000 bytes'})
+
+
+def read_response(sock, timeout=5):
+    """One response from a raw socket: (status, headers dict lower-cased, body)."""
+    sock.settimeout(timeout)
+    data = b''
+    while b'\r\n\r\n' not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError('connection closed before a response: %r' % data)
+        data += chunk
+    head, rest = data.split(b'\r\n\r\n', 1)
+    lines = head.decode('latin-1').split('\r\n')
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, v = line.split(':', 1)
+        headers[k.strip().lower()] = v.strip()
+    n = int(headers.get('content-length', '0'))
+    while len(rest) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return status, headers, rest[:n], rest[n:]
+
+
+def closed_by_server(sock, timeout=5):
+    """True when the server ends the connection (EOF, or a reset) within timeout."""
+    sock.settimeout(timeout)
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+class GuardBeforeBodyTest(unittest.TestCase):
+    """A request refused by a guard or a middleware is refused before its body is read: an upload
+    sent to a protected route leaves nothing on disk, and `Expect: 100-continue` gets its answer
+    instead of a 100 (formsapp's /private group, its /slow group, and its blocking middleware)."""
+
+    def setUp(self):
+        self.body = multipart([('title', 't', None, None),
+                               ('doc', os.urandom(3 * 1024 * 1024), 'big.bin', None)])
+
+    def head(self, path, extra=()):
+        lines = ['POST %s HTTP/1.1' % path, 'Host: x', 'Content-Type: ' + MP,
+                 'Content-Length: %d' % len(self.body)] + list(extra)
+        return ('\r\n'.join(lines) + '\r\n\r\n').encode()
+
+    def connect(self):
+        s = socket.create_connection(('127.0.0.1', SERVER.port), timeout=5)
+        self.addCleanup(s.close)
+        return s
+
+    def assert_refused_before_body(self, path, extra, status):
+        # with Expect: 100-continue the answer comes instead of the 100, and the body never
+        s = self.connect()
+        s.sendall(self.head(path, ['Expect: 100-continue'] + list(extra)))
+        got, headers, body, _ = read_response(s)
+        self.assertEqual(got, status, body)
+        self.assertEqual(headers.get('connection'), 'close')
+        self.assertEqual(tmp_files(), [])
+        self.assertTrue(closed_by_server(s))
+        # without it, a client that sends the body at once is answered at its first bytes: the
+        # file part has begun, and still nothing is written
+        s = self.connect()
+        s.sendall(self.head(path, extra) + self.body[:256 * 1024])
+        got, headers, body, _ = read_response(s)
+        self.assertEqual(got, status, body)
+        self.assertEqual(tmp_files(), [])
+        self.assertTrue(closed_by_server(s))
+
+    def test_guard_refuses_an_upload_before_its_body(self):
+        self.assert_refused_before_body('/private/upload', [], 401)
+
+    def test_guard_refuses_a_plain_route_before_its_body(self):
+        self.assert_refused_before_body('/private/echo', [], 401)
+
+    def test_middleware_refuses_before_the_body(self):
+        self.assert_refused_before_body('/private/upload',
+                                        ['Authorization: Bearer open-sesame', 'X-Block: 1'], 403)
+
+    def upload_with_continue(self, path, extra=()):
+        s = self.connect()
+        s.sendall(self.head(path, ['Expect: 100-continue'] + list(extra)))
+        got, _, _, rest = read_response(s)
+        self.assertEqual(got, 100)
+        self.assertEqual(rest, b'')
+        s.sendall(self.body)
+        got, headers, out, _ = read_response(s, timeout=30)
+        self.assertEqual(got, 200, out[:200])
+        self.assertEqual(headers['x-size'], str(3 * 1024 * 1024))
+        self.assertTrue(self.body.find(out) > 0, 'the upload came back different')
+        # the connection stays open for the next request
+        s.sendall(b'POST /signup-json HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}')
+        got, _, _, _ = read_response(s)
+        self.assertEqual(got, 422)
+
+    def test_guard_lets_in_then_the_body_is_read(self):
+        self.upload_with_continue('/private/upload', ['Authorization: Bearer open-sesame'])
+
+    def test_a_guard_that_waits_then_the_body(self):
+        # the guard suspends its request; the body is asked for when it resumes
+        self.upload_with_continue('/slow/upload')
+
+    def test_plain_route_reads_a_body_sent_in_pieces(self):
+        s = self.connect()
+        s.sendall(b'POST /slow/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
+                  b'5\r\nhello\r\n')
+        time.sleep(0.05)  # the request runs its guard meanwhile; the rest is read when asked
+        s.sendall(b'6\r\n world\r\n0\r\n\r\n')
+        got, _, out, _ = read_response(s)
+        self.assertEqual((got, out), (200, b'hello world'))
+
+    def test_client_gone_mid_body(self):
+        for path in ('/slow/upload', '/private/upload'):
+            s = socket.create_connection(('127.0.0.1', SERVER.port), timeout=5)
+            s.sendall(self.head(path, ['Authorization: Bearer open-sesame'])
+                      + self.body[:512 * 1024])
+            s.close()
+        # the server is well, and the partial uploads are gone
+        status, _, _ = request('POST', '/signup-json', b'{}', 'application/json')
+        self.assertEqual(status, 422)
+        deadline = time.monotonic() + 5
+        while tmp_files() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(tmp_files(), [])
 
 
 def main():

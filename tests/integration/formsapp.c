@@ -54,6 +54,41 @@ static int upload(cadre_request *r, const cadre_none *p, const UploadForm *in, c
     return cadre_respond_ref(r, 200, in->doc.content_type, bytes, n);
 }
 
+/* Lets in only requests that carry "Authorization: Bearer open-sesame" (a guard runs before the
+ * body is read: a refused upload is never received). */
+static int token_required(cadre_request *r, void *ctx)
+{
+    (void)ctx;
+    cadre_slice auth = cadre_request_header(r, "Authorization");
+    if (auth.ptr && cadre_slice_eq_cstr(auth, "Bearer open-sesame"))
+        return 0;
+    cadre_set_header(r, "WWW-Authenticate", "Bearer");
+    return cadre_error(r, 401, "Not authenticated");
+}
+
+/* A guard that waits (as one looking a session up in a database would) before letting in. */
+static int slow_guard(cadre_request *r, void *ctx)
+{
+    (void)ctx;
+    return cadre_sleep(r, 20);
+}
+
+/* The app's middleware refuses any request that says "X-Block: 1", before its body. */
+static int blocker(cadre_request *r, cadre_next *next, void *ctx)
+{
+    (void)ctx;
+    cadre_slice b = cadre_request_header(r, "X-Block");
+    if (b.ptr && cadre_slice_eq_cstr(b, "1"))
+        return cadre_error(r, 403, "blocked");
+    return cadre_next_call(r, next);
+}
+
+/* A plain route: answers the body it was given. */
+static int echo(cadre_request *r)
+{
+    return cadre_respond_ref(r, 200, "application/octet-stream", r->body.ptr, r->body.len);
+}
+
 int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("formsapp");
@@ -65,5 +100,14 @@ int main(int argc, char **argv)
     CADRE_ROUTE(app, POST, "/upload", upload, cadre_none, UploadForm, cadre_none, .form = true);
     CADRE_ROUTE(app, POST, "/small-upload", upload, cadre_none, UploadForm, cadre_none, .form = true,
                 .form_limits = &(cadre_form_limits){ .max_file_size = 1000 });
+    cadre_app_use(app, blocker, NULL);
+    cadre_group_begin(app, "/private", .guards = CADRE_GUARDS({ token_required, NULL }));
+    CADRE_ROUTE(app, POST, "/upload", upload, cadre_none, UploadForm, cadre_none, .form = true);
+    cadre_route(app, "POST", "/echo", echo);
+    cadre_group_end(app);
+    cadre_group_begin(app, "/slow", .guards = CADRE_GUARDS({ slow_guard, NULL }));
+    CADRE_ROUTE(app, POST, "/upload", upload, cadre_none, UploadForm, cadre_none, .form = true);
+    cadre_route(app, "POST", "/echo", echo);
+    cadre_group_end(app);
     return cadre_main(app, argc, argv);
 }
