@@ -400,8 +400,85 @@ int cadre_app_on_response(cadre_app *app, cadre_response_hook fn, void *ctx);
  */
 int cadre_app_attach(cadre_app *app, const char *key, void *ptr, void (*free_fn)(void *));
 
+/** Hands p (malloc'd) to the app, which frees it in cadre_app_free: for what a module allocates
+ *  at set-up and needs as long as the app lives. Returns p, or NULL (p freed) when memory runs
+ *  out. NULL p returns NULL. */
+void *cadre_app_own(cadre_app *app, void *p);
+
 /** What is attached under key, or NULL. */
 void *cadre_app_attachment(const cadre_app *app, const char *key);
+
+/**
+ * Records a configuration error found while the app is set up (a module's bad declaration): the
+ * app then refuses to start, and cadre_app_check lists it as "file:line: message". For modules
+ * built on the app (the orm, templates, auth) as for users' own. file may be NULL.
+ */
+void cadre_app_config_error(cadre_app *app, const char *file, int line, const char *fmt, ...)
+    CADRE_PRINTF(4, 5);
+
+/* ---------------------------------------------------------------------------------------------
+ * Modules: a label, the modules it builds on, and what the layers above attach to it (its
+ * models and migrations: cadre/migrate.h; its templates: cadre/template.h). auth and admin are
+ * modules; so is the user's app (cadre_app_own_module: the one cadre_models(app, …) uses).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct cadre_module cadre_module;
+
+typedef struct cadre_module_opts {
+    const char *label;           /**< 1 to 63 of [a-z0-9_-], starting with a letter: "auth" */
+    const char *const *depends;  /**< CADRE_DEPENDS("auth", …): the modules this one builds on */
+} cadre_module_opts;
+
+/** A list of module labels for .depends. */
+#define CADRE_DEPENDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/**
+ * Adds a module to app: cadre_module_add(app, "shop", .depends = CADRE_DEPENDS("auth")).
+ * The modules it depends on may be added before or after it; cadre_app_check refuses a missing
+ * one or a cycle. Everything is copied. Returns the module (owned by the app), or NULL for a bad
+ * or duplicate label (recorded as a configuration error; the functions taking a module accept
+ * NULL and do nothing then).
+ */
+cadre_module *cadre__module_add(cadre_app *app, const cadre_module_opts *opts, const char *file,
+                                int line);
+#define cadre_module_add(app, label_, ...)                                                         \
+    cadre__module_add((app), &(cadre_module_opts){ .label = (label_), __VA_ARGS__ }, __FILE__,    \
+                      __LINE__)
+
+/** The app's own module, labelled with the app's name (made on first use). NULL only when
+ *  memory runs out. */
+cadre_module *cadre_app_own_module(cadre_app *app);
+
+/** The module labelled label, or NULL. */
+cadre_module *cadre_app_module(cadre_app *app, const char *label);
+
+/**
+ * The app's modules in dependency order: a module comes after those it depends on (otherwise in
+ * the order they were added), the app's own module last unless another depends on it. i from 0;
+ * NULL past the end. While the dependencies cannot be resolved (cadre_app_check says why), the
+ * order is the order of addition.
+ */
+cadre_module *cadre_app_module_at(cadre_app *app, size_t i);
+
+const char *cadre_module_label(const cadre_module *m);
+cadre_app *cadre_module_app(const cadre_module *m);
+/** The i-th label m depends on, or NULL past the end. */
+const char *cadre_module_depends(const cadre_module *m, size_t i);
+/** Whether m depends on the module labelled label, directly or through others. */
+bool cadre_module_needs(const cadre_module *m, const char *label);
+
+/** As cadre_app_attach, for state a layer keeps per module (its models, its templates). */
+int cadre_module_attach(cadre_module *m, const char *key, void *ptr, void (*free_fn)(void *));
+void *cadre_module_attachment(const cadre_module *m, const char *key);
+
+/** The module of x, a cadre_app * (its own module) or a cadre_module *: for APIs that take
+ *  either, as cadre_models does. */
+static inline cadre_module *cadre__module_self(cadre_module *m)
+{
+    return m;
+}
+#define cadre_module_of(x)                                                                         \
+    _Generic((x), cadre_app *: cadre_app_own_module, cadre_module *: cadre__module_self)(x)
 
 /** Serves the app with the given configuration until SIGTERM/SIGINT (see cadre_server_run). */
 int cadre_app_serve(cadre_app *app, const cadre_server_config *config);

@@ -58,12 +58,8 @@ void cadre_app_free(cadre_app *app)
     if (app->keys)
         memset(app->keys, 0, app->nkeys * sizeof *app->keys); /* no key left in freed memory */
     free(app->keys);
-    for (size_t i = 0; i < app->nattached; i++) {
-        if (app->attached[i].free_fn)
-            app->attached[i].free_fn(app->attached[i].ptr);
-        free(app->attached[i].key);
-    }
-    free(app->attached);
+    cadre__modules_free(app); /* before the app's attachments: a module's may use them */
+    cadre__attachments_free(app->attached, app->nattached);
     free(app->version);
     free(app->name);
     free(app);
@@ -81,7 +77,7 @@ void *cadre__app_grow(void *items_ptr, size_t n, size_t elem)
     return bigger + n * elem;
 }
 
-void *cadre__app_own(cadre_app *app, void *p)
+void *cadre_app_own(cadre_app *app, void *p)
 {
     if (!p)
         return NULL;
@@ -120,36 +116,12 @@ int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre
 
 int cadre_app_attach(cadre_app *app, const char *key, void *ptr, void (*free_fn)(void *))
 {
-    for (size_t i = 0; i < app->nattached; i++) {
-        struct cadre__attachment *a = &app->attached[i];
-        if (strcmp(a->key, key) == 0) {
-            if (a->free_fn && a->ptr != ptr)
-                a->free_fn(a->ptr);
-            a->ptr = ptr;
-            a->free_fn = free_fn;
-            return 0;
-        }
-    }
-    char *k = strdup(key);
-    struct cadre__attachment *slot =
-        k ? cadre__app_grow(&app->attached, app->nattached, sizeof *slot) : NULL;
-    if (!slot) {
-        free(k);
-        if (free_fn)
-            free_fn(ptr);
-        return CADRE_ENOMEM;
-    }
-    *slot = (struct cadre__attachment){ k, ptr, free_fn };
-    app->nattached++;
-    return 0;
+    return cadre__attach(&app->attached, &app->nattached, key, ptr, free_fn);
 }
 
 void *cadre_app_attachment(const cadre_app *app, const char *key)
 {
-    for (size_t i = 0; i < app->nattached; i++)
-        if (strcmp(app->attached[i].key, key) == 0)
-            return app->attached[i].ptr;
-    return NULL;
+    return cadre__attachment(app->attached, app->nattached, key);
 }
 
 int cadre_app_on_start(cadre_app *app, int (*fn)(cadre_app *app, void *ctx), void *ctx)
@@ -205,7 +177,7 @@ cadre_server_config *cadre_app_config(cadre_app *app)
     return &app->config;
 }
 
-void cadre__app_error(cadre_app *app, const char *file, int line, const char *fmt, ...)
+void cadre_app_config_error(cadre_app *app, const char *file, int line, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -226,6 +198,10 @@ void cadre__app_error(cadre_app *app, const char *file, int line, const char *fm
 
 size_t cadre_app_check(cadre_app *app)
 {
+    if (!app->checked_modules) { /* once: the errors are recorded */
+        app->checked_modules = true;
+        cadre__modules_check(app);
+    }
     while (app->ngroups) {
         cadre__app_error(app, NULL, 0, "cadre_group_begin(\"%s\") without its cadre_group_end",
                          app->groups[app->ngroups - 1].prefix);

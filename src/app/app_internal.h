@@ -56,7 +56,7 @@ struct cadre_app {
     char **errors; /* configuration errors, "file:line: message" */
     size_t nerrors;
     cadre_server_config config;
-    void **owned; /* freed with the app (cadre__app_own) */
+    void **owned; /* freed with the app (cadre_app_own) */
     size_t nowned;
     cadre_buf openapi; /* the document, built on first request */
     char *docs_dir;          /* local docs assets (cadre_app_docs_assets), or NULL: CDN */
@@ -99,6 +99,10 @@ struct cadre_app {
         void (*free_fn)(void *);
     } *attached; /* cadre_app_attach */
     size_t nattached;
+    cadre_module **modules; /* cadre_module_add, in the order added */
+    size_t nmodules;
+    cadre_module **module_order; /* sorted by dependency (cadre_app_module_at) */
+    bool module_order_valid, checked_modules;
 };
 
 /* The server's on_response for an app: the access log, then the hooks (app.c). */
@@ -113,9 +117,15 @@ void cadre__app_on_response(void *ctx, cadre_request *r, int status, uint64_t by
  */
 void *cadre__app_grow(void *items_ptr, size_t n, size_t elem);
 
-/* Hands p (malloc'd) to the app, which frees it in cadre_app_free. Returns p, or NULL (and
- * frees p) when memory runs out. */
-void *cadre__app_own(cadre_app *app, void *p);
+/* Attachment lists (module.c): of the app, of each module. */
+int cadre__attach(struct cadre__attachment **list, size_t *n, const char *key, void *ptr,
+                  void (*free_fn)(void *));
+void *cadre__attachment(const struct cadre__attachment *list, size_t n, const char *key);
+void cadre__attachments_free(struct cadre__attachment *list, size_t n);
+/* Modules (module.c): records unresolvable dependencies as configuration errors; frees them. */
+void cadre__modules_check(cadre_app *app);
+void cadre__modules_free(cadre_app *app);
+
 
 /* Registers GET /openapi.json (openapi.c). */
 void cadre__openapi_install(cadre_app *app);
@@ -149,7 +159,8 @@ const char *cadre__group_prefix(const cadre_app *app);
 int cadre__route_add(cadre_app *app, struct cadre__route *rt, const char *method, const char *path,
                      const char *file, int line);
 
-void cadre__app_error(cadre_app *app, const char *file, int line, const char *fmt, ...)
-    CADRE_PRINTF(4, 5);
+/* The old names of cadre_app_config_error and cadre_app_own, until migrate.c says the new ones. */
+#define cadre__app_error cadre_app_config_error
+#define cadre__app_own cadre_app_own
 
 #endif

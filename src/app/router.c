@@ -65,12 +65,12 @@ int cadre__route(cadre_app *app, const cadre_route_opts *o)
     struct cadre__route r = { .handler = o->handler, .handler_name = o->handler_name,
                               .own_guards = o->guards };
     if (!o->handler) {
-        cadre__app_error(app, o->file, o->line, "route %s %s has no handler",
+        cadre_app_config_error(app, o->file, o->line, "route %s %s has no handler",
                          o->method ? o->method : "?", o->path ? o->path : "?");
         return CADRE_EINVAL;
     }
     if (o->name && !(r.name = strdup(o->name))) {
-        cadre__app_error(app, o->file, o->line, "out of memory adding route %s", o->path);
+        cadre_app_config_error(app, o->file, o->line, "out of memory adding route %s", o->path);
         return CADRE_ENOMEM;
     }
     return cadre__route_add(app, &r, o->method, o->path, o->file, o->line);
@@ -120,13 +120,13 @@ int cadre__group_begin(cadre_app *app, const char *prefix, const cadre_group_spe
     size_t plen = prefix ? strlen(prefix) : 0;
     if (!prefix || prefix[0] != '/' || (plen > 1 && prefix[plen - 1] == '/') ||
         strchr(prefix, '{')) {
-        cadre__app_error(app, file, line,
+        cadre_app_config_error(app, file, line,
                          "group prefix must be literal segments without a trailing '/' "
                          "(\"/admin\"): \"%s\"", prefix ? prefix : "(null)");
         return CADRE_EINVAL;
     }
     if (app->ngroups == CADRE__MAX_GROUPS) {
-        cadre__app_error(app, file, line, "groups nested deeper than %d", CADRE__MAX_GROUPS);
+        cadre_app_config_error(app, file, line, "groups nested deeper than %d", CADRE__MAX_GROUPS);
         return CADRE_EINVAL;
     }
     const struct cadre__group *parent = app->ngroups ? &app->groups[app->ngroups - 1] : NULL;
@@ -134,8 +134,8 @@ int cadre__group_begin(cadre_app *app, const char *prefix, const cadre_group_spe
     if (strcmp(prefix, "/") == 0)
         plen = 0; /* "/" adds nothing */
     struct cadre__group g = { .hidden = spec && spec->hidden };
-    if (spec && spec->tags && !(g.tags = cadre__app_own(app, strdup(spec->tags)))) {
-        cadre__app_error(app, file, line, "out of memory opening group %s", prefix);
+    if (spec && spec->tags && !(g.tags = cadre_app_own(app, strdup(spec->tags)))) {
+        cadre_app_config_error(app, file, line, "out of memory opening group %s", prefix);
         return CADRE_ENOMEM;
     }
     g.prefix = malloc(strlen(base) + plen + 1);
@@ -155,7 +155,7 @@ int cadre__group_begin(cadre_app *app, const char *prefix, const cadre_group_spe
     }
     if (!ok) {
         free(g.prefix);
-        cadre__app_error(app, file, line, "out of memory opening group %s", prefix);
+        cadre_app_config_error(app, file, line, "out of memory opening group %s", prefix);
         return CADRE_ENOMEM;
     }
     app->groups[app->ngroups++] = g;
@@ -165,7 +165,7 @@ int cadre__group_begin(cadre_app *app, const char *prefix, const cadre_group_spe
 int cadre_group_end(cadre_app *app)
 {
     if (app->ngroups == 0) {
-        cadre__app_error(app, NULL, 0, "cadre_group_end without a cadre_group_begin");
+        cadre_app_config_error(app, NULL, 0, "cadre_group_end without a cadre_group_begin");
         return CADRE_EINVAL;
     }
     struct cadre__group *g = &app->groups[--app->ngroups];
@@ -184,11 +184,11 @@ int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method
     r.guards = NULL;
     int rc = CADRE_EINVAL;
     if (!method || !is_method(method)) {
-        cadre__app_error(app, file, line, "invalid method \"%s\"", method ? method : "(null)");
+        cadre_app_config_error(app, file, line, "invalid method \"%s\"", method ? method : "(null)");
         goto fail;
     }
     if (!path || path[0] != '/') {
-        cadre__app_error(app, file, line, "route path must start with '/': \"%s\"",
+        cadre_app_config_error(app, file, line, "route path must start with '/': \"%s\"",
                          path ? path : "(null)");
         goto fail;
     }
@@ -230,7 +230,7 @@ int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method
             struct cadre__seg *s = &r.segs[r.nsegs];
             if (n >= 2 && p[0] == '{' && p[n - 1] == '}') {
                 if (!is_ident(p + 1, n - 2)) {
-                    cadre__app_error(app, file, line, "route %s: bad parameter name \"%.*s\"", path,
+                    cadre_app_config_error(app, file, line, "route %s: bad parameter name \"%.*s\"", path,
                                      (int)n, p);
                     goto fail;
                 }
@@ -239,7 +239,7 @@ int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method
                 s->len = n - 2;
                 for (size_t i = 0; i < r.nsegs; i++) {
                     if (r.segs[i].param && strcmp(r.segs[i].text, s->text) == 0) {
-                        cadre__app_error(app, file, line, "route %s: parameter {%s} appears twice",
+                        cadre_app_config_error(app, file, line, "route %s: parameter {%s} appears twice",
                                          path, s->text);
                         r.nsegs++;
                         goto fail;
@@ -251,7 +251,7 @@ int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method
                     unsigned char c = (unsigned char)p[i];
                     if (c <= 0x20 || c >= 0x7f || c == '{' || c == '}' || c == '?' || c == '#' ||
                         c == '%') {
-                        cadre__app_error(app, file, line,
+                        cadre_app_config_error(app, file, line,
                                          "route %s: invalid character '%c' in a literal segment "
                                          "(parameters are whole segments: /items/{id})",
                                          path, c > 0x20 && c < 0x7f ? c : '?');
@@ -273,14 +273,14 @@ int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method
     }
     for (size_t i = 0; i < app->nroutes; i++) {
         if (r.name && app->routes[i].name && strcmp(r.name, app->routes[i].name) == 0) {
-            cadre__app_error(app, file, line, "route name \"%s\" is taken by %s %s (%s:%d)",
+            cadre_app_config_error(app, file, line, "route name \"%s\" is taken by %s %s (%s:%d)",
                              r.name, app->routes[i].method, app->routes[i].pattern,
                              app->routes[i].file, app->routes[i].line);
             rc = CADRE_EEXIST;
             goto fail;
         }
         if (same_shape(&app->routes[i], &r)) {
-            cadre__app_error(app, file, line, "route %s %s conflicts with %s %s (%s:%d)", method,
+            cadre_app_config_error(app, file, line, "route %s %s conflicts with %s %s (%s:%d)", method,
                              path, app->routes[i].method, app->routes[i].pattern,
                              app->routes[i].file, app->routes[i].line);
             rc = CADRE_EEXIST;
@@ -301,7 +301,7 @@ int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method
     return 0;
 fail:
     if (rc == CADRE_ENOMEM)
-        cadre__app_error(app, file, line, "out of memory adding route %s", path);
+        cadre_app_config_error(app, file, line, "out of memory adding route %s", path);
     free_route(&r);
     return rc;
 }

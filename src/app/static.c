@@ -723,7 +723,7 @@ int cadre__static(cadre_app *app, const char *prefix, const char *dir,
     if (!opt)
         opt = &defaults;
     if (!prefix || prefix[0] != '/' || strstr(prefix, "//") || strpbrk(prefix, "{}")) {
-        cadre__app_error(app, file, line,
+        cadre_app_config_error(app, file, line,
                          "static: prefix must be a path of literal segments (\"/static\"): \"%s\"",
                          prefix ? prefix : "(null)");
         return CADRE_EINVAL;
@@ -740,19 +740,19 @@ int cadre__static(cadre_app *app, const char *prefix, const char *dir,
     else if (!S_ISDIR(st.st_mode))
         why = "not a directory";
     if (why) {
-        cadre__app_error(app, file, line, "static %.*s: \"%s\": %s", (int)plen, prefix,
+        cadre_app_config_error(app, file, line, "static %.*s: \"%s\": %s", (int)plen, prefix,
                          dir ? dir : "(null)", why);
         return CADRE_EINVAL;
     }
     const char *index = opt->index ? opt->index : "index.html";
     if (*index && !valid_name(index, strlen(index), true)) {
-        cadre__app_error(app, file, line, "static %.*s: index must be a file name: \"%s\"",
+        cadre_app_config_error(app, file, line, "static %.*s: index must be a file name: \"%s\"",
                          (int)plen, prefix, index);
         return CADRE_EINVAL;
     }
     char cwd[PATH_MAX] = "";
     if (dir[0] != '/' && !getcwd(cwd, sizeof cwd)) {
-        cadre__app_error(app, file, line, "static %.*s: cannot make \"%s\" absolute: %s",
+        cadre_app_config_error(app, file, line, "static %.*s: cannot make \"%s\" absolute: %s",
                          (int)plen, prefix, dir, strerror(errno));
         return CADRE_EINVAL;
     }
@@ -765,8 +765,8 @@ int cadre__static(cadre_app *app, const char *prefix, const char *dir,
     /* One block: the mount, then its strings. */
     size_t rl = strlen(cwd) + 1 + strlen(dir) + 1, il = strlen(index) + 1, cl = strlen(cache) + 1;
     struct static_mount *m = malloc(sizeof *m + rl + il + cl + plen + 1);
-    if (!m || !cadre__app_own(app, m)) {
-        cadre__app_error(app, file, line, "static %.*s: out of memory", (int)plen, prefix);
+    if (!m || !cadre_app_own(app, m)) {
+        cadre_app_config_error(app, file, line, "static %.*s: out of memory", (int)plen, prefix);
         return CADRE_ENOMEM;
     }
     char *s = (char *)(m + 1);

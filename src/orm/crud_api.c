@@ -4,7 +4,6 @@
  */
 #include "orm_internal.h"
 
-#include "app/app_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,14 +424,14 @@ int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, c
 {
     const cadre_field *pk = cadre_model_pk(model);
     if (!pk || pk->type != CADRE_T_INT64) {
-        cadre__app_error(app, file, line, "cadre_crud %s: model %s needs an int64 CADRE_PRIMARY_KEY",
+        cadre_app_config_error(app, file, line, "cadre_crud %s: model %s needs an int64 CADRE_PRIMARY_KEY",
                          prefix, model->name);
         return CADRE_EINVAL;
     }
-    struct crud *c = cadre__app_own(app, calloc(1, sizeof *c));
-    char *item = cadre__app_own(app, malloc(strlen(prefix) + 6));
+    struct crud *c = cadre_app_own(app, calloc(1, sizeof *c));
+    char *item = cadre_app_own(app, malloc(strlen(prefix) + 6));
     if (!c || !item) {
-        cadre__app_error(app, file, line, "cadre_crud %s: out of memory", prefix);
+        cadre_app_config_error(app, file, line, "cadre_crud %s: out of memory", prefix);
         return CADRE_ENOMEM;
     }
     snprintf(item, strlen(prefix) + 6, "%s/{id}", prefix);
