@@ -1,7 +1,8 @@
 /*
- * libFuzzer target for migration files (src/orm/migrate.c): decoding with the file schema, each
- * operation checked against the schema built so far, and the SQL generated for SQLite and
- * PostgreSQL (including SQLite's table rebuilds).
+ * libFuzzer target for migration files (src/orm/migrate_*.c): decoding with the file schema
+ * (migrate_format.c), each operation checked against the schema built so far (migrate_state.c),
+ * and the SQL generated for SQLite and PostgreSQL, including SQLite's table rebuilds
+ * (migrate_sql.c).
  *
  * Input: one migration's JSON text. Invariants (abort on violation): no crash or leak; when the
  * input is accepted, the SQL is non-empty, holds no NUL and no statement separator outside string

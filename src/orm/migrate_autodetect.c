@@ -1,0 +1,346 @@
+/*
+ * makemigrations: the models diffed against the state the migrations record, the difference
+ * written as the next migration file. Renames are never guessed.
+ */
+#include "migrate_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * makemigrations: the operations that take the recorded state to the models
+ * ------------------------------------------------------------------------------------------- */
+
+/* Appends o and applies it to s (which validates it). */
+static int emit(oplist *l, state *s, op o)
+{
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        op *n = cadre_arena_alloc(l->arena, cap * sizeof *n);
+        if (!n)
+            return CADRE_ENOMEM;
+        if (l->len)
+            memcpy(n, l->items, l->len * sizeof *n);
+        l->items = n;
+        l->cap = cap;
+    }
+    l->items[l->len++] = o;
+    return cadre__mig_apply_op(s, &o, "makemigrations");
+}
+
+static const cadre__table *find_in(const cadre__table *ts, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ts[i].name, name) == 0)
+            return &ts[i];
+    return NULL;
+}
+
+/* same: what makes them look alike ("of the same type", "with the same columns"); needs_default:
+ * dropping and adding would also need a default for the new one (a column that cannot be null). */
+static int refuse_rename(const char *kind, const char *gone, const char *new, const char *flag_old,
+                         const char *flag_new, const char *same, bool needs_default)
+{
+    cadre_log(CADRE_LOG_ERROR,
+              "makemigrations: %s %s is gone and %s %s is new, %s: was it renamed? Cadre does not "
+              "guess. Run makemigrations again with --rename %s=%s to rename it (keeping its "
+              "data), or with --no-rename to drop %s and add %s (losing %s's data%s).",
+              kind, gone, kind, new, same, flag_old, flag_new, gone, new, gone,
+              needs_default ? "; the new column then needs a default or to be nullable, for the "
+                              "rows already there"
+                            : "");
+    return CADRE_EINVAL;
+}
+
+static int apply_renames(state *s, const cadre__table *T, size_t nt,
+                         const cadre_makemigrations_options *opt, oplist *ops)
+{
+    for (size_t pass = 0; pass < 2; pass++) /* tables first, then columns (by new table names) */
+        for (size_t i = 0; opt && i < opt->nrenames; i++) {
+            const char *r = opt->renames[i];
+            const char *eq = strchr(r, '='), *dot = memchr(r, '.', eq ? (size_t)(eq - r) : 0);
+            if (!eq) {
+                cadre_log(CADRE_LOG_ERROR, "makemigrations: --rename %s: expected OLD=NEW or "
+                                           "TABLE.OLD=NEW", r);
+                return CADRE_EINVAL;
+            }
+            if ((pass == 0) != !dot)
+                continue;
+            char *table = dot ? cadre_arena_strndup(s->arena, r, (size_t)(dot - r)) : NULL;
+            const char *o0 = dot ? dot + 1 : r;
+            char *old = cadre_arena_strndup(s->arena, o0, (size_t)(eq - o0));
+            char *new = cadre_arena_strndup(s->arena, eq + 1, strlen(eq + 1));
+            if (!old || !new || (dot && !table))
+                return CADRE_ENOMEM;
+            const cadre__table *target = find_in(T, nt, dot ? table : new);
+            const cadre__table *cur =
+                dot ? cadre__mig_find_table(s, table) : cadre__mig_find_table(s, old);
+            bool ok =
+                target && cur &&
+                (dot ? cadre__mig_find_col(cur, old) && !cadre__mig_find_col(cur, new) &&
+                           cadre__mig_find_col(target, new) && !cadre__mig_find_col(target, old)
+                     : !cadre__mig_find_table(s, new) && !find_in(T, nt, old));
+            if (!ok) {
+                cadre_log(CADRE_LOG_ERROR, "makemigrations: --rename %s does not match the change: "
+                                           "%s must exist in the migrations and not in the models, "
+                                           "%s the other way round", r, old, new);
+                return CADRE_EINVAL;
+            }
+            op o = dot ? (op){ .kind = OP_RENAME_COLUMN, .table = table, .from = old, .to = new }
+                       : (op){ .kind = OP_RENAME_TABLE, .from = old, .to = new };
+            int rc = emit(ops, s, o);
+            if (rc)
+                return rc;
+        }
+    return 0;
+}
+
+static bool col_equal(const cadre__column *a, const cadre__column *b)
+{
+    return strcmp(a->name, b->name) == 0 && a->type == b->type && a->pk == b->pk &&
+           a->null == b->null && a->unique == b->unique && a->index == b->index &&
+           (a->def == b->def || (a->def && b->def && strcmp(a->def, b->def) == 0)) &&
+           a->def_now == b->def_now &&
+           (a->ref_table == b->ref_table ||
+            (a->ref_table && b->ref_table && strcmp(a->ref_table, b->ref_table) == 0 &&
+             strcmp(a->ref_column, b->ref_column) == 0 && a->on_delete == b->on_delete));
+}
+
+static int diff(state *s, const cadre__table *T, size_t nt, const cadre_makemigrations_options *opt,
+                oplist *ops)
+{
+    bool no_rename = opt && opt->no_rename;
+    int rc = apply_renames(s, T, nt, opt, ops);
+    if (rc)
+        return rc;
+
+    /* a table gone and one new with the same columns: perhaps a rename */
+    for (size_t i = 0; i < s->len && !no_rename; i++) {
+        const cadre__table *g = &s->tables[i];
+        if (find_in(T, nt, g->name))
+            continue;
+        for (size_t j = 0; j < nt; j++) {
+            const cadre__table *n = &T[j];
+            if (cadre__mig_find_table(s, n->name) || n->ncols != g->ncols)
+                continue;
+            bool same = true;
+            for (size_t k = 0; k < n->ncols && same; k++) {
+                const cadre__column *c = cadre__mig_find_col(g, n->cols[k].name);
+                same = c && c->type == n->cols[k].type;
+            }
+            if (same)
+                return refuse_rename("table", g->name, n->name, g->name, n->name,
+                                     "with the same columns", false);
+        }
+    }
+
+    /* new tables, each after the tables it references */
+    for (;;) {
+        size_t created = 0, waiting = 0;
+        for (size_t j = 0; j < nt; j++) {
+            const cadre__table *n = &T[j];
+            if (cadre__mig_find_table(s, n->name))
+                continue;
+            bool ready = true;
+            for (size_t k = 0; k < n->ncols && ready; k++)
+                ready = !n->cols[k].ref_table || strcmp(n->cols[k].ref_table, n->name) == 0 ||
+                        cadre__mig_find_table(s, n->cols[k].ref_table);
+            if (!ready) {
+                waiting++;
+                continue;
+            }
+            if ((rc = emit(ops, s, (op){ .kind = OP_CREATE_TABLE, .table = n->name, .create = *n })))
+                return rc;
+            created++;
+        }
+        if (waiting == 0)
+            break;
+        if (created == 0) {
+            cadre_log(CADRE_LOG_ERROR, "makemigrations: the new tables reference each other in a "
+                                       "cycle (or a model that is not registered): create one "
+                                       "without its foreign key first, migrate, then add it");
+            return CADRE_EINVAL;
+        }
+    }
+
+    /* columns of the tables that both have: renames refused, then adds, alters, drops */
+    for (size_t j = 0; j < nt; j++) {
+        const cadre__table *n = &T[j];
+        const cadre__table *cur = cadre__mig_find_table(s, n->name);
+        for (size_t k = 0; k < cur->ncols && !no_rename; k++) {
+            const cadre__column *g = &cur->cols[k];
+            if (cadre__mig_find_col(n, g->name))
+                continue;
+            for (size_t m = 0; m < n->ncols; m++)
+                if (!cadre__mig_find_col(cur, n->cols[m].name) && n->cols[m].type == g->type) {
+                    char *o = cadre_arena_printf(s->arena, "%s.%s", n->name, g->name);
+                    char *w = cadre_arena_printf(s->arena, "%s.%s", n->name, n->cols[m].name);
+                    const cadre__column *nc = &n->cols[m];
+                    return o && w ? refuse_rename("column", o, w, o, nc->name, "of the same type",
+                                                  !nc->null && !nc->def && !nc->def_now)
+                                  : CADRE_ENOMEM;
+                }
+        }
+    }
+    for (size_t pass = 0; pass < 3; pass++)
+        for (size_t j = 0; j < nt; j++) {
+            const cadre__table *n = &T[j];
+            cadre__table *cur = cadre__mig_find_table(s, n->name);
+            if (pass == 0) {
+                for (size_t k = 0; k < n->ncols; k++) {
+                    const cadre__column *c = &n->cols[k];
+                    if (cadre__mig_find_col(cur, c->name))
+                        continue;
+                    if (!c->null && !c->def && !c->def_now && !c->pk) {
+                        cadre_log(CADRE_LOG_ERROR,
+                                  "makemigrations: %s.%s is new and cannot be null, so the rows "
+                                  "already in %s need a value: give it a default (CADRE_DEFAULT…) "
+                                  "or make it CADRE_OPTIONAL or CADRE_NULLABLE; to require it "
+                                  "afterwards, change that in a later migration",
+                                  n->name, c->name, n->name);
+                        return CADRE_EINVAL;
+                    }
+                    if ((rc = emit(ops, s, (op){ .kind = OP_ADD_COLUMN, .table = n->name, .col = *c })))
+                        return rc;
+                    cur = cadre__mig_find_table(s, n->name);
+                }
+            } else if (pass == 1) {
+                for (size_t k = 0; k < n->ncols; k++) {
+                    const cadre__column *c = &n->cols[k], *was = cadre__mig_find_col(cur, c->name);
+                    if (col_equal(was, c))
+                        continue;
+                    if ((rc = emit(ops, s, (op){ .kind = OP_ALTER_COLUMN, .table = n->name, .col = *c })))
+                        return rc;
+                }
+            } else {
+                for (size_t k = 0; k < cur->ncols;) {
+                    const char *name = cur->cols[k].name;
+                    if (cadre__mig_find_col(n, name)) {
+                        k++;
+                        continue;
+                    }
+                    if ((rc = emit(ops, s, (op){ .kind = OP_DROP_COLUMN, .table = n->name, .name = name })))
+                        return rc;
+                    cur = cadre__mig_find_table(s, n->name);
+                }
+            }
+        }
+
+    /* tables gone, each before the tables it references */
+    for (;;) {
+        size_t dropped = 0, left = 0;
+        for (size_t i = 0; i < s->len; i++) {
+            const char *col;
+            if (find_in(T, nt, s->tables[i].name))
+                continue;
+            left++;
+            if (cadre__mig_referenced_by(s, s->tables[i].name, &col))
+                continue;
+            if ((rc = emit(ops, s, (op){ .kind = OP_DROP_TABLE, .table = s->tables[i].name })))
+                return rc;
+            dropped++;
+            break; /* s->tables changed */
+        }
+        if (left == 0)
+            break;
+        if (dropped == 0) {
+            cadre_log(CADRE_LOG_ERROR, "makemigrations: the tables to drop reference each other "
+                                       "in a cycle: drop a foreign key first");
+            return CADRE_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static const char *op_summary(cadre_arena *a, const op *o)
+{
+    switch (o->kind) {
+    case OP_CREATE_TABLE: return cadre_arena_printf(a, "create table %s", o->table);
+    case OP_DROP_TABLE: return cadre_arena_printf(a, "drop table %s", o->table);
+    case OP_RENAME_TABLE: return cadre_arena_printf(a, "rename table %s to %s", o->from, o->to);
+    case OP_ADD_COLUMN: return cadre_arena_printf(a, "add column %s.%s", o->table, o->col.name);
+    case OP_DROP_COLUMN: return cadre_arena_printf(a, "drop column %s.%s", o->table, o->name);
+    case OP_ALTER_COLUMN: return cadre_arena_printf(a, "alter column %s.%s", o->table, o->col.name);
+    default: return cadre_arena_printf(a, "rename column %s.%s to %s", o->table, o->from, o->to);
+    }
+}
+
+int cadre_makemigrations(const cadre_schema *const *models, size_t nmodels, const char *dir,
+                         const cadre_makemigrations_options *opt, cadre_buf *written, FILE *out)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 16384);
+    migration *ms;
+    size_t n;
+    state s = { .arena = &a };
+    oplist ops = { .arena = &a };
+    cadre__table *T = cadre_arena_calloc(&a, (nmodels + 1) * sizeof *T);
+    int rc = T ? cadre__mig_load_dir(dir, &a, &ms, &n) : CADRE_ENOMEM;
+    if (rc == 0)
+        rc = cadre__mig_replay(ms, n, &s);
+    for (size_t i = 0; i < nmodels && rc == 0; i++) {
+        rc = cadre__model_table(models[i], &a, &T[i]);
+        if (rc == 0 && (!cadre__mig_ident_ok(T[i].name) || find_in(T, i, T[i].name))) {
+            cadre_log(CADRE_LOG_ERROR, "makemigrations: model %s is registered twice or its name "
+                                       "is not a valid table name", T[i].name);
+            rc = CADRE_EINVAL;
+        }
+    }
+    if (rc == 0)
+        rc = diff(&s, T, nmodels, opt, &ops);
+    if (rc)
+        goto out;
+    if (ops.len == 0) {
+        if (out)
+            fprintf(out, "No changes detected\n");
+        goto out;
+    }
+    if (opt && opt->check) {
+        if (out)
+            fprintf(out, "Changes not yet in a migration:\n");
+        for (size_t i = 0; i < ops.len && out; i++)
+            fprintf(out, "  - %s\n", op_summary(&a, &ops.items[i]));
+        rc = CADRE_ESTATE;
+        goto out;
+    }
+    const char *name = opt && opt->name ? opt->name : cadre__mig_derive_name(&a, &ops, n == 0);
+    char *full = name ? cadre_arena_printf(&a, "%04zu_%s", n ? (size_t)atoi(ms[n - 1].name) + 1 : 1,
+                                           name) : NULL;
+    size_t stem;
+    char *file = full ? cadre_arena_printf(&a, "%s.json", full) : NULL;
+    if (!file) {
+        rc = CADRE_ENOMEM;
+        goto out;
+    }
+    if (strlen(full) > 64 || !cadre__mig_migration_file_name(file, &stem)) {
+        cadre_log(CADRE_LOG_ERROR, "makemigrations: \"%s\" is not a usable migration name "
+                                   "(lower-case letters, digits and _, at most 59 characters)", name);
+        rc = CADRE_EINVAL;
+        goto out;
+    }
+    cadre_buf text;
+    cadre_buf_init_arena(&text, &a, (size_t)64 << 20);
+    char *path = cadre_arena_printf(&a, "%s/%s", dir, file);
+    rc = path ? cadre__mig_render(full, n ? ms[n - 1].name : NULL, &ops, &text) : CADRE_ENOMEM;
+    if (rc)
+        goto out;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        cadre_log(CADRE_LOG_ERROR, "cannot create the migrations directory %s: %s", dir, strerror(errno));
+        rc = CADRE_EIO;
+        goto out;
+    }
+    if ((rc = cadre__mig_write_atomically(path, text.data, text.len)) != 0)
+        goto out;
+    if (out) {
+        fprintf(out, "Migration %s:\n", path);
+        for (size_t i = 0; i < ops.len; i++)
+            fprintf(out, "  - %s\n", op_summary(&a, &ops.items[i]));
+    }
+    if (written && (rc = cadre_buf_append_str(written, path)) == 0 && !cadre_buf_cstr(written))
+        rc = CADRE_ENOMEM;
+out:
+    cadre_arena_free(&a);
+    return rc;
+}

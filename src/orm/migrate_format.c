@@ -1,0 +1,499 @@
+/*
+ * The migration file format: declared with the schema module, read (one file, or a directory of
+ * them forming one line) and written by makemigrations.
+ *
+ * File format (written by makemigrations, readable and reviewable):
+ *
+ *   {
+ *     "cadre_migration": 1,
+ *     "name": "0002_product_sku",
+ *     "depends_on": "0001_initial",
+ *     "operations": [
+ *       {"op": "add_column", "table": "product", "column":
+ *         {"name": "sku", "type": "text", "nullable": true, "indexed": true}}
+ *     ]
+ *   }
+ */
+#include "migrate_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * The file format, declared with the schema module (so a hand-edited file gets precise errors)
+ * ------------------------------------------------------------------------------------------- */
+
+#define MIG_TYPES(V)                                                                               \
+    V(MIG_BOOL, "bool")                                                                            \
+    V(MIG_INT32, "int32")                                                                          \
+    V(MIG_INT64, "int64")                                                                          \
+    V(MIG_DOUBLE, "double")                                                                        \
+    V(MIG_TEXT, "text")                                                                            \
+    V(MIG_DATE, "date")                                                                            \
+    V(MIG_DATETIME, "datetime")                                                                    \
+    V(MIG_UUID, "uuid")
+CADRE_ENUM(mig_type, MIG_TYPES) /* in the order of enum cadre__coltype */
+
+#define MIG_ON_DELETE(V) V(MIG_PROTECT, "protect") V(MIG_CASCADE, "cascade") V(MIG_SET_NULL, "set_null")
+CADRE_ENUM(mig_on_delete, MIG_ON_DELETE) /* in the order of CADRE_ON_DELETE_* */
+
+/* mig_op_kind, the operations' names, is declared in migrate_internal.h: every part uses it. */
+
+#define MIG_REF_FIELDS(F)                                                                          \
+    F(string, table, CADRE_MIN_LEN(1))                                                             \
+    F(string, column, CADRE_MIN_LEN(1))                                                            \
+    F(enum(mig_on_delete), on_delete, CADRE_DEFAULT(MIG_PROTECT))
+CADRE_SCHEMA_STRICT(mig_ref, MIG_REF_FIELDS)
+
+#define MIG_COLUMN_FIELDS(F)                                                                       \
+    F(string, name, CADRE_MIN_LEN(1))                                                              \
+    F(enum(mig_type), type)                                                                        \
+    F(bool, primary_key, CADRE_DEFAULT(false))                                                     \
+    F(bool, nullable, CADRE_DEFAULT(false))                                                        \
+    F(bool, unique, CADRE_DEFAULT(false))                                                          \
+    F(bool, indexed, CADRE_DEFAULT(false))                                                         \
+    F(string, default_value, CADRE_OPTIONAL)                                                       \
+    F(bool, default_now, CADRE_DEFAULT(false))                                                     \
+    F(object(mig_ref), references, CADRE_OPTIONAL)
+CADRE_SCHEMA_STRICT(mig_column, MIG_COLUMN_FIELDS)
+
+#define MIG_OP_FIELDS(F)                                                                           \
+    F(enum(mig_op_kind), op)                                                                       \
+    F(string, table, CADRE_OPTIONAL)                                                               \
+    F(array(mig_column), columns, CADRE_OPTIONAL)                                                  \
+    F(object(mig_column), column, CADRE_OPTIONAL)                                                  \
+    F(string, name, CADRE_OPTIONAL)                                                                \
+    F(string, from, CADRE_OPTIONAL)                                                                \
+    F(string, to, CADRE_OPTIONAL)
+CADRE_SCHEMA_STRICT(mig_op, MIG_OP_FIELDS)
+
+#define MIG_FILE_FIELDS(F)                                                                         \
+    F(int32, cadre_migration, CADRE_GE(1), CADRE_LE(1))                                            \
+    F(string, name, CADRE_MIN_LEN(1))                                                              \
+    F(string, depends_on, CADRE_NULLABLE)                                                          \
+    F(array(mig_op), operations)
+CADRE_SCHEMA_STRICT(mig_file, MIG_FILE_FIELDS)
+
+/* ---------------------------------------------------------------------------------------------
+ * Reading migration files
+ * ------------------------------------------------------------------------------------------- */
+
+static char *dup_slice(cadre_arena *a, cadre_slice s)
+{
+    return s.ptr ? cadre_arena_strndup(a, s.ptr, s.len) : NULL;
+}
+
+/* A default as written in a file, checked against the column type and put in the canonical form
+ * the models produce (so that "1.50" and 1.5 compare equal). */
+static int normalize_default(cadre_arena *a, cadre__column *c, const char *where)
+{
+    if (!c->def)
+        return 0;
+    char *end;
+    errno = 0;
+    switch (c->type) {
+    case CADRE__COL_BOOL:
+        if (strcmp(c->def, "true") != 0 && strcmp(c->def, "false") != 0)
+            goto bad;
+        return 0;
+    case CADRE__COL_INT32:
+    case CADRE__COL_INT64: {
+        long long v = strtoll(c->def, &end, 10);
+        if (errno || end == c->def || *end)
+            goto bad;
+        c->def = cadre_arena_printf(a, "%lld", v);
+        return c->def ? 0 : CADRE_ENOMEM;
+    }
+    case CADRE__COL_DOUBLE: {
+        double v = strtod(c->def, &end);
+        if (errno || end == c->def || *end || v != v)
+            goto bad;
+        c->def = cadre_arena_printf(a, "%.17g", v);
+        return c->def ? 0 : CADRE_ENOMEM;
+    }
+    default:
+        return 0;
+    }
+bad:
+    cadre_log(CADRE_LOG_ERROR, "%s: column %s: default_value \"%s\" is not a %s", where, c->name,
+              c->def, mig_type__enum()->values[c->type]);
+    return CADRE_EINVAL;
+}
+
+static int column_from(cadre_arena *a, const mig_column *in, cadre__column *c, const char *where)
+{
+    *c = (cadre__column){ .name = dup_slice(a, in->name), .type = (int)in->type,
+                          .pk = in->primary_key, .null = in->nullable, .unique = in->unique,
+                          .index = in->indexed, .def_now = in->default_now };
+    if (cadre_schema_has(CADRE_SCHEMA_OF(mig_column), in, "default_value")) {
+        if (memchr(in->default_value.ptr, '\0', in->default_value.len)) {
+            cadre_log(CADRE_LOG_ERROR, "%s: column %s: default_value holds a NUL character", where,
+                      c->name);
+            return CADRE_EINVAL;
+        }
+        c->def = dup_slice(a, in->default_value);
+    }
+    if (cadre_schema_has(CADRE_SCHEMA_OF(mig_column), in, "references")) {
+        c->ref_table = dup_slice(a, in->references.table);
+        c->ref_column = dup_slice(a, in->references.column);
+        c->on_delete = (int)in->references.on_delete;
+        if (!cadre__mig_ident_ok(c->ref_table) || !cadre__mig_ident_ok(c->ref_column)) {
+            cadre_log(CADRE_LOG_ERROR, "%s: column %s: invalid references", where, c->name);
+            return CADRE_EINVAL;
+        }
+    }
+    if (c->def_now && (c->def || (c->type != CADRE__COL_DATETIME && c->type != CADRE__COL_DATE))) {
+        cadre_log(CADRE_LOG_ERROR, "%s: column %s: default_now needs a date or datetime column "
+                                   "and no default_value", where, c->name);
+        return CADRE_EINVAL;
+    }
+    return normalize_default(a, c, where);
+}
+
+static int read_file(const char *path, cadre_arena *a, char **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cadre_log(CADRE_LOG_ERROR, "cannot read %s: %s", path, strerror(errno));
+        return CADRE_EIO;
+    }
+    cadre_buf b;
+    cadre_buf_init_arena(&b, a, (size_t)64 << 20);
+    char chunk[8192];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rc = cadre_buf_append(&b, chunk, n);
+    if (rc == 0 && ferror(f))
+        rc = CADRE_EIO;
+    fclose(f);
+    if (rc) {
+        cadre_log(CADRE_LOG_ERROR, "cannot read %s: %s", path, cadre_strerror(rc));
+        return rc;
+    }
+    *data = b.data ? b.data : "";
+    *len = b.len;
+    return 0;
+}
+
+/* Decodes and checks one migration's text (name: what the file name says it is, or NULL not to
+ * compare). */
+int cadre__mig_parse_text(cadre_arena *a, const char *path, const char *name, const char *data,
+                          size_t len, migration *m)
+{
+    int rc;
+    mig_file f;
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, a);
+    rc = cadre_schema_decode_json(CADRE_SCHEMA_OF(mig_file), data, len, &f, a, "migration", &errs);
+    if (rc) {
+        for (size_t i = 0; i < errs.len; i++)
+            cadre_log(CADRE_LOG_ERROR, "%s: %s: %s", path, errs.items[i].loc, errs.items[i].msg);
+        return CADRE_EINVAL;
+    }
+    if (!name)
+        name = dup_slice(a, f.name);
+    else if (!cadre_slice_eq_cstr(f.name, name)) {
+        cadre_log(CADRE_LOG_ERROR, "%s: \"name\" is \"%.*s\" but the file is named %s.json", path,
+                  (int)f.name.len, f.name.ptr, name);
+        return CADRE_EINVAL;
+    }
+    *m = (migration){ .name = cadre_arena_strndup(a, name, strlen(name)),
+                      .path = cadre_arena_strndup(a, path, strlen(path)),
+                      .ops = cadre_arena_calloc(a, (f.operations.len + 1) * sizeof(op)),
+                      .nops = f.operations.len };
+    if (!m->name || !m->path || !m->ops)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < f.operations.len; i++) {
+        const mig_op *in = &f.operations.items[i];
+        op *o = &m->ops[i];
+        char *where = cadre_arena_printf(a, "%s: operation %zu (%s)", path, i + 1,
+                                         mig_op_kind__enum()->values[in->op]);
+        if (!where)
+            return CADRE_ENOMEM;
+        *o = (op){ .kind = (int)in->op, .table = dup_slice(a, in->table), .name = dup_slice(a, in->name),
+                   .from = dup_slice(a, in->from), .to = dup_slice(a, in->to) };
+        bool has_col = cadre_schema_has(CADRE_SCHEMA_OF(mig_op), in, "column");
+        bool has_cols = cadre_schema_has(CADRE_SCHEMA_OF(mig_op), in, "columns");
+        bool need_col = o->kind == OP_ADD_COLUMN || o->kind == OP_ALTER_COLUMN;
+        bool need_cols = o->kind == OP_CREATE_TABLE;
+        bool need_table = o->kind != OP_RENAME_TABLE;
+        bool need_rename = o->kind == OP_RENAME_TABLE || o->kind == OP_RENAME_COLUMN;
+        if (has_col != need_col || has_cols != need_cols || !o->table != !need_table ||
+            (!o->from || !o->to) == need_rename || (o->kind == OP_DROP_COLUMN) != !!o->name) {
+            cadre_log(CADRE_LOG_ERROR, "%s: wrong members for this operation (create_table: table, "
+                                       "columns; drop_table: table; rename_table: from, to; "
+                                       "add_column/alter_column: table, column; drop_column: "
+                                       "table, name; rename_column: table, from, to)", where);
+            return CADRE_EINVAL;
+        }
+        if (need_col && (rc = column_from(a, &in->column, &o->col, where)) != 0)
+            return rc;
+        if (need_cols) {
+            o->create = (cadre__table){ o->table, cadre_arena_calloc(a, (in->columns.len + 1) *
+                                                                            sizeof(cadre__column)),
+                                        in->columns.len };
+            if (!o->create.cols)
+                return CADRE_ENOMEM;
+            for (size_t j = 0; j < in->columns.len; j++)
+                if ((rc = column_from(a, &in->columns.items[j], &o->create.cols[j], where)) != 0)
+                    return rc;
+        }
+    }
+    m->depends_on = (f.cadre_null_ >> 2) & 1 ? NULL : dup_slice(a, f.depends_on); /* field 2 */
+    return 0;
+}
+
+static int parse_migration(cadre_arena *a, const char *path, const char *name, migration *m)
+{
+    char *data;
+    size_t len;
+    int rc = read_file(path, a, &data, &len);
+    return rc ? rc : cadre__mig_parse_text(a, path, name, data, len, m);
+}
+
+bool cadre__mig_migration_file_name(const char *n, size_t *stem)
+{
+    size_t len = strlen(n);
+    if (len < 10 || strcmp(n + len - 5, ".json") != 0)
+        return false;
+    for (int i = 0; i < 4; i++)
+        if (n[i] < '0' || n[i] > '9')
+            return false;
+    if (n[4] != '_')
+        return false;
+    for (size_t i = 5; i < len - 5; i++)
+        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '_'))
+            return false;
+    *stem = len - 5;
+    return true;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every migration of dir, in order, checked to form one line (each depends on the one before).
+ * A missing dir is no migrations. */
+int cadre__mig_load_dir(const char *dir, cadre_arena *a, migration **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        cadre_log(CADRE_LOG_ERROR, "cannot open the migrations directory %s: %s", dir, strerror(errno));
+        return CADRE_EIO;
+    }
+    char **names = NULL;
+    size_t len = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        size_t stem;
+        if (!cadre__mig_migration_file_name(e->d_name, &stem))
+            continue;
+        if (len == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nn = cadre_arena_alloc(a, cap * sizeof *nn);
+            if (!nn) {
+                rc = CADRE_ENOMEM;
+                break;
+            }
+            if (len)
+                memcpy(nn, names, len * sizeof *nn);
+            names = nn;
+        }
+        if (!(names[len++] = cadre_arena_strndup(a, e->d_name, stem)))
+            rc = CADRE_ENOMEM;
+    }
+    closedir(d);
+    if (rc)
+        return rc;
+    if (len)
+        qsort(names, len, sizeof *names, cmp_names);
+    migration *ms = cadre_arena_calloc(a, (len + 1) * sizeof *ms);
+    if (!ms)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && strncmp(names[i], names[i - 1], 4) == 0) {
+            cadre_log(CADRE_LOG_ERROR, "migrations %s and %s have the same number: merge them into "
+                                       "one (or renumber one) by hand", names[i - 1], names[i]);
+            return CADRE_EINVAL;
+        }
+        char *path = cadre_arena_printf(a, "%s/%s.json", dir, names[i]);
+        if (!path)
+            return CADRE_ENOMEM;
+        if ((rc = parse_migration(a, path, names[i], &ms[i])) != 0)
+            return rc;
+    }
+    for (size_t i = 0; i < len; i++) {
+        bool ok = i == 0 ? !ms[i].depends_on
+                         : ms[i].depends_on && strcmp(ms[i].depends_on, ms[i - 1].name) == 0;
+        if (!ok) {
+            cadre_log(CADRE_LOG_ERROR, "%s: depends_on should be %s%s%s: migrations form one line, "
+                                       "each following the one before it", ms[i].path,
+                      i ? "\"" : "", i ? ms[i - 1].name : "null", i ? "\"" : "");
+            return CADRE_EINVAL;
+        }
+    }
+    *out = ms;
+    *n = len;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Writing a migration file
+ * ------------------------------------------------------------------------------------------- */
+
+static void write_column(cadre_json_writer *w, const cadre__column *c)
+{
+    cadre_json_begin_object(w);
+    cadre_json_key(w, "name", 4);
+    cadre_json_string(w, c->name, strlen(c->name));
+    cadre_json_key(w, "type", 4);
+    const char *type = mig_type__enum()->values[c->type];
+    cadre_json_string(w, type, strlen(type));
+    static const char *const flags[] = { "primary_key", "nullable", "unique", "indexed" };
+    const bool on[] = { c->pk, c->null, c->unique, c->index };
+    for (size_t i = 0; i < 4; i++)
+        if (on[i]) {
+            cadre_json_key(w, flags[i], strlen(flags[i]));
+            cadre_json_bool(w, true);
+        }
+    if (c->def) {
+        cadre_json_key(w, "default_value", 13);
+        cadre_json_string(w, c->def, strlen(c->def));
+    }
+    if (c->def_now) {
+        cadre_json_key(w, "default_now", 11);
+        cadre_json_bool(w, true);
+    }
+    if (c->ref_table) {
+        cadre_json_key(w, "references", 10);
+        cadre_json_begin_object(w);
+        cadre_json_key(w, "table", 5);
+        cadre_json_string(w, c->ref_table, strlen(c->ref_table));
+        cadre_json_key(w, "column", 6);
+        cadre_json_string(w, c->ref_column, strlen(c->ref_column));
+        cadre_json_key(w, "on_delete", 9);
+        const char *od = mig_on_delete__enum()->values[c->on_delete];
+        cadre_json_string(w, od, strlen(od));
+        cadre_json_end_object(w);
+    }
+    cadre_json_end_object(w);
+}
+
+/* "key": "value" for an operation's string members (names are identifiers: no escaping). */
+static int member(cadre_buf *b, const char *key, const char *v)
+{
+    return v ? cadre_buf_appendf(b, ", \"%s\": \"%s\"", key, v) : 0;
+}
+
+int cadre__mig_render(const char *name, const char *depends_on, const oplist *ops, cadre_buf *b)
+{
+    int rc = cadre_buf_appendf(b, "{\n  \"cadre_migration\": 1,\n  \"name\": \"%s\",\n"
+                                  "  \"depends_on\": ", name);
+    if (rc == 0)
+        rc = depends_on ? cadre_buf_appendf(b, "\"%s\"", depends_on) : cadre_buf_append_str(b, "null");
+    if (rc == 0)
+        rc = cadre_buf_append_str(b, ",\n  \"operations\": [\n");
+    for (size_t i = 0; i < ops->len && rc == 0; i++) {
+        const op *o = &ops->items[i];
+        rc = cadre_buf_appendf(b, "    {\"op\": \"%s\"", mig_op_kind__enum()->values[o->kind]);
+        if (rc == 0)
+            rc = member(b, "table", o->kind == OP_RENAME_TABLE ? NULL : o->table);
+        if (rc == 0)
+            rc = member(b, "name", o->kind == OP_DROP_COLUMN ? o->name : NULL);
+        if (rc == 0 && (o->kind == OP_RENAME_TABLE || o->kind == OP_RENAME_COLUMN))
+            rc = cadre_buf_appendf(b, ", \"from\": \"%s\", \"to\": \"%s\"", o->from, o->to);
+        cadre_json_writer w;
+        if (rc == 0 && o->kind == OP_CREATE_TABLE) {
+            rc = cadre_buf_append_str(b, ", \"columns\": [");
+            for (size_t k = 0; k < o->create.ncols && rc == 0; k++) {
+                rc = cadre_buf_append_str(b, k ? ",\n      " : "\n      ");
+                cadre_json_writer_init(&w, b);
+                write_column(&w, &o->create.cols[k]);
+                rc = rc ? rc : cadre_json_writer_error(&w);
+            }
+            if (rc == 0)
+                rc = cadre_buf_append_str(b, "\n    ]");
+        }
+        if (rc == 0 && (o->kind == OP_ADD_COLUMN || o->kind == OP_ALTER_COLUMN)) {
+            rc = cadre_buf_append_str(b, ", \"column\":\n      ");
+            cadre_json_writer_init(&w, b);
+            write_column(&w, &o->col);
+            rc = rc ? rc : cadre_json_writer_error(&w);
+        }
+        if (rc == 0)
+            rc = cadre_buf_append_str(b, i + 1 < ops->len ? "},\n" : "}\n");
+    }
+    return rc ? rc : cadre_buf_append_str(b, "  ]\n}\n");
+}
+
+/* Writes data to path through a temporary file and a rename: never a half-written migration. */
+int cadre__mig_write_atomically(const char *path, const char *data, size_t len)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return CADRE_EINVAL;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        cadre_log(CADRE_LOG_ERROR, "cannot create %s: %s", tmp, strerror(errno));
+        return CADRE_EIO;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    int err = off < len ? errno : 0;
+    if (!err && fsync(fd) != 0)
+        err = errno;
+    if (close(fd) != 0 && !err)
+        err = errno;
+    if (!err && rename(tmp, path) != 0)
+        err = errno;
+    if (err) {
+        cadre_log(CADRE_LOG_ERROR, "cannot write %s: %s", path, strerror(err ? err : EIO));
+        unlink(tmp);
+        return CADRE_EIO;
+    }
+    return 0;
+}
+
+/* A name from the operations, as Django derives one. */
+const char *cadre__mig_derive_name(cadre_arena *a, const oplist *ops, bool first)
+{
+    if (first)
+        return "initial";
+    if (ops->len == 1) {
+        const op *o = &ops->items[0];
+        switch (o->kind) {
+        case OP_CREATE_TABLE: return o->table;
+        case OP_DROP_TABLE: return cadre_arena_printf(a, "delete_%s", o->table);
+        case OP_RENAME_TABLE: return cadre_arena_printf(a, "rename_%s_%s", o->from, o->to);
+        case OP_ADD_COLUMN: return cadre_arena_printf(a, "%s_%s", o->table, o->col.name);
+        case OP_DROP_COLUMN: return cadre_arena_printf(a, "remove_%s_%s", o->table, o->name);
+        case OP_ALTER_COLUMN: return cadre_arena_printf(a, "alter_%s_%s", o->table, o->col.name);
+        case OP_RENAME_COLUMN: return cadre_arena_printf(a, "rename_%s_%s", o->table, o->to);
+        }
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "auto_%Y%m%d_%H%M", &tm);
+    return cadre_arena_strndup(a, buf, strlen(buf));
+}

@@ -1,0 +1,282 @@
+/*
+ * The schema state a list of operations builds: each operation checked against the tables and
+ * columns there are at that point, then applied. Replaying every migration gives the recorded
+ * schema that makemigrations compares with the models and that migrate turns into SQL.
+ */
+#include "migrate_internal.h"
+
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Operations and the schema state they build
+ * ------------------------------------------------------------------------------------------- */
+
+cadre__table *cadre__mig_find_table(state *s, const char *name)
+{
+    for (size_t i = 0; i < s->len; i++)
+        if (strcmp(s->tables[i].name, name) == 0)
+            return &s->tables[i];
+    return NULL;
+}
+
+cadre__column *cadre__mig_find_col(const cadre__table *t, const char *name)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        if (strcmp(t->cols[i].name, name) == 0)
+            return &t->cols[i];
+    return NULL;
+}
+
+bool cadre__mig_ident_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) > 63 || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+static cadre__column *cols_copy(cadre_arena *a, const cadre__column *cols, size_t n, size_t extra)
+{
+    cadre__column *c = cadre_arena_calloc(a, (n + extra + 1) * sizeof *c);
+    if (c && n)
+        memcpy(c, cols, n * sizeof *c);
+    return c;
+}
+
+/* Checks a column against the state it will live in (FK target, SET NULL on a nullable). */
+static int check_column(state *s, const char *table, const cadre__column *c, const cadre__table *self,
+                        const char *where)
+{
+    if (!cadre__mig_ident_ok(c->name)) {
+        cadre_log(CADRE_LOG_ERROR, "%s: \"%s\" is not a valid column name", where, c->name);
+        return CADRE_EINVAL;
+    }
+    if (c->pk && c->null) {
+        cadre_log(CADRE_LOG_ERROR, "%s: %s.%s: a primary key cannot be nullable", where, table, c->name);
+        return CADRE_EINVAL;
+    }
+    if (c->ref_table) {
+        const cadre__table *t =
+            strcmp(c->ref_table, table) == 0 ? self : cadre__mig_find_table(s, c->ref_table);
+        const cadre__column *rc = t ? cadre__mig_find_col(t, c->ref_column) : NULL;
+        if (!rc || !(rc->pk || rc->unique)) {
+            cadre_log(CADRE_LOG_ERROR, "%s: %s.%s references %s(%s), which is not a primary key or "
+                                       "unique column of a table that exists at that point",
+                      where, table, c->name, c->ref_table, c->ref_column);
+            return CADRE_EINVAL;
+        }
+        if (c->on_delete == CADRE_ON_DELETE_SET_NULL && !c->null) {
+            cadre_log(CADRE_LOG_ERROR, "%s: %s.%s is ON DELETE SET NULL but not nullable", where,
+                      table, c->name);
+            return CADRE_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* The tables whose columns reference table (other than itself). */
+const cadre__table *cadre__mig_referenced_by(state *s, const char *table, const char **col)
+{
+    for (size_t i = 0; i < s->len; i++) {
+        if (strcmp(s->tables[i].name, table) == 0)
+            continue;
+        for (size_t j = 0; j < s->tables[i].ncols; j++)
+            if (s->tables[i].cols[j].ref_table && strcmp(s->tables[i].cols[j].ref_table, table) == 0) {
+                *col = s->tables[i].cols[j].name;
+                return &s->tables[i];
+            }
+    }
+    return NULL;
+}
+
+/* Applies o to the state, refusing what cannot apply (where names the file and operation). */
+int cadre__mig_apply_op(state *s, const op *o, const char *where)
+{
+    cadre__table *t = o->kind == OP_RENAME_TABLE ? cadre__mig_find_table(s, o->from)
+                      : o->table                ? cadre__mig_find_table(s, o->table)
+                                                : NULL;
+    const char *tname = o->kind == OP_RENAME_TABLE ? o->from : o->table;
+    if (!tname || !cadre__mig_ident_ok(tname)) {
+        cadre_log(CADRE_LOG_ERROR, "%s: missing or invalid table name", where);
+        return CADRE_EINVAL;
+    }
+    if (o->kind == OP_CREATE_TABLE) {
+        if (t) {
+            cadre_log(CADRE_LOG_ERROR, "%s: table %s exists already", where, tname);
+            return CADRE_EINVAL;
+        }
+        size_t npk = 0;
+        for (size_t i = 0; i < o->create.ncols; i++) {
+            const cadre__column *c = &o->create.cols[i];
+            int rc = check_column(s, tname, c, &o->create, where);
+            if (rc)
+                return rc;
+            npk += c->pk;
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(o->create.cols[j].name, c->name) == 0) {
+                    cadre_log(CADRE_LOG_ERROR, "%s: table %s has two columns named %s", where, tname,
+                              c->name);
+                    return CADRE_EINVAL;
+                }
+        }
+        if (npk > 1 || o->create.ncols == 0) {
+            cadre_log(CADRE_LOG_ERROR, "%s: table %s needs columns and at most one primary key",
+                      where, tname);
+            return CADRE_EINVAL;
+        }
+        if (s->len == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 16;
+            cadre__table *n = cadre_arena_alloc(s->arena, cap * sizeof *n);
+            if (!n)
+                return CADRE_ENOMEM;
+            if (s->len)
+                memcpy(n, s->tables, s->len * sizeof *n);
+            s->tables = n;
+            s->cap = cap;
+        }
+        s->tables[s->len] = o->create;
+        s->tables[s->len].cols = cols_copy(s->arena, o->create.cols, o->create.ncols, 0);
+        if (!s->tables[s->len].cols)
+            return CADRE_ENOMEM;
+        s->len++;
+        return 0;
+    }
+    if (!t) {
+        cadre_log(CADRE_LOG_ERROR, "%s: no table %s at that point", where, tname);
+        return CADRE_EINVAL;
+    }
+    const char *refcol;
+    const cadre__table *by;
+    switch (o->kind) {
+    case OP_DROP_TABLE:
+        if ((by = cadre__mig_referenced_by(s, tname, &refcol)) != NULL) {
+            cadre_log(CADRE_LOG_ERROR, "%s: table %s is still referenced by %s.%s", where, tname,
+                      by->name, refcol);
+            return CADRE_EINVAL;
+        }
+        *t = s->tables[--s->len];
+        return 0;
+    case OP_RENAME_TABLE:
+        if (!o->to || !cadre__mig_ident_ok(o->to) || cadre__mig_find_table(s, o->to)) {
+            cadre_log(CADRE_LOG_ERROR, "%s: cannot rename %s to \"%s\" (invalid or taken)", where,
+                      tname, o->to ? o->to : "");
+            return CADRE_EINVAL;
+        }
+        for (size_t i = 0; i < s->len; i++)
+            for (size_t j = 0; j < s->tables[i].ncols; j++)
+                if (s->tables[i].cols[j].ref_table && strcmp(s->tables[i].cols[j].ref_table, tname) == 0)
+                    s->tables[i].cols[j].ref_table = o->to;
+        t->name = o->to;
+        return 0;
+    case OP_ADD_COLUMN: {
+        if (cadre__mig_find_col(t, o->col.name)) {
+            cadre_log(CADRE_LOG_ERROR, "%s: %s.%s exists already", where, tname, o->col.name);
+            return CADRE_EINVAL;
+        }
+        int rc = check_column(s, tname, &o->col, t, where);
+        if (rc)
+            return rc;
+        if (o->col.pk) {
+            cadre_log(CADRE_LOG_ERROR, "%s: %s.%s: a primary key cannot be added to a table",
+                      where, tname, o->col.name);
+            return CADRE_EINVAL;
+        }
+        cadre__column *cols = cols_copy(s->arena, t->cols, t->ncols, 1);
+        if (!cols)
+            return CADRE_ENOMEM;
+        cols[t->ncols] = o->col;
+        t->cols = cols;
+        t->ncols++;
+        return 0;
+    }
+    case OP_DROP_COLUMN:
+    case OP_ALTER_COLUMN:
+    case OP_RENAME_COLUMN: {
+        const char *cname = o->kind == OP_DROP_COLUMN    ? o->name
+                            : o->kind == OP_RENAME_COLUMN ? o->from
+                                                          : o->col.name;
+        cadre__column *c = cname ? cadre__mig_find_col(t, cname) : NULL;
+        if (!c) {
+            cadre_log(CADRE_LOG_ERROR, "%s: no column %s.%s at that point", where, tname,
+                      cname ? cname : "(missing)");
+            return CADRE_EINVAL;
+        }
+        if (o->kind == OP_DROP_COLUMN) {
+            if (c->pk || t->ncols == 1) {
+                cadre_log(CADRE_LOG_ERROR, "%s: %s.%s is the primary key or the last column: "
+                                           "drop the table instead", where, tname, cname);
+                return CADRE_EINVAL;
+            }
+            cadre__column *cols = cols_copy(s->arena, t->cols, t->ncols, 0);
+            if (!cols)
+                return CADRE_ENOMEM;
+            size_t at = (size_t)(c - t->cols);
+            memmove(cols + at, cols + at + 1, (t->ncols - at - 1) * sizeof *cols);
+            t->cols = cols;
+            t->ncols--;
+            return 0;
+        }
+        if (o->kind == OP_RENAME_COLUMN) {
+            if (!o->to || !cadre__mig_ident_ok(o->to) || cadre__mig_find_col(t, o->to)) {
+                cadre_log(CADRE_LOG_ERROR, "%s: cannot rename %s.%s to \"%s\" (invalid or taken)",
+                          where, tname, cname, o->to ? o->to : "");
+                return CADRE_EINVAL;
+            }
+            for (size_t i = 0; i < s->len; i++)
+                for (size_t j = 0; j < s->tables[i].ncols; j++) {
+                    cadre__column *r = &s->tables[i].cols[j];
+                    if (r->ref_table && strcmp(r->ref_table, tname) == 0 &&
+                        strcmp(r->ref_column, cname) == 0)
+                        r->ref_column = o->to;
+                }
+            c->name = o->to;
+            return 0;
+        }
+        if (o->col.pk != c->pk) {
+            cadre_log(CADRE_LOG_ERROR, "%s: %s.%s: changing which column is the primary key is not "
+                                       "supported", where, tname, cname);
+            return CADRE_EINVAL;
+        }
+        int rc = check_column(s, tname, &o->col, t, where);
+        if (rc)
+            return rc;
+        *c = o->col;
+        return 0;
+    }
+    default:
+        cadre_log(CADRE_LOG_ERROR, "%s: unknown operation", where);
+        return CADRE_EINVAL;
+    }
+}
+
+/* The state after replaying ms[0..upto). */
+int cadre__mig_replay(migration *ms, size_t upto, state *s)
+{
+    for (size_t i = 0; i < upto; i++)
+        for (size_t j = 0; j < ms[i].nops; j++) {
+            char *where = cadre_arena_printf(s->arena, "%s: operation %zu", ms[i].path, j + 1);
+            int rc = where ? cadre__mig_apply_op(s, &ms[i].ops[j], where) : CADRE_ENOMEM;
+            if (rc)
+                return rc;
+        }
+    return 0;
+}
+
+/* A copy of s that apply_op on s cannot change. */
+int cadre__mig_state_clone(const state *s, state *out)
+{
+    *out = (state){ s->arena, cadre_arena_alloc(s->arena, (s->len + 1) * sizeof(cadre__table)),
+                    s->len, s->len + 1 };
+    if (!out->tables)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < s->len; i++) {
+        out->tables[i] = s->tables[i];
+        out->tables[i].cols = cols_copy(s->arena, s->tables[i].cols, s->tables[i].ncols, 0);
+        if (!out->tables[i].cols)
+            return CADRE_ENOMEM;
+    }
+    return 0;
+}
