@@ -203,7 +203,7 @@ size_t cadre_app_check(cadre_app *app)
         cadre__modules_check(app);
     }
     while (app->ngroups) {
-        cadre__app_error(app, NULL, 0, "cadre_group_begin(\"%s\") without its cadre_group_end",
+        cadre_app_config_error(app, NULL, 0, "cadre_group_begin(\"%s\") without its cadre_group_end",
                          app->groups[app->ngroups - 1].prefix);
         cadre_group_end(app);
     }

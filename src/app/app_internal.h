@@ -159,8 +159,5 @@ const char *cadre__group_prefix(const cadre_app *app);
 int cadre__route_add(cadre_app *app, struct cadre__route *rt, const char *method, const char *path,
                      const char *file, int line);
 
-/* The old names of cadre_app_config_error and cadre_app_own, until migrate.c says the new ones. */
-#define cadre__app_error cadre_app_config_error
-#define cadre__app_own cadre_app_own
 
 #endif

@@ -36,12 +36,12 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
     const char *file = spec->file, *path = spec->path ? spec->path : "?";
     int line = spec->line;
     if (!spec->handler) {
-        cadre__app_error(app, file, line, "route %s %s has no handler", spec->method, path);
+        cadre_app_config_error(app, file, line, "route %s %s has no handler", spec->method, path);
         return CADRE_EINVAL;
     }
     cadre_route_spec *copy = malloc(sizeof *copy);
     if (!copy) {
-        cadre__app_error(app, file, line, "out of memory adding route %s", path);
+        cadre_app_config_error(app, file, line, "out of memory adding route %s", path);
         return CADRE_ENOMEM;
     }
     *copy = *spec;
@@ -60,7 +60,7 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
                               .own_guards = spec->guards };
     if (spec->name && !(r.name = strdup(spec->name))) {
         free(copy);
-        cadre__app_error(app, file, line, "out of memory adding route %s", path);
+        cadre_app_config_error(app, file, line, "out of memory adding route %s", path);
         return CADRE_ENOMEM;
     }
     size_t before = app->nroutes;
@@ -73,7 +73,7 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
     const cadre_schema *ps = copy->params;
     for (size_t i = 0; i < rt->nsegs; i++) {
         if (rt->segs[i].param && !cadre_schema_field(ps, rt->segs[i].text, rt->segs[i].len)) {
-            cadre__app_error(app, file, line,
+            cadre_app_config_error(app, file, line,
                              "route %s %s: path parameter {%s} is not a field of %s", spec->method,
                              path, rt->segs[i].text, ps->name);
             rc = CADRE_EINVAL;
@@ -82,12 +82,12 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
     for (size_t i = 0; i < ps->nfields; i++) {
         const cadre_field *f = &ps->fields[i];
         if (f->in == CADRE_IN_PATH_ && where(rt, &(cadre_field){ .name = f->name }) != CADRE_IN_PATH_) {
-            cadre__app_error(app, file, line, "route %s %s: %s.%s is a path parameter the path lacks",
+            cadre_app_config_error(app, file, line, "route %s %s: %s.%s is a path parameter the path lacks",
                              spec->method, path, ps->name, f->name);
             rc = CADRE_EINVAL;
         }
         if (f->type == CADRE_T_FILE || f->type == CADRE_T_FILES) {
-            cadre__app_error(app, file, line,
+            cadre_app_config_error(app, file, line,
                              "route %s %s: parameter %s.%s is a file: files come in a form body "
                              "(a body schema and .form = true)",
                              spec->method, path, ps->name, f->name);
@@ -95,7 +95,7 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
         } else if (f->type == CADRE_T_STRINGS || f->type == CADRE_T_INT64S ||
                    f->type == CADRE_T_DOUBLES || f->type == CADRE_T_OBJECT ||
                    f->type == CADRE_T_ARRAY) {
-            cadre__app_error(app, file, line, "route %s %s: parameter %s.%s must be a scalar",
+            cadre_app_config_error(app, file, line, "route %s %s: parameter %s.%s must be a scalar",
                              spec->method, path, ps->name, f->name);
             rc = CADRE_EINVAL;
         }
@@ -106,7 +106,7 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
     for (size_t i = 0; i < bs->nfields && !copy->form; i++) {
         const cadre_field *f = &bs->fields[i];
         if (f->type == CADRE_T_FILE || f->type == CADRE_T_FILES) {
-            cadre__app_error(app, file, line,
+            cadre_app_config_error(app, file, line,
                              "route %s %s: body field %s.%s is a file: add .form = true (files "
                              "come only in multipart/form-data)",
                              spec->method, path, bs->name, f->name);

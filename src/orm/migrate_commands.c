@@ -4,7 +4,6 @@
  */
 #include <cadre/migrate.h>
 
-#include "app/app_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -140,11 +139,11 @@ static int warn_pending(cadre_app *app, void *ctx)
 int cadre__models(cadre_app *app, cadre_db *db, const char *dir, const cadre_schema *const *models,
                   size_t nmodels, const char *file, int line)
 {
-    struct models *m = cadre__app_own(app, calloc(1, sizeof *m));
-    const cadre_schema **list = cadre__app_own(app, calloc(nmodels + 1, sizeof *list));
-    char *d = cadre__app_own(app, strdup(dir ? dir : "migrations"));
+    struct models *m = cadre_app_own(app, calloc(1, sizeof *m));
+    const cadre_schema **list = cadre_app_own(app, calloc(nmodels + 1, sizeof *list));
+    char *d = cadre_app_own(app, strdup(dir ? dir : "migrations"));
     if (!m || !list || !d) {
-        cadre__app_error(app, file, line, "cadre_models: out of memory");
+        cadre_app_config_error(app, file, line, "cadre_models: out of memory");
         return CADRE_ENOMEM;
     }
     memcpy(list, models, nmodels * sizeof *list);
@@ -166,13 +165,13 @@ int cadre__models(cadre_app *app, cadre_db *db, const char *dir, const cadre_sch
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         int rc = cadre_app_command(app, cmds[i].name, cmds[i].usage, cmds[i].fn, m);
         if (rc) {
-            cadre__app_error(app, file, line, "cadre_models: cannot add the %s command: %s",
+            cadre_app_config_error(app, file, line, "cadre_models: cannot add the %s command: %s",
                              cmds[i].name, cadre_strerror(rc));
             return rc;
         }
     }
     if (cadre_app_on_start(app, warn_pending, m) != 0) {
-        cadre__app_error(app, file, line, "cadre_models: out of memory");
+        cadre_app_config_error(app, file, line, "cadre_models: out of memory");
         return CADRE_ENOMEM;
     }
     return 0;
