@@ -25,8 +25,16 @@
  * Changing a primary key is refused.
  *
  * migrate runs each migration in its own transaction and records it in the table
- * cadre_migrations (name, applied): a migration that fails leaves the database as it was before
- * it. On SQLite, foreign key enforcement is switched off during a migration (tables that change
+ * cadre_migrations (module, name, applied): a migration that fails leaves the database as it was
+ * before it.
+ *
+ * Modules (cadre/app.h): each module has its own models and its own line of migrations (auth's
+ * user table in auth's, the app's products in the app's). A module's migration that needs
+ * another module's table (a foreign key to auth's user) says so in its "requires"
+ * (["auth:0001_initial"]: makemigrations writes it), and migrate applies the modules'
+ * migrations in an order that honours every "requires" and each module's line. A database made
+ * before modules existed (cadre_migrations without a module column) is upgraded by the next
+ * migrate: its rows go to the app's own module. On SQLite, foreign key enforcement is switched off during a migration (tables that change
  * more than a rename or an added column are rebuilt, as SQLite documents), and the foreign keys
  * are checked before the commit.
  */
@@ -43,17 +51,42 @@
 extern "C" {
 #endif
 
+/** A migration compiled into the program (a module shipped as a library: auth's). */
+typedef struct cadre_migration_source {
+    const char *name; /**< "0001_initial" */
+    const char *text; /**< the file's JSON, NUL-terminated */
+} cadre_migration_source;
+
 /**
- * Registers models (each a CADRE_MODEL schema) stored in db, with their migration files in dir,
- * and adds the commands makemigrations, migrate, showmigrations and sqlmigrate to the app (see
- * cadre_app_command); each takes --dir DIR to use another directory. db must outlive the app;
- * dir and the list are copied. Returns 0 or a negative CADRE_E* (recorded as a configuration
- * error: the app then refuses to start).
+ * Registers a module's models (each a CADRE_MODEL schema), stored in db, with their migration
+ * files in dir: cadre_models(app, db, "migrations", …) for the app's own module,
+ * cadre_models(module, db, "shop/migrations", …) for another (dir NULL: "migrations" for the
+ * app's own, "LABEL/migrations" for another). The first call adds the commands (cadre_app_command):
+ *
+ *     makemigrations [MODULE]     the next migration of each module whose models changed
+ *     migrate [MODULE [NAME]]     applies what is pending (of MODULE, up to NAME, and what it needs)
+ *     showmigrations [MODULE]     lists them per module, [X] applied
+ *     sqlmigrate [MODULE] NAME    prints a migration's SQL
+ *
+ * and a start-up warning when migrations are pending. Every module must use the same db. db must
+ * outlive the app; dir and the list are copied. Returns 0 or a negative CADRE_E* (recorded as a
+ * configuration error: the app then refuses to start).
  */
-int cadre__models(cadre_app *app, cadre_db *db, const char *dir, const cadre_schema *const *models,
-                  size_t nmodels, const char *file, int line);
-#define cadre_models(app, db, dir, ...)                                                            \
-    cadre__models((app), (db), (dir), (const cadre_schema *const[]){ __VA_ARGS__ },                \
+int cadre__models(cadre_module *m, cadre_db *db, const char *dir,
+                  const cadre_migration_source *src, size_t nsrc,
+                  const cadre_schema *const *models, size_t nmodels, const char *file, int line);
+#define cadre_models(where, db, dir, ...)                                                          \
+    cadre__models(cadre_module_of(where), (db), (dir), NULL, 0,                                    \
+                  (const cadre_schema *const[]){ __VA_ARGS__ },                                    \
+                  sizeof((const cadre_schema *const[]){ __VA_ARGS__ }) /                           \
+                      sizeof(const cadre_schema *),                                                \
+                  __FILE__, __LINE__)
+
+/** As cadre_models, with the module's migrations compiled into the program (nsrc of them in
+ *  src, static data: kept, not copied); makemigrations refuses to change them. */
+#define cadre_models_builtin(where, db, src, nsrc, ...)                                            \
+    cadre__models(cadre_module_of(where), (db), NULL, (src), (nsrc),                               \
+                  (const cadre_schema *const[]){ __VA_ARGS__ },                                    \
                   sizeof((const cadre_schema *const[]){ __VA_ARGS__ }) /                           \
                       sizeof(const cadre_schema *),                                                \
                   __FILE__, __LINE__)
@@ -80,27 +113,49 @@ int cadre_makemigrations(const cadre_schema *const *models, size_t nmodels, cons
                          const cadre_makemigrations_options *opt, cadre_buf *written /* OUT */,
                          FILE *out);
 
-/**
- * Applies dir's migrations that db has not recorded, in order, up to and including target (a
- * name or its number prefix; NULL: all). Progress goes to out (may be NULL). Returns 0, or the
- * error of the migration that failed (logged with its statement), which left no trace; those
- * before it stay applied.
- */
-int cadre_migrate(cadre_db *db, const char *dir, const char *target, FILE *out);
+/* The app's migrations, all modules together: what its commands run. module NULL means every
+ * module. Messages for the user go to out (may be NULL). */
 
-/** Writes every migration of dir to out (not NULL), "[X] 0001_initial" when db has applied it,
- *  "[ ]" when not. Returns 0, the error reading them (CADRE_EINVAL, CADRE_EIO) or the database's. */
-int cadre_showmigrations(cadre_db *db, const char *dir, FILE *out);
-
-/** How many of dir's migrations db has not applied yet. */
-int cadre_migrations_pending(cadre_db *db, const char *dir, size_t *n /* OUT */);
+/** makemigrations for module (NULL: every module whose models changed). Returns as
+ *  cadre_makemigrations; CADRE_ENOTFOUND for an unknown module. */
+int cadre_app_makemigrations(cadre_app *app, const char *module,
+                             const cadre_makemigrations_options *opt, FILE *out);
 
 /**
- * Appends the SQL that migration name (or its number prefix) runs on engine ("sqlite" or
- * "postgresql"), one statement per line, each ending in ';'. Returns 0, CADRE_ENOTFOUND or
- * CADRE_EINVAL.
+ * Applies the pending migrations (of module only, up to and including its migration target, a
+ * name or its number; NULL: all), with those of other modules they require, in order. Returns
+ * 0, or the error of the migration that failed (logged with its statement), which left no trace;
+ * those before it stay applied.
  */
-int cadre_sqlmigrate(const char *dir, const char *name, const char *engine, cadre_buf *out);
+int cadre_app_migrate(cadre_app *app, const char *module, const char *target, FILE *out);
+
+/** Lists the migrations per module to out: "[X] 0001_initial" when applied, "[ ]" when not. */
+int cadre_app_showmigrations(cadre_app *app, const char *module, FILE *out);
+
+/** How many of the app's migrations its database has not applied yet. */
+int cadre_app_migrations_pending(cadre_app *app, size_t *n /* OUT */);
+
+/* One module's migrations in a directory, recorded in db under the module label (the functions
+ * above do this for each of the app's modules; these serve tests and tools). */
+
+/** As cadre_app_migrate for one module whose migrations are in dir. */
+int cadre_migrate(cadre_db *db, const char *module, const char *dir, const char *target,
+                  FILE *out);
+
+/** As cadre_app_showmigrations for one module (no heading: "[X] 0001_initial" lines). */
+int cadre_showmigrations(cadre_db *db, const char *module, const char *dir, FILE *out);
+
+/** How many of dir's migrations db has not applied yet for module. */
+int cadre_migrations_pending(cadre_db *db, const char *module, const char *dir,
+                             size_t *n /* OUT */);
+
+/**
+ * Appends the SQL that migration name (or its number prefix) of module, in dir, runs on engine
+ * ("sqlite" or "postgresql"), one statement per line, each ending in ';'. Returns 0,
+ * CADRE_ENOTFOUND or CADRE_EINVAL.
+ */
+int cadre_sqlmigrate(const char *module, const char *dir, const char *name, const char *engine,
+                     cadre_buf *out);
 
 #ifdef __cplusplus
 }

@@ -78,7 +78,7 @@ static int apply_renames(state *s, const cadre__table *T, size_t nt,
             const cadre__table *cur =
                 dot ? cadre__mig_find_table(s, table) : cadre__mig_find_table(s, old);
             bool ok =
-                target && cur &&
+                target && cur && cadre__mig_owned(cur, s->module) &&
                 (dot ? cadre__mig_find_col(cur, old) && !cadre__mig_find_col(cur, new) &&
                            cadre__mig_find_col(target, new) && !cadre__mig_find_col(target, old)
                      : !cadre__mig_find_table(s, new) && !find_in(T, nt, old));
@@ -108,10 +108,21 @@ static bool col_equal(const cadre__column *a, const cadre__column *b)
              strcmp(a->ref_column, b->ref_column) == 0 && a->on_delete == b->on_delete));
 }
 
+/* The operations that take s (every module's tables) to T (the models of the module s->module):
+ * only that module's tables are created, changed or dropped. */
 static int diff(state *s, const cadre__table *T, size_t nt, const cadre_makemigrations_options *opt,
                 oplist *ops)
 {
     bool no_rename = opt && opt->no_rename;
+    for (size_t j = 0; j < nt; j++) {
+        const cadre__table *t = cadre__mig_find_table(s, T[j].name);
+        if (t && !cadre__mig_owned(t, s->module)) {
+            cadre_log(CADRE_LOG_ERROR, "makemigrations: the table %s of module %s's model is "
+                                       "module %s's already: rename the model",
+                      T[j].name, s->module, t->module);
+            return CADRE_EINVAL;
+        }
+    }
     int rc = apply_renames(s, T, nt, opt, ops);
     if (rc)
         return rc;
@@ -119,7 +130,7 @@ static int diff(state *s, const cadre__table *T, size_t nt, const cadre_makemigr
     /* a table gone and one new with the same columns: perhaps a rename */
     for (size_t i = 0; i < s->len && !no_rename; i++) {
         const cadre__table *g = &s->tables[i];
-        if (find_in(T, nt, g->name))
+        if (find_in(T, nt, g->name) || !cadre__mig_owned(g, s->module))
             continue;
         for (size_t j = 0; j < nt; j++) {
             const cadre__table *n = &T[j];
@@ -233,7 +244,7 @@ static int diff(state *s, const cadre__table *T, size_t nt, const cadre_makemigr
         size_t dropped = 0, left = 0;
         for (size_t i = 0; i < s->len; i++) {
             const char *col;
-            if (find_in(T, nt, s->tables[i].name))
+            if (find_in(T, nt, s->tables[i].name) || !cadre__mig_owned(&s->tables[i], s->module))
                 continue;
             left++;
             if (cadre__mig_referenced_by(s, s->tables[i].name, &col))
@@ -267,44 +278,102 @@ static const char *op_summary(cadre_arena *a, const op *o)
     }
 }
 
-int cadre_makemigrations(const cadre_schema *const *models, size_t nmodels, const char *dir,
-                         const cadre_makemigrations_options *opt, cadre_buf *written, FILE *out)
+/* Adds "owner:LAST" to req (deduplicated) for each column of c[0..n) that references a table of
+ * another module: the new migration must come after that table's migrations. */
+static int add_requires(cadre_arena *a, state *s, const mig_plan *p, const cadre__column *c,
+                        size_t n, const char ***req, size_t *nreq)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cadre__table *t = c[i].ref_table ? cadre__mig_find_table(s, c[i].ref_table) : NULL;
+        if (!t || !t->module || cadre__mig_owned(t, s->module))
+            continue;
+        const char *last = NULL;
+        for (size_t k = 0; k < p->nmods; k++)
+            if (strcmp(p->mods[k].label, t->module) == 0 && p->mods[k].n)
+                last = p->mods[k].ms[p->mods[k].n - 1].name;
+        char *r = last ? cadre_arena_printf(a, "%s:%s", t->module, last) : NULL;
+        if (!last)
+            continue;
+        if (!r)
+            return CADRE_ENOMEM;
+        bool dup = false;
+        for (size_t j = 0; j < *nreq && !dup; j++)
+            dup = strcmp((*req)[j], r) == 0;
+        if (dup)
+            continue;
+        const char **more = cadre_arena_alloc(a, (*nreq + 1) * sizeof *more);
+        if (!more)
+            return CADRE_ENOMEM;
+        if (*nreq)
+            memcpy(more, *req, *nreq * sizeof *more);
+        more[(*nreq)++] = r;
+        *req = more;
+    }
+    return 0;
+}
+
+int cadre__mig_make(mig_module *mods, size_t nmods, size_t k,
+                    const cadre_makemigrations_options *opt, cadre_buf *written, FILE *out)
 {
     cadre_arena a;
     cadre_arena_init(&a, 16384);
-    migration *ms;
-    size_t n;
+    mig_plan p;
+    mig_module *mm = &mods[k];
     state s = { .arena = &a };
     oplist ops = { .arena = &a };
-    cadre__table *T = cadre_arena_calloc(&a, (nmodels + 1) * sizeof *T);
-    int rc = T ? cadre__mig_load_dir(dir, &a, &ms, &n) : CADRE_ENOMEM;
-    if (rc == 0)
-        rc = cadre__mig_replay(ms, n, &s);
-    for (size_t i = 0; i < nmodels && rc == 0; i++) {
-        rc = cadre__model_table(models[i], &a, &T[i]);
+    cadre__table *T = cadre_arena_calloc(&a, (mm->nmodels + 1) * sizeof *T);
+    int rc = T ? cadre__mig_plan(&a, mods, nmods, &p) : CADRE_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < p.n; i++)
+        rc = cadre__mig_replay(p.order[i], 1, &s);
+    for (size_t i = 0; i < mm->nmodels && rc == 0; i++) {
+        rc = cadre__model_table(mm->models[i], &a, &T[i]);
         if (rc == 0 && (!cadre__mig_ident_ok(T[i].name) || find_in(T, i, T[i].name))) {
             cadre_log(CADRE_LOG_ERROR, "makemigrations: model %s is registered twice or its name "
                                        "is not a valid table name", T[i].name);
             rc = CADRE_EINVAL;
         }
     }
+    s.module = mm->label;
     if (rc == 0)
-        rc = diff(&s, T, nmodels, opt, &ops);
+        rc = diff(&s, T, mm->nmodels, opt, &ops);
     if (rc)
         goto out;
+    const char *in = nmods > 1 ? cadre_arena_printf(&a, " in %s", mm->label) : "";
     if (ops.len == 0) {
         if (out)
-            fprintf(out, "No changes detected\n");
+            fprintf(out, "No changes detected%s\n", in ? in : "");
         goto out;
     }
     if (opt && opt->check) {
         if (out)
-            fprintf(out, "Changes not yet in a migration:\n");
+            fprintf(out, "Changes not yet in a migration%s:\n", in ? in : "");
         for (size_t i = 0; i < ops.len && out; i++)
             fprintf(out, "  - %s\n", op_summary(&a, &ops.items[i]));
         rc = CADRE_ESTATE;
         goto out;
     }
+    if (!mm->dir) {
+        cadre_log(CADRE_LOG_ERROR, "makemigrations: the models of module %s differ from its "
+                                   "migrations, which are built into the program: its models "
+                                   "cannot change here", mm->label);
+        rc = CADRE_EINVAL;
+        goto out;
+    }
+    const char **req = NULL;
+    size_t nreq = 0;
+    for (size_t i = 0; i < ops.len && rc == 0; i++) {
+        const op *o = &ops.items[i];
+        rc = o->kind == OP_CREATE_TABLE
+                 ? add_requires(&a, &s, &p, o->create.cols, o->create.ncols, &req, &nreq)
+             : o->kind == OP_ADD_COLUMN || o->kind == OP_ALTER_COLUMN
+                 ? add_requires(&a, &s, &p, &o->col, 1, &req, &nreq)
+                 : 0;
+    }
+    if (rc)
+        goto out;
+    size_t n = mm->n;
+    migration *ms = mm->ms;
+    const char *dir = mm->dir;
     const char *name = opt && opt->name ? opt->name : cadre__mig_derive_name(&a, &ops, n == 0);
     char *full = name ? cadre_arena_printf(&a, "%04zu_%s", n ? (size_t)atoi(ms[n - 1].name) + 1 : 1,
                                            name) : NULL;
@@ -323,7 +392,8 @@ int cadre_makemigrations(const cadre_schema *const *models, size_t nmodels, cons
     cadre_buf text;
     cadre_buf_init_arena(&text, &a, (size_t)64 << 20);
     char *path = cadre_arena_printf(&a, "%s/%s", dir, file);
-    rc = path ? cadre__mig_render(full, n ? ms[n - 1].name : NULL, &ops, &text) : CADRE_ENOMEM;
+    rc = path ? cadre__mig_render(full, n ? ms[n - 1].name : NULL, req, nreq, &ops, &text)
+              : CADRE_ENOMEM;
     if (rc)
         goto out;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -337,10 +407,19 @@ int cadre_makemigrations(const cadre_schema *const *models, size_t nmodels, cons
         fprintf(out, "Migration %s:\n", path);
         for (size_t i = 0; i < ops.len; i++)
             fprintf(out, "  - %s\n", op_summary(&a, &ops.items[i]));
+        for (size_t i = 0; i < nreq; i++)
+            fprintf(out, "  (after %s)\n", req[i]);
     }
     if (written && (rc = cadre_buf_append_str(written, path)) == 0 && !cadre_buf_cstr(written))
         rc = CADRE_ENOMEM;
 out:
     cadre_arena_free(&a);
     return rc;
+}
+
+int cadre_makemigrations(const cadre_schema *const *models, size_t nmodels, const char *dir,
+                         const cadre_makemigrations_options *opt, cadre_buf *written, FILE *out)
+{
+    mig_module m = { .label = "app", .dir = dir, .models = models, .nmodels = nmodels };
+    return cadre__mig_make(&m, 1, 0, opt, written, out);
 }

@@ -1,28 +1,198 @@
 /*
- * The app's migration commands (makemigrations, migrate, showmigrations, sqlmigrate) and the
- * start-up warning about migrations not yet applied, registered by cadre_models.
+ * The app's migrations, all modules together: the registry cadre_models fills (one per app,
+ * attached as "cadre.migrations"), the app-level functions of cadre/migrate.h, the commands
+ * (makemigrations, migrate, showmigrations, sqlmigrate) and the start-up warning about
+ * migrations not yet applied.
  */
-#include <cadre/migrate.h>
+#include "migrate_internal.h"
 
-
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------------------------------------
- * The app's commands
- * ------------------------------------------------------------------------------------------- */
+#define REGISTRY_KEY "cadre.migrations"
 
-struct models {
-    cadre_db *db;
+struct entry {
+    cadre_module *m;
     const char *dir;
+    const cadre_migration_source *src;
+    size_t nsrc;
     const cadre_schema **models;
     size_t n;
 };
 
-/* Options shared by the commands: --dir DIR; the rest go to the command. Returns the index of
- * the first argument not consumed, or -1 after printing an error. */
-static const char *take_dir(int *argc, char **argv, const char *dir)
+struct registry {
+    cadre_app *app;
+    cadre_db *db;
+    struct entry *items;
+    size_t len;
+};
+
+static void registry_free(void *p)
 {
+    struct registry *r = p;
+    for (size_t i = 0; i < r->len; i++) {
+        free((char *)r->items[i].dir);
+        free(r->items[i].models);
+    }
+    free(r->items);
+    free(r);
+}
+
+/* The registered modules as the engine takes them, in the app's module order, in *out (arena
+ * memory); *legacy: the module that owns a record table's rows from before modules (the app's own
+ * module, when it has models; else the first). dir_override replaces the directory of module
+ * only (or of the only module). */
+static int modules(struct registry *r, cadre_arena *a, const char *only_dir_for,
+                   const char *dir_override, mig_module **out, size_t *n, const char **legacy)
+{
+    mig_module *mods = cadre_arena_calloc(a, (r->len + 1) * sizeof *mods);
+    if (!mods)
+        return CADRE_ENOMEM;
+    size_t k = 0;
+    *legacy = NULL;
+    cadre_module *own = cadre_app_own_module(r->app);
+    for (size_t i = 0; k < r->len; i++) {
+        cadre_module *m = cadre_app_module_at(r->app, i);
+        if (!m)
+            break;
+        for (size_t j = 0; j < r->len; j++) {
+            const struct entry *e = &r->items[j];
+            if (e->m != m)
+                continue;
+            const char *label = cadre_module_label(m);
+            bool override = dir_override && (!only_dir_for || strcmp(only_dir_for, label) == 0);
+            mods[k++] = (mig_module){ .label = label,
+                                      .dir = override ? dir_override : e->dir,
+                                      .src = override ? NULL : e->src,
+                                      .nsrc = override ? 0 : e->nsrc,
+                                      .models = e->models,
+                                      .nmodels = e->n };
+            if (m == own)
+                *legacy = label;
+        }
+    }
+    if (!*legacy && k)
+        *legacy = mods[0].label;
+    *out = mods;
+    *n = k;
+    return 0;
+}
+
+static struct registry *registry_of(cadre_app *app)
+{
+    struct registry *r = cadre_app_attachment(app, REGISTRY_KEY);
+    if (!r)
+        cadre_log(CADRE_LOG_ERROR, "the app has no models (cadre_models)");
+    return r;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The app-level functions
+ * ------------------------------------------------------------------------------------------- */
+
+static int make(struct registry *r, const char *module, const char *dir,
+                const cadre_makemigrations_options *opt, FILE *out)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    mig_module *mods;
+    size_t n;
+    const char *legacy;
+    int rc = modules(r, &a, module, dir, &mods, &n, &legacy), result = 0;
+    bool found = !module;
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        if (module && strcmp(mods[k].label, module) != 0)
+            continue;
+        found = true;
+        int one = cadre__mig_make(mods, n, k, opt, NULL, out);
+        if (one == CADRE_ESTATE) /* --check: go on, so every module's changes are listed */
+            result = one;
+        else if (one)
+            rc = one;
+    }
+    if (rc == 0 && !found) {
+        cadre_log(CADRE_LOG_ERROR, "makemigrations: no module %s has models", module);
+        rc = CADRE_ENOTFOUND;
+    }
+    cadre_arena_free(&a);
+    return rc ? rc : result;
+}
+
+int cadre_app_makemigrations(cadre_app *app, const char *module,
+                             const cadre_makemigrations_options *opt, FILE *out)
+{
+    struct registry *r = registry_of(app);
+    return r ? make(r, module, NULL, opt, out) : CADRE_ESTATE;
+}
+
+static int migrate(struct registry *r, const char *module, const char *target, const char *dir,
+                   FILE *out)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    mig_module *mods;
+    size_t n;
+    const char *legacy;
+    int rc = modules(r, &a, module, dir, &mods, &n, &legacy);
+    if (rc == 0)
+        rc = cadre__mig_migrate(r->db, mods, n, legacy, module, target, out);
+    cadre_arena_free(&a);
+    return rc;
+}
+
+int cadre_app_migrate(cadre_app *app, const char *module, const char *target, FILE *out)
+{
+    struct registry *r = registry_of(app);
+    return r ? migrate(r, module, target, NULL, out) : CADRE_ESTATE;
+}
+
+static int show(struct registry *r, const char *module, const char *dir, FILE *out)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    mig_module *mods;
+    size_t n;
+    const char *legacy;
+    int rc = modules(r, &a, module, dir, &mods, &n, &legacy);
+    if (rc == 0)
+        rc = cadre__mig_show(r->db, mods, n, legacy, module, n > 1, out);
+    cadre_arena_free(&a);
+    return rc;
+}
+
+int cadre_app_showmigrations(cadre_app *app, const char *module, FILE *out)
+{
+    struct registry *r = registry_of(app);
+    return r ? show(r, module, NULL, out) : CADRE_ESTATE;
+}
+
+int cadre_app_migrations_pending(cadre_app *app, size_t *count)
+{
+    struct registry *r = registry_of(app);
+    if (!r)
+        return CADRE_ESTATE;
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    mig_module *mods;
+    size_t n;
+    const char *legacy;
+    int rc = modules(r, &a, NULL, NULL, &mods, &n, &legacy);
+    if (rc == 0)
+        rc = cadre__mig_pending(r->db, mods, n, legacy, count);
+    cadre_arena_free(&a);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The commands
+ * ------------------------------------------------------------------------------------------- */
+
+/* Takes --dir DIR out of argv (the migrations of the module named, or of the only one, are read
+ * from DIR instead); returns it, or NULL. */
+static const char *take_dir(int *argc, char **argv)
+{
+    const char *dir = NULL;
     int w = 1;
     for (int i = 1; i < *argc; i++) {
         if (strcmp(argv[i], "--dir") == 0 && i + 1 < *argc)
@@ -34,11 +204,33 @@ static const char *take_dir(int *argc, char **argv, const char *dir)
     return dir;
 }
 
+static bool has_module(struct registry *r, const char *label)
+{
+    for (size_t i = 0; i < r->len; i++)
+        if (strcmp(cadre_module_label(r->items[i].m), label) == 0)
+            return true;
+    return false;
+}
+
+/* --dir applies to one module: the one named, or the only one. */
+static int dir_target(struct registry *r, const char *dir, const char **module, const char *cmd)
+{
+    if (!dir || *module)
+        return 0;
+    if (r->len == 1) {
+        *module = cadre_module_label(r->items[0].m);
+        return 0;
+    }
+    fprintf(stderr, "error: %s --dir: name the module whose migrations are in that directory\n",
+            cmd);
+    return 2;
+}
+
 static int cmd_makemigrations(cadre_app *app, int argc, char **argv, void *ctx)
 {
     (void)app;
-    struct models *m = ctx;
-    const char *dir = take_dir(&argc, argv, m->dir);
+    struct registry *r = ctx;
+    const char *dir = take_dir(&argc, argv), *module = NULL;
     cadre_makemigrations_options opt = { 0 };
     const char **renames = calloc((size_t)argc + 1, sizeof *renames);
     if (!renames)
@@ -53,67 +245,105 @@ static int cmd_makemigrations(cadre_app *app, int argc, char **argv, void *ctx)
             opt.no_rename = true;
         else if (strcmp(argv[i], "--check") == 0)
             opt.check = true;
+        else if (argv[i][0] != '-' && !module && has_module(r, argv[i]))
+            module = argv[i];
         else {
-            fprintf(stderr, "error: makemigrations: unknown option \"%s\" (--name NAME, --rename "
-                            "OLD=NEW, --rename TABLE.OLD=NEW, --no-rename, --check, --dir DIR)\n",
+            fprintf(stderr, "error: makemigrations: \"%s\" is neither a module with models nor "
+                            "an option (MODULE, --name NAME, --rename OLD=NEW, --rename "
+                            "TABLE.OLD=NEW, --no-rename, --check, --dir DIR)\n",
                     argv[i]);
             free(renames);
             return 2;
         }
     }
-    int rc = cadre_makemigrations(m->models, m->n, dir, &opt, NULL, stdout);
+    int rc = dir_target(r, dir, &module, "makemigrations");
+    if (rc == 0 && (opt.name || opt.nrenames) && !module && r->len > 1) {
+        fprintf(stderr, "error: makemigrations --name/--rename: name the module they are for\n");
+        rc = 2;
+    }
+    if (rc == 0)
+        rc = make(r, module, dir, &opt, stdout) == 0 ? 0 : 1;
     free(renames);
-    return rc == 0 ? 0 : 1;
+    return rc;
 }
 
 static int cmd_migrate(cadre_app *app, int argc, char **argv, void *ctx)
 {
     (void)app;
-    struct models *m = ctx;
-    const char *dir = take_dir(&argc, argv, m->dir);
-    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-        fprintf(stderr, "error: usage: migrate [NAME] [--dir DIR]\n");
+    struct registry *r = ctx;
+    const char *dir = take_dir(&argc, argv), *module = NULL, *target = NULL;
+    if (argc > 3 || (argc > 1 && argv[1][0] == '-') || (argc > 2 && argv[2][0] == '-')) {
+        fprintf(stderr, "error: usage: migrate [MODULE [NAME]] [--dir DIR]\n");
         return 2;
     }
-    return cadre_migrate(m->db, dir, argc == 2 ? argv[1] : NULL, stdout) == 0 ? 0 : 1;
+    if (argc == 3) {
+        module = argv[1];
+        target = argv[2];
+    } else if (argc == 2 && has_module(r, argv[1])) {
+        module = argv[1];
+    } else if (argc == 2 && r->len == 1) { /* migrate 0002: the only module's */
+        module = cadre_module_label(r->items[0].m);
+        target = argv[1];
+    } else if (argc == 2) {
+        fprintf(stderr, "error: migrate: no module %s has models (usage: migrate [MODULE "
+                        "[NAME]])\n", argv[1]);
+        return 2;
+    }
+    int rc = dir_target(r, dir, &module, "migrate");
+    return rc ? rc : migrate(r, module, target, dir, stdout) == 0 ? 0 : 1;
 }
 
 static int cmd_showmigrations(cadre_app *app, int argc, char **argv, void *ctx)
 {
     (void)app;
-    struct models *m = ctx;
-    const char *dir = take_dir(&argc, argv, m->dir);
-    if (argc != 1) {
-        fprintf(stderr, "error: usage: showmigrations [--dir DIR]\n");
+    struct registry *r = ctx;
+    const char *dir = take_dir(&argc, argv), *module = argc == 2 ? argv[1] : NULL;
+    if (argc > 2 || (module && (module[0] == '-' || !has_module(r, module)))) {
+        fprintf(stderr, "error: usage: showmigrations [MODULE] [--dir DIR] (MODULE: a module "
+                        "with models)\n");
         return 2;
     }
-    return cadre_showmigrations(m->db, dir, stdout) == 0 ? 0 : 1;
+    int rc = dir_target(r, dir, &module, "showmigrations");
+    return rc ? rc : show(r, module, dir, stdout) == 0 ? 0 : 1;
 }
 
 static int cmd_sqlmigrate(cadre_app *app, int argc, char **argv, void *ctx)
 {
     (void)app;
-    struct models *m = ctx;
-    const char *dir = take_dir(&argc, argv, m->dir);
-    const char *engine = cadre_db_engine(m->db), *name = NULL;
+    struct registry *r = ctx;
+    const char *dir = take_dir(&argc, argv);
+    const char *engine = cadre_db_engine(r->db), *pos[2] = { NULL, NULL };
+    int npos = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--engine") == 0 && i + 1 < argc)
             engine = argv[++i];
-        else if (!name && argv[i][0] != '-')
-            name = argv[i];
+        else if (argv[i][0] != '-' && npos < 2)
+            pos[npos++] = argv[i];
         else
-            name = NULL, i = argc;
+            npos = 3, i = argc;
     }
-    if (!name) {
-        fprintf(stderr, "error: usage: sqlmigrate NAME [--engine sqlite|postgresql] [--dir DIR]\n");
+    const char *module = npos == 2 ? pos[0] : r->len == 1 ? cadre_module_label(r->items[0].m) : NULL;
+    const char *name = npos == 2 ? pos[1] : npos == 1 ? pos[0] : NULL;
+    if (!name || !module || npos > 2) {
+        fprintf(stderr, "error: usage: sqlmigrate [MODULE] NAME [--engine sqlite|postgresql] "
+                        "[--dir DIR]%s\n",
+                    r->len > 1 && npos == 1 ? " (the app has several modules: name one)" : "");
         return 2;
     }
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    mig_module *mods;
+    size_t n;
+    const char *legacy;
     cadre_buf b;
     cadre_buf_init(&b, (size_t)64 << 20);
-    int rc = cadre_sqlmigrate(dir, name, engine, &b);
+    int rc = modules(r, &a, module, dir, &mods, &n, &legacy);
+    if (rc == 0)
+        rc = cadre__mig_sql(mods, n, module, name, engine, &b);
     if (rc == 0)
         fwrite(b.data, 1, b.len, stdout);
     cadre_buf_free(&b);
+    cadre_arena_free(&a);
     return rc == 0 ? 0 : 1;
 }
 
@@ -121,58 +351,102 @@ static int cmd_sqlmigrate(cadre_app *app, int argc, char **argv, void *ctx)
  * may be migrated by another instance, or be unreachable for now). */
 static int warn_pending(cadre_app *app, void *ctx)
 {
-    (void)app;
-    struct models *m = ctx;
+    (void)ctx;
     size_t n = 0;
-    int rc = cadre_migrations_pending(m->db, m->dir, &n);
+    struct registry *r = cadre_app_attachment(app, REGISTRY_KEY);
+    int rc = cadre_app_migrations_pending(app, &n);
     if (rc)
-        cadre_log(CADRE_LOG_WARN, "could not check the migrations in %s: %s", m->dir,
-                  cadre_strerror(rc));
+        cadre_log(CADRE_LOG_WARN, "could not check the migrations: %s", cadre_strerror(rc));
     else if (n)
-        cadre_log(CADRE_LOG_WARN, "this %s database lacks %zu migration%s of %s/: requests that "
-                                  "need %s will fail until the app's migrate command is run",
-                  cadre_db_engine(m->db), n, n == 1 ? "" : "s", m->dir,
-                  n == 1 ? "it" : "them");
+        cadre_log(CADRE_LOG_WARN, "this %s database lacks %zu migration%s: requests that need "
+                                  "%s will fail until the app's migrate command is run",
+                  cadre_db_engine(r->db), n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
     return 0;
 }
 
-int cadre__models(cadre_app *app, cadre_db *db, const char *dir, const cadre_schema *const *models,
-                  size_t nmodels, const char *file, int line)
+/* The first cadre_models of an app: the registry, the commands, the start-up check. */
+static struct registry *registry_new(cadre_app *app, cadre_db *db, const char *file, int line)
 {
-    struct models *m = cadre_app_own(app, calloc(1, sizeof *m));
-    const cadre_schema **list = cadre_app_own(app, calloc(nmodels + 1, sizeof *list));
-    char *d = cadre_app_own(app, strdup(dir ? dir : "migrations"));
-    if (!m || !list || !d) {
+    struct registry *r = calloc(1, sizeof *r);
+    if (!r || cadre_app_attach(app, REGISTRY_KEY, r, registry_free) != 0) {
         cadre_app_config_error(app, file, line, "cadre_models: out of memory");
-        return CADRE_ENOMEM;
+        return NULL;
     }
-    memcpy(list, models, nmodels * sizeof *list);
-    *m = (struct models){ db, d, list, nmodels };
+    r->app = app;
+    r->db = db;
     static const struct {
         const char *name, *usage;
         cadre_command_fn fn;
     } cmds[] = {
-        { "makemigrations", "makemigrations [--name N] [--rename OLD=NEW]... [--no-rename] [--check]"
-                            "\n                              writes the next migration from the "
-                            "model changes\n                              (each migration command "
-                            "takes --dir DIR: another migrations directory)",
+        { "makemigrations", "makemigrations [MODULE] [--name N] [--rename OLD=NEW]... "
+                            "[--no-rename] [--check]\n                              writes the next "
+                            "migration of each module whose models changed\n"
+                            "                              (each migration command takes --dir "
+                            "DIR: another migrations directory)",
           cmd_makemigrations },
-        { "migrate", "migrate [NAME]         applies pending migrations (up to NAME)", cmd_migrate },
-        { "showmigrations", "showmigrations         lists migrations, [X] = applied",
+        { "migrate", "migrate [MODULE [NAME]]  applies pending migrations (of MODULE, up to NAME)",
+          cmd_migrate },
+        { "showmigrations", "showmigrations [MODULE]  lists migrations per module, [X] = applied",
           cmd_showmigrations },
-        { "sqlmigrate", "sqlmigrate NAME [--engine E]  prints a migration's SQL", cmd_sqlmigrate },
+        { "sqlmigrate", "sqlmigrate [MODULE] NAME [--engine E]  prints a migration's SQL",
+          cmd_sqlmigrate },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
-        int rc = cadre_app_command(app, cmds[i].name, cmds[i].usage, cmds[i].fn, m);
+        int rc = cadre_app_command(app, cmds[i].name, cmds[i].usage, cmds[i].fn, r);
         if (rc) {
             cadre_app_config_error(app, file, line, "cadre_models: cannot add the %s command: %s",
-                             cmds[i].name, cadre_strerror(rc));
-            return rc;
+                                   cmds[i].name, cadre_strerror(rc));
+            return NULL;
         }
     }
-    if (cadre_app_on_start(app, warn_pending, m) != 0) {
+    if (cadre_app_on_start(app, warn_pending, r) != 0) {
+        cadre_app_config_error(app, file, line, "cadre_models: out of memory");
+        return NULL;
+    }
+    return r;
+}
+
+int cadre__models(cadre_module *m, cadre_db *db, const char *dir,
+                  const cadre_migration_source *src, size_t nsrc,
+                  const cadre_schema *const *models, size_t nmodels, const char *file, int line)
+{
+    if (!m)
+        return CADRE_EINVAL; /* a module that could not be added: recorded already */
+    cadre_app *app = cadre_module_app(m);
+    struct registry *r = cadre_app_attachment(app, REGISTRY_KEY);
+    if (!r && !(r = registry_new(app, db, file, line)))
+        return CADRE_ENOMEM;
+    const char *label = cadre_module_label(m);
+    if (r->db != db) {
+        cadre_app_config_error(app, file, line, "cadre_models(%s): every module's models must be "
+                               "in the same database", label);
+        return CADRE_EINVAL;
+    }
+    for (size_t i = 0; i < r->len; i++)
+        if (r->items[i].m == m) {
+            cadre_app_config_error(app, file, line, "cadre_models(%s): the module's models are "
+                                   "registered already: list them all in one call", label);
+            return CADRE_EINVAL;
+        }
+    char *d = NULL;
+    if (!src && dir) {
+        d = strdup(dir);
+    } else if (!src) { /* "migrations" for the app's own module, "LABEL/migrations" for another */
+        bool own = m == cadre_app_own_module(app);
+        d = malloc(strlen(label) + 16);
+        if (d)
+            snprintf(d, strlen(label) + 16, "%s%smigrations", own ? "" : label, own ? "" : "/");
+    }
+    const cadre_schema **list = calloc(nmodels + 1, sizeof *list);
+    struct entry *slot = list && (d || src) ? realloc(r->items, (r->len + 1) * sizeof *slot) : NULL;
+    if (!slot) {
+        free(d);
+        free(list);
         cadre_app_config_error(app, file, line, "cadre_models: out of memory");
         return CADRE_ENOMEM;
     }
+    r->items = slot;
+    memcpy(list, models, nmodels * sizeof *list);
+    r->items[r->len++] = (struct entry){ m, d, src, nsrc, list, nmodels };
     return 0;
 }

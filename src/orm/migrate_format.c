@@ -76,6 +76,7 @@ CADRE_SCHEMA_STRICT(mig_op, MIG_OP_FIELDS)
     F(int32, cadre_migration, CADRE_GE(1), CADRE_LE(1))                                            \
     F(string, name, CADRE_MIN_LEN(1))                                                              \
     F(string, depends_on, CADRE_NULLABLE)                                                          \
+    F(strings, requires, CADRE_DEFAULT_EMPTY)                                                      \
     F(array(mig_op), operations)
 CADRE_SCHEMA_STRICT(mig_file, MIG_FILE_FIELDS)
 
@@ -237,7 +238,7 @@ int cadre__mig_parse_text(cadre_arena *a, const char *path, const char *name, co
         if (need_cols) {
             o->create = (cadre__table){ o->table, cadre_arena_calloc(a, (in->columns.len + 1) *
                                                                             sizeof(cadre__column)),
-                                        in->columns.len };
+                                        in->columns.len, NULL };
             if (!o->create.cols)
                 return CADRE_ENOMEM;
             for (size_t j = 0; j < in->columns.len; j++)
@@ -246,6 +247,24 @@ int cadre__mig_parse_text(cadre_arena *a, const char *path, const char *name, co
         }
     }
     m->depends_on = (f.cadre_null_ >> 2) & 1 ? NULL : dup_slice(a, f.depends_on); /* field 2 */
+    m->nrequires = f.requires.len;
+    m->requires = cadre_arena_calloc(a, (f.requires.len + 1) * sizeof *m->requires);
+    if (!m->requires)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < f.requires.len; i++) {
+        char *r = dup_slice(a, f.requires.items[i]);
+        const char *colon = r ? strchr(r, ':') : NULL;
+        size_t stem;
+        char *file = colon ? cadre_arena_printf(a, "%s.json", colon + 1) : NULL;
+        if (!r)
+            return CADRE_ENOMEM;
+        if (!colon || colon == r || !file || !cadre__mig_migration_file_name(file, &stem)) {
+            cadre_log(CADRE_LOG_ERROR, "%s: requires \"%s\": expected MODULE:NAME, such as "
+                                       "\"auth:0001_initial\"", path, r);
+            return CADRE_EINVAL;
+        }
+        m->requires[i] = r;
+    }
     return 0;
 }
 
@@ -277,6 +296,22 @@ bool cadre__mig_migration_file_name(const char *n, size_t *stem)
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Checks that ms[0..len) form one line: each depends on the one before it. */
+static int check_line(const migration *ms, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        bool ok = i == 0 ? !ms[i].depends_on
+                         : ms[i].depends_on && strcmp(ms[i].depends_on, ms[i - 1].name) == 0;
+        if (!ok) {
+            cadre_log(CADRE_LOG_ERROR, "%s: depends_on should be %s%s%s: migrations form one line, "
+                                       "each following the one before it", ms[i].path,
+                      i ? "\"" : "", i ? ms[i - 1].name : "null", i ? "\"" : "");
+            return CADRE_EINVAL;
+        }
+    }
+    return 0;
 }
 
 /* Every migration of dir, in order, checked to form one line (each depends on the one before).
@@ -334,18 +369,135 @@ int cadre__mig_load_dir(const char *dir, cadre_arena *a, migration **out, size_t
         if ((rc = parse_migration(a, path, names[i], &ms[i])) != 0)
             return rc;
     }
-    for (size_t i = 0; i < len; i++) {
-        bool ok = i == 0 ? !ms[i].depends_on
-                         : ms[i].depends_on && strcmp(ms[i].depends_on, ms[i - 1].name) == 0;
-        if (!ok) {
-            cadre_log(CADRE_LOG_ERROR, "%s: depends_on should be %s%s%s: migrations form one line, "
-                                       "each following the one before it", ms[i].path,
-                      i ? "\"" : "", i ? ms[i - 1].name : "null", i ? "\"" : "");
+    if ((rc = check_line(ms, len)) != 0)
+        return rc;
+    *out = ms;
+    *n = len;
+    return 0;
+}
+
+/* Built-in migrations, in the order of their names, checked as a directory's are. */
+static int load_sources(const char *label, const cadre_migration_source *src, size_t nsrc,
+                        cadre_arena *a, migration **out, size_t *n)
+{
+    migration *ms = cadre_arena_calloc(a, (nsrc + 1) * sizeof *ms);
+    const cadre_migration_source **sorted = cadre_arena_calloc(a, (nsrc + 1) * sizeof *sorted);
+    if (!ms || !sorted)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < nsrc; i++) { /* insertion sort: a module has a few dozen at most */
+        size_t j = i;
+        for (; j > 0 && strcmp(sorted[j - 1]->name, src[i].name) > 0; j--)
+            sorted[j] = sorted[j - 1];
+        sorted[j] = &src[i];
+    }
+    for (size_t i = 0; i < nsrc; i++) {
+        size_t stem;
+        char *file = cadre_arena_printf(a, "%s.json", sorted[i]->name);
+        char *where = cadre_arena_printf(a, "%s:%s (built in)", label, sorted[i]->name);
+        if (!file || !where)
+            return CADRE_ENOMEM;
+        if (!cadre__mig_migration_file_name(file, &stem) ||
+            (i > 0 && strncmp(sorted[i]->name, sorted[i - 1]->name, 4) == 0)) {
+            cadre_log(CADRE_LOG_ERROR, "%s: not a migration name, or its number is taken", where);
+            return CADRE_EINVAL;
+        }
+        int rc = cadre__mig_parse_text(a, where, sorted[i]->name, sorted[i]->text,
+                                       strlen(sorted[i]->text), &ms[i]);
+        if (rc)
+            return rc;
+    }
+    int rc = check_line(ms, nsrc);
+    if (rc == 0) {
+        *out = ms;
+        *n = nsrc;
+    }
+    return rc;
+}
+
+int cadre__mig_load_module(mig_module *m, cadre_arena *a)
+{
+    int rc = m->dir ? cadre__mig_load_dir(m->dir, a, &m->ms, &m->n)
+                    : load_sources(m->label, m->src, m->nsrc, a, &m->ms, &m->n);
+    for (size_t i = 0; rc == 0 && i < m->n; i++)
+        m->ms[i].module = m->label;
+    return rc;
+}
+
+/* The module (*mod, an index in p->mods) and index (*at) of the migration req names
+ * ("auth:0001_initial"). */
+static bool find_required(const mig_plan *p, const char *req, size_t *mod, size_t *at)
+{
+    const char *colon = strchr(req, ':');
+    size_t llen = (size_t)(colon - req);
+    for (size_t k = 0; k < p->nmods; k++) {
+        const mig_module *m = &p->mods[k];
+        if (strlen(m->label) != llen || strncmp(m->label, req, llen) != 0)
+            continue;
+        for (size_t i = 0; i < m->n; i++)
+            if (strcmp(m->ms[i].name, colon + 1) == 0) {
+                *mod = k;
+                *at = i;
+                return true;
+            }
+    }
+    return false;
+}
+
+int cadre__mig_plan(cadre_arena *a, mig_module *mods, size_t nmods, mig_plan *p)
+{
+    *p = (mig_plan){ mods, nmods, NULL, 0 };
+    size_t total = 0;
+    for (size_t k = 0; k < nmods; k++) {
+        int rc = cadre__mig_load_module(&mods[k], a);
+        if (rc)
+            return rc;
+        total += mods[k].n;
+    }
+    size_t *next = cadre_arena_calloc(a, (nmods + 1) * sizeof *next); /* placed so far, per module */
+    p->order = cadre_arena_calloc(a, (total + 1) * sizeof *p->order);
+    if (!next || !p->order)
+        return CADRE_ENOMEM;
+    for (size_t k = 0; k < nmods; k++)
+        for (size_t i = 0; i < mods[k].n; i++)
+            for (size_t r = 0; r < mods[k].ms[i].nrequires; r++) {
+                size_t mod, at;
+                if (!find_required(p, mods[k].ms[i].requires[r], &mod, &at)) {
+                    cadre_log(CADRE_LOG_ERROR, "%s requires %s, which is not among the app's "
+                                               "migrations (is its module added, with its "
+                                               "models?)",
+                              mods[k].ms[i].path, mods[k].ms[i].requires[r]);
+                    return CADRE_EINVAL;
+                }
+            }
+    while (p->n < total) { /* bounded: each round places one at least, or stops */
+        bool progress = false;
+        for (size_t k = 0; k < nmods; k++) {
+            while (next[k] < mods[k].n) {
+                migration *m = &mods[k].ms[next[k]];
+                bool ready = true;
+                for (size_t r = 0; r < m->nrequires && ready; r++) {
+                    size_t mod = 0, at = 0;
+                    find_required(p, m->requires[r], &mod, &at);
+                    ready = at < next[mod];
+                }
+                if (!ready)
+                    break;
+                p->order[p->n++] = m;
+                next[k]++;
+                progress = true;
+            }
+        }
+        if (!progress) {
+            for (size_t k = 0; k < nmods; k++)
+                if (next[k] < mods[k].n) {
+                    cadre_log(CADRE_LOG_ERROR, "%s: what it requires requires it in turn (a cycle "
+                                               "of requires between modules' migrations)",
+                              mods[k].ms[next[k]].path);
+                    break;
+                }
             return CADRE_EINVAL;
         }
     }
-    *out = ms;
-    *n = len;
     return 0;
 }
 
@@ -397,12 +549,20 @@ static int member(cadre_buf *b, const char *key, const char *v)
     return v ? cadre_buf_appendf(b, ", \"%s\": \"%s\"", key, v) : 0;
 }
 
-int cadre__mig_render(const char *name, const char *depends_on, const oplist *ops, cadre_buf *b)
+int cadre__mig_render(const char *name, const char *depends_on, const char *const *req,
+                      size_t nreq, const oplist *ops, cadre_buf *b)
 {
     int rc = cadre_buf_appendf(b, "{\n  \"cadre_migration\": 1,\n  \"name\": \"%s\",\n"
                                   "  \"depends_on\": ", name);
     if (rc == 0)
         rc = depends_on ? cadre_buf_appendf(b, "\"%s\"", depends_on) : cadre_buf_append_str(b, "null");
+    if (rc == 0 && nreq) {
+        rc = cadre_buf_append_str(b, ",\n  \"requires\": [");
+        for (size_t i = 0; i < nreq && rc == 0; i++)
+            rc = cadre_buf_appendf(b, "%s\"%s\"", i ? ", " : "", req[i]);
+        if (rc == 0)
+            rc = cadre_buf_append_str(b, "]");
+    }
     if (rc == 0)
         rc = cadre_buf_append_str(b, ",\n  \"operations\": [\n");
     for (size_t i = 0; i < ops->len && rc == 0; i++) {

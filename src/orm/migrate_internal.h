@@ -49,13 +49,40 @@ typedef struct migration {
     char *depends_on; /* NULL for the first */
     op *ops;
     size_t nops;
+    const char *module;    /* the label of the module it belongs to */
+    char **requires;       /* other modules' migrations it follows: "auth:0001_initial" */
+    size_t nrequires;
+    bool needed;           /* migrate: to be applied in this run */
 } migration;
 
 typedef struct state {
     cadre_arena *arena;
     cadre__table *tables;
     size_t len, cap;
+    const char *module; /* the module whose operations are being applied: owns what they create */
 } state;
+
+/* One module's migrations: where they come from, the models they follow, and once loaded the
+ * migrations themselves (in their line's order). */
+typedef struct mig_module {
+    const char *label;
+    const char *dir;                     /* or NULL when built in: */
+    const cadre_migration_source *src;   /* migrations compiled into the program */
+    size_t nsrc;
+    const cadre_schema *const *models;
+    size_t nmodels;
+    migration *ms;
+    size_t n;
+} mig_module;
+
+/* The migrations of every module, each after what it follows (the one before it in its module,
+ * and what it requires), modules in the order given otherwise. */
+typedef struct mig_plan {
+    mig_module *mods;
+    size_t nmods;
+    migration **order;
+    size_t n;
+} mig_plan;
 
 /* The operations makemigrations finds, in order (arena memory). */
 typedef struct oplist {
@@ -87,6 +114,9 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where);
 /* Applies the operations of ms[0..upto) to s, as cadre__mig_apply_op. */
 int cadre__mig_replay(migration *ms, size_t upto, state *s);
 
+/* Whether table t belongs to the module labelled owner. */
+bool cadre__mig_owned(const cadre__table *t, const char *owner);
+
 /* *out: a copy of s (in s's arena) that cadre__mig_apply_op on s cannot change. */
 int cadre__mig_state_clone(const state *s, state *out);
 
@@ -107,8 +137,18 @@ bool cadre__mig_migration_file_name(const char *n, size_t *stem);
  * memory). A missing dir is no migrations. */
 int cadre__mig_load_dir(const char *dir, cadre_arena *a, migration **out, size_t *n);
 
-/* Appends the text of the migration file name (depending on depends_on, or NULL) to b. */
-int cadre__mig_render(const char *name, const char *depends_on, const oplist *ops, cadre_buf *b);
+/* Loads m's migrations (from its dir or its built-in sources) into m->ms, each labelled with
+ * the module. */
+int cadre__mig_load_module(mig_module *m, cadre_arena *a);
+
+/* Loads every module's migrations and orders them (p->order). Returns 0, or CADRE_EINVAL logged
+ * (a migration requires one that does not exist, or requirements form a cycle). */
+int cadre__mig_plan(cadre_arena *a, mig_module *mods, size_t nmods, mig_plan *p);
+
+/* Appends the text of the migration file name (depending on depends_on, or NULL, and requiring
+ * the nreq migrations of other modules in req, "auth:0001_initial") to b. */
+int cadre__mig_render(const char *name, const char *depends_on, const char *const *req,
+                      size_t nreq, const oplist *ops, cadre_buf *b);
 
 /* Writes data[0..len) to path through a temporary file and a rename. Returns 0 or CADRE_EIO
  * (logged). */
@@ -116,6 +156,25 @@ int cadre__mig_write_atomically(const char *path, const char *data, size_t len);
 
 /* A name for a migration of ops ("initial" for the first), or NULL out of memory. */
 const char *cadre__mig_derive_name(cadre_arena *a, const oplist *ops, bool first);
+
+/* ---------------------------------------------------------------------------------------------
+ * migrate_exec.c: the engine over modules (mods in the app's dependency order; legacy: the module
+ * that owns the rows of a record table made before modules; module NULL: all)
+ * ------------------------------------------------------------------------------------------- */
+
+int cadre__mig_migrate(cadre_db *db, mig_module *mods, size_t nmods, const char *legacy,
+                       const char *module, const char *target, FILE *out);
+int cadre__mig_show(cadre_db *db, mig_module *mods, size_t nmods, const char *legacy,
+                    const char *module, bool headings, FILE *out);
+int cadre__mig_pending(cadre_db *db, mig_module *mods, size_t nmods, const char *legacy,
+                       size_t *count);
+int cadre__mig_sql(mig_module *mods, size_t nmods, const char *module, const char *name,
+                   const char *engine, cadre_buf *out);
+
+/* migrate_autodetect.c: makemigrations for mods[k], against the state of every module's
+ * migrations. */
+int cadre__mig_make(mig_module *mods, size_t nmods, size_t k,
+                    const cadre_makemigrations_options *opt, cadre_buf *written, FILE *out);
 
 /* ---------------------------------------------------------------------------------------------
  * migrate_sql.c

@@ -138,6 +138,7 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where)
             s->cap = cap;
         }
         s->tables[s->len] = o->create;
+        s->tables[s->len].module = s->module;
         s->tables[s->len].cols = cols_copy(s->arena, o->create.cols, o->create.ncols, 0);
         if (!s->tables[s->len].cols)
             return CADRE_ENOMEM;
@@ -253,10 +254,16 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where)
 }
 
 /* The state after replaying ms[0..upto). */
+bool cadre__mig_owned(const cadre__table *t, const char *owner)
+{
+    return t->module == owner || (t->module && owner && strcmp(t->module, owner) == 0);
+}
+
 int cadre__mig_replay(migration *ms, size_t upto, state *s)
 {
     for (size_t i = 0; i < upto; i++)
         for (size_t j = 0; j < ms[i].nops; j++) {
+            s->module = ms[i].module;
             char *where = cadre_arena_printf(s->arena, "%s: operation %zu", ms[i].path, j + 1);
             int rc = where ? cadre__mig_apply_op(s, &ms[i].ops[j], where) : CADRE_ENOMEM;
             if (rc)
@@ -269,7 +276,7 @@ int cadre__mig_replay(migration *ms, size_t upto, state *s)
 int cadre__mig_state_clone(const state *s, state *out)
 {
     *out = (state){ s->arena, cadre_arena_alloc(s->arena, (s->len + 1) * sizeof(cadre__table)),
-                    s->len, s->len + 1 };
+                    s->len, s->len + 1, s->module };
     if (!out->tables)
         return CADRE_ENOMEM;
     for (size_t i = 0; i < s->len; i++) {

@@ -92,7 +92,7 @@ bool cadre__field_is_column(const cadre_field *f)
 int cadre__model_table(const cadre_schema *m, cadre_arena *arena, cadre__table *out)
 {
     *out = (cadre__table){ m->name, cadre_arena_calloc(arena, (m->nfields + 1) * sizeof(cadre__column)),
-                           m->nfields };
+                           m->nfields, NULL };
     if (!out->cols)
         return CADRE_ENOMEM;
     for (size_t i = 0; i < m->nfields; i++) {

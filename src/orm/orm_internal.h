@@ -33,6 +33,8 @@ typedef struct cadre__table {
     const char *name;
     cadre__column *cols;
     size_t ncols;
+    const char *module; /* in a migration state: the label of the module whose migration created
+                           it (NULL for a model's table) */
 } cadre__table;
 
 /* A list of SQL statements (arena memory). */

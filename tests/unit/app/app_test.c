@@ -1054,6 +1054,74 @@ static void test_signed_cookies(void **state)
     cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
 }
 
+/* Modules: labels, dependency order (dependencies first, the app's own module last unless another
+ * needs it), missing dependencies and cycles refused at the check, per-module attachments. */
+static int freed_count;
+static void count_free(void *p)
+{
+    (void)p;
+    freed_count++;
+}
+
+static void test_modules(void **state)
+{
+    (void)state;
+    cadre_app *app = cadre_app_new("shop");
+    cadre_module *admin = cadre_module_add(app, "admin", .depends = CADRE_DEPENDS("auth"));
+    cadre_module *own = cadre_app_own_module(app);
+    cadre_module *auth = cadre_module_add(app, "auth");
+    assert_non_null(admin);
+    assert_non_null(auth);
+    assert_non_null(own);
+    assert_ptr_equal(cadre_app_own_module(app), own);
+    assert_ptr_equal(cadre_app_module(app, "auth"), auth);
+    assert_null(cadre_app_module(app, "nope"));
+    assert_string_equal(cadre_module_label(own), "shop");
+    assert_ptr_equal(cadre_module_app(auth), app);
+    assert_string_equal(cadre_module_depends(admin, 0), "auth");
+    assert_null(cadre_module_depends(admin, 1));
+    assert_true(cadre_module_needs(admin, "auth"));
+    assert_false(cadre_module_needs(auth, "admin"));
+    assert_int_equal(cadre_app_check(app), 0);
+    /* auth before admin although added after it; the own module last */
+    assert_ptr_equal(cadre_app_module_at(app, 0), auth);
+    assert_ptr_equal(cadre_app_module_at(app, 1), admin);
+    assert_ptr_equal(cadre_app_module_at(app, 2), own);
+    assert_null(cadre_app_module_at(app, 3));
+    /* a module that needs the app's own module comes after it */
+    cadre_module *late = cadre_module_add(app, "reports", .depends = CADRE_DEPENDS("shop", "admin"));
+    assert_non_null(late);
+    assert_ptr_equal(cadre_app_module_at(app, 2), own);
+    assert_ptr_equal(cadre_app_module_at(app, 3), late);
+    assert_true(cadre_module_needs(late, "auth")); /* through admin */
+    /* attachments are the module's, freed with the app, last first */
+    assert_int_equal(cadre_module_attach(auth, "k", &freed_count, count_free), 0);
+    assert_ptr_equal(cadre_module_attachment(auth, "k"), &freed_count);
+    assert_null(cadre_module_attachment(admin, "k"));
+    assert_null(cadre_app_attachment(app, "k"));
+    /* bad and duplicate labels are configuration errors */
+    assert_null(cadre_module_add(app, "Auth"));
+    assert_null(cadre_module_add(app, "9lives"));
+    assert_null(cadre_module_add(app, "auth"));
+    freed_count = 0;
+    assert_int_equal(cadre_module_attach(NULL, "k", &freed_count, count_free), CADRE_EINVAL);
+    assert_int_equal(freed_count, 1); /* given to no module: freed at once */
+    cadre_app_free(app);
+    assert_int_equal(freed_count, 2); /* the attachment given to NULL, and auth's */
+
+    app = cadre_app_new("shop");
+    cadre_module_add(app, "admin", .depends = CADRE_DEPENDS("auth"));
+    assert_int_equal(cadre_app_check(app), 1); /* auth is missing */
+    cadre_app_free(app);
+
+    app = cadre_app_new("shop");
+    cadre_module_add(app, "a", .depends = CADRE_DEPENDS("b"));
+    cadre_module_add(app, "b", .depends = CADRE_DEPENDS("a"));
+    assert_int_equal(cadre_app_check(app), 1); /* a cycle */
+    assert_non_null(cadre_app_module_at(app, 1)); /* still listed, in the order added */
+    cadre_app_free(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1072,6 +1140,7 @@ int main(void)
         cmocka_unit_test(test_signed_cookies),
         cmocka_unit_test(test_pipelined_raw),
         cmocka_unit_test(test_bad_routes_refuse_to_start),
+        cmocka_unit_test(test_modules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

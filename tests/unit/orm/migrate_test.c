@@ -74,6 +74,18 @@ CADRE_MODEL(product_required, PRODUCT_REQUIRED_FIELDS)
     F(int32, quantity)
 CADRE_MODEL(movement, MOVEMENT_FIELDS)
 
+/* Two modules: accounts (a member table) and the app's own, shop (orders that reference
+ * members). */
+#define MEMBER_FIELDS(F)                                                                           \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, login, CADRE_MAX_LEN(50), CADRE_UNIQUE)
+CADRE_MODEL(member, MEMBER_FIELDS)
+
+#define ORDER_FIELDS(F)                                                                            \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(int64, member_id, CADRE_FOREIGN_KEY(member, CADRE_ON_DELETE_CASCADE))                        \
+    F(int32, quantity)
+CADRE_MODEL(shop_order, ORDER_FIELDS)
 
 #define N_FIELDS(F) F(int64, n)
 CADRE_SCHEMA(count_row, N_FIELDS)
@@ -98,20 +110,30 @@ static void exec(const char *sql)
         fail_msg("%s: %s", sql, cadre_db_errmsg(db));
 }
 
+static void rm_dir(const char *path);
+
 static void rm_migrations(void)
 {
-    DIR *d = opendir(mdir);
+    rm_dir(mdir);
+    char accounts[160];
+    snprintf(accounts, sizeof accounts, "%s/accounts-migrations", dir);
+    rm_dir(accounts);
+}
+
+static void rm_dir(const char *path_)
+{
+    DIR *d = opendir(path_);
     struct dirent *e;
     char path[512];
     while (d && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        snprintf(path, sizeof path, "%s/%s", mdir, e->d_name);
+        snprintf(path, sizeof path, "%s/%s", path_, e->d_name);
         unlink(path);
     }
     if (d)
         closedir(d);
-    rmdir(mdir);
+    rmdir(path_);
 }
 
 /* A fresh database and migrations directory for each test. */
@@ -123,7 +145,8 @@ static int fresh(void **state)
     if (cadre_db_open(url, &db) != 0)
         return -1;
     static const char *const tables[] = { "movement", "product", "supplier", "cadre_migrations",
-                                          "cadre__new_product", "cadre__new_supplier" };
+                                          "cadre__new_product", "cadre__new_supplier",
+                                          "shop_order", "member", "cadre_migrations_new" };
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s%s", tables[i], pg ? " CASCADE" : "");
@@ -193,7 +216,7 @@ static void put(const char *name, const char *text)
 static size_t pending(void)
 {
     size_t n = 99;
-    assert_int_equal(cadre_migrations_pending(db, mdir, &n), 0);
+    assert_int_equal(cadre_migrations_pending(db, "app", mdir, &n), 0);
     return n;
 }
 
@@ -234,9 +257,9 @@ static void test_initial_then_no_changes(void **state)
     assert_int_equal(pending(), 1);
     /* only migrate creates the record table */
     assert_int_equal(cadre_db_exec(db, "SELECT * FROM cadre_migrations", NULL, 0, NULL, NULL), CADRE_EIO);
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
     assert_int_equal(pending(), 0);
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0); /* nothing to do */
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0); /* nothing to do */
 
     /* the tables are the models' */
     cadre_arena a;
@@ -253,7 +276,7 @@ static void test_initial_then_no_changes(void **state)
     /* showmigrations */
     char out[256] = "";
     FILE *f = fmemopen(out, sizeof out, "w");
-    assert_int_equal(cadre_showmigrations(db, mdir, f), 0);
+    assert_int_equal(cadre_showmigrations(db, "app", mdir, f), 0);
     fclose(f);
     assert_string_equal(out, "[X] 0001_initial\n");
 }
@@ -267,7 +290,7 @@ static void test_evolution_keeps_data(void **state)
                                  CADRE_SCHEMA_OF(movement) };
     char file[128];
     assert_int_equal(make(v1, 3, NULL, file, sizeof file), 0);
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
     exec("INSERT INTO supplier (name) VALUES ('acme')");
     exec("INSERT INTO product (name, price, supplier_id) VALUES ('hammer', 9.5, 1)");
     exec("INSERT INTO product (name, price, supplier_id) VALUES ('drill', 120, 1)");
@@ -281,7 +304,7 @@ static void test_evolution_keeps_data(void **state)
     assert_int_equal(count_files(), 1);
     assert_int_equal(make(v2, 3, NULL, file, sizeof file), 0);
     assert_int_equal(strncmp(file, "0002_auto_", 10), 0); /* two operations: a dated name */
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
     assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM product WHERE stock = 0 AND sku IS NULL"), 2);
     exec("UPDATE product SET sku = 'H-1', stock = 7 WHERE id = 1");
 
@@ -298,7 +321,7 @@ static void test_evolution_keeps_data(void **state)
     cadre_makemigrations_options ren = { .renames = renames, .nrenames = 1 };
     assert_int_equal(make(v3, 3, &ren, file, sizeof file), 0);
     assert_string_equal(file, "0003_rename_product_title.json");
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
     assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM product WHERE title = 'hammer' AND "
                                 "sku = 'H-1' AND stock = 7"), 1);
     assert_int_equal(make(v3, 3, NULL, file, sizeof file), 0); /* in step */
@@ -309,7 +332,7 @@ static void test_evolution_keeps_data(void **state)
                                  as(CADRE_SCHEMA_OF(product_last), "product"),
                                  CADRE_SCHEMA_OF(movement) };
     assert_int_equal(make(v4, 3, NULL, file, sizeof file), 0);
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
     assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM product WHERE title = 'hammer' AND "
                                 "stock = 7 AND price = 9.5"), 1);
     assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM movement WHERE product_id = 1"), 1);
@@ -329,7 +352,7 @@ static void test_evolution_keeps_data(void **state)
                                  as(CADRE_SCHEMA_OF(product_last), "product") };
     assert_int_equal(make(v5, 2, NULL, file, sizeof file), 0);
     assert_string_equal(file, "0005_delete_movement.json");
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
     assert_int_equal(cadre_db_exec(db, "SELECT * FROM movement", NULL, 0, NULL, NULL), CADRE_EIO);
 
     /* replaying the five files gives the models: nothing more to write */
@@ -372,7 +395,7 @@ static void test_failing_migration_rolls_back(void **state)
     const cadre_schema *v1[] = { CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product) };
     char file[128];
     assert_int_equal(make(v1, 2, NULL, file, sizeof file), 0);
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
     exec("INSERT INTO supplier (name) VALUES ('acme')");
     exec("INSERT INTO supplier (name) VALUES ('acme')"); /* a duplicate */
     /* one migration: add a column, then make name unique (which the duplicate breaks) */
@@ -383,7 +406,7 @@ static void test_failing_migration_rolls_back(void **state)
         "\"type\": \"text\", \"nullable\": true}},"
         "  {\"op\": \"alter_column\", \"table\": \"supplier\", \"column\": {\"name\": \"name\", "
         "\"type\": \"text\", \"unique\": true}}]}");
-    assert_int_not_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_not_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
     assert_int_equal(pending(), 1);
     assert_int_equal(cadre_db_exec(db, "SELECT city FROM supplier", NULL, 0, NULL, NULL), CADRE_EIO);
     assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM supplier"), 2);
@@ -392,7 +415,7 @@ static void test_failing_migration_rolls_back(void **state)
                                        "('x', 1, 99)", NULL, 0, NULL, NULL), CADRE_ESTATE);
     /* fix the data: it applies */
     exec("DELETE FROM supplier WHERE id = 2");
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
     assert_int_equal(pending(), 0);
     exec("UPDATE supplier SET city = 'Lyon'");
 }
@@ -405,14 +428,14 @@ static void test_timestamp_added(void **state)
     const cadre_schema *v2[] = { as(CADRE_SCHEMA_OF(supplier_stamped), "supplier") };
     char file[128];
     assert_int_equal(make(v1, 1, NULL, file, sizeof file), 0);
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
     exec("INSERT INTO supplier (name) VALUES ('acme')");
     exec("INSERT INTO supplier (name) VALUES ('gone')");
     exec("DELETE FROM supplier WHERE name = 'gone'"); /* its key, 2, must not come back */
     assert_int_equal(make(v2, 1, NULL, file, sizeof file), 0);
     assert_string_equal(file, "0002_supplier_created_at.json");
     assert_non_null(strstr(slurp(file), "\"default_now\":true"));
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
     assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM supplier WHERE created_at IS NOT NULL"), 1);
     cadre_arena a;
     cadre_arena_init(&a, 4096);
@@ -444,29 +467,29 @@ static void test_target_and_sqlmigrate(void **state)
     char file[128];
     assert_int_equal(make(v1, 2, NULL, file, sizeof file), 0);
     assert_int_equal(make(v2, 2, &(cadre_makemigrations_options){ .name = "sku" }, file, sizeof file), 0);
-    assert_int_equal(cadre_migrate(db, mdir, "0001", NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, "0001", NULL), 0);
     assert_int_equal(pending(), 1);
-    assert_int_equal(cadre_migrate(db, mdir, "0009", NULL), CADRE_ENOTFOUND);
-    assert_int_equal(cadre_migrate(db, mdir, "0002_sku", NULL), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, "0009", NULL), CADRE_ENOTFOUND);
+    assert_int_equal(cadre_migrate(db, "app", mdir, "0002_sku", NULL), 0);
     assert_int_equal(pending(), 0);
 
     cadre_buf b;
     cadre_buf_init(&b, 1 << 20);
-    assert_int_equal(cadre_sqlmigrate(mdir, "0001", "postgresql", &b), 0);
+    assert_int_equal(cadre_sqlmigrate("app", mdir, "0001", "postgresql", &b), 0);
     assert_non_null(strstr(b.data, "CREATE TABLE supplier (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL);\n"));
     assert_non_null(strstr(b.data, "CREATE INDEX product_supplier_id_idx ON product (supplier_id);\n"));
     cadre_buf_reset(&b);
-    assert_int_equal(cadre_sqlmigrate(mdir, "2", "postgresql", &b), 0);
+    assert_int_equal(cadre_sqlmigrate("app", mdir, "2", "postgresql", &b), 0);
     assert_non_null(strstr(b.data, "ALTER TABLE product ADD COLUMN sku TEXT;\n"
                                    "CREATE INDEX product_sku_idx ON product (sku);\n"
                                    "ALTER TABLE product ADD COLUMN stock INTEGER NOT NULL DEFAULT 0;\n"));
     cadre_buf_reset(&b);
-    assert_int_equal(cadre_sqlmigrate(mdir, "0002_sku", "sqlite", &b), 0);
+    assert_int_equal(cadre_sqlmigrate("app", mdir, "0002_sku", "sqlite", &b), 0);
     assert_non_null(strstr(b.data, "PRAGMA foreign_keys = OFF;\nBEGIN;\n"));
     assert_non_null(strstr(b.data, "ALTER TABLE product ADD COLUMN stock INTEGER NOT NULL DEFAULT 0;\n"));
     cadre_buf_reset(&b);
-    assert_int_equal(cadre_sqlmigrate(mdir, "0003", "sqlite", &b), CADRE_ENOTFOUND);
-    assert_int_equal(cadre_sqlmigrate(mdir, "0001", "oracle", &b), CADRE_EINVAL);
+    assert_int_equal(cadre_sqlmigrate("app", mdir, "0003", "sqlite", &b), CADRE_ENOTFOUND);
+    assert_int_equal(cadre_sqlmigrate("app", mdir, "0001", "oracle", &b), CADRE_EINVAL);
     cadre_buf_free(&b);
 }
 
@@ -527,7 +550,7 @@ static void test_broken_files(void **state)
         rm_migrations();
         put(cases[i].file, cases[i].text);
         if (make(models, 1, NULL, file, sizeof file) != CADRE_EINVAL ||
-            cadre_migrate(db, mdir, NULL, NULL) != CADRE_EINVAL)
+            cadre_migrate(db, "app", mdir, NULL, NULL) != CADRE_EINVAL)
             fail_msg("case %zu was not refused: %s", i, cases[i].text);
         assert_int_equal(count_files(), 1);
     }
@@ -535,8 +558,114 @@ static void test_broken_files(void **state)
     rm_migrations();
     assert_int_equal(make(models, 1, NULL, file, sizeof file), 0);
     put("0001_again.json", slurp("0001_initial.json"));
-    assert_int_equal(cadre_migrate(db, mdir, NULL, NULL), CADRE_EINVAL);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), CADRE_EINVAL);
     assert_int_equal(cadre_db_exec(db, "SELECT * FROM supplier", NULL, 0, NULL, NULL), CADRE_EIO);
+}
+
+
+/* The shop app: the accounts module (its migrations in DIR/accounts-migrations) and the app's own
+ * module with the orders, whose foreign key points into accounts. */
+static cadre_app *shop_app(void)
+{
+    char adir[160];
+    snprintf(adir, sizeof adir, "%s/accounts-migrations", dir);
+    cadre_app *app = cadre_app_new("shop");
+    assert_non_null(app);
+    assert_int_equal(cadre_models(app, db, mdir, CADRE_SCHEMA_OF(shop_order)), 0);
+    cadre_module *accounts = cadre_module_add(app, "accounts");
+    assert_non_null(accounts);
+    assert_int_equal(cadre_models(accounts, db, adir, CADRE_SCHEMA_OF(member)), 0);
+    assert_int_equal(cadre_app_check(app), 0);
+    return app;
+}
+
+static char *capture(FILE *f)
+{
+    static char out[8192];
+    fflush(f);
+    rewind(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    return out;
+}
+
+static void test_modules_cross_module_foreign_key(void **state)
+{
+    (void)state;
+    cadre_app *app = shop_app();
+    /* accounts comes first (the app's own module last), and shop's first migration requires
+     * accounts' */
+    assert_int_equal(cadre_app_makemigrations(app, NULL, NULL, NULL), 0);
+    char *text = slurp("0001_initial.json");
+    assert_non_null(strstr(text, "\"requires\": [\"accounts:0001_initial\"]"));
+    assert_non_null(strstr(text, "\"shop_order\""));
+    assert_null(strstr(text, "\"member\", \"columns\""));
+    size_t n = 9;
+    assert_int_equal(cadre_app_migrations_pending(app, &n), 0);
+    assert_int_equal(n, 2);
+    /* migrating only shop applies what it requires first */
+    FILE *f = tmpfile();
+    assert_int_equal(cadre_app_migrate(app, "shop", NULL, f), 0);
+    char *out = capture(f);
+    assert_string_equal(out, "Applying accounts.0001_initial... OK\n"
+                             "Applying shop.0001_initial... OK\n");
+    assert_int_equal(cadre_app_migrations_pending(app, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM cadre_migrations WHERE module = "
+                                "'accounts' AND name = '0001_initial'"), 1);
+    /* the foreign key holds across the modules */
+    exec("INSERT INTO member (id, login) VALUES (1, 'ann')");
+    exec("INSERT INTO shop_order (id, member_id, quantity) VALUES (1, 1, 3)");
+    assert_int_not_equal(cadre_db_exec(db, "INSERT INTO shop_order (id, member_id, quantity) "
+                                           "VALUES (2, 42, 1)", NULL, 0, NULL, NULL), 0);
+    exec("DELETE FROM member WHERE id = 1");
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM shop_order"), 0); /* cascade */
+    /* nothing more to make, nothing more to apply; the list is per module */
+    assert_int_equal(cadre_app_makemigrations(app, NULL, NULL, NULL), 0);
+    f = tmpfile();
+    assert_int_equal(cadre_app_showmigrations(app, NULL, f), 0);
+    out = capture(f);
+    assert_string_equal(out, "accounts\n [X] 0001_initial\nshop\n [X] 0001_initial\n");
+    cadre_app_free(app);
+}
+
+/* A database migrated before modules existed: cadre_migrations (name, applied). The next migrate
+ * upgrades it, gives its rows to the app's own module, and applies nothing twice. */
+static void test_modules_upgrade_old_record_table(void **state)
+{
+    (void)state;
+    cadre_app *app = cadre_app_new("shop");
+    assert_non_null(app);
+    assert_int_equal(cadre_models(app, db, mdir, CADRE_SCHEMA_OF(supplier)), 0);
+    assert_int_equal(cadre_app_makemigrations(app, NULL, NULL, NULL), 0);
+    assert_int_equal(cadre_app_migrate(app, NULL, NULL, NULL), 0);
+    /* back to the record table of before, holding what was applied */
+    exec("DROP TABLE cadre_migrations");
+    exec("CREATE TABLE cadre_migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)");
+    exec("INSERT INTO cadre_migrations (name, applied) VALUES ('0001_initial', "
+         "'2026-01-01T00:00:00Z')");
+    /* read as it is by the read-only commands */
+    size_t n = 9;
+    assert_int_equal(cadre_app_migrations_pending(app, &n), 0);
+    assert_int_equal(n, 0);
+    /* a new migration: migrate upgrades the table first, then applies only the new one */
+    const cadre_schema *v2[] = { as(CADRE_SCHEMA_OF(supplier_unique), "supplier") };
+    char file[64];
+    assert_int_equal(make(v2, 1, NULL, file, sizeof file), 0);
+    FILE *f = tmpfile();
+    assert_int_equal(cadre_app_migrate(app, NULL, NULL, f), 0);
+    char *out = capture(f);
+    assert_non_null(strstr(out, "Upgraded cadre_migrations"));
+    assert_null(strstr(out, "Applying shop.0001_initial"));
+    assert_non_null(strstr(out, "Applying shop.0002_"));
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM cadre_migrations WHERE module = "
+                                "'shop' AND name = '0001_initial' AND applied = "
+                                "'2026-01-01T00:00:00Z'"), 1);
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM cadre_migrations"), 2);
+    assert_int_equal(cadre_app_migrations_pending(app, &n), 0);
+    assert_int_equal(n, 0);
+    cadre_app_free(app);
 }
 
 int main(void)
@@ -549,6 +678,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timestamp_added, fresh, done),
         cmocka_unit_test_setup_teardown(test_target_and_sqlmigrate, fresh, done),
         cmocka_unit_test_setup_teardown(test_broken_files, fresh, done),
+        cmocka_unit_test_setup_teardown(test_modules_cross_module_foreign_key, fresh, done),
+        cmocka_unit_test_setup_teardown(test_modules_upgrade_old_record_table, fresh, done),
     };
     cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
