@@ -27,6 +27,7 @@ cadre_app *cadre_app_new(const char *name)
     pthread_mutex_init(&app->openapi_lock, NULL);
     cadre__openapi_install(app);
     cadre__docs_install(app);
+    cadre__main_install(app);
     return app;
 }
 
@@ -94,10 +95,6 @@ void *cadre_app_own(cadre_app *app, void *p)
 int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre_command_fn fn,
                       void *ctx)
 {
-    static const char *const builtin[] = { "serve", "routes", "openapi", "help" };
-    for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++)
-        if (strcmp(name, builtin[i]) == 0)
-            return CADRE_EEXIST;
     for (size_t i = 0; i < app->ncommands; i++)
         if (strcmp(name, app->commands[i].name) == 0)
             return CADRE_EEXIST;

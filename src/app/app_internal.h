@@ -127,6 +127,9 @@ void cadre__modules_check(cadre_app *app);
 void cadre__modules_free(cadre_app *app);
 
 
+/* Registers the built-in commands serve, routes, openapi and help (main.c). */
+void cadre__main_install(cadre_app *app);
+
 /* Registers GET /openapi.json (openapi.c). */
 void cadre__openapi_install(cadre_app *app);
 /* Registers /docs, /redoc and their assets (docs.c); frees what they cached. */

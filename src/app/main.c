@@ -8,13 +8,8 @@
 
 static void usage(FILE *f, const char *prog, const cadre_app *app)
 {
-    fprintf(f,
-            "usage: %s [serve] [options]\n"
-            "       %s routes                 lists the routes\n"
-            "       %s openapi                prints the OpenAPI 3.1 document\n",
-            prog, prog, prog);
     for (size_t i = 0; i < app->ncommands; i++)
-        fprintf(f, "       %s %s\n", prog, app->commands[i].usage);
+        fprintf(f, "%s %s %s\n", i ? "      " : "usage:", prog, app->commands[i].usage);
     fprintf(f,
             "\n"
             "serve options:\n"
@@ -57,22 +52,57 @@ static int num(const char *opt, const char *v, unsigned long long min, unsigned 
     return 0;
 }
 
-static int list_routes(cadre_app *app)
+
+static const char *prog_name = "app"; /* argv[0] of cadre_main, for the usage text */
+
+static int cmd_help(cadre_app *app, int argc, char **argv, void *ctx)
 {
+    (void)argc, (void)argv, (void)ctx;
+    usage(stdout, prog_name, app);
+    return 0;
+}
+
+static int cmd_routes(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    (void)argv, (void)ctx;
+    if (argc > 1) {
+        fprintf(stderr, "error: routes takes no arguments\n");
+        return 2;
+    }
+    if (cadre_app_check(app))
+        return 1;
     for (size_t i = 0; i < app->nroutes; i++)
         printf("%-7s %s%s\n", app->routes[i].method, app->routes[i].pattern,
                !app->routes[i].prefix ? "" : strcmp(app->routes[i].pattern, "/") ? "/*" : "*");
     return 0;
 }
 
-int cadre_main(cadre_app *app, int argc, char **argv)
+static int cmd_openapi(cadre_app *app, int argc, char **argv, void *ctx)
 {
-    int status = 2;
-    const char *prog = argc > 0 ? argv[0] : "app";
-    if (!app) {
-        fprintf(stderr, "error: no app (out of memory?)\n");
-        return 1;
+    (void)argv, (void)ctx;
+    if (argc > 1) {
+        fprintf(stderr, "error: openapi takes no arguments\n");
+        return 2;
     }
+    cadre_buf doc;
+    cadre_buf_init(&doc, (size_t)1 << 26);
+    int status = 1;
+    if (cadre_app_check(app) == 0 && cadre_app_openapi(app, &doc) == 0) {
+        fwrite(doc.data, 1, doc.len, stdout);
+        fputc('\n', stdout);
+        status = 0;
+    } else {
+        fprintf(stderr, "error: could not build the OpenAPI document\n");
+    }
+    cadre_buf_free(&doc);
+    return status;
+}
+
+/* serve [options]: argv[0] is "serve" */
+static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    (void)ctx;
+    int status = 2;
     cadre_server_config cfg = app->config;
     cadre_log_level level = CADRE_LOG_INFO;
     cadre_log_format format = CADRE_LOG_PLAIN;
@@ -80,58 +110,10 @@ int cadre_main(cadre_app *app, int argc, char **argv)
     unsigned long long v;
     if (env_port && *env_port) {
         if (num("$PORT", env_port, 0, 65535, &v) != 0)
-            goto out;
+            return 2;
         cfg.port = (int)v;
     }
-
-    const char *env_docs = getenv("CADRE_DOCS_ASSETS");
-    if (env_docs && *env_docs)
-        cadre_app_docs_assets(app, env_docs);
-    const char *env_dev = getenv("CADRE_DEV");
-    if (env_dev && strcmp(env_dev, "1") == 0)
-        cadre_app_dev_mode(app, true);
-
-    int i = 1;
-    const char *cmd = "serve";
-    if (i < argc && argv[i][0] != '-')
-        cmd = argv[i++];
-    if (strcmp(cmd, "help") == 0 || (i < argc && (strcmp(argv[i], "--help") == 0 ||
-                                                  strcmp(argv[i], "-h") == 0))) {
-        usage(stdout, prog, app);
-        status = 0;
-        goto out;
-    }
-    if (strcmp(cmd, "routes") == 0) {
-        status = cadre_app_check(app) ? 1 : list_routes(app);
-        goto out;
-    }
-    if (strcmp(cmd, "openapi") == 0) {
-        cadre_buf doc;
-        cadre_buf_init(&doc, (size_t)1 << 26);
-        if (cadre_app_check(app) == 0 && cadre_app_openapi(app, &doc) == 0) {
-            fwrite(doc.data, 1, doc.len, stdout);
-            fputc('\n', stdout);
-            status = 0;
-        } else {
-            fprintf(stderr, "error: could not build the OpenAPI document\n");
-            status = 1;
-        }
-        cadre_buf_free(&doc);
-        goto out;
-    }
-    for (size_t k = 0; k < app->ncommands; k++) {
-        if (strcmp(cmd, app->commands[k].name) == 0) {
-            cadre_log_configure(level, format, -1);
-            status = app->commands[k].fn(app, argc - (i - 1), argv + (i - 1), app->commands[k].ctx);
-            goto out;
-        }
-    }
-    if (strcmp(cmd, "serve") != 0) {
-        fprintf(stderr, "error: unknown command \"%s\"\n", cmd);
-        usage(stderr, prog, app);
-        goto out;
-    }
-    for (; i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 #define OPT(name) (strcmp(o, name) == 0)
@@ -210,7 +192,7 @@ int cadre_main(cadre_app *app, int argc, char **argv)
             cfg.limits.max_target = (size_t)v;
         } else {
             fprintf(stderr, "error: unknown option \"%s\"\n", o);
-            usage(stderr, prog, app);
+            usage(stderr, prog_name, app);
             goto out;
         }
 #undef OPT
@@ -225,6 +207,73 @@ int cadre_main(cadre_app *app, int argc, char **argv)
     cadre_log_configure(level, format, -1);
     status = cadre_app_serve(app, &cfg) == 0 ? 0 : 1;
 out:
+    return status;
+}
+
+void cadre__main_install(cadre_app *app)
+{
+    /* the built-in commands, first in the table: `APP help` lists them before the modules' */
+    static const struct {
+        const char *name, *usage;
+        cadre_command_fn fn;
+    } builtin[] = {
+        { "serve", "[serve] [options]     serves the app (the default; options below)", cmd_serve },
+        { "routes", "routes                lists the routes", cmd_routes },
+        { "openapi", "openapi               prints the OpenAPI 3.1 document", cmd_openapi },
+        { "help", "help                  this text", cmd_help },
+    };
+    for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++)
+        if (cadre_app_command(app, builtin[i].name, builtin[i].usage, builtin[i].fn, NULL) != 0)
+            cadre_app_config_error(app, NULL, 0, "cannot add the %s command: out of memory",
+                                   builtin[i].name);
+}
+
+int cadre_main(cadre_app *app, int argc, char **argv)
+{
+    if (!app) {
+        fprintf(stderr, "error: no app (out of memory?)\n");
+        return 1;
+    }
+    prog_name = argc > 0 ? argv[0] : "app";
+    const char *env_docs = getenv("CADRE_DOCS_ASSETS");
+    if (env_docs && *env_docs)
+        cadre_app_docs_assets(app, env_docs);
+    const char *env_dev = getenv("CADRE_DEV");
+    if (env_dev && strcmp(env_dev, "1") == 0)
+        cadre_app_dev_mode(app, true);
+    /* APP [serve] [options] | APP COMMAND ARGS… ; --help anywhere after the command: help */
+    char *serve_argv[] = { "serve", NULL };
+    int cargc = argc - 1;
+    char **cargv = argv + 1;
+    if (cargc == 0 || cargv[0][0] == '-') { /* no command: serve, with these options */
+        static char *with[256];
+        if (argc > 255) {
+            fprintf(stderr, "error: too many arguments\n");
+            cadre_app_free(app);
+            return 2;
+        }
+        with[0] = serve_argv[0];
+        for (int k = 1; k < argc; k++)
+            with[k] = argv[k];
+        cargc = argc;
+        cargv = with;
+    }
+    const char *cmd = cargv[0];
+    for (int k = 1; k < cargc; k++)
+        if (strcmp(cargv[k], "--help") == 0 || strcmp(cargv[k], "-h") == 0)
+            cmd = "help";
+    int status = 2;
+    size_t k = 0;
+    while (k < app->ncommands && strcmp(cmd, app->commands[k].name) != 0)
+        k++;
+    if (k == app->ncommands) {
+        fprintf(stderr, "error: unknown command \"%s\"\n", cmd);
+        usage(stderr, prog_name, app);
+    } else {
+        if (strcmp(cmd, "serve") != 0)
+            cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+        status = app->commands[k].fn(app, cargc, cargv, app->commands[k].ctx);
+    }
     cadre_app_free(app);
     return status;
 }
