@@ -312,6 +312,27 @@ static int add_requires(cadre_arena *a, state *s, const mig_plan *p, const cadre
     return 0;
 }
 
+/* mkdir -p: dir and the directories above it that are missing ("accounts/migrations"). */
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; *p; p++) { /* bounded by the path's length */
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 int cadre__mig_make(mig_module *mods, size_t nmods, size_t k,
                     const cadre_makemigrations_options *opt, cadre_buf *written, FILE *out)
 {
@@ -396,7 +417,7 @@ int cadre__mig_make(mig_module *mods, size_t nmods, size_t k,
               : CADRE_ENOMEM;
     if (rc)
         goto out;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (make_dirs(dir) != 0) {
         cadre_log(CADRE_LOG_ERROR, "cannot create the migrations directory %s: %s", dir, strerror(errno));
         rc = CADRE_EIO;
         goto out;

@@ -1109,6 +1109,14 @@ static void test_modules(void **state)
     cadre_app_free(app);
     assert_int_equal(freed_count, 2); /* the attachment given to NULL, and auth's */
 
+    /* the built-in commands are registered like any other: their names are taken */
+    app = cadre_app_new("shop");
+    assert_int_equal(cadre_app_command(app, "serve", "serve", NULL, NULL), CADRE_EEXIST);
+    assert_int_equal(cadre_app_command(app, "help", "help", NULL, NULL), CADRE_EEXIST);
+    assert_int_equal(cadre_app_command(app, "migrate", "migrate", NULL, NULL), 0);
+    assert_int_equal(cadre_app_command(app, "migrate", "migrate", NULL, NULL), CADRE_EEXIST);
+    cadre_app_free(app);
+
     app = cadre_app_new("shop");
     cadre_module_add(app, "admin", .depends = CADRE_DEPENDS("auth"));
     assert_int_equal(cadre_app_check(app), 1); /* auth is missing */
