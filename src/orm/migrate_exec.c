@@ -49,6 +49,23 @@ static int upgrade_record_table(cadre_db *db, const char *legacy, FILE *out)
     cadre_tx tx;
     int rc = cadre_db_begin(db, &tx);
     const cadre_value label = CADRE_PTEXT(legacy);
+    if (rc == 0 && is_pg(db)) { /* another migrate upgrading at the same time: one does it */
+        cadre_arena a;
+        cadre_arena_init(&a, 1024);
+        bool found = false;
+        mig_exists e = { 0 };
+        rc = cadre_tx_exec(&tx, "LOCK TABLE cadre_migrations IN ACCESS EXCLUSIVE MODE", NULL, 0,
+                           NULL, NULL);
+        if (rc == 0)
+            rc = cadre_tx_query_one(&tx, &a, CADRE_SCHEMA_OF(mig_exists), &e, &found,
+                                    "SELECT COUNT(*) AS n FROM information_schema.columns WHERE "
+                                    "table_name = 'cadre_migrations' AND column_name = 'module' "
+                                    "AND table_schema = current_schema()",
+                                    NULL, 0);
+        cadre_arena_free(&a);
+        if (rc == 0 && found && e.n > 0) /* done by the other one meanwhile */
+            return cadre_tx_commit(&tx);
+    }
     if (rc == 0)
         rc = cadre_tx_exec(&tx, "CREATE TABLE cadre_migrations_new " RECORD_COLUMNS, NULL, 0, NULL,
                            NULL);
@@ -150,9 +167,13 @@ static int find_module(mig_module *mods, size_t nmods, const char *label, size_t
             *k = i;
             return 0;
         }
-    cadre_log(CADRE_LOG_ERROR, "no module %s has migrations (the modules with models:%s%s%s%s)",
-              label, nmods > 0 ? " " : " none", nmods > 0 ? mods[0].label : "",
-              nmods > 1 ? ", " : "", nmods > 1 ? mods[1].label : "");
+    char known[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < nmods && len < sizeof known; i++)
+        len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
+                                mods[i].label);
+    cadre_log(CADRE_LOG_ERROR, "no module %s has models (the modules with models: %s)", label,
+              nmods ? known : "none");
     return CADRE_ENOTFOUND;
 }
 
