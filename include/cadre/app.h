@@ -238,6 +238,9 @@ int cadre_app_on_error(cadre_app *app, int status, cadre_error_page fn, void *ct
  */
 void cadre_app_dev_mode(cadre_app *app, bool on);
 
+/** Whether the app is in development mode (for modules that are lenient there only). */
+bool cadre_app_is_dev(const cadre_app *app);
+
 /* ---------------------------------------------------------------------------------------------
  * The app's secret key, and cookies signed with it
  * ------------------------------------------------------------------------------------------- */

@@ -52,6 +52,11 @@ void cadre_app_dev_mode(cadre_app *app, bool on)
     app->dev = on;
 }
 
+bool cadre_app_is_dev(const cadre_app *app)
+{
+    return app->dev;
+}
+
 /* A browser asking for a page (its Accept names text/html), on a route that is not an API one. */
 static bool wants_html(cadre_request *r)
 {

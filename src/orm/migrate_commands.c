@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define REGISTRY_KEY "cadre.migrations"
 
@@ -267,6 +268,8 @@ static int cmd_makemigrations(cadre_app *app, int argc, char **argv, void *ctx)
     return rc;
 }
 
+static void tell_unmigrated(struct registry *r);
+
 static int cmd_migrate(cadre_app *app, int argc, char **argv, void *ctx)
 {
     (void)app;
@@ -290,7 +293,12 @@ static int cmd_migrate(cadre_app *app, int argc, char **argv, void *ctx)
         return 2;
     }
     int rc = dir_target(r, dir, &module, "migrate");
-    return rc ? rc : migrate(r, module, target, dir, stdout) == 0 ? 0 : 1;
+    if (rc)
+        return rc;
+    rc = migrate(r, module, target, dir, stdout);
+    if (rc == 0 && !dir)
+        tell_unmigrated(r);
+    return rc == 0 ? 0 : 1;
 }
 
 static int cmd_showmigrations(cadre_app *app, int argc, char **argv, void *ctx)
@@ -347,13 +355,80 @@ static int cmd_sqlmigrate(cadre_app *app, int argc, char **argv, void *ctx)
     return rc == 0 ? 0 : 1;
 }
 
-/* At start-up: say so when the database lacks migrations (the service still starts: the database
- * may be migrated by another instance, or be unreachable for now). */
-static int warn_pending(cadre_app *app, void *ctx)
+/* The modules whose models have changes that no migration has (their labels in *labels, comma
+ * separated, arena memory); a module whose migrations directory does not exist is not counted
+ * but named in *missing (it cannot be checked). Returns how many, or a negative error. */
+static int unmigrated(struct registry *r, cadre_arena *a, const char **labels, const char **missing)
 {
-    (void)ctx;
+    mig_module *mods;
+    size_t n;
+    const char *legacy;
+    *labels = *missing = NULL;
+    int rc = modules(r, a, NULL, NULL, &mods, &n, &legacy), count = 0;
+    cadre_makemigrations_options check = { .check = true };
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        struct stat st;
+        if (mods[k].dir && stat(mods[k].dir, &st) != 0) {
+            *missing = *missing ? cadre_arena_printf(a, "%s, %s", *missing, mods[k].dir)
+                                : mods[k].dir;
+            continue;
+        }
+        int one = cadre__mig_make(mods, n, k, &check, NULL, NULL);
+        if (one == CADRE_ESTATE) {
+            *labels = *labels ? cadre_arena_printf(a, "%s, %s", *labels, mods[k].label)
+                              : mods[k].label;
+            count++;
+        } else if (one) {
+            rc = one;
+        }
+    }
+    return rc ? rc : count;
+}
+
+/* After migrate: a forgotten makemigrations is said, not left to fail every request. */
+static void tell_unmigrated(struct registry *r)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    const char *labels, *missing;
+    if (unmigrated(r, &a, &labels, &missing) > 0)
+        printf("Your models in %s have changes that are not yet in a migration, and so are not "
+               "applied: run makemigrations to write it, then migrate again.\n",
+               labels);
+    cadre_arena_free(&a);
+}
+
+/*
+ * At start-up: models with changes no migration has refuse the start (in development mode, a
+ * warning): every request touching them would fail. A database that lacks migrations is said
+ * (the service still starts: the database may be migrated by another instance, or be
+ * unreachable for now).
+ */
+static int start_check(cadre_app *app, void *ctx)
+{
+    struct registry *r = ctx;
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    const char *labels, *missing;
+    int bad = unmigrated(r, &a, &labels, &missing), result = 0;
+    if (missing)
+        cadre_log(CADRE_LOG_WARN, "the migrations directory %s is not there (is the app run from "
+                                  "its project directory?): the models cannot be checked against "
+                                  "it", missing);
+    if (bad > 0 && !cadre_app_is_dev(app)) {
+        cadre_log(CADRE_LOG_ERROR, "the models of %s have changes that are not in a migration: "
+                                   "run the app's makemigrations command, then migrate (in "
+                                   "development mode, --dev, the app starts anyway)", labels);
+        result = CADRE_ESTATE;
+    } else if (bad > 0) {
+        cadre_log(CADRE_LOG_WARN, "the models of %s have changes that are not in a migration: "
+                                  "requests that use them will fail until makemigrations and "
+                                  "migrate are run", labels);
+    }
+    cadre_arena_free(&a);
+    if (result)
+        return result;
     size_t n = 0;
-    struct registry *r = cadre_app_attachment(app, REGISTRY_KEY);
     int rc = cadre_app_migrations_pending(app, &n);
     if (rc)
         cadre_log(CADRE_LOG_WARN, "could not check the migrations: %s", cadre_strerror(rc));
@@ -399,7 +474,7 @@ static struct registry *registry_new(cadre_app *app, cadre_db *db, const char *f
             return NULL;
         }
     }
-    if (cadre_app_on_start(app, warn_pending, r) != 0) {
+    if (cadre_app_on_start(app, start_check, r) != 0) {
         cadre_app_config_error(app, file, line, "cadre_models: out of memory");
         return NULL;
     }

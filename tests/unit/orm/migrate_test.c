@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Successive versions of the models. A version is a schema under another C name, given its
  * table's name by as() below. */
@@ -668,6 +670,58 @@ static void test_modules_upgrade_old_record_table(void **state)
     cadre_app_free(app);
 }
 
+/* Runs cadre_main(app, argv) in a child with its stdout and stderr in out (bounded: killed after
+ * 20 s); returns its exit status. */
+static int run_main(cadre_app *app, char **argv, int argc, char *out, size_t cap)
+{
+    char path[200];
+    snprintf(path, sizeof path, "%s/main-output", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen(path, "w", stdout) || dup2(fileno(stdout), 2) < 0)
+            _exit(99);
+        alarm(20);
+        int st = cadre_main(app, argc, argv);
+        fflush(NULL);
+        _exit(st);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = 0;
+    fclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Models changed and no makemigrations run: migrate says so, serve refuses to start (it would
+ * answer 500 to every request that touches the model). */
+static void test_forgotten_makemigrations_is_said(void **state)
+{
+    (void)state;
+    const cadre_schema *v1[] = { as(CADRE_SCHEMA_OF(supplier), "supplier") };
+    char file[64], out[4096];
+    assert_int_equal(make(v1, 1, NULL, file, sizeof file), 0);
+    cadre_app *app = cadre_app_new("shop");
+    assert_int_equal(cadre_models(app, db, mdir, as(CADRE_SCHEMA_OF(supplier_stamped), "supplier")),
+                     0);
+    char *migrate[] = { "shop", "migrate", NULL };
+    assert_int_equal(run_main(app, migrate, 2, out, sizeof out), 0);
+    if (!strstr(out, "Applying shop.0001_initial... OK"))
+        fail_msg("migrate said: %s", out);
+    assert_non_null(strstr(out, "Your models in shop have changes that are not yet in a "
+                                "migration"));
+    char *serve[] = { "shop", "serve", "--port", "0", NULL };
+    assert_int_equal(run_main(app, serve, 4, out, sizeof out), 1);
+    assert_non_null(strstr(out, "the models of shop have changes that are not in a migration: "
+                                "run the app's makemigrations command"));
+    assert_null(strstr(out, "listening on"));
+    cadre_app_free(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -680,6 +734,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broken_files, fresh, done),
         cmocka_unit_test_setup_teardown(test_modules_cross_module_foreign_key, fresh, done),
         cmocka_unit_test_setup_teardown(test_modules_upgrade_old_record_table, fresh, done),
+        cmocka_unit_test_setup_teardown(test_forgotten_makemigrations_is_said, fresh, done),
     };
     cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
