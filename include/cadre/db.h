@@ -44,8 +44,10 @@ typedef struct cadre_rows {
  * (SQLite: WAL, a busy timeout of 5 s, foreign keys on), or "postgresql://user:pw@host:port/db"
  * (libpq, non-blocking: a query suspends only the calling request; up to 8 connections per worker
  * thread; libpq is loaded then, so SQLite-only apps do not carry it: CADRE_EUNSUPPORTED when it
- * cannot be loaded). Nothing is connected until first use; a bad URL is CADRE_EINVAL. The cadre_db is shared
- * by all threads; free it with cadre_db_close after the server stopped.
+ * cannot be loaded). Nothing is connected until first use. A URL Cadre does not know is
+ * CADRE_EINVAL, logged with the forms it takes: "sqlite:/x.db" or "sqlite::memory:" are refused
+ * rather than taken as file names (an in-memory database would be one per worker thread). The
+ * cadre_db is shared by all threads; free it with cadre_db_close after the server stopped.
  *
  * SQL uses '?' placeholders on both engines (they become $1, $2… for PostgreSQL). On PostgreSQL,
  * cadre_db_exec's last_id is the first column of the first row returned (INSERT … RETURNING id).

@@ -35,6 +35,20 @@ static _Thread_local struct {
     void *conn;
 } tl[TL_SLOTS];
 
+/* Whether s starts as a URL does: a scheme (a letter, then letters, digits, + - .) and ':'. A
+ * path is taken as it is only when it does not ("sqlite:/typo.db" and "sqlite::memory:" are not
+ * files to create). */
+static bool looks_like_url(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+        return false;
+    for (s++; *s && *s != ':' && *s != '/'; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '+' || *s == '-' || *s == '.'))
+            return false;
+    return *s == ':';
+}
+
 int cadre_db_open(const char *url, cadre_db **out)
 {
     *out = NULL;
@@ -53,14 +67,24 @@ int cadre_db_open(const char *url, cadre_db **out)
         int rc = cadre__pq_available();
         if (rc)
             return rc;
-    } else if (!strstr(url, "://")) {
+    } else if (!looks_like_url(url)) {
         drv = &cadre__sqlite_driver; /* a plain path */
     } else {
-        cadre_log(CADRE_LOG_ERROR, "database URL %s: unknown scheme (sqlite:// or postgresql://)", url);
+        cadre_log(CADRE_LOG_ERROR, "database URL \"%s\": not one Cadre knows: "
+                                   "sqlite:///absolute/path.db, sqlite://relative/path.db or "
+                                   "postgresql://user:password@host:port/name", url);
         return CADRE_EINVAL;
     }
-    if (!*target)
+    if (!*target) {
+        cadre_log(CADRE_LOG_ERROR, "database URL \"%s\": no database named", url);
         return CADRE_EINVAL;
+    }
+    if (drv == &cadre__sqlite_driver && strstr(target, ":memory:")) {
+        cadre_log(CADRE_LOG_ERROR, "database URL \"%s\": an in-memory SQLite database belongs to "
+                                   "one connection, and each worker thread has its own: use a "
+                                   "file (on a tmpfs such as /dev/shm for speed)", url);
+        return CADRE_EINVAL;
+    }
     cadre_db *db = calloc(1, sizeof *db);
     if (!db)
         return CADRE_ENOMEM;

@@ -407,6 +407,18 @@ static void tell_unmigrated(struct registry *r)
 static int start_check(cadre_app *app, void *ctx)
 {
     struct registry *r = ctx;
+    /* the database: a SQLite file that cannot be opened is a mistake to fix before serving; a
+     * PostgreSQL server may come up after the app (the requests that need it answer 503) */
+    if (cadre_db_exec(r->db, "SELECT 1", NULL, 0, NULL, NULL) != 0) {
+        if (strcmp(cadre_db_engine(r->db), "sqlite") == 0) {
+            cadre_log(CADRE_LOG_ERROR, "not serving without the app's SQLite database (why it "
+                                       "cannot be opened is said above)");
+            return CADRE_EIO;
+        }
+        cadre_log(CADRE_LOG_WARN, "serving although the PostgreSQL database cannot be reached "
+                                  "now (see above): requests that need it answer 503 until it "
+                                  "can");
+    }
     cadre_arena a;
     cadre_arena_init(&a, 4096);
     const char *labels, *missing;

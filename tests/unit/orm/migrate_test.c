@@ -720,6 +720,25 @@ static void test_forgotten_makemigrations_is_said(void **state)
                                 "run the app's makemigrations command"));
     assert_null(strstr(out, "listening on"));
     cadre_app_free(app);
+
+    /* a SQLite file that cannot be opened: serve says why and exits */
+    cadre_db *bad;
+    assert_int_equal(cadre_db_open("sqlite:///nonexistent-cadre-dir/x.db", &bad), 0);
+    app = cadre_app_new("shop");
+    assert_int_equal(cadre_models(app, bad, mdir, as(CADRE_SCHEMA_OF(supplier), "supplier")), 0);
+    assert_int_equal(run_main(app, serve, 4, out, sizeof out), 1);
+    assert_non_null(strstr(out, "cannot open /nonexistent-cadre-dir/x.db"));
+    assert_non_null(strstr(out, "not serving without the app's SQLite database"));
+    cadre_app_free(app);
+    cadre_db_close(bad);
+    /* URLs that are not ones are refused, not taken as file names */
+    assert_int_equal(cadre_db_open("sqlite:/typo.db", &bad), CADRE_EINVAL);
+    assert_int_equal(cadre_db_open("sqlite::memory:", &bad), CADRE_EINVAL);
+    assert_int_equal(cadre_db_open("sqlite://:memory:", &bad), CADRE_EINVAL);
+    assert_int_equal(cadre_db_open("mysql://x@y/z", &bad), CADRE_EINVAL);
+    assert_int_equal(cadre_db_open("sqlite://", &bad), CADRE_EINVAL);
+    assert_int_equal(cadre_db_open("relative/dir/plain.db", &bad), 0); /* a path stays a path */
+    cadre_db_close(bad);
 }
 
 int main(void)
