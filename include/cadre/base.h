@@ -217,6 +217,16 @@ int cadre_log_level_parse(const char *s, cadre_log_level *out /* OUT */);
 /** True when a record at this level would be written (to skip building expensive messages). */
 bool cadre_log_enabled(cadre_log_level level);
 
+/**
+ * SQL statement logging (serve --log-sql, $CADRE_LOG_SQL=1): every statement the database layer
+ * runs is logged with its duration, at INFO when on, at DEBUG whenever the level is debug. The
+ * statement only: parameter values (passwords, personal data) are never logged.
+ */
+void cadre_log_sql(bool on);
+
+/** The level statements are logged at now, or CADRE_LOG_OFF when they are not. */
+cadre_log_level cadre_log_sql_level(void);
+
 /** Writes one record. Messages longer than 4 KiB are cut. */
 void cadre_log(cadre_log_level level, const char *fmt, ...) CADRE_PRINTF(2, 3);
 

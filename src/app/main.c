@@ -19,6 +19,8 @@ static void usage(FILE *f, const char *prog, const cadre_app *app)
             "  --log-level LEVEL        debug, info, warn, error, off (info)\n"
             "  --log-format FORMAT      plain or json (plain)\n"
             "  --access-log             log every request\n"
+            "  --log-sql                log every SQL statement with its time (no parameter\n"
+            "                           values); also $CADRE_LOG_SQL=1\n"
             "  --dev                    development mode: a debug page for 500s (never in\n"
             "                           production); also $CADRE_DEV=1\n"
             "  --docs-assets DIR        serve /docs and /redoc scripts from DIR (npm's\n"
@@ -164,6 +166,8 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
             i++;
         } else if (OPT("--access-log")) {
             cfg.access_log = true;
+        } else if (OPT("--log-sql")) {
+            cadre_log_sql(true);
         } else if (OPT("--dev")) {
             cadre_app_dev_mode(app, true);
         } else if (OPT("--header-timeout")) {
@@ -238,6 +242,9 @@ int cadre_main(cadre_app *app, int argc, char **argv)
     const char *env_docs = getenv("CADRE_DOCS_ASSETS");
     if (env_docs && *env_docs)
         cadre_app_docs_assets(app, env_docs);
+    const char *env_sql = getenv("CADRE_LOG_SQL");
+    if (env_sql && strcmp(env_sql, "1") == 0)
+        cadre_log_sql(true);
     const char *env_dev = getenv("CADRE_DEV");
     if (env_dev && strcmp(env_dev, "1") == 0)
         cadre_app_dev_mode(app, true);

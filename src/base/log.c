@@ -12,6 +12,7 @@
 static _Atomic int log_level = CADRE_LOG_INFO;
 static _Atomic int log_format = CADRE_LOG_PLAIN;
 static _Atomic int log_fd = 2;
+static _Atomic bool log_sql_on = false;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
 static const char *const level_upper[] = { "DEBUG", "INFO", "WARN", "ERROR", "OFF" };
@@ -33,6 +34,18 @@ int cadre_log_level_parse(const char *s, cadre_log_level *out)
         }
     }
     return CADRE_EINVAL;
+}
+
+void cadre_log_sql(bool on)
+{
+    atomic_store(&log_sql_on, on);
+}
+
+cadre_log_level cadre_log_sql_level(void)
+{
+    if (atomic_load_explicit(&log_sql_on, memory_order_relaxed) && cadre_log_enabled(CADRE_LOG_INFO))
+        return CADRE_LOG_INFO;
+    return cadre_log_enabled(CADRE_LOG_DEBUG) ? CADRE_LOG_DEBUG : CADRE_LOG_OFF;
 }
 
 bool cadre_log_enabled(cadre_log_level level)

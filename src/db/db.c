@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct conn_entry {
     void *conn;
@@ -160,13 +161,30 @@ static int conn_of(cadre_db *db, void **conn)
     return 0;
 }
 
+/* When statements are logged, the monotonic time in ns (never 0); otherwise 0, and no clock is
+ * read: the hot path pays one relaxed load. */
+static uint64_t sql_clock(void)
+{
+    if (cadre_log_sql_level() == CADRE_LOG_OFF)
+        return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + 1;
+}
+
 /*
  * A statement that failed for another reason than the data (not a constraint, not "no row") is
  * noted on the request running it, under "cadre.db.error": the statement and the database's
  * message, for the development debug page (the app reads it; nothing is sent in production).
  */
-static int noted(cadre_db *db, void *conn, int rc, const char *sql)
+static int noted(cadre_db *db, void *conn, int rc, const char *sql, uint64_t start)
 {
+    if (start) { /* statement logging is on (cadre_log_sql) */
+        cadre_log_level level = cadre_log_sql_level();
+        if (level != CADRE_LOG_OFF)
+            cadre_log(level, "sql %.3f ms%s: %s", (double)(sql_clock() - start) / 1e6,
+                      rc < 0 && rc != CADRE_ENOTFOUND ? " (failed)" : "", sql);
+    }
     if (rc >= 0 || rc == CADRE_EEXIST || rc == CADRE_ESTATE || rc == CADRE_ENOTFOUND)
         return rc;
     cadre_request *r = cadre_current_request();
@@ -185,9 +203,9 @@ static int query_rows(cadre_db *db, void *conn, void *pinned, cadre_arena *arena
 {
     out->items = NULL;
     out->len = 0;
-    return noted(db, conn,
-                 db->driver->query(conn, pinned, arena, s, out, sql, params, nparams, max_rows),
-                 sql);
+    uint64_t start = sql_clock();
+    int rc = db->driver->query(conn, pinned, arena, s, out, sql, params, nparams, max_rows);
+    return noted(db, conn, rc, sql, start);
 }
 
 static int query_one(cadre_db *db, void *conn, void *pinned, cadre_arena *arena,
@@ -231,10 +249,11 @@ int cadre_db_query_each(cadre_db *db, cadre_arena *arena, const cadre_schema *s,
     int rc = conn_of(db, &conn);
     if (rc)
         return rc;
-    if (db->driver->query_each)
-        return noted(db, conn,
-                     db->driver->query_each(conn, arena, s, rows, found, n, sql, params, nparams),
-                     sql);
+    if (db->driver->query_each) {
+        uint64_t start = sql_clock();
+        rc = db->driver->query_each(conn, arena, s, rows, found, n, sql, params, nparams);
+        return noted(db, conn, rc, sql, start);
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         void *row = (char *)rows + i * s->size;
         rc = query_one(db, conn, NULL, arena, s, row, &found[i], sql, params + i * nparams, nparams);
@@ -249,9 +268,11 @@ int cadre_db_exec(cadre_db *db, const char *sql, const cadre_value *params, size
 {
     void *conn;
     int rc = conn_of(db, &conn);
-    return rc ? rc
-              : noted(db, conn, db->driver->exec(conn, NULL, sql, params, nparams, changes, last_id),
-                      sql);
+    if (rc)
+        return rc;
+    uint64_t start = sql_clock();
+    rc = db->driver->exec(conn, NULL, sql, params, nparams, changes, last_id);
+    return noted(db, conn, rc, sql, start);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -291,9 +312,9 @@ int cadre_tx_exec(cadre_tx *tx, const char *sql, const cadre_value *params, size
 {
     if (!tx->open)
         return CADRE_ESTATE;
-    return noted(tx->db, tx->conn,
-                 tx->db->driver->exec(tx->conn, tx->pinned, sql, params, nparams, changes, last_id),
-                 sql);
+    uint64_t start = sql_clock();
+    int rc = tx->db->driver->exec(tx->conn, tx->pinned, sql, params, nparams, changes, last_id);
+    return noted(tx->db, tx->conn, rc, sql, start);
 }
 
 int cadre_tx_commit(cadre_tx *tx)

@@ -71,6 +71,8 @@ static void test_urls(void **state)
     assert_string_equal(cadre_db_engine(db), "postgresql");
     cadre_db_close(db);
     assert_int_equal(cadre_db_open("sqlite://", &db), CADRE_EINVAL);
+    assert_int_equal(cadre_db_open("sqlite:/typo.db", &db), CADRE_EINVAL);
+    assert_int_equal(cadre_db_open("sqlite::memory:", &db), CADRE_EINVAL);
     cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
     char abs[160];
     snprintf(abs, sizeof abs, "sqlite:///%s/abs.db", dir + 1); /* sqlite:///tmp/... */
@@ -386,6 +388,43 @@ static void test_query_each(void **state)
     cadre_db_close(db);
 }
 
+/* --log-sql: each statement with its time, never its parameter values; off, nothing. */
+static void test_log_sql(void **state)
+{
+    (void)state;
+    cadre_db *db = open_db();
+    char path[200];
+    snprintf(path, sizeof path, "%s/sql.log", dir);
+    FILE *f = fopen(path, "w+");
+    assert_non_null(f);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, fileno(f));
+    cadre_value p[] = { CADRE_PTEXT("s3cret-value"), CADRE_PDOUBLE(1), CADRE_PINT(1),
+                        CADRE_PTEXT("tool"), CADRE_PTEXT("2026-11-26"), CADRE_PNULL };
+    assert_int_equal(cadre_db_exec(db, insert_sql, p, 6, NULL, NULL), 0); /* not logged: off */
+    cadre_log_sql(true);
+    assert_int_equal(cadre_log_sql_level(), CADRE_LOG_INFO);
+    p[0] = CADRE_PTEXT("s3cret-value-2"); /* names are unique */
+    assert_int_equal(cadre_db_exec(db, insert_sql, p, 6, NULL, NULL), 0);
+    assert_int_not_equal(cadre_db_exec(db, "SELECT nope FROM nowhere", NULL, 0, NULL, NULL), 0);
+    cadre_log_sql(false);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, 2);
+    char buf[8192];
+    rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    unlink(path);
+    const char *first = strstr(buf, "INFO sql ");
+    assert_non_null(first);
+    const char *ins = strstr(first, " ms: INSERT INTO");
+    assert_non_null(ins);
+    assert_null(strstr(ins + 1, " ms: INSERT INTO")); /* once: logging was off before */
+    assert_non_null(strstr(buf, " ms (failed): SELECT nope FROM nowhere"));
+    assert_null(strstr(buf, "s3cret-value"));
+    assert_int_equal(cadre_log_sql_level(), CADRE_LOG_OFF);
+    cadre_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_atomic),
         cmocka_unit_test(test_query_each),
+        cmocka_unit_test(test_log_sql),
     };
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
 }
