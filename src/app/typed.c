@@ -303,7 +303,8 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
     int status;
     if (bs != cadre_none__schema()) {
         enum body_kind kind = body_kind(r);
-        if (!spec->form && (kind == BODY_URLENCODED || kind == BODY_MULTIPART))
+        bool sent_as_form = !spec->form && (kind == BODY_URLENCODED || kind == BODY_MULTIPART);
+        if (sent_as_form)
             kind = BODY_OTHER;
         bool json = kind == BODY_JSON;
         /* the body is read now, once the route's guards have let the request in */
@@ -351,9 +352,15 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
             cadre_buf_init_arena(&in, r->arena, (size_t)1 << 30);
             cadre_json_writer_init(&w, &in);
             cadre_json_string(&w, r->body.ptr, r->body.len);
+            /* FastAPI's words; and, for a body sent as a form to a JSON route (curl -d does
+             * that), a hint in ctx, which clients that do not know it ignore */
             cadre_verrors_add(&errs, "model_attributes_type", "[\"body\"]",
                               "Input should be a valid dictionary or object to extract fields from",
-                              (cadre_slice){ in.data, in.len }, NULL);
+                              (cadre_slice){ in.data, in.len },
+                              sent_as_form ? "{\"hint\":\"this route takes JSON: send the body with "
+                                             "Content-Type: application/json (curl -d sends "
+                                             "application/x-www-form-urlencoded)\"}"
+                                           : NULL);
         } else if (cadre_schema_decode_json(bs, r->body.ptr, r->body.len, body, r->arena, "body",
                                             &errs) == CADRE_EPARSE) {
             /* only the JSON error is reported then, as FastAPI does */
