@@ -1088,12 +1088,16 @@ static void test_typed_routes(void **state)
     assert_int_equal(res.status, 200);
     cadre_test_response_free(&res);
 
-    /* a route without .form refuses a form as before (FastAPI with a JSON body model) */
+    /* a route without .form refuses a form as before (FastAPI with a JSON body model), with a
+     * hint in ctx that the body should have been sent as JSON */
     assert_int_equal(cadre_test_request(app, "POST", "/json-only", urlenc, "name=Ann&age=5", 14, &res), 0);
     assert_int_equal(res.status, 422);
     assert_string_equal(res.body, "{\"detail\":[{\"type\":\"model_attributes_type\",\"loc\":[\"body\"],"
                                   "\"msg\":\"Input should be a valid dictionary or object to extract "
-                                  "fields from\",\"input\":\"name=Ann&age=5\"}]}");
+                                  "fields from\",\"input\":\"name=Ann&age=5\",\"ctx\":{\"hint\":"
+                                  "\"this route takes JSON: send the body with Content-Type: "
+                                  "application/json (curl -d sends "
+                                  "application/x-www-form-urlencoded)\"}}]}");
     cadre_test_response_free(&res);
 
     /* multipart with a file: the handler reads it, the file is gone afterwards */
