@@ -167,7 +167,15 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec);
  * .summary, .description, .tags, .operation_id, .deprecated, .form, .form_limits).
  */
 #define CADRE_ROUTE(app, METHOD, path_, fn, P, B, ...)                                             \
-    cadre__route_typed(                                                                            \
+    ((void)sizeof(struct {                                                                         \
+         _Static_assert(_Generic((fn), int (*)(cadre_request *, const P *, const B *,              \
+                                               CADRE__FIRST(__VA_ARGS__, ) *): 1,                 \
+                                 default: 0),                                                      \
+                        "CADRE_ROUTE: " #fn " must be int " #fn "(cadre_request *, const " #P      \
+                        " *, const " #B " *, " CADRE__STR(CADRE__FIRST(__VA_ARGS__, )) " *)");     \
+         int cadre__checked;                                                                       \
+     }),                                                                                           \
+     cadre__route_typed(                                                                           \
         (app),                                                                                     \
         &(cadre_route_spec){                                                                       \
             .method = #METHOD,                                                                     \
@@ -180,7 +188,7 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec);
             .response = CADRE__PASTE(CADRE__FIRST(__VA_ARGS__, ), __schema)(),                     \
             .file = __FILE__,                                                                      \
             .line = __LINE__,                                                                      \
-            CADRE__REST(__VA_ARGS__, ) })
+            CADRE__REST(__VA_ARGS__, ) }))
 
 /* ---------------------------------------------------------------------------------------------
  * The request pipeline: middleware around the router and the handlers.

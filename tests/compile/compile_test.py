@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Builds route_types.c with the project's compiler as a user would (-std=c17, no -Werror): a
+handler whose type does not match its CADRE_ROUTE must be an error that names the expected
+signature, whatever the compiler's default warnings; the matching handler must build.
+
+Usage: compile_test.py CC INCLUDE_DIR [CC_ARGS...]"""
+import os
+import subprocess
+import sys
+import tempfile
+
+cc = sys.argv[1]
+inc = sys.argv[2]
+extra = sys.argv[3:]
+src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "route_types.c")
+failures = []
+with tempfile.TemporaryDirectory() as tmp:
+    obj = os.path.join(tmp, "t.o")
+    for mismatch in (0, 1, 2, 3):
+        p = subprocess.run([cc, *extra, "-std=c17", "-I", inc, "-DMISMATCH=%d" % mismatch, "-c",
+                            src, "-o", obj], capture_output=True, text=True, timeout=120)
+        if mismatch == 0 and p.returncode != 0:
+            failures.append("the matching handler did not build:\n" + p.stderr)
+        elif mismatch and p.returncode == 0:
+            failures.append("MISMATCH=%d built: the wrong handler type was not refused" % mismatch)
+        elif mismatch and "CADRE_ROUTE: create must be int create(cadre_request *, const " \
+                          "cadre_none *, const item *, item *)" not in p.stderr:
+            failures.append("MISMATCH=%d: the error does not name the signature:\n%s"
+                            % (mismatch, p.stderr))
+for f in failures:
+    print(f, file=sys.stderr)
+print("ok" if not failures else "%d failure(s)" % len(failures))
+sys.exit(1 if failures else 0)
