@@ -268,6 +268,9 @@ enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET
     {                                                                                              \
         typedef NAME cadre__self;                                                                  \
         static const cadre_field fields[] = { FIELDS(CADRE__FIELD) };                              \
+        _Static_assert(sizeof fields / sizeof fields[0] <= 64,                                     \
+                       "CADRE_SCHEMA " #NAME ": at most 64 fields (a struct of more is better "   \
+                       "split: nest one with object(...))");                                      \
         static const cadre_schema schema = {                                                       \
             #NAME, sizeof(NAME), fields, sizeof fields / sizeof fields[0],                         \
             offsetof(NAME, cadre_set_), offsetof(NAME, cadre_null_), (FORBID_EXTRA), (MODEL) };    \

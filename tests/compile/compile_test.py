@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Builds route_types.c with the project's compiler as a user would (-std=c17, no -Werror): a
 handler whose type does not match its CADRE_ROUTE must be an error that names the expected
-signature, whatever the compiler's default warnings; the matching handler must build.
+signature, whatever the compiler's default warnings; the matching handler must build; a schema
+of more than 64 fields is an error.
 
 Usage: compile_test.py CC INCLUDE_DIR [CC_ARGS...]"""
 import os
@@ -27,6 +28,10 @@ with tempfile.TemporaryDirectory() as tmp:
                           "cadre_none *, const item *, item *)" not in p.stderr:
             failures.append("MISMATCH=%d: the error does not name the signature:\n%s"
                             % (mismatch, p.stderr))
+    p = subprocess.run([cc, *extra, "-std=c17", "-I", inc, "-DTOO_MANY_FIELDS", "-c", src, "-o",
+                        obj], capture_output=True, text=True, timeout=120)
+    if p.returncode == 0 or "CADRE_SCHEMA wide: at most 64 fields" not in p.stderr:
+        failures.append("a schema of 65 fields was not refused with its message:\n" + p.stderr)
 for f in failures:
     print(f, file=sys.stderr)
 print("ok" if not failures else "%d failure(s)" % len(failures))

@@ -25,3 +25,16 @@ int main(int argc, char **argv)
     CADRE_ROUTE(app, POST, "/items", create, cadre_none, item, item, .status = 201);
     return cadre_main(app, argc, argv);
 }
+
+#ifdef TOO_MANY_FIELDS /* 65 fields: refused at compile time (presence bits are one uint64_t) */
+#define F8(F, p) F(int32, p##0) F(int32, p##1) F(int32, p##2) F(int32, p##3) F(int32, p##4)        \
+    F(int32, p##5) F(int32, p##6) F(int32, p##7)
+#define WIDE_FIELDS(F) F8(F, a) F8(F, b) F8(F, c) F8(F, d) F8(F, e) F8(F, f) F8(F, g) F8(F, h)     \
+    F(int32, last)
+CADRE_SCHEMA(wide, WIDE_FIELDS)
+const cadre_schema *wide_schema(void);
+const cadre_schema *wide_schema(void)
+{
+    return wide__schema();
+}
+#endif
