@@ -93,7 +93,7 @@ int cadre_test_raw(cadre_app *app, const char *raw, size_t len, cadre_test_respo
     app->access_log = app->config.access_log;
     cadre_server_config cfg = app->config;
     cfg.body_on_demand = true;
-    if (!cfg.on_response && (cfg.access_log || app->non_response))
+    if (!cfg.on_response && (cfg.access_log || app->on_response.len))
         cfg.on_response = cadre__app_on_response;
     int rc = cadre__worker_init(&w, 0, &cfg, cadre_app_dispatch, app);
     if (rc)

@@ -32,20 +32,8 @@ int cadre__engine_pg(const char *engine, bool *pg)
 
 int cadre__stmts_add(cadre__stmts *s, const char *sql, size_t len)
 {
-    if (s->len == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        char **n = cadre_arena_alloc(s->arena, cap * sizeof *n);
-        if (!n)
-            return CADRE_ENOMEM;
-        if (s->len)
-            memcpy(n, s->items, s->len * sizeof *n);
-        s->items = n;
-        s->cap = cap;
-    }
-    char *copy = cadre_arena_strndup(s->arena, sql, len);
-    if (!copy)
-        return CADRE_ENOMEM;
-    s->items[s->len++] = copy;
+    char **slot = CADRE_VEC_PUSH(s, s->arena, 0); /* never NULL: an arena's, no maximum */
+    *slot = cadre_arena_strndup(s->arena, sql, len);
     return 0;
 }
 

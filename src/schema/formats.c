@@ -241,28 +241,21 @@ struct compiled {
 };
 
 static pthread_mutex_t re_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct compiled *re_cache;
-static size_t re_len, re_cap;
+static CADRE_VEC(struct compiled) re_cache; /* lives as long as the process */
 
 int cadre__pattern_match(const char *pattern, const char *s)
 {
     pthread_mutex_lock(&re_lock);
     struct compiled *c = NULL;
-    for (size_t i = 0; i < re_len; i++)
-        if (re_cache[i].pattern == pattern || strcmp(re_cache[i].pattern, pattern) == 0)
-            c = &re_cache[i];
+    for (size_t i = 0; i < re_cache.len; i++)
+        if (re_cache.items[i].pattern == pattern || strcmp(re_cache.items[i].pattern, pattern) == 0)
+            c = &re_cache.items[i];
     if (!c) {
-        if (re_len == re_cap) {
-            size_t cap = re_cap ? 2 * re_cap : 16;
-            struct compiled *n = realloc(re_cache, cap * sizeof *n);
-            if (!n) {
-                pthread_mutex_unlock(&re_lock);
-                return CADRE_ENOMEM;
-            }
-            re_cache = n;
-            re_cap = cap;
+        c = CADRE_VEC_PUSH(&re_cache, NULL, 0);
+        if (!c) {
+            pthread_mutex_unlock(&re_lock);
+            return CADRE_ENOMEM;
         }
-        c = &re_cache[re_len++];
         c->pattern = pattern;
         c->status = regcomp(&c->re, pattern, REG_EXTENDED | REG_NOSUB);
         if (c->status)
