@@ -1,6 +1,6 @@
 /**
- * cadre/base.h — errors, string slices, the request arena, bounded buffers, growable arrays and
- * logging.
+ * cadre/base.h — errors, string slices, the request arena, bounded buffers, growable arrays,
+ * text helpers and logging.
  *
  * Everything else in Cadre is built on these few pieces. Nothing here allocates behind your back:
  * an arena owns everything allocated from it until it is reset or freed, and a buffer or a heap
@@ -257,6 +257,56 @@ void *cadre_vec_push(void *items_ptr, size_t *len, size_t *cap, size_t elem, cad
 
 /** The function behind CADRE_VEC_FREE (items_ptr, len and cap as for cadre_vec_push). */
 void cadre_vec_free(void *items_ptr, size_t *len, size_t *cap);
+
+/* ---------------------------------------------------------------------------------------------
+ * Text: UTF-8 checks, escaping, hex digits and numbers, for the modules that read and write
+ * text (and for a module of one's own that does). The full JSON codec is cadre/json.h.
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * The length (2 to 4) of the valid UTF-8 sequence that starts at p (p < end, p[0] >= 0x80), or 0
+ * when it is invalid or cut short by end: no overlong forms, no UTF-16 surrogates, nothing past
+ * U+10FFFF (RFC 3629).
+ */
+size_t cadre_utf8_seq_len(const unsigned char *p, const unsigned char *end);
+
+/** True when s[0..n) is valid UTF-8 (the rules of cadre_utf8_seq_len). */
+bool cadre_utf8_valid(const char *s, size_t n);
+
+/**
+ * Escapes n bytes of s as the inside of a JSON string, without the quotes: '"' and '\\' with a
+ * backslash, \n \r \t, other control characters and DEL as \u00XX, and a byte that does not
+ * start a valid UTF-8 sequence as \ufffd, so the result is always valid JSON text. dst must have
+ * room for 6 * n bytes; nothing is NUL-terminated. Returns the length written. For small texts
+ * in fixed memory (error details, log records); cadre_json_string (cadre/json.h) writes to a
+ * buffer.
+ */
+size_t cadre_escape_json(char *dst, const char *s, size_t n);
+
+/**
+ * Appends s[0..n) HTML-escaped: & < > " ' as &amp; &lt; &gt; &#34; &#39;, which is safe in text
+ * and in quoted attribute values (not in an unquoted attribute, a script or a style). Returns 0
+ * or the buffer's error (CADRE_ETOOBIG, CADRE_ENOMEM), with what fitted appended.
+ */
+int cadre_buf_append_html(cadre_buf *b, const char *s, size_t n);
+
+/** The value of the hex digit c (0-9, a-f, A-F), or -1 (percent-escapes, chunk sizes). */
+static inline int cadre_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/**
+ * strtod(3) in the "C" locale whatever the process's: '.' is the decimal point even when the
+ * program has called setlocale with a locale that writes "0,5". s is NUL-terminated; *end (when
+ * end is not NULL) is set to where parsing stopped, as strtod does. Thread-safe.
+ */
+double cadre_strtod(const char *s, char **end /* OUT, may be NULL */);
 
 /* ---------------------------------------------------------------------------------------------
  * Logging: levels, plain text or JSON lines, to stderr (or a file descriptor). Thread-safe: each

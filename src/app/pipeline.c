@@ -6,7 +6,6 @@
  * that calls the rest, not a callback chain.
  */
 #include "app_internal.h"
-#include "base/base_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +92,7 @@ static void json_cstr(cadre_json_writer *w, const char *s)
 
 static void put_html(cadre_buf *b, const char *s, size_t n)
 {
-    cadre__html_escape(b, s, n);
+    cadre_buf_append_html(b, s, n);
 }
 
 /* The development debug page of a failed request: what failed, where, and the request. */

@@ -7,7 +7,7 @@
  */
 #include "form_internal.h"
 
-#include "schema/schema_internal.h"
+#include <cadre/schema.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -80,29 +80,12 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
     return need + 1;
 }
 
-bool cadre__utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, bad;
-    while (i < n) {
-        if (u[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = utf8_seq(u + i, n - i, &bad);
-        if (!k)
-            return false;
-        i += k;
-    }
-    return true;
-}
-
 /* A NUL-terminated copy of s[0..n) in the arena with invalid UTF-8 replaced by U+FFFD. */
 static cadre_slice utf8_copy(cadre_arena *a, const char *s, size_t n)
 {
     if (n == 0)
         return (cadre_slice){ cadre_arena_strndup(a, "", 0), 0 };
-    if (cadre__utf8_valid(s, n))
+    if (cadre_utf8_valid(s, n))
         return (cadre_slice){ cadre_arena_strndup(a, s, n), n };
     const unsigned char *u = (const unsigned char *)s;
     char *out = cadre_arena_alloc(a, 3 * n + 1);
@@ -132,14 +115,14 @@ cadre_slice cadre_form_url_decode(cadre_arena *arena, const char *s, size_t len,
         int hi, lo;
         if (c == '+' && plus_space) {
             c = ' ';
-        } else if (c == '%' && i + 2 < len && (hi = cadre__hexval((unsigned char)s[i + 1])) >= 0 &&
-                   (lo = cadre__hexval((unsigned char)s[i + 2])) >= 0) {
+        } else if (c == '%' && i + 2 < len && (hi = cadre_hexval((unsigned char)s[i + 1])) >= 0 &&
+                   (lo = cadre_hexval((unsigned char)s[i + 2])) >= 0) {
             c = (char)(hi << 4 | lo);
             i += 2;
         }
         tmp[o++] = c;
     }
-    if (cadre__utf8_valid(tmp, o)) {
+    if (cadre_utf8_valid(tmp, o)) {
         tmp[o] = '\0';
         return (cadre_slice){ tmp, o };
     }
@@ -254,8 +237,8 @@ static void decode_one(cadre_form *f, const cadre_field *fd, fitem it, void *obj
         *(cadre_upload *)((char *)obj + fd->offset) = *it.up;
     } else if (it.up) {
         cadre_json_token t = { .type = CADRE_JSON_OBJECT };
-        cadre__schema_decode_token(fd, &t, items_json(f->arena, &it, 1, false), obj, f->arena,
-                                   "body", f->errs);
+        cadre_schema_decode_token(fd, &t, items_json(f->arena, &it, 1, false), obj, f->arena,
+                                  "body", f->errs);
     } else {
         cadre_schema_decode_text(f->schema, fd, it.text, obj, f->arena, "body", f->errs);
     }
@@ -286,8 +269,8 @@ static void decode_list(cadre_form *f, const cadre_field *fd, const struct cadre
     }
     if ((fd->has_max_items && v->len > fd->max_items) ||
         (fd->has_min_items && v->len < fd->min_items))
-        cadre__schema_check_items(fd, v->len, cadre_verror_loc(f->arena, "body", fname, -1),
-                                  items_json(f->arena, v->items, v->len, true), f->arena, f->errs);
+        cadre_schema_check_items(fd, v->len, cadre_verror_loc(f->arena, "body", fname, -1),
+                                 items_json(f->arena, v->items, v->len, true), f->arena, f->errs);
     struct {
         void *items;
         size_t len;

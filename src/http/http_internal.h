@@ -12,7 +12,6 @@
 
 #include <time.h>
 
-#include "base/base_internal.h"
 #include "coro.h"
 
 

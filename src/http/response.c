@@ -3,7 +3,6 @@
  * serialization of that response into the connection's output buffer.
  */
 #include "http_internal.h"
-#include "base/base_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -218,7 +217,7 @@ int cadre_error(cadre_request *r, int status, const char *detail)
     size_t n = detail ? strlen(detail) : 0;
     char *buf = cadre_alloc(r, 6 * n + 16);
     memcpy(buf, "{\"detail\":\"", 11);
-    size_t len = 11 + cadre__json_escape(buf + 11, detail ? detail : "", n);
+    size_t len = 11 + cadre_escape_json(buf + 11, detail ? detail : "", n);
     memcpy(buf + len, "\"}", 2);
     return cadre_respond_ref(r, status, "application/json", buf, len + 2);
 }
@@ -528,7 +527,7 @@ void cadre__response_error(cadre__conn *c, int status, const char *reason)
             n--; /* not inside a UTF-8 sequence */
     }
     memcpy(body, "{\"detail\":\"", 11);
-    size_t len = 11 + cadre__json_escape(body + 11, reason, n);
+    size_t len = 11 + cadre_escape_json(body + 11, reason, n);
     memcpy(body + len, "\"}", 2);
     write_response(c, status, "application/json", NULL, 0, (cadre_slice){ body, len + 2 }, false,
                    true, false, NULL, NULL);

@@ -151,7 +151,7 @@ static int literal(cadre_buf *out, const char *s)
 int cadre__default_sql(const cadre__column *c, bool pg, cadre_buf *out)
 {
     /* SQLite: the text form Cadre writes datetimes in (six fractional digits, 'Z': see
-     * cadre__format_datetime_utc), to the millisecond, which is all SQLite's clock gives */
+     * cadre_datetime_format_utc), to the millisecond, which is all SQLite's clock gives */
     if (c->def_now)
         return cadre_buf_append_str(out, pg ? "now()"
                                             : "(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')");

@@ -8,7 +8,7 @@
  */
 #include "orm_internal.h"
 
-#include "schema/schema_internal.h"
+#include <cadre/schema.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -87,7 +87,7 @@ static const cadre_field *field(cadre_query *q, const char *name, size_t len)
 
 /*
  * Rewrites a text value for a date, datetime or UUID field in the form cadre_model_insert stores
- * (datetimes: UTC, six fractional digits, see cadre__format_datetime_utc), so that comparing it
+ * (datetimes: UTC, six fractional digits, see cadre_datetime_format_utc), so that comparing it
  * with stored text compares the values: "…T16:08:26+05:00" is converted to UTC, "…T16:08:26Z"
  * and "…T16:08:26.000Z" become one text. False, v untouched, when it is not text of that type.
  */
@@ -96,23 +96,23 @@ static bool stored_form(cadre_query *q, const cadre_field *f, cadre_value *v)
     if (v->type != CADRE_V_TEXT || !v->s.ptr ||
         (f->type != CADRE_T_DATE && f->type != CADRE_T_DATETIME && f->type != CADRE_T_UUID))
         return false;
-    char *buf = cadre_arena_alloc(q->arena, 48);
+    char *buf = cadre_arena_alloc(q->arena, CADRE_DATETIME_TEXT); /* the longest of the three */
     size_t len;
     if (f->type == CADRE_T_DATE) {
         cadre_date d;
-        if (cadre__parse_date(v->s, &d))
+        if (cadre_date_parse(v->s, &d))
             return false;
-        len = cadre__format_date(&d, buf);
+        len = cadre_date_format(&d, buf);
     } else if (f->type == CADRE_T_DATETIME) {
         cadre_datetime t;
-        if (cadre__parse_datetime(v->s, &t))
+        if (cadre_datetime_parse(v->s, &t))
             return false;
-        len = cadre__format_datetime_utc(&t, buf);
+        len = cadre_datetime_format_utc(&t, buf);
     } else {
         cadre_uuid u;
-        if (cadre__parse_uuid(v->s, &u))
+        if (cadre_uuid_parse(v->s, &u))
             return false;
-        len = cadre__format_uuid(&u, buf);
+        len = cadre_uuid_format(&u, buf);
     }
     *v = CADRE_PSLICE(((cadre_slice){ buf, len }));
     return true;

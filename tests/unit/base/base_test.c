@@ -1,7 +1,7 @@
 /*
  * Unit tests for the base module (include/cadre/base.h): error codes, slices, integer parsing, the
- * arena, the bounded buffer, growable arrays and CADRE_CONTAINER_OF, logging and cadre_panic.
- * Expectations come from the header.
+ * arena, the bounded buffer, growable arrays and CADRE_CONTAINER_OF, the text helpers, logging and
+ * cadre_panic. Expectations come from the header.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,8 +21,6 @@
 #include <unistd.h>
 
 #include <cadre/base.h>
-
-#include "base/base_internal.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Errors
@@ -884,6 +882,65 @@ static void test_container_of(void **state)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Text helpers
+ * ------------------------------------------------------------------------------------------- */
+
+static void test_utf8_valid(void **state)
+{
+    static const struct {
+        const char *s;
+        bool ok;
+    } cases[] = {
+        { "", true },
+        { "plain ascii", true },
+        { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", true },
+        { "\xf4\x8f\xbf\xbf", true },          /* U+10FFFF */
+        { "\xf4\x90\x80\x80", false },         /* past U+10FFFF */
+        { "\xc0\xaf", false },                 /* overlong */
+        { "\xe0\x80\xaf", false },             /* overlong */
+        { "\xed\xa0\x80", false },             /* a UTF-16 surrogate */
+        { "\xe2\x82", false },                 /* cut short */
+        { "a\x80" "b", false },                /* a stray continuation byte */
+        { "\xff", false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        if (cadre_utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].ok)
+            fail_msg("case %zu: expected %s", i, cases[i].ok ? "valid" : "invalid");
+    /* the length given counts, not the NUL */
+    assert_true(cadre_utf8_valid("\xe2\x82\xac", 3));
+    assert_false(cadre_utf8_valid("\xe2\x82\xac", 2));
+    const unsigned char euro[] = { 0xe2, 0x82, 0xac };
+    assert_int_equal(cadre_utf8_seq_len(euro, euro + 3), 3);
+    assert_int_equal(cadre_utf8_seq_len(euro, euro + 2), 0);
+}
+
+static void test_hexval_strtod_html(void **state)
+{
+    assert_int_equal(cadre_hexval('0'), 0);
+    assert_int_equal(cadre_hexval('9'), 9);
+    assert_int_equal(cadre_hexval('a'), 10);
+    assert_int_equal(cadre_hexval('F'), 15);
+    assert_int_equal(cadre_hexval('g'), -1);
+    assert_int_equal(cadre_hexval(' '), -1);
+
+    char *end;
+    assert_true(cadre_strtod("2.5", NULL) == 2.5);
+    assert_true(cadre_strtod("-1e3xyz", &end) == -1000.0);
+    assert_string_equal(end, "xyz");
+
+    cadre_buf b;
+    cadre_buf_init(&b, 64);
+    const char *html = "<a href=\"x\">Tom & Jerry's</a>";
+    assert_int_equal(cadre_buf_append_html(&b, html, strlen(html)), 0);
+    assert_string_equal(cadre_buf_cstr(&b),
+                        "&lt;a href=&#34;x&#34;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
+    cadre_buf_free(&b);
+    cadre_buf_init(&b, 8);
+    assert_int_equal(cadre_buf_append_html(&b, "a<b<c<d", 7), CADRE_ETOOBIG);
+    cadre_buf_free(&b);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * cadre_panic
  * ------------------------------------------------------------------------------------------- */
 
@@ -938,7 +995,7 @@ static void test_json_escape_utf8(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char out[64];
         size_t n = strlen(cases[i].in);
-        size_t len = cadre__json_escape(out, cases[i].in, n);
+        size_t len = cadre_escape_json(out, cases[i].in, n);
         assert_true(len <= 6 * n);
         out[len] = '\0';
         assert_string_equal(out, cases[i].out);
@@ -981,6 +1038,10 @@ int main(void)
         cmocka_unit_test(test_vec_arena_overflow),
         cmocka_unit_test(test_container_of),
     };
+    const struct CMUnitTest text[] = {
+        cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_hexval_strtod_html),
+    };
     const struct CMUnitTest logging[] = {
         cmocka_unit_test(test_log_level_parse),
         cmocka_unit_test(test_log_levels),
@@ -995,6 +1056,7 @@ int main(void)
     failed += cmocka_run_group_tests_name("arena", arena, NULL, NULL);
     failed += cmocka_run_group_tests_name("buf", buf, NULL, NULL);
     failed += cmocka_run_group_tests_name("vec", vec, NULL, NULL);
+    failed += cmocka_run_group_tests_name("text", text, NULL, NULL);
     failed += cmocka_run_group_tests_name("logging", logging, log_setup, log_teardown);
     return failed ? 1 : 0;
 }
