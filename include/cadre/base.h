@@ -1,9 +1,10 @@
 /**
- * cadre/base.h — errors, string slices, the request arena, bounded buffers and logging.
+ * cadre/base.h — errors, string slices, the request arena, bounded buffers, growable arrays,
+ * text helpers and logging.
  *
  * Everything else in Cadre is built on these few pieces. Nothing here allocates behind your back:
- * an arena owns everything allocated from it until it is reset or freed, and a buffer owns its
- * bytes until it is freed.
+ * an arena owns everything allocated from it until it is reset or freed, and a buffer or a heap
+ * array owns its memory until it is freed.
  */
 #ifndef CADRE_BASE_H
 #define CADRE_BASE_H
@@ -28,6 +29,16 @@ extern "C" {
 #define CADRE_LIKELY(x) (x)
 #define CADRE_UNLIKELY(x) (x)
 #endif
+
+/**
+ * The struct of type `type` whose member `member` ptr points to (Linux's container_of): how an
+ * intrusive node — a list link, a struct embedded in a larger one — finds what it is part of.
+ * ptr must point to that member of a `type`: a ptr whose type is not a pointer to the member's
+ * type (or void *) draws a compiler diagnostic. Constness is not kept.
+ */
+#define CADRE_CONTAINER_OF(ptr, type, member)                                                      \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member) +                                     \
+                      0 * sizeof((ptr) == &((type *)0)->member)))
 
 /* ---------------------------------------------------------------------------------------------
  * Errors. Functions that can fail return int: 0 on success, a negative CADRE_E* code otherwise.
@@ -189,6 +200,113 @@ void cadre_buf_reset(cadre_buf *b);
 
 /** Frees the memory; the buffer is empty and usable again. */
 void cadre_buf_free(cadre_buf *b);
+
+/* ---------------------------------------------------------------------------------------------
+ * Growable arrays (h2o's H2O_VECTOR, with dynbuf's maximum): a typed pointer, a count and a
+ * capacity, grown geometrically on the heap (malloc/realloc) or in an arena (copied into a
+ * larger block of it; the old one goes with the arena).
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Declares a growable array of T, as an anonymous struct: `CADRE_VEC(struct route) routes;`.
+ * All zeros is an empty array. items[0..len) are the elements: items is NULL until the first
+ * push, and it moves when the array grows, so a pointer into it holds only until the next push.
+ * len may be lowered to drop elements from the end (they are not cleaned up); cap is private.
+ * The macros below work on any struct with members items (T *), len and cap (size_t), so a named
+ * struct for one's own element type is written out the same way.
+ */
+#define CADRE_VEC(T)                                                                               \
+    struct {                                                                                       \
+        T *items;                                                                                  \
+        size_t len;                                                                                \
+        size_t cap;                                                                                \
+    }
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CADRE__VEC_ITEM_PTR(v) __typeof__((v)->items)
+#else
+#define CADRE__VEC_ITEM_PTR(v) void *
+#endif
+
+/**
+ * Appends one element to the array *v and returns a pointer to it, zero-filled and already
+ * counted in len; or NULL, with *v unchanged, when v holds max elements already (max 0: no
+ * limit). The memory comes from arena when it is not NULL: then the maximum is the only failure,
+ * since running out of memory aborts as the arena does (so with max 0 the result is never NULL).
+ * Otherwise it comes from the heap (free it with CADRE_VEC_FREE) and NULL also means that the
+ * heap is out of memory. One array keeps to one of the two. The capacity starts at 8 and doubles,
+ * never past max. The result is a T * with GCC and clang (a void * elsewhere). v is evaluated
+ * more than once.
+ */
+#define CADRE_VEC_PUSH(v, arena, max)                                                              \
+    ((CADRE__VEC_ITEM_PTR(v))cadre_vec_push(&(v)->items, &(v)->len, &(v)->cap, sizeof *(v)->items, \
+                                            (arena), (max)))
+
+/** Frees the elements of a heap-backed array (never an arena's: the arena owns those); *v is then
+ *  empty and can be used again. What the elements point to is the caller's to free first. */
+#define CADRE_VEC_FREE(v) cadre_vec_free(&(v)->items, &(v)->len, &(v)->cap)
+
+/**
+ * The function behind CADRE_VEC_PUSH, for an array whose members are named otherwise (a struct
+ * whose layout is public already) or whose element size is known only at run time (rows of a
+ * schema): items_ptr is the address of the array's pointer (a T **), len and cap the addresses
+ * of its count and capacity, elem the size of an element (> 0). The contract is CADRE_VEC_PUSH's.
+ */
+void *cadre_vec_push(void *items_ptr, size_t *len, size_t *cap, size_t elem, cadre_arena *arena,
+                     size_t max);
+
+/** The function behind CADRE_VEC_FREE (items_ptr, len and cap as for cadre_vec_push). */
+void cadre_vec_free(void *items_ptr, size_t *len, size_t *cap);
+
+/* ---------------------------------------------------------------------------------------------
+ * Text: UTF-8 checks, escaping, hex digits and numbers, for the modules that read and write
+ * text (and for a module of one's own that does). The full JSON codec is cadre/json.h.
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * The length (2 to 4) of the valid UTF-8 sequence that starts at p (p < end, p[0] >= 0x80), or 0
+ * when it is invalid or cut short by end: no overlong forms, no UTF-16 surrogates, nothing past
+ * U+10FFFF (RFC 3629).
+ */
+size_t cadre_utf8_seq_len(const unsigned char *p, const unsigned char *end);
+
+/** True when s[0..n) is valid UTF-8 (the rules of cadre_utf8_seq_len). */
+bool cadre_utf8_valid(const char *s, size_t n);
+
+/**
+ * Escapes n bytes of s as the inside of a JSON string, without the quotes: '"' and '\\' with a
+ * backslash, \n \r \t, other control characters and DEL as \u00XX, and a byte that does not
+ * start a valid UTF-8 sequence as \ufffd, so the result is always valid JSON text. dst must have
+ * room for 6 * n bytes; nothing is NUL-terminated. Returns the length written. For small texts
+ * in fixed memory (error details, log records); cadre_json_string (cadre/json.h) writes to a
+ * buffer.
+ */
+size_t cadre_escape_json(char *dst, const char *s, size_t n);
+
+/**
+ * Appends s[0..n) HTML-escaped: & < > " ' as &amp; &lt; &gt; &#34; &#39;, which is safe in text
+ * and in quoted attribute values (not in an unquoted attribute, a script or a style). Returns 0
+ * or the buffer's error (CADRE_ETOOBIG, CADRE_ENOMEM), with what fitted appended.
+ */
+int cadre_buf_append_html(cadre_buf *b, const char *s, size_t n);
+
+/** The value of the hex digit c (0-9, a-f, A-F), or -1 (percent-escapes, chunk sizes). */
+static inline int cadre_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/**
+ * strtod(3) in the "C" locale whatever the process's: '.' is the decimal point even when the
+ * program has called setlocale with a locale that writes "0,5". s is NUL-terminated; *end (when
+ * end is not NULL) is set to where parsing stopped, as strtod does. Thread-safe.
+ */
+double cadre_strtod(const char *s, char **end /* OUT, may be NULL */);
 
 /* ---------------------------------------------------------------------------------------------
  * Logging: levels, plain text or JSON lines, to stderr (or a file descriptor). Thread-safe: each

@@ -208,8 +208,7 @@ typedef struct cadre_form {
     cadre_upload *upload;
     int fd;
     /* every temporary file created, for cadre_form_cleanup */
-    struct cadre__form_tmp *tmps;
-    size_t ntmps, cap_tmps;
+    CADRE_VEC(struct cadre__form_tmp) tmps;
     int error;
     const char *reason;
     char reason_buf[160];

@@ -460,6 +460,22 @@ int cadre_server_run(const cadre_server_config *c, cadre_dispatch_fn dispatch, v
 /** Asks a running server (in this process) to shut down as if it got SIGTERM. Async-signal-safe. */
 void cadre_server_stop(void);
 
+/**
+ * For in-process test clients (cadre_test_raw in cadre/app.h is one): one exchange without a
+ * socket. The bytes raw[0..len) — one request or several, as a client would send them before
+ * closing its side — go through the server's real connection code (parser, limits, body
+ * handling, dispatch(ctx, r), response writer) on a private worker configured by c, whose event
+ * loop runs only while a handler is suspended, for at most timeout_ms. Nothing listens, no thread
+ * is started; c must stay valid during the call.
+ *
+ * *out is set to everything the server wrote (empty when it closed without answering); it is the
+ * caller's, to free with cadre_buf_free whatever the result. Returns 0, CADRE_ETIMEDOUT when a
+ * handler was still suspended at the deadline, CADRE_ETOOBIG when raw exceeds the input the limits
+ * allow, or CADRE_ENOMEM / CADRE_ESYSTEM when the worker cannot be set up.
+ */
+int cadre_http_test_exchange(const cadre_server_config *c, cadre_dispatch_fn dispatch, void *ctx,
+                             const char *raw, size_t len, int timeout_ms, cadre_buf *out /* OUT */);
+
 #ifdef __cplusplus
 }
 #endif

@@ -154,8 +154,7 @@ typedef struct cadre_query {
     const cadre_schema *model;
     cadre_arena *arena;
     cadre_buf where, order;
-    cadre_value *params;
-    size_t nparams, cap_params;
+    CADRE_VEC(cadre_value) params;
     int64_t limit, offset;
     int error;            /* first misuse (unknown field or lookup): reported by the run */
     bool in_or, or_empty; /* inside cadre_q_or_begin … end, nothing in the group yet */

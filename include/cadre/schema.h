@@ -67,6 +67,47 @@ typedef struct cadre_uuid {
     uint8_t b[16];
 } cadre_uuid;
 
+/*
+ * Their text forms, as JSON, forms and the database hold them. A parser reads the whole slice and
+ * returns NULL, or a static reason in Pydantic's words ("input is too short", "month value is
+ * outside expected range of 1-12", ...) that a decoder puts in its validation error. A formatter
+ * writes a NUL-terminated text into out, which has room for the CADRE_*_TEXT bytes, and returns
+ * its length.
+ */
+#define CADRE_DATE_TEXT 16
+#define CADRE_DATETIME_TEXT 48
+#define CADRE_UUID_TEXT 40
+
+/** RFC 3339 full-date: "2026-11-26". */
+const char *cadre_date_parse(cadre_slice s, cadre_date *out /* OUT */);
+
+/**
+ * RFC 3339 date-time, as Pydantic takes it: 'T', 't' or a space between date and time, an
+ * optional fraction (up to 9 digits, kept to the microsecond), then 'Z', ±HH:MM or ±HH — or no
+ * offset at all, which makes a naive value.
+ */
+const char *cadre_datetime_parse(cadre_slice s, cadre_datetime *out /* OUT */);
+
+/** A UUID: 8-4-4-4-12 or 32 hex digits, either case, optionally in braces or after "urn:uuid:". */
+const char *cadre_uuid_parse(cadre_slice s, cadre_uuid *out /* OUT */);
+
+/** "2026-11-26". */
+size_t cadre_date_format(const cadre_date *d, char out[CADRE_DATE_TEXT]);
+
+/** As it was written: the local time at its offset, six fractional digits only when there is a
+ *  fraction, then 'Z' or ±HH:MM, nothing for a naive value ("2026-11-26T14:00:00.500000+01:00"). */
+size_t cadre_datetime_format(const cadre_datetime *t, char out[CADRE_DATETIME_TEXT]);
+
+/**
+ * The stored form of a datetime: its instant in UTC, always with six fractional digits and 'Z'
+ * ("2026-12-04T16:08:26.000000Z"), so that the text order of stored values is their time order
+ * (SQLite compares them as text). A naive value is taken as UTC.
+ */
+size_t cadre_datetime_format_utc(const cadre_datetime *t, char out[CADRE_DATETIME_TEXT]);
+
+/** 8-4-4-4-12 lowercase hex. */
+size_t cadre_uuid_format(const cadre_uuid *u, char out[CADRE_UUID_TEXT]);
+
 /**
  * An uploaded file (a `file` field; a `files` field holds several), as decoded from a
  * multipart/form-data body by cadre/form.h. Every member lives in the request arena; the file at
@@ -374,6 +415,27 @@ int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len
  */
 int cadre_schema_decode_text(const cadre_schema *s, const cadre_field *f, cadre_slice text, void *out,
                              cadre_arena *arena, const char *loc_root, cadre_verrors *errs);
+
+/**
+ * For a decoder of another format (form bodies; one's own): decodes the scalar value t, a JSON
+ * token — or a string token for text, as cadre_schema_decode_text makes — into field f of *out as
+ * the JSON decoder would, with the same validation and the same errors, reported at
+ * [loc_root, f->name] with input (the value as JSON text) as their input. An object or array token
+ * is the wrong type for a scalar field and is reported as such (an uploaded file sent for a text
+ * field). Strings go to arena. Returns 0 or CADRE_EINVAL.
+ */
+int cadre_schema_decode_token(const cadre_field *f, const cadre_json_token *t, cadre_slice input,
+                              void *out, cadre_arena *arena, const char *loc_root,
+                              cadre_verrors *errs);
+
+/**
+ * Checks a list field's CADRE_MIN_ITEMS / CADRE_MAX_ITEMS against its n items, for a decoder of
+ * another format that gathers a list itself: reports too_long or too_short at where (the loc's
+ * text, see cadre_verror_loc) with input (the list as JSON text), messages in arena. Returns true
+ * when n is within the bounds.
+ */
+bool cadre_schema_check_items(const cadre_field *f, size_t n, const char *where, cadre_slice input,
+                              cadre_arena *arena, cadre_verrors *errs);
 
 /** Applies f's default to *out (or reports "missing" when required). Returns 0 or CADRE_EINVAL. */
 int cadre_schema_default(const cadre_schema *s, const cadre_field *f, void *out, cadre_arena *arena,

@@ -38,12 +38,12 @@ void cadre_app_free(cadre_app *app)
     cadre__routes_free(app);
     while (app->ngroups)
         cadre_group_end(app);
-    for (size_t i = 0; i < app->nerrors; i++)
-        free(app->errors[i]);
-    free(app->errors);
-    for (size_t i = 0; i < app->nowned; i++)
-        free(app->owned[i]);
-    free(app->owned);
+    for (size_t i = 0; i < app->errors.len; i++)
+        free(app->errors.items[i]);
+    CADRE_VEC_FREE(&app->errors);
+    for (size_t i = 0; i < app->owned.len; i++)
+        free(app->owned.items[i]);
+    CADRE_VEC_FREE(&app->owned);
     cadre_buf_free(&app->openapi);
     cadre__docs_free(app);
     pthread_mutex_destroy(&app->openapi_lock);
@@ -52,43 +52,30 @@ void cadre_app_free(cadre_app *app)
         free(app->commands[i].usage);
     }
     free(app->commands);
-    free(app->on_start);
-    free(app->on_response);
-    free(app->mw);
-    free(app->error_pages);
+    CADRE_VEC_FREE(&app->on_start);
+    CADRE_VEC_FREE(&app->on_response);
+    CADRE_VEC_FREE(&app->mw);
+    CADRE_VEC_FREE(&app->error_pages);
     if (app->keys)
         memset(app->keys, 0, app->nkeys * sizeof *app->keys); /* no key left in freed memory */
     free(app->keys);
     cadre__modules_free(app); /* before the app's attachments: a module's may use them */
-    cadre__attachments_free(app->attached, app->nattached);
+    cadre__attachments_free(&app->attached);
     free(app->version);
     free(app->name);
     free(app);
-}
-
-void *cadre__app_grow(void *items_ptr, size_t n, size_t elem)
-{
-    void *items;
-    memcpy(&items, items_ptr, sizeof items); /* the caller's T *, whatever T is */
-    char *bigger = realloc(items, (n + 1) * elem);
-    if (!bigger)
-        return NULL;
-    memcpy(items_ptr, &bigger, sizeof bigger);
-    memset(bigger + n * elem, 0, elem);
-    return bigger + n * elem;
 }
 
 void *cadre_app_own(cadre_app *app, void *p)
 {
     if (!p)
         return NULL;
-    void **slot = cadre__app_grow(&app->owned, app->nowned, sizeof *app->owned);
+    void **slot = CADRE_VEC_PUSH(&app->owned, NULL, 0);
     if (!slot) {
         free(p);
         return NULL;
     }
     *slot = p;
-    app->nowned++;
     return p;
 }
 
@@ -100,45 +87,43 @@ int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre
             return CADRE_EEXIST;
     struct cadre__command c = { strdup(name), strdup(usage ? usage : name), fn, ctx };
     struct cadre__command *slot =
-        c.name && c.usage ? cadre__app_grow(&app->commands, app->ncommands, sizeof c) : NULL;
+        c.name && c.usage
+            ? cadre_vec_push(&app->commands, &app->ncommands, &app->cap_commands, sizeof c, NULL, 0)
+            : NULL;
     if (!slot) {
         free(c.name);
         free(c.usage);
         return CADRE_ENOMEM;
     }
     *slot = c;
-    app->ncommands++;
     return 0;
 }
 
 int cadre_app_attach(cadre_app *app, const char *key, void *ptr, void (*free_fn)(void *))
 {
-    return cadre__attach(&app->attached, &app->nattached, key, ptr, free_fn);
+    return cadre__attach(&app->attached, key, ptr, free_fn);
 }
 
 void *cadre_app_attachment(const cadre_app *app, const char *key)
 {
-    return cadre__attachment(app->attached, app->nattached, key);
+    return cadre__attachment(&app->attached, key);
 }
 
 int cadre_app_on_start(cadre_app *app, int (*fn)(cadre_app *app, void *ctx), void *ctx)
 {
-    struct cadre__on_start *slot = cadre__app_grow(&app->on_start, app->non_start, sizeof *slot);
+    struct cadre__on_start *slot = CADRE_VEC_PUSH(&app->on_start, NULL, 0);
     if (!slot)
         return CADRE_ENOMEM;
     *slot = (struct cadre__on_start){ fn, ctx };
-    app->non_start++;
     return 0;
 }
 
 int cadre_app_on_response(cadre_app *app, cadre_response_hook fn, void *ctx)
 {
-    struct cadre__on_response *slot =
-        cadre__app_grow(&app->on_response, app->non_response, sizeof *slot);
+    struct cadre__on_response *slot = CADRE_VEC_PUSH(&app->on_response, NULL, 0);
     if (!slot)
         return CADRE_ENOMEM;
     *slot = (struct cadre__on_response){ fn, ctx };
-    app->non_response++;
     return 0;
 }
 
@@ -165,8 +150,8 @@ void cadre__app_on_response(void *ctx, cadre_request *r, int status, uint64_t by
     cadre_app *app = ctx;
     if (app->access_log && cadre_log_enabled(CADRE_LOG_INFO))
         access_log(r, status, bytes, elapsed_us);
-    for (size_t i = 0; i < app->non_response; i++)
-        app->on_response[i].fn(r, status, bytes, elapsed_us, app->on_response[i].ctx);
+    for (size_t i = 0; i < app->on_response.len; i++)
+        app->on_response.items[i].fn(r, status, bytes, elapsed_us, app->on_response.items[i].ctx);
 }
 
 cadre_server_config *cadre_app_config(cadre_app *app)
@@ -181,16 +166,13 @@ void cadre_app_config_error(cadre_app *app, const char *file, int line, const ch
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    char **e = realloc(app->errors, (app->nerrors + 1) * sizeof *e);
-    if (!e)
-        cadre_panic("out of memory recording a configuration error: %s", msg);
-    app->errors = e;
+    char **e = CADRE_VEC_PUSH(&app->errors, NULL, 0);
     size_t n = strlen(file ? file : "?") + strlen(msg) + 32;
-    char *s = malloc(n);
+    char *s = e ? malloc(n) : NULL;
     if (!s)
         cadre_panic("out of memory recording a configuration error: %s", msg);
     snprintf(s, n, "%s:%d: %s", file ? file : "?", line, msg);
-    app->errors[app->nerrors++] = s;
+    *e = s;
 }
 
 size_t cadre_app_check(cadre_app *app)
@@ -204,30 +186,30 @@ size_t cadre_app_check(cadre_app *app)
                          app->groups[app->ngroups - 1].prefix);
         cadre_group_end(app);
     }
-    for (size_t i = 0; i < app->nerrors; i++)
-        cadre_log(CADRE_LOG_ERROR, "%s", app->errors[i]);
-    return app->nerrors;
+    for (size_t i = 0; i < app->errors.len; i++)
+        cadre_log(CADRE_LOG_ERROR, "%s", app->errors.items[i]);
+    return app->errors.len;
 }
 
 int cadre_app_serve(cadre_app *app, const cadre_server_config *config)
 {
     if (cadre_app_check(app) > 0) {
         cadre_log(CADRE_LOG_ERROR, "%s: %zu configuration error(s); not serving", app->name,
-                  app->nerrors);
+                  app->errors.len);
         return CADRE_EINVAL;
     }
     int krc = cadre__app_load_secret(app);
     if (krc < 0)
         return krc;
-    for (size_t i = 0; i < app->non_start; i++) {
-        int rc = app->on_start[i].fn(app, app->on_start[i].ctx);
+    for (size_t i = 0; i < app->on_start.len; i++) {
+        int rc = app->on_start.items[i].fn(app, app->on_start.items[i].ctx);
         if (rc < 0)
             return rc;
     }
     cadre_server_config cfg = config ? *config : app->config;
     cfg.body_on_demand = true; /* the pipeline reads it, after guards and middleware */
     /* the hook only when something listens: it costs two clock reads per request */
-    if (!cfg.on_response && (cfg.access_log || app->non_response))
+    if (!cfg.on_response && (cfg.access_log || app->on_response.len))
         cfg.on_response = cadre__app_on_response;
     app->access_log = cfg.access_log;
     return cadre_server_run(&cfg, cadre_app_dispatch, app);

@@ -48,59 +48,69 @@ struct cadre__command {
     void *ctx;
 };
 
+struct cadre__on_start {
+    int (*fn)(cadre_app *app, void *ctx);
+    void *ctx;
+};
+
+struct cadre__error_page {
+    int status; /* 0: any */
+    cadre_error_page fn;
+    void *ctx;
+};
+
+struct cadre__mw {
+    cadre_middleware fn;
+    void *ctx;
+};
+
+struct cadre__on_response {
+    cadre_response_hook fn;
+    void *ctx;
+};
+
+struct cadre__attachment {
+    char *key;
+    void *ptr;
+    void (*free_fn)(void *);
+};
+
+/* The state attached to the app or to a module (cadre_app_attach, cadre_module_attach). */
+struct cadre__attachments {
+    struct cadre__attachment *items;
+    size_t len, cap;
+};
+
 struct cadre_app {
     char *name;
+    /* routes and commands keep their own names (main.c reads them): they grow with
+     * cadre_vec_push, like the CADRE_VEC arrays below */
     struct cadre__route *routes;
     size_t nroutes, cap_routes;
     char *version;
-    char **errors; /* configuration errors, "file:line: message" */
-    size_t nerrors;
+    CADRE_VEC(char *) errors; /* configuration errors, "file:line: message" */
     cadre_server_config config;
-    void **owned; /* freed with the app (cadre_app_own) */
-    size_t nowned;
+    CADRE_VEC(void *) owned; /* freed with the app (cadre_app_own) */
     cadre_buf openapi; /* the document, built on first request */
     char *docs_dir;          /* local docs assets (cadre_app_docs_assets), or NULL: CDN */
     cadre_buf docs_cache[3]; /* those assets, read on first request */
     pthread_mutex_t openapi_lock;
     struct cadre__command *commands; /* cadre_app_command */
-    size_t ncommands;
-    struct cadre__on_start {
-        int (*fn)(cadre_app *app, void *ctx);
-        void *ctx;
-    } *on_start; /* cadre_app_on_start */
-    size_t non_start;
+    size_t ncommands, cap_commands;
+    CADRE_VEC(struct cadre__on_start) on_start;    /* cadre_app_on_start */
     struct cadre__group groups[CADRE__MAX_GROUPS]; /* the open groups, outermost first */
     size_t ngroups;
-    struct cadre__error_page {
-        int status; /* 0: any */
-        cadre_error_page fn;
-        void *ctx;
-    } *error_pages; /* cadre_app_on_error */
-    size_t nerror_pages;
+    CADRE_VEC(struct cadre__error_page) error_pages; /* cadre_app_on_error */
     bool dev; /* development mode: the debug page for 500s */
     unsigned char (*keys)[32]; /* the secret key then its fallbacks, each hashed to 32 bytes */
-    size_t nkeys;
+    size_t nkeys, cap_keys;
     bool secret_set;      /* cadre_app_secret_key was called: the environment is not read */
     bool secret_required; /* cadre_app_require_secret */
-    struct cadre__mw {
-        cadre_middleware fn;
-        void *ctx;
-    } *mw; /* cadre_app_use, outermost first */
-    size_t nmw;
-    struct cadre__on_response {
-        cadre_response_hook fn;
-        void *ctx;
-    } *on_response; /* cadre_app_on_response */
-    size_t non_response;
+    CADRE_VEC(struct cadre__mw) mw;                   /* cadre_app_use, outermost first */
+    CADRE_VEC(struct cadre__on_response) on_response; /* cadre_app_on_response */
     bool access_log; /* the serving configuration's access_log */
-    struct cadre__attachment {
-        char *key;
-        void *ptr;
-        void (*free_fn)(void *);
-    } *attached; /* cadre_app_attach */
-    size_t nattached;
-    cadre_module **modules; /* cadre_module_add, in the order added */
-    size_t nmodules;
+    struct cadre__attachments attached; /* cadre_app_attach */
+    CADRE_VEC(cadre_module *) modules;  /* cadre_module_add, in the order added */
     cadre_module **module_order; /* sorted by dependency (cadre_app_module_at) */
     bool module_order_valid, checked_modules;
 };
@@ -109,19 +119,11 @@ struct cadre_app {
 void cadre__app_on_response(void *ctx, cadre_request *r, int status, uint64_t bytes,
                             uint64_t elapsed_us);
 
-/*
- * Adds one element of elem bytes at the end of a malloc'd array: items_ptr is the address of the
- * array's pointer (struct cadre__mw ** for app->mw), n its count. Returns the new element, zeroed,
- * for the caller to fill and count (++n), or NULL when memory runs out (the array unchanged). One
- * realloc per element: the app's arrays are short and filled at start-up.
- */
-void *cadre__app_grow(void *items_ptr, size_t n, size_t elem);
-
 /* Attachment lists (module.c): of the app, of each module. */
-int cadre__attach(struct cadre__attachment **list, size_t *n, const char *key, void *ptr,
+int cadre__attach(struct cadre__attachments *l, const char *key, void *ptr,
                   void (*free_fn)(void *));
-void *cadre__attachment(const struct cadre__attachment *list, size_t n, const char *key);
-void cadre__attachments_free(struct cadre__attachment *list, size_t n);
+void *cadre__attachment(const struct cadre__attachments *l, const char *key);
+void cadre__attachments_free(struct cadre__attachments *l);
 /* Modules (module.c): records unresolvable dependencies as configuration errors; frees them. */
 void cadre__modules_check(cadre_app *app);
 void cadre__modules_free(cadre_app *app);

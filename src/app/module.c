@@ -13,18 +13,15 @@
 struct cadre_module {
     cadre_app *app;
     char *label;
-    char **depends;
-    size_t ndepends;
+    CADRE_VEC(char *) depends;
     bool own; /* the app's own module */
-    struct cadre__attachment *attached;
-    size_t nattached;
+    struct cadre__attachments attached;
 };
 
-int cadre__attach(struct cadre__attachment **list, size_t *n, const char *key, void *ptr,
-                  void (*free_fn)(void *))
+int cadre__attach(struct cadre__attachments *l, const char *key, void *ptr, void (*free_fn)(void *))
 {
-    for (size_t i = 0; i < *n; i++) {
-        struct cadre__attachment *a = &(*list)[i];
+    for (size_t i = 0; i < l->len; i++) {
+        struct cadre__attachment *a = &l->items[i];
         if (strcmp(a->key, key) == 0) {
             if (a->free_fn && a->ptr != ptr)
                 a->free_fn(a->ptr);
@@ -34,7 +31,7 @@ int cadre__attach(struct cadre__attachment **list, size_t *n, const char *key, v
         }
     }
     char *k = strdup(key);
-    struct cadre__attachment *slot = k ? cadre__app_grow(list, *n, sizeof *slot) : NULL;
+    struct cadre__attachment *slot = k ? CADRE_VEC_PUSH(l, NULL, 0) : NULL;
     if (!slot) {
         free(k);
         if (free_fn)
@@ -42,26 +39,26 @@ int cadre__attach(struct cadre__attachment **list, size_t *n, const char *key, v
         return CADRE_ENOMEM;
     }
     *slot = (struct cadre__attachment){ k, ptr, free_fn };
-    (*n)++;
     return 0;
 }
 
-void *cadre__attachment(const struct cadre__attachment *list, size_t n, const char *key)
+void *cadre__attachment(const struct cadre__attachments *l, const char *key)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i].key, key) == 0)
-            return list[i].ptr;
+    for (size_t i = 0; i < l->len; i++)
+        if (strcmp(l->items[i].key, key) == 0)
+            return l->items[i].ptr;
     return NULL;
 }
 
-void cadre__attachments_free(struct cadre__attachment *list, size_t n)
+void cadre__attachments_free(struct cadre__attachments *l)
 {
-    for (size_t i = n; i-- > 0;) { /* last attached first: a later one may use an earlier one */
-        if (list[i].free_fn)
-            list[i].free_fn(list[i].ptr);
-        free(list[i].key);
+    /* last attached first: a later one may use an earlier one */
+    for (size_t i = l->len; i-- > 0;) {
+        if (l->items[i].free_fn)
+            l->items[i].free_fn(l->items[i].ptr);
+        free(l->items[i].key);
     }
-    free(list);
+    CADRE_VEC_FREE(l);
 }
 
 static bool label_ok(const char *s)
@@ -80,19 +77,19 @@ static void module_free(cadre_module *m)
 {
     if (!m)
         return;
-    cadre__attachments_free(m->attached, m->nattached);
-    for (size_t i = 0; i < m->ndepends; i++)
-        free(m->depends[i]);
-    free(m->depends);
+    cadre__attachments_free(&m->attached);
+    for (size_t i = 0; i < m->depends.len; i++)
+        free(m->depends.items[i]);
+    CADRE_VEC_FREE(&m->depends);
     free(m->label);
     free(m);
 }
 
 void cadre__modules_free(cadre_app *app)
 {
-    for (size_t i = app->nmodules; i-- > 0;)
-        module_free(app->modules[i]);
-    free(app->modules);
+    for (size_t i = app->modules.len; i-- > 0;)
+        module_free(app->modules.items[i]);
+    CADRE_VEC_FREE(&app->modules);
     free(app->module_order);
 }
 
@@ -112,19 +109,19 @@ static cadre_module *add(cadre_app *app, const char *label, const char *const *d
         return NULL;
     }
     cadre_module *m = calloc(1, sizeof *m);
-    cadre_module **slot = m ? cadre__app_grow(&app->modules, app->nmodules, sizeof *slot) : NULL;
-    if (!slot || !(m->label = strdup(label)))
+    if (!m || !(m->label = strdup(label)))
         goto oom;
-    *slot = m; /* counted once complete */
     m->app = app;
     m->own = own;
     for (size_t i = 0; depends && depends[i]; i++) {
-        char **d = cadre__app_grow(&m->depends, m->ndepends, sizeof *d);
+        char **d = CADRE_VEC_PUSH(&m->depends, NULL, 0);
         if (!d || !(*d = strdup(depends[i])))
             goto oom;
-        m->ndepends++;
     }
-    app->nmodules++;
+    cadre_module **slot = CADRE_VEC_PUSH(&app->modules, NULL, 0); /* once complete */
+    if (!slot)
+        goto oom;
+    *slot = m;
     app->module_order_valid = false;
     return m;
 oom:
@@ -141,17 +138,17 @@ cadre_module *cadre__module_add(cadre_app *app, const cadre_module_opts *opts, c
 
 cadre_module *cadre_app_own_module(cadre_app *app)
 {
-    for (size_t i = 0; i < app->nmodules; i++)
-        if (app->modules[i]->own)
-            return app->modules[i];
+    for (size_t i = 0; i < app->modules.len; i++)
+        if (app->modules.items[i]->own)
+            return app->modules.items[i];
     return add(app, app->name, NULL, true, NULL, 0);
 }
 
 cadre_module *cadre_app_module(cadre_app *app, const char *label)
 {
-    for (size_t i = 0; label && i < app->nmodules; i++)
-        if (strcmp(app->modules[i]->label, label) == 0)
-            return app->modules[i];
+    for (size_t i = 0; label && i < app->modules.len; i++)
+        if (strcmp(app->modules.items[i]->label, label) == 0)
+            return app->modules.items[i];
     return NULL;
 }
 
@@ -159,7 +156,7 @@ cadre_module *cadre_app_module(cadre_app *app, const char *label)
  * naming the first module whose dependencies cannot be met (missing, or a cycle). */
 static int sort_modules(cadre_app *app, const cadre_module **stuck, const char **missing)
 {
-    size_t n = app->nmodules;
+    size_t n = app->modules.len;
     cadre_module **order = realloc(app->module_order, (n ? n : 1) * sizeof *order);
     if (!order)
         return CADRE_ENOMEM;
@@ -172,20 +169,20 @@ static int sort_modules(cadre_app *app, const cadre_module **stuck, const char *
         size_t pick = n;
         for (int pass = 0; pass < 2 && pick == n; pass++) { /* the own module only in pass 2 */
             for (size_t i = 0; i < n && pick == n; i++) {
-                const cadre_module *m = app->modules[i];
+                const cadre_module *m = app->modules.items[i];
                 if (placed[i] || (m->own && pass == 0))
                     continue;
                 bool ready = true;
-                for (size_t d = 0; d < m->ndepends && ready; d++) {
-                    const cadre_module *dep = cadre_app_module(app, m->depends[d]);
+                for (size_t d = 0; d < m->depends.len && ready; d++) {
+                    const cadre_module *dep = cadre_app_module(app, m->depends.items[d]);
                     if (!dep) {
                         *stuck = m;
-                        *missing = m->depends[d];
+                        *missing = m->depends.items[d];
                         free(placed);
                         return CADRE_EINVAL;
                     }
                     for (size_t k = 0; k < n; k++)
-                        if (app->modules[k] == dep && !placed[k])
+                        if (app->modules.items[k] == dep && !placed[k])
                             ready = false;
                 }
                 if (ready)
@@ -195,7 +192,7 @@ static int sort_modules(cadre_app *app, const cadre_module **stuck, const char *
         if (pick == n) { /* a cycle: name one of its modules */
             for (size_t i = 0; i < n; i++)
                 if (!placed[i]) {
-                    *stuck = app->modules[i];
+                    *stuck = app->modules.items[i];
                     break;
                 }
             *missing = NULL;
@@ -203,7 +200,7 @@ static int sort_modules(cadre_app *app, const cadre_module **stuck, const char *
             return CADRE_EINVAL;
         }
         placed[pick] = true;
-        order[done++] = app->modules[pick];
+        order[done++] = app->modules.items[pick];
     }
     free(placed);
     return 0;
@@ -233,7 +230,7 @@ void cadre__modules_check(cadre_app *app)
 
 cadre_module *cadre_app_module_at(cadre_app *app, size_t i)
 {
-    if (i >= app->nmodules)
+    if (i >= app->modules.len)
         return NULL;
     if (!app->module_order_valid) {
         const cadre_module *stuck;
@@ -242,7 +239,7 @@ cadre_module *cadre_app_module_at(cadre_app *app, size_t i)
         if (sort_modules(app, &stuck, &missing) != 0)
             app->module_order_valid = false;
     }
-    return app->module_order_valid ? app->module_order[i] : app->modules[i];
+    return app->module_order_valid ? app->module_order[i] : app->modules.items[i];
 }
 
 const char *cadre_module_label(const cadre_module *m)
@@ -257,16 +254,16 @@ cadre_app *cadre_module_app(const cadre_module *m)
 
 const char *cadre_module_depends(const cadre_module *m, size_t i)
 {
-    return m && i < m->ndepends ? m->depends[i] : NULL;
+    return m && i < m->depends.len ? m->depends.items[i] : NULL;
 }
 
 static bool needs(const cadre_module *m, const char *label, int depth)
 {
     if (!m || depth > 64) /* deeper than any real graph: a cycle, refused at the check */
         return false;
-    for (size_t i = 0; i < m->ndepends; i++)
-        if (strcmp(m->depends[i], label) == 0 ||
-            needs(cadre_app_module(m->app, m->depends[i]), label, depth + 1))
+    for (size_t i = 0; i < m->depends.len; i++)
+        if (strcmp(m->depends.items[i], label) == 0 ||
+            needs(cadre_app_module(m->app, m->depends.items[i]), label, depth + 1))
             return true;
     return false;
 }
@@ -283,10 +280,10 @@ int cadre_module_attach(cadre_module *m, const char *key, void *ptr, void (*free
             free_fn(ptr);
         return CADRE_EINVAL;
     }
-    return cadre__attach(&m->attached, &m->nattached, key, ptr, free_fn);
+    return cadre__attach(&m->attached, key, ptr, free_fn);
 }
 
 void *cadre_module_attachment(const cadre_module *m, const char *key)
 {
-    return m ? cadre__attachment(m->attached, m->nattached, key) : NULL;
+    return m ? cadre__attachment(&m->attached, key) : NULL;
 }

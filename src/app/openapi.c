@@ -45,15 +45,10 @@ static void collect(struct schemas *c, const cadre_schema *s)
     for (size_t i = 0; i < c->len; i++)
         if (strcmp(c->items[i]->name, s->name) == 0)
             return;
-    if (c->len == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 16;
-        const cadre_schema **n = realloc(c->items, cap * sizeof *n);
-        if (!n)
-            return; /* the document then lacks a component; the writer reports nothing worse */
-        c->items = n;
-        c->cap = cap;
-    }
-    c->items[c->len++] = s;
+    const cadre_schema **slot = CADRE_VEC_PUSH(c, NULL, 0);
+    if (!slot)
+        return; /* the document then lacks a component; the writer reports nothing worse */
+    *slot = s;
     for (size_t i = 0; i < s->nfields; i++)
         if (cadre_field_sub(&s->fields[i]))
             collect(c, cadre_field_sub(&s->fields[i]));
@@ -318,7 +313,7 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
         cadre_json_end_object(&w);
     }
     cadre_json_end_object(&w);
-    free(comps.items);
+    CADRE_VEC_FREE(&comps);
     return cadre_json_writer_error(&w);
 }
 

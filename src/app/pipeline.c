@@ -6,25 +6,23 @@
  * that calls the rest, not a callback chain.
  */
 #include "app_internal.h"
-#include "base/base_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct cadre_next {
     cadre_app *app;
-    size_t at; /* the next middleware to run; app->nmw: the router */
+    size_t at; /* the next middleware to run; app->mw.len: the router */
 };
 
 int cadre_app_use(cadre_app *app, cadre_middleware fn, void *ctx)
 {
     if (!fn)
         return CADRE_EINVAL;
-    struct cadre__mw *slot = cadre__app_grow(&app->mw, app->nmw, sizeof *slot);
+    struct cadre__mw *slot = CADRE_VEC_PUSH(&app->mw, NULL, 0);
     if (!slot)
         return CADRE_ENOMEM;
     *slot = (struct cadre__mw){ fn, ctx };
-    app->nmw++;
     return 0;
 }
 
@@ -32,18 +30,13 @@ int cadre_app_on_error(cadre_app *app, int status, cadre_error_page fn, void *ct
 {
     if (!fn || (status != 0 && (status < 400 || status > 599)))
         return CADRE_EINVAL;
-    for (size_t i = 0; i < app->nerror_pages; i++) {
-        if (app->error_pages[i].status == status) {
-            app->error_pages[i] = (struct cadre__error_page){ status, fn, ctx };
-            return 0;
-        }
-    }
-    struct cadre__error_page *slot =
-        cadre__app_grow(&app->error_pages, app->nerror_pages, sizeof *slot);
-    if (!slot)
+    struct cadre__error_page *slot = NULL;
+    for (size_t i = 0; i < app->error_pages.len && !slot; i++)
+        if (app->error_pages.items[i].status == status)
+            slot = &app->error_pages.items[i];
+    if (!slot && !(slot = CADRE_VEC_PUSH(&app->error_pages, NULL, 0)))
         return CADRE_ENOMEM;
     *slot = (struct cadre__error_page){ status, fn, ctx };
-    app->nerror_pages++;
     return 0;
 }
 
@@ -72,11 +65,11 @@ static bool wants_html(cadre_request *r)
 static const struct cadre__error_page *page_for(const cadre_app *app, int status)
 {
     const struct cadre__error_page *any = NULL;
-    for (size_t i = 0; i < app->nerror_pages; i++) {
-        if (app->error_pages[i].status == status)
-            return &app->error_pages[i];
-        if (app->error_pages[i].status == 0)
-            any = &app->error_pages[i];
+    for (size_t i = 0; i < app->error_pages.len; i++) {
+        if (app->error_pages.items[i].status == status)
+            return &app->error_pages.items[i];
+        if (app->error_pages.items[i].status == 0)
+            any = &app->error_pages.items[i];
     }
     return any;
 }
@@ -104,7 +97,7 @@ static void json_cstr(cadre_json_writer *w, const char *s)
 
 static void put_html(cadre_buf *b, const char *s, size_t n)
 {
-    cadre__html_escape(b, s, n);
+    cadre_buf_append_html(b, s, n);
 }
 
 /* The development debug page of a failed request: what failed, where, and the request. */
@@ -242,10 +235,10 @@ int cadre_next_call(cadre_request *r, cadre_next *next)
 {
     cadre_app *app = next->app;
     int rc;
-    if (next->at < app->nmw) {
-        const struct cadre__mw *m = &app->mw[next->at++];
+    if (next->at < app->mw.len) {
+        const struct cadre__mw *m = &app->mw.items[next->at++];
         rc = m->fn(r, next, m->ctx);
-    } else if (next->at == app->nmw) {
+    } else if (next->at == app->mw.len) {
         next->at++;
         rc = cadre__route_request(app, r);
     } else {

@@ -287,17 +287,13 @@ int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method
             goto fail;
         }
     }
-    if (app->nroutes == app->cap_routes) {
-        size_t ncap = app->cap_routes ? app->cap_routes * 2 : 16;
-        struct cadre__route *nr = realloc(app->routes, ncap * sizeof *nr);
-        if (!nr) {
-            rc = CADRE_ENOMEM;
-            goto fail;
-        }
-        app->routes = nr;
-        app->cap_routes = ncap;
+    struct cadre__route *slot =
+        cadre_vec_push(&app->routes, &app->nroutes, &app->cap_routes, sizeof r, NULL, 0);
+    if (!slot) {
+        rc = CADRE_ENOMEM;
+        goto fail;
     }
-    app->routes[app->nroutes++] = r;
+    *slot = r;
     return 0;
 fail:
     if (rc == CADRE_ENOMEM)

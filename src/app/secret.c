@@ -25,11 +25,11 @@ static int add_key(cadre_app *app, const char *key, size_t len)
 {
     if (len < MIN_KEY)
         return CADRE_EINVAL;
-    unsigned char *slot = cadre__app_grow(&app->keys, app->nkeys, sizeof *app->keys);
+    unsigned char *slot =
+        cadre_vec_push(&app->keys, &app->nkeys, &app->cap_keys, sizeof *app->keys, NULL, 0);
     if (!slot)
         return CADRE_ENOMEM;
     crypto_generichash(slot, 32, (const unsigned char *)key, len, NULL, 0);
-    app->nkeys++;
     return 0;
 }
 
@@ -39,9 +39,7 @@ int cadre_app_secret_key(cadre_app *app, const char *key)
         return CADRE_ENOMEM;
     if (!key || strlen(key) < MIN_KEY)
         return CADRE_EINVAL;
-    free(app->keys);
-    app->keys = NULL;
-    app->nkeys = 0;
+    cadre_vec_free(&app->keys, &app->nkeys, &app->cap_keys);
     app->secret_set = true;
     return add_key(app, key, strlen(key));
 }
@@ -101,9 +99,7 @@ int cadre__app_load_secret(cadre_app *app)
     }
     if (app->secret_set)
         return 0;
-    free(app->keys);
-    app->keys = NULL;
-    app->nkeys = 0;
+    cadre_vec_free(&app->keys, &app->nkeys, &app->cap_keys);
     const char *env = getenv("CADRE_SECRET_KEY"), *file = getenv("CADRE_SECRET_KEY_FILE");
     char *key = NULL;
     const char *from = NULL;

@@ -1,10 +1,9 @@
 /*
  * The in-process test client: the request goes through the real connection code (parser, body
- * decoding, router, handler, response writer) on a connection without a socket, driven by a
- * private worker whose event loop runs only while a handler is suspended.
+ * decoding, router, handler, response writer) on a connection without a socket
+ * (cadre_http_test_exchange), and the answer is parsed back for the test to read.
  */
 #include "app_internal.h"
-#include "http/http_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,38 +86,16 @@ int cadre_test_raw(cadre_app *app, const char *raw, size_t len, cadre_test_respo
     memset(out, 0, sizeof *out);
     if (cadre_app_check(app) > 0)
         return CADRE_EINVAL;
-    cadre__worker w;
     if (!app->secret_set && !app->nkeys && cadre__app_load_secret(app) < 0)
         return CADRE_EINVAL;
     app->access_log = app->config.access_log;
     cadre_server_config cfg = app->config;
     cfg.body_on_demand = true;
-    if (!cfg.on_response && (cfg.access_log || app->non_response))
+    if (!cfg.on_response && (cfg.access_log || app->on_response.len))
         cfg.on_response = cadre__app_on_response;
-    int rc = cadre__worker_init(&w, 0, &cfg, cadre_app_dispatch, app);
-    if (rc)
-        return rc;
-    cadre__conn *c = cadre__conn_new(&w, -1);
-    if (!c) {
-        cadre__worker_destroy(&w);
-        return CADRE_ENOMEM;
-    }
-    c->eof = true; /* everything the client sends is already here */
-    cadre__buf_acquire(&w, &c->in, c->in.max);
-    rc = cadre_buf_append(&c->in, raw, len);
-    if (rc == 0) {
-        cadre__conn_process(c);
-        uint64_t give_up = w.now_ms + TEST_DEADLINE_MS;
-        while (!c->dead && c->slot && w.now_ms < give_up)
-            cadre__worker_poll(&w, 100);
-        if (!c->dead && c->slot)
-            rc = CADRE_ETIMEDOUT;
-    }
-    cadre_buf out_buf = c->out;
-    c->out = (cadre_buf){ 0 };
-    if (!c->dead)
-        cadre__conn_close(c);
-    cadre__worker_destroy(&w);
+    cadre_buf out_buf;
+    int rc = cadre_http_test_exchange(&cfg, cadre_app_dispatch, app, raw, len, TEST_DEADLINE_MS,
+                                      &out_buf);
     if (rc == 0) {
         /* the first request's method decides whether its answer has a body */
         size_t skip = 0;

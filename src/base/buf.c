@@ -1,5 +1,5 @@
 /* Bounded growable buffer. */
-#include "base_internal.h"
+#include <cadre/base.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,29 +99,6 @@ int cadre_buf_appendf(cadre_buf *b, const char *fmt, ...)
     int rc = cadre_buf_vappendf(b, fmt, ap);
     va_end(ap);
     return rc;
-}
-
-int cadre__html_escape(cadre_buf *b, const char *s, size_t n)
-{
-    const char *run = s, *end = s + n;
-    int rc = 0;
-    for (const char *p = s; p < end && rc == 0; p++) {
-        const char *rep;
-        size_t rl;
-        switch (*p) {
-        case '&': rep = "&amp;", rl = 5; break;
-        case '<': rep = "&lt;", rl = 4; break;
-        case '>': rep = "&gt;", rl = 4; break;
-        case '"': rep = "&#34;", rl = 5; break;
-        case '\'': rep = "&#39;", rl = 5; break;
-        default: continue;
-        }
-        rc = cadre_buf_append(b, run, (size_t)(p - run));
-        if (rc == 0)
-            rc = cadre_buf_append(b, rep, rl);
-        run = p + 1;
-    }
-    return rc ? rc : cadre_buf_append(b, run, (size_t)(end - run));
 }
 
 const char *cadre_buf_cstr(cadre_buf *b)

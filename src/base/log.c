@@ -1,7 +1,7 @@
 /*
  * Logging: one write(2) per record so that records from several worker threads never interleave.
  */
-#include "base_internal.h"
+#include <cadre/base.h>
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -83,7 +83,7 @@ static void put_json(struct rec *r, const char *s)
         size_t take = n > 512 ? 512 : n;
         while (take < n && take > 508 && ((unsigned char)s[take] & 0xC0) == 0x80)
             take--; /* a UTF-8 sequence stays in one piece (at most 4 bytes) */
-        put(r, esc, cadre__json_escape(esc, s, take));
+        put(r, esc, cadre_escape_json(esc, s, take));
         s += take;
         n -= take;
     }

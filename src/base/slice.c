@@ -1,5 +1,5 @@
 /* String slices. */
-#include "base_internal.h"
+#include <cadre/base.h>
 
 #include <string.h>
 
@@ -73,74 +73,4 @@ range:
         if ((unsigned)(unsigned char)s.ptr[i] - '0' > 9)
             return CADRE_EPARSE;
     return CADRE_ETOOBIG;
-}
-
-size_t cadre__utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* no overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* no UTF-16 surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F; /* nothing past U+10FFFF */
-    } else {
-        return 0;
-    }
-    if ((size_t)(end - p) < n)
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
-size_t cadre__json_escape(char *dst, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    char *o = dst;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"': *o++ = '\\'; *o++ = '"'; break;
-        case '\\': *o++ = '\\'; *o++ = '\\'; break;
-        case '\n': *o++ = '\\'; *o++ = 'n'; break;
-        case '\r': *o++ = '\\'; *o++ = 'r'; break;
-        case '\t': *o++ = '\\'; *o++ = 't'; break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                memcpy(o, "\\u00", 4);
-                o[4] = hex[c >> 4];
-                o[5] = hex[c & 15];
-                o += 6;
-            } else if (c < 0x80) {
-                *o++ = (char)c;
-            } else {
-                /* JSON is UTF-8: a byte that does not start a valid sequence is U+FFFD */
-                const unsigned char *p = (const unsigned char *)s + i;
-                size_t len = cadre__utf8_len(p, (const unsigned char *)s + n);
-                if (len) {
-                    memcpy(o, p, len);
-                    o += len;
-                    i += len - 1;
-                } else {
-                    memcpy(o, "\\ufffd", 6);
-                    o += 6;
-                }
-            }
-        }
-    }
-    return (size_t)(o - dst);
 }

@@ -5,9 +5,8 @@
  */
 #include "db_internal.h"
 
-#include "schema/schema_internal.h"
-
 #include <cadre/http.h>
+#include <cadre/schema.h>
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -424,15 +423,15 @@ int cadre__db_store_text(const cadre_schema *s, const cadre_field *f, void *row,
         break;
     }
     case CADRE_T_DATE:
-        if (cadre__parse_date(t, dst))
+        if (cadre_date_parse(t, dst))
             return CADRE_EPARSE;
         break;
     case CADRE_T_DATETIME:
-        if (cadre__parse_datetime(t, dst))
+        if (cadre_datetime_parse(t, dst))
             return CADRE_EPARSE;
         break;
     case CADRE_T_UUID:
-        if (cadre__parse_uuid(t, dst))
+        if (cadre_uuid_parse(t, dst))
             return CADRE_EPARSE;
         break;
     default:

@@ -46,8 +46,7 @@ struct sconn {
      * the worker wait until it ends instead of joining it. */
     const void *owner;
     bool in_tx;
-    struct cached *cache;
-    size_t ncache, cap;
+    CADRE_VEC(struct cached) cache;
     char err[256]; /* the last error's message: a rollback after it would reset SQLite's own */
     char *path;    /* the file's path, NULL for a memory or temporary database */
     dev_t dev;     /* the file that was opened */
@@ -248,12 +247,12 @@ static int sqlite_connect(const char *path, void **out)
 static void sqlite_disconnect(void *conn)
 {
     struct sconn *c = conn;
-    for (size_t i = 0; i < c->ncache; i++) {
-        sqlite3_finalize(c->cache[i].st);
-        free(c->cache[i].map);
-        free(c->cache[i].sql);
+    for (size_t i = 0; i < c->cache.len; i++) {
+        sqlite3_finalize(c->cache.items[i].st);
+        free(c->cache.items[i].map);
+        free(c->cache.items[i].sql);
     }
-    free(c->cache);
+    CADRE_VEC_FREE(&c->cache);
     sqlite3_close(c->db);
     free(c->path);
     free(c);
@@ -326,11 +325,11 @@ static int fail(struct sconn *c, int rc, const char *sql)
 static struct cached *prepare(struct sconn *c, const char *sql, int *err)
 {
     uint64_t hash = cadre__sql_hash(sql);
-    for (size_t i = 0; i < c->ncache; i++) {
-        if (c->cache[i].hash == hash && strcmp(c->cache[i].sql, sql) == 0) {
-            sqlite3_reset(c->cache[i].st);
-            sqlite3_clear_bindings(c->cache[i].st);
-            return &c->cache[i];
+    for (size_t i = 0; i < c->cache.len; i++) {
+        if (c->cache.items[i].hash == hash && strcmp(c->cache.items[i].sql, sql) == 0) {
+            sqlite3_reset(c->cache.items[i].st);
+            sqlite3_clear_bindings(c->cache.items[i].st);
+            return &c->cache.items[i];
         }
     }
     sqlite3_stmt *st;
@@ -339,33 +338,24 @@ static struct cached *prepare(struct sconn *c, const char *sql, int *err)
         *err = is_busy(rc) ? BUSY_RETRY : fail(c, rc, sql); /* reading the schema can be busy */
         return NULL;
     }
-    if (c->ncache == MAX_CACHED) {
+    if (c->cache.len == MAX_CACHED) {
         /* full: drop the oldest */
-        sqlite3_finalize(c->cache[0].st);
-        free(c->cache[0].map);
-        free(c->cache[0].sql);
-        memmove(c->cache, c->cache + 1, (c->ncache - 1) * sizeof *c->cache);
-        c->ncache--;
-    }
-    if (c->ncache == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 16;
-        struct cached *n = realloc(c->cache, cap * sizeof *n);
-        if (!n) {
-            sqlite3_finalize(st);
-            *err = CADRE_ENOMEM;
-            return NULL;
-        }
-        c->cache = n;
-        c->cap = cap;
+        sqlite3_finalize(c->cache.items[0].st);
+        free(c->cache.items[0].map);
+        free(c->cache.items[0].sql);
+        memmove(c->cache.items, c->cache.items + 1, (c->cache.len - 1) * sizeof *c->cache.items);
+        c->cache.len--;
     }
     char *copy = strdup(sql);
-    if (!copy) {
+    struct cached *k = copy ? CADRE_VEC_PUSH(&c->cache, NULL, MAX_CACHED) : NULL;
+    if (!k) {
+        free(copy);
         sqlite3_finalize(st);
         *err = CADRE_ENOMEM;
         return NULL;
     }
-    c->cache[c->ncache] = (struct cached){ copy, hash, st, NULL, NULL };
-    return &c->cache[c->ncache++];
+    *k = (struct cached){ copy, hash, st, NULL, NULL };
+    return k;
 }
 
 static int bind(struct sconn *c, struct cached *k, const cadre_value *p, size_t n)
@@ -449,16 +439,7 @@ static int query_once(struct sconn *c, void *pinned, cadre_arena *arena, const c
     char *rows = NULL;
     int rc;
     while (n < max_rows && (rc = sqlite3_step(k->st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 8;
-            char *bigger = cadre_arena_alloc(arena, ncap * s->size);
-            if (n)
-                memcpy(bigger, rows, n * s->size);
-            rows = bigger;
-            cap = ncap;
-        }
-        char *row = rows + n * s->size;
-        memset(row, 0, s->size);
+        char *row = cadre_vec_push(&rows, &n, &cap, s->size, arena, 0); /* zeroed, never NULL */
         for (int i = 0; i < ncols; i++) {
             if (k->map[i] < 0)
                 continue;
@@ -493,7 +474,6 @@ static int query_once(struct sconn *c, void *pinned, cadre_arena *arena, const c
                 }
             }
         }
-        n++;
     }
     if (n < max_rows && rc != SQLITE_DONE) {
         sqlite3_reset(k->st);

@@ -7,7 +7,7 @@
  */
 #include "form_internal.h"
 
-#include "schema/schema_internal.h"
+#include <cadre/schema.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -32,7 +32,7 @@ struct cadre__form_value {
     bool seen;
     fitem last;
     fitem *items;
-    size_t n, cap;
+    size_t len, cap;
 };
 
 struct cadre__form_tmp {
@@ -80,29 +80,12 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
     return need + 1;
 }
 
-bool cadre__utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, bad;
-    while (i < n) {
-        if (u[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = utf8_seq(u + i, n - i, &bad);
-        if (!k)
-            return false;
-        i += k;
-    }
-    return true;
-}
-
 /* A NUL-terminated copy of s[0..n) in the arena with invalid UTF-8 replaced by U+FFFD. */
 static cadre_slice utf8_copy(cadre_arena *a, const char *s, size_t n)
 {
     if (n == 0)
         return (cadre_slice){ cadre_arena_strndup(a, "", 0), 0 };
-    if (cadre__utf8_valid(s, n))
+    if (cadre_utf8_valid(s, n))
         return (cadre_slice){ cadre_arena_strndup(a, s, n), n };
     const unsigned char *u = (const unsigned char *)s;
     char *out = cadre_arena_alloc(a, 3 * n + 1);
@@ -132,14 +115,14 @@ cadre_slice cadre_form_url_decode(cadre_arena *arena, const char *s, size_t len,
         int hi, lo;
         if (c == '+' && plus_space) {
             c = ' ';
-        } else if (c == '%' && i + 2 < len && (hi = cadre__hexval((unsigned char)s[i + 1])) >= 0 &&
-                   (lo = cadre__hexval((unsigned char)s[i + 2])) >= 0) {
+        } else if (c == '%' && i + 2 < len && (hi = cadre_hexval((unsigned char)s[i + 1])) >= 0 &&
+                   (lo = cadre_hexval((unsigned char)s[i + 2])) >= 0) {
             c = (char)(hi << 4 | lo);
             i += 2;
         }
         tmp[o++] = c;
     }
-    if (cadre__utf8_valid(tmp, o)) {
+    if (cadre_utf8_valid(tmp, o)) {
         tmp[o] = '\0';
         return (cadre_slice){ tmp, o };
     }
@@ -238,15 +221,7 @@ static void push(cadre_arena *a, struct cadre__form_value *v, fitem it)
     v->last = it;
     if (!v->list)
         return;
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 4;
-        fitem *n = cadre_arena_alloc(a, cap * sizeof *n);
-        if (v->n)
-            memcpy(n, v->items, v->n * sizeof *n);
-        v->items = n;
-        v->cap = cap;
-    }
-    v->items[v->n++] = it;
+    *CADRE_VEC_PUSH(v, a, 0) = it; /* never NULL: an arena's, no maximum */
 }
 
 /* Decodes one value into member fd of *obj. */
@@ -262,8 +237,8 @@ static void decode_one(cadre_form *f, const cadre_field *fd, fitem it, void *obj
         *(cadre_upload *)((char *)obj + fd->offset) = *it.up;
     } else if (it.up) {
         cadre_json_token t = { .type = CADRE_JSON_OBJECT };
-        cadre__schema_decode_token(fd, &t, items_json(f->arena, &it, 1, false), obj, f->arena,
-                                   "body", f->errs);
+        cadre_schema_decode_token(fd, &t, items_json(f->arena, &it, 1, false), obj, f->arena,
+                                  "body", f->errs);
     } else {
         cadre_schema_decode_text(f->schema, fd, it.text, obj, f->arena, "body", f->errs);
     }
@@ -282,8 +257,8 @@ static void decode_list(cadre_form *f, const cadre_field *fd, const struct cadre
     case CADRE_T_FILES: e.type = CADRE_T_FILE, esize = sizeof(cadre_upload); break;
     default: e.type = CADRE_T_OBJECT, esize = fd->elem_size; break; /* array(T) */
     }
-    char *items = cadre_arena_calloc(f->arena, v->n * esize + 1);
-    for (size_t k = 0; k < v->n; k++) {
+    char *items = cadre_arena_calloc(f->arena, v->len * esize + 1);
+    for (size_t k = 0; k < v->len; k++) {
         size_t before = f->errs->len;
         decode_one(f, &e, v->items[k], items + k * esize);
         if (f->errs->len > before) {
@@ -292,15 +267,16 @@ static void decode_list(cadre_form *f, const cadre_field *fd, const struct cadre
                 f->errs->items[i].loc = l;
         }
     }
-    if ((fd->has_max_items && v->n > fd->max_items) || (fd->has_min_items && v->n < fd->min_items))
-        cadre__schema_check_items(fd, v->n, cadre_verror_loc(f->arena, "body", fname, -1),
-                                  items_json(f->arena, v->items, v->n, true), f->arena, f->errs);
+    if ((fd->has_max_items && v->len > fd->max_items) ||
+        (fd->has_min_items && v->len < fd->min_items))
+        cadre_schema_check_items(fd, v->len, cadre_verror_loc(f->arena, "body", fname, -1),
+                                 items_json(f->arena, v->items, v->len, true), f->arena, f->errs);
     struct {
         void *items;
         size_t len;
     } *arr = (void *)((char *)f->out + fd->offset);
     arr->items = items;
-    arr->len = v->n;
+    arr->len = v->len;
 }
 
 /* Validates everything collected into f->out, in field order, then the extras. */
@@ -313,7 +289,7 @@ static int collect_finish(cadre_form *f)
         const cadre_field *fd = &s->fields[i];
         const struct cadre__form_value *v = &f->values[i];
         /* absent: nothing sent, or (FastAPI's and Django's rule for forms) an empty value */
-        bool absent = v->list ? v->n == 0 : !v->seen || (!v->last.up && v->last.text.len == 0);
+        bool absent = v->list ? v->len == 0 : !v->seen || (!v->last.up && v->last.text.len == 0);
         if (absent) {
             if (fd->has_default || cadre_field_required(fd))
                 cadre_schema_default(s, fd, f->out, f->arena, "body", (cadre_slice){ "null", 4 },
@@ -330,10 +306,10 @@ static int collect_finish(cadre_form *f)
     for (size_t i = 0; i < f->nextra; i++) {
         const struct cadre__form_value *v = &f->extra[i];
         cadre_slice k = { v->key.ptr ? v->key.ptr : "", v->key.len };
+        cadre_slice input =
+            items_json(f->arena, v->len == 1 ? &v->last : v->items, v->len, v->len > 1);
         cadre_verrors_add(f->errs, "extra_forbidden", cadre_verror_loc(f->arena, "body", k, -1),
-                          "Extra inputs are not permitted",
-                          items_json(f->arena, v->n == 1 ? &v->last : v->items, v->n, v->n > 1),
-                          NULL);
+                          "Extra inputs are not permitted", input, NULL);
     }
     return f->errs->len == before ? 0 : CADRE_EINVAL;
 }
@@ -431,15 +407,8 @@ static int make_tmp(cadre_form *f)
         return form_fail(f, store_error(err), "cannot create a temporary file in %s: %s", dir,
                          strerror(err));
     }
-    if (f->ntmps == f->cap_tmps) {
-        size_t cap = f->cap_tmps ? 2 * f->cap_tmps : 4;
-        struct cadre__form_tmp *n = cadre_arena_alloc(f->arena, cap * sizeof *n);
-        if (f->ntmps)
-            memcpy(n, f->tmps, f->ntmps * sizeof *n);
-        f->tmps = n;
-        f->cap_tmps = cap;
-    }
-    f->tmps[f->ntmps++] = (struct cadre__form_tmp){ path, st.st_dev, st.st_ino };
+    struct cadre__form_tmp *t = CADRE_VEC_PUSH(&f->tmps, f->arena, 0); /* never NULL: an arena's */
+    *t = (struct cadre__form_tmp){ path, st.st_dev, st.st_ino };
     f->fd = fd;
     f->upload->path = path;
     return 0;
@@ -598,14 +567,14 @@ void cadre_form_cleanup(cadre_form *f)
         close(f->fd);
         f->fd = -1;
     }
-    for (size_t i = 0; i < f->ntmps; i++) {
+    for (size_t i = 0; i < f->tmps.len; i++) {
         /* only while the path still names the file made for it: the handler may have moved it */
         struct stat st;
-        if (stat(f->tmps[i].path, &st) == 0 && st.st_dev == f->tmps[i].dev &&
-            st.st_ino == f->tmps[i].ino)
-            unlink(f->tmps[i].path);
+        if (stat(f->tmps.items[i].path, &st) == 0 && st.st_dev == f->tmps.items[i].dev &&
+            st.st_ino == f->tmps.items[i].ino)
+            unlink(f->tmps.items[i].path);
     }
-    f->ntmps = 0;
+    f->tmps.len = 0;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -317,8 +317,8 @@ static cadre_slice ext_value(char *v, size_t len)
     char *src = q2 + 1, *end = v + len, *out = src;
     for (char *s = src; s < end; s++) {
         if (*s == '%') {
-            int hi = end - s > 2 ? cadre__hexval((unsigned char)s[1]) : -1;
-            int lo = end - s > 2 ? cadre__hexval((unsigned char)s[2]) : -1;
+            int hi = end - s > 2 ? cadre_hexval((unsigned char)s[1]) : -1;
+            int lo = end - s > 2 ? cadre_hexval((unsigned char)s[2]) : -1;
             if (hi < 0 || lo < 0)
                 return (cadre_slice){ NULL, 0 };
             *out++ = (char)(hi << 4 | lo);
@@ -328,7 +328,7 @@ static cadre_slice ext_value(char *v, size_t len)
         }
     }
     cadre_slice r = { src, (size_t)(out - src) };
-    return cadre__utf8_valid(r.ptr, r.len) ? r : (cadre_slice){ NULL, 0 };
+    return cadre_utf8_valid(r.ptr, r.len) ? r : (cadre_slice){ NULL, 0 };
 }
 
 /*

@@ -12,7 +12,6 @@
 
 #include <time.h>
 
-#include "base/base_internal.h"
 #include "coro.h"
 
 
@@ -38,8 +37,7 @@ struct cadre__response_state {
     int file_fd;       /* cadre_respond_file: the body comes from this file (owned), or -1 */
     off_t file_off;
     size_t file_len;
-    cadre_header *headers; /* extra headers, in the arena */
-    size_t num_headers, cap_headers;
+    CADRE_VEC(cadre_header) headers; /* extra headers, in the arena */
     bool close; /* Connection: close after this response */
 };
 
@@ -163,11 +161,8 @@ struct cadre__worker {
     size_t num_free_conns;
     cadre__slot *free_slots;
     size_t num_free_slots;
-    char **free_bufs;
-    size_t num_free_bufs, cap_free_bufs;
-    /* heap of slots waiting with a deadline */
-    cadre__slot **heap;
-    size_t heap_len, heap_cap;
+    CADRE_VEC(char *) free_bufs;
+    CADRE_VEC(cadre__slot *) heap; /* slots waiting with a deadline, earliest first */
     cadre__conn *dead; /* closed connections to free after the batch */
     cadre__link conns; /* every open connection */
     cadre__link busy;  /* every suspended request (its connection may be gone) */
@@ -232,7 +227,7 @@ void cadre__slot_resume(cadre__slot *s);
 /* The slot of a request. */
 static inline cadre__slot *cadre__slot_of(cadre_request *r)
 {
-    return (cadre__slot *)((char *)r - offsetof(cadre__slot, req));
+    return CADRE_CONTAINER_OF(r, cadre__slot, req);
 }
 /* Suspends the slot's coroutine until cadre__slot_wake (server.c). */
 void cadre__slot_wait(cadre__slot *s);

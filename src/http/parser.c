@@ -452,7 +452,7 @@ int cadre_http_chunked_decode(cadre_http_chunked *c, char *buf, size_t len, size
         switch (c->state) {
         case CH_SIZE0:
         case CH_SIZE: {
-            int v = cadre__hexval(ch);
+            int v = cadre_hexval(ch);
             if (v >= 0) {
                 if (c->remaining >> 60) {
                     rc = fail(err, 400, "chunk size too large");

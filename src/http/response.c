@@ -3,7 +3,6 @@
  * serialization of that response into the connection's output buffer.
  */
 #include "http_internal.h"
-#include "base/base_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -218,7 +217,7 @@ int cadre_error(cadre_request *r, int status, const char *detail)
     size_t n = detail ? strlen(detail) : 0;
     char *buf = cadre_alloc(r, 6 * n + 16);
     memcpy(buf, "{\"detail\":\"", 11);
-    size_t len = 11 + cadre__json_escape(buf + 11, detail ? detail : "", n);
+    size_t len = 11 + cadre_escape_json(buf + 11, detail ? detail : "", n);
     memcpy(buf + len, "\"}", 2);
     return cadre_respond_ref(r, status, "application/json", buf, len + 2);
 }
@@ -263,16 +262,9 @@ int cadre_add_header(cadre_request *r, const char *name, const char *value)
         res->content_type = cadre_arena_strndup(r->arena, value, strlen(value));
         return 0;
     }
-    if (res->num_headers == res->cap_headers) {
-        size_t cap = res->cap_headers ? res->cap_headers * 2 : 8;
-        cadre_header *h = cadre_alloc(r, cap * sizeof *h);
-        if (res->num_headers)
-            memcpy(h, res->headers, res->num_headers * sizeof *h);
-        res->headers = h;
-        res->cap_headers = cap;
-    }
+    cadre_header *h = CADRE_VEC_PUSH(&res->headers, r->arena, 0); /* never NULL: an arena's */
     size_t nl = strlen(name), vl = strlen(value);
-    res->headers[res->num_headers++] = (cadre_header){
+    *h = (cadre_header){
         { cadre_arena_strndup(r->arena, name, nl), nl },
         { cadre_arena_strndup(r->arena, value, vl), vl },
     };
@@ -287,10 +279,10 @@ int cadre_set_header(cadre_request *r, const char *name, const char *value)
     /* the headers of that name so far go: the new value replaces them */
     struct cadre__response_state *res = r->res;
     size_t kept = 0;
-    for (size_t i = 0; i < res->num_headers; i++)
-        if (!cadre_slice_ieq_cstr(res->headers[i].name, name))
-            res->headers[kept++] = res->headers[i];
-    res->num_headers = kept;
+    for (size_t i = 0; i < res->headers.len; i++)
+        if (!cadre_slice_ieq_cstr(res->headers.items[i].name, name))
+            res->headers.items[kept++] = res->headers.items[i];
+    res->headers.len = kept;
     return cadre_add_header(r, name, value);
 }
 
@@ -321,7 +313,7 @@ void cadre_response_clear(cadre_request *r)
     res->status = 0;
     res->content_type = NULL;
     res->body = (cadre_slice){ NULL, 0 };
-    res->num_headers = 0;
+    res->headers.len = 0;
 }
 
 int cadre_response_status(const cadre_request *r)
@@ -331,9 +323,9 @@ int cadre_response_status(const cadre_request *r)
 
 cadre_slice cadre_response_header(const cadre_request *r, const char *name)
 {
-    for (size_t i = 0; i < r->res->num_headers; i++)
-        if (cadre_slice_ieq_cstr(r->res->headers[i].name, name))
-            return r->res->headers[i].value;
+    for (size_t i = 0; i < r->res->headers.len; i++)
+        if (cadre_slice_ieq_cstr(r->res->headers.items[i].name, name))
+            return r->res->headers.items[i].value;
     if (r->res->content_type && cadre_slice_ieq_cstr(CADRE_LIT("Content-Type"), name))
         return cadre_slice_cstr(r->res->content_type);
     return (cadre_slice){ NULL, 0 };
@@ -521,7 +513,7 @@ uint64_t cadre__response_write(cadre__conn *c, cadre__slot *s)
     }
     bool close = c->close_after || !r->head.keep_alive || res->close || c->worker->stopping;
     bool head_only = cadre_slice_eq_cstr(r->head.method, "HEAD");
-    return write_response(c, res->status, res->content_type, res->headers, res->num_headers,
+    return write_response(c, res->status, res->content_type, res->headers.items, res->headers.len,
                           res->body, head_only, close, r->head.version == 10 && !close, s, res);
 }
 
@@ -535,7 +527,7 @@ void cadre__response_error(cadre__conn *c, int status, const char *reason)
             n--; /* not inside a UTF-8 sequence */
     }
     memcpy(body, "{\"detail\":\"", 11);
-    size_t len = 11 + cadre__json_escape(body + 11, reason, n);
+    size_t len = 11 + cadre_escape_json(body + 11, reason, n);
     memcpy(body + len, "\"}", 2);
     write_response(c, status, "application/json", NULL, 0, (cadre_slice){ body, len + 2 }, false,
                    true, false, NULL, NULL);

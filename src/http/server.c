@@ -87,7 +87,7 @@ void cadre__timer_set(cadre__conn *c, enum cadre__timer_kind kind)
     cadre__link_append(&w->timers[kind], &c->timer);
 }
 
-#define CONN_OF(l) ((cadre__conn *)((char *)(l) - offsetof(cadre__conn, timer)))
+#define CONN_OF(l) CADRE_CONTAINER_OF(l, cadre__conn, timer)
 
 /* ---------------------------------------------------------------------------------------------
  * Heap of waiting requests ordered by deadline (cadre_wait_fd / cadre_sleep timeouts vary).
@@ -95,18 +95,18 @@ void cadre__timer_set(cadre__conn *c, enum cadre__timer_kind kind)
 
 static void heap_swap(cadre__worker *w, size_t i, size_t j)
 {
-    cadre__slot *t = w->heap[i];
-    w->heap[i] = w->heap[j];
-    w->heap[j] = t;
-    w->heap[i]->heap_index = i;
-    w->heap[j]->heap_index = j;
+    cadre__slot *t = w->heap.items[i];
+    w->heap.items[i] = w->heap.items[j];
+    w->heap.items[j] = t;
+    w->heap.items[i]->heap_index = i;
+    w->heap.items[j]->heap_index = j;
 }
 
 static void heap_up(cadre__worker *w, size_t i)
 {
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (w->heap[p]->wait_deadline <= w->heap[i]->wait_deadline)
+        if (w->heap.items[p]->wait_deadline <= w->heap.items[i]->wait_deadline)
             break;
         heap_swap(w, i, p);
         i = p;
@@ -117,9 +117,9 @@ static void heap_down(cadre__worker *w, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < w->heap_len && w->heap[l]->wait_deadline < w->heap[m]->wait_deadline)
+        if (l < w->heap.len && w->heap.items[l]->wait_deadline < w->heap.items[m]->wait_deadline)
             m = l;
-        if (r < w->heap_len && w->heap[r]->wait_deadline < w->heap[m]->wait_deadline)
+        if (r < w->heap.len && w->heap.items[r]->wait_deadline < w->heap.items[m]->wait_deadline)
             m = r;
         if (m == i)
             return;
@@ -130,16 +130,11 @@ static void heap_down(cadre__worker *w, size_t i)
 
 static int heap_push(cadre__worker *w, cadre__slot *s)
 {
-    if (w->heap_len == w->heap_cap) {
-        size_t cap = w->heap_cap ? w->heap_cap * 2 : 64;
-        cadre__slot **h = realloc(w->heap, cap * sizeof *h);
-        if (!h)
-            return CADRE_ENOMEM;
-        w->heap = h;
-        w->heap_cap = cap;
-    }
-    s->heap_index = w->heap_len;
-    w->heap[w->heap_len++] = s;
+    cadre__slot **slot = CADRE_VEC_PUSH(&w->heap, NULL, 0);
+    if (!slot)
+        return CADRE_ENOMEM;
+    *slot = s;
+    s->heap_index = w->heap.len - 1;
     heap_up(w, s->heap_index);
     return 0;
 }
@@ -150,10 +145,10 @@ static void heap_remove(cadre__worker *w, cadre__slot *s)
     if (i == SIZE_MAX)
         return;
     s->heap_index = SIZE_MAX;
-    w->heap_len--;
-    if (i != w->heap_len) {
-        w->heap[i] = w->heap[w->heap_len];
-        w->heap[i]->heap_index = i;
+    w->heap.len--;
+    if (i != w->heap.len) {
+        w->heap.items[i] = w->heap.items[w->heap.len];
+        w->heap.items[i]->heap_index = i;
         heap_down(w, i);
         heap_up(w, i);
     }
@@ -267,8 +262,8 @@ void cadre__buf_acquire(cadre__worker *w, cadre_buf *b, size_t max)
     b->max = max;
     if (b->data)
         return;
-    if (w->num_free_bufs) {
-        b->data = w->free_bufs[--w->num_free_bufs];
+    if (w->free_bufs.len) {
+        b->data = w->free_bufs.items[--w->free_bufs.len];
         b->cap = CADRE__BUF_SIZE;
         b->len = 0;
     }
@@ -279,23 +274,15 @@ void cadre__buf_release(cadre__worker *w, cadre_buf *b)
 {
     if (!b->data)
         return;
-    if (b->cap == CADRE__BUF_SIZE && w->num_free_bufs < MAX_FREE_BUFS) {
-        if (w->num_free_bufs == w->cap_free_bufs) {
-            size_t cap = w->cap_free_bufs ? w->cap_free_bufs * 2 : 64;
-            char **f = realloc(w->free_bufs, cap * sizeof *f);
-            if (!f) {
-                cadre_buf_free(b);
-                return;
-            }
-            w->free_bufs = f;
-            w->cap_free_bufs = cap;
-        }
-        w->free_bufs[w->num_free_bufs++] = b->data;
-        b->data = NULL;
-        b->len = b->cap = 0;
+    char **slot =
+        b->cap == CADRE__BUF_SIZE ? CADRE_VEC_PUSH(&w->free_bufs, NULL, MAX_FREE_BUFS) : NULL;
+    if (!slot) { /* not pooled: another size, the pool full, or no memory to grow it */
+        cadre_buf_free(b);
         return;
     }
-    cadre_buf_free(b);
+    *slot = b->data;
+    b->data = NULL;
+    b->len = b->cap = 0;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -484,9 +471,9 @@ void cadre__worker_destroy(cadre__worker *w)
 {
     /* Close whatever is left (the shutdown deadline passed), requests in flight included. */
     while (w->conns.next != &w->conns)
-        cadre__conn_close((cadre__conn *)((char *)w->conns.next - offsetof(cadre__conn, all)));
+        cadre__conn_close(CADRE_CONTAINER_OF(w->conns.next, cadre__conn, all));
     while (w->busy.next != &w->busy)
-        cadre__slot_abandon(w, (cadre__slot *)((char *)w->busy.next - offsetof(cadre__slot, busy)));
+        cadre__slot_abandon(w, CADRE_CONTAINER_OF(w->busy.next, cadre__slot, busy));
     for (cadre__conn *c = w->again; c; c = c->next_again)
         c->in_again = false;
     w->again = NULL;
@@ -503,10 +490,10 @@ void cadre__worker_destroy(cadre__worker *w)
         cadre__coro_destroy(&s->coro);
         free(s);
     }
-    for (size_t i = 0; i < w->num_free_bufs; i++)
-        free(w->free_bufs[i]);
-    free(w->free_bufs);
-    free(w->heap);
+    for (size_t i = 0; i < w->free_bufs.len; i++)
+        free(w->free_bufs.items[i]);
+    CADRE_VEC_FREE(&w->free_bufs);
+    CADRE_VEC_FREE(&w->heap);
     if (w->listen_fd >= 0)
         close(w->listen_fd);
     if (w->spare_fd >= 0)
@@ -662,7 +649,7 @@ static void begin_stop(cadre__worker *w)
     cadre__link *l = w->conns.next;
     while (l != &w->conns) {
         cadre__link *next = l->next;
-        cadre__conn_shutdown_idle((cadre__conn *)((char *)l - offsetof(cadre__conn, all)));
+        cadre__conn_shutdown_idle(CADRE_CONTAINER_OF(l, cadre__conn, all));
         l = next;
     }
 }
@@ -673,8 +660,8 @@ static int next_timeout(cadre__worker *w, int max_wait_ms)
     for (int k = 0; k < T_COUNT; k++)
         if (w->timers[k].next != &w->timers[k] && CONN_OF(w->timers[k].next)->deadline < next)
             next = CONN_OF(w->timers[k].next)->deadline;
-    if (w->heap_len && w->heap[0]->wait_deadline < next)
-        next = w->heap[0]->wait_deadline;
+    if (w->heap.len && w->heap.items[0]->wait_deadline < next)
+        next = w->heap.items[0]->wait_deadline;
     if (w->stopping && w->stop_deadline < next)
         next = w->stop_deadline;
     if (w->accept_resume_ms && w->accept_resume_ms < next)
@@ -713,8 +700,8 @@ static void run_timers(cadre__worker *w)
             cadre__conn_on_timeout(c);
         }
     }
-    while (w->heap_len && w->heap[0]->wait_deadline <= w->now_ms) {
-        cadre__slot *s = w->heap[0];
+    while (w->heap.len && w->heap.items[0]->wait_deadline <= w->now_ms) {
+        cadre__slot *s = w->heap.items[0];
         s->timed_out = true;
         cadre__slot_resume(s);
     }

@@ -9,8 +9,8 @@ long cadre_url_decode(char *dst, const char *src, size_t len, bool plus_space)
         if (c == '%') {
             if (len - i < 3)
                 return CADRE_EPARSE;
-            int hi = cadre__hexval((unsigned char)src[i + 1]);
-            int lo = cadre__hexval((unsigned char)src[i + 2]);
+            int hi = cadre_hexval((unsigned char)src[i + 1]);
+            int lo = cadre_hexval((unsigned char)src[i + 2]);
             if (hi < 0 || lo < 0)
                 return CADRE_EPARSE;
             dst[o++] = (char)(hi << 4 | lo);

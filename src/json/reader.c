@@ -3,12 +3,10 @@
  * slices of the input; with escapes they are decoded into the arena. UTF-8 is validated as the
  * bytes go by (no overlong forms, no encoded surrogates, nothing past U+10FFFF).
  */
-#include "json_internal.h"
+#include <cadre/json.h>
 
 #include <errno.h>
-#include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,7 +176,7 @@ static int read_string(cadre_json_reader *rd, cadre_json_token *tok)
         } else if (c < 0x80) {
             p++;
         } else {
-            size_t n = cadre__utf8_len((const unsigned char *)p, (const unsigned char *)end);
+            size_t n = cadre_utf8_seq_len((const unsigned char *)p, (const unsigned char *)end);
             if (!n)
                 return fail(rd, p, "invalid UTF-8 in string");
             p += n;
@@ -201,25 +199,6 @@ static int read_string(cadre_json_reader *rd, cadre_json_token *tok)
     }
     rd->p = p + 1;
     return 0;
-}
-
-static locale_t c_locale;
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-
-static void make_c_locale(void)
-{
-    c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-}
-
-double cadre__strtod_c_end(const char *s, char **end)
-{
-    pthread_once(&c_locale_once, make_c_locale);
-    return c_locale ? strtod_l(s, end, c_locale) : strtod(s, end);
-}
-
-double cadre__strtod_c(const char *s)
-{
-    return cadre__strtod_c_end(s, NULL);
 }
 
 static int read_number(cadre_json_reader *rd, cadre_json_token *tok)
@@ -286,7 +265,7 @@ static int read_number(cadre_json_reader *rd, cadre_json_token *tok)
         memcpy(text, s, n);
         text[n] = '\0';
         errno = 0;
-        tok->d = cadre__strtod_c(text);
+        tok->d = cadre_strtod(text, NULL);
         if (errno == ERANGE && isinf(tok->d))
             return fail(rd, s, "number out of range");
     }

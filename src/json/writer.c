@@ -3,7 +3,7 @@
  * control characters) and kept as UTF-8; invalid UTF-8 becomes U+FFFD so the output is always
  * valid JSON. Doubles are written in the shortest form that reads back to the same value.
  */
-#include "json_internal.h"
+#include <cadre/json.h>
 
 #include <float.h>
 #include <math.h>
@@ -107,7 +107,7 @@ static void quoted(cadre_json_writer *w, const char *s, size_t len)
             continue;
         }
         if (c >= 0x80) {
-            size_t n = cadre__utf8_len(p, end);
+            size_t n = cadre_utf8_seq_len(p, end);
             if (n) {
                 p += n;
                 continue;
@@ -186,7 +186,7 @@ void cadre_json_double(cadre_json_writer *w, double v)
         for (int i = 0; i < n; i++)
             if (tmp[i] == ',')
                 tmp[i] = '.'; /* a process locale with a decimal comma */
-        if (prec == 17 || cadre__strtod_c(tmp) == v)
+        if (prec == 17 || cadre_strtod(tmp, NULL) == v)
             break;
     }
     /* Keep floats recognisable as floats, as Python and Pydantic do: 1.0, not 1. */

@@ -5,7 +5,7 @@
  */
 #include "orm_internal.h"
 
-#include "schema/schema_internal.h"
+#include <cadre/schema.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,16 +40,16 @@ cadre_value cadre__model_value(const cadre_schema *m, const cadre_field *f, cons
         return v >= 0 && (size_t)v < en->count ? CADRE_PTEXT(en->values[v]) : CADRE_PNULL;
     }
     case CADRE_T_DATE: {
-        char *buf = cadre_arena_alloc(arena, 16);
-        return CADRE_PSLICE(((cadre_slice){ buf, cadre__format_date(p, buf) }));
+        char *buf = cadre_arena_alloc(arena, CADRE_DATE_TEXT);
+        return CADRE_PSLICE(((cadre_slice){ buf, cadre_date_format(p, buf) }));
     }
     case CADRE_T_DATETIME: { /* UTC, six fractional digits: text order is time order */
-        char *buf = cadre_arena_alloc(arena, 48);
-        return CADRE_PSLICE(((cadre_slice){ buf, cadre__format_datetime_utc(p, buf) }));
+        char *buf = cadre_arena_alloc(arena, CADRE_DATETIME_TEXT);
+        return CADRE_PSLICE(((cadre_slice){ buf, cadre_datetime_format_utc(p, buf) }));
     }
     case CADRE_T_UUID: {
-        char *buf = cadre_arena_alloc(arena, 40);
-        return CADRE_PSLICE(((cadre_slice){ buf, cadre__format_uuid(p, buf) }));
+        char *buf = cadre_arena_alloc(arena, CADRE_UUID_TEXT);
+        return CADRE_PSLICE(((cadre_slice){ buf, cadre_uuid_format(p, buf) }));
     }
     default:
         return CADRE_PNULL;
@@ -81,11 +81,11 @@ static const cadre_field *writable(const cadre_schema *m)
     return pk;
 }
 
-/* The current UTC time, and its bound form (the stored form: cadre__format_datetime_utc). */
+/* The current UTC time, and its bound form (the stored form: cadre_datetime_format_utc). */
 struct now {
     cadre_datetime t;
     cadre_value v;
-    char text[48];
+    char text[CADRE_DATETIME_TEXT];
 };
 
 static void now_init(struct now *n)
@@ -93,7 +93,7 @@ static void now_init(struct now *n)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     n->t = (cadre_datetime){ .sec = ts.tv_sec, .usec = (int32_t)(ts.tv_nsec / 1000) };
-    n->v = CADRE_PSLICE(((cadre_slice){ n->text, cadre__format_datetime_utc(&n->t, n->text) }));
+    n->v = CADRE_PSLICE(((cadre_slice){ n->text, cadre_datetime_format_utc(&n->t, n->text) }));
 }
 
 /* Stores the time into obj's automatic timestamps: both kinds on insert, AUTO_NOW on update. */

@@ -16,17 +16,7 @@
 /* Appends o and applies it to s (which validates it). */
 static int emit(oplist *l, state *s, op o)
 {
-    if (l->len == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        op *n = cadre_arena_alloc(l->arena, cap * sizeof *n);
-        if (!n)
-            return CADRE_ENOMEM;
-        if (l->len)
-            memcpy(n, l->items, l->len * sizeof *n);
-        l->items = n;
-        l->cap = cap;
-    }
-    l->items[l->len++] = o;
+    *CADRE_VEC_PUSH(l, l->arena, 0) = o; /* never NULL: an arena's, no maximum */
     return cadre__mig_apply_op(s, &o, "makemigrations");
 }
 

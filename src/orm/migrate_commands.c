@@ -26,7 +26,7 @@ struct registry {
     cadre_app *app;
     cadre_db *db;
     struct entry *items;
-    size_t len;
+    size_t len, cap;
 };
 
 static void registry_free(void *p)
@@ -36,7 +36,7 @@ static void registry_free(void *p)
         free((char *)r->items[i].dir);
         free(r->items[i].models);
     }
-    free(r->items);
+    CADRE_VEC_FREE(r);
     free(r);
 }
 
@@ -525,15 +525,14 @@ int cadre__models(cadre_module *m, cadre_db *db, const char *dir,
             snprintf(d, strlen(label) + 16, "%s%smigrations", own ? "" : label, own ? "" : "/");
     }
     const cadre_schema **list = calloc(nmodels + 1, sizeof *list);
-    struct entry *slot = list && (d || src) ? realloc(r->items, (r->len + 1) * sizeof *slot) : NULL;
+    struct entry *slot = list && (d || src) ? CADRE_VEC_PUSH(r, NULL, 0) : NULL;
     if (!slot) {
         free(d);
         free(list);
         cadre_app_config_error(app, file, line, "cadre_models: out of memory");
         return CADRE_ENOMEM;
     }
-    r->items = slot;
     memcpy(list, models, nmodels * sizeof *list);
-    r->items[r->len++] = (struct entry){ m, d, src, nsrc, list, nmodels };
+    *slot = (struct entry){ m, d, src, nsrc, list, nmodels };
     return 0;
 }

@@ -327,49 +327,37 @@ int cadre__mig_load_dir(const char *dir, cadre_arena *a, migration **out, size_t
         cadre_log(CADRE_LOG_ERROR, "cannot open the migrations directory %s: %s", dir, strerror(errno));
         return CADRE_EIO;
     }
-    char **names = NULL;
-    size_t len = 0, cap = 0;
+    CADRE_VEC(char *) names = { 0 };
     struct dirent *e;
-    int rc = 0;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
+    while ((e = readdir(d)) != NULL) {
         size_t stem;
-        if (!cadre__mig_migration_file_name(e->d_name, &stem))
-            continue;
-        if (len == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = cadre_arena_alloc(a, cap * sizeof *nn);
-            if (!nn) {
-                rc = CADRE_ENOMEM;
-                break;
-            }
-            if (len)
-                memcpy(nn, names, len * sizeof *nn);
-            names = nn;
-        }
-        if (!(names[len++] = cadre_arena_strndup(a, e->d_name, stem)))
-            rc = CADRE_ENOMEM;
+        if (cadre__mig_migration_file_name(e->d_name, &stem)) /* the push: never NULL (arena) */
+            *CADRE_VEC_PUSH(&names, a, 0) = cadre_arena_strndup(a, e->d_name, stem);
     }
     closedir(d);
-    if (rc)
-        return rc;
+    size_t len = names.len;
     if (len)
-        qsort(names, len, sizeof *names, cmp_names);
+        qsort(names.items, len, sizeof *names.items, cmp_names);
     migration *ms = cadre_arena_calloc(a, (len + 1) * sizeof *ms);
     if (!ms)
         return CADRE_ENOMEM;
     for (size_t i = 0; i < len; i++) {
-        if (i > 0 && strncmp(names[i], names[i - 1], 4) == 0) {
+        const char *name = names.items[i];
+        if (i > 0 && strncmp(name, names.items[i - 1], 4) == 0) {
             cadre_log(CADRE_LOG_ERROR, "migrations %s and %s have the same number: merge them into "
-                                       "one (or renumber one) by hand", names[i - 1], names[i]);
+                                       "one (or renumber one) by hand",
+                      names.items[i - 1], name);
             return CADRE_EINVAL;
         }
-        char *path = cadre_arena_printf(a, "%s/%s.json", dir, names[i]);
+        char *path = cadre_arena_printf(a, "%s/%s.json", dir, name);
         if (!path)
             return CADRE_ENOMEM;
-        if ((rc = parse_migration(a, path, names[i], &ms[i])) != 0)
+        int rc = parse_migration(a, path, name, &ms[i]);
+        if (rc)
             return rc;
     }
-    if ((rc = check_line(ms, len)) != 0)
+    int rc = check_line(ms, len);
+    if (rc)
         return rc;
     *out = ms;
     *n = len;

@@ -127,22 +127,13 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where)
                       where, tname);
             return CADRE_EINVAL;
         }
-        if (s->len == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 16;
-            cadre__table *n = cadre_arena_alloc(s->arena, cap * sizeof *n);
-            if (!n)
-                return CADRE_ENOMEM;
-            if (s->len)
-                memcpy(n, s->tables, s->len * sizeof *n);
-            s->tables = n;
-            s->cap = cap;
-        }
-        s->tables[s->len] = o->create;
-        s->tables[s->len].module = s->module;
-        s->tables[s->len].cols = cols_copy(s->arena, o->create.cols, o->create.ncols, 0);
-        if (!s->tables[s->len].cols)
+        /* never NULL: an arena's, no maximum */
+        cadre__table *nt = cadre_vec_push(&s->tables, &s->len, &s->cap, sizeof *nt, s->arena, 0);
+        *nt = o->create;
+        nt->module = s->module;
+        nt->cols = cols_copy(s->arena, o->create.cols, o->create.ncols, 0);
+        if (!nt->cols)
             return CADRE_ENOMEM;
-        s->len++;
         return 0;
     }
     if (!t) {

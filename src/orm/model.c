@@ -32,20 +32,8 @@ int cadre__engine_pg(const char *engine, bool *pg)
 
 int cadre__stmts_add(cadre__stmts *s, const char *sql, size_t len)
 {
-    if (s->len == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        char **n = cadre_arena_alloc(s->arena, cap * sizeof *n);
-        if (!n)
-            return CADRE_ENOMEM;
-        if (s->len)
-            memcpy(n, s->items, s->len * sizeof *n);
-        s->items = n;
-        s->cap = cap;
-    }
-    char *copy = cadre_arena_strndup(s->arena, sql, len);
-    if (!copy)
-        return CADRE_ENOMEM;
-    s->items[s->len++] = copy;
+    char **slot = CADRE_VEC_PUSH(s, s->arena, 0); /* never NULL: an arena's, no maximum */
+    *slot = cadre_arena_strndup(s->arena, sql, len);
     return 0;
 }
 
@@ -163,7 +151,7 @@ static int literal(cadre_buf *out, const char *s)
 int cadre__default_sql(const cadre__column *c, bool pg, cadre_buf *out)
 {
     /* SQLite: the text form Cadre writes datetimes in (six fractional digits, 'Z': see
-     * cadre__format_datetime_utc), to the millisecond, which is all SQLite's clock gives */
+     * cadre_datetime_format_utc), to the millisecond, which is all SQLite's clock gives */
     if (c->def_now)
         return cadre_buf_append_str(out, pg ? "now()"
                                             : "(strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z')");

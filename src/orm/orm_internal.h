@@ -44,7 +44,8 @@ typedef struct cadre__stmts {
     size_t len, cap;
 } cadre__stmts;
 
-/* Appends a copy of sql[0..len). Returns 0 or CADRE_ENOMEM. */
+/* Appends a copy of sql[0..len). Returns 0 (the arena aborts when memory runs out); an int so that
+ * it chains with the other builders. */
 int cadre__stmts_add(cadre__stmts *s, const char *sql, size_t len);
 
 /* The table a model declares (names and text point into the model or arena). Returns 0, or

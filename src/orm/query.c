@@ -8,7 +8,7 @@
  */
 #include "orm_internal.h"
 
-#include "schema/schema_internal.h"
+#include <cadre/schema.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -34,15 +34,7 @@ static void misuse(cadre_query *q, const char *what, const char *name)
 
 static void bind(cadre_query *q, cadre_value v)
 {
-    if (q->nparams == q->cap_params) {
-        size_t cap = q->cap_params ? 2 * q->cap_params : 8;
-        cadre_value *n = cadre_arena_alloc(q->arena, cap * sizeof *n);
-        if (q->nparams)
-            memcpy(n, q->params, q->nparams * sizeof *n);
-        q->params = n;
-        q->cap_params = cap;
-    }
-    q->params[q->nparams++] = v;
+    *CADRE_VEC_PUSH(&q->params, q->arena, 0) = v; /* never NULL: an arena's, no maximum */
 }
 
 /* Starts a condition: the connective before it. */
@@ -95,7 +87,7 @@ static const cadre_field *field(cadre_query *q, const char *name, size_t len)
 
 /*
  * Rewrites a text value for a date, datetime or UUID field in the form cadre_model_insert stores
- * (datetimes: UTC, six fractional digits, see cadre__format_datetime_utc), so that comparing it
+ * (datetimes: UTC, six fractional digits, see cadre_datetime_format_utc), so that comparing it
  * with stored text compares the values: "…T16:08:26+05:00" is converted to UTC, "…T16:08:26Z"
  * and "…T16:08:26.000Z" become one text. False, v untouched, when it is not text of that type.
  */
@@ -104,23 +96,23 @@ static bool stored_form(cadre_query *q, const cadre_field *f, cadre_value *v)
     if (v->type != CADRE_V_TEXT || !v->s.ptr ||
         (f->type != CADRE_T_DATE && f->type != CADRE_T_DATETIME && f->type != CADRE_T_UUID))
         return false;
-    char *buf = cadre_arena_alloc(q->arena, 48);
+    char *buf = cadre_arena_alloc(q->arena, CADRE_DATETIME_TEXT); /* the longest of the three */
     size_t len;
     if (f->type == CADRE_T_DATE) {
         cadre_date d;
-        if (cadre__parse_date(v->s, &d))
+        if (cadre_date_parse(v->s, &d))
             return false;
-        len = cadre__format_date(&d, buf);
+        len = cadre_date_format(&d, buf);
     } else if (f->type == CADRE_T_DATETIME) {
         cadre_datetime t;
-        if (cadre__parse_datetime(v->s, &t))
+        if (cadre_datetime_parse(v->s, &t))
             return false;
-        len = cadre__format_datetime_utc(&t, buf);
+        len = cadre_datetime_format_utc(&t, buf);
     } else {
         cadre_uuid u;
-        if (cadre__parse_uuid(v->s, &u))
+        if (cadre_uuid_parse(v->s, &u))
             return false;
-        len = cadre__format_uuid(&u, buf);
+        len = cadre_uuid_format(&u, buf);
     }
     *v = CADRE_PSLICE(((cadre_slice){ buf, len }));
     return true;
@@ -501,11 +493,11 @@ static int run_rows(cadre_query *q, int64_t max, cadre_rows *out)
     if (!sql)
         return q->error;
     if (!q->nrelated)
-        return cadre_db_query(q->db, q->arena, q->model, out, sql, q->params, q->nparams);
+        return cadre_db_query(q->db, q->arena, q->model, out, sql, q->params.items, q->params.len);
     joined j;
     joined_schema(q, &j);
     cadre_rows rows;
-    int rc = cadre_db_query(q->db, q->arena, &j.s, &rows, sql, q->params, q->nparams);
+    int rc = cadre_db_query(q->db, q->arena, &j.s, &rows, sql, q->params.items, q->params.len);
     if (rc == 0)
         split(q, &j, &rows, out);
     return rc;
@@ -559,7 +551,7 @@ int cadre_q_count(cadre_query *q, int64_t *n)
     cadre__count c;
     bool found;
     int rc = cadre_db_query_one(q->db, q->arena, CADRE_SCHEMA_OF(cadre__count), &c, &found, sql,
-                                q->params, q->nparams);
+                                q->params.items, q->params.len);
     if (rc == 0 && found)
         *n = c.n;
     return rc;
@@ -577,7 +569,7 @@ int cadre_q_exists(cadre_query *q, bool *yes)
         return q->error;
     cadre__count c;
     return cadre_db_query_one(q->db, q->arena, CADRE_SCHEMA_OF(cadre__count), &c, yes, sql,
-                              q->params, q->nparams);
+                              q->params.items, q->params.len);
 }
 
 int cadre_q_delete(cadre_query *q, int64_t *changes)
@@ -590,7 +582,7 @@ int cadre_q_delete(cadre_query *q, int64_t *changes)
     const char *sql = build(q, head, false);
     if (!sql)
         return q->error;
-    return cadre_db_exec(q->db, sql, q->params, q->nparams, changes, NULL);
+    return cadre_db_exec(q->db, sql, q->params.items, q->params.len, changes, NULL);
 }
 
 int cadre_q_update(cadre_query *q, int64_t *changes)
@@ -605,7 +597,7 @@ int cadre_q_update(cadre_query *q, int64_t *changes)
     cadre_buf head;
     cadre_buf_init_arena(&head, q->arena, (size_t)1 << 16);
     cadre_buf_appendf(&head, "UPDATE %s SET ", m->name);
-    cadre_value *vals = cadre_arena_alloc(q->arena, (m->nfields + q->nparams) * sizeof *vals);
+    cadre_value *vals = cadre_arena_alloc(q->arena, (m->nfields + q->params.len) * sizeof *vals);
     size_t n = 0;
     for (size_t i = 0; i < m->nfields; i++) {
         if (!((q->set_mask >> i) & 1))
@@ -617,7 +609,7 @@ int cadre_q_update(cadre_query *q, int64_t *changes)
     const char *sql = build(q, head.data, false);
     if (!sql)
         return q->error;
-    if (q->nparams)
-        memcpy(vals + n, q->params, q->nparams * sizeof *vals);
-    return cadre_db_exec(q->db, sql, vals, n + q->nparams, changes, NULL);
+    if (q->params.len)
+        memcpy(vals + n, q->params.items, q->params.len * sizeof *vals);
+    return cadre_db_exec(q->db, sql, vals, n + q->params.len, changes, NULL);
 }

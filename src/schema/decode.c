@@ -10,8 +10,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "json/json_internal.h"
-
 static uint64_t *set_bits(const cadre_schema *s, void *obj)
 {
     return (uint64_t *)((char *)obj + s->set_offset);
@@ -192,7 +190,7 @@ static bool text_double(cadre_arena *a, cadre_slice t, double *out)
         if (!strchr("0123456789+-.eE", z[i]))
             return false; /* no hex, no inf/nan */
     char *end;
-    double v = cadre__strtod_c_end(z, &end);
+    double v = cadre_strtod(z, &end);
     if (*end || !isfinite(v))
         return false;
     *out = v;
@@ -406,9 +404,9 @@ static bool store_scalar(dctx *c, loc l, const char *name, long idx, const cadre
             err(c, l, name, idx, kd[0], kd[1], input, NULL);
             return false;
         }
-        const char *why = f->type == CADRE_T_DATE       ? cadre__parse_date(t->str, dst)
-                          : f->type == CADRE_T_DATETIME ? cadre__parse_datetime(t->str, dst)
-                                                        : cadre__parse_uuid(t->str, dst);
+        const char *why = f->type == CADRE_T_DATE       ? cadre_date_parse(t->str, dst)
+                          : f->type == CADRE_T_DATETIME ? cadre_datetime_parse(t->str, dst)
+                                                        : cadre_uuid_parse(t->str, dst);
         if (why) {
             cadre_slice wq = json_quote(c->arena, cadre_slice_cstr(why));
             err(c, l, name, idx, kd[2], cadre_arena_printf(c->arena, "%s%s", kd[3], why), input,
@@ -437,8 +435,8 @@ static bool store_scalar(dctx *c, loc l, const char *name, long idx, const cadre
     }
 }
 
-bool cadre__schema_check_items(const cadre_field *f, size_t n, const char *where, cadre_slice input,
-                               cadre_arena *arena, cadre_verrors *errs)
+bool cadre_schema_check_items(const cadre_field *f, size_t n, const char *where, cadre_slice input,
+                              cadre_arena *arena, cadre_verrors *errs)
 {
     if (f->has_max_items && n > f->max_items) {
         cadre_verrors_add(
@@ -562,8 +560,8 @@ static int decode_value(dctx *c, const cadre_field *f, const cadre_json_token *t
                 n++;
             }
             if ((f->has_max_items && n > f->max_items) || (f->has_min_items && n < f->min_items))
-                cadre__schema_check_items(f, n, loc_with(c->arena, l, name, idx), raw_since(c, start),
-                                          c->arena, c->errs);
+                cadre_schema_check_items(f, n, loc_with(c->arena, l, name, idx),
+                                         raw_since(c, start), c->arena, c->errs);
             /* the members all share the {items, len} layout */
             struct {
                 void *items;
@@ -772,9 +770,9 @@ static int decode_token(bool model, const cadre_field *f, const cadre_json_token
     return errs->len == before ? 0 : CADRE_EINVAL;
 }
 
-int cadre__schema_decode_token(const cadre_field *f, const cadre_json_token *t, cadre_slice input,
-                               void *out, cadre_arena *arena, const char *loc_root,
-                               cadre_verrors *errs)
+int cadre_schema_decode_token(const cadre_field *f, const cadre_json_token *t, cadre_slice input,
+                              void *out, cadre_arena *arena, const char *loc_root,
+                              cadre_verrors *errs)
 {
     /* not text (an uploaded file for a text field, say): no string, no NUL to refuse */
     return decode_token(false, f, t, input, out, arena, loc_root, errs);

@@ -54,18 +54,18 @@ static void encode_value(const cadre_field *f, const void *p, cadre_json_writer 
         break;
     }
     case CADRE_T_DATE: {
-        char buf[16];
-        cadre_json_string(w, buf, cadre__format_date(p, buf));
+        char buf[CADRE_DATE_TEXT];
+        cadre_json_string(w, buf, cadre_date_format(p, buf));
         break;
     }
     case CADRE_T_DATETIME: {
-        char buf[48];
-        cadre_json_string(w, buf, cadre__format_datetime(p, buf));
+        char buf[CADRE_DATETIME_TEXT];
+        cadre_json_string(w, buf, cadre_datetime_format(p, buf));
         break;
     }
     case CADRE_T_UUID: {
-        char buf[40];
-        cadre_json_string(w, buf, cadre__format_uuid(p, buf));
+        char buf[CADRE_UUID_TEXT];
+        cadre_json_string(w, buf, cadre_uuid_format(p, buf));
         break;
     }
     case CADRE_T_FILE: {

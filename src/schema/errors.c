@@ -16,15 +16,8 @@ void cadre_verrors_init(cadre_verrors *e, cadre_arena *arena)
 void cadre_verrors_add(cadre_verrors *e, const char *type, const char *loc, const char *msg,
                        cadre_slice input, const char *ctx)
 {
-    if (e->len == e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 8;
-        cadre_verror *n = cadre_arena_alloc(e->arena, cap * sizeof *n);
-        if (e->len)
-            memcpy(n, e->items, e->len * sizeof *n);
-        e->items = n;
-        e->cap = cap;
-    }
-    e->items[e->len++] = (cadre_verror){ type, loc, msg, input, ctx };
+    cadre_verror *v = CADRE_VEC_PUSH(e, e->arena, 0); /* never NULL: an arena's, no maximum */
+    *v = (cadre_verror){ type, loc, msg, input, ctx };
 }
 
 const char *cadre_verror_loc(cadre_arena *arena, const char *root, cadre_slice key, int64_t index)

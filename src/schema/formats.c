@@ -72,7 +72,7 @@ static const char *parse_ymd(const char *p, cadre_date *out)
     return NULL;
 }
 
-const char *cadre__parse_date(cadre_slice s, cadre_date *out)
+const char *cadre_date_parse(cadre_slice s, cadre_date *out)
 {
     if (s.len < 10)
         return "input is too short";
@@ -81,7 +81,7 @@ const char *cadre__parse_date(cadre_slice s, cadre_date *out)
     return parse_ymd(s.ptr, out);
 }
 
-const char *cadre__parse_datetime(cadre_slice s, cadre_datetime *out)
+const char *cadre_datetime_parse(cadre_slice s, cadre_datetime *out)
 {
     const char *p = s.ptr;
     size_t n = s.len;
@@ -143,12 +143,13 @@ const char *cadre__parse_datetime(cadre_slice s, cadre_datetime *out)
     return NULL;
 }
 
-size_t cadre__format_date(const cadre_date *d, char out[16])
+size_t cadre_date_format(const cadre_date *d, char out[CADRE_DATE_TEXT])
 {
-    return (size_t)snprintf(out, 16, "%04d-%02d-%02d", (int)d->year, (int)d->month, (int)d->day);
+    return (size_t)snprintf(out, CADRE_DATE_TEXT, "%04d-%02d-%02d", (int)d->year, (int)d->month,
+                            (int)d->day);
 }
 
-size_t cadre__format_datetime(const cadre_datetime *t, char out[48])
+size_t cadre_datetime_format(const cadre_datetime *t, char out[CADRE_DATETIME_TEXT])
 {
     int64_t local = t->sec + (int64_t)t->offset_min * 60;
     int64_t days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
@@ -156,33 +157,33 @@ size_t cadre__format_datetime(const cadre_datetime *t, char out[48])
     int64_t y;
     int m, d;
     civil_from_days(days, &y, &m, &d);
-    int n = snprintf(out, 48, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)y, m, d,
-                     (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+    int n = snprintf(out, CADRE_DATETIME_TEXT, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)y, m,
+                     d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
     if (t->usec)
-        n += snprintf(out + n, (size_t)(48 - n), ".%06d", (int)t->usec);
+        n += snprintf(out + n, (size_t)(CADRE_DATETIME_TEXT - n), ".%06d", (int)t->usec);
     if (!t->naive) {
         if (t->offset_min == 0) {
             out[n++] = 'Z';
             out[n] = '\0';
         } else {
             int o = t->offset_min < 0 ? -t->offset_min : t->offset_min;
-            n += snprintf(out + n, (size_t)(48 - n), "%c%02d:%02d", t->offset_min < 0 ? '-' : '+',
-                          o / 60, o % 60);
+            n += snprintf(out + n, (size_t)(CADRE_DATETIME_TEXT - n), "%c%02d:%02d",
+                          t->offset_min < 0 ? '-' : '+', o / 60, o % 60);
         }
     }
     return (size_t)n;
 }
 
-size_t cadre__format_datetime_utc(const cadre_datetime *t, char out[48])
+size_t cadre_datetime_format_utc(const cadre_datetime *t, char out[CADRE_DATETIME_TEXT])
 {
     /* the instant alone: a naive value is taken as UTC (its sec already counts from UTC) */
     cadre_datetime u = { .sec = t->sec, .usec = t->usec, .offset_min = 0, .naive = true };
-    size_t n = cadre__format_datetime(&u, out);
-    n += (size_t)snprintf(out + n, 48 - n, t->usec ? "Z" : ".000000Z");
+    size_t n = cadre_datetime_format(&u, out);
+    n += (size_t)snprintf(out + n, CADRE_DATETIME_TEXT - n, t->usec ? "Z" : ".000000Z");
     return n;
 }
 
-const char *cadre__parse_uuid(cadre_slice s, cadre_uuid *out)
+const char *cadre_uuid_parse(cadre_slice s, cadre_uuid *out)
 {
     /* 8-4-4-4-12 hex digits, or 32 hex digits; optionally in braces or with a urn:uuid: prefix */
     const char *p = s.ptr, *end = s.ptr + s.len;
@@ -215,7 +216,7 @@ const char *cadre__parse_uuid(cadre_slice s, cadre_uuid *out)
     return NULL;
 }
 
-size_t cadre__format_uuid(const cadre_uuid *u, char out[40])
+size_t cadre_uuid_format(const cadre_uuid *u, char out[CADRE_UUID_TEXT])
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
@@ -241,28 +242,21 @@ struct compiled {
 };
 
 static pthread_mutex_t re_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct compiled *re_cache;
-static size_t re_len, re_cap;
+static CADRE_VEC(struct compiled) re_cache; /* lives as long as the process */
 
 int cadre__pattern_match(const char *pattern, const char *s)
 {
     pthread_mutex_lock(&re_lock);
     struct compiled *c = NULL;
-    for (size_t i = 0; i < re_len; i++)
-        if (re_cache[i].pattern == pattern || strcmp(re_cache[i].pattern, pattern) == 0)
-            c = &re_cache[i];
+    for (size_t i = 0; i < re_cache.len; i++)
+        if (re_cache.items[i].pattern == pattern || strcmp(re_cache.items[i].pattern, pattern) == 0)
+            c = &re_cache.items[i];
     if (!c) {
-        if (re_len == re_cap) {
-            size_t cap = re_cap ? 2 * re_cap : 16;
-            struct compiled *n = realloc(re_cache, cap * sizeof *n);
-            if (!n) {
-                pthread_mutex_unlock(&re_lock);
-                return CADRE_ENOMEM;
-            }
-            re_cache = n;
-            re_cap = cap;
+        c = CADRE_VEC_PUSH(&re_cache, NULL, 0);
+        if (!c) {
+            pthread_mutex_unlock(&re_lock);
+            return CADRE_ENOMEM;
         }
-        c = &re_cache[re_len++];
         c->pattern = pattern;
         c->status = regcomp(&c->re, pattern, REG_EXTENDED | REG_NOSUB);
         if (c->status)

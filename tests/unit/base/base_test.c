@@ -1,6 +1,7 @@
 /*
  * Unit tests for the base module (include/cadre/base.h): error codes, slices, integer parsing, the
- * arena, the bounded buffer, logging and cadre_panic. Expectations come from the header.
+ * arena, the bounded buffer, growable arrays and CADRE_CONTAINER_OF, the text helpers, logging and
+ * cadre_panic. Expectations come from the header.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,8 +21,6 @@
 #include <unistd.h>
 
 #include <cadre/base.h>
-
-#include "base/base_internal.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Errors
@@ -663,6 +662,285 @@ static void test_log_long_message_cut(void **state)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Growable arrays and CADRE_CONTAINER_OF
+ * ------------------------------------------------------------------------------------------- */
+
+struct point {
+    int x, y;
+    char tag[12];
+};
+
+/* Heap-backed: elements keep their values across growth, capacity doubles from 8, free empties. */
+static void test_vec_growth(void **state)
+{
+    CADRE_VEC(int) v = { 0 };
+    assert_null(v.items);
+    size_t caps[16], ncaps = 0;
+    for (int i = 0; i < 1000; i++) {
+        int *slot = CADRE_VEC_PUSH(&v, NULL, 0);
+        assert_non_null(slot);
+        assert_int_equal(*slot, 0);
+        assert_ptr_equal(slot, &v.items[i]);
+        *slot = i * 3;
+        assert_int_equal(v.len, (size_t)i + 1);
+        assert_true(v.cap >= v.len);
+        if (ncaps == 0 || caps[ncaps - 1] != v.cap)
+            caps[ncaps++] = v.cap;
+    }
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(v.items[i], i * 3);
+    assert_int_equal(ncaps, 8); /* 8, 16, …, 1024 */
+    for (size_t i = 0; i < ncaps; i++)
+        assert_int_equal(caps[i], (size_t)8 << i);
+    CADRE_VEC_FREE(&v);
+    assert_null(v.items);
+    assert_int_equal(v.len, 0);
+    assert_int_equal(v.cap, 0);
+    /* usable again after the free */
+    int *again = CADRE_VEC_PUSH(&v, NULL, 0);
+    assert_non_null(again);
+    assert_int_equal(v.len, 1);
+    CADRE_VEC_FREE(&v);
+}
+
+/* Every pushed element is zero-filled, also one that reuses a slot dropped by lowering len. */
+static void test_vec_zeroing(void **state)
+{
+    CADRE_VEC(struct point) v = { 0 };
+    for (int i = 0; i < 20; i++) {
+        struct point *p = CADRE_VEC_PUSH(&v, NULL, 0);
+        assert_non_null(p);
+        assert_int_equal(p->x, 0);
+        assert_int_equal(p->y, 0);
+        for (size_t k = 0; k < sizeof p->tag; k++)
+            assert_int_equal(p->tag[k], 0);
+        *p = (struct point){ i, -i, "dirty dirty" };
+    }
+    v.len = 3; /* drop the rest: their memory is dirty */
+    struct point *p = CADRE_VEC_PUSH(&v, NULL, 0);
+    assert_ptr_equal(p, &v.items[3]);
+    assert_int_equal(p->x, 0);
+    assert_int_equal(p->y, 0);
+    assert_int_equal(p->tag[0], 0);
+    assert_int_equal(v.items[2].x, 2);
+    assert_string_equal(v.items[2].tag, "dirty dirty");
+    CADRE_VEC_FREE(&v);
+}
+
+/* The maximum: pushing past it gives NULL and leaves the array as it was (the out-of-memory path
+ * of a bounded array), and the capacity never exceeds it. */
+static void test_vec_max(void **state)
+{
+    CADRE_VEC(long) v = { 0 };
+    for (long i = 0; i < 5; i++) {
+        long *slot = CADRE_VEC_PUSH(&v, NULL, 5);
+        assert_non_null(slot);
+        *slot = i;
+        assert_true(v.cap <= 5);
+    }
+    long *before = v.items;
+    assert_null(CADRE_VEC_PUSH(&v, NULL, 5));
+    assert_null(CADRE_VEC_PUSH(&v, NULL, 5));
+    assert_ptr_equal(v.items, before);
+    assert_int_equal(v.len, 5);
+    assert_int_equal(v.cap, 5);
+    for (long i = 0; i < 5; i++)
+        assert_int_equal(v.items[i], i);
+    v.len = 4; /* room again */
+    assert_non_null(CADRE_VEC_PUSH(&v, NULL, 5));
+    assert_int_equal(v.len, 5);
+    CADRE_VEC_FREE(&v);
+
+    /* a maximum past 8 clamps only the last growth: 8, 16, then 20 */
+    for (int i = 0; i < 20; i++)
+        assert_non_null(CADRE_VEC_PUSH(&v, NULL, 20));
+    assert_int_equal(v.cap, 20);
+    assert_null(CADRE_VEC_PUSH(&v, NULL, 20));
+    CADRE_VEC_FREE(&v);
+
+    /* in an arena too */
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    for (int i = 0; i < 3; i++)
+        assert_non_null(CADRE_VEC_PUSH(&v, &a, 3));
+    assert_null(CADRE_VEC_PUSH(&v, &a, 3));
+    assert_int_equal(v.len, 3);
+    cadre_arena_free(&a);
+
+    /* an element of no size is refused */
+    size_t len = 0, cap = 0;
+    char *raw = NULL;
+    assert_null(cadre_vec_push(&raw, &len, &cap, 0, NULL, 0));
+    assert_int_equal(len, 0);
+}
+
+/* Arena-backed: growth copies into new arena blocks, the values survive, the memory is the
+ * arena's (nothing to free), and the array starts over empty after an arena reset. */
+static void test_vec_arena(void **state)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 256); /* small chunks: growth moves across chunks */
+    CADRE_VEC(struct point) v = { 0 };
+    struct point *first = NULL;
+    for (int i = 0; i < 300; i++) {
+        struct point *p = CADRE_VEC_PUSH(&v, &a, 0);
+        assert_non_null(p);
+        assert_int_equal(p->x, 0);
+        assert_int_equal(p->tag[0], 0);
+        p->x = i;
+        p->y = 2 * i;
+        snprintf(p->tag, sizeof p->tag, "p%d", i);
+        if (i == 0)
+            first = v.items;
+    }
+    assert_true(v.items != first); /* it moved */
+    assert_int_equal(v.len, 300);
+    for (int i = 0; i < 300; i++) {
+        char want[12];
+        snprintf(want, sizeof want, "p%d", i);
+        assert_int_equal(v.items[i].x, i);
+        assert_int_equal(v.items[i].y, 2 * i);
+        assert_string_equal(v.items[i].tag, want);
+    }
+    cadre_arena_reset(&a);
+    v.items = NULL; /* its memory went with the reset */
+    v.len = v.cap = 0;
+    assert_non_null(CADRE_VEC_PUSH(&v, &a, 0));
+    assert_int_equal(v.len, 1);
+    cadre_arena_free(&a); /* and that is all: no CADRE_VEC_FREE */
+}
+
+/* cadre_vec_push: an array whose members have other names, elements sized at run time. */
+static void test_vec_raw(void **state)
+{
+    struct {
+        char *rows;
+        size_t nrows, cap_rows;
+    } t = { 0 };
+    size_t size = 24;
+    for (size_t i = 0; i < 50; i++) {
+        char *row = cadre_vec_push(&t.rows, &t.nrows, &t.cap_rows, size, NULL, 0);
+        assert_non_null(row);
+        for (size_t k = 0; k < size; k++)
+            assert_int_equal(row[k], 0);
+        memset(row, (int)('a' + i % 26), size);
+    }
+    assert_int_equal(t.nrows, 50);
+    for (size_t i = 0; i < 50; i++)
+        assert_int_equal(t.rows[i * size + size - 1], (char)('a' + i % 26));
+    cadre_vec_free(&t.rows, &t.nrows, &t.cap_rows);
+    assert_null(t.rows);
+    assert_int_equal(t.nrows, 0);
+    assert_int_equal(t.cap_rows, 0);
+}
+
+/* An arena-backed array that would outgrow size_t aborts as the arena does on out of memory. */
+static void test_vec_arena_overflow(void **state)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        signal(SIGABRT, SIG_DFL);
+        cadre_arena a;
+        cadre_arena_init(&a, 0);
+        size_t len = 0, cap = 0;
+        char *items = NULL;
+        cadre_vec_push(&items, &len, &cap, SIZE_MAX / 4, &a, 0);
+        _exit(0); /* not reached */
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGABRT);
+}
+
+struct link {
+    struct link *next;
+};
+
+struct node {
+    int before;
+    struct link link;
+    double after;
+};
+
+static void test_container_of(void **state)
+{
+    struct node n = { 7, { NULL }, 2.5 };
+    struct link *l = &n.link;
+    struct node *back = CADRE_CONTAINER_OF(l, struct node, link);
+    assert_ptr_equal(back, &n);
+    assert_int_equal(back->before, 7);
+    void *untyped = &n.after;
+    assert_ptr_equal(CADRE_CONTAINER_OF(untyped, struct node, after), &n);
+    const struct link *cl = &n.link;
+    assert_ptr_equal(CADRE_CONTAINER_OF(cl, struct node, link), &n);
+    /* the first member: the same address */
+    assert_ptr_equal(CADRE_CONTAINER_OF(&n.before, struct node, before), &n);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Text helpers
+ * ------------------------------------------------------------------------------------------- */
+
+static void test_utf8_valid(void **state)
+{
+    static const struct {
+        const char *s;
+        bool ok;
+    } cases[] = {
+        { "", true },
+        { "plain ascii", true },
+        { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", true },
+        { "\xf4\x8f\xbf\xbf", true },          /* U+10FFFF */
+        { "\xf4\x90\x80\x80", false },         /* past U+10FFFF */
+        { "\xc0\xaf", false },                 /* overlong */
+        { "\xe0\x80\xaf", false },             /* overlong */
+        { "\xed\xa0\x80", false },             /* a UTF-16 surrogate */
+        { "\xe2\x82", false },                 /* cut short */
+        { "a\x80" "b", false },                /* a stray continuation byte */
+        { "\xff", false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        if (cadre_utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].ok)
+            fail_msg("case %zu: expected %s", i, cases[i].ok ? "valid" : "invalid");
+    /* the length given counts, not the NUL */
+    assert_true(cadre_utf8_valid("\xe2\x82\xac", 3));
+    assert_false(cadre_utf8_valid("\xe2\x82\xac", 2));
+    const unsigned char euro[] = { 0xe2, 0x82, 0xac };
+    assert_int_equal(cadre_utf8_seq_len(euro, euro + 3), 3);
+    assert_int_equal(cadre_utf8_seq_len(euro, euro + 2), 0);
+}
+
+static void test_hexval_strtod_html(void **state)
+{
+    assert_int_equal(cadre_hexval('0'), 0);
+    assert_int_equal(cadre_hexval('9'), 9);
+    assert_int_equal(cadre_hexval('a'), 10);
+    assert_int_equal(cadre_hexval('F'), 15);
+    assert_int_equal(cadre_hexval('g'), -1);
+    assert_int_equal(cadre_hexval(' '), -1);
+
+    char *end;
+    assert_true(cadre_strtod("2.5", NULL) == 2.5);
+    assert_true(cadre_strtod("-1e3xyz", &end) == -1000.0);
+    assert_string_equal(end, "xyz");
+
+    cadre_buf b;
+    cadre_buf_init(&b, 64);
+    const char *html = "<a href=\"x\">Tom & Jerry's</a>";
+    assert_int_equal(cadre_buf_append_html(&b, html, strlen(html)), 0);
+    assert_string_equal(cadre_buf_cstr(&b),
+                        "&lt;a href=&#34;x&#34;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
+    cadre_buf_free(&b);
+    cadre_buf_init(&b, 8);
+    assert_int_equal(cadre_buf_append_html(&b, "a<b<c<d", 7), CADRE_ETOOBIG);
+    cadre_buf_free(&b);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * cadre_panic
  * ------------------------------------------------------------------------------------------- */
 
@@ -717,7 +995,7 @@ static void test_json_escape_utf8(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char out[64];
         size_t n = strlen(cases[i].in);
-        size_t len = cadre__json_escape(out, cases[i].in, n);
+        size_t len = cadre_escape_json(out, cases[i].in, n);
         assert_true(len <= 6 * n);
         out[len] = '\0';
         assert_string_equal(out, cases[i].out);
@@ -751,6 +1029,19 @@ int main(void)
         cmocka_unit_test(test_buf_consume_reset_free),
         cmocka_unit_test(test_buf_appendf_and_growth),
     };
+    const struct CMUnitTest vec[] = {
+        cmocka_unit_test(test_vec_growth),
+        cmocka_unit_test(test_vec_zeroing),
+        cmocka_unit_test(test_vec_max),
+        cmocka_unit_test(test_vec_arena),
+        cmocka_unit_test(test_vec_raw),
+        cmocka_unit_test(test_vec_arena_overflow),
+        cmocka_unit_test(test_container_of),
+    };
+    const struct CMUnitTest text[] = {
+        cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_hexval_strtod_html),
+    };
     const struct CMUnitTest logging[] = {
         cmocka_unit_test(test_log_level_parse),
         cmocka_unit_test(test_log_levels),
@@ -764,6 +1055,8 @@ int main(void)
     failed += cmocka_run_group_tests_name("slices", slices, NULL, NULL);
     failed += cmocka_run_group_tests_name("arena", arena, NULL, NULL);
     failed += cmocka_run_group_tests_name("buf", buf, NULL, NULL);
+    failed += cmocka_run_group_tests_name("vec", vec, NULL, NULL);
+    failed += cmocka_run_group_tests_name("text", text, NULL, NULL);
     failed += cmocka_run_group_tests_name("logging", logging, log_setup, log_teardown);
     return failed ? 1 : 0;
 }
