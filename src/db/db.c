@@ -404,7 +404,7 @@ int cadre__db_store_text(const cadre_schema *s, const cadre_field *f, void *row,
     case CADRE_T_DOUBLE: {
         char *end;
         char *z = cadre_arena_strndup(arena, text, len);
-        *(double *)dst = strtod(z, &end);
+        *(double *)dst = cadre_strtod(z, &end);
         if (*end)
             return CADRE_EPARSE;
         break;

@@ -111,7 +111,7 @@ static int normalize_default(cadre_arena *a, cadre__column *c, const char *where
         return c->def ? 0 : CADRE_ENOMEM;
     }
     case CADRE__COL_DOUBLE: {
-        double v = strtod(c->def, &end);
+        double v = cadre_strtod(c->def, &end);
         if (errno || end == c->def || *end || v != v)
             goto bad;
         c->def = cadre_arena_printf(a, "%.17g", v);
