@@ -43,6 +43,10 @@ typedef struct cadre_route_opts {
     const char *handler_name; /**< the handler's C name (OpenAPI operation id) */
     const cadre_guard *guards; /**< CADRE_GUARDS(...), run after the group's (copied) */
     const char *name;          /**< the route's name, for cadre_url_for (copied) */
+    /** List it in the OpenAPI document. A plain route declares no contract (a page, a file, a
+     *  hand-written answer), so it is left out unless this says otherwise (FastAPI's
+     *  include_in_schema); typed routes are in, unless their group is hidden. */
+    bool in_schema;
     const char *file;          /**< where the route was declared (for start-up errors) */
     int line;
 } cadre_route_opts;
@@ -415,6 +419,10 @@ int cadre_app_attach(cadre_app *app, const char *key, void *ptr, void (*free_fn)
  *  at set-up and needs as long as the app lives. Returns p, or NULL (p freed) when memory runs
  *  out. NULL p returns NULL. */
 void *cadre_app_own(cadre_app *app, void *p);
+
+/** The version the OpenAPI document gives the API (info.version; "0.1.0" until set). Copied.
+ *  Returns 0 or CADRE_ENOMEM. */
+int cadre_app_version(cadre_app *app, const char *version);
 
 /** What is attached under key, or NULL. */
 void *cadre_app_attachment(const cadre_app *app, const char *key);

@@ -99,6 +99,16 @@ int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre
     return 0;
 }
 
+int cadre_app_version(cadre_app *app, const char *version)
+{
+    char *v = version ? strdup(version) : NULL;
+    if (version && !v)
+        return CADRE_ENOMEM;
+    free(app->version);
+    app->version = v;
+    return 0;
+}
+
 int cadre_app_attach(cadre_app *app, const char *key, void *ptr, void (*free_fn)(void *))
 {
     return cadre__attach(&app->attached, key, ptr, free_fn);
