@@ -128,14 +128,8 @@ int main(int argc, char **argv)
         cadre_app_free(app);
         return 1;
     }
-    cadre_templates *templates;
-    if (cadre_templates_load_sources(inventory_templates, inventory_templates_count, &templates) != 0 ||
-        cadre_templates_use(app, templates) != 0) {
-        fprintf(stderr, "error: the templates did not compile\n");
-        cadre_db_close(db);
-        cadre_app_free(app);
-        return 1;
-    }
+    /* compiled when the app starts: one that does not compile stops it with file:line */
+    cadre_templates_add(app, inventory_templates, inventory_templates_count);
     cadre_app_on_error(app, 0, error_page, NULL);
     cadre_get(app, "/", products_page);
     cadre_get(app, "/suppliers/new", supplier_form);

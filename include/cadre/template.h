@@ -66,8 +66,9 @@ typedef struct cadre_template_source {
  * recompiles the set when one changed (for development; a broken edit keeps the previous set and
  * logs the error). Returns 0, CADRE_EPARSE (errors logged, each "file:line:column: message"),
  * CADRE_EIO or CADRE_ENOMEM (*out is then NULL). Free with cadre_templates_free, or hand the set
- * to an app with cadre_templates_use. Tags and expressions nest at most 32 deep; a template
- * that includes or extends itself, directly or not, is refused.
+ * to an app with cadre_templates_use (an app's templates are more simply given with
+ * cadre_templates_add_dir / cadre_templates_add, below). Tags and expressions nest at most 32
+ * deep; a template that includes or extends itself, directly or not, is refused.
  */
 int cadre_templates_load_dir(const char *dir, bool reload, cadre_templates **out /* OUT */);
 
@@ -208,15 +209,115 @@ typedef struct cadre_tform {
 int cadre_template_render(cadre_templates *t, const char *name, const cadre_tctx *ctx,
                           cadre_buf *out);
 
-/** Makes t the app's templates (for cadre_render). The app frees t, also when this fails
- *  (CADRE_ENOMEM): do not free it yourself. Returns 0 or CADRE_ENOMEM. */
-int cadre_templates_use(cadre_app *app, cadre_templates *t);
+/* ---------------------------------------------------------------------------------------------
+ * An app's templates: a stack of layers, one or more per module
+ * ------------------------------------------------------------------------------------------- */
 
 /**
- * Renders template name of the app's templates (cadre_templates_use) as the response:
- * Content-Type text/html; charset=utf-8 (text/plain for *.txt, application/xml for *.xml), the
- * body in the request arena. Returns status; a template that does not exist (or an app without
- * templates) is a bug: logged, CADRE_ESTATE, which a handler returns as it is (a 500);
+ * Adds n embedded templates (what scripts/embed-templates generates) to module m's templates.
+ * The array and the texts are not copied — they are static data, or must live as long as the
+ * app. Returns 0, CADRE_EINVAL (m NULL, as cadre_module_add returns for a bad label; or src NULL
+ * with n > 0) or CADRE_ENOMEM.
+ *
+ * The app compiles its templates once, when it starts (cadre_app_serve, after the configuration
+ * checks), or at the first cadre_render when it is not started that way (the test client): the
+ * union of every module's, in cadre_app_module_at order. For each name, the template of the
+ * module latest in that order wins: a module's replaces those of the modules it depends on, and
+ * the app's own module's (cadre_app_own_module) replaces every module's — Django's template
+ * directories, where the project's override an app's. Within one module, a later call's
+ * templates replace an earlier one's. {% extends %} and {% include %} are resolved in the union:
+ * a module's page that extends "admin/base.html" gets the app's own admin/base.html when the
+ * app has one, so one file restyles every page of the module.
+ *
+ * A template that does not compile is a configuration error ("file:line: message (column C;
+ * module M)", with the directory in the file's path for a directory's template): the app refuses
+ * to start (cadre_app_serve returns CADRE_EPARSE, or CADRE_EIO for a directory that cannot be
+ * read; the test client answers the first render with 500 and refuses later requests); the
+ * errors are logged.
+ */
+int cadre_module_templates(cadre_module *m, const cadre_template_source *src, size_t n);
+
+/**
+ * Adds the templates under dir (every *.html, *.txt and *.xml file, names relative to dir, as
+ * cadre_templates_load_dir) to module m's templates; dir is copied, and read when the app
+ * compiles its templates (a directory that cannot be read is a configuration error). With
+ * reload, each render first checks the modification times of the files of every directory the
+ * app's templates come from, and recompiles the whole union when one changed (for development;
+ * a broken edit is logged and keeps the previous set). Returns 0, CADRE_EINVAL (m or dir NULL)
+ * or CADRE_ENOMEM.
+ */
+int cadre_module_templates_dir(cadre_module *m, const char *dir, bool reload);
+
+/** cadre_templates_add(where, src, n): cadre_module_templates for where, a cadre_app * (its own
+ *  module, whose templates override every module's) or a cadre_module *. */
+#define cadre_templates_add(where, src, n)                                                         \
+    cadre_module_templates(cadre_module_of(where), (src), (n))
+
+/** cadre_templates_add_dir(where, dir, reload): cadre_module_templates_dir for where, a
+ *  cadre_app * (its own module) or a cadre_module *. */
+#define cadre_templates_add_dir(where, dir, reload)                                                \
+    cadre_module_templates_dir(cadre_module_of(where), (dir), (reload))
+
+/**
+ * Makes the compiled set t the app's templates (replacing a set given before); the app frees t,
+ * also when this fails (CADRE_ENOMEM): do not free it yourself. When the app has no other
+ * templates, it renders from t as it is (reloading it if it was loaded with reload). Beside
+ * templates added with cadre_templates_add / cadre_templates_add_dir, t is the topmost layer: its
+ * templates join the union last, replacing every module's of the same name, the app's own
+ * module's included (they are compiled again from their sources; a reload of t recompiles the
+ * union). Returns 0 or CADRE_ENOMEM.
+ */
+int cadre_templates_use(cadre_app *app, cadre_templates *t);
+
+/* ---------------------------------------------------------------------------------------------
+ * Context processors: names every cadre_render sees
+ * ------------------------------------------------------------------------------------------- */
+
+/** What a context processor adds names to (lives for one render). */
+typedef struct cadre_tctx_builder cadre_tctx_builder;
+
+/**
+ * A context processor: run by cadre_render before each render, it adds names with
+ * cadre_tctx_add (the user, a CSRF token, the site's name). It returns 0, or a negative CADRE_E*
+ * that cadre_render returns (the render does not happen). It must not block for long: it runs on
+ * the worker, as the handler does.
+ */
+typedef int (*cadre_context_processor)(cadre_request *r, cadre_tctx_builder *b, void *ctx);
+
+/**
+ * Adds name = value to the render's names. The handler's context wins over every processor's
+ * name of the same name, and a later add (by the same or a later processor) replaces an earlier
+ * one — Django's order. name is not copied: a string literal, or text in the request's arena.
+ * value is copied into the request's arena together with what a map (CADRE_TMAP) or list of
+ * values holds and a form's descriptor (CADRE_TFORM), so literals built in the processor are
+ * fine (up to 32 levels of nesting); what the values point to — text, structs, rows — is not
+ * copied and must live as long as the request. Never allocates on the heap: the request's arena
+ * only.
+ */
+void cadre_tctx_add(cadre_tctx_builder *b, const char *name, cadre_tvalue value);
+
+/**
+ * Registers fn (with its ctx) as a context processor of the app; processors run in registration
+ * order, for every cadre_render (not for cadre_template_render, which has no request). Returns
+ * 0, CADRE_EINVAL (fn NULL) or CADRE_ENOMEM.
+ */
+int cadre_templates_processor(cadre_app *app, cadre_context_processor fn, void *ctx);
+
+/**
+ * A context processor (ctx unused) that adds `request`, a map: request.path (the path as sent,
+ * still percent-encoded), request.method, request.route (the matched route's pattern, as
+ * "/items/{id}", or none) and request.query (the query string as sent, without '?'; empty when
+ * there is none). Switch it on with cadre_templates_processor(app, cadre_context_request, NULL).
+ */
+int cadre_context_request(cadre_request *r, cadre_tctx_builder *b, void *ctx);
+
+/**
+ * Renders template name of the app's templates as the response, with the names of ctx and then
+ * those of the context processors: Content-Type text/html; charset=utf-8 (text/plain for *.txt,
+ * application/xml for *.xml), the body in the request arena. Compiles the app's templates first
+ * if the app was not started with cadre_app_serve. Returns status; a template that does not
+ * exist, an app without templates, or templates that did not compile (configuration errors) is a
+ * bug: logged, CADRE_ESTATE, which a handler returns as it is (a 500); a processor's error;
  * otherwise cadre_template_render's errors (CADRE_ETOOBIG, CADRE_ENOMEM).
  */
 int cadre_render(cadre_request *r, int status, const char *name, cadre_tctx ctx);

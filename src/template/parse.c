@@ -22,6 +22,8 @@ enum { H_TEXT, H_TAG, H_DQ, H_SQ, H_RAW, H_COMMENT };
 typedef struct parser {
     cadre_arena *a;
     ttemplate *t;
+    const tdiag *diag; /* where errors go */
+    size_t index;      /* t's, for diag */
     const char *src, *p, *end;
     int errors;
     int depth;               /* nesting of bodies and expressions being parsed */
@@ -51,7 +53,7 @@ static void perr(parser *ps, const char *at, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (ps->errors++ < 20)
-        cadre_log(CADRE_LOG_ERROR, "%s:%d:%d: %s", ps->t->name, line, col, msg);
+        cadre__template_error(ps->diag, ps->index, ps->t->name, line, col, "%s", msg);
 }
 
 static int line_of(parser *ps, const char *at)
@@ -712,6 +714,7 @@ static void parse_tag(parser *ps, tlist *out, const char *at, const char *const 
     } else if (word_is(s, n, "extends")) {
         if (ps->seen_tag || ps->t->parent || out != &ps->t->root)
             perr(ps, at, "{%% extends %%} must be the template's first tag");
+        ps->t->parent_line = line_of(ps, at);
         ps->t->parent = template_name(ps, "extends");
     } else if (word_is(s, n, "set")) {
         tnode *nd = node(ps, N_SET, at);
@@ -790,10 +793,10 @@ static void parse_body_level(parser *ps, tlist *out, const char *const *ends, in
     }
 }
 
-int cadre__template_parse(cadre_arena *a, ttemplate *t);
-int cadre__template_parse(cadre_arena *a, ttemplate *t)
+int cadre__template_parse(cadre_arena *a, ttemplate *t, const tdiag *d, size_t index)
 {
-    parser ps = { .a = a, .t = t, .src = t->source, .p = t->source, .end = t->source + t->len };
+    parser ps = { .a = a, .t = t, .diag = d, .index = index, .src = t->source, .p = t->source,
+                  .end = t->source + t->len };
     int which;
     parse_body(&ps, &t->root, NULL, &which);
     return ps.errors ? CADRE_EPARSE : 0;

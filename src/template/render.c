@@ -20,6 +20,7 @@
 typedef struct rstate {
     cadre_templates *set;
     const cadre_tctx *ctx;
+    const cadre_tctx *extra; /* looked up after ctx: the context processors' names */
     cadre_buf *out;
     cadre_arena *a; /* scratch */
     struct {
@@ -672,6 +673,9 @@ static cadre_tvalue lookup(rstate *st, const char *name)
     for (size_t i = 0; st->ctx && i < st->ctx->len; i++)
         if (strcmp(st->ctx->vars[i].name, name) == 0)
             return st->ctx->vars[i].value;
+    for (size_t i = 0; st->extra && i < st->extra->len; i++)
+        if (strcmp(st->extra->vars[i].name, name) == 0)
+            return st->extra->vars[i].value;
     return undefined();
 }
 
@@ -922,13 +926,11 @@ static void render_template(rstate *st, ttemplate *t)
 }
 
 int cadre__templates_render(cadre_templates *set, ttemplate *t, const cadre_tctx *ctx,
-                            cadre_buf *out);
-int cadre__templates_render(cadre_templates *set, ttemplate *t, const cadre_tctx *ctx,
-                            cadre_buf *out)
+                            const cadre_tctx *extra, cadre_buf *out)
 {
     cadre_arena scratch;
     cadre_arena_init(&scratch, 4096);
-    rstate st = { .set = set, .ctx = ctx, .out = out, .a = &scratch };
+    rstate st = { .set = set, .ctx = ctx, .extra = extra, .out = out, .a = &scratch };
     render_template(&st, t);
     cadre_arena_free(&scratch);
     return st.rc;

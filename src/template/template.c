@@ -1,19 +1,19 @@
 /*
- * Template sets: compiling sources (from a directory or from memory), linking extends/include by
- * name, reloading in development, and rendering into a response.
+ * Template sets: compiling sources, linking extends/include by name, collecting them from layers
+ * (sources in memory, a directory, a compiled set) into one set — their union, a later layer's
+ * template replacing an earlier one's — and recompiling that union when a layer changes (reload
+ * mode, for development). The app's layers and rendering into a response are stack.c's.
  */
 #include "template_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-int cadre__template_parse(cadre_arena *a, ttemplate *t);
-int cadre__templates_render(cadre_templates *set, ttemplate *t, const cadre_tctx *ctx,
-                            cadre_buf *out);
 
 ttemplate *cadre__template_find(cadre_templates *t, const char *name, size_t len)
 {
@@ -23,31 +23,51 @@ ttemplate *cadre__template_find(cadre_templates *t, const char *name, size_t len
     return NULL;
 }
 
+void cadre__template_error(const tdiag *d, size_t index, const char *name, int line, int col,
+                           const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (d && d->fn)
+        d->fn(d, d->layers ? &d->layers[d->origin[index]] : NULL, name, line, col, msg);
+    else if (line && col)
+        cadre_log(CADRE_LOG_ERROR, "%s:%d:%d: %s", name, line, col, msg);
+    else if (line)
+        cadre_log(CADRE_LOG_ERROR, "%s:%d: %s", name, line, msg);
+    else
+        cadre_log(CADRE_LOG_ERROR, "%s: %s", name, msg);
+}
+
 static void set_free(cadre_templates *t)
 {
     if (!t)
         return;
     cadre_arena_free(&t->arena);
+    pthread_mutex_destroy(&t->lock);
     free(t);
 }
 
 /* Resolves every include of l to its template (an unknown name is an error). */
-static int link_includes(cadre_templates *set, ttemplate *t, tlist *l)
+static int link_includes(cadre_templates *set, ttemplate *t, tlist *l, const tdiag *d,
+                         size_t index)
 {
     int rc = 0;
     for (size_t i = 0; i < l->len; i++) {
         tnode *n = l->items[i];
         if (n->kind == N_INCLUDE &&
             !(n->inc = cadre__template_find(set, n->expr->lit.u.s.ptr, n->expr->lit.u.s.len))) {
-            cadre_log(CADRE_LOG_ERROR, "%s:%d: {%% include \"%s\" %%}: no such template", t->name,
-                      n->line, n->expr->lit.u.s.ptr);
+            cadre__template_error(d, index, t->name, n->line, 0,
+                                  "{%% include \"%s\" %%}: no such template", n->expr->lit.u.s.ptr);
             rc = CADRE_EPARSE;
         }
         for (size_t k = 0; n->kind == N_IF && k <= n->nconds; k++)
-            rc = link_includes(set, t, &n->bodies[k]) ? CADRE_EPARSE : rc;
+            rc = link_includes(set, t, &n->bodies[k], d, index) ? CADRE_EPARSE : rc;
         if (n->kind == N_FOR || n->kind == N_BLOCK) {
-            rc = link_includes(set, t, &n->body) ? CADRE_EPARSE : rc;
-            rc = link_includes(set, t, &n->empty) ? CADRE_EPARSE : rc;
+            rc = link_includes(set, t, &n->body, d, index) ? CADRE_EPARSE : rc;
+            rc = link_includes(set, t, &n->empty, d, index) ? CADRE_EPARSE : rc;
         }
     }
     return rc;
@@ -85,7 +105,8 @@ static bool cycle_from(ttemplate *t)
     return cycle;
 }
 
-int cadre__templates_compile(const cadre_template_source *src, size_t n, cadre_templates **out)
+int cadre__templates_compile(const cadre_template_source *src, size_t n, const tdiag *d,
+                             cadre_templates **out)
 {
     *out = NULL;
     cadre_templates *set = calloc(1, sizeof *set);
@@ -108,7 +129,7 @@ int cadre__templates_compile(const cadre_template_source *src, size_t n, cadre_t
             set_free(set);
             return CADRE_ENOMEM;
         }
-        if (cadre__template_parse(&set->arena, t) != 0)
+        if (cadre__template_parse(&set->arena, t, d, i) != 0)
             rc = CADRE_EPARSE;
     }
     for (size_t i = 0; i < set->len && rc == 0; i++) {
@@ -116,18 +137,18 @@ int cadre__templates_compile(const cadre_template_source *src, size_t n, cadre_t
         if (t->parent) {
             t->parent_t = cadre__template_find(set, t->parent, strlen(t->parent));
             if (!t->parent_t) {
-                cadre_log(CADRE_LOG_ERROR, "%s: {%% extends \"%s\" %%}: no such template", t->name,
-                          t->parent);
+                cadre__template_error(d, i, t->name, t->parent_line, 0,
+                                      "{%% extends \"%s\" %%}: no such template", t->parent);
                 rc = CADRE_EPARSE;
             }
         }
-        rc = link_includes(set, t, &t->root) ? CADRE_EPARSE : rc;
+        rc = link_includes(set, t, &t->root, d, i) ? CADRE_EPARSE : rc;
     }
     for (size_t i = 0; i < set->len && rc == 0; i++) { /* no cycle of includes and extends */
         if (cycle_from(&set->items[i])) {
-            cadre_log(CADRE_LOG_ERROR, "%s: {%% include %%} or {%% extends %%} comes back to this "
-                                       "template (a cycle: render recursive data with a loop "
-                                       "instead)", set->items[i].name);
+            cadre__template_error(d, i, set->items[i].name, 0, 0,
+                                  "{%% include %%} or {%% extends %%} comes back to this template "
+                                  "(a cycle: render recursive data with a loop instead)");
             rc = CADRE_EPARSE;
         }
     }
@@ -141,18 +162,52 @@ int cadre__templates_compile(const cadre_template_source *src, size_t n, cadre_t
 
 int cadre_templates_load_sources(const cadre_template_source *src, size_t n, cadre_templates **out)
 {
-    return cadre__templates_compile(src, n, out);
+    return cadre__templates_compile(src, n, NULL, out);
 }
 
 /* ---------------------------------------------------------------------------------------------
- * A directory
+ * Layers: what a set is compiled from
  * ------------------------------------------------------------------------------------------- */
 
+/* A template found in a layer. */
+typedef struct fentry {
+    cadre_template_source s;
+    size_t layer;
+    bool owned; /* s.name and s.text were read from a file (malloc'd) */
+} fentry;
+
 typedef struct found {
-    cadre_template_source *items;
+    fentry *items;
     size_t len, cap;
     int64_t newest;
 } found;
+
+/* A new entry at the end of f (zeroed), or NULL when memory runs out. */
+static fentry *found_push(found *f)
+{
+    if (f->len == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        fentry *n = realloc(f->items, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        f->items = n;
+        f->cap = cap;
+    }
+    fentry *e = &f->items[f->len++];
+    *e = (fentry){ 0 };
+    return e;
+}
+
+static void found_free(found *f)
+{
+    for (size_t i = 0; i < f->len; i++) {
+        if (f->items[i].owned) {
+            free((char *)f->items[i].s.name);
+            free((char *)f->items[i].s.text);
+        }
+    }
+    free(f->items);
+}
 
 static bool template_file(const char *name)
 {
@@ -199,9 +254,9 @@ static int read_all(const char *path, char **data, size_t *len)
     return 0;
 }
 
-/* Collects the template files under dir/rel (names relative to dir); with data NULL, only the
- * newest modification time and the count (the reload check). */
-static int walk(const char *dir, const char *rel, found *f, bool data, int depth)
+/* Collects the template files under dir/rel (names relative to dir) as entries of layer; with
+ * data false, only the newest modification time and the count (the reload check). */
+static int walk(const char *dir, const char *rel, found *f, bool data, int depth, size_t layer)
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s%s%s", dir, *rel ? "/" : "", rel) >= sizeof path)
@@ -225,7 +280,7 @@ static int walk(const char *dir, const char *rel, found *f, bool data, int depth
             continue;
         if (S_ISDIR(sb.st_mode)) {
             if (depth < 16)
-                rc = walk(dir, sub, f, data, depth + 1);
+                rc = walk(dir, sub, f, data, depth + 1, layer);
             continue;
         }
         if (!S_ISREG(sb.st_mode) || !template_file(e->d_name))
@@ -233,24 +288,18 @@ static int walk(const char *dir, const char *rel, found *f, bool data, int depth
         int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
         if (mt > f->newest)
             f->newest = mt;
-        if (f->len == f->cap) {
-            size_t cap = f->cap ? f->cap * 2 : 16;
-            cadre_template_source *n = realloc(f->items, cap * sizeof *n);
-            if (!n) {
-                rc = CADRE_ENOMEM;
-                break;
-            }
-            f->items = n;
-            f->cap = cap;
+        fentry *s = found_push(f);
+        if (!s) {
+            rc = CADRE_ENOMEM;
+            break;
         }
-        cadre_template_source *s = &f->items[f->len++];
-        *s = (cadre_template_source){ strdup(sub), NULL, 0 };
-        if (!s->name) {
+        *s = (fentry){ { strdup(sub), NULL, 0 }, layer, true };
+        if (!s->s.name) {
             rc = CADRE_ENOMEM;
         } else if (data) {
             char *text;
-            rc = read_all(full, &text, &s->len);
-            s->text = rc ? NULL : text;
+            rc = read_all(full, &text, &s->s.len);
+            s->s.text = rc ? NULL : text;
             if (rc)
                 cadre_log(CADRE_LOG_ERROR, "templates: cannot read %s: %s", full, cadre_strerror(rc));
         }
@@ -259,71 +308,181 @@ static int walk(const char *dir, const char *rel, found *f, bool data, int depth
     return rc;
 }
 
-static void found_free(found *f)
+/* Collects the templates of the layers into f, in order; seen[i] gets what layer i holds. A
+ * directory that cannot be read is reported to d (the walk has logged why). */
+static int gather(const tlayer *layers, size_t n, const tdiag *d, found *f, tseen *seen)
 {
-    for (size_t i = 0; i < f->len; i++) {
-        free((char *)f->items[i].name);
-        free((char *)f->items[i].text);
+    for (size_t i = 0; i < n; i++) {
+        const tlayer *l = &layers[i];
+        seen[i] = (tseen){ 0 };
+        if (l->dir) {
+            size_t before = f->len;
+            f->newest = 0;
+            int rc = walk(l->dir, "", f, true, 0, i);
+            if (rc) {
+                if (d && d->fn)
+                    d->fn(d, l, NULL, 0, 0, cadre_strerror(rc));
+                return rc;
+            }
+            seen[i].newest = f->newest;
+            seen[i].nfiles = f->len - before;
+        }
+        for (size_t k = 0; k < l->n; k++) {
+            fentry *e = found_push(f);
+            if (!e)
+                return CADRE_ENOMEM;
+            *e = (fentry){ l->src[k], i, false };
+        }
+        if (l->set) {
+            cadre_templates *set = seen[i].set = cadre__templates_current(l->set);
+            for (size_t k = 0; k < set->len; k++) {
+                fentry *e = found_push(f);
+                if (!e)
+                    return CADRE_ENOMEM;
+                e->s = (cadre_template_source){ set->items[k].name, set->items[k].source,
+                                                set->items[k].len };
+                e->layer = i;
+            }
+        }
     }
-    free(f->items);
+    return 0;
 }
 
-static int load_dir(const char *dir, cadre_templates **out, int64_t *newest, size_t *count)
+/* Whether a later entry of f has the name of entry i (and replaces it). Quadratic, but over the
+ * templates of one app, at start-up and on a reload. */
+static bool replaced(const found *f, size_t i)
 {
+    for (size_t j = i + 1; j < f->len; j++)
+        if (strcmp(f->items[j].s.name, f->items[i].s.name) == 0)
+            return true;
+    return false;
+}
+
+static bool reloads(const tlayer *layers, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((layers[i].dir && layers[i].reload) || (layers[i].set && layers[i].set->reload))
+            return true;
+    return false;
+}
+
+/* Makes t recompile from copies of layers when one changes; takes seen. */
+static int follow(cadre_templates *t, const tlayer *layers, size_t n, tseen *seen)
+{
+    t->layers = calloc(n, sizeof *t->layers);
+    if (!t->layers)
+        return CADRE_ENOMEM;
+    t->nlayers = n;
+    for (size_t i = 0; i < n; i++) {
+        t->layers[i] = layers[i];
+        if (layers[i].dir && !(t->layers[i].dir = strdup(layers[i].dir)))
+            return CADRE_ENOMEM; /* the caller frees t, and with it the copies made */
+    }
+    t->seen = seen;
+    t->reload = true;
+    return 0;
+}
+
+int cadre__templates_build(const tlayer *layers, size_t n, const tdiag *d, bool keep,
+                           cadre_templates **out)
+{
+    *out = NULL;
     found f = { 0 };
-    int rc = walk(dir, "", &f, true, 0);
-    if (rc == 0)
-        rc = cadre__templates_compile(f.items, f.len, out);
-    *newest = f.newest;
-    *count = f.len;
+    cadre_template_source *src = NULL;
+    size_t *origin = NULL;
+    tseen *seen = calloc(n ? n : 1, sizeof *seen);
+    int rc = seen ? gather(layers, n, d, &f, seen) : CADRE_ENOMEM;
+    if (rc)
+        goto out;
+    src = malloc((f.len ? f.len : 1) * sizeof *src);
+    origin = malloc((f.len ? f.len : 1) * sizeof *origin);
+    if (!src || !origin) {
+        rc = CADRE_ENOMEM;
+        goto out;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < f.len; i++) {
+        if (!replaced(&f, i)) {
+            src[m] = f.items[i].s;
+            origin[m++] = f.items[i].layer;
+        }
+    }
+    tdiag dd = d ? *d : (tdiag){ 0 };
+    dd.layers = layers;
+    dd.origin = origin;
+    rc = cadre__templates_compile(src, m, &dd, out);
+    if (rc == 0 && keep && reloads(layers, n)) {
+        rc = follow(*out, layers, n, seen);
+        if (rc == 0)
+            seen = NULL; /* the set's now */
+        else {
+            cadre_templates_free(*out);
+            *out = NULL;
+        }
+    }
+out:
+    free(src);
+    free(origin);
+    free(seen);
     found_free(&f);
     return rc;
 }
 
 int cadre_templates_load_dir(const char *dir, bool reload, cadre_templates **out)
 {
-    *out = NULL;
-    int64_t newest;
-    size_t count;
-    int rc = load_dir(dir, out, &newest, &count);
-    if (rc)
-        return rc;
-    cadre_templates *t = *out;
-    t->reload = reload;
-    t->dir = strdup(dir);
-    t->stamp = newest;
-    t->nfiles = count;
-    if (!t->dir) {
-        cadre_templates_free(t);
-        *out = NULL;
-        return CADRE_ENOMEM;
-    }
-    return 0;
+    tlayer layer = { .dir = (char *)dir, .reload = reload }; /* copied by the build if kept */
+    return cadre__templates_build(&layer, 1, NULL, true, out);
 }
 
-/* The set to render from: in reload mode, recompiled first when a file changed. */
-static cadre_templates *current(cadre_templates *t)
+/* Whether a layer of t changed since its last compile: now gets what each holds (what t saw for
+ * a directory that cannot be read now), *what names the first that changed. */
+static bool changed(cadre_templates *t, tseen *now, const char **what)
+{
+    bool any = false;
+    for (size_t i = 0; i < t->nlayers; i++) {
+        const tlayer *l = &t->layers[i];
+        now[i] = t->seen[i];
+        if (l->dir) {
+            found f = { 0 };
+            if (walk(l->dir, "", &f, false, 0, i) == 0) {
+                now[i].newest = f.newest;
+                now[i].nfiles = f.len;
+            }
+            found_free(&f);
+        }
+        if (l->set)
+            now[i].set = cadre__templates_current(l->set);
+        bool differs = now[i].newest != t->seen[i].newest || now[i].nfiles != t->seen[i].nfiles ||
+                       now[i].set != t->seen[i].set;
+        if (differs && !any) {
+            any = true;
+            *what = l->dir ? l->dir : "a set given to cadre_templates_use";
+        }
+    }
+    return any;
+}
+
+cadre_templates *cadre__templates_current(cadre_templates *t)
 {
     if (!t->reload)
         return t;
     pthread_mutex_lock(&t->lock);
-    found f = { 0 };
-    if (walk(t->dir, "", &f, false, 0) == 0 && (f.newest != t->stamp || f.len != t->nfiles)) {
+    tseen *now = calloc(t->nlayers, sizeof *now);
+    const char *what = NULL;
+    if (now && changed(t, now, &what)) {
         cadre_templates *fresh;
-        int64_t newest;
-        size_t count;
-        if (load_dir(t->dir, &fresh, &newest, &count) == 0) {
+        if (cadre__templates_build(t->layers, t->nlayers, NULL, false, &fresh) == 0) {
             if (t->current) { /* kept until the set is freed: another thread may be using it */
                 t->current->retired = t->retired;
                 t->retired = t->current;
             }
             t->current = fresh;
-            cadre_log(CADRE_LOG_INFO, "templates: reloaded %s", t->dir);
+            cadre_log(CADRE_LOG_INFO, "templates: reloaded after a change in %s", what);
         }
-        t->stamp = f.newest; /* a broken edit is not retried until the next change */
-        t->nfiles = f.len;
+        memcpy(t->seen, now, t->nlayers * sizeof *now); /* a broken edit is not retried until
+                                                           the next change */
     }
-    found_free(&f);
+    free(now);
     cadre_templates *use = t->current ? t->current : t;
     pthread_mutex_unlock(&t->lock);
     return use;
@@ -339,8 +498,10 @@ void cadre_templates_free(cadre_templates *t)
         r = next;
     }
     set_free(t->current);
-    pthread_mutex_destroy(&t->lock);
-    free(t->dir);
+    for (size_t i = 0; i < t->nlayers; i++)
+        free(t->layers[i].dir);
+    free(t->layers);
+    free(t->seen);
     set_free(t);
 }
 
@@ -351,43 +512,9 @@ void cadre_templates_free(cadre_templates *t)
 int cadre_template_render(cadre_templates *t, const char *name, const cadre_tctx *ctx,
                           cadre_buf *out)
 {
-    cadre_templates *set = current(t);
+    cadre_templates *set = cadre__templates_current(t);
     ttemplate *tp = cadre__template_find(set, name, strlen(name));
     if (!tp)
         return CADRE_ENOTFOUND;
-    return cadre__templates_render(set, tp, ctx, out);
-}
-
-static void free_templates(void *p)
-{
-    cadre_templates_free(p);
-}
-
-int cadre_templates_use(cadre_app *app, cadre_templates *t)
-{
-    return cadre_app_attach(app, "cadre.templates", t, free_templates);
-}
-
-int cadre_render(cadre_request *r, int status, const char *name, cadre_tctx ctx)
-{
-    cadre_templates *t = r->ctx ? cadre_app_attachment(r->ctx, "cadre.templates") : NULL;
-    if (!t) {
-        cadre_log(CADRE_LOG_ERROR, "cadre_render(\"%s\"): the app has no templates "
-                                   "(cadre_templates_use)", name);
-        return CADRE_ESTATE;
-    }
-    cadre_buf out;
-    cadre_buf_init_arena(&out, r->arena, (size_t)1 << 30);
-    int rc = cadre_template_render(t, name, &ctx, &out);
-    if (rc == CADRE_ENOTFOUND) {
-        cadre_log(CADRE_LOG_ERROR, "cadre_render: no template \"%s\"", name);
-        return CADRE_ESTATE;
-    }
-    if (rc)
-        return rc;
-    const char *dot = strrchr(name, '.');
-    const char *type = dot && strcmp(dot, ".txt") == 0   ? "text/plain; charset=utf-8"
-                       : dot && strcmp(dot, ".xml") == 0 ? "application/xml"
-                                                         : "text/html; charset=utf-8";
-    return cadre_respond_ref(r, status, type, out.data ? out.data : "", out.len);
+    return cadre__templates_render(set, tp, ctx, NULL, out);
 }

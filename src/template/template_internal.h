@@ -64,28 +64,90 @@ typedef struct ttemplate {
     size_t len;
     tlist root;
     const char *parent; /* {% extends %} */
+    int parent_line;
     struct ttemplate *parent_t;
     tnode **blocks; /* every N_BLOCK of this template, any depth */
     size_t nblocks;
     int visit; /* linking: 0 not seen, 1 being walked, 2 done (include/extends cycles) */
 } ttemplate;
 
+/*
+ * One layer of a stack of templates: where some of them come from. A set is compiled from a list
+ * of layers (one, for cadre_templates_load_dir; the modules' in dependency order for an app), a
+ * later layer's template replacing an earlier one's of the same name.
+ */
+typedef struct tlayer {
+    const char *module;               /* the module's label, for messages; NULL: none */
+    const cadre_template_source *src; /* embedded sources (not copied: static data) */
+    size_t n;
+    char *dir;                        /* a directory, or NULL (owned by the list holding it) */
+    bool reload;
+    cadre_templates *set;             /* a compiled set (cadre_templates_use), or NULL */
+} tlayer;
+
+/* What a layer held when the set was last compiled: a directory's newest modification time (ns)
+ * and number of files; the set a set layer rendered from. */
+typedef struct tseen {
+    int64_t newest;
+    size_t nfiles;
+    cadre_templates *set;
+} tseen;
+
 struct cadre_templates {
     cadre_arena arena; /* the compiled set */
     ttemplate *items;
     size_t len;
-    /* reload mode */
-    char *dir;
+    /* reload mode: the layers it was compiled from (copies, their dirs owned) and what they held */
     bool reload;
-    int64_t stamp; /* newest modification time seen (ns), and the number of files */
-    size_t nfiles;
+    tlayer *layers;
+    tseen *seen;
+    size_t nlayers;
     struct cadre_templates *current; /* the latest compiled set (reload), or NULL */
     struct cadre_templates *retired; /* sets replaced by a reload, freed at the end */
     pthread_mutex_t lock;
 };
 
-/* Compiles the sources into a new set (errors logged). */
-int cadre__templates_compile(const cadre_template_source *src, size_t n, cadre_templates **out);
+/*
+ * Where compile errors go: fn gets the layer the template came from (NULL: not built from
+ * layers), its name (NULL: the error is the layer's, a directory that cannot be read), the line
+ * (0: the template as a whole), the column (0: the line) and the message. cadre__template_error
+ * takes the template's index in the sources compiled instead: origin[index] is its layer in
+ * layers when built from layers. A NULL tdiag, or fn NULL: the log, "name:line:column: message".
+ */
+typedef struct tdiag tdiag;
+struct tdiag {
+    void (*fn)(const tdiag *d, const tlayer *layer, const char *name, int line, int col,
+               const char *msg);
+    void *ctx;
+    const tlayer *layers; /* set by cadre__templates_build */
+    const size_t *origin;
+};
+void cadre__template_error(const tdiag *d, size_t index, const char *name, int line, int col,
+                           const char *fmt, ...) CADRE_PRINTF(6, 7);
+
+/* Parses t's source into its tree, in a (errors to d, as template index). */
+int cadre__template_parse(cadre_arena *a, ttemplate *t, const tdiag *d, size_t index);
+
+/* Compiles the sources into a new set (errors to d). */
+int cadre__templates_compile(const cadre_template_source *src, size_t n, const tdiag *d,
+                             cadre_templates **out);
+
+/*
+ * Compiles the union of the layers into a new set (errors to d; a directory that cannot be read
+ * is CADRE_EIO, logged). With keep, and a layer that reloads (a directory with reload, a set
+ * loaded with reload), the set keeps copies of the layers and recompiles when any of them
+ * changes (cadre__templates_current).
+ */
+int cadre__templates_build(const tlayer *layers, size_t n, const tdiag *d, bool keep,
+                           cadre_templates **out);
+
+/* The set to render from: t, or in reload mode its latest compile, recompiled first when a
+ * layer changed. */
+cadre_templates *cadre__templates_current(cadre_templates *t);
+
+/* Renders t with the names of ctx, then those of extra (either may be NULL). */
+int cadre__templates_render(cadre_templates *set, ttemplate *t, const cadre_tctx *ctx,
+                            const cadre_tctx *extra, cadre_buf *out);
 
 /* The template named name in t, or NULL. */
 ttemplate *cadre__template_find(cadre_templates *t, const char *name, size_t len);

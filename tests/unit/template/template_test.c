@@ -9,6 +9,8 @@
 
 #include <cadre.h>
 
+#include "template_fixture.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,21 +78,15 @@ static void expect(const char *text, cadre_tctx ctx, const char *want)
     free(got);
 }
 
-/* The log lines a failing compile writes, captured. */
-static char logbuf[4096];
+/* Compiles a template named name, capturing the log lines a failing compile writes. */
 static int refuse(const char *name, const char *text)
 {
-    FILE *f = tmpfile();
-    cadre_log_configure(CADRE_LOG_ERROR, CADRE_LOG_PLAIN, fileno(f));
+    capture_begin();
     cadre_template_source s = { name, text, strlen(text) };
     cadre_templates *t = NULL;
     int rc = cadre_templates_load_sources(&s, 1, &t);
     cadre_templates_free(t);
-    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, 2);
-    rewind(f);
-    size_t n = fread(logbuf, 1, sizeof logbuf - 1, f);
-    logbuf[n] = 0;
-    fclose(f);
+    capture_end();
     return rc;
 }
 
@@ -322,16 +318,6 @@ static void test_compile_errors(void **state)
     assert_int_equal(cadre_templates_load_sources(cyc, 2, &t), CADRE_EPARSE);
     cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
     assert_null(t);
-}
-
-static void write_file(const char *path, const char *text, long mtime)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
-    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
 }
 
 static void test_directory_and_reload(void **state)
