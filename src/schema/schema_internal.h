@@ -8,12 +8,4 @@
  * pattern does not compile (logged once). */
 int cadre__pattern_match(const char *pattern, const char *s);
 
-/* Transitional: the old private names of the text forms, which src/template still calls (its
- * owner is changing that module). Once it calls the public ones (cadre/schema.h) and stops
- * including this header, these go, and so does the exception in scripts/check-layers. No other
- * module may include this file. */
-#define cadre__format_date cadre_date_format
-#define cadre__format_datetime cadre_datetime_format
-#define cadre__format_uuid cadre_uuid_format
-
 #endif

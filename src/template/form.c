@@ -6,8 +6,8 @@
  */
 #include "template_internal.h"
 
-#include "base/base_internal.h"
-#include "schema/schema_internal.h"
+#include <cadre/base.h>
+#include <cadre/schema.h>
 
 #include <cadre/form.h>
 
@@ -68,15 +68,15 @@ static cadre_slice value_text(cadre_arena *a, const cadre_schema *s, size_t i, c
         int v = *(const int *)p;
         return v >= 0 && (size_t)v < en->count ? cadre_slice_cstr(en->values[v]) : (cadre_slice){ "", 0 };
     }
-    case CADRE_T_DATE: n = cadre__format_date((const cadre_date *)p, tmp); break;
+    case CADRE_T_DATE: n = cadre_date_format((const cadre_date *)p, tmp); break;
     case CADRE_T_DATETIME: {
         char big[48];
-        size_t m = cadre__format_datetime((const cadre_datetime *)p, big);
+        size_t m = cadre_datetime_format((const cadre_datetime *)p, big);
         n = m > 16 ? 16 : m; /* datetime-local: YYYY-MM-DDTHH:MM */
         memcpy(tmp, big, n);
         break;
     }
-    case CADRE_T_UUID: n = cadre__format_uuid((const cadre_uuid *)p, tmp); break;
+    case CADRE_T_UUID: n = cadre_uuid_format((const cadre_uuid *)p, tmp); break;
     case CADRE_T_BOOL: return *(const bool *)p ? (cadre_slice){ "true", 4 } : (cadre_slice){ "", 0 };
     default: return (cadre_slice){ "", 0 };
     }
@@ -175,7 +175,7 @@ cadre_tvalue cadre__form_fields(cadre_arena *a, const cadre_tform *form)
 
 static void esc(cadre_buf *b, cadre_slice s)
 {
-    cadre__html_escape(b, s.ptr, s.len); /* a full buffer shows as a short page */
+    cadre_buf_append_html(b, s.ptr, s.len); /* a full buffer shows as a short page */
 }
 
 /* Every field as Django's form.as_p writes it: label, input with the constraints the browser can

@@ -6,8 +6,8 @@
  */
 #include "template_internal.h"
 
-#include "base/base_internal.h"
-#include "schema/schema_internal.h"
+#include <cadre/base.h>
+#include <cadre/schema.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -56,7 +56,7 @@ static void emit(rstate *st, const char *s, size_t n)
 static void emit_escaped(rstate *st, const char *s, size_t n)
 {
     if (st->rc == 0 && n)
-        st->rc = cadre__html_escape(st->out, s, n);
+        st->rc = cadre_buf_append_html(st->out, s, n);
 }
 
 static void warn(rstate *st, const char *fmt, const char *what)
@@ -111,7 +111,7 @@ static cadre_tvalue field_value(rstate *st, const cadre_schema *s, size_t i, con
         return (cadre_tvalue){ .kind = CADRE_TV_DATETIME, .u.other = { p, 0, 0 } };
     case CADRE_T_UUID: {
         char *buf = cadre_arena_alloc(st->a, 40);
-        size_t n = buf ? cadre__format_uuid((const cadre_uuid *)p, buf) : 0;
+        size_t n = buf ? cadre_uuid_format((const cadre_uuid *)p, buf) : 0;
         return str_value(buf ? buf : "", n, false);
     }
     case CADRE_T_OBJECT:
@@ -251,10 +251,10 @@ static cadre_slice text_of(rstate *st, cadre_tvalue v)
     case CADRE_TV_NONE: return (cadre_slice){ "None", 4 };
     case CADRE_TV_BOOL: return v.u.b ? (cadre_slice){ "True", 4 } : (cadre_slice){ "False", 5 };
     case CADRE_TV_INT: n = (size_t)snprintf(tmp, sizeof tmp, "%lld", (long long)v.u.i); break;
-    case CADRE_TV_DATE: n = cadre__format_date(v.u.other.ptr, tmp); break;
+    case CADRE_TV_DATE: n = cadre_date_format(v.u.other.ptr, tmp); break;
     case CADRE_TV_DATETIME: {
         char big[48];
-        n = cadre__format_datetime(v.u.other.ptr, big);
+        n = cadre_datetime_format(v.u.other.ptr, big);
         char *c = cadre_arena_strndup(st->a, big, n);
         return (cadre_slice){ c ? c : "", c ? n : 0 };
     }
