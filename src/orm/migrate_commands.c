@@ -40,18 +40,27 @@ static void registry_free(void *p)
     free(r);
 }
 
-/* The registered modules as the engine takes them, in the app's module order, in *out (arena
- * memory); *legacy: the module that owns a record table's rows from before modules (the app's own
- * module, when it has models; else the first). dir_override replaces the directory of module
- * only (or of the only module). */
-static int modules(struct registry *r, cadre_arena *a, const char *only_dir_for,
-                   const char *dir_override, mig_module **out, size_t *n, const char **legacy)
+/* The registered modules as the engine takes them, in the app's module order: mods (arena
+ * memory, freed by plan_close); legacy: the module that owns a record table's rows from before
+ * modules (the app's own module, when it has models; else the first). */
+struct plan {
+    cadre_arena a;
+    mig_module *mods;
+    size_t n;
+    const char *legacy;
+};
+
+/* Opens p (plan_close it whatever the answer); dir_override replaces the directory of module
+ * only (or of every module when module is NULL). */
+static int plan_open(struct plan *p, struct registry *r, const char *module,
+                     const char *dir_override)
 {
-    mig_module *mods = cadre_arena_calloc(a, (r->len + 1) * sizeof *mods);
+    *p = (struct plan){ 0 };
+    cadre_arena_init(&p->a, 4096);
+    mig_module *mods = cadre_arena_calloc(&p->a, (r->len + 1) * sizeof *mods);
     if (!mods)
         return CADRE_ENOMEM;
     size_t k = 0;
-    *legacy = NULL;
     cadre_module *own = cadre_app_own_module(r->app);
     for (size_t i = 0; k < r->len; i++) {
         cadre_module *m = cadre_app_module_at(r->app, i);
@@ -62,7 +71,7 @@ static int modules(struct registry *r, cadre_arena *a, const char *only_dir_for,
             if (e->m != m)
                 continue;
             const char *label = cadre_module_label(m);
-            bool override = dir_override && (!only_dir_for || strcmp(only_dir_for, label) == 0);
+            bool override = dir_override && (!module || strcmp(module, label) == 0);
             mods[k++] = (mig_module){ .label = label,
                                       .dir = override ? dir_override : e->dir,
                                       .src = override ? NULL : e->src,
@@ -70,14 +79,19 @@ static int modules(struct registry *r, cadre_arena *a, const char *only_dir_for,
                                       .models = e->models,
                                       .nmodels = e->n };
             if (m == own)
-                *legacy = label;
+                p->legacy = label;
         }
     }
-    if (!*legacy && k)
-        *legacy = mods[0].label;
-    *out = mods;
-    *n = k;
+    if (!p->legacy && k)
+        p->legacy = mods[0].label;
+    p->mods = mods;
+    p->n = k;
     return 0;
+}
+
+static void plan_close(struct plan *p)
+{
+    cadre_arena_free(&p->a);
 }
 
 static struct registry *registry_of(cadre_app *app)
@@ -95,18 +109,14 @@ static struct registry *registry_of(cadre_app *app)
 static int make(struct registry *r, const char *module, const char *dir,
                 const cadre_makemigrations_options *opt, FILE *out)
 {
-    cadre_arena a;
-    cadre_arena_init(&a, 4096);
-    mig_module *mods;
-    size_t n;
-    const char *legacy;
-    int rc = modules(r, &a, module, dir, &mods, &n, &legacy), result = 0;
+    struct plan p;
+    int rc = plan_open(&p, r, module, dir), result = 0;
     bool found = !module;
-    for (size_t k = 0; rc == 0 && k < n; k++) {
-        if (module && strcmp(mods[k].label, module) != 0)
+    for (size_t k = 0; rc == 0 && k < p.n; k++) {
+        if (module && strcmp(p.mods[k].label, module) != 0)
             continue;
         found = true;
-        int one = cadre__mig_make(mods, n, k, opt, NULL, out);
+        int one = cadre__mig_make(p.mods, p.n, k, opt, NULL, out);
         if (one == CADRE_ESTATE) /* --check: go on, so every module's changes are listed */
             result = one;
         else if (one)
@@ -116,7 +126,7 @@ static int make(struct registry *r, const char *module, const char *dir,
         cadre_log(CADRE_LOG_ERROR, "makemigrations: no module %s has models", module);
         rc = CADRE_ENOTFOUND;
     }
-    cadre_arena_free(&a);
+    plan_close(&p);
     return rc ? rc : result;
 }
 
@@ -130,15 +140,11 @@ int cadre_app_makemigrations(cadre_app *app, const char *module,
 static int migrate(struct registry *r, const char *module, const char *target, const char *dir,
                    FILE *out)
 {
-    cadre_arena a;
-    cadre_arena_init(&a, 4096);
-    mig_module *mods;
-    size_t n;
-    const char *legacy;
-    int rc = modules(r, &a, module, dir, &mods, &n, &legacy);
+    struct plan p;
+    int rc = plan_open(&p, r, module, dir);
     if (rc == 0)
-        rc = cadre__mig_migrate(r->db, mods, n, legacy, module, target, out);
-    cadre_arena_free(&a);
+        rc = cadre__mig_migrate(r->db, p.mods, p.n, p.legacy, module, target, out);
+    plan_close(&p);
     return rc;
 }
 
@@ -150,15 +156,11 @@ int cadre_app_migrate(cadre_app *app, const char *module, const char *target, FI
 
 static int show(struct registry *r, const char *module, const char *dir, FILE *out)
 {
-    cadre_arena a;
-    cadre_arena_init(&a, 4096);
-    mig_module *mods;
-    size_t n;
-    const char *legacy;
-    int rc = modules(r, &a, module, dir, &mods, &n, &legacy);
+    struct plan p;
+    int rc = plan_open(&p, r, module, dir);
     if (rc == 0)
-        rc = cadre__mig_show(r->db, mods, n, legacy, module, n > 1, out);
-    cadre_arena_free(&a);
+        rc = cadre__mig_show(r->db, p.mods, p.n, p.legacy, module, p.n > 1, out);
+    plan_close(&p);
     return rc;
 }
 
@@ -173,15 +175,11 @@ int cadre_app_migrations_pending(cadre_app *app, size_t *count)
     struct registry *r = registry_of(app);
     if (!r)
         return CADRE_ESTATE;
-    cadre_arena a;
-    cadre_arena_init(&a, 4096);
-    mig_module *mods;
-    size_t n;
-    const char *legacy;
-    int rc = modules(r, &a, NULL, NULL, &mods, &n, &legacy);
+    struct plan p;
+    int rc = plan_open(&p, r, NULL, NULL);
     if (rc == 0)
-        rc = cadre__mig_pending(r->db, mods, n, legacy, count);
-    cadre_arena_free(&a);
+        rc = cadre__mig_pending(r->db, p.mods, p.n, p.legacy, count);
+    plan_close(&p);
     return rc;
 }
 
@@ -338,45 +336,39 @@ static int cmd_sqlmigrate(cadre_app *app, int argc, char **argv, void *ctx)
                     r->len > 1 && npos == 1 ? " (the app has several modules: name one)" : "");
         return 2;
     }
-    cadre_arena a;
-    cadre_arena_init(&a, 4096);
-    mig_module *mods;
-    size_t n;
-    const char *legacy;
+    struct plan p;
     cadre_buf b;
     cadre_buf_init(&b, (size_t)64 << 20);
-    int rc = modules(r, &a, module, dir, &mods, &n, &legacy);
+    int rc = plan_open(&p, r, module, dir);
     if (rc == 0)
-        rc = cadre__mig_sql(mods, n, module, name, engine, &b);
+        rc = cadre__mig_sql(p.mods, p.n, module, name, engine, &b);
     if (rc == 0)
         fwrite(b.data, 1, b.len, stdout);
     cadre_buf_free(&b);
-    cadre_arena_free(&a);
+    plan_close(&p);
     return rc == 0 ? 0 : 1;
 }
 
 /* The modules whose models have changes that no migration has (their labels in *labels, comma
- * separated, arena memory); a module whose migrations directory does not exist is not counted
- * but named in *missing (it cannot be checked). Returns how many, or a negative error. */
-static int unmigrated(struct registry *r, cadre_arena *a, const char **labels, const char **missing)
+ * separated); a module whose migrations directory does not exist is not counted but named in
+ * *missing (it cannot be checked). Opens p, whose arena holds the text (plan_close it whatever
+ * the answer). Returns how many, or a negative error. */
+static int unmigrated(struct registry *r, struct plan *p, const char **labels,
+                      const char **missing)
 {
-    mig_module *mods;
-    size_t n;
-    const char *legacy;
     *labels = *missing = NULL;
-    int rc = modules(r, a, NULL, NULL, &mods, &n, &legacy), count = 0;
+    int rc = plan_open(p, r, NULL, NULL), count = 0;
     cadre_makemigrations_options check = { .check = true };
-    for (size_t k = 0; rc == 0 && k < n; k++) {
+    for (size_t k = 0; rc == 0 && k < p->n; k++) {
+        const mig_module *m = &p->mods[k];
         struct stat st;
-        if (mods[k].dir && stat(mods[k].dir, &st) != 0) {
-            *missing = *missing ? cadre_arena_printf(a, "%s, %s", *missing, mods[k].dir)
-                                : mods[k].dir;
+        if (m->dir && stat(m->dir, &st) != 0) {
+            *missing = *missing ? cadre_arena_printf(&p->a, "%s, %s", *missing, m->dir) : m->dir;
             continue;
         }
-        int one = cadre__mig_make(mods, n, k, &check, NULL, NULL);
+        int one = cadre__mig_make(p->mods, p->n, k, &check, NULL, NULL);
         if (one == CADRE_ESTATE) {
-            *labels = *labels ? cadre_arena_printf(a, "%s, %s", *labels, mods[k].label)
-                              : mods[k].label;
+            *labels = *labels ? cadre_arena_printf(&p->a, "%s, %s", *labels, m->label) : m->label;
             count++;
         } else if (one) {
             rc = one;
@@ -388,14 +380,13 @@ static int unmigrated(struct registry *r, cadre_arena *a, const char **labels, c
 /* After migrate: a forgotten makemigrations is said, not left to fail every request. */
 static void tell_unmigrated(struct registry *r)
 {
-    cadre_arena a;
-    cadre_arena_init(&a, 4096);
+    struct plan p;
     const char *labels, *missing;
-    if (unmigrated(r, &a, &labels, &missing) > 0)
+    if (unmigrated(r, &p, &labels, &missing) > 0)
         printf("Your models in %s have changes that are not yet in a migration, and so are not "
                "applied: run makemigrations to write it, then migrate again.\n",
                labels);
-    cadre_arena_free(&a);
+    plan_close(&p);
 }
 
 /*
@@ -419,10 +410,9 @@ static int start_check(cadre_app *app, void *ctx)
                                   "now (see above): requests that need it answer 503 until it "
                                   "can");
     }
-    cadre_arena a;
-    cadre_arena_init(&a, 4096);
+    struct plan p;
     const char *labels, *missing;
-    int bad = unmigrated(r, &a, &labels, &missing), result = 0;
+    int bad = unmigrated(r, &p, &labels, &missing), result = 0;
     if (missing)
         cadre_log(CADRE_LOG_WARN, "the migrations directory %s is not there (is the app run from "
                                   "its project directory?): the models cannot be checked against "
@@ -437,7 +427,7 @@ static int start_check(cadre_app *app, void *ctx)
                                   "requests that use them will fail until makemigrations and "
                                   "migrate are run", labels);
     }
-    cadre_arena_free(&a);
+    plan_close(&p);
     if (result)
         return result;
     size_t n = 0;
