@@ -199,6 +199,15 @@ typedef struct cadre_body_sink {
 } cadre_body_sink;
 
 /**
+ * The answer to a body that could not be taken, from rc (a sink's feed, or a body decoder such as
+ * the multipart one): CADRE_ETOOBIG 413 and CADRE_EPARSE 400, with reason as the detail (a
+ * default when NULL); CADRE_ENOSPC 503 (no space left to store it); others 500 (reason, which may
+ * name a path, is not sent: the sink or decoder logs it). Returns the status; *detail is a static
+ * string or reason.
+ */
+int cadre_body_refusal(int rc, const char *reason, const char **detail);
+
+/**
  * Makes r->body hold the request's whole body (chunked coding decoded), reading what has not
  * arrived yet: the request is suspended meanwhile, its worker serves others. A request is
  * dispatched when its head is read if its body is still on the way

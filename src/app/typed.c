@@ -165,16 +165,12 @@ static int sf_feed(void *state, const char *data, size_t len)
     return cadre_form_multipart_feed(&((struct stream_form *)state)->form, data, len);
 }
 
-/* The answer to a form body that could not be decoded: a malformed body (400), a limit (413), no
- * space left on the disk for an upload (503), another failure to store it (500; its reason,
- * which names a path, was logged). */
+/* The answer to a form body that could not be decoded: as to a body a sink refused. */
 static int upload_failed(cadre_request *r, int rc, const char *why)
 {
-    return rc == CADRE_ETOOBIG  ? cadre_error(r, 413, why ? why : "form too large")
-           : rc == CADRE_EPARSE ? cadre_error(r, 400, why ? why : "malformed form")
-           : rc == CADRE_ENOSPC
-               ? cadre_error(r, 503, "Service Unavailable: no space left to store the upload")
-               : cadre_error(r, 500, "could not store an upload");
+    const char *detail;
+    int status = cadre_body_refusal(rc, why, &detail);
+    return cadre_error(r, status, detail);
 }
 
 static const char *sf_reason(void *state)

@@ -366,18 +366,19 @@ static int stream_body(cadre__conn *c, char *base, size_t avail, cadre_http_erro
     return done;
 }
 
-/* What a sink's refusal of a body answers: 413 and 400 with the sink's reason (the client's to
- * read); a failure to store the body is the server's, and its reason (a path, an errno) goes to
- * the log only (the sink logs it). */
+int cadre_body_refusal(int rc, const char *reason, const char **detail)
+{
+    switch (rc) {
+    case CADRE_ETOOBIG: *detail = reason ? reason : "request body too large"; return 413;
+    case CADRE_EPARSE: *detail = reason ? reason : "malformed request body"; return 400;
+    case CADRE_ENOSPC: *detail = "Service Unavailable: no space left to store the upload"; return 503;
+    default: *detail = "the request body could not be stored"; return 500;
+    }
+}
+
 static int sink_refusal(const cadre_body_sink *sink, int rc, const char **why)
 {
-    const char *r = sink->reason ? sink->reason(sink->state) : NULL;
-    switch (rc) {
-    case CADRE_ETOOBIG: *why = r ? r : "request body too large"; return 413;
-    case CADRE_EPARSE: *why = r ? r : "malformed request body"; return 400;
-    case CADRE_ENOSPC: *why = "Service Unavailable: no space left to store the upload"; return 503;
-    default: *why = "the request body could not be stored"; return 500;
-    }
+    return cadre_body_refusal(rc, sink->reason ? sink->reason(sink->state) : NULL, why);
 }
 
 /* The request in c->slot cannot have its body: it is woken to answer status (the connection
