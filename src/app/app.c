@@ -216,11 +216,17 @@ int cadre_app_serve(cadre_app *app, const cadre_server_config *config)
         if (rc < 0)
             return rc;
     }
+    cadre_server_config cfg = cadre__app_server_config(app, config);
+    return cadre_server_run(&cfg, cadre_app_dispatch, app);
+}
+
+cadre_server_config cadre__app_server_config(cadre_app *app, const cadre_server_config *config)
+{
     cadre_server_config cfg = config ? *config : app->config;
     cfg.body_on_demand = true; /* the pipeline reads it, after guards and middleware */
     /* the hook only when something listens: it costs two clock reads per request */
     if (!cfg.on_response && (cfg.access_log || app->on_response.len))
         cfg.on_response = cadre__app_on_response;
     app->access_log = cfg.access_log;
-    return cadre_server_run(&cfg, cadre_app_dispatch, app);
+    return cfg;
 }

@@ -149,6 +149,11 @@ int cadre__app_error_answer(cadre_request *r, int status, const char *detail);
  * logs and returns CADRE_EINVAL when the app requires one and has none (secret.c). */
 int cadre__app_load_secret(cadre_app *app);
 
+/* The server configuration the app serves with: config (or the app's own), with what the
+ * pipeline needs (bodies read on demand, the on-response hook when something listens). Used by
+ * cadre_app_serve and the test client, so both serve alike. */
+cadre_server_config cadre__app_server_config(cadre_app *app, const cadre_server_config *config);
+
 /* Whether the route of pattern (a request's r->route, compared by address) is a typed route: an
  * API, whose errors stay JSON (router.c). */
 bool cadre__route_is_api(const cadre_app *app, const char *pattern);

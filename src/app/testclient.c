@@ -88,11 +88,7 @@ int cadre_test_raw(cadre_app *app, const char *raw, size_t len, cadre_test_respo
         return CADRE_EINVAL;
     if (!app->secret_set && !app->nkeys && cadre__app_load_secret(app) < 0)
         return CADRE_EINVAL;
-    app->access_log = app->config.access_log;
-    cadre_server_config cfg = app->config;
-    cfg.body_on_demand = true;
-    if (!cfg.on_response && (cfg.access_log || app->on_response.len))
-        cfg.on_response = cadre__app_on_response;
+    cadre_server_config cfg = cadre__app_server_config(app, NULL);
     cadre_buf out_buf;
     int rc = cadre_http_test_exchange(&cfg, cadre_app_dispatch, app, raw, len, TEST_DEADLINE_MS,
                                       &out_buf);
