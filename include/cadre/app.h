@@ -142,6 +142,9 @@ typedef struct cadre_route_spec {
     const void *data;  /**< given to the handler as r->route_data (e.g. the model of a CRUD API) */
     const cadre_guard *guards; /**< CADRE_GUARDS(...), run after the group's (copied) */
     const char *name;          /**< the route's name, for cadre_url_for (copied) */
+    /** For parameters the handler reads itself (a CRUD list's filters): writes more OpenAPI
+     *  parameter objects, each a whole JSON object, into the operation's "parameters" array. */
+    void (*doc_params)(const struct cadre_route_spec *spec, cadre_json_writer *w);
     const char *handler_name; /**< the handler's C name: the default operation id's stem */
     const char *file; /**< where the route was declared (for start-up errors) */
     int line;

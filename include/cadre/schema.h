@@ -457,6 +457,14 @@ const cadre_field *cadre_schema_field(const cadre_schema *s, const char *name, s
  */
 void cadre_schema_write_json_schema(const cadre_schema *s, cadre_json_writer *w, bool ref_nested);
 
+/**
+ * Writes the JSON Schema of s as the body of a partial update (PATCH, cadre_route_spec's
+ * partial_body): titled "Patched" + its name (drf-spectacular's name for it), no field required
+ * and no defaults (an absent field stays as it is). Nested schemas as cadre_schema_write_json_schema.
+ */
+void cadre_schema_write_json_schema_patched(const cadre_schema *s, cadre_json_writer *w,
+                                            bool ref_nested);
+
 /** Writes the JSON Schema of one field's value (with its title, default and constraints). */
 void cadre_schema_write_field_schema(const cadre_field *f, cadre_json_writer *w, bool ref_nested);
 

@@ -54,6 +54,21 @@ static void collect(struct schemas *c, const cadre_schema *s)
             collect(c, cadre_field_sub(&s->fields[i]));
 }
 
+/* A partial update's body: listed once in patched (written as Patched<Name>), the types nested
+ * in it among the other components (a nested object is replaced whole, so it is the full type). */
+static void collect_patched(struct schemas *patched, struct schemas *comps, const cadre_schema *s)
+{
+    for (size_t i = 0; i < patched->len; i++)
+        if (strcmp(patched->items[i]->name, s->name) == 0)
+            return;
+    const cadre_schema **slot = CADRE_VEC_PUSH(patched, NULL, 0);
+    if (slot)
+        *slot = s;
+    for (size_t i = 0; i < s->nfields; i++)
+        if (cadre_field_sub(&s->fields[i]))
+            collect(comps, cadre_field_sub(&s->fields[i]));
+}
+
 /* FastAPI's default operation id: handler name, then the path with every non-word character
  * as '_', then the method: read_item_items__item_id__get. */
 static void operation_id(cadre_json_writer *w, const struct cadre__route *rt)
@@ -85,19 +100,14 @@ static void operation_id(cadre_json_writer *w, const struct cadre__route *rt)
     cadre_buf_free(&b);
 }
 
-static void json_content(cadre_json_writer *w, const cadre_schema *s)
+static void json_content(cadre_json_writer *w, const char *schema_name)
 {
     key(w, "content");
     cadre_json_begin_object(w);
     key(w, "application/json");
     cadre_json_begin_object(w);
     key(w, "schema");
-    if (s)
-        ref(w, s->name);
-    else {
-        cadre_json_begin_object(w);
-        cadre_json_end_object(w);
-    }
+    ref(w, schema_name);
     cadre_json_end_object(w);
     cadre_json_end_object(w);
 }
@@ -108,7 +118,10 @@ static void json_content(cadre_json_writer *w, const cadre_schema *s)
 static void body_content(cadre_json_writer *w, const cadre_route_spec *sp)
 {
     if (!sp->form) {
-        json_content(w, sp->body);
+        /* a partial update's body is its own component, with no field required */
+        char patched[160];
+        snprintf(patched, sizeof patched, "Patched%s", sp->body->name);
+        json_content(w, sp->partial_body ? patched : sp->body->name);
         return;
     }
     bool files = false;
@@ -178,10 +191,12 @@ static void operation(cadre_json_writer *w, const struct cadre__route *rt)
     if (sp && sp->deprecated)
         key(w, "deprecated"), cadre_json_bool(w, true);
     bool validates = false;
-    if (sp && sp->params->nfields) {
+    if (sp && (sp->params->nfields || sp->doc_params)) {
         validates = true;
         key(w, "parameters");
         cadre_json_begin_array(w);
+        if (sp->doc_params)
+            sp->doc_params(sp, w);
         for (size_t i = 0; i < sp->params->nfields; i++) {
             const cadre_field *f = &sp->params->fields[i];
             const char *in = in_word(rt, f);
@@ -222,13 +237,13 @@ static void operation(cadre_json_writer *w, const struct cadre__route *rt)
     cadre_json_begin_object(w);
     key(w, "description"), str(w, "Successful Response");
     if (sp && sp->response != cadre_none__schema())
-        json_content(w, sp->response);
+        json_content(w, sp->response->name);
     cadre_json_end_object(w);
     if (validates) {
         key(w, "422");
         cadre_json_begin_object(w);
         key(w, "description"), str(w, "Validation Error");
-        json_content(w, &(cadre_schema){ .name = "HTTPValidationError" });
+        json_content(w, "HTTPValidationError");
         cadre_json_end_object(w);
     }
     cadre_json_end_object(w);
@@ -249,7 +264,7 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
 {
     cadre_json_writer w;
     cadre_json_writer_init(&w, out);
-    struct schemas comps = { 0 };
+    struct schemas comps = { 0 }, patched = { 0 };
     cadre_json_begin_object(&w);
     key(&w, "openapi"), str(&w, "3.1.0");
     key(&w, "info");
@@ -283,18 +298,22 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
             cadre_json_key(&w, m, n);
             operation(&w, r2);
             if (r2->spec) {
-                collect(&comps, r2->spec->body);
+                if (r2->spec->partial_body && !r2->spec->form)
+                    collect_patched(&patched, &comps, r2->spec->body);
+                else
+                    collect(&comps, r2->spec->body);
                 collect(&comps, r2->spec->response);
                 for (size_t k = 0; k < r2->spec->params->nfields; k++)
                     if (cadre_field_sub(&r2->spec->params->fields[k]))
                         collect(&comps, cadre_field_sub(&r2->spec->params->fields[k]));
-                any_validation |= r2->spec->params->nfields || r2->spec->body != cadre_none__schema();
+                any_validation |= r2->spec->params->nfields || r2->spec->doc_params ||
+                                  r2->spec->body != cadre_none__schema();
             }
         }
         cadre_json_end_object(&w);
     }
     cadre_json_end_object(&w);
-    if (comps.len || any_validation) {
+    if (comps.len || patched.len || any_validation) {
         key(&w, "components");
         cadre_json_begin_object(&w);
         key(&w, "schemas");
@@ -303,9 +322,15 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
             key(&w, comps.items[i]->name);
             cadre_schema_write_json_schema(comps.items[i], &w, true);
         }
+        for (size_t i = 0; i < patched.len; i++) {
+            char name[160];
+            int n = snprintf(name, sizeof name, "Patched%s", patched.items[i]->name);
+            cadre_json_key(&w, name, (size_t)n < sizeof name ? (size_t)n : sizeof name - 1);
+            cadre_schema_write_json_schema_patched(patched.items[i], &w, true);
+        }
         if (any_validation) {
             /* two more members, written as text after the ones above */
-            if (comps.len)
+            if (comps.len || patched.len)
                 cadre_buf_append(out, ",", 1);
             cadre_buf_append(out, validation_components, sizeof validation_components - 1);
         }
@@ -314,6 +339,7 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
     }
     cadre_json_end_object(&w);
     CADRE_VEC_FREE(&comps);
+    CADRE_VEC_FREE(&patched);
     return cadre_json_writer_error(&w);
 }
 

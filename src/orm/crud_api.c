@@ -34,6 +34,54 @@ struct crud {
 #define MAX_LIMIT 1000
 #define MAX_IN_VALUES 1000 /* FIELD__in=a,b,…: each value is a bound parameter */
 
+/* The filter lookups (FIELD__LOOKUP=value) and the field types each applies to: the same table
+ * decides what a list accepts and what its OpenAPI operation documents. A field that is a list
+ * or an object has none; isnull applies to every field. */
+enum { LK_TEXT = 1, LK_ORDERED = 2, LK_EQUAL = 4 };
+static const struct {
+    const char *name, *doc;
+    unsigned kinds;
+} lookups[] = {
+    { "exact", "equals the value", LK_TEXT | LK_ORDERED | LK_EQUAL },
+    { "ne", "is not the value", LK_TEXT | LK_ORDERED | LK_EQUAL },
+    { "lt", "is less than the value", LK_TEXT | LK_ORDERED },
+    { "lte", "is at most the value", LK_TEXT | LK_ORDERED },
+    { "gt", "is greater than the value", LK_TEXT | LK_ORDERED },
+    { "gte", "is at least the value", LK_TEXT | LK_ORDERED },
+    { "contains", "contains the value (case-sensitive)", LK_TEXT },
+    { "icontains", "contains the value, in any case", LK_TEXT },
+    { "startswith", "starts with the value", LK_TEXT },
+    { "in", "is one of the values (comma-separated)", LK_TEXT | LK_ORDERED | LK_EQUAL },
+    { "isnull", "is empty (true) or set (false)",
+      LK_TEXT | LK_ORDERED | LK_EQUAL },
+};
+
+/* What lookups f takes (0: it cannot be filtered). */
+static unsigned filter_kind(const cadre_field *f)
+{
+    switch (f->type) {
+    case CADRE_T_STRING: return LK_TEXT;
+    case CADRE_T_INT32:
+    case CADRE_T_INT64:
+    case CADRE_T_DOUBLE:
+    case CADRE_T_DATE:
+    case CADRE_T_DATETIME: return LK_ORDERED;
+    case CADRE_T_BOOL:
+    case CADRE_T_ENUM:
+    case CADRE_T_UUID: return LK_EQUAL;
+    default: return 0;
+    }
+}
+
+/* The index of lookup name in lookups[] when it applies to f, else -1. */
+static int lookup_for(const cadre_field *f, const char *name)
+{
+    for (size_t i = 0; i < sizeof lookups / sizeof *lookups; i++)
+        if (strcmp(name, lookups[i].name) == 0)
+            return lookups[i].kinds & filter_kind(f) ? (int)i : -1;
+    return -1;
+}
+
 static const struct crud *crud_of(cadre_request *r)
 {
     return r->route_data;
@@ -328,17 +376,22 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
     char *sep = strstr(k, "__");
     size_t flen = sep ? (size_t)(sep - k) : strlen(k);
     const cadre_field *f = cadre_schema_field(m, k, flen);
-    static const char *const lookups[] = { "exact", "ne", "lt", "lte", "gt", "gte", "contains",
-                                           "icontains", "startswith", "isnull", "in" };
-    bool known = !sep;
-    for (size_t i = 0; sep && i < sizeof lookups / sizeof *lookups; i++)
-        known |= strcmp(sep + 2, lookups[i]) == 0;
-    if (has_nul || !f || !known || f->type == CADRE_T_STRINGS || f->type == CADRE_T_INT64S ||
-        f->type == CADRE_T_DOUBLES || f->type == CADRE_T_OBJECT || f->type == CADRE_T_ARRAY) {
-        cadre_verrors_add(errs, "value_error", loc,
-                          cadre_arena_printf(r->arena, "unknown filter: %s has no field or lookup %s",
-                                             m->name, k),
-                          json_text(r, val), NULL);
+    if (has_nul || !f || !filter_kind(f) || (sep && lookup_for(f, sep + 2) < 0)) {
+        const char *msg;
+        if (!has_nul && f && filter_kind(f) && sep) {
+            /* the lookups it does take, which is what the client needs to know */
+            const char *takes = "";
+            for (size_t i = 0; i < sizeof lookups / sizeof *lookups; i++)
+                if (lookups[i].kinds & filter_kind(f))
+                    takes = cadre_arena_printf(r->arena, "%s%s%s", takes, *takes ? ", " : "",
+                                               lookups[i].name);
+            msg = cadre_arena_printf(r->arena, "unknown filter: %s.%s has no lookup %s (it takes "
+                                               "%s)", m->name, f->name, sep + 2, takes);
+        } else {
+            msg = cadre_arena_printf(r->arena, "unknown filter: %s has no field %.*s to filter by",
+                                     m->name, (int)flen, k);
+        }
+        cadre_verrors_add(errs, "value_error", loc, msg, json_text(r, val), NULL);
         return 0;
     }
     if (val.len && memchr(val.ptr, '\0', val.len)) {
@@ -419,6 +472,67 @@ static int list(cadre_request *r, const void *params, const void *body, void *ou
     return rc ? db_answer(r, c, rc, NULL, -1) : 200;
 }
 
+/* One query parameter of the list's OpenAPI operation. */
+static void doc_param(cadre_json_writer *w, const char *name, const cadre_field *schema_of,
+                      const char *type, const char *description)
+{
+    cadre_json_begin_object(w);
+    cadre_json_key(w, "name", 4), cadre_json_string(w, name, strlen(name));
+    cadre_json_key(w, "in", 2), cadre_json_string(w, "query", 5);
+    cadre_json_key(w, "required", 8), cadre_json_bool(w, false);
+    cadre_json_key(w, "schema", 6);
+    if (schema_of) {
+        cadre_schema_write_field_schema(schema_of, w, true);
+    } else {
+        cadre_json_begin_object(w);
+        cadre_json_key(w, "type", 4), cadre_json_string(w, type, strlen(type));
+        if (strcmp(type, "integer") == 0)
+            cadre_json_key(w, "minimum", 7), cadre_json_int(w, 0);
+        cadre_json_end_object(w);
+    }
+    cadre_json_key(w, "description", 11), cadre_json_string(w, description, strlen(description));
+    cadre_json_end_object(w);
+}
+
+/* The list's query parameters in OpenAPI: limit, offset, ordering, and each field's filters
+ * (FIELD and FIELD__LOOKUP, from the table list_param reads with). */
+static void list_doc_params(const cadre_route_spec *spec, cadre_json_writer *w)
+{
+    const struct crud *c = spec->data;
+    const cadre_schema *m = c->model;
+    char name[160], text[320];
+    snprintf(text, sizeof text, "At most this many rows (default %d; more than %d gives %d).",
+             DEFAULT_LIMIT, MAX_LIMIT, MAX_LIMIT);
+    doc_param(w, "limit", NULL, "integer", text);
+    doc_param(w, "offset", NULL, "integer", "Rows to skip before the first returned (default 0).");
+    size_t n = (size_t)snprintf(text, sizeof text, "Fields to order by, comma-separated; a leading "
+                                                   "- for descending. One of:");
+    for (size_t i = 0; i < m->nfields && n < sizeof text; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s %s", i ? "," : "", m->fields[i].name);
+    doc_param(w, "ordering", NULL, "string", text);
+    for (size_t i = 0; i < m->nfields; i++) {
+        const cadre_field *f = &m->fields[i];
+        unsigned kind = filter_kind(f);
+        if (!kind)
+            continue;
+        /* the value's type, without the constraints that are for input rows */
+        cadre_field loose = { .name = f->name, .type = f->type, .en = f->en };
+        /* FIELD alone is FIELD__exact */
+        snprintf(text, sizeof text, "Rows whose %s equals the value (also %s__exact).", f->name,
+                 f->name);
+        doc_param(w, f->name, &loose, NULL, text);
+        for (size_t k = 0; k < sizeof lookups / sizeof *lookups; k++) {
+            if (!(lookups[k].kinds & kind) || strcmp(lookups[k].name, "exact") == 0)
+                continue;
+            snprintf(name, sizeof name, "%s__%s", f->name, lookups[k].name);
+            snprintf(text, sizeof text, "Rows whose %s %s.", f->name, lookups[k].doc);
+            bool in = strcmp(lookups[k].name, "in") == 0;
+            bool isnull = strcmp(lookups[k].name, "isnull") == 0;
+            doc_param(w, name, in || isnull ? NULL : &loose, isnull ? "boolean" : "string", text);
+        }
+    }
+}
+
 int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, cadre_db *db,
                 const char *file, int line)
 {
@@ -475,6 +589,7 @@ int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, c
             .params = routes[i].params, .body = routes[i].body, .response = routes[i].response,
             .status = routes[i].status, .summary = c->summaries[i], .tags = model->name,
             .partial_body = routes[i].partial, .data = c, .handler_name = c->names[i],
+            .doc_params = routes[i].h == list ? list_doc_params : NULL,
             .file = file, .line = line,
         };
         rc = cadre__route_typed(app, &spec);

@@ -27,12 +27,12 @@ static void num(cadre_json_writer *w, double x)
 
 /* The members of {"$ref":"#/components/schemas/NAME"} (or, inline, of the object's schema). */
 static void write_object_members(const cadre_schema *s, cadre_json_writer *w, bool as_ref,
-                                 bool ref_nested);
+                                 bool ref_nested, bool partial);
 
 static void write_object(const cadre_schema *sub, cadre_json_writer *w, bool ref_nested)
 {
     cadre_json_begin_object(w);
-    write_object_members(sub, w, ref_nested, ref_nested);
+    write_object_members(sub, w, ref_nested, ref_nested, false);
     cadre_json_end_object(w);
 }
 
@@ -42,7 +42,7 @@ static void write_base_members(const cadre_field *f, cadre_json_writer *w, bool 
 {
     switch (f->type) {
     case CADRE_T_OBJECT:
-        write_object_members(cadre_field_sub(f), w, ref_nested, ref_nested);
+        write_object_members(cadre_field_sub(f), w, ref_nested, ref_nested, false);
         return;
     case CADRE_T_BOOL:
         key(w, "type"), str(w, "boolean");
@@ -165,7 +165,8 @@ static void write_default(const cadre_field *f, cadre_json_writer *w)
     }
 }
 
-void cadre_schema_write_field_schema(const cadre_field *f, cadre_json_writer *w, bool ref_nested)
+/* partial: the field of a partial update's body, where absent means unchanged, not the default */
+static void field_schema(const cadre_field *f, cadre_json_writer *w, bool ref_nested, bool partial)
 {
     cadre_json_begin_object(w);
     if (f->nullable) {
@@ -186,15 +187,20 @@ void cadre_schema_write_field_schema(const cadre_field *f, cadre_json_writer *w,
         write_title(f->name, w);
     if (f->primary_key || f->auto_now_add || f->auto_now)
         key(w, "readOnly"), cadre_json_bool(w, true);
-    if (f->has_default)
+    if (f->has_default && !partial)
         write_default(f, w);
     if (f->description)
         key(w, "description"), str(w, f->description);
     cadre_json_end_object(w);
 }
 
+void cadre_schema_write_field_schema(const cadre_field *f, cadre_json_writer *w, bool ref_nested)
+{
+    field_schema(f, w, ref_nested, false);
+}
+
 static void write_object_members(const cadre_schema *s, cadre_json_writer *w, bool as_ref,
-                                 bool ref_nested)
+                                 bool ref_nested, bool partial)
 {
     if (as_ref) {
         char ref[256];
@@ -204,16 +210,23 @@ static void write_object_members(const cadre_schema *s, cadre_json_writer *w, bo
         return;
     }
     key(w, "type"), str(w, "object");
-    key(w, "title"), str(w, s->name);
+    key(w, "title");
+    if (partial) {
+        char t[160];
+        int n = snprintf(t, sizeof t, "Patched%s", s->name);
+        cadre_json_string(w, t, (size_t)n < sizeof t ? (size_t)n : sizeof t - 1);
+    } else {
+        str(w, s->name);
+    }
     key(w, "properties");
     cadre_json_begin_object(w);
     for (size_t i = 0; i < s->nfields; i++) {
         key(w, s->fields[i].name);
-        cadre_schema_write_field_schema(&s->fields[i], w, ref_nested);
+        field_schema(&s->fields[i], w, ref_nested, partial);
     }
     cadre_json_end_object(w);
     bool any = false;
-    for (size_t i = 0; i < s->nfields; i++) {
+    for (size_t i = 0; i < s->nfields && !partial; i++) {
         const cadre_field *f = &s->fields[i];
         if (!cadre_field_required(f))
             continue;
@@ -234,6 +247,14 @@ void cadre_schema_write_json_schema(const cadre_schema *s, cadre_json_writer *w,
 {
     /* The top level is always written out; ref_nested decides for the types inside it. */
     cadre_json_begin_object(w);
-    write_object_members(s, w, false, ref_nested);
+    write_object_members(s, w, false, ref_nested, false);
+    cadre_json_end_object(w);
+}
+
+void cadre_schema_write_json_schema_patched(const cadre_schema *s, cadre_json_writer *w,
+                                            bool ref_nested)
+{
+    cadre_json_begin_object(w);
+    write_object_members(s, w, false, ref_nested, true);
     cadre_json_end_object(w);
 }

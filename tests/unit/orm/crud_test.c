@@ -136,25 +136,30 @@ static void hostile_names(void)
 {
     expect("GET", "/api/suppliers?x%22%5D%7D%5D%2C%22injected%22%3Atrue=1", NULL, 422,
            "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"x\\\"]}],\\\"injected\\\":"
-           "true\"],\"msg\":\"unknown filter: supplier has no field or lookup x\\\"]}],\\\"injected"
-           "\\\":true\",\"input\":\"1\"}]}");
+           "true\"],\"msg\":\"unknown filter: supplier has no field x\\\"]}],\\\"injected"
+           "\\\":true to filter by\",\"input\":\"1\"}]}");
     expect("GET", "/api/suppliers?a%22b=1", NULL, 422,
            "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"a\\\"b\"],\"msg\":"
-           "\"unknown filter: supplier has no field or lookup a\\\"b\",\"input\":\"1\"}]}");
+           "\"unknown filter: supplier has no field a\\\"b to filter by\",\"input\":\"1\"}]}");
     expect("GET", "/api/suppliers?a%5C=1", NULL, 422,
            "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"a\\\\\"],\"msg\":\"unknown "
-           "filter: supplier has no field or lookup a\\\\\",\"input\":\"1\"}]}");
+           "filter: supplier has no field a\\\\ to filter by\",\"input\":\"1\"}]}");
     expect("GET", "/api/suppliers?x%0A=1", NULL, 422,
            "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"x\\n\"],\"msg\":\"unknown "
-           "filter: supplier has no field or lookup x\\n\",\"input\":\"1\"}]}");
+           "filter: supplier has no field x\\n to filter by\",\"input\":\"1\"}]}");
     expect("GET", "/api/suppliers?%ff=%fe", NULL, 422, /* invalid UTF-8: U+FFFD */
            "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"\xEF\xBF\xBD\"],\"msg\":"
-           "\"unknown filter: supplier has no field or lookup \xEF\xBF\xBD\",\"input\":\""
+           "\"unknown filter: supplier has no field \xEF\xBF\xBD to filter by\",\"input\":\""
            "\xEF\xBF\xBD\"}]}");
     expect("GET", "/api/suppliers?ordering=a%22b%ff", NULL, 422,
            "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"ordering\"],\"msg\":"
            "\"supplier has no field a\\\"b\xEF\xBF\xBD to order by\",\"input\":\"a\\\"b"
            "\xEF\xBF\xBD\"}]}");
+    /* a lookup that the field's type does not take: named, with the ones it does */
+    expect("GET", "/api/suppliers?id__contains=1", NULL, 422,
+           "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"id__contains\"],\"msg\":"
+           "\"unknown filter: supplier.id has no lookup contains (it takes exact, ne, lt, lte, gt, "
+           "gte, in, isnull)\",\"input\":\"1\"}]}");
     /* a NUL in a name: not the parameter its first bytes spell */
     expect_has("GET", "/api/suppliers?limit%00=1", 422, "\"loc\":[\"query\",\"limit\\u0000\"]");
     expect_has("GET", "/api/suppliers?name%00x=acme", 422, "\"loc\":[\"query\",\"name\\u0000x\"]");
@@ -420,6 +425,31 @@ static void test_crud(void **state)
                                      "\"properties\":{\"count\":"));
     assert_non_null(strstr(doc.data, "\"id\":{\"type\":\"integer\",\"format\":\"int64\",\"title\":"
                                      "\"Id\",\"readOnly\":true}"));
+    /* the list's query parameters: limit, offset, ordering, and the lookups each field takes */
+    assert_non_null(strstr(doc.data, "{\"name\":\"limit\",\"in\":\"query\",\"required\":false,"
+                                     "\"schema\":{\"type\":\"integer\",\"minimum\":0}"));
+    assert_non_null(strstr(doc.data, "{\"name\":\"ordering\",\"in\":\"query\""));
+    assert_non_null(strstr(doc.data, "{\"name\":\"price__lt\",\"in\":\"query\",\"required\":"
+                                     "false,\"schema\":{\"type\":\"number\""));
+    assert_non_null(strstr(doc.data, "{\"name\":\"name__icontains\",\"in\":\"query\""));
+    assert_non_null(strstr(doc.data, "{\"name\":\"supplier_id__isnull\",\"in\":\"query\","
+                                     "\"required\":false,\"schema\":{\"type\":\"boolean\"}"));
+    assert_null(strstr(doc.data, "\"price__contains\"")); /* not a lookup of a number */
+    /* PATCH takes any subset of the fields: its body is PatchedProduct, with nothing required */
+    const char *item_path = strstr(doc.data, "\"/api/products/{id}\":{");
+    assert_non_null(item_path);
+    const char *patch_body = strstr(strstr(item_path, "\"patch\":{"), "\"requestBody\":");
+    assert_non_null(patch_body);
+    assert_non_null(strstr(patch_body, "\"requestBody\":{\"content\":{\"application/json\":{"
+                                       "\"schema\":{\"$ref\":\"#/components/schemas/Patchedproduct\"}"));
+    assert_true(strstr(patch_body, "Patchedproduct") < strstr(patch_body, "\"delete\":{"));
+    const char *patched = strstr(doc.data, "\"Patchedproduct\":{\"type\":\"object\",\"title\":"
+                                           "\"Patchedproduct\",\"properties\":{");
+    assert_non_null(patched);
+    /* its members up to the next component hold no "required" */
+    const char *after = strstr(patched, "\"HTTPValidationError\"");
+    assert_non_null(after);
+    assert_true(!strstr(patched, "\"required\"") || strstr(patched, "\"required\"") > after);
     cadre_buf_free(&doc);
     cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
     cadre_app_free(app);
