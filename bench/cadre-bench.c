@@ -82,17 +82,22 @@ static int db(cadre_request *r)
     return cadre_respond_ref(r, 200, "application/json", out.data, out.len);
 }
 
-static int queries(cadre_request *r)
+/* SPEC: ?queries= clamped to 1..500; missing, empty or not an integer: 1. */
+static int64_t query_count(cadre_request *r)
 {
-    if (!bench_db)
-        return cadre_error(r, 503, "BENCH_DB is not set");
-    /* SPEC: clamped to 1..500; missing, empty or not an integer: 1 */
     int64_t n = 1;
     cadre_slice q;
     if (cadre_request_query(r, "queries", &q) && cadre_slice_to_i64(q, false, &n) != 0)
         /* an integer too large for int64 is still an integer: clamped like any other */
         n = cadre_slice_to_i64(q, false, &n) == CADRE_ETOOBIG && q.len && q.ptr[0] != '-' ? 500 : 1;
-    n = n < 1 ? 1 : n > 500 ? 500 : n;
+    return n < 1 ? 1 : n > 500 ? 500 : n;
+}
+
+static int queries(cadre_request *r)
+{
+    if (!bench_db)
+        return cadre_error(r, 503, "BENCH_DB is not set");
+    int64_t n = query_count(r);
     cadre_buf out;
     cadre_json_writer jw;
     cadre_buf_init_arena(&out, r->arena, 64 * (size_t)n + 64);
@@ -107,6 +112,76 @@ static int queries(cadre_request *r)
                                  world_sql, ids, 1);
     if (rc)
         return db_error(r, rc);
+    cadre_json_begin_array(&jw);
+    for (int64_t i = 0; i < n; i++)
+        cadre_schema_encode_json(CADRE_SCHEMA_OF(World), &rows[i], &jw);
+    cadre_json_end_array(&jw);
+    return cadre_respond_ref(r, 200, "application/json", out.data, out.len);
+}
+
+/*
+ * SPEC updates: n distinct random ids in ascending order (PostgreSQL then locks the rows in one
+ * order, so concurrent requests do not deadlock), each row read with its own SELECT (one
+ * pipeline on PostgreSQL), then every new value written by one UPDATE:
+ *   UPDATE world SET randomnumber = CAST(CASE id WHEN ? THEN ? ... END AS INTEGER)
+ *   WHERE id IN (?, ...)
+ * one statement, so atomic without a transaction, and on SQLite one that starts by writing.
+ */
+static int updates(cadre_request *r)
+{
+    if (!bench_db)
+        return cadre_error(r, 503, "BENCH_DB is not set");
+    int64_t n = query_count(r);
+    /* distinct ids: a bitmap of the 10000, then taken in order */
+    uint8_t seen[10000 / 8 + 1] = { 0 };
+    for (int64_t k = 0; k < n;) {
+        int64_t id = random_id();
+        if (!(seen[id >> 3] & (1u << (id & 7)))) {
+            seen[id >> 3] |= (uint8_t)(1u << (id & 7));
+            k++;
+        }
+    }
+    World *rows = cadre_alloc(r, (size_t)n * sizeof *rows);
+    bool *found = cadre_alloc(r, (size_t)n * sizeof *found);
+    cadre_value *ids = cadre_alloc(r, (size_t)n * sizeof *ids);
+    cadre_value *set = cadre_alloc(r, 3 * (size_t)n * sizeof *set);
+    cadre_buf sql;
+    cadre_buf_init_arena(&sql, r->arena, 32 * (size_t)n + 128);
+    if (!rows || !found || !ids || !set)
+        return cadre_error(r, 500, "out of memory");
+    for (int64_t id = 1, k = 0; k < n; id++)
+        if (seen[id >> 3] & (1u << (id & 7)))
+            ids[k++] = CADRE_PINT(id);
+    int rc = cadre_db_query_each(bench_db, r->arena, CADRE_SCHEMA_OF(World), rows, found, (size_t)n,
+                                 world_sql, ids, 1);
+    if (rc)
+        return db_error(r, rc);
+    int bad = cadre_buf_append_str(&sql, "UPDATE world SET randomnumber = CAST(CASE id");
+    for (int64_t i = 0; i < n; i++) {
+        int64_t v;
+        do /* a new value, so the row changes */
+            v = random_id();
+        while (v == rows[i].randomNumber);
+        rows[i].id = ids[i].i;
+        rows[i].randomNumber = v;
+        set[2 * i] = ids[i];
+        set[2 * i + 1] = CADRE_PINT(v);
+        set[2 * n + i] = ids[i];
+        bad |= cadre_buf_append_str(&sql, " WHEN ? THEN ?");
+    }
+    bad |= cadre_buf_append_str(&sql, " END AS INTEGER) WHERE id IN (?");
+    for (int64_t i = 1; i < n; i++)
+        bad |= cadre_buf_append_str(&sql, ",?");
+    bad |= cadre_buf_append(&sql, ")", 2); /* with its NUL */
+    if (bad)
+        return cadre_error(r, 500, "out of memory");
+    rc = cadre_db_exec(bench_db, sql.data, set, 3 * (size_t)n, NULL, NULL);
+    if (rc)
+        return db_error(r, rc);
+    cadre_buf out;
+    cadre_json_writer jw;
+    cadre_buf_init_arena(&out, r->arena, 64 * (size_t)n + 64);
+    cadre_json_writer_init(&jw, &out);
     cadre_json_begin_array(&jw);
     for (int64_t i = 0; i < n; i++)
         cadre_schema_encode_json(CADRE_SCHEMA_OF(World), &rows[i], &jw);
@@ -236,6 +311,7 @@ int main(int argc, char **argv)
     cadre_get(app, "/db", db);
     cadre_get(app, "/queries", queries);
     cadre_get(app, "/fortunes", fortunes);
+    cadre_get(app, "/updates", updates);
     int status = cadre_main(app, argc, argv);
     cadre_db_close(bench_db);
     return status;

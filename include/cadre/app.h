@@ -374,7 +374,8 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out);
  * a CDN, or a local directory laid out as npm installs the packages (node_modules with
  * swagger-ui-dist/ and redoc/), which the app then serves under /docs/assets/ — for machines
  * without internet. The `--docs-assets DIR` option and $CADRE_DOCS_ASSETS set it too.
- * Returns 0 or CADRE_ENOMEM.
+ * Returns 0; CADRE_ENOTFOUND (logged, naming the missing file; the CDN stays) when dir lacks one
+ * of the files; CADRE_ENOMEM.
  */
 int cadre_app_docs_assets(cadre_app *app, const char *dir);
 

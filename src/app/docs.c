@@ -8,9 +8,11 @@
  */
 #include "app_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CDN "https://cdn.jsdelivr.net/npm/"
 
@@ -63,6 +65,35 @@ static void escaped_title(const cadre_app *app, char *out, size_t n)
     out[o] = '\0';
 }
 
+/* What the page shows when its script cannot load (no internet, a CDN blocked, a local file the
+ * app cannot read) or scripts are off, in place of a blank page: what failed and what to do. The
+ * script tag's onerror shows it. */
+static const char *failure_help(cadre_request *r, const char *what, const char *url)
+{
+    cadre_app *app = cadre_request_app(r);
+    const char *fix =
+        app->docs_dir
+            ? "The app serves it from its <code>--docs-assets</code> directory: its log says why "
+              "it could not read it."
+            : "To serve it from this machine instead, install npm's <code>swagger-ui-dist</code> "
+              "and <code>redoc</code> packages (<code>npm install swagger-ui-dist redoc</code>) "
+              "and start the app with <code>--docs-assets node_modules</code> (or "
+              "<code>CADRE_DOCS_ASSETS=node_modules</code>).";
+    return cadre_arena_printf(
+        r->arena,
+        "<div id=\"cadre-docs-failed\" hidden style=\"font: 16px/1.5 system-ui, sans-serif; "
+        "max-width: 44em; margin: 3em auto; padding: 0 1em\">\n"
+        "<h1>The API documentation could not load</h1>\n"
+        "<p>This page needs %s's script, <code>%s</code>, and it did not load (is this machine "
+        "offline?).</p>\n<p>%s</p>\n"
+        "<p>The OpenAPI document itself is at <a href=\"/openapi.json\">/openapi.json</a>.</p>\n"
+        "</div>\n<noscript><p>This page needs JavaScript. The OpenAPI document is at "
+        "<a href=\"/openapi.json\">/openapi.json</a>.</p></noscript>\n",
+        what, url, fix);
+}
+
+#define SHOW_FAILURE "onerror=\"document.getElementById('cadre-docs-failed').hidden = false\""
+
 static int swagger_ui(cadre_request *r)
 {
     cadre_app *app = cadre_request_app(r);
@@ -74,13 +105,14 @@ static int swagger_ui(cadre_request *r)
         r->arena,
         "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
         "<link type=\"text/css\" rel=\"stylesheet\" href=\"%s\">\n"
-        "<title>%s - Swagger UI</title>\n</head>\n<body>\n<div id=\"swagger-ui\"></div>\n"
-        "<script src=\"%s\"></script>\n<script>\n"
+        "<title>%s - Swagger UI</title>\n</head>\n<body>\n%s<div id=\"swagger-ui\"></div>\n"
+        "<script src=\"%s\" " SHOW_FAILURE "></script>\n<script>\n"
+        "if (window.SwaggerUIBundle) {\n"
         "const ui = SwaggerUIBundle({url: '/openapi.json', dom_id: '#swagger-ui', "
         "layout: 'BaseLayout', deepLinking: true, showExtensions: true, "
         "showCommonExtensions: true, presets: [SwaggerUIBundle.presets.apis, "
-        "SwaggerUIBundle.SwaggerUIStandalonePreset]});\n</script>\n</body>\n</html>\n",
-        css, title, js);
+        "SwaggerUIBundle.SwaggerUIStandalonePreset]});\n}\n</script>\n</body>\n</html>\n",
+        css, title, failure_help(r, "Swagger UI", js), js);
     return cadre_respond_ref(r, 200, "text/html; charset=utf-8", html, strlen(html));
 }
 
@@ -95,9 +127,9 @@ static int redoc(cadre_request *r)
         "<!DOCTYPE html>\n<html>\n<head>\n<title>%s - ReDoc</title>\n<meta charset=\"utf-8\"/>\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<style>body { margin: 0; padding: 0; }</style>\n</head>\n<body>\n"
-        "<redoc spec-url=\"/openapi.json\"></redoc>\n<script src=\"%s\"></script>\n"
-        "</body>\n</html>\n",
-        title, js);
+        "%s<redoc spec-url=\"/openapi.json\"></redoc>\n<script src=\"%s\" " SHOW_FAILURE
+        "></script>\n</body>\n</html>\n",
+        title, failure_help(r, "ReDoc", js), js);
     return cadre_respond_ref(r, 200, "text/html; charset=utf-8", html, strlen(html));
 }
 
@@ -158,6 +190,18 @@ int cadre_app_docs_assets(cadre_app *app, const char *dir)
         cadre_buf_free(&app->docs_cache[i]);
     if (!dir || !*dir)
         return 0;
+    for (size_t i = 0; i < NASSETS; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, assets[i].local);
+        if (access(path, R_OK) != 0) {
+            cadre_log(CADRE_LOG_ERROR, "docs assets: %s has no %s (%s): it should be a "
+                                       "node_modules directory holding npm's swagger-ui-dist and "
+                                       "redoc (npm install swagger-ui-dist redoc); /docs and "
+                                       "/redoc load them from " CDN " meanwhile",
+                      dir, assets[i].local, strerror(errno));
+            return CADRE_ENOTFOUND;
+        }
+    }
     app->docs_dir = strdup(dir);
     return app->docs_dir ? 0 : CADRE_ENOMEM;
 }

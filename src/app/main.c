@@ -162,7 +162,8 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
                 fprintf(stderr, "error: --docs-assets needs a directory\n");
                 goto out;
             }
-            cadre_app_docs_assets(app, val);
+            if (cadre_app_docs_assets(app, val) != 0)
+                goto out; /* what is missing is said */
             i++;
         } else if (OPT("--access-log")) {
             cfg.access_log = true;

@@ -1,6 +1,6 @@
 // Opens /docs (Swagger UI) and /redoc of a Cadre app in headless Chromium (Debian's, driven by
 // playwright-core), with the docs assets served locally by the app, and checks that every
-// operation of /openapi.json is shown.
+// operation of /openapi.json is shown; then, with the CDN unreachable, that each page says so.
 //   node docs-browser.mjs APP_BINARY
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -53,6 +53,33 @@ try {
   for (const { op } of ops)
     check(text.includes(op.summary ?? op.operationId), `/redoc shows ${op.summary ?? op.operationId}`);
   check(external.length === 0, `scripts and styles all came from the app (${external.slice(0, 3).join(", ")})`);
+
+  // Without local assets the pages load their scripts from a CDN; when it cannot be reached (here
+  // every request off 127.0.0.1 is refused) each page says so and what to do, not a blank page.
+  const cdnApp = await serve(bin, []);
+  try {
+    const offline = await browser.newPage();
+    const refused = [];
+    await offline.route((url) => !url.href.startsWith(cdnApp.base), (route) => {
+      refused.push(route.request().url());
+      return route.abort("internetdisconnected");
+    });
+    for (const [where, what] of [["/docs", "Swagger UI"], ["/redoc", "ReDoc"]]) {
+      await offline.goto(`${cdnApp.base}${where}`, { timeout: 30000 });
+      const help = offline.locator("#cadre-docs-failed");
+      await help.waitFor({ state: "visible", timeout: 30000 });
+      const said = await help.textContent();
+      check(said.includes("could not load") && said.includes(`${what}'s script`),
+            `${where} without its CDN says what did not load`);
+      check(said.includes("--docs-assets node_modules") && said.includes("/openapi.json"),
+            `${where} without its CDN says what to do`);
+      if (where === "/docs" && process.env.DOCS_SCREENSHOT)
+        await offline.screenshot({ path: process.env.DOCS_SCREENSHOT, fullPage: true });
+    }
+    check(refused.some((u) => u.includes("cdn.jsdelivr.net")), "the pages asked the CDN first");
+  } finally {
+    cdnApp.server.kill("SIGTERM");
+  }
 } catch (err) {
   fail(err);
 } finally {

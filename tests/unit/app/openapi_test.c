@@ -130,6 +130,9 @@ static void test_docs_pages(void **state)
     cadre_test_response_free(&res);
     assert_int_equal(cadre_test_request(app, "GET", "/redoc", NULL, NULL, 0, &res), 0);
     assert_non_null(strstr(res.body, "<redoc spec-url=\"/openapi.json\"></redoc>"));
+    /* when its script cannot load, the page says what to do (docs-browser.mjs sees it shown) */
+    assert_non_null(strstr(res.body, "<div id=\"cadre-docs-failed\" hidden"));
+    assert_non_null(strstr(res.body, "onerror=\"document.getElementById('cadre-docs-failed')"));
     cadre_test_response_free(&res);
     /* without a local directory there are no local assets */
     assert_int_equal(cadre_test_request(app, "GET", "/docs/assets/swagger-ui.css", NULL, NULL, 0, &res), 0);
@@ -147,7 +150,27 @@ static void test_docs_pages(void **state)
     assert_non_null(f);
     fputs("body{}", f);
     fclose(f);
+    /* a directory that lacks one of the files is refused (the CDN stays), naming the file */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(cadre_app_docs_assets(app, dir), CADRE_ENOTFOUND);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(cadre_test_request(app, "GET", "/docs", NULL, NULL, 0, &res), 0);
+    assert_non_null(strstr(res.body, "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"));
+    cadre_test_response_free(&res);
+    char js[512], redoc_dir[512], redoc_js[512];
+    snprintf(js, sizeof js, "%s/swagger-ui-dist/swagger-ui-bundle.js", dir);
+    snprintf(redoc_dir, sizeof redoc_dir, "%s/redoc", dir);
+    snprintf(redoc_js, sizeof redoc_js, "%s/redoc/bundles/redoc.standalone.js", dir);
+    assert_int_equal(mkdir(redoc_dir, 0700), 0);
+    snprintf(redoc_dir, sizeof redoc_dir, "%s/redoc/bundles", dir);
+    assert_int_equal(mkdir(redoc_dir, 0700), 0);
+    for (int i = 0; i < 2; i++) {
+        FILE *g = fopen(i ? redoc_js : js, "w");
+        assert_non_null(g);
+        fclose(g);
+    }
     assert_int_equal(cadre_app_docs_assets(app, dir), 0);
+    remove(redoc_js); /* gone after the start: 404 below, with the reason logged */
     assert_int_equal(cadre_test_request(app, "GET", "/docs", NULL, NULL, 0, &res), 0);
     assert_non_null(strstr(res.body, "href=\"/docs/assets/swagger-ui.css\""));
     assert_null(strstr(res.body, "cdn.jsdelivr"));
@@ -169,6 +192,10 @@ static void test_docs_pages(void **state)
     }
     cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
     remove(path);
+    remove(js);
+    rmdir(redoc_dir);
+    snprintf(redoc_dir, sizeof redoc_dir, "%s/redoc", dir);
+    rmdir(redoc_dir);
     snprintf(path, sizeof path, "%s/swagger-ui-dist", dir);
     rmdir(path);
     rmdir(dir);
