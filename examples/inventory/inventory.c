@@ -90,16 +90,9 @@ static int supplier_create(cadre_request *r)
     int rc = cadre_form_decode_urlencoded(CADRE_SCHEMA_OF(supplier), r->body, &in, r->arena, &errs);
     if (rc == 0) {
         rc = cadre_model_insert(db, r->arena, CADRE_SCHEMA_OF(supplier), &in);
-        if (rc == CADRE_EEXIST) { /* the name is taken: say so beside the field */
-            cadre_buf sent;
-            cadre_json_writer w;
-            cadre_buf_init_arena(&sent, r->arena, 4096);
-            cadre_json_writer_init(&w, &sent);
-            cadre_json_string(&w, in.name.ptr, in.name.len);
-            cadre_verrors_add(&errs, "unique", "[\"body\",\"name\"]",
-                              "Supplier with this name already exists.",
-                              (cadre_slice){ sent.data, sent.len }, NULL);
-        }
+        if (rc == CADRE_EEXIST) /* the name is taken: say so beside the field */
+            cadre_verrors_add_field(&errs, "body", "name", "unique",
+                                    "Supplier with this name already exists.", in.name);
         else if (rc)
             return rc; /* 503 when the database is down */
     }

@@ -197,6 +197,15 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec);
             .line = __LINE__,                                                                      \
             CADRE__REST(__VA_ARGS__, ) }))
 
+/**
+ * Answers errs as FastAPI's validation answer: {"detail":[{"type","loc","msg","input","ctx"},…]}
+ * with status (422 for invalid input, 409 for a conflict such as a taken name), as typed routes
+ * do for what their schemas find. A handler that checks more itself collects into a list
+ * (cadre_verrors_init with r->arena, cadre_verrors_add_field) and answers with this. Returns
+ * status.
+ */
+int cadre_respond_verrors(cadre_request *r, int status, const cadre_verrors *errs);
+
 /* ---------------------------------------------------------------------------------------------
  * The request pipeline: middleware around the router and the handlers.
  * ------------------------------------------------------------------------------------------- */

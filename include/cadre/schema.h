@@ -353,12 +353,25 @@ bool cadre_schema_has(const cadre_schema *s, const void *obj, const char *field)
  * Validation errors, in FastAPI's (Pydantic 2's) shape
  * ------------------------------------------------------------------------------------------- */
 
+/**
+ * One step of an error's location: a name (body, query, a field, a map key, a parameter name the
+ * client chose: any bytes, written as a JSON string) or, when key.ptr is NULL, a list index.
+ */
+typedef struct cadre_loc_seg {
+    cadre_slice key;
+    int64_t index;
+} cadre_loc_seg;
+
 typedef struct cadre_verror {
-    const char *type;  /**< "missing", "string_too_long", "int_parsing", … */
-    const char *loc;   /**< JSON array text: ["body","tags",3] (make it with cadre_verror_loc) */
-    const char *msg;   /**< "String should have at most 100 characters" (plain text) */
-    cadre_slice input; /**< JSON text of the offending input; absent for none */
-    const char *ctx;   /**< JSON object text ({"max_length":100}) or NULL */
+    const char *type;          /**< "missing", "string_too_long", "int_parsing", … */
+    const cadre_loc_seg *loc;  /**< where: ["body","tags",3] is body, tags, index 3 */
+    size_t nloc;
+    const char *msg;           /**< "String should have at most 100 characters" (plain text) */
+    cadre_slice input;         /**< the offending input as the client sent it; ptr NULL: none */
+    bool input_is_json;        /**< input is JSON text (a JSON body's value) written as it is;
+                                    otherwise it is text (a form field, a query value), written
+                                    as a JSON string */
+    const char *ctx;           /**< JSON object text ({"max_length":100}) or NULL */
 } cadre_verror;
 
 typedef struct cadre_verrors {
@@ -371,23 +384,36 @@ typedef struct cadre_verrors {
 void cadre_verrors_init(cadre_verrors *e, cadre_arena *arena);
 
 /**
- * Adds an error (strings are not copied: use literals or arena memory). type and msg are plain
- * text, escaped when written; loc, input and ctx are JSON texts written as they are, so anything
- * in them that came with the request must have gone through the JSON writer (cadre_verror_loc for
- * loc).
+ * Adds an error at [root], [root, key], [root, index] or [root, key, index] (no key when key.ptr
+ * is NULL, an empty key "" being a key; no index when index is negative), and returns it, so
+ * that its input, input_is_json and ctx can be set. Strings are not copied (literals or arena
+ * memory); the location is built in the list's arena. Never NULL (an arena's memory).
  */
-void cadre_verrors_add(cadre_verrors *e, const char *type, const char *loc, const char *msg,
-                       cadre_slice input, const char *ctx);
+cadre_verror *cadre_verrors_push(cadre_verrors *e, const char *type, const char *msg,
+                                 const char *root, cadre_slice key, int64_t index);
 
 /**
- * A location as cadre_verror.loc holds it: [root], [root, key], [root, index] or
- * [root, key, index]. No key when key.ptr is NULL (an empty key "" is a key); no index when index
- * is negative. root and key are written by the JSON writer (escaped, invalid UTF-8 replaced by
- * U+FFFD), so a name that came with the request (a query parameter's, a form field's) reads back
- * as a string and cannot change the document around it. Returns a NUL-terminated text allocated
- * from arena.
+ * The usual error of a handler that checks more than the schema can: at [root, field], with the
+ * value the client sent as text (ptr NULL: none). To say "this name is taken" beside a form field
+ * or in a JSON 422: cadre_verrors_add_field(&errs, "body", "name", "unique",
+ * "This name is taken.", p->name).
  */
-const char *cadre_verror_loc(cadre_arena *arena, const char *root, cadre_slice key, int64_t index);
+void cadre_verrors_add_field(cadre_verrors *e, const char *root, const char *field,
+                             const char *type, const char *msg, cadre_slice input);
+
+/** Adds a copy of *v, its location copied into the list's arena (strings are not copied). */
+void cadre_verrors_add(cadre_verrors *e, const cadre_verror *v);
+
+/** The name of v's field under root: the second step of [root, name, …], or an absent slice
+ *  (ptr NULL) when v is not located there. */
+cadre_slice cadre_verror_field(const cadre_verror *v, const char *root);
+
+/** v's location for a log line or a message: body.tags[3].name (arena memory, NUL-terminated;
+ *  a name's bytes as they are). */
+const char *cadre_verror_path(const cadre_verror *v, cadre_arena *arena);
+
+/** Writes v's location as its JSON array: ["body","tags",3,"name"]. */
+void cadre_verror_write_loc(const cadre_verror *v, cadre_json_writer *w);
 
 /** Writes {"detail":[{"type":…,"loc":…,"msg":…,"input":…,"ctx":…},…]}. */
 void cadre_verrors_write(const cadre_verrors *e, cadre_json_writer *w);
@@ -398,48 +424,50 @@ void cadre_verrors_write(const cadre_verrors *e, cadre_json_writer *w);
 
 /**
  * Decodes the JSON text json[0..len) into *out (a struct of schema s, zeroed first), validating
- * every constraint and collecting every error under loc_root (e.g. "body"). Unknown members are
+ * every constraint and collecting every error under root (e.g. "body"). Unknown members are
  * ignored; a duplicate member: the last one wins. Strings and arrays are allocated from arena.
  * Returns 0 when valid, CADRE_EINVAL when errs holds validation errors, CADRE_EPARSE when the text
  * is not JSON (errs then holds one "json_invalid" error).
  */
 int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len, void *out,
-                             cadre_arena *arena, const char *loc_root, cadre_verrors *errs);
+                             cadre_arena *arena, const char *root, cadre_verrors *errs);
 
 /**
  * Decodes one field from text (a path segment, a query value, a header), as FastAPI does for
  * parameters: "42" for an int, "true"/"1"/"yes"… for a bool. A number is the number alone: no
  * space around it and no '+' (" 42", "42 " and "+42" are int_parsing or float_parsing errors), so
  * that /items/%2042 is not item 42; the same holds for a number in a JSON string. Errors go to
- * errs with loc [loc_root, field name]. Returns 0 or CADRE_EINVAL.
+ * errs at [root, field name], with text as their input. Returns 0 or CADRE_EINVAL.
  */
 int cadre_schema_decode_text(const cadre_schema *s, const cadre_field *f, cadre_slice text, void *out,
-                             cadre_arena *arena, const char *loc_root, cadre_verrors *errs);
+                             cadre_arena *arena, const char *root, cadre_verrors *errs);
 
 /**
  * For a decoder of another format (form bodies; one's own): decodes the scalar value t, a JSON
  * token — or a string token for text, as cadre_schema_decode_text makes — into field f of *out as
  * the JSON decoder would, with the same validation and the same errors, reported at
- * [loc_root, f->name] with input (the value as JSON text) as their input. An object or array token
+ * [root, f->name] with input (the value as JSON text) as their input. An object or array token
  * is the wrong type for a scalar field and is reported as such (an uploaded file sent for a text
  * field). Strings go to arena. Returns 0 or CADRE_EINVAL.
  */
 int cadre_schema_decode_token(const cadre_field *f, const cadre_json_token *t, cadre_slice input,
-                              void *out, cadre_arena *arena, const char *loc_root,
+                              void *out, cadre_arena *arena, const char *root,
                               cadre_verrors *errs);
 
 /**
  * Checks a list field's CADRE_MIN_ITEMS / CADRE_MAX_ITEMS against its n items, for a decoder of
- * another format that gathers a list itself: reports too_long or too_short at where (the loc's
- * text, see cadre_verror_loc) with input (the list as JSON text), messages in arena. Returns true
- * when n is within the bounds.
+ * another format that gathers a list itself: reports too_long or too_short at loc (nloc steps,
+ * copied) with input (the list as JSON text), messages in arena. Returns true when n is within
+ * the bounds.
  */
-bool cadre_schema_check_items(const cadre_field *f, size_t n, const char *where, cadre_slice input,
-                              cadre_arena *arena, cadre_verrors *errs);
+bool cadre_schema_check_items(const cadre_field *f, size_t n, const cadre_loc_seg *loc,
+                              size_t nloc, cadre_slice input, cadre_arena *arena,
+                              cadre_verrors *errs);
 
-/** Applies f's default to *out (or reports "missing" when required). Returns 0 or CADRE_EINVAL. */
+/** Applies f's default to *out (or reports "missing" at [root, f->name] when required, with input,
+ *  JSON text, as its input). Returns 0 or CADRE_EINVAL. */
 int cadre_schema_default(const cadre_schema *s, const cadre_field *f, void *out, cadre_arena *arena,
-                         const char *loc_root, cadre_slice input, cadre_verrors *errs);
+                         const char *root, cadre_slice input, cadre_verrors *errs);
 
 /** Writes *in as a JSON object. Absent optional fields are left out; nullable+null → null. */
 void cadre_schema_encode_json(const cadre_schema *s, const void *in, cadre_json_writer *w);

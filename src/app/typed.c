@@ -251,14 +251,14 @@ static bool body_is_null(cadre_slice b)
     return end - p == 4 && memcmp(p, "null", 4) == 0;
 }
 
-static int respond_errors(cadre_request *r, const cadre_verrors *errs)
+int cadre_respond_verrors(cadre_request *r, int status, const cadre_verrors *errs)
 {
     cadre_buf out;
     cadre_json_writer w;
     cadre_buf_init_arena(&out, r->arena, (size_t)1 << 30);
     cadre_json_writer_init(&w, &out);
     cadre_verrors_write(errs, &w);
-    return cadre_respond_ref(r, 422, "application/json", out.data, out.len);
+    return cadre_respond_ref(r, status, "application/json", out.data, out.len);
 }
 
 int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
@@ -325,9 +325,7 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
             }
             body = sf->body;
             for (size_t i = 0; i < sf->errs.len; i++)
-                cadre_verrors_add(&errs, sf->errs.items[i].type, sf->errs.items[i].loc,
-                                  sf->errs.items[i].msg, sf->errs.items[i].input,
-                                  sf->errs.items[i].ctx);
+                cadre_verrors_add(&errs, &sf->errs.items[i]);
         } else if (kind == BODY_MULTIPART) {
             int rc = cadre_form_decode_multipart(&form, bs, cadre_request_header(r, "Content-Type"),
                                                  r->body, body, r->arena, spec->form_limits, &errs);
@@ -339,32 +337,29 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
             }
         } else if (r->body.len == 0 || (json && body_is_null(r->body))) {
             /* FastAPI: a required body that is absent (or JSON null) */
-            cadre_verrors_add(&errs, "missing", "[\"body\"]", "Field required",
-                              (cadre_slice){ "null", 4 }, NULL);
+            cadre_verror *v = cadre_verrors_push(&errs, "missing", "Field required", "body",
+                                                 (cadre_slice){ NULL, 0 }, -1);
+            v->input = (cadre_slice){ "null", 4 };
+            v->input_is_json = true;
         } else if (!json) {
-            /* another media type: the raw text, which is not an object */
-            cadre_buf in;
-            cadre_json_writer w;
-            cadre_buf_init_arena(&in, r->arena, (size_t)1 << 30);
-            cadre_json_writer_init(&w, &in);
-            cadre_json_string(&w, r->body.ptr, r->body.len);
-            /* FastAPI's words; and, for a body sent as a form to a JSON route (curl -d does
-             * that), a hint in ctx, which clients that do not know it ignore */
-            cadre_verrors_add(&errs, "model_attributes_type", "[\"body\"]",
-                              "Input should be a valid dictionary or object to extract fields from",
-                              (cadre_slice){ in.data, in.len },
-                              sent_as_form ? "{\"hint\":\"this route takes JSON: send the body with "
-                                             "Content-Type: application/json (curl -d sends "
-                                             "application/x-www-form-urlencoded)\"}"
-                                           : NULL);
+            /* another media type: the raw text, which is not an object; FastAPI's words, and,
+             * for a body sent as a form to a JSON route (curl -d does that), a hint in ctx,
+             * which clients that do not know it ignore */
+            cadre_verror *v = cadre_verrors_push(
+                &errs, "model_attributes_type",
+                "Input should be a valid dictionary or object to extract fields from", "body",
+                (cadre_slice){ NULL, 0 }, -1);
+            v->input = r->body; /* text: written as a JSON string */
+            v->ctx = sent_as_form ? "{\"hint\":\"this route takes JSON: send the body with "
+                                    "Content-Type: application/json (curl -d sends "
+                                    "application/x-www-form-urlencoded)\"}"
+                                  : NULL;
         } else if (cadre_schema_decode_json(bs, r->body.ptr, r->body.len, body, r->arena, "body",
                                             &errs) == CADRE_EPARSE) {
             /* only the JSON error is reported then, as FastAPI does */
             cadre_verrors only;
             cadre_verrors_init(&only, r->arena);
-            cadre_verrors_add(&only, errs.items[errs.len - 1].type, errs.items[errs.len - 1].loc,
-                              errs.items[errs.len - 1].msg, errs.items[errs.len - 1].input,
-                              errs.items[errs.len - 1].ctx);
+            cadre_verrors_add(&only, &errs.items[errs.len - 1]);
             errs = only;
         }
         if (spec->partial_body && errs.len) {
@@ -372,9 +367,8 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
             size_t kept = 0;
             for (size_t i = 0; i < errs.len; i++) {
                 const cadre_verror *e = &errs.items[i];
-                bool top_missing = strcmp(e->type, "missing") == 0 &&
-                                   strncmp(e->loc, "[\"body\",", 8) == 0 &&
-                                   !strchr(e->loc + 8, ',');
+                bool top_missing = strcmp(e->type, "missing") == 0 && e->nloc == 2 &&
+                                   cadre_verror_field(e, "body").ptr;
                 if (!top_missing)
                     errs.items[kept++] = *e;
             }
@@ -382,7 +376,7 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r)
         }
     }
     if (errs.len) {
-        status = respond_errors(r, &errs);
+        status = cadre_respond_verrors(r, 422, &errs);
         goto done;
     }
 

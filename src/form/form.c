@@ -229,10 +229,12 @@ static void decode_one(cadre_form *f, const cadre_field *fd, fitem it, void *obj
 {
     if (fd->type == CADRE_T_OBJECT) {
         /* a form has no nested objects: what Pydantic says of a string or a file there */
-        cadre_verrors_add(f->errs, "model_attributes_type",
-                          cadre_verror_loc(f->arena, "body", cadre_slice_cstr(fd->name), -1),
-                          "Input should be a valid dictionary or object to extract fields from",
-                          items_json(f->arena, &it, 1, false), NULL);
+        cadre_verror *v = cadre_verrors_push(
+            f->errs, "model_attributes_type",
+            "Input should be a valid dictionary or object to extract fields from", "body",
+            cadre_slice_cstr(fd->name), -1);
+        v->input = items_json(f->arena, &it, 1, false);
+        v->input_is_json = true;
     } else if (it.up && fd->type == CADRE_T_FILE) {
         *(cadre_upload *)((char *)obj + fd->offset) = *it.up;
     } else if (it.up) {
@@ -262,15 +264,23 @@ static void decode_list(cadre_form *f, const cadre_field *fd, const struct cadre
         size_t before = f->errs->len;
         decode_one(f, &e, v->items[k], items + k * esize);
         if (f->errs->len > before) {
-            const char *l = cadre_verror_loc(f->arena, "body", fname, (int64_t)k);
-            for (size_t i = before; i < f->errs->len; i++)
+            /* the item's errors are at ["body", name, k] */
+            cadre_loc_seg *l = cadre_arena_alloc(f->arena, 3 * sizeof *l);
+            l[0] = (cadre_loc_seg){ { "body", 4 }, 0 };
+            l[1] = (cadre_loc_seg){ fname, 0 };
+            l[2] = (cadre_loc_seg){ { NULL, 0 }, (int64_t)k };
+            for (size_t i = before; i < f->errs->len; i++) {
                 f->errs->items[i].loc = l;
+                f->errs->items[i].nloc = 3;
+            }
         }
     }
     if ((fd->has_max_items && v->len > fd->max_items) ||
-        (fd->has_min_items && v->len < fd->min_items))
-        cadre_schema_check_items(fd, v->len, cadre_verror_loc(f->arena, "body", fname, -1),
-                                 items_json(f->arena, v->items, v->len, true), f->arena, f->errs);
+        (fd->has_min_items && v->len < fd->min_items)) {
+        cadre_loc_seg where[2] = { { { "body", 4 }, 0 }, { fname, 0 } };
+        cadre_schema_check_items(fd, v->len, where, 2, items_json(f->arena, v->items, v->len, true),
+                                 f->arena, f->errs);
+    }
     struct {
         void *items;
         size_t len;
@@ -308,8 +318,10 @@ static int collect_finish(cadre_form *f)
         cadre_slice k = { v->key.ptr ? v->key.ptr : "", v->key.len };
         cadre_slice input =
             items_json(f->arena, v->len == 1 ? &v->last : v->items, v->len, v->len > 1);
-        cadre_verrors_add(f->errs, "extra_forbidden", cadre_verror_loc(f->arena, "body", k, -1),
-                          "Extra inputs are not permitted", input, NULL);
+        cadre_verror *e = cadre_verrors_push(f->errs, "extra_forbidden",
+                                             "Extra inputs are not permitted", "body", k, -1);
+        e->input = input;
+        e->input_is_json = true;
     }
     return f->errs->len == before ? 0 : CADRE_EINVAL;
 }
@@ -583,20 +595,16 @@ void cadre_form_cleanup(cadre_form *f)
 
 const cadre_verror *cadre_form_field_error(const cadre_verrors *errs, const char *field)
 {
-    size_t n = field ? strlen(field) : 0;
     for (size_t i = 0; errs && i < errs->len; i++) {
-        const char *l = errs->items[i].loc;
-        if (!l || strncmp(l, "[\"body\"", 7) != 0)
-            continue;
-        l += 7;
-        if (!field) {
-            if (*l == ']')
-                return &errs->items[i];
+        const cadre_verror *e = &errs->items[i];
+        if (!field) { /* the form's own: at ["body"] */
+            if (e->nloc == 1 && e->loc[0].key.ptr && cadre_slice_eq_cstr(e->loc[0].key, "body"))
+                return e;
             continue;
         }
-        if (l[0] == ',' && l[1] == '"' && strncmp(l + 2, field, n) == 0 && l[2 + n] == '"' &&
-            (l[3 + n] == ']' || l[3 + n] == ','))
-            return &errs->items[i];
+        cadre_slice name = cadre_verror_field(e, "body");
+        if (name.ptr && cadre_slice_eq_cstr(name, field))
+            return e;
     }
     return NULL;
 }

@@ -87,26 +87,17 @@ static const struct crud *crud_of(cadre_request *r)
     return r->route_data;
 }
 
-static int write_verrors(cadre_request *r, int status, const cadre_verrors *errs)
+
+/* An error at [root, key], its input JSON text (json) or the client's text. */
+static void add_error(cadre_verrors *errs, const char *root, cadre_slice key, const char *type,
+                      const char *msg, cadre_slice input, bool json, const char *ctx)
 {
-    cadre_buf b;
-    cadre_json_writer w;
-    cadre_buf_init_arena(&b, r->arena, (size_t)1 << 20);
-    cadre_json_writer_init(&w, &b);
-    cadre_verrors_write(errs, &w);
-    return cadre_respond_ref(r, status, "application/json", b.data, b.len);
+    cadre_verror *v = cadre_verrors_push(errs, type, msg, root, key, -1);
+    v->input = input;
+    v->input_is_json = json;
+    v->ctx = ctx;
 }
 
-/* s as a JSON string (a verror's input). */
-static cadre_slice json_text(cadre_request *r, cadre_slice s)
-{
-    cadre_buf b;
-    cadre_json_writer w;
-    cadre_buf_init_arena(&b, r->arena, (size_t)1 << 20);
-    cadre_json_writer_init(&w, &b);
-    cadre_json_string(&w, s.ptr ? s.ptr : "", s.ptr ? s.len : 0);
-    return (cadre_slice){ b.data, b.len };
-}
 
 /* Whether field i of row holds a value: present and not null. */
 static bool has_value(const cadre_schema *m, const void *row, size_t i)
@@ -134,12 +125,12 @@ static int missing_references(cadre_request *r, const struct crud *c, const void
         bool found = true;
         if (cadre_model_get(c->db, r->arena, target, id, tmp, &found) != 0 || found)
             continue;
-        const char *loc = cadre_verror_loc(r->arena, "body", cadre_slice_cstr(f->name), -1);
         char *msg = cadre_arena_printf(r->arena, "No %s with id %lld", target->name, (long long)id);
         char *input = cadre_arena_printf(r->arena, "%lld", (long long)id);
-        cadre_verrors_add(&errs, "foreign_key", loc, msg, cadre_slice_cstr(input), NULL);
+        add_error(&errs, "body", cadre_slice_cstr(f->name), "foreign_key", msg,
+                  cadre_slice_cstr(input), true, NULL);
     }
-    return errs.len ? write_verrors(r, 422, &errs) : 0;
+    return errs.len ? cadre_respond_verrors(r, 422, &errs) : 0;
 }
 
 /* Before writing row: a 422 naming each string field that holds a NUL, as the decoder answers
@@ -156,12 +147,10 @@ static int nul_text(cadre_request *r, const struct crud *c, const void *row)
         if (f->type != CADRE_T_STRING || !has_value(m, row, i) || !s->ptr ||
             !memchr(s->ptr, '\0', s->len))
             continue;
-        const char *loc = cadre_verror_loc(r->arena, "body", cadre_slice_cstr(f->name), -1);
-        cadre_verrors_add(&errs, "value_error", loc,
-                          "Value error, Null characters are not allowed.", json_text(r, *s),
-                          "{\"error\":{}}");
+        add_error(&errs, "body", cadre_slice_cstr(f->name), "value_error",
+                  "Value error, Null characters are not allowed.", *s, false, "{\"error\":{}}");
     }
-    return errs.len ? write_verrors(r, 422, &errs) : 0;
+    return errs.len ? cadre_respond_verrors(r, 422, &errs) : 0;
 }
 
 /* After a UNIQUE violation on writing row (of primary key id, or a new row when id < 0): a 409 in
@@ -189,14 +178,14 @@ static int taken_values(cadre_request *r, const struct crud *c, const void *row,
         cadre_buf_init_arena(&input, r->arena, (size_t)1 << 20);
         cadre_json_writer_init(&w, &input);
         cadre_schema_encode_field(f, row, &w);
-        const char *loc = cadre_verror_loc(r->arena, "body", cadre_slice_cstr(f->name), -1);
         char *msg = cadre_arena_printf(r->arena, "%c%s with this %s already exists.", /* Django's */
                                        m->name[0] >= 'a' && m->name[0] <= 'z' ? m->name[0] - 32
                                                                               : m->name[0],
                                        m->name + 1, f->name);
-        cadre_verrors_add(&errs, "unique", loc, msg, (cadre_slice){ input.data, input.len }, NULL);
+        add_error(&errs, "body", cadre_slice_cstr(f->name), "unique", msg,
+                  (cadre_slice){ input.data, input.len }, true, NULL);
     }
-    return errs.len ? write_verrors(r, 409, &errs) : 0;
+    return errs.len ? cadre_respond_verrors(r, 409, &errs) : 0;
 }
 
 /* Maps a database error to an answer, the same on every engine (the database's own message, which
@@ -302,7 +291,7 @@ static int destroy(cadre_request *r, const void *params, const void *body, void 
  * an empty list matches nothing. The first bad value is the parameter's one error. */
 static void filter_in(cadre_request *r, const cadre_schema *m, const cadre_field *loose,
                       const cadre_field *f, cadre_slice val, cadre_query *q, cadre_verrors *errs,
-                      const char *loc)
+                      cadre_slice name)
 {
     size_t cap = val.len ? 1 : 0;
     for (size_t i = 0; i < val.len; i++)
@@ -314,7 +303,7 @@ static void filter_in(cadre_request *r, const cadre_schema *m, const cadre_field
         const char *ctx = cadre_arena_printf(
             r->arena, "{\"field_type\":\"List\",\"max_length\":%d,\"actual_length\":%zu}",
             MAX_IN_VALUES, cap);
-        cadre_verrors_add(errs, "too_long", loc, msg, (cadre_slice){ "null", 4 }, ctx);
+        add_error(errs, "query", name, "too_long", msg, (cadre_slice){ "null", 4 }, true, ctx);
         return;
     }
     cadre_value *vals = cadre_arena_alloc(r->arena, (cap ? cap : 1) * sizeof *vals);
@@ -344,7 +333,7 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
     const cadre_schema *m = c->model;
     char *k = cadre_arena_strndup(r->arena, key.ptr ? key.ptr : "", key.len);
     bool has_nul = strlen(k) != key.len; /* then no name below can match */
-    const char *loc = cadre_verror_loc(r->arena, "query", (cadre_slice){ k, key.len }, -1);
+    cadre_slice name = { k, key.len }; /* the parameter's, for its errors */
     if (!has_nul && (strcmp(k, "limit") == 0 || strcmp(k, "offset") == 0)) {
         /* read as FastAPI reads `limit: int = Query(ge=0)`, with Pydantic's errors echoing the
          * input: int_parsing, greater_than_equal, less_than_equal past int64 */
@@ -361,10 +350,9 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
             const char *e = comma ? comma : end;
             bool desc = *p == '-';
             if (!cadre_schema_field(m, p + desc, (size_t)(e - p - desc))) {
-                cadre_verrors_add(errs, "value_error", loc,
+                add_error(errs, "query", name, "value_error",
                                   cadre_arena_printf(r->arena, "%s has no field %.*s to order by",
-                                                     m->name, (int)(e - p - desc), p + desc),
-                                  json_text(r, val), NULL);
+                                                     m->name, (int)(e - p - desc), p + desc), val, false, NULL);
                 return 0;
             }
             cadre_q_order_by(q, cadre_arena_strndup(r->arena, p, (size_t)(e - p)));
@@ -391,15 +379,15 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
             msg = cadre_arena_printf(r->arena, "unknown filter: %s has no field %.*s to filter by",
                                      m->name, (int)flen, k);
         }
-        cadre_verrors_add(errs, "value_error", loc, msg, json_text(r, val), NULL);
+        add_error(errs, "query", name, "value_error", msg, val, false, NULL);
         return 0;
     }
     if (val.len && memchr(val.ptr, '\0', val.len)) {
         /* a NUL would end the pattern or value where the database reads it as a C string (a
          * LIKE pattern "%a\0zzz%" matching as "%a"): refused, in DRF's words and the shape of a
          * Pydantic validator's ValueError, whatever the field's type */
-        cadre_verrors_add(errs, "value_error", loc, "Value error, Null characters are not allowed.",
-                          json_text(r, val), "{\"error\":{}}");
+        add_error(errs, "query", name, "value_error", "Value error, Null characters are not allowed.",
+                  val, false, "{\"error\":{}}");
         return 0;
     }
     if (sep && strcmp(sep + 2, "isnull") == 0) {
@@ -407,9 +395,8 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
          * (there: no filter at all; Django's ORM refuses a non-boolean isnull) */
         bool yes = cadre_slice_ieq_cstr(val, "true") || cadre_slice_eq_cstr(val, "1");
         if (!yes && !cadre_slice_ieq_cstr(val, "false") && !cadre_slice_eq_cstr(val, "0")) {
-            cadre_verrors_add(errs, "bool_parsing", loc,
-                              "Input should be a valid boolean, unable to interpret input",
-                              json_text(r, val), NULL);
+            add_error(errs, "query", name, "bool_parsing",
+                              "Input should be a valid boolean, unable to interpret input", val, false, NULL);
             return 0;
         }
         cadre_q_filter(q, k, CADRE_PINT(yes));
@@ -418,7 +405,7 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
     /* constraints (min length, ranges) are for input rows, not for filter values */
     cadre_field loose = { .name = k, .type = f->type, .offset = f->offset, .en = f->en };
     if (sep && strcmp(sep + 2, "in") == 0) {
-        filter_in(r, m, &loose, f, val, q, errs, loc);
+        filter_in(r, m, &loose, f, val, q, errs, name);
         return 0;
     }
     void *tmp = cadre_arena_calloc(r->arena, m->size);
@@ -460,7 +447,7 @@ static int list(cadre_request *r, const void *params, const void *body, void *ou
         p = pe + 1;
     }
     if (errs.len)
-        return write_verrors(r, 422, &errs);
+        return cadre_respond_verrors(r, 422, &errs);
     struct page *pg = out;
     int rc = cadre_q_count(&q, &pg->count);
     if (rc == 0) {

@@ -194,7 +194,8 @@ int cadre__mig_parse_text(cadre_arena *a, const char *path, const char *name, co
     rc = cadre_schema_decode_json(CADRE_SCHEMA_OF(mig_file), data, len, &f, a, "migration", &errs);
     if (rc) {
         for (size_t i = 0; i < errs.len; i++)
-            cadre_log(CADRE_LOG_ERROR, "%s: %s: %s", path, errs.items[i].loc, errs.items[i].msg);
+            cadre_log(CADRE_LOG_ERROR, "%s: %s: %s", path, cadre_verror_path(&errs.items[i], a),
+                      errs.items[i].msg);
         return CADRE_EINVAL;
     }
     if (!name)

@@ -21,49 +21,45 @@ static uint64_t *null_bits(const cadre_schema *s, void *obj)
 }
 
 /*
- * A location under construction: the JSON text of the array so far without its closing bracket,
- * e.g. `["body","dims"`. Building the final string happens only when an error is reported.
+ * A location under construction: a chain of steps on the C stack, from the innermost up to the
+ * root. Nothing is allocated while decoding; an error copies the chain into the arena.
  */
 typedef struct loc {
-    const char *text;
-    size_t len;
+    const struct loc *up;
+    cadre_loc_seg seg;
 } loc;
 
-/* [root] open for more: `["root"` (cadre_verror_loc writes it, as every location). */
-static loc loc_open(cadre_arena *a, const char *root)
+static loc loc_root(const char *root)
 {
-    const char *s = cadre_verror_loc(a, root, (cadre_slice){ NULL, 0 }, -1);
-    return (loc){ s, strlen(s) - 1 }; /* drop the ']' */
+    return (loc){ NULL, { cadre_slice_cstr(root), 0 } };
 }
 
-/* l, then key (key.ptr NULL: index), closed. The key goes through the JSON writer: a member
- * name from the request (an unknown one, reported when extra members are forbidden) is text. */
-static const char *loc_close(cadre_arena *a, loc l, cadre_slice key, long index)
+/* The step for a field name (NULL: the list index). */
+static cadre_loc_seg step(const char *name, long index)
 {
-    cadre_buf b;
-    cadre_json_writer w;
-    cadre_buf_init_arena(&b, a, l.len + 6 * key.len + 32);
-    cadre_buf_append(&b, l.text, l.len);
-    cadre_buf_append(&b, ",", 1);
-    cadre_json_writer_init(&w, &b); /* a fresh writer: no comma before its first value */
-    if (key.ptr)
-        cadre_json_string(&w, key.ptr, key.len);
-    else
-        cadre_json_int(&w, index);
-    cadre_buf_append(&b, "]", 1);
-    return cadre_buf_cstr(&b);
+    return name ? (cadre_loc_seg){ cadre_slice_cstr(name), 0 }
+                : (cadre_loc_seg){ { NULL, 0 }, index };
 }
 
-/* l, then the field name (NULL: index), closed. */
-static const char *loc_with(cadre_arena *a, loc l, const char *name, long index)
+static loc loc_push(const loc *l, const char *name, long index)
 {
-    return loc_close(a, l, name ? cadre_slice_cstr(name) : (cadre_slice){ NULL, 0 }, index);
+    return (loc){ l, step(name, index) };
 }
 
-static loc loc_push(cadre_arena *a, loc l, const char *name, long index)
+/* The steps of l, then last when given, as an array in arena memory. */
+static cadre_loc_seg *loc_steps(cadre_arena *a, const loc *l, const cadre_loc_seg *last, size_t *n)
 {
-    const char *s = loc_with(a, l, name, index);
-    return (loc){ s, strlen(s) - 1 }; /* drop the ']' */
+    size_t depth = last ? 1 : 0;
+    for (const loc *p = l; p; p = p->up)
+        depth++;
+    cadre_loc_seg *out = cadre_arena_alloc(a, depth * sizeof *out);
+    size_t i = depth;
+    if (last)
+        out[--i] = *last;
+    for (const loc *p = l; p; p = p->up)
+        out[--i] = p->seg;
+    *n = depth;
+    return out;
 }
 
 /* A number for messages and ctx: integral values without a fraction, as Pydantic shows them. */
@@ -95,12 +91,19 @@ typedef struct dctx {
     cadre_arena *arena;
     cadre_verrors *errs;
     bool model; /* decoding a model's members (CADRE_MODEL): strings refuse NUL */
+    bool input_json; /* inputs are JSON text (a JSON body; a form's lists and files), not text */
 } dctx;
 
-static void err(dctx *c, loc l, const char *field, long index, const char *type, const char *msg,
-                cadre_slice input, const char *ctx)
+/* An error at l, then field (NULL: index); input is JSON text when decoding JSON, else text. */
+static void err(dctx *c, const loc *l, const char *field, long index, const char *type,
+                const char *msg, cadre_slice input, const char *ctx)
 {
-    cadre_verrors_add(c->errs, type, loc_with(c->arena, l, field, index), msg, input, ctx);
+    cadre_loc_seg last = step(field, index);
+    size_t n;
+    cadre_loc_seg *steps = loc_steps(c->arena, l, &last, &n);
+    cadre_verror *v = CADRE_VEC_PUSH(c->errs, c->errs->arena, 0); /* never NULL: an arena's */
+    *v = (cadre_verror){ .type = type, .loc = steps, .nloc = n, .msg = msg, .input = input,
+                         .input_is_json = c->input_json, .ctx = ctx };
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -116,7 +119,7 @@ static size_t count_chars(cadre_slice s)
 }
 
 /* Range constraints on a number; reports the first that fails. */
-static bool check_range(dctx *c, loc l, const char *name, long idx, const cadre_field *f, double v,
+static bool check_range(dctx *c, const loc *l, const char *name, long idx, const cadre_field *f, double v,
                         cadre_slice input)
 {
     const char *type = NULL, *word = NULL, *key = NULL;
@@ -137,7 +140,7 @@ static bool check_range(dctx *c, loc l, const char *name, long idx, const cadre_
     return false;
 }
 
-static bool check_len(dctx *c, loc l, const char *name, long idx, const cadre_field *f,
+static bool check_len(dctx *c, const loc *l, const char *name, long idx, const cadre_field *f,
                       cadre_slice s, cadre_slice input)
 {
     if (!f->has_min_len && !f->has_max_len)
@@ -212,7 +215,7 @@ static bool all_digits(cadre_slice s)
 /* An integer beyond int64 (negative: below it) for an int32 or int64 field: the field's own
  * bound on that side if it has one, else the bound of its C type, as Pydantic reports a bounded
  * int. Returns false. */
-static bool int_out_of_range(dctx *c, loc l, const char *name, long idx, const cadre_field *f,
+static bool int_out_of_range(dctx *c, const loc *l, const char *name, long idx, const cadre_field *f,
                              bool negative, cadre_slice input)
 {
     if (!check_range(c, l, name, idx, f, negative ? -HUGE_VAL : HUGE_VAL, input))
@@ -231,7 +234,7 @@ static bool int_out_of_range(dctx *c, loc l, const char *name, long idx, const c
  * Stores a scalar: kind is the JSON token type, or CADRE_JSON_STRING for text input. Returns true
  * when the value was valid (stored), false after reporting an error.
  */
-static bool store_scalar(dctx *c, loc l, const char *name, long idx, const cadre_field *f,
+static bool store_scalar(dctx *c, const loc *l, const char *name, long idx, const cadre_field *f,
                          const cadre_json_token *t, cadre_slice input, void *dst)
 {
     cadre_json_type k = t->type;
@@ -435,40 +438,38 @@ static bool store_scalar(dctx *c, loc l, const char *name, long idx, const cadre
     }
 }
 
-bool cadre_schema_check_items(const cadre_field *f, size_t n, const char *where, cadre_slice input,
-                              cadre_arena *arena, cadre_verrors *errs)
+bool cadre_schema_check_items(const cadre_field *f, size_t n, const cadre_loc_seg *where,
+                              size_t nloc, cadre_slice input, cadre_arena *arena,
+                              cadre_verrors *errs)
 {
-    if (f->has_max_items && n > f->max_items) {
-        cadre_verrors_add(
-            errs, "too_long", where,
-            cadre_arena_printf(arena, "List should have at most %zu item%s after validation, not %zu",
-                               f->max_items, f->max_items == 1 ? "" : "s", n),
-            input,
-            cadre_arena_printf(arena,
-                               "{\"field_type\":\"List\",\"max_length\":%zu,\"actual_length\":%zu}",
-                               f->max_items, n));
-        return false;
-    }
-    if (f->has_min_items && n < f->min_items) {
-        cadre_verrors_add(
-            errs, "too_short", where,
-            cadre_arena_printf(arena, "List should have at least %zu item%s after validation, not %zu",
-                               f->min_items, f->min_items == 1 ? "" : "s", n),
-            input,
-            cadre_arena_printf(arena,
-                               "{\"field_type\":\"List\",\"min_length\":%zu,\"actual_length\":%zu}",
-                               f->min_items, n));
-        return false;
-    }
-    return true;
+    bool too_long = f->has_max_items && n > f->max_items;
+    if (!too_long && !(f->has_min_items && n < f->min_items))
+        return true;
+    size_t bound = too_long ? f->max_items : f->min_items;
+    cadre_verrors_add(
+        errs,
+        &(cadre_verror){
+            .type = too_long ? "too_long" : "too_short",
+            .loc = where,
+            .nloc = nloc,
+            .msg = cadre_arena_printf(arena, "List should have %s %zu item%s after validation, not %zu",
+                                      too_long ? "at most" : "at least", bound,
+                                      bound == 1 ? "" : "s", n),
+            .input = input,
+            .input_is_json = true,
+            .ctx = cadre_arena_printf(arena,
+                                      "{\"field_type\":\"List\",\"%s\":%zu,\"actual_length\":%zu}",
+                                      too_long ? "max_length" : "min_length", bound, n),
+        });
+    return false;
 }
 
 /* ---------------------------------------------------------------------------------------------
  * JSON decoding
  * ------------------------------------------------------------------------------------------- */
 
-static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_t obj_start);
-static int decode_members(dctx *c, const cadre_schema *s, void *out, loc l, size_t obj_start);
+static int decode_object(dctx *c, const cadre_schema *s, void *out, const loc *l, size_t obj_start);
+static int decode_members(dctx *c, const cadre_schema *s, void *out, const loc *l, size_t obj_start);
 
 static cadre_slice raw_since(dctx *c, size_t start)
 {
@@ -501,7 +502,7 @@ static cadre_field item_field(const cadre_field *f)
 
 /* Decodes the value whose first token is t into dst (a member of type f). */
 static int decode_value(dctx *c, const cadre_field *f, const cadre_json_token *t, void *dst,
-                        uint64_t *nulls, size_t bit, loc l, const char *name, long idx)
+                        uint64_t *nulls, size_t bit, const loc *l, const char *name, long idx)
 {
     size_t start = t->offset;
     if (t->type == CADRE_JSON_ARRAY || t->type == CADRE_JSON_OBJECT) {
@@ -510,11 +511,11 @@ static int decode_value(dctx *c, const cadre_field *f, const cadre_json_token *t
                           f->type == CADRE_T_FILES;
         bool want_object = f->type == CADRE_T_OBJECT;
         if (want_object && t->type == CADRE_JSON_OBJECT) {
-            loc sub = loc_push(c->arena, l, name, idx);
-            return decode_object(c, cadre_field_sub(f), dst, sub, start);
+            loc sub = loc_push(l, name, idx);
+            return decode_object(c, cadre_field_sub(f), dst, &sub, start);
         }
         if (want_array && t->type == CADRE_JSON_ARRAY) {
-            loc sub = loc_push(c->arena, l, name, idx);
+            loc sub = loc_push(l, name, idx);
             cadre_field ef = item_field(f);
             size_t esize = f->type == CADRE_T_STRINGS   ? sizeof(cadre_slice)
                            : f->type == CADRE_T_INT64S  ? sizeof(int64_t)
@@ -544,24 +545,28 @@ static int decode_value(dctx *c, const cadre_field *f, const cadre_json_token *t
                         size_t es = et.offset;
                         if (cadre_json_skip(c->rd, &et))
                             return CADRE_EPARSE;
-                        err(c, sub, NULL, (long)n, "model_attributes_type",
+                        err(c, &sub, NULL, (long)n, "model_attributes_type",
                             "Input should be a valid dictionary or object to extract fields from",
                             raw_since(c, es), NULL);
                         n++;
                         continue;
                     }
-                    rc = decode_object(c, cadre_field_sub(f), slot, loc_push(c->arena, sub, NULL, (long)n),
-                                       et.offset);
+                    loc item = loc_push(&sub, NULL, (long)n);
+                    rc = decode_object(c, cadre_field_sub(f), slot, &item, et.offset);
                 } else {
-                    rc = decode_value(c, &ef, &et, slot, NULL, 0, sub, NULL, (long)n);
+                    rc = decode_value(c, &ef, &et, slot, NULL, 0, &sub, NULL, (long)n);
                 }
                 if (rc == CADRE_EPARSE)
                     return rc;
                 n++;
             }
             if ((f->has_max_items && n > f->max_items) || (f->has_min_items && n < f->min_items))
-                cadre_schema_check_items(f, n, loc_with(c->arena, l, name, idx),
-                                         raw_since(c, start), c->arena, c->errs);
+            {
+                cadre_loc_seg last = step(name, idx);
+                size_t nloc;
+                cadre_loc_seg *where = loc_steps(c->arena, l, &last, &nloc);
+                cadre_schema_check_items(f, n, where, nloc, raw_since(c, start), c->arena, c->errs);
+            }
             /* the members all share the {items, len} layout */
             struct {
                 void *items;
@@ -621,7 +626,7 @@ static void apply_default(dctx *c, const cadre_field *f, void *dst)
  * never have shown them), and the object's errors come out in field declaration order, with
  * "missing" for absent required fields and defaults for the others.
  */
-static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_t obj_start)
+static int decode_object(dctx *c, const cadre_schema *s, void *out, const loc *l, size_t obj_start)
 {
     bool outer_model = c->model;
     c->model = s->model;
@@ -630,7 +635,7 @@ static int decode_object(dctx *c, const cadre_schema *s, void *out, loc l, size_
     return rc;
 }
 
-static int decode_members(dctx *c, const cadre_schema *s, void *out, loc l, size_t obj_start)
+static int decode_members(dctx *c, const cadre_schema *s, void *out, const loc *l, size_t obj_start)
 {
     uint64_t seen = 0;
     size_t before = c->errs->len;
@@ -655,12 +660,16 @@ static int decode_members(dctx *c, const cadre_schema *s, void *out, loc l, size
                 return CADRE_EPARSE;
             if (s->forbid_extra) {
                 /* reported after the fields' errors, as Pydantic does */
-                cadre_slice key = { t.str.ptr ? t.str.ptr : "", t.str.len };
-                const char *where = loc_close(c->arena, l, key, 0);
-                if (nextra < 64)
-                    extra[nextra++] = (cadre_verror){ "extra_forbidden", where,
-                                                      "Extra inputs are not permitted",
-                                                      raw_since(c, vstart), NULL };
+                cadre_loc_seg key = { { t.str.ptr ? t.str.ptr : "", t.str.len }, 0 };
+                if (nextra < 64) {
+                    size_t nloc;
+                    cadre_loc_seg *where = loc_steps(c->arena, l, &key, &nloc);
+                    extra[nextra++] = (cadre_verror){ .type = "extra_forbidden", .loc = where,
+                                                      .nloc = nloc,
+                                                      .msg = "Extra inputs are not permitted",
+                                                      .input = raw_since(c, vstart),
+                                                      .input_is_json = true };
+                }
             }
             continue;
         }
@@ -711,30 +720,32 @@ static int decode_members(dctx *c, const cadre_schema *s, void *out, loc l, size
                 c->errs->items[o++] = tmp[k - before];
     }
     for (size_t i = 0; i < nextra; i++)
-        cadre_verrors_add(c->errs, extra[i].type, extra[i].loc, extra[i].msg, extra[i].input, NULL);
+        cadre_verrors_add(c->errs, &extra[i]);
     return c->errs->len == before ? 0 : CADRE_EINVAL;
 }
 
 int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len, void *out,
-                             cadre_arena *arena, const char *loc_root, cadre_verrors *errs)
+                             cadre_arena *arena, const char *root, cadre_verrors *errs)
 {
     cadre_json_reader rd;
     cadre_json_token t;
     memset(out, 0, s->size);
     cadre_json_reader_init(&rd, json, len, arena, 0);
-    dctx c = { &rd, arena, errs, false };
-    loc l = loc_open(arena, loc_root);
+    dctx c = { &rd, arena, errs, false, true };
+    loc l = loc_root(root);
     int rc = cadre_json_next(&rd, &t);
     if (rc == 0 && t.type == CADRE_JSON_OBJECT) {
-        rc = decode_object(&c, s, out, l, t.offset);
+        rc = decode_object(&c, s, out, &l, t.offset);
     } else if (rc == 0) {
         size_t start = t.offset;
         rc = cadre_json_skip(&rd, &t);
         if (rc == 0) {
-            cadre_verrors_add(errs, "model_attributes_type",
-                              cadre_verror_loc(arena, loc_root, (cadre_slice){ NULL, 0 }, -1),
-                              "Input should be a valid dictionary or object to extract fields from",
-                              (cadre_slice){ json + start, (size_t)(rd.p - json) - start }, NULL);
+            cadre_verror *v = cadre_verrors_push(
+                errs, "model_attributes_type",
+                "Input should be a valid dictionary or object to extract fields from", root,
+                (cadre_slice){ NULL, 0 }, -1);
+            v->input = (cadre_slice){ json + start, (size_t)(rd.p - json) - start };
+            v->input_is_json = true;
             rc = CADRE_EINVAL;
         }
     }
@@ -750,52 +761,54 @@ int cadre_schema_decode_json(const cadre_schema *s, const char *json, size_t len
         errs->len = 0;
         /* FastAPI: {"type":"json_invalid","loc":["body",POS],"msg":"JSON decode error",...} */
         cadre_slice reason = json_quote(arena, cadre_slice_cstr(why ? why : "invalid JSON"));
-        cadre_verrors_add(errs, "json_invalid",
-                          cadre_verror_loc(arena, loc_root, (cadre_slice){ NULL, 0 }, (int64_t)at),
-                          "JSON decode error", (cadre_slice){ "{}", 2 },
-                          cadre_arena_printf(arena, "{\"error\":%.*s}", (int)reason.len, reason.ptr));
+        cadre_verror *v = cadre_verrors_push(errs, "json_invalid", "JSON decode error", root,
+                                             (cadre_slice){ NULL, 0 }, (int64_t)at);
+        v->input = (cadre_slice){ "{}", 2 };
+        v->input_is_json = true;
+        v->ctx = cadre_arena_printf(arena, "{\"error\":%.*s}", (int)reason.len, reason.ptr);
         return CADRE_EPARSE;
     }
     return rc;
 }
 
-static int decode_token(bool model, const cadre_field *f, const cadre_json_token *t,
-                        cadre_slice input, void *out, cadre_arena *arena, const char *loc_root,
-                        cadre_verrors *errs)
+static int decode_token(bool model, bool input_json, const cadre_field *f,
+                        const cadre_json_token *t, cadre_slice input, void *out, cadre_arena *arena,
+                        const char *root, cadre_verrors *errs)
 {
-    dctx c = { NULL, arena, errs, model };
-    loc l = loc_open(arena, loc_root);
+    dctx c = { NULL, arena, errs, model, input_json };
+    loc l = loc_root(root);
     size_t before = errs->len;
-    store_scalar(&c, l, f->name, 0, f, t, input, (char *)out + f->offset);
+    store_scalar(&c, &l, f->name, 0, f, t, input, (char *)out + f->offset);
     return errs->len == before ? 0 : CADRE_EINVAL;
 }
 
 int cadre_schema_decode_token(const cadre_field *f, const cadre_json_token *t, cadre_slice input,
-                              void *out, cadre_arena *arena, const char *loc_root,
+                              void *out, cadre_arena *arena, const char *root,
                               cadre_verrors *errs)
 {
     /* not text (an uploaded file for a text field, say): no string, no NUL to refuse */
-    return decode_token(false, f, t, input, out, arena, loc_root, errs);
+    return decode_token(false, true, f, t, input, out, arena, root, errs);
 }
 
 int cadre_schema_decode_text(const cadre_schema *s, const cadre_field *f, cadre_slice text, void *out,
-                             cadre_arena *arena, const char *loc_root, cadre_verrors *errs)
+                             cadre_arena *arena, const char *root, cadre_verrors *errs)
 {
     cadre_json_token t = { .type = CADRE_JSON_STRING, .str = text };
-    return decode_token(s && s->model, f, &t, json_quote(arena, text), out, arena, loc_root, errs);
+    return decode_token(s && s->model, false, f, &t, text, out, arena, root, errs);
 }
 
 int cadre_schema_default(const cadre_schema *s, const cadre_field *f, void *out, cadre_arena *arena,
-                         const char *loc_root, cadre_slice input, cadre_verrors *errs)
+                         const char *root, cadre_slice input, cadre_verrors *errs)
 {
     (void)s;
-    dctx c = { NULL, arena, errs, false };
+    dctx c = { NULL, arena, errs, false, true };
     if (f->has_default) {
         apply_default(&c, f, (char *)out + f->offset);
         return 0;
     }
     if (f->optional)
         return 0;
-    err(&c, loc_open(arena, loc_root), f->name, 0, "missing", "Field required", input, NULL);
+    loc l = loc_root(root);
+    err(&c, &l, f->name, 0, "missing", "Field required", input, NULL);
     return CADRE_EINVAL;
 }

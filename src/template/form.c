@@ -19,16 +19,20 @@ static const cadre_verror *field_error(const cadre_verrors *errs, const char *na
     return errs ? cadre_form_field_error(errs, name) : NULL;
 }
 
-/* The text of a JSON value (an error's input): a string unquoted and unescaped, else as is. */
-static cadre_slice input_text(cadre_arena *a, cadre_slice json)
+/* The text an error's input shows again in its field: a form's text as it came; JSON (a list,
+ * a file) as its text, a JSON string unquoted. */
+static cadre_slice input_text(cadre_arena *a, const cadre_verror *e)
 {
-    if (!json.ptr || json.len == 0 || (json.len == 4 && memcmp(json.ptr, "null", 4) == 0))
+    cadre_slice in = e->input;
+    if (!e->input_is_json)
+        return in.ptr ? in : (cadre_slice){ "", 0 };
+    if (!in.ptr || in.len == 0 || (in.len == 4 && memcmp(in.ptr, "null", 4) == 0))
         return (cadre_slice){ "", 0 };
-    if (json.ptr[0] != '"')
-        return json;
+    if (in.ptr[0] != '"')
+        return in;
     cadre_json_reader rd;
     cadre_json_token tok;
-    cadre_json_reader_init(&rd, json.ptr, json.len, a, 0);
+    cadre_json_reader_init(&rd, in.ptr, in.len, a, 0);
     if (cadre_json_next(&rd, &tok) == 0 && tok.type == CADRE_JSON_STRING)
         return tok.str;
     return (cadre_slice){ "", 0 };
@@ -149,7 +153,7 @@ cadre_tvalue cadre__form_fields(cadre_arena *a, const cadre_tform *form)
         cadre_tvar *vars = cadre_arena_calloc(a, 8 * sizeof *vars);
         if (!vars)
             break;
-        cadre_slice value = e ? input_text(a, e->input) : value_text(a, s, i, form->obj);
+        cadre_slice value = e ? input_text(a, e) : value_text(a, s, i, form->obj);
         cadre_tvalue *opts = NULL;
         size_t nopts = 0;
         if (f->type == CADRE_T_ENUM) {
@@ -190,7 +194,7 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
         if (!shown(f))
             continue;
         const cadre_verror *e = field_error(form->errs, f->name);
-        cadre_slice value = e ? input_text(a, e->input) : value_text(a, s, i, form->obj);
+        cadre_slice value = e ? input_text(a, e) : value_text(a, s, i, form->obj);
         const char *type = input_type(f);
         bool req = cadre_field_required(f) && f->type != CADRE_T_BOOL;
         cadre_buf_appendf(&b, "<p class=\"field%s\"><label for=\"id_%s\">", e ? " error" : "", f->name);

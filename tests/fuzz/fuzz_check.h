@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Aborts (libFuzzer then saves the input) when an invariant does not hold. */
 #define CHECK(c)                                                                                   \
@@ -39,5 +40,32 @@ static inline bool utf8_ok(const char *s, size_t n)
     }
     return true;
 }
+
+/* A validation error list as a decoder leaves it: every error located under root (at least
+ * min_steps steps), JSON inputs and ctx valid JSON, and the whole 422 document written from it
+ * one valid JSON text, however hostile the names and inputs. Needs <cadre.h>. */
+#ifdef CADRE_H
+static inline void check_verrors(const cadre_verrors *e, const char *root, size_t min_steps)
+{
+    for (size_t i = 0; i < e->len; i++) {
+        const cadre_verror *v = &e->items[i];
+        CHECK(v->type && *v->type && v->msg && *v->msg && v->loc && v->nloc >= min_steps);
+        CHECK(v->loc[0].key.ptr && cadre_slice_eq_cstr(v->loc[0].key, root));
+        if (v->input.ptr && v->input_is_json)
+            CHECK(cadre_json_validate(v->input.ptr, v->input.len, CADRE_JSON_MAX_DEPTH, NULL,
+                                      NULL) == 0);
+        if (v->ctx)
+            CHECK(cadre_json_validate(v->ctx, strlen(v->ctx), 0, NULL, NULL) == 0);
+    }
+    cadre_buf doc;
+    cadre_json_writer w;
+    cadre_buf_init(&doc, (size_t)1 << 26);
+    cadre_json_writer_init(&w, &doc);
+    cadre_verrors_write(e, &w);
+    CHECK(cadre_json_writer_error(&w) == 0);
+    CHECK(cadre_json_validate(doc.data, doc.len, CADRE_JSON_MAX_DEPTH + 3, NULL, NULL) == 0);
+    cadre_buf_free(&doc);
+}
+#endif
 
 #endif

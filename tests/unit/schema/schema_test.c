@@ -113,6 +113,18 @@ CADRE_SCHEMA_STRICT(Event, EVENT_FIELDS)
 
 static cadre_arena A;
 
+/* An error's location as JSON text (arena memory). */
+static const char *loc_text(const cadre_verror *v)
+{
+    cadre_buf b;
+    cadre_json_writer w;
+    cadre_buf_init_arena(&b, &A, 4096);
+    cadre_json_writer_init(&w, &b);
+    cadre_verror_write_loc(v, &w);
+    return cadre_buf_cstr(&b);
+}
+
+
 static int setup(void **state)
 {
     (void)state;
@@ -628,7 +640,7 @@ static void test_int64_range(void **state)
                                               &errs),
                      CADRE_EINVAL);
     assert_string_equal(errs.items[0].type, "greater_than_equal");
-    assert_string_equal(errs.items[0].loc, "[\"query\",\"i64\"]");
+    assert_string_equal(loc_text(&errs.items[0]), "[\"query\",\"i64\"]");
 }
 
 /* A model's strings refuse NUL (PostgreSQL cannot store it; C would cut it short), in JSON and in
@@ -668,7 +680,7 @@ static void test_model_strings_refuse_nul(void **state)
                      CADRE_EINVAL);
     assert_int_equal(errs.len, 1);
     assert_string_equal(errs.items[0].type, "value_error");
-    assert_string_equal(errs.items[0].loc, "[\"body\",\"text\"]");
+    assert_string_equal(loc_text(&errs.items[0]), "[\"body\",\"text\"]");
     f = cadre_schema_field(CADRE_SCHEMA_OF(Scalars), "s", 1);
     assert_int_equal(cadre_schema_decode_text(CADRE_SCHEMA_OF(Scalars), f,
                                               (cadre_slice){ "c\0d", 3 }, &sc, &A, "body", &errs),
@@ -1075,8 +1087,8 @@ static void expect_json_invalid(const char *json, size_t at)
     assert_string_equal(e.items[0].msg, "JSON decode error");
     char loc[64];
     snprintf(loc, sizeof loc, "[\"body\",%zu]", at);
-    if (strcmp(e.items[0].loc, loc) != 0)
-        fail_msg("%s: loc %s, want %s", json, e.items[0].loc, loc);
+    if (strcmp(loc_text(&e.items[0]), loc) != 0)
+        fail_msg("%s: loc %s, want %s", json, loc_text(&e.items[0]), loc);
     assert_non_null(e.items[0].input.ptr);
     assert_int_equal(e.items[0].input.len, 2);
     assert_memory_equal(e.items[0].input.ptr, "{}", 2);
@@ -1119,22 +1131,38 @@ static void test_verrors_write(void **state)
     cadre_verrors e;
     cadre_verrors_init(&e, &A);
     assert_string_equal(errs_text(&e), "{\"detail\":[]}");
-    cadre_verrors_add(&e, "missing", "[\"query\",\"q\"]", "Field required", (cadre_slice){ NULL, 0 },
-                      NULL);
-    cadre_verrors_add(&e, "value_error", "[\"body\",\"a\",0]", "Value error, \"quoted\"",
-                      CADRE_LIT("[1,2]"), "{\"error\":\"x\"}");
+    cadre_verrors_push(&e, "missing", "Field required", "query", CADRE_LIT("q"), -1);
+    /* JSON input (a JSON body's value) is written as it is, with ctx */
+    cadre_loc_seg at[3] = { { CADRE_LIT("body"), 0 }, { CADRE_LIT("a"), 0 }, { { NULL, 0 }, 0 } };
+    cadre_verrors_add(&e, &(cadre_verror){ .type = "value_error", .loc = at, .nloc = 3,
+                                           .msg = "Value error, \"quoted\"",
+                                           .input = CADRE_LIT("[1,2]"), .input_is_json = true,
+                                           .ctx = "{\"error\":\"x\"}" });
+    at[1].key = CADRE_LIT("changed"); /* the location was copied */
+    /* text input (a form's, a query's) is written as a JSON string, whatever it holds */
+    cadre_verrors_add_field(&e, "body", "name", "unique", "taken", CADRE_LIT("a\"b\\"));
     for (int i = 0; i < 20; i++) /* grows past the first allocation */
-        cadre_verrors_add(&e, "t", "[]", "m", CADRE_LIT("1"), NULL);
-    assert_int_equal(e.len, 22);
+        cadre_verrors_push(&e, "t", "m", "body", (cadre_slice){ NULL, 0 }, i);
+    assert_int_equal(e.len, 23);
     const char *t = errs_text(&e);
     const char *want = "{\"detail\":[{\"type\":\"missing\",\"loc\":[\"query\",\"q\"],"
                        "\"msg\":\"Field required\",\"input\":null},"
                        "{\"type\":\"value_error\",\"loc\":[\"body\",\"a\",0],"
                        "\"msg\":\"Value error, \\\"quoted\\\"\",\"input\":[1,2],"
                        "\"ctx\":{\"error\":\"x\"}},"
-                       "{\"type\":\"t\",\"loc\":[],\"msg\":\"m\",\"input\":1}";
-    assert_true(strncmp(t, want, strlen(want)) == 0);
-    assert_string_equal(e.items[21].type, "t");
+                       "{\"type\":\"unique\",\"loc\":[\"body\",\"name\"],\"msg\":\"taken\","
+                       "\"input\":\"a\\\"b\\\\\"},"
+                       "{\"type\":\"t\",\"loc\":[\"body\",0],\"msg\":\"m\",\"input\":null}";
+    if (strncmp(t, want, strlen(want)) != 0)
+        fail_msg("got %s", t);
+    assert_string_equal(e.items[22].type, "t");
+    /* read back without JSON: the field a form shows an error beside, a path for a log */
+    assert_true(cadre_slice_eq_cstr(cadre_verror_field(&e.items[1], "body"), "a"));
+    assert_true(cadre_slice_eq_cstr(cadre_verror_field(&e.items[2], "body"), "name"));
+    assert_null(cadre_verror_field(&e.items[0], "body").ptr);  /* a query's */
+    assert_null(cadre_verror_field(&e.items[3], "body").ptr);  /* an index, not a name */
+    assert_string_equal(cadre_verror_path(&e.items[1], &A), "body.a[0]");
+    assert_string_equal(cadre_verror_path(&e.items[0], &A), "query.q");
 }
 
 /* A location built from request text: JSON however hostile the name (quotes, backslashes,
@@ -1157,24 +1185,25 @@ static void test_verror_loc(void **state)
         { "x\"]}],\"injected\":true", 21, "[\"query\",\"x\\\"]}],\\\"injected\\\":true\"]" },
         { "\xe2\x80\xa8", 3, "[\"query\",\"\xe2\x80\xa8\"]" }, /* U+2028 is JSON */
     };
+    cadre_verrors e;
+    cadre_verrors_init(&e, &A);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         cadre_slice key = { rows[i].key, rows[i].len };
-        const char *l = cadre_verror_loc(&A, "query", key, -1);
+        const char *l = loc_text(cadre_verrors_push(&e, "t", "m", "query", key, -1));
         assert_string_equal(l, rows[i].want);
         assert_int_equal(cadre_json_validate(l, strlen(l), 0, NULL, NULL), 0);
     }
     cadre_slice none = { NULL, 0 };
-    assert_string_equal(cadre_verror_loc(&A, "body", none, -1), "[\"body\"]");
-    assert_string_equal(cadre_verror_loc(&A, "body", none, 12), "[\"body\",12]");
-    assert_string_equal(cadre_verror_loc(&A, "body", CADRE_LIT("tags"), 3),
+    assert_string_equal(loc_text(cadre_verrors_push(&e, "t", "m", "body", none, -1)), "[\"body\"]");
+    assert_string_equal(loc_text(cadre_verrors_push(&e, "t", "m", "body", none, 12)),
+                        "[\"body\",12]");
+    assert_string_equal(loc_text(cadre_verrors_push(&e, "t", "m", "body", CADRE_LIT("tags"), 3)),
                         "[\"body\",\"tags\",3]");
 
     /* written into an error list, the document stays one object with one member */
-    cadre_verrors e;
     cadre_verrors_init(&e, &A);
-    cadre_verrors_add(&e, "value_error",
-                      cadre_verror_loc(&A, "query", CADRE_LIT("x\"]}],\"injected\":true"), -1),
-                      "m", CADRE_LIT("\"1\""), NULL);
+    cadre_verrors_push(&e, "value_error", "m", "query", CADRE_LIT("x\"]}],\"injected\":true"), -1)
+        ->input = CADRE_LIT("1");
     assert_string_equal(errs_text(&e), "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\","
                                        "\"x\\\"]}],\\\"injected\\\":true\"],\"msg\":\"m\","
                                        "\"input\":\"1\"}]}");
@@ -1347,7 +1376,7 @@ static void test_schema_default(void **state)
                                           CADRE_LIT("{}"), &e),
                      CADRE_EINVAL);
     assert_int_equal(e.len, 2);
-    assert_string_equal(e.items[1].loc, "[\"body\",\"name\"]");
+    assert_string_equal(loc_text(&e.items[1]), "[\"body\",\"name\"]");
     assert_int_equal(e.items[1].input.len, 2);
 #undef FLD
 }
