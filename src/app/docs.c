@@ -196,8 +196,7 @@ int cadre_app_docs_assets(cadre_app *app, const char *dir)
         if (access(path, R_OK) != 0) {
             cadre_log(CADRE_LOG_ERROR, "docs assets: %s has no %s (%s): it should be a "
                                        "node_modules directory holding npm's swagger-ui-dist and "
-                                       "redoc (npm install swagger-ui-dist redoc); /docs and "
-                                       "/redoc load them from " CDN " meanwhile",
+                                       "redoc (npm install swagger-ui-dist redoc)",
                       dir, assets[i].local, strerror(errno));
             return CADRE_ENOTFOUND;
         }

@@ -162,8 +162,11 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
                 fprintf(stderr, "error: --docs-assets needs a directory\n");
                 goto out;
             }
-            if (cadre_app_docs_assets(app, val) != 0)
-                goto out; /* what is missing is said */
+            if (cadre_app_docs_assets(app, val) != 0) {
+                fprintf(stderr, "error: not serving with --docs-assets %s (see above); without "
+                                "the option /docs and /redoc load their scripts from a CDN\n", val);
+                goto out;
+            }
             i++;
         } else if (OPT("--access-log")) {
             cfg.access_log = true;
@@ -241,8 +244,9 @@ int cadre_main(cadre_app *app, int argc, char **argv)
     }
     prog_name = argc > 0 ? argv[0] : "app";
     const char *env_docs = getenv("CADRE_DOCS_ASSETS");
-    if (env_docs && *env_docs)
-        cadre_app_docs_assets(app, env_docs);
+    if (env_docs && *env_docs && cadre_app_docs_assets(app, env_docs) != 0)
+        cadre_log(CADRE_LOG_WARN, "CADRE_DOCS_ASSETS=%s is not used (see above): /docs and /redoc "
+                                  "load their scripts from a CDN", env_docs);
     const char *env_sql = getenv("CADRE_LOG_SQL");
     if (env_sql && strcmp(env_sql, "1") == 0)
         cadre_log_sql(true);
