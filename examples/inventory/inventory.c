@@ -37,7 +37,7 @@ static int product_stock(cadre_request *r, const product_ref *p, const cadre_non
     (void)in;
     product prod;
     bool found;
-    int rc = cadre_model_get(db, r->arena, CADRE_SCHEMA_OF(product), p->id, &prod, &found);
+    int rc = product_get(db, r->arena, p->id, &prod, &found);
     if (rc)
         return rc;
     if (!found)
@@ -57,7 +57,7 @@ static int products_page(cadre_request *r)
 {
     cadre_query q;
     cadre_rows products, suppliers;
-    cadre_q_init(&q, db, CADRE_SCHEMA_OF(product), r->arena);
+    product_query(&q, db, r->arena);
     cadre_q_select_related(&q, "supplier_id", &suppliers);
     cadre_q_order_by(&q, "name");
     cadre_q_limit(&q, 500);
@@ -89,11 +89,10 @@ static int supplier_create(cadre_request *r)
     cadre_verrors_init(&errs, r->arena);
     int rc = cadre_form_decode_urlencoded(CADRE_SCHEMA_OF(supplier), r->body, &in, r->arena, &errs);
     if (rc == 0) {
-        rc = cadre_model_insert(db, r->arena, CADRE_SCHEMA_OF(supplier), &in);
-        if (rc == CADRE_EEXIST) /* the name is taken: say so beside the field */
-            cadre_verrors_add_field(&errs, "body", "name", "unique",
-                                    "Supplier with this name already exists.", in.name);
-        else if (rc)
+        rc = supplier_insert(db, r->arena, &in);
+        if (rc == CADRE_EEXIST && supplier_conflicts(db, r->arena, &in, -1, &errs) > 0)
+            rc = 0; /* a name already taken: said beside its field */
+        if (rc)
             return rc; /* 503 when the database is down */
     }
     if (errs.len)

@@ -21,6 +21,8 @@ extern "C" {
 #if defined(__GNUC__) || defined(__clang__)
 #define CADRE_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define CADRE_NORETURN __attribute__((noreturn))
+/** On functions a macro declares that a program may not call (no unused-function warning). */
+#define CADRE_MAYBE_UNUSED __attribute__((unused))
 #define CADRE_LIKELY(x) __builtin_expect(!!(x), 1)
 #define CADRE_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else

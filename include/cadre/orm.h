@@ -43,8 +43,65 @@ extern "C" {
  * A model is a schema whose name is its table's. Its string fields refuse text holding a NUL byte
  * when decoded (JSON bodies, forms, query values): PostgreSQL cannot store one in text, and C
  * code reading the value as a string would see it cut short.
+ *
+ * CADRE_MODEL(product, PRODUCT_FIELDS) also declares the model's functions, typed for it, so that
+ * the compiler checks what goes in (a supplier where a product is wanted is an incompatible
+ * pointer: a warning by default, an error with -Werror or GCC 14):
+ *
+ *     int product_insert(cadre_db *db, cadre_arena *a, product *row);
+ *     int product_insert_many(cadre_db *db, cadre_arena *a, product *rows, size_t n);
+ *     int product_get(cadre_db *db, cadre_arena *a, int64_t id, product *row, bool *found);
+ *     int product_update(cadre_db *db, cadre_arena *a, const product *row, int64_t *changes);
+ *     int product_patch(cadre_db *db, cadre_arena *a, const product *row, int64_t *changes);
+ *     int product_delete(cadre_db *db, int64_t id, int64_t *changes);
+ *     void product_query(cadre_query *q, cadre_db *db, cadre_arena *a);
+ *     int product_conflicts(cadre_db *db, cadre_arena *a, const product *row, int64_t id,
+ *                           cadre_verrors *errs);
+ *
+ * They are the cadre_model_* and cadre_q_init calls below with the model's schema (update
+ * writes every field, patch only the present ones; conflicts is cadre_model_conflicts after an
+ * insert or a full update). Their names are the model's and a suffix: a function of yours with
+ * such a name collides.
  */
-#define CADRE_MODEL(NAME, FIELDS) CADRE__SCHEMA(NAME, FIELDS, false, true)
+#define CADRE__MODEL_FN CADRE_MAYBE_UNUSED static inline
+#define CADRE_MODEL(NAME, FIELDS)                                                                  \
+    CADRE__SCHEMA(NAME, FIELDS, false, true)                                                       \
+    CADRE__MODEL_FN int NAME##_insert(cadre_db *db, cadre_arena *a, NAME *row)                     \
+    {                                                                                              \
+        return cadre_model_insert(db, a, NAME##__schema(), row);                                   \
+    }                                                                                              \
+    CADRE__MODEL_FN int NAME##_insert_many(cadre_db *db, cadre_arena *a, NAME *rows, size_t n)     \
+    {                                                                                              \
+        return cadre_model_insert_many(db, a, NAME##__schema(), rows, n);                          \
+    }                                                                                              \
+    CADRE__MODEL_FN int NAME##_get(cadre_db *db, cadre_arena *a, int64_t id, NAME *row,            \
+                                   bool *found)                                                    \
+    {                                                                                              \
+        return cadre_model_get(db, a, NAME##__schema(), id, row, found);                           \
+    }                                                                                              \
+    CADRE__MODEL_FN int NAME##_update(cadre_db *db, cadre_arena *a, const NAME *row,               \
+                                      int64_t *changes)                                            \
+    {                                                                                              \
+        return cadre_model_update(db, a, NAME##__schema(), row, false, changes);                   \
+    }                                                                                              \
+    CADRE__MODEL_FN int NAME##_patch(cadre_db *db, cadre_arena *a, const NAME *row,                \
+                                     int64_t *changes)                                             \
+    {                                                                                              \
+        return cadre_model_update(db, a, NAME##__schema(), row, true, changes);                    \
+    }                                                                                              \
+    CADRE__MODEL_FN int NAME##_delete(cadre_db *db, int64_t id, int64_t *changes)                  \
+    {                                                                                              \
+        return cadre_model_delete(db, NAME##__schema(), id, changes);                              \
+    }                                                                                              \
+    CADRE__MODEL_FN void NAME##_query(struct cadre_query *q, cadre_db *db, cadre_arena *a)         \
+    {                                                                                              \
+        cadre_q_init(q, db, NAME##__schema(), a);                                                  \
+    }                                                                                              \
+    CADRE__MODEL_FN int NAME##_conflicts(cadre_db *db, cadre_arena *a, const NAME *row,            \
+                                         int64_t id, cadre_verrors *errs)                          \
+    {                                                                                              \
+        return cadre_model_conflicts(db, a, NAME##__schema(), row, id, false, errs);               \
+    }
 
 /** The primary key field of a model (the first CADRE_PRIMARY_KEY field), or NULL. */
 const cadre_field *cadre_model_pk(const cadre_schema *model);
@@ -107,6 +164,19 @@ int cadre_model_get(cadre_db *db, cadre_arena *arena, const cadre_schema *model,
  */
 int cadre_model_update(cadre_db *db, cadre_arena *arena, const cadre_schema *model, const void *obj,
                        bool partial, int64_t *changes /* OUT, may be NULL */);
+
+/**
+ * Why the database refused row (an insert or update answered CADRE_EEXIST or CADRE_ESTATE), per
+ * field, in the same words on every engine: a "unique" error at ["body", field] for each unique
+ * field whose value another row holds (id: row's own key, -1 for a new row), a "foreign_key"
+ * error for each foreign key naming no row; each with the value as its input. The fields looked
+ * at are those the write wrote: with partial (a PATCH's update) the present ones only. The CRUD
+ * API answers them with 409 (unique) or 422; a form shows them beside its fields. Returns how
+ * many errors were added (0: the refusal was something else, or another request changed the
+ * rows since), or a negative CADRE_E* when the database could not be asked.
+ */
+int cadre_model_conflicts(cadre_db *db, cadre_arena *arena, const cadre_schema *model,
+                          const void *row, int64_t id, bool partial, cadre_verrors *errs);
 
 /** Deletes the row whose primary key is id; *changes (optional) is 0 when there was none. */
 int cadre_model_delete(cadre_db *db, const cadre_schema *model, int64_t id,

@@ -299,12 +299,17 @@ enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET
  * returns its descriptor. Use at file scope, once per type (in a header to share it).
  */
 #define CADRE_SCHEMA(NAME, FIELDS) CADRE__SCHEMA(NAME, FIELDS, false, false)
+#define CADRE__INDEX(type, ...) char CADRE__FIRST(__VA_ARGS__, );
 #define CADRE__SCHEMA(NAME, FIELDS, FORBID_EXTRA, MODEL)                                           \
     typedef struct NAME {                                                                          \
         FIELDS(CADRE__MEMBER)                                                                      \
         uint64_t cadre_set_;  /* which fields were present in the input */                        \
         uint64_t cadre_null_; /* which nullable fields were null */                                \
     } NAME;                                                                                        \
+    /* a byte per field, in order: offsetof gives a field's index (CADRE_FIELD_INDEX) */          \
+    typedef struct NAME##__fields {                                                                \
+        FIELDS(CADRE__INDEX)                                                                       \
+    } NAME##__fields;                                                                              \
     static inline const cadre_schema *NAME##__schema(void)                                         \
     {                                                                                              \
         typedef NAME cadre__self;                                                                  \
@@ -345,8 +350,40 @@ enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET
 /** The descriptor of a type declared with CADRE_SCHEMA. */
 #define CADRE_SCHEMA_OF(NAME) (NAME##__schema())
 
-/** True when field FIELD (a member name) of *OBJ was present in the decoded input. */
-#define cadre_has(OBJ, SCHEMA_NAME, FIELD) cadre_schema_has(CADRE_SCHEMA_OF(SCHEMA_NAME), (OBJ), #FIELD)
+/*
+ * Presence and null bits, by field name, checked by the compiler: a name that is not a field of
+ * SCHEMA does not compile, and OBJ must point to a SCHEMA (a pointer to another type is a
+ * "pointer type mismatch" diagnostic). A field is present when the input had it (the decoders set
+ * it) or when code says so: an optional field a handler fills must be set, or encoders and
+ * partial updates leave it out.
+ *
+ *     cadre_set(&p, product, note);          // p.note is present (and not null)
+ *     cadre_set_null(&p, product, note);     // present, and null (a nullable field)
+ *     if (cadre_has(&p, product, note)) ...
+ */
+/** FIELD's index in SCHEMA's field list: a compile-time constant. */
+#define CADRE_FIELD_INDEX(SCHEMA, FIELD) offsetof(SCHEMA##__fields, FIELD)
+#define CADRE__OBJ(OBJ, SCHEMA) (1 ? (OBJ) : (SCHEMA *)0)
+#define CADRE__BIT(SCHEMA, FIELD) ((uint64_t)1 << CADRE_FIELD_INDEX(SCHEMA, FIELD))
+/** True when FIELD of *OBJ is present (in the decoded input, or set since). */
+#define cadre_has(OBJ, SCHEMA, FIELD)                                                              \
+    ((CADRE__OBJ(OBJ, SCHEMA)->cadre_set_ & CADRE__BIT(SCHEMA, FIELD)) != 0)
+/** True when nullable FIELD of *OBJ is null. */
+#define cadre_is_null(OBJ, SCHEMA, FIELD)                                                          \
+    ((CADRE__OBJ(OBJ, SCHEMA)->cadre_null_ & CADRE__BIT(SCHEMA, FIELD)) != 0)
+/** Marks FIELD of *OBJ present and not null (after assigning it). */
+#define cadre_set(OBJ, SCHEMA, FIELD)                                                              \
+    ((void)(CADRE__OBJ(OBJ, SCHEMA)->cadre_set_ |= CADRE__BIT(SCHEMA, FIELD),                     \
+            (OBJ)->cadre_null_ &= ~CADRE__BIT(SCHEMA, FIELD)))
+/** Marks nullable FIELD of *OBJ present and null (JSON null, SQL NULL). */
+#define cadre_set_null(OBJ, SCHEMA, FIELD)                                                         \
+    ((void)(CADRE__OBJ(OBJ, SCHEMA)->cadre_set_ |= CADRE__BIT(SCHEMA, FIELD),                     \
+            (OBJ)->cadre_null_ |= CADRE__BIT(SCHEMA, FIELD)))
+/** Marks FIELD of *OBJ absent (left out of JSON, of a partial update, of an insert). */
+#define cadre_unset(OBJ, SCHEMA, FIELD)                                                            \
+    ((void)(CADRE__OBJ(OBJ, SCHEMA)->cadre_set_ &= ~CADRE__BIT(SCHEMA, FIELD),                    \
+            (OBJ)->cadre_null_ &= ~CADRE__BIT(SCHEMA, FIELD)))
+/** cadre_has by a field's name at run time (false for a name that is not a field). */
 bool cadre_schema_has(const cadre_schema *s, const void *obj, const char *field);
 
 /* ---------------------------------------------------------------------------------------------

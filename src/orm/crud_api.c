@@ -107,32 +107,6 @@ static bool has_value(const cadre_schema *m, const void *row, size_t i)
     return (set >> i & 1) && !(null >> i & 1);
 }
 
-/* After a constraint failure on writing row: a 422 in the validation errors' shape naming each
- * foreign key field whose value names no row (the database's message names no field). 0 when
- * every reference exists (the failure was another constraint). */
-static int missing_references(cadre_request *r, const struct crud *c, const void *row)
-{
-    const cadre_schema *m = c->model;
-    cadre_verrors errs;
-    cadre_verrors_init(&errs, r->arena);
-    for (size_t i = 0; i < m->nfields; i++) {
-        const cadre_field *f = &m->fields[i];
-        if (!f->fk || f->type != CADRE_T_INT64 || !has_value(m, row, i))
-            continue;
-        int64_t id = *(const int64_t *)((const char *)row + f->offset);
-        const cadre_schema *target = f->fk();
-        void *tmp = cadre_alloc(r, target->size);
-        bool found = true;
-        if (cadre_model_get(c->db, r->arena, target, id, tmp, &found) != 0 || found)
-            continue;
-        char *msg = cadre_arena_printf(r->arena, "No %s with id %lld", target->name, (long long)id);
-        char *input = cadre_arena_printf(r->arena, "%lld", (long long)id);
-        add_error(&errs, "body", cadre_slice_cstr(f->name), "foreign_key", msg,
-                  cadre_slice_cstr(input), true, NULL);
-    }
-    return errs.len ? cadre_respond_verrors(r, 422, &errs) : 0;
-}
-
 /* Before writing row: a 422 naming each string field that holds a NUL, as the decoder answers
  * for a CADRE_MODEL; this catches a model declared with plain CADRE_SCHEMA, whose decoder let
  * it through. 0 when none does. */
@@ -153,57 +127,26 @@ static int nul_text(cadre_request *r, const struct crud *c, const void *row)
     return errs.len ? cadre_respond_verrors(r, 422, &errs) : 0;
 }
 
-/* After a UNIQUE violation on writing row (of primary key id, or a new row when id < 0): a 409 in
- * the validation errors' shape naming each unique field whose value another row holds, the same
- * on every engine. 0 when none is found (a race with a delete: the caller answers generically). */
-static int taken_values(cadre_request *r, const struct crud *c, const void *row, int64_t id)
-{
-    const cadre_schema *m = c->model;
-    cadre_verrors errs;
-    cadre_verrors_init(&errs, r->arena);
-    for (size_t i = 0; i < m->nfields; i++) {
-        const cadre_field *f = &m->fields[i];
-        if (!f->unique || f->primary_key || !has_value(m, row, i))
-            continue;
-        cadre_query q;
-        bool taken = false;
-        cadre_q_init(&q, c->db, m, r->arena);
-        cadre_q_filter(&q, f->name, cadre__model_value(m, f, row, r->arena));
-        if (id >= 0)
-            cadre_q_exclude(&q, c->pk->name, CADRE_PINT(id));
-        if (cadre_q_exists(&q, &taken) != 0 || !taken)
-            continue;
-        cadre_buf input;
-        cadre_json_writer w;
-        cadre_buf_init_arena(&input, r->arena, (size_t)1 << 20);
-        cadre_json_writer_init(&w, &input);
-        cadre_schema_encode_field(f, row, &w);
-        char *msg = cadre_arena_printf(r->arena, "%c%s with this %s already exists.", /* Django's */
-                                       m->name[0] >= 'a' && m->name[0] <= 'z' ? m->name[0] - 32
-                                                                              : m->name[0],
-                                       m->name + 1, f->name);
-        add_error(&errs, "body", cadre_slice_cstr(f->name), "unique", msg,
-                  (cadre_slice){ input.data, input.len }, true, NULL);
-    }
-    return errs.len ? cadre_respond_verrors(r, 409, &errs) : 0;
-}
-
 /* Maps a database error to an answer, the same on every engine (the database's own message, which
  * differs between engines and names their internals, is logged, not sent): 409 for a UNIQUE
  * violation, 422 for another constraint (a foreign key naming no row), each naming the field when
- * row is given; id is row's key (-1 for a new row). Anything else is returned: 503 for a database
+ * row is given; id is row's key (-1 for a new row), partial whether only its present fields were
+ * written. Anything else is returned: 503 for a database
  * that is down, 500 otherwise. */
-static int db_answer(cadre_request *r, const struct crud *c, int rc, const void *row, int64_t id)
+static int db_answer(cadre_request *r, const struct crud *c, int rc, const void *row, int64_t id,
+                     bool partial)
 {
     if (rc != CADRE_EEXIST && rc != CADRE_ESTATE)
         return rc;
     /* DEBUG: the client's answer says it, and a client repeating a conflict must not fill the
      * log (real failures, returned above, are logged as errors where they happen) */
     cadre_log(CADRE_LOG_DEBUG, "%s: %s", c->model->name, cadre_db_errmsg(c->db));
-    int answered = !row ? 0 : rc == CADRE_EEXIST ? taken_values(r, c, row, id)
-                                                 : missing_references(r, c, row);
-    if (answered)
-        return answered;
+    if (row) {
+        cadre_verrors errs;
+        cadre_verrors_init(&errs, r->arena);
+        if (cadre_model_conflicts(c->db, r->arena, c->model, row, id, partial, &errs) > 0)
+            return cadre_respond_verrors(r, rc == CADRE_EEXIST ? 409 : 422, &errs);
+    }
     return rc == CADRE_EEXIST ? cadre_error(r, 409, "A unique value is already taken")
                               : cadre_error(r, 422, "A constraint of the database refused the value");
 }
@@ -213,7 +156,7 @@ static int answer_row(cadre_request *r, const struct crud *c, int64_t id, void *
     bool found;
     int rc = cadre_model_get(c->db, r->arena, c->model, id, out, &found);
     if (rc)
-        return db_answer(r, c, rc, NULL, -1);
+        return db_answer(r, c, rc, NULL, -1, false);
     return found ? status : cadre_error(r, 404, "Not Found");
 }
 
@@ -234,7 +177,7 @@ static int create(cadre_request *r, const void *params, const void *body, void *
         return rc;
     rc = cadre_model_insert(c->db, r->arena, c->model, row);
     if (rc)
-        return db_answer(r, c, rc, row, -1);
+        return db_answer(r, c, rc, row, -1, false);
     return answer_row(r, c, *(int64_t *)((char *)row + c->pk->offset), out, 201);
 }
 
@@ -251,7 +194,7 @@ static int update(cadre_request *r, const void *params, const void *body, void *
         return rc;
     rc = cadre_model_update(c->db, r->arena, c->model, row, partial, &changes);
     if (rc)
-        return db_answer(r, c, rc, row, id);
+        return db_answer(r, c, rc, row, id, partial);
     if (!changes)
         return cadre_error(r, 404, "Not Found");
     return answer_row(r, c, id, out, 200);
@@ -283,7 +226,7 @@ static int destroy(cadre_request *r, const void *params, const void *body, void 
                                                       c->model->name));
     }
     if (rc)
-        return db_answer(r, c, rc, NULL, -1);
+        return db_answer(r, c, rc, NULL, -1, false);
     return changes ? cadre_respond(r, 204, NULL, NULL, 0) : cadre_error(r, 404, "Not Found");
 }
 
@@ -456,7 +399,7 @@ static int list(cadre_request *r, const void *params, const void *body, void *ou
         cadre_q_offset(&q, offset);
         rc = cadre_q_fetch(&q, &pg->results);
     }
-    return rc ? db_answer(r, c, rc, NULL, -1) : 200;
+    return rc ? db_answer(r, c, rc, NULL, -1, false) : 200;
 }
 
 /* One query parameter of the list's OpenAPI operation. */

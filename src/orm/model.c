@@ -245,3 +245,82 @@ int cadre_model_create_sql(const cadre_schema *m, const char *engine, cadre_buf 
     cadre_arena_free(&arena);
     return rc;
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * What a constraint refused, per field
+ * ------------------------------------------------------------------------------------------- */
+
+/* Whether field i of row was written with a value: not null, and present — or, unless the
+ * write was partial, a field that is not optional (an insert or a full update writes those
+ * whether or not they are marked present). */
+static bool written_value(const cadre_schema *m, const void *row, size_t i, bool partial)
+{
+    uint64_t set = *(const uint64_t *)((const char *)row + m->set_offset);
+    uint64_t null = *(const uint64_t *)((const char *)row + m->null_offset);
+    bool present = (set >> i & 1) || (!partial && !m->fields[i].optional);
+    return present && !(null >> i & 1);
+}
+
+int cadre_model_conflicts(cadre_db *db, cadre_arena *arena, const cadre_schema *model,
+                          const void *row, int64_t id, bool partial, cadre_verrors *errs)
+{
+    const cadre_field *pk = cadre_model_pk(model);
+    int added = 0;
+    for (size_t i = 0; i < model->nfields; i++) {
+        const cadre_field *f = &model->fields[i];
+        if (f->primary_key || !written_value(model, row, i, partial))
+            continue;
+        if (f->unique) {
+            /* another row holds the value (the database's message names no field, and differs
+             * between engines) */
+            cadre_query q;
+            bool taken = false;
+            cadre_q_init(&q, db, model, arena);
+            cadre_q_filter(&q, f->name, cadre__model_value(model, f, row, arena));
+            if (id >= 0 && pk)
+                cadre_q_exclude(&q, pk->name, CADRE_PINT(id));
+            int rc = cadre_q_exists(&q, &taken);
+            if (rc)
+                return rc;
+            if (taken) {
+                cadre_buf input;
+                cadre_json_writer w;
+                cadre_buf_init_arena(&input, arena, (size_t)1 << 20);
+                cadre_json_writer_init(&w, &input);
+                cadre_schema_encode_field(f, row, &w);
+                /* Django's words */
+                char first = model->name[0] >= 'a' && model->name[0] <= 'z'
+                                 ? (char)(model->name[0] - 32)
+                                 : model->name[0];
+                cadre_verror *v = cadre_verrors_push(
+                    errs, "unique",
+                    cadre_arena_printf(arena, "%c%s with this %s already exists.", first,
+                                       model->name + 1, f->name),
+                    "body", cadre_slice_cstr(f->name), -1);
+                v->input = (cadre_slice){ input.data, input.len };
+                v->input_is_json = true;
+                added++;
+            }
+        }
+        if (f->fk && f->type == CADRE_T_INT64) {
+            /* a foreign key naming no row */
+            int64_t ref = *(const int64_t *)((const char *)row + f->offset);
+            const cadre_schema *target = f->fk();
+            void *tmp = cadre_arena_alloc(arena, target->size);
+            bool found = true;
+            int rc = tmp ? cadre_model_get(db, arena, target, ref, tmp, &found) : CADRE_ENOMEM;
+            if (rc)
+                return rc;
+            if (!found) {
+                cadre_verror *v = cadre_verrors_push(
+                    errs, "foreign_key",
+                    cadre_arena_printf(arena, "No %s with id %lld", target->name, (long long)ref),
+                    "body", cadre_slice_cstr(f->name), -1);
+                v->input = cadre_slice_cstr(cadre_arena_printf(arena, "%lld", (long long)ref));
+                v->input_is_json = true;
+                added++;
+            }
+        }
+    }
+    return added;
+}

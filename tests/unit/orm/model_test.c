@@ -798,6 +798,93 @@ static void test_get(void **state)
     cadre_db_close(db);
 }
 
+/* The functions CADRE_MODEL declares, typed for the model; presence bits set by name; what a
+ * constraint refused, per field, the same on both engines. */
+static void test_typed_api(void **state)
+{
+    (void)state;
+    cadre_db *db = fresh_tables(2);
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    supplier s = { .name = CADRE_LIT("acme") };
+    assert_int_equal(supplier_insert(db, &a, &s), 0);
+    assert_true(s.id > 0);
+
+    product p = { .name = CADRE_LIT("drill"), .price = 120, .supplier_id = s.id };
+    cadre_set(&p, product, in_stock); /* false, written: not the column's default (true) */
+    cadre_set_null(&p, product, note);
+    assert_true(cadre_has(&p, product, note) && cadre_is_null(&p, product, note));
+    assert_false(cadre_has(&p, product, added));
+    assert_int_equal(CADRE_FIELD_INDEX(product, note), 5);
+    assert_int_equal(product_insert(db, &a, &p), 0);
+    product got;
+    bool found = false;
+    assert_int_equal(product_get(db, &a, p.id, &got, &found), 0);
+    assert_true(found);
+    assert_false(got.in_stock);
+    assert_true(cadre_is_null(&got, product, note));
+
+    /* an optional field a handler fills is written once it is set, and left out until then */
+    cadre_datetime when = { .sec = 1764000000 };
+    got.added = when;
+    assert_int_equal(product_update(db, &a, &got, NULL), 0);
+    product again;
+    assert_int_equal(product_get(db, &a, p.id, &again, &found), 0);
+    assert_false(cadre_has(&again, product, added)); /* not set: not written */
+    cadre_set(&got, product, added);
+    assert_int_equal(product_update(db, &a, &got, NULL), 0);
+    assert_int_equal(product_get(db, &a, p.id, &again, &found), 0);
+    assert_true(cadre_has(&again, product, added));
+    assert_int_equal(again.added.sec, 1764000000);
+
+    /* patch: the present fields only */
+    product change = { .id = p.id, .price = 99 };
+    cadre_set(&change, product, price);
+    int64_t changes = 0;
+    assert_int_equal(product_patch(db, &a, &change, &changes), 0);
+    assert_int_equal(changes, 1);
+    assert_int_equal(product_get(db, &a, p.id, &again, &found), 0);
+    assert_true(again.price == 99 && cadre_slice_eq_cstr(again.name, "drill"));
+    cadre_unset(&change, product, price);
+    assert_false(cadre_has(&change, product, price));
+
+    cadre_query q;
+    cadre_rows rows;
+    product_query(&q, db, &a);
+    cadre_q_filter(&q, "price__lt", CADRE_PDOUBLE(100));
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0);
+    assert_int_equal(rows.len, 1);
+
+    /* conflicts: a taken unique value and a foreign key naming no row, per field */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    supplier dup = { .name = CADRE_LIT("acme") };
+    assert_int_equal(supplier_insert(db, &a, &dup), CADRE_EEXIST);
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, &a);
+    assert_int_equal(supplier_conflicts(db, &a, &dup, -1, &errs), 1);
+    assert_string_equal(errs.items[0].type, "unique");
+    assert_string_equal(errs.items[0].msg, "Supplier with this name already exists.");
+    assert_true(cadre_slice_eq_cstr(cadre_verror_field(&errs.items[0], "body"), "name"));
+    assert_true(cadre_slice_eq_cstr(errs.items[0].input, "\"acme\"") && errs.items[0].input_is_json);
+    /* the row itself holding the value is no conflict */
+    cadre_verrors_init(&errs, &a);
+    assert_int_equal(supplier_conflicts(db, &a, &s, s.id, &errs), 0);
+    product orphan = { .name = CADRE_LIT("saw"), .price = 1, .supplier_id = 999 };
+    assert_int_equal(product_insert(db, &a, &orphan), CADRE_ESTATE);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    assert_int_equal(product_conflicts(db, &a, &orphan, -1, &errs), 1);
+    assert_string_equal(errs.items[0].type, "foreign_key");
+    assert_string_equal(errs.items[0].msg, "No supplier with id 999");
+    assert_string_equal(cadre_verror_path(&errs.items[0], &a), "body.supplier_id");
+
+    assert_int_equal(product_delete(db, p.id, &changes), 0);
+    assert_int_equal(changes, 1);
+    assert_int_equal(product_get(db, &a, p.id, &again, &found), 0);
+    assert_false(found);
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -808,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_select_related),
         cmocka_unit_test(test_bulk_update),
         cmocka_unit_test(test_get),
+        cmocka_unit_test(test_typed_api),
     };
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
 }
