@@ -69,39 +69,6 @@ static int products_page(cadre_request *r)
                                   { "suppliers", CADRE_TROWS(supplier, &suppliers) }));
 }
 
-/* GET /suppliers/new: an empty form. */
-static int supplier_form(cadre_request *r)
-{
-    return cadre_render(r, 200, "supplier_form.html",
-                        CADRE_CTX({ "form", CADRE_TFORM(supplier, NULL, NULL) }));
-}
-
-/* POST /suppliers/new: the form validated like the JSON API's bodies; shown again with its errors
- * (422), or the supplier created and the browser sent to the list (303). */
-static int supplier_create(cadre_request *r)
-{
-    /* the form this page sends; anything else (a text/plain cross-site form, JSON) is refused */
-    cadre_slice type = cadre_media_type(cadre_request_header(r, "Content-Type"));
-    if (!cadre_slice_ieq_cstr(type, "application/x-www-form-urlencoded"))
-        return cadre_error(r, 415, "Unsupported Media Type: send application/x-www-form-urlencoded");
-    supplier in;
-    cadre_verrors errs;
-    cadre_verrors_init(&errs, r->arena);
-    int rc = cadre_form_decode_urlencoded(CADRE_SCHEMA_OF(supplier), r->body, &in, r->arena, &errs);
-    if (rc == 0) {
-        rc = supplier_insert(db, r->arena, &in);
-        if (rc == CADRE_EEXIST && supplier_conflicts(db, r->arena, &in, -1, &errs) > 0)
-            rc = 0; /* a name already taken: said beside its field */
-        if (rc)
-            return rc; /* 503 when the database is down */
-    }
-    if (errs.len)
-        return cadre_render(r, 422, "supplier_form.html",
-                            CADRE_CTX({ "form", CADRE_TFORM(supplier, &in, &errs) }));
-    cadre_set_header(r, "Location", "/");
-    return cadre_respond(r, 303, NULL, NULL, 0);
-}
-
 /* The pages' own errors (no such page, the database down) for browsers; the API keeps JSON. */
 static int error_page(cadre_request *r, int status, const char *detail, void *ctx)
 {
@@ -124,8 +91,13 @@ int main(int argc, char **argv)
     cadre_templates_add(app, inventory_templates, inventory_templates_count);
     cadre_app_on_error(app, 0, error_page, NULL);
     cadre_get(app, "/", products_page);
-    cadre_get(app, "/suppliers/new", supplier_form);
-    cadre_post(app, "/suppliers/new", supplier_create);
+    /* forms validated like the API's bodies: shown again with their errors beside the fields
+     * (422), or the row inserted (a name taken, a supplier that is not there: said beside the
+     * field) and the browser sent to the list (303) */
+    CADRE_FORM_PAGE(app, "/suppliers/new", supplier, "supplier_form.html", NULL, .db = db,
+                    .success = "/");
+    CADRE_FORM_PAGE(app, "/products/new", product, "product_form.html", NULL, .db = db,
+                    .fields = "name,price,supplier_id", .success = "/");
     cadre_models(app, db, INVENTORY_MIGRATIONS, CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product),
                  CADRE_SCHEMA_OF(stock_movement));
     cadre_crud(app, "/api/suppliers", CADRE_SCHEMA_OF(supplier), db);

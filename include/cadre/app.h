@@ -47,6 +47,7 @@ typedef struct cadre_route_opts {
      *  hand-written answer), so it is left out unless this says otherwise (FastAPI's
      *  include_in_schema); typed routes are in, unless their group is hidden. */
     bool in_schema;
+    const void *data;          /**< given to the handler as r->route_data (not copied) */
     const char *file;          /**< where the route was declared (for start-up errors) */
     int line;
 } cadre_route_opts;

@@ -144,8 +144,8 @@ struct cadre_request {
     size_t num_params;
     void *ctx;  /**< the dispatch context (for an app: its cadre_app, see cadre_request_app); a
                      request's own state goes in cadre_request_set */
-    const void *route_data; /**< the matched typed route's cadre_route_spec.data (a static
-                                 file route's: its mount), or NULL */
+    const void *route_data; /**< the matched route's data (cadre_route_spec.data, or a plain
+                                 route's .data option), or NULL */
     /** The matched route's pattern ("/items/{id}"), set by the app's router; NULL before routing
      *  or when no route matched. For logs and metrics labels: never the raw path. */
     const char *route;

@@ -170,11 +170,14 @@ typedef struct cadre_tctx {
  * or NULL for an empty form) and the errors of a decode that failed (a cadre_verrors *, or NULL).
  * `{{ form }}` writes every field as Django's form.as_p does — a <p class="field"> (plus " error")
  * holding the label, the input (type from the field: text, number, checkbox, date,
- * datetime-local, select for enums, password/email by name; required, maxlength, min, max from
- * the constraints) and the error message; keys and automatic timestamps are left out. A field
+ * datetime-local, select for enums and foreign keys, a textarea for a string without
+ * CADRE_MAX_LEN (the database's TEXT, Django's TextField), password/email by name; required,
+ * maxlength, min, max from the constraints) and the error message; keys and automatic
+ * timestamps are left out. A field
  * that failed shows what the user sent. For a layout of your own, `{% for f in form.fields %}`
  * gives f.name, f.label, f.value, f.error (none when valid), f.type, f.required, f.options
- * (an enum's values) and f.help (the field's CADRE_DESCRIPTION). File fields are file inputs
+ * (an enum's values), f.choices (a select's, each with value and label) and f.help (the
+ * field's CADRE_DESCRIPTION). File fields are file inputs
  * (multiple for `files`), and `form.enctype` is what the <form> tag needs:
  * `<form method="post" enctype="{{ form.enctype }}">`.
  */
@@ -182,10 +185,27 @@ typedef struct cadre_tform {
     const cadre_schema *schema;
     const void *obj;
     const cadre_verrors *errs;
+    /** The fields shown, a bit per field index (1 << CADRE_FIELD_INDEX(SCHEMA, name)); 0: all. */
+    uint64_t only;
+    /** Where a foreign key's choices come from: with a database, a foreign key is a <select> of
+     *  the related rows (up to CADRE_FORM_CHOICES of them, labelled by their first text field),
+     *  and beyond that a number input with those rows as suggestions; without, a number input. */
+    struct cadre_db *db;
 } cadre_tform;
-#define CADRE_TFORM(SCHEMA, obj, errs)                                                             \
+
+/** Foreign key rows a form lists in a <select> before it switches to a number input. */
+#define CADRE_FORM_CHOICES 100
+
+/** A form described in full (the fields shown, a database for choices):
+ *  CADRE_TFORM_OF(&(cadre_tform){ product__schema(), &p, &errs, .db = db }). */
+#define CADRE_TFORM_OF(form) ((cadre_tvalue){ .kind = CADRE_TV_FORM, .u.other = { (form), 0, 0 } })
+
+#define CADRE_TFORM(SCHEMA, OBJ, ERRS)                                                             \
     ((cadre_tvalue){ .kind = CADRE_TV_FORM,                                                        \
-                     .u.other = { &(const cadre_tform){ SCHEMA##__schema(), (obj), (errs) }, 0, 0 } })
+                     .u.other = { &(const cadre_tform){ .schema = SCHEMA##__schema(),           \
+                                                        .obj = (OBJ),                              \
+                                                        .errs = (ERRS) },                          \
+                                  0, 0 } })
 
 /** A context: CADRE_CTX({ "title", CADRE_TSTR("x") }, { "rows", CADRE_TROWS(item, &rows) }). */
 #define CADRE_CTX(...)                                                                             \
@@ -321,6 +341,71 @@ int cadre_context_request(cadre_request *r, cadre_tctx_builder *b, void *ctx);
  * otherwise cadre_template_render's errors (CADRE_ETOOBIG, CADRE_ENOMEM).
  */
 int cadre_render(cadre_request *r, int status, const char *name, cadre_tctx ctx);
+
+/* ---------------------------------------------------------------------------------------------
+ * Form pages: an HTML form as first-class as a JSON body
+ * ------------------------------------------------------------------------------------------- */
+
+/** What a form page is made of; see CADRE_FORM_PAGE. */
+typedef struct cadre_form_page_spec {
+    const cadre_schema *schema;
+    const char *template_name; /**< rendered with `form` (and the context processors' names) */
+    /** The valid form, decoded into a struct of the schema: 0 (nothing added to errs, nothing
+     *  answered) sends the browser on with a 303 (Post/Redirect/Get); errors added to errs show
+     *  the form again with them beside their fields (422); a response of its own (cadre_redirect
+     *  to the new row's page) is kept; a negative CADRE_E* is an error (503 for a database that
+     *  is down, ...). NULL: the struct is inserted into db as a row of the model, and a unique
+     *  value taken or a foreign key naming no row is said beside its field. */
+    int (*save)(cadre_request *r, void *obj, cadre_verrors *errs);
+    /** "name,price": the fields the form shows and takes, comma-separated (Django's ModelForm
+     *  fields); the others are never taken from the request: they keep their defaults, or
+     *  what save sets. NULL: every field a form can show. An unknown name is a configuration
+     *  error. */
+    const char *fields;
+    struct cadre_db *db;      /**< foreign keys' choices; where save = NULL inserts */
+    const char *success;      /**< where the 303 goes (NULL: the form's own path, empty again) */
+    const char *name;         /**< the route's name, for cadre_url_for */
+    const cadre_guard *guards; /**< CADRE_GUARDS(...) (CSRF and login checks come with auth) */
+    const char *file;
+    int line;
+} cadre_form_page_spec;
+
+int cadre__form_page(cadre_app *app, const char *path, const cadre_form_page_spec *spec);
+
+/**
+ * A form page at path: GET shows the form of SCHEMA's fields in template_name (`{{ form }}`, or
+ * a layout of its own from form.fields: see CADRE_TFORM); POST takes the form
+ * (application/x-www-form-urlencoded or multipart/form-data), validates it with the schema, and
+ * either shows it again with the errors beside the fields (422, what was typed kept) or calls
+ * save, then redirects (303). The first argument after the template is save: NULL or
+ * `int save(cadre_request *r, SCHEMA *obj, cadre_verrors *errs)`, checked by the compiler;
+ * options follow, as cadre_form_page_spec's:
+ *
+ *     CADRE_FORM_PAGE(app, "/posts/new", post, "post_form.html", NULL, .db = db,
+ *                     .fields = "title,body,author_id", .success = "/");
+ *
+ * Django's CreateView with a ModelForm, in one declaration. Returns 0, or a configuration error
+ * (the app then does not serve).
+ */
+#define CADRE_FORM_PAGE(app, path, SCHEMA, template_name_, ...)                                    \
+    ((void)sizeof(struct {                                                                         \
+         _Static_assert(_Generic((CADRE__FIRST(__VA_ARGS__, )),                                    \
+                                 int (*)(cadre_request *, SCHEMA *, cadre_verrors *): 1,           \
+                                 void *: 1, default: 0),                                           \
+                        "CADRE_FORM_PAGE: " CADRE__STR(CADRE__FIRST(__VA_ARGS__, ))                \
+                        " must be int save(cadre_request *, " #SCHEMA " *, cadre_verrors *), "     \
+                        "or NULL");                                                                \
+         int cadre__checked;                                                                       \
+     }),                                                                                           \
+     cadre__form_page((app), (path),                                                               \
+                      &(cadre_form_page_spec){                                                     \
+                          .schema = SCHEMA##__schema(),                                            \
+                          .template_name = (template_name_),                                       \
+                          .save = (int (*)(cadre_request *, void *, cadre_verrors *))(void (*)(    \
+                              void))(CADRE__FIRST(__VA_ARGS__, )),                                 \
+                          .file = __FILE__,                                                        \
+                          .line = __LINE__,                                                        \
+                          CADRE__REST(__VA_ARGS__, ) }))
 
 #ifdef __cplusplus
 }

@@ -63,7 +63,7 @@ static void free_route(struct cadre__route *r)
 int cadre__route(cadre_app *app, const cadre_route_opts *o)
 {
     struct cadre__route r = { .handler = o->handler, .handler_name = o->handler_name,
-                              .own_guards = o->guards, .hidden = !o->in_schema };
+                              .own_guards = o->guards, .hidden = !o->in_schema, .data = o->data };
     if (!o->handler) {
         cadre_app_config_error(app, o->file, o->line, "route %s %s has no handler",
                          o->method ? o->method : "?", o->path ? o->path : "?");

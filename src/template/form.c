@@ -10,6 +10,7 @@
 #include <cadre/schema.h>
 
 #include <cadre/form.h>
+#include <cadre/orm.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -88,8 +89,51 @@ static cadre_slice value_text(cadre_arena *a, const cadre_schema *s, size_t i, c
     return (cadre_slice){ c ? c : "", c ? n : 0 };
 }
 
+/* A select's choice: the value sent, the text shown. */
+typedef struct choice {
+    cadre_slice value, label;
+} choice;
+
+/* The choices of foreign key f: the related rows by key, up to CADRE_FORM_CHOICES + 1 (one more
+ * says there are too many for a select), labelled by their first text field (else "name #id").
+ * Returns how many, or -1 when they cannot be read (the field is then a number input). */
+static long fk_choices(cadre_arena *a, struct cadre_db *db, const cadre_field *f, choice **out)
+{
+    const cadre_schema *t = f->fk();
+    const cadre_field *pk = cadre_model_pk(t);
+    if (!db || !pk || pk->type != CADRE_T_INT64)
+        return -1;
+    const cadre_field *text = NULL;
+    for (size_t i = 0; i < t->nfields && !text; i++)
+        if (t->fields[i].type == CADRE_T_STRING && !t->fields[i].primary_key)
+            text = &t->fields[i];
+    cadre_query q;
+    cadre_rows rows;
+    cadre_q_init(&q, db, t, a);
+    cadre_q_order_by(&q, text ? text->name : pk->name);
+    cadre_q_limit(&q, CADRE_FORM_CHOICES + 1);
+    if (cadre_q_fetch(&q, &rows) != 0)
+        return -1; /* logged where it failed */
+    choice *c = cadre_arena_calloc(a, (rows.len + 1) * sizeof *c);
+    if (!c)
+        return -1;
+    for (size_t i = 0; i < rows.len; i++) {
+        const char *row = (const char *)rows.items + i * t->size;
+        int64_t id = *(const int64_t *)(row + pk->offset);
+        c[i].value = cadre_slice_cstr(cadre_arena_printf(a, "%lld", (long long)id));
+        cadre_slice label = text ? *(const cadre_slice *)(row + text->offset) : (cadre_slice){ 0 };
+        c[i].label = label.len ? label
+                               : cadre_slice_cstr(cadre_arena_printf(a, "%s #%lld", t->name,
+                                                                     (long long)id));
+    }
+    *out = c;
+    return (long)rows.len;
+}
+
 static const char *input_type(const cadre_field *f)
 {
+    if (f->fk)
+        return "select";
     switch (f->type) {
     case CADRE_T_BOOL: return "checkbox";
     case CADRE_T_INT32:
@@ -106,21 +150,49 @@ static const char *input_type(const cadre_field *f)
         return "password";
     if (strcmp(f->name, "email") == 0 || strstr(f->name, "_email"))
         return "email";
-    return "text";
+    return f->type == CADRE_T_STRING && !f->has_max_len ? "textarea" : "text";
 }
 
-/* Fields a form shows: not keys nor automatic timestamps, and only those an input can hold. */
-static bool shown(const cadre_field *f)
+/* The choices a select of field f offers (an enum's values, a foreign key's rows), in *out;
+ * how many, or -1 when f is not a select after all (a foreign key without a database, or with
+ * more rows than a select lists: then a number input, with *out its suggestions). */
+static long select_choices(cadre_arena *a, const cadre_tform *form, const cadre_field *f,
+                           choice **out)
 {
+    *out = NULL;
+    if (f->fk) {
+        long n = fk_choices(a, form->db, f, out);
+        return n > CADRE_FORM_CHOICES ? -1 : n;
+    }
+    const cadre_enum *en = f->en();
+    choice *c = cadre_arena_calloc(a, (en->count + 1) * sizeof *c);
+    if (!c)
+        return -1;
+    for (size_t k = 0; k < en->count; k++)
+        c[k].value = c[k].label = cadre_slice_cstr(en->values[k]);
+    *out = c;
+    return (long)en->count;
+}
+
+/* Fields a form shows: those it names (all when none), not keys nor automatic timestamps, and
+ * only those an input can hold. */
+static bool shown(const cadre_tform *form, size_t i)
+{
+    const cadre_field *f = &form->schema->fields[i];
+    if (form->only && !((form->only >> i) & 1))
+        return false;
     return !f->primary_key && !f->auto_now && !f->auto_now_add && f->type != CADRE_T_OBJECT &&
            f->type != CADRE_T_ARRAY && f->type != CADRE_T_STRINGS && f->type != CADRE_T_INT64S &&
            f->type != CADRE_T_DOUBLES;
 }
 
-/* "unit_price" → "Unit price" */
-static cadre_slice label_of(cadre_arena *a, const char *name)
+/* "unit_price" → "Unit price"; a foreign key's "supplier_id" → "Supplier" (Django's) */
+static cadre_slice label_of(cadre_arena *a, const cadre_field *f)
 {
+    const char *name = f->name;
     size_t n = strlen(name);
+    if (f->fk && n > 3 && strcmp(name + n - 3, "_id") == 0)
+        n -= 3;
     char *c = cadre_arena_strndup(a, name, n);
     if (!c)
         return (cadre_slice){ "", 0 };
@@ -147,32 +219,50 @@ cadre_tvalue cadre__form_fields(cadre_arena *a, const cadre_tform *form)
     size_t n = 0;
     for (size_t i = 0; items && i < s->nfields; i++) {
         const cadre_field *f = &s->fields[i];
-        if (!shown(f))
+        if (!shown(form, i))
             continue;
         const cadre_verror *e = field_error(form->errs, f->name);
-        cadre_tvar *vars = cadre_arena_calloc(a, 8 * sizeof *vars);
+        cadre_tvar *vars = cadre_arena_calloc(a, 9 * sizeof *vars);
         if (!vars)
             break;
         cadre_slice value = e ? input_text(a, e) : value_text(a, s, i, form->obj);
-        cadre_tvalue *opts = NULL;
-        size_t nopts = 0;
+        cadre_tvalue *opts = NULL, *chs = NULL;
+        size_t nopts = 0, nch = 0;
+        const char *type = input_type(f);
         if (f->type == CADRE_T_ENUM) {
             const cadre_enum *en = f->en();
             opts = cadre_arena_calloc(a, (en->count + 1) * sizeof *opts);
             for (size_t k = 0; opts && k < en->count; k++)
                 opts[nopts++] = CADRE_TSTR(en->values[k]);
         }
+        if (strcmp(type, "select") == 0) {
+            choice *c;
+            long nc = select_choices(a, form, f, &c);
+            if (nc < 0)
+                type = "number";
+            chs = nc > 0 ? cadre_arena_calloc(a, (size_t)nc * sizeof *chs) : NULL;
+            for (long k = 0; chs && k < nc; k++) {
+                cadre_tvar *pair = cadre_arena_calloc(a, 2 * sizeof *pair);
+                if (!pair)
+                    break;
+                pair[0] = (cadre_tvar){ "value", CADRE_TSLICE(c[k].value) };
+                pair[1] = (cadre_tvar){ "label", CADRE_TSLICE(c[k].label) };
+                chs[nch++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { pair, 2 } };
+            }
+        }
         vars[0] = (cadre_tvar){ "name", CADRE_TSTR(f->name) };
-        vars[1] = (cadre_tvar){ "label", CADRE_TSLICE(label_of(a, f->name)) };
+        vars[1] = (cadre_tvar){ "label", CADRE_TSLICE(label_of(a, f)) };
         vars[2] = (cadre_tvar){ "value", CADRE_TSLICE(value) };
         vars[3] = (cadre_tvar){ "error", e ? CADRE_TSTR(e->msg) : CADRE_TNONE };
-        vars[4] = (cadre_tvar){ "type", CADRE_TSTR(input_type(f)) };
+        vars[4] = (cadre_tvar){ "type", CADRE_TSTR(type) };
         vars[5] = (cadre_tvar){ "required", CADRE_TBOOL(cadre_field_required(f) &&
                                                         f->type != CADRE_T_BOOL) };
         vars[6] = (cadre_tvar){ "options", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
                                                             .u.values = { opts, nopts } } };
         vars[7] = (cadre_tvar){ "help", f->description ? CADRE_TSTR(f->description) : CADRE_TNONE };
-        items[n++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { vars, 8 } };
+        vars[8] = (cadre_tvar){ "choices", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                            .u.values = { chs, nch } } };
+        items[n++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { vars, 9 } };
     }
     return (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { items, n } };
 }
@@ -191,28 +281,58 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
     const cadre_schema *s = form->schema;
     for (size_t i = 0; i < s->nfields; i++) {
         const cadre_field *f = &s->fields[i];
-        if (!shown(f))
+        if (!shown(form, i))
             continue;
         const cadre_verror *e = field_error(form->errs, f->name);
         cadre_slice value = e ? input_text(a, e) : value_text(a, s, i, form->obj);
         const char *type = input_type(f);
         bool req = cadre_field_required(f) && f->type != CADRE_T_BOOL;
         cadre_buf_appendf(&b, "<p class=\"field%s\"><label for=\"id_%s\">", e ? " error" : "", f->name);
-        esc(&b, label_of(a, f->name));
+        esc(&b, label_of(a, f));
         cadre_buf_append_str(&b, "</label> ");
-        if (strcmp(type, "select") == 0) {
+        choice *c = NULL;
+        long nc = strcmp(type, "select") == 0 ? select_choices(a, form, f, &c) : 0;
+        if (nc < 0) { /* a foreign key without a select: its id, with suggestions when there are */
+            cadre_buf_appendf(&b, "<input type=\"number\" name=\"%s\" id=\"id_%s\"%s%s value=\"",
+                              f->name, f->name, req ? " required" : "",
+                              c ? cadre_arena_printf(a, " list=\"id_%s_list\"", f->name) : "");
+            esc(&b, value);
+            cadre_buf_append_str(&b, "\">");
+            if (c) {
+                cadre_buf_appendf(&b, "<datalist id=\"id_%s_list\">", f->name);
+                for (long k = 0; k < CADRE_FORM_CHOICES; k++) {
+                    cadre_buf_append_str(&b, "<option value=\"");
+                    esc(&b, c[k].value);
+                    cadre_buf_append_str(&b, "\">");
+                    esc(&b, c[k].label);
+                    cadre_buf_append_str(&b, "</option>");
+                }
+                cadre_buf_append_str(&b, "</datalist>");
+            }
+        } else if (strcmp(type, "select") == 0) {
             cadre_buf_appendf(&b, "<select name=\"%s\" id=\"id_%s\"%s>", f->name, f->name,
                               req ? " required" : "");
-            const cadre_enum *en = f->en();
-            for (size_t k = 0; k < en->count; k++) {
-                cadre_slice v = cadre_slice_cstr(en->values[k]);
+            bool chosen = false;
+            for (long k = 0; k < nc && !chosen; k++)
+                chosen = cadre_slice_eq(c[k].value, value);
+            if (!req || !chosen) /* Django's empty choice: nothing chosen yet, or not a choice */
+                cadre_buf_append_str(&b, "<option value=\"\">---------</option>");
+            for (long k = 0; k < nc; k++) {
                 cadre_buf_append_str(&b, "<option value=\"");
-                esc(&b, v);
-                cadre_buf_append_str(&b, cadre_slice_eq(v, value) ? "\" selected>" : "\">");
-                esc(&b, v);
+                esc(&b, c[k].value);
+                cadre_buf_append_str(&b, cadre_slice_eq(c[k].value, value) ? "\" selected>" : "\">");
+                esc(&b, c[k].label);
                 cadre_buf_append_str(&b, "</option>");
             }
             cadre_buf_append_str(&b, "</select>");
+        } else if (strcmp(type, "textarea") == 0) {
+            cadre_buf_appendf(&b, "<textarea name=\"%s\" id=\"id_%s\" rows=\"6\"%s", f->name,
+                              f->name, req ? " required" : "");
+            if (f->has_min_len && f->min_len)
+                cadre_buf_appendf(&b, " minlength=\"%zu\"", f->min_len);
+            cadre_buf_append_str(&b, ">");
+            esc(&b, value);
+            cadre_buf_append_str(&b, "</textarea>");
         } else if (strcmp(type, "checkbox") == 0) {
             bool on = value.len && !(value.len == 5 && memcmp(value.ptr, "false", 5) == 0);
             cadre_buf_appendf(&b, "<input type=\"checkbox\" name=\"%s\" id=\"id_%s\" value=\"true\"%s>",

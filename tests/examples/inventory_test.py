@@ -462,6 +462,40 @@ class ApiTest(unittest.TestCase):
         self.assertIn('value="Form &lt;Co&gt;" required maxlength="200" minlength="1"> '
                       '<span class="error">Supplier with this name already exists.</span>', text)
 
+    def test_product_form_page(self):
+        # CADRE_FORM_PAGE with a field list: a foreign key is a select of the related rows, the
+        # other fields are never taken from the request, the database's refusals are per field
+        sid = self.supplier("Select <Co>")
+        status, headers, text = self.page("GET", "/products/new")
+        self.assertEqual(status, 200)
+        self.assertIn('<label for="id_supplier_id">Supplier</label> <select name="supplier_id" '
+                      'id="id_supplier_id" required><option value="">---------</option>', text)
+        self.assertIn('<option value="%d">Select &lt;Co&gt;</option>' % sid, text)
+        self.assertNotIn('name="updated_at"', text)  # automatic: not a form field
+        # a supplier that is not there: said beside the field, the select back on "---------"
+        status, headers, text = self.page("POST", "/products/new",
+                                          {"name": "Ghost drill", "price": "5",
+                                           "supplier_id": "987654"})
+        self.assertEqual(status, 422, text)
+        self.assertIn('<option value="">---------</option>', text)
+        self.assertIn('<span class="error">No supplier with id 987654</span>', text)
+        self.assertIn('value="Ghost drill"', text)
+        # fields outside the list are ignored, whatever is sent (no mass assignment)
+        status, headers, text = self.page("POST", "/products/new",
+                                          {"name": "Form drill", "price": "7.5",
+                                           "supplier_id": str(sid), "id": "777777",
+                                           "updated_at": "2001-01-01T00:00:00Z"})
+        self.assertEqual((status, headers.get("Location")), (303, "/"), text)
+        status, body, raw = self.req("GET", "/api/products?name=Form%20drill")
+        self.assertEqual(body["count"], 1, raw)
+        row = body["results"][0]
+        self.assertNotEqual(row["id"], 777777)
+        self.assertFalse(row["updated_at"].startswith("2001"), row)
+        self.assertEqual((row["price"], row["supplier_id"]), (7.5, sid))
+        # a JSON body is not a form
+        status, _, raw = self.req("POST", "/products/new", {"name": "x"})
+        self.assertEqual(status, 415, raw)
+
     def test_parameter_names_are_text_in_errors(self):
         # issue #10: a query parameter's name comes back in the 422 as the second string of its
         # loc, whatever bytes it holds: never JSON syntax, never invalid UTF-8 (the writer puts

@@ -389,8 +389,8 @@ static void test_forms(void **state)
            "<p class=\"field\"><label for=\"id_age\">Age</label> <input type=\"number\" name=\"age\" "
            "id=\"id_age\" value=\"\" required min=\"0\"></p>\n"
            "<p class=\"field\"><label for=\"id_kind\">Kind</label> <select name=\"kind\" "
-           "id=\"id_kind\" required><option value=\"book\">book</option><option value=\"tool\">"
-           "tool</option></select></p>\n"
+           "id=\"id_kind\" required><option value=\"\">---------</option><option value=\"book\">"
+           "book</option><option value=\"tool\">tool</option></select></p>\n"
            "<p class=\"field\"><label for=\"id_newsletter\">Newsletter</label> <input "
            "type=\"checkbox\" name=\"newsletter\" id=\"id_newsletter\" value=\"true\"></p>\n"
            "<p class=\"field\"><label for=\"id_password\">Password</label> <input "
@@ -434,8 +434,9 @@ static void test_forms(void **state)
            CADRE_CTX({ "form", CADRE_TFORM(avatar_form, NULL, NULL) },
                      { "form2", CADRE_TFORM(signup, NULL, NULL) }),
            "<form enctype=\"multipart/form-data\">"
-           "<p class=\"field\"><label for=\"id_title\">Title</label> <input type=\"text\" "
-           "name=\"title\" id=\"id_title\" value=\"\"></p>\n"
+           /* a string without CADRE_MAX_LEN is TEXT: a textarea, as Django's TextField */
+           "<p class=\"field\"><label for=\"id_title\">Title</label> <textarea name=\"title\" "
+           "id=\"id_title\" rows=\"6\"></textarea></p>\n"
            "<p class=\"field\"><label for=\"id_avatar\">Avatar</label> <input type=\"file\" "
            "name=\"avatar\" id=\"id_avatar\" required></p>\n"
            "<p class=\"field\"><label for=\"id_extra\">Extra</label> <input type=\"file\" "
