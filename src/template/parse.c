@@ -65,6 +65,16 @@ static int line_of(parser *ps, const char *at)
     return ps->line_no;
 }
 
+/* e is written at `at`: its line and column, for messages at render time. */
+static void mark(parser *ps, texpr *e, const char *at)
+{
+    e->line = line_of(ps, at);
+    const char *q = at;
+    while (q > ps->src && q[-1] != '\n')
+        q--;
+    e->col = (int)(at - q) + 1;
+}
+
 /* Enters one more level of nesting; false (with the error reported) past MAX_NESTING. */
 static bool nest(parser *ps, const char *at)
 {
@@ -340,6 +350,7 @@ static texpr *parse_primary(parser *ps)
         } else {
             e = expr_new(ps, E_NAME);
             e->name = cadre_arena_strndup(ps->a, s, n);
+            mark(ps, e, s);
         }
     } else {
         perr(ps, ps->p, "unexpected '%c' in an expression", c);
@@ -370,6 +381,7 @@ static texpr *parse_primary(parser *ps)
         texpr *a = expr_new(ps, E_ATTR);
         a->a = e;
         a->name = cadre_arena_strndup(ps->a, s, n);
+        mark(ps, a, s);
         e = a;
     }
     return e;

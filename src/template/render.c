@@ -38,6 +38,10 @@ typedef struct rstate {
     int depth;
     int rc;
     size_t steps;
+    bool dev;      /* development mode: undefined names and attributes are warned of */
+    int quiet;     /* > 0 inside |default's operand: an undefined value is expected there */
+    const texpr *warned[16]; /* already warned of in this render (the first 16) */
+    size_t nwarned;
 } rstate;
 
 typedef struct loop_state {
@@ -681,17 +685,55 @@ static cadre_tvalue lookup(rstate *st, const char *name)
 
 static void render_block(rstate *st, const char *name, size_t from);
 
+/* Development mode: a name or attribute that is not there (a typo renders nothing), once per
+ * expression and render, with where it is written. */
+static void warn_undefined(rstate *st, const texpr *e)
+{
+    if (!st->dev || st->quiet)
+        return;
+    for (size_t i = 0; i < st->nwarned; i++)
+        if (st->warned[i] == e)
+            return;
+    if (st->nwarned < sizeof st->warned / sizeof st->warned[0])
+        st->warned[st->nwarned++] = e;
+    const char *file = st->cur ? st->cur->name : "template";
+    if (e->kind == E_NAME)
+        cadre_log(CADRE_LOG_WARN, "%s:%d:%d: '%s' is not defined (renders as nothing; "
+                                  "|default(...) says it may be missing)",
+                  file, e->line, e->col, e->name);
+    else
+        cadre_log(CADRE_LOG_WARN, "%s:%d:%d: %s%s has no attribute '%s' (renders as nothing)",
+                  file, e->line, e->col, e->a->kind == E_NAME ? e->a->name : "the value",
+                  e->a->kind == E_NAME ? "" : " before it", e->name);
+}
+
 static cadre_tvalue eval(rstate *st, const texpr *e)
 {
     switch (e->kind) {
     case E_LIT: return e->lit;
-    case E_NAME: return lookup(st, e->name);
-    case E_ATTR: return attr(st, eval(st, e->a), e->name);
+    case E_NAME: {
+        cadre_tvalue v = lookup(st, e->name);
+        if (v.kind == CADRE_TV_UNDEFINED)
+            warn_undefined(st, e);
+        return v;
+    }
+    case E_ATTR: {
+        cadre_tvalue base = eval(st, e->a);
+        cadre_tvalue v = attr(st, base, e->name);
+        if (v.kind == CADRE_TV_UNDEFINED && base.kind != CADRE_TV_UNDEFINED &&
+            base.kind != CADRE_TV_NONE)
+            warn_undefined(st, e);
+        return v;
+    }
     case E_FILTER: {
         cadre_tvalue args[4];
         for (size_t i = 0; i < e->nargs; i++)
             args[i] = eval(st, e->args[i]);
-        return filters[e->op].fn(st, eval(st, e->a), args, e->nargs);
+        bool dflt = filters[e->op].fn == f_default;
+        st->quiet += dflt;
+        cadre_tvalue v = eval(st, e->a);
+        st->quiet -= dflt;
+        return filters[e->op].fn(st, v, args, e->nargs);
     }
     case E_INDEX: {
         cadre_tvalue a = eval(st, e->a), b = eval(st, e->b);
@@ -926,11 +968,11 @@ static void render_template(rstate *st, ttemplate *t)
 }
 
 int cadre__templates_render(cadre_templates *set, ttemplate *t, const cadre_tctx *ctx,
-                            const cadre_tctx *extra, cadre_buf *out)
+                            const cadre_tctx *extra, bool dev, cadre_buf *out)
 {
     cadre_arena scratch;
     cadre_arena_init(&scratch, 4096);
-    rstate st = { .set = set, .ctx = ctx, .extra = extra, .out = out, .a = &scratch };
+    rstate st = { .set = set, .ctx = ctx, .extra = extra, .out = out, .a = &scratch, .dev = dev };
     render_template(&st, t);
     cadre_arena_free(&scratch);
     return st.rc;

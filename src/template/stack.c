@@ -372,7 +372,8 @@ int cadre_render(cadre_request *r, int status, const char *name, cadre_tctx ctx)
     }
     cadre_buf out;
     cadre_buf_init_arena(&out, r->arena, (size_t)1 << 30);
-    rc = cadre__templates_render(set, tp, &ctx, &extra, &out);
+    bool dev = cadre_app_is_dev(cadre_request_app(r));
+    rc = cadre__templates_render(set, tp, &ctx, &extra, dev, &out);
     if (rc)
         return rc;
     const char *dot = strrchr(name, '.');

@@ -516,5 +516,5 @@ int cadre_template_render(cadre_templates *t, const char *name, const cadre_tctx
     ttemplate *tp = cadre__template_find(set, name, strlen(name));
     if (!tp)
         return CADRE_ENOTFOUND;
-    return cadre__templates_render(set, tp, ctx, NULL, out);
+    return cadre__templates_render(set, tp, ctx, NULL, false, out);
 }

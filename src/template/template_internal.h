@@ -31,6 +31,7 @@ struct texpr {
     texpr *a, *b;      /* operands (E_ATTR, E_FILTER: the value in a) */
     texpr **args;      /* E_FILTER */
     size_t nargs;
+    int line, col;     /* E_NAME, E_ATTR: where it is written (development-mode warnings) */
 };
 
 /* Nodes */
@@ -146,8 +147,10 @@ int cadre__templates_build(const tlayer *layers, size_t n, const tdiag *d, bool 
 cadre_templates *cadre__templates_current(cadre_templates *t);
 
 /* Renders t with the names of ctx, then those of extra (either may be NULL). */
+/* dev: warn (once per expression and render) of names and attributes that are not defined, with
+ * template:line:column, as development mode does */
 int cadre__templates_render(cadre_templates *set, ttemplate *t, const cadre_tctx *ctx,
-                            const cadre_tctx *extra, cadre_buf *out);
+                            const cadre_tctx *extra, bool dev, cadre_buf *out);
 
 /* The template named name in t, or NULL. */
 ttemplate *cadre__template_find(cadre_templates *t, const char *name, size_t len);

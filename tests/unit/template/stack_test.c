@@ -362,6 +362,49 @@ static void test_context_processors(void **state)
     cadre_app_free(app);
 }
 
+/* Development mode: a name or attribute that is not defined is a warning with the template,
+ * line and column (once per render); |default's operand may be missing; production mode is
+ * silent. */
+static void test_dev_mode_warns_of_undefined_names(void **state)
+{
+    (void)state;
+    static const cadre_template_source src[] = {
+        SRC("typo.html", "<h1>{{ v }}</h1>\n<p>{{ titel }} {{ titel }}</p>\n"
+                         "{{ v.nmae }}{{ gone|default(\"-\") }}"),
+    };
+    for (int dev = 0; dev < 2; dev++) {
+        cadre_app *app = new_app();
+        cadre_templates_add(app, src, 1);
+        cadre_app_dev_mode(app, dev == 1);
+        char path[] = "/tmp/cadre-devlog-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        cadre_log_configure(CADRE_LOG_WARN, CADRE_LOG_PLAIN, fd);
+        char *body = get(app, "/t/typo.html", 200);
+        cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, 2);
+        assert_string_equal(body, "<h1>V</h1>\n<p> </p>\n-");
+        free(body);
+        char log[4096] = { 0 };
+        assert_true(pread(fd, log, sizeof log - 1, 0) >= 0);
+        close(fd);
+        unlink(path);
+        if (!dev) {
+            assert_null(strstr(log, "not defined"));
+            assert_null(strstr(log, "attribute"));
+        } else {
+            const char *first = strstr(log, "typo.html:2:7: 'titel' is not defined");
+            assert_non_null(first);
+            const char *second = strstr(first + 1, "typo.html:2:19: 'titel' is not defined");
+            assert_non_null(second);
+            if (strstr(second + strlen("typo.html:2:19: 'titel'"), "'titel'")) /* each once */
+                fail_msg("warned more than once: %s", log);
+            assert_non_null(strstr(log, "typo.html:3:6: v has no attribute 'nmae'"));
+            assert_null(strstr(log, "gone"));
+        }
+        cadre_app_free(app);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_directory_layers_reload),
         cmocka_unit_test(test_templates_use_among_layers),
         cmocka_unit_test(test_context_processors),
+        cmocka_unit_test(test_dev_mode_warns_of_undefined_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
