@@ -277,6 +277,9 @@ static void test_compile_errors(void **state)
         const char *text, *where, *what;
     } cases[] = {
         { "{% if x %}never closed", "e.html:1:1:", "without {% endif %}" },
+        /* an unclosed loop is reported at its own line, not at the end of the file */
+        { "<ul>\n  {% for x in xs %}\n<li>{{ x }}</li>\n</ul>\n", "e.html:2:3:",
+          "{% for %} without {% endfor %}" },
         { "a\n  {% for x in %}{% endfor %}", "e.html:2:15:", "in an expression" },
         { "{{ x|nope }}", "e.html:1:6:", "unknown filter 'nope'" },
         { "{{ x }", "e.html:1:6:", "expected '}}'" },
