@@ -65,8 +65,7 @@ static int products_page(cadre_request *r)
     if (rc)
         return rc;
     return cadre_render(r, 200, "products.html",
-                        CADRE_CTX({ "products", CADRE_TROWS(product, &products) },
-                                  { "suppliers", CADRE_TROWS(supplier, &suppliers) }));
+                        CADRE_CTX({ "products", CADRE_TROWS(product, &products) }));
 }
 
 /* The pages' own errors (no such page, the database down) for browsers; the API keeps JSON. */

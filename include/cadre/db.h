@@ -34,10 +34,22 @@ typedef struct cadre_value {
 #define CADRE_PSLICE(sl) ((cadre_value){ .type = CADRE_V_TEXT, .s = (sl) })
 
 /** Rows returned by cadre_db_query: an array of structs of the query's schema. */
+typedef struct cadre_rows_link cadre_rows_link;
 typedef struct cadre_rows {
     void *items; /**< rows: ((T *)rows.items)[i] */
     size_t len;
+    /** The parallel arrays of related rows a query joined (cadre_q_select_related), or NULL:
+     *  read them with cadre_related. */
+    const cadre_rows_link *links;
 } cadre_rows;
+
+/** One select_related of a query's rows: the rows of field `via`'s model, parallel to them. */
+struct cadre_rows_link {
+    const struct cadre_field *via;     /**< the foreign key field of the rows' model */
+    const struct cadre_schema *schema; /**< the related model */
+    const cadre_rows *with;            /**< with->items[i] belongs to the rows' items[i] */
+    const cadre_rows_link *next;
+};
 
 /**
  * Opens a database by URL: "sqlite:///abs/path.db", "sqlite://relative.db" or a plain file path

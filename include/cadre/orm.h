@@ -286,6 +286,14 @@ void cadre_q_offset(cadre_query *q, int64_t n);
  */
 void cadre_q_select_related(cadre_query *q, const char *fk_field, cadre_rows *related /* OUT */);
 
+/**
+ * The row that rows->items[i] refers to through foreign key fk_field, from the query's
+ * select_related on that field: `const supplier *s = cadre_related(&rows, i, "supplier_id");`.
+ * NULL when the key is null, or the query did not select_related that field. Templates reach
+ * it as p.supplier (CADRE_TROWS).
+ */
+const void *cadre_related(const cadre_rows *rows, size_t i, const char *fk_field);
+
 /** Runs the query: every matching row as a struct of the model (in the query's arena). */
 int cadre_q_fetch(cadre_query *q, cadre_rows *out /* OUT */);
 

@@ -116,6 +116,10 @@ typedef struct cadre_tvalue {
             const cadre_schema *schema;
             const void *ptr;  /**< OBJ: the struct; LIST: the first of len structs */
             size_t len;
+            /** LIST made by CADRE_TROWS, and an OBJ taken from it: the query's rows, whose
+             *  select_related rows the objects' attributes reach (p.supplier) */
+            const struct cadre_rows *rows;
+            size_t index; /**< OBJ from rows: which row it is */
         } obj;
         struct {
             const struct cadre_tvalue *items;
@@ -153,13 +157,20 @@ typedef struct cadre_tctx {
 #define CADRE_TBOOL(x) ((cadre_tvalue){ .kind = CADRE_TV_BOOL, .u.b = (x) })
 #define CADRE_TNONE ((cadre_tvalue){ .kind = CADRE_TV_NONE })
 /** A struct of schema SCHEMA (the name given to CADRE_SCHEMA/CADRE_MODEL). */
-#define CADRE_TOBJ(SCHEMA, ptr)                                                                    \
-    ((cadre_tvalue){ .kind = CADRE_TV_OBJ, .u.obj = { SCHEMA##__schema(), (ptr), 1 } })
+#define CADRE_TOBJ(SCHEMA, PTR)                                                                    \
+    ((cadre_tvalue){ .kind = CADRE_TV_OBJ,                                                         \
+                     .u.obj = { .schema = SCHEMA##__schema(), .ptr = (PTR), .len = 1 } })
 /** n structs of schema SCHEMA from items. */
-#define CADRE_TLIST(SCHEMA, items, n)                                                              \
-    ((cadre_tvalue){ .kind = CADRE_TV_LIST, .u.obj = { SCHEMA##__schema(), (items), (n) } })
-/** The rows of a query (a cadre_rows *) of schema SCHEMA. */
-#define CADRE_TROWS(SCHEMA, rows) CADRE_TLIST(SCHEMA, (rows)->items, (rows)->len)
+#define CADRE_TLIST(SCHEMA, ITEMS, N)                                                              \
+    ((cadre_tvalue){ .kind = CADRE_TV_LIST,                                                        \
+                     .u.obj = { .schema = SCHEMA##__schema(), .ptr = (ITEMS), .len = (N) } })
+/** The rows of a query (a cadre_rows *) of schema SCHEMA. The rows of its select_related are
+ *  reached by the foreign key's name without _id: {% for p in products %}{{ p.supplier.name }}
+ *  (none when the key is null). */
+#define CADRE_TROWS(SCHEMA, ROWS)                                                                  \
+    ((cadre_tvalue){ .kind = CADRE_TV_LIST,                                                        \
+                     .u.obj = { .schema = SCHEMA##__schema(), .ptr = (ROWS)->items,                \
+                                .len = (ROWS)->len, .rows = (ROWS) } })
 /** A nested map: CADRE_TMAP({ "name", CADRE_TSTR("x") }, { "n", CADRE_TINT(3) }). */
 #define CADRE_TMAP(...)                                                                            \
     ((cadre_tvalue){ .kind = CADRE_TV_MAP,                                                         \

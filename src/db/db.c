@@ -200,8 +200,7 @@ static int query_rows(cadre_db *db, void *conn, void *pinned, cadre_arena *arena
                       const cadre_schema *s, cadre_rows *out, const char *sql,
                       const cadre_value *params, size_t nparams, size_t max_rows)
 {
-    out->items = NULL;
-    out->len = 0;
+    *out = (cadre_rows){ 0 };
     uint64_t start = sql_clock();
     int rc = db->driver->query(conn, pinned, arena, s, out, sql, params, nparams, max_rows);
     return noted(db, conn, rc, sql, start);
@@ -225,8 +224,7 @@ int cadre_db_query(cadre_db *db, cadre_arena *arena, const cadre_schema *s, cadr
                    const char *sql, const cadre_value *params, size_t nparams)
 {
     void *conn;
-    out->items = NULL;
-    out->len = 0;
+    *out = (cadre_rows){ 0 };
     int rc = conn_of(db, &conn);
     return rc ? rc : query_rows(db, conn, NULL, arena, s, out, sql, params, nparams, SIZE_MAX);
 }

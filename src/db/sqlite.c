@@ -585,7 +585,7 @@ static int query_each(void *conn, cadre_arena *arena, const cadre_schema *s, voi
     if (own && (rc = exec(c, NULL, read_begin_sql, NULL, 0, NULL, NULL)) != 0)
         return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        cadre_rows one = { NULL, 0 };
+        cadre_rows one = { 0 };
         void *row = (char *)rows + i * s->size;
         rc = query(c, c, arena, s, &one, sql, params + i * nparams, nparams, 1);
         found[i] = rc == 0 && one.len;

@@ -247,8 +247,7 @@ void cadre_q_offset(cadre_query *q, int64_t n)
 
 void cadre_q_select_related(cadre_query *q, const char *fk_field, cadre_rows *related)
 {
-    related->items = NULL;
-    related->len = 0;
+    *related = (cadre_rows){ 0 };
     const cadre_field *f = field(q, fk_field, strlen(fk_field));
     if (!f)
         return;
@@ -456,10 +455,16 @@ static void split(cadre_query *q, const joined *j, const cadre_rows *in, cadre_r
         return;
     out->items = cadre_arena_alloc(q->arena, in->len * m->size);
     out->len = in->len;
+    cadre_rows_link *links = cadre_arena_calloc(q->arena, q->nrelated * sizeof *links);
     for (size_t k = 0; k < q->nrelated; k++) {
         cadre_rows *rel = q->related[k].out;
         rel->items = cadre_arena_calloc(q->arena, in->len * q->related[k].target->size);
         rel->len = in->len;
+        if (links) { /* the rows say where their related rows are (cadre_related, templates) */
+            links[k] = (cadre_rows_link){ q->related[k].fk, q->related[k].target, rel,
+                                          k + 1 < q->nrelated ? &links[k + 1] : NULL };
+            out->links = links;
+        }
     }
     for (size_t i = 0; i < in->len; i++) {
         const char *row = (const char *)in->items + i * j->s.size;
@@ -479,12 +484,9 @@ static void split(cadre_query *q, const joined *j, const cadre_rows *in, cadre_r
 /* Runs the row query, at most max rows of it (-1: as the query says). */
 static int run_rows(cadre_query *q, int64_t max, cadre_rows *out)
 {
-    out->items = NULL;
-    out->len = 0;
-    for (size_t k = 0; k < q->nrelated; k++) {
-        q->related[k].out->items = NULL;
-        q->related[k].out->len = 0;
-    }
+    *out = (cadre_rows){ 0 };
+    for (size_t k = 0; k < q->nrelated; k++)
+        *q->related[k].out = (cadre_rows){ 0 };
     int64_t limit = q->limit;
     if (max >= 0 && (q->limit < 0 || q->limit > max))
         q->limit = max;
@@ -527,8 +529,7 @@ int cadre_q_get(cadre_query *q, void *row)
     int rc = run_rows(q, 2, &rows);
     if (rc == 0 && rows.len != 1) {
         for (size_t k = 0; k < q->nrelated; k++) {
-            q->related[k].out->items = NULL;
-            q->related[k].out->len = 0;
+            *q->related[k].out = (cadre_rows){ 0 };
         }
         return rows.len ? CADRE_EEXIST : CADRE_ENOTFOUND;
     }
@@ -612,4 +613,16 @@ int cadre_q_update(cadre_query *q, int64_t *changes)
     if (q->params.len)
         memcpy(vals + n, q->params.items, q->params.len * sizeof *vals);
     return cadre_db_exec(q->db, sql, vals, n + q->params.len, changes, NULL);
+}
+
+const void *cadre_related(const cadre_rows *rows, size_t i, const char *fk_field)
+{
+    for (const cadre_rows_link *l = rows ? rows->links : NULL; l; l = l->next) {
+        if (strcmp(l->via->name, fk_field) != 0 || i >= l->with->len)
+            continue;
+        const char *row = (const char *)l->with->items + i * l->schema->size;
+        /* no row joined (a null key): a zeroed struct, nothing present */
+        return *(const uint64_t *)(row + l->schema->set_offset) ? row : NULL;
+    }
+    return NULL;
 }

@@ -8,6 +8,7 @@
 
 #include <cadre/base.h>
 #include <cadre/schema.h>
+#include <cadre/orm.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -119,13 +120,16 @@ static cadre_tvalue field_value(rstate *st, const cadre_schema *s, size_t i, con
         return str_value(buf ? buf : "", n, false);
     }
     case CADRE_T_OBJECT:
-        return (cadre_tvalue){ .kind = CADRE_TV_OBJ, .u.obj = { cadre_field_sub(f), p, 1 } };
+        return (cadre_tvalue){ .kind = CADRE_TV_OBJ,
+                               .u.obj = { .schema = cadre_field_sub(f), .ptr = p, .len = 1 } };
     case CADRE_T_ARRAY: {
         const struct {
             const void *items;
             size_t len;
         } *arr = (const void *)p;
-        return (cadre_tvalue){ .kind = CADRE_TV_LIST, .u.obj = { cadre_field_sub(f), arr->items, arr->len } };
+        return (cadre_tvalue){ .kind = CADRE_TV_LIST,
+                               .u.obj = { .schema = cadre_field_sub(f), .ptr = arr->items,
+                                          .len = arr->len } };
     }
     case CADRE_T_STRINGS:
     case CADRE_T_INT64S:
@@ -149,6 +153,18 @@ static cadre_tvalue attr(rstate *st, cadre_tvalue v, const char *name)
         for (size_t i = 0; i < s->nfields; i++)
             if (strcmp(s->fields[i].name, name) == 0)
                 return field_value(st, s, i, v.u.obj.ptr);
+        /* a row of a query: p.supplier is the row its supplier_id's select_related joined
+         * (none for a null key) */
+        size_t n = strlen(name);
+        for (const cadre_rows_link *l = v.u.obj.rows ? v.u.obj.rows->links : NULL; l; l = l->next) {
+            const char *via = l->via->name;
+            if (strncmp(via, name, n) != 0 || strcmp(via + n, "_id") != 0)
+                continue;
+            const void *row = cadre_related(v.u.obj.rows, v.u.obj.index, via);
+            return row ? (cadre_tvalue){ .kind = CADRE_TV_OBJ,
+                                         .u.obj = { .schema = l->schema, .ptr = row, .len = 1 } }
+                       : CADRE_TNONE;
+        }
         return undefined();
     }
     case CADRE_TV_MAP:
@@ -204,8 +220,12 @@ static cadre_tvalue seq_item(rstate *st, cadre_tvalue v, size_t i)
     switch (v.kind) {
     case CADRE_TV_LIST:
         return (cadre_tvalue){ .kind = CADRE_TV_OBJ,
-                               .u.obj = { v.u.obj.schema,
-                                          (const char *)v.u.obj.ptr + i * v.u.obj.schema->size, 1 } };
+                               .u.obj = { .schema = v.u.obj.schema,
+                                          .ptr = (const char *)v.u.obj.ptr +
+                                                 i * v.u.obj.schema->size,
+                                          .len = 1,
+                                          .rows = v.u.obj.rows,
+                                          .index = i } };
     case CADRE_TV_VALUES:
         return v.u.values.items[i];
     case CADRE_TV_SLIST:

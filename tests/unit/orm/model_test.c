@@ -527,6 +527,32 @@ static void test_select_related(void **state)
     assert_string_equal(s[2].name.ptr, "bolt co");
     assert_string_equal(p[2].name.ptr, "saw");
     assert_int_equal(p[2].supplier_id, 1); /* saw's own supplier, not the movement's */
+    /* the same rows through the movements themselves: cadre_related follows each key (NULL for
+     * a null key, and for a field the query did not join) */
+    const supplier *via = cadre_related(&rows, 0, "supplier_id");
+    assert_ptr_equal(via, &s[0]);
+    assert_null(cadre_related(&rows, 1, "supplier_id"));
+    const product *prod2 = cadre_related(&rows, 2, "product_id");
+    assert_string_equal(prod2->name.ptr, "saw");
+    assert_null(cadre_related(&rows, 0, "qty"));
+    assert_null(cadre_related(&rows, 3, "product_id")); /* past the rows */
+    /* rendered: m.supplier.name, none for the null key */
+    cadre_templates *t;
+    static const cadre_template_source tpl[] = {
+        { "m.html", "{% for m in rows %}{{ m.qty }} {{ m.product.name }} "
+                    "{{ m.supplier.name|default('-') }};{% endfor %}", 99 },
+    };
+    assert_int_equal(cadre_templates_load_sources(tpl, 1, &t), 0);
+    cadre_buf out;
+    cadre_buf_init(&out, 4096);
+    assert_int_equal(cadre_template_render(t, "m.html",
+                                           &CADRE_CTX({ "rows", CADRE_TROWS(movement, &rows) }),
+                                           &out),
+                     0);
+    assert_int_equal(cadre_buf_append(&out, "", 1), 0);
+    assert_string_equal(out.data, "5 hammer acme;3 drill -;-1 saw bolt co;");
+    cadre_buf_free(&out);
+    cadre_templates_free(t);
     cadre_q_limit(&q, 1);
     cadre_q_offset(&q, 1);
     assert_int_equal(cadre_q_fetch(&q, &rows), 0);
