@@ -93,9 +93,9 @@ int main(int argc, char **argv)
     /* forms validated like the API's bodies: shown again with their errors beside the fields
      * (422), or the row inserted (a name taken, a supplier that is not there: said beside the
      * field) and the browser sent to the list (303) */
-    CADRE_FORM_PAGE(app, "/suppliers/new", supplier, "supplier_form.html", NULL, .db = db,
+    CADRE_FORM_PAGE(app, "/suppliers/new", supplier, "form.html", NULL, .db = db,
                     .success = "/");
-    CADRE_FORM_PAGE(app, "/products/new", product, "product_form.html", NULL, .db = db,
+    CADRE_FORM_PAGE(app, "/products/new", product, "form.html", NULL, .db = db,
                     .fields = "name,price,supplier_id", .success = "/");
     cadre_models(app, db, INVENTORY_MIGRATIONS, CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product),
                  CADRE_SCHEMA_OF(stock_movement));

@@ -190,7 +190,7 @@ typedef struct cadre_tctx {
  * (an enum's values), f.choices (a select's, each with value and label) and f.help (the
  * field's CADRE_DESCRIPTION). File fields are file inputs
  * (multiple for `files`), and `form.enctype` is what the <form> tag needs:
- * `<form method="post" enctype="{{ form.enctype }}">`.
+ * `<form method="post" enctype="{{ form.enctype }}">`; `form.model` is the schema's name.
  */
 typedef struct cadre_tform {
     const cadre_schema *schema;

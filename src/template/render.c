@@ -175,6 +175,8 @@ static cadre_tvalue attr(rstate *st, cadre_tvalue v, const char *name)
     case CADRE_TV_FORM:
         if (strcmp(name, "enctype") == 0)
             return cadre__form_enctype(v.u.other.ptr);
+        if (strcmp(name, "model") == 0) /* the schema's name: "New {{ form.model }}" */
+            return CADRE_TSTR(((const cadre_tform *)v.u.other.ptr)->schema->name);
         return strcmp(name, "fields") == 0 ? cadre__form_fields(st->a, v.u.other.ptr) : undefined();
     case CADRE_TV_LOOP: {
         const loop_state *l = v.u.other.ptr;

@@ -13,6 +13,8 @@
 
 #include <cadre.h>
 
+#include "verror_text.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -67,16 +69,7 @@ CADRE_SCHEMA(Upload, UPLOAD_FIELDS)
 
 static cadre_arena arena;
 
-/* An error's location as JSON text (arena memory). */
-static const char *loc_text(const cadre_verror *v)
-{
-    cadre_buf b;
-    cadre_json_writer w;
-    cadre_buf_init_arena(&b, &arena, 4096);
-    cadre_json_writer_init(&w, &b);
-    cadre_verror_write_loc(v, &w);
-    return cadre_buf_cstr(&b);
-}
+#define loc_text(v) loc_json(&arena, (v))
 
 static char tmpdir[64];
 

@@ -14,6 +14,8 @@
 
 #include <cadre.h>
 
+#include "verror_text.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -113,16 +115,7 @@ CADRE_SCHEMA_STRICT(Event, EVENT_FIELDS)
 
 static cadre_arena A;
 
-/* An error's location as JSON text (arena memory). */
-static const char *loc_text(const cadre_verror *v)
-{
-    cadre_buf b;
-    cadre_json_writer w;
-    cadre_buf_init_arena(&b, &A, 4096);
-    cadre_json_writer_init(&w, &b);
-    cadre_verror_write_loc(v, &w);
-    return cadre_buf_cstr(&b);
-}
+#define loc_text(v) loc_json(&A, (v))
 
 
 static int setup(void **state)
