@@ -217,6 +217,20 @@ int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, c
 /** How many cadre_q_select_related one query takes. */
 #define CADRE_Q_MAX_RELATED 4
 
+/** Foreign keys a lookup may cross (author__publisher__name: 2). */
+#define CADRE_Q_MAX_HOPS 4
+
+/**
+ * Resolves a field path of model m, path[0..len): "price", or across foreign keys
+ * "author__name" (a step is the foreign key's field, author_id, or its name without _id, as
+ * Django names the relation). Returns the final field (of the last related model) with the
+ * foreign keys crossed in hops[0..*nhops) (at most CADRE_Q_MAX_HOPS) and in *used how much of
+ * path named them (what follows, "__icontains", is the lookup); NULL when the path names no
+ * field. The query builder and the CRUD API resolve filters and orderings with it.
+ */
+const cadre_field *cadre_model_path(const cadre_schema *m, const char *path, size_t len,
+                                    const cadre_field **hops, size_t *nhops, size_t *used);
+
 /** A query under construction. Its memory comes from the arena given to cadre_q_init. */
 typedef struct cadre_query {
     /* private */

@@ -233,7 +233,7 @@ static int destroy(cadre_request *r, const void *params, const void *body, void 
 /* FIELD__in=a,b,c: each value read as the field's type (loose: constraints are for input rows);
  * an empty list matches nothing. The first bad value is the parameter's one error. */
 static void filter_in(cadre_request *r, const cadre_schema *m, const cadre_field *loose,
-                      const cadre_field *f, cadre_slice val, cadre_query *q, cadre_verrors *errs,
+                      const char *path, cadre_slice val, cadre_query *q, cadre_verrors *errs,
                       cadre_slice name)
 {
     size_t cap = val.len ? 1 : 0;
@@ -262,7 +262,7 @@ static void filter_in(cadre_request *r, const cadre_schema *m, const cadre_field
         p = e + 1;
     }
     if (errs->len == before)
-        cadre_q_filter_in(q, f->name, vals, n);
+        cadre_q_filter_in(q, path, vals, n);
 }
 
 /*
@@ -292,7 +292,10 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
             const char *comma = memchr(p, ',', (size_t)(end - p));
             const char *e = comma ? comma : end;
             bool desc = *p == '-';
-            if (!cadre_schema_field(m, p + desc, (size_t)(e - p - desc))) {
+            const cadre_field *hops[CADRE_Q_MAX_HOPS];
+            size_t nhops, used, flen = (size_t)(e - p - desc);
+            const cadre_field *of = cadre_model_path(m, p + desc, flen, hops, &nhops, &used);
+            if (!of || used != flen) { /* a field, or one across foreign keys: author__name */
                 add_error(errs, "query", name, "value_error",
                                   cadre_arena_printf(r->arena, "%s has no field %.*s to order by",
                                                      m->name, (int)(e - p - desc), p + desc), val, false, NULL);
@@ -303,10 +306,16 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
         }
         return 0;
     }
-    /* a filter: FIELD or FIELD__LOOKUP, its value read as the field's type */
-    char *sep = strstr(k, "__");
-    size_t flen = sep ? (size_t)(sep - k) : strlen(k);
-    const cadre_field *f = cadre_schema_field(m, k, flen);
+    /* a filter: FIELD or FIELD__LOOKUP, also across foreign keys (author__name__icontains),
+     * its value read as the (last) field's type */
+    const cadre_field *hops[CADRE_Q_MAX_HOPS];
+    size_t nhops, flen = 0;
+    const cadre_field *f = has_nul ? NULL : cadre_model_path(m, k, key.len, hops, &nhops, &flen);
+    char *sep = f && flen < key.len ? k + flen : NULL;
+    if (sep && strncmp(sep, "__", 2) != 0)
+        f = NULL;
+    if (!f)
+        flen = (size_t)((sep = strstr(k, "__")) ? sep - k : (ptrdiff_t)key.len);
     if (has_nul || !f || !filter_kind(f) || (sep && lookup_for(f, sep + 2) < 0)) {
         const char *msg;
         if (!has_nul && f && filter_kind(f) && sep) {
@@ -316,8 +325,8 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
                 if (lookups[i].kinds & filter_kind(f))
                     takes = cadre_arena_printf(r->arena, "%s%s%s", takes, *takes ? ", " : "",
                                                lookups[i].name);
-            msg = cadre_arena_printf(r->arena, "unknown filter: %s.%s has no lookup %s (it takes "
-                                               "%s)", m->name, f->name, sep + 2, takes);
+            msg = cadre_arena_printf(r->arena, "unknown filter: %s.%.*s has no lookup %s (it "
+                                               "takes %s)", m->name, (int)flen, k, sep + 2, takes);
         } else {
             msg = cadre_arena_printf(r->arena, "unknown filter: %s has no field %.*s to filter by",
                                      m->name, (int)flen, k);
@@ -345,17 +354,19 @@ static int list_param(cadre_request *r, const struct crud *c, cadre_query *q, ca
         cadre_q_filter(q, k, CADRE_PINT(yes));
         return 0;
     }
-    /* constraints (min length, ranges) are for input rows, not for filter values */
+    /* constraints (min length, ranges) are for input rows, not for filter values; the value is
+     * read as a member of the field's own model (the related one, across foreign keys) */
+    const cadre_schema *owner = nhops ? hops[nhops - 1]->fk() : m;
     cadre_field loose = { .name = k, .type = f->type, .offset = f->offset, .en = f->en };
     if (sep && strcmp(sep + 2, "in") == 0) {
-        filter_in(r, m, &loose, f, val, q, errs, name);
+        filter_in(r, owner, &loose, cadre_arena_strndup(r->arena, k, flen), val, q, errs, name);
         return 0;
     }
-    void *tmp = cadre_arena_calloc(r->arena, m->size);
+    void *tmp = cadre_arena_calloc(r->arena, owner->size);
     size_t before = errs->len;
-    cadre_schema_decode_text(m, &loose, val, tmp, r->arena, "query", errs);
+    cadre_schema_decode_text(owner, &loose, val, tmp, r->arena, "query", errs);
     if (errs->len == before)
-        cadre_q_filter(q, k, cadre__model_value(m, &loose, tmp, r->arena));
+        cadre_q_filter(q, k, cadre__model_value(owner, &loose, tmp, r->arena));
     return 0;
 }
 

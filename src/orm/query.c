@@ -124,19 +124,96 @@ static const char *qualified(cadre_query *q, const cadre_field *f)
     return cadre_arena_printf(q->arena, "%s.%s", q->model->name, f->name);
 }
 
+/* The foreign key of m that a path step names: "author" (Django's name for the relation) or
+ * "author_id" (the field), when it is a foreign key; NULL otherwise. */
+static const cadre_field *hop_field(const cadre_schema *m, const char *step, size_t len)
+{
+    const cadre_field *f = cadre_schema_field(m, step, len);
+    if (f && f->fk)
+        return f;
+    for (size_t i = 0; i < m->nfields; i++) {
+        const char *n = m->fields[i].name;
+        if (m->fields[i].fk && strlen(n) == len + 3 && strncmp(n, step, len) == 0 &&
+            strcmp(n + len, "_id") == 0)
+            return &m->fields[i];
+    }
+    return NULL;
+}
+
+const cadre_field *cadre_model_path(const cadre_schema *m, const char *path, size_t len,
+                                    const cadre_field **hops, size_t *nhops, size_t *used)
+{
+    size_t n = 0, at = 0;
+    for (;;) {
+        const char *step = path + at;
+        const char *sep = memmem(step, len - at, "__", 2);
+        size_t slen = sep ? (size_t)(sep - step) : len - at;
+        if (sep) { /* a hop when the step is a foreign key and the next step a field beyond it */
+            const cadre_field *fk = hop_field(m, step, slen);
+            const char *next = sep + 2;
+            const char *after = memmem(next, len - (size_t)(next - path), "__", 2);
+            size_t nlen = after ? (size_t)(after - next) : len - (size_t)(next - path);
+            const cadre_schema *t = fk ? fk->fk() : NULL;
+            if (t && (cadre_schema_field(t, next, nlen) || hop_field(t, next, nlen))) {
+                if (n == CADRE_Q_MAX_HOPS)
+                    return NULL;
+                hops[n++] = fk;
+                m = t;
+                at = (size_t)(next - path);
+                continue;
+            }
+        }
+        const cadre_field *f = cadre_schema_field(m, step, slen);
+        if (!f)
+            return NULL;
+        *nhops = n;
+        *used = at + slen;
+        return f;
+    }
+}
+
+/* Opens a condition on field f at the end of hops: for each hop, the key among the keys of the
+ * related rows that match what follows (each related table aliased, so that a key to the model's
+ * own table stays unambiguous). Returns the column to compare; close_hops ends it. */
+static const char *open_hops(cadre_query *q, const cadre_field *const *hops, size_t nhops,
+                             const cadre_field *f)
+{
+    const char *owner = q->model->name;
+    for (size_t k = 0; k < nhops; k++) {
+        const cadre_schema *t = hops[k]->fk();
+        cadre_buf_appendf(&q->where, "%s.%s IN (SELECT cadre__h%zu.%s FROM %s AS cadre__h%zu WHERE ",
+                          owner, hops[k]->name, k, cadre_model_pk(t)->name, t->name, k);
+        owner = cadre_arena_printf(q->arena, "cadre__h%zu", k);
+    }
+    return cadre_arena_printf(q->arena, "%s.%s", owner, f->name);
+}
+
+static void close_hops(cadre_query *q, size_t nhops)
+{
+    for (size_t k = 0; k < nhops; k++)
+        cadre_buf_append_str(&q->where, ")");
+}
+
 static void condition(cadre_query *q, const char *lookup, cadre_value v, bool negate)
 {
-    const char *sep = strstr(lookup, "__");
-    size_t flen = sep ? (size_t)(sep - lookup) : strlen(lookup);
-    const char *op = sep ? sep + 2 : "exact";
-    const cadre_field *f = field(q, lookup, flen);
-    if (!f)
+    /* FIELD, FIELD__op, or a path across foreign keys: author__name__icontains */
+    const cadre_field *hops[CADRE_Q_MAX_HOPS];
+    size_t nhops, used, len = strlen(lookup);
+    const cadre_field *f = cadre_model_path(q->model, lookup, len, hops, &nhops, &used);
+    if (!f) {
+        misuse(q, "unknown field", lookup);
         return;
+    }
+    const char *op = used == len ? "exact" : lookup + used + 2;
+    if (used < len && strncmp(lookup + used, "__", 2) != 0) {
+        misuse(q, "unknown field", lookup);
+        return;
+    }
     cadre_buf *w = &q->where;
     connective(q);
     if (negate)
         cadre_buf_append_str(w, "NOT (");
-    const char *col = qualified(q, f);
+    const char *col = open_hops(q, hops, nhops, f);
     bool compare = strcmp(op, "exact") == 0 || strcmp(op, "ne") == 0 || strcmp(op, "lt") == 0 ||
                    strcmp(op, "lte") == 0 || strcmp(op, "gt") == 0 || strcmp(op, "gte") == 0;
     if (compare) /* text that is not of the field's type is compared as it is */
@@ -174,6 +251,7 @@ static void condition(cadre_query *q, const char *lookup, cadre_value v, bool ne
     } else {
         misuse(q, "unknown lookup", lookup);
     }
+    close_hops(q, nhops);
     if (negate)
         cadre_buf_append_str(w, ")");
 }
@@ -190,15 +268,19 @@ void cadre_q_exclude(cadre_query *q, const char *lookup, cadre_value v)
 
 void cadre_q_filter_in(cadre_query *q, const char *name, const cadre_value *values, size_t n)
 {
-    const cadre_field *f = field(q, name, strlen(name));
-    if (!f)
+    const cadre_field *hops[CADRE_Q_MAX_HOPS];
+    size_t nhops, used, len = strlen(name);
+    const cadre_field *f = cadre_model_path(q->model, name, len, hops, &nhops, &used);
+    if (!f || used != len) {
+        misuse(q, "unknown field", name);
         return;
+    }
     connective(q);
     if (n == 0) {
         cadre_buf_append_str(&q->where, "1 = 0");
         return;
     }
-    cadre_buf_appendf(&q->where, "%s IN (", qualified(q, f));
+    cadre_buf_appendf(&q->where, "%s IN (", open_hops(q, hops, nhops, f));
     for (size_t i = 0; i < n; i++) {
         cadre_value v = values[i];
         stored_form(q, f, &v);
@@ -206,6 +288,7 @@ void cadre_q_filter_in(cadre_query *q, const char *name, const cadre_value *valu
         bind(q, v);
     }
     cadre_buf_append_str(&q->where, ")");
+    close_hops(q, nhops);
 }
 
 void cadre_q_or_begin(cadre_query *q)
@@ -228,11 +311,32 @@ void cadre_q_or_end(cadre_query *q)
 void cadre_q_order_by(cadre_query *q, const char *name)
 {
     bool desc = name[0] == '-';
-    const cadre_field *f = field(q, name + desc, strlen(name + desc));
-    if (!f)
+    const cadre_field *hops[CADRE_Q_MAX_HOPS];
+    size_t nhops, used, len = strlen(name + desc);
+    const cadre_field *f = cadre_model_path(q->model, name + desc, len, hops, &nhops, &used);
+    if (!f || used != len) {
+        misuse(q, "unknown field", name + desc);
         return;
-    cadre_buf_appendf(&q->order, "%s%s%s", q->order.len ? ", " : "", qualified(q, f),
-                      desc ? " DESC" : "");
+    }
+    cadre_buf *o = &q->order;
+    if (o->len)
+        cadre_buf_append_str(o, ", ");
+    /* across foreign keys: the related row's value, one scalar subquery per hop (aliased as
+     * the conditions' are) */
+    for (size_t k = 0; k < nhops; k++)
+        cadre_buf_append_str(o, "(SELECT ");
+    if (nhops)
+        cadre_buf_appendf(o, "cadre__h%zu.%s", nhops - 1, f->name);
+    else
+        cadre_buf_append_str(o, qualified(q, f));
+    for (size_t k = nhops; k-- > 0;) {
+        const cadre_schema *t = hops[k]->fk();
+        const char *from = k ? cadre_arena_printf(q->arena, "cadre__h%zu", k - 1) : q->model->name;
+        cadre_buf_appendf(o, " FROM %s AS cadre__h%zu WHERE cadre__h%zu.%s = %s.%s)", t->name, k, k,
+                          cadre_model_pk(t)->name, from, hops[k]->name);
+    }
+    if (desc)
+        cadre_buf_append_str(o, " DESC");
 }
 
 void cadre_q_limit(cadre_query *q, int64_t n)

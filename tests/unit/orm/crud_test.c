@@ -389,6 +389,28 @@ static void test_crud(void **state)
     /* a filter value is a value */
     expect("GET", "/api/products?name=x%27%20OR%20%271%27%3D%271", NULL, 200,
            "{\"count\":0,\"results\":[]}");
+    /* across the foreign key (suppliers: 1 acme, 2 bolt), as a filter, an __in and an ordering;
+     * the related field's type and lookups apply; a path that names nothing is a 422 */
+    static const char hammer[] = "{\"id\":1,\"name\":\"hammer\",\"price\":9.5,\"supplier_id\":1}",
+                      drill[] = "{\"id\":2,\"name\":\"drill\",\"price\":120.0,\"supplier_id\":2}";
+    char want[512];
+    snprintf(want, sizeof want, "{\"count\":1,\"results\":[%s]}", drill);
+    expect("GET", "/api/products?supplier__name=bolt", NULL, 200, want);
+    expect("GET", "/api/products?supplier__name__icontains=OL", NULL, 200, want);
+    expect("GET", "/api/products?supplier_id__name__startswith=b", NULL, 200, want);
+    expect("GET", "/api/products?supplier__name__in=bolt,zzz", NULL, 200, want);
+    expect("GET", "/api/products?supplier__id__gt=1", NULL, 200, want);
+    snprintf(want, sizeof want, "{\"count\":2,\"results\":[%s,%s]}", drill, hammer);
+    expect("GET", "/api/products?ordering=-supplier__name", NULL, 200, want);
+    expect("GET", "/api/products?supplier__colour=red", NULL, 422,
+           "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"query\",\"supplier__colour\"],"
+           "\"msg\":\"unknown filter: product has no field supplier to filter by\",\"input\":"
+           "\"red\"}]}");
+    expect("GET", "/api/products?supplier__name__gt=a&supplier__id__lt=x", NULL, 422,
+           "{\"detail\":[{\"type\":\"int_parsing\",\"loc\":[\"query\",\"supplier__id__lt\"],"
+           "\"msg\":\"Input should be a valid integer, unable to parse string as an integer\","
+           "\"input\":\"x\"}]}");
+    expect("GET", "/api/products?ordering=supplier__colour", NULL, 422, NULL);
     in_lookup();
     hostile_names();
     datetime_filters();
