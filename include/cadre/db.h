@@ -43,11 +43,17 @@ typedef struct cadre_rows {
     const cadre_rows_link *links;
 } cadre_rows;
 
-/** One select_related of a query's rows: the rows of field `via`'s model, parallel to them. */
+/**
+ * Related rows a query fetched with its rows. select_related (start NULL): the rows of field
+ * `via`'s model, parallel to them: with->items[i] belongs to items[i]. prefetch (start set): the
+ * rows of model `schema` whose foreign key `via` names one of them, grouped: items[i]'s are
+ * with->items[start[i] .. start[i] + count[i]).
+ */
 struct cadre_rows_link {
-    const struct cadre_field *via;     /**< the foreign key field of the rows' model */
-    const struct cadre_schema *schema; /**< the related model */
-    const cadre_rows *with;            /**< with->items[i] belongs to the rows' items[i] */
+    const struct cadre_field *via;
+    const struct cadre_schema *schema;
+    const cadre_rows *with;
+    const size_t *start, *count;
     const cadre_rows_link *next;
 };
 

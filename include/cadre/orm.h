@@ -249,6 +249,12 @@ typedef struct cadre_query {
         cadre_rows *out;
     } related[CADRE_Q_MAX_RELATED]; /* cadre_q_select_related */
     size_t nrelated;
+    struct {
+        const cadre_schema *model;  /* the related model */
+        const cadre_field *fk;      /* its foreign key to this query's model */
+        cadre_rows *out;
+    } prefetch[CADRE_Q_MAX_RELATED]; /* cadre_q_prefetch */
+    size_t nprefetch;
     cadre_value *set_values; /* cadre_q_set, by field index (arena, on first use) */
     uint64_t set_mask;       /* which fields are set */
 } cadre_query;
@@ -299,6 +305,21 @@ void cadre_q_offset(cadre_query *q, int64_t n);
  * naming it). cadre_q_count, cadre_q_exists, cadre_q_delete and cadre_q_update ignore it.
  */
 void cadre_q_select_related(cadre_query *q, const char *fk_field, cadre_rows *related /* OUT */);
+
+/**
+ * Django's prefetch_related, for a reverse relation: once the rows are fetched (cadre_q_fetch),
+ * the rows of model `related` whose foreign key fk_field names one of them come in one more query
+ * (`... WHERE fk_field IN (the rows' keys) ORDER BY fk_field, key`), all in *out, grouped per
+ * row: cadre_related_set(&rows, i, "comment") gives row i's, and templates reach them as
+ * p.comment_set (Django's default name). No N+1: two queries however many rows. Up to
+ * CADRE_Q_MAX_RELATED per query; the model needs an int64 primary key.
+ */
+void cadre_q_prefetch(cadre_query *q, const cadre_schema *related, const char *fk_field,
+                      cadre_rows *out /* OUT */);
+
+/** Row i's rows of cadre_q_prefetch's related model named related_model (its schema name), as
+ *  a view into the prefetched rows; empty when it has none or nothing was prefetched. */
+cadre_rows cadre_related_set(const cadre_rows *rows, size_t i, const char *related_model);
 
 /**
  * The row that rows->items[i] refers to through foreign key fk_field, from the query's

@@ -565,8 +565,9 @@ static void split(cadre_query *q, const joined *j, const cadre_rows *in, cadre_r
         rel->items = cadre_arena_calloc(q->arena, in->len * q->related[k].target->size);
         rel->len = in->len;
         if (links) { /* the rows say where their related rows are (cadre_related, templates) */
-            links[k] = (cadre_rows_link){ q->related[k].fk, q->related[k].target, rel,
-                                          k + 1 < q->nrelated ? &links[k + 1] : NULL };
+            links[k] = (cadre_rows_link){ .via = q->related[k].fk,
+                                          .schema = q->related[k].target, .with = rel,
+                                          .next = k + 1 < q->nrelated ? &links[k + 1] : NULL };
             out->links = links;
         }
     }
@@ -609,9 +610,89 @@ static int run_rows(cadre_query *q, int64_t max, cadre_rows *out)
     return rc;
 }
 
+void cadre_q_prefetch(cadre_query *q, const cadre_schema *related, const char *fk_field,
+                      cadre_rows *out)
+{
+    *out = (cadre_rows){ 0 };
+    const cadre_field *f = cadre_schema_field(related, fk_field, strlen(fk_field));
+    const cadre_field *pk = cadre_model_pk(q->model);
+    if (!f || !f->fk || f->fk() != q->model || !pk || pk->type != CADRE_T_INT64) {
+        misuse(q, "prefetch: not a foreign key of that model to this one", fk_field);
+        return;
+    }
+    if (q->nprefetch == CADRE_Q_MAX_RELATED) {
+        misuse(q, "prefetch: too many", fk_field);
+        return;
+    }
+    q->prefetch[q->nprefetch].model = related;
+    q->prefetch[q->nprefetch].fk = f;
+    q->prefetch[q->nprefetch].out = out;
+    q->nprefetch++;
+}
+
+/* The value of int64 field f of row. */
+static int64_t int_at(const void *row, const cadre_field *f)
+{
+    return *(const int64_t *)((const char *)row + f->offset);
+}
+
+/* After the rows: each prefetch's related rows in one query, grouped per row by key (a binary
+ * search in the related rows, which come ordered by their foreign key). */
+static int run_prefetch(cadre_query *q, cadre_rows *rows)
+{
+    const cadre_field *pk = cadre_model_pk(q->model);
+    cadre_value *ids = rows->len ? cadre_arena_alloc(q->arena, rows->len * sizeof *ids) : NULL;
+    for (size_t i = 0; ids && i < rows->len; i++)
+        ids[i] = CADRE_PINT(int_at((const char *)rows->items + i * q->model->size, pk));
+    for (size_t k = 0; k < q->nprefetch; k++) {
+        const cadre_schema *t = q->prefetch[k].model;
+        const cadre_field *fk = q->prefetch[k].fk;
+        cadre_rows *out = q->prefetch[k].out;
+        *out = (cadre_rows){ 0 };
+        if (!rows->len)
+            continue;
+        if (!ids)
+            return CADRE_ENOMEM;
+        cadre_query sub;
+        cadre_q_init(&sub, q->db, t, q->arena);
+        cadre_q_filter_in(&sub, fk->name, ids, rows->len);
+        cadre_q_order_by(&sub, fk->name);
+        cadre_q_order_by(&sub, cadre_model_pk(t)->name);
+        int rc = cadre_q_fetch(&sub, out);
+        if (rc)
+            return rc;
+        size_t *start = cadre_arena_alloc(q->arena, rows->len * sizeof *start);
+        size_t *count = cadre_arena_alloc(q->arena, rows->len * sizeof *count);
+        cadre_rows_link *link = cadre_arena_calloc(q->arena, sizeof *link);
+        if (!start || !count || !link)
+            return CADRE_ENOMEM;
+        for (size_t i = 0; i < rows->len; i++) {
+            int64_t id = ids[i].i;
+            size_t lo = 0, hi = out->len;
+            while (lo < hi) { /* the first related row whose key is >= id */
+                size_t mid = lo + (hi - lo) / 2;
+                if (int_at((const char *)out->items + mid * t->size, fk) < id)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            size_t end = lo;
+            while (end < out->len && int_at((const char *)out->items + end * t->size, fk) == id)
+                end++;
+            start[i] = lo;
+            count[i] = end - lo;
+        }
+        *link = (cadre_rows_link){ .via = fk, .schema = t, .with = out, .start = start,
+                                   .count = count, .next = rows->links };
+        rows->links = link;
+    }
+    return 0;
+}
+
 int cadre_q_fetch(cadre_query *q, cadre_rows *out)
 {
-    return run_rows(q, -1, out);
+    int rc = run_rows(q, -1, out);
+    return rc == 0 && q->nprefetch ? run_prefetch(q, out) : rc;
 }
 
 int cadre_q_first(cadre_query *q, void *row, bool *found)
@@ -719,10 +800,19 @@ int cadre_q_update(cadre_query *q, int64_t *changes)
     return cadre_db_exec(q->db, sql, vals, n + q->params.len, changes, NULL);
 }
 
+cadre_rows cadre_related_set(const cadre_rows *rows, size_t i, const char *related_model)
+{
+    for (const cadre_rows_link *l = rows ? rows->links : NULL; l; l = l->next)
+        if (l->start && strcmp(l->schema->name, related_model) == 0 && i < rows->len)
+            return (cadre_rows){ .items = (char *)l->with->items + l->start[i] * l->schema->size,
+                                 .len = l->count[i] };
+    return (cadre_rows){ 0 };
+}
+
 const void *cadre_related(const cadre_rows *rows, size_t i, const char *fk_field)
 {
     for (const cadre_rows_link *l = rows ? rows->links : NULL; l; l = l->next) {
-        if (strcmp(l->via->name, fk_field) != 0 || i >= l->with->len)
+        if (l->start || strcmp(l->via->name, fk_field) != 0 || i >= l->with->len)
             continue;
         const char *row = (const char *)l->with->items + i * l->schema->size;
         /* no row joined (a null key): a zeroed struct, nothing present */

@@ -157,6 +157,16 @@ static cadre_tvalue attr(rstate *st, cadre_tvalue v, const char *name)
          * (none for a null key) */
         size_t n = strlen(name);
         for (const cadre_rows_link *l = v.u.obj.rows ? v.u.obj.rows->links : NULL; l; l = l->next) {
+            if (l->start) { /* prefetched: p.comment_set, the rows of comment that name p */
+                size_t ln = strlen(l->schema->name);
+                if (n != ln + 4 || strncmp(name, l->schema->name, ln) != 0 ||
+                    strcmp(name + ln, "_set") != 0)
+                    continue;
+                cadre_rows set = cadre_related_set(v.u.obj.rows, v.u.obj.index, l->schema->name);
+                return (cadre_tvalue){ .kind = CADRE_TV_LIST,
+                                       .u.obj = { .schema = l->schema, .ptr = set.items,
+                                                  .len = set.len } };
+            }
             const char *via = l->via->name;
             if (strncmp(via, name, n) != 0 || strcmp(via + n, "_id") != 0)
                 continue;

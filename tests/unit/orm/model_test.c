@@ -824,6 +824,62 @@ static void test_get(void **state)
     cadre_db_close(db);
 }
 
+/* prefetch: a reverse relation in one more query, grouped per row, in C and in templates. */
+static void test_prefetch(void **state)
+{
+    (void)state;
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_db *db = stock(&a);
+    supplier extra = { .name = CADRE_LIT("empty ltd") }; /* a supplier of nothing */
+    assert_int_equal(supplier_insert(db, &a, &extra), 0);
+    cadre_query q;
+    cadre_rows rows, products;
+    supplier_query(&q, db, &a);
+    cadre_q_prefetch(&q, CADRE_SCHEMA_OF(product), "supplier_id", &products);
+    cadre_q_order_by(&q, "-name");
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0);
+    assert_int_equal(rows.len, 3);
+    assert_int_equal(products.len, 3); /* every product of these suppliers, in one query */
+    const supplier *s = rows.items;
+    assert_string_equal(s[0].name.ptr, "empty ltd");
+    assert_int_equal(cadre_related_set(&rows, 0, "product").len, 0);
+    cadre_rows of_bolt = cadre_related_set(&rows, 1, "product");
+    assert_int_equal(of_bolt.len, 1);
+    assert_string_equal(((const product *)of_bolt.items)[0].name.ptr, "drill");
+    cadre_rows of_acme = cadre_related_set(&rows, 2, "product");
+    assert_int_equal(of_acme.len, 2);
+    assert_string_equal(((const product *)of_acme.items)[0].name.ptr, "hammer"); /* by key */
+    assert_string_equal(((const product *)of_acme.items)[1].name.ptr, "saw");
+    assert_int_equal(cadre_related_set(&rows, 2, "movement").len, 0); /* not prefetched */
+    assert_int_equal(cadre_related_set(&rows, 9, "product").len, 0);
+
+    cadre_templates *t;
+    static const char text[] = "{% for s in rows %}{{ s.name }}:{% for p in s.product_set %} "
+                               "{{ p.name }}{% empty %} none{% endfor %};{% endfor %}";
+    static const cadre_template_source tpl[] = { { "s.html", text, sizeof text - 1 } };
+    assert_int_equal(cadre_templates_load_sources(tpl, 1, &t), 0);
+    cadre_buf out;
+    cadre_buf_init(&out, 4096);
+    assert_int_equal(cadre_template_render(t, "s.html",
+                                           &CADRE_CTX({ "rows", CADRE_TROWS(supplier, &rows) }),
+                                           &out),
+                     0);
+    assert_int_equal(cadre_buf_append(&out, "", 1), 0);
+    assert_string_equal(out.data, "empty ltd: none;bolt co: drill;acme: hammer saw;");
+    cadre_buf_free(&out);
+    cadre_templates_free(t);
+
+    /* a prefetch that is not a foreign key to the model: refused when run */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    supplier_query(&q, db, &a);
+    cadre_q_prefetch(&q, CADRE_SCHEMA_OF(product), "name", &products);
+    assert_int_equal(cadre_q_fetch(&q, &rows), CADRE_EINVAL);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
 /* The functions CADRE_MODEL declares, typed for the model; presence bits set by name; what a
  * constraint refused, per field, the same on both engines. */
 static void test_typed_api(void **state)
@@ -922,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_bulk_update),
         cmocka_unit_test(test_get),
         cmocka_unit_test(test_typed_api),
+        cmocka_unit_test(test_prefetch),
     };
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
 }
