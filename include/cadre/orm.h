@@ -350,6 +350,54 @@ int cadre_q_get(cadre_query *q, void *row /* OUT */);
 /** COUNT(*) of the matching rows (limit and offset are ignored). */
 int cadre_q_count(cadre_query *q, int64_t *n /* OUT */);
 
+/** An aggregate function (Django's Count, Sum, Avg, Min, Max). */
+typedef enum cadre_agg {
+    CADRE_AGG_COUNT, /**< rows whose field is not null */
+    CADRE_AGG_SUM,
+    CADRE_AGG_AVG,
+    CADRE_AGG_MIN,
+    CADRE_AGG_MAX,
+} cadre_agg;
+
+/**
+ * fn over number field (int32, int64, double) of the matching rows (limit and offset are
+ * ignored): cadre_q_aggregate(&q, CADRE_AGG_SUM, "price", &total, &some). *has_value is false
+ * when there is no value (SUM, AVG, MIN, MAX of no row, or of nulls only: SQL's NULL; *out is
+ * then 0). Any field for COUNT. The same answer on both engines (computed as a double).
+ */
+int cadre_q_aggregate(cadre_query *q, cadre_agg fn, const char *field, double *out /* OUT */,
+                      bool *has_value /* OUT, may be NULL */);
+
+/** A group of cadre_q_group: the by field's value (read the member of its type), the
+ *  aggregate (value_null when SQL gave NULL) and how many rows. */
+typedef struct cadre_group_row {
+    union {
+        bool b;
+        int32_t i32;
+        int64_t i64;
+        double d;
+        cadre_slice s; /**< string and enum fields (an enum's value as text) */
+        cadre_date date;
+        cadre_datetime datetime;
+        cadre_uuid uuid;
+    } key;
+    double value;
+    int64_t count;
+    uint64_t cadre_set_, cadre_null_; /* key null: bit 0; value null: bit 1 */
+} cadre_group_row;
+
+/** Whether a cadre_group_row's key, or value, is null. */
+#define CADRE_GROUP_KEY_NULL(g) (((g)->cadre_null_ & 1) != 0)
+#define CADRE_GROUP_VALUE_NULL(g) (((g)->cadre_null_ & 2) != 0)
+
+/**
+ * Django's values(by).annotate(fn(field)): the matching rows grouped by field `by` (one group
+ * per value, ordered by it), with fn of number field `field` (any field for COUNT) and the count
+ * of each group, in *out as cadre_group_row items (arena memory). One query.
+ */
+int cadre_q_group(cadre_query *q, const char *by, cadre_agg fn, const char *field,
+                  cadre_rows *out /* OUT */);
+
 /** Whether any row matches. */
 int cadre_q_exists(cadre_query *q, bool *yes /* OUT */);
 

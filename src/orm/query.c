@@ -743,6 +743,92 @@ int cadre_q_count(cadre_query *q, int64_t *n)
     return rc;
 }
 
+/* "CAST(SUM(product.price) AS <double>)" for fn over f; NULL (a misuse) for a field that is
+ * not a number where fn needs one. */
+static const char *aggregate_sql(cadre_query *q, cadre_agg fn, const cadre_field *f)
+{
+    static const char *const names[] = { "COUNT", "SUM", "AVG", "MIN", "MAX" };
+    if ((unsigned)fn > CADRE_AGG_MAX) {
+        misuse(q, "unknown aggregate", f->name);
+        return NULL;
+    }
+    bool number = f->type == CADRE_T_INT32 || f->type == CADRE_T_INT64 || f->type == CADRE_T_DOUBLE;
+    if (fn != CADRE_AGG_COUNT && !number) {
+        misuse(q, "an aggregate other than COUNT needs a number field", f->name);
+        return NULL;
+    }
+    return cadre_arena_printf(q->arena, "CAST(%s(%s) AS %s)", names[fn], qualified(q, f),
+                              q->pg ? "DOUBLE PRECISION" : "REAL");
+}
+
+#define AGG_FIELDS(F) F(double, v, CADRE_OPTIONAL, CADRE_NULLABLE)
+CADRE_SCHEMA(cadre__agg, AGG_FIELDS)
+
+int cadre_q_aggregate(cadre_query *q, cadre_agg fn, const char *name, double *out, bool *has_value)
+{
+    *out = 0;
+    if (has_value)
+        *has_value = false;
+    const cadre_field *f = field(q, name, strlen(name));
+    const char *agg = f ? aggregate_sql(q, fn, f) : NULL;
+    const char *head = agg ? cadre_arena_printf(q->arena, "SELECT %s AS v FROM %s", agg,
+                                                q->model->name)
+                           : "";
+    const char *sql = build(q, head, false);
+    if (!sql)
+        return q->error;
+    cadre__agg row;
+    bool found;
+    int rc = cadre_db_query_one(q->db, q->arena, CADRE_SCHEMA_OF(cadre__agg), &row, &found, sql,
+                                q->params.items, q->params.len);
+    if (rc == 0 && found && cadre_has(&row, cadre__agg, v) && !cadre_is_null(&row, cadre__agg, v)) {
+        *out = row.v;
+        if (has_value)
+            *has_value = true;
+    }
+    return rc;
+}
+
+int cadre_q_group(cadre_query *q, const char *by, cadre_agg fn, const char *name, cadre_rows *out)
+{
+    *out = (cadre_rows){ 0 };
+    const cadre_field *k = field(q, by, strlen(by));
+    const cadre_field *f = field(q, name, strlen(name));
+    const char *agg = k && f ? aggregate_sql(q, fn, f) : NULL;
+    if (k && (k->type == CADRE_T_OBJECT || k->type == CADRE_T_ARRAY || !cadre__field_is_column(k)))
+        misuse(q, "group by a field that is not a column", by);
+    const char *col = k ? qualified(q, k) : "";
+    const char *head = agg ? cadre_arena_printf(q->arena,
+                                                "SELECT %s AS k, %s AS v, COUNT(*) AS n FROM %s",
+                                                col, agg, q->model->name)
+                           : "";
+    const char *sql = build(q, head, false);
+    if (!sql)
+        return q->error;
+    sql = cadre_arena_printf(q->arena, "%s GROUP BY %s ORDER BY %s", sql, col, col);
+    /* the row: the key in the by field's own type, at the union's start */
+    cadre_field *fields = cadre_arena_calloc(q->arena, 3 * sizeof *fields);
+    cadre_schema *s = cadre_arena_calloc(q->arena, sizeof *s);
+    if (!fields || !s || !sql)
+        return CADRE_ENOMEM;
+    fields[0] = *k;
+    fields[0].name = "k";
+    fields[0].offset = offsetof(cadre_group_row, key);
+    fields[0].optional = fields[0].nullable = true;
+    fields[0].primary_key = fields[0].unique = false;
+    fields[0].auto_now = fields[0].auto_now_add = false;
+    if (k->type == CADRE_T_ENUM) /* an enum's value as its text (key.s) */
+        fields[0].type = CADRE_T_STRING, fields[0].en = NULL;
+    fields[1] = (cadre_field){ .name = "v", .type = CADRE_T_DOUBLE, .optional = true,
+                               .nullable = true, .offset = offsetof(cadre_group_row, value) };
+    fields[2] = (cadre_field){ .name = "n", .type = CADRE_T_INT64,
+                               .offset = offsetof(cadre_group_row, count) };
+    *s = (cadre_schema){ "cadre_group_row", sizeof(cadre_group_row), fields, 3,
+                         offsetof(cadre_group_row, cadre_set_),
+                         offsetof(cadre_group_row, cadre_null_), false, false };
+    return cadre_db_query(q->db, q->arena, s, out, sql, q->params.items, q->params.len);
+}
+
 int cadre_q_exists(cadre_query *q, bool *yes)
 {
     *yes = false;

@@ -824,6 +824,82 @@ static void test_get(void **state)
     cadre_db_close(db);
 }
 
+/* Aggregates over the matching rows, and per group, the same on both engines. */
+static void test_aggregates(void **state)
+{
+    (void)state;
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_db *db = stock(&a); /* hammer 9.5 (supplier 1), drill 120 (2), saw 25 (1) */
+    cadre_query q;
+    double v;
+    bool some;
+    static const struct {
+        cadre_agg fn;
+        double want;
+    } all[] = { { CADRE_AGG_COUNT, 3 }, { CADRE_AGG_SUM, 154.5 }, { CADRE_AGG_AVG, 51.5 },
+                { CADRE_AGG_MIN, 9.5 }, { CADRE_AGG_MAX, 120 } };
+    for (size_t i = 0; i < 5; i++) {
+        product_query(&q, db, &a);
+        assert_int_equal(cadre_q_aggregate(&q, all[i].fn, "price", &v, &some), 0);
+        assert_true(some);
+        assert_true(v == all[i].want);
+    }
+    product_query(&q, db, &a);
+    cadre_q_filter(&q, "supplier_id", CADRE_PINT(1));
+    assert_int_equal(cadre_q_aggregate(&q, CADRE_AGG_SUM, "price", &v, &some), 0);
+    assert_true(some && v == 34.5);
+    /* no row: SUM is null, COUNT 0 */
+    product_query(&q, db, &a);
+    cadre_q_filter(&q, "price__gt", CADRE_PDOUBLE(1000));
+    assert_int_equal(cadre_q_aggregate(&q, CADRE_AGG_SUM, "price", &v, &some), 0);
+    assert_false(some);
+    assert_true(v == 0);
+    product_query(&q, db, &a);
+    cadre_q_filter(&q, "price__gt", CADRE_PDOUBLE(1000));
+    assert_int_equal(cadre_q_aggregate(&q, CADRE_AGG_COUNT, "id", &v, &some), 0);
+    assert_true(some && v == 0);
+    /* per supplier, and per enum value */
+    cadre_rows groups;
+    product_query(&q, db, &a);
+    assert_int_equal(cadre_q_group(&q, "supplier_id", CADRE_AGG_SUM, "price", &groups), 0);
+    assert_int_equal(groups.len, 2);
+    const cadre_group_row *g = groups.items;
+    assert_int_equal(g[0].key.i64, 1);
+    assert_true(g[0].value == 34.5);
+    assert_int_equal(g[0].count, 2);
+    assert_int_equal(g[1].key.i64, 2);
+    assert_true(g[1].value == 120);
+    assert_int_equal(g[1].count, 1);
+    product_query(&q, db, &a);
+    assert_int_equal(cadre_q_group(&q, "status", CADRE_AGG_MAX, "price", &groups), 0);
+    assert_int_equal(groups.len, 2);
+    g = groups.items;
+    assert_string_equal(g[0].key.s.ptr, "active");
+    assert_int_equal(g[0].count, 2);
+    assert_true(g[0].value == 25);
+    assert_string_equal(g[1].key.s.ptr, "retired");
+    /* a nullable key: its null group */
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(movement), &a);
+    assert_int_equal(cadre_q_group(&q, "supplier_id", CADRE_AGG_SUM, "qty", &groups), 0);
+    assert_int_equal(groups.len, 3);
+    size_t nulls = 0;
+    for (size_t i = 0; i < groups.len; i++)
+        nulls += CADRE_GROUP_KEY_NULL(&((const cadre_group_row *)groups.items)[i]);
+    assert_int_equal(nulls, 1);
+    /* mistakes: refused when run */
+    cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+    product_query(&q, db, &a);
+    assert_int_equal(cadre_q_aggregate(&q, CADRE_AGG_SUM, "name", &v, NULL), CADRE_EINVAL);
+    product_query(&q, db, &a);
+    assert_int_equal(cadre_q_aggregate(&q, CADRE_AGG_SUM, "nope", &v, NULL), CADRE_EINVAL);
+    product_query(&q, db, &a);
+    assert_int_equal(cadre_q_group(&q, "nope", CADRE_AGG_COUNT, "id", &groups), CADRE_EINVAL);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
 /* prefetch: a reverse relation in one more query, grouped per row, in C and in templates. */
 static void test_prefetch(void **state)
 {
@@ -979,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_get),
         cmocka_unit_test(test_typed_api),
         cmocka_unit_test(test_prefetch),
+        cmocka_unit_test(test_aggregates),
     };
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
 }
