@@ -374,6 +374,10 @@ typedef struct cadre_form_page_spec {
      *  error. */
     const char *fields;
     struct cadre_db *db;      /**< foreign keys' choices; where save = NULL inserts */
+    /** More names for the page (the post a comment form belongs to, its comments), added with
+     *  cadre_tctx_add before each render of the form; a negative CADRE_E* is answered instead
+     *  (CADRE_ENOTFOUND: 404). `form` is the form page's own. */
+    int (*context)(cadre_request *r, struct cadre_tctx_builder *b);
     const char *success;      /**< where the 303 goes (NULL: the form's own path, empty again) */
     const char *name;         /**< the route's name, for cadre_url_for */
     const cadre_guard *guards; /**< CADRE_GUARDS(...) (CSRF and login checks come with auth) */

@@ -10,6 +10,8 @@
 #include <cadre/orm.h>
 #include <cadre/template.h>
 
+#include "template_internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,8 +41,13 @@ static int show(cadre_request *r, const struct form_page *fp, int status, const 
         return CADRE_ENOMEM;
     *form = (cadre_tform){ .schema = fp->spec.schema, .obj = obj, .errs = errs, .only = fp->only,
                            .db = fp->spec.db };
-    return cadre_render(r, status, fp->template_name,
-                        CADRE_CTX({ "form", CADRE_TFORM_OF(form) }));
+    cadre_tctx ctx = CADRE_CTX({ "form", CADRE_TFORM_OF(form) });
+    if (fp->spec.context) {
+        int rc = cadre__page_context(r, ctx.vars, ctx.len, fp->spec.context, &ctx);
+        if (rc < 0)
+            return rc;
+    }
+    return cadre_render(r, status, fp->template_name, ctx);
 }
 
 static int form_get(cadre_request *r)

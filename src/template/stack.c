@@ -316,6 +316,21 @@ void cadre_tctx_add(cadre_tctx_builder *b, const char *name, cadre_tvalue value)
     b->vars[b->len++] = (cadre_tvar){ name, value };
 }
 
+/* A page's own names, from a function of the app's (form pages' .context), then ctx_first's:
+ * Returns 0 with *out the names, or the function's error. */
+int cadre__page_context(cadre_request *r, const cadre_tvar *first, size_t nfirst,
+                        int (*fn)(cadre_request *r, cadre_tctx_builder *b), cadre_tctx *out)
+{
+    cadre_tctx_builder b = { .r = r };
+    int rc = fn(r, &b);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < nfirst; i++)
+        cadre_tctx_add(&b, first[i].name, first[i].value);
+    *out = (cadre_tctx){ b.vars, b.len };
+    return 0;
+}
+
 int cadre_context_request(cadre_request *r, cadre_tctx_builder *b, void *ctx)
 {
     (void)ctx;

@@ -156,6 +156,10 @@ int cadre__templates_render(cadre_templates *set, ttemplate *t, const cadre_tctx
 ttemplate *cadre__template_find(cadre_templates *t, const char *name, size_t len);
 
 /* Forms (form.c): the fields as a list of maps, and as markup. */
+/* The names fn adds for a page (form pages' .context), then first[0..nfirst) (which win): in
+ * *out, request arena memory. Returns 0 or fn's error. */
+int cadre__page_context(cadre_request *r, const cadre_tvar *first, size_t nfirst,
+                        int (*fn)(cadre_request *r, cadre_tctx_builder *b), cadre_tctx *out);
 cadre_tvalue cadre__form_fields(cadre_arena *a, const cadre_tform *form);
 cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form);
 cadre_tvalue cadre__form_enctype(const cadre_tform *form);

@@ -32,7 +32,35 @@ static cadre_app *app;
 
 static const cadre_template_source templates[] = {
     { "form.html", "<form method=\"post\">{{ form }}</form>", 36 },
+    { "author_post.html", "<h1>{{ author.name }}</h1>{{ form }}", 36 },
 };
+
+/* The author of /authors/{id}/posts/new, for the page (404 when there is none). */
+static int author_context(cadre_request *r, cadre_tctx_builder *b)
+{
+    int64_t id;
+    author *a = cadre_alloc(r, sizeof *a);
+    bool found = false;
+    if (cadre_slice_to_i64(cadre_request_param(r, "id"), false, &id) != 0)
+        return CADRE_ENOTFOUND;
+    int rc = author_get(db, r->arena, id, a, &found);
+    if (rc)
+        return rc;
+    if (!found)
+        return CADRE_ENOTFOUND;
+    cadre_tctx_add(b, "author", CADRE_TOBJ(author, a));
+    return 0;
+}
+
+/* A post of the author the path names. */
+static int save_author_post(cadre_request *r, post *p, cadre_verrors *errs)
+{
+    (void)errs;
+    if (cadre_slice_to_i64(cadre_request_param(r, "id"), false, &p->author_id) != 0)
+        return CADRE_ENOTFOUND;
+    cadre_set(p, post, author_id);
+    return post_insert(db, r->arena, p);
+}
 
 /* A save function of the app's: a title that is "spam" is refused beside its field; "redirect"
  * answers itself; "fail" is the database down. */
@@ -107,10 +135,13 @@ static int setup(void **state)
     free(sql[0]);
     free(sql[1]);
     app = cadre_app_new("forms");
-    cadre_templates_add(app, templates, 1);
+    cadre_templates_add(app, templates, 2);
     CADRE_FORM_PAGE(app, "/posts/new", post, "form.html", save_post,
                     .fields = "title,body,author_id", .db = db, .success = "/posts");
     CADRE_FORM_PAGE(app, "/authors/new", author, "form.html", NULL, .db = db);
+    CADRE_FORM_PAGE(app, "/authors/{id}/posts/new", post, "author_post.html", save_author_post,
+                    .fields = "title,body", .db = db, .context = author_context,
+                    .success = "/posts");
     return cadre_app_check(app) == 0 ? 0 : -1;
 }
 
@@ -203,6 +234,24 @@ static void test_form_with_fields_and_save(void **state)
     assert_int_equal(res.status, 503);
 }
 
+/* A form page with names of its own (.context): the author the path names, or a 404. */
+static void test_page_context(void **state)
+{
+    (void)state;
+    request("GET", "/authors/1/posts/new", NULL);
+    assert_int_equal(res.status, 200);
+    has("<h1>Ann</h1>");
+    assert_null(strstr(res.body, "name=\"author_id\""));
+    request("POST", "/authors/1/posts/new", "title=&body=x");
+    assert_int_equal(res.status, 422);
+    has("<h1>Ann</h1>"); /* the page again, with its names */
+    request("POST", "/authors/1/posts/new", "title=By+Ann&body=x");
+    assert_int_equal(res.status, 303);
+    assert_int_equal(count_posts("By Ann"), 1);
+    request("GET", "/authors/999/posts/new", NULL);
+    assert_int_equal(res.status, 404);
+}
+
 /* Past CADRE_FORM_CHOICES rows a foreign key is a number input with suggestions. */
 static void test_many_choices(void **state)
 {
@@ -240,6 +289,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_form_without_save),
         cmocka_unit_test(test_form_with_fields_and_save),
+        cmocka_unit_test(test_page_context),
         cmocka_unit_test(test_many_choices),
         cmocka_unit_test(test_configuration_errors),
     };
