@@ -321,8 +321,9 @@ typedef int (*cadre_context_processor)(cadre_request *r, cadre_tctx_builder *b, 
  * one — Django's order. name is not copied: a string literal, or text in the request's arena.
  * value is copied into the request's arena together with what a map (CADRE_TMAP) or list of
  * values holds and a form's descriptor (CADRE_TFORM), so literals built in the processor are
- * fine (up to 32 levels of nesting); what the values point to — text, structs, rows — is not
- * copied and must live as long as the request. Never allocates on the heap: the request's arena
+ * fine (up to 32 levels of nesting), and so is the cadre_rows of a CADRE_TROWS (a local of
+ * the processor; its related rows are reached still); what the values point to — text,
+ * structs, the rows' items — is not copied and must live as long as the request. Never allocates on the heap: the request's arena
  * only.
  */
 void cadre_tctx_add(cadre_tctx_builder *b, const char *name, cadre_tvalue value);

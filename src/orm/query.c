@@ -564,9 +564,13 @@ static void split(cadre_query *q, const joined *j, const cadre_rows *in, cadre_r
         cadre_rows *rel = q->related[k].out;
         rel->items = cadre_arena_calloc(q->arena, in->len * q->related[k].target->size);
         rel->len = in->len;
-        if (links) { /* the rows say where their related rows are (cadre_related, templates) */
+        /* the rows say where their related rows are (cadre_related, templates), with a copy
+         * of the related rows' descriptor: the caller's may be a local that goes first */
+        cadre_rows *with = cadre_arena_alloc(q->arena, sizeof *with);
+        if (links && with) {
+            *with = *rel;
             links[k] = (cadre_rows_link){ .via = q->related[k].fk,
-                                          .schema = q->related[k].target, .with = rel,
+                                          .schema = q->related[k].target, .with = with,
                                           .next = k + 1 < q->nrelated ? &links[k + 1] : NULL };
             out->links = links;
         }
@@ -664,8 +668,10 @@ static int run_prefetch(cadre_query *q, cadre_rows *rows)
         size_t *start = cadre_arena_alloc(q->arena, rows->len * sizeof *start);
         size_t *count = cadre_arena_alloc(q->arena, rows->len * sizeof *count);
         cadre_rows_link *link = cadre_arena_calloc(q->arena, sizeof *link);
-        if (!start || !count || !link)
+        cadre_rows *with = cadre_arena_alloc(q->arena, sizeof *with); /* as split's */
+        if (!start || !count || !link || !with)
             return CADRE_ENOMEM;
+        *with = *out;
         for (size_t i = 0; i < rows->len; i++) {
             int64_t id = ids[i].i;
             size_t lo = 0, hi = out->len;
@@ -682,7 +688,7 @@ static int run_prefetch(cadre_query *q, cadre_rows *rows)
             start[i] = lo;
             count[i] = end - lo;
         }
-        *link = (cadre_rows_link){ .via = fk, .schema = t, .with = out, .start = start,
+        *link = (cadre_rows_link){ .via = fk, .schema = t, .with = with, .start = start,
                                    .count = count, .next = rows->links };
         rows->links = link;
     }

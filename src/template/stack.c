@@ -10,6 +10,8 @@
  */
 #include "template_internal.h"
 
+#include <cadre/db.h>
+
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -292,6 +294,13 @@ static cadre_tvalue copy_value(cadre_arena *a, cadre_tvalue v, int depth)
         cadre_tform *f = cadre_arena_alloc(a, sizeof *f);
         *f = *(const cadre_tform *)v.u.other.ptr;
         v.u.other.ptr = f;
+    } else if ((v.kind == CADRE_TV_LIST || v.kind == CADRE_TV_OBJ) && v.u.obj.rows) {
+        /* CADRE_TROWS of a cadre_rows that may be a local of the processor: its links (arena
+         * memory already) are kept through a copy */
+        cadre_rows *rows = cadre_arena_alloc(a, sizeof *rows);
+        if (rows)
+            *rows = *v.u.obj.rows;
+        v.u.obj.rows = rows;
     }
     return v;
 }
