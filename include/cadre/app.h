@@ -263,6 +263,10 @@ int cadre_app_on_error(cadre_app *app, int status, cadre_error_page fn, void *ct
  */
 void cadre_app_dev_mode(cadre_app *app, bool on);
 
+/** The request state key (cadre_request_get) that is set, to the app, on each request of an app
+ *  in development mode: what a layer checks to do development-only work for a request. */
+#define CADRE_DEV_MODE_KEY "cadre.dev"
+
 /** Whether the app is in development mode (for modules that are lenient there only). */
 bool cadre_app_is_dev(const cadre_app *app);
 

@@ -253,5 +253,8 @@ int cadre_next_call(cadre_request *r, cadre_next *next)
 int cadre_app_dispatch(void *ctx, cadre_request *r)
 {
     cadre_next next = { ctx, 0 };
+    /* development mode, for the layers above that check more then (the database's N+1) */
+    if (((cadre_app *)ctx)->dev)
+        cadre_request_set(r, CADRE_DEV_MODE_KEY, ctx);
     return cadre_next_call(r, &next);
 }

@@ -5,6 +5,7 @@
  */
 #include "db_internal.h"
 
+#include <cadre/app.h>
 #include <cadre/http.h>
 #include <cadre/schema.h>
 
@@ -195,6 +196,41 @@ static int noted(cadre_db *db, void *conn, int rc, const char *sql, uint64_t sta
     return rc;
 }
 
+/* Development mode: the same SELECT run more than this many times in one request is said (an
+ * N+1: a query per row where one query, select_related or prefetch, would do). */
+#define N_PLUS_ONE 10
+
+struct shape_count {
+    uint64_t hash;
+    unsigned n;
+};
+
+static void count_shape(const char *sql)
+{
+    cadre_request *r = cadre_current_request();
+    if (!r || !cadre_request_get(r, CADRE_DEV_MODE_KEY))
+        return;
+    struct shape_count *t = cadre_request_get(r, "cadre.db.shapes");
+    if (!t) { /* 64 shapes per request are watched: enough to see the loop that matters */
+        t = cadre_arena_calloc(r->arena, 64 * sizeof *t);
+        if (!t || cadre_request_set(r, "cadre.db.shapes", t) != 0)
+            return;
+    }
+    uint64_t h = cadre__sql_hash(sql);
+    for (size_t i = 0; i < 64; i++) {
+        if (t[i].n && t[i].hash != h)
+            continue;
+        t[i].hash = h;
+        if (++t[i].n == N_PLUS_ONE + 1)
+            cadre_log(CADRE_LOG_WARN, "%.*s %.*s ran the same query more than %d times (an N+1? "
+                                      "select_related or prefetch fetch related rows in one "
+                                      "query): %s",
+                      (int)r->head.method.len, r->head.method.ptr, (int)r->head.path.len,
+                      r->head.path.ptr, N_PLUS_ONE, sql);
+        return;
+    }
+}
+
 /* The query functions below run on (conn, pinned): a thread's connection, or a transaction's. */
 static int query_rows(cadre_db *db, void *conn, void *pinned, cadre_arena *arena,
                       const cadre_schema *s, cadre_rows *out, const char *sql,
@@ -202,6 +238,7 @@ static int query_rows(cadre_db *db, void *conn, void *pinned, cadre_arena *arena
 {
     *out = (cadre_rows){ 0 };
     uint64_t start = sql_clock();
+    count_shape(sql);
     int rc = db->driver->query(conn, pinned, arena, s, out, sql, params, nparams, max_rows);
     return noted(db, conn, rc, sql, start);
 }

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define AUTHOR_FIELDS(F) F(int64, id, CADRE_PRIMARY_KEY) F(string, name, CADRE_MAX_LEN(100))
 CADRE_MODEL(author, AUTHOR_FIELDS)
@@ -270,6 +271,52 @@ static void test_many_choices(void **state)
     assert_null(strstr(res.body, "<select name=\"author_id\""));
 }
 
+/* A handler reading rows one by one: the same query per row. */
+static int one_by_one(cadre_request *r)
+{
+    for (int64_t id = 1; id <= 12; id++) {
+        author a;
+        bool found;
+        int rc = author_get(db, r->arena, id, &a, &found);
+        if (rc)
+            return rc;
+    }
+    return cadre_respond(r, 200, "text/plain", "ok", 2);
+}
+
+/* Development mode says when one request runs the same SELECT more than 10 times (an N+1);
+ * production mode does not look. */
+static void test_n_plus_one_warning(void **state)
+{
+    (void)state;
+    for (int dev = 0; dev < 2; dev++) {
+        cadre_app *a = cadre_app_new("loop");
+        cadre_get(a, "/loop", one_by_one);
+        cadre_app_dev_mode(a, dev == 1);
+        char path[] = "/tmp/cadre-nplus1-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        cadre_log_configure(CADRE_LOG_WARN, CADRE_LOG_PLAIN, fd);
+        cadre_test_response r2;
+        assert_int_equal(cadre_test_request(a, "GET", "/loop", NULL, NULL, 0, &r2), 0);
+        cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, 2);
+        assert_int_equal(r2.status, 200);
+        cadre_test_response_free(&r2);
+        char log[4096] = { 0 };
+        assert_true(pread(fd, log, sizeof log - 1, 0) >= 0);
+        close(fd);
+        unlink(path);
+        const char *w = strstr(log, "GET /loop ran the same query more than 10 times (an N+1?");
+        if (dev) {
+            assert_non_null(w);
+            assert_null(strstr(w + strlen("GET /loop ran"), "ran the same query")); /* once */
+        } else {
+            assert_null(w);
+        }
+        cadre_app_free(a);
+    }
+}
+
 /* Configuration mistakes stop the app at start, naming them. */
 static void test_configuration_errors(void **state)
 {
@@ -292,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_page_context),
         cmocka_unit_test(test_many_choices),
         cmocka_unit_test(test_configuration_errors),
+        cmocka_unit_test(test_n_plus_one_warning),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
