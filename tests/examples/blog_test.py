@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The blog example (examples/blog) end to end over real sockets (127.0.0.1 only), on SQLite in a
-fresh temp directory: migrate, the JSON API, the page of published posts with their authors,
+fresh temp directory, or on the PostgreSQL server CADRE_TEST_PG names (tests/pg/with-postgres):
+migrate, the JSON API, the page of published posts with their authors,
 a post's page with its comments, the comment form (422 with its errors, 303 after). Every wait
 is bounded.    blog_test.py BLOG_BINARY"""
 import http.client
@@ -29,7 +30,8 @@ class BlogTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory()
-        cls.env = dict(os.environ, CADRE_DATABASE_URL="sqlite://%s/blog.db" % cls.dir.name)
+        url = os.environ.get("CADRE_TEST_PG") or "sqlite://%s/blog.db" % cls.dir.name
+        cls.env = dict(os.environ, CADRE_DATABASE_URL=url)
         subprocess.run([APP, "migrate"], cwd=cls.dir.name, env=cls.env, check=True,
                        capture_output=True, timeout=30)
         cls.port = free_port()
