@@ -202,6 +202,9 @@ typedef struct cadre_tform {
      *  the related rows (up to CADRE_FORM_CHOICES of them, labelled by their first text field),
      *  and beyond that a number input with those rows as suggestions; without, a number input. */
     struct cadre_db *db;
+    /** Where a foreign key past CADRE_FORM_CHOICES rows looks for more as the user types (form
+     *  pages set it: their path + "/choices?field="); NULL: the first rows only. */
+    const char *search;
 } cadre_tform;
 
 /** Foreign key rows a form lists in a <select> before it switches to a number input. */

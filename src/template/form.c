@@ -279,6 +279,7 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
     cadre_buf b;
     cadre_buf_init_arena(&b, a, (size_t)1 << 24);
     const cadre_schema *s = form->schema;
+    bool searching = false; /* a foreign key input that searches as the user types */
     for (size_t i = 0; i < s->nfields; i++) {
         const cadre_field *f = &s->fields[i];
         if (!shown(form, i))
@@ -292,12 +293,26 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
         cadre_buf_append_str(&b, "</label> ");
         choice *c = NULL;
         long nc = strcmp(type, "select") == 0 ? select_choices(a, form, f, &c) : 0;
-        if (nc < 0) { /* a foreign key without a select: its id, with suggestions when there are */
+        if (nc < 0 && c && form->search) {
+            /* too many rows for a select: the key, typed or picked from suggestions that follow
+             * what is typed (the form page's search; without scripts, the first rows) */
+            cadre_buf_appendf(&b, "<input type=\"text\" inputmode=\"numeric\" name=\"%s\" "
+                                  "id=\"id_%s\"%s list=\"id_%s_list\" data-search=\"",
+                              f->name, f->name, req ? " required" : "", f->name);
+            esc(&b, cadre_slice_cstr(form->search));
+            esc(&b, cadre_slice_cstr(f->name));
+            cadre_buf_append_str(&b, "\" autocomplete=\"off\" value=\"");
+            esc(&b, value);
+            cadre_buf_append_str(&b, "\">");
+            searching = true;
+        } else if (nc < 0) { /* a foreign key without a select: its id, with suggestions */
             cadre_buf_appendf(&b, "<input type=\"number\" name=\"%s\" id=\"id_%s\"%s%s value=\"",
                               f->name, f->name, req ? " required" : "",
                               c ? cadre_arena_printf(a, " list=\"id_%s_list\"", f->name) : "");
             esc(&b, value);
             cadre_buf_append_str(&b, "\">");
+        }
+        if (nc < 0) {
             if (c) {
                 cadre_buf_appendf(&b, "<datalist id=\"id_%s_list\">", f->name);
                 for (long k = 0; k < CADRE_FORM_CHOICES; k++) {
@@ -370,5 +385,13 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
         }
         cadre_buf_append_str(&b, "</p>\n");
     }
+    if (searching) /* each keystroke asks the form page for the rows whose label holds the text */
+        cadre_buf_append_str(
+            &b, "<script>document.querySelectorAll('input[data-search]').forEach(function(i){"
+                "var t;i.addEventListener('input',function(){clearTimeout(t);t=setTimeout("
+                "function(){fetch(i.dataset.search+'&q='+encodeURIComponent(i.value)).then("
+                "function(r){return r.json()}).then(function(cs){var l=i.list;l.textContent='';"
+                "cs.forEach(function(c){var o=document.createElement('option');o.value=c.value;"
+                "o.textContent=c.label;l.appendChild(o)})})},200)})})</script>\n");
     return (cadre_slice){ b.data ? b.data : "", b.len };
 }

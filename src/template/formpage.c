@@ -12,6 +12,7 @@
 
 #include "template_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,9 @@ static int show(cadre_request *r, const struct form_page *fp, int status, const 
     if (!form)
         return CADRE_ENOMEM;
     *form = (cadre_tform){ .schema = fp->spec.schema, .obj = obj, .errs = errs, .only = fp->only,
-                           .db = fp->spec.db };
+                           .db = fp->spec.db,
+                           .search = cadre_arena_printf(r->arena, "%.*s/choices?field=",
+                                                        (int)r->head.path.len, r->head.path.ptr) };
     cadre_tctx ctx = CADRE_CTX({ "form", CADRE_TFORM_OF(form) });
     if (fp->spec.context) {
         int rc = cadre__page_context(r, ctx.vars, ctx.len, fp->spec.context, &ctx);
@@ -145,6 +148,57 @@ static int form_post(cadre_request *r)
     return cadre_redirect(r, 303, fp->success ? fp->success : fp->path);
 }
 
+/* GET PATH/choices?field=F&q=TEXT: the rows of foreign key F's model whose label (their first
+ * text field) holds TEXT, by label, the first 20, as [{"value":id,"label":text}] — what a foreign
+ * key input of the form suggests when its model has too many rows for a select. */
+static int form_choices(cadre_request *r)
+{
+    const struct form_page *fp = r->route_data;
+    const cadre_schema *s = fp->spec.schema;
+    cadre_slice name, text = { "", 0 };
+    if (!cadre_request_query(r, "field", &name))
+        return cadre_error(r, 404, "Not Found");
+    cadre_request_query(r, "q", &text);
+    const cadre_field *f = cadre_schema_field(s, name.ptr, name.len);
+    if (!f || !f->fk || (fp->only && !((fp->only >> (f - s->fields)) & 1)) || !fp->spec.db)
+        return cadre_error(r, 404, "Not Found");
+    const cadre_schema *t = f->fk();
+    const cadre_field *pk = cadre_model_pk(t), *label = NULL;
+    for (size_t i = 0; i < t->nfields && !label; i++)
+        if (t->fields[i].type == CADRE_T_STRING && !t->fields[i].primary_key)
+            label = &t->fields[i];
+    if (!pk || pk->type != CADRE_T_INT64 || !label)
+        return cadre_error(r, 404, "Not Found");
+    cadre_query q;
+    cadre_rows rows;
+    cadre_q_init(&q, fp->spec.db, t, r->arena);
+    if (text.len)
+        cadre_q_filter(&q, cadre_arena_printf(r->arena, "%s__icontains", label->name),
+                       CADRE_PSLICE(text));
+    cadre_q_order_by(&q, label->name);
+    cadre_q_limit(&q, 20);
+    int rc = cadre_q_fetch(&q, &rows);
+    if (rc)
+        return rc;
+    cadre_buf out;
+    cadre_json_writer w;
+    cadre_buf_init_arena(&out, r->arena, (size_t)1 << 20);
+    cadre_json_writer_init(&w, &out);
+    cadre_json_begin_array(&w);
+    for (size_t i = 0; i < rows.len; i++) {
+        const char *row = (const char *)rows.items + i * t->size;
+        const cadre_slice *l = (const cadre_slice *)(row + label->offset);
+        cadre_json_begin_object(&w);
+        cadre_json_key(&w, "value", 5);
+        cadre_json_int(&w, *(const int64_t *)(row + pk->offset));
+        cadre_json_key(&w, "label", 5);
+        cadre_json_string(&w, l->ptr ? l->ptr : "", l->ptr ? l->len : 0);
+        cadre_json_end_object(&w);
+    }
+    cadre_json_end_array(&w);
+    return cadre_respond_ref(r, 200, "application/json", out.data, out.len);
+}
+
 /* The bits of the fields named in list ("name,price"); an unknown name is a configuration
  * error. */
 static int field_bits(cadre_app *app, const cadre_form_page_spec *spec, const char *path,
@@ -215,5 +269,19 @@ int cadre__form_page(cadre_app *app, const char *path, const cadre_form_page_spe
     rc = cadre__route(app, &get);
     if (rc == 0)
         rc = cadre__route(app, &post);
+    /* the foreign keys' search, when the form has one */
+    bool fks = false;
+    for (size_t i = 0; i < spec->schema->nfields; i++)
+        fks |= spec->schema->fields[i].fk && (!only || ((only >> i) & 1));
+    size_t n = strlen(path) + sizeof "/choices";
+    char *choices = fks && rc == 0 ? cadre_app_own(app, malloc(n)) : NULL;
+    if (choices) {
+        snprintf(choices, n, "%s/choices", path);
+        cadre_route_opts search = get;
+        search.path = choices;
+        search.handler = form_choices;
+        search.name = NULL;
+        rc = cadre__route(app, &search);
+    }
     return rc;
 }

@@ -888,6 +888,19 @@ static void render_node(rstate *st, const tnode *n)
     case N_OUT: {
         cadre_tvalue v = eval(st, n->expr);
         if (v.kind == CADRE_TV_FORM) { /* markup built from escaped parts */
+            /* CSRF (auth): when the page has a csrf_token, the form carries it, as Django's
+             * {% csrf_token %} does */
+            cadre_tvalue tok = lookup(st, "csrf_token");
+            if (tok.kind == CADRE_TV_STR || tok.kind == CADRE_TV_SAFE) {
+                static const char pre[] = "<input type=\"hidden\" name=\"csrfmiddlewaretoken\" "
+                                          "value=\"";
+                emit(st, pre, sizeof pre - 1);
+                cadre_buf b;
+                cadre_buf_init_arena(&b, st->a, 6 * tok.u.s.len + 16);
+                cadre_buf_append_html(&b, tok.u.s.ptr, tok.u.s.len);
+                emit(st, b.data ? b.data : "", b.len);
+                emit(st, "\">\n", 3);
+            }
             cadre_slice h = cadre__form_html(st->a, v.u.other.ptr);
             emit(st, h.ptr, h.len);
             break;

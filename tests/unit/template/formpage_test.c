@@ -266,9 +266,28 @@ static void test_many_choices(void **state)
     cadre_arena_free(&a);
     request("GET", "/posts/new", NULL);
     assert_int_equal(res.status, 200);
-    has("<input type=\"number\" name=\"author_id\" id=\"id_author_id\" required "
-        "list=\"id_author_id_list\" value=\"\"><datalist id=\"id_author_id_list\">");
+    has("<input type=\"text\" inputmode=\"numeric\" name=\"author_id\" id=\"id_author_id\" "
+        "required list=\"id_author_id_list\" data-search=\"/posts/new/choices?field=author_id\" "
+        "autocomplete=\"off\" value=\"\"><datalist id=\"id_author_id_list\">");
+    has("<script>document.querySelectorAll('input[data-search]')");
     assert_null(strstr(res.body, "<select name=\"author_id\""));
+    /* the search it asks as the user types: labels holding the text, by label, at most 20 */
+    request("GET", "/posts/new/choices?field=author_id&q=AUTHOR+05", NULL);
+    assert_int_equal(res.status, 200);
+    assert_string_equal(cadre_test_header(&res, "Content-Type"), "application/json");
+    assert_true(strncmp(res.body, "[{\"value\":", 10) == 0);
+    has("\"label\":\"author 050\"},");
+    has("\"label\":\"author 059\"}]");
+    assert_null(strstr(res.body, "author 060"));
+    request("GET", "/posts/new/choices?field=author_id", NULL);
+    size_t n = 0;
+    for (const char *p = res.body; (p = strstr(p, "\"value\":")); p++)
+        n++;
+    assert_int_equal(n, 20);
+    request("GET", "/posts/new/choices?field=views", NULL); /* not a key of the form */
+    assert_int_equal(res.status, 404);
+    request("GET", "/posts/new/choices?field=nope", NULL);
+    assert_int_equal(res.status, 404);
 }
 
 /* A handler reading rows one by one: the same query per row. */

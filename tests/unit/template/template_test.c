@@ -445,6 +445,17 @@ static void test_forms(void **state)
            "<p class=\"field\"><label for=\"id_extra\">Extra</label> <input type=\"file\" "
            "name=\"extra\" id=\"id_extra\" multiple></p>\n"
            "</form>application/x-www-form-urlencoded");
+    /* a page with a csrf_token (auth's context processor puts it there): every form carries it */
+    expect("{{ form }}",
+           CADRE_CTX({ "form", CADRE_TFORM(avatar_form, NULL, NULL) },
+                     { "csrf_token", CADRE_TSTR("t\"<k") }),
+           "<input type=\"hidden\" name=\"csrfmiddlewaretoken\" value=\"t&#34;&lt;k\">\n"
+           "<p class=\"field\"><label for=\"id_title\">Title</label> <textarea name=\"title\" "
+           "id=\"id_title\" rows=\"6\"></textarea></p>\n"
+           "<p class=\"field\"><label for=\"id_avatar\">Avatar</label> <input type=\"file\" "
+           "name=\"avatar\" id=\"id_avatar\" required></p>\n"
+           "<p class=\"field\"><label for=\"id_extra\">Extra</label> <input type=\"file\" "
+           "name=\"extra\" id=\"id_extra\" multiple></p>\n");
 }
 
 /* cadre_render through an app and the test client. */
