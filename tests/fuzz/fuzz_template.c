@@ -54,6 +54,8 @@ static cadre_slice clean_copy(const char *text, size_t n)
 static size_t count(const cadre_buf *b, const char *needle)
 {
     size_t n = 0, len = strlen(needle);
+    if (!b->data) /* nothing rendered */
+        return 0;
     for (const char *p = b->data, *end = b->data + b->len;
          p && (p = memmem(p, (size_t)(end - p), needle, len)); p += len)
         n++;
