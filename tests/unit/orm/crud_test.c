@@ -51,11 +51,13 @@ static void expect(const char *method, const char *target, const char *body, int
     cadre_test_response_free(&res);
 }
 
+/* The two products of the list tests, as the API answers them. */
+static const char hammer[] = "{\"id\":1,\"name\":\"hammer\",\"price\":9.5,\"supplier_id\":1}",
+                  drill[] = "{\"id\":2,\"name\":\"drill\",\"price\":120.0,\"supplier_id\":2}";
+
 /* FIELD__in=a,b,c in a list query (the rows: 1 hammer 9.5 supplier 1, 2 drill 120 supplier 2) */
 static void in_lookup(void)
 {
-    static const char hammer[] = "{\"id\":1,\"name\":\"hammer\",\"price\":9.5,\"supplier_id\":1}",
-                      drill[] = "{\"id\":2,\"name\":\"drill\",\"price\":120.0,\"supplier_id\":2}";
     char both[256], one[256], none[] = "{\"count\":0,\"results\":[]}";
     snprintf(both, sizeof both, "{\"count\":2,\"results\":[%s,%s]}", hammer, drill);
     expect("GET", "/api/products?supplier_id__in=1,2", NULL, 200, both);
@@ -391,8 +393,6 @@ static void test_crud(void **state)
            "{\"count\":0,\"results\":[]}");
     /* across the foreign key (suppliers: 1 acme, 2 bolt), as a filter, an __in and an ordering;
      * the related field's type and lookups apply; a path that names nothing is a 422 */
-    static const char hammer[] = "{\"id\":1,\"name\":\"hammer\",\"price\":9.5,\"supplier_id\":1}",
-                      drill[] = "{\"id\":2,\"name\":\"drill\",\"price\":120.0,\"supplier_id\":2}";
     char want[512];
     snprintf(want, sizeof want, "{\"count\":1,\"results\":[%s]}", drill);
     expect("GET", "/api/products?supplier__name=bolt", NULL, 200, want);
