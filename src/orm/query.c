@@ -11,6 +11,7 @@
 #include <cadre/schema.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void cadre_q_init(cadre_query *q, cadre_db *db, const cadre_schema *model, cadre_arena *arena)
@@ -640,12 +641,23 @@ static int64_t int_at(const void *row, const cadre_field *f)
     return *(const int64_t *)((const char *)row + f->offset);
 }
 
+#define PREFETCH_SLICE 1000 /* keys bound per query */
+
+static int by_int(const void *a, const void *b)
+{
+    int64_t x = ((const cadre_value *)a)->i, y = ((const cadre_value *)b)->i;
+    return (x > y) - (x < y);
+}
+
 /* After the rows: each prefetch's related rows in one query, grouped per row by key (a binary
  * search in the related rows, which come ordered by their foreign key). */
 static int run_prefetch(cadre_query *q, cadre_rows *rows)
 {
     const cadre_field *pk = cadre_model_pk(q->model);
     cadre_value *ids = rows->len ? cadre_arena_alloc(q->arena, rows->len * sizeof *ids) : NULL;
+    cadre_value *sorted = rows->len ? cadre_arena_alloc(q->arena, rows->len * sizeof *ids) : NULL;
+    if (rows->len && !sorted)
+        return CADRE_ENOMEM;
     for (size_t i = 0; ids && i < rows->len; i++)
         ids[i] = CADRE_PINT(int_at((const char *)rows->items + i * q->model->size, pk));
     for (size_t k = 0; k < q->nprefetch; k++) {
@@ -657,14 +669,35 @@ static int run_prefetch(cadre_query *q, cadre_rows *rows)
             continue;
         if (!ids)
             return CADRE_ENOMEM;
-        cadre_query sub;
-        cadre_q_init(&sub, q->db, t, q->arena);
-        cadre_q_filter_in(&sub, fk->name, ids, rows->len);
-        cadre_q_order_by(&sub, fk->name);
-        cadre_q_order_by(&sub, cadre_model_pk(t)->name);
-        int rc = cadre_q_fetch(&sub, out);
-        if (rc)
-            return rc;
+        /* in slices of PREFETCH_SLICE keys, in key order (under both engines' limits on bound
+         * parameters), the slices' rows one after another: still ordered by key */
+        size_t nkeys = 0;
+        for (size_t i = 0; i < rows->len; i++) /* the rows' keys, sorted */
+            sorted[nkeys++] = ids[i];
+        qsort(sorted, nkeys, sizeof *sorted, by_int);
+        for (size_t from = 0; from < nkeys;) {
+            size_t n = nkeys - from < PREFETCH_SLICE ? nkeys - from : PREFETCH_SLICE;
+            cadre_query sub;
+            cadre_rows part;
+            cadre_q_init(&sub, q->db, t, q->arena);
+            cadre_q_filter_in(&sub, fk->name, sorted + from, n);
+            cadre_q_order_by(&sub, fk->name);
+            cadre_q_order_by(&sub, cadre_model_pk(t)->name);
+            int rc = cadre_q_fetch(&sub, &part);
+            if (rc)
+                return rc;
+            if (!out->len) {
+                *out = part;
+            } else if (part.len) {
+                char *all = cadre_arena_alloc(q->arena, (out->len + part.len) * t->size);
+                if (!all)
+                    return CADRE_ENOMEM;
+                memcpy(all, out->items, out->len * t->size);
+                memcpy(all + out->len * t->size, part.items, part.len * t->size);
+                *out = (cadre_rows){ .items = all, .len = out->len + part.len };
+            }
+            from += n;
+        }
         size_t *start = cadre_arena_alloc(q->arena, rows->len * sizeof *start);
         size_t *count = cadre_arena_alloc(q->arena, rows->len * sizeof *count);
         cadre_rows_link *link = cadre_arena_calloc(q->arena, sizeof *link);

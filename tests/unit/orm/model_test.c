@@ -946,6 +946,26 @@ static void test_prefetch(void **state)
     cadre_buf_free(&out);
     cadre_templates_free(t);
 
+    /* more rows than one query binds keys for: slices, still grouped right */
+    enum { MANY = 1200 };
+    supplier *many = cadre_arena_calloc(&a, MANY * sizeof *many);
+    for (int i = 0; i < MANY; i++)
+        many[i].name = cadre_slice_cstr(cadre_arena_printf(&a, "s%04d", i));
+    assert_int_equal(supplier_insert_many(db, &a, many, MANY), 0);
+    product late[2] = { { .name = CADRE_LIT("late a"), .price = 1, .supplier_id = many[MANY - 1].id },
+                        { .name = CADRE_LIT("late b"), .price = 2, .supplier_id = many[MANY - 1].id } };
+    assert_int_equal(product_insert_many(db, &a, late, 2), 0);
+    supplier_query(&q, db, &a);
+    cadre_q_prefetch(&q, CADRE_SCHEMA_OF(product), "supplier_id", &products);
+    cadre_q_order_by(&q, "-id");
+    assert_int_equal(cadre_q_fetch(&q, &rows), 0);
+    assert_int_equal(rows.len, MANY + 3);
+    assert_int_equal(products.len, 5);
+    cadre_rows late_set = cadre_related_set(&rows, 0, "product"); /* the newest supplier */
+    assert_int_equal(late_set.len, 2);
+    assert_string_equal(((const product *)late_set.items)[1].name.ptr, "late b");
+    assert_int_equal(cadre_related_set(&rows, MANY + 2, "product").len, 2); /* acme, the first */
+
     /* a prefetch that is not a foreign key to the model: refused when run */
     cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
     supplier_query(&q, db, &a);
