@@ -21,14 +21,33 @@
 #define DEV_KEY_FILE ".cadre-secret-key"
 #define DOMAIN "cadre.signed-cookie"
 
+/* Forgets the keys, wiped first: no key is left in freed memory. */
+static void wipe_keys(cadre_app *app)
+{
+    if (app->keys)
+        sodium_memzero(app->keys, app->cap_keys * sizeof *app->keys);
+    cadre_vec_free(&app->keys, &app->nkeys, &app->cap_keys);
+}
+
 static int add_key(cadre_app *app, const char *key, size_t len)
 {
     if (len < MIN_KEY)
         return CADRE_EINVAL;
-    unsigned char *slot =
-        cadre_vec_push(&app->keys, &app->nkeys, &app->cap_keys, sizeof *app->keys, NULL, 0);
-    if (!slot)
-        return CADRE_ENOMEM;
+    /* grown by hand, not realloc: the old array is wiped before it is freed */
+    if (app->nkeys == app->cap_keys) {
+        size_t cap = app->cap_keys ? 2 * app->cap_keys : 4;
+        void *grown = calloc(cap, sizeof *app->keys);
+        if (!grown)
+            return CADRE_ENOMEM;
+        if (app->nkeys)
+            memcpy(grown, app->keys, app->nkeys * sizeof *app->keys);
+        size_t n = app->nkeys;
+        wipe_keys(app);
+        app->keys = grown;
+        app->nkeys = n;
+        app->cap_keys = cap;
+    }
+    unsigned char *slot = app->keys[app->nkeys++];
     crypto_generichash(slot, 32, (const unsigned char *)key, len, NULL, 0);
     return 0;
 }
@@ -39,7 +58,7 @@ int cadre_app_secret_key(cadre_app *app, const char *key)
         return CADRE_ENOMEM;
     if (!key || strlen(key) < MIN_KEY)
         return CADRE_EINVAL;
-    cadre_vec_free(&app->keys, &app->nkeys, &app->cap_keys);
+    wipe_keys(app);
     app->secret_set = true;
     return add_key(app, key, strlen(key));
 }
@@ -99,7 +118,7 @@ int cadre__app_load_secret(cadre_app *app)
     }
     if (app->secret_set)
         return 0;
-    cadre_vec_free(&app->keys, &app->nkeys, &app->cap_keys);
+    wipe_keys(app);
     const char *env = getenv("CADRE_SECRET_KEY"), *file = getenv("CADRE_SECRET_KEY_FILE");
     char *key = NULL;
     const char *from = NULL;
