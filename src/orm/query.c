@@ -125,16 +125,22 @@ static const char *qualified(cadre_query *q, const cadre_field *f)
     return cadre_arena_printf(q->arena, "%s.%s", q->model->name, f->name);
 }
 
+/* Whether foreign key f can be crossed: its model has a primary key to join on. */
+static bool crossable(const cadre_field *f)
+{
+    return f->fk && cadre_model_pk(f->fk());
+}
+
 /* The foreign key of m that a path step names: "author" (Django's name for the relation) or
- * "author_id" (the field), when it is a foreign key; NULL otherwise. */
+ * "author_id" (the field), when it is a foreign key that can be crossed; NULL otherwise. */
 static const cadre_field *hop_field(const cadre_schema *m, const char *step, size_t len)
 {
     const cadre_field *f = cadre_schema_field(m, step, len);
-    if (f && f->fk)
+    if (f && crossable(f))
         return f;
     for (size_t i = 0; i < m->nfields; i++) {
         const char *n = m->fields[i].name;
-        if (m->fields[i].fk && strlen(n) == len + 3 && strncmp(n, step, len) == 0 &&
+        if (crossable(&m->fields[i]) && strlen(n) == len + 3 && strncmp(n, step, len) == 0 &&
             strcmp(n + len, "_id") == 0)
             return &m->fields[i];
     }
