@@ -20,6 +20,7 @@ struct form_page {
     cadre_form_page_spec spec;
     const char *path, *template_name, *success; /* copies, in the same allocation */
     uint64_t only;                              /* the fields shown and taken (0: all) */
+    bool fks;                                   /* it shows a foreign key: PATH/choices */
 };
 
 /* s copied to *at, which moves past it (NULL stays NULL). */
@@ -42,8 +43,10 @@ static int show(cadre_request *r, const struct form_page *fp, int status, const 
         return CADRE_ENOMEM;
     *form = (cadre_tform){ .schema = fp->spec.schema, .obj = obj, .errs = errs, .only = fp->only,
                            .db = fp->spec.db,
-                           .search = cadre_arena_printf(r->arena, "%.*s/choices?field=",
-                                                        (int)r->head.path.len, r->head.path.ptr) };
+                           .search = fp->fks ? cadre_arena_printf(r->arena, "%.*s/choices?field=",
+                                                                  (int)r->head.path.len,
+                                                                  r->head.path.ptr)
+                                             : NULL };
     cadre_tctx ctx = CADRE_CTX({ "form", CADRE_TFORM_OF(form) });
     if (fp->spec.context) {
         int rc = cadre__page_context(r, ctx.vars, ctx.len, fp->spec.context, &ctx);
@@ -270,11 +273,10 @@ int cadre__form_page(cadre_app *app, const char *path, const cadre_form_page_spe
     if (rc == 0)
         rc = cadre__route(app, &post);
     /* the foreign keys' search, when the form has one */
-    bool fks = false;
     for (size_t i = 0; i < spec->schema->nfields; i++)
-        fks |= spec->schema->fields[i].fk && (!only || ((only >> i) & 1));
+        fp->fks |= spec->schema->fields[i].fk && (!only || ((only >> i) & 1));
     size_t n = strlen(path) + sizeof "/choices";
-    char *choices = fks && rc == 0 ? cadre_app_own(app, malloc(n)) : NULL;
+    char *choices = fp->fks && rc == 0 ? cadre_app_own(app, malloc(n)) : NULL;
     if (choices) {
         snprintf(choices, n, "%s/choices", path);
         cadre_route_opts search = get;
