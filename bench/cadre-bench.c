@@ -277,6 +277,40 @@ static int echo(cadre_request *r)
     return cadre_respond_ref(r, 200, "application/json", out.data, out.len);
 }
 
+/* SPEC session: POST /login (auth's login view at that path), then GET /session with its cookie. */
+#define SESSION_OUT_FIELDS(F) F(string, username)
+CADRE_SCHEMA(SessionOut, SESSION_OUT_FIELDS)
+
+static int session(cadre_request *r, const cadre_none *p, const cadre_none *in, SessionOut *out)
+{
+    (void)p;
+    (void)in;
+    out->username = cadre_request_user(r)->username; /* the guard let only a user through */
+    return 200;
+}
+
+/* SPEC: the user bench (superuser), created or its password set again, at each start. */
+static int bench_user(cadre_app *app, void *ctx)
+{
+    (void)ctx;
+    int rc = cadre_app_migrate(app, NULL, NULL, NULL);
+    if (rc)
+        return rc;
+    cadre_arena a;
+    cadre_arena_init(&a, 1024);
+    cadre_rows rows;
+    const cadre_value name = CADRE_PTEXT("bench");
+    rc = cadre_db_query(bench_db, &a, CADRE_SCHEMA_OF(cadre_user), &rows,
+                        "SELECT id FROM cadre_user WHERE username = ?", &name, 1);
+    if (rc == 0 && rows.len)
+        rc = cadre_user_set_password(app, NULL, ((const cadre_user *)rows.items)->id,
+                                     cadre_slice_cstr("bench-password-1"));
+    else if (rc == 0)
+        rc = cadre_user_create(app, "bench", "", "bench-password-1", true, NULL);
+    cadre_arena_free(&a);
+    return rc;
+}
+
 /* A middleware that does nothing but call the rest: what the pipeline itself costs. */
 static int noop_middleware(cadre_request *r, cadre_next *next, void *ctx)
 {
@@ -312,6 +346,12 @@ int main(int argc, char **argv)
     cadre_get(app, "/queries", queries);
     cadre_get(app, "/fortunes", fortunes);
     cadre_get(app, "/updates", updates);
+    if (bench_db) { /* plain HTTP here: cookies without Secure */
+        cadre_auth(app, bench_db, .login_path = "/login", .cookie_secure = -1);
+        cadre_app_on_start(app, bench_user, NULL);
+        CADRE_ROUTE(app, GET, "/session", session, cadre_none, cadre_none, SessionOut,
+                    .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
+    }
     int status = cadre_main(app, argc, argv);
     cadre_db_close(bench_db);
     return status;

@@ -18,6 +18,7 @@
 #include "cadre/http.h"
 #include "cadre/app.h"
 #include "cadre/static.h"
+#include "cadre/auth.h"
 
 #define CADRE_VERSION "0.1.0"
 

@@ -161,6 +161,17 @@ struct cadre_request {
     struct cadre__defer *defers;
 };
 
+/** Room for a client address in text, its NUL included (INET6_ADDRSTRLEN). */
+#define CADRE_PEER_SIZE 46
+
+/**
+ * The address of the client at the other end of r's connection ("127.0.0.1", "2001:db8::1"; an
+ * IPv4 client of a dual-stack socket in its dotted form) into out; the proxy's when there is one
+ * (trusting X-Forwarded-For is the app's choice). Returns its length, or 0 with out empty when
+ * there is no socket (the test client) or it cannot be read.
+ */
+size_t cadre_request_peer(const cadre_request *r, char out[CADRE_PEER_SIZE]);
+
 /** The first header named name (ASCII case-insensitive); absent slice (ptr NULL) if none. */
 cadre_slice cadre_request_header(const cadre_request *r, const char *name);
 
@@ -417,6 +428,33 @@ int cadre_wake(cadre_request *r);
  * instead of blocking the worker.
  */
 cadre_request *cadre_current_request(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Blocking work off the workers: a small pool of threads. A request that runs a job on it is
+ * suspended until the job is done; its worker serves other requests meanwhile (a password hash,
+ * which takes tens of milliseconds and megabytes of memory, is the case it was made for). The
+ * number of threads bounds how many jobs run at once, and so the memory they take; jobs beyond it
+ * wait their turn, up to a bound beyond which they are refused.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct cadre_pool cadre_pool;
+
+/** Starts threads (1..256) that run at most max_waiting queued jobs between them. *out is the
+ *  caller's, freed with cadre_pool_free. Returns 0, CADRE_EINVAL, CADRE_ENOMEM or CADRE_ESYSTEM. */
+int cadre_pool_new(unsigned threads, size_t max_waiting, cadre_pool **out /* OUT */);
+
+/**
+ * Runs fn on a copy of arg's size bytes on one of p's threads, suspending the calling request
+ * until it is done, then copies the result back into arg. fn must find everything it needs in
+ * that copy (copy a password into arg, never a pointer into the request's arena): a request
+ * abandoned at shutdown leaves its job to finish on its own. Outside a request (start-up code, a
+ * command), or with p NULL, fn runs at once on the calling thread. Returns 0, CADRE_EBUSY (more
+ * than max_waiting jobs are queued: answer 503), CADRE_ENOMEM or CADRE_ESYSTEM.
+ */
+int cadre_pool_run(cadre_pool *p, void (*fn)(void *arg), void *arg, size_t size);
+
+/** Lets the queued jobs finish, stops the threads and frees p. NULL is ignored. */
+void cadre_pool_free(cadre_pool *p);
 
 /* ---------------------------------------------------------------------------------------------
  * Server

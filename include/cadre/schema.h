@@ -169,6 +169,7 @@ typedef struct cadre_field {
     int on_delete;                   /**< CADRE_ON_DELETE_* */
     bool auto_now_add;               /**< CADRE_AUTO_NOW_ADD: set when the row is inserted */
     bool auto_now;                   /**< CADRE_AUTO_NOW: set when inserted and when updated */
+    bool write_only;                 /**< CADRE_WRITE_ONLY: read from input, never written out */
 } cadre_field;
 
 struct cadre_schema {
@@ -223,6 +224,10 @@ const cadre_schema *cadre_none__schema(void);
 #define CADRE_NULLABLE .nullable = 1
 #define CADRE_DESCRIPTION(s) .description = (s)
 #define CADRE_PATTERN(re) .pattern = (re)
+/* A field that is read from input and stored but never shown (a password's hash): JSON encoding
+ * leaves it out, JSON Schema marks it writeOnly, templates see it as undefined, and a form shows
+ * it as an empty password input. */
+#define CADRE_WRITE_ONLY .write_only = 1
 /* Table metadata (models: cadre/orm.h). */
 enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET_NULL };
 #define CADRE_PRIMARY_KEY .primary_key = 1

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -853,4 +855,25 @@ void cadre__conn_shutdown_idle(cadre__conn *c)
      * Connection: close (see cadre__response_write). */
     if (c->state == CS_HEAD && c->in.len == c->in_off && !output_pending(c))
         cadre__conn_close(c);
+}
+
+size_t cadre_request_peer(const cadre_request *r, char out[CADRE_PEER_SIZE])
+{
+    out[0] = '\0';
+    if (!r || !r->conn || r->conn->fd < 0)
+        return 0;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getpeername(r->conn->fd, (struct sockaddr *)&ss, &sl) != 0)
+        return 0;
+    const void *addr = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                       : ss.ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+                                                 : NULL;
+    char text[CADRE_PEER_SIZE];
+    if (!addr || !inet_ntop(ss.ss_family, addr, text, sizeof text))
+        return 0;
+    /* an IPv4 client on a dual-stack socket: its plain dotted form */
+    size_t skip = strncmp(text, "::ffff:", 7) == 0 && strchr(text + 7, '.') ? 7 : 0;
+    memcpy(out, text + skip, strlen(text + skip) + 1);
+    return strlen(out);
 }

@@ -113,7 +113,7 @@ void cadre_schema_encode_json(const cadre_schema *s, const void *in, cadre_json_
     cadre_json_begin_object(w);
     for (size_t i = 0; i < s->nfields; i++) {
         const cadre_field *f = &s->fields[i];
-        if (f->optional && !f->has_default && !((set >> i) & 1))
+        if ((f->optional && !f->has_default && !((set >> i) & 1)) || f->write_only)
             continue;
         cadre_json_key(w, f->name, strlen(f->name));
         if (f->nullable && ((nulls >> i) & 1))

@@ -187,6 +187,8 @@ static void field_schema(const cadre_field *f, cadre_json_writer *w, bool ref_ne
         write_title(f->name, w);
     if (f->primary_key || f->auto_now_add || f->auto_now)
         key(w, "readOnly"), cadre_json_bool(w, true);
+    if (f->write_only)
+        key(w, "writeOnly"), cadre_json_bool(w, true);
     if (f->has_default && !partial)
         write_default(f, w);
     if (f->description)

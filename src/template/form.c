@@ -146,7 +146,7 @@ static const char *input_type(const cadre_field *f)
     case CADRE_T_FILES: return "file";
     default: break;
     }
-    if (strcmp(f->name, "password") == 0 || strstr(f->name, "_password"))
+    if (f->write_only || strcmp(f->name, "password") == 0 || strstr(f->name, "_password"))
         return "password";
     if (strcmp(f->name, "email") == 0 || strstr(f->name, "_email"))
         return "email";

@@ -152,7 +152,7 @@ static cadre_tvalue attr(rstate *st, cadre_tvalue v, const char *name)
         const cadre_schema *s = v.u.obj.schema;
         for (size_t i = 0; i < s->nfields; i++)
             if (strcmp(s->fields[i].name, name) == 0)
-                return field_value(st, s, i, v.u.obj.ptr);
+                return s->fields[i].write_only ? undefined() : field_value(st, s, i, v.u.obj.ptr);
         /* a row of a query: p.supplier is the row its supplier_id's select_related joined
          * (none for a null key) */
         size_t n = strlen(name);

@@ -1,0 +1,204 @@
+/**
+ * cadre/auth.h — users, passwords, sessions, and the login pages: Django's contrib.auth for a
+ * Cadre app, switched on with one call.
+ *
+ *     cadre_auth(app, db);                       // the auth module, its tables and pages
+ *     cadre_get(app, "/account", account_page, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
+ *
+ *     ./app migrate                              creates cadre_user and cadre_session
+ *     ./app createsuperuser                      asks for a name, an e-mail and a password
+ *
+ * Users live in the table cadre_user (auth's migrations, applied by `migrate` with the app's
+ * own). Passwords are stored as argon2id strings ("$argon2id$v=19$m=19456,t=2,p=1$…", libsodium's
+ * crypto_pwhash_str); hashing runs on a small pool of threads, so a login suspends only its own
+ * request, and the pool's size bounds the memory hashes take at once (each costs the memory
+ * limit: 19 MiB by default). Logins beyond it wait their turn.
+ *
+ * Sessions live in the table cadre_session, one row per login: the SHA-256 of a random key (the
+ * key itself is only in the browser's cookie, so a copy of the table opens no session), the user,
+ * the absolute expiry and the time last seen (idle expiry). The cookie ("sessionid") is HttpOnly,
+ * SameSite=Lax, and Secure outside development mode. A login makes a new key (session fixation:
+ * a key planted before the login is worth nothing after), a password change ends the user's other
+ * sessions, `clearsessions` deletes expired rows.
+ *
+ * The pages: GET/POST /accounts/login/ (fields username and password; a next parameter, kept when
+ * it names a path on this site) and POST /accounts/logout/, from the templates auth/login.html and
+ * auth/logged_out.html, which an app overrides with its own of the same name (cadre/template.h).
+ *
+ * Commands: createsuperuser [--username U] [--email E] [--noinput] (with --noinput, the values
+ * come from CADRE_SUPERUSER_USERNAME, CADRE_SUPERUSER_PASSWORD and CADRE_SUPERUSER_EMAIL);
+ * changepassword [USERNAME]; clearsessions.
+ */
+#ifndef CADRE_AUTH_H
+#define CADRE_AUTH_H
+
+#include "app.h"
+#include "db.h"
+#include "orm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A user: the table cadre_user. password holds the argon2id string, never encoded. */
+#define CADRE_USER_FIELDS(F)                                                                       \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, username, CADRE_MIN_LEN(1), CADRE_MAX_LEN(150), CADRE_UNIQUE,                        \
+      CADRE_PATTERN("^[A-Za-z0-9@.+_-]+$"),                                                        \
+      CADRE_DESCRIPTION("letters, digits and @.+-_ only"))                                         \
+    F(string, email, CADRE_MAX_LEN(254), CADRE_DEFAULT_STR(""))                                   \
+    F(string, password, CADRE_MAX_LEN(255), CADRE_WRITE_ONLY, CADRE_DEFAULT_STR(""))              \
+    F(bool, is_active, CADRE_DEFAULT(true))                                                        \
+    F(bool, is_staff, CADRE_DEFAULT(false))                                                        \
+    F(bool, is_superuser, CADRE_DEFAULT(false))                                                    \
+    F(datetime, last_login, CADRE_OPTIONAL, CADRE_NULLABLE)                                        \
+    F(datetime, date_joined, CADRE_AUTO_NOW_ADD)
+CADRE_MODEL(cadre_user, CADRE_USER_FIELDS)
+
+/** A login: the table cadre_session. Times are Unix seconds. */
+#define CADRE_SESSION_FIELDS(F)                                                                    \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, key_hash, CADRE_MAX_LEN(64), CADRE_UNIQUE)                                           \
+    F(int64, user_id, CADRE_FOREIGN_KEY(cadre_user, CADRE_ON_DELETE_CASCADE), CADRE_INDEX)         \
+    F(int64, expires, CADRE_INDEX, CADRE_DESCRIPTION("absolute expiry, Unix time"))                \
+    F(int64, seen, CADRE_DESCRIPTION("last request, Unix time (to the minute)"))                   \
+    F(string, ip, CADRE_MAX_LEN(64), CADRE_DEFAULT_STR(""))                                        \
+    F(string, user_agent, CADRE_MAX_LEN(300), CADRE_DEFAULT_STR(""))                               \
+    F(datetime, created_at, CADRE_AUTO_NOW_ADD)
+CADRE_MODEL(cadre_session, CADRE_SESSION_FIELDS)
+
+/** The longest password accepted, in bytes (Django's limit too: longer ones cost hashing time
+ *  for nothing). */
+#define CADRE_PASSWORD_MAX 4096
+/** Room for an argon2id string, its NUL included (crypto_pwhash_STRBYTES). */
+#define CADRE_PASSWORD_HASH_SIZE 128
+
+typedef struct cadre_auth_opts {
+    const char *login_path;      /**< the login page ("/accounts/login/"); "" for none */
+    const char *logout_path;     /**< the logout action ("/accounts/logout/"); "" for none */
+    const char *login_redirect;  /**< where a login without next goes ("/") */
+    const char *cookie_name;     /**< the session cookie ("sessionid") */
+    int64_t session_max_age;     /**< seconds from login to absolute expiry (14 days) */
+    int64_t session_idle;        /**< seconds without a request before a session ends (7 days) */
+    int cookie_secure;           /**< Secure cookies: 1 always, -1 never (a plain-HTTP
+                                      deployment), 0 (the default) outside development mode */
+    unsigned hash_threads;       /**< password hashes running at once (2) */
+    size_t hash_queue;           /**< hashes waiting beyond those; more answer 503 (256) */
+    unsigned long long hash_ops; /**< argon2id passes (2) */
+    size_t hash_mem;             /**< argon2id memory, bytes (19 MiB) */
+} cadre_auth_opts;
+
+/**
+ * Adds the auth module to app, its tables in db (which must outlive the app): the models above
+ * with their migrations, the login and logout pages, the commands. Options as cadre_auth_opts
+ * members: cadre_auth(app, db, .login_redirect = "/dashboard"). Everything is copied. Returns the
+ * module, or NULL (a configuration error is recorded: the app then refuses to start).
+ */
+cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *opts,
+                          const char *file, int line);
+#define cadre_auth(app, db, ...)                                                                   \
+    cadre__auth((app), (db), &(cadre_auth_opts){ __VA_ARGS__ }, __FILE__, __LINE__)
+
+/* ---------------------------------------------------------------------------------------------
+ * The user of a request
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * The request's user, from its session cookie: *user points to the user (arena memory, the
+ * password left empty) or is NULL for an anonymous request — no cookie, an unknown or expired
+ * session, an inactive user. Looked up once per request (one query), then remembered. Returns 0,
+ * or the database's error (CADRE_ECLOSED, CADRE_EBUSY, …: the request should fail, not pass as
+ * anonymous), or CADRE_ESTATE when the app has no auth.
+ */
+int cadre_auth_user(cadre_request *r, const cadre_user **user /* OUT */);
+
+/** As cadre_auth_user, NULL for anonymous and on error. */
+const cadre_user *cadre_request_user(cadre_request *r);
+
+/**
+ * A guard (CADRE_GUARDS(CADRE_LOGIN_REQUIRED)): lets a request with a user through; sends
+ * an anonymous browser (its Accept names text/html) to the login page with next set to the
+ * request's path and query (303; 302 for GET), and answers anyone else 401
+ * {"detail":"Not authenticated"} with WWW-Authenticate.
+ */
+int cadre_login_required(cadre_request *r, void *ctx);
+
+/** A guard: as cadre_login_required, then 403 unless the user is staff. */
+int cadre_staff_required(cadre_request *r, void *ctx);
+
+/** The guards as CADRE_GUARDS entries: .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED). */
+#define CADRE_LOGIN_REQUIRED { cadre_login_required, NULL }
+#define CADRE_STAFF_REQUIRED { cadre_staff_required, NULL }
+
+/* ---------------------------------------------------------------------------------------------
+ * Logging in and out
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Checks username and password: *user_id gets the user's id when they match an active user, or
+ * 0. The password check runs on the hash pool (the request is suspended meanwhile); an unknown
+ * username costs a hash too, so its answer takes as long as a wrong password's. A match whose
+ * stored hash has older parameters than the app's is rehashed. Returns 0 (match or not),
+ * CADRE_EBUSY (too many hashes queued), or a database error.
+ */
+int cadre_authenticate(cadre_request *r, cadre_slice username, cadre_slice password,
+                       int64_t *user_id /* OUT */);
+
+/**
+ * Logs the request in as user_id: a new session row and cookie, the request's old session (if
+ * any) deleted, last_login set; cadre_auth_user then gives this user. Returns 0 or a database
+ * error.
+ */
+int cadre_login(cadre_request *r, int64_t user_id);
+
+/** Ends the request's session (its row deleted, the cookie cleared). Returns 0 or a database
+ *  error. */
+int cadre_logout(cadre_request *r);
+
+/** Ends every session of user_id but the request's own (r may be NULL: all of them): "log out
+ *  everywhere", and what a password change does. *ended (optional) gets the count. */
+int cadre_logout_everywhere(cadre_app *app, cadre_request *r, int64_t user_id,
+                            int64_t *ended /* OUT */);
+
+/* ---------------------------------------------------------------------------------------------
+ * Users and passwords
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Hashes password (at most CADRE_PASSWORD_MAX bytes) into out, with the app's parameters, on the
+ * hash pool when called from a request. Returns 0, CADRE_EINVAL (too long), CADRE_EBUSY,
+ * CADRE_ENOMEM (the memory limit could not be had) or CADRE_ESTATE (no auth).
+ */
+int cadre_password_hash(cadre_app *app, cadre_slice password, char out[CADRE_PASSWORD_HASH_SIZE]);
+
+/**
+ * Whether password is acceptable for a new account, Django's validators: at least 8 characters,
+ * not only digits, not the username or the e-mail's local part. Returns NULL, or the reason as a
+ * sentence for the user (static text).
+ */
+const char *cadre_password_weak(cadre_slice password, cadre_slice username, cadre_slice email);
+
+/**
+ * Creates a user with this password (hashed here; the weakness check is the caller's), not staff
+ * unless superuser (then both). *id (optional) gets its id. Returns 0, CADRE_EEXIST (the username
+ * is taken), CADRE_EINVAL (a username outside the model's pattern or lengths), or a database
+ * error.
+ */
+int cadre_user_create(cadre_app *app, const char *username, const char *email,
+                      const char *password, bool superuser, int64_t *id /* OUT */);
+
+/**
+ * Sets user_id's password and ends the user's sessions but r's (r may be NULL). Returns 0,
+ * CADRE_ENOTFOUND, or as cadre_password_hash / a database error.
+ */
+int cadre_user_set_password(cadre_app *app, cadre_request *r, int64_t user_id,
+                            cadre_slice password);
+
+/** Deletes the sessions whose absolute or idle expiry has passed. *deleted (optional) gets the
+ *  count. The `clearsessions` command; run it from cron or a periodic task. */
+int cadre_auth_clear_sessions(cadre_app *app, int64_t *deleted /* OUT */);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

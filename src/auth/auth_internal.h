@@ -1,0 +1,43 @@
+/* The auth module's state, shared by its files (private to src/auth). */
+#ifndef CADRE_AUTH_INTERNAL_H
+#define CADRE_AUTH_INTERNAL_H
+
+#include "cadre/app.h"
+#include "cadre/auth.h"
+#include "cadre/http.h"
+
+#include <pthread.h>
+
+#define AUTH_KEY "cadre.auth"        /* the app attachment */
+#define AUTH_USER_KEY "cadre.user"   /* the request state: a looked-up user (or the anonymous mark) */
+#define AUTH_SESSION_KEY "cadre.session" /* the request state: its session's id, once looked up */
+
+typedef struct auth_state {
+    cadre_app *app;
+    cadre_module *mod;
+    cadre_db *db;
+    cadre_auth_opts o; /* strings owned by the app (cadre_app_own) */
+    cadre_pool *pool;  /* made when the app starts serving; NULL: hashes run inline */
+    pthread_mutex_t dummy_mu;
+    char dummy[CADRE_PASSWORD_HASH_SIZE]; /* a hash that matches no password (unknown users) */
+} auth_state;
+
+/* The app's auth state, or NULL. */
+auth_state *cadre__auth_state(cadre_app *app);
+
+/* The request's user, cached in the request (set by a login, read by the rest). */
+void cadre__auth_remember(cadre_request *r, const cadre_user *u, int64_t session_id);
+
+/* Password hashing and checking on the pool: *ok whether password matches hash (NULL hash: the
+ * dummy, never a match), with a new hash in rehashed[0] when the stored one's parameters are old
+ * (empty otherwise). */
+int cadre__password_check(auth_state *st, cadre_slice password, const char *hash, bool *ok,
+                          char rehashed[CADRE_PASSWORD_HASH_SIZE]);
+
+/* The views: login page, logout action (registered by cadre_auth). */
+int cadre__auth_views(auth_state *st);
+
+/* The commands: createsuperuser, changepassword, clearsessions. */
+int cadre__auth_commands(auth_state *st);
+
+#endif

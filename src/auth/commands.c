@@ -1,0 +1,295 @@
+/*
+ * auth's commands: createsuperuser, changepassword, clearsessions (Django's, with their words).
+ * Answers are read from the terminal (passwords without echo) or, when stdin is not one, a line
+ * at a time from stdin, so that scripts and tests can give them.
+ */
+#include "auth/auth_internal.h"
+
+#include "cadre/migrate.h"
+#include "cadre/schema.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define TRIES 3
+
+/* Reads one line into buf (without its newline); no echo for a secret on a terminal. Returns
+ * false at the end of input or for a line longer than the buffer. */
+static bool ask(const char *prompt, char *buf, size_t size, bool secret)
+{
+    fputs(prompt, stdout);
+    fflush(stdout);
+    struct termios old, quiet;
+    bool tty = secret && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    bool ok = fgets(buf, (int)size, stdin) != NULL;
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputs("\n", stdout);
+    }
+    if (!ok)
+        return false;
+    size_t n = strlen(buf);
+    if (n && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    else if (n == size - 1 && !feof(stdin))
+        return false;
+    if (n && buf[n - 1] == '\r')
+        buf[--n] = '\0';
+    return true;
+}
+
+/* Why username cannot be a new user's name, or NULL. */
+static const char *username_problem(auth_state *st, const char *username, cadre_arena *a)
+{
+    const cadre_schema *us = cadre_user__schema();
+    cadre_user u = { 0 };
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, a);
+    if (cadre_schema_decode_text(us, cadre_schema_field(us, "username", 8),
+                                 cadre_slice_cstr(username), &u, a, "user", &errs) != 0)
+        return !username[0] ? "This field cannot be blank."
+               : strlen(username) > 150 ? "Ensure this value has at most 150 characters."
+                                        : "Enter a valid username: letters, digits and @.+-_ only.";
+    cadre_rows rows;
+    const cadre_value p = CADRE_PTEXT(username);
+    int rc = cadre_db_query(st->db, a, us, &rows, "SELECT id FROM cadre_user WHERE username = ?",
+                            &p, 1);
+    if (rc)
+        return cadre_arena_printf(a, "The database answered: %s", cadre_strerror(rc));
+    return rows.len ? "That username is already taken." : NULL;
+}
+
+/* The auth tables must exist: say so in the user's words when migrate has not run. */
+static bool migrated(auth_state *st, const char *argv0)
+{
+    size_t pending = 0;
+    if (cadre_app_migrations_pending(st->app, &pending) != 0 || pending) {
+        fprintf(stderr, "error: %zu migration(s) not applied yet: run `%s migrate` first\n",
+                pending, argv0);
+        return false;
+    }
+    return true;
+}
+
+/* Asks for a password twice until it is given alike and strong enough (or the user bypasses the
+ * check, as Django allows interactively). */
+static bool ask_password(char *pw, size_t size, const char *username, const char *email)
+{
+    char again[CADRE_PASSWORD_MAX + 2];
+    for (int i = 0; i < TRIES; i++) {
+        if (!ask("Password: ", pw, size, true) || !ask("Password (again): ", again, sizeof again, true))
+            return false;
+        if (strcmp(pw, again) != 0) {
+            fprintf(stderr, "Error: Your passwords didn't match.\n");
+            continue;
+        }
+        if (!pw[0]) {
+            fprintf(stderr, "Error: Blank passwords aren't allowed.\n");
+            continue;
+        }
+        const char *weak = cadre_password_weak(cadre_slice_cstr(pw), cadre_slice_cstr(username),
+                                               cadre_slice_cstr(email));
+        if (!weak)
+            return true;
+        fprintf(stderr, "%s\n", weak);
+        char yn[16];
+        if (strlen(pw) <= CADRE_PASSWORD_MAX &&
+            ask("Bypass password validation and create user anyway? [y/N]: ", yn, sizeof yn, false) &&
+            (yn[0] == 'y' || yn[0] == 'Y'))
+            return true;
+    }
+    sodium_memzero(again, sizeof again);
+    fprintf(stderr, "Aborting: too many errors.\n");
+    return false;
+}
+
+static int cmd_createsuperuser(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    auth_state *st = ctx;
+    const char *username = NULL, *email = NULL;
+    bool noinput = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--noinput") == 0 || strcmp(argv[i], "--no-input") == 0)
+            noinput = true;
+        else if (strcmp(argv[i], "--username") == 0 && i + 1 < argc)
+            username = argv[++i];
+        else if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
+            email = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s createsuperuser [--username NAME] [--email ADDRESS] "
+                            "[--noinput]\n", program_invocation_short_name);
+            return 2;
+        }
+    }
+    if (!migrated(st, program_invocation_short_name))
+        return 1;
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    int status = 1;
+    char name[256], mail[512], pw[CADRE_PASSWORD_MAX + 2];
+    pw[0] = '\0';
+    if (noinput) {
+        username = username ? username : getenv("CADRE_SUPERUSER_USERNAME");
+        email = email ? email : getenv("CADRE_SUPERUSER_EMAIL");
+        const char *p = getenv("CADRE_SUPERUSER_PASSWORD");
+        if (!username || !*username) {
+            fprintf(stderr, "error: --noinput needs a username: --username NAME or "
+                            "CADRE_SUPERUSER_USERNAME\n");
+            goto out;
+        }
+        const char *why = username_problem(st, username, &a);
+        if (why) {
+            fprintf(stderr, "error: username %s: %s\n", username, why);
+            goto out;
+        }
+        if (p && strlen(p) > CADRE_PASSWORD_MAX) {
+            fprintf(stderr, "error: CADRE_SUPERUSER_PASSWORD: longer than 4096 bytes\n");
+            goto out;
+        }
+        snprintf(pw, sizeof pw, "%s", p ? p : "");
+    } else {
+        int i = 0;
+        for (; !username && i < TRIES; i++) {
+            if (!ask("Username: ", name, sizeof name, false))
+                goto out;
+            const char *why = username_problem(st, name, &a);
+            if (!why)
+                username = name;
+            else
+                fprintf(stderr, "Error: %s\n", why);
+        }
+        if (!username) {
+            fprintf(stderr, "Aborting: too many errors.\n");
+            goto out;
+        }
+        if (!email) {
+            if (!ask("Email address: ", mail, sizeof mail, false))
+                goto out;
+            email = mail;
+        }
+        if (!ask_password(pw, sizeof pw, username, email))
+            goto out;
+    }
+    int64_t id;
+    int rc;
+    if (pw[0]) {
+        rc = cadre_user_create(app, username, email ? email : "", pw, true, &id);
+    } else { /* Django's --noinput without a password: an unusable one, set later */
+        char unusable[40];
+        unsigned char raw[16];
+        randombytes_buf(raw, sizeof raw);
+        unusable[0] = '!';
+        sodium_bin2hex(unusable + 1, sizeof unusable - 1, raw, sizeof raw);
+        rc = cadre_user_create(app, username, email ? email : "", unusable, true, &id);
+        if (rc == 0) { /* not a hash of anything: no password opens it */
+            const cadre_value p[2] = { CADRE_PTEXT(unusable), CADRE_PINT(id) };
+            rc = cadre_db_exec(st->db, "UPDATE cadre_user SET password = ? WHERE id = ?", p, 2,
+                               NULL, NULL);
+        }
+    }
+    if (rc) {
+        fprintf(stderr, "error: the user could not be created: %s\n",
+                rc == CADRE_EEXIST ? "that username is already taken" : cadre_strerror(rc));
+        goto out;
+    }
+    printf("Superuser created successfully.\n");
+    if (!pw[0])
+        printf("It has no usable password yet: set one with `changepassword %s`.\n", username);
+    status = 0;
+out:
+    sodium_memzero(pw, sizeof pw);
+    cadre_arena_free(&a);
+    return status;
+}
+
+#define USER_ID_FIELDS(F) F(int64, id) F(string, email)
+CADRE_SCHEMA(user_id_row, USER_ID_FIELDS)
+
+static int cmd_changepassword(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    auth_state *st = ctx;
+    if (argc > 2) {
+        fprintf(stderr, "usage: %s changepassword [USERNAME]\n", program_invocation_short_name);
+        return 2;
+    }
+    const char *username = argc == 2 ? argv[1] : getenv("USER");
+    if (!username) {
+        fprintf(stderr, "error: name the user: changepassword USERNAME\n");
+        return 2;
+    }
+    if (!migrated(st, program_invocation_short_name))
+        return 1;
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    int status = 1;
+    char pw[CADRE_PASSWORD_MAX + 2];
+    pw[0] = '\0';
+    user_id_row u;
+    bool found;
+    const cadre_value p = CADRE_PTEXT(username);
+    int rc = cadre_db_query_one(st->db, &a, user_id_row__schema(), &u, &found,
+                                "SELECT id, email FROM cadre_user WHERE username = ?", &p, 1);
+    if (rc || !found) {
+        fprintf(stderr, "error: %s\n", rc ? cadre_strerror(rc)
+                                          : cadre_arena_printf(&a, "user '%s' does not exist", username));
+        goto out;
+    }
+    printf("Changing password for user '%s'\n", username);
+    char *email = cadre_arena_printf(&a, "%.*s", (int)u.email.len, u.email.ptr);
+    if (!ask_password(pw, sizeof pw, username, email ? email : ""))
+        goto out;
+    rc = cadre_user_set_password(app, NULL, u.id, cadre_slice_cstr(pw));
+    if (rc) {
+        fprintf(stderr, "error: the password could not be changed: %s\n", cadre_strerror(rc));
+        goto out;
+    }
+    printf("Password changed successfully for user '%s' (its sessions are ended).\n", username);
+    status = 0;
+out:
+    sodium_memzero(pw, sizeof pw);
+    cadre_arena_free(&a);
+    return status;
+}
+
+static int cmd_clearsessions(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    (void)ctx;
+    if (argc > 1) {
+        fprintf(stderr, "usage: %s clearsessions\n", program_invocation_short_name);
+        return 2;
+    }
+    int64_t n = 0;
+    int rc = cadre_auth_clear_sessions(app, &n);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", cadre_strerror(rc));
+        return 1;
+    }
+    printf("%lld expired session(s) deleted.\n", (long long)n);
+    return 0;
+}
+
+int cadre__auth_commands(auth_state *st)
+{
+    int rc = cadre_app_command(st->app, "createsuperuser",
+                               "createsuperuser [--username U] [--email E] [--noinput]   "
+                               "creates a superuser (CADRE_SUPERUSER_* with --noinput)",
+                               cmd_createsuperuser, st);
+    if (rc == 0)
+        rc = cadre_app_command(st->app, "changepassword",
+                               "changepassword [USERNAME]   sets a user's password (ends its "
+                               "sessions)", cmd_changepassword, st);
+    if (rc == 0)
+        rc = cadre_app_command(st->app, "clearsessions",
+                               "clearsessions   deletes expired sessions", cmd_clearsessions, st);
+    return rc;
+}

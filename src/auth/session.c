@@ -1,0 +1,419 @@
+/*
+ * Sessions in the database and the user of a request.
+ *
+ * The cookie holds a random key (32 bytes, base64url: 43 characters); the table holds its SHA-256
+ * in hex, the user, the absolute expiry and the time last seen. A request's user is one query
+ * (session joined to user), made when something first asks for it and remembered for the rest of
+ * the request; the time last seen is written back at most once a minute.
+ */
+#include "auth/auth_internal.h"
+
+#include "cadre/db.h"
+#include "cadre/schema.h"
+
+#include <sodium.h>
+#include <string.h>
+#include <time.h>
+
+#define KEY_BYTES 32
+#define KEY_TEXT 43 /* base64url of 32 bytes, without padding */
+#define TOUCH_EVERY 60
+
+/* What the lookup reads: the user's columns (the password left out) and the session's. The user
+ * fields come first, in the user's order, so that they copy into a cadre_user as they are. */
+#define AUTH_ROW_FIELDS(F)                                                                         \
+    CADRE_USER_FIELDS(F)                                                                           \
+    F(int64, session_id)                                                                           \
+    F(int64, expires)                                                                              \
+    F(int64, seen)
+CADRE_SCHEMA(auth_row, AUTH_ROW_FIELDS)
+
+static const char *const LOOKUP_SQL =
+    "SELECT u.id, u.username, u.email, u.is_active, u.is_staff, u.is_superuser, u.last_login, "
+    "u.date_joined, s.id AS session_id, s.expires, s.seen FROM cadre_session s "
+    "JOIN cadre_user u ON u.id = s.user_id WHERE s.key_hash = ?";
+
+/* The anonymous mark in the request state: looked up, nobody. */
+static const cadre_user anonymous;
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+auth_state *cadre__auth_state(cadre_app *app)
+{
+    return app ? cadre_app_attachment(app, AUTH_KEY) : NULL;
+}
+
+static auth_state *state_of(cadre_request *r)
+{
+    return cadre__auth_state(cadre_request_app(r));
+}
+
+/* The SHA-256 of a well-formed key, in hex; false for a cookie that cannot be a key. */
+static bool key_hash(cadre_slice key, char hex[65])
+{
+    if (key.len != KEY_TEXT)
+        return false;
+    for (size_t i = 0; i < key.len; i++) {
+        char c = key.ptr[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)key.ptr, key.len);
+    sodium_bin2hex(hex, 65, h, sizeof h);
+    return true;
+}
+
+void cadre__auth_remember(cadre_request *r, const cadre_user *u, int64_t session_id)
+{
+    cadre_request_set(r, AUTH_USER_KEY, (void *)(u ? u : &anonymous));
+    int64_t *sid = cadre_alloc(r, sizeof *sid);
+    *sid = session_id;
+    cadre_request_set(r, AUTH_SESSION_KEY, sid);
+}
+
+int cadre_auth_user(cadre_request *r, const cadre_user **user)
+{
+    *user = NULL;
+    const cadre_user *known = cadre_request_get(r, AUTH_USER_KEY);
+    if (known) {
+        *user = known == &anonymous ? NULL : known;
+        return 0;
+    }
+    auth_state *st = state_of(r);
+    if (!st)
+        return CADRE_ESTATE;
+    char hex[65];
+    if (!key_hash(cadre_request_cookie(r, st->o.cookie_name), hex)) {
+        cadre__auth_remember(r, NULL, 0);
+        return 0;
+    }
+    auth_row row;
+    bool found;
+    const cadre_value param = CADRE_PTEXT(hex);
+    int rc = cadre_db_query_one(st->db, r->arena, auth_row__schema(), &row, &found, LOOKUP_SQL,
+                                &param, 1);
+    if (rc)
+        return rc;
+    int64_t now = now_s();
+    if (!found || row.expires <= now || row.seen + st->o.session_idle <= now || !row.is_active) {
+        cadre__auth_remember(r, NULL, 0);
+        return 0;
+    }
+    if (now - row.seen >= TOUCH_EVERY) {
+        const cadre_value p[2] = { CADRE_PINT(now), CADRE_PINT(row.session_id) };
+        rc = cadre_db_exec(st->db, "UPDATE cadre_session SET seen = ? WHERE id = ?", p, 2, NULL,
+                           NULL);
+        if (rc)
+            return rc;
+    }
+    cadre_user *u = cadre_alloc(r, sizeof *u);
+    memset(u, 0, sizeof *u);
+    memcpy(u, &row, offsetof(cadre_user, cadre_set_));
+    uint64_t mask = ((uint64_t)1 << cadre_user__schema()->nfields) - 1;
+    u->cadre_set_ = row.cadre_set_ & mask;
+    u->cadre_null_ = row.cadre_null_ & mask;
+    u->password = (cadre_slice){ "", 0 };
+    cadre__auth_remember(r, u, row.session_id);
+    *user = u;
+    return 0;
+}
+
+const cadre_user *cadre_request_user(cadre_request *r)
+{
+    const cadre_user *u;
+    return cadre_auth_user(r, &u) == 0 ? u : NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Guards
+ * ------------------------------------------------------------------------------------------- */
+
+static bool wants_html(cadre_request *r)
+{
+    cadre_slice accept = cadre_request_header(r, "Accept");
+    return accept.ptr && memmem(accept.ptr, accept.len, "text/html", 9);
+}
+
+/* The anonymous answer: a browser to the login page (next = where it was going), anyone else 401. */
+static int not_authenticated(cadre_request *r, auth_state *st)
+{
+    if (st && st->o.login_path[0] && wants_html(r)) {
+        cadre_buf next;
+        cadre_buf_init_arena(&next, r->arena, 16384);
+        cadre_buf_append_str(&next, st->o.login_path);
+        cadre_buf_append_str(&next, "?next=");
+        cadre_slice target = r->head.target;
+        static const char hexd[] = "0123456789ABCDEF";
+        for (size_t i = 0; i < target.len; i++) { /* percent-encode all but unreserved and / */
+            unsigned char c = (unsigned char)target.ptr[i];
+            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+                cadre_buf_append(&next, (const char *)&c, 1);
+            } else {
+                char e[3] = { '%', hexd[c >> 4], hexd[c & 15] };
+                cadre_buf_append(&next, e, 3);
+            }
+        }
+        if (cadre_buf_append(&next, "", 1) != 0) /* a target too long to come back to */
+            return cadre_redirect(r, 303, st->o.login_path);
+        bool get = cadre_slice_eq_cstr(r->head.method, "GET") ||
+                   cadre_slice_eq_cstr(r->head.method, "HEAD");
+        return cadre_redirect(r, get ? 302 : 303, next.data);
+    }
+    cadre_set_header(r, "WWW-Authenticate", "Session");
+    return cadre_error(r, 401, "Not authenticated");
+}
+
+int cadre_login_required(cadre_request *r, void *ctx)
+{
+    (void)ctx;
+    const cadre_user *u;
+    int rc = cadre_auth_user(r, &u);
+    if (rc)
+        return rc;
+    return u ? 0 : not_authenticated(r, state_of(r));
+}
+
+int cadre_staff_required(cadre_request *r, void *ctx)
+{
+    int rc = cadre_login_required(r, ctx);
+    if (rc)
+        return rc;
+    return cadre_request_user(r)->is_staff ? 0 : cadre_error(r, 403, "Forbidden");
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Logging in and out
+ * ------------------------------------------------------------------------------------------- */
+
+#define USER_PW_FIELDS(F)                                                                          \
+    F(int64, id)                                                                                   \
+    F(string, password)                                                                            \
+    F(bool, is_active)
+CADRE_SCHEMA(user_pw, USER_PW_FIELDS)
+
+int cadre_authenticate(cadre_request *r, cadre_slice username, cadre_slice password,
+                       int64_t *user_id)
+{
+    *user_id = 0;
+    auth_state *st = state_of(r);
+    if (!st)
+        return CADRE_ESTATE;
+    user_pw row = { 0 };
+    bool found = false;
+    int rc = 0;
+    if (username.len && username.len <= 150) {
+        const cadre_value p = CADRE_PSLICE(username);
+        rc = cadre_db_query_one(st->db, r->arena, user_pw__schema(), &row, &found,
+                                "SELECT id, password, is_active FROM cadre_user WHERE username = ?",
+                                &p, 1);
+        if (rc)
+            return rc;
+    }
+    /* the stored hash as a C string (NULL: unknown user, checked against the dummy) */
+    char *hash = found ? cadre_arena_printf(r->arena, "%.*s", (int)row.password.len,
+                                            row.password.ptr)
+                       : NULL;
+    bool ok;
+    char rehashed[CADRE_PASSWORD_HASH_SIZE];
+    rc = cadre__password_check(st, password, hash, &ok, rehashed);
+    if (rc)
+        return rc;
+    if (!ok || !row.is_active) /* Django's ModelBackend refuses inactive users too */
+        return 0;
+    if (rehashed[0]) {
+        const cadre_value p[2] = { CADRE_PTEXT(rehashed), CADRE_PINT(row.id) };
+        rc = cadre_db_exec(st->db, "UPDATE cadre_user SET password = ? WHERE id = ?", p, 2, NULL,
+                           NULL);
+        if (rc)
+            return rc;
+    }
+    *user_id = row.id;
+    return 0;
+}
+
+static bool secure_cookie(auth_state *st)
+{
+    return st->o.cookie_secure > 0 || (st->o.cookie_secure == 0 && !cadre_app_is_dev(st->app));
+}
+
+/* The request's own session row, by its cookie (if it has a well-formed one). */
+static int delete_cookie_session(cadre_request *r, auth_state *st)
+{
+    char hex[65];
+    if (!key_hash(cadre_request_cookie(r, st->o.cookie_name), hex))
+        return 0;
+    const cadre_value p = CADRE_PTEXT(hex);
+    return cadre_db_exec(st->db, "DELETE FROM cadre_session WHERE key_hash = ?", &p, 1, NULL, NULL);
+}
+
+int cadre_login(cadre_request *r, int64_t user_id)
+{
+    auth_state *st = state_of(r);
+    if (!st)
+        return CADRE_ESTATE;
+    /* a new key whatever the request came with: a key planted before the login (session
+     * fixation) is worth nothing after it */
+    int rc = delete_cookie_session(r, st);
+    if (rc)
+        return rc;
+    unsigned char raw[KEY_BYTES];
+    char key[KEY_TEXT + 1], hex[65];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(key, sizeof key, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof raw);
+    key_hash(cadre_slice_cstr(key), hex);
+
+    char peer[CADRE_PEER_SIZE];
+    cadre_request_peer(r, peer);
+    cadre_slice ua = cadre_request_header(r, "User-Agent");
+    if (ua.len > 300) /* kept whole up to the column's length (a cut inside UTF-8 is refused) */
+        ua.len = 0;
+    int64_t now = now_s();
+    cadre_session s = { .key_hash = cadre_slice_cstr(cadre_arena_printf(r->arena, "%s", hex)),
+                        .user_id = user_id,
+                        .expires = now + st->o.session_max_age,
+                        .seen = now,
+                        .ip = cadre_slice_cstr(cadre_arena_printf(r->arena, "%s", peer)),
+                        .user_agent = ua.ptr ? ua : (cadre_slice){ "", 0 } };
+    s.cadre_set_ = ~(uint64_t)0 & ~((uint64_t)1 << CADRE_FIELD_INDEX(cadre_session, id));
+    rc = cadre_session_insert(st->db, r->arena, &s);
+    if (rc)
+        return rc;
+
+    cadre_user u = { .id = user_id };
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    u.last_login = (cadre_datetime){ .sec = ts.tv_sec, .usec = (int32_t)(ts.tv_nsec / 1000) };
+    cadre_set(&u, cadre_user, id);
+    cadre_set(&u, cadre_user, last_login);
+    rc = cadre_user_patch(st->db, r->arena, &u, NULL);
+    if (rc)
+        return rc;
+    rc = cadre_set_cookie(r, st->o.cookie_name, key, .max_age = st->o.session_max_age,
+                          .http_only = true, .secure = secure_cookie(st), .same_site = "Lax");
+    if (rc)
+        return rc;
+    /* the rest of this request sees the new user */
+    cadre_user *full = cadre_alloc(r, sizeof *full);
+    bool found;
+    rc = cadre_user_get(st->db, r->arena, user_id, full, &found);
+    if (rc)
+        return rc;
+    if (found)
+        full->password = (cadre_slice){ "", 0 };
+    cadre__auth_remember(r, found ? full : NULL, s.id);
+    return 0;
+}
+
+int cadre_logout(cadre_request *r)
+{
+    auth_state *st = state_of(r);
+    if (!st)
+        return CADRE_ESTATE;
+    int rc = delete_cookie_session(r, st);
+    if (rc)
+        return rc;
+    if (cadre_request_cookie(r, st->o.cookie_name).ptr)
+        cadre_set_cookie(r, st->o.cookie_name, "", .max_age = -1, .http_only = true,
+                         .secure = secure_cookie(st), .same_site = "Lax");
+    cadre__auth_remember(r, NULL, 0);
+    return 0;
+}
+
+int cadre_logout_everywhere(cadre_app *app, cadre_request *r, int64_t user_id, int64_t *ended)
+{
+    auth_state *st = cadre__auth_state(app);
+    if (!st)
+        return CADRE_ESTATE;
+    int64_t keep = 0;
+    if (r) {
+        const cadre_user *u;
+        const int64_t *sid = cadre_auth_user(r, &u) == 0 && u && u->id == user_id
+                                 ? cadre_request_get(r, AUTH_SESSION_KEY) : NULL;
+        keep = sid ? *sid : 0;
+    }
+    const cadre_value p[2] = { CADRE_PINT(user_id), CADRE_PINT(keep) };
+    return cadre_db_exec(st->db, "DELETE FROM cadre_session WHERE user_id = ? AND id <> ?", p, 2,
+                         ended, NULL);
+}
+
+int cadre_auth_clear_sessions(cadre_app *app, int64_t *deleted)
+{
+    auth_state *st = cadre__auth_state(app);
+    if (!st)
+        return CADRE_ESTATE;
+    int64_t now = now_s();
+    const cadre_value p[2] = { CADRE_PINT(now), CADRE_PINT(now - st->o.session_idle) };
+    return cadre_db_exec(st->db, "DELETE FROM cadre_session WHERE expires <= ? OR seen <= ?", p, 2,
+                         deleted, NULL);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Users
+ * ------------------------------------------------------------------------------------------- */
+
+int cadre_user_create(cadre_app *app, const char *username, const char *email,
+                      const char *password, bool superuser, int64_t *id)
+{
+    auth_state *st = cadre__auth_state(app);
+    if (!st)
+        return CADRE_ESTATE;
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    char hash[CADRE_PASSWORD_HASH_SIZE];
+    int rc = cadre_password_hash(app, cadre_slice_cstr(password), hash);
+    cadre_user u = { 0 };
+    if (rc == 0) {
+        /* the model's own checks (lengths, the username's pattern), as for any input */
+        const cadre_schema *us = cadre_user__schema();
+        cadre_verrors errs;
+        cadre_verrors_init(&errs, &a);
+        cadre_schema_decode_text(us, cadre_schema_field(us, "username", 8),
+                                 cadre_slice_cstr(username), &u, &a, "user", &errs);
+        cadre_schema_decode_text(us, cadre_schema_field(us, "email", 5),
+                                 cadre_slice_cstr(email ? email : ""), &u, &a, "user", &errs);
+        u.password = cadre_slice_cstr(hash);
+        u.is_active = true;
+        u.is_staff = superuser;
+        u.is_superuser = superuser;
+        cadre_set(&u, cadre_user, password);
+        cadre_set(&u, cadre_user, is_active);
+        cadre_set(&u, cadre_user, is_staff);
+        cadre_set(&u, cadre_user, is_superuser);
+        rc = errs.len ? CADRE_EINVAL : cadre_user_insert(st->db, &a, &u);
+        if (rc == CADRE_EINVAL)
+            for (size_t i = 0; i < errs.len; i++)
+                cadre_log(CADRE_LOG_ERROR, "user %s: %s: %s", username,
+                          cadre_verror_path(&errs.items[i], &a), errs.items[i].msg);
+    }
+    if (rc == 0 && id)
+        *id = u.id;
+    sodium_memzero(hash, sizeof hash);
+    cadre_arena_free(&a);
+    return rc;
+}
+
+int cadre_user_set_password(cadre_app *app, cadre_request *r, int64_t user_id, cadre_slice password)
+{
+    auth_state *st = cadre__auth_state(app);
+    if (!st)
+        return CADRE_ESTATE;
+    char hash[CADRE_PASSWORD_HASH_SIZE];
+    int rc = cadre_password_hash(app, password, hash);
+    if (rc)
+        return rc;
+    int64_t changes = 0;
+    const cadre_value p[2] = { CADRE_PTEXT(hash), CADRE_PINT(user_id) };
+    rc = cadre_db_exec(st->db, "UPDATE cadre_user SET password = ? WHERE id = ?", p, 2, &changes,
+                       NULL);
+    sodium_memzero(hash, sizeof hash);
+    if (rc == 0 && changes == 0)
+        rc = CADRE_ENOTFOUND;
+    return rc ? rc : cadre_logout_everywhere(app, r, user_id, NULL);
+}

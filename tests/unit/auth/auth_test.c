@@ -1,0 +1,437 @@
+/* Auth through the test client, on SQLite (and on PostgreSQL: tests/pg runs it again): users and
+ * passwords, the login page and its next, sessions (cookie, fixation, expiry, logout, logout
+ * everywhere, a password change), the guards, the write-only password. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cadre.h>
+
+#include "db/engine_fixture.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+static cadre_app *app;
+static cadre_db *db;
+static cadre_test_response res;
+static int64_t alice, bob, carol;
+
+static const cadre_user *me(cadre_request *r)
+{
+    return cadre_request_user(r);
+}
+
+/* GET /me: the user's name as JSON (login required) */
+static int me_page(cadre_request *r)
+{
+    return cadre_text(r, 200, cadre_arena_printf(r->arena, "%.*s", (int)me(r)->username.len,
+                                                  me(r)->username.ptr));
+}
+
+/* GET /who: whoever it is, or "anonymous" (no guard) */
+static int who(cadre_request *r)
+{
+    const cadre_user *u = me(r);
+    return cadre_text(r, 200, u ? cadre_arena_printf(r->arena, "%.*s", (int)u->username.len,
+                                                     u->username.ptr)
+                                : "anonymous");
+}
+
+/* POST /password: sets the user's password to the body (its other sessions end) */
+static int change_password(cadre_request *r)
+{
+    int rc = cadre_user_set_password(cadre_request_app(r), r, me(r)->id, r->body);
+    return rc ? rc : cadre_text(r, 200, "changed");
+}
+
+static void request(const char *method, const char *target, const char *cookie, const char *form,
+                    const char *accept)
+{
+    char headers[512];
+    snprintf(headers, sizeof headers, "%s%s%s%s%s%s", form ? "Content-Type: application/x-www-form-urlencoded\r\n" : "",
+             cookie ? "Cookie: sessionid=" : "", cookie ? cookie : "", cookie ? "\r\n" : "",
+             accept ? accept : "", accept ? "\r\n" : "");
+    cadre_test_response_free(&res);
+    assert_int_equal(cadre_test_request(app, method, target, headers, form,
+                                        form ? strlen(form) : 0, &res), 0);
+}
+
+/* The session key the last response set, copied into key (empty when none). */
+static void set_key(char key[64])
+{
+    key[0] = '\0';
+    const char *c = cadre_test_header(&res, "Set-Cookie");
+    if (c && strncmp(c, "sessionid=", 10) == 0)
+        snprintf(key, 64, "%.*s", (int)strcspn(c + 10, ";"), c + 10);
+}
+
+static void login(const char *user, const char *pw, const char *cookie, char key[64])
+{
+    char form[256];
+    snprintf(form, sizeof form, "username=%s&password=%s", user, pw);
+    request("POST", "/accounts/login/", cookie, form, NULL);
+    set_key(key);
+}
+
+static void expect(int status, const char *text)
+{
+    if (res.status != status || (text && !strstr(res.body, text)))
+        fail_msg("expected %d with \"%s\", got %d: %s", status, text ? text : "", res.status,
+                 res.body);
+}
+
+static int setup(void **state)
+{
+    if (engine_setup(state) || cadre_db_open(url, &db))
+        return -1;
+    if (pg)
+        cadre_db_exec_script(db, "DROP TABLE IF EXISTS cadre_session; DROP TABLE IF EXISTS "
+                                 "cadre_user; DROP TABLE IF EXISTS cadre_migrations");
+    app = cadre_app_new("authtest");
+    if (!cadre_auth(app, db))
+        return -1;
+    cadre_get(app, "/me", me_page, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
+    cadre_get(app, "/staff", me_page, .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
+    cadre_get(app, "/who", who);
+    cadre_post(app, "/password", change_password, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
+    if (cadre_app_check(app) || cadre_app_migrate(app, NULL, NULL, NULL))
+        return -1;
+    if (cadre_user_create(app, "alice", "alice@example.com", "correct horse", true, &alice) ||
+        cadre_user_create(app, "bob", "", "battery staple", false, &bob) ||
+        cadre_user_create(app, "carol", "", "carol's secret", false, &carol))
+        return -1;
+    const cadre_value p = CADRE_PINT(carol);
+    return cadre_db_exec(db, "UPDATE cadre_user SET is_active = false WHERE id = ?", &p, 1, NULL,
+                         NULL);
+}
+
+static int teardown(void **state)
+{
+    cadre_test_response_free(&res);
+    cadre_app_free(app);
+    cadre_db_close(db);
+    return engine_teardown(state);
+}
+
+static int64_t sessions_of(int64_t user)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_rows rows;
+    const cadre_value p = CADRE_PINT(user);
+    assert_int_equal(cadre_db_query(db, &a, CADRE_SCHEMA_OF(cadre_session), &rows,
+                                    "SELECT id FROM cadre_session WHERE user_id = ?", &p, 1), 0);
+    int64_t n = (int64_t)rows.len;
+    cadre_arena_free(&a);
+    return n;
+}
+
+static void test_login_page_and_cookie(void **state)
+{
+    (void)state;
+    request("GET", "/accounts/login/?next=/me", NULL, NULL, NULL);
+    expect(200, "name=\"username\"");
+    expect(200, "type=\"password\"");
+    expect(200, "name=\"next\" value=\"/me\"");
+
+    char key[64];
+    login("alice", "wrong+password", NULL, key);
+    expect(200, "Please enter a correct username and password");
+    assert_string_equal(key, "");
+    assert_null(cadre_test_header(&res, "Set-Cookie"));
+    expect(200, "value=\"alice\""); /* the name is kept, the password is not */
+
+    login("alice", "correct+horse", NULL, key);
+    assert_int_equal(res.status, 303);
+    assert_string_equal(cadre_test_header(&res, "Location"), "/");
+    assert_int_equal((int)strlen(key), 43);
+    const char *c = cadre_test_header(&res, "Set-Cookie");
+    assert_non_null(strstr(c, "HttpOnly"));
+    assert_non_null(strstr(c, "SameSite=Lax"));
+    assert_non_null(strstr(c, "Secure")); /* production mode */
+    assert_non_null(strstr(c, "Max-Age=1209600"));
+
+    request("GET", "/me", key, NULL, NULL);
+    expect(200, "alice");
+    request("GET", "/who", key, NULL, NULL);
+    expect(200, "alice");
+
+    /* the table holds a hash of the key, never the key */
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_rows rows;
+    const cadre_value k = CADRE_PTEXT(key);
+    assert_int_equal(cadre_db_query(db, &a, CADRE_SCHEMA_OF(cadre_session), &rows,
+                                    "SELECT id FROM cadre_session WHERE key_hash = ?", &k, 1), 0);
+    assert_int_equal(rows.len, 0);
+    cadre_arena_free(&a);
+}
+
+static void test_wrong_users(void **state)
+{
+    (void)state;
+    char key[64];
+    login("nobody", "whatever1", NULL, key); /* unknown */
+    expect(200, "Please enter a correct");
+    assert_string_equal(key, "");
+    login("carol", "carol's+secret", NULL, key); /* right password, inactive */
+    expect(200, "Please enter a correct");
+    assert_string_equal(key, "");
+    login("", "", NULL, key);
+    expect(200, "Please enter a username and a password");
+    request("POST", "/accounts/login/", NULL, NULL, NULL); /* not a form */
+    assert_int_equal(res.status, 415);
+}
+
+static void test_next_stays_on_the_site(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *next, *location;
+    } cases[] = {
+        { "%2Fme%3Fx%3D1", "/me?x=1" },
+        { "%2F%2Fevil.example", "/" },
+        { "https%3A%2F%2Fevil.example%2F", "/" },
+        { "%2F%5Cevil.example", "/" },
+        { "%2F%09%2Fevil.example", "/" },
+        { "%2F%0D%0ASet-Cookie%3A+x%3Dy", "/" },
+        { "", "/" },
+        { "me", "/" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char form[256], key[64];
+        snprintf(form, sizeof form, "username=bob&password=battery+staple&next=%s", cases[i].next);
+        request("POST", "/accounts/login/", NULL, form, NULL);
+        set_key(key);
+        assert_int_equal(res.status, 303);
+        const char *loc = cadre_test_header(&res, "Location");
+        if (strcmp(loc, cases[i].location) != 0)
+            fail_msg("next=%s went to %s", cases[i].next, loc);
+    }
+    /* next given to the page (its query) and not repeated by the form */
+    request("POST", "/accounts/login/?next=/staff", NULL, "username=bob&password=battery+staple",
+            NULL);
+    assert_string_equal(cadre_test_header(&res, "Location"), "/staff");
+}
+
+static void test_guards(void **state)
+{
+    (void)state;
+    request("GET", "/me", NULL, NULL, NULL); /* an API client */
+    expect(401, "Not authenticated");
+    assert_non_null(cadre_test_header(&res, "WWW-Authenticate"));
+    request("GET", "/me?a=b%20c", NULL, NULL, "Accept: text/html,*/*"); /* a browser */
+    assert_int_equal(res.status, 302);
+    assert_string_equal(cadre_test_header(&res, "Location"), "/accounts/login/?next=/me%3Fa%3Db%2520c");
+    request("GET", "/who", NULL, NULL, NULL);
+    expect(200, "anonymous");
+
+    char key[64];
+    login("bob", "battery+staple", NULL, key);
+    request("GET", "/staff", key, NULL, NULL);
+    assert_int_equal(res.status, 403);
+    login("alice", "correct+horse", NULL, key);
+    request("GET", "/staff", key, NULL, NULL);
+    expect(200, "alice");
+
+    /* forged keys: not base64url, unknown, too short */
+    const char *forged[] = { "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "x",
+                             "../../../../../../../../../../../../../../../" };
+    for (size_t i = 0; i < 3; i++) {
+        request("GET", "/me", forged[i], NULL, NULL);
+        assert_int_equal(res.status, 401);
+    }
+}
+
+static void test_fixation_and_logout(void **state)
+{
+    (void)state;
+    char planted[64], key[64];
+    login("bob", "battery+staple", NULL, planted);
+    /* the same browser logs in again (as someone else): a new key, the old one dead */
+    login("alice", "correct+horse", planted, key);
+    assert_int_equal(res.status, 303);
+    assert_string_not_equal(key, planted);
+    request("GET", "/me", planted, NULL, NULL);
+    assert_int_equal(res.status, 401);
+    request("GET", "/me", key, NULL, NULL);
+    expect(200, "alice");
+
+    request("GET", "/accounts/logout/", key, NULL, NULL);
+    assert_int_equal(res.status, 405); /* logout by POST only */
+    request("POST", "/accounts/logout/", key, NULL, NULL);
+    expect(200, "Logged out");
+    const char *c = cadre_test_header(&res, "Set-Cookie");
+    assert_non_null(c);
+    assert_non_null(strstr(c, "Max-Age=0"));
+    request("GET", "/me", key, NULL, NULL);
+    assert_int_equal(res.status, 401);
+    request("POST", "/accounts/logout/?next=/who", NULL, NULL, NULL);
+    assert_int_equal(res.status, 303);
+    assert_string_equal(cadre_test_header(&res, "Location"), "/who");
+}
+
+static void test_password_change_ends_other_sessions(void **state)
+{
+    (void)state;
+    char one[64], two[64], three[64];
+    login("bob", "battery+staple", NULL, one);
+    login("bob", "battery+staple", NULL, two);
+    assert_string_not_equal(one, two);
+    request("POST", "/password", one, "new password 2", NULL);
+    expect(200, "changed");
+    request("GET", "/me", one, NULL, NULL); /* the session that changed it stays */
+    expect(200, "bob");
+    request("GET", "/me", two, NULL, NULL);
+    assert_int_equal(res.status, 401);
+    login("bob", "battery+staple", NULL, three);
+    assert_string_equal(three, "");
+    login("bob", "new+password+2", NULL, three);
+    assert_int_equal(res.status, 303);
+
+    /* log out everywhere: every session of bob's */
+    assert_true(sessions_of(bob) >= 2);
+    int64_t ended = 0;
+    assert_int_equal(cadre_logout_everywhere(app, NULL, bob, &ended), 0);
+    assert_true(ended >= 2);
+    assert_int_equal(sessions_of(bob), 0);
+    request("GET", "/me", three, NULL, NULL);
+    assert_int_equal(res.status, 401);
+    assert_int_equal(cadre_user_set_password(app, NULL, bob, cadre_slice_cstr("battery staple")), 0);
+    assert_int_equal(cadre_user_set_password(app, NULL, 999999, cadre_slice_cstr("x")),
+                     CADRE_ENOTFOUND);
+}
+
+static void test_expiry_and_clearsessions(void **state)
+{
+    (void)state;
+    char idle[64], old[64], fresh[64];
+    login("bob", "battery+staple", NULL, idle);
+    login("bob", "battery+staple", NULL, old);
+    login("bob", "battery+staple", NULL, fresh);
+    char hex[65];
+    unsigned char h[32];
+    /* idle: last seen 8 days ago (the default idle limit is 7); old: past its absolute expiry */
+    crypto_hash_sha256(h, (const unsigned char *)idle, strlen(idle));
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    cadre_value p[2] = { CADRE_PINT((int64_t)time(NULL) - 8 * 86400), CADRE_PTEXT(hex) };
+    assert_int_equal(cadre_db_exec(db, "UPDATE cadre_session SET seen = ? WHERE key_hash = ?", p,
+                                   2, NULL, NULL), 0);
+    crypto_hash_sha256(h, (const unsigned char *)old, strlen(old));
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    p[0] = CADRE_PINT((int64_t)time(NULL) - 1);
+    assert_int_equal(cadre_db_exec(db, "UPDATE cadre_session SET expires = ? WHERE key_hash = ?",
+                                   p, 2, NULL, NULL), 0);
+    request("GET", "/me", idle, NULL, NULL);
+    assert_int_equal(res.status, 401);
+    request("GET", "/me", old, NULL, NULL);
+    assert_int_equal(res.status, 401);
+    request("GET", "/me", fresh, NULL, NULL);
+    expect(200, "bob");
+    int64_t deleted = 0;
+    assert_int_equal(cadre_auth_clear_sessions(app, &deleted), 0);
+    assert_true(deleted >= 2);
+    request("GET", "/me", fresh, NULL, NULL);
+    expect(200, "bob");
+}
+
+static void test_rehash_and_hash_format(void **state)
+{
+    (void)state;
+    /* a hash made with parameters weaker than the app's (as an older release would have) */
+    char weak[crypto_pwhash_STRBYTES];
+    assert_int_equal(crypto_pwhash_str_alg(weak, "old secret", 10, 1, 8192,
+                                           crypto_pwhash_ALG_ARGON2ID13), 0);
+    cadre_value p[2] = { CADRE_PTEXT(weak), CADRE_PINT(bob) };
+    assert_int_equal(cadre_db_exec(db, "UPDATE cadre_user SET password = ? WHERE id = ?", p, 2,
+                                   NULL, NULL), 0);
+    char key[64];
+    login("bob", "old+secret", NULL, key);
+    assert_int_equal(res.status, 303);
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_user u;
+    bool found;
+    assert_int_equal(cadre_user_get(db, &a, bob, &u, &found), 0);
+    assert_true(found);
+    assert_true(cadre_slice_eq_cstr((cadre_slice){ u.password.ptr, 31 },
+                                    "$argon2id$v=19$m=19456,t=2,p=1$"));
+    login("bob", "old+secret", NULL, key); /* the new hash still opens it */
+    assert_int_equal(res.status, 303);
+
+    /* the password is write-only: never in JSON, writeOnly in JSON Schema */
+    cadre_buf out;
+    cadre_buf_init(&out, 1 << 16);
+    cadre_json_writer w;
+    cadre_json_writer_init(&w, &out);
+    cadre_schema_encode_json(CADRE_SCHEMA_OF(cadre_user), &u, &w);
+    cadre_buf_append(&out, "", 1);
+    assert_null(strstr(out.data, "argon2"));
+    assert_null(strstr(out.data, "password"));
+    assert_non_null(strstr(out.data, "\"username\":\"bob\""));
+    out.len = 0;
+    cadre_schema_write_json_schema(CADRE_SCHEMA_OF(cadre_user), &w, false);
+    cadre_buf_append(&out, "", 1);
+    assert_non_null(strstr(out.data, "\"writeOnly\":true"));
+    cadre_buf_free(&out);
+    cadre_arena_free(&a);
+    assert_int_equal(cadre_user_set_password(app, NULL, bob, cadre_slice_cstr("battery staple")), 0);
+}
+
+static void test_users_and_weak_passwords(void **state)
+{
+    (void)state;
+    assert_int_equal(cadre_user_create(app, "alice", "", "another one 1", false, NULL), CADRE_EEXIST);
+    assert_int_equal(cadre_user_create(app, "no spaces", "", "another one 1", false, NULL),
+                     CADRE_EINVAL);
+    cadre_slice u = cadre_slice_cstr("dave"), e = cadre_slice_cstr("dave.smith@example.com");
+    assert_non_null(cadre_password_weak(cadre_slice_cstr("short"), u, e));
+    assert_non_null(cadre_password_weak(cadre_slice_cstr("1234567890"), u, e));
+    assert_non_null(cadre_password_weak(cadre_slice_cstr("DAVE"), u, e));
+    assert_non_null(cadre_password_weak(cadre_slice_cstr("Dave.Smith"), u, e));
+    assert_null(cadre_password_weak(cadre_slice_cstr("correct horse"), u, e));
+    assert_null(cadre_password_weak(cadre_slice_cstr("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                                                     "\xc3\xa9\xc3\xa9\xc3\xa9"), u, e));
+    char hash[CADRE_PASSWORD_HASH_SIZE];
+    static char big[CADRE_PASSWORD_MAX + 2];
+    memset(big, 'x', sizeof big - 1);
+    assert_int_equal(cadre_password_hash(app, cadre_slice_cstr(big), hash), CADRE_EINVAL);
+    assert_int_equal(cadre_password_hash(app, cadre_slice_cstr("abc"), hash), 0);
+    assert_int_equal(crypto_pwhash_str_verify(hash, "abc", 3), 0);
+}
+
+static void test_configuration_errors(void **state)
+{
+    (void)state;
+    cadre_app *bad = cadre_app_new("bad");
+    assert_null(cadre_auth(bad, NULL));
+    assert_null(cadre_auth(bad, db, .login_path = "accounts"));
+    assert_null(cadre_auth(bad, db, .hash_mem = 1 << 20));
+    assert_true(cadre_app_check(bad) >= 3);
+    cadre_app_free(bad);
+    cadre_app *twice = cadre_app_new("twice");
+    assert_non_null(cadre_auth(twice, db));
+    assert_null(cadre_auth(twice, db));
+    cadre_app_free(twice);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_login_page_and_cookie),
+        cmocka_unit_test(test_wrong_users),
+        cmocka_unit_test(test_next_stays_on_the_site),
+        cmocka_unit_test(test_guards),
+        cmocka_unit_test(test_fixation_and_logout),
+        cmocka_unit_test(test_password_change_ends_other_sessions),
+        cmocka_unit_test(test_expiry_and_clearsessions),
+        cmocka_unit_test(test_rehash_and_hash_format),
+        cmocka_unit_test(test_users_and_weak_passwords),
+        cmocka_unit_test(test_configuration_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
