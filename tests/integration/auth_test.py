@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Auth over real sockets, and its commands (tests/integration/authapp.c).
+
+Usage: auth_test.py PATH/TO/authapp [unittest options]
+
+The commands run in a fresh directory on a fresh SQLite file, with their answers given on stdin
+(as a script or a test would give them); the server runs on one worker so that what the hash pool
+does for logins is seen from the other requests of that same worker. Python 3 stdlib only.
+"""
+
+import http.client
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+APP = None
+LISTEN_RE = re.compile(rb'listening on http://127\.0\.0\.1:(\d+)')
+
+
+def run(args, stdin='', env=None, cwd=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([APP] + args, input=stdin.encode(), capture_output=True, timeout=60,
+                          env=e, cwd=cwd)
+
+
+class Server:
+    def __init__(self, env, cwd):
+        self.lines = []
+        self.port = None
+        self.ready = threading.Event()
+        self.proc = subprocess.Popen([APP, 'serve', '--host', '127.0.0.1', '--port', '0',
+                                      '--workers', '1'], cwd=cwd,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, env=env)
+        threading.Thread(target=self._drain, daemon=True).start()
+        if not self.ready.wait(15):
+            self.stop()
+            raise AssertionError('server did not start: ' + b''.join(self.lines).decode())
+
+    def _drain(self):
+        for line in iter(self.proc.stderr.readline, b''):
+            self.lines.append(line)
+            m = LISTEN_RE.search(line)
+            if m and self.port is None:
+                self.port = int(m.group(1))
+                self.ready.set()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def request(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection('127.0.0.1', self.port, timeout=30)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, dict(r.getheaders()), r.read()
+        finally:
+            c.close()
+
+    def login(self, username, password):
+        body = urllib.parse.urlencode({'username': username, 'password': password})
+        return self.request('POST', '/accounts/login/', body,
+                            {'Content-Type': 'application/x-www-form-urlencoded'})
+
+
+class Commands(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='cadre-auth-')
+        self.env = {'CADRE_DATABASE_URL': 'sqlite://%s/auth.db' % self.dir}
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def cmd(self, args, stdin='', env=None):
+        e = dict(self.env)
+        e.update(env or {})
+        return run(args, stdin, e, self.dir)
+
+    def test_needs_migrate_first(self):
+        r = self.cmd(['createsuperuser'], 'x\n')
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b'run `authapp migrate` first', r.stderr)
+
+    def test_interactive_createsuperuser(self):
+        self.assertEqual(self.cmd(['migrate']).returncode, 0)
+        r = self.cmd(['createsuperuser'], 'admin\nadmin@example.com\nsecret pass 1\nsecret pass 1\n')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b'Superuser created successfully.', r.stdout)
+        self.assertNotIn(b'secret pass 1', r.stdout + r.stderr)  # never echoed back
+        # a taken name, a bad name, then a good one; passwords that differ, then a short one
+        # refused (no bypass), then a good one
+        r = self.cmd(['createsuperuser'],
+                     'admin\nno spaces\nops\n\nfirst pass 1\nsecond pass 1\nshort\nshort\nn\n'
+                     'a long pass 1\na long pass 1\n')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b'That username is already taken.', r.stderr)
+        self.assertIn(b'letters, digits and @.+-_ only', r.stderr)
+        self.assertIn(b"Your passwords didn't match.", r.stderr)
+        self.assertIn(b'This password is too short', r.stderr)
+        # a weak password kept on purpose (Django's bypass)
+        r = self.cmd(['createsuperuser', '--username', 'dev', '--email', 'd@example.com'],
+                     '12345678\n12345678\ny\n')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b'entirely numeric', r.stderr)
+        # three mistakes: aborted, nothing created
+        r = self.cmd(['createsuperuser', '--username', 'late', '--email', ''],
+                     'a1234567x\nb1234567x\na1234567x\nb1234567x\na1234567x\nb1234567x\n')
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b'Aborting', r.stderr)
+        # input that ends early: refused, not a crash
+        r = self.cmd(['createsuperuser'], 'half')
+        self.assertEqual(r.returncode, 1)
+
+        srv = Server(dict(os.environ, **self.env), self.dir)
+        try:
+            self.assertEqual(srv.login('ops', 'a long pass 1')[0], 303)
+            self.assertEqual(srv.login('dev', '12345678')[0], 303)
+            self.assertEqual(srv.login('late', 'a1234567x')[0], 200)  # never made
+        finally:
+            srv.stop()
+
+    def test_noinput_and_changepassword(self):
+        self.assertEqual(self.cmd(['migrate']).returncode, 0)
+        env = {'CADRE_SUPERUSER_USERNAME': 'robot', 'CADRE_SUPERUSER_PASSWORD': 'robot pass 1',
+               'CADRE_SUPERUSER_EMAIL': 'robot@example.com'}
+        r = self.cmd(['createsuperuser', '--noinput'], env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.cmd(['createsuperuser', '--noinput'], env=env)  # again: taken
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b'already taken', r.stderr)
+        r = self.cmd(['createsuperuser', '--noinput'])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b'CADRE_SUPERUSER_USERNAME', r.stderr)
+        r = self.cmd(['createsuperuser', '--noinput', '--username', 'nopass'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b'no usable password', r.stdout)
+
+        srv = Server(dict(os.environ, **self.env), self.dir)
+        try:
+            status, headers, _ = srv.login('robot', 'robot pass 1')
+            self.assertEqual(status, 303)
+            cookie = headers['Set-Cookie'].split(';')[0]
+            self.assertEqual(srv.request('GET', '/me', headers={'Cookie': cookie})[0], 200)
+            self.assertEqual(srv.login('nopass', '')[0], 200)
+            self.assertEqual(srv.login('nopass', '!')[0], 200)
+
+            r = self.cmd(['changepassword', 'robot'], 'robot pass 2\nrobot pass 2\n')
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b"Password changed successfully for user 'robot'", r.stdout)
+            # the change ended its sessions
+            self.assertEqual(srv.request('GET', '/me', headers={'Cookie': cookie})[0], 401)
+            self.assertEqual(srv.login('robot', 'robot pass 1')[0], 200)
+            self.assertEqual(srv.login('robot', 'robot pass 2')[0], 303)
+            r = self.cmd(['changepassword', 'nobody'], 'x\n')
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"user 'nobody' does not exist", r.stderr)
+            r = self.cmd(['clearsessions'])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b'expired session(s) deleted', r.stdout)
+        finally:
+            srv.stop()
+
+
+class Server1(unittest.TestCase):
+    """One worker, two hash threads: logins queue on the pool, the worker serves the rest."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix='cadre-auth-')
+        env = dict(os.environ, CADRE_DATABASE_URL='sqlite://%s/auth.db' % cls.dir)
+        assert run(['migrate'], env=env, cwd=cls.dir).returncode == 0
+        env2 = dict(env, CADRE_SUPERUSER_USERNAME='admin', CADRE_SUPERUSER_PASSWORD='admin pass 1')
+        assert run(['createsuperuser', '--noinput'], env=env2, cwd=cls.dir).returncode == 0
+        cls.srv = Server(env, cls.dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_logins_do_not_stall_the_worker(self):
+        n = 50
+        done = []
+        lock = threading.Lock()
+        start = threading.Barrier(n + 1)
+
+        def login():
+            start.wait()
+            status = self.srv.login('admin', 'admin pass 1')[0]
+            with lock:
+                done.append(('login', status, time.monotonic()))
+
+        threads = [threading.Thread(target=login) for _ in range(n)]
+        for t in threads:
+            t.start()
+        start.wait()
+        time.sleep(0.05)  # the logins are sent; most wait on the pool now
+        status, _, body = self.srv.request('GET', '/plaintext')
+        plain_at = time.monotonic()
+        for t in threads:
+            t.join(60)
+        self.assertEqual((status, body), (200, b'Hello, World!'))
+        self.assertEqual([s for _, s, _ in done], [303] * n)
+        # answered while logins were still waiting for their hash, not after them all
+        later = [t for _, _, t in done if t > plain_at]
+        self.assertGreater(len(later), n // 4, 'plaintext waited for the logins')
+        # memory: two hashes at a time (19 MiB each), not fifty
+        with open('/proc/%d/status' % self.srv.proc.pid) as f:
+            hwm = int(re.search(r'VmHWM:\s+(\d+) kB', f.read()).group(1)) // 1024
+        self.assertLess(hwm, 150, 'peak RSS %d MiB' % hwm)
+
+    def test_unknown_user_costs_a_hash(self):
+        unknown, wrong = [], []
+        for i in range(3):  # warm-up, not counted
+            self.srv.login('nobody', 'not the password')
+            self.srv.login('admin', 'not the password')
+        for i in range(25):  # interleaved, so that the machine's load hits both alike
+            for name, into in (('nobody%d' % i, unknown), ('admin', wrong)):
+                t0 = time.monotonic()
+                status, headers, _ = self.srv.login(name, 'not the password')
+                into.append(time.monotonic() - t0)
+                self.assertEqual(status, 200)
+                self.assertNotIn('Set-Cookie', headers)
+        mu, mw = statistics.median(unknown), statistics.median(wrong)
+        self.assertGreater(mu, 0.004)  # a hash ran
+        self.assertLess(abs(mu - mw) / mw, 0.10, 'unknown %.1f ms, wrong %.1f ms' % (mu * 1e3, mw * 1e3))
+
+
+if __name__ == '__main__':
+    APP = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
