@@ -285,8 +285,25 @@ static int session(cadre_request *r, const cadre_none *p, const cadre_none *in, 
 {
     (void)p;
     (void)in;
-    out->username = cadre_request_user(r)->username; /* the guard let only a user through */
+    out->username = cadre_request_user(r)->username; /* .auth let only a user through */
     return 200;
+}
+
+/* SPEC session: POST /login, a form, answered 204 with the session cookie (401 on a wrong
+ * password). An API-style login of the bench's own, as the peers' are: a browser's login form
+ * is auth's page at /accounts/login/, which also asks for the CSRF token. */
+#define LOGIN_FIELDS(F) F(string, username) F(string, password)
+CADRE_SCHEMA(LoginForm, LOGIN_FIELDS)
+
+static int login(cadre_request *r, const cadre_none *p, const LoginForm *in, cadre_none *out)
+{
+    (void)p;
+    (void)out;
+    int64_t id;
+    int rc = cadre_authenticate(r, in->username, in->password, &id);
+    if (rc == 0 && !id)
+        return cadre_error(r, 401, "wrong username or password");
+    return rc ? rc : (rc = cadre_login(r, id)) ? rc : cadre_respond(r, 204, NULL, NULL, 0);
 }
 
 /* SPEC: the user bench (superuser), created or its password set again, at each start. */
@@ -347,10 +364,11 @@ int main(int argc, char **argv)
     cadre_get(app, "/fortunes", fortunes);
     cadre_get(app, "/updates", updates);
     if (bench_db) { /* plain HTTP here: cookies without Secure */
-        cadre_auth(app, bench_db, .login_path = "/login", .cookie_secure = -1);
+        cadre_auth(app, bench_db, .cookie_secure = -1);
+        CADRE_ROUTE(app, POST, "/login", login, cadre_none, LoginForm, cadre_none, .form = true);
         cadre_app_on_start(app, bench_user, NULL);
         CADRE_ROUTE(app, GET, "/session", session, cadre_none, cadre_none, SessionOut,
-                    .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
+                    .auth = CADRE_AUTH_SESSION, .summary = "The logged-in user");
     }
     int status = cadre_main(app, argc, argv);
     cadre_db_close(bench_db);

@@ -48,12 +48,17 @@ typedef struct cadre_route_opts {
      *  include_in_schema); typed routes are in, unless their group is hidden. */
     bool in_schema;
     const void *data;          /**< given to the handler as r->route_data (not copied) */
+    unsigned auth;             /**< who may call it: CADRE_AUTH_* (0: the group's, else anyone) */
     const char *file;          /**< where the route was declared (for start-up errors) */
     int line;
 } cadre_route_opts;
 
 /** The app a request came to (its dispatch context), for code that has only the request. */
 cadre_app *cadre_request_app(const cadre_request *r);
+
+/** Whether r is an API request: routed to a typed route (or, unrouted, its path is a typed
+ *  route's). Its errors are JSON for every client; a page's may be HTML for a browser. */
+bool cadre_request_is_api(cadre_request *r);
 
 /** Creates an application. name appears in logs. Returns NULL only when memory runs out. */
 cadre_app *cadre_app_new(const char *name);
@@ -105,6 +110,7 @@ typedef struct cadre_group_spec {
     const cadre_guard *guards; /**< CADRE_GUARDS(...), run before each route's own */
     const char *tags;          /**< OpenAPI tags for the routes without their own */
     bool hidden;               /**< leave the group's routes out of OpenAPI */
+    unsigned auth;             /**< CADRE_AUTH_* for the routes without their own */
 } cadre_group_spec;
 
 int cadre__group_begin(cadre_app *app, const char *prefix, const cadre_group_spec *spec,
@@ -143,6 +149,7 @@ typedef struct cadre_route_spec {
     const void *data;  /**< given to the handler as r->route_data (e.g. the model of a CRUD API) */
     const cadre_guard *guards; /**< CADRE_GUARDS(...), run after the group's (copied) */
     const char *name;          /**< the route's name, for cadre_url_for (copied) */
+    unsigned auth;             /**< who may call it: CADRE_AUTH_* (0: the group's, else anyone) */
     /** For parameters the handler reads itself (a CRUD list's filters): writes more OpenAPI
      *  parameter objects, each a whole JSON object, into the operation's "parameters" array. */
     void (*doc_params)(const struct cadre_route_spec *spec, cadre_json_writer *w);
@@ -236,6 +243,40 @@ int cadre_app_use(cadre_app *app, cadre_middleware fn, void *ctx);
  * 503s and 500s are logged.
  */
 int cadre_next_call(cadre_request *r, cadre_next *next);
+
+/* ---------------------------------------------------------------------------------------------
+ * Who may call a route: one declaration per route or group (.auth), which the auth module
+ * (cadre/auth.h) carries out. Without auth in the app, a route that declares it refuses to start.
+ * ------------------------------------------------------------------------------------------- */
+
+enum {
+    /** A logged-in browser session (its cookie). Its unsafe requests (POST, PUT, PATCH, DELETE)
+     *  must carry the CSRF token. */
+    CADRE_AUTH_SESSION = 1u << 0,
+    /** An API token: `Authorization: Bearer …`. No cookie is looked at, no CSRF token needed. */
+    CADRE_AUTH_TOKEN = 1u << 1,
+    /** Anyone, even in a group that asks for more (the group's login page, a health check). */
+    CADRE_AUTH_PUBLIC = 1u << 2,
+};
+
+/**
+ * What a module that authenticates requests gives the app (auth does): check runs for every
+ * routed request after routing, before the guards, with the route's declaration (0 when it has
+ * none: anyone may call it, though a session it carries is still recognised — and its unsafe
+ * requests still checked for CSRF); it lets the request go on (0), answers it (401, 403: sets
+ * the response and returns the status) or returns a negative CADRE_E*. security writes the
+ * OpenAPI side: components.securitySchemes' members when op is NULL, else an operation's
+ * "security" array for the declaration auth. Both run on any thread; ctx lives as long as the
+ * app.
+ */
+typedef struct cadre_auth_hooks {
+    int (*check)(cadre_request *r, unsigned auth, void *ctx);
+    void (*security)(cadre_json_writer *w, unsigned auth, const char *op, void *ctx);
+    void *ctx;
+} cadre_auth_hooks;
+
+/** Installs hooks (copied; once per app). Returns 0 or CADRE_EEXIST. */
+int cadre_app_auth_hooks(cadre_app *app, const cadre_auth_hooks *hooks);
 
 /* ---------------------------------------------------------------------------------------------
  * Error pages

@@ -86,6 +86,11 @@ typedef struct cadre_auth_opts {
     size_t hash_queue;           /**< hashes waiting beyond those; more answer 503 (256) */
     unsigned long long hash_ops; /**< argon2id passes (2) */
     size_t hash_mem;             /**< argon2id memory, bytes (19 MiB) */
+    const char *csrf_cookie_name; /**< the CSRF secret's cookie ("csrftoken") */
+    /** Other origins whose pages may post here, comma-separated, each a scheme, a host and a
+     *  port if not the default ("https://app.example.com"); a host "*.example.com" trusts every
+     *  subdomain. The site's own origin is always trusted. Django's CSRF_TRUSTED_ORIGINS. */
+    const char *trusted_origins;
 } cadre_auth_opts;
 
 /**
@@ -131,6 +136,34 @@ int cadre_staff_required(cadre_request *r, void *ctx);
 #define CADRE_STAFF_REQUIRED { cadre_staff_required, NULL }
 
 /* ---------------------------------------------------------------------------------------------
+ * CSRF: a request that a browser sends with its cookies (the session's, the CSRF secret's) and
+ * that changes something (POST, PUT, PATCH, DELETE) must come from a page of this site: its
+ * Origin (else its Referer), when sent, is this site or a trusted origin, and it carries the
+ * page's token — the form field csrfmiddlewaretoken, which {{ form }} and auth's pages write
+ * when the template context has csrf_token (every cadre_render's has, with auth on), or the
+ * X-CSRFToken header, for scripts, holding the csrftoken cookie's value or a page's token.
+ * Otherwise it is answered 403 before its guards and handler run, with the reason in
+ * development mode and in the log. Routes declared .auth = CADRE_AUTH_TOKEN look at no cookie
+ * and need no token. A multipart body whose token is not in the header is read whole (within
+ * the server's max_body) to find its field.
+ * ------------------------------------------------------------------------------------------- */
+
+/** The length of the CSRF secret (letters and digits); a page's token is twice as long. */
+#define CADRE_CSRF_SECRET 32
+
+/**
+ * A token for the page r answers with (the secret masked afresh: never the same bytes twice),
+ * setting the CSRF cookie when the request came without one. Arena memory, NUL-terminated; NULL
+ * when the app has no auth.
+ */
+const char *cadre_csrf_token(cadre_request *r);
+
+/** Checks r as described above, whatever its method and cookies (a view that must be
+ *  protected even for a browser without cookies: the login form). Returns 0, or answers 403 and
+ *  returns it (or the error of reading the body). */
+int cadre_csrf_check(cadre_request *r);
+
+/* ---------------------------------------------------------------------------------------------
  * Logging in and out
  * ------------------------------------------------------------------------------------------- */
 
@@ -146,7 +179,7 @@ int cadre_authenticate(cadre_request *r, cadre_slice username, cadre_slice passw
 
 /**
  * Logs the request in as user_id: a new session row and cookie, the request's old session (if
- * any) deleted, last_login set; cadre_auth_user then gives this user. Returns 0 or a database
+ * any) deleted, a new CSRF secret, last_login set; cadre_auth_user then gives this user. Returns 0 or a database
  * error.
  */
 int cadre_login(cadre_request *r, int64_t user_id);

@@ -190,6 +190,14 @@ size_t cadre_app_check(cadre_app *app)
     if (!app->checked_modules) { /* once: the errors are recorded */
         app->checked_modules = true;
         cadre__modules_check(app);
+        for (size_t i = 0; i < app->nroutes && !app->auth.check; i++)
+            if (app->routes[i].auth & (CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN)) {
+                cadre_app_config_error(app, app->routes[i].file, app->routes[i].line,
+                                       "route %s %s declares .auth, but the app has no auth: "
+                                       "call cadre_auth(app, db) (cadre/auth.h)",
+                                       app->routes[i].method, app->routes[i].pattern);
+                break;
+            }
     }
     while (app->ngroups) {
         cadre_app_config_error(app, NULL, 0, "cadre_group_begin(\"%s\") without its cadre_group_end",

@@ -26,6 +26,7 @@ struct cadre__route {
     const void *data;               /* a plain route's r->route_data (static files: the mount) */
     cadre_guard *guards;            /* the groups' then its own, NULL-terminated (owned), or NULL */
     const cadre_guard *own_guards;  /* while adding: the route's own (the caller's) */
+    unsigned auth;                  /* CADRE_AUTH_*: its own, else its group's (0: none) */
     char *name;                     /* for cadre_url_for (owned), or NULL */
     const char *file;
     int line;
@@ -38,6 +39,7 @@ struct cadre__group {
     size_t nguards;
     const char *tags;
     bool hidden;
+    unsigned auth; /* its own, else its parent's */
 };
 
 #define CADRE__MAX_GROUPS 8
@@ -113,6 +115,7 @@ struct cadre_app {
     CADRE_VEC(cadre_module *) modules;  /* cadre_module_add, in the order added */
     cadre_module **module_order; /* sorted by dependency (cadre_app_module_at) */
     bool module_order_valid, checked_modules;
+    cadre_auth_hooks auth; /* cadre_app_auth_hooks (check NULL: none) */
 };
 
 /* The server's on_response for an app: the access log, then the hooks (app.c). */

@@ -158,7 +158,14 @@ static const char *in_word(const struct cadre__route *rt, const cadre_field *f)
     }
 }
 
-static void operation(cadre_json_writer *w, const struct cadre__route *rt)
+/* Whether the route declares who may call it (the OpenAPI security of its operation). */
+static bool secured(const cadre_app *app, const struct cadre__route *rt)
+{
+    return app->auth.security && !(rt->auth & CADRE_AUTH_PUBLIC) &&
+           (rt->auth & (CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN));
+}
+
+static void operation(cadre_json_writer *w, const cadre_app *app, const struct cadre__route *rt)
 {
     const cadre_route_spec *sp = rt->spec;
     cadre_json_begin_object(w);
@@ -190,6 +197,10 @@ static void operation(cadre_json_writer *w, const struct cadre__route *rt)
     operation_id(w, rt);
     if (sp && sp->deprecated)
         key(w, "deprecated"), cadre_json_bool(w, true);
+    if (secured(app, rt)) {
+        key(w, "security");
+        app->auth.security(w, rt->auth, "operation", app->auth.ctx);
+    }
     bool validates = false;
     if (sp && (sp->params->nfields || sp->doc_params)) {
         validates = true;
@@ -239,6 +250,12 @@ static void operation(cadre_json_writer *w, const struct cadre__route *rt)
     if (sp && sp->response != cadre_none__schema())
         json_content(w, sp->response->name);
     cadre_json_end_object(w);
+    if (secured(app, rt)) {
+        key(w, "401");
+        cadre_json_begin_object(w);
+        key(w, "description"), str(w, "Not authenticated");
+        cadre_json_end_object(w);
+    }
     if (validates) {
         key(w, "422");
         cadre_json_begin_object(w);
@@ -274,7 +291,7 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
     cadre_json_end_object(&w);
     key(&w, "paths");
     cadre_json_begin_object(&w);
-    bool any_validation = false;
+    bool any_validation = false, any_security = false;
     /* Routes sharing a pattern share a path item; emit each pattern once, in first-seen order. */
     for (size_t i = 0; i < app->nroutes; i++) {
         const struct cadre__route *rt = &app->routes[i];
@@ -296,7 +313,8 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
             for (const char *p = r2->method; *p && n < sizeof m - 1; p++)
                 m[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
             cadre_json_key(&w, m, n);
-            operation(&w, r2);
+            operation(&w, app, r2);
+            any_security |= secured(app, r2);
             if (r2->spec) {
                 if (r2->spec->partial_body && !r2->spec->form)
                     collect_patched(&patched, &comps, r2->spec->body);
@@ -313,7 +331,7 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
         cadre_json_end_object(&w);
     }
     cadre_json_end_object(&w);
-    if (comps.len || patched.len || any_validation) {
+    if (comps.len || patched.len || any_validation || any_security) {
         key(&w, "components");
         cadre_json_begin_object(&w);
         key(&w, "schemas");
@@ -335,6 +353,12 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
             cadre_buf_append(out, validation_components, sizeof validation_components - 1);
         }
         cadre_json_end_object(&w);
+        if (any_security) {
+            key(&w, "securitySchemes");
+            cadre_json_begin_object(&w);
+            app->auth.security(&w, 0, NULL, app->auth.ctx);
+            cadre_json_end_object(&w);
+        }
         cadre_json_end_object(&w);
     }
     cadre_json_end_object(&w);

@@ -26,6 +26,16 @@ int cadre_app_use(cadre_app *app, cadre_middleware fn, void *ctx)
     return 0;
 }
 
+int cadre_app_auth_hooks(cadre_app *app, const cadre_auth_hooks *hooks)
+{
+    if (!hooks || !hooks->check)
+        return CADRE_EINVAL;
+    if (app->auth.check)
+        return CADRE_EEXIST;
+    app->auth = *hooks;
+    return 0;
+}
+
 int cadre_app_on_error(cadre_app *app, int status, cadre_error_page fn, void *ctx)
 {
     if (!fn || (status != 0 && (status < 400 || status > 599)))
@@ -58,8 +68,12 @@ static bool wants_html(cadre_request *r)
         return false;
     /* an API route's errors stay JSON whatever the client accepts; found only here, on the
      * error path, so that routing a request costs nothing for it */
-    return !cadre__route_is_api(cadre_request_app(r), r->route) &&
-           !cadre_request_get(r, "cadre.api");
+    return !cadre_request_is_api(r);
+}
+
+bool cadre_request_is_api(cadre_request *r)
+{
+    return cadre__route_is_api(cadre_request_app(r), r->route) || cadre_request_get(r, "cadre.api");
 }
 
 static const struct cadre__error_page *page_for(const cadre_app *app, int status)

@@ -63,7 +63,8 @@ static void free_route(struct cadre__route *r)
 int cadre__route(cadre_app *app, const cadre_route_opts *o)
 {
     struct cadre__route r = { .handler = o->handler, .handler_name = o->handler_name,
-                              .own_guards = o->guards, .hidden = !o->in_schema, .data = o->data };
+                              .own_guards = o->guards, .hidden = !o->in_schema, .data = o->data,
+                              .auth = o->auth };
     if (!o->handler) {
         cadre_app_config_error(app, o->file, o->line, "route %s %s has no handler",
                          o->method ? o->method : "?", o->path ? o->path : "?");
@@ -133,7 +134,7 @@ int cadre__group_begin(cadre_app *app, const char *prefix, const cadre_group_spe
     const char *base = parent ? parent->prefix : "";
     if (strcmp(prefix, "/") == 0)
         plen = 0; /* "/" adds nothing */
-    struct cadre__group g = { .hidden = spec && spec->hidden };
+    struct cadre__group g = { .hidden = spec && spec->hidden, .auth = spec ? spec->auth : 0 };
     if (spec && spec->tags && !(g.tags = cadre_app_own(app, strdup(spec->tags)))) {
         cadre_app_config_error(app, file, line, "out of memory opening group %s", prefix);
         return CADRE_ENOMEM;
@@ -150,6 +151,8 @@ int cadre__group_begin(cadre_app *app, const char *prefix, const cadre_group_spe
     }
     if (parent) {
         g.hidden |= parent->hidden;
+        if (!g.auth)
+            g.auth = parent->auth;
         if (!g.tags)
             g.tags = parent->tags;
     }
@@ -199,6 +202,8 @@ int cadre__route_add(cadre_app *app, struct cadre__route *in, const char *method
     r.own_guards = NULL;
     if (grp) {
         r.hidden |= grp->hidden;
+        if (!r.auth)
+            r.auth = grp->auth;
         if (r.spec && !r.spec->tags && grp->tags)
             ((cadre_route_spec *)r.spec)->tags = grp->tags; /* r owns its copy of the spec */
         char *full = malloc(strlen(grp->prefix) + strlen(path) + 1);
@@ -495,7 +500,12 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
             if (best->segs[k].param)
                 r->params[r->num_params++] = (cadre_param){ best->segs[k].text, segs[k] };
     }
-    /* guards: before anything of the request is decoded */
+    /* who may call it (auth's hook), then the guards: before anything of the request is decoded */
+    if (app->auth.check) {
+        int rc = app->auth.check(r, best->auth, app->auth.ctx);
+        if (rc != 0)
+            return rc;
+    }
     for (const cadre_guard *g = best->guards; g && g->fn; g++) {
         int rc = g->fn(r, g->ctx);
         if (rc != 0)

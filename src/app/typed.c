@@ -57,7 +57,7 @@ int cadre__route_typed(cadre_app *app, const cadre_route_spec *spec)
     copy->guards = NULL;
     copy->name = NULL;
     struct cadre__route r = { .spec = copy, .handler_name = spec->handler_name,
-                              .own_guards = spec->guards };
+                              .own_guards = spec->guards, .auth = spec->auth };
     if (spec->name && !(r.name = strdup(spec->name))) {
         free(copy);
         cadre_app_config_error(app, file, line, "out of memory adding route %s", path);

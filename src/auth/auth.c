@@ -44,6 +44,62 @@ static const char *own_str(cadre_app *app, const char *s)
     return cadre_app_own(app, strdup(s));
 }
 
+static bool token_ok(const char *s)
+{
+    return s[0] && !strpbrk(s, " \t\r\n;,=\"\\()<>@:/[]?{}");
+}
+
+/* Why a trusted_origins list is wrong (a static sentence), or NULL. Each item: scheme://host
+ * [:port], the host possibly "*." + a domain; no path. */
+static const char *origins_problem(const char *list)
+{
+    static const char why[] = "trusted_origins: each is scheme://host[:port], comma-separated, no "
+                              "spaces (\"https://example.com,https://*.example.com\")";
+    while (list && *list) {
+        size_t n = strcspn(list, ",");
+        char item[256];
+        if (n == 0 || n >= sizeof item)
+            return why;
+        memcpy(item, list, n);
+        item[n] = '\0';
+        char *sep = strstr(item, "://");
+        char *host = sep ? sep + 3 : NULL;
+        char *star = host ? strchr(host, '*') : NULL;
+        if (!sep || sep == item || !*host || strchr(host, '/') || strchr(item, ' ') ||
+            (star && (star != host || host[1] != '.' || !host[2] || strchr(host + 1, '*'))))
+            return why;
+        list += n + (list[n] == ',');
+    }
+    return NULL;
+}
+
+static int split_origins(cadre_app *app, auth_state *st, const char *list)
+{
+    size_t n = 0;
+    for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+        n++;
+    st->trusted = n ? cadre_app_own(app, calloc(n, sizeof *st->trusted)) : NULL;
+    if (n && !st->trusted)
+        return CADRE_ENOMEM;
+    for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+        char *item = cadre_app_own(app, strndup(p, strcspn(p, ",")));
+        if (!item)
+            return CADRE_ENOMEM;
+        st->trusted[st->ntrusted++] = item;
+    }
+    return 0;
+}
+
+/* csrf_token in every template context (what {{ form }} and auth's pages put in their forms) */
+static int csrf_processor(cadre_request *r, cadre_tctx_builder *b, void *ctx)
+{
+    (void)ctx;
+    const char *token = cadre_csrf_token(r);
+    if (token)
+        cadre_tctx_add(b, "csrf_token", CADRE_TSTR(token));
+    return 0;
+}
+
 /* A path option: "" (none) or an absolute path. */
 static bool path_ok(const char *p)
 {
@@ -77,6 +133,10 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
         o->login_redirect = "/";
     if (!o->cookie_name)
         o->cookie_name = "sessionid";
+    if (!o->csrf_cookie_name)
+        o->csrf_cookie_name = "csrftoken";
+    if (!o->trusted_origins)
+        o->trusted_origins = "";
     if (!o->session_max_age)
         o->session_max_age = 14 * 86400;
     if (!o->session_idle)
@@ -103,8 +163,11 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
         bad = "hash_ops or hash_mem beyond what libsodium takes";
     else if (o->hash_threads > 64)
         bad = "hash_threads: at most 64";
-    else if (!o->cookie_name[0] || strpbrk(o->cookie_name, " \t\r\n;,=\"\\()<>@:/[]?{}"))
-        bad = "cookie_name must be a token";
+    else if (!token_ok(o->cookie_name) || !token_ok(o->csrf_cookie_name) ||
+             strcmp(o->cookie_name, o->csrf_cookie_name) == 0)
+        bad = "cookie_name and csrf_cookie_name must be two different tokens";
+    else
+        bad = origins_problem(o->trusted_origins);
     if (bad) {
         cadre_app_config_error(app, file, line, "cadre_auth: %s", bad);
         return NULL;
@@ -122,7 +185,10 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
     st->o.logout_path = own_str(app, o->logout_path);
     st->o.login_redirect = own_str(app, o->login_redirect);
     st->o.cookie_name = own_str(app, o->cookie_name);
-    if (!st->o.login_path || !st->o.logout_path || !st->o.login_redirect || !st->o.cookie_name) {
+    st->o.csrf_cookie_name = own_str(app, o->csrf_cookie_name);
+    st->o.trusted_origins = NULL;
+    if (!st->o.login_path || !st->o.logout_path || !st->o.login_redirect || !st->o.cookie_name ||
+        !st->o.csrf_cookie_name || split_origins(app, st, o->trusted_origins) != 0) {
         cadre_app_config_error(app, file, line, "cadre_auth: out of memory");
         return NULL;
     }
@@ -143,6 +209,11 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
         rc = cadre__auth_commands(st);
     if (rc == 0)
         rc = cadre_app_on_start(app, start_pool, st);
+    if (rc == 0)
+        rc = cadre_app_auth_hooks(app, &(cadre_auth_hooks){ cadre__auth_check,
+                                                            cadre__auth_security, st });
+    if (rc == 0)
+        rc = cadre_templates_processor(app, csrf_processor, st);
     if (rc) {
         cadre_app_config_error(app, file, line, "cadre_auth: %s", cadre_strerror(rc));
         return NULL;

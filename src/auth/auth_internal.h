@@ -11,6 +11,7 @@
 #define AUTH_KEY "cadre.auth"        /* the app attachment */
 #define AUTH_USER_KEY "cadre.user"   /* the request state: a looked-up user (or the anonymous mark) */
 #define AUTH_SESSION_KEY "cadre.session" /* the request state: its session's id, once looked up */
+#define AUTH_NO_COOKIE_KEY "cadre.nocookie" /* the request state: a token-only route (no session) */
 
 typedef struct auth_state {
     cadre_app *app;
@@ -18,6 +19,8 @@ typedef struct auth_state {
     cadre_db *db;
     cadre_auth_opts o; /* strings owned by the app (cadre_app_own) */
     cadre_pool *pool;  /* made when the app starts serving; NULL: hashes run inline */
+    char **trusted; /* trusted_origins, split (owned by the app) */
+    size_t ntrusted;
     pthread_mutex_t dummy_mu;
     char dummy[CADRE_PASSWORD_HASH_SIZE]; /* a hash that matches no password (unknown users) */
 } auth_state;
@@ -33,6 +36,14 @@ void cadre__auth_remember(cadre_request *r, const cadre_user *u, int64_t session
  * (empty otherwise). */
 int cadre__password_check(auth_state *st, cadre_slice password, const char *hash, bool *ok,
                           char rehashed[CADRE_PASSWORD_HASH_SIZE]);
+
+/* CSRF: checks r (403 answered), a new secret at login. */
+int cadre__csrf_verify(cadre_request *r, auth_state *st);
+void cadre__csrf_rotate(cadre_request *r, auth_state *st);
+
+/* The app's hook for .auth declarations (cadre_auth_hooks.check and .security). */
+int cadre__auth_check(cadre_request *r, unsigned auth, void *ctx);
+void cadre__auth_security(cadre_json_writer *w, unsigned auth, const char *op, void *ctx);
 
 /* The views: login page, logout action (registered by cadre_auth). */
 int cadre__auth_views(auth_state *st);

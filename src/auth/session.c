@@ -88,7 +88,8 @@ int cadre_auth_user(cadre_request *r, const cadre_user **user)
     if (!st)
         return CADRE_ESTATE;
     char hex[65];
-    if (!key_hash(cadre_request_cookie(r, st->o.cookie_name), hex)) {
+    if (cadre_request_get(r, AUTH_NO_COOKIE_KEY) ||
+        !key_hash(cadre_request_cookie(r, st->o.cookie_name), hex)) {
         cadre__auth_remember(r, NULL, 0);
         return 0;
     }
@@ -133,16 +134,19 @@ const cadre_user *cadre_request_user(cadre_request *r)
  * Guards
  * ------------------------------------------------------------------------------------------- */
 
+/* A browser asking for a page (not an API route) */
 static bool wants_html(cadre_request *r)
 {
     cadre_slice accept = cadre_request_header(r, "Accept");
-    return accept.ptr && memmem(accept.ptr, accept.len, "text/html", 9);
+    return accept.ptr && memmem(accept.ptr, accept.len, "text/html", 9) && !cadre_request_is_api(r);
 }
 
-/* The anonymous answer: a browser to the login page (next = where it was going), anyone else 401. */
-static int not_authenticated(cadre_request *r, auth_state *st)
+/* The anonymous answer: a browser to the login page (next = where it was going) when a session
+ * would do, anyone else 401 saying what would. */
+static int not_authenticated(cadre_request *r, auth_state *st, unsigned auth)
 {
-    if (st && st->o.login_path[0] && wants_html(r)) {
+    bool session = !auth || (auth & CADRE_AUTH_SESSION);
+    if (st && session && st->o.login_path[0] && wants_html(r)) {
         cadre_buf next;
         cadre_buf_init_arena(&next, r->arena, 16384);
         cadre_buf_append_str(&next, st->o.login_path);
@@ -165,8 +169,87 @@ static int not_authenticated(cadre_request *r, auth_state *st)
                    cadre_slice_eq_cstr(r->head.method, "HEAD");
         return cadre_redirect(r, get ? 302 : 303, next.data);
     }
-    cadre_set_header(r, "WWW-Authenticate", "Session");
+    cadre_set_header(r, "WWW-Authenticate", (auth & CADRE_AUTH_TOKEN) ? "Bearer" : "Session");
     return cadre_error(r, 401, "Not authenticated");
+}
+
+static bool unsafe_method(cadre_slice m)
+{
+    return !(cadre_slice_eq_cstr(m, "GET") || cadre_slice_eq_cstr(m, "HEAD") ||
+             cadre_slice_eq_cstr(m, "OPTIONS") || cadre_slice_eq_cstr(m, "TRACE"));
+}
+
+/* a literal key or string */
+#define JKEY(w, s) cadre_json_key((w), (s), sizeof(s) - 1)
+#define JSTR(w, s) cadre_json_string((w), (s), sizeof(s) - 1)
+
+int cadre__auth_check(cadre_request *r, unsigned auth, void *ctx)
+{
+    auth_state *st = ctx;
+    if (auth & CADRE_AUTH_PUBLIC)
+        auth = 0;
+    bool session = !auth || (auth & CADRE_AUTH_SESSION);
+    if (!session) { /* token only: no cookie of ours counts, so none needs a CSRF token */
+        cadre_request_set(r, AUTH_NO_COOKIE_KEY, st);
+    } else if (unsafe_method(r->head.method) &&
+               (cadre_request_cookie(r, st->o.cookie_name).ptr ||
+                cadre_request_cookie(r, st->o.csrf_cookie_name).ptr)) {
+        int rc = cadre__csrf_verify(r, st);
+        if (rc)
+            return rc;
+    }
+    if (!(auth & (CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN)))
+        return 0;
+    const cadre_user *u;
+    int rc = cadre_auth_user(r, &u);
+    if (rc)
+        return rc;
+    return u ? 0 : not_authenticated(r, st, auth);
+}
+
+void cadre__auth_security(cadre_json_writer *w, unsigned auth, const char *op, void *ctx)
+{
+    auth_state *st = ctx;
+    if (!op) { /* components.securitySchemes */
+        JKEY(w, "sessionCookie");
+        cadre_json_begin_object(w);
+        JKEY(w, "type");
+        JSTR(w, "apiKey");
+        JKEY(w, "in");
+        JSTR(w, "cookie");
+        JKEY(w, "name");
+        cadre_json_string(w, st->o.cookie_name, strlen(st->o.cookie_name));
+        JKEY(w, "description");
+        static const char d[] = "The session of a login (POST the login form). Unsafe methods "
+                                "also need the CSRF token in X-CSRFToken.";
+        cadre_json_string(w, d, sizeof d - 1);
+        cadre_json_end_object(w);
+        JKEY(w, "bearerToken");
+        cadre_json_begin_object(w);
+        JKEY(w, "type");
+        JSTR(w, "http");
+        JKEY(w, "scheme");
+        JSTR(w, "bearer");
+        cadre_json_end_object(w);
+        return;
+    }
+    /* an operation's requirements: any one of them will do */
+    cadre_json_begin_array(w);
+    if (auth & CADRE_AUTH_SESSION) {
+        cadre_json_begin_object(w);
+        JKEY(w, "sessionCookie");
+        cadre_json_begin_array(w);
+        cadre_json_end_array(w);
+        cadre_json_end_object(w);
+    }
+    if (auth & CADRE_AUTH_TOKEN) {
+        cadre_json_begin_object(w);
+        JKEY(w, "bearerToken");
+        cadre_json_begin_array(w);
+        cadre_json_end_array(w);
+        cadre_json_end_object(w);
+    }
+    cadre_json_end_array(w);
 }
 
 int cadre_login_required(cadre_request *r, void *ctx)
@@ -176,7 +259,7 @@ int cadre_login_required(cadre_request *r, void *ctx)
     int rc = cadre_auth_user(r, &u);
     if (rc)
         return rc;
-    return u ? 0 : not_authenticated(r, state_of(r));
+    return u ? 0 : not_authenticated(r, state_of(r), 0);
 }
 
 int cadre_staff_required(cadre_request *r, void *ctx)
@@ -299,6 +382,7 @@ int cadre_login(cadre_request *r, int64_t user_id)
                           .http_only = true, .secure = secure_cookie(st), .same_site = "Lax");
     if (rc)
         return rc;
+    cadre__csrf_rotate(r, st); /* a token taken before the login is worth nothing after it */
     /* the rest of this request sees the new user */
     cadre_user *full = cadre_alloc(r, sizeof *full);
     bool found;

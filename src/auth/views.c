@@ -58,6 +58,10 @@ static int login_post(cadre_request *r)
     if (!cadre_slice_ieq_cstr(media, "application/x-www-form-urlencoded"))
         return cadre_error(r, 415, "Unsupported Media Type: the login form sends "
                                    "application/x-www-form-urlencoded");
+    /* login CSRF: a page of another site must not log the browser in (as the attacker) */
+    int rc = cadre_csrf_check(r);
+    if (rc)
+        return rc;
     login_form f;
     cadre_verrors errs;
     cadre_verrors_init(&errs, r->arena);
@@ -67,7 +71,7 @@ static int login_post(cadre_request *r)
     if (f.username.len == 0 || f.password.len == 0)
         return show_login(r, st, 200, f.username, f.next, "Please enter a username and a password.");
     int64_t id;
-    int rc = cadre_authenticate(r, f.username, f.password, &id);
+    rc = cadre_authenticate(r, f.username, f.password, &id);
     if (rc == CADRE_EBUSY) {
         cadre_set_header(r, "Retry-After", "1");
         return cadre_error(r, 503, "Too many logins at once: try again in a moment");

@@ -67,14 +67,24 @@ class Server:
         try:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
-            return r.status, dict(r.getheaders()), r.read()
+            headers = {}
+            for name, value in r.getheaders():  # several Set-Cookie: one per line
+                headers[name] = headers[name] + '\n' + value if name in headers else value
+            return r.status, headers, r.read()
         finally:
             c.close()
 
     def login(self, username, password):
-        body = urllib.parse.urlencode({'username': username, 'password': password})
+        """The login form as a browser fills it: the page first (its CSRF cookie and token)."""
+        status, headers, page = self.request('GET', '/accounts/login/')
+        assert status == 200, status
+        secret = re.search(r'csrftoken=([A-Za-z0-9]+)', headers['Set-Cookie']).group(1)
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"', page).group(1)
+        body = urllib.parse.urlencode({'username': username, 'password': password,
+                                       'csrfmiddlewaretoken': token.decode()})
         return self.request('POST', '/accounts/login/', body,
-                            {'Content-Type': 'application/x-www-form-urlencoded'})
+                            {'Content-Type': 'application/x-www-form-urlencoded',
+                             'Cookie': 'csrftoken=' + secret})
 
 
 class Commands(unittest.TestCase):
@@ -153,7 +163,7 @@ class Commands(unittest.TestCase):
         try:
             status, headers, _ = srv.login('robot', 'robot pass 1')
             self.assertEqual(status, 303)
-            cookie = headers['Set-Cookie'].split(';')[0]
+            cookie = re.search(r'sessionid=[^;]+', headers['Set-Cookie']).group(0)
             self.assertEqual(srv.request('GET', '/me', headers={'Cookie': cookie})[0], 200)
             self.assertEqual(srv.login('nopass', '')[0], 200)
             self.assertEqual(srv.login('nopass', '!')[0], 200)

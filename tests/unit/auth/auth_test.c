@@ -48,13 +48,41 @@ static int change_password(cadre_request *r)
     return rc ? rc : cadre_text(r, 200, "changed");
 }
 
+/* The CSRF secret every request carries in its cookie, and unsafe ones in X-CSRFToken too (as a
+ * script of the site's pages would), unless a test says otherwise with csrf_headers. */
+#define SECRET "abcdefghijklmnopqrstuvwxyzABCDEF"
+static const char *csrf_cookie = "csrftoken=" SECRET;
+static const char *csrf_header = "X-CSRFToken: " SECRET "\r\n";
+
+#define NAME_FIELDS(F) F(string, username)
+CADRE_SCHEMA(name_out, NAME_FIELDS)
+
+/* GET /api/me: typed, a session or a token; POST /api/ping: a token only */
+static int api_me(cadre_request *r, const cadre_none *p, const cadre_none *in, name_out *out)
+{
+    (void)p;
+    (void)in;
+    out->username = me(r)->username;
+    return 200;
+}
+
+static int api_ping(cadre_request *r, const cadre_none *p, const cadre_none *in, name_out *out)
+{
+    (void)p;
+    (void)in;
+    out->username = me(r)->username;
+    return 200;
+}
+
 static void request(const char *method, const char *target, const char *cookie, const char *form,
                     const char *accept)
 {
-    char headers[512];
-    snprintf(headers, sizeof headers, "%s%s%s%s%s%s", form ? "Content-Type: application/x-www-form-urlencoded\r\n" : "",
-             cookie ? "Cookie: sessionid=" : "", cookie ? cookie : "", cookie ? "\r\n" : "",
-             accept ? accept : "", accept ? "\r\n" : "");
+    char headers[1024];
+    bool safe = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    snprintf(headers, sizeof headers, "%sCookie: %s%s%s%s\r\n%s%s%s",
+             form ? "Content-Type: application/x-www-form-urlencoded\r\n" : "",
+             cookie ? "sessionid=" : "", cookie ? cookie : "", cookie ? "; " : "", csrf_cookie,
+             accept ? accept : "", accept ? "\r\n" : "", safe ? "" : csrf_header);
     cadre_test_response_free(&res);
     assert_int_equal(cadre_test_request(app, method, target, headers, form,
                                         form ? strlen(form) : 0, &res), 0);
@@ -97,6 +125,10 @@ static int setup(void **state)
     cadre_get(app, "/me", me_page, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
     cadre_get(app, "/staff", me_page, .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
     cadre_get(app, "/who", who);
+    CADRE_ROUTE(app, GET, "/api/me", api_me, cadre_none, cadre_none, name_out,
+                .auth = CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN);
+    CADRE_ROUTE(app, POST, "/api/ping", api_ping, cadre_none, cadre_none, name_out,
+                .auth = CADRE_AUTH_TOKEN);
     cadre_post(app, "/password", change_password, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
     if (cadre_app_check(app) || cadre_app_migrate(app, NULL, NULL, NULL))
         return -1;
@@ -404,6 +436,144 @@ static void test_users_and_weak_passwords(void **state)
     assert_int_equal(crypto_pwhash_str_verify(hash, "abc", 3), 0);
 }
 
+/* One raw request: headers as given (no CSRF added), for the CSRF cases. */
+static void raw(const char *method, const char *target, const char *headers, const char *body)
+{
+    cadre_test_response_free(&res);
+    assert_int_equal(cadre_test_request(app, method, target, headers, body,
+                                        body ? strlen(body) : 0, &res), 0);
+}
+
+static void test_csrf(void **state)
+{
+    (void)state;
+    char key[64], h[1024];
+    login("alice", "correct+horse", NULL, key);
+    const char *form = "Content-Type: application/x-www-form-urlencoded\r\n";
+
+    /* a session's POST without a token, with a wrong one, without the cookie */
+    snprintf(h, sizeof h, "Cookie: sessionid=%s; csrftoken=" SECRET "\r\n", key);
+    raw("POST", "/password", h, "pw");
+    assert_int_equal(res.status, 403);
+    snprintf(h, sizeof h, "Cookie: sessionid=%s; csrftoken=" SECRET "\r\nX-CSRFToken: %s\r\n",
+             key, "bbcdefghijklmnopqrstuvwxyzABCDEF");
+    raw("POST", "/password", h, "pw");
+    assert_int_equal(res.status, 403);
+    snprintf(h, sizeof h, "Cookie: sessionid=%s\r\nX-CSRFToken: " SECRET "\r\n", key);
+    raw("POST", "/password", h, "pw");
+    assert_int_equal(res.status, 403);
+    snprintf(h, sizeof h, "Cookie: sessionid=%s; csrftoken=" SECRET "\r\nX-CSRFToken: short\r\n", key);
+    raw("POST", "/password", h, "pw");
+    assert_int_equal(res.status, 403);
+    /* another site's page: refused even with the right token */
+    snprintf(h, sizeof h, "Cookie: sessionid=%s; csrftoken=" SECRET "\r\nX-CSRFToken: " SECRET
+                          "\r\nOrigin: https://evil.example\r\n", key);
+    raw("POST", "/password", h, "pw");
+    assert_int_equal(res.status, 403);
+    snprintf(h, sizeof h, "Cookie: sessionid=%s; csrftoken=" SECRET "\r\nX-CSRFToken: " SECRET
+                          "\r\nReferer: https://evil.example/page\r\n", key);
+    raw("POST", "/password", h, "pw");
+    assert_int_equal(res.status, 403);
+    snprintf(h, sizeof h, "Cookie: sessionid=%s; csrftoken=" SECRET "\r\nX-CSRFToken: " SECRET
+                          "\r\nOrigin: null\r\n", key);
+    raw("POST", "/password", h, "pw");
+    assert_int_equal(res.status, 403);
+    /* a safe method needs nothing */
+    snprintf(h, sizeof h, "Cookie: sessionid=%s\r\nOrigin: https://evil.example\r\n", key);
+    raw("GET", "/me", h, NULL);
+    expect(200, "alice");
+
+    /* the page's masked token, in the form field, from the same origin: accepted; a token is
+     * never the secret's bytes, and two pages get two tokens */
+    raw("GET", "/accounts/login/", NULL, NULL);
+    const char *setc = cadre_test_header(&res, "Set-Cookie");
+    assert_non_null(setc);
+    assert_true(strncmp(setc, "csrftoken=", 10) == 0);
+    char secret[33], token[65], token2[65];
+    snprintf(secret, sizeof secret, "%.32s", setc + 10);
+    const char *in = strstr(res.body, "name=\"csrfmiddlewaretoken\" value=\"");
+    assert_non_null(in);
+    snprintf(token, sizeof token, "%.64s", in + 34);
+    assert_null(strstr(res.body, secret));
+    snprintf(h, sizeof h, "Cookie: csrftoken=%s\r\n", secret);
+    raw("GET", "/accounts/login/", h, NULL);
+    assert_null(cadre_test_header(&res, "Set-Cookie")); /* the cookie it has is kept */
+    in = strstr(res.body, "name=\"csrfmiddlewaretoken\" value=\"");
+    snprintf(token2, sizeof token2, "%.64s", in + 34);
+    assert_string_not_equal(token, token2);
+    char body[256];
+    snprintf(body, sizeof body, "username=alice&password=correct+horse&csrfmiddlewaretoken=%s", token2);
+    snprintf(h, sizeof h, "%sCookie: csrftoken=%s\r\nOrigin: http://testserver\r\n"
+                          "Referer: http://testserver/accounts/login/\r\n", form, secret);
+    raw("POST", "/accounts/login/", h, body);
+    assert_int_equal(res.status, 303);
+    /* the login rotated the secret: a new csrftoken cookie */
+    bool rotated = false;
+    for (size_t i = 0; i < res.num_headers; i++)
+        if (cadre_slice_ieq_cstr(res.headers[i].name, "Set-Cookie") &&
+            cadre_slice_eq_cstr((cadre_slice){ res.headers[i].value.ptr, 10 }, "csrftoken=") &&
+            strncmp(res.headers[i].value.ptr + 10, secret, 32) != 0)
+            rotated = true;
+    assert_true(rotated);
+
+    /* the login form needs the token even from a browser without cookies (login CSRF) */
+    raw("POST", "/accounts/login/", form, "username=alice&password=correct+horse");
+    assert_int_equal(res.status, 403);
+    /* a multipart form's field */
+    snprintf(h, sizeof h, "Content-Type: multipart/form-data; boundary=XyZ\r\n"
+                          "Cookie: csrftoken=%s\r\n", secret);
+    snprintf(body, sizeof body, "--XyZ\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\n"
+                                "alice\r\n--XyZ\r\nContent-Disposition: form-data; "
+                                "name=\"csrfmiddlewaretoken\"\r\n\r\n%s\r\n--XyZ--\r\n", token);
+    raw("POST", "/accounts/login/", h, body);
+    assert_int_equal(res.status, 415); /* past CSRF: the login form itself takes urlencoded only */
+    /* no cookie of ours: an API client's POST is not a browser's, nothing to check */
+    raw("POST", "/who", NULL, NULL);
+    assert_int_equal(res.status, 405);
+
+    /* development mode says why */
+    cadre_app_dev_mode(app, true);
+    raw("POST", "/accounts/login/", form, "username=alice&password=correct+horse");
+    expect(403, "CSRF cookie not set.");
+    snprintf(h, sizeof h, "%sCookie: csrftoken=%s\r\n", form, secret);
+    raw("POST", "/accounts/login/", h, "username=alice&password=correct+horse");
+    expect(403, "CSRF token missing.");
+    raw("POST", "/accounts/login/", h, "csrfmiddlewaretoken=" SECRET "&username=alice");
+    expect(403, "CSRF token incorrect.");
+    cadre_app_dev_mode(app, false);
+}
+
+static void test_route_declarations(void **state)
+{
+    (void)state;
+    char key[64], h[512];
+    login("bob", "battery+staple", NULL, key);
+    snprintf(h, sizeof h, "Cookie: sessionid=%s\r\n", key);
+    raw("GET", "/api/me", h, NULL);
+    expect(200, "{\"username\":\"bob\"}");
+    raw("GET", "/api/me", "Accept: text/html\r\n", NULL); /* an API: 401, no redirect */
+    expect(401, "Not authenticated");
+    assert_string_equal(cadre_test_header(&res, "WWW-Authenticate"), "Bearer");
+    /* a token-only route: the session cookie counts for nothing, so no CSRF token is asked */
+    snprintf(h, sizeof h, "Cookie: sessionid=%s; csrftoken=" SECRET "\r\n", key);
+    raw("POST", "/api/ping", h, NULL);
+    expect(401, "Not authenticated");
+    assert_string_equal(cadre_test_header(&res, "WWW-Authenticate"), "Bearer");
+
+    raw("GET", "/openapi.json", NULL, NULL);
+    expect(200, "\"securitySchemes\":{\"sessionCookie\":{\"type\":\"apiKey\",\"in\":\"cookie\","
+                "\"name\":\"sessionid\"");
+    expect(200, "\"bearerToken\":{\"type\":\"http\",\"scheme\":\"bearer\"}");
+    expect(200, "\"security\":[{\"sessionCookie\":[]},{\"bearerToken\":[]}]");
+    expect(200, "\"security\":[{\"bearerToken\":[]}]");
+
+    /* .auth without auth in the app: refused at start-up */
+    cadre_app *bare = cadre_app_new("bare");
+    CADRE_ROUTE(bare, GET, "/x", api_me, cadre_none, cadre_none, name_out, .auth = CADRE_AUTH_TOKEN);
+    assert_int_equal(cadre_app_check(bare), 1);
+    cadre_app_free(bare);
+}
+
 static void test_configuration_errors(void **state)
 {
     (void)state;
@@ -411,7 +581,11 @@ static void test_configuration_errors(void **state)
     assert_null(cadre_auth(bad, NULL));
     assert_null(cadre_auth(bad, db, .login_path = "accounts"));
     assert_null(cadre_auth(bad, db, .hash_mem = 1 << 20));
-    assert_true(cadre_app_check(bad) >= 3);
+    assert_null(cadre_auth(bad, db, .trusted_origins = "example.com"));
+    assert_null(cadre_auth(bad, db, .trusted_origins = "https://a.example/path"));
+    assert_null(cadre_auth(bad, db, .csrf_cookie_name = "sessionid"));
+    assert_non_null(cadre_auth(bad, db, .trusted_origins = "https://a.example,https://*.b.example:8443"));
+    assert_true(cadre_app_check(bad) >= 6);
     cadre_app_free(bad);
     cadre_app *twice = cadre_app_new("twice");
     assert_non_null(cadre_auth(twice, db));
@@ -431,6 +605,8 @@ int main(void)
         cmocka_unit_test(test_expiry_and_clearsessions),
         cmocka_unit_test(test_rehash_and_hash_format),
         cmocka_unit_test(test_users_and_weak_passwords),
+        cmocka_unit_test(test_csrf),
+        cmocka_unit_test(test_route_declarations),
         cmocka_unit_test(test_configuration_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
