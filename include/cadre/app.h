@@ -60,6 +60,10 @@ cadre_app *cadre_request_app(const cadre_request *r);
  *  route's). Its errors are JSON for every client; a page's may be HTML for a browser. */
 bool cadre_request_is_api(cadre_request *r);
 
+/** Whether r is a browser asking for a page: its Accept names text/html and it is not an API
+ *  request. What decides an HTML error page, or a redirect to a login page, over JSON. */
+bool cadre_request_wants_html(cadre_request *r);
+
 /** Creates an application. name appears in logs. Returns NULL only when memory runs out. */
 cadre_app *cadre_app_new(const char *name);
 
@@ -275,7 +279,8 @@ typedef struct cadre_auth_hooks {
     void *ctx;
 } cadre_auth_hooks;
 
-/** Installs hooks (copied; once per app). Returns 0 or CADRE_EEXIST. */
+/** Installs hooks (copied; once per app). Returns 0, CADRE_EINVAL (no check function) or
+ *  CADRE_EEXIST (the app has hooks already). */
 int cadre_app_auth_hooks(cadre_app *app, const cadre_auth_hooks *hooks);
 
 /* ---------------------------------------------------------------------------------------------

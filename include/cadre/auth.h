@@ -212,8 +212,9 @@ int cadre_password_hash(cadre_app *app, cadre_slice password, char out[CADRE_PAS
 const char *cadre_password_weak(cadre_slice password, cadre_slice username, cadre_slice email);
 
 /**
- * Creates a user with this password (hashed here; the weakness check is the caller's), not staff
- * unless superuser (then both). *id (optional) gets its id. Returns 0, CADRE_EEXIST (the username
+ * Creates a user with this password (hashed here; the weakness check is the caller's; NULL: an
+ * unusable one, which no password matches, until cadre_user_set_password), not staff unless
+ * superuser (then both). *id (optional) gets its id. Returns 0, CADRE_EEXIST (the username
  * is taken), CADRE_EINVAL (a username outside the model's pattern or lengths), or a database
  * error.
  */

@@ -60,8 +60,7 @@ bool cadre_app_is_dev(const cadre_app *app)
     return app->dev;
 }
 
-/* A browser asking for a page (its Accept names text/html), on a route that is not an API one. */
-static bool wants_html(cadre_request *r)
+bool cadre_request_wants_html(cadre_request *r)
 {
     cadre_slice accept = cadre_request_header(r, "Accept");
     if (!accept.ptr || !memmem(accept.ptr, accept.len, "text/html", 9))
@@ -91,7 +90,7 @@ static const struct cadre__error_page *page_for(const cadre_app *app, int status
 int cadre__app_error_answer(cadre_request *r, int status, const char *detail)
 {
     const cadre_app *app = cadre_request_app(r);
-    const struct cadre__error_page *page = wants_html(r) ? page_for(app, status) : NULL;
+    const struct cadre__error_page *page = cadre_request_wants_html(r) ? page_for(app, status) : NULL;
     if (page) {
         /* the headers set for the answer (Allow, Retry-After) stay; a page that fails falls back
          * on the JSON answer rather than on nothing */
@@ -119,7 +118,7 @@ static int debug_page(cadre_request *r, int code)
 {
     const char *db = cadre_request_get(r, "cadre.db.error");
     const char *nl = db ? strchr(db, '\n') : NULL;
-    if (!wants_html(r)) {
+    if (!cadre_request_wants_html(r)) {
         cadre_buf out;
         cadre_json_writer w;
         cadre_buf_init_arena(&out, r->arena, (size_t)1 << 20);

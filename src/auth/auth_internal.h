@@ -28,6 +28,9 @@ typedef struct auth_state {
 /* The app's auth state, or NULL. */
 auth_state *cadre__auth_state(cadre_app *app);
 
+/* Whether auth's cookies carry Secure: .cookie_secure, or outside development mode. */
+bool cadre__auth_secure_cookies(const auth_state *st);
+
 /* The request's user, cached in the request (set by a login, read by the rest). */
 void cadre__auth_remember(cadre_request *r, const cadre_user *u, int64_t session_id);
 

@@ -86,9 +86,12 @@ static bool migrated(auth_state *st, const char *argv0)
 static bool ask_password(char *pw, size_t size, const char *username, const char *email)
 {
     char again[CADRE_PASSWORD_MAX + 2];
-    for (int i = 0; i < TRIES; i++) {
-        if (!ask("Password: ", pw, size, true) || !ask("Password (again): ", again, sizeof again, true))
-            return false;
+    bool ok = false, ended = false;
+    for (int i = 0; i < TRIES && !ok && !ended; i++) {
+        if (!ask("Password: ", pw, size, true) || !ask("Password (again): ", again, sizeof again, true)) {
+            ended = true; /* the input ended (or a line too long): nothing more to ask */
+            break;
+        }
         if (strcmp(pw, again) != 0) {
             fprintf(stderr, "Error: Your passwords didn't match.\n");
             continue;
@@ -99,18 +102,21 @@ static bool ask_password(char *pw, size_t size, const char *username, const char
         }
         const char *weak = cadre_password_weak(cadre_slice_cstr(pw), cadre_slice_cstr(username),
                                                cadre_slice_cstr(email));
-        if (!weak)
-            return true;
+        if (!weak) {
+            ok = true;
+            break;
+        }
         fprintf(stderr, "%s\n", weak);
         char yn[16];
         if (strlen(pw) <= CADRE_PASSWORD_MAX &&
             ask("Bypass password validation and create user anyway? [y/N]: ", yn, sizeof yn, false) &&
             (yn[0] == 'y' || yn[0] == 'Y'))
-            return true;
+            ok = true;
     }
     sodium_memzero(again, sizeof again);
-    fprintf(stderr, "Aborting: too many errors.\n");
-    return false;
+    if (!ok && !ended)
+        fprintf(stderr, "Aborting: too many errors.\n");
+    return ok;
 }
 
 static int cmd_createsuperuser(cadre_app *app, int argc, char **argv, void *ctx)
@@ -158,6 +164,11 @@ static int cmd_createsuperuser(cadre_app *app, int argc, char **argv, void *ctx)
         }
         snprintf(pw, sizeof pw, "%s", p ? p : "");
     } else {
+        const char *given = username ? username_problem(st, username, &a) : NULL;
+        if (given) {
+            fprintf(stderr, "error: username %s: %s\n", username, given);
+            goto out;
+        }
         int i = 0;
         for (; !username && i < TRIES; i++) {
             if (!ask("Username: ", name, sizeof name, false))
@@ -180,23 +191,8 @@ static int cmd_createsuperuser(cadre_app *app, int argc, char **argv, void *ctx)
         if (!ask_password(pw, sizeof pw, username, email))
             goto out;
     }
-    int64_t id;
-    int rc;
-    if (pw[0]) {
-        rc = cadre_user_create(app, username, email ? email : "", pw, true, &id);
-    } else { /* Django's --noinput without a password: an unusable one, set later */
-        char unusable[40];
-        unsigned char raw[16];
-        randombytes_buf(raw, sizeof raw);
-        unusable[0] = '!';
-        sodium_bin2hex(unusable + 1, sizeof unusable - 1, raw, sizeof raw);
-        rc = cadre_user_create(app, username, email ? email : "", unusable, true, &id);
-        if (rc == 0) { /* not a hash of anything: no password opens it */
-            const cadre_value p[2] = { CADRE_PTEXT(unusable), CADRE_PINT(id) };
-            rc = cadre_db_exec(st->db, "UPDATE cadre_user SET password = ? WHERE id = ?", p, 2,
-                               NULL, NULL);
-        }
-    }
+    /* Django's --noinput without a password: an unusable one, set later */
+    int rc = cadre_user_create(app, username, email ? email : "", pw[0] ? pw : NULL, true, NULL);
     if (rc) {
         fprintf(stderr, "error: the user could not be created: %s\n",
                 rc == CADRE_EEXIST ? "that username is already taken" : cadre_strerror(rc));

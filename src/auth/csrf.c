@@ -49,11 +49,6 @@ static void random_chars(char *out, size_t n)
         out[i] = CHARS[randombytes_uniform(NCHARS)];
 }
 
-static bool secure_cookie(auth_state *st)
-{
-    return st->o.cookie_secure > 0 || (st->o.cookie_secure == 0 && !cadre_app_is_dev(st->app));
-}
-
 /* A new secret for r: in its state, and in a cookie its response sets. */
 static char *new_secret(cadre_request *r, auth_state *st)
 {
@@ -61,7 +56,7 @@ static char *new_secret(cadre_request *r, auth_state *st)
     random_chars(secret, CADRE_CSRF_SECRET);
     secret[CADRE_CSRF_SECRET] = '\0';
     cadre_set_cookie(r, st->o.csrf_cookie_name, secret, .max_age = 365 * 86400,
-                     .secure = secure_cookie(st), .same_site = "Lax");
+                     .secure = cadre__auth_secure_cookies(st), .same_site = "Lax");
     cadre_request_set(r, CSRF_STATE, secret);
     return secret;
 }
@@ -105,17 +100,16 @@ void cadre__csrf_rotate(cadre_request *r, auth_state *st)
 }
 
 /* The secret inside a token: a masked one (64) or the secret itself (32). */
-static bool unmask(cadre_slice token, char secret[CADRE_CSRF_SECRET])
+static void unmask(cadre_slice token, char secret[CADRE_CSRF_SECRET])
 {
     if (token.len == CADRE_CSRF_SECRET) {
         memcpy(secret, token.ptr, CADRE_CSRF_SECRET);
-        return true;
+        return;
     }
     for (size_t i = 0; i < CADRE_CSRF_SECRET; i++) {
         int m = char_index(token.ptr[i]), c = char_index(token.ptr[CADRE_CSRF_SECRET + i]);
         secret[i] = CHARS[(c - m + NCHARS) % NCHARS];
     }
-    return true;
 }
 
 /* scheme://host[:port] of a URL (an Origin is one already), or an absent slice. */

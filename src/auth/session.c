@@ -134,19 +134,12 @@ const cadre_user *cadre_request_user(cadre_request *r)
  * Guards
  * ------------------------------------------------------------------------------------------- */
 
-/* A browser asking for a page (not an API route) */
-static bool wants_html(cadre_request *r)
-{
-    cadre_slice accept = cadre_request_header(r, "Accept");
-    return accept.ptr && memmem(accept.ptr, accept.len, "text/html", 9) && !cadre_request_is_api(r);
-}
-
 /* The anonymous answer: a browser to the login page (next = where it was going) when a session
  * would do, anyone else 401 saying what would. */
 static int not_authenticated(cadre_request *r, auth_state *st, unsigned auth)
 {
     bool session = !auth || (auth & CADRE_AUTH_SESSION);
-    if (st && session && st->o.login_path[0] && wants_html(r)) {
+    if (st && session && st->o.login_path[0] && cadre_request_wants_html(r)) {
         cadre_buf next;
         cadre_buf_init_arena(&next, r->arena, 16384);
         cadre_buf_append_str(&next, st->o.login_path);
@@ -274,6 +267,14 @@ int cadre_staff_required(cadre_request *r, void *ctx)
  * Logging in and out
  * ------------------------------------------------------------------------------------------- */
 
+/* Writes a user's password hash; *changes (optional) the rows changed (0: no such user). */
+static int store_hash(auth_state *st, int64_t user_id, const char *hash, int64_t *changes)
+{
+    const cadre_value p[2] = { CADRE_PTEXT(hash), CADRE_PINT(user_id) };
+    return cadre_db_exec(st->db, "UPDATE cadre_user SET password = ? WHERE id = ?", p, 2, changes,
+                         NULL);
+}
+
 #define USER_PW_FIELDS(F)                                                                          \
     F(int64, id)                                                                                   \
     F(string, password)                                                                            \
@@ -309,18 +310,13 @@ int cadre_authenticate(cadre_request *r, cadre_slice username, cadre_slice passw
         return rc;
     if (!ok || !row.is_active) /* Django's ModelBackend refuses inactive users too */
         return 0;
-    if (rehashed[0]) {
-        const cadre_value p[2] = { CADRE_PTEXT(rehashed), CADRE_PINT(row.id) };
-        rc = cadre_db_exec(st->db, "UPDATE cadre_user SET password = ? WHERE id = ?", p, 2, NULL,
-                           NULL);
-        if (rc)
-            return rc;
-    }
+    if (rehashed[0] && (rc = store_hash(st, row.id, rehashed, NULL)) != 0)
+        return rc;
     *user_id = row.id;
     return 0;
 }
 
-static bool secure_cookie(auth_state *st)
+bool cadre__auth_secure_cookies(const auth_state *st)
 {
     return st->o.cookie_secure > 0 || (st->o.cookie_secure == 0 && !cadre_app_is_dev(st->app));
 }
@@ -379,7 +375,7 @@ int cadre_login(cadre_request *r, int64_t user_id)
     if (rc)
         return rc;
     rc = cadre_set_cookie(r, st->o.cookie_name, key, .max_age = st->o.session_max_age,
-                          .http_only = true, .secure = secure_cookie(st), .same_site = "Lax");
+                          .http_only = true, .secure = cadre__auth_secure_cookies(st), .same_site = "Lax");
     if (rc)
         return rc;
     cadre__csrf_rotate(r, st); /* a token taken before the login is worth nothing after it */
@@ -405,7 +401,7 @@ int cadre_logout(cadre_request *r)
         return rc;
     if (cadre_request_cookie(r, st->o.cookie_name).ptr)
         cadre_set_cookie(r, st->o.cookie_name, "", .max_age = -1, .http_only = true,
-                         .secure = secure_cookie(st), .same_site = "Lax");
+                         .secure = cadre__auth_secure_cookies(st), .same_site = "Lax");
     cadre__auth_remember(r, NULL, 0);
     return 0;
 }
@@ -450,18 +446,30 @@ int cadre_user_create(cadre_app *app, const char *username, const char *email,
         return CADRE_ESTATE;
     cadre_arena a;
     cadre_arena_init(&a, 4096);
-    char hash[CADRE_PASSWORD_HASH_SIZE];
-    int rc = cadre_password_hash(app, cadre_slice_cstr(password), hash);
+    /* the model's own checks (lengths, the username's pattern), as for any input, before the
+     * hash's time is spent */
+    const cadre_schema *us = cadre_user__schema();
     cadre_user u = { 0 };
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, &a);
+    cadre_schema_decode_text(us, cadre_schema_field(us, "username", 8), cadre_slice_cstr(username),
+                             &u, &a, "user", &errs);
+    cadre_schema_decode_text(us, cadre_schema_field(us, "email", 5),
+                             cadre_slice_cstr(email ? email : ""), &u, &a, "user", &errs);
+    for (size_t i = 0; i < errs.len; i++)
+        cadre_log(CADRE_LOG_ERROR, "user %s: %s: %s", username,
+                  cadre_verror_path(&errs.items[i], &a), errs.items[i].msg);
+    char hash[CADRE_PASSWORD_HASH_SIZE];
+    int rc = errs.len ? CADRE_EINVAL : 0;
+    if (rc == 0 && password) {
+        rc = cadre_password_hash(app, cadre_slice_cstr(password), hash);
+    } else if (rc == 0) { /* unusable: not an argon2id string, so no password matches it */
+        unsigned char raw[16];
+        randombytes_buf(raw, sizeof raw);
+        hash[0] = '!';
+        sodium_bin2hex(hash + 1, sizeof hash - 1, raw, sizeof raw);
+    }
     if (rc == 0) {
-        /* the model's own checks (lengths, the username's pattern), as for any input */
-        const cadre_schema *us = cadre_user__schema();
-        cadre_verrors errs;
-        cadre_verrors_init(&errs, &a);
-        cadre_schema_decode_text(us, cadre_schema_field(us, "username", 8),
-                                 cadre_slice_cstr(username), &u, &a, "user", &errs);
-        cadre_schema_decode_text(us, cadre_schema_field(us, "email", 5),
-                                 cadre_slice_cstr(email ? email : ""), &u, &a, "user", &errs);
         u.password = cadre_slice_cstr(hash);
         u.is_active = true;
         u.is_staff = superuser;
@@ -470,11 +478,7 @@ int cadre_user_create(cadre_app *app, const char *username, const char *email,
         cadre_set(&u, cadre_user, is_active);
         cadre_set(&u, cadre_user, is_staff);
         cadre_set(&u, cadre_user, is_superuser);
-        rc = errs.len ? CADRE_EINVAL : cadre_user_insert(st->db, &a, &u);
-        if (rc == CADRE_EINVAL)
-            for (size_t i = 0; i < errs.len; i++)
-                cadre_log(CADRE_LOG_ERROR, "user %s: %s: %s", username,
-                          cadre_verror_path(&errs.items[i], &a), errs.items[i].msg);
+        rc = cadre_user_insert(st->db, &a, &u);
     }
     if (rc == 0 && id)
         *id = u.id;
@@ -493,9 +497,7 @@ int cadre_user_set_password(cadre_app *app, cadre_request *r, int64_t user_id, c
     if (rc)
         return rc;
     int64_t changes = 0;
-    const cadre_value p[2] = { CADRE_PTEXT(hash), CADRE_PINT(user_id) };
-    rc = cadre_db_exec(st->db, "UPDATE cadre_user SET password = ? WHERE id = ?", p, 2, &changes,
-                       NULL);
+    rc = store_hash(st, user_id, hash, &changes);
     sodium_memzero(hash, sizeof hash);
     if (rc == 0 && changes == 0)
         rc = CADRE_ENOTFOUND;

@@ -26,7 +26,6 @@ typedef struct pool_job {
     atomic_int refs;  /* 2 while both the request and the pool hold it */
     atomic_bool done; /* fn has returned: arg holds the result */
     struct pool_job *next;
-    size_t size;
     _Alignas(max_align_t) unsigned char arg[];
 } pool_job;
 
@@ -140,7 +139,6 @@ int cadre_pool_run(cadre_pool *p, void (*fn)(void *arg), void *arg, size_t size)
         return CADRE_ESYSTEM;
     }
     j->fn = fn;
-    j->size = size;
     j->next = NULL;
     atomic_init(&j->refs, 2);
     atomic_init(&j->done, false);
