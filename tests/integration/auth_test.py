@@ -13,7 +13,6 @@ import os
 import random
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -251,7 +250,10 @@ class Server1(unittest.TestCase):
                 into.append(time.monotonic() - t0)
                 self.assertEqual(status, 200)
                 self.assertNotIn('Set-Cookie', headers)
-        mu, mw = statistics.median(unknown), statistics.median(wrong)
+        # the least time of each kind: noise only adds to it. Medians are no good here: a hash
+        # thread's 19 MiB may be warm (~15 ms) or faulted in again (~40 ms, under meson's
+        # MALLOC_PERTURB_), and the median of that two-humped spread lands on either hump.
+        mu, mw = min(unknown), min(wrong)
         self.assertGreater(mu, 0.004)  # a hash ran
         self.assertLess(abs(mu - mw) / mw, 0.10, 'unknown %.1f ms, wrong %.1f ms' % (mu * 1e3, mw * 1e3))
 
