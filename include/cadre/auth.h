@@ -67,6 +67,25 @@ CADRE_MODEL(cadre_user, CADRE_USER_FIELDS)
     F(datetime, created_at, CADRE_AUTO_NOW_ADD)
 CADRE_MODEL(cadre_session, CADRE_SESSION_FIELDS)
 
+/** An API token: the table cadre_token. The token itself is shown once, when it is made; the
+ *  table keeps its prefix (to find it, and for people to tell tokens apart) and the SHA-256 of the
+ *  whole. Revoking one deletes its row. */
+#define CADRE_TOKEN_FIELDS(F)                                                                      \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(int64, user_id, CADRE_FOREIGN_KEY(cadre_user, CADRE_ON_DELETE_CASCADE), CADRE_INDEX)         \
+    F(string, name, CADRE_MIN_LEN(1), CADRE_MAX_LEN(100),                                          \
+      CADRE_DESCRIPTION("what the token is for, in its owner's words"))                            \
+    F(string, prefix, CADRE_MAX_LEN(12), CADRE_UNIQUE,                                             \
+      CADRE_DESCRIPTION("the 12 characters after cadre_ in the token"))                            \
+    F(string, key_hash, CADRE_MAX_LEN(64), CADRE_WRITE_ONLY)                                       \
+    F(string, scopes, CADRE_MAX_LEN(1000), CADRE_DEFAULT_STR(""),                                  \
+      CADRE_DESCRIPTION("space-separated; empty: everything its user may do"))                     \
+    F(datetime, expires, CADRE_OPTIONAL, CADRE_NULLABLE)                                           \
+    F(datetime, last_used, CADRE_OPTIONAL, CADRE_NULLABLE,                                         \
+      CADRE_DESCRIPTION("to the minute"))                                                          \
+    F(datetime, created_at, CADRE_AUTO_NOW_ADD)
+CADRE_MODEL(cadre_token, CADRE_TOKEN_FIELDS)
+
 /** The longest password accepted, in bytes (Django's limit too: longer ones cost hashing time
  *  for nothing). */
 #define CADRE_PASSWORD_MAX 4096
@@ -231,6 +250,55 @@ int cadre_user_set_password(cadre_app *app, cadre_request *r, int64_t user_id,
 /** Deletes the sessions whose absolute or idle expiry has passed. *deleted (optional) gets the
  *  count. The `clearsessions` command; run it from cron or a periodic task. */
 int cadre_auth_clear_sessions(cadre_app *app, int64_t *deleted /* OUT */);
+
+/* ---------------------------------------------------------------------------------------------
+ * API tokens: `Authorization: Bearer cadre_…` on routes declared .auth = CADRE_AUTH_TOKEN (alone
+ * or with CADRE_AUTH_SESSION). A token is "cadre_", 12 hex digits (its prefix, kept in the table)
+ * "_" and 43 characters of a random 256-bit secret; the table keeps the SHA-256 of the whole,
+ * compared in constant time, so a copy of the table opens nothing. A request with a Bearer token
+ * looks at no cookie and needs no CSRF token; a bad one (unknown, revoked, expired, its user
+ * inactive) is answered 401 with WWW-Authenticate: Bearer error="invalid_token" even where a
+ * session would have done, a malformed Authorization header 400 error="invalid_request".
+ *
+ * Scopes narrow what a token may do: space-separated names, each a permission
+ * ("inventory.change_product"), a name of the app's choosing ("reports"), or a prefix ending in
+ * '*' ("inventory.view_*", "*"). A token without scopes may do all its user may. Commands:
+ * createtoken USERNAME NAME [--scopes S] [--expires DAYS], tokens [USERNAME], revoketoken ID.
+ * ------------------------------------------------------------------------------------------- */
+
+/** Room for a token and its NUL. */
+#define CADRE_TOKEN_SIZE 63
+
+/**
+ * Makes a token for user_id: name (1 to 100 characters), scopes (NULL or "" for none, else as
+ * above, at most 1000 bytes), expires (Unix time; 0 for never). Writes the token into token —
+ * the only time it exists outside its holder's hands: show it, never store it — and *id
+ * (optional) its row's id. Returns 0, CADRE_EINVAL (a bad name, scope or expiry in the past, told
+ * in the log), CADRE_ENOTFOUND (no such user), or a database error.
+ */
+int cadre_token_create(cadre_app *app, int64_t user_id, const char *name, const char *scopes,
+                       int64_t expires, char token[CADRE_TOKEN_SIZE] /* OUT */,
+                       int64_t *id /* OUT */);
+
+/** Revokes (deletes) token id; when user_id is not 0, only if it is that user's (a user
+ *  revoking their own). Returns 0, CADRE_ENOTFOUND, or a database error. */
+int cadre_token_revoke(cadre_app *app, int64_t user_id, int64_t id);
+
+/** The token r came with (arena memory; key_hash left empty), or NULL: a session, anonymous, or
+ *  a route that takes no token. */
+const cadre_token *cadre_request_token(cadre_request *r);
+
+/**
+ * Whether r may act within scope: true for a session (a user's own login carries all the user's
+ * rights) and for a token without scopes or with one matching scope; false for a token whose
+ * scopes do not, and for an anonymous request.
+ */
+bool cadre_auth_scope(cadre_request *r, const char *scope);
+
+/** A guard (CADRE_GUARDS(CADRE_SCOPE("reports"))): as cadre_login_required, then 403 with
+ *  WWW-Authenticate: Bearer error="insufficient_scope" unless cadre_auth_scope(r, ctx). */
+int cadre_scope_required(cadre_request *r, void *ctx);
+#define CADRE_SCOPE(scope) { cadre_scope_required, (void *)(scope) }
 
 #ifdef __cplusplus
 }

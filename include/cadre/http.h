@@ -245,6 +245,17 @@ int cadre_request_stream_body(cadre_request *r, const cadre_body_sink *sink);
 /** Allocates from the request arena (freed after the response; aborts on out-of-memory). */
 void *cadre_alloc(cadre_request *r, size_t size);
 
+/**
+ * Reads an Authorization (or Proxy-Authorization) header value as RFC 9110 section 11.4's
+ * credentials in their token68 form: an auth-scheme ("Bearer", compared case-insensitively by
+ * whoever reads it), then one or more spaces and a token68 (letters, digits, "-._~+/", then any
+ * "="), or the scheme alone. Spaces and tabs around the whole are ignored. Fills *scheme and
+ * *token (slices into value; *token empty for a scheme alone) and returns true, or returns false
+ * for anything else (auth-param lists, a tab or a comma inside, two tokens). Allocates nothing.
+ */
+bool cadre_http_credentials(cadre_slice value, cadre_slice *scheme /* OUT */,
+                            cadre_slice *token /* OUT */);
+
 /* ---------------------------------------------------------------------------------------------
  * Cookies (RFC 6265)
  * ------------------------------------------------------------------------------------------- */

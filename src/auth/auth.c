@@ -199,8 +199,9 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
     st->mod = m;
     int rc = cadre__models(m, db, NULL, cadre_auth_migrations, cadre_auth_migrations_count,
                            (const cadre_schema *const[]){ cadre_user__schema(),
-                                                          cadre_session__schema() },
-                           2, file, line);
+                                                          cadre_session__schema(),
+                                                          cadre_token__schema() },
+                           3, file, line);
     if (rc == 0)
         rc = cadre_module_templates(m, cadre_auth_templates, cadre_auth_templates_count);
     if (rc == 0)

@@ -11,7 +11,8 @@
 #define AUTH_KEY "cadre.auth"        /* the app attachment */
 #define AUTH_USER_KEY "cadre.user"   /* the request state: a looked-up user (or the anonymous mark) */
 #define AUTH_SESSION_KEY "cadre.session" /* the request state: its session's id, once looked up */
-#define AUTH_NO_COOKIE_KEY "cadre.nocookie" /* the request state: a token-only route (no session) */
+#define AUTH_NO_COOKIE_KEY "cadre.nocookie" /* the request state: no cookie counts (token) */
+#define AUTH_TOKEN_KEY "cadre.token"  /* the request state: the cadre_token it came with */
 
 typedef struct auth_state {
     cadre_app *app;
@@ -44,6 +45,15 @@ int cadre__password_check(auth_state *st, cadre_slice password, const char *hash
 int cadre__csrf_verify(cadre_request *r, auth_state *st);
 void cadre__csrf_rotate(cadre_request *r, auth_state *st);
 
+/* Tokens: whether t has a token's shape (*prefix its lookup part); why scopes are malformed
+ * (NULL: well-formed); whether scopes allow want; and the request's user from a presented token
+ * (remembered with the token when valid; else *why says why not). */
+bool cadre__token_parse(cadre_slice t, cadre_slice *prefix);
+const char *cadre__scopes_problem(cadre_slice scopes);
+bool cadre__scopes_allow(cadre_slice scopes, cadre_slice want);
+int cadre__token_authenticate(cadre_request *r, auth_state *st, cadre_slice presented,
+                              const char **why);
+
 /* The app's hook for .auth declarations (cadre_auth_hooks.check and .security). */
 int cadre__auth_check(cadre_request *r, unsigned auth, void *ctx);
 void cadre__auth_security(cadre_json_writer *w, unsigned auth, const char *op, void *ctx);
@@ -51,7 +61,8 @@ void cadre__auth_security(cadre_json_writer *w, unsigned auth, const char *op, v
 /* The views: login page, logout action (registered by cadre_auth). */
 int cadre__auth_views(auth_state *st);
 
-/* The commands: createsuperuser, changepassword, clearsessions. */
+/* The commands: createsuperuser, changepassword, clearsessions, createtoken, tokens,
+ * revoketoken. */
 int cadre__auth_commands(auth_state *st);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * auth's commands: createsuperuser, changepassword, clearsessions (Django's, with their words).
+ * auth's commands: createsuperuser, changepassword, clearsessions (Django's, with their words);
+ * createtoken, tokens, revoketoken.
  * Answers are read from the terminal (passwords without echo) or, when stdin is not one, a line
  * at a time from stdin, so that scripts and tests can give them.
  */
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TRIES 3
@@ -274,6 +276,163 @@ static int cmd_clearsessions(cadre_app *app, int argc, char **argv, void *ctx)
     return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Tokens
+ * ------------------------------------------------------------------------------------------- */
+
+static int cmd_createtoken(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    auth_state *st = ctx;
+    const char *args[2] = { NULL, NULL }, *scopes = "";
+    long long days = 0;
+    int nargs = 0;
+    bool bad = false;
+    for (int i = 1; i < argc && !bad; i++) {
+        char *end;
+        if (strcmp(argv[i], "--scopes") == 0 && i + 1 < argc) {
+            scopes = argv[++i];
+        } else if (strcmp(argv[i], "--expires") == 0 && i + 1 < argc) {
+            errno = 0;
+            days = strtoll(argv[++i], &end, 10);
+            if (errno || *end || end == argv[i] || days < 1 || days > 36500) {
+                fprintf(stderr, "error: --expires: a number of days, 1 to 36500\n");
+                return 2;
+            }
+        } else if (argv[i][0] != '-' && nargs < 2) {
+            args[nargs++] = argv[i];
+        } else {
+            bad = true;
+        }
+    }
+    if (bad || nargs != 2) {
+        fprintf(stderr, "usage: %s createtoken USERNAME NAME [--scopes \"SCOPE ...\"] "
+                        "[--expires DAYS]\n", program_invocation_short_name);
+        return 2;
+    }
+    size_t nlen = strlen(args[1]);
+    const char *why = nlen < 1 || nlen > 100 ? "NAME: 1 to 100 characters"
+                      : cadre__scopes_problem(cadre_slice_cstr(scopes));
+    if (why) {
+        fprintf(stderr, "error: %s\n", why);
+        return 2;
+    }
+    if (!migrated(st, program_invocation_short_name))
+        return 1;
+    cadre_arena a;
+    cadre_arena_init(&a, 1024);
+    user_id_row u;
+    bool found;
+    const cadre_value p = CADRE_PTEXT(args[0]);
+    int rc = cadre_db_query_one(st->db, &a, user_id_row__schema(), &u, &found,
+                                "SELECT id, email FROM cadre_user WHERE username = ?", &p, 1);
+    int status = 1;
+    char token[CADRE_TOKEN_SIZE];
+    int64_t id = 0;
+    if (rc || !found) {
+        fprintf(stderr, "error: %s\n", rc ? cadre_strerror(rc)
+                                          : cadre_arena_printf(&a, "user '%s' does not exist", args[0]));
+    } else if ((rc = cadre_token_create(app, u.id, args[1], scopes,
+                                        days ? (int64_t)time(NULL) + days * 86400 : 0, token,
+                                        &id)) != 0) {
+        fprintf(stderr, "error: the token could not be made: %s\n", cadre_strerror(rc));
+    } else {
+        printf("%s\n", token);
+        fprintf(stderr, "Token %lld '%s' for user '%s'%s%s. Copy it now: it is not shown again.\n",
+                (long long)id, args[1], args[0], scopes[0] ? ", scopes " : "", scopes);
+        sodium_memzero(token, sizeof token);
+        status = 0;
+    }
+    cadre_arena_free(&a);
+    return status;
+}
+
+#define TOKEN_LIST_FIELDS(F)                                                                       \
+    F(int64, id)                                                                                   \
+    F(string, username)                                                                            \
+    F(string, name)                                                                                \
+    F(string, prefix)                                                                              \
+    F(string, scopes)                                                                              \
+    F(datetime, expires, CADRE_OPTIONAL, CADRE_NULLABLE)                                           \
+    F(datetime, last_used, CADRE_OPTIONAL, CADRE_NULLABLE)
+CADRE_SCHEMA(token_list_row, TOKEN_LIST_FIELDS)
+
+/* A time as "2026-12-05 14:03 UTC", or "never" for null. */
+static const char *when(cadre_arena *a, const cadre_datetime *t, bool null, const char *none)
+{
+    if (null)
+        return none;
+    time_t sec = (time_t)t->sec;
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&sec, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+    return cadre_arena_printf(a, "%s", buf);
+}
+
+static int cmd_tokens(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    (void)app;
+    auth_state *st = ctx;
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        fprintf(stderr, "usage: %s tokens [USERNAME]\n", program_invocation_short_name);
+        return 2;
+    }
+    if (!migrated(st, program_invocation_short_name))
+        return 1;
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    cadre_rows rows;
+    const cadre_value p[2] = { CADRE_PTEXT(argc == 2 ? argv[1] : ""),
+                               CADRE_PTEXT(argc == 2 ? argv[1] : "") };
+    int rc = cadre_db_query(st->db, &a, token_list_row__schema(), &rows,
+                            "SELECT t.id, u.username, t.name, t.prefix, t.scopes, t.expires, "
+                            "t.last_used FROM cadre_token t JOIN cadre_user u ON u.id = t.user_id "
+                            "WHERE ? = '' OR u.username = ? ORDER BY u.username, t.id",
+                            p, 2);
+    if (rc) {
+        fprintf(stderr, "error: %s\n", cadre_strerror(rc));
+        cadre_arena_free(&a);
+        return 1;
+    }
+    if (!rows.len)
+        printf("No tokens.\n");
+    else
+        printf("%-6s %-16s %-24s %-22s %-22s %-22s %s\n", "ID", "USER", "NAME", "TOKEN",
+               "EXPIRES", "LAST USED", "SCOPES");
+    const token_list_row *t = rows.items;
+    for (size_t i = 0; i < rows.len; i++, t++)
+        printf("%-6lld %-16.*s %-24.*s %-22s %-22s %-22s %.*s\n", (long long)t->id,
+               (int)t->username.len, t->username.ptr, (int)t->name.len, t->name.ptr,
+               cadre_arena_printf(&a, "cadre_%.*s_...", (int)t->prefix.len, t->prefix.ptr),
+               when(&a, &t->expires, cadre_is_null(t, token_list_row, expires), "never"),
+               when(&a, &t->last_used, cadre_is_null(t, token_list_row, last_used), "never"),
+               t->scopes.len ? (int)t->scopes.len : 3, t->scopes.len ? t->scopes.ptr : "all");
+    cadre_arena_free(&a);
+    return 0;
+}
+
+static int cmd_revoketoken(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    auth_state *st = ctx;
+    char *end = NULL;
+    long long id = argc == 2 ? strtoll(argv[1], &end, 10) : 0;
+    if (argc != 2 || *end || id < 1) {
+        fprintf(stderr, "usage: %s revoketoken ID   (the ID that `tokens` lists)\n",
+                program_invocation_short_name);
+        return 2;
+    }
+    if (!migrated(st, program_invocation_short_name))
+        return 1;
+    int rc = cadre_token_revoke(app, 0, id);
+    if (rc) {
+        fprintf(stderr, "error: %s\n",
+                rc == CADRE_ENOTFOUND ? "no such token (see `tokens`)" : cadre_strerror(rc));
+        return 1;
+    }
+    printf("Token %lld revoked.\n", id);
+    return 0;
+}
+
 int cadre__auth_commands(auth_state *st)
 {
     int rc = cadre_app_command(st->app, "createsuperuser",
@@ -287,5 +446,15 @@ int cadre__auth_commands(auth_state *st)
     if (rc == 0)
         rc = cadre_app_command(st->app, "clearsessions",
                                "clearsessions   deletes expired sessions", cmd_clearsessions, st);
+    if (rc == 0)
+        rc = cadre_app_command(st->app, "createtoken",
+                               "createtoken USERNAME NAME [--scopes S] [--expires DAYS]   makes an "
+                               "API token (shown once)", cmd_createtoken, st);
+    if (rc == 0)
+        rc = cadre_app_command(st->app, "tokens", "tokens [USERNAME]   lists API tokens",
+                               cmd_tokens, st);
+    if (rc == 0)
+        rc = cadre_app_command(st->app, "revoketoken", "revoketoken ID   revokes an API token",
+                               cmd_revoketoken, st);
     return rc;
 }

@@ -176,9 +176,59 @@ static bool unsafe_method(cadre_slice m)
 #define JKEY(w, s) cadre_json_key((w), (s), sizeof(s) - 1)
 #define JSTR(w, s) cadre_json_string((w), (s), sizeof(s) - 1)
 
+/* A Bearer token refused (RFC 6750 section 3.1): 400 invalid_request for a malformed header,
+ * 401 invalid_token for one that opens nothing. */
+static int bearer_refused(cadre_request *r, int status, const char *error, const char *why)
+{
+    cadre_set_header(r, "WWW-Authenticate",
+                     cadre_arena_printf(r->arena, "Bearer error=\"%s\", error_description=\"%s\"",
+                                        error, why));
+    return cadre_error(r, status, why);
+}
+
+/* An Authorization header naming the Bearer scheme (*had): 0 with the request's user set from its
+ * token, or the refusal answered. Without one (or with another scheme), 0 and the session
+ * decides. */
+static int bearer(cadre_request *r, auth_state *st, bool *had)
+{
+    *had = false;
+    cadre_slice h = cadre_request_header(r, "Authorization"), scheme, token;
+    if (!h.ptr)
+        return 0;
+    if (!cadre_http_credentials(h, &scheme, &token)) {
+        /* a malformed value: refused when it means to be Bearer, else not ours to judge */
+        cadre_slice head = h;
+        while (head.len && (head.ptr[0] == ' ' || head.ptr[0] == '\t'))
+            head.ptr++, head.len--;
+        if (head.len > 6 && cadre_slice_ieq_cstr((cadre_slice){ head.ptr, 6 }, "Bearer") &&
+            (head.ptr[6] == ' ' || head.ptr[6] == '\t')) {
+            *had = true;
+            return bearer_refused(r, 400, "invalid_request", "Malformed Authorization header.");
+        }
+        return 0;
+    }
+    if (!cadre_slice_ieq_cstr(scheme, "Bearer"))
+        return 0;
+    *had = true;
+    cadre_request_set(r, AUTH_NO_COOKIE_KEY, st); /* the token alone decides: no cookie, no CSRF */
+    if (!token.len)
+        return bearer_refused(r, 400, "invalid_request", "Malformed Authorization header.");
+    const char *why;
+    int rc = cadre__token_authenticate(r, st, token, &why);
+    if (rc)
+        return rc;
+    return why ? bearer_refused(r, 401, "invalid_token", why) : 0;
+}
+
 int cadre__auth_check(cadre_request *r, unsigned auth, void *ctx)
 {
     auth_state *st = ctx;
+    if (auth & CADRE_AUTH_TOKEN) {
+        bool had;
+        int rc = bearer(r, st, &had);
+        if (rc || had)
+            return rc;
+    }
     if (auth & CADRE_AUTH_PUBLIC)
         auth = 0;
     bool session = !auth || (auth & CADRE_AUTH_SESSION);
@@ -253,6 +303,17 @@ int cadre_login_required(cadre_request *r, void *ctx)
     if (rc)
         return rc;
     return u ? 0 : not_authenticated(r, state_of(r), 0);
+}
+
+int cadre_scope_required(cadre_request *r, void *ctx)
+{
+    int rc = cadre_login_required(r, NULL);
+    if (rc || cadre_auth_scope(r, ctx))
+        return rc;
+    cadre_set_header(r, "WWW-Authenticate",
+                     cadre_arena_printf(r->arena, "Bearer error=\"insufficient_scope\", scope=\"%s\"",
+                                        (const char *)ctx));
+    return cadre_error(r, 403, "The token's scopes do not allow this.");
 }
 
 int cadre_staff_required(cadre_request *r, void *ctx)

@@ -185,6 +185,79 @@ class Commands(unittest.TestCase):
             srv.stop()
 
 
+class Tokens(unittest.TestCase):
+    """createtoken, tokens, revoketoken, and the token over a real socket."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='cadre-auth-')
+        self.env = {'CADRE_DATABASE_URL': 'sqlite://%s/auth.db' % self.dir}
+        self.assertEqual(self.cmd(['migrate']).returncode, 0)
+        r = self.cmd(['createsuperuser', '--noinput'],
+                     env={'CADRE_SUPERUSER_USERNAME': 'ops', 'CADRE_SUPERUSER_PASSWORD': 'ops pass 1'})
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def cmd(self, args, stdin='', env=None):
+        e = dict(self.env)
+        e.update(env or {})
+        return run(args, stdin, e, self.dir)
+
+    def test_tokens_from_the_command_line(self):
+        r = self.cmd(['tokens'])
+        self.assertEqual((r.returncode, r.stdout), (0, b'No tokens.\n'))
+        r = self.cmd(['createtoken', 'ops', 'deploy bot', '--scopes', 'reports inventory.*',
+                      '--expires', '30'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        token = r.stdout.decode().strip()  # stdout holds the token alone: $(app createtoken ...)
+        self.assertRegex(token, r'^cadre_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$')
+        self.assertIn(b'Copy it now: it is not shown again.', r.stderr)
+        r = self.cmd(['tokens', 'ops'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        listing = r.stdout.decode()
+        self.assertIn('deploy bot', listing)
+        self.assertIn(token[:18] + '_...', listing)
+        self.assertNotIn(token[19:], listing)
+        self.assertIn('reports inventory.*', listing)
+        self.assertRegex(listing, r'\d{4}-\d\d-\d\d \d\d:\d\d UTC +never')  # expires, not used
+        token_id = re.search(r'^(\d+) ', listing, re.M).group(1)
+
+        # what cannot be made, in words
+        for args, words in ((['createtoken', 'nobody', 'x'], b"user 'nobody' does not exist"),
+                            (['createtoken', 'ops', 'x', '--scopes', 'a**'], b'scopes:'),
+                            (['createtoken', 'ops', 'x', '--expires', '0'], b'--expires'),
+                            (['createtoken', 'ops'], b'usage:'),
+                            (['revoketoken', 'x'], b'usage:'),
+                            (['revoketoken', '999'], b'no such token')):
+            r = self.cmd(args)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn(words, r.stderr, args)
+
+        srv = Server(dict(os.environ, **self.env), self.dir)
+        try:
+            auth = {'Authorization': 'Bearer ' + token}
+            self.assertEqual(srv.request('GET', '/api/me', headers=auth)[::2], (200, b'ops'))
+            # an unsafe method with the token: no CSRF token needed
+            self.assertEqual(srv.request('POST', '/api/me', b'', auth)[::2], (200, b'ops'))
+            status, headers, _ = srv.request('GET', '/api/me')
+            self.assertEqual((status, headers['WWW-Authenticate']), (401, 'Bearer'))
+            status, headers, _ = srv.request('GET', '/api/me',
+                                             headers={'Authorization': 'Bearer ' + token[:-1] + 'x'})
+            self.assertEqual(status, 401)
+            self.assertIn('error="invalid_token"', headers['WWW-Authenticate'])
+            # a page takes no token
+            self.assertEqual(srv.request('GET', '/me', headers=auth)[0], 401)
+            # last used: now a time, not never
+            self.assertRegex(self.cmd(['tokens']).stdout.decode(), r'UTC +\d{4}-\d\d-\d\d \d\d:\d\d UTC +reports')
+
+            r = self.cmd(['revoketoken', token_id])
+            self.assertEqual((r.returncode, r.stdout), (0, b'Token %s revoked.\n' % token_id.encode()))
+            self.assertEqual(srv.request('GET', '/api/me', headers=auth)[0], 401)
+        finally:
+            srv.stop()
+
+
 class Server1(unittest.TestCase):
     """One worker, two hash threads: logins queue on the pool, the worker serves the rest."""
 

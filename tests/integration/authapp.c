@@ -26,6 +26,8 @@ int main(int argc, char **argv)
     cadre_auth(app, db, .cookie_secure = -1);
     cadre_get(app, "/plaintext", plaintext);
     cadre_get(app, "/me", me, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
+    cadre_get(app, "/api/me", me, .auth = CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN);
+    cadre_post(app, "/api/me", me, .auth = CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN);
     int status = cadre_main(app, argc, argv);
     cadre_db_close(db);
     return status;

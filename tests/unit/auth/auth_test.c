@@ -74,6 +74,17 @@ static int api_ping(cadre_request *r, const cadre_none *p, const cadre_none *in,
     return 200;
 }
 
+/* GET /api/reports: the name of the token the request came with ("session" without one) */
+static int api_token_name(cadre_request *r, const cadre_none *p, const cadre_none *in,
+                          name_out *out)
+{
+    (void)p;
+    (void)in;
+    const cadre_token *t = cadre_request_token(r);
+    out->username = t ? t->name : cadre_slice_cstr("session");
+    return 200;
+}
+
 static void request(const char *method, const char *target, const char *cookie, const char *form,
                     const char *accept)
 {
@@ -117,7 +128,8 @@ static int setup(void **state)
     if (engine_setup(state) || cadre_db_open(url, &db))
         return -1;
     if (pg)
-        cadre_db_exec_script(db, "DROP TABLE IF EXISTS cadre_session; DROP TABLE IF EXISTS "
+        cadre_db_exec_script(db, "DROP TABLE IF EXISTS cadre_token; "
+                                 "DROP TABLE IF EXISTS cadre_session; DROP TABLE IF EXISTS "
                                  "cadre_user; DROP TABLE IF EXISTS cadre_migrations");
     app = cadre_app_new("authtest");
     if (!cadre_auth(app, db))
@@ -129,6 +141,9 @@ static int setup(void **state)
                 .auth = CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN);
     CADRE_ROUTE(app, POST, "/api/ping", api_ping, cadre_none, cadre_none, name_out,
                 .auth = CADRE_AUTH_TOKEN);
+    CADRE_ROUTE(app, GET, "/api/reports", api_token_name, cadre_none, cadre_none, name_out,
+                .auth = CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN,
+                .guards = CADRE_GUARDS(CADRE_SCOPE("reports")));
     cadre_post(app, "/password", change_password, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
     if (cadre_app_check(app) || cadre_app_migrate(app, NULL, NULL, NULL))
         return -1;
@@ -574,6 +589,138 @@ static void test_route_declarations(void **state)
     cadre_app_free(bare);
 }
 
+/* A request with this token (and extra headers, or NULL). */
+static void bearer(const char *method, const char *target, const char *token, const char *extra)
+{
+    char h[1200];
+    snprintf(h, sizeof h, "Authorization: Bearer %.100s\r\n%.1000s", token, extra ? extra : "");
+    raw(method, target, h, NULL);
+}
+
+#define TOKEN_USE_FIELDS(F) F(datetime, last_used, CADRE_OPTIONAL, CADRE_NULLABLE) F(string, key_hash)
+CADRE_SCHEMA(token_use, TOKEN_USE_FIELDS)
+
+static void test_tokens(void **state)
+{
+    (void)state;
+    char tok[CADRE_TOKEN_SIZE], scoped[CADRE_TOKEN_SIZE], reports[CADRE_TOKEN_SIZE],
+        key[64], h[512];
+    int64_t id, scoped_id;
+    assert_int_equal(cadre_token_create(app, bob, "laptop", NULL, 0, tok, &id), 0);
+    assert_int_equal(strlen(tok), CADRE_TOKEN_SIZE - 1);
+    assert_memory_equal(tok, "cadre_", 6);
+    /* the table holds the prefix and a hash, never the token */
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    token_use use;
+    bool found;
+    const cadre_value pid = CADRE_PINT(id);
+    assert_int_equal(cadre_db_query_one(db, &a, token_use__schema(), &use, &found,
+                                        "SELECT last_used, key_hash FROM cadre_token WHERE id = ?",
+                                        &pid, 1), 0);
+    assert_true(found && cadre_is_null(&use, token_use, last_used));
+    assert_int_equal(use.key_hash.len, 64);
+    assert_null(memmem(use.key_hash.ptr, use.key_hash.len, tok + 19, 10));
+
+    /* the token opens the API without a cookie, and a POST without a CSRF token */
+    bearer("GET", "/api/me", tok, NULL);
+    expect(200, "{\"username\":\"bob\"}");
+    bearer("POST", "/api/ping", tok, NULL);
+    expect(200, "bob");
+    bearer("GET", "/api/reports", tok, NULL);
+    expect(200, "laptop");
+    assert_int_equal(cadre_db_query_one(db, &a, token_use__schema(), &use, &found,
+                                        "SELECT last_used, key_hash FROM cadre_token WHERE id = ?",
+                                        &pid, 1), 0);
+    assert_false(cadre_is_null(&use, token_use, last_used));
+    /* with alice's session cookie but no CSRF token: the token decides, as bob */
+    login("alice", "correct+horse", NULL, key);
+    snprintf(h, sizeof h, "Cookie: sessionid=%s; csrftoken=" SECRET "\r\n", key);
+    bearer("POST", "/api/ping", tok, h);
+    expect(200, "bob");
+    /* the scheme's name in any case, spaces around */
+    raw("GET", "/api/me", cadre_arena_printf(&a, "Authorization:   bEARER   %s \r\n", tok), NULL);
+    expect(200, "bob");
+    /* a session on a route that takes both */
+    raw("GET", "/api/reports", h, NULL);
+    expect(200, "session");
+    /* pages take no token: the header is not looked at */
+    bearer("GET", "/me", tok, NULL);
+    expect(401, "Not authenticated");
+
+    /* bad ones: 401 invalid_token, malformed 400 invalid_request, another scheme not ours */
+    char wrong[CADRE_TOKEN_SIZE];
+    memcpy(wrong, tok, sizeof wrong);
+    wrong[40] = wrong[40] == 'A' ? 'B' : 'A';
+    bearer("GET", "/api/me", wrong, h); /* even with a session cookie: the token was refused */
+    expect(401, "The token is not valid.");
+    assert_non_null(strstr(cadre_test_header(&res, "WWW-Authenticate"),
+                           "Bearer error=\"invalid_token\""));
+    bearer("GET", "/api/me", "cadre_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL);
+    expect(401, "not valid");
+    bearer("GET", "/api/me", "abc", NULL);
+    expect(401, "not valid");
+    bearer("GET", "/api/me", "a b", NULL);
+    expect(400, "Malformed");
+    assert_non_null(strstr(cadre_test_header(&res, "WWW-Authenticate"), "invalid_request"));
+    raw("GET", "/api/me", "Authorization: Bearer\r\n", NULL);
+    expect(400, "Malformed");
+    raw("GET", "/api/me", "Authorization: Basic Ym9iOmJhdHRlcnkgc3RhcGxl\r\n", NULL);
+    expect(401, "Not authenticated");
+    assert_string_equal(cadre_test_header(&res, "WWW-Authenticate"), "Bearer");
+
+    /* scopes */
+    assert_int_equal(cadre_token_create(app, bob, "ci", "inventory.* other", 0, scoped,
+                                        &scoped_id), 0);
+    assert_int_equal(cadre_token_create(app, bob, "reporting", "x reports", 0, reports, NULL), 0);
+    bearer("GET", "/api/reports", scoped, NULL);
+    expect(403, "scopes");
+    assert_string_equal(cadre_test_header(&res, "WWW-Authenticate"),
+                        "Bearer error=\"insufficient_scope\", scope=\"reports\"");
+    bearer("GET", "/api/reports", reports, NULL);
+    expect(200, "reporting");
+    bearer("GET", "/api/me", scoped, NULL); /* no scope asked: any token of bob's */
+    expect(200, "bob");
+
+    /* expiry */
+    cadre_token t = { .id = scoped_id, .expires = { .sec = (int64_t)time(NULL) - 1 } };
+    cadre_set(&t, cadre_token, id);
+    cadre_set(&t, cadre_token, expires);
+    assert_int_equal(cadre_token_patch(db, &a, &t, NULL), 0);
+    bearer("GET", "/api/me", scoped, NULL);
+    expect(401, "The token has expired.");
+    t.expires.sec = (int64_t)time(NULL) + 3600;
+    assert_int_equal(cadre_token_patch(db, &a, &t, NULL), 0);
+    bearer("GET", "/api/me", scoped, NULL);
+    expect(200, "bob");
+
+    /* revocation: only by its user (or anyone with user 0) */
+    assert_int_equal(cadre_token_revoke(app, alice, scoped_id), CADRE_ENOTFOUND);
+    assert_int_equal(cadre_token_revoke(app, bob, scoped_id), 0);
+    assert_int_equal(cadre_token_revoke(app, bob, scoped_id), CADRE_ENOTFOUND);
+    bearer("GET", "/api/me", scoped, NULL);
+    expect(401, "not valid");
+    bearer("GET", "/api/me", tok, NULL); /* the others still work */
+    expect(200, "bob");
+
+    /* an inactive user's token opens nothing */
+    char carols[CADRE_TOKEN_SIZE];
+    assert_int_equal(cadre_token_create(app, carol, "old", "", 0, carols, NULL), 0);
+    bearer("GET", "/api/me", carols, NULL);
+    expect(401, "inactive");
+
+    /* what cannot be made */
+    assert_int_equal(cadre_token_create(app, bob, "", NULL, 0, wrong, NULL), CADRE_EINVAL);
+    assert_int_equal(cadre_token_create(app, bob, "x", "a b*c", 0, wrong, NULL), CADRE_EINVAL);
+    assert_int_equal(cadre_token_create(app, bob, "x", "a  b", 0, wrong, NULL), CADRE_EINVAL);
+    assert_int_equal(cadre_token_create(app, bob, "x", "a ", 0, wrong, NULL), CADRE_EINVAL);
+    assert_int_equal(cadre_token_create(app, bob, "x", NULL, (int64_t)time(NULL) - 5, wrong, NULL),
+                     CADRE_EINVAL);
+    assert_int_equal(cadre_token_create(app, 999999, "x", NULL, 0, wrong, NULL), CADRE_ENOTFOUND);
+    assert_int_equal(wrong[0], '\0');
+    cadre_arena_free(&a);
+}
+
 static void test_configuration_errors(void **state)
 {
     (void)state;
@@ -607,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_users_and_weak_passwords),
         cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_route_declarations),
+        cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_configuration_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
