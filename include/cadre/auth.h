@@ -86,6 +86,32 @@ CADRE_MODEL(cadre_session, CADRE_SESSION_FIELDS)
     F(datetime, created_at, CADRE_AUTO_NOW_ADD)
 CADRE_MODEL(cadre_token, CADRE_TOKEN_FIELDS)
 
+/** A group of users: the table cadre_group. Its members have its permissions. */
+#define CADRE_GROUP_FIELDS(F)                                                                      \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, name, CADRE_MIN_LEN(1), CADRE_MAX_LEN(150), CADRE_UNIQUE)
+CADRE_MODEL(cadre_group, CADRE_GROUP_FIELDS)
+
+/** A permission of a group (cadre_group_perm) or of one user (cadre_user_perm), by name. */
+#define CADRE_GROUP_PERM_FIELDS(F)                                                                 \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(int64, group_id, CADRE_FOREIGN_KEY(cadre_group, CADRE_ON_DELETE_CASCADE), CADRE_INDEX)       \
+    F(string, perm, CADRE_MAX_LEN(255))
+CADRE_MODEL(cadre_group_perm, CADRE_GROUP_PERM_FIELDS)
+
+#define CADRE_USER_PERM_FIELDS(F)                                                                  \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(int64, user_id, CADRE_FOREIGN_KEY(cadre_user, CADRE_ON_DELETE_CASCADE), CADRE_INDEX)         \
+    F(string, perm, CADRE_MAX_LEN(255))
+CADRE_MODEL(cadre_user_perm, CADRE_USER_PERM_FIELDS)
+
+/** A user's membership of a group: the table cadre_user_group. */
+#define CADRE_USER_GROUP_FIELDS(F)                                                                 \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(int64, user_id, CADRE_FOREIGN_KEY(cadre_user, CADRE_ON_DELETE_CASCADE), CADRE_INDEX)         \
+    F(int64, group_id, CADRE_FOREIGN_KEY(cadre_group, CADRE_ON_DELETE_CASCADE), CADRE_INDEX)
+CADRE_MODEL(cadre_user_group, CADRE_USER_GROUP_FIELDS)
+
 /** The longest password accepted, in bytes (Django's limit too: longer ones cost hashing time
  *  for nothing). */
 #define CADRE_PASSWORD_MAX 4096
@@ -299,6 +325,80 @@ bool cadre_auth_scope(cadre_request *r, const char *scope);
  *  WWW-Authenticate: Bearer error="insufficient_scope" unless cadre_auth_scope(r, ctx). */
 int cadre_scope_required(cadre_request *r, void *ctx);
 #define CADRE_SCOPE(scope) { cadre_scope_required, (void *)(scope) }
+
+/* ---------------------------------------------------------------------------------------------
+ * Permissions. Every model an app's modules register (cadre_models) has four, named
+ * "MODULE.ACTION_MODEL": "inventory.view_product", "inventory.add_product",
+ * "inventory.change_product", "inventory.delete_product" — they exist because the model does, so
+ * there is no table of them to keep in step with the code (Django's stale content types). An app
+ * declares others with cadre_permission ("inventory.approve_order"). Users hold them one by one
+ * or through groups; a superuser holds all, an inactive user none, and a request authenticated by
+ * a token only those its scopes allow.
+ *
+ * An object hook (cadre_object_perms) refines a model's permissions row by row — "a user changes
+ * only the products they own" — and narrows lists to the rows its user may view. The CRUD API
+ * (cadre_crud), the admin and a handler asking cadre_has_perm all go through the same rules: 401
+ * for an anonymous request, 403 for a user without the permission, 404 for a row the object hook
+ * hides.
+ * ------------------------------------------------------------------------------------------- */
+
+/** The longest permission name. */
+#define CADRE_PERM_MAX 255
+
+/** Declares a permission of the app's own (name "MODULE.CODENAME": letters, digits, '_', one
+ *  '.'), with what it allows in words. Everything is copied. Returns 0 or CADRE_EINVAL (a bad
+ *  name, recorded as a configuration error). */
+int cadre_permission(cadre_app *app, const char *name, const char *description);
+
+/** The name of model's permission for action ("view", "add", "change", "delete") into out:
+ *  "MODULE.ACTION_MODEL". Returns 0 or CADRE_ENOTFOUND (no module registered model). */
+int cadre_perm_name(cadre_app *app, const cadre_schema *model, const char *action,
+                    char out[CADRE_PERM_MAX + 1]);
+
+/**
+ * Whether r's user holds perm — for obj (a row of the permission's model, or NULL) when the
+ * model has an object hook: the hook has the last word, after the user's permission on the model.
+ * An unknown name is false (and logged once: a typo). The user's permissions are read once per
+ * request (one query), then remembered.
+ */
+bool cadre_has_perm(cadre_request *r, const char *perm, const void *obj);
+
+/** A guard (CADRE_GUARDS(CADRE_PERM("inventory.change_product"))): 401/redirect for an anonymous
+ *  request (as cadre_login_required), 403 without the permission. */
+int cadre_perm_required(cadre_request *r, void *ctx);
+#define CADRE_PERM(perm) { cadre_perm_required, (void *)(perm) }
+
+typedef struct cadre_object_perms_opts {
+    /** Whether r's user may do action ("view", "change", "delete", "add", or a custom
+     *  permission's codename) to obj, a row of the model. NULL: yes. */
+    bool (*allows)(cadre_request *r, const char *action, const void *obj, void *ctx);
+    /** Narrows q (a query on the model) to the rows r's user may view: lists hold only those,
+     *  and another row is not found. 0 or a negative CADRE_E*. NULL: every row. */
+    int (*filter)(cadre_request *r, cadre_query *q, void *ctx);
+    void *ctx;
+} cadre_object_perms_opts;
+
+/** Installs model's object hook (superusers pass it). Returns 0, or CADRE_EEXIST (one per
+ *  model). */
+int cadre__object_perms(cadre_app *app, const cadre_schema *model,
+                        const cadre_object_perms_opts *opts);
+#define cadre_object_perms(app, model, ...)                                                        \
+    cadre__object_perms((app), (model), &(cadre_object_perms_opts){ __VA_ARGS__ })
+
+/**
+ * Groups and grants, for set-up code and tools (the admin edits the same rows):
+ * cadre_group_create gives the group's id in *id, and CADRE_EEXIST with *id set when it is there
+ * already (so set-up code may run at every start); grants of a permission held already change
+ * nothing. A permission that does not exist is CADRE_EINVAL. Each returns 0, those, or a
+ * database error.
+ */
+int cadre_group_create(cadre_app *app, const char *name, int64_t *id /* OUT */);
+int cadre_group_grant(cadre_app *app, int64_t group_id, const char *perm);
+int cadre_group_revoke(cadre_app *app, int64_t group_id, const char *perm);
+int cadre_user_grant(cadre_app *app, int64_t user_id, const char *perm);
+int cadre_user_revoke(cadre_app *app, int64_t user_id, const char *perm);
+int cadre_user_join(cadre_app *app, int64_t user_id, int64_t group_id);
+int cadre_user_leave(cadre_app *app, int64_t user_id, int64_t group_id);
 
 #ifdef __cplusplus
 }

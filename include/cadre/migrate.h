@@ -91,6 +91,10 @@ int cadre__models(cadre_module *m, cadre_db *db, const char *dir,
                       sizeof(const cadre_schema *),                                                \
                   __FILE__, __LINE__)
 
+/** The i-th model the app's modules registered (module by module, in registration order), with
+ *  its module in *module (optional); NULL past the end. */
+const cadre_schema *cadre_app_model_at(cadre_app *app, size_t i, cadre_module **module /* OUT */);
+
 typedef struct cadre_makemigrations_options {
     const char *name;           /**< the new file's name after its number ("add_sku"); NULL:
                                      derived from the operations */

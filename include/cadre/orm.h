@@ -66,41 +66,41 @@ extern "C" {
 #define CADRE__MODEL_FN CADRE_MAYBE_UNUSED static inline
 #define CADRE_MODEL(NAME, FIELDS)                                                                  \
     CADRE__SCHEMA(NAME, FIELDS, false, true)                                                       \
-    CADRE__MODEL_FN int NAME##_insert(cadre_db *db, cadre_arena *a, NAME *row)                     \
+    CADRE__MODEL_FN int NAME##_insert(cadre_db *db_, cadre_arena *a_, NAME *row_)                  \
     {                                                                                              \
-        return cadre_model_insert(db, a, NAME##__schema(), row);                                   \
+        return cadre_model_insert(db_, a_, NAME##__schema(), row_);                                \
     }                                                                                              \
-    CADRE__MODEL_FN int NAME##_insert_many(cadre_db *db, cadre_arena *a, NAME *rows, size_t n)     \
+    CADRE__MODEL_FN int NAME##_insert_many(cadre_db *db_, cadre_arena *a_, NAME *rows_, size_t n_) \
     {                                                                                              \
-        return cadre_model_insert_many(db, a, NAME##__schema(), rows, n);                          \
+        return cadre_model_insert_many(db_, a_, NAME##__schema(), rows_, n_);                      \
     }                                                                                              \
-    CADRE__MODEL_FN int NAME##_get(cadre_db *db, cadre_arena *a, int64_t id, NAME *row,            \
-                                   bool *found)                                                    \
+    CADRE__MODEL_FN int NAME##_get(cadre_db *db_, cadre_arena *a_, int64_t id_, NAME *row_,        \
+                                   bool *found_)                                                   \
     {                                                                                              \
-        return cadre_model_get(db, a, NAME##__schema(), id, row, found);                           \
+        return cadre_model_get(db_, a_, NAME##__schema(), id_, row_, found_);                      \
     }                                                                                              \
-    CADRE__MODEL_FN int NAME##_update(cadre_db *db, cadre_arena *a, const NAME *row,               \
-                                      int64_t *changes)                                            \
+    CADRE__MODEL_FN int NAME##_update(cadre_db *db_, cadre_arena *a_, const NAME *row_,            \
+                                      int64_t *changes_)                                           \
     {                                                                                              \
-        return cadre_model_update(db, a, NAME##__schema(), row, false, changes);                   \
+        return cadre_model_update(db_, a_, NAME##__schema(), row_, false, changes_);               \
     }                                                                                              \
-    CADRE__MODEL_FN int NAME##_patch(cadre_db *db, cadre_arena *a, const NAME *row,                \
-                                     int64_t *changes)                                             \
+    CADRE__MODEL_FN int NAME##_patch(cadre_db *db_, cadre_arena *a_, const NAME *row_,             \
+                                     int64_t *changes_)                                            \
     {                                                                                              \
-        return cadre_model_update(db, a, NAME##__schema(), row, true, changes);                    \
+        return cadre_model_update(db_, a_, NAME##__schema(), row_, true, changes_);                \
     }                                                                                              \
-    CADRE__MODEL_FN int NAME##_delete(cadre_db *db, int64_t id, int64_t *changes)                  \
+    CADRE__MODEL_FN int NAME##_delete(cadre_db *db_, int64_t id_, int64_t *changes_)               \
     {                                                                                              \
-        return cadre_model_delete(db, NAME##__schema(), id, changes);                              \
+        return cadre_model_delete(db_, NAME##__schema(), id_, changes_);                           \
     }                                                                                              \
-    CADRE__MODEL_FN void NAME##_query(struct cadre_query *q, cadre_db *db, cadre_arena *a)         \
+    CADRE__MODEL_FN void NAME##_query(struct cadre_query *q_, cadre_db *db_, cadre_arena *a_)      \
     {                                                                                              \
-        cadre_q_init(q, db, NAME##__schema(), a);                                                  \
+        cadre_q_init(q_, db_, NAME##__schema(), a_);                                               \
     }                                                                                              \
-    CADRE__MODEL_FN int NAME##_conflicts(cadre_db *db, cadre_arena *a, const NAME *row,            \
-                                         int64_t id, cadre_verrors *errs)                          \
+    CADRE__MODEL_FN int NAME##_conflicts(cadre_db *db_, cadre_arena *a_, const NAME *row_,         \
+                                         int64_t id_, cadre_verrors *errs_)                        \
     {                                                                                              \
-        return cadre_model_conflicts(db, a, NAME##__schema(), row, id, false, errs);               \
+        return cadre_model_conflicts(db_, a_, NAME##__schema(), row_, id_, false, errs_);          \
     }
 
 /** The primary key field of a model (the first CADRE_PRIMARY_KEY field), or NULL. */
@@ -201,7 +201,10 @@ int cadre_model_delete(cadre_db *db, const cadre_schema *model, int64_t id,
  * on every engine (the database's own message is logged, not sent): a UNIQUE violation is a 409
  * naming the field ({"detail":[{"type":"unique","loc":["body","name"],"msg":…,"input":…}]}), a
  * foreign key naming no row a 422 naming it ("type":"foreign_key"), deleting a row still
- * referenced (ON DELETE PROTECT) a 409. The model needs an int64
+ * referenced (ON DELETE PROTECT) a 409. With model access hooks (auth's permissions), each
+ * operation asks them first: "view" for list and read (a list holds only the rows the filter
+ * lets through; another row is a 404), "add" with the new row, "change" and "delete" with the
+ * row as it is. The model needs an int64
  * CADRE_PRIMARY_KEY. db must outlive the app. Returns 0 or a negative CADRE_E* (recorded as a
  * route error: the app then refuses to start).
  */
@@ -209,6 +212,37 @@ int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, c
                 const char *file, int line);
 #define cadre_crud(app, prefix, model, db)                                                         \
     cadre__crud((app), (prefix), (model), (db), __FILE__, __LINE__)
+
+/* ---------------------------------------------------------------------------------------------
+ * Model access: one place that the CRUD API, the admin and an app's own handlers ask whether a
+ * request may view, add, change or delete a model's rows, and which rows it may see. auth
+ * installs it (cadre/auth.h: permissions, groups, object hooks); without it, all is allowed.
+ * ------------------------------------------------------------------------------------------- */
+
+struct cadre_query;
+
+typedef struct cadre_model_access {
+    /** 0 when r may do action ("view", "add", "change" or "delete") to model's rows — to obj, a
+     *  row of model, when not NULL (for "add": the row about to be made); else answers r (401
+     *  or 403) and returns that status, or returns a negative CADRE_E*. */
+    int (*check)(cadre_request *r, const cadre_schema *model, const char *action, const void *obj,
+                 void *ctx);
+    /** Narrows q, a query on model, to the rows r may view. 0 or a negative CADRE_E*. May be
+     *  NULL: every row. */
+    int (*filter)(cadre_request *r, const cadre_schema *model, struct cadre_query *q, void *ctx);
+    void *ctx;
+} cadre_model_access;
+
+/** Installs the hooks (copied; once per app). Returns 0, CADRE_EINVAL (no check) or
+ *  CADRE_EEXIST. */
+int cadre_app_model_access(cadre_app *app, const cadre_model_access *hooks);
+
+/** Asks the app's hooks (0 when it has none): as cadre_model_access.check. */
+int cadre_model_check(cadre_request *r, const cadre_schema *model, const char *action,
+                      const void *obj);
+
+/** Asks the app's hooks to narrow q (nothing when it has none): as cadre_model_access.filter. */
+int cadre_model_filter(cadre_request *r, const cadre_schema *model, struct cadre_query *q);
 
 /* ---------------------------------------------------------------------------------------------
  * Query builder

@@ -20,6 +20,7 @@ static void state_free(void *p)
 {
     auth_state *st = p;
     cadre_pool_free(st->pool);
+    cadre__perms_free(st->perms);
     pthread_mutex_destroy(&st->dummy_mu);
     sodium_memzero(st->dummy, sizeof st->dummy);
     free(st);
@@ -173,6 +174,10 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
         return NULL;
     }
     auth_state *st = calloc(1, sizeof *st);
+    if (st && !(st->perms = cadre__perms_new())) {
+        free(st);
+        st = NULL;
+    }
     if (!st || cadre_app_attach(app, AUTH_KEY, st, state_free) != 0) {
         cadre_app_config_error(app, file, line, "cadre_auth: out of memory");
         return NULL; /* attach freed st */
@@ -200,8 +205,12 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
     int rc = cadre__models(m, db, NULL, cadre_auth_migrations, cadre_auth_migrations_count,
                            (const cadre_schema *const[]){ cadre_user__schema(),
                                                           cadre_session__schema(),
-                                                          cadre_token__schema() },
-                           3, file, line);
+                                                          cadre_token__schema(),
+                                                          cadre_group__schema(),
+                                                          cadre_group_perm__schema(),
+                                                          cadre_user_group__schema(),
+                                                          cadre_user_perm__schema() },
+                           7, file, line);
     if (rc == 0)
         rc = cadre_module_templates(m, cadre_auth_templates, cadre_auth_templates_count);
     if (rc == 0)
@@ -215,6 +224,8 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
                                                             cadre__auth_security, st });
     if (rc == 0)
         rc = cadre_templates_processor(app, csrf_processor, st);
+    if (rc == 0)
+        rc = cadre__perms_install(st);
     if (rc) {
         cadre_app_config_error(app, file, line, "cadre_auth: %s", cadre_strerror(rc));
         return NULL;

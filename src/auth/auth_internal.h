@@ -13,6 +13,9 @@
 #define AUTH_SESSION_KEY "cadre.session" /* the request state: its session's id, once looked up */
 #define AUTH_NO_COOKIE_KEY "cadre.nocookie" /* the request state: no cookie counts (token) */
 #define AUTH_TOKEN_KEY "cadre.token"  /* the request state: the cadre_token it came with */
+#define AUTH_DECL_KEY "cadre.authdecl" /* the request state: its route's .auth (unsigned) */
+
+typedef struct auth_perms auth_perms; /* perms.c */
 
 typedef struct auth_state {
     cadre_app *app;
@@ -22,6 +25,7 @@ typedef struct auth_state {
     cadre_pool *pool;  /* made when the app starts serving; NULL: hashes run inline */
     char **trusted; /* trusted_origins, split (owned by the app) */
     size_t ntrusted;
+    auth_perms *perms;
     pthread_mutex_t dummy_mu;
     char dummy[CADRE_PASSWORD_HASH_SIZE]; /* a hash that matches no password (unknown users) */
 } auth_state;
@@ -53,6 +57,14 @@ const char *cadre__scopes_problem(cadre_slice scopes);
 bool cadre__scopes_allow(cadre_slice scopes, cadre_slice want);
 int cadre__token_authenticate(cadre_request *r, auth_state *st, cadre_slice presented,
                               const char **why);
+
+/* Permissions: their state, and the model access hooks installed. */
+auth_perms *cadre__perms_new(void);
+void cadre__perms_free(auth_perms *p);
+int cadre__perms_install(auth_state *st);
+
+/* An anonymous request refused as its route declares: a browser to the login page, else 401. */
+int cadre__auth_refuse(cadre_request *r, auth_state *st);
 
 /* The app's hook for .auth declarations (cadre_auth_hooks.check and .security). */
 int cadre__auth_check(cadre_request *r, unsigned auth, void *ctx);

@@ -220,9 +220,20 @@ static int bearer(cadre_request *r, auth_state *st, bool *had)
     return why ? bearer_refused(r, 401, "invalid_token", why) : 0;
 }
 
+int cadre__auth_refuse(cadre_request *r, auth_state *st)
+{
+    const unsigned *decl = cadre_request_get(r, AUTH_DECL_KEY);
+    return not_authenticated(r, st, decl ? *decl : 0);
+}
+
 int cadre__auth_check(cadre_request *r, unsigned auth, void *ctx)
 {
     auth_state *st = ctx;
+    if (auth) {
+        unsigned *decl = cadre_alloc(r, sizeof *decl);
+        *decl = auth;
+        cadre_request_set(r, AUTH_DECL_KEY, decl);
+    }
     if (auth & CADRE_AUTH_TOKEN) {
         bool had;
         int rc = bearer(r, st, &had);

@@ -160,10 +160,46 @@ static int answer_row(cadre_request *r, const struct crud *c, int64_t id, void *
     return found ? status : cadre_error(r, 404, "Not Found");
 }
 
+/* Whether the app has model access hooks (auth's permissions). */
+static bool guarded(cadre_request *r, const struct crud *c)
+{
+    (void)c;
+    return cadre__model_access_on(cadre_request_app(r));
+}
+
+/* Row id as r may see it, into row: the model-level check for action, the row found through the
+ * access filter (one it hides is not found: 404, as one that is not there), then the row's own
+ * check. Returns 0, an answer's status, or a negative CADRE_E*. */
+static int row_for(cadre_request *r, const struct crud *c, int64_t id, const char *action,
+                   void *row)
+{
+    int rc = cadre_model_check(r, c->model, action, NULL);
+    if (rc)
+        return rc;
+    cadre_query q;
+    cadre_q_init(&q, c->db, c->model, r->arena);
+    rc = cadre_model_filter(r, c->model, &q);
+    if (rc)
+        return rc;
+    cadre_q_filter(&q, c->pk->name, CADRE_PINT(id));
+    bool found;
+    rc = cadre_q_first(&q, row, &found);
+    if (rc)
+        return db_answer(r, c, rc, NULL, -1, false);
+    if (!found)
+        return cadre_error(r, 404, "Not Found");
+    return cadre_model_check(r, c->model, action, row);
+}
+
 static int retrieve(cadre_request *r, const void *params, const void *body, void *out)
 {
     (void)body;
-    return answer_row(r, crud_of(r), ((const cadre__crud_id *)params)->id, out, 200);
+    const struct crud *c = crud_of(r);
+    int64_t id = ((const cadre__crud_id *)params)->id;
+    if (!guarded(r, c))
+        return answer_row(r, c, id, out, 200);
+    int rc = row_for(r, c, id, "view", out);
+    return rc ? rc : 200;
 }
 
 static int create(cadre_request *r, const void *params, const void *body, void *out)
@@ -173,6 +209,8 @@ static int create(cadre_request *r, const void *params, const void *body, void *
     void *row = cadre_alloc(r, c->model->size);
     memcpy(row, body, c->model->size);
     int rc = nul_text(r, c, row);
+    if (rc == 0)
+        rc = cadre_model_check(r, c->model, "add", row);
     if (rc)
         return rc;
     rc = cadre_model_insert(c->db, r->arena, c->model, row);
@@ -190,6 +228,8 @@ static int update(cadre_request *r, const void *params, const void *body, void *
     *(int64_t *)((char *)row + c->pk->offset) = id; /* the path names the row, not the body */
     *(uint64_t *)((char *)row + c->model->set_offset) &= ~((uint64_t)1 << (c->pk - c->model->fields));
     int rc = nul_text(r, c, row);
+    if (rc == 0 && guarded(r, c))
+        rc = row_for(r, c, id, "change", cadre_alloc(r, c->model->size));
     if (rc)
         return rc;
     rc = cadre_model_update(c->db, r->arena, c->model, row, partial, &changes);
@@ -216,7 +256,10 @@ static int destroy(cadre_request *r, const void *params, const void *body, void 
     const struct crud *c = crud_of(r);
     int64_t changes = 0;
     int64_t id = ((const cadre__crud_id *)params)->id;
-    int rc = cadre_model_delete(c->db, c->model, id, &changes);
+    int rc = guarded(r, c) ? row_for(r, c, id, "delete", cadre_alloc(r, c->model->size)) : 0;
+    if (rc)
+        return rc;
+    rc = cadre_model_delete(c->db, c->model, id, &changes);
     if (rc == CADRE_ESTATE) { /* still referenced (ON DELETE PROTECT): a conflict (DEBUG: as
                                * db_answer's, the client's 409 says it) */
         cadre_log(CADRE_LOG_DEBUG, "%s %lld: %s", c->model->name, (long long)id,
@@ -376,6 +419,11 @@ static int list(cadre_request *r, const void *params, const void *body, void *ou
     const struct crud *c = crud_of(r);
     cadre_query q;
     cadre_q_init(&q, c->db, c->model, r->arena);
+    int rc = cadre_model_check(r, c->model, "view", NULL);
+    if (rc == 0)
+        rc = cadre_model_filter(r, c->model, &q);
+    if (rc)
+        return rc;
     cadre_verrors errs;
     cadre_verrors_init(&errs, r->arena);
     int64_t limit = DEFAULT_LIMIT, offset = 0;
@@ -403,7 +451,7 @@ static int list(cadre_request *r, const void *params, const void *body, void *ou
     if (errs.len)
         return cadre_respond_verrors(r, 422, &errs);
     struct page *pg = out;
-    int rc = cadre_q_count(&q, &pg->count);
+    rc = cadre_q_count(&q, &pg->count);
     if (rc == 0) {
         cadre_q_order_by(&q, c->pk->name); /* a stable order under the caller's */
         cadre_q_limit(&q, limit > MAX_LIMIT ? MAX_LIMIT : limit);

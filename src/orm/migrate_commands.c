@@ -183,6 +183,20 @@ int cadre_app_migrations_pending(cadre_app *app, size_t *count)
     return rc;
 }
 
+const cadre_schema *cadre_app_model_at(cadre_app *app, size_t i, cadre_module **module)
+{
+    struct registry *r = cadre_app_attachment(app, REGISTRY_KEY);
+    for (size_t j = 0; r && j < r->len; j++) {
+        if (i < r->items[j].n) {
+            if (module)
+                *module = r->items[j].m;
+            return r->items[j].models[i];
+        }
+        i -= r->items[j].n;
+    }
+    return NULL;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * The commands
  * ------------------------------------------------------------------------------------------- */

@@ -86,4 +86,7 @@ int cadre__engine_pg(const char *engine, bool *pg);
  * entry. Returns 0 or the first error. */
 int cadre__migration_check(const char *data, size_t len, cadre_buf *sql);
 
+/* Whether the app has model access hooks (cadre_app_model_access). */
+bool cadre__model_access_on(cadre_app *app);
+
 #endif

@@ -85,6 +85,42 @@ static int api_token_name(cadre_request *r, const cadre_none *p, const cadre_non
     return 200;
 }
 
+/* A model of a module of the app's ("shop"), its rows owned by users: the object hook lets a
+ * user see and touch only their own. */
+#define NOTE_FIELDS(F)                                                                             \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(int64, owner_id, CADRE_FOREIGN_KEY(cadre_user, CADRE_ON_DELETE_CASCADE), CADRE_INDEX)        \
+    F(string, title, CADRE_MAX_LEN(100))
+CADRE_MODEL(note, NOTE_FIELDS)
+
+static const cadre_migration_source shop_migrations[] = {
+    { "0001_initial",
+      "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": null, \"operations\": ["
+      "{\"op\": \"create_table\", \"table\": \"note\", \"columns\": ["
+      "{\"name\":\"id\",\"type\":\"int64\",\"primary_key\":true},"
+      "{\"name\":\"owner_id\",\"type\":\"int64\",\"indexed\":true,\"references\":"
+      "{\"table\":\"cadre_user\",\"column\":\"id\",\"on_delete\":\"cascade\"}},"
+      "{\"name\":\"title\",\"type\":\"text\"}]}]}" },
+};
+
+static bool own_note(cadre_request *r, const char *action, const void *obj, void *ctx)
+{
+    (void)action, (void)ctx;
+    return ((const note *)obj)->owner_id == me(r)->id;
+}
+
+static int own_notes(cadre_request *r, cadre_query *q, void *ctx)
+{
+    (void)ctx;
+    cadre_q_filter(q, "owner_id", CADRE_PINT(me(r)->id));
+    return 0;
+}
+
+static int approve(cadre_request *r)
+{
+    return cadre_text(r, 200, "approved");
+}
+
 static void request(const char *method, const char *target, const char *cookie, const char *form,
                     const char *accept)
 {
@@ -128,7 +164,10 @@ static int setup(void **state)
     if (engine_setup(state) || cadre_db_open(url, &db))
         return -1;
     if (pg)
-        cadre_db_exec_script(db, "DROP TABLE IF EXISTS cadre_token; "
+        cadre_db_exec_script(db, "DROP TABLE IF EXISTS note; DROP TABLE IF EXISTS cadre_user_perm; "
+                                 "DROP TABLE IF EXISTS cadre_user_group; DROP TABLE IF EXISTS "
+                                 "cadre_group_perm; DROP TABLE IF EXISTS cadre_group; "
+                                 "DROP TABLE IF EXISTS cadre_token; "
                                  "DROP TABLE IF EXISTS cadre_session; DROP TABLE IF EXISTS "
                                  "cadre_user; DROP TABLE IF EXISTS cadre_migrations");
     app = cadre_app_new("authtest");
@@ -145,6 +184,14 @@ static int setup(void **state)
                 .auth = CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN,
                 .guards = CADRE_GUARDS(CADRE_SCOPE("reports")));
     cadre_post(app, "/password", change_password, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
+    cadre_module *shop = cadre_module_add(app, "shop", .depends = CADRE_DEPENDS("auth"));
+    cadre_models_builtin(shop, db, shop_migrations, 1, note__schema());
+    cadre_group_begin(app, "/api", .auth = CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN);
+    cadre_crud(app, "/notes", note__schema(), db);
+    cadre_group_end(app);
+    cadre_object_perms(app, note__schema(), .allows = own_note, .filter = own_notes);
+    cadre_permission(app, "shop.approve_note", "Can approve a note");
+    cadre_post(app, "/approve", approve, .guards = CADRE_GUARDS(CADRE_PERM("shop.approve_note")));
     if (cadre_app_check(app) || cadre_app_migrate(app, NULL, NULL, NULL))
         return -1;
     if (cadre_user_create(app, "alice", "alice@example.com", "correct horse", true, &alice) ||
@@ -721,6 +768,169 @@ static void test_tokens(void **state)
     cadre_arena_free(&a);
 }
 
+/* A request as user key (a session; NULL: anonymous) or with a token (Bearer), JSON body. */
+static void as(const char *key, const char *token, const char *method, const char *target,
+               const char *json)
+{
+    char h[1024];
+    if (token)
+        snprintf(h, sizeof h, "Authorization: Bearer %.80s\r\nContent-Type: application/json\r\n",
+                 token);
+    else
+        snprintf(h, sizeof h, "Cookie: %s%.64s%scsrftoken=" SECRET "\r\nX-CSRFToken: " SECRET
+                 "\r\nContent-Type: application/json\r\n", key ? "sessionid=" : "",
+                 key ? key : "", key ? "; " : "");
+    raw(method, target, h, json);
+}
+
+static int64_t count_rows(const char *sql, int64_t id)
+{
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    cadre_rows rows;
+    const cadre_value p = CADRE_PINT(id);
+    assert_int_equal(cadre_db_query(db, &a, CADRE_SCHEMA_OF(cadre_session), &rows, sql, &p, 1), 0);
+    int64_t n = (int64_t)rows.len;
+    cadre_arena_free(&a);
+    return n;
+}
+
+static void test_permissions(void **state)
+{
+    (void)state;
+    int64_t dave, eve, editors, again;
+    assert_int_equal(cadre_user_create(app, "dave", "", "dave's pass", false, &dave), 0);
+    assert_int_equal(cadre_user_create(app, "eve", "", "eve's pass", false, &eve), 0);
+    assert_int_equal(cadre_group_create(app, "editors", &editors), 0);
+    assert_int_equal(cadre_group_create(app, "editors", &again), CADRE_EEXIST);
+    assert_int_equal(again, editors);
+    const char *granted[] = { "shop.view_note", "shop.add_note", "shop.change_note" };
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cadre_group_grant(app, editors, granted[i]), 0);
+        assert_int_equal(cadre_group_grant(app, editors, granted[i]), 0); /* held: no change */
+    }
+    assert_int_equal(count_rows("SELECT id FROM cadre_group_perm WHERE group_id = ?", editors), 3);
+    assert_int_equal(cadre_group_grant(app, editors, "shop.view_notes"), CADRE_EINVAL);
+    assert_int_equal(cadre_group_grant(app, 999999, "shop.view_note"), CADRE_ENOTFOUND);
+    assert_int_equal(cadre_user_join(app, dave, editors), 0);
+    assert_int_equal(cadre_user_join(app, dave, editors), 0);
+    assert_int_equal(count_rows("SELECT id FROM cadre_user_group WHERE user_id = ?", dave), 1);
+    assert_int_equal(cadre_user_grant(app, eve, "shop.view_note"), 0);
+
+    /* rows of three owners */
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    int64_t ids[3];
+    const int64_t owners[3] = { alice, dave, eve };
+    for (int i = 0; i < 3; i++) {
+        note n = { .owner_id = owners[i], .title = cadre_slice_cstr("a note") };
+        cadre_set(&n, note, owner_id);
+        cadre_set(&n, note, title);
+        assert_int_equal(note_insert(db, &a, &n), 0);
+        ids[i] = n.id;
+    }
+    char kalice[64], kbob[64], kdave[64], keve[64], path[64], body[128];
+    login("alice", "correct+horse", NULL, kalice);
+    login("bob", "battery+staple", NULL, kbob);
+    login("dave", "dave%27s+pass", NULL, kdave);
+    login("eve", "eve%27s+pass", NULL, keve);
+    assert_true(kalice[0] && kbob[0] && kdave[0] && keve[0]);
+
+    /* anonymous: 401; a user without the permission: 403, before any row is looked at */
+    as(NULL, NULL, "GET", "/api/notes", NULL);
+    expect(401, "Not authenticated");
+    as(NULL, NULL, "POST", "/api/notes", "{\"owner_id\":1,\"title\":\"x\"}");
+    expect(401, "Not authenticated");
+    as(kbob, NULL, "GET", "/api/notes", NULL);
+    expect(403, "You do not have permission to perform this action.");
+    snprintf(path, sizeof path, "/api/notes/%lld", (long long)ids[1]);
+    as(kbob, NULL, "GET", path, NULL);
+    expect(403, "permission");
+    as(kbob, NULL, "DELETE", "/api/notes/999999", NULL);
+    expect(403, "permission");
+
+    /* dave, an editor: his rows only (the others are not found), no deleting */
+    as(kdave, NULL, "GET", "/api/notes", NULL);
+    expect(200, cadre_arena_printf(&a, "{\"count\":1,\"results\":[{\"id\":%lld,", (long long)ids[1]));
+    as(kdave, NULL, "GET", path, NULL);
+    expect(200, "a note");
+    snprintf(path, sizeof path, "/api/notes/%lld", (long long)ids[0]);
+    as(kdave, NULL, "GET", path, NULL);
+    expect(404, "Not Found");
+    as(kdave, NULL, "PATCH", path, "{\"title\":\"mine now\"}");
+    expect(404, "Not Found");
+    snprintf(path, sizeof path, "/api/notes/%lld", (long long)ids[1]);
+    as(kdave, NULL, "PATCH", path, "{\"title\":\"edited\"}");
+    expect(200, "edited");
+    as(kdave, NULL, "DELETE", path, NULL);
+    expect(403, "permission");
+    snprintf(body, sizeof body, "{\"owner_id\":%lld,\"title\":\"new\"}", (long long)dave);
+    as(kdave, NULL, "POST", "/api/notes", body);
+    expect(201, "new");
+    snprintf(body, sizeof body, "{\"owner_id\":%lld,\"title\":\"planted\"}", (long long)alice);
+    as(kdave, NULL, "POST", "/api/notes", body); /* a row for another: the object hook says no */
+    expect(403, "permission");
+
+    /* eve holds view by herself: her row only, nothing else */
+    as(keve, NULL, "GET", "/api/notes", NULL);
+    expect(200, "{\"count\":1,");
+    snprintf(body, sizeof body, "{\"owner_id\":%lld,\"title\":\"x\"}", (long long)eve);
+    as(keve, NULL, "POST", "/api/notes", body);
+    expect(403, "permission");
+
+    /* alice, superuser: every row, every action */
+    as(kalice, NULL, "GET", "/api/notes", NULL);
+    expect(200, "{\"count\":4,");
+    snprintf(path, sizeof path, "/api/notes/%lld", (long long)ids[2]);
+    as(kalice, NULL, "DELETE", path, NULL);
+    expect(204, NULL);
+
+    /* tokens: their user's permissions, narrowed by their scopes */
+    char tok[CADRE_TOKEN_SIZE], viewer[CADRE_TOKEN_SIZE], inactive[CADRE_TOKEN_SIZE];
+    assert_int_equal(cadre_token_create(app, dave, "all", NULL, 0, tok, NULL), 0);
+    assert_int_equal(cadre_token_create(app, dave, "viewer", "shop.view_*", 0, viewer, NULL), 0);
+    assert_int_equal(cadre_token_create(app, carol, "inactive", NULL, 0, inactive, NULL), 0);
+    as(NULL, tok, "GET", "/api/notes", NULL);
+    expect(200, "{\"count\":2,");
+    snprintf(body, sizeof body, "{\"owner_id\":%lld,\"title\":\"by token\"}", (long long)dave);
+    as(NULL, tok, "POST", "/api/notes", body); /* no CSRF token: a Bearer request */
+    expect(201, "by token");
+    as(NULL, viewer, "GET", "/api/notes", NULL);
+    expect(200, "{\"count\":3,");
+    as(NULL, viewer, "POST", "/api/notes", body);
+    expect(403, "scopes");
+    assert_string_equal(cadre_test_header(&res, "WWW-Authenticate"),
+                        "Bearer error=\"insufficient_scope\", scope=\"shop.add_note\"");
+    as(NULL, inactive, "GET", "/api/notes", NULL);
+    expect(401, "inactive");
+
+    /* a permission of the app's own, on a custom route; leaving the group takes its rights */
+    as(kdave, NULL, "POST", "/approve", NULL);
+    expect(403, "permission");
+    assert_int_equal(cadre_group_grant(app, editors, "shop.approve_note"), 0);
+    as(kdave, NULL, "POST", "/approve", NULL);
+    expect(200, "approved");
+    as(NULL, NULL, "POST", "/approve", NULL);
+    expect(401, "Not authenticated");
+    assert_int_equal(cadre_user_leave(app, dave, editors), 0);
+    as(kdave, NULL, "POST", "/approve", NULL);
+    expect(403, "permission");
+    as(kdave, NULL, "GET", "/api/notes", NULL);
+    expect(403, "permission");
+    assert_int_equal(cadre_group_revoke(app, editors, "shop.approve_note"), 0);
+
+    /* the names */
+    char name[CADRE_PERM_MAX + 1];
+    assert_int_equal(cadre_perm_name(app, note__schema(), "change", name), 0);
+    assert_string_equal(name, "shop.change_note");
+    assert_int_equal(cadre_perm_name(app, cadre_user__schema(), "view", name), 0);
+    assert_string_equal(name, "auth.view_cadre_user");
+    assert_int_equal(cadre_perm_name(app, CADRE_SCHEMA_OF(name_out), "view", name),
+                     CADRE_ENOTFOUND);
+    assert_int_equal(cadre_permission(app, "no-dot", NULL), CADRE_EINVAL);
+    cadre_arena_free(&a);
+}
+
 static void test_configuration_errors(void **state)
 {
     (void)state;
@@ -755,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_route_declarations),
         cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_permissions),
         cmocka_unit_test(test_configuration_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
