@@ -284,6 +284,67 @@ typedef struct cadre_auth_hooks {
 int cadre_app_auth_hooks(cadre_app *app, const cadre_auth_hooks *hooks);
 
 /* ---------------------------------------------------------------------------------------------
+ * Browser safety: security headers and CORS
+ * ------------------------------------------------------------------------------------------- */
+
+/** Security headers that every response of the app carries unless it sets its own of the same
+ *  name. NULL: the default; "": not sent. */
+typedef struct cadre_security_opts {
+    bool off;                         /**< none at all */
+    const char *content_type_options; /**< X-Content-Type-Options ("nosniff") */
+    const char *referrer_policy;      /**< Referrer-Policy ("same-origin") */
+    const char *frame_options;        /**< X-Frame-Options ("DENY"; "SAMEORIGIN" for frames of
+                                           the site's own pages) */
+    const char *opener_policy;        /**< Cross-Origin-Opener-Policy ("same-origin") */
+    int64_t hsts_seconds;             /**< Strict-Transport-Security max-age: 0 (the default)
+                                           sends none — turn it on once the site is HTTPS only,
+                                           as browsers then refuse plain HTTP for that long */
+    bool hsts_subdomains;             /**< ; includeSubDomains */
+    bool hsts_preload;                /**< ; preload */
+} cadre_security_opts;
+
+/**
+ * Sets the app's security headers (they are on from cadre_app_new, as Django's SecurityMiddleware
+ * and XFrameOptionsMiddleware set them: X-Content-Type-Options: nosniff, Referrer-Policy:
+ * same-origin, X-Frame-Options: DENY, Cross-Origin-Opener-Policy: same-origin), replacing the
+ * set before: cadre_security_headers(app, .hsts_seconds = 31536000). The server writes them with
+ * each response at no cost per request. Returns 0 or CADRE_EINVAL (recorded as a configuration
+ * error).
+ */
+int cadre__security_headers(cadre_app *app, const cadre_security_opts *opts, const char *file,
+                            int line);
+#define cadre_security_headers(app, ...)                                                           \
+    cadre__security_headers((app), &(cadre_security_opts){ __VA_ARGS__ }, __FILE__, __LINE__)
+
+typedef struct cadre_cors_opts {
+    /** The origins whose pages may call the app, comma-separated, each scheme://host[:port]
+     *  ("https://app.example.com"), or "*" for any (not with credentials). Required. */
+    const char *origins;
+    const char *methods;        /**< allowed ("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS") */
+    const char *headers;        /**< request headers allowed ("Accept, Accept-Language,
+                                     Authorization, Content-Language, Content-Type, X-CSRFToken,
+                                     X-Requested-With") */
+    const char *expose_headers; /**< response headers a script may read beyond the safe ones */
+    bool credentials;           /**< cookies and Authorization from those origins */
+    int64_t max_age;            /**< seconds a browser keeps a preflight's answer (600) */
+} cadre_cors_opts;
+
+/**
+ * Answers cross-origin requests (the Fetch standard's CORS protocol) as a middleware: a preflight
+ * (OPTIONS with Access-Control-Request-Method) from an allowed origin, for an allowed method and
+ * headers, is answered 204 with the Access-Control-Allow-* headers, any other preflight 400
+ * ("Disallowed CORS origin"); other requests run as always and, from an allowed origin, carry
+ * Access-Control-Allow-Origin (the origin itself with Vary: Origin, or "*" for any origin without
+ * credentials). Call it before other middleware, so that their answers carry its headers too.
+ * Unsafe requests with a session cookie still need a CSRF token, and their origin in auth's
+ * trusted_origins (cadre/auth.h). Returns 0 or CADRE_EINVAL (recorded: "*" with credentials is
+ * refused at start-up).
+ */
+int cadre__cors(cadre_app *app, const cadre_cors_opts *opts, const char *file, int line);
+#define cadre_cors(app, ...)                                                                       \
+    cadre__cors((app), &(cadre_cors_opts){ __VA_ARGS__ }, __FILE__, __LINE__)
+
+/* ---------------------------------------------------------------------------------------------
  * Error pages
  * ------------------------------------------------------------------------------------------- */
 

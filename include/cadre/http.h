@@ -501,6 +501,11 @@ typedef struct cadre_server_config {
      *  Must not block or suspend. */
     void (*on_response)(void *ctx, cadre_request *r, int status, uint64_t bytes,
                         uint64_t elapsed_us);
+    /** Headers every response carries after its own, unless it set one of the same name itself
+     *  (an app's security headers): n_extra_headers of them, written as they are (each name a
+     *  token, each value without CR or LF). Must outlive the server. */
+    const cadre_header *extra_headers;
+    size_t n_extra_headers;
 } cadre_server_config;
 
 /** Fills the documented defaults. */

@@ -28,6 +28,7 @@ cadre_app *cadre_app_new(const char *name)
     cadre__openapi_install(app);
     cadre__docs_install(app);
     cadre__main_install(app);
+    cadre_security_headers(app); /* on by default */
     return app;
 }
 
@@ -236,5 +237,7 @@ cadre_server_config cadre__app_server_config(cadre_app *app, const cadre_server_
     if (!cfg.on_response && (cfg.access_log || app->on_response.len))
         cfg.on_response = cadre__app_on_response;
     app->access_log = cfg.access_log;
+    cfg.extra_headers = app->security;
+    cfg.n_extra_headers = app->nsecurity;
     return cfg;
 }

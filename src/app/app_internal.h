@@ -116,6 +116,8 @@ struct cadre_app {
     cadre_module **module_order; /* sorted by dependency (cadre_app_module_at) */
     bool module_order_valid, checked_modules;
     cadre_auth_hooks auth; /* cadre_app_auth_hooks (check NULL: none) */
+    const cadre_header *security; /* cadre_security_headers: what the server adds (owned) */
+    size_t nsecurity;
 };
 
 /* The server's on_response for an app: the access log, then the hooks (app.c). */

@@ -426,6 +426,9 @@ static uint64_t write_response(cadre__conn *c, int status, const char *ctype, co
     size_t need = 64 + strlen(reason) + w->date_len + ctl + 64 + 32;
     for (size_t i = 0; i < nhdrs; i++)
         need += hdrs[i].name.len + hdrs[i].value.len + 4;
+    const cadre_server_config *cfg = w->cfg;
+    for (size_t i = 0; i < cfg->n_extra_headers; i++)
+        need += cfg->extra_headers[i].name.len + cfg->extra_headers[i].value.len + 4;
     bool from_file = file && file->file_fd >= 0;
     size_t body_len = from_file ? file->file_len : body.len;
     bool send_body = !head_only && !no_body && body_len > 0;
@@ -453,6 +456,8 @@ static uint64_t write_response(cadre__conn *c, int status, const char *ctype, co
         p = put(p, ctype, ctl);
         p = put(p, "\r\n", 2);
     }
+    for (size_t i = 0; nosniff && i < cfg->n_extra_headers; i++) /* said below already */
+        nosniff = !cadre_slice_ieq_cstr(cfg->extra_headers[i].name, "X-Content-Type-Options");
     if (nosniff)
         p = put(p, "X-Content-Type-Options: nosniff\r\n", 33);
     if (!no_body) {
@@ -464,6 +469,18 @@ static uint64_t write_response(cadre__conn *c, int status, const char *ctype, co
         p = put(p, hdrs[i].name.ptr, hdrs[i].name.len);
         p = put(p, ": ", 2);
         p = put(p, hdrs[i].value.ptr, hdrs[i].value.len);
+        p = put(p, "\r\n", 2);
+    }
+    for (size_t e = 0; e < cfg->n_extra_headers; e++) {
+        const cadre_header *x = &cfg->extra_headers[e];
+        size_t i = 0;
+        while (i < nhdrs && !cadre_slice_ieq(hdrs[i].name, x->name))
+            i++;
+        if (i < nhdrs)
+            continue; /* the response's own says otherwise */
+        p = put(p, x->name.ptr, x->name.len);
+        p = put(p, ": ", 2);
+        p = put(p, x->value.ptr, x->value.len);
         p = put(p, "\r\n", 2);
     }
     if (close)
