@@ -344,14 +344,29 @@ int cadre__cors(cadre_app *app, const cadre_cors_opts *opts, const char *file, i
 #define cadre_cors(app, ...)                                                                       \
     cadre__cors((app), &(cadre_cors_opts){ __VA_ARGS__ }, __FILE__, __LINE__)
 
+/**
+ * The proxies (load balancers) whose X-Forwarded-For the app believes: addresses or CIDR blocks,
+ * comma-separated ("127.0.0.1,10.0.0.0/8,fd00::/8"); also read from $CADRE_TRUSTED_PROXIES by
+ * cadre_app_new. Replaces the list before. Returns 0, CADRE_EINVAL (recorded as a configuration
+ * error) or CADRE_ENOMEM.
+ */
+int cadre_app_trusted_proxies(cadre_app *app, const char *list);
+
+/**
+ * The address of r's client: its connection's peer (cadre_request_peer) — or, when that is a
+ * trusted proxy, the rightmost X-Forwarded-For address that is not one (a client cannot forge
+ * what the proxies appended after it). Returns its length (0: unknown, out empty).
+ */
+size_t cadre_request_client(cadre_request *r, char out[CADRE_PEER_SIZE]);
+
 /* ---------------------------------------------------------------------------------------------
  * Error pages
  * ------------------------------------------------------------------------------------------- */
 
 /**
  * Answers an error that the app produces itself (no route: 404; a method not allowed: 405, its
- * Allow header already set; a path that does not decode: 400; a handler's CADRE_ENOTFOUND: 404;
- * a failure: 500 or 503) for a client that asked for HTML — a browser's Accept names text/html —
+ * Allow header already set; a path that does not decode: 400; a handler's CADRE_ENOTFOUND: 404,
+ * its CADRE_ELIMIT: 429; a failure: 500 or 503) for a client that asked for HTML — a browser's Accept names text/html —
  * on a route that is not a typed (API) route. detail is the short reason ("Not Found"). It sets
  * the response (cadre_render, cadre_respond, …) and returns the status. API routes and API
  * clients keep FastAPI's JSON shape. Responses a handler sets itself (cadre_error) are its own.

@@ -112,6 +112,14 @@ CADRE_MODEL(cadre_user_perm, CADRE_USER_PERM_FIELDS)
     F(int64, group_id, CADRE_FOREIGN_KEY(cadre_group, CADRE_ON_DELETE_CASCADE), CADRE_INDEX)
 CADRE_MODEL(cadre_user_group, CADRE_USER_GROUP_FIELDS)
 
+/** A failed login, kept for the login_window (throttling): the table cadre_login_failure. */
+#define CADRE_LOGIN_FAILURE_FIELDS(F)                                                              \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, username, CADRE_MAX_LEN(150), CADRE_INDEX)                                           \
+    F(string, ip, CADRE_MAX_LEN(64))                                                               \
+    F(int64, at, CADRE_INDEX, CADRE_DESCRIPTION("Unix time"))
+CADRE_MODEL(cadre_login_failure, CADRE_LOGIN_FAILURE_FIELDS)
+
 /** The longest password accepted, in bytes (Django's limit too: longer ones cost hashing time
  *  for nothing). */
 #define CADRE_PASSWORD_MAX 4096
@@ -136,6 +144,12 @@ typedef struct cadre_auth_opts {
      *  port if not the default ("https://app.example.com"); a host "*.example.com" trusts every
      *  subdomain. The site's own origin is always trusted. Django's CSRF_TRUSTED_ORIGINS. */
     const char *trusted_origins;
+    /** Login throttling: after login_failures failed logins (5) for one username from one client
+     *  address (cadre_request_client: X-Forwarded-For from trusted proxies) within login_window
+     *  seconds (900), the next are refused with 429 and Retry-After until the oldest is that old;
+     *  a successful login clears the count. -1: no throttling. */
+    int login_failures;
+    int64_t login_window;
 } cadre_auth_opts;
 
 /**
@@ -216,8 +230,11 @@ int cadre_csrf_check(cadre_request *r);
  * Checks username and password: *user_id gets the user's id when they match an active user, or
  * 0. The password check runs on the hash pool (the request is suspended meanwhile); an unknown
  * username costs a hash too, so its answer takes as long as a wrong password's. A match whose
- * stored hash has older parameters than the app's is rehashed. Returns 0 (match or not),
- * CADRE_EBUSY (too many hashes queued), or a database error.
+ * stored hash has older parameters than the app's is rehashed. Failures are counted per username
+ * and client address (.login_failures, .login_window): past the limit no password is checked
+ * and CADRE_ELIMIT is returned with Retry-After set on r (a handler returning it answers 429).
+ * Returns 0 (match or not), CADRE_ELIMIT, CADRE_EBUSY (too many hashes queued), or a database
+ * error.
  */
 int cadre_authenticate(cadre_request *r, cadre_slice username, cadre_slice password,
                        int64_t *user_id /* OUT */);

@@ -64,7 +64,8 @@ extern "C" {
     X(NOSPC, -14, "no space left on device")                                                       \
     X(READONLY, -15, "storage is read-only")                                                       \
     X(CORRUPT, -16, "stored data is corrupt")                                                      \
-    X(STALE, -17, "the file was removed or replaced")
+    X(STALE, -17, "the file was removed or replaced")                                              \
+    X(LIMIT, -18, "too many attempts: retry later")
 
 enum cadre_errno {
     CADRE_OK = 0,

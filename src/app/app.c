@@ -29,6 +29,9 @@ cadre_app *cadre_app_new(const char *name)
     cadre__docs_install(app);
     cadre__main_install(app);
     cadre_security_headers(app); /* on by default */
+    const char *proxies = getenv("CADRE_TRUSTED_PROXIES");
+    if (proxies && *proxies)
+        cadre_app_trusted_proxies(app, proxies);
     return app;
 }
 
@@ -37,6 +40,7 @@ void cadre_app_free(cadre_app *app)
     if (!app)
         return;
     cadre__routes_free(app);
+    free(app->proxies);
     while (app->ngroups)
         cadre_group_end(app);
     for (size_t i = 0; i < app->errors.len; i++)

@@ -118,6 +118,8 @@ struct cadre_app {
     cadre_auth_hooks auth; /* cadre_app_auth_hooks (check NULL: none) */
     const cadre_header *security; /* cadre_security_headers: what the server adds (owned) */
     size_t nsecurity;
+    struct cadre__net *proxies; /* cadre_app_trusted_proxies */
+    size_t nproxies;
 };
 
 /* The server's on_response for an app: the access log, then the hooks (app.c). */

@@ -220,6 +220,8 @@ static int settle(cadre_request *r, int rc)
 {
     if (rc == CADRE_ENOTFOUND && !cadre_responded(r))
         return cadre__app_error_answer(r, 404, "Not Found");
+    if (rc == CADRE_ELIMIT && !cadre_responded(r)) /* throttled: Retry-After is the caller's */
+        return cadre__app_error_answer(r, 429, "Too Many Requests");
     if (rc < 0) {
         const char *why = unavailable_reason(rc);
         cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: handler failed: %s (%s)", (int)r->head.method.len,

@@ -280,3 +280,159 @@ int cadre__cors(cadre_app *app, const cadre_cors_opts *o, const char *file, int 
     }
     return cadre_app_use(app, cors_mw, c);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Trusted proxies and the client's address
+ * ------------------------------------------------------------------------------------------- */
+
+#include <arpa/inet.h>
+#include <stdint.h>
+
+struct cadre__net {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    unsigned bits;
+};
+
+/* Reads an address (IPv4-mapped IPv6 as IPv4); false when s is none. */
+static bool parse_addr(const char *s, int *family, unsigned char out[16])
+{
+    if (inet_pton(AF_INET, s, out) == 1) {
+        *family = AF_INET;
+        return true;
+    }
+    if (inet_pton(AF_INET6, s, out) != 1)
+        return false;
+    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (memcmp(out, mapped, 12) == 0) {
+        memmove(out, out + 12, 4);
+        *family = AF_INET;
+    } else {
+        *family = AF_INET6;
+    }
+    return true;
+}
+
+static bool net_has(const struct cadre__net *n, int family, const unsigned char *a)
+{
+    if (n->family != family)
+        return false;
+    unsigned full = n->bits / 8, rest = n->bits % 8;
+    if (memcmp(n->addr, a, full) != 0)
+        return false;
+    if (!rest)
+        return true;
+    unsigned char mask = (unsigned char)(0xff << (8 - rest));
+    return (n->addr[full] & mask) == (a[full] & mask);
+}
+
+int cadre_app_trusted_proxies(cadre_app *app, const char *list)
+{
+    size_t count = 0;
+    for (const char *p = list ? list : ""; *p; p++)
+        count += *p == ',';
+    struct cadre__net *nets = calloc(count + 1, sizeof *nets);
+    if (!nets)
+        return CADRE_ENOMEM;
+    size_t n = 0;
+    const char *p = list ? list : "";
+    int rc = 0;
+    while (*p && rc == 0) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[64];
+        while (len && *p == ' ')
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (len == 0 || len >= sizeof item) {
+            rc = len ? CADRE_EINVAL : 0;
+        } else {
+            memcpy(item, p, len);
+            item[len] = '\0';
+            char *slash = strchr(item, '/');
+            long bits = -1;
+            if (slash) {
+                char *end;
+                *slash = '\0';
+                bits = strtol(slash + 1, &end, 10);
+                if (*end || end == slash + 1)
+                    bits = -2;
+            }
+            struct cadre__net *net = &nets[n];
+            if (!parse_addr(item, &net->family, net->addr) || bits == -2 ||
+                bits > (net->family == AF_INET ? 32 : 128)) {
+                rc = CADRE_EINVAL;
+            } else {
+                net->bits = bits >= 0 ? (unsigned)bits : net->family == AF_INET ? 32 : 128;
+                n++;
+            }
+        }
+        p = comma ? comma + 1 : p + len;
+    }
+    if (rc) {
+        cadre_app_config_error(app, NULL, 0, "trusted proxies: \"%s\": each is an address or a "
+                               "CIDR block (\"10.0.0.0/8\"), comma-separated", list);
+        free(nets);
+        return rc;
+    }
+    free(app->proxies);
+    app->proxies = nets;
+    app->nproxies = n;
+    return 0;
+}
+
+static bool trusted(const cadre_app *app, const char *addr)
+{
+    int family;
+    unsigned char a[16];
+    if (!parse_addr(addr, &family, a))
+        return false;
+    for (size_t i = 0; i < app->nproxies; i++)
+        if (net_has(&app->proxies[i], family, a))
+            return true;
+    return false;
+}
+
+size_t cadre_request_client(cadre_request *r, char out[CADRE_PEER_SIZE])
+{
+    size_t len = cadre_request_peer(r, out);
+    const cadre_app *app = cadre_request_app(r);
+    if (!len || !app || !app->nproxies || !trusted(app, out))
+        return len;
+    /* X-Forwarded-For, every field of it in order: the client is the rightmost address that is
+     * not a trusted proxy (each proxy appends the address it got the request from) */
+    for (size_t h = r->head.num_headers; h-- > 0;) {
+        const cadre_header *f = &r->head.headers[h];
+        if (!cadre_slice_ieq_cstr(f->name, "X-Forwarded-For"))
+            continue;
+        const char *s = f->value.ptr, *end = s + f->value.len;
+        while (end > s) {
+            const char *e = end;
+            while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            const char *b = e;
+            while (b > s && b[-1] != ',')
+                b--;
+            const char *t = b;
+            while (t < e && (*t == ' ' || *t == '\t'))
+                t++;
+            end = b > s ? b - 1 : s;
+            char item[CADRE_PEER_SIZE];
+            size_t n = (size_t)(e - t);
+            int family;
+            unsigned char a[16];
+            if (n == 0 || n >= sizeof item)
+                return len; /* a malformed chain: the last address known to be good stays */
+            memcpy(item, t, n);
+            item[n] = '\0';
+            if (!parse_addr(item, &family, a))
+                return len;
+            memcpy(out, item, n + 1);
+            len = n;
+            if (!trusted(app, item))
+                return len;
+        }
+    }
+    return len;
+}

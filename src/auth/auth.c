@@ -150,6 +150,10 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
         o->hash_ops = 2;
     if (!o->hash_mem)
         o->hash_mem = (size_t)19 << 20;
+    if (!o->login_failures)
+        o->login_failures = 5;
+    if (!o->login_window)
+        o->login_window = 900;
 
     const char *bad = NULL;
     if (!path_ok(o->login_path) || !path_ok(o->logout_path))
@@ -162,6 +166,8 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
         bad = "hash_ops and hash_mem below OWASP's minimum for argon2id (2 passes, 19 MiB)";
     else if (o->hash_ops > crypto_pwhash_OPSLIMIT_MAX || o->hash_mem > crypto_pwhash_MEMLIMIT_MAX)
         bad = "hash_ops or hash_mem beyond what libsodium takes";
+    else if (o->login_failures < -1 || o->login_window < 1)
+        bad = "login_failures: a count (-1: no throttling); login_window: seconds, at least 1";
     else if (o->hash_threads > 64)
         bad = "hash_threads: at most 64";
     else if (!token_ok(o->cookie_name) || !token_ok(o->csrf_cookie_name) ||
@@ -209,8 +215,9 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
                                                           cadre_group__schema(),
                                                           cadre_group_perm__schema(),
                                                           cadre_user_group__schema(),
-                                                          cadre_user_perm__schema() },
-                           7, file, line);
+                                                          cadre_user_perm__schema(),
+                                                          cadre_login_failure__schema() },
+                           8, file, line);
     if (rc == 0)
         rc = cadre_module_templates(m, cadre_auth_templates, cadre_auth_templates_count);
     if (rc == 0)

@@ -353,6 +353,70 @@ static int store_hash(auth_state *st, int64_t user_id, const char *hash, int64_t
     F(bool, is_active)
 CADRE_SCHEMA(user_pw, USER_PW_FIELDS)
 
+/* ---------------------------------------------------------------------------------------------
+ * Login throttling: failures per (username, client address) within the window, in the database
+ * (so every instance of the app counts alike)
+ * ------------------------------------------------------------------------------------------- */
+
+#define FAILURES_FIELDS(F) F(int64, n) F(int64, oldest, CADRE_OPTIONAL, CADRE_NULLABLE)
+CADRE_SCHEMA(failures_row, FAILURES_FIELDS)
+
+/* The key's username: as given when it is UTF-8 of at most 150 bytes (any user's), else its
+ * first bytes in hex (no user's, but still counted). */
+static cadre_slice throttle_name(cadre_request *r, cadre_slice username)
+{
+    if (username.len <= 150 && cadre_utf8_valid(username.ptr, username.len))
+        return username;
+    size_t n = username.len < 60 ? username.len : 60;
+    char *hex = cadre_alloc(r, 2 * n + 2);
+    hex[0] = '\\';
+    for (size_t i = 0; i < n; i++)
+        snprintf(hex + 1 + 2 * i, 3, "%02x", (unsigned char)username.ptr[i]);
+    return (cadre_slice){ hex, 2 * n + 1 };
+}
+
+static int throttled(cadre_request *r, auth_state *st, cadre_slice name, const char *ip)
+{
+    int64_t now = now_s();
+    const cadre_value p[3] = { CADRE_PSLICE(name), CADRE_PTEXT(ip),
+                               CADRE_PINT(now - st->o.login_window) };
+    failures_row row;
+    bool found;
+    int rc = cadre_db_query_one(st->db, r->arena, failures_row__schema(), &row, &found,
+                                "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM cadre_login_failure "
+                                "WHERE username = ? AND ip = ? AND at > ?",
+                                p, 3);
+    if (rc || !found || row.n < st->o.login_failures)
+        return rc;
+    int64_t wait = row.oldest + st->o.login_window - now;
+    if (wait < 1)
+        wait = 1;
+    cadre_set_header(r, "Retry-After", cadre_arena_printf(r->arena, "%lld", (long long)wait));
+    cadre_log(CADRE_LOG_WARN, "login throttled: %lld failures for '%.*s' from %s",
+              (long long)row.n, (int)(name.len > 150 ? 150 : name.len), name.ptr, ip[0] ? ip : "?");
+    return CADRE_ELIMIT;
+}
+
+/* A failure counted (and those past the window forgotten), or a success clearing the count. */
+static int count_login(auth_state *st, cadre_slice name, const char *ip, bool failed)
+{
+    if (!failed) {
+        const cadre_value p[2] = { CADRE_PSLICE(name), CADRE_PTEXT(ip) };
+        return cadre_db_exec(st->db, "DELETE FROM cadre_login_failure WHERE username = ? AND ip = ?",
+                             p, 2, NULL, NULL);
+    }
+    int64_t now = now_s();
+    const cadre_value old = CADRE_PINT(now - st->o.login_window);
+    int rc = cadre_db_exec(st->db, "DELETE FROM cadre_login_failure WHERE at <= ?", &old, 1, NULL,
+                           NULL);
+    const cadre_value p[3] = { CADRE_PSLICE(name), CADRE_PTEXT(ip), CADRE_PINT(now) };
+    return rc ? rc : cadre_db_exec(st->db, "INSERT INTO cadre_login_failure (username, ip, at) "
+                                           "VALUES (?, ?, ?)", p, 3, NULL, NULL);
+}
+
+static int check_password(cadre_request *r, auth_state *st, cadre_slice username,
+                          cadre_slice password, int64_t *user_id);
+
 int cadre_authenticate(cadre_request *r, cadre_slice username, cadre_slice password,
                        int64_t *user_id)
 {
@@ -360,10 +424,26 @@ int cadre_authenticate(cadre_request *r, cadre_slice username, cadre_slice passw
     auth_state *st = state_of(r);
     if (!st)
         return CADRE_ESTATE;
+    if (st->o.login_failures < 0)
+        return check_password(r, st, username, password, user_id);
+    char ip[CADRE_PEER_SIZE];
+    cadre_request_client(r, ip);
+    cadre_slice name = throttle_name(r, username);
+    int rc = throttled(r, st, name, ip);
+    if (rc == 0)
+        rc = check_password(r, st, username, password, user_id);
+    if (rc == 0)
+        rc = count_login(st, name, ip, *user_id == 0);
+    return rc;
+}
+
+static int check_password(cadre_request *r, auth_state *st, cadre_slice username,
+                          cadre_slice password, int64_t *user_id)
+{
     user_pw row = { 0 };
     bool found = false;
     int rc = 0;
-    if (username.len && username.len <= 150) {
+    if (username.len && username.len <= 150 && cadre_utf8_valid(username.ptr, username.len)) {
         const cadre_value p = CADRE_PSLICE(username);
         rc = cadre_db_query_one(st->db, r->arena, user_pw__schema(), &row, &found,
                                 "SELECT id, password, is_active FROM cadre_user WHERE username = ?",

@@ -8,6 +8,7 @@
 #include "cadre/schema.h"
 #include "cadre/template.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define LOGIN_FORM_FIELDS(F)                                                                       \
@@ -75,6 +76,14 @@ static int login_post(cadre_request *r)
     if (rc == CADRE_EBUSY) {
         cadre_set_header(r, "Retry-After", "1");
         return cadre_error(r, 503, "Too many logins at once: try again in a moment");
+    }
+    if (rc == CADRE_ELIMIT) { /* Retry-After is set */
+        cadre_slice after = cadre_response_header(r, "Retry-After");
+        int64_t wait = after.ptr ? atoll(after.ptr) : 60;
+        return show_login(r, st, 429, f.username, f.next,
+                          cadre_arena_printf(r->arena, "Too many failed login attempts. Try again "
+                                             "in %lld minute%s.", (long long)(wait + 59) / 60,
+                                             (wait + 59) / 60 == 1 ? "" : "s"));
     }
     if (rc)
         return rc;

@@ -74,17 +74,20 @@ class Server:
         finally:
             c.close()
 
-    def login(self, username, password):
-        """The login form as a browser fills it: the page first (its CSRF cookie and token)."""
+    def login(self, username, password, client=None):
+        """The login form as a browser fills it: the page first (its CSRF cookie and token).
+        client: the address a trusted proxy says it came from (X-Forwarded-For)."""
         status, headers, page = self.request('GET', '/accounts/login/')
         assert status == 200, status
         secret = re.search(r'csrftoken=([A-Za-z0-9]+)', headers['Set-Cookie']).group(1)
         token = re.search(rb'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"', page).group(1)
         body = urllib.parse.urlencode({'username': username, 'password': password,
                                        'csrfmiddlewaretoken': token.decode()})
-        return self.request('POST', '/accounts/login/', body,
-                            {'Content-Type': 'application/x-www-form-urlencoded',
-                             'Cookie': 'csrftoken=' + secret})
+        headers = {'Content-Type': 'application/x-www-form-urlencoded',
+                   'Cookie': 'csrftoken=' + secret}
+        if client:
+            headers['X-Forwarded-For'] = client
+        return self.request('POST', '/accounts/login/', body, headers)
 
 
 class Commands(unittest.TestCase):
@@ -268,6 +271,11 @@ class Server1(unittest.TestCase):
         assert run(['migrate'], env=env, cwd=cls.dir).returncode == 0
         env2 = dict(env, CADRE_SUPERUSER_USERNAME='admin', CADRE_SUPERUSER_PASSWORD='admin pass 1')
         assert run(['createsuperuser', '--noinput'], env=env2, cwd=cls.dir).returncode == 0
+        # the test client stands for a proxy: each test's logins come from addresses of its own
+        env = dict(env, CADRE_TRUSTED_PROXIES='127.0.0.1')
+        # meson's MALLOC_PERTURB_ makes glibc fill each allocation: for a hash's 19 MiB, that
+        # is milliseconds that depend on the thread's heap, not on the login (timing below)
+        env.pop('MALLOC_PERTURB_', None)
         cls.srv = Server(env, cls.dir)
 
     @classmethod
@@ -306,11 +314,32 @@ class Server1(unittest.TestCase):
             hwm = int(re.search(r'VmHWM:\s+(\d+) kB', f.read()).group(1)) // 1024
         self.assertLess(hwm, 150, 'peak RSS %d MiB' % hwm)
 
+    def test_login_throttling(self):
+        for i in range(5):
+            self.assertEqual(self.srv.login('admin', 'wrong %d' % i, '10.9.9.9')[0], 200)
+        status, headers, page = self.srv.login('admin', 'admin pass 1', '10.9.9.9')
+        self.assertEqual(status, 429)  # even the right password: no password is checked
+        self.assertTrue(880 <= int(headers['Retry-After']) <= 900, headers['Retry-After'])
+        self.assertIn(b'Too many failed login attempts. Try again in 15 minutes.', page)
+        self.assertNotIn('sessionid=', headers.get('Set-Cookie', ''))
+        # a forged address to the left of what the proxy appended changes nothing
+        self.assertEqual(self.srv.login('admin', 'admin pass 1', '10.0.0.1, 10.9.9.9')[0], 429)
+        # another address, another username: their own counts
+        self.assertEqual(self.srv.login('admin', 'admin pass 1', '10.9.9.8')[0], 303)
+        self.assertEqual(self.srv.login('other', 'x', '10.9.9.9')[0], 200)
+        # a success clears that address's count: four failures and a success, then five more
+        for i in range(4):
+            self.srv.login('admin', 'wrong', '10.9.9.7')
+        self.assertEqual(self.srv.login('admin', 'admin pass 1', '10.9.9.7')[0], 303)
+        for i in range(5):
+            self.assertEqual(self.srv.login('admin', 'wrong', '10.9.9.7')[0], 200)
+        self.assertEqual(self.srv.login('admin', 'wrong', '10.9.9.7')[0], 429)
+
     def test_unknown_user_costs_a_hash(self):
         unknown, wrong = [], []
         for i in range(3):  # warm-up, not counted
-            self.srv.login('nobody', 'not the password')
-            self.srv.login('admin', 'not the password')
+            self.srv.login('nobody', 'not the password', '10.1.0.%d' % i)
+            self.srv.login('admin', 'not the password', '10.1.0.%d' % i)
         rnd = random.Random(13)
         for i in range(25):  # interleaved, so that the machine's load hits both alike
             # in a random order: strict alternation would give each kind its own hash thread
@@ -319,7 +348,8 @@ class Server1(unittest.TestCase):
             rnd.shuffle(pair)
             for name, into in pair:
                 t0 = time.monotonic()
-                status, headers, _ = self.srv.login(name, 'not the password')
+                # each from an address of its own: five failures from one are throttled
+                status, headers, _ = self.srv.login(name, 'not the password', '10.2.%d.1' % i)
                 into.append(time.monotonic() - t0)
                 self.assertEqual(status, 200)
                 self.assertNotIn('Set-Cookie', headers)

@@ -82,7 +82,10 @@ static int h_fail_with(cadre_request *r)
     } codes[] = { { "notfound", CADRE_ENOTFOUND }, { "closed", CADRE_ECLOSED },
                   { "busy", CADRE_EBUSY },         { "nospc", CADRE_ENOSPC },
                   { "readonly", CADRE_EREADONLY }, { "corrupt", CADRE_ECORRUPT },
-                  { "stale", CADRE_ESTALE },       { "io", CADRE_EIO } };
+                  { "stale", CADRE_ESTALE },       { "io", CADRE_EIO },
+                  { "limit", CADRE_ELIMIT } };
+    if (cadre_slice_eq_cstr(e, "limit"))
+        cadre_set_header(r, "Retry-After", "30"); /* a throttle says when */
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
         if (cadre_slice_eq_cstr(e, codes[i].name))
             return codes[i].code;
@@ -343,6 +346,7 @@ static void test_handler_results(void **state)
           "{\"detail\":\"Service Unavailable: the database file was removed or replaced\"}", 503,
           NULL },
         { "/fail-with?e=io", "{\"detail\":\"Internal Server Error\"}", 500, NULL },
+        { "/fail-with?e=limit", "{\"detail\":\"Too Many Requests\"}", 429, "30" },
     };
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
         assert_int_equal(GET(app, codes[i].target, &res), 0);

@@ -13,7 +13,9 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static cadre_app *app;
 static cadre_db *db;
@@ -165,6 +167,7 @@ static int setup(void **state)
         return -1;
     if (pg)
         cadre_db_exec_script(db, "DROP TABLE IF EXISTS note; DROP TABLE IF EXISTS cadre_user_perm; "
+                                 "DROP TABLE IF EXISTS cadre_login_failure; "
                                  "DROP TABLE IF EXISTS cadre_user_group; DROP TABLE IF EXISTS "
                                  "cadre_group_perm; DROP TABLE IF EXISTS cadre_group; "
                                  "DROP TABLE IF EXISTS cadre_token; "
@@ -927,8 +930,46 @@ static void test_permissions(void **state)
     assert_string_equal(name, "auth.view_cadre_user");
     assert_int_equal(cadre_perm_name(app, CADRE_SCHEMA_OF(name_out), "view", name),
                      CADRE_ENOTFOUND);
-    assert_int_equal(cadre_permission(app, "no-dot", NULL), CADRE_EINVAL);
+    cadre_app *bad = cadre_app_new("bad");
+    cadre_auth(bad, db);
+    assert_int_equal(cadre_permission(bad, "no-dot", NULL), CADRE_EINVAL);
+    assert_int_equal(cadre_app_check(bad), 1);
+    cadre_app_free(bad);
     cadre_arena_free(&a);
+}
+
+/* Throttling through the test client (no peer: one client address, ""): five failures, then
+ * 429 with Retry-After, for that username only; a success clears the count. */
+static void test_throttling(void **state)
+{
+    (void)state;
+    int64_t frank;
+    assert_int_equal(cadre_user_create(app, "frank", "", "frank's pass", false, &frank), 0);
+    char key[64];
+    for (int i = 0; i < 4; i++) {
+        login("frank", "wrong", NULL, key);
+        expect(200, "correct username and password");
+    }
+    login("frank", "frank%27s+pass", NULL, key); /* clears the four */
+    expect(303, NULL);
+    for (int i = 0; i < 5; i++) {
+        login("frank", "wrong", NULL, key);
+        expect(200, "correct username and password");
+    }
+    login("frank", "frank%27s+pass", NULL, key);
+    expect(429, "Too many failed login attempts. Try again in 15 minutes.");
+    assert_string_equal(key, "");
+    const char *after = cadre_test_header(&res, "Retry-After");
+    assert_non_null(after);
+    assert_true(atoi(after) > 890 && atoi(after) <= 900);
+    login("bob", "battery+staple", NULL, key); /* another username: its own count */
+    expect(303, NULL);
+    /* the window passed: the rows are older than it */
+    const cadre_value p = CADRE_PINT((int64_t)time(NULL) - 901);
+    assert_int_equal(cadre_db_exec(db, "UPDATE cadre_login_failure SET at = ?", &p, 1, NULL, NULL),
+                     0);
+    login("frank", "frank%27s+pass", NULL, key);
+    expect(303, NULL);
 }
 
 static void test_configuration_errors(void **state)
@@ -966,6 +1007,7 @@ int main(void)
         cmocka_unit_test(test_route_declarations),
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_permissions),
+        cmocka_unit_test(test_throttling),
         cmocka_unit_test(test_configuration_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
