@@ -279,8 +279,10 @@ int cadre_main(cadre_app *app, int argc, char **argv)
     while (k < app->ncommands && strcmp(cmd, app->commands[k].name) != 0)
         k++;
     if (k == app->ncommands) {
-        fprintf(stderr, "error: unknown command \"%s\"\n", cmd);
-        usage(stderr, prog_name, app);
+        fprintf(stderr, "error: unknown command \"%s\"; the commands are:", cmd);
+        for (size_t i = 0; i < app->ncommands; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", app->commands[i].name);
+        fprintf(stderr, " (%s help explains each)\n", prog_name);
     } else {
         if (strcmp(cmd, "serve") != 0)
             cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);

@@ -62,6 +62,7 @@ int cadre__token_authenticate(cadre_request *r, auth_state *st, cadre_slice pres
 auth_perms *cadre__perms_new(void);
 void cadre__perms_free(auth_perms *p);
 int cadre__perms_install(auth_state *st);
+const char *cadre__perm_at(auth_state *st, size_t i); /* by name; NULL past the end */
 
 /* An anonymous request refused as its route declares: a browser to the login page, else 401. */
 int cadre__auth_refuse(cadre_request *r, auth_state *st);

@@ -1,6 +1,6 @@
 /*
  * auth's commands: createsuperuser, changepassword, clearsessions (Django's, with their words);
- * createtoken, tokens, revoketoken.
+ * createuser; createtoken, tokens, revoketoken; permissions, group.
  * Answers are read from the terminal (passwords without echo) or, when stdin is not one, a line
  * at a time from stdin, so that scripts and tests can give them.
  */
@@ -121,11 +121,13 @@ static bool ask_password(char *pw, size_t size, const char *username, const char
     return ok;
 }
 
-static int cmd_createsuperuser(cadre_app *app, int argc, char **argv, void *ctx)
+/* createsuperuser, and createuser (super false: a user, staff with --staff); with --noinput the
+ * username, e-mail and password come from CADRE_SUPERUSER_* or CADRE_USER_*. */
+static int create_user(cadre_app *app, int argc, char **argv, auth_state *st, bool super)
 {
-    auth_state *st = ctx;
     const char *username = NULL, *email = NULL;
-    bool noinput = false;
+    const char *env = super ? "CADRE_SUPERUSER_" : "CADRE_USER_";
+    bool noinput = false, staff = super;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--noinput") == 0 || strcmp(argv[i], "--no-input") == 0)
             noinput = true;
@@ -133,12 +135,16 @@ static int cmd_createsuperuser(cadre_app *app, int argc, char **argv, void *ctx)
             username = argv[++i];
         else if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
             email = argv[++i];
+        else if (!super && strcmp(argv[i], "--staff") == 0)
+            staff = true;
         else {
-            fprintf(stderr, "usage: %s createsuperuser [--username NAME] [--email ADDRESS] "
-                            "[--noinput]\n", program_invocation_short_name);
+            fprintf(stderr, "usage: %s %s [--username NAME] [--email ADDRESS]%s [--noinput]\n",
+                    program_invocation_short_name, super ? "createsuperuser" : "createuser",
+                    super ? "" : " [--staff]");
             return 2;
         }
     }
+    char var[32];
     if (!migrated(st, program_invocation_short_name))
         return 1;
     cadre_arena a;
@@ -147,21 +153,23 @@ static int cmd_createsuperuser(cadre_app *app, int argc, char **argv, void *ctx)
     char name[256], mail[512], pw[CADRE_PASSWORD_MAX + 2];
     pw[0] = '\0';
     if (noinput) {
-        username = username ? username : getenv("CADRE_SUPERUSER_USERNAME");
-        email = email ? email : getenv("CADRE_SUPERUSER_EMAIL");
-        const char *p = getenv("CADRE_SUPERUSER_PASSWORD");
+        snprintf(var, sizeof var, "%sUSERNAME", env);
+        username = username ? username : getenv(var);
         if (!username || !*username) {
-            fprintf(stderr, "error: --noinput needs a username: --username NAME or "
-                            "CADRE_SUPERUSER_USERNAME\n");
+            fprintf(stderr, "error: --noinput needs a username: --username NAME or %s\n", var);
             goto out;
         }
+        snprintf(var, sizeof var, "%sEMAIL", env);
+        email = email ? email : getenv(var);
+        snprintf(var, sizeof var, "%sPASSWORD", env);
+        const char *p = getenv(var);
         const char *why = username_problem(st, username, &a);
         if (why) {
             fprintf(stderr, "error: username %s: %s\n", username, why);
             goto out;
         }
         if (p && strlen(p) > CADRE_PASSWORD_MAX) {
-            fprintf(stderr, "error: CADRE_SUPERUSER_PASSWORD: longer than 4096 bytes\n");
+            fprintf(stderr, "error: %s: longer than 4096 bytes\n", var);
             goto out;
         }
         snprintf(pw, sizeof pw, "%s", p ? p : "");
@@ -194,13 +202,19 @@ static int cmd_createsuperuser(cadre_app *app, int argc, char **argv, void *ctx)
             goto out;
     }
     /* Django's --noinput without a password: an unusable one, set later */
-    int rc = cadre_user_create(app, username, email ? email : "", pw[0] ? pw : NULL, true, NULL);
+    int64_t id;
+    int rc = cadre_user_create(app, username, email ? email : "", pw[0] ? pw : NULL, super, &id);
+    if (rc == 0 && staff && !super) {
+        const cadre_value p = CADRE_PINT(id);
+        rc = cadre_db_exec(st->db, "UPDATE cadre_user SET is_staff = TRUE WHERE id = ?", &p, 1,
+                           NULL, NULL);
+    }
     if (rc) {
         fprintf(stderr, "error: the user could not be created: %s\n",
                 rc == CADRE_EEXIST ? "that username is already taken" : cadre_strerror(rc));
         goto out;
     }
-    printf("Superuser created successfully.\n");
+    printf("%s created successfully.\n", super ? "Superuser" : staff ? "Staff user" : "User");
     if (!pw[0])
         printf("It has no usable password yet: set one with `changepassword %s`.\n", username);
     status = 0;
@@ -212,6 +226,16 @@ out:
 
 #define USER_ID_FIELDS(F) F(int64, id) F(string, email)
 CADRE_SCHEMA(user_id_row, USER_ID_FIELDS)
+
+static int cmd_createsuperuser(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    return create_user(app, argc, argv, ctx, true);
+}
+
+static int cmd_createuser(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    return create_user(app, argc, argv, ctx, false);
+}
 
 static int cmd_changepassword(cadre_app *app, int argc, char **argv, void *ctx)
 {
@@ -433,12 +457,121 @@ static int cmd_revoketoken(cadre_app *app, int argc, char **argv, void *ctx)
     return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Permissions and groups
+ * ------------------------------------------------------------------------------------------- */
+
+static int cmd_permissions(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    (void)app, (void)argv;
+    auth_state *st = ctx;
+    if (argc > 1) {
+        fprintf(stderr, "usage: %s permissions\n", program_invocation_short_name);
+        return 2;
+    }
+    const char *name;
+    for (size_t i = 0; (name = cadre__perm_at(st, i)) != NULL; i++)
+        printf("%s\n", name);
+    return 0;
+}
+
+#define NAME_ROW_FIELDS(F) F(string, name)
+CADRE_SCHEMA(name_row, NAME_ROW_FIELDS)
+
+/* Prints rows of one text column after a label: "label: a, b" or "label: (none)". */
+static int print_names(auth_state *st, cadre_arena *a, const char *label, const char *sql,
+                       int64_t id)
+{
+    cadre_rows rows;
+    const cadre_value p = CADRE_PINT(id);
+    int rc = cadre_db_query(st->db, a, name_row__schema(), &rows, sql, &p, 1);
+    if (rc)
+        return rc;
+    printf("  %s: ", label);
+    const name_row *n = rows.items;
+    for (size_t i = 0; i < rows.len; i++)
+        printf("%s%.*s", i ? ", " : "", (int)n[i].name.len, n[i].name.ptr);
+    printf("%s\n", rows.len ? "" : "(none)");
+    return 0;
+}
+
+static int cmd_group(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    auth_state *st = ctx;
+    if (argc < 2 || argv[1][0] == '-' || (argc % 2) != 0) {
+        fprintf(stderr, "usage: %s group NAME [--grant PERM] [--revoke PERM] [--add USERNAME] "
+                        "[--remove USERNAME] ...   (made when missing; see `permissions`)\n",
+                program_invocation_short_name);
+        return 2;
+    }
+    for (int i = 2; i < argc; i += 2)
+        if (strcmp(argv[i], "--grant") && strcmp(argv[i], "--revoke") && strcmp(argv[i], "--add") &&
+            strcmp(argv[i], "--remove")) {
+            fprintf(stderr, "error: %s: not --grant, --revoke, --add or --remove\n", argv[i]);
+            return 2;
+        }
+    if (!migrated(st, program_invocation_short_name))
+        return 1;
+    int64_t gid = 0;
+    int rc = cadre_group_create(app, argv[1], &gid);
+    if (rc && rc != CADRE_EEXIST) {
+        fprintf(stderr, "error: group '%s': %s\n", argv[1],
+                rc == CADRE_EINVAL ? "a name of 1 to 150 characters" : cadre_strerror(rc));
+        return 1;
+    }
+    if (rc == 0)
+        printf("Group '%s' created.\n", argv[1]);
+    cadre_arena a;
+    cadre_arena_init(&a, 1024);
+    int status = 0;
+    for (int i = 2; i < argc && status == 0; i += 2) {
+        const char *what = argv[i], *arg = argv[i + 1];
+        if (strcmp(what, "--grant") == 0 || strcmp(what, "--revoke") == 0) {
+            bool grant = what[2] == 'g';
+            rc = grant ? cadre_group_grant(app, gid, arg) : cadre_group_revoke(app, gid, arg);
+            if (rc == CADRE_EINVAL)
+                fprintf(stderr, "error: no permission '%s' (see `%s permissions`)\n", arg,
+                        program_invocation_short_name);
+        } else {
+            user_id_row u;
+            bool found;
+            const cadre_value p = CADRE_PTEXT(arg);
+            rc = cadre_db_query_one(st->db, &a, user_id_row__schema(), &u, &found,
+                                    "SELECT id, email FROM cadre_user WHERE username = ?", &p, 1);
+            if (rc == 0 && !found) {
+                fprintf(stderr, "error: user '%s' does not exist\n", arg);
+                rc = CADRE_ENOTFOUND;
+            } else if (rc == 0) {
+                rc = what[2] == 'a' ? cadre_user_join(app, u.id, gid)
+                                    : cadre_user_leave(app, u.id, gid);
+            }
+        }
+        if (rc && rc != CADRE_EINVAL && rc != CADRE_ENOTFOUND)
+            fprintf(stderr, "error: %s %s: %s\n", what, arg, cadre_strerror(rc));
+        status = rc ? 1 : 0;
+    }
+    printf("Group '%s':\n", argv[1]);
+    if (print_names(st, &a, "permissions",
+                    "SELECT perm AS name FROM cadre_group_perm WHERE group_id = ? ORDER BY perm",
+                    gid) != 0 ||
+        print_names(st, &a, "members",
+                    "SELECT u.username AS name FROM cadre_user_group ug JOIN cadre_user u "
+                    "ON u.id = ug.user_id WHERE ug.group_id = ? ORDER BY u.username", gid) != 0)
+        status = 1;
+    cadre_arena_free(&a);
+    return status;
+}
+
 int cadre__auth_commands(auth_state *st)
 {
     int rc = cadre_app_command(st->app, "createsuperuser",
                                "createsuperuser [--username U] [--email E] [--noinput]   "
                                "creates a superuser (CADRE_SUPERUSER_* with --noinput)",
                                cmd_createsuperuser, st);
+    if (rc == 0)
+        rc = cadre_app_command(st->app, "createuser",
+                               "createuser [--username U] [--email E] [--staff] [--noinput]   "
+                               "creates a user (CADRE_USER_* with --noinput)", cmd_createuser, st);
     if (rc == 0)
         rc = cadre_app_command(st->app, "changepassword",
                                "changepassword [USERNAME]   sets a user's password (ends its "
@@ -456,5 +589,12 @@ int cadre__auth_commands(auth_state *st)
     if (rc == 0)
         rc = cadre_app_command(st->app, "revoketoken", "revoketoken ID   revokes an API token",
                                cmd_revoketoken, st);
+    if (rc == 0)
+        rc = cadre_app_command(st->app, "permissions", "permissions   lists every permission",
+                               cmd_permissions, st);
+    if (rc == 0)
+        rc = cadre_app_command(st->app, "group",
+                               "group NAME [--grant PERM] [--revoke PERM] [--add USER] "
+                               "[--remove USER]...   makes and changes a group", cmd_group, st);
     return rc;
 }

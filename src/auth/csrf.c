@@ -118,14 +118,30 @@ static cadre_slice origin_of(cadre_slice url)
     const char *sep = url.len > 3 ? memmem(url.ptr, url.len, "://", 3) : NULL;
     if (!sep)
         return (cadre_slice){ NULL, 0 };
-    const char *host = sep + 3, *end = url.ptr + url.len;
-    const char *slash = memchr(host, '/', (size_t)(end - host));
-    return (cadre_slice){ url.ptr, (size_t)((slash ? slash : end) - url.ptr) };
+    const char *host = sep + 3, *end = url.ptr + url.len, *p = host;
+    while (p < end && *p != '/' && *p != '?' && *p != '#' && *p != '\\')
+        p++;
+    return (cadre_slice){ url.ptr, (size_t)(p - url.ptr) };
 }
 
 /* Whether origin (scheme://host[:port]) is this site (the request's Host, by either scheme: the
  * app cannot tell behind a proxy) or a trusted origin (a host "*.example.com" trusts the
  * subdomains). */
+/* host[:port] as an origin has it: a name, an IPv4 address or a bracketed IPv6 one, nothing else
+ * (no path, query, user or space that a suffix test could be fooled by). */
+static bool host_ok(cadre_slice h)
+{
+    if (!h.len)
+        return false;
+    for (size_t i = 0; i < h.len; i++) {
+        char c = h.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == ':' || c == '[' || c == ']'))
+            return false;
+    }
+    return true;
+}
+
 static bool origin_ok(cadre_request *r, auth_state *st, cadre_slice origin)
 {
     cadre_slice host = cadre_request_header(r, "Host");
@@ -134,6 +150,8 @@ static bool origin_ok(cadre_request *r, auth_state *st, cadre_slice origin)
         return false;
     cadre_slice scheme = { origin.ptr, (size_t)(sep - origin.ptr) };
     cadre_slice ohost = { sep + 3, origin.len - (size_t)(sep + 3 - origin.ptr) };
+    if (!host_ok(ohost))
+        return false;
     if (host.len && (cadre_slice_ieq_cstr(scheme, "http") || cadre_slice_ieq_cstr(scheme, "https")) &&
         cadre_slice_ieq(ohost, host))
         return true;
@@ -150,7 +168,8 @@ static bool origin_ok(cadre_request *r, auth_state *st, cadre_slice origin)
         const char *domain = star + 4; /* ".example.com" */
         size_t dlen = strlen(domain);
         if (scheme.len == slen && strncasecmp(scheme.ptr, t, slen) == 0 && ohost.len > dlen &&
-            strncasecmp(ohost.ptr + ohost.len - dlen, domain, dlen) == 0)
+            strncasecmp(ohost.ptr + ohost.len - dlen, domain, dlen) == 0 &&
+            ohost.ptr[ohost.len - dlen - 1] != '.')
             return true;
     }
     return false;
@@ -175,7 +194,9 @@ static int part_begin(void *ctx, const cadre_multipart_part *p)
 static int part_data(void *ctx, const char *data, size_t len)
 {
     part_find *f = ctx;
-    if (f->in) {
+    if (f->in && f->len >= sizeof f->value - 1) {
+        f->len = sizeof f->value; /* too long already */
+    } else if (f->in) {
         size_t room = sizeof f->value - 1 - f->len;
         memcpy(f->value + f->len, data, len < room ? len : room);
         f->len += len < room ? len : room;

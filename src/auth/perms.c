@@ -144,6 +144,15 @@ static bool same_model(const cadre_schema *a, const cadre_schema *b)
     return a == b || (a && b && strcmp(a->name, b->name) == 0);
 }
 
+const char *cadre__perm_at(auth_state *st, size_t i)
+{
+    auth_perms *p = st->perms;
+    pthread_mutex_lock(&p->mu);
+    const char *name = build(st) == 0 && i < p->len ? p->items[i].name : NULL;
+    pthread_mutex_unlock(&p->mu);
+    return name;
+}
+
 static const obj_hook *hook_for(auth_state *st, const cadre_schema *model)
 {
     auth_perms *p = st->perms;

@@ -13,6 +13,7 @@ import os
 import random
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -188,8 +189,8 @@ class Commands(unittest.TestCase):
             srv.stop()
 
 
-class Tokens(unittest.TestCase):
-    """createtoken, tokens, revoketoken, and the token over a real socket."""
+class Migrated(unittest.TestCase):
+    """A migrated database in a temp directory with a superuser, ops."""
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix='cadre-auth-')
@@ -206,6 +207,10 @@ class Tokens(unittest.TestCase):
         e = dict(self.env)
         e.update(env or {})
         return run(args, stdin, e, self.dir)
+
+
+class Tokens(Migrated):
+    """createtoken, tokens, revoketoken, and the token over a real socket."""
 
     def test_tokens_from_the_command_line(self):
         r = self.cmd(['tokens'])
@@ -259,6 +264,56 @@ class Tokens(unittest.TestCase):
             self.assertEqual(srv.request('GET', '/api/me', headers=auth)[0], 401)
         finally:
             srv.stop()
+
+
+class Groups(Migrated):
+    """createuser, permissions and group from the command line."""
+
+    def test_createuser(self):
+        env = {'CADRE_USER_USERNAME': 'carol', 'CADRE_USER_PASSWORD': 'carol pass 1'}
+        r = self.cmd(['createuser', '--noinput', '--staff'], env=env)
+        self.assertEqual((r.returncode, r.stdout), (0, b'Staff user created successfully.\n'),
+                         r.stderr)
+        r = self.cmd(['createuser', '--noinput', '--username', 'erin'])
+        self.assertEqual((r.returncode, r.stdout), (0, b'User created successfully.\n'
+                          b'It has no usable password yet: set one with `changepassword erin`.\n'),
+                         r.stderr)
+        r = self.cmd(['createuser', '--noinput'], env=env)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b'That username is already taken.', r.stderr)
+        r = self.cmd(['createuser', '--noinput'])
+        self.assertIn(b'CADRE_USER_USERNAME', r.stderr)
+        con = sqlite3.connect(os.path.join(self.dir, 'auth.db'))
+        try:
+            rows = con.execute('SELECT username, is_staff, is_superuser, is_active FROM cadre_user '
+                               'ORDER BY id').fetchall()
+        finally:
+            con.close()
+        self.assertEqual(rows, [('ops', 1, 1, 1), ('carol', 1, 0, 1), ('erin', 0, 0, 1)])
+
+    def test_group_command(self):
+        r = self.cmd(['permissions'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        names = r.stdout.decode().split()
+        self.assertIn('auth.view_cadre_user', names)
+        self.assertEqual(names, sorted(names))
+        r = self.cmd(['group', 'staff', '--grant', 'auth.view_cadre_user', '--grant',
+                      'auth.change_cadre_token', '--add', 'ops'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode(), "Group 'staff' created.\nGroup 'staff':\n"
+                         "  permissions: auth.change_cadre_token, auth.view_cadre_user\n"
+                         "  members: ops\n")
+        r = self.cmd(['group', 'staff', '--revoke', 'auth.change_cadre_token', '--remove', 'ops'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('permissions: auth.view_cadre_user\n  members: (none)', r.stdout.decode())
+        for args, words in ((['group', 'staff', '--grant', 'shop.nothing'],
+                             b"no permission 'shop.nothing'"),
+                            (['group', 'staff', '--add', 'ghost'], b"user 'ghost' does not exist"),
+                            (['group', 'staff', '--frobnicate', 'x'], b'--frobnicate'),
+                            (['group'], b'usage:')):
+            r = self.cmd(args)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn(words, r.stderr, args)
 
 
 class Server1(unittest.TestCase):
