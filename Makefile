@@ -32,9 +32,10 @@ DOCS_ASSETS := tests/js/node_modules
 demo: build
 	@scripts/install-deps --demo
 	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory migrate
-	@echo "Cadre demo: the inventory on http://127.0.0.1:$(PORT)/ (a page), its API on /docs (Ctrl-C to stop)"
-	@echo "  curl -X POST localhost:$(PORT)/api/suppliers -H 'Content-Type: application/json' -d '{\"name\":\"Acme\"}'"
-	@echo "  curl 'localhost:$(PORT)/api/products?price__lt=10&ordering=-price'"
+	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory demo --dev
+	@echo "Cadre demo: the inventory on http://127.0.0.1:$(PORT)/ (log in as admin or clerk, above), its API on /docs (Ctrl-C to stop)"
+	@echo "  TOKEN=\$$(CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory createtoken clerk curl)"
+	@echo "  curl -H \"Authorization: Bearer \$$TOKEN\" 'localhost:$(PORT)/api/products?price__lt=10&ordering=-price'"
 	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' \
 	  CADRE_DOCS_ASSETS=$$([ -d $(DOCS_ASSETS)/swagger-ui-dist ] && echo $(DOCS_ASSETS)) \
 	  $(BUILD)/examples/inventory/inventory serve --port $(PORT)

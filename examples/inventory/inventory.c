@@ -3,6 +3,7 @@
  * PostgreSQL, with migrations.
  *
  *   inventory migrate                 creates or updates the tables
+ *   inventory demo --dev              demo users (admin, clerk), a staff group, sample rows
  *   inventory serve --port 8000       http://127.0.0.1:8000/ (a page), /docs (the API)
  *   inventory makemigrations          after changing models.h
  *
@@ -11,6 +12,7 @@
 #include "models.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #ifndef INVENTORY_MIGRATIONS
 #define INVENTORY_MIGRATIONS "migrations"
@@ -68,6 +70,119 @@ static int products_page(cadre_request *r)
                         CADRE_CTX({ "products", CADRE_TROWS(product, &products) }));
 }
 
+/* The demo's staff: may look at everything, add and change, and delete nothing. */
+static const char *const staff_perms[] = {
+    "inventory.view_supplier",       "inventory.add_supplier",  "inventory.change_supplier",
+    "inventory.view_product",        "inventory.add_product",   "inventory.change_product",
+    "inventory.view_stock_movement", "inventory.add_stock_movement",
+};
+
+/* The user named name (made with password when missing) → its id. */
+static int demo_user(cadre_app *app, cadre_arena *a, const char *name, const char *password,
+                     bool superuser, int64_t *id)
+{
+    int rc = cadre_user_create(app, name, "", password, superuser, id);
+    if (rc == 0 && !superuser) { /* staff: may log in to the admin */
+        cadre_user u = { .id = *id, .is_staff = true };
+        cadre_set(&u, cadre_user, id);
+        cadre_set(&u, cadre_user, is_staff);
+        rc = cadre_user_patch(db, a, &u, NULL);
+    }
+    if (rc != CADRE_EEXIST) {
+        if (rc == 0)
+            printf("  user %-6s password %s%s\n", name, password, superuser ? " (superuser)" : "");
+        return rc;
+    }
+    cadre_query q;
+    cadre_user u;
+    bool found;
+    cadre_q_init(&q, db, CADRE_SCHEMA_OF(cadre_user), a);
+    cadre_q_filter(&q, "username", CADRE_PTEXT(name));
+    rc = cadre_q_first(&q, &u, &found);
+    if (rc == 0 && found) {
+        *id = u.id;
+        printf("  user %-6s exists (its password is unchanged)\n", name);
+    }
+    return rc ? rc : found ? 0 : CADRE_ENOTFOUND;
+}
+
+/* Sample rows, when there are no suppliers yet. */
+static int demo_rows(cadre_arena *a)
+{
+    cadre_query q;
+    int64_t n;
+    supplier_query(&q, db, a);
+    int rc = cadre_q_count(&q, &n);
+    if (rc || n)
+        return rc;
+    static const struct { const char *name; double price; int sup, stock; } items[] = {
+        { "Claw hammer", 14.5, 0, 40 }, { "Hand saw", 22.0, 0, 12 }, { "Wood screws (100)", 4.2, 1, 300 },
+        { "Cordless drill", 89.0, 1, 5 }, { "Tape measure 5 m", 7.9, 0, 60 },
+    };
+    supplier sup[2] = { { .name = cadre_slice_cstr("Acme Tools") },
+                        { .name = cadre_slice_cstr("Northwind Hardware") } };
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        cadre_set(&sup[i], supplier, name);
+        rc = supplier_insert(db, a, &sup[i]);
+    }
+    for (size_t i = 0; i < sizeof items / sizeof items[0] && rc == 0; i++) {
+        product p = { .name = cadre_slice_cstr(items[i].name), .price = items[i].price,
+                      .supplier_id = sup[items[i].sup].id };
+        cadre_set(&p, product, name);
+        cadre_set(&p, product, price);
+        cadre_set(&p, product, supplier_id);
+        if ((rc = product_insert(db, a, &p)) != 0)
+            break;
+        stock_movement m = { .product_id = p.id, .quantity = items[i].stock,
+                             .note = cadre_slice_cstr("opening stock") };
+        cadre_set(&m, stock_movement, product_id);
+        cadre_set(&m, stock_movement, quantity);
+        cadre_set(&m, stock_movement, note);
+        rc = stock_movement_insert(db, a, &m);
+    }
+    if (rc == 0)
+        printf("  2 suppliers and 5 products with their opening stock\n");
+    return rc;
+}
+
+/* inventory demo --dev: the demo's users (printed with their passwords), the staff group and
+ * some rows; run again, it adds only what is missing. */
+static int demo_command(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    (void)ctx;
+    if (argc != 2 || strcmp(argv[1], "--dev") != 0) {
+        fprintf(stderr, "usage: inventory demo --dev\n(it makes users with known passwords: "
+                        "for development only)\n");
+        return 2;
+    }
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    int64_t admin, clerk, staff;
+    printf("Demo data:\n");
+    int rc = demo_user(app, &a, "admin", "admin-demo-1", true, &admin);
+    if (rc == 0)
+        rc = demo_user(app, &a, "clerk", "clerk-demo-1", false, &clerk);
+    if (rc == 0)
+        rc = cadre_group_create(app, "staff", &staff);
+    if (rc == CADRE_EEXIST)
+        rc = 0;
+    for (size_t i = 0; i < sizeof staff_perms / sizeof staff_perms[0] && rc == 0; i++)
+        rc = cadre_group_grant(app, staff, staff_perms[i]);
+    if (rc == 0)
+        rc = cadre_user_join(app, clerk, staff);
+    if (rc == 0)
+        printf("  group staff: view, add and change everything, delete nothing; clerk is in it\n");
+    if (rc == 0)
+        rc = demo_rows(&a);
+    cadre_arena_free(&a);
+    if (rc) {
+        fprintf(stderr, "error: the demo data could not be made: %s (has `inventory migrate` "
+                        "run?)\n", cadre_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
 /* The pages' own errors (no such page, the database down) for browsers; the API keeps JSON. */
 static int error_page(cadre_request *r, int status, const char *detail, void *ctx)
 {
@@ -89,21 +204,32 @@ int main(int argc, char **argv)
     /* compiled when the app starts: one that does not compile stops it with file:line */
     cadre_templates_add(app, inventory_templates, inventory_templates_count);
     cadre_app_on_error(app, 0, error_page, NULL);
-    cadre_get(app, "/", products_page);
+    /* users, sessions, the login page, CSRF, permissions and API tokens */
+    cadre_auth(app, db);
+    cadre_models(app, db, INVENTORY_MIGRATIONS, CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product),
+                 CADRE_SCHEMA_OF(stock_movement));
+    /* the pages: a browser that is not logged in goes to the login page and comes back */
+    cadre_get(app, "/", products_page,
+              .guards = CADRE_GUARDS(CADRE_PERM("inventory.view_product")));
     /* forms validated like the API's bodies: shown again with their errors beside the fields
      * (422), or the row inserted (a name taken, a supplier that is not there: said beside the
-     * field) and the browser sent to the list (303) */
+     * field) and the browser sent to the list (303); each needs its model's add permission */
     CADRE_FORM_PAGE(app, "/suppliers/new", supplier, "form.html", NULL, .db = db,
                     .success = "/");
     CADRE_FORM_PAGE(app, "/products/new", product, "form.html", NULL, .db = db,
                     .fields = "name,price,supplier_id", .success = "/");
-    cadre_models(app, db, INVENTORY_MIGRATIONS, CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product),
-                 CADRE_SCHEMA_OF(stock_movement));
-    cadre_crud(app, "/api/suppliers", CADRE_SCHEMA_OF(supplier), db);
-    cadre_crud(app, "/api/products", CADRE_SCHEMA_OF(product), db);
-    cadre_crud(app, "/api/stock-movements", CADRE_SCHEMA_OF(stock_movement), db);
-    CADRE_ROUTE(app, GET, "/api/products/{id}/stock", product_stock, product_ref, cadre_none,
-                stock_level, .summary = "Stock level of a product", .tags = "products");
+    /* the API: a logged-in browser (with its CSRF token) or an API token, each operation
+     * needing its model's view, add, change or delete permission */
+    cadre_group_begin(app, "/api", .auth = CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN);
+    cadre_crud(app, "/suppliers", CADRE_SCHEMA_OF(supplier), db);
+    cadre_crud(app, "/products", CADRE_SCHEMA_OF(product), db);
+    cadre_crud(app, "/stock-movements", CADRE_SCHEMA_OF(stock_movement), db);
+    CADRE_ROUTE(app, GET, "/products/{id}/stock", product_stock, product_ref, cadre_none,
+                stock_level, .summary = "Stock level of a product", .tags = "products",
+                .guards = CADRE_GUARDS(CADRE_PERM("inventory.view_stock_movement")));
+    cadre_group_end(app);
+    cadre_app_command(app, "demo", "demo   adds the demo's users, staff group and sample rows "
+                      "(development only)", demo_command, NULL);
     int status = cadre_main(app, argc, argv);
     cadre_db_close(db);
     return status;

@@ -91,13 +91,17 @@ static int split_origins(cadre_app *app, auth_state *st, const char *list)
     return 0;
 }
 
-/* csrf_token in every template context (what {{ form }} and auth's pages put in their forms) */
+/* csrf_token in every template context (what {{ form }} and auth's pages put in their forms),
+ * and user: the logged-in user, when there is one (its password is never shown) */
 static int csrf_processor(cadre_request *r, cadre_tctx_builder *b, void *ctx)
 {
     (void)ctx;
     const char *token = cadre_csrf_token(r);
     if (token)
         cadre_tctx_add(b, "csrf_token", CADRE_TSTR(token));
+    const cadre_user *u = cadre_request_user(r);
+    if (u)
+        cadre_tctx_add(b, "user", CADRE_TOBJ(cadre_user, u));
     return 0;
 }
 

@@ -109,8 +109,10 @@ int cadre_auth_user(cadre_request *r, const cadre_user **user)
         const cadre_value p[2] = { CADRE_PINT(now), CADRE_PINT(row.session_id) };
         rc = cadre_db_exec(st->db, "UPDATE cadre_session SET seen = ? WHERE id = ?", p, 2, NULL,
                            NULL);
+        /* a database that takes no writes (locked, full, read-only) still lets a user read */
         if (rc)
-            return rc;
+            cadre_log(CADRE_LOG_WARN, "auth: session %lld's last activity not recorded: %s",
+                      (long long)row.session_id, cadre_strerror(rc));
     }
     cadre_user *u = cadre_alloc(r, sizeof *u);
     memset(u, 0, sizeof *u);

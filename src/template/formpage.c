@@ -56,9 +56,17 @@ static int show(cadre_request *r, const struct form_page *fp, int status, const 
     return cadre_render(r, status, fp->template_name, ctx);
 }
 
+/* A form page that inserts a row of its model asks the model's access hooks (cadre_auth's
+ * permissions) for "add", as cadre_crud does: 0, or the refusal answered. */
+static int may_add(cadre_request *r, const struct form_page *fp, const void *obj)
+{
+    return fp->spec.save ? 0 : cadre_model_check(r, fp->spec.schema, "add", obj);
+}
+
 static int form_get(cadre_request *r)
 {
-    return show(r, r->route_data, 200, NULL, NULL);
+    int rc = may_add(r, r->route_data, NULL);
+    return rc ? rc : show(r, r->route_data, 200, NULL, NULL);
 }
 
 /* Only the fields of the form are taken: the others are what the struct holds without input (a
@@ -110,7 +118,9 @@ static int form_post(cadre_request *r)
     if (!multipart && !cadre_slice_ieq_cstr(media, "application/x-www-form-urlencoded"))
         return cadre_error(r, 415, "Unsupported Media Type: a form sends "
                                    "application/x-www-form-urlencoded or multipart/form-data");
-    int rc;
+    int rc = may_add(r, fp, NULL);
+    if (rc)
+        return rc;
     void *obj = cadre_alloc(r, s->size);
     cadre_verrors errs;
     if (!obj)
@@ -138,7 +148,7 @@ static int form_post(cadre_request *r)
         return show(r, fp, 422, obj, &errs);
     if (fp->spec.save) {
         rc = fp->spec.save(r, obj, &errs);
-    } else {
+    } else if ((rc = may_add(r, fp, obj)) == 0) {
         rc = cadre_model_insert(fp->spec.db, r->arena, s, obj);
         if ((rc == CADRE_EEXIST || rc == CADRE_ESTATE) &&
             cadre_model_conflicts(fp->spec.db, r->arena, s, obj, -1, false, &errs) > 0)
@@ -174,13 +184,19 @@ static int form_choices(cadre_request *r)
         return cadre_error(r, 404, "Not Found");
     cadre_query q;
     cadre_rows rows;
+    /* what the viewer may see of that model, as its list in the CRUD API */
+    int rc = cadre_model_check(r, t, "view", NULL);
+    if (rc)
+        return rc;
     cadre_q_init(&q, fp->spec.db, t, r->arena);
+    if ((rc = cadre_model_filter(r, t, &q)) != 0)
+        return rc;
     if (text.len)
         cadre_q_filter(&q, cadre_arena_printf(r->arena, "%s__icontains", label->name),
                        CADRE_PSLICE(text));
     cadre_q_order_by(&q, label->name);
     cadre_q_limit(&q, 20);
-    int rc = cadre_q_fetch(&q, &rows);
+    rc = cadre_q_fetch(&q, &rows);
     if (rc)
         return rc;
     cadre_buf out;

@@ -23,11 +23,14 @@ from sandbox import FILL, tmpfs_prefix
 SQLITE_ONLY = bool(os.environ.get("CADRE_TEST_PG"))
 
 
-def request(port, method, path, body=None, timeout=15):
-    """→ (status, headers dict (lower-case names), parsed JSON body or None)."""
+def request(port, method, path, body=None, timeout=15, token=None):
+    """→ (status, headers dict (lower-case names), parsed JSON body or None); token: an API
+    token, sent as Bearer."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         headers = {"Connection": "close"}
+        if token:
+            headers["Authorization"] = "Bearer " + token
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -48,9 +51,16 @@ class Base(unittest.TestCase):
         self.addCleanup(self.db.drop)
         self.path = os.path.join(self.db.dir, "inv.db")
 
+    token = None
+
     def migrate(self):
+        """Migrates, and makes a superuser's API token that request sends."""
         rc, out, err = self.db.run("migrate")
         self.assertEqual(rc, 0, out + err)
+        self.token = self.db.admin_token()
+
+    def request(self, *args, **kwargs):
+        return request(*args, token=self.token, **kwargs)
 
     def serve(self):
         srv = inv.Server(self.db)
@@ -89,19 +99,21 @@ class LockedDatabaseTest(Base):
     def test_writes_wait_without_stalling_the_worker(self):
         self.migrate()
         srv = self.serve()  # one worker: a stalled thread would stall everything
+        # the token's first use records it (a write, at most once a minute): before the lock
+        self.assertEqual(self.request(srv.port, "GET", "/api/suppliers")[0], 200)
         other = self.hold_lock()
         results = {}
 
         def write(name):
-            results[name] = request(srv.port, "POST", "/api/suppliers", {"name": name})
+            results[name] = self.request(srv.port, "POST", "/api/suppliers", {"name": name})
 
         writers = [threading.Thread(target=write, args=("w%d" % i,)) for i in range(3)]
         for t in writers:
             t.start()
         time.sleep(0.2)  # let the writes reach the lock (they are still waiting below)
         # routes that do not write answer while the writes wait
-        for path in ("/openapi.json", "/api/suppliers", "/"):
-            status, _, _ = request(srv.port, "GET", path)
+        for path in ("/openapi.json", "/api/suppliers", "/accounts/login/"):
+            status, _, _ = self.request(srv.port, "GET", path)
             self.assertEqual(status, 200, path)
             self.assertTrue(all(t.is_alive() for t in writers),
                             "a write finished while the lock was held: %r" % results)
@@ -109,18 +121,18 @@ class LockedDatabaseTest(Base):
         for t in writers:
             t.join(15)
         self.assertEqual(sorted(r[0] for r in results.values()), [201, 201, 201], results)
-        status, _, rows = request(srv.port, "GET", "/api/suppliers")
+        status, _, rows = self.request(srv.port, "GET", "/api/suppliers")
         self.assertEqual(sorted(r["name"] for r in rows["results"]), ["w0", "w1", "w2"])
 
     def test_a_lock_held_too_long_answers_503(self):
         self.migrate()
         srv = self.serve()
         other = self.hold_lock()
-        got = request(srv.port, "POST", "/api/suppliers", {"name": "late"})
+        got = self.request(srv.port, "POST", "/api/suppliers", {"name": "late"})
         self.assert_503(got, "busy")
         self.assertEqual(got[1].get("retry-after"), "1")
         other.execute("ROLLBACK")
-        status, _, _ = request(srv.port, "POST", "/api/suppliers", {"name": "late"})
+        status, _, _ = self.request(srv.port, "POST", "/api/suppliers", {"name": "late"})
         self.assertEqual(status, 201)
         self.assert_logged(srv, "locked")
 
@@ -132,11 +144,11 @@ class FileUnderTheServerTest(Base):
     def test_removed(self):
         self.migrate()
         srv = self.serve()
-        self.assertEqual(request(srv.port, "POST", "/api/suppliers", {"name": "kept"})[0], 201)
+        self.assertEqual(self.request(srv.port, "POST", "/api/suppliers", {"name": "kept"})[0], 201)
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(self.path + suffix):
                 os.remove(self.path + suffix)
-        self.assert_503(request(srv.port, "POST", "/api/suppliers", {"name": "lost"}),
+        self.assert_503(self.request(srv.port, "POST", "/api/suppliers", {"name": "lost"}),
                         "removed or replaced")
         self.assert_logged(srv, "removed")
 
@@ -147,19 +159,19 @@ class FileUnderTheServerTest(Base):
         self.db.url = "sqlite://" + self.path
         self.migrate()
         srv = self.serve()
-        self.assertEqual(request(srv.port, "POST", "/api/suppliers", {"name": "kept"})[0], 201)
+        self.assertEqual(self.request(srv.port, "POST", "/api/suppliers", {"name": "kept"})[0], 201)
         shutil.rmtree(data)
-        self.assert_503(request(srv.port, "POST", "/api/suppliers", {"name": "lost"}),
+        self.assert_503(self.request(srv.port, "POST", "/api/suppliers", {"name": "lost"}),
                         "removed or replaced")
 
     def test_replaced(self):
         self.migrate()
         srv = self.serve()
-        self.assertEqual(request(srv.port, "POST", "/api/suppliers", {"name": "a"})[0], 201)
+        self.assertEqual(self.request(srv.port, "POST", "/api/suppliers", {"name": "a"})[0], 201)
         copy = self.path + ".restore"
         shutil.copy(self.path, copy)
         os.replace(copy, self.path)  # e.g. a backup restored under the running server
-        self.assert_503(request(srv.port, "PUT", "/api/suppliers/1", {"name": "b"}),
+        self.assert_503(self.request(srv.port, "PUT", "/api/suppliers/1", {"name": "b"}),
                         "removed or replaced")
 
 
@@ -172,26 +184,31 @@ class StorageTroubleTest(Base):
         mnt = os.path.join(self.db.dir, "mnt")
         os.mkdir(mnt)
         self.db.url = "sqlite://%s/inv.db" % mnt
-        migrate = '"%s" migrate >/dev/null' % inv.APP
+        tokfile = os.path.join(self.db.dir, "token")
+        migrate = ('"{0}" migrate >/dev/null && CADRE_SUPERUSER_USERNAME=ops '
+                   'CADRE_SUPERUSER_PASSWORD="ops pass 12" "{0}" createsuperuser --noinput '
+                   '>/dev/null && "{0}" createtoken ops t >"{1}"').format(inv.APP, tokfile)
         prefix = tmpfs_prefix(mnt, "2m", migrate + " && " + before)
         if prefix is None:
             self.skipTest("no mount namespace for a small tmpfs on this machine")
         srv = inv.Server(self.db, prefix)
         self.addCleanup(srv.stop)
+        with open(tokfile) as f:
+            self.token = f.readline().strip()
         return srv, mnt
 
     def test_disk_full(self):
         srv, mnt = self.serve_in_tmpfs(FILL)
-        got = request(srv.port, "POST", "/api/suppliers", {"name": "x" * 200})
+        got = self.request(srv.port, "POST", "/api/suppliers", {"name": "x" * 200})
         for i in range(50):  # a few pages may still fit: bounded
             if got[0] != 201:
                 break
-            got = request(srv.port, "POST", "/api/suppliers", {"name": "%d" % i + "x" * 190})
+            got = self.request(srv.port, "POST", "/api/suppliers", {"name": "%d" % i + "x" * 190})
         self.assert_503(got, "disk is full")
         self.assert_logged(srv, "disk full")
         # space again (the file is reached through the server's own mount namespace): writes work
         os.remove("/proc/%d/root%s/fill" % (srv.proc.pid, mnt))
-        self.assertEqual(request(srv.port, "POST", "/api/suppliers", {"name": "after"})[0], 201)
+        self.assertEqual(self.request(srv.port, "POST", "/api/suppliers", {"name": "after"})[0], 201)
 
     def test_read_only(self):
         # a supplier written first, then the storage turned read-only: still served, read-only
@@ -199,9 +216,9 @@ class StorageTroubleTest(Base):
                   'c.execute(\\"insert into supplier (name) values (\'kept\')\\"); c.commit()" '
                   '"$D/inv.db"')
         srv, _ = self.serve_in_tmpfs(insert + ' && mount -o remount,ro "$D"')
-        self.assert_503(request(srv.port, "POST", "/api/suppliers", {"name": "ro"}), "read-only",
+        self.assert_503(self.request(srv.port, "POST", "/api/suppliers", {"name": "ro"}), "read-only",
                         srv)
-        status, _, body = request(srv.port, "GET", "/api/suppliers")
+        status, _, body = self.request(srv.port, "GET", "/api/suppliers")
         self.assertEqual((status, [r["name"] for r in body["results"]]), (200, ["kept"]), body)
         self.assert_logged(srv, "read-only storage")
 
@@ -210,8 +227,8 @@ class StorageTroubleTest(Base):
         with open(self.path, "r+b") as f:
             f.write(b"this is not a database file at all" * 4)
         srv = self.serve()
-        self.assert_503(request(srv.port, "GET", "/api/suppliers"), "damaged")
-        self.assert_503(request(srv.port, "POST", "/api/suppliers", {"name": "x"}), "damaged")
+        self.assert_503(self.request(srv.port, "GET", "/api/suppliers"), "damaged")
+        self.assert_503(self.request(srv.port, "POST", "/api/suppliers", {"name": "x"}), "damaged")
 
 
 if __name__ == "__main__":

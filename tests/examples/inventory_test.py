@@ -79,12 +79,34 @@ class Database:
     def env(self):
         return dict(os.environ, CADRE_DATABASE_URL=self.url)
 
-    def run(self, *args):
+    def run(self, *args, env=None):
         """Runs an inventory command (in the temp dir, so a default database could not land in
         the source tree) → (exit status, stdout, stderr)."""
-        p = subprocess.run([APP, *args], env=self.env(), cwd=self.dir, capture_output=True,
-                           text=True, timeout=COMMAND_TIMEOUT)
+        p = subprocess.run([APP, *args], env=dict(self.env(), **(env or {})), cwd=self.dir,
+                           capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
         return p.returncode, p.stdout, p.stderr
+
+    def user(self, name, password, *flags):
+        """Makes a user (createsuperuser with "super" in flags, else createuser with the
+        flags)."""
+        command = "createsuperuser" if "super" in flags else "createuser"
+        prefix = "CADRE_SUPERUSER_" if "super" in flags else "CADRE_USER_"
+        rc, out, err = self.run(command, "--noinput", *[f for f in flags if f != "super"],
+                                env={prefix + "USERNAME": name, prefix + "PASSWORD": password})
+        assert rc == 0, out + err
+
+    def token(self, user, *args):
+        """A new API token of user (createtoken's first line)."""
+        rc, out, err = self.run("createtoken", user, f"test {time.monotonic_ns()}", *args)
+        assert rc == 0, out + err
+        return out.splitlines()[0]
+
+    def admin_token(self):
+        """A superuser's token (the superuser made the first time)."""
+        if not getattr(self, "_admin", None):
+            self.user("ops", "ops pass 12", "super")
+            self._admin = self.token("ops")
+        return self._admin
 
 
 class Server:
@@ -130,11 +152,19 @@ class Server:
         if not self.pump.is_alive():
             self.proc.stderr.close()
 
-    def request(self, method, path, body=None):
-        """One HTTP/1.1 request on its own connection → (status, parsed JSON body or None, raw)."""
+    token = None  # sent as a Bearer token by request, unless told otherwise
+
+    def request(self, method, path, body=None, token=True, headers=None):
+        """One HTTP/1.1 request on its own connection → (status, parsed JSON body or None, raw).
+        token: True sends the server's token (when it has one), None none, else that token."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
         try:
+            extra = headers or {}
             headers = {"Connection": "close"}
+            token = self.token if token is True else token
+            if token:
+                headers["Authorization"] = "Bearer " + token
+            headers.update(extra)
             data = None
             if body is not None:
                 data = json.dumps(body).encode()
@@ -142,6 +172,7 @@ class Server:
             conn.request(method, path, body=data, headers=headers)
             resp = conn.getresponse()
             raw = resp.read()
+            self.last_headers = dict(resp.getheaders())
             parsed = None
             if raw:
                 ctype = resp.getheader("Content-Type", "")
@@ -152,26 +183,61 @@ class Server:
             conn.close()
 
 
+    def login(self, username, password):
+        """Logs in through the login page as a browser does → its cookies, as a Cookie header
+        value, with the CSRF secret that scripts send as X-CSRFToken ((cookie, csrf))."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
+        try:
+            conn.request("GET", "/accounts/login/", headers={"Accept": "text/html"})
+            resp = conn.getresponse()
+            resp.read()
+            csrf = re.match(r"csrftoken=([A-Za-z0-9]+)", resp.getheader("Set-Cookie")).group(1)
+            form = urllib.parse.urlencode({"username": username, "password": password,
+                                           "csrfmiddlewaretoken": csrf})
+            conn.request("POST", "/accounts/login/", body=form, headers={
+                "Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html",
+                "Cookie": "csrftoken=" + csrf, "Origin": f"http://127.0.0.1:{self.port}"})
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == 303, (resp.status, username)
+            jar = {}
+            for name, value in resp.getheaders():
+                if name.lower() == "set-cookie":
+                    k, v = value.split(";", 1)[0].split("=", 1)
+                    jar[k] = v
+            return f"sessionid={jar['sessionid']}; csrftoken={jar['csrftoken']}", jar["csrftoken"]
+        finally:
+            conn.close()
+
+
+def auth_migrations():
+    """auth's migrations (src/auth/migrations), which migrate applies before the inventory's."""
+    d = os.path.join(MIGRATIONS, "..", "..", "..", "src", "auth", "migrations")
+    return sorted(f[:-len(".json")] for f in os.listdir(d) if f.endswith(".json"))
+
+
 class MigrationCommandsTest(unittest.TestCase):
     def setUp(self):
         self.db = Database()
         self.addCleanup(self.db.drop)
 
     def test_migrate_lifecycle(self):
-        names = migration_names()
+        names, auth = migration_names(), auth_migrations()
         rc, out, err = self.db.run("showmigrations")
         self.assertEqual(rc, 0, err)
-        self.assertEqual(out.splitlines(), [f"[ ] {n}" for n in names])
+        self.assertEqual(out.splitlines(), ["auth", *[f" [ ] {n}" for n in auth],
+                                            "inventory", *[f" [ ] {n}" for n in names]])
 
         rc, out, err = self.db.run("migrate")
         self.assertEqual(rc, 0, err)
-        self.assertEqual(out.splitlines(), [f"Applying inventory.{n}... OK" for n in names])
+        self.assertEqual(out.splitlines(), [f"Applying auth.{n}... OK" for n in auth] +
+                         [f"Applying inventory.{n}... OK" for n in names])
         if not PG:  # CADRE_DATABASE_URL was honoured: the database is where it says
             self.assertTrue(os.path.isfile(os.path.join(self.db.dir, "inv.db")))
 
-        rc, out, err = self.db.run("showmigrations")
+        rc, out, err = self.db.run("showmigrations", "inventory")
         self.assertEqual(rc, 0, err)
-        self.assertEqual(out.splitlines(), [f"[X] {n}" for n in names])
+        self.assertEqual(out.splitlines(), ["inventory", *[f" [X] {n}" for n in names]])
 
         rc, out, err = self.db.run("migrate")
         self.assertEqual(rc, 0, err)
@@ -196,23 +262,26 @@ class MigrationCommandsTest(unittest.TestCase):
         # applied, the rest pending. migrate upgrades the record table, gives its rows to the
         # app's own module, applies only what is pending, and the app serves from it.
         names = migration_names()
-        rc, out, err = self.db.run("migrate", "0001")
+        rc, out, err = self.db.run("migrate", "inventory", "0001")
         self.assertEqual(rc, 0, err)
         self.sql("DROP TABLE cadre_migrations",
                  "CREATE TABLE cadre_migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)",
                  "INSERT INTO cadre_migrations (name, applied) VALUES ('0001_initial', "
                  "'2026-06-01T12:00:00Z')")
-        rc, out, err = self.db.run("showmigrations")
+        rc, out, err = self.db.run("showmigrations", "inventory")
         self.assertEqual(rc, 0, err)
-        self.assertEqual(out.splitlines(), ["[X] 0001_initial"] + [f"[ ] {n}" for n in names[1:]])
+        self.assertEqual(out.splitlines(), ["inventory", " [X] 0001_initial"] +
+                         [f" [ ] {n}" for n in names[1:]])
         rc, out, err = self.db.run("migrate")
         self.assertEqual(rc, 0, out + err)
         lines = out.splitlines()
         self.assertIn("Upgraded cadre_migrations", lines[0])
-        self.assertEqual(lines[1:], [f"Applying inventory.{n}... OK" for n in names[1:]])
-        rc, out, err = self.db.run("showmigrations")
-        self.assertEqual(out.splitlines(), [f"[X] {n}" for n in names])
+        self.assertEqual(lines[1:], [f"Applying auth.{n}... OK" for n in auth_migrations()] +
+                         [f"Applying inventory.{n}... OK" for n in names[1:]])
+        rc, out, err = self.db.run("showmigrations", "inventory")
+        self.assertEqual(out.splitlines(), ["inventory", *[f" [X] {n}" for n in names]])
         srv = Server(self.db)
+        srv.token = self.db.admin_token()
         try:
             status, body, _ = srv.request("POST", "/api/suppliers", {"name": "Old Co"})
             self.assertEqual(status, 201, body)
@@ -221,13 +290,13 @@ class MigrationCommandsTest(unittest.TestCase):
 
     def test_migrate_up_to_a_target(self):
         names = migration_names()
-        rc, out, err = self.db.run("migrate", "0001")
+        rc, out, err = self.db.run("migrate", "inventory", "0001")
         self.assertEqual(rc, 0, err)
         self.assertEqual(out.splitlines(), ["Applying inventory.0001_initial... OK"])
-        rc, out, err = self.db.run("showmigrations")
+        rc, out, err = self.db.run("showmigrations", "inventory")
         self.assertEqual(rc, 0, err)
         self.assertEqual(out.splitlines(),
-                         ["[X] 0001_initial"] + [f"[ ] {n}" for n in names[1:]])
+                         ["inventory", " [X] 0001_initial"] + [f" [ ] {n}" for n in names[1:]])
 
     def test_makemigrations_check_matches_the_models_and_writes_nothing(self):
         before = snapshot(MIGRATIONS)
@@ -238,22 +307,22 @@ class MigrationCommandsTest(unittest.TestCase):
         # writing nothing
         empty = os.path.join(self.db.dir, "empty")
         os.mkdir(empty)
-        rc, out, err = self.db.run("makemigrations", "--check", "--dir", empty)
+        rc, out, err = self.db.run("makemigrations", "inventory", "--check", "--dir", empty)
         self.assertNotEqual(rc, 0, out + err)
         self.assertIn("create table supplier", out + err)
         self.assertEqual(os.listdir(empty), [])
         self.assertEqual(snapshot(MIGRATIONS), before)
 
     def test_sqlmigrate_per_engine(self):
-        rc, pg_sql, err = self.db.run("sqlmigrate", "0001", "--engine", "postgresql")
+        rc, pg_sql, err = self.db.run("sqlmigrate", "inventory", "0001", "--engine", "postgresql")
         self.assertEqual(rc, 0, err)
         self.assertIn("CREATE TABLE supplier", pg_sql)
         self.assertIn("BIGSERIAL", pg_sql)
-        rc, lite_sql, err = self.db.run("sqlmigrate", "0001", "--engine", "sqlite")
+        rc, lite_sql, err = self.db.run("sqlmigrate", "inventory", "0001", "--engine", "sqlite")
         self.assertEqual(rc, 0, err)
         self.assertIn("CREATE TABLE supplier", lite_sql)
         self.assertNotIn("BIGSERIAL", lite_sql)
-        rc, out, err = self.db.run("sqlmigrate", "9999")
+        rc, out, err = self.db.run("sqlmigrate", "inventory", "9999")
         self.assertNotEqual(rc, 0, out)
 
 
@@ -265,6 +334,9 @@ class ApiTest(unittest.TestCase):
             rc, out, err = cls.db.run("migrate")
             assert rc == 0, out + err
             cls.server = Server(cls.db)
+            # the API as a superuser's token, the pages as its logged-in browser
+            cls.server.token = cls.db.admin_token()
+            cls.cookie, cls.csrf = cls.server.login("ops", "ops pass 12")
         except BaseException:
             cls.db.drop()
             raise
@@ -402,7 +474,7 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(status, 201, raw)
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
         try:
-            conn.request("GET", "/", headers={"Connection": "close"})
+            conn.request("GET", "/", headers={"Connection": "close", "Cookie": self.cookie})
             resp = conn.getresponse()
             page = resp.read().decode()
         finally:
@@ -417,7 +489,8 @@ class ApiTest(unittest.TestCase):
         """A browser-like request: (status, headers, page text)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
         try:
-            headers = {"Connection": "close", "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+            headers = {"Connection": "close", "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+                       "Cookie": self.cookie, "X-CSRFToken": self.csrf}
             body = None
             if form is not None:
                 body = urllib.parse.urlencode(form).encode()
@@ -493,7 +566,9 @@ class ApiTest(unittest.TestCase):
         self.assertFalse(row["updated_at"].startswith("2001"), row)
         self.assertEqual((row["price"], row["supplier_id"]), (7.5, sid))
         # a JSON body is not a form
-        status, _, raw = self.req("POST", "/products/new", {"name": "x"})
+        status, _, raw = self.server.request("POST", "/products/new", {"name": "x"}, token=None,
+                                             headers={"Cookie": self.cookie,
+                                                      "X-CSRFToken": self.csrf})
         self.assertEqual(status, 415, raw)
 
     def test_parameter_names_are_text_in_errors(self):
@@ -664,12 +739,16 @@ class UnmigratedDatabaseTest(unittest.TestCase):
 
     def test_requests_answer_a_json_500_and_the_server_survives(self):
         startup = "".join(self.server.lines)
-        self.assertRegex(startup, rf"lacks {len(migration_names())} migrations?: .* will fail until")
+        self.assertRegex(startup, rf"lacks {len(migration_names()) + len(auth_migrations())} "
+                                  r"migrations?: .* will fail until")
+        # a token cannot be looked up: the server's error, not the client's (never a 401 that
+        # would have the client throw its token away)
+        token = "cadre_0123456789ab_" + "A" * 43
         for method, path, body in (("GET", "/api/suppliers", None),
                                    ("POST", "/api/suppliers", {"name": "Acme"}),
                                    ("GET", "/api/products/1/stock", None)):
             t = time.monotonic()
-            status, parsed, raw = self.server.request(method, path, body)
+            status, parsed, raw = self.server.request(method, path, body, token=token)
             self.assertEqual(status, 500, (method, path, raw))
             self.assertEqual(parsed, {"detail": "Internal Server Error"})
             self.assertLess(time.monotonic() - t, 5, (method, path))

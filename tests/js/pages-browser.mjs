@@ -15,6 +15,10 @@ const { check, fail, report } = checker();
 
 const migrated = spawnSync(bin, ["migrate"], { env, encoding: "utf8", timeout: 30000 });
 check(migrated.status === 0, `migrate (${migrated.stderr})`);
+const made = spawnSync(bin, ["createsuperuser", "--noinput"], {
+  env: { ...env, CADRE_SUPERUSER_USERNAME: "ops", CADRE_SUPERUSER_PASSWORD: "ops pass 12" },
+  encoding: "utf8", timeout: 30000 });
+check(made.status === 0, `createsuperuser (${made.stderr})`);
 const { server, base } = await serve(bin, [], env);
 let browser;
 try {
@@ -27,8 +31,14 @@ try {
     if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
   });
 
-  // The empty list.
+  // Not logged in: the login page, which comes back to the list.
   await page.goto(`${base}/`, { timeout: 30000 });
+  check(page.url() === `${base}/accounts/login/?next=/`, `sent to log in (${page.url()})`);
+  await page.fill("#id_username", "ops");
+  await page.fill("#id_password", "ops pass 12");
+  await Promise.all([page.waitForURL(`${base}/`, { timeout: 10000 }), page.click("button[type=submit]")]);
+
+  // The empty list.
   check((await page.title()) === "Products · Inventory", `title (${await page.title()})`);
   check((await page.textContent("main")).includes("No products yet"), "the empty list says so");
 
@@ -37,21 +47,21 @@ try {
   await page.waitForURL(`${base}/suppliers/new`, { timeout: 10000 });
   let posted = 0;
   page.on("request", (req) => { if (req.method() === "POST") posted++; });
-  await page.click("button[type=submit]");
+  await page.click("main button[type=submit]");
   check(posted === 0, "an empty required field is stopped by the browser");
   check(await page.$eval("#id_name", (el) => !el.validity.valid), "the name input is invalid");
 
   // Created: 303 to the list.
   const evil = "<img src=x onerror=\"window.__pwned=1\">Acme";
   await page.fill("#id_name", evil);
-  await Promise.all([page.waitForURL(`${base}/`, { timeout: 10000 }), page.click("button[type=submit]")]);
+  await Promise.all([page.waitForURL(`${base}/`, { timeout: 10000 }), page.click("main button[type=submit]")]);
   check(posted === 1, `one POST (${posted})`);
 
   // The same name again: the server's error beside the field, what was typed kept.
   await page.goto(`${base}/suppliers/new`);
   await page.fill("#id_name", evil);
   await page.fill("#id_email", "sales@example.com");
-  await page.click("button[type=submit]");
+  await page.click("main button[type=submit]");
   await page.waitForSelector("p.field.error", { timeout: 10000 });
   check((await page.textContent("p.field.error .error")) === "Supplier with this name already exists.",
         "the unique error beside the name");
@@ -59,19 +69,27 @@ try {
   check((await page.inputValue("#id_email")) === "sales@example.com", "the e-mail comes back too");
 
   // A product of that supplier: its name is text on the page, not markup.
-  const sup = await (await fetch(`${base}/api/suppliers?limit=1`)).json();
-  const res = await fetch(`${base}/api/products`, {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ name: "<script>window.__pwned=2</script>Saw", price: 12.5,
+  // (the API with the browser's session: its CSRF token from the csrftoken cookie)
+  const csrf = (await page.context().cookies()).find((c) => c.name === "csrftoken").value;
+  const sup = await (await page.request.get(`${base}/api/suppliers?limit=1`)).json();
+  const res = await page.request.post(`${base}/api/products`, {
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Origin: base },
+    data: JSON.stringify({ name: "<script>window.__pwned=2</script>Saw", price: 12.5,
                            supplier_id: sup.results[0].id }),
   });
-  check(res.status === 201, `product created (${res.status})`);
+  check(res.status() === 201, `product created (${res.status()})`);
   await page.goto(`${base}/`);
   const cells = await page.$$eval("td", (tds) => tds.map((td) => td.textContent.trim()));
   check(cells.includes("<script>window.__pwned=2</script>Saw"), `the product's name is text (${cells})`);
   check(cells.includes(evil), "the supplier's name is text");
   check(cells.includes("12.5"), "the price");
   check((await page.evaluate(() => window.__pwned)) === undefined, "no markup from the data ran");
+  check((await page.textContent("header .account")).includes("ops"), "who is logged in");
+  await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "inventory-products.png") });
+  // Logged out (a POST with the CSRF token): the list sends to the login page again.
+  await Promise.all([page.waitForLoadState(), page.click("header .account button")]);
+  await page.goto(`${base}/`);
+  check(page.url().startsWith(`${base}/accounts/login/`), `logged out (${page.url()})`);
   check(errors.length === 0, `no page errors (${errors.join("; ")})`);
 } catch (err) {
   fail(err);
