@@ -378,6 +378,14 @@ typedef int (*cadre_error_page)(cadre_request *r, int status, const char *detail
 int cadre_app_on_error(cadre_app *app, int status, cadre_error_page fn, void *ctx);
 
 /**
+ * Answers an error as the app answers its own: the page registered for status (cadre_app_on_error)
+ * when the client asked for HTML on a route that is not an API route, else cadre_error's JSON
+ * {"detail": detail}. Headers already set (WWW-Authenticate, Retry-After) stay. For a guard or
+ * a handler whose refusal a browser may see (a 403 on a page). Returns status.
+ */
+int cadre_app_error(cadre_request *r, int status, const char *detail);
+
+/**
  * Development mode (`serve --dev`, or $CADRE_DEV=1): a 500 answers a debug page — the error, the
  * route, the request's method, target and headers, and the SQL statement that failed with the
  * database's message — as HTML to a browser, as JSON ("debug") to an API client. Off by default;

@@ -387,7 +387,8 @@ int cadre_perm_required(cadre_request *r, void *ctx);
 
 typedef struct cadre_object_perms_opts {
     /** Whether r's user may do action ("view", "change", "delete", "add", or a custom
-     *  permission's codename) to obj, a row of the model. NULL: yes. */
+     *  permission's codename) to obj, a row of the model. NULL: yes. cadre_crud asks "change"
+     *  of the row as stored and of the row as the update would leave it. */
     bool (*allows)(cadre_request *r, const char *action, const void *obj, void *ctx);
     /** Narrows q (a query on the model) to the rows r's user may view: lists hold only those,
      *  and another row is not found. 0 or a negative CADRE_E*. NULL: every row. */

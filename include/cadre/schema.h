@@ -520,6 +520,16 @@ void cadre_schema_encode_field(const cadre_field *f, const void *obj, cadre_json
 /** The field named name, or NULL. */
 const cadre_field *cadre_schema_field(const cadre_schema *s, const char *name, size_t len);
 
+/** The bytes of field f's member in its struct (sizeof the member). */
+size_t cadre_field_size(const cadre_field *f);
+
+/**
+ * Copies into *dst the fields present in *src (their values, present and null bits), leaving the
+ * others: a partial update applied to a whole row (what the row would be after a PATCH). The
+ * values are shallow copies: strings and arrays still point into src's memory.
+ */
+void cadre_schema_overlay(const cadre_schema *s, void *dst, const void *src);
+
 /**
  * Writes the JSON Schema (2020-12, as OpenAPI 3.1 uses) of s: an object with properties,
  * required, and each constraint. Nested schemas are written as $ref to

@@ -150,7 +150,6 @@ int cadre__typed_dispatch(const struct cadre__route *rt, cadre_request *r);
 
 /* Answers an error the app produces itself: the app's error page for a client that wants HTML on a
  * route that is not typed, else {"detail": detail} (pipeline.c). Returns the status. */
-int cadre__app_error_answer(cadre_request *r, int status, const char *detail);
 
 /* Loads the secret key from the environment (or makes a development one) unless it was set;
  * logs and returns CADRE_EINVAL when the app requires one and has none (secret.c). */

@@ -87,7 +87,7 @@ static const struct cadre__error_page *page_for(const cadre_app *app, int status
     return any;
 }
 
-int cadre__app_error_answer(cadre_request *r, int status, const char *detail)
+int cadre_app_error(cadre_request *r, int status, const char *detail)
 {
     const cadre_app *app = cadre_request_app(r);
     const struct cadre__error_page *page = cadre_request_wants_html(r) ? page_for(app, status) : NULL;
@@ -219,9 +219,9 @@ static const char *unavailable_reason(int code)
 static int settle(cadre_request *r, int rc)
 {
     if (rc == CADRE_ENOTFOUND && !cadre_responded(r))
-        return cadre__app_error_answer(r, 404, "Not Found");
+        return cadre_app_error(r, 404, "Not Found");
     if (rc == CADRE_ELIMIT && !cadre_responded(r)) /* throttled: Retry-After is the caller's */
-        return cadre__app_error_answer(r, 429, "Too Many Requests");
+        return cadre_app_error(r, 429, "Too Many Requests");
     if (rc < 0) {
         const char *why = unavailable_reason(rc);
         cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: handler failed: %s (%s)", (int)r->head.method.len,
@@ -231,10 +231,10 @@ static int settle(cadre_request *r, int rc)
         if (!why && cadre_request_app(r)->dev)
             return debug_page(r, rc);
         if (!why)
-            return cadre__app_error_answer(r, 500, "Internal Server Error");
+            return cadre_app_error(r, 500, "Internal Server Error");
         if (rc == CADRE_EBUSY || rc == CADRE_ETIMEDOUT || rc == CADRE_ECLOSED)
             cadre_set_header(r, "Retry-After", "1");
-        return cadre__app_error_answer(r, 503, why);
+        return cadre_app_error(r, 503, why);
     }
     if (cadre_responded(r))
         return cadre_response_status(r);

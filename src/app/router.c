@@ -472,9 +472,9 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
         return cadre_respond_ref(r, 204, NULL, NULL, 0);
     }
     if (n == -2)
-        return cadre__app_error_answer(r, 400, "invalid percent-escape in path");
+        return cadre_app_error(r, 400, "invalid percent-escape in path");
     if (n < 0)
-        return cadre__app_error_answer(r, 404, "Not Found");
+        return cadre_app_error(r, 404, "Not Found");
     size_t nsegs = (size_t)n;
     bool path_matched;
     const struct cadre__route *best = select_route(app, r->head.method, segs, nsegs, &path_matched);
@@ -483,14 +483,14 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
             if (app->routes[i].spec && route_matches(&app->routes[i], segs, nsegs))
                 cadre_request_set(r, "cadre.api", (void *)app->routes[i].spec);
         if (!method_known(app, r->head.method))
-            return cadre__app_error_answer(r, 501, "Not Implemented");
+            return cadre_app_error(r, 501, "Not Implemented");
         if (!path_matched)
-            return cadre__app_error_answer(r, 404, "Not Found");
+            return cadre_app_error(r, 404, "Not Found");
         cadre_set_header(r, "Allow", allow_value(r, app, segs, nsegs));
         if (cadre_slice_eq_cstr(r->head.method, "OPTIONS")) /* what may be done here, as
                                                               * Django's View.options answers */
             return cadre_respond_ref(r, 204, NULL, NULL, 0);
-        return cadre__app_error_answer(r, 405, "Method Not Allowed");
+        return cadre_app_error(r, 405, "Method Not Allowed");
     }
     r->route = best->pattern;
     if (best->nparams) {

@@ -261,9 +261,9 @@ static int refuse(cadre_request *r, auth_state *st, const char *reason)
     cadre_log(CADRE_LOG_WARN, "Forbidden (%s): %.*s", reason, (int)r->head.path.len,
               r->head.path.ptr);
     if (cadre_app_is_dev(st->app))
-        return cadre_error(r, 403, cadre_arena_printf(r->arena, "CSRF verification failed: %s",
-                                                      reason));
-    return cadre_error(r, 403, "CSRF verification failed. Request aborted.");
+        return cadre_app_error(r, 403, cadre_arena_printf(r->arena, "CSRF verification failed: %s",
+                                                          reason));
+    return cadre_app_error(r, 403, "CSRF verification failed. Request aborted.");
 }
 
 int cadre__csrf_verify(cadre_request *r, auth_state *st)

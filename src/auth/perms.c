@@ -305,9 +305,9 @@ static int forbidden(cadre_request *r, const char *perm, bool scope)
         cadre_set_header(r, "WWW-Authenticate",
                          cadre_arena_printf(r->arena, "Bearer error=\"insufficient_scope\", "
                                                       "scope=\"%s\"", perm));
-        return cadre_error(r, 403, "The token's scopes do not allow this.");
+        return cadre_app_error(r, 403, "The token's scopes do not allow this.");
     }
-    return cadre_error(r, 403, "You do not have permission to perform this action.");
+    return cadre_app_error(r, 403, "You do not have permission to perform this action.");
 }
 
 /* Anonymous → 401 / the login page, else the permission decides. */

@@ -326,7 +326,7 @@ int cadre_scope_required(cadre_request *r, void *ctx)
     cadre_set_header(r, "WWW-Authenticate",
                      cadre_arena_printf(r->arena, "Bearer error=\"insufficient_scope\", scope=\"%s\"",
                                         (const char *)ctx));
-    return cadre_error(r, 403, "The token's scopes do not allow this.");
+    return cadre_app_error(r, 403, "The token's scopes do not allow this.");
 }
 
 int cadre_staff_required(cadre_request *r, void *ctx)
@@ -334,7 +334,7 @@ int cadre_staff_required(cadre_request *r, void *ctx)
     int rc = cadre_login_required(r, ctx);
     if (rc)
         return rc;
-    return cadre_request_user(r)->is_staff ? 0 : cadre_error(r, 403, "Forbidden");
+    return cadre_request_user(r)->is_staff ? 0 : cadre_app_error(r, 403, "Forbidden");
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -228,8 +228,17 @@ static int update(cadre_request *r, const void *params, const void *body, void *
     *(int64_t *)((char *)row + c->pk->offset) = id; /* the path names the row, not the body */
     *(uint64_t *)((char *)row + c->model->set_offset) &= ~((uint64_t)1 << (c->pk - c->model->fields));
     int rc = nul_text(r, c, row);
-    if (rc == 0 && guarded(r, c))
-        rc = row_for(r, c, id, "change", cadre_alloc(r, c->model->size));
+    if (rc == 0 && guarded(r, c)) {
+        /* the row as it is, and as it would be: a change must not make a row its user could not
+         * have (a note handed to another owner) */
+        void *cur = cadre_alloc(r, c->model->size);
+        rc = row_for(r, c, id, "change", cur);
+        if (rc == 0) {
+            if (partial)
+                cadre_schema_overlay(c->model, cur, row);
+            rc = cadre_model_check(r, c->model, "change", partial ? cur : row);
+        }
+    }
     if (rc)
         return rc;
     rc = cadre_model_update(c->db, r->arena, c->model, row, partial, &changes);

@@ -86,6 +86,20 @@ class Database:
                            capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
         return p.returncode, p.stdout, p.stderr
 
+    def sql(self, *statements):
+        """Runs SQL on the database (psql, or Python's sqlite3)."""
+        if PG:
+            psql(self.url, *statements)
+        else:
+            import sqlite3
+            con = sqlite3.connect(os.path.join(self.dir, "inv.db"))
+            try:
+                for st in statements:
+                    con.execute(st)
+                con.commit()
+            finally:
+                con.close()
+
     def user(self, name, password, *flags):
         """Makes a user (createsuperuser with "super" in flags, else createuser with the
         flags)."""
@@ -156,7 +170,8 @@ class Server:
 
     def request(self, method, path, body=None, token=True, headers=None):
         """One HTTP/1.1 request on its own connection → (status, parsed JSON body or None, raw).
-        token: True sends the server's token (when it has one), None none, else that token."""
+        token: True sends the server's token (when it has one), None none, else that token.
+        A body must be JSON unless the request asked for HTML (Accept: text/html)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
         try:
             extra = headers or {}
@@ -174,8 +189,10 @@ class Server:
             raw = resp.read()
             self.last_headers = dict(resp.getheaders())
             parsed = None
-            if raw:
-                ctype = resp.getheader("Content-Type", "")
+            ctype = resp.getheader("Content-Type", "")
+            if extra.get("Accept") == "text/html" and raw:
+                assert ctype.startswith("text/html"), (method, path, resp.status, ctype, raw)
+            elif raw:
                 assert ctype.startswith("application/json"), (method, path, resp.status, ctype, raw)
                 parsed = json.loads(raw)
             return resp.status, parsed, raw
@@ -725,6 +742,116 @@ class ApiTest(unittest.TestCase):
         status, _, raw = self.req("GET", "/openapi.json")
         self.assertEqual(status, 200, raw)
         self.assertTrue(self.server.alive())
+
+
+class PermissionsTest(unittest.TestCase):
+    """Who may do what, over real sockets: anonymous, a user without permissions, a staff clerk
+    (the staff group: view, add and change, delete nothing), a superuser, an inactive user; by
+    API token, scoped token and browser session; revoked and expired tokens."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.db = Database()
+        try:
+            rc, out, err = cls.db.run("migrate")
+            assert rc == 0, out + err
+            cls.admin = cls.db.admin_token()
+            cls.db.user("clerk", "clerk pass 12", "--staff")
+            cls.db.user("plain", "plain pass 12")
+            cls.db.user("gone", "gone pass 12")
+            perms = ["inventory.%s_%s" % (a, m) for a in ("view", "add", "change")
+                     for m in ("supplier", "product", "stock_movement")]
+            rc, out, err = cls.db.run("group", "staff", "--add", "clerk",
+                                      *[x for p in perms for x in ("--grant", p)])
+            assert rc == 0, out + err
+            cls.clerk = cls.db.token("clerk")
+            cls.reader = cls.db.token("clerk", "--scopes", "inventory.view_*")
+            cls.plain = cls.db.token("plain")
+            cls.gone = cls.db.token("gone")
+            cls.server = Server(cls.db)
+        except BaseException:
+            cls.db.drop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.db.drop()
+
+    def req(self, token, method, path, body=None, headers=None):
+        status, body, raw = self.server.request(method, path, body, token=token, headers=headers)
+        return status, body
+
+    def test_api_by_token(self):
+        srv = self.server
+        status, body = self.req(self.admin, "POST", "/api/suppliers", {"name": "Perm Co"})
+        self.assertEqual(status, 201, body)
+        sid = body["id"]
+        # anonymous: 401 with the challenge; no permission: 403
+        self.assertEqual(self.req(None, "GET", "/api/products")[0], 401)
+        self.assertEqual(srv.last_headers.get("WWW-Authenticate"), "Bearer")
+        self.assertEqual(self.req(None, "POST", "/api/suppliers", {"name": "x"})[0], 401)
+        self.assertEqual(self.req(self.plain, "GET", "/api/products"),
+                         (403, {"detail": "You do not have permission to perform this action."}))
+        self.assertEqual(self.req(self.plain, "GET", "/api/products/1/stock")[0], 403)
+        # the clerk: views, adds and changes; deletes nothing
+        status, prod = self.req(self.clerk, "POST", "/api/products",
+                                {"name": "Perm saw", "price": 3, "supplier_id": sid})
+        self.assertEqual(status, 201, prod)
+        self.assertEqual(self.req(self.clerk, "PATCH", f"/api/products/{prod['id']}",
+                                  {"price": 4})[0], 200)
+        self.assertEqual(self.req(self.clerk, "GET", f"/api/products/{prod['id']}/stock")[0], 200)
+        self.assertEqual(self.req(self.clerk, "DELETE", f"/api/products/{prod['id']}")[0], 403)
+        self.assertEqual(self.req(self.clerk, "DELETE", f"/api/suppliers/{sid}")[0], 403)
+        # a token scoped to viewing: its user's other rights are not its own
+        self.assertEqual(self.req(self.reader, "GET", f"/api/products/{prod['id']}")[0], 200)
+        self.assertEqual(self.req(self.reader, "PATCH", f"/api/products/{prod['id']}",
+                                  {"price": 5})[0], 403)
+        self.assertIn('error="insufficient_scope"', srv.last_headers.get("WWW-Authenticate"))
+        # the superuser deletes
+        self.assertEqual(self.req(self.admin, "DELETE", f"/api/products/{prod['id']}")[0], 204)
+        self.assertEqual(self.req(self.admin, "DELETE", f"/api/suppliers/{sid}")[0], 204)
+
+    def test_inactive_revoked_and_expired_tokens(self):
+        # the token works (403: known, not permitted) until its user is deactivated (401)
+        self.assertEqual(self.req(self.gone, "GET", "/api/suppliers")[0], 403)
+        self.db.sql("UPDATE cadre_user SET is_active = FALSE WHERE username = 'gone'")
+        self.assertEqual(self.req(self.gone, "GET", "/api/suppliers")[0], 401)
+        self.assertIn('error="invalid_token"', self.server.last_headers["WWW-Authenticate"])
+        for how in ("revoke", "expire"):
+            token = self.db.token("clerk")
+            self.assertEqual(self.req(token, "GET", "/api/suppliers")[0], 200, how)
+            prefix = token.split("_")[1]
+            if how == "revoke":
+                rc, out, err = self.db.run("tokens")
+                tid = re.search(r"^(\d+) .*" + prefix, out, re.M).group(1)
+                self.assertEqual(self.db.run("revoketoken", tid)[0], 0)
+            else:
+                self.db.sql("UPDATE cadre_token SET expires = '2001-01-01T00:00:00Z' "
+                            f"WHERE prefix = '{prefix}'")
+            self.assertEqual(self.req(token, "GET", "/api/suppliers")[0], 401, how)
+
+    def test_pages_and_api_by_session(self):
+        html = {"Accept": "text/html"}
+        status, _ = self.req(None, "GET", "/", headers=html)
+        self.assertEqual((status, self.server.last_headers["Location"]),
+                         (302, "/accounts/login/?next=/"))
+        cookie, csrf = self.server.login("plain", "plain pass 12")
+        status, _ = self.req(None, "GET", "/suppliers/new", headers={**html, "Cookie": cookie})
+        self.assertEqual(status, 403)
+        cookie, csrf = self.server.login("clerk", "clerk pass 12")
+        status, _ = self.req(None, "GET", "/", headers={**html, "Cookie": cookie})
+        self.assertEqual(status, 200)
+        # the API with the session: the CSRF token is needed for a write, not a token
+        body = {"name": f"Session Co {time.monotonic_ns()}"}
+        status, detail = self.req(None, "POST", "/api/suppliers", body, {"Cookie": cookie})
+        self.assertEqual(status, 403, detail)
+        status, row = self.req(None, "POST", "/api/suppliers", body,
+                               {"Cookie": cookie, "X-CSRFToken": csrf})
+        self.assertEqual(status, 201, row)
+        status, _ = self.req(None, "DELETE", f"/api/suppliers/{row['id']}", None,
+                             {"Cookie": cookie, "X-CSRFToken": csrf})
+        self.assertEqual(status, 403)
 
 
 class UnmigratedDatabaseTest(unittest.TestCase):

@@ -459,6 +459,39 @@ static void test_duplicate_member_earlier_value_not_validated(void **state)
                "\"msg\":\"Input should be greater than 0\",\"input\":-1,\"ctx\":{\"gt\":0}}]");
 }
 
+/* A partial update laid over a whole row: the fields present in the patch replace the row's,
+ * null included; the others stay; every member's size is its own (no neighbour overwritten). */
+static void test_overlay(void **state)
+{
+    (void)state;
+    Opts row, patch;
+    DECODE_OK(Opts, "{\"n\":1,\"m\":2,\"x\":0.5,\"on\":false,\"s\":\"row\",\"t\":[\"a\"],"
+                    "\"opt\":9,\"note\":\"kept?\",\"maybe\":\"m\"}", &row);
+    DECODE_OK(Opts, "{\"note\":null,\"m\":-1,\"s\":\"patched\"}", &patch);
+    cadre_schema_overlay(Opts__schema(), &row, &patch);
+    assert_int_equal(row.n, 1);
+    assert_int_equal(row.m, -1);
+    assert_true(row.x == 0.5);
+    assert_false(row.on);
+    assert_int_equal(row.s.len, 7);
+    assert_memory_equal(row.s.ptr, "patched", 7);
+    assert_int_equal(row.t.len, 1);
+    assert_int_equal(row.opt, 9);
+    assert_true(cadre_is_null(&row, Opts, note));
+    assert_false(cadre_is_null(&row, Opts, maybe));
+    assert_true(cadre_has(&row, Opts, maybe));
+
+    Shape a, b;
+    DECODE_OK(Shape, "{\"label\":\"a\",\"dims\":{\"w\":1,\"h\":[1,2]},\"many\":[{\"w\":3}]}", &a);
+    DECODE_OK(Shape, "{\"label\":\"b\",\"dims\":{\"w\":5}}", &b);
+    cadre_schema_overlay(Shape__schema(), &a, &b);
+    assert_true(a.dims.w == 5);
+    assert_int_equal(a.dims.h.len, 0);
+    assert_int_equal(a.many.len, 1);
+    assert_true(a.many.items[0].w == 3);
+    assert_int_equal(cadre_field_size(cadre_schema_field(Shape__schema(), "dims", 4)), sizeof(Dims));
+}
+
 static void test_presence_and_defaults(void **state)
 {
     (void)state;
@@ -1697,6 +1730,7 @@ int main(void)
         T(test_unknown_and_duplicate_members),
         T(test_duplicate_member_earlier_value_not_validated),
         T(test_presence_and_defaults),
+        T(test_overlay),
         T(test_coerce_int),
         T(test_int32_range),
         T(test_int64_range),
