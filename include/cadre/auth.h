@@ -55,6 +55,41 @@ extern "C" {
     F(datetime, date_joined, CADRE_AUTO_NOW_ADD)
 CADRE_MODEL(cadre_user, CADRE_USER_FIELDS)
 
+/**
+ * A project's own user: cadre_user's fields, then the project's, in the same table. Declare it
+ * from the start, as Django advises for AUTH_USER_MODEL; fields can be added to it at any time:
+ *
+ *     #define ACCOUNT_FIELDS(F)                                                          \
+ *         CADRE_USER_FIELDS(F)                                                           \
+ *         F(string, display_name, CADRE_MAX_LEN(100), CADRE_DEFAULT_STR(""))             \
+ *         F(string, timezone, CADRE_MAX_LEN(64), CADRE_DEFAULT_STR("UTC"))
+ *     CADRE_USER_MODEL(account, ACCOUNT_FIELDS)
+ *
+ *     cadre_auth(app, db);
+ *     cadre_models(app, db, "migrations", CADRE_SCHEMA_OF(account), …);
+ *     const account *me = cadre_request_user_as(r, account);
+ *
+ * Registered with the project's models, it extends auth's table: makemigrations writes the
+ * project's columns into the project's migrations (add, alter, drop: never auth's columns), after
+ * auth's. Its own fields need a default, or CADRE_OPTIONAL / CADRE_NULLABLE, since users may
+ * exist already (createsuperuser sets cadre_user's fields; the others take their defaults).
+ * Auth then reads users with every field (still one query per request), templates see them as
+ * `user`, and the permissions stay auth's (auth.change_cadre_user). A pointer to one is a
+ * pointer to its cadre_user: cadre_request_user's answer is the same row.
+ */
+#define CADRE_USER_MODEL(NAME, FIELDS)                                                             \
+    CADRE__MODEL_AS(NAME, "cadre_user", FIELDS)                                                    \
+    _Static_assert(offsetof(NAME, id) == offsetof(cadre_user, id) &&                               \
+                       offsetof(NAME, date_joined) == offsetof(cadre_user, date_joined) &&         \
+                       sizeof(NAME) > sizeof(cadre_user),                                          \
+                   "CADRE_USER_MODEL " #NAME ": its fields are CADRE_USER_FIELDS(F) first, then "  \
+                   "its own");
+
+/** The request's user as the app's CADRE_USER_MODEL NAME (const NAME *), or NULL: anonymous,
+ *  or NAME is not the app's user model (logged). */
+#define cadre_request_user_as(r, NAME) ((const NAME *)cadre__request_user_as((r), NAME##__schema()))
+const void *cadre__request_user_as(cadre_request *r, const cadre_schema *model);
+
 /** A login: the table cadre_session. Times are Unix seconds. */
 #define CADRE_SESSION_FIELDS(F)                                                                    \
     F(int64, id, CADRE_PRIMARY_KEY)                                                                \

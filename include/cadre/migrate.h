@@ -91,9 +91,16 @@ int cadre__models(cadre_module *m, cadre_db *db, const char *dir,
                       sizeof(const cadre_schema *),                                                \
                   __FILE__, __LINE__)
 
-/** The i-th model the app's modules registered (module by module, in registration order), with
- *  its module in *module (optional); NULL past the end. */
+/**
+ * The i-th model the app's modules registered (module by module, in registration order), with
+ * its module in *module (optional); NULL past the end. A model that a later module registers
+ * under the same name extends the first one's table (the project's user, CADRE_USER_MODEL): the
+ * table comes once, at its owner's place and with its owner's module, as the extending model.
+ */
 const cadre_schema *cadre_app_model_at(cadre_app *app, size_t i, cadre_module **module /* OUT */);
+
+/** The model of the table name (an extending model rather than the one it extends), or NULL. */
+const cadre_schema *cadre_app_model(cadre_app *app, const char *name);
 
 typedef struct cadre_makemigrations_options {
     const char *name;           /**< the new file's name after its number ("add_sku"); NULL:

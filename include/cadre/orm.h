@@ -64,8 +64,10 @@ extern "C" {
  * such a name collides.
  */
 #define CADRE__MODEL_FN CADRE_MAYBE_UNUSED static inline
-#define CADRE_MODEL(NAME, FIELDS)                                                                  \
-    CADRE__SCHEMA(NAME, FIELDS, false, true)                                                       \
+#define CADRE_MODEL(NAME, FIELDS) CADRE__MODEL_AS(NAME, #NAME, FIELDS)
+/* As CADRE_MODEL, for the table TABLE (a model that extends another module's: CADRE_USER_MODEL). */
+#define CADRE__MODEL_AS(NAME, TABLE, FIELDS)                                                       \
+    CADRE__SCHEMA_AS(NAME, TABLE, FIELDS, false, true)                                             \
     CADRE__MODEL_FN int NAME##_insert(cadre_db *db_, cadre_arena *a_, NAME *row_)                  \
     {                                                                                              \
         return cadre_model_insert(db_, a_, NAME##__schema(), row_);                                \
@@ -102,6 +104,9 @@ extern "C" {
     {                                                                                              \
         return cadre_model_conflicts(db_, a_, NAME##__schema(), row_, id_, false, errs_);          \
     }
+
+/** Whether field f is stored in a column (arrays, objects and files are not). */
+bool cadre_model_field_is_column(const cadre_field *f);
 
 /** The primary key field of a model (the first CADRE_PRIMARY_KEY field), or NULL. */
 const cadre_field *cadre_model_pk(const cadre_schema *model);

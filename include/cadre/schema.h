@@ -306,10 +306,13 @@ enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET
 #define CADRE_SCHEMA(NAME, FIELDS) CADRE__SCHEMA(NAME, FIELDS, false, false)
 #define CADRE__INDEX(type, ...) char CADRE__FIRST(__VA_ARGS__, );
 #define CADRE__SCHEMA(NAME, FIELDS, FORBID_EXTRA, MODEL)                                           \
+    CADRE__SCHEMA_AS(NAME, #NAME, FIELDS, FORBID_EXTRA, MODEL)
+/* As CADRE__SCHEMA, the descriptor named TITLE (a model's table) rather than NAME. */
+#define CADRE__SCHEMA_AS(NAME, TITLE, FIELDS, FORBID_EXTRA, MODEL)                                 \
     typedef struct NAME {                                                                          \
-        FIELDS(CADRE__MEMBER)                                                                      \
         uint64_t cadre_set_;  /* which fields were present in the input */                        \
         uint64_t cadre_null_; /* which nullable fields were null */                                \
+        FIELDS(CADRE__MEMBER)                                                                      \
     } NAME;                                                                                        \
     /* a byte per field, in order: offsetof gives a field's index (CADRE_FIELD_INDEX) */          \
     typedef struct NAME##__fields {                                                                \
@@ -323,7 +326,7 @@ enum { CADRE_ON_DELETE_PROTECT = 0, CADRE_ON_DELETE_CASCADE, CADRE_ON_DELETE_SET
                        "CADRE_SCHEMA " #NAME ": at most 64 fields (a struct of more is better "   \
                        "split: nest one with object(...))");                                      \
         static const cadre_schema schema = {                                                       \
-            #NAME, sizeof(NAME), fields, sizeof fields / sizeof fields[0],                         \
+            TITLE, sizeof(NAME), fields, sizeof fields / sizeof fields[0],                         \
             offsetof(NAME, cadre_set_), offsetof(NAME, cadre_null_), (FORBID_EXTRA), (MODEL) };    \
         return &schema;                                                                            \
     }

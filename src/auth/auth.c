@@ -22,6 +22,8 @@ static void state_free(void *p)
     cadre_pool_free(st->pool);
     cadre__perms_free(st->perms);
     pthread_mutex_destroy(&st->dummy_mu);
+    pthread_mutex_destroy(&st->resolve_mu);
+    cadre__auth_lookups_free(st);
     sodium_memzero(st->dummy, sizeof st->dummy);
     free(st);
 }
@@ -31,9 +33,10 @@ static int start_pool(cadre_app *app, void *ctx)
 {
     (void)app;
     auth_state *st = ctx;
-    if (st->pool)
-        return 0;
-    int rc = cadre_pool_new(st->o.hash_threads, st->o.hash_queue, &st->pool);
+    int rc = cadre__auth_users_check(st); /* a user model that does not fit stops the start */
+    if (rc || st->pool)
+        return rc;
+    rc = cadre_pool_new(st->o.hash_threads, st->o.hash_queue, &st->pool);
     if (rc)
         cadre_log(CADRE_LOG_ERROR, "auth: cannot start the password hashing threads: %s",
                   cadre_strerror(rc));
@@ -95,13 +98,14 @@ static int split_origins(cadre_app *app, auth_state *st, const char *list)
  * and user: the logged-in user, when there is one (its password is never shown) */
 static int csrf_processor(cadre_request *r, cadre_tctx_builder *b, void *ctx)
 {
-    (void)ctx;
     const char *token = cadre_csrf_token(r);
     if (token)
         cadre_tctx_add(b, "csrf_token", CADRE_TSTR(token));
     const cadre_user *u = cadre_request_user(r);
-    if (u)
-        cadre_tctx_add(b, "user", CADRE_TOBJ(cadre_user, u));
+    if (u) /* as the app's user model: the project's own fields too */
+        cadre_tctx_add(b, "user", ((cadre_tvalue){ .kind = CADRE_TV_OBJ,
+                                                   .u.obj = { .schema = cadre__auth_user_model(ctx),
+                                                              .ptr = u, .len = 1 } }));
     return 0;
 }
 
@@ -193,6 +197,8 @@ cadre_module *cadre__auth(cadre_app *app, cadre_db *db, const cadre_auth_opts *o
         return NULL; /* attach freed st */
     }
     pthread_mutex_init(&st->dummy_mu, NULL);
+    pthread_mutex_init(&st->resolve_mu, NULL);
+    atomic_init(&st->resolved, false);
     st->app = app;
     st->db = db;
     st->o = copy;

@@ -7,6 +7,7 @@
 #include "cadre/http.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define AUTH_KEY "cadre.auth"        /* the app attachment */
 #define AUTH_USER_KEY "cadre.user"   /* the request state: a looked-up user (or the anonymous mark) */
@@ -16,6 +17,18 @@
 #define AUTH_DECL_KEY "cadre.authdecl" /* the request state: its route's .auth (unsigned) */
 
 typedef struct auth_perms auth_perms; /* perms.c */
+
+/* A query that reads a user (every column of the app's user model but the password) with other
+ * columns (a session's, a token's) into one row of schema row: the user's nuser fields first (a
+ * pointer to the row is one to the user), the others as a struct of their own at extra_at. */
+typedef struct auth_lookup {
+    cadre_schema row;
+    cadre_field fields[64];
+    size_t nuser, extra_at;
+    char *sql; /* owned */
+} auth_lookup;
+
+enum { AUTH_LOOKUP_SESSION, AUTH_LOOKUP_TOKEN, AUTH_LOOKUPS };
 
 typedef struct auth_state {
     cadre_app *app;
@@ -28,7 +41,32 @@ typedef struct auth_state {
     auth_perms *perms;
     pthread_mutex_t dummy_mu;
     char dummy[CADRE_PASSWORD_HASH_SIZE]; /* a hash that matches no password (unknown users) */
+    /* users.c: the user model and its lookups, made at the first use */
+    pthread_mutex_t resolve_mu;
+    atomic_bool resolved;
+    const cadre_schema *user_model;
+    auth_lookup lookups[AUTH_LOOKUPS];
 } auth_state;
+
+/* users.c. The app's user model: cadre_user, or the project's CADRE_USER_MODEL. */
+const cadre_schema *cadre__auth_user_model(auth_state *st);
+
+/* Reads the user and the session's (AUTH_LOOKUP_SESSION: cadre__session_extra_schema) or token's
+ * (AUTH_LOOKUP_TOKEN: cadre__token_extra_schema) columns that param selects, in r's arena:
+ * *user (its password blank) and *extra, or both NULL when there is no such row. Returns 0 or
+ * the database's error. */
+int cadre__auth_lookup(cadre_request *r, auth_state *st, int which, const cadre_value *param,
+                       cadre_user **user, void **extra);
+const cadre_schema *cadre__session_extra_schema(void);
+const cadre_schema *cadre__token_extra_schema(void);
+
+/* The user id as the user model reads it (its password blank), in r's arena; NULL if none. */
+int cadre__auth_user_get(cadre_request *r, auth_state *st, int64_t id, cadre_user **user);
+void cadre__auth_lookups_free(auth_state *st);
+
+/* Makes the user model's lookups now (the app starts): 0, or CADRE_EINVAL logged (a user model
+ * that does not begin as cadre_user does, or has too many fields). */
+int cadre__auth_users_check(auth_state *st);
 
 /* The app's auth state, or NULL. */
 auth_state *cadre__auth_state(cadre_app *app);

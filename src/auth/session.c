@@ -19,19 +19,17 @@
 #define KEY_TEXT 43 /* base64url of 32 bytes, without padding */
 #define TOUCH_EVERY 60
 
-/* What the lookup reads: the user's columns (the password left out) and the session's. The user
- * fields come first, in the user's order, so that they copy into a cadre_user as they are. */
-#define AUTH_ROW_FIELDS(F)                                                                         \
-    CADRE_USER_FIELDS(F)                                                                           \
+/* What a session's lookup reads besides the user (users.c). */
+#define SESSION_EXTRA_FIELDS(F)                                                                    \
     F(int64, session_id)                                                                           \
     F(int64, expires)                                                                              \
     F(int64, seen)
-CADRE_SCHEMA(auth_row, AUTH_ROW_FIELDS)
+CADRE_SCHEMA(session_extra, SESSION_EXTRA_FIELDS)
 
-static const char *const LOOKUP_SQL =
-    "SELECT u.id, u.username, u.email, u.is_active, u.is_staff, u.is_superuser, u.last_login, "
-    "u.date_joined, s.id AS session_id, s.expires, s.seen FROM cadre_session s "
-    "JOIN cadre_user u ON u.id = s.user_id WHERE s.key_hash = ?";
+const cadre_schema *cadre__session_extra_schema(void)
+{
+    return session_extra__schema();
+}
 
 /* The anonymous mark in the request state: looked up, nobody. */
 static const cadre_user anonymous;
@@ -93,35 +91,28 @@ int cadre_auth_user(cadre_request *r, const cadre_user **user)
         cadre__auth_remember(r, NULL, 0);
         return 0;
     }
-    auth_row row;
-    bool found;
+    cadre_user *u;
+    void *extra;
     const cadre_value param = CADRE_PTEXT(hex);
-    int rc = cadre_db_query_one(st->db, r->arena, auth_row__schema(), &row, &found, LOOKUP_SQL,
-                                &param, 1);
+    int rc = cadre__auth_lookup(r, st, AUTH_LOOKUP_SESSION, &param, &u, &extra);
     if (rc)
         return rc;
+    const session_extra *row = extra;
     int64_t now = now_s();
-    if (!found || row.expires <= now || row.seen + st->o.session_idle <= now || !row.is_active) {
+    if (!u || row->expires <= now || row->seen + st->o.session_idle <= now || !u->is_active) {
         cadre__auth_remember(r, NULL, 0);
         return 0;
     }
-    if (now - row.seen >= TOUCH_EVERY) {
-        const cadre_value p[2] = { CADRE_PINT(now), CADRE_PINT(row.session_id) };
+    if (now - row->seen >= TOUCH_EVERY) {
+        const cadre_value p[2] = { CADRE_PINT(now), CADRE_PINT(row->session_id) };
         rc = cadre_db_exec(st->db, "UPDATE cadre_session SET seen = ? WHERE id = ?", p, 2, NULL,
                            NULL);
         /* a database that takes no writes (locked, full, read-only) still lets a user read */
         if (rc)
             cadre_log(CADRE_LOG_WARN, "auth: session %lld's last activity not recorded: %s",
-                      (long long)row.session_id, cadre_strerror(rc));
+                      (long long)row->session_id, cadre_strerror(rc));
     }
-    cadre_user *u = cadre_alloc(r, sizeof *u);
-    memset(u, 0, sizeof *u);
-    memcpy(u, &row, offsetof(cadre_user, cadre_set_));
-    uint64_t mask = ((uint64_t)1 << cadre_user__schema()->nfields) - 1;
-    u->cadre_set_ = row.cadre_set_ & mask;
-    u->cadre_null_ = row.cadre_null_ & mask;
-    u->password = (cadre_slice){ "", 0 };
-    cadre__auth_remember(r, u, row.session_id);
+    cadre__auth_remember(r, u, row->session_id);
     *user = u;
     return 0;
 }
@@ -534,14 +525,11 @@ int cadre_login(cadre_request *r, int64_t user_id)
         return rc;
     cadre__csrf_rotate(r, st); /* a token taken before the login is worth nothing after it */
     /* the rest of this request sees the new user */
-    cadre_user *full = cadre_alloc(r, sizeof *full);
-    bool found;
-    rc = cadre_user_get(st->db, r->arena, user_id, full, &found);
+    cadre_user *full;
+    rc = cadre__auth_user_get(r, st, user_id, &full);
     if (rc)
         return rc;
-    if (found)
-        full->password = (cadre_slice){ "", 0 };
-    cadre__auth_remember(r, found ? full : NULL, s.id);
+    cadre__auth_remember(r, full, s.id);
     return 0;
 }
 

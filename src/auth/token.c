@@ -194,10 +194,8 @@ int cadre_token_revoke(cadre_app *app, int64_t user_id, int64_t id)
  * A request's token
  * ------------------------------------------------------------------------------------------- */
 
-/* What the lookup reads: the user (in the user's order, so that it copies into a cadre_user) and
- * the token's columns. */
-#define TOKEN_ROW_FIELDS(F)                                                                        \
-    CADRE_USER_FIELDS(F)                                                                           \
+/* What a token's lookup reads besides the user (users.c). */
+#define TOKEN_EXTRA_FIELDS(F)                                                                      \
     F(int64, token_id)                                                                             \
     F(string, token_name)                                                                          \
     F(string, key_hash)                                                                            \
@@ -205,13 +203,12 @@ int cadre_token_revoke(cadre_app *app, int64_t user_id, int64_t id)
     F(datetime, expires, CADRE_OPTIONAL, CADRE_NULLABLE)                                           \
     F(datetime, last_used, CADRE_OPTIONAL, CADRE_NULLABLE)                                         \
     F(datetime, created_at)
-CADRE_SCHEMA(token_row, TOKEN_ROW_FIELDS)
+CADRE_SCHEMA(token_extra, TOKEN_EXTRA_FIELDS)
 
-static const char *const LOOKUP_SQL =
-    "SELECT u.id, u.username, u.email, u.is_active, u.is_staff, u.is_superuser, u.last_login, "
-    "u.date_joined, t.id AS token_id, t.name AS token_name, t.key_hash, t.scopes, t.expires, "
-    "t.last_used, t.created_at FROM cadre_token t JOIN cadre_user u ON u.id = t.user_id "
-    "WHERE t.prefix = ?";
+const cadre_schema *cadre__token_extra_schema(void)
+{
+    return token_extra__schema();
+}
 
 int cadre__token_authenticate(cadre_request *r, auth_state *st, cadre_slice presented,
                               const char **why)
@@ -220,46 +217,46 @@ int cadre__token_authenticate(cadre_request *r, auth_state *st, cadre_slice pres
     cadre_slice prefix;
     if (!cadre__token_parse(presented, &prefix))
         return 0;
-    token_row row;
-    bool found;
+    cadre_user *u;
+    void *extra;
     const cadre_value param = CADRE_PSLICE(prefix);
-    int rc = cadre_db_query_one(st->db, r->arena, token_row__schema(), &row, &found, LOOKUP_SQL,
-                                &param, 1);
-    if (rc || !found)
+    int rc = cadre__auth_lookup(r, st, AUTH_LOOKUP_TOKEN, &param, &u, &extra);
+    if (rc || !u)
         return rc;
+    const token_extra *row = extra;
     char hex[65];
     token_hash(presented, hex);
-    if (row.key_hash.len != 64 || sodium_memcmp(hex, row.key_hash.ptr, 64) != 0)
+    if (row->key_hash.len != 64 || sodium_memcmp(hex, row->key_hash.ptr, 64) != 0)
         return 0;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    bool expiring = !cadre_is_null(&row, token_row, expires);
-    if (expiring && row.expires.sec <= ts.tv_sec) {
+    bool expiring = !cadre_is_null(row, token_extra, expires);
+    if (expiring && row->expires.sec <= ts.tv_sec) {
         *why = "The token has expired.";
         return 0;
     }
-    if (!row.is_active) {
+    if (!u->is_active) {
         *why = "The token's user is inactive.";
         return 0;
     }
     cadre_token *t = cadre_alloc(r, sizeof *t);
     memset(t, 0, sizeof *t);
-    t->id = row.token_id;
-    t->user_id = row.id;
-    t->name = row.token_name;
+    t->id = row->token_id;
+    t->user_id = u->id;
+    t->name = row->token_name;
     t->prefix = prefix;
     t->key_hash = (cadre_slice){ "", 0 };
-    t->scopes = row.scopes;
-    t->expires = row.expires;
-    t->last_used = row.last_used;
-    t->created_at = row.created_at;
+    t->scopes = row->scopes;
+    t->expires = row->expires;
+    t->last_used = row->last_used;
+    t->created_at = row->created_at;
     t->cadre_set_ = ((uint64_t)1 << cadre_token__schema()->nfields) - 1;
     if (!expiring)
         cadre_set_null(t, cadre_token, expires);
-    bool used = !cadre_is_null(&row, token_row, last_used);
+    bool used = !cadre_is_null(row, token_extra, last_used);
     if (!used)
         cadre_set_null(t, cadre_token, last_used);
-    if (!used || ts.tv_sec - row.last_used.sec >= TOUCH_EVERY) {
+    if (!used || ts.tv_sec - row->last_used.sec >= TOUCH_EVERY) {
         cadre_token touch = { .id = t->id,
                               .last_used = { .sec = ts.tv_sec,
                                              .usec = (int32_t)(ts.tv_nsec / 1000) } };
@@ -271,13 +268,6 @@ int cadre__token_authenticate(cadre_request *r, auth_state *st, cadre_slice pres
             cadre_log(CADRE_LOG_WARN, "auth: token %lld's last use not recorded: %s",
                       (long long)t->id, cadre_strerror(rc));
     }
-    cadre_user *u = cadre_alloc(r, sizeof *u);
-    memset(u, 0, sizeof *u);
-    memcpy(u, &row, offsetof(cadre_user, cadre_set_));
-    uint64_t mask = ((uint64_t)1 << cadre_user__schema()->nfields) - 1;
-    u->cadre_set_ = row.cadre_set_ & mask;
-    u->cadre_null_ = row.cadre_null_ & mask;
-    u->password = (cadre_slice){ "", 0 };
     cadre__auth_remember(r, u, 0);
     cadre_request_set(r, AUTH_TOKEN_KEY, t);
     *why = NULL;

@@ -123,7 +123,7 @@ static uint64_t insert_mask(const cadre_schema *m, const cadre_field *pk, const 
     uint64_t mask = 0;
     for (size_t i = 0; i < m->nfields; i++) {
         const cadre_field *f = &m->fields[i];
-        if (f == pk || !cadre__field_is_column(f))
+        if (f == pk || !cadre_model_field_is_column(f))
             continue;
         if (f->optional && !is_set(m, obj, i) && !f->auto_now_add && !f->auto_now)
             continue;
@@ -483,7 +483,7 @@ int cadre_model_update(cadre_db *db, cadre_arena *arena, const cadre_schema *m, 
     size_t n = 0;
     for (size_t i = 0; i < m->nfields; i++) {
         const cadre_field *f = &m->fields[i];
-        if (f == pk || !cadre__field_is_column(f) || (f->auto_now_add && !f->auto_now))
+        if (f == pk || !cadre_model_field_is_column(f) || (f->auto_now_add && !f->auto_now))
             continue; /* the key and the time of insertion never change */
         if (partial && !is_set(m, obj, i) && !f->auto_now)
             continue;

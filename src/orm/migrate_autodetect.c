@@ -28,6 +28,12 @@ static const cadre__table *find_in(const cadre__table *ts, size_t n, const char 
     return NULL;
 }
 
+/* Whether column c of table t is the module's (s->module) to add, change or drop. */
+static bool mine(const state *s, const cadre__table *t, const cadre__column *c)
+{
+    return cadre__mig_same_module(cadre__mig_col_owner(t, c), s->module);
+}
+
 /* same: what makes them look alike ("of the same type", "with the same columns"); needs_default:
  * dropping and adding would also need a default for the new one (a column that cannot be null). */
 static int refuse_rename(const char *kind, const char *gone, const char *new, const char *flag_old,
@@ -67,9 +73,10 @@ static int apply_renames(state *s, const cadre__table *T, size_t nt,
             const cadre__table *target = find_in(T, nt, dot ? table : new);
             const cadre__table *cur =
                 dot ? cadre__mig_find_table(s, table) : cadre__mig_find_table(s, old);
+            const cadre__column *oc = dot && cur ? cadre__mig_find_col(cur, old) : NULL;
             bool ok =
-                target && cur && cadre__mig_owned(cur, s->module) &&
-                (dot ? cadre__mig_find_col(cur, old) && !cadre__mig_find_col(cur, new) &&
+                target && cur && (dot ? oc && mine(s, cur, oc) : cadre__mig_owned(cur, s->module)) &&
+                (dot ? oc && !cadre__mig_find_col(cur, new) &&
                            cadre__mig_find_col(target, new) && !cadre__mig_find_col(target, old)
                      : !cadre__mig_find_table(s, new) && !find_in(T, nt, old));
             if (!ok) {
@@ -98,22 +105,51 @@ static bool col_equal(const cadre__column *a, const cadre__column *b)
              strcmp(a->ref_column, b->ref_column) == 0 && a->on_delete == b->on_delete));
 }
 
+/* A model whose table another module's migrations created extends that table (the user model a
+ * project declares with CADRE_USER_MODEL): its module adds, changes and drops only the columns
+ * it added; the others are the owner's, and the model must have each of them as it is. A column
+ * of the module's own table that another module added is that module's: left alone. */
+static int check_extensions(state *s, const cadre__table *T, size_t nt)
+{
+    for (size_t j = 0; j < nt; j++) {
+        const cadre__table *t = cadre__mig_find_table(s, T[j].name);
+        if (!t)
+            continue;
+        for (size_t k = 0; k < t->ncols; k++) {
+            const cadre__column *c = &t->cols[k], *m = cadre__mig_find_col(&T[j], c->name);
+            const char *owner = cadre__mig_col_owner(t, c);
+            if (mine(s, t, c) || (m && col_equal(c, m)))
+                continue;
+            if (!m && !cadre__mig_owned(t, owner))
+                continue; /* a third module's extension column: not this model's business */
+            if (!m)
+                cadre_log(CADRE_LOG_ERROR, "makemigrations: module %s's model %s extends module "
+                                           "%s's table %s but has no field %s: an extending model "
+                                           "has every field of the table first (for the user: "
+                                           "CADRE_USER_FIELDS(F), then its own), or its own name "
+                                           "if it is not meant to extend %s",
+                          s->module, T[j].name, owner, t->name, c->name, t->name);
+            else
+                cadre_log(CADRE_LOG_ERROR, "makemigrations: %s.%s is module %s's column and module "
+                                           "%s's model declares it otherwise: change it in module "
+                                           "%s, or give module %s's field another name",
+                          t->name, c->name, owner, s->module, owner, s->module);
+            return CADRE_EINVAL;
+        }
+    }
+    return 0;
+}
+
 /* The operations that take s (every module's tables) to T (the models of the module s->module):
  * only that module's tables are created, changed or dropped. */
 static int diff(state *s, const cadre__table *T, size_t nt, const cadre_makemigrations_options *opt,
                 oplist *ops)
 {
     bool no_rename = opt && opt->no_rename;
-    for (size_t j = 0; j < nt; j++) {
-        const cadre__table *t = cadre__mig_find_table(s, T[j].name);
-        if (t && !cadre__mig_owned(t, s->module)) {
-            cadre_log(CADRE_LOG_ERROR, "makemigrations: the table %s of module %s's model is "
-                                       "module %s's already: rename the model",
-                      T[j].name, s->module, t->module);
-            return CADRE_EINVAL;
-        }
-    }
-    int rc = apply_renames(s, T, nt, opt, ops);
+    int rc = check_extensions(s, T, nt);
+    if (rc)
+        return rc;
+    rc = apply_renames(s, T, nt, opt, ops);
     if (rc)
         return rc;
 
@@ -172,7 +208,7 @@ static int diff(state *s, const cadre__table *T, size_t nt, const cadre_makemigr
         const cadre__table *cur = cadre__mig_find_table(s, n->name);
         for (size_t k = 0; k < cur->ncols && !no_rename; k++) {
             const cadre__column *g = &cur->cols[k];
-            if (cadre__mig_find_col(n, g->name))
+            if (cadre__mig_find_col(n, g->name) || !mine(s, cur, g))
                 continue;
             for (size_t m = 0; m < n->ncols; m++)
                 if (!cadre__mig_find_col(cur, n->cols[m].name) && n->cols[m].type == g->type) {
@@ -210,15 +246,15 @@ static int diff(state *s, const cadre__table *T, size_t nt, const cadre_makemigr
             } else if (pass == 1) {
                 for (size_t k = 0; k < n->ncols; k++) {
                     const cadre__column *c = &n->cols[k], *was = cadre__mig_find_col(cur, c->name);
-                    if (col_equal(was, c))
-                        continue;
+                    if (col_equal(was, c) || !mine(s, cur, was))
+                        continue; /* another module's: check_extensions saw it is alike */
                     if ((rc = emit(ops, s, (op){ .kind = OP_ALTER_COLUMN, .table = n->name, .col = *c })))
                         return rc;
                 }
             } else {
                 for (size_t k = 0; k < cur->ncols;) {
                     const char *name = cur->cols[k].name;
-                    if (cadre__mig_find_col(n, name)) {
+                    if (cadre__mig_find_col(n, name) || !mine(s, cur, &cur->cols[k])) {
                         k++;
                         continue;
                     }
@@ -269,12 +305,14 @@ static const char *op_summary(cadre_arena *a, const op *o)
 }
 
 /* Adds "owner:LAST" to req (deduplicated) for each column of c[0..n) that references a table of
- * another module: the new migration must come after that table's migrations. */
-static int add_requires(cadre_arena *a, state *s, const mig_plan *p, const cadre__column *c,
-                        size_t n, const char ***req, size_t *nreq)
+ * another module, and for table (when not NULL: the table an operation changes) when it is
+ * another module's: the new migration must come after that table's migrations. */
+static int add_requires(cadre_arena *a, state *s, const mig_plan *p, const char *table,
+                        const cadre__column *c, size_t n, const char ***req, size_t *nreq)
 {
-    for (size_t i = 0; i < n; i++) {
-        const cadre__table *t = c[i].ref_table ? cadre__mig_find_table(s, c[i].ref_table) : NULL;
+    for (size_t i = 0; i <= n; i++) {
+        const char *name = i < n ? c[i].ref_table : table;
+        const cadre__table *t = name ? cadre__mig_find_table(s, name) : NULL;
         if (!t || !t->module || cadre__mig_owned(t, s->module))
             continue;
         const char *last = NULL;
@@ -375,10 +413,11 @@ int cadre__mig_make(mig_module *mods, size_t nmods, size_t k,
     for (size_t i = 0; i < ops.len && rc == 0; i++) {
         const op *o = &ops.items[i];
         rc = o->kind == OP_CREATE_TABLE
-                 ? add_requires(&a, &s, &p, o->create.cols, o->create.ncols, &req, &nreq)
+                 ? add_requires(&a, &s, &p, NULL, o->create.cols, o->create.ncols, &req, &nreq)
              : o->kind == OP_ADD_COLUMN || o->kind == OP_ALTER_COLUMN
-                 ? add_requires(&a, &s, &p, &o->col, 1, &req, &nreq)
-                 : 0;
+                 ? add_requires(&a, &s, &p, o->table, &o->col, 1, &req, &nreq)
+             : o->kind == OP_DROP_COLUMN ? add_requires(&a, &s, &p, o->table, NULL, 0, &req, &nreq)
+                                         : 0;
     }
     if (rc)
         goto out;

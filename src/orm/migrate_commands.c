@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #define REGISTRY_KEY "cadre.migrations"
+#define MAX_MODEL_MODULES 64
 
 struct entry {
     cadre_module *m;
@@ -183,18 +184,64 @@ int cadre_app_migrations_pending(cadre_app *app, size_t *count)
     return rc;
 }
 
+/* The registry's entries in the app's module order (each module after those it needs), into
+ * out (r->len of them). */
+static size_t ordered(const struct registry *r, const struct entry **out)
+{
+    size_t k = 0;
+    for (size_t i = 0; k < r->len; i++) {
+        cadre_module *m = cadre_app_module_at(r->app, i);
+        if (!m)
+            break;
+        for (size_t j = 0; j < r->len; j++)
+            if (r->items[j].m == m)
+                out[k++] = &r->items[j];
+    }
+    return k;
+}
+
+/* The model of table name: the last registered under it in module order (an extension by a
+ * module that needs the owner's wins), or NULL; *owner: the module that registered it first. */
+static const cadre_schema *model_named(const struct entry *const *es, size_t n, const char *name,
+                                       const struct entry **owner)
+{
+    const cadre_schema *found = NULL;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < es[j]->n; i++)
+            if (strcmp(es[j]->models[i]->name, name) == 0) {
+                if (!found && owner)
+                    *owner = es[j];
+                found = es[j]->models[i];
+            }
+    return found;
+}
+
 const cadre_schema *cadre_app_model_at(cadre_app *app, size_t i, cadre_module **module)
 {
     struct registry *r = cadre_app_attachment(app, REGISTRY_KEY);
-    for (size_t j = 0; r && j < r->len; j++) {
-        if (i < r->items[j].n) {
-            if (module)
-                *module = r->items[j].m;
-            return r->items[j].models[i];
+    const struct entry *es[MAX_MODEL_MODULES];
+    size_t n = r ? ordered(r, es) : 0;
+    for (size_t j = 0; j < n; j++)
+        for (size_t k = 0; k < es[j]->n; k++) {
+            const struct entry *owner = NULL;
+            const cadre_schema *m = model_named(es, n, es[j]->models[k]->name, &owner);
+            if (owner != es[j])
+                continue; /* an extension: counted at its table's owner */
+            if (i-- == 0) {
+                if (module)
+                    *module = es[j]->m;
+                return m;
+            }
         }
-        i -= r->items[j].n;
-    }
     return NULL;
+}
+
+const cadre_schema *cadre_app_model(cadre_app *app, const char *name)
+{
+    struct registry *r = cadre_app_attachment(app, REGISTRY_KEY);
+    const struct entry *es[MAX_MODEL_MODULES];
+    size_t n = r ? ordered(r, es) : 0;
+    return model_named(es, n, name, NULL);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -511,6 +558,11 @@ int cadre__models(cadre_module *m, cadre_db *db, const char *dir,
     if (r->db != db) {
         cadre_app_config_error(app, file, line, "cadre_models(%s): every module's models must be "
                                "in the same database", label);
+        return CADRE_EINVAL;
+    }
+    if (r->len >= MAX_MODEL_MODULES) {
+        cadre_app_config_error(app, file, line, "cadre_models(%s): at most %d modules have "
+                               "models", label, MAX_MODEL_MODULES);
         return CADRE_EINVAL;
     }
     for (size_t i = 0; i < r->len; i++)

@@ -117,6 +117,14 @@ int cadre__mig_replay(migration *ms, size_t upto, state *s);
 /* Whether table t belongs to the module labelled owner. */
 bool cadre__mig_owned(const cadre__table *t, const char *owner);
 
+/* The module column c of table t belongs to: the one that added it to another module's table,
+ * else the table's. */
+const char *cadre__mig_col_owner(const cadre__table *t, const cadre__column *c);
+
+/* Whether two module labels name the same module (NULL: the module of a table made before
+ * modules). */
+bool cadre__mig_same_module(const char *a, const char *b);
+
 /* *out: a copy of s (in s's arena) that cadre__mig_apply_op on s cannot change. */
 int cadre__mig_state_clone(const state *s, state *out);
 

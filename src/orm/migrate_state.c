@@ -180,6 +180,8 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where)
         if (!cols)
             return CADRE_ENOMEM;
         cols[t->ncols] = o->col;
+        /* a column another module adds is that module's: only its migrations change it */
+        cols[t->ncols].module = cadre__mig_owned(t, s->module) ? NULL : s->module;
         t->cols = cols;
         t->ncols++;
         return 0;
@@ -194,6 +196,12 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where)
         if (!c) {
             cadre_log(CADRE_LOG_ERROR, "%s: no column %s.%s at that point", where, tname,
                       cname ? cname : "(missing)");
+            return CADRE_EINVAL;
+        }
+        const char *owner = cadre__mig_col_owner(t, c);
+        if (owner && s->module && !cadre__mig_same_module(owner, s->module)) {
+            cadre_log(CADRE_LOG_ERROR, "%s: %s.%s is module %s's column: module %s cannot change "
+                                       "it", where, tname, cname, owner, s->module);
             return CADRE_EINVAL;
         }
         if (o->kind == OP_DROP_COLUMN) {
@@ -235,7 +243,9 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where)
         int rc = check_column(s, tname, &o->col, t, where);
         if (rc)
             return rc;
+        const char *mod = c->module;
         *c = o->col;
+        c->module = mod;
         return 0;
     }
     default:
@@ -245,9 +255,19 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where)
 }
 
 /* The state after replaying ms[0..upto). */
+bool cadre__mig_same_module(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 bool cadre__mig_owned(const cadre__table *t, const char *owner)
 {
-    return t->module == owner || (t->module && owner && strcmp(t->module, owner) == 0);
+    return cadre__mig_same_module(t->module, owner);
+}
+
+const char *cadre__mig_col_owner(const cadre__table *t, const cadre__column *c)
+{
+    return c->module ? c->module : t->module;
 }
 
 int cadre__mig_replay(migration *ms, size_t upto, state *s)

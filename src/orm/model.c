@@ -72,7 +72,7 @@ static const char *default_text(const cadre_field *f, cadre_arena *a)
     }
 }
 
-bool cadre__field_is_column(const cadre_field *f)
+bool cadre_model_field_is_column(const cadre_field *f)
 {
     return coltype_of(f) >= 0;
 }

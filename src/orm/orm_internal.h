@@ -27,6 +27,8 @@ typedef struct cadre__column {
     const char *ref_table;  /* foreign key target, or NULL */
     const char *ref_column;
     int on_delete; /* CADRE_ON_DELETE_* */
+    const char *module; /* in a migration state: the module that added it to another module's
+                           table (an extension: CADRE_USER_MODEL), or NULL: the table's own */
 } cadre__column;
 
 typedef struct cadre__table {
@@ -53,8 +55,6 @@ int cadre__stmts_add(cadre__stmts *s, const char *sql, size_t len);
  * cannot be null, a foreign key to a model without a primary key). */
 int cadre__model_table(const cadre_schema *m, cadre_arena *arena, cadre__table *out);
 
-/* Whether a field is stored in a column (arrays, objects and files are not). */
-bool cadre__field_is_column(const cadre_field *f);
 
 /* Whether the column gets its own (non-unique) index: CADRE_INDEX and foreign keys. */
 bool cadre__column_indexed(const cadre__column *c);

@@ -421,8 +421,8 @@ void cadre_q_set(cadre_query *q, const char *name, cadre_value v)
         misuse(q, "cannot update the primary key", name);
         return;
     }
-    if (!cadre__field_is_column(f) || !fits(q, f, &v)) {
-        misuse(q, !cadre__field_is_column(f) ? "no column to update" : "value does not suit field", name);
+    if (!cadre_model_field_is_column(f) || !fits(q, f, &v)) {
+        misuse(q, !cadre_model_field_is_column(f) ? "no column to update" : "value does not suit field", name);
         return;
     }
     if (!q->set_values)
@@ -468,7 +468,7 @@ static const char *select_head(cadre_query *q)
     cadre_buf_init_arena(&b, q->arena, (size_t)1 << 16);
     cadre_buf_append_str(&b, "SELECT ");
     for (size_t i = 0; i < q->model->nfields; i++)
-        if (cadre__field_is_column(&q->model->fields[i]))
+        if (cadre_model_field_is_column(&q->model->fields[i]))
             cadre_buf_appendf(&b, "%s%s", b.len > 7 ? ", " : "", q->model->fields[i].name);
     cadre_buf_appendf(&b, " FROM %s", q->model->name);
     cadre_buf_append(&b, "", 1);
@@ -521,13 +521,13 @@ static const char *joined_head(cadre_query *q)
     cadre_buf_init_arena(&b, q->arena, (size_t)1 << 18);
     cadre_buf_append_str(&b, "SELECT ");
     for (size_t i = 0; i < m->nfields; i++)
-        if (cadre__field_is_column(&m->fields[i]))
+        if (cadre_model_field_is_column(&m->fields[i]))
             cadre_buf_appendf(&b, "%s%s.%s AS %s", b.len > 7 ? ", " : "", m->name,
                               m->fields[i].name, m->fields[i].name);
     for (size_t k = 0; k < q->nrelated; k++) {
         const cadre_schema *t = q->related[k].target;
         for (size_t i = 0; i < t->nfields; i++)
-            if (cadre__field_is_column(&t->fields[i]))
+            if (cadre_model_field_is_column(&t->fields[i]))
                 cadre_buf_appendf(&b, ", cadre__r%zu.%s AS r%zu__%s", k, t->fields[i].name, k,
                                   t->fields[i].name);
     }
@@ -840,7 +840,7 @@ int cadre_q_group(cadre_query *q, const char *by, cadre_agg fn, const char *name
     const cadre_field *k = field(q, by, strlen(by));
     const cadre_field *f = field(q, name, strlen(name));
     const char *agg = k && f ? aggregate_sql(q, fn, f) : NULL;
-    if (k && (k->type == CADRE_T_OBJECT || k->type == CADRE_T_ARRAY || !cadre__field_is_column(k)))
+    if (k && (k->type == CADRE_T_OBJECT || k->type == CADRE_T_ARRAY || !cadre_model_field_is_column(k)))
         misuse(q, "group by a field that is not a column", by);
     const char *col = k ? qualified(q, k) : "";
     const char *head = agg ? cadre_arena_printf(q->arena,

@@ -94,8 +94,7 @@ static void keep_form_fields(const struct form_page *fp, void *obj, cadre_verror
         if ((fp->only >> i) & 1)
             continue;
         const cadre_field *f = &s->fields[i];
-        size_t size = (i + 1 < s->nfields ? s->fields[i + 1].offset : s->set_offset) - f->offset;
-        memset((char *)obj + f->offset, 0, size);
+        memset((char *)obj + f->offset, 0, cadre_field_size(f));
         *set &= ~((uint64_t)1 << i);
         *null &= ~((uint64_t)1 << i);
         if (f->has_default)

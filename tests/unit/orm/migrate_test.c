@@ -632,6 +632,99 @@ static void test_modules_cross_module_foreign_key(void **state)
     cadre_app_free(app);
 }
 
+/* A model of the shop module that extends accounts' member (as a project's CADRE_USER_MODEL
+ * extends auth's cadre_user): the same table, more columns. */
+#define MEMBER_PLUS_FIELDS(F)                                                                      \
+    MEMBER_FIELDS(F)                                                                               \
+    F(string, nickname, CADRE_MAX_LEN(30), CADRE_DEFAULT_STR("none"))
+CADRE__MODEL_AS(member_plus, "member", MEMBER_PLUS_FIELDS)
+#define MEMBER_MORE_FIELDS(F)                                                                      \
+    MEMBER_PLUS_FIELDS(F)                                                                          \
+    F(int32, age, CADRE_OPTIONAL, CADRE_NULLABLE)
+CADRE__MODEL_AS(member_more, "member", MEMBER_MORE_FIELDS)
+#define MEMBER_SHORT_FIELDS(F)                                                                     \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, nickname, CADRE_MAX_LEN(30), CADRE_DEFAULT_STR("none"))
+CADRE__MODEL_AS(member_short, "member", MEMBER_SHORT_FIELDS)
+
+/* The shop app with accounts, shop's models: shop_order and an extension of member. */
+static cadre_app *extended_app(const cadre_schema *extension)
+{
+    char adir[160];
+    snprintf(adir, sizeof adir, "%s/accounts-migrations", dir);
+    cadre_app *app = cadre_app_new("shop");
+    assert_non_null(app);
+    assert_int_equal(cadre_models(app, db, mdir, CADRE_SCHEMA_OF(shop_order), extension), 0);
+    cadre_module *accounts = cadre_module_add(app, "accounts");
+    assert_non_null(accounts);
+    assert_int_equal(cadre_models(accounts, db, adir, CADRE_SCHEMA_OF(member)), 0);
+    assert_int_equal(cadre_app_check(app), 0);
+    return app;
+}
+
+static void test_modules_extend_a_table(void **state)
+{
+    (void)state;
+    cadre_app *app = extended_app(CADRE_SCHEMA_OF(member_plus));
+    /* the table is accounts' once, as the extending model */
+    cadre_module *m = NULL;
+    assert_ptr_equal(cadre_app_model(app, "member"), CADRE_SCHEMA_OF(member_plus));
+    size_t seen = 0;
+    const cadre_schema *s;
+    for (size_t i = 0; (s = cadre_app_model_at(app, i, &m)) != NULL; i++)
+        if (strcmp(s->name, "member") == 0) {
+            seen++;
+            assert_ptr_equal(s, CADRE_SCHEMA_OF(member_plus));
+            assert_string_equal(cadre_module_label(m), "accounts");
+        }
+    assert_int_equal(seen, 1);
+    /* shop's migration adds its column to accounts' table, after accounts' migration */
+    assert_int_equal(cadre_app_makemigrations(app, NULL, NULL, NULL), 0);
+    char *text = slurp("0001_initial.json");
+    assert_non_null(strstr(text, "\"op\": \"add_column\", \"table\": \"member\""));
+    assert_non_null(strstr(text, "\"nickname\""));
+    assert_non_null(strstr(text, "\"requires\": [\"accounts:0001_initial\"]"));
+    assert_null(strstr(text, "\"login\""));
+    assert_int_equal(cadre_app_migrate(app, NULL, NULL, NULL), 0);
+    exec("INSERT INTO member (id, login) VALUES (1, 'ann')");
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM member WHERE nickname = 'none'"), 1);
+    assert_int_equal(cadre_app_makemigrations(app, NULL, NULL, NULL), 0); /* no changes */
+    assert_int_equal(count_files(), 1);
+    cadre_app_free(app);
+
+    /* another field later: shop adds it; accounts, whose model has neither, drops nothing */
+    app = extended_app(CADRE_SCHEMA_OF(member_more));
+    assert_int_equal(cadre_app_makemigrations(app, NULL, NULL, NULL), 0);
+    assert_int_equal(count_files(), 2);
+    assert_int_equal(cadre_app_migrate(app, NULL, NULL, NULL), 0);
+    exec("UPDATE member SET age = 30 WHERE id = 1");
+    member_more row;
+    bool found;
+    cadre_arena a;
+    cadre_arena_init(&a, 1024);
+    assert_int_equal(member_more_get(db, &a, 1, &row, &found), 0);
+    assert_true(found);
+    assert_int_equal(row.age, 30);
+    assert_int_equal(row.nickname.len, 4);
+    assert_int_equal(row.login.len, 3);
+    cadre_arena_free(&a);
+    cadre_app_free(app);
+
+    /* and back: shop drops its column */
+    app = extended_app(CADRE_SCHEMA_OF(member_plus));
+    assert_int_equal(cadre_app_makemigrations(app, NULL, NULL, NULL), 0);
+    assert_int_equal(count_files(), 3);
+    assert_non_null(strstr(slurp("0003_remove_member_age.json"), "drop_column"));
+    assert_int_equal(cadre_app_migrate(app, NULL, NULL, NULL), 0);
+    cadre_app_free(app);
+
+    /* an extension without accounts' columns is refused, nothing written */
+    app = extended_app(CADRE_SCHEMA_OF(member_short));
+    assert_int_equal(cadre_app_makemigrations(app, NULL, NULL, NULL), CADRE_EINVAL);
+    assert_int_equal(count_files(), 3);
+    cadre_app_free(app);
+}
+
 /* A database migrated before modules existed: cadre_migrations (name, applied). The next migrate
  * upgrades it, gives its rows to the app's own module, and applies nothing twice. */
 static void test_modules_upgrade_old_record_table(void **state)
@@ -753,6 +846,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broken_files, fresh, done),
         cmocka_unit_test_setup_teardown(test_modules_cross_module_foreign_key, fresh, done),
         cmocka_unit_test_setup_teardown(test_modules_upgrade_old_record_table, fresh, done),
+        cmocka_unit_test_setup_teardown(test_modules_extend_a_table, fresh, done),
         cmocka_unit_test_setup_teardown(test_forgotten_makemigrations_is_said, fresh, done),
     };
     cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
