@@ -389,7 +389,7 @@ int cadre__mig_make(mig_module *mods, size_t nmods, size_t k,
         goto out;
     const char *in = nmods > 1 ? cadre_arena_printf(&a, " in %s", mm->label) : "";
     if (ops.len == 0) {
-        if (out)
+        if (out && (mm->dir || nmods == 1)) /* a built-in module's (auth) is no news */
             fprintf(out, "No changes detected%s\n", in ? in : "");
         goto out;
     }

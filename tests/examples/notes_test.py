@@ -4,6 +4,7 @@ that filter lists (each user sees and changes only their own notes), by API toke
 with CSRF, and its CORS preflight. On SQLite, or on PostgreSQL under tests/pg/with-postgres
 (CADRE_TEST_PG). The database, users and tokens come from the app's own commands, as docs/auth.md
 makes them.    notes_test.py NOTES_BINARY"""
+import json
 import os
 import subprocess
 import sys
@@ -123,6 +124,28 @@ class NotesTest(unittest.TestCase):
         items = page["results"]
         self.assertIn("by session", {r["title"] for r in items})
         self.assertTrue(all(r["owner_id"] == self.ids["bob"] for r in items), items)
+
+    def test_own_user_fields(self):
+        # makemigrations put the project's column on auth's table in the project's migration
+        with open(os.path.join(self.db.dir, "migrations", "0001_initial.json")) as f:
+            mig = json.load(f)
+        self.assertIn({"op": "add_column", "table": "cadre_user",
+                       "column": {"name": "display_name", "type": "text", "default_value": ""}},
+                      mig["operations"])
+        self.assertTrue(any(r.startswith("auth:") for r in mig["requires"]), mig)
+        # the user as the project's model, by token and by session; never the password
+        status, me = self.req("eve", "GET", "/api/me")
+        self.assertEqual((status, me["username"], me["display_name"]), (200, "eve", ""))
+        self.assertNotIn("password", me)
+        status, me = self.req("eve", "PATCH", "/api/me", {"display_name": "Eve E."})
+        self.assertEqual((status, me["display_name"]), (200, "Eve E."))
+        cookie, csrf = self.server.login("eve", "eve pass 12")
+        status, me = self.req(None, "GET", "/api/me", None, {"Cookie": cookie})
+        self.assertEqual((status, me["display_name"], me["id"]), (200, "Eve E.", user_id(self.db, "eve")))
+        status, me = self.req(None, "PATCH", "/api/me", {"display_name": "x" * 101},
+                              {"Cookie": cookie, "X-CSRFToken": csrf})
+        self.assertEqual(status, 422)
+        self.assertEqual(self.req(None, "GET", "/api/me")[0], 401)
 
     def test_cors(self):
         pre = {"Origin": ORIGIN, "Access-Control-Request-Method": "PATCH",
