@@ -154,6 +154,8 @@ typedef struct cadre_route_spec {
     const cadre_guard *guards; /**< CADRE_GUARDS(...), run after the group's (copied) */
     const char *name;          /**< the route's name, for cadre_url_for (copied) */
     unsigned auth;             /**< who may call it: CADRE_AUTH_* (0: the group's, else anyone) */
+    bool forbids; /**< the handler may answer 403 itself (a permission it checks, as cadre_crud
+                       does): OpenAPI lists 403 for it when it is secured */
     /** For parameters the handler reads itself (a CRUD list's filters): writes more OpenAPI
      *  parameter objects, each a whole JSON object, into the operation's "parameters" array. */
     void (*doc_params)(const struct cadre_route_spec *spec, cadre_json_writer *w);

@@ -255,6 +255,16 @@ static void operation(cadre_json_writer *w, const cadre_app *app, const struct c
         cadre_json_begin_object(w);
         key(w, "description"), str(w, "Not authenticated");
         cadre_json_end_object(w);
+        /* refused: by a guard, by the handler's own permission check, or a cookie-authenticated
+         * write without its CSRF token */
+        bool unsafe = strcmp(rt->method, "GET") != 0 && strcmp(rt->method, "HEAD") != 0 &&
+                      strcmp(rt->method, "OPTIONS") != 0;
+        if (rt->guards || (sp && sp->forbids) || ((rt->auth & CADRE_AUTH_SESSION) && unsafe)) {
+            key(w, "403");
+            cadre_json_begin_object(w);
+            key(w, "description"), str(w, "Forbidden");
+            cadre_json_end_object(w);
+        }
     }
     if (validates) {
         key(w, "422");

@@ -588,6 +588,7 @@ int cadre__crud(cadre_app *app, const char *prefix, const cadre_schema *model, c
             .status = routes[i].status, .summary = c->summaries[i], .tags = model->name,
             .partial_body = routes[i].partial, .data = c, .handler_name = c->names[i],
             .doc_params = routes[i].h == list ? list_doc_params : NULL,
+            .forbids = true, /* the model's permissions, when auth is on */
             .file = file, .line = line,
         };
         rc = cadre__route_typed(app, &spec);

@@ -736,6 +736,14 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(status, 200, raw)
         for path in ("/api/suppliers", "/api/products/{id}", "/api/products/{id}/stock"):
             self.assertIn(path, body["paths"])
+        # the API's operations say how they authenticate and that they may refuse (401, and 403:
+        # the model's permissions, the stock route's guard)
+        self.assertEqual(set(body["components"]["securitySchemes"]), {"sessionCookie", "bearerToken"})
+        for path, method in (("/api/suppliers", "get"), ("/api/suppliers", "post"),
+                             ("/api/products/{id}", "delete"), ("/api/products/{id}/stock", "get")):
+            op = body["paths"][path][method]
+            self.assertTrue(op["security"], (path, method))
+            self.assertLessEqual({"401", "403"}, set(op["responses"]), (path, method))
 
     def test_zz_server_still_running(self):
         # last by name: nothing above brought the server down
