@@ -236,6 +236,10 @@ typedef struct cadre_model_access {
      *  NULL: every row. */
     int (*filter)(cadre_request *r, const cadre_schema *model, struct cadre_query *q, void *ctx);
     void *ctx;
+    /** As check, without answering r: whether r may (false on an error, logged). For what a page
+     *  merely shows (a form's choices of related rows). May be NULL: never (nothing shown). */
+    bool (*allows)(cadre_request *r, const cadre_schema *model, const char *action,
+                   const void *obj, void *ctx);
 } cadre_model_access;
 
 /** Installs the hooks (copied; once per app). Returns 0, CADRE_EINVAL (no check) or
@@ -245,6 +249,11 @@ int cadre_app_model_access(cadre_app *app, const cadre_model_access *hooks);
 /** Asks the app's hooks (0 when it has none): as cadre_model_access.check. */
 int cadre_model_check(cadre_request *r, const cadre_schema *model, const char *action,
                       const void *obj);
+
+/** Whether r may do action to model's rows (obj: as check), without answering r: true when the
+ *  app has no hooks. */
+bool cadre_model_allows(cadre_request *r, const cadre_schema *model, const char *action,
+                        const void *obj);
 
 /** Asks the app's hooks to narrow q (nothing when it has none): as cadre_model_access.filter. */
 int cadre_model_filter(cadre_request *r, const cadre_schema *model, struct cadre_query *q);

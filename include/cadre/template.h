@@ -205,6 +205,10 @@ typedef struct cadre_tform {
     /** Where a foreign key past CADRE_FORM_CHOICES rows looks for more as the user types (form
      *  pages set it: their path + "/choices?field="); NULL: the first rows only. */
     const char *search;
+    /** The request the form is shown for (form pages set it): its choices are then the related
+     *  rows its user may view — none listed without the related model's view permission, and
+     *  only those its filter keeps (cadre_model_allows, cadre_model_filter). NULL: every row. */
+    cadre_request *request;
 } cadre_tform;
 
 /** Foreign key rows a form lists in a <select> before it switches to a number input. */

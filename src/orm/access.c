@@ -37,6 +37,13 @@ int cadre_model_check(cadre_request *r, const cadre_schema *model, const char *a
     return a ? a->check(r, model, action, obj, a->ctx) : 0;
 }
 
+bool cadre_model_allows(cadre_request *r, const cadre_schema *model, const char *action,
+                        const void *obj)
+{
+    const cadre_model_access *a = access_of(r);
+    return !a || (a->allows && a->allows(r, model, action, obj, a->ctx));
+}
+
 int cadre_model_filter(cadre_request *r, const cadre_schema *model, cadre_query *q)
 {
     const cadre_model_access *a = access_of(r);

@@ -97,11 +97,15 @@ typedef struct choice {
 /* The choices of foreign key f: the related rows by key, up to CADRE_FORM_CHOICES + 1 (one more
  * says there are too many for a select), labelled by their first text field (else "name #id").
  * Returns how many, or -1 when they cannot be read (the field is then a number input). */
-static long fk_choices(cadre_arena *a, struct cadre_db *db, const cadre_field *f, choice **out)
+static long fk_choices(cadre_arena *a, const cadre_tform *form, const cadre_field *f,
+                       choice **out)
 {
     const cadre_schema *t = f->fk();
     const cadre_field *pk = cadre_model_pk(t);
-    if (!db || !pk || pk->type != CADRE_T_INT64)
+    if (!form->db || !pk || pk->type != CADRE_T_INT64)
+        return -1;
+    /* a user who may not view the related rows is not shown them */
+    if (form->request && !cadre_model_allows(form->request, t, "view", NULL))
         return -1;
     const cadre_field *text = NULL;
     for (size_t i = 0; i < t->nfields && !text; i++)
@@ -109,7 +113,9 @@ static long fk_choices(cadre_arena *a, struct cadre_db *db, const cadre_field *f
             text = &t->fields[i];
     cadre_query q;
     cadre_rows rows;
-    cadre_q_init(&q, db, t, a);
+    cadre_q_init(&q, form->db, t, a);
+    if (form->request && cadre_model_filter(form->request, t, &q) != 0)
+        return -1;
     cadre_q_order_by(&q, text ? text->name : pk->name);
     cadre_q_limit(&q, CADRE_FORM_CHOICES + 1);
     if (cadre_q_fetch(&q, &rows) != 0)
@@ -161,7 +167,7 @@ static long select_choices(cadre_arena *a, const cadre_tform *form, const cadre_
 {
     *out = NULL;
     if (f->fk) {
-        long n = fk_choices(a, form->db, f, out);
+        long n = fk_choices(a, form, f, out);
         return n > CADRE_FORM_CHOICES ? -1 : n;
     }
     const cadre_enum *en = f->en();

@@ -42,7 +42,7 @@ static int show(cadre_request *r, const struct form_page *fp, int status, const 
     if (!form)
         return CADRE_ENOMEM;
     *form = (cadre_tform){ .schema = fp->spec.schema, .obj = obj, .errs = errs, .only = fp->only,
-                           .db = fp->spec.db,
+                           .db = fp->spec.db, .request = r,
                            .search = fp->fks ? cadre_arena_printf(r->arena, "%.*s/choices?field=",
                                                                   (int)r->head.path.len,
                                                                   r->head.path.ptr)

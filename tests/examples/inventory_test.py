@@ -772,6 +772,10 @@ class PermissionsTest(unittest.TestCase):
             rc, out, err = cls.db.run("group", "staff", "--add", "clerk",
                                       *[x for p in perms for x in ("--grant", p)])
             assert rc == 0, out + err
+            cls.db.user("adder", "adder pass 12")
+            rc, out, err = cls.db.run("group", "adders", "--add", "adder", "--grant",
+                                      "inventory.view_product", "--grant", "inventory.add_product")
+            assert rc == 0, out + err
             cls.clerk = cls.db.token("clerk")
             cls.reader = cls.db.token("clerk", "--scopes", "inventory.view_*")
             cls.plain = cls.db.token("plain")
@@ -839,6 +843,12 @@ class PermissionsTest(unittest.TestCase):
                             f"WHERE prefix = '{prefix}'")
             self.assertEqual(self.req(token, "GET", "/api/suppliers")[0], 401, how)
 
+    def page_text(self, path, cookie):
+        """GET path as a browser with cookie → (status, the HTML as text)."""
+        status, _, raw = self.server.request("GET", path, token=None,
+                                             headers={"Accept": "text/html", "Cookie": cookie})
+        return status, raw.decode()
+
     def test_pages_and_api_by_session(self):
         html = {"Accept": "text/html"}
         status, _ = self.req(None, "GET", "/", headers=html)
@@ -850,6 +860,21 @@ class PermissionsTest(unittest.TestCase):
         cookie, csrf = self.server.login("clerk", "clerk pass 12")
         status, _ = self.req(None, "GET", "/", headers={**html, "Cookie": cookie})
         self.assertEqual(status, 200)
+        # a form lists the related rows its user may view: the clerk sees the suppliers by name,
+        # a user who may add products but not view suppliers gets a number input, no names
+        status, row = self.req(self.admin, "POST", "/api/suppliers", {"name": "Hidden Supplies"})
+        self.assertEqual(status, 201, row)
+        status, raw = self.page_text("/products/new", cookie)
+        self.assertEqual(status, 200)
+        self.assertIn('<select name="supplier_id"', raw)
+        self.assertIn(">Hidden Supplies</option>", raw)
+        adder, _ = self.server.login("adder", "adder pass 12")
+        status, raw = self.page_text("/products/new", adder)
+        self.assertEqual(status, 200)
+        self.assertIn('name="supplier_id"', raw)
+        self.assertNotIn('<select name="supplier_id"', raw)
+        self.assertNotIn("Hidden Supplies", raw)
+        self.assertEqual(self.req(self.admin, "DELETE", f"/api/suppliers/{row['id']}")[0], 204)
         # the API with the session: the CSRF token is needed for a write, not a token
         body = {"name": f"Session Co {time.monotonic_ns()}"}
         status, detail = self.req(None, "POST", "/api/suppliers", body, {"Cookie": cookie})
