@@ -95,15 +95,44 @@ static int api_token_name(cadre_request *r, const cadre_none *p, const cadre_non
     F(string, title, CADRE_MAX_LEN(100))
 CADRE_MODEL(note, NOTE_FIELDS)
 
+/* shop's own user: every test here runs with a user model that extends auth's table */
+#define MEMBER_FIELDS(F)                                                                           \
+    CADRE_USER_FIELDS(F)                                                                           \
+    F(string, nickname, CADRE_MAX_LEN(40), CADRE_DEFAULT_STR("friend"))
+CADRE_USER_MODEL(member, MEMBER_FIELDS)
+
 static const cadre_migration_source shop_migrations[] = {
     { "0001_initial",
-      "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": null, \"operations\": ["
+      "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": null, "
+      "\"requires\": [\"auth:0004_login_failures\"], \"operations\": ["
       "{\"op\": \"create_table\", \"table\": \"note\", \"columns\": ["
       "{\"name\":\"id\",\"type\":\"int64\",\"primary_key\":true},"
       "{\"name\":\"owner_id\",\"type\":\"int64\",\"indexed\":true,\"references\":"
       "{\"table\":\"cadre_user\",\"column\":\"id\",\"on_delete\":\"cascade\"}},"
-      "{\"name\":\"title\",\"type\":\"text\"}]}]}" },
+      "{\"name\":\"title\",\"type\":\"text\"}]},"
+      "{\"op\": \"add_column\", \"table\": \"cadre_user\", \"column\": "
+      "{\"name\":\"nickname\",\"type\":\"text\",\"default_value\":\"friend\"}}]}" },
 };
+
+static const cadre_template_source shop_templates[] = {
+#define HELLO "Hello {{ user.username }} ({{ user.nickname }})"
+    { "hello.html", HELLO, sizeof HELLO - 1 },
+};
+
+/* GET /hello: a page that shows the user's own field through the template context */
+static int hello(cadre_request *r)
+{
+    return cadre_render(r, 200, "hello.html", CADRE_CTX());
+}
+
+/* GET /nick: the user as the project's model */
+static int nick(cadre_request *r)
+{
+    const member *m = cadre_request_user_as(r, member);
+    return m ? cadre_text(r, 200, cadre_arena_printf(r->arena, "%.*s", (int)m->nickname.len,
+                                                      m->nickname.ptr))
+             : cadre_text(r, 200, "anonymous");
+}
 
 static bool own_note(cadre_request *r, const char *action, const void *obj, void *ctx)
 {
@@ -188,7 +217,11 @@ static int setup(void **state)
                 .guards = CADRE_GUARDS(CADRE_SCOPE("reports")));
     cadre_post(app, "/password", change_password, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
     cadre_module *shop = cadre_module_add(app, "shop", .depends = CADRE_DEPENDS("auth"));
-    cadre_models_builtin(shop, db, shop_migrations, 1, note__schema());
+    cadre_models_builtin(shop, db, shop_migrations, 1, note__schema(), member__schema());
+    cadre_templates_add(shop, shop_templates, 1);
+    cadre_get(app, "/hello", hello, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
+    cadre_get(app, "/nick", nick);
+    cadre_get(app, "/api/nick", nick, .auth = CADRE_AUTH_TOKEN);
     cadre_group_begin(app, "/api", .auth = CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN);
     cadre_crud(app, "/notes", note__schema(), db);
     cadre_group_end(app);
@@ -225,6 +258,32 @@ static int64_t sessions_of(int64_t user)
     int64_t n = (int64_t)rows.len;
     cadre_arena_free(&a);
     return n;
+}
+
+/* The project's fields on its user: read with the session, in templates, and by token. */
+static void test_own_user_fields(void **state)
+{
+    (void)state;
+    char key[64];
+    login("bob", "battery+staple", NULL, key);
+    assert_int_equal(res.status, 303);
+    request("GET", "/nick", key, NULL, NULL);
+    expect(200, "friend"); /* the column's default, for a user made by auth */
+    const cadre_value p[2] = { CADRE_PTEXT("Bobby"), CADRE_PINT(bob) };
+    assert_int_equal(cadre_db_exec(db, "UPDATE cadre_user SET nickname = ? WHERE id = ?", p, 2,
+                                   NULL, NULL), 0);
+    request("GET", "/hello", key, NULL, "Accept: text/html");
+    expect(200, "Hello bob (Bobby)");
+    request("GET", "/nick", NULL, NULL, NULL);
+    expect(200, "anonymous");
+    /* by token too */
+    char token[CADRE_TOKEN_SIZE];
+    assert_int_equal(cadre_token_create(app, bob, "nick", NULL, 0, token, NULL), 0);
+    char auth[CADRE_TOKEN_SIZE + 32];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
+    cadre_test_response_free(&res);
+    assert_int_equal(cadre_test_request(app, "GET", "/api/nick", auth, NULL, 0, &res), 0);
+    expect(200, "Bobby");
 }
 
 static void test_login_page_and_cookie(void **state)
@@ -995,6 +1054,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_page_and_cookie),
+        cmocka_unit_test(test_own_user_fields),
         cmocka_unit_test(test_wrong_users),
         cmocka_unit_test(test_next_stays_on_the_site),
         cmocka_unit_test(test_guards),
