@@ -343,18 +343,29 @@ class MigrationCommandsTest(unittest.TestCase):
         self.assertNotEqual(rc, 0, out)
 
 
-class ApiTest(unittest.TestCase):
+class ServedTest(unittest.TestCase):
+    """A test class with a database of its own, made ready by prepare (migrated, users…), and a
+    server on it, then served (logins); both dropped at the end."""
+
+    @classmethod
+    def prepare(cls):
+        rc, out, err = cls.db.run("migrate")
+        assert rc == 0, out + err
+
+    @classmethod
+    def served(cls):
+        pass
+
     @classmethod
     def setUpClass(cls):
         cls.db = Database()
         try:
-            rc, out, err = cls.db.run("migrate")
-            assert rc == 0, out + err
+            cls.prepare()
             cls.server = Server(cls.db)
-            # the API as a superuser's token, the pages as its logged-in browser
-            cls.server.token = cls.db.admin_token()
-            cls.cookie, cls.csrf = cls.server.login("ops", "ops pass 12")
+            cls.served()
         except BaseException:
+            if getattr(cls, "server", None):
+                cls.server.stop()
             cls.db.drop()
             raise
 
@@ -362,6 +373,14 @@ class ApiTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.stop()
         cls.db.drop()
+
+
+class ApiTest(ServedTest):
+    @classmethod
+    def served(cls):
+        # the API as a superuser's token, the pages as its logged-in browser
+        cls.server.token = cls.db.admin_token()
+        cls.cookie, cls.csrf = cls.server.login("ops", "ops pass 12")
 
     def req(self, method, path, body=None):
         return self.server.request(method, path, body)
@@ -752,43 +771,31 @@ class ApiTest(unittest.TestCase):
         self.assertTrue(self.server.alive())
 
 
-class PermissionsTest(unittest.TestCase):
+class PermissionsTest(ServedTest):
     """Who may do what, over real sockets: anonymous, a user without permissions, a staff clerk
     (the staff group: view, add and change, delete nothing), a superuser, an inactive user; by
     API token, scoped token and browser session; revoked and expired tokens."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.db = Database()
-        try:
-            rc, out, err = cls.db.run("migrate")
-            assert rc == 0, out + err
-            cls.admin = cls.db.admin_token()
-            cls.db.user("clerk", "clerk pass 12", "--staff")
-            cls.db.user("plain", "plain pass 12")
-            cls.db.user("gone", "gone pass 12")
-            perms = ["inventory.%s_%s" % (a, m) for a in ("view", "add", "change")
-                     for m in ("supplier", "product", "stock_movement")]
-            rc, out, err = cls.db.run("group", "staff", "--add", "clerk",
-                                      *[x for p in perms for x in ("--grant", p)])
-            assert rc == 0, out + err
-            cls.db.user("adder", "adder pass 12")
-            rc, out, err = cls.db.run("group", "adders", "--add", "adder", "--grant",
-                                      "inventory.view_product", "--grant", "inventory.add_product")
-            assert rc == 0, out + err
-            cls.clerk = cls.db.token("clerk")
-            cls.reader = cls.db.token("clerk", "--scopes", "inventory.view_*")
-            cls.plain = cls.db.token("plain")
-            cls.gone = cls.db.token("gone")
-            cls.server = Server(cls.db)
-        except BaseException:
-            cls.db.drop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.db.drop()
+    def prepare(cls):
+        super().prepare()
+        cls.admin = cls.db.admin_token()
+        cls.db.user("clerk", "clerk pass 12", "--staff")
+        cls.db.user("plain", "plain pass 12")
+        cls.db.user("gone", "gone pass 12")
+        perms = ["inventory.%s_%s" % (a, m) for a in ("view", "add", "change")
+                 for m in ("supplier", "product", "stock_movement")]
+        rc, out, err = cls.db.run("group", "staff", "--add", "clerk",
+                                  *[x for p in perms for x in ("--grant", p)])
+        assert rc == 0, out + err
+        cls.db.user("adder", "adder pass 12")
+        rc, out, err = cls.db.run("group", "adders", "--add", "adder", "--grant",
+                                  "inventory.view_product", "--grant", "inventory.add_product")
+        assert rc == 0, out + err
+        cls.clerk = cls.db.token("clerk")
+        cls.reader = cls.db.token("clerk", "--scopes", "inventory.view_*")
+        cls.plain = cls.db.token("plain")
+        cls.gone = cls.db.token("gone")
 
     def req(self, token, method, path, body=None, headers=None):
         status, body, raw = self.server.request(method, path, body, token=token, headers=headers)

@@ -35,31 +35,20 @@ def user_id(db, name):
         con.close()
 
 
-class NotesTest(unittest.TestCase):
+class NotesTest(inv.ServedTest):
     @classmethod
-    def setUpClass(cls):
-        cls.db = inv.Database()
-        try:
-            for command in (["makemigrations"], ["migrate"]):
-                rc, out, err = cls.db.run(*command)
-                assert rc == 0, (command, out + err)
-            for name in ("ann", "bob", "eve"):
-                cls.db.user(name, f"{name} pass 12")
-            rc, out, err = cls.db.run("group", "writers", "--add", "ann", "--add", "bob",
-                                      *[x for a in ("view", "add", "change", "delete")
-                                        for x in ("--grant", f"notes.{a}_note")])
-            assert rc == 0, out + err
-            cls.ids = {n: user_id(cls.db, n) for n in ("ann", "bob")}
-            cls.tokens = {n: cls.db.token(n) for n in ("ann", "bob", "eve")}
-            cls.server = inv.Server(cls.db)
-        except BaseException:
-            cls.db.drop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.db.drop()
+    def prepare(cls):
+        for command in (["makemigrations"], ["migrate"]):
+            rc, out, err = cls.db.run(*command)
+            assert rc == 0, (command, out + err)
+        for name in ("ann", "bob", "eve"):
+            cls.db.user(name, f"{name} pass 12")
+        rc, out, err = cls.db.run("group", "writers", "--add", "ann", "--add", "bob",
+                                  *[x for a in ("view", "add", "change", "delete")
+                                    for x in ("--grant", f"notes.{a}_note")])
+        assert rc == 0, out + err
+        cls.ids = {n: user_id(cls.db, n) for n in ("ann", "bob")}
+        cls.tokens = {n: cls.db.token(n) for n in ("ann", "bob", "eve")}
 
     def req(self, who, method, path, body=None, headers=None):
         token = self.tokens[who] if who else None
