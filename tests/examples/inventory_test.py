@@ -261,18 +261,8 @@ class MigrationCommandsTest(unittest.TestCase):
         self.assertEqual(out.strip(), "No migrations to apply.")
 
     def sql(self, *statements):
-        """Runs SQL on the test's database (psql, or Python's sqlite3)."""
-        if PG:
-            psql(self.db.url, *statements)
-        else:
-            import sqlite3
-            con = sqlite3.connect(os.path.join(self.db.dir, "inv.db"))
-            try:
-                for st in statements:
-                    con.execute(st)
-                con.commit()
-            finally:
-                con.close()
+        """Runs SQL on the test's database."""
+        self.db.sql(*statements)
 
     def test_database_from_before_modules_still_migrates(self):
         # A database migrated before modules recorded (name, applied) only: the first migration
