@@ -9,6 +9,8 @@ PORT       ?= 8000
 FUZZ_SECONDS ?= 60
 SHARED     ?= ../shared
 BENCH_ENDPOINTS ?= plaintext,json,echo
+# what the bench app serves (bench/endpoints, run-peers' endpoints-file format), as one list
+BENCH_CMD_ENDPOINTS := $(shell tr -s ' \n' ',,' < bench/endpoints | sed 's/,$$//')
 
 all: build
 
@@ -79,7 +81,7 @@ bench: build
 	@scripts/install-deps --test
 	@if [ -x $(SHARED)/bench/run-peers ]; then \
 	  $(SHARED)/bench/run-peers --cmd '$(BUILD)/bench/cadre-bench' --name cadre \
-	    --cmd-endpoints $(BENCH_ENDPOINTS) --endpoints $(BENCH_ENDPOINTS) --pipeline 16 \
+	    --cmd-endpoints '$(BENCH_CMD_ENDPOINTS)' --endpoints $(BENCH_ENDPOINTS) --pipeline 16 \
 	    --duration 8 --out bench/results.json $(BENCH_ARGS); \
 	else \
 	  bench/run-alone $(BUILD)/bench/cadre-bench; \

@@ -32,6 +32,10 @@ static atomic_long next_id = 1; /* the SPEC's per-process counter */
 #define WORLD_FIELDS(F) F(int64, id) F(int64, randomNumber)
 CADRE_SCHEMA(World, WORLD_FIELDS)
 
+/* SPEC admin-list: the world table as a model, in the admin */
+#define WORLD_MODEL_FIELDS(F) F(int64, id, CADRE_PRIMARY_KEY) F(int64, randomnumber)
+CADRE_MODEL(world, WORLD_MODEL_FIELDS)
+
 #define FORTUNE_FIELDS(F) F(int64, id) F(string, message)
 CADRE_SCHEMA(Fortune, FORTUNE_FIELDS)
 
@@ -369,6 +373,10 @@ int main(int argc, char **argv)
         cadre_app_on_start(app, bench_user, NULL);
         CADRE_ROUTE(app, GET, "/session", session, cadre_none, cadre_none, SessionOut,
                     .auth = CADRE_AUTH_SESSION, .summary = "The logged-in user");
+        /* SPEC admin-list: /admin/cadre-bench/world/?p=2 (bench/endpoints) */
+        cadre_admin(app, bench_db);
+        cadre_admin_register(app, CADRE_SCHEMA_OF(world), .list = "id, randomnumber",
+                             .ordering = "id", .per_page = 100);
     }
     int status = cadre_main(app, argc, argv);
     cadre_db_close(bench_db);

@@ -19,6 +19,7 @@
 #include "cadre/app.h"
 #include "cadre/static.h"
 #include "cadre/auth.h"
+#include "cadre/admin.h"
 
 #define CADRE_VERSION "0.1.0"
 

@@ -228,6 +228,18 @@ int main(int argc, char **argv)
                 stock_level, .summary = "Stock level of a product", .tags = "products",
                 .guards = CADRE_GUARDS(CADRE_PERM("inventory.view_stock_movement")));
     cadre_group_end(app);
+    /* the admin at /admin/: staff users, each model's pages by its permissions */
+    cadre_admin(app, db, .site_header = "Inventory administration", .site_title = "Inventory");
+    cadre_admin_register(app, CADRE_SCHEMA_OF(supplier), .list = "id, name, email",
+                         .search = "name, email", .ordering = "name");
+    cadre_admin_register(app, CADRE_SCHEMA_OF(product),
+                         .list = "id, name, price, supplier_id, updated_at", .search = "name, =id",
+                         .ordering = "name");
+    cadre_admin_register(app, CADRE_SCHEMA_OF(stock_movement),
+                         .list = "id, product_id, quantity, note, created_at", .search = "note");
+    cadre_admin_register(app, CADRE_SCHEMA_OF(cadre_user),
+                         .list = "id, username, email, is_staff, is_superuser, last_login",
+                         .search = "username, email", .plural = "users");
     cadre_app_command(app, "demo", "demo   adds the demo's users, staff group and sample rows "
                       "(development only)", demo_command, NULL);
     int status = cadre_main(app, argc, argv);

@@ -120,6 +120,10 @@ const char *cadre_http_status_text(int status);
  */
 long cadre_url_decode(char *dst, const char *src, size_t len, bool plus_space);
 
+/** Appends s[0..len) to out percent-encoded for a query value or a path segment: every byte but
+ *  RFC 3986's unreserved ones (letters, digits, - . _ ~) as %XX. Returns 0 or CADRE_ENOMEM. */
+int cadre_url_encode(cadre_buf *out, const char *s, size_t len);
+
 /* ---------------------------------------------------------------------------------------------
  * Requests, as a handler sees them
  * ------------------------------------------------------------------------------------------- */

@@ -23,3 +23,18 @@ long cadre_url_decode(char *dst, const char *src, size_t len, bool plus_space)
     }
     return (long)o;
 }
+
+int cadre_url_encode(cadre_buf *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '.' || c == '_' || c == '~';
+        char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
+        int rc = plain ? cadre_buf_append(out, &s[i], 1) : cadre_buf_append(out, esc, 3);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

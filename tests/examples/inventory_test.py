@@ -884,6 +884,114 @@ class PermissionsTest(ServedTest):
         self.assertEqual(status, 403)
 
 
+class AdminTest(ServedTest):
+    """The admin site over real sockets: who may see it, the index by permission, and the change
+    list's columns (a foreign key's label, read in the same query), order, search and pages."""
+
+    @classmethod
+    def prepare(cls):
+        super().prepare()
+        cls.db.user("ops", "ops pass 12", "super")
+        cls.db.user("clerk", "clerk pass 12", "--staff")
+        cls.db.user("plain", "plain pass 12")
+        rc, out, err = cls.db.run("group", "staff", "--add", "clerk", "--grant",
+                                  "inventory.view_supplier", "--grant", "inventory.view_product")
+        assert rc == 0, out + err
+        rows = ", ".join(f"('Supplier {i:03d}', 's{i}@example.com')" for i in range(1, 106))
+        cls.db.sql(f"INSERT INTO supplier (name, email) VALUES {rows}",
+                   "INSERT INTO supplier (name) VALUES ('<script>x</script> & Co')",
+                   "INSERT INTO product (name, price, supplier_id, updated_at) SELECT 'Drill', 9.5, "
+                   "id, '2026-01-02T03:04:05.000000Z' FROM supplier WHERE name = 'Supplier 007'")
+
+    @classmethod
+    def served(cls):
+        cls.cookies = {n: cls.server.login(n, f"{n} pass 12")[0] for n in ("ops", "clerk", "plain")}
+
+    def page(self, path, who=None, accept="text/html"):
+        headers = {"Accept": accept}
+        if who:
+            headers["Cookie"] = self.cookies[who]
+        status, _, raw = self.server.request("GET", path, token=None, headers=headers)
+        return status, raw.decode()
+
+    @staticmethod
+    def rows(html):
+        """The change list's rows, each a list of its cells' text."""
+        body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+        return [re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body)]
+
+    def test_who_may_see_it(self):
+        status, _ = self.page("/admin/")
+        self.assertEqual((status, self.server.last_headers["Location"]),
+                         (302, "/accounts/login/?next=/admin/"))
+        self.assertEqual(self.page("/admin/", accept="application/json")[0], 401)
+        status, html = self.page("/admin/", "plain")  # not staff
+        self.assertEqual(status, 403)
+        self.assertIn("text/html", self.server.last_headers["Content-Type"])
+        # the superuser sees every registered model; the clerk those he may view
+        status, html = self.page("/admin/", "ops")
+        self.assertEqual(status, 200)
+        for link in ("/admin/inventory/supplier/", "/admin/inventory/product/",
+                     "/admin/inventory/stock_movement/", "/admin/auth/cadre_user/"):
+            self.assertIn(f'href="{link}"', html)
+        status, html = self.page("/admin/", "clerk")
+        self.assertEqual(status, 200)
+        self.assertIn('href="/admin/inventory/product/"', html)
+        self.assertNotIn("stock_movement/", html)
+        self.assertNotIn("cadre_user/", html)
+        self.assertEqual(self.page("/admin/auth/cadre_user/", "clerk")[0], 403)
+        self.assertEqual(self.page("/admin/inventory/stock_movement/", "clerk")[0], 403)
+        # the stylesheet is the module's own
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
+        conn.request("GET", "/admin/static/admin.css")
+        resp = conn.getresponse()
+        self.assertEqual((resp.status, resp.getheader("Content-Type")),
+                         (200, "text/css; charset=utf-8"))
+        self.assertIn(b"prefers-color-scheme: dark", resp.read())
+        conn.close()
+
+    def test_change_list_pages_order_and_search(self):
+        status, html = self.page("/admin/inventory/supplier/", "clerk")
+        self.assertEqual(status, 200)
+        rows = self.rows(html)
+        self.assertEqual(len(rows), 100)  # a page: 100 rows, by name (the registered ordering)
+        self.assertEqual(rows[0][1], "&lt;script&gt;x&lt;/script&gt; &amp; Co")
+        self.assertEqual(rows[1][1:], ["Supplier 001", "s1@example.com"])
+        self.assertIn("106 suppliers", html)
+        self.assertIn('href="/admin/inventory/supplier/?p=2" rel="next"', html)
+        status, html = self.page("/admin/inventory/supplier/?p=2", "clerk")
+        self.assertEqual([r[1] for r in self.rows(html)],
+                         ["Supplier 100", "Supplier 101", "Supplier 102", "Supplier 103",
+                          "Supplier 104", "Supplier 105"])
+        self.assertIn("Page 2 of 2", html)
+        for bad in ("3", "0", "x", "-1", "99999999999999999999"):
+            self.assertEqual(self.page(f"/admin/inventory/supplier/?p={bad}", "clerk")[0], 404, bad)
+        # a column's heading sorts by it, and again the other way
+        self.assertIn('href="/admin/inventory/supplier/?o=email"', html)
+        status, html = self.page("/admin/inventory/supplier/?o=-name", "clerk")
+        self.assertEqual(self.rows(html)[0][1], "Supplier 105")
+        self.assertIn('aria-sort="descending"', html)
+        self.assertIn('href="/admin/inventory/supplier/?o=name"', html)
+        self.assertEqual(self.page("/admin/inventory/supplier/?o=nope", "clerk")[0], 200)
+        # search: each word in one of the fields; the count beside the total
+        status, html = self.page("/admin/inventory/supplier/?q=supplier+00", "clerk")
+        self.assertEqual([r[1] for r in self.rows(html)],
+                         [f"Supplier 00{i}" for i in range(1, 10)] + ["Supplier 100"])
+        self.assertIn("10 results", html)
+        self.assertIn("106 total", html)
+        status, html = self.page("/admin/inventory/supplier/?q=S42%40EXAMPLE", "clerk")
+        self.assertEqual([r[1] for r in self.rows(html)], ["Supplier 042"])
+        self.assertIn('value="S42@EXAMPLE"', html)
+        # a foreign key shows its row's label; a datetime, to the second
+        status, html = self.page("/admin/inventory/product/", "clerk")
+        self.assertEqual(status, 200)
+        self.assertEqual(self.rows(html)[0][1:], ["Drill", "9.5", "Supplier 007",
+                                                  "2026-01-02 03:04:05 UTC"])
+        self.assertIn(">Supplier</a></th>", html)
+        status, html = self.page("/admin/inventory/product/?q=nothing-like-it", "clerk")
+        self.assertIn("No products.", html)
+
+
 class UnmigratedDatabaseTest(unittest.TestCase):
     """Serving a database nobody migrated: warned at startup, then a JSON error per request,
     promptly, and the server stays up."""

@@ -1,0 +1,85 @@
+/**
+ * cadre/admin.h — the admin: an operations site generated from the models, Django's admin for a
+ * Cadre app, built on auth (staff users log in through auth's login page).
+ *
+ *     cadre_auth(app, db);
+ *     cadre_models(app, db, "migrations", CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product));
+ *     cadre_admin(app, db, .site_header = "Inventory administration");
+ *     cadre_admin_register(app, CADRE_SCHEMA_OF(product), .list = "name, price, supplier_id",
+ *                          .search = "name, =sku", .ordering = "name");
+ *
+ * The pages, under the admin's path ("/admin"), each for a staff user only (an anonymous browser
+ * goes to the login page and back; anyone else gets 403), each model's for a user with its view
+ * permission (auth's permissions; superusers have them all):
+ *
+ *     GET /admin/                      the models the user may view, by module
+ *     GET /admin/MODULE/MODEL/         the change list: the list's columns (a foreign key shows
+ *                                      its row's label, read in the same query), sorted by a
+ *                                      column with ?o=NAME or ?o=-NAME, searched with ?q=TEXT,
+ *                                      a page of per_page rows with ?p=N (from 1), and the count
+ *     GET /admin/static/admin.css      the stylesheet (light and dark)
+ *
+ * They render the templates admin/base.html, admin/index.html and admin/change_list.html, which
+ * an app replaces with its own of the same name (cadre/template.h).
+ */
+#ifndef CADRE_ADMIN_H
+#define CADRE_ADMIN_H
+
+#include "app.h"
+#include "db.h"
+#include "orm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cadre_admin_opts {
+    const char *path;        /**< where the site lives ("/admin") */
+    const char *site_header; /**< the header of every page ("Cadre administration") */
+    const char *site_title;  /**< the end of every page's title ("Cadre site admin") */
+} cadre_admin_opts;
+
+/**
+ * Adds the admin module (label "admin", after auth) to app: its pages and templates. The app
+ * must have auth (cadre_auth) first. db holds the models' rows and must outlive the app.
+ * Returns the module, or NULL after recording a configuration error (no auth, a bad path, called
+ * twice): the app then refuses to start.
+ */
+cadre_module *cadre__admin(cadre_app *app, cadre_db *db, const cadre_admin_opts *opts,
+                           const char *file, int line);
+#define cadre_admin(app, db, ...)                                                                  \
+    cadre__admin((app), (db), &(cadre_admin_opts){ __VA_ARGS__ }, __FILE__, __LINE__)
+
+typedef struct cadre_admin_model_opts {
+    /** The change list's columns, comma-separated field names; a foreign key shows the label of
+     *  the row it names (its first text field). NULL: the key and the first four fields. */
+    const char *list;
+    /** The fields ?q= searches, each word of the text in any of them: "name" contains it
+     *  (ignoring ASCII case), "^name" starts with it, "=code" equals it. NULL: no search box. */
+    const char *search;
+    /** The default order, "-price, name" (NULL: the primary key, newest first). */
+    const char *ordering;
+    /** Rows per page (100), at most 1000. */
+    int per_page;
+    /** The model's name on the pages, plural ("products"); NULL: its name with an "s". */
+    const char *plural;
+} cadre_admin_model_opts;
+
+/**
+ * Registers model with the admin, at /admin/MODULE/MODEL/: MODULE is the module whose models
+ * (cadre_models, called before) hold it, else the app's own (a table no module migrates; only
+ * superusers may see it, having no permissions of its own). Everything is copied. Returns 0, or CADRE_EINVAL / CADRE_EEXIST /
+ * CADRE_ESTATE (no cadre_admin) after recording a configuration error that names the problem (an
+ * unknown field in list, search or ordering, a model registered twice or not a CADRE_MODEL).
+ */
+int cadre__admin_register(cadre_app *app, const cadre_schema *model,
+                          const cadre_admin_model_opts *opts, const char *file, int line);
+#define cadre_admin_register(app, model, ...)                                                      \
+    cadre__admin_register((app), (model), &(cadre_admin_model_opts){ __VA_ARGS__ }, __FILE__,    \
+                          __LINE__)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,705 @@
+/*
+ * The admin site: its module, the registered models, the index and the change list.
+ *
+ * Every page is a route of its own (the index, one change list per model, the stylesheet), made
+ * when the model is registered, behind auth's staff guard. A change list is one query for its
+ * page of rows (with a LEFT JOIN per foreign-key column: select_related, never a query per row)
+ * and one or two counts (the rows that match, and all of them when searching); its cells are
+ * handed to the template as typed values, so the template escapes and formats them.
+ */
+#include "cadre/admin.h"
+
+#include "cadre/auth.h"
+#include "cadre/migrate.h"
+#include "cadre/schema.h"
+#include "cadre/template.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ADMIN_KEY "cadre.admin"
+#define MAX_COLUMNS 32
+#define MAX_SEARCH 16
+#define MAX_ORDER 8
+
+extern const cadre_template_source cadre_admin_templates[];
+extern const size_t cadre_admin_templates_count;
+extern const cadre_template_source cadre_admin_static[]; /* admin.css */
+extern const size_t cadre_admin_static_count;
+
+typedef struct admin_model {
+    const cadre_schema *model;
+    const char *module;  /* its module's label */
+    const char *plural;
+    char *url;           /* "/admin/MODULE/MODEL/" */
+    const cadre_field *pk;
+    const cadre_field *cols[MAX_COLUMNS];
+    char *labels[MAX_COLUMNS]; /* "Supplier" */
+    size_t ncols;
+    char *title; /* "Products" */
+    struct {
+        const cadre_field *f;
+        char how; /* 'c' contains, '^' starts with, '=' exact */
+    } search[MAX_SEARCH];
+    size_t nsearch;
+    const char *order[MAX_ORDER]; /* "-price" */
+    size_t norder;
+    int per_page;
+    struct admin_site *site;
+} admin_model;
+
+typedef struct admin_site {
+    cadre_app *app;
+    cadre_db *db;
+    cadre_module *mod;
+    char *path; /* "/admin" */
+    char *header, *title;
+    CADRE_VEC(admin_model *) models;
+} admin_site;
+
+static void model_free(admin_model *m)
+{
+    for (size_t j = 0; j < m->norder; j++)
+        free((char *)m->order[j]);
+    for (size_t j = 0; j < m->ncols; j++)
+        free(m->labels[j]);
+    free((char *)m->plural);
+    free(m->title);
+    free(m->url);
+    free(m);
+}
+
+static void site_free(void *p)
+{
+    admin_site *s = p;
+    for (size_t i = 0; i < s->models.len; i++) {
+        admin_model *m = s->models.items[i];
+        model_free(m);
+    }
+    CADRE_VEC_FREE(&s->models);
+    free(s->path);
+    free(s->header);
+    free(s->title);
+    free(s);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Pages
+ * ------------------------------------------------------------------------------------------- */
+
+static cadre_tvalue str(const char *s)
+{
+    return s ? CADRE_TSTR(s) : CADRE_TNONE;
+}
+
+/* The names every admin page sees. */
+static cadre_tvar *page_vars(cadre_request *r, const admin_site *s, const char *title, size_t extra,
+                             size_t *n)
+{
+    cadre_tvar *v = cadre_alloc(r, (4 + extra) * sizeof *v);
+    if (!v)
+        return NULL;
+    v[0] = (cadre_tvar){ "site_header", str(s->header) };
+    v[1] = (cadre_tvar){ "site_title", str(s->title) };
+    v[2] = (cadre_tvar){ "title", str(title) };
+    v[3] = (cadre_tvar){ "admin_path", str(s->path) };
+    *n = 4;
+    return v;
+}
+
+static int css(cadre_request *r)
+{
+    cadre_set_header(r, "Cache-Control", "public, max-age=86400");
+    const cadre_template_source *f = &cadre_admin_static[0];
+    return cadre_respond(r, 200, "text/css; charset=utf-8", f->text, f->len);
+}
+
+/* GET /admin/: the models the user may view, by module (in the app's module order). */
+static int index_page(cadre_request *r)
+{
+    const admin_site *s = r->route_data;
+    cadre_tvalue *groups = cadre_alloc(r, (s->models.len + 1) * sizeof *groups);
+    size_t ngroups = 0;
+    if (!groups)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < s->models.len; i++) {
+        const char *module = s->models.items[i]->module;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(s->models.items[j]->module, module) == 0;
+        if (seen)
+            continue;
+        cadre_tvalue *items = cadre_alloc(r, s->models.len * sizeof *items);
+        size_t nitems = 0;
+        if (!items)
+            return CADRE_ENOMEM;
+        for (size_t j = i; j < s->models.len; j++) {
+            const admin_model *m = s->models.items[j];
+            if (strcmp(m->module, module) != 0 || !cadre_model_allows(r, m->model, "view", NULL))
+                continue;
+            cadre_tvar *v = cadre_alloc(r, 3 * sizeof *v);
+            if (!v)
+                return CADRE_ENOMEM;
+            v[0] = (cadre_tvar){ "name", CADRE_TSTR(m->title) };
+            v[1] = (cadre_tvar){ "model", CADRE_TSTR(m->model->name) };
+            v[2] = (cadre_tvar){ "url", CADRE_TSTR(m->url) };
+            items[nitems++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { v, 3 } };
+        }
+        if (!nitems)
+            continue;
+        cadre_tvar *g = cadre_alloc(r, 2 * sizeof *g);
+        if (!g)
+            return CADRE_ENOMEM;
+        g[0] = (cadre_tvar){ "module", CADRE_TSTR(module) };
+        g[1] = (cadre_tvar){ "models", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                       .u.values = { items, nitems } } };
+        groups[ngroups++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { g, 2 } };
+    }
+    size_t n;
+    cadre_tvar *v = page_vars(r, s, "Site administration", 1, &n);
+    if (!v)
+        return CADRE_ENOMEM;
+    v[n++] = (cadre_tvar){ "groups", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                      .u.values = { groups, ngroups } } };
+    return cadre_render(r, 200, "admin/index.html", (cadre_tctx){ v, n });
+}
+
+/* A name as the pages show it: "supplier_id" of a foreign key → "Supplier", "updated_at" →
+ * "Updated at" (Django's verbose names). */
+static char *label_of(const char *name, bool fk)
+{
+    size_t n = strlen(name);
+    if (fk && n > 3 && strcmp(name + n - 3, "_id") == 0)
+        n -= 3;
+    char *l = malloc(n + 1);
+    if (!l)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        l[i] = name[i] == '_' ? ' ' : name[i];
+    l[n] = '\0';
+    if (l[0] >= 'a' && l[0] <= 'z')
+        l[0] = (char)(l[0] - 'a' + 'A');
+    return l;
+}
+
+/* The label of a row of model t: its first text field, else "t #id". */
+static cadre_tvalue row_label(cadre_request *r, const cadre_schema *t, const void *row)
+{
+    const cadre_field *pk = cadre_model_pk(t);
+    for (size_t i = 0; i < t->nfields; i++) {
+        const cadre_field *f = &t->fields[i];
+        if (f->type == CADRE_T_STRING && !f->primary_key && !f->write_only) {
+            cadre_slice v = *(const cadre_slice *)((const char *)row + f->offset);
+            if (v.len)
+                return CADRE_TSLICE(v);
+            break;
+        }
+    }
+    long long id = pk && pk->type == CADRE_T_INT64
+                       ? (long long)*(const int64_t *)((const char *)row + pk->offset) : 0;
+    return CADRE_TSTR(cadre_arena_printf(r->arena, "%s #%lld", t->name, id));
+}
+
+/* Field f of row as the template shows it: "-" when null or absent (Django's empty value). */
+static cadre_tvalue cell(cadre_request *r, const cadre_schema *m, const cadre_field *f,
+                         const void *row)
+{
+    size_t i = (size_t)(f - m->fields);
+    uint64_t set = *(const uint64_t *)((const char *)row + m->set_offset);
+    uint64_t null = *(const uint64_t *)((const char *)row + m->null_offset);
+    const char *p = (const char *)row + f->offset;
+    if (!((set >> i) & 1) || ((null >> i) & 1))
+        return CADRE_TSTR("-");
+    switch (f->type) {
+    case CADRE_T_BOOL: return CADRE_TBOOL(*(const bool *)p);
+    case CADRE_T_INT32: return CADRE_TINT(*(const int32_t *)p);
+    case CADRE_T_INT64: return CADRE_TINT(*(const int64_t *)p);
+    case CADRE_T_DOUBLE: return CADRE_TDOUBLE(*(const double *)p);
+    case CADRE_T_STRING: return CADRE_TSLICE(*(const cadre_slice *)p);
+    case CADRE_T_DATE: {
+        char *t = cadre_alloc(r, CADRE_DATE_TEXT);
+        return t && cadre_date_format((const cadre_date *)p, t) ? CADRE_TSTR(t) : CADRE_TSTR("-");
+    }
+    case CADRE_T_DATETIME: {
+        /* "2026-12-06 00:35:35 UTC": to the second, as people read it */
+        char *t = cadre_alloc(r, CADRE_DATETIME_TEXT + 4);
+        size_t len = t ? cadre_datetime_format((const cadre_datetime *)p, t) : 0;
+        if (len < 19)
+            return CADRE_TSTR("-");
+        bool utc = t[len - 1] == 'Z';
+        t[10] = ' ';
+        memcpy(t + 19, utc ? " UTC" : "", utc ? 5 : 1);
+        return CADRE_TSTR(t);
+    }
+    default: { /* enums, UUIDs: as JSON writes them, without the quotes */
+        cadre_buf b;
+        cadre_json_writer w;
+        cadre_buf_init_arena(&b, r->arena, 4096);
+        cadre_json_writer_init(&w, &b);
+        cadre_schema_encode_field(f, row, &w);
+        const char *t = cadre_buf_cstr(&b);
+        if (!t)
+            return CADRE_TSTR("-");
+        size_t n = strlen(t);
+        if (n >= 2 && t[0] == '"')
+            return CADRE_TSLICE(((cadre_slice){ t + 1, n - 2 }));
+        return CADRE_TSTR(t);
+    }
+    }
+}
+
+/* The change list's link for page, order and search (each NULL/0: none), in r's arena. */
+static const char *list_url(cadre_request *r, const admin_model *m, int64_t page,
+                            const char *order, cadre_slice q)
+{
+    cadre_buf b;
+    cadre_buf_init_arena(&b, r->arena, 8192);
+    char sep = '?';
+    cadre_buf_append_str(&b, m->url);
+    if (q.len) {
+        cadre_buf_appendf(&b, "%cq=", sep);
+        cadre_url_encode(&b, q.ptr, q.len);
+        sep = '&';
+    }
+    if (order) {
+        cadre_buf_appendf(&b, "%co=", sep);
+        cadre_url_encode(&b, order, strlen(order));
+        sep = '&';
+    }
+    if (page > 1)
+        cadre_buf_appendf(&b, "%cp=%lld", sep, (long long)page);
+    const char *t = cadre_buf_cstr(&b);
+    return t ? t : m->url;
+}
+
+/* ?q=: each word of the text in one of the search fields (Django's search_fields). */
+static void add_search(cadre_request *r, cadre_query *q, const admin_model *m, cadre_slice text)
+{
+    for (size_t i = 0; i < text.len;) {
+        while (i < text.len && (text.ptr[i] == ' ' || text.ptr[i] == '\t'))
+            i++;
+        size_t start = i;
+        while (i < text.len && text.ptr[i] != ' ' && text.ptr[i] != '\t')
+            i++;
+        if (i == start)
+            break;
+        const char *word = cadre_arena_strndup(r->arena, text.ptr + start, i - start);
+        cadre_q_or_begin(q);
+        for (size_t k = 0; k < m->nsearch; k++) {
+            const cadre_field *f = m->search[k].f;
+            const char *how = m->search[k].how == '^' ? "startswith"
+                              : m->search[k].how == '=' ? "exact" : "icontains";
+            if (f->type == CADRE_T_STRING) {
+                cadre_q_filter(q, cadre_arena_printf(r->arena, "%s__%s", f->name, how),
+                               CADRE_PTEXT(word));
+            } else { /* a number searched for exactly, when the word is one */
+                char *end;
+                long long v = strtoll(word, &end, 10);
+                if (*end == '\0' && end != word)
+                    cadre_q_filter(q, f->name, CADRE_PINT(v));
+            }
+        }
+        cadre_q_or_end(q);
+    }
+}
+
+/* GET /admin/MODULE/MODEL/ */
+static int change_list(cadre_request *r)
+{
+    const admin_model *m = r->route_data;
+    const admin_site *s = m->site;
+    int rc = cadre_model_check(r, m->model, "view", NULL);
+    if (rc)
+        return rc;
+    /* the page asked for, its order and its search */
+    int64_t page = 1;
+    cadre_slice v;
+    if (cadre_request_query(r, "p", &v)) {
+        char buf[24];
+        char *end;
+        snprintf(buf, sizeof buf, "%.*s", (int)(v.len < 23 ? v.len : 23), v.ptr);
+        long long n = strtoll(buf, &end, 10);
+        if (v.len == 0 || v.len > 18 || *end || n < 1)
+            return cadre_app_error(r, 404, "Invalid page.");
+        page = n;
+    }
+    const char *order = NULL;
+    if (cadre_request_query(r, "o", &v) && v.len) {
+        bool desc = v.ptr[0] == '-';
+        cadre_slice name = { v.ptr + desc, v.len - desc };
+        for (size_t i = 0; i < m->ncols && !order; i++)
+            if (cadre_slice_eq_cstr(name, m->cols[i]->name))
+                order = cadre_arena_printf(r->arena, "%s%s", desc ? "-" : "", m->cols[i]->name);
+    }
+    cadre_slice text = { "", 0 };
+    if (m->nsearch)
+        cadre_request_query(r, "q", &text);
+
+    cadre_query q;
+    cadre_q_init(&q, s->db, m->model, r->arena);
+    if ((rc = cadre_model_filter(r, m->model, &q)) != 0)
+        return rc;
+    int64_t total = -1, count;
+    if (text.len) { /* the full count too, as Django shows it beside a search's */
+        cadre_query all;
+        cadre_q_init(&all, s->db, m->model, r->arena);
+        if ((rc = cadre_model_filter(r, m->model, &all)) != 0 ||
+            (rc = cadre_q_count(&all, &total)) != 0)
+            return rc;
+        add_search(r, &q, m, text);
+    }
+    if ((rc = cadre_q_count(&q, &count)) != 0)
+        return rc;
+    int64_t pages = count ? (count + m->per_page - 1) / m->per_page : 1;
+    if (page > pages)
+        return cadre_app_error(r, 404, "Invalid page.");
+    if (order)
+        cadre_q_order_by(&q, order);
+    for (size_t i = 0; i < m->norder; i++)
+        cadre_q_order_by(&q, m->order[i]);
+    if (m->pk)
+        cadre_q_order_by(&q, m->pk->name); /* a total order: pages neither repeat nor skip */
+    cadre_q_limit(&q, m->per_page);
+    cadre_q_offset(&q, (page - 1) * m->per_page);
+    cadre_rows rel[CADRE_Q_MAX_RELATED];
+    for (size_t i = 0, k = 0; i < m->ncols && k < CADRE_Q_MAX_RELATED; i++)
+        if (m->cols[i]->fk)
+            cadre_q_select_related(&q, m->cols[i]->name, &rel[k++]);
+    cadre_rows rows;
+    if ((rc = cadre_q_fetch(&q, &rows)) != 0)
+        return rc;
+
+    /* the columns: their heading, and the link that sorts by them */
+    cadre_tvalue *cols = cadre_alloc(r, m->ncols * sizeof *cols);
+    if (!cols)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < m->ncols; i++) {
+        const char *name = m->cols[i]->name;
+        bool asc = order && strcmp(order, name) == 0;
+        bool desc = order && order[0] == '-' && strcmp(order + 1, name) == 0;
+        cadre_tvar *cv = cadre_alloc(r, 3 * sizeof *cv);
+        if (!cv)
+            return CADRE_ENOMEM;
+        cv[0] = (cadre_tvar){ "name", CADRE_TSTR(m->labels[i]) };
+        cv[1] = (cadre_tvar){ "sort_url", CADRE_TSTR(list_url(
+                                              r, m, 1, asc ? cadre_arena_printf(r->arena, "-%s", name)
+                                                           : name, text)) };
+        cv[2] = (cadre_tvar){ "sorted", asc ? CADRE_TSTR("ascending")
+                                        : desc ? CADRE_TSTR("descending") : CADRE_TNONE };
+        cols[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { cv, 3 } };
+    }
+    /* the rows: each cell a typed value */
+    cadre_tvalue *items = cadre_alloc(r, (rows.len + 1) * sizeof *items);
+    cadre_tvalue *cells = cadre_alloc(r, (rows.len * m->ncols + 1) * sizeof *cells);
+    cadre_tvar *rv = cadre_alloc(r, (rows.len * 2 + 1) * sizeof *rv);
+    if (!items || !cells || !rv)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < rows.len; i++) {
+        const char *row = (const char *)rows.items + i * m->model->size;
+        cadre_tvalue *c = cells + i * m->ncols;
+        for (size_t k = 0; k < m->ncols; k++) {
+            const cadre_field *f = m->cols[k];
+            const void *to = f->fk ? cadre_related(&rows, i, f->name) : NULL;
+            c[k] = to ? row_label(r, f->fk(), to) : cell(r, m->model, f, row);
+        }
+        rv[2 * i] = (cadre_tvar){ "pk", m->pk ? cell(r, m->model, m->pk, row) : CADRE_TNONE };
+        rv[2 * i + 1] = (cadre_tvar){ "cells", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                                .u.values = { c, m->ncols } } };
+        items[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { rv + 2 * i, 2 } };
+    }
+    size_t n;
+    cadre_tvar *pv = page_vars(r, s, m->title, 15, &n);
+    if (!pv)
+        return CADRE_ENOMEM;
+    pv[n++] = (cadre_tvar){ "model", CADRE_TSTR(m->model->name) };
+    pv[n++] = (cadre_tvar){ "plural", CADRE_TSTR(m->plural) };
+    pv[n++] = (cadre_tvar){ "module", CADRE_TSTR(m->module) };
+    pv[n++] = (cadre_tvar){ "columns", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                        .u.values = { cols, m->ncols } } };
+    pv[n++] = (cadre_tvar){ "rows", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                     .u.values = { items, rows.len } } };
+    pv[n++] = (cadre_tvar){ "count", CADRE_TINT(count) };
+    pv[n++] = (cadre_tvar){ "total", total >= 0 ? CADRE_TINT(total) : CADRE_TNONE };
+    pv[n++] = (cadre_tvar){ "page", CADRE_TINT(page) };
+    pv[n++] = (cadre_tvar){ "pages", CADRE_TINT(pages) };
+    pv[n++] = (cadre_tvar){ "previous_url", page > 1 ? CADRE_TSTR(list_url(r, m, page - 1, order, text))
+                                                     : CADRE_TNONE };
+    pv[n++] = (cadre_tvar){ "next_url", page < pages ? CADRE_TSTR(list_url(r, m, page + 1, order, text))
+                                                     : CADRE_TNONE };
+    pv[n++] = (cadre_tvar){ "search", CADRE_TSLICE(text) };
+    pv[n++] = (cadre_tvar){ "searchable", CADRE_TBOOL(m->nsearch > 0) };
+    pv[n++] = (cadre_tvar){ "searched", CADRE_TBOOL(total >= 0) };
+    pv[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
+    return cadre_render(r, 200, "admin/change_list.html", (cadre_tctx){ pv, n });
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The module and the registry
+ * ------------------------------------------------------------------------------------------- */
+
+static char *dup_or(const char *s, const char *dflt)
+{
+    return strdup(s ? s : dflt);
+}
+
+static bool path_ok(const char *p)
+{
+    size_t n = strlen(p);
+    return n >= 2 && p[0] == '/' && p[n - 1] != '/' && !strpbrk(p, " \t\r\n\"<>\\?#{}");
+}
+
+cadre_module *cadre__admin(cadre_app *app, cadre_db *db, const cadre_admin_opts *o,
+                           const char *file, int line)
+{
+    if (!cadre_app_module(app, "auth")) {
+        cadre_app_config_error(app, file, line, "cadre_admin: the admin needs auth: call "
+                               "cadre_auth(app, db) first (cadre/auth.h)");
+        return NULL;
+    }
+    if (!db || cadre_app_attachment(app, ADMIN_KEY)) {
+        cadre_app_config_error(app, file, line, db ? "cadre_admin: called twice"
+                                                   : "cadre_admin: no database");
+        return NULL;
+    }
+    if (o->path && !path_ok(o->path)) {
+        cadre_app_config_error(app, file, line, "cadre_admin: .path \"%s\" must be a path like "
+                               "\"/admin\" (no trailing /)", o->path);
+        return NULL;
+    }
+    admin_site *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = dup_or(o->path, "/admin")) ||
+        !(s->header = dup_or(o->site_header, "Cadre administration")) ||
+        !(s->title = dup_or(o->site_title, "Cadre site admin")) ||
+        cadre_app_attach(app, ADMIN_KEY, s, site_free) != 0) {
+        if (s)
+            site_free(s);
+        cadre_app_config_error(app, file, line, "cadre_admin: out of memory");
+        return NULL;
+    }
+    s->app = app;
+    s->db = db;
+    cadre_module *m = cadre__module_add(app, &(cadre_module_opts){ .label = "admin",
+                                                                  .depends = CADRE_DEPENDS("auth") },
+                                        file, line);
+    if (!m)
+        return NULL;
+    s->mod = m;
+    size_t ni = strlen(s->path) + 2, ns = strlen(s->path) + 20;
+    char *index = cadre_app_own(app, malloc(ni));
+    char *style = cadre_app_own(app, malloc(ns));
+    if (!index || !style) {
+        cadre_app_config_error(app, file, line, "cadre_admin: out of memory");
+        return NULL;
+    }
+    snprintf(index, ni, "%s/", s->path);
+    snprintf(style, ns, "%s/static/admin.css", s->path);
+    int rc = cadre_module_templates(m, cadre_admin_templates, cadre_admin_templates_count);
+    if (rc == 0)
+        rc = cadre_route(app, "GET", index, index_page, .data = s, .name = "admin:index",
+                         .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
+    if (rc == 0)
+        rc = cadre_route(app, "GET", style, css);
+    if (rc) {
+        cadre_app_config_error(app, file, line, "cadre_admin: %s", cadre_strerror(rc));
+        return NULL;
+    }
+    return m;
+}
+
+/* Splits a comma-separated list into trimmed names, calling each(name, len) until it fails. */
+static int each_name(const char *list, int (*each)(admin_model *, const char *, size_t, void *),
+                     admin_model *m, void *ctx)
+{
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && t[-1] == ' ')
+            t--;
+        if (t > p) {
+            int rc = each(m, p, (size_t)(t - p), ctx);
+            if (rc)
+                return rc;
+        }
+        p = e;
+    }
+    return 0;
+}
+
+struct reg_ctx {
+    cadre_app *app;
+    const char *file;
+    int line;
+};
+
+static const cadre_field *field_named(const admin_model *m, const char *name, size_t len,
+                                      const struct reg_ctx *c, const char *option)
+{
+    const cadre_field *f = cadre_schema_field(m->model, name, len);
+    if (!f || !cadre_model_field_is_column(f) || f->write_only) {
+        cadre_app_config_error(c->app, c->file, c->line, "cadre_admin_register(%s): .%s names "
+                               "\"%.*s\", which is not a field of the model stored in a column",
+                               m->model->name, option, (int)len, name);
+        return NULL;
+    }
+    return f;
+}
+
+static int add_col(admin_model *m, const char *name, size_t len, void *ctx)
+{
+    const cadre_field *f = field_named(m, name, len, ctx, "list");
+    if (!f)
+        return CADRE_EINVAL;
+    if (m->ncols == MAX_COLUMNS) {
+        const struct reg_ctx *c = ctx;
+        cadre_app_config_error(c->app, c->file, c->line, "cadre_admin_register(%s): at most %d "
+                               "columns", m->model->name, MAX_COLUMNS);
+        return CADRE_EINVAL;
+    }
+    m->cols[m->ncols++] = f;
+    return 0;
+}
+
+static int add_search_field(admin_model *m, const char *name, size_t len, void *ctx)
+{
+    char how = 'c';
+    if (len && (name[0] == '^' || name[0] == '=')) {
+        how = name[0];
+        name++, len--;
+    }
+    const cadre_field *f = field_named(m, name, len, ctx, "search");
+    if (!f)
+        return CADRE_EINVAL;
+    const struct reg_ctx *c = ctx;
+    if (m->nsearch == MAX_SEARCH || (f->type != CADRE_T_STRING && f->type != CADRE_T_INT64 &&
+                                     f->type != CADRE_T_INT32)) {
+        cadre_app_config_error(c->app, c->file, c->line, "cadre_admin_register(%s): .search: %s",
+                               m->model->name, m->nsearch == MAX_SEARCH
+                                                   ? "at most 16 fields"
+                                                   : "only text and integer fields are searched");
+        return CADRE_EINVAL;
+    }
+    m->search[m->nsearch].f = f;
+    m->search[m->nsearch++].how = how;
+    return 0;
+}
+
+static int add_order(admin_model *m, const char *name, size_t len, void *ctx)
+{
+    bool desc = len && name[0] == '-';
+    const cadre_field *f = field_named(m, name + desc, len - desc, ctx, "ordering");
+    if (!f)
+        return CADRE_EINVAL;
+    if (m->norder == MAX_ORDER) {
+        const struct reg_ctx *c = ctx;
+        cadre_app_config_error(c->app, c->file, c->line, "cadre_admin_register(%s): .ordering: "
+                               "at most %d fields", m->model->name, MAX_ORDER);
+        return CADRE_EINVAL;
+    }
+    size_t n = strlen(f->name) + 2;
+    char *o = malloc(n);
+    if (!o)
+        return CADRE_ENOMEM;
+    snprintf(o, n, "%s%s", desc ? "-" : "", f->name);
+    m->order[m->norder++] = o;
+    return 0;
+}
+
+int cadre__admin_register(cadre_app *app, const cadre_schema *model,
+                          const cadre_admin_model_opts *o, const char *file, int line)
+{
+    admin_site *s = cadre_app_attachment(app, ADMIN_KEY);
+    if (!s) {
+        cadre_app_config_error(app, file, line, "cadre_admin_register: call cadre_admin(app, db) "
+                               "first");
+        return CADRE_ESTATE;
+    }
+    /* the model's module: the one that registered its table */
+    cadre_module *mod = NULL;
+    const cadre_schema *t = NULL;
+    for (size_t i = 0; model && (t = cadre_app_model_at(app, i, &mod)) != NULL; i++)
+        if (strcmp(t->name, model->name) == 0)
+            break;
+    if (!model || !model->model) {
+        cadre_app_config_error(app, file, line, "cadre_admin_register(%s): not a model "
+                               "(CADRE_MODEL)", model ? model->name : "NULL");
+        return CADRE_EINVAL;
+    }
+    if (!t) { /* a table no module migrates (made by hand, or by another program): the app's */
+        t = model;
+        mod = cadre_app_own_module(app);
+    }
+    for (size_t i = 0; i < s->models.len; i++)
+        if (strcmp(s->models.items[i]->model->name, model->name) == 0) {
+            cadre_app_config_error(app, file, line, "cadre_admin_register(%s): registered twice",
+                                   model->name);
+            return CADRE_EEXIST;
+        }
+    if (o->per_page < 0 || o->per_page > 1000) {
+        cadre_app_config_error(app, file, line, "cadre_admin_register(%s): .per_page is 1 to "
+                               "1000", model->name);
+        return CADRE_EINVAL;
+    }
+    admin_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return CADRE_ENOMEM;
+    m->model = t; /* the app's model of that table (a project's user model, say) */
+    m->module = cadre_module_label(mod);
+    m->site = s;
+    m->pk = cadre_model_pk(t);
+    m->per_page = o->per_page ? o->per_page : 100;
+    size_t n = strlen(t->name) + 2;
+    char *plural = malloc(n);
+    if (plural) {
+        snprintf(plural, n, "%ss", t->name);
+        for (char *c = plural; *c; c++)
+            *c = *c == '_' ? ' ' : *c;
+    }
+    m->plural = o->plural ? strdup(o->plural) : plural;
+    if (o->plural)
+        free(plural);
+    n = strlen(s->path) + strlen(m->module) + strlen(t->name) + 4;
+    m->url = malloc(n);
+    if (m->url)
+        snprintf(m->url, n, "%s/%s/%s/", s->path, m->module, t->name);
+    struct reg_ctx c = { app, file, line };
+    int rc = !m->plural || !m->url ? CADRE_ENOMEM : 0;
+    if (rc == 0 && o->list)
+        rc = each_name(o->list, add_col, m, &c);
+    for (size_t i = 0; rc == 0 && !o->list && i < t->nfields && m->ncols < 5; i++)
+        if (cadre_model_field_is_column(&t->fields[i]) && !t->fields[i].write_only)
+            m->cols[m->ncols++] = &t->fields[i];
+    if (rc == 0)
+        rc = each_name(o->search, add_search_field, m, &c);
+    if (rc == 0)
+        rc = each_name(o->ordering, add_order, m, &c);
+    if (rc == 0 && !o->ordering && m->pk) {
+        size_t nd = strlen(m->pk->name) + 2;
+        char *d = malloc(nd);
+        if (!d)
+            rc = CADRE_ENOMEM;
+        else
+            snprintf(d, nd, "-%s", m->pk->name), m->order[m->norder++] = d;
+    }
+    admin_model **slot = NULL;
+    if (rc == 0 && (slot = CADRE_VEC_PUSH(&s->models, NULL, 0)) == NULL)
+        rc = CADRE_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < m->ncols; i++)
+        if (!(m->labels[i] = label_of(m->cols[i]->name, m->cols[i]->fk != NULL)))
+            rc = CADRE_ENOMEM;
+    if (rc == 0 && !(m->title = label_of(m->plural, false)))
+        rc = CADRE_ENOMEM;
+    if (rc) {
+        model_free(m);
+        if (rc == CADRE_ENOMEM)
+            cadre_app_config_error(app, file, line, "cadre_admin_register: out of memory");
+        return rc;
+    }
+    *slot = m;
+    return cadre_route(app, "GET", m->url, change_list, .data = m,
+                       .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
+}
