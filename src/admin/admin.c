@@ -409,7 +409,7 @@ static int change_list(cadre_request *r)
         items[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { rv + 2 * i, 2 } };
     }
     size_t n;
-    cadre_tvar *pv = page_vars(r, s, m->title, 15, &n);
+    cadre_tvar *pv = page_vars(r, s, m->title, 16, &n);
     if (!pv)
         return CADRE_ENOMEM;
     pv[n++] = (cadre_tvar){ "model", CADRE_TSTR(m->model->name) };
@@ -429,6 +429,7 @@ static int change_list(cadre_request *r)
                                                      : CADRE_TNONE };
     pv[n++] = (cadre_tvar){ "search", CADRE_TSLICE(text) };
     pv[n++] = (cadre_tvar){ "searchable", CADRE_TBOOL(m->nsearch > 0) };
+    pv[n++] = (cadre_tvar){ "order", str(order) };
     pv[n++] = (cadre_tvar){ "searched", CADRE_TBOOL(total >= 0) };
     pv[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
     return cadre_render(r, 200, "admin/change_list.html", (cadre_tctx){ pv, n });

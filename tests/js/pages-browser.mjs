@@ -3,7 +3,7 @@
 // errors beside the field, Post/Redirect/Get), and markup in data staying text.
 //   node pages-browser.mjs INVENTORY_BINARY
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { checker, launch, serve } from "./harness.mjs";
@@ -12,6 +12,7 @@ const bin = process.argv[2];
 const dir = mkdtempSync(path.join(tmpdir(), "cadre-pages-"));
 const env = { ...process.env, CADRE_DATABASE_URL: `sqlite://${dir}/pages.db` };
 const { check, fail, report } = checker();
+if (process.env.CADRE_SCREENSHOTS) mkdirSync(process.env.CADRE_SCREENSHOTS, { recursive: true });
 
 const migrated = spawnSync(bin, ["migrate"], { env, encoding: "utf8", timeout: 30000 });
 check(migrated.status === 0, `migrate (${migrated.stderr})`);
@@ -86,6 +87,29 @@ try {
   check((await page.evaluate(() => window.__pwned)) === undefined, "no markup from the data ran");
   check((await page.textContent("header .account")).includes("ops"), "who is logged in");
   await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "inventory-products.png") });
+
+  // The admin: its index, then the products' change list, sorted by a heading's link.
+  await page.goto(`${base}/admin/`);
+  check((await page.title()) === "Site administration | Cadre site admin" ||
+        (await page.title()).startsWith("Site administration | "), `admin title (${await page.title()})`);
+  const stylesheet = await page.$eval("header.site", (el) => getComputedStyle(el).display);
+  check(stylesheet === "flex", `the admin's stylesheet applies (${stylesheet})`);
+  await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "admin-index.png") });
+  await Promise.all([page.waitForURL(`${base}/admin/inventory/product/`, { timeout: 10000 }),
+                     page.click("text=Products")]);
+  const admin = await page.$$eval("tbody td", (tds) => tds.map((td) => td.textContent));
+  check(admin.includes("<script>window.__pwned=2</script>Saw"), `the change list's name is text (${admin})`);
+  check(admin.includes(evil), "the supplier's label is text");
+  await Promise.all([page.waitForURL(`${base}/admin/inventory/product/?o=price`, { timeout: 10000 }),
+                     page.click("thead >> text=Price")]);
+  check((await page.getAttribute("thead th.sorted", "aria-sort")) === "ascending", "sorted by price");
+  await page.fill("#searchbar", "saw");
+  await Promise.all([page.waitForURL(/q=saw/, { timeout: 10000 }), page.press("#searchbar", "Enter")]);
+  check((await page.textContent("form.search")).includes("1 result"), "a search from the box");
+  check(page.url().includes("o=price"), `the search keeps the order (${page.url()})`);
+  check((await page.evaluate(() => window.__pwned)) === undefined, "no markup from the data ran in the admin");
+  await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "admin-change-list.png") });
+  await page.goto(`${base}/`);
   // Logged out (a POST with the CSRF token): the list sends to the login page again.
   await Promise.all([page.waitForLoadState(), page.click("header .account button")]);
   await page.goto(`${base}/`);
