@@ -396,6 +396,18 @@ typedef struct cadre_form_page_spec {
 int cadre__form_page(cadre_app *app, const char *path, const cadre_form_page_spec *spec);
 
 /**
+ * Reads a form's body — application/x-www-form-urlencoded or multipart/form-data (its files
+ * streamed to disk, deleted after the request unless moved) — into obj, a struct of s (zeroed
+ * first), as a form page does: with only (a bit per field index; 0: every field) the other
+ * fields are never taken from the request and keep their defaults (no mass assignment), and
+ * only the shown fields' errors go into errs. Returns 0 (errs may hold the form's errors), the
+ * status of an answer it set (415 for another media type; 413 or 400 for a body it refused), or
+ * a negative CADRE_E*.
+ */
+int cadre_form_read(cadre_request *r, const cadre_schema *s, uint64_t only, void *obj,
+                    cadre_verrors *errs);
+
+/**
  * A form page at path: GET shows the form of SCHEMA's fields in template_name (`{{ form }}`, or
  * a layout of its own from form.fields: see CADRE_TFORM); POST takes the form
  * (application/x-www-form-urlencoded or multipart/form-data), validates it with the schema, and

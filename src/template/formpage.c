@@ -72,17 +72,16 @@ static int form_get(cadre_request *r)
 /* Only the fields of the form are taken: the others are what the struct holds without input (a
  * default, or nothing), whatever the request sent, and their errors ("missing") are not the
  * form's. */
-static void keep_form_fields(const struct form_page *fp, void *obj, cadre_verrors *errs,
-                             cadre_arena *arena)
+static void keep_form_fields(const cadre_schema *s, uint64_t only, void *obj,
+                             cadre_verrors *errs, cadre_arena *arena)
 {
-    const cadre_schema *s = fp->spec.schema;
-    if (!fp->only)
+    if (!only)
         return;
     size_t kept = 0;
     for (size_t i = 0; i < errs->len; i++) {
         cadre_slice name = cadre_verror_field(&errs->items[i], "body");
         const cadre_field *f = name.ptr ? cadre_schema_field(s, name.ptr, name.len) : NULL;
-        if (!f || ((fp->only >> (f - s->fields)) & 1))
+        if (!f || ((only >> (f - s->fields)) & 1))
             errs->items[kept++] = errs->items[i];
     }
     errs->len = kept;
@@ -91,7 +90,7 @@ static void keep_form_fields(const struct form_page *fp, void *obj, cadre_verror
     cadre_verrors scratch;
     cadre_verrors_init(&scratch, arena);
     for (size_t i = 0; i < s->nfields; i++) {
-        if ((fp->only >> i) & 1)
+        if ((only >> i) & 1)
             continue;
         const cadre_field *f = &s->fields[i];
         memset((char *)obj + f->offset, 0, cadre_field_size(f));
@@ -107,25 +106,16 @@ static void form_cleanup(void *form)
     cadre_form_cleanup(form);
 }
 
-static int form_post(cadre_request *r)
+int cadre_form_read(cadre_request *r, const cadre_schema *s, uint64_t only, void *obj,
+                    cadre_verrors *errs)
 {
-    const struct form_page *fp = r->route_data;
-    const cadre_schema *s = fp->spec.schema;
     cadre_slice ctype = cadre_request_header(r, "Content-Type");
     cadre_slice media = cadre_media_type(ctype);
     bool multipart = cadre_slice_ieq_cstr(media, "multipart/form-data");
     if (!multipart && !cadre_slice_ieq_cstr(media, "application/x-www-form-urlencoded"))
         return cadre_error(r, 415, "Unsupported Media Type: a form sends "
                                    "application/x-www-form-urlencoded or multipart/form-data");
-    int rc = may_add(r, fp, NULL);
-    if (rc)
-        return rc;
-    void *obj = cadre_alloc(r, s->size);
-    cadre_verrors errs;
-    if (!obj)
-        return CADRE_ENOMEM;
     memset(obj, 0, s->size);
-    cadre_verrors_init(&errs, r->arena);
     if (multipart) {
         cadre_form *form = cadre_alloc(r, sizeof *form);
         if (!form)
@@ -133,16 +123,33 @@ static int form_post(cadre_request *r)
         form->begun = false;
         /* its uploads are deleted once the request is done, unless save moved them */
         cadre_request_defer(r, form_cleanup, form);
-        rc = cadre_form_decode_multipart(form, s, ctype, r->body, obj, r->arena, NULL, &errs);
+        int rc = cadre_form_decode_multipart(form, s, ctype, r->body, obj, r->arena, NULL, errs);
         if (rc != 0 && rc != CADRE_EINVAL) {
             const char *detail;
             int status = cadre_body_refusal(rc, cadre_form_reason(form), &detail);
             return cadre_error(r, status, detail);
         }
     } else {
-        cadre_form_decode_urlencoded(s, r->body, obj, r->arena, &errs);
+        cadre_form_decode_urlencoded(s, r->body, obj, r->arena, errs);
     }
-    keep_form_fields(fp, obj, &errs, r->arena);
+    keep_form_fields(s, only, obj, errs, r->arena);
+    return 0;
+}
+
+static int form_post(cadre_request *r)
+{
+    const struct form_page *fp = r->route_data;
+    const cadre_schema *s = fp->spec.schema;
+    int rc = may_add(r, fp, NULL);
+    if (rc)
+        return rc;
+    void *obj = cadre_alloc(r, s->size);
+    cadre_verrors errs;
+    if (!obj)
+        return CADRE_ENOMEM;
+    cadre_verrors_init(&errs, r->arena);
+    if ((rc = cadre_form_read(r, s, fp->only, obj, &errs)) != 0)
+        return rc;
     if (errs.len)
         return show(r, fp, 422, obj, &errs);
     if (fp->spec.save) {
