@@ -17,9 +17,14 @@
  *                                      its row's label, read in the same query), sorted by a
  *                                      column with ?o=NAME or ?o=-NAME, searched with ?q=TEXT,
  *                                      a page of per_page rows with ?p=N (from 1), and the count
+ *     GET|POST /admin/MODULE/MODEL/add/          the add form (the add permission)
+ *     GET|POST /admin/MODULE/MODEL/ID/change/    the change form (read-only without the change
+ *                                      permission); errors beside the fields (422); "Save", "Save
+ *                                      and add another", "Save and continue editing" (303)
  *     GET /admin/static/admin.css      the stylesheet (light and dark)
  *
- * They render the templates admin/base.html, admin/index.html and admin/change_list.html, which
+ * They render the templates admin/base.html, admin/index.html, admin/change_list.html and
+ * admin/change_form.html, which
  * an app replaces with its own of the same name (cadre/template.h).
  */
 #ifndef CADRE_ADMIN_H
@@ -63,6 +68,10 @@ typedef struct cadre_admin_model_opts {
     int per_page;
     /** The model's name on the pages, plural ("products"); NULL: its name with an "s". */
     const char *plural;
+    /** The add and change forms' fields, "name, price, supplier_id" (Django's fields); the others
+     *  are never taken from the request. NULL: every column but the key, automatic timestamps
+     *  and write-only fields. */
+    const char *fields;
 } cadre_admin_model_opts;
 
 /**

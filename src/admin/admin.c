@@ -12,6 +12,7 @@
 #include "cadre/auth.h"
 #include "cadre/migrate.h"
 #include "cadre/schema.h"
+#include "cadre/form.h"
 #include "cadre/template.h"
 
 #include <stdio.h>
@@ -37,7 +38,8 @@ typedef struct admin_model {
     const cadre_field *cols[MAX_COLUMNS];
     char *labels[MAX_COLUMNS]; /* "Supplier" */
     size_t ncols;
-    char *title; /* "Products" */
+    char *title;    /* "Products" */
+    char *singular; /* "product" */
     struct {
         const cadre_field *f;
         char how; /* 'c' contains, '^' starts with, '=' exact */
@@ -46,6 +48,8 @@ typedef struct admin_model {
     const char *order[MAX_ORDER]; /* "-price" */
     size_t norder;
     int per_page;
+    uint64_t form_fields; /* the add/change form's fields, a bit per field index */
+    char *add_url;        /* ".../add/" */
     struct admin_site *site;
 } admin_model;
 
@@ -66,7 +70,9 @@ static void model_free(admin_model *m)
         free(m->labels[j]);
     free((char *)m->plural);
     free(m->title);
+    free(m->singular);
     free(m->url);
+    free(m->add_url);
     free(m);
 }
 
@@ -304,6 +310,156 @@ static void add_search(cadre_request *r, cadre_query *q, const admin_model *m, c
     }
 }
 
+/* The change page of row (a struct of m's model): ".../ID/change/". */
+static const char *change_url(cadre_request *r, const admin_model *m, const void *row)
+{
+    int64_t id = *(const int64_t *)((const char *)row + m->pk->offset);
+    return cadre_arena_printf(r->arena, "%s%lld/change/", m->url, (long long)id);
+}
+
+/* Which button sent the form: Django's "_addanother" and "_continue" (else "_save"). */
+#define BUTTON_FIELDS(F)                                                                           \
+    F(string, _addanother, CADRE_OPTIONAL)                                                         \
+    F(string, _continue, CADRE_OPTIONAL)
+CADRE_SCHEMA(admin_buttons, BUTTON_FIELDS)
+
+/* The add or change form: obj (NULL: empty) with errs beside its fields; read-only for a user who
+ * may only view the row. */
+static int show_form(cadre_request *r, const admin_model *m, int status, const void *obj,
+                     const cadre_verrors *errs, bool adding, bool readonly)
+{
+    const admin_site *s = m->site;
+    cadre_tform *form = cadre_alloc(r, sizeof *form);
+    if (!form)
+        return CADRE_ENOMEM;
+    *form = (cadre_tform){ .schema = m->model, .obj = obj, .errs = errs, .only = m->form_fields,
+                           .db = s->db, .request = r };
+    const char *title =
+        adding ? cadre_arena_printf(r->arena, "Add %s", m->singular)
+               : cadre_arena_printf(r->arena, "%s %s", readonly ? "View" : "Change", m->singular);
+    size_t n;
+    cadre_tvar *v = page_vars(r, s, title, 8, &n);
+    if (!v)
+        return CADRE_ENOMEM;
+    v[n++] = (cadre_tvar){ "form", CADRE_TFORM_OF(form) };
+    v[n++] = (cadre_tvar){ "module", CADRE_TSTR(m->module) };
+    v[n++] = (cadre_tvar){ "model", CADRE_TSTR(m->model->name) };
+    v[n++] = (cadre_tvar){ "plural_title", CADRE_TSTR(m->title) };
+    v[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
+    v[n++] = (cadre_tvar){ "readonly", CADRE_TBOOL(readonly) };
+    v[n++] = (cadre_tvar){ "adding", CADRE_TBOOL(adding) };
+    v[n++] = (cadre_tvar){ "errors", CADRE_TINT(errs ? (int64_t)errs->len : 0) };
+    return cadre_render(r, status, "admin/change_form.html", (cadre_tctx){ v, n });
+}
+
+/* The row of the path's id as the user may see it, into row: 0, 404 answered, or an error. */
+static int load_row(cadre_request *r, const admin_model *m, void *row)
+{
+    cadre_slice idt = cadre_request_param(r, "id");
+    char buf[24], *end;
+    snprintf(buf, sizeof buf, "%.*s", (int)(idt.len < 23 ? idt.len : 23), idt.ptr);
+    long long id = strtoll(buf, &end, 10);
+    if (!idt.len || idt.len > 18 || *end || id < 1)
+        return cadre_app_error(r, 404, "Not Found");
+    cadre_query q;
+    cadre_q_init(&q, m->site->db, m->model, r->arena);
+    int rc = cadre_model_filter(r, m->model, &q);
+    if (rc)
+        return rc;
+    cadre_q_filter(&q, m->pk->name, CADRE_PINT(id));
+    bool found;
+    if ((rc = cadre_q_first(&q, row, &found)) != 0)
+        return rc;
+    return found ? 0 : cadre_app_error(r, 404, "Not Found");
+}
+
+/* After a save: where the pressed button goes (Post/Redirect/Get). */
+static int saved(cadre_request *r, const admin_model *m, const void *row)
+{
+    admin_buttons b;
+    cadre_verrors ignored;
+    cadre_verrors_init(&ignored, r->arena);
+    memset(&b, 0, sizeof b);
+    if (cadre_slice_ieq_cstr(cadre_media_type(cadre_request_header(r, "Content-Type")),
+                             "application/x-www-form-urlencoded"))
+        cadre_form_decode_urlencoded(admin_buttons__schema(), r->body, &b, r->arena, &ignored);
+    const char *to = cadre_has(&b, admin_buttons, _continue)     ? change_url(r, m, row)
+                     : cadre_has(&b, admin_buttons, _addanother) ? m->add_url
+                                                                 : m->url;
+    return cadre_redirect(r, 303, to);
+}
+
+/* GET and POST /admin/MODULE/MODEL/add/ */
+static int add_form(cadre_request *r)
+{
+    const admin_model *m = r->route_data;
+    int rc = cadre_model_check(r, m->model, "add", NULL);
+    if (rc)
+        return rc;
+    if (cadre_slice_eq_cstr(r->head.method, "GET"))
+        return show_form(r, m, 200, NULL, NULL, true, false);
+    void *obj = cadre_alloc(r, m->model->size);
+    cadre_verrors errs;
+    if (!obj)
+        return CADRE_ENOMEM;
+    cadre_verrors_init(&errs, r->arena);
+    if ((rc = cadre_form_read(r, m->model, m->form_fields, obj, &errs)) != 0)
+        return rc;
+    if (errs.len)
+        return show_form(r, m, 422, obj, &errs, true, false);
+    if ((rc = cadre_model_check(r, m->model, "add", obj)) != 0)
+        return rc;
+    rc = cadre_model_insert(m->site->db, r->arena, m->model, obj);
+    if ((rc == CADRE_EEXIST || rc == CADRE_ESTATE) &&
+        cadre_model_conflicts(m->site->db, r->arena, m->model, obj, -1, false, &errs) > 0)
+        return show_form(r, m, 422, obj, &errs, true, false);
+    return rc ? rc : saved(r, m, obj);
+}
+
+/* GET and POST /admin/MODULE/MODEL/ID/change/ */
+static int change_form(cadre_request *r)
+{
+    const admin_model *m = r->route_data;
+    int rc = cadre_model_check(r, m->model, "view", NULL);
+    if (rc)
+        return rc;
+    void *row = cadre_alloc(r, m->model->size);
+    if (!row)
+        return CADRE_ENOMEM;
+    if ((rc = load_row(r, m, row)) != 0)
+        return rc;
+    bool may_change = cadre_model_allows(r, m->model, "change", row);
+    if (cadre_slice_eq_cstr(r->head.method, "GET"))
+        return show_form(r, m, 200, row, NULL, false, !may_change);
+    if ((rc = cadre_model_check(r, m->model, "change", row)) != 0)
+        return rc;
+    void *obj = cadre_alloc(r, m->model->size);
+    cadre_verrors errs;
+    if (!obj)
+        return CADRE_ENOMEM;
+    cadre_verrors_init(&errs, r->arena);
+    if ((rc = cadre_form_read(r, m->model, m->form_fields, obj, &errs)) != 0)
+        return rc;
+    int64_t id = *(const int64_t *)((const char *)row + m->pk->offset);
+    *(int64_t *)((char *)obj + m->pk->offset) = id;
+    if (errs.len)
+        return show_form(r, m, 422, obj, &errs, false, false);
+    /* the form's fields replace the row's (all of them: an emptied optional field too) */
+    uint64_t *set = (uint64_t *)((char *)obj + m->model->set_offset);
+    *set |= m->form_fields | ((uint64_t)1 << (m->pk - m->model->fields));
+    cadre_schema_overlay(m->model, row, obj);
+    if ((rc = cadre_model_check(r, m->model, "change", row)) != 0)
+        return rc;
+    int64_t changes = 0;
+    rc = cadre_model_update(m->site->db, r->arena, m->model, obj, true, &changes);
+    if ((rc == CADRE_EEXIST || rc == CADRE_ESTATE) &&
+        cadre_model_conflicts(m->site->db, r->arena, m->model, obj, id, true, &errs) > 0)
+        return show_form(r, m, 422, obj, &errs, false, false);
+    if (rc)
+        return rc;
+    return changes ? saved(r, m, row) : cadre_app_error(r, 404, "Not Found");
+}
+
 /* GET /admin/MODULE/MODEL/ */
 static int change_list(cadre_request *r)
 {
@@ -403,17 +559,18 @@ static int change_list(cadre_request *r)
             const void *to = f->fk ? cadre_related(&rows, i, f->name) : NULL;
             c[k] = to ? row_label(r, f->fk(), to) : cell(r, m->model, f, row);
         }
-        rv[2 * i] = (cadre_tvar){ "pk", m->pk ? cell(r, m->model, m->pk, row) : CADRE_TNONE };
+        rv[2 * i] = (cadre_tvar){ "url", m->pk ? CADRE_TSTR(change_url(r, m, row)) : CADRE_TNONE };
         rv[2 * i + 1] = (cadre_tvar){ "cells", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
                                                                 .u.values = { c, m->ncols } } };
         items[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { rv + 2 * i, 2 } };
     }
     size_t n;
-    cadre_tvar *pv = page_vars(r, s, m->title, 16, &n);
+    cadre_tvar *pv = page_vars(r, s, m->title, 18, &n);
     if (!pv)
         return CADRE_ENOMEM;
     pv[n++] = (cadre_tvar){ "model", CADRE_TSTR(m->model->name) };
     pv[n++] = (cadre_tvar){ "plural", CADRE_TSTR(m->plural) };
+    pv[n++] = (cadre_tvar){ "singular", CADRE_TSTR(m->singular) };
     pv[n++] = (cadre_tvar){ "module", CADRE_TSTR(m->module) };
     pv[n++] = (cadre_tvar){ "columns", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
                                                         .u.values = { cols, m->ncols } } };
@@ -430,6 +587,8 @@ static int change_list(cadre_request *r)
     pv[n++] = (cadre_tvar){ "search", CADRE_TSLICE(text) };
     pv[n++] = (cadre_tvar){ "searchable", CADRE_TBOOL(m->nsearch > 0) };
     pv[n++] = (cadre_tvar){ "order", str(order) };
+    pv[n++] = (cadre_tvar){ "add_url", cadre_model_allows(r, m->model, "add", NULL)
+                                           ? CADRE_TSTR(m->add_url) : CADRE_TNONE };
     pv[n++] = (cadre_tvar){ "searched", CADRE_TBOOL(total >= 0) };
     pv[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
     return cadre_render(r, 200, "admin/change_list.html", (cadre_tctx){ pv, n });
@@ -565,6 +724,15 @@ static int add_col(admin_model *m, const char *name, size_t len, void *ctx)
     return 0;
 }
 
+static int add_form_field(admin_model *m, const char *name, size_t len, void *ctx)
+{
+    const cadre_field *f = field_named(m, name, len, ctx, "fields");
+    if (!f)
+        return CADRE_EINVAL;
+    m->form_fields |= (uint64_t)1 << (f - m->model->fields);
+    return 0;
+}
+
 static int add_search_field(admin_model *m, const char *name, size_t len, void *ctx)
 {
     char how = 'c';
@@ -694,6 +862,30 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
             rc = CADRE_ENOMEM;
     if (rc == 0 && !(m->title = label_of(m->plural, false)))
         rc = CADRE_ENOMEM;
+    if (rc == 0 && (m->singular = strdup(t->name)) != NULL) {
+        for (char *ch = m->singular; *ch; ch++)
+            *ch = *ch == '_' ? ' ' : *ch;
+    } else if (rc == 0) {
+        rc = CADRE_ENOMEM;
+    }
+    if (rc == 0 && o->fields)
+        rc = each_name(o->fields, add_form_field, m, &c);
+    for (size_t i = 0; rc == 0 && !o->fields && i < t->nfields; i++) {
+        const cadre_field *f = &t->fields[i];
+        if (cadre_model_field_is_column(f) && !f->primary_key && !f->auto_now &&
+            !f->auto_now_add && !f->write_only)
+            m->form_fields |= (uint64_t)1 << i;
+    }
+    if (rc == 0 && m->pk && m->pk->type != CADRE_T_INT64) {
+        cadre_app_config_error(app, file, line, "cadre_admin_register(%s): the admin's pages need "
+                               "an int64 primary key", t->name);
+        rc = CADRE_EINVAL;
+    }
+    n = strlen(m->url) + 5;
+    if (rc == 0 && (m->add_url = malloc(n)) != NULL)
+        snprintf(m->add_url, n, "%sadd/", m->url);
+    else if (rc == 0)
+        rc = CADRE_ENOMEM;
     if (rc) {
         model_free(m);
         if (rc == CADRE_ENOMEM)
@@ -701,6 +893,21 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
         return rc;
     }
     *slot = m;
-    return cadre_route(app, "GET", m->url, change_list, .data = m,
-                       .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
+    rc = cadre_route(app, "GET", m->url, change_list, .data = m,
+                     .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
+    if (rc == 0 && m->pk) {
+        char *change = cadre_app_own(app, malloc(strlen(m->url) + 16));
+        if (!change)
+            return CADRE_ENOMEM;
+        snprintf(change, strlen(m->url) + 16, "%s{id}/change/", m->url);
+        const char *const methods[2] = { "GET", "POST" };
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            rc = cadre_route(app, methods[k], m->add_url, add_form, .data = m,
+                             .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
+            if (rc == 0)
+                rc = cadre_route(app, methods[k], change, change_form, .data = m,
+                                 .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
+        }
+    }
+    return rc;
 }

@@ -905,7 +905,79 @@ class AdminTest(ServedTest):
 
     @classmethod
     def served(cls):
-        cls.cookies = {n: cls.server.login(n, f"{n} pass 12")[0] for n in ("ops", "clerk", "plain")}
+        cls.sessions = {n: cls.server.login(n, f"{n} pass 12") for n in ("ops", "clerk", "plain")}
+        cls.cookies = {n: v[0] for n, v in cls.sessions.items()}
+
+    def post(self, path, who, form, csrf=True):
+        """POSTs form (a dict) as a browser does, with who's session and CSRF token → (status,
+        Location or the HTML)."""
+        cookie, token = self.sessions[who]
+        headers = {"Accept": "text/html", "Cookie": cookie,
+                   "Content-Type": "application/x-www-form-urlencoded",
+                   "Origin": f"http://127.0.0.1:{self.server.port}"}
+        if csrf:
+            headers["X-CSRFToken"] = token
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
+        try:
+            conn.request("POST", path, body=urllib.parse.urlencode(form), headers=headers)
+            resp = conn.getresponse()
+            body = resp.read().decode()
+            return resp.status, resp.getheader("Location") or body
+        finally:
+            conn.close()
+
+    def test_add_and_change_forms(self):
+        url = "/admin/inventory/supplier/"
+        self.addCleanup(self.db.sql, "DELETE FROM supplier WHERE name LIKE 'Forms%'")
+        status, html = self.page(url + "add/", "ops")
+        self.assertEqual(status, 200)
+        self.assertIn('name="name"', html)
+        self.assertNotIn('name="id"', html)  # the key is not a form field
+        # errors beside the fields, what was typed kept; the key sent is ignored
+        status, html = self.post(url + "add/", "ops", {"name": "", "email": "a@b.c", "id": "999"})
+        self.assertEqual(status, 422)
+        self.assertIn("Please correct the error below.", html)
+        self.assertIn('value="a@b.c"', html)
+        # a name taken: the database's refusal beside the field
+        status, html = self.post(url + "add/", "ops", {"name": "Supplier 001", "email": ""})
+        self.assertEqual(status, 422)
+        self.assertIn("Supplier with this name already exists.", html)
+        # saved: each button goes where it says
+        status, to = self.post(url + "add/", "ops", {"name": "Forms Ltd", "_save": ""})
+        self.assertEqual((status, to), (303, url))
+        status, to = self.post(url + "add/", "ops", {"name": "Forms Two", "_addanother": "1"})
+        self.assertEqual((status, to), (303, url + "add/"))
+        status, to = self.post(url + "add/", "ops", {"name": "Forms Three", "_continue": "1"})
+        self.assertEqual(status, 303)
+        m = re.fullmatch(re.escape(url) + r"(\d+)/change/", to)
+        self.assertTrue(m, to)
+        sid = int(m.group(1))
+        self.assertNotEqual(sid, 999)
+        status, html = self.page(to, "ops")
+        self.assertEqual(status, 200)
+        self.assertIn('value="Forms Three"', html)
+        # changed, the rest kept
+        status, to = self.post(to, "ops", {"name": "Forms 3", "email": "three@example.com"})
+        self.assertEqual((status, to), (303, url))
+        status, html = self.page(url + "?q=three%40example", "ops")
+        self.assertEqual([r[1:] for r in self.rows(html)], [["Forms 3", "three@example.com"]])
+        self.assertIn(f'href="{url}{sid}/change/"', html)
+        # no such row, or no number: 404
+        for bad in ("987654", "abc", "0"):
+            self.assertEqual(self.page(f"{url}{bad}/change/", "ops")[0], 404, bad)
+        # without the CSRF token: refused
+        self.assertEqual(self.post(url + "add/", "ops", {"name": "No Token"}, csrf=False)[0], 403)
+        # a user who may only view: the row read-only, no add link, writes refused
+        status, html = self.page(f"{url}{sid}/change/", "clerk")
+        self.assertEqual(status, 200)
+        self.assertIn("View supplier", html)
+        self.assertNotIn('<form method="post" enctype', html)
+        self.assertIn("Forms 3", html)
+        self.assertNotIn("Add supplier", self.page(url, "clerk")[1])
+        self.assertIn("Add supplier", self.page(url, "ops")[1])
+        self.assertEqual(self.post(f"{url}{sid}/change/", "clerk", {"name": "Mine"})[0], 403)
+        self.assertEqual(self.page(url + "add/", "clerk")[0], 403)
+        self.assertEqual(self.post(url + "add/", "clerk", {"name": "Mine"})[0], 403)
 
     def page(self, path, who=None, accept="text/html"):
         headers = {"Accept": accept}
