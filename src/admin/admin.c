@@ -338,7 +338,7 @@ static int show_form(cadre_request *r, const admin_model *m, int status, const v
         adding ? cadre_arena_printf(r->arena, "Add %s", m->singular)
                : cadre_arena_printf(r->arena, "%s %s", readonly ? "View" : "Change", m->singular);
     size_t n;
-    cadre_tvar *v = page_vars(r, s, title, 8, &n);
+    cadre_tvar *v = page_vars(r, s, title, 9, &n);
     if (!v)
         return CADRE_ENOMEM;
     v[n++] = (cadre_tvar){ "form", CADRE_TFORM_OF(form) };
@@ -349,6 +349,10 @@ static int show_form(cadre_request *r, const admin_model *m, int status, const v
     v[n++] = (cadre_tvar){ "readonly", CADRE_TBOOL(readonly) };
     v[n++] = (cadre_tvar){ "adding", CADRE_TBOOL(adding) };
     v[n++] = (cadre_tvar){ "errors", CADRE_TINT(errs ? (int64_t)errs->len : 0) };
+    v[n++] = (cadre_tvar){ "delete_url", !adding && obj && cadre_model_allows(r, m->model, "delete", obj)
+                                             ? CADRE_TSTR(cadre_arena_printf(r->arena, "%s%lld/delete/", m->url,
+                                                   (long long)*(const int64_t *)((const char *)obj + m->pk->offset)))
+                                             : CADRE_TNONE };
     return cadre_render(r, status, "admin/change_form.html", (cadre_tctx){ v, n });
 }
 
@@ -458,6 +462,123 @@ static int change_form(cadre_request *r)
     if (rc)
         return rc;
     return changes ? saved(r, m, row) : cadre_app_error(r, 404, "Not Found");
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Delete, with what it takes along
+ * ------------------------------------------------------------------------------------------- */
+
+#define DELETE_CAP 1000 /* rows counted per relation: beyond it, "1000+" */
+
+#define COUNT_FIELDS(F) F(int64, n)
+CADRE_SCHEMA(admin_count, COUNT_FIELDS)
+
+/* The rows of each model that reference row id through a foreign key (one level), counted up to
+ * DELETE_CAP each: what a cascade deletes, what PROTECT keeps from deleting, what SET NULL
+ * changes, and which of the cascaded models the user may not delete. Into *out (a list of maps
+ * for the template); *blocked: a PROTECT relation has rows, or a cascade needs a permission. */
+static int related_rows(cadre_request *r, const admin_model *m, int64_t id, cadre_tvalue *out,
+                        bool *blocked)
+{
+    cadre_app *app = cadre_request_app(r);
+    const cadre_schema *t;
+    size_t cap = 8, n = 0;
+    cadre_tvalue *items = cadre_alloc(r, cap * sizeof *items);
+    *blocked = false;
+    for (size_t i = 0; items && (t = cadre_app_model_at(app, i, NULL)) != NULL; i++) {
+        for (size_t k = 0; k < t->nfields; k++) {
+            const cadre_field *f = &t->fields[k];
+            if (!f->fk || strcmp(f->fk()->name, m->model->name) != 0)
+                continue;
+            admin_count c = { 0 };
+            const char *sql = cadre_arena_printf(r->arena, "SELECT COUNT(*) AS n FROM (SELECT 1 "
+                                                           "FROM %s WHERE %s = ? LIMIT %d) capped",
+                                                 t->name, f->name, DELETE_CAP + 1);
+            bool found;
+            const cadre_value p = CADRE_PINT(id);
+            int rc = cadre_db_query_one(m->site->db, r->arena, admin_count__schema(), &c, &found,
+                                        sql, &p, 1);
+            if (rc)
+                return rc;
+            if (c.n == 0)
+                continue;
+            const char *what = f->on_delete == CADRE_ON_DELETE_CASCADE    ? "deleted"
+                               : f->on_delete == CADRE_ON_DELETE_SET_NULL ? "unlinked"
+                                                                          : "protected";
+            bool denied = f->on_delete == CADRE_ON_DELETE_CASCADE &&
+                          !cadre_model_allows(r, t, "delete", NULL);
+            *blocked |= f->on_delete == CADRE_ON_DELETE_PROTECT || denied;
+            if (n == cap) {
+                cadre_tvalue *more = cadre_alloc(r, 2 * cap * sizeof *more);
+                if (!more)
+                    return CADRE_ENOMEM;
+                memcpy(more, items, n * sizeof *more);
+                items = more, cap *= 2;
+            }
+            cadre_tvar *v = cadre_alloc(r, 5 * sizeof *v);
+            if (!v)
+                return CADRE_ENOMEM;
+            v[0] = (cadre_tvar){ "model", CADRE_TSTR(t->name) };
+            v[1] = (cadre_tvar){ "field", CADRE_TSTR(f->name) };
+            v[2] = (cadre_tvar){ "count", c.n > DELETE_CAP
+                                              ? CADRE_TSTR(cadre_arena_printf(r->arena, "%d+",
+                                                                              DELETE_CAP))
+                                              : CADRE_TINT(c.n) };
+            v[3] = (cadre_tvar){ "how", CADRE_TSTR(what) };
+            v[4] = (cadre_tvar){ "denied", CADRE_TBOOL(denied) };
+            items[n++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { v, 5 } };
+        }
+    }
+    if (!items)
+        return CADRE_ENOMEM;
+    *out = (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { items, n } };
+    return 0;
+}
+
+/* GET and POST /admin/MODULE/MODEL/ID/delete/ */
+static int delete_page(cadre_request *r)
+{
+    const admin_model *m = r->route_data;
+    int rc = cadre_model_check(r, m->model, "delete", NULL);
+    if (rc)
+        return rc;
+    void *row = cadre_alloc(r, m->model->size);
+    if (!row)
+        return CADRE_ENOMEM;
+    if ((rc = load_row(r, m, row)) != 0 || (rc = cadre_model_check(r, m->model, "delete", row)))
+        return rc;
+    int64_t id = *(const int64_t *)((const char *)row + m->pk->offset);
+    cadre_tvalue related;
+    bool blocked;
+    if ((rc = related_rows(r, m, id, &related, &blocked)) != 0)
+        return rc;
+    if (cadre_slice_eq_cstr(r->head.method, "POST")) {
+        if (blocked)
+            return cadre_app_error(r, 403, "The row cannot be deleted: related rows are protected, "
+                                           "or their deletion is not permitted.");
+        int64_t changes = 0;
+        rc = cadre_model_delete(m->site->db, m->model, id, &changes);
+        if (rc == CADRE_ESTATE) /* a protected row made since the page was shown */
+            return cadre_app_error(r, 409, "Related rows were added that protect this row.");
+        if (rc)
+            return rc;
+        return changes ? cadre_redirect(r, 303, m->url) : cadre_app_error(r, 404, "Not Found");
+    }
+    size_t n;
+    const char *title = blocked ? cadre_arena_printf(r->arena, "Cannot delete %s", m->singular)
+                                : "Are you sure?";
+    cadre_tvar *v = page_vars(r, m->site, title, 8, &n);
+    if (!v)
+        return CADRE_ENOMEM;
+    v[n++] = (cadre_tvar){ "module", CADRE_TSTR(m->module) };
+    v[n++] = (cadre_tvar){ "singular", CADRE_TSTR(m->singular) };
+    v[n++] = (cadre_tvar){ "plural_title", CADRE_TSTR(m->title) };
+    v[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
+    v[n++] = (cadre_tvar){ "change_url", CADRE_TSTR(change_url(r, m, row)) };
+    v[n++] = (cadre_tvar){ "label", row_label(r, m->model, row) };
+    v[n++] = (cadre_tvar){ "related", related };
+    v[n++] = (cadre_tvar){ "blocked", CADRE_TBOOL(blocked) };
+    return cadre_render(r, 200, "admin/delete_confirmation.html", (cadre_tctx){ v, n });
 }
 
 /* GET /admin/MODULE/MODEL/ */
@@ -900,12 +1021,19 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
         if (!change)
             return CADRE_ENOMEM;
         snprintf(change, strlen(m->url) + 16, "%s{id}/change/", m->url);
+        char *del = cadre_app_own(app, malloc(strlen(m->url) + 16));
+        if (!del)
+            return CADRE_ENOMEM;
+        snprintf(del, strlen(m->url) + 16, "%s{id}/delete/", m->url);
         const char *const methods[2] = { "GET", "POST" };
         for (int k = 0; k < 2 && rc == 0; k++) {
             rc = cadre_route(app, methods[k], m->add_url, add_form, .data = m,
                              .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
             if (rc == 0)
                 rc = cadre_route(app, methods[k], change, change_form, .data = m,
+                                 .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
+            if (rc == 0)
+                rc = cadre_route(app, methods[k], del, delete_page, .data = m,
                                  .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
         }
     }

@@ -901,11 +901,21 @@ class AdminTest(ServedTest):
         cls.db.sql(f"INSERT INTO supplier (name, email) VALUES {rows}",
                    "INSERT INTO supplier (name) VALUES ('<script>x</script> & Co')",
                    "INSERT INTO product (name, price, supplier_id, updated_at) SELECT 'Drill', 9.5, "
-                   "id, '2026-01-02T03:04:05.000000Z' FROM supplier WHERE name = 'Supplier 007'")
+                   "id, '2026-01-02T03:04:05.000000Z' FROM supplier WHERE name = 'Supplier 007'",
+                   "INSERT INTO product (name, price, supplier_id, updated_at) SELECT 'Hammer', 5, "
+                   "id, '2026-01-02T03:04:05.000000Z' FROM supplier WHERE name = 'Supplier 008'",
+                   "INSERT INTO stock_movement (product_id, quantity, note, created_at) SELECT id, q, "
+                   "'', '2026-01-02T03:04:05.000000Z' FROM product, (SELECT 3 AS q UNION ALL "
+                   "SELECT -1) moves WHERE name = 'Hammer'")
+        cls.db.user("remover", "remover pass 12", "--staff")
+        rc, out, err = cls.db.run("group", "removers", "--add", "remover", "--grant",
+                                  "inventory.view_product", "--grant", "inventory.delete_product")
+        assert rc == 0, out + err
 
     @classmethod
     def served(cls):
-        cls.sessions = {n: cls.server.login(n, f"{n} pass 12") for n in ("ops", "clerk", "plain")}
+        cls.sessions = {n: cls.server.login(n, f"{n} pass 12")
+                        for n in ("ops", "clerk", "plain", "remover")}
         cls.cookies = {n: v[0] for n, v in cls.sessions.items()}
 
     def post(self, path, who, form, csrf=True):
@@ -925,6 +935,36 @@ class AdminTest(ServedTest):
             return resp.status, resp.getheader("Location") or body
         finally:
             conn.close()
+
+    def test_delete_with_what_it_takes_along(self):
+        status, html = self.page("/admin/inventory/product/?q=hammer", "ops")
+        pid = int(re.search(r'href="/admin/inventory/product/(\d+)/change/"', html).group(1))
+        url = f"/admin/inventory/product/{pid}/delete/"
+        # who may not: the clerk (no delete permission); the remover may delete products but not
+        # the stock movements a product's deletion takes along
+        self.assertEqual(self.page(url, "clerk")[0], 403)
+        status, html = self.page(url, "remover")
+        self.assertEqual(status, 200)
+        self.assertIn("Cannot delete product", html)
+        self.assertIn("2 stock_movement rows (product_id): you may not delete them", html)
+        self.assertEqual(self.post(url, "remover", {})[0], 403)
+        # the superuser: what goes with it, then gone with its movements
+        status, html = self.page(url, "ops")
+        self.assertIn("Are you sure you want to delete the product “Hammer”?", html)
+        self.assertIn("2 stock_movement rows (product_id): deleted", html)
+        self.assertEqual(self.post(url, "ops", {}, csrf=False)[0], 403)  # CSRF
+        self.assertEqual(self.post(url, "ops", {}), (303, "/admin/inventory/product/"))
+        self.assertEqual(self.page(url, "ops")[0], 404)
+        status, html = self.page("/admin/inventory/stock_movement/", "ops")
+        self.assertIn("No stock movements.", html)
+        # a supplier its products protect: said, and refused
+        status, html = self.page("/admin/inventory/supplier/?q=supplier+007", "ops")
+        sid = int(re.search(r'href="/admin/inventory/supplier/(\d+)/change/"', html).group(1))
+        status, html = self.page(f"/admin/inventory/supplier/{sid}/delete/", "ops")
+        self.assertIn("Cannot delete supplier", html)
+        self.assertIn("1 product row (supplier_id): protected", html)
+        self.assertEqual(self.post(f"/admin/inventory/supplier/{sid}/delete/", "ops", {})[0], 403)
+        self.assertEqual(self.page(f"/admin/inventory/supplier/{sid}/change/", "ops")[0], 200)
 
     def test_add_and_change_forms(self):
         url = "/admin/inventory/supplier/"
