@@ -21,6 +21,9 @@
  *     GET|POST /admin/MODULE/MODEL/ID/change/    the change form (read-only without the change
  *                                      permission); errors beside the fields (422); "Save", "Save
  *                                      and add another", "Save and continue editing" (303)
+ *     GET|POST /admin/MODULE/MODEL/ID/delete/    the delete confirmation: what goes with the
+ *                                      row (per relation, capped counts), what protects it
+ *     GET /admin/MODULE/MODEL/ID/history/        who added and changed it, field by field
  *     GET /admin/static/admin.css      the stylesheet (light and dark)
  *
  * They render the templates admin/base.html, admin/index.html, admin/change_list.html and
@@ -31,12 +34,33 @@
 #define CADRE_ADMIN_H
 
 #include "app.h"
+#include "auth.h"
 #include "db.h"
 #include "orm.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/**
+ * The admin's history: one row per add, change and delete made through its pages (Django's
+ * LogEntry), in the table cadre_admin_log (the admin's own migration). changes is a JSON list of
+ * the fields a change wrote, [{"field": "price", "old": 9.5, "new": 12}]; model is
+ * "MODULE.MODEL"; the user's name is kept as it was, so the entry outlives the user.
+ */
+enum { CADRE_ADMIN_ADDED = 1, CADRE_ADMIN_CHANGED = 2, CADRE_ADMIN_DELETED = 3 };
+#define CADRE_ADMIN_LOG_FIELDS(F)                                                                  \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(datetime, action_time, CADRE_AUTO_NOW_ADD)                                                   \
+    F(int64, user_id, CADRE_FOREIGN_KEY(cadre_user, CADRE_ON_DELETE_SET_NULL), CADRE_OPTIONAL,     \
+      CADRE_NULLABLE, CADRE_INDEX)                                                                 \
+    F(string, username)                                                                            \
+    F(string, model)                                                                               \
+    F(int64, object_id, CADRE_INDEX)                                                               \
+    F(string, object_repr)                                                                         \
+    F(int32, action)                                                                               \
+    F(string, changes, CADRE_DEFAULT_STR("[]"))
+CADRE_MODEL(cadre_admin_log, CADRE_ADMIN_LOG_FIELDS)
 
 typedef struct cadre_admin_opts {
     const char *path;        /**< where the site lives ("/admin") */

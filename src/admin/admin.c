@@ -10,6 +10,7 @@
 #include "cadre/admin.h"
 
 #include "cadre/auth.h"
+#include "cadre/json.h"
 #include "cadre/migrate.h"
 #include "cadre/schema.h"
 #include "cadre/form.h"
@@ -24,6 +25,8 @@
 #define MAX_SEARCH 16
 #define MAX_ORDER 8
 
+extern const cadre_migration_source cadre_admin_migrations[];
+extern const size_t cadre_admin_migrations_count;
 extern const cadre_template_source cadre_admin_templates[];
 extern const size_t cadre_admin_templates_count;
 extern const cadre_template_source cadre_admin_static[]; /* admin.css */
@@ -310,6 +313,11 @@ static void add_search(cadre_request *r, cadre_query *q, const admin_model *m, c
     }
 }
 
+static void log_action(cadre_request *r, const admin_model *m, int action, const void *row,
+                       const char *changes);
+static const char *changed_fields(cadre_request *r, const admin_model *m, const void *before,
+                                  const void *after);
+
 /* The change page of row (a struct of m's model): ".../ID/change/". */
 static const char *change_url(cadre_request *r, const admin_model *m, const void *row)
 {
@@ -338,7 +346,7 @@ static int show_form(cadre_request *r, const admin_model *m, int status, const v
         adding ? cadre_arena_printf(r->arena, "Add %s", m->singular)
                : cadre_arena_printf(r->arena, "%s %s", readonly ? "View" : "Change", m->singular);
     size_t n;
-    cadre_tvar *v = page_vars(r, s, title, 9, &n);
+    cadre_tvar *v = page_vars(r, s, title, 10, &n);
     if (!v)
         return CADRE_ENOMEM;
     v[n++] = (cadre_tvar){ "form", CADRE_TFORM_OF(form) };
@@ -349,6 +357,10 @@ static int show_form(cadre_request *r, const admin_model *m, int status, const v
     v[n++] = (cadre_tvar){ "readonly", CADRE_TBOOL(readonly) };
     v[n++] = (cadre_tvar){ "adding", CADRE_TBOOL(adding) };
     v[n++] = (cadre_tvar){ "errors", CADRE_TINT(errs ? (int64_t)errs->len : 0) };
+    v[n++] = (cadre_tvar){ "history_url", !adding && obj
+                                              ? CADRE_TSTR(cadre_arena_printf(r->arena, "%s%lld/history/", m->url,
+                                                    (long long)*(const int64_t *)((const char *)obj + m->pk->offset)))
+                                              : CADRE_TNONE };
     v[n++] = (cadre_tvar){ "delete_url", !adding && obj && cadre_model_allows(r, m->model, "delete", obj)
                                              ? CADRE_TSTR(cadre_arena_printf(r->arena, "%s%lld/delete/", m->url,
                                                    (long long)*(const int64_t *)((const char *)obj + m->pk->offset)))
@@ -417,7 +429,10 @@ static int add_form(cadre_request *r)
     if ((rc == CADRE_EEXIST || rc == CADRE_ESTATE) &&
         cadre_model_conflicts(m->site->db, r->arena, m->model, obj, -1, false, &errs) > 0)
         return show_form(r, m, 422, obj, &errs, true, false);
-    return rc ? rc : saved(r, m, obj);
+    if (rc)
+        return rc;
+    log_action(r, m, CADRE_ADMIN_ADDED, obj, NULL);
+    return saved(r, m, obj);
 }
 
 /* GET and POST /admin/MODULE/MODEL/ID/change/ */
@@ -451,6 +466,10 @@ static int change_form(cadre_request *r)
     /* the form's fields replace the row's (all of them: an emptied optional field too) */
     uint64_t *set = (uint64_t *)((char *)obj + m->model->set_offset);
     *set |= m->form_fields | ((uint64_t)1 << (m->pk - m->model->fields));
+    void *before = cadre_alloc(r, m->model->size);
+    if (!before)
+        return CADRE_ENOMEM;
+    memcpy(before, row, m->model->size);
     cadre_schema_overlay(m->model, row, obj);
     if ((rc = cadre_model_check(r, m->model, "change", row)) != 0)
         return rc;
@@ -461,7 +480,157 @@ static int change_form(cadre_request *r)
         return show_form(r, m, 422, obj, &errs, false, false);
     if (rc)
         return rc;
-    return changes ? saved(r, m, row) : cadre_app_error(r, 404, "Not Found");
+    if (!changes)
+        return cadre_app_error(r, 404, "Not Found");
+    log_action(r, m, CADRE_ADMIN_CHANGED, row, changed_fields(r, m, before, row));
+    return saved(r, m, row);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * History
+ * ------------------------------------------------------------------------------------------- */
+
+/* Field f of row as JSON text (in r's arena). */
+static const char *field_json(cadre_request *r, const cadre_field *f, const void *row)
+{
+    cadre_buf b;
+    cadre_json_writer w;
+    cadre_buf_init_arena(&b, r->arena, (size_t)1 << 20);
+    cadre_json_writer_init(&w, &b);
+    cadre_schema_encode_field(f, row, &w);
+    const char *t = cadre_buf_cstr(&b);
+    return t ? t : "null";
+}
+
+/* The form fields whose values differ between before and after, as the history's JSON list. */
+static const char *changed_fields(cadre_request *r, const admin_model *m, const void *before,
+                                  const void *after)
+{
+    cadre_buf b;
+    cadre_buf_init_arena(&b, r->arena, (size_t)4 << 20);
+    cadre_buf_append_str(&b, "[");
+    size_t n = 0;
+    for (size_t i = 0; i < m->model->nfields; i++) {
+        if (!((m->form_fields >> i) & 1))
+            continue;
+        const cadre_field *f = &m->model->fields[i];
+        const char *old = field_json(r, f, before), *new = field_json(r, f, after);
+        if (strcmp(old, new) == 0)
+            continue;
+        cadre_json_writer w;
+        cadre_json_writer_init(&w, &b);
+        if (n++)
+            cadre_buf_append_str(&b, ",");
+        cadre_json_begin_object(&w);
+        cadre_json_key(&w, "field", 5);
+        cadre_json_string(&w, f->name, strlen(f->name));
+        cadre_json_key(&w, "old", 3);
+        cadre_json_string(&w, old, strlen(old));
+        cadre_json_key(&w, "new", 3);
+        cadre_json_string(&w, new, strlen(new));
+        cadre_json_end_object(&w);
+    }
+    cadre_buf_append_str(&b, "]");
+    const char *t = cadre_buf_cstr(&b);
+    return t ? t : "[]";
+}
+
+/* A change as the history stores it: the field, and its old and new values as JSON text. */
+#define CHANGE_FIELDS(F) F(string, field) F(string, old) F(string, new)
+CADRE_SCHEMA(admin_change, CHANGE_FIELDS)
+#define CHANGES_FIELDS(F) F(array(admin_change), items)
+CADRE_SCHEMA(admin_changes, CHANGES_FIELDS)
+
+/* The history's entries for the template: time, user, action and the changes, decoded. */
+static cadre_tvalue history_entries(cadre_request *r, const cadre_rows *rows)
+{
+    cadre_tvalue *items = cadre_alloc(r, (rows->len + 1) * sizeof *items);
+    if (!items)
+        return CADRE_TNONE;
+    for (size_t i = 0; i < rows->len; i++) {
+        const cadre_admin_log *e = (const cadre_admin_log *)rows->items + i;
+        admin_changes *c = cadre_alloc(r, sizeof *c);
+        cadre_verrors errs;
+        cadre_verrors_init(&errs, r->arena);
+        const char *json = cadre_arena_printf(r->arena, "{\"items\":%.*s}", (int)e->changes.len,
+                                              e->changes.ptr);
+        if (!c || !json ||
+            cadre_schema_decode_json(admin_changes__schema(), json, strlen(json), c, r->arena,
+                                     "changes", &errs) != 0)
+            return CADRE_TNONE;
+        cadre_tvar *v = cadre_alloc(r, 4 * sizeof *v);
+        if (!v)
+            return CADRE_TNONE;
+        v[0] = (cadre_tvar){ "entry", CADRE_TOBJ(cadre_admin_log, e) };
+        v[1] = (cadre_tvar){ "changes", CADRE_TLIST(admin_change, c->items.items, c->items.len) };
+        v[2] = (cadre_tvar){ "added", CADRE_TBOOL(e->action == CADRE_ADMIN_ADDED) };
+        v[3] = (cadre_tvar){ "deleted", CADRE_TBOOL(e->action == CADRE_ADMIN_DELETED) };
+        items[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { v, 4 } };
+    }
+    return (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { items, rows->len } };
+}
+
+/* Records an action on row in the history. A failure is logged: the action itself is done. */
+static void log_action(cadre_request *r, const admin_model *m, int action, const void *row,
+                       const char *changes)
+{
+    const cadre_user *u = cadre_request_user(r);
+    cadre_admin_log e = { .user_id = u ? u->id : 0,
+                          .username = u ? u->username : (cadre_slice){ "", 0 },
+                          .model = cadre_slice_cstr(cadre_arena_printf(r->arena, "%s.%s", m->module,
+                                                                       m->model->name)),
+                          .object_id = *(const int64_t *)((const char *)row + m->pk->offset),
+                          .action = action,
+                          .changes = cadre_slice_cstr(changes ? changes : "[]") };
+    cadre_tvalue label = row_label(r, m->model, row);
+    e.object_repr = label.u.s;
+    e.cadre_set_ = ~(uint64_t)0 & ~((uint64_t)1 << CADRE_FIELD_INDEX(cadre_admin_log, id)) &
+                   ~((uint64_t)1 << CADRE_FIELD_INDEX(cadre_admin_log, action_time));
+    if (!u)
+        cadre_set_null(&e, cadre_admin_log, user_id);
+    int rc = cadre_admin_log_insert(m->site->db, r->arena, &e);
+    if (rc)
+        cadre_log(CADRE_LOG_WARN, "admin: the history of %s %lld not recorded: %s", m->model->name,
+                  (long long)e.object_id, cadre_strerror(rc));
+}
+
+/* GET /admin/MODULE/MODEL/ID/history/ */
+static int history_page(cadre_request *r)
+{
+    const admin_model *m = r->route_data;
+    int rc = cadre_model_check(r, m->model, "view", NULL);
+    if (rc)
+        return rc;
+    void *row = cadre_alloc(r, m->model->size);
+    if (!row)
+        return CADRE_ENOMEM;
+    if ((rc = load_row(r, m, row)) != 0)
+        return rc;
+    cadre_query q;
+    cadre_rows rows;
+    cadre_admin_log_query(&q, m->site->db, r->arena);
+    cadre_q_filter(&q, "model", CADRE_PTEXT(cadre_arena_printf(r->arena, "%s.%s", m->module,
+                                                               m->model->name)));
+    cadre_q_filter(&q, "object_id",
+                   CADRE_PINT(*(const int64_t *)((const char *)row + m->pk->offset)));
+    cadre_q_order_by(&q, "-id");
+    cadre_q_limit(&q, 500);
+    if ((rc = cadre_q_fetch(&q, &rows)) != 0)
+        return rc;
+    size_t n;
+    cadre_slice name = row_label(r, m->model, row).u.s;
+    cadre_tvar *v = page_vars(r, m->site, cadre_arena_printf(r->arena, "Change history: %.*s",
+                                                             (int)name.len, name.ptr),
+                              6, &n);
+    if (!v)
+        return CADRE_ENOMEM;
+    v[n++] = (cadre_tvar){ "module", CADRE_TSTR(m->module) };
+    v[n++] = (cadre_tvar){ "plural_title", CADRE_TSTR(m->title) };
+    v[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
+    v[n++] = (cadre_tvar){ "change_url", CADRE_TSTR(change_url(r, m, row)) };
+    v[n++] = (cadre_tvar){ "label", row_label(r, m->model, row) };
+    v[n++] = (cadre_tvar){ "entries", history_entries(r, &rows) };
+    return cadre_render(r, 200, "admin/object_history.html", (cadre_tctx){ v, n });
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -562,7 +731,10 @@ static int delete_page(cadre_request *r)
             return cadre_app_error(r, 409, "Related rows were added that protect this row.");
         if (rc)
             return rc;
-        return changes ? cadre_redirect(r, 303, m->url) : cadre_app_error(r, 404, "Not Found");
+        if (!changes)
+            return cadre_app_error(r, 404, "Not Found");
+        log_action(r, m, CADRE_ADMIN_DELETED, row, NULL);
+        return cadre_redirect(r, 303, m->url);
     }
     size_t n;
     const char *title = blocked ? cadre_arena_printf(r->arena, "Cannot delete %s", m->singular)
@@ -775,7 +947,10 @@ cadre_module *cadre__admin(cadre_app *app, cadre_db *db, const cadre_admin_opts 
     }
     snprintf(index, ni, "%s/", s->path);
     snprintf(style, ns, "%s/static/admin.css", s->path);
-    int rc = cadre_module_templates(m, cadre_admin_templates, cadre_admin_templates_count);
+    int rc = cadre_models_builtin(m, db, cadre_admin_migrations, cadre_admin_migrations_count,
+                                  CADRE_SCHEMA_OF(cadre_admin_log));
+    if (rc == 0)
+        rc = cadre_module_templates(m, cadre_admin_templates, cadre_admin_templates_count);
     if (rc == 0)
         rc = cadre_route(app, "GET", index, index_page, .data = s, .name = "admin:index",
                          .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
@@ -1022,9 +1197,13 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
             return CADRE_ENOMEM;
         snprintf(change, strlen(m->url) + 16, "%s{id}/change/", m->url);
         char *del = cadre_app_own(app, malloc(strlen(m->url) + 16));
-        if (!del)
+        char *hist = cadre_app_own(app, malloc(strlen(m->url) + 16));
+        if (!del || !hist)
             return CADRE_ENOMEM;
         snprintf(del, strlen(m->url) + 16, "%s{id}/delete/", m->url);
+        snprintf(hist, strlen(m->url) + 16, "%s{id}/history/", m->url);
+        rc = cadre_route(app, "GET", hist, history_page, .data = m,
+                         .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
         const char *const methods[2] = { "GET", "POST" };
         for (int k = 0; k < 2 && rc == 0; k++) {
             rc = cadre_route(app, methods[k], m->add_url, add_form, .data = m,

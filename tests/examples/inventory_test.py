@@ -227,10 +227,21 @@ class Server:
             conn.close()
 
 
-def auth_migrations():
-    """auth's migrations (src/auth/migrations), which migrate applies before the inventory's."""
-    d = os.path.join(MIGRATIONS, "..", "..", "..", "src", "auth", "migrations")
+def module_migrations(module):
+    """A built-in module's migrations (src/MODULE/migrations), read from the directory."""
+    d = os.path.join(MIGRATIONS, "..", "..", "..", "src", module, "migrations")
     return sorted(f[:-len(".json")] for f in os.listdir(d) if f.endswith(".json"))
+
+
+def auth_migrations():
+    """auth's migrations, which migrate applies first."""
+    return module_migrations("auth")
+
+
+def builtin_applied():
+    """What migrate applies before the inventory's own: auth's, then the admin's."""
+    return ([f"Applying auth.{n}... OK" for n in auth_migrations()] +
+            [f"Applying admin.{n}... OK" for n in module_migrations("admin")])
 
 
 class MigrationCommandsTest(unittest.TestCase):
@@ -243,11 +254,12 @@ class MigrationCommandsTest(unittest.TestCase):
         rc, out, err = self.db.run("showmigrations")
         self.assertEqual(rc, 0, err)
         self.assertEqual(out.splitlines(), ["auth", *[f" [ ] {n}" for n in auth],
+                                            "admin", *[f" [ ] {n}" for n in module_migrations("admin")],
                                             "inventory", *[f" [ ] {n}" for n in names]])
 
         rc, out, err = self.db.run("migrate")
         self.assertEqual(rc, 0, err)
-        self.assertEqual(out.splitlines(), [f"Applying auth.{n}... OK" for n in auth] +
+        self.assertEqual(out.splitlines(), builtin_applied() +
                          [f"Applying inventory.{n}... OK" for n in names])
         if not PG:  # CADRE_DATABASE_URL was honoured: the database is where it says
             self.assertTrue(os.path.isfile(os.path.join(self.db.dir, "inv.db")))
@@ -283,7 +295,7 @@ class MigrationCommandsTest(unittest.TestCase):
         self.assertEqual(rc, 0, out + err)
         lines = out.splitlines()
         self.assertIn("Upgraded cadre_migrations", lines[0])
-        self.assertEqual(lines[1:], [f"Applying auth.{n}... OK" for n in auth_migrations()] +
+        self.assertEqual(lines[1:], builtin_applied() +
                          [f"Applying inventory.{n}... OK" for n in names[1:]])
         rc, out, err = self.db.run("showmigrations", "inventory")
         self.assertEqual(out.splitlines(), ["inventory", *[f" [X] {n}" for n in names]])
@@ -1002,6 +1014,19 @@ class AdminTest(ServedTest):
         status, html = self.page(url + "?q=three%40example", "ops")
         self.assertEqual([r[1:] for r in self.rows(html)], [["Forms 3", "three@example.com"]])
         self.assertIn(f'href="{url}{sid}/change/"', html)
+        # the history: who added it, then which fields the change wrote, old → new
+        status, html = self.page(f"{url}{sid}/history/", "ops")
+        self.assertEqual(status, 200)
+        body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+        entries = [[" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in
+                    re.findall(r"<td>(.*?)</td>", tr, re.S)]
+                   for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+        self.assertEqual([e[1:] for e in entries],  # newest first
+                         [["ops", 'name: &#34;Forms Three&#34; → &#34;Forms 3&#34; '
+                                  'email: &#34;&#34; → &#34;three@example.com&#34;'],
+                          ["ops", "Added."]])
+        self.assertRegex(entries[0][0], r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
+        self.assertEqual(self.page(f"{url}{sid}/history/", "plain")[0], 403)
         # no such row, or no number: 404
         for bad in ("987654", "abc", "0"):
             self.assertEqual(self.page(f"{url}{bad}/change/", "ops")[0], 404, bad)
@@ -1116,7 +1141,7 @@ class UnmigratedDatabaseTest(unittest.TestCase):
 
     def test_requests_answer_a_json_500_and_the_server_survives(self):
         startup = "".join(self.server.lines)
-        self.assertRegex(startup, rf"lacks {len(migration_names()) + len(auth_migrations())} "
+        self.assertRegex(startup, rf"lacks {len(migration_names()) + len(auth_migrations()) + len(module_migrations('admin'))} "
                                   r"migrations?: .* will fail until")
         # a token cannot be looked up: the server's error, not the client's (never a 401 that
         # would have the client throw its token away)
