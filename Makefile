@@ -35,7 +35,7 @@ demo: build
 	@scripts/install-deps --demo
 	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory migrate
 	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory demo --dev
-	@echo "Cadre demo: the inventory on http://127.0.0.1:$(PORT)/ (log in as admin or clerk, above), its API on /docs (Ctrl-C to stop)"
+	@echo "Cadre demo: the inventory on http://127.0.0.1:$(PORT)/ (log in as admin or clerk, above), its admin on /admin/, its API on /docs (Ctrl-C to stop)"
 	@echo "  TOKEN=\$$(CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory createtoken clerk curl)"
 	@echo "  curl -H \"Authorization: Bearer \$$TOKEN\" 'localhost:$(PORT)/api/products?price__lt=10&ordering=-price'"
 	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' \
