@@ -234,12 +234,13 @@ int main(int argc, char **argv)
                          .search = "name, email", .ordering = "name");
     cadre_admin_register(app, CADRE_SCHEMA_OF(product),
                          .list = "id, name, price, supplier_id, updated_at", .search = "name, =id",
-                         .ordering = "name");
+                         .filters = "supplier_id, updated_at", .ordering = "name");
     cadre_admin_register(app, CADRE_SCHEMA_OF(stock_movement),
                          .list = "id, product_id, quantity, note, created_at", .search = "note");
     cadre_admin_register(app, CADRE_SCHEMA_OF(cadre_user),
                          .list = "id, username, email, is_staff, is_superuser, last_login",
-                         .search = "username, email", .plural = "users");
+                         .search = "username, email", .filters = "is_staff, is_superuser",
+                         .plural = "users");
     cadre_app_command(app, "demo", "demo   adds the demo's users, staff group and sample rows "
                       "(development only)", demo_command, NULL);
     int status = cadre_main(app, argc, argv);

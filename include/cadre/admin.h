@@ -86,6 +86,10 @@ typedef struct cadre_admin_model_opts {
     /** The fields ?q= searches, each word of the text in any of them: "name" contains it
      *  (ignoring ASCII case), "^name" starts with it, "=code" equals it. NULL: no search box. */
     const char *search;
+    /** The sidebar's filters, "is_staff, supplier_id, updated_at": a bool (yes/no), an enum
+     *  (its values), a foreign key (the rows the user may view, the first 100) or a date or
+     *  datetime (today, past 7 days, this month, this year), as ?FIELD=VALUE. */
+    const char *filters;
     /** The default order, "-price, name" (NULL: the primary key, newest first). */
     const char *ordering;
     /** Rows per page (100), at most 1000. */

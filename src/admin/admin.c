@@ -19,11 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ADMIN_KEY "cadre.admin"
 #define MAX_COLUMNS 32
 #define MAX_SEARCH 16
 #define MAX_ORDER 8
+#define MAX_FILTERS 8
+#define FILTER_CHOICES 100 /* a foreign key filter's rows */
 
 extern const cadre_migration_source cadre_admin_migrations[];
 extern const size_t cadre_admin_migrations_count;
@@ -48,6 +51,9 @@ typedef struct admin_model {
         char how; /* 'c' contains, '^' starts with, '=' exact */
     } search[MAX_SEARCH];
     size_t nsearch;
+    const cadre_field *filters[MAX_FILTERS]; /* the sidebar's */
+    char *filter_labels[MAX_FILTERS];
+    size_t nfilters;
     const char *order[MAX_ORDER]; /* "-price" */
     size_t norder;
     int per_page;
@@ -71,6 +77,8 @@ static void model_free(admin_model *m)
         free((char *)m->order[j]);
     for (size_t j = 0; j < m->ncols; j++)
         free(m->labels[j]);
+    for (size_t j = 0; j < m->nfilters; j++)
+        free(m->filter_labels[j]);
     free((char *)m->plural);
     free(m->title);
     free(m->singular);
@@ -258,17 +266,34 @@ static cadre_tvalue cell(cadre_request *r, const cadre_schema *m, const cadre_fi
     }
 }
 
-/* The change list's link for page, order and search (each NULL/0: none), in r's arena. */
-static const char *list_url(cadre_request *r, const admin_model *m, int64_t page,
-                            const char *order, cadre_slice q)
+/* What a change list shows: its page, order, search and each filter's chosen value (empty: all). */
+typedef struct list_state {
+    int64_t page;
+    const char *order;
+    cadre_slice q;
+    cadre_slice fval[MAX_FILTERS];
+} list_state;
+
+/* The change list's link for st with page and order, and filter fi (>= 0) set to fval (empty:
+ * none), in r's arena. */
+static const char *list_url(cadre_request *r, const admin_model *m, const list_state *st,
+                            int64_t page, const char *order, int fi, cadre_slice fval)
 {
     cadre_buf b;
     cadre_buf_init_arena(&b, r->arena, 8192);
     char sep = '?';
     cadre_buf_append_str(&b, m->url);
-    if (q.len) {
+    for (size_t i = 0; i < m->nfilters; i++) {
+        cadre_slice v = (int)i == fi ? fval : st->fval[i];
+        if (!v.len)
+            continue;
+        cadre_buf_appendf(&b, "%c%s=", sep, m->filters[i]->name);
+        cadre_url_encode(&b, v.ptr, v.len);
+        sep = '&';
+    }
+    if (st->q.len) {
         cadre_buf_appendf(&b, "%cq=", sep);
-        cadre_url_encode(&b, q.ptr, q.len);
+        cadre_url_encode(&b, st->q.ptr, st->q.len);
         sep = '&';
     }
     if (order) {
@@ -280,6 +305,161 @@ static const char *list_url(cadre_request *r, const admin_model *m, int64_t page
         cadre_buf_appendf(&b, "%cp=%lld", sep, (long long)page);
     const char *t = cadre_buf_cstr(&b);
     return t ? t : m->url;
+}
+
+/* The date ranges of a date filter: ?field=today|week|month|year. */
+static const char *const DATE_RANGES[][2] = {
+    { "today", "Today" }, { "week", "Past 7 days" }, { "month", "This month" }, { "year", "This year" },
+};
+
+/* Applies filter i's value v to q: false when v is not one of its values (then ignored). */
+static bool apply_filter(cadre_request *r, const admin_model *m, size_t i, cadre_slice v,
+                         cadre_query *q)
+{
+    const cadre_field *f = m->filters[i];
+    const char *val = cadre_arena_strndup(r->arena, v.ptr, v.len);
+    if (!val)
+        return false;
+    switch (f->type) {
+    case CADRE_T_BOOL:
+        if (strcmp(val, "1") != 0 && strcmp(val, "0") != 0)
+            return false;
+        cadre_q_filter(q, f->name, CADRE_PINT(val[0] == '1'));
+        return true;
+    case CADRE_T_ENUM: {
+        const cadre_enum *e = f->en();
+        for (size_t k = 0; k < e->count; k++)
+            if (strcmp(e->values[k], val) == 0) {
+                cadre_q_filter(q, f->name, CADRE_PTEXT(e->values[k]));
+                return true;
+            }
+        return false;
+    }
+    case CADRE_T_DATE:
+    case CADRE_T_DATETIME: {
+        time_t now = time(NULL);
+        struct tm t;
+        gmtime_r(&now, &t);
+        if (strcmp(val, "week") == 0) {
+            now -= 7 * 86400;
+            gmtime_r(&now, &t);
+        } else if (strcmp(val, "month") == 0) {
+            t.tm_mday = 1, t.tm_hour = t.tm_min = t.tm_sec = 0;
+        } else if (strcmp(val, "year") == 0) {
+            t.tm_mon = 0, t.tm_mday = 1, t.tm_hour = t.tm_min = t.tm_sec = 0;
+        } else if (strcmp(val, "today") != 0) {
+            return false;
+        }
+        if (strcmp(val, "today") == 0)
+            t.tm_hour = t.tm_min = t.tm_sec = 0;
+        char since[32];
+        if (f->type == CADRE_T_DATE)
+            strftime(since, sizeof since, "%Y-%m-%d", &t);
+        else
+            strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &t);
+        cadre_q_filter(q, cadre_arena_printf(r->arena, "%s__gte", f->name),
+                       CADRE_PTEXT(cadre_arena_printf(r->arena, "%s", since)));
+        return true;
+    }
+    default: { /* a foreign key: the id of a row */
+        char *end;
+        long long id = strtoll(val, &end, 10);
+        if (!*val || *end || id < 1 || strlen(val) > 18)
+            return false;
+        cadre_q_filter(q, f->name, CADRE_PINT(id));
+        return true;
+    }
+    }
+}
+
+/* The chosen filters as name/value pairs, for the search form's hidden inputs. */
+static cadre_tvalue hidden_filters(cadre_request *r, const admin_model *m, const list_state *st)
+{
+    cadre_tvalue *items = cadre_alloc(r, (m->nfilters + 1) * sizeof *items);
+    size_t n = 0;
+    for (size_t i = 0; items && i < m->nfilters; i++) {
+        cadre_tvar *h = st->fval[i].len ? cadre_alloc(r, 2 * sizeof *h) : NULL;
+        if (!h)
+            continue;
+        h[0] = (cadre_tvar){ "name", CADRE_TSTR(m->filters[i]->name) };
+        h[1] = (cadre_tvar){ "value", CADRE_TSLICE(st->fval[i]) };
+        items[n++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { h, 2 } };
+    }
+    return items ? (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { items, n } } : CADRE_TNONE;
+}
+
+/* One option of a filter for the template. */
+static cadre_tvalue option(cadre_request *r, const admin_model *m, const list_state *st,
+                           size_t i, cadre_tvalue label, const char *value)
+{
+    cadre_slice v = cadre_slice_cstr(value);
+    cadre_tvar *o = cadre_alloc(r, 3 * sizeof *o);
+    if (!o)
+        return CADRE_TNONE;
+    o[0] = (cadre_tvar){ "label", label };
+    o[1] = (cadre_tvar){ "url", CADRE_TSTR(list_url(r, m, st, 1, st->order, (int)i, v)) };
+    o[2] = (cadre_tvar){ "selected", CADRE_TBOOL(st->fval[i].len == v.len &&
+                                                  memcmp(st->fval[i].ptr, v.ptr, v.len) == 0) };
+    return (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { o, 3 } };
+}
+
+/* The sidebar: each filter with its options (a foreign key's: the rows the user may view). */
+static int sidebar(cadre_request *r, const admin_model *m, const list_state *st, cadre_tvalue *out)
+{
+    cadre_tvalue *filters = cadre_alloc(r, (m->nfilters + 1) * sizeof *filters);
+    size_t nf = 0;
+    if (!filters)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < m->nfilters; i++) {
+        const cadre_field *f = m->filters[i];
+        size_t cap = FILTER_CHOICES + 2, n = 0;
+        cadre_tvalue *opts = cadre_alloc(r, cap * sizeof *opts);
+        if (!opts)
+            return CADRE_ENOMEM;
+        opts[n++] = option(r, m, st, i, CADRE_TSTR(f->type == CADRE_T_DATE ||
+                                                   f->type == CADRE_T_DATETIME ? "Any date" : "All"), "");
+        if (f->type == CADRE_T_BOOL) {
+            opts[n++] = option(r, m, st, i, CADRE_TSTR("Yes"), "1");
+            opts[n++] = option(r, m, st, i, CADRE_TSTR("No"), "0");
+        } else if (f->type == CADRE_T_ENUM) {
+            const cadre_enum *e = f->en();
+            for (size_t k = 0; k < e->count && n < cap; k++)
+                opts[n++] = option(r, m, st, i, CADRE_TSTR(e->values[k]), e->values[k]);
+        } else if (f->type == CADRE_T_DATE || f->type == CADRE_T_DATETIME) {
+            for (size_t k = 0; k < sizeof DATE_RANGES / sizeof *DATE_RANGES; k++)
+                opts[n++] = option(r, m, st, i, CADRE_TSTR(DATE_RANGES[k][1]), DATE_RANGES[k][0]);
+        } else {
+            const cadre_schema *t = f->fk();
+            const cadre_field *pk = cadre_model_pk(t);
+            if (!cadre_model_allows(r, t, "view", NULL))
+                continue; /* the related rows are not the user's to see */
+            cadre_query q;
+            cadre_rows rows;
+            cadre_q_init(&q, m->site->db, t, r->arena);
+            int rc = cadre_model_filter(r, t, &q);
+            if (rc)
+                return rc;
+            cadre_q_order_by(&q, pk->name);
+            cadre_q_limit(&q, FILTER_CHOICES);
+            if ((rc = cadre_q_fetch(&q, &rows)) != 0)
+                return rc;
+            for (size_t k = 0; k < rows.len; k++) {
+                const char *row = (const char *)rows.items + k * t->size;
+                long long id = (long long)*(const int64_t *)(row + pk->offset);
+                opts[n++] = option(r, m, st, i, row_label(r, t, row),
+                                   cadre_arena_printf(r->arena, "%lld", id));
+            }
+        }
+        cadre_tvar *fv = cadre_alloc(r, 2 * sizeof *fv);
+        if (!fv)
+            return CADRE_ENOMEM;
+        fv[0] = (cadre_tvar){ "title", CADRE_TSTR(m->filter_labels[i]) };
+        fv[1] = (cadre_tvar){ "options", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                          .u.values = { opts, n } } };
+        filters[nf++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { fv, 2 } };
+    }
+    *out = (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { filters, nf } };
+    return 0;
 }
 
 /* ?q=: each word of the text in one of the search fields (Django's search_fields). */
@@ -784,19 +964,28 @@ static int change_list(cadre_request *r)
     cadre_slice text = { "", 0 };
     if (m->nsearch)
         cadre_request_query(r, "q", &text);
+    list_state st = { .page = page, .order = order, .q = text };
 
     cadre_query q;
     cadre_q_init(&q, s->db, m->model, r->arena);
     if ((rc = cadre_model_filter(r, m->model, &q)) != 0)
         return rc;
+    bool narrowed = text.len > 0;
+    for (size_t i = 0; i < m->nfilters; i++)
+        if (cadre_request_query(r, m->filters[i]->name, &v) && v.len &&
+            apply_filter(r, m, i, v, &q)) {
+            st.fval[i] = v;
+            narrowed = true;
+        }
     int64_t total = -1, count;
-    if (text.len) { /* the full count too, as Django shows it beside a search's */
+    if (narrowed) { /* the full count too, as Django shows it beside a search's */
         cadre_query all;
         cadre_q_init(&all, s->db, m->model, r->arena);
         if ((rc = cadre_model_filter(r, m->model, &all)) != 0 ||
             (rc = cadre_q_count(&all, &total)) != 0)
             return rc;
-        add_search(r, &q, m, text);
+        if (text.len)
+            add_search(r, &q, m, text);
     }
     if ((rc = cadre_q_count(&q, &count)) != 0)
         return rc;
@@ -832,8 +1021,8 @@ static int change_list(cadre_request *r)
             return CADRE_ENOMEM;
         cv[0] = (cadre_tvar){ "name", CADRE_TSTR(m->labels[i]) };
         cv[1] = (cadre_tvar){ "sort_url", CADRE_TSTR(list_url(
-                                              r, m, 1, asc ? cadre_arena_printf(r->arena, "-%s", name)
-                                                           : name, text)) };
+                                              r, m, &st, 1, asc ? cadre_arena_printf(r->arena, "-%s", name)
+                                                                : name, -1, (cadre_slice){ 0 })) };
         cv[2] = (cadre_tvar){ "sorted", asc ? CADRE_TSTR("ascending")
                                         : desc ? CADRE_TSTR("descending") : CADRE_TNONE };
         cols[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { cv, 3 } };
@@ -858,7 +1047,7 @@ static int change_list(cadre_request *r)
         items[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { rv + 2 * i, 2 } };
     }
     size_t n;
-    cadre_tvar *pv = page_vars(r, s, m->title, 18, &n);
+    cadre_tvar *pv = page_vars(r, s, m->title, 20, &n);
     if (!pv)
         return CADRE_ENOMEM;
     pv[n++] = (cadre_tvar){ "model", CADRE_TSTR(m->model->name) };
@@ -873,9 +1062,9 @@ static int change_list(cadre_request *r)
     pv[n++] = (cadre_tvar){ "total", total >= 0 ? CADRE_TINT(total) : CADRE_TNONE };
     pv[n++] = (cadre_tvar){ "page", CADRE_TINT(page) };
     pv[n++] = (cadre_tvar){ "pages", CADRE_TINT(pages) };
-    pv[n++] = (cadre_tvar){ "previous_url", page > 1 ? CADRE_TSTR(list_url(r, m, page - 1, order, text))
+    pv[n++] = (cadre_tvar){ "previous_url", page > 1 ? CADRE_TSTR(list_url(r, m, &st, page - 1, order, -1, (cadre_slice){ 0 }))
                                                      : CADRE_TNONE };
-    pv[n++] = (cadre_tvar){ "next_url", page < pages ? CADRE_TSTR(list_url(r, m, page + 1, order, text))
+    pv[n++] = (cadre_tvar){ "next_url", page < pages ? CADRE_TSTR(list_url(r, m, &st, page + 1, order, -1, (cadre_slice){ 0 }))
                                                      : CADRE_TNONE };
     pv[n++] = (cadre_tvar){ "search", CADRE_TSLICE(text) };
     pv[n++] = (cadre_tvar){ "searchable", CADRE_TBOOL(m->nsearch > 0) };
@@ -883,6 +1072,11 @@ static int change_list(cadre_request *r)
     pv[n++] = (cadre_tvar){ "add_url", cadre_model_allows(r, m->model, "add", NULL)
                                            ? CADRE_TSTR(m->add_url) : CADRE_TNONE };
     pv[n++] = (cadre_tvar){ "searched", CADRE_TBOOL(total >= 0) };
+    cadre_tvalue filters;
+    if ((rc = sidebar(r, m, &st, &filters)) != 0)
+        return rc;
+    pv[n++] = (cadre_tvar){ "filters", filters };
+    pv[n++] = (cadre_tvar){ "filtered_hidden", hidden_filters(r, m, &st) };
     pv[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
     return cadre_render(r, 200, "admin/change_list.html", (cadre_tctx){ pv, n });
 }
@@ -1029,6 +1223,28 @@ static int add_form_field(admin_model *m, const char *name, size_t len, void *ct
     return 0;
 }
 
+static int add_filter(admin_model *m, const char *name, size_t len, void *ctx)
+{
+    const cadre_field *f = field_named(m, name, len, ctx, "filters");
+    if (!f)
+        return CADRE_EINVAL;
+    const struct reg_ctx *c = ctx;
+    bool ok = f->type == CADRE_T_BOOL || f->type == CADRE_T_ENUM || f->type == CADRE_T_DATE ||
+              f->type == CADRE_T_DATETIME || (f->fk && cadre_model_pk(f->fk()) &&
+                                              cadre_model_pk(f->fk())->type == CADRE_T_INT64);
+    if (!ok || m->nfilters == MAX_FILTERS || !strcmp(f->name, "q") || !strcmp(f->name, "o") ||
+        !strcmp(f->name, "p")) {
+        cadre_app_config_error(c->app, c->file, c->line, "cadre_admin_register(%s): .filters: %s",
+                               m->model->name, m->nfilters == MAX_FILTERS
+                                   ? "at most 8 filters"
+                                   : "a filter is a bool, enum, date, datetime or foreign key "
+                                     "field (not named q, o or p)");
+        return CADRE_EINVAL;
+    }
+    m->filters[m->nfilters++] = f;
+    return 0;
+}
+
 static int add_search_field(admin_model *m, const char *name, size_t len, void *ctx)
 {
     char how = 'c';
@@ -1142,6 +1358,11 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
         rc = each_name(o->search, add_search_field, m, &c);
     if (rc == 0)
         rc = each_name(o->ordering, add_order, m, &c);
+    if (rc == 0)
+        rc = each_name(o->filters, add_filter, m, &c);
+    for (size_t i = 0; rc == 0 && i < m->nfilters; i++)
+        if (!(m->filter_labels[i] = label_of(m->filters[i]->name, m->filters[i]->fk != NULL)))
+            rc = CADRE_ENOMEM;
     if (rc == 0 && !o->ordering && m->pk) {
         size_t nd = strlen(m->pk->name) + 2;
         char *d = malloc(nd);

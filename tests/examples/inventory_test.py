@@ -948,6 +948,33 @@ class AdminTest(ServedTest):
         finally:
             conn.close()
 
+    def test_filters(self):
+        url = "/admin/inventory/product/"
+        status, html = self.page(url, "ops")
+        sid = int(re.search(r'href="/admin/inventory/product/\?supplier_id=(\d+)">Supplier 007<', html)
+                  .group(1))
+        # a foreign key's rows, the others' rows gone; the filter kept by the sort links
+        status, html = self.page(f"{url}?supplier_id={sid}", "ops")
+        self.assertEqual([r[1] for r in self.rows(html)], ["Drill"])
+        self.assertIn(f'href="{url}?supplier_id={sid}&amp;o=name"', html)
+        self.assertIn('<li class="selected"><a href="', html)
+        self.assertIn(f'<input type="hidden" name="supplier_id" value="{sid}">', html)
+        # dates: Drill changed in January of this year (the test's data), not this month
+        self.assertEqual([r[1] for r in self.rows(self.page(f"{url}?updated_at=year", "ops")[1])
+                          if r[1] == "Drill"], ["Drill"] if time.gmtime().tm_year == 2026 else [])
+        if time.gmtime().tm_mon != 1:
+            self.assertNotIn("Drill", [r[1] for r in self.rows(self.page(f"{url}?updated_at=month",
+                                                                         "ops")[1])])
+        # booleans, on the users: staff or not
+        status, html = self.page("/admin/auth/cadre_user/?is_staff=0", "ops")
+        self.assertEqual([r[1] for r in self.rows(html)], ["plain"])
+        status, html = self.page("/admin/auth/cadre_user/?is_superuser=1&is_staff=1", "ops")
+        self.assertEqual([r[1] for r in self.rows(html)], ["ops"])
+        # a value that is none of the filter's: no filter
+        status, html = self.page(f"{url}?supplier_id=x&updated_at=yesterday", "ops")
+        self.assertEqual(status, 200)
+        self.assertIn("Drill", html)
+
     def test_delete_with_what_it_takes_along(self):
         status, html = self.page("/admin/inventory/product/?q=hammer", "ops")
         pid = int(re.search(r'href="/admin/inventory/product/(\d+)/change/"', html).group(1))
@@ -1055,7 +1082,8 @@ class AdminTest(ServedTest):
     def rows(html):
         """The change list's rows, each a list of its cells' text."""
         body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-        return [re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body)]
+        rows = [re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body)]
+        return [r for r in rows if r]  # not the "No products." row
 
     def test_who_may_see_it(self):
         status, _ = self.page("/admin/")
