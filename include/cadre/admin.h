@@ -115,6 +115,30 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
     cadre__admin_register((app), (model), &(cadre_admin_model_opts){ __VA_ARGS__ }, __FILE__,    \
                           __LINE__)
 
+/**
+ * An action on the rows selected in a change list (Django's admin actions): fn gets the ids of the
+ * selected rows the user may see (n of them, at most 1000) and returns 0 or an error; the browser
+ * then goes back to the list. Every registered model has "delete_selected" (Delete selected
+ * rows, with the delete page's confirmation, the delete permission for each model it cascades
+ * into). */
+typedef int (*cadre_admin_action_fn)(cadre_request *r, const cadre_schema *model,
+                                     const int64_t *ids, size_t n, void *ctx);
+typedef struct cadre_admin_action_opts {
+    const char *label;      /**< what the menu says ("Mark as shipped"); NULL: the name */
+    const char *permission; /**< the permission it needs ("shop.ship_order"); NULL: the model's
+                                 change permission */
+    void *ctx;
+} cadre_admin_action_opts;
+
+/** Adds action name (letters, digits and _) to model's change list (registered before). Returns
+ *  0, or CADRE_EINVAL / CADRE_EEXIST / CADRE_ENOMEM after recording a configuration error. */
+int cadre__admin_action(cadre_app *app, const cadre_schema *model, const char *name,
+                        cadre_admin_action_fn fn, const cadre_admin_action_opts *opts,
+                        const char *file, int line);
+#define cadre_admin_action(app, model, name, fn, ...)                                              \
+    cadre__admin_action((app), (model), (name), (fn), &(cadre_admin_action_opts){ __VA_ARGS__ },  \
+                        __FILE__, __LINE__)
+
 #ifdef __cplusplus
 }
 #endif

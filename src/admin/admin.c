@@ -27,6 +27,8 @@
 #define MAX_ORDER 8
 #define MAX_FILTERS 8
 #define FILTER_CHOICES 100 /* a foreign key filter's rows */
+#define MAX_ACTIONS 16
+#define MAX_SELECTED 1000
 
 extern const cadre_migration_source cadre_admin_migrations[];
 extern const size_t cadre_admin_migrations_count;
@@ -58,6 +60,12 @@ typedef struct admin_model {
     size_t norder;
     int per_page;
     uint64_t form_fields; /* the add/change form's fields, a bit per field index */
+    struct {
+        char *name, *label, *permission;
+        cadre_admin_action_fn fn;
+        void *ctx;
+    } actions[MAX_ACTIONS];
+    size_t nactions;
     char *add_url;        /* ".../add/" */
     struct admin_site *site;
 } admin_model;
@@ -79,6 +87,11 @@ static void model_free(admin_model *m)
         free(m->labels[j]);
     for (size_t j = 0; j < m->nfilters; j++)
         free(m->filter_labels[j]);
+    for (size_t j = 0; j < m->nactions; j++) {
+        free(m->actions[j].name);
+        free(m->actions[j].label);
+        free(m->actions[j].permission);
+    }
     free((char *)m->plural);
     free(m->title);
     free(m->singular);
@@ -933,6 +946,166 @@ static int delete_page(cadre_request *r)
     return cadre_render(r, 200, "admin/delete_confirmation.html", (cadre_tctx){ v, n });
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Actions on selected rows
+ * ------------------------------------------------------------------------------------------- */
+
+#define ACTION_FIELDS(F)                                                                           \
+    F(string, action, CADRE_DEFAULT_STR(""))                                                       \
+    F(int64s, _selected_action, CADRE_DEFAULT_EMPTY, CADRE_MAX_ITEMS(MAX_SELECTED))               \
+    F(string, post, CADRE_DEFAULT_STR(""))
+CADRE_SCHEMA(admin_action_form, ACTION_FIELDS)
+
+/* Whether the user may run action k of m. */
+static bool may_run(cadre_request *r, const admin_model *m, size_t k)
+{
+    return m->actions[k].permission ? cadre_has_perm(r, m->actions[k].permission, NULL)
+                                    : cadre_model_allows(r, m->model, "change", NULL);
+}
+
+/* The selected rows the user may see (their ids, in *ids; the rows in *rows). */
+static int selected_rows(cadre_request *r, const admin_model *m, const cadre_int64s *sel,
+                         cadre_rows *rows, int64_t **ids)
+{
+    cadre_query q;
+    cadre_q_init(&q, m->site->db, m->model, r->arena);
+    int rc = cadre_model_filter(r, m->model, &q);
+    if (rc)
+        return rc;
+    cadre_value *v = cadre_alloc(r, (sel->len + 1) * sizeof *v);
+    if (!v)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < sel->len; i++)
+        v[i] = CADRE_PINT(sel->items[i]);
+    cadre_q_filter_in(&q, m->pk->name, v, sel->len);
+    cadre_q_order_by(&q, m->pk->name);
+    if ((rc = cadre_q_fetch(&q, rows)) != 0)
+        return rc;
+    *ids = cadre_alloc(r, (rows->len + 1) * sizeof **ids);
+    if (!*ids)
+        return CADRE_ENOMEM;
+    for (size_t i = 0; i < rows->len; i++)
+        (*ids)[i] = *(const int64_t *)((const char *)rows->items + i * m->model->size +
+                                       m->pk->offset);
+    return 0;
+}
+
+/* POST /admin/MODULE/MODEL/: an action on the selected rows. */
+static int run_action(cadre_request *r)
+{
+    const admin_model *m = r->route_data;
+    int rc = cadre_model_check(r, m->model, "view", NULL);
+    if (rc)
+        return rc;
+    admin_action_form f;
+    cadre_verrors errs;
+    cadre_verrors_init(&errs, r->arena);
+    if ((rc = cadre_form_read(r, admin_action_form__schema(), 0, &f, &errs)) != 0)
+        return rc;
+    if (errs.len)
+        return cadre_app_error(r, 400, "The selection is not valid (at most 1000 rows).");
+    if (f._selected_action.len == 0) /* Django: "Items must be selected" — back to the list */
+        return cadre_redirect(r, 303, m->url);
+    cadre_rows rows;
+    int64_t *ids;
+    if ((rc = selected_rows(r, m, &f._selected_action, &rows, &ids)) != 0)
+        return rc;
+    if (cadre_slice_eq_cstr(f.action, "delete_selected")) {
+        if ((rc = cadre_model_check(r, m->model, "delete", NULL)) != 0)
+            return rc;
+        /* what goes with the rows, per relation, summed; refused while anything blocks */
+        bool blocked = false;
+        cadre_tvalue *rel = cadre_alloc(r, (rows.len + 1) * sizeof *rel);
+        cadre_tvalue *labels = cadre_alloc(r, (rows.len + 1) * sizeof *labels);
+        if (!rel || !labels)
+            return CADRE_ENOMEM;
+        for (size_t i = 0; i < rows.len; i++) {
+            const void *row = (const char *)rows.items + i * m->model->size;
+            bool b;
+            if (!cadre_model_allows(r, m->model, "delete", row))
+                blocked = true;
+            if ((rc = related_rows(r, m, ids[i], &rel[i], &b)) != 0)
+                return rc;
+            blocked |= b;
+            labels[i] = row_label(r, m->model, row);
+        }
+        if (!cadre_slice_eq_cstr(f.post, "yes")) {
+            size_t n;
+            cadre_tvar *v = page_vars(r, m->site, blocked ? "Cannot delete" : "Are you sure?", 8,
+                                      &n);
+            if (!v)
+                return CADRE_ENOMEM;
+            cadre_tvalue *sel = cadre_alloc(r, (rows.len + 1) * sizeof *sel);
+            if (!sel)
+                return CADRE_ENOMEM;
+            for (size_t i = 0; i < rows.len; i++)
+                sel[i] = CADRE_TINT(ids[i]);
+            v[n++] = (cadre_tvar){ "module", CADRE_TSTR(m->module) };
+            v[n++] = (cadre_tvar){ "plural", CADRE_TSTR(m->plural) };
+            v[n++] = (cadre_tvar){ "plural_title", CADRE_TSTR(m->title) };
+            v[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
+            v[n++] = (cadre_tvar){ "labels", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                              .u.values = { labels, rows.len } } };
+            v[n++] = (cadre_tvar){ "related", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                               .u.values = { rel, rows.len } } };
+            v[n++] = (cadre_tvar){ "ids", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                           .u.values = { sel, rows.len } } };
+            v[n++] = (cadre_tvar){ "blocked", CADRE_TBOOL(blocked) };
+            return cadre_render(r, 200, "admin/delete_selected_confirmation.html",
+                                (cadre_tctx){ v, n });
+        }
+        if (blocked)
+            return cadre_app_error(r, 403, "The rows cannot be deleted: related rows are "
+                                           "protected, or their deletion is not permitted.");
+        for (size_t i = 0; i < rows.len; i++) {
+            int64_t changes = 0;
+            rc = cadre_model_delete(m->site->db, m->model, ids[i], &changes);
+            if (rc == CADRE_ESTATE)
+                return cadre_app_error(r, 409, "Related rows were added that protect a row.");
+            if (rc)
+                return rc;
+            if (changes)
+                log_action(r, m, CADRE_ADMIN_DELETED, (const char *)rows.items + i * m->model->size,
+                           NULL);
+        }
+        return cadre_redirect(r, 303, m->url);
+    }
+    for (size_t k = 0; k < m->nactions; k++) {
+        if (!cadre_slice_eq_cstr(f.action, m->actions[k].name))
+            continue;
+        if (!may_run(r, m, k))
+            return cadre_app_error(r, 403, "You do not have permission to perform this action.");
+        rc = m->actions[k].fn(r, m->model, ids, rows.len, m->actions[k].ctx);
+        if (rc < 0 || cadre_responded(r))
+            return rc;
+        return cadre_redirect(r, 303, m->url);
+    }
+    return cadre_app_error(r, 400, "No such action.");
+}
+
+/* The actions the user may run from the change list: [{name, label}]. */
+static cadre_tvalue action_menu(cadre_request *r, const admin_model *m)
+{
+    cadre_tvalue *items = cadre_alloc(r, (m->nactions + 2) * sizeof *items);
+    size_t n = 0;
+    if (!items)
+        return CADRE_TNONE;
+    for (size_t k = 0; k <= m->nactions; k++) {
+        bool del = k == m->nactions;
+        if (del ? !cadre_model_allows(r, m->model, "delete", NULL) : !may_run(r, m, k))
+            continue;
+        cadre_tvar *v = cadre_alloc(r, 2 * sizeof *v);
+        if (!v)
+            return CADRE_TNONE;
+        v[0] = (cadre_tvar){ "name", CADRE_TSTR(del ? "delete_selected" : m->actions[k].name) };
+        v[1] = (cadre_tvar){ "label", CADRE_TSTR(del ? cadre_arena_printf(r->arena, "Delete selected %s",
+                                                                        m->plural)
+                                                     : m->actions[k].label) };
+        items[n++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { v, 2 } };
+    }
+    return (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { items, n } };
+}
+
 /* GET /admin/MODULE/MODEL/ */
 static int change_list(cadre_request *r)
 {
@@ -1030,7 +1203,7 @@ static int change_list(cadre_request *r)
     /* the rows: each cell a typed value */
     cadre_tvalue *items = cadre_alloc(r, (rows.len + 1) * sizeof *items);
     cadre_tvalue *cells = cadre_alloc(r, (rows.len * m->ncols + 1) * sizeof *cells);
-    cadre_tvar *rv = cadre_alloc(r, (rows.len * 2 + 1) * sizeof *rv);
+    cadre_tvar *rv = cadre_alloc(r, (rows.len * 3 + 1) * sizeof *rv);
     if (!items || !cells || !rv)
         return CADRE_ENOMEM;
     for (size_t i = 0; i < rows.len; i++) {
@@ -1041,13 +1214,14 @@ static int change_list(cadre_request *r)
             const void *to = f->fk ? cadre_related(&rows, i, f->name) : NULL;
             c[k] = to ? row_label(r, f->fk(), to) : cell(r, m->model, f, row);
         }
-        rv[2 * i] = (cadre_tvar){ "url", m->pk ? CADRE_TSTR(change_url(r, m, row)) : CADRE_TNONE };
-        rv[2 * i + 1] = (cadre_tvar){ "cells", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+        rv[3 * i] = (cadre_tvar){ "url", m->pk ? CADRE_TSTR(change_url(r, m, row)) : CADRE_TNONE };
+        rv[3 * i + 2] = (cadre_tvar){ "pk", m->pk ? cell(r, m->model, m->pk, row) : CADRE_TNONE };
+        rv[3 * i + 1] = (cadre_tvar){ "cells", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
                                                                 .u.values = { c, m->ncols } } };
-        items[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { rv + 2 * i, 2 } };
+        items[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { rv + 3 * i, 3 } };
     }
     size_t n;
-    cadre_tvar *pv = page_vars(r, s, m->title, 20, &n);
+    cadre_tvar *pv = page_vars(r, s, m->title, 22, &n);
     if (!pv)
         return CADRE_ENOMEM;
     pv[n++] = (cadre_tvar){ "model", CADRE_TSTR(m->model->name) };
@@ -1076,6 +1250,8 @@ static int change_list(cadre_request *r)
     if ((rc = sidebar(r, m, &st, &filters)) != 0)
         return rc;
     pv[n++] = (cadre_tvar){ "filters", filters };
+    pv[n++] = (cadre_tvar){ "actions", action_menu(r, m) };
+    pv[n++] = (cadre_tvar){ "colspan", CADRE_TINT((int64_t)m->ncols + 1) };
     pv[n++] = (cadre_tvar){ "filtered_hidden", hidden_filters(r, m, &st) };
     pv[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
     return cadre_render(r, 200, "admin/change_list.html", (cadre_tctx){ pv, n });
@@ -1412,6 +1588,9 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
     *slot = m;
     rc = cadre_route(app, "GET", m->url, change_list, .data = m,
                      .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
+    if (rc == 0 && m->pk)
+        rc = cadre_route(app, "POST", m->url, run_action, .data = m,
+                         .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
     if (rc == 0 && m->pk) {
         char *change = cadre_app_own(app, malloc(strlen(m->url) + 16));
         if (!change)
@@ -1438,4 +1617,44 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
         }
     }
     return rc;
+}
+
+int cadre__admin_action(cadre_app *app, const cadre_schema *model, const char *name,
+                        cadre_admin_action_fn fn, const cadre_admin_action_opts *o,
+                        const char *file, int line)
+{
+    admin_site *s = cadre_app_attachment(app, ADMIN_KEY);
+    admin_model *m = NULL;
+    for (size_t i = 0; s && model && i < s->models.len && !m; i++)
+        if (strcmp(s->models.items[i]->model->name, model->name) == 0)
+            m = s->models.items[i];
+    bool ok = name && *name && fn && strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
+                                         strlen(name) && strcmp(name, "delete_selected") != 0;
+    if (!m || !ok || m->nactions == MAX_ACTIONS) {
+        cadre_app_config_error(app, file, line, "cadre_admin_action(%s): %s",
+                               name ? name : "NULL",
+                               !m ? "register the model with cadre_admin_register first"
+                               : !ok ? "a name of letters, digits and _ (not delete_selected), "
+                                       "and a function"
+                                     : "at most 16 actions per model");
+        return CADRE_EINVAL;
+    }
+    for (size_t k = 0; k < m->nactions; k++)
+        if (strcmp(m->actions[k].name, name) == 0) {
+            cadre_app_config_error(app, file, line, "cadre_admin_action(%s): added twice", name);
+            return CADRE_EEXIST;
+        }
+    size_t k = m->nactions;
+    m->actions[k].name = strdup(name);
+    m->actions[k].label = strdup(o->label ? o->label : name);
+    m->actions[k].permission = o->permission ? strdup(o->permission) : NULL;
+    m->actions[k].fn = fn;
+    m->actions[k].ctx = o->ctx;
+    m->nactions++;
+    if (!m->actions[k].name || !m->actions[k].label || (o->permission && !m->actions[k].permission)) {
+        cadre_app_config_error(app, file, line, "cadre_admin_action: out of memory");
+        return CADRE_ENOMEM;
+    }
+    return 0;
 }
