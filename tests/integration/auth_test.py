@@ -396,7 +396,7 @@ class Server1(unittest.TestCase):
             self.srv.login('nobody', 'not the password', '10.1.0.%d' % i)
             self.srv.login('admin', 'not the password', '10.1.0.%d' % i)
         rnd = random.Random(13)
-        for i in range(25):  # interleaved, so that the machine's load hits both alike
+        for i in range(40):  # interleaved, so that the machine's load hits both alike
             # in a random order: strict alternation would give each kind its own hash thread
             # (whose memory may be warm or not: ~10 ms of page faults), timing threads, not users
             pair = [('nobody%d' % i, unknown), ('admin', wrong)]
