@@ -43,10 +43,22 @@ static bool all_chars(cadre_slice s)
     return true;
 }
 
+/* n random characters of CHARS, uniformly: random bytes drawn in blocks (one system call per
+ * block, not per character), those of 248 and above refused so that 62 divides what is left. */
 static void random_chars(char *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = CHARS[randombytes_uniform(NCHARS)];
+    unsigned char block[64];
+    size_t used = sizeof block;
+    for (size_t i = 0; i < n;) {
+        if (used == sizeof block) {
+            randombytes_buf(block, sizeof block);
+            used = 0;
+        }
+        unsigned char b = block[used++];
+        if (b < 256 - 256 % NCHARS)
+            out[i++] = CHARS[b % NCHARS];
+    }
+    sodium_memzero(block, sizeof block);
 }
 
 /* A new secret for r: in its state, and in a cookie its response sets. */

@@ -6,6 +6,9 @@
 #include "http_internal.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -839,9 +842,26 @@ static void *worker_thread(void *arg)
     return NULL;
 }
 
+/* glibc's malloc gives the memory of a freed chunk back to the kernel (madvise, then page faults
+ * to use it again) as soon as more than 128 KiB sit free at the top of a thread's heap: a page of
+ * 100 rows, whose request arena grows past that and is freed when it is answered, paid for both
+ * on every request (two thirds of the admin's change list in a profile). A server reuses that
+ * memory at once: keep up to 32 MiB free per heap, and serve blocks below 4 MiB from the heap.
+ * Settings given in the environment (MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_) win. */
+static void tune_malloc(void)
+{
+#ifdef __GLIBC__
+    if (!getenv("MALLOC_TRIM_THRESHOLD_"))
+        mallopt(M_TRIM_THRESHOLD, 32 << 20);
+    if (!getenv("MALLOC_MMAP_THRESHOLD_"))
+        mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
+}
+
 int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch, void *ctx)
 {
     int rc = 0;
+    tune_malloc();
     int nw = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nw < 1)
         nw = 1;
