@@ -390,12 +390,11 @@ class Server1(unittest.TestCase):
             self.assertEqual(self.srv.login('admin', 'wrong', '10.9.9.7')[0], 200)
         self.assertEqual(self.srv.login('admin', 'wrong', '10.9.9.7')[0], 429)
 
-    def test_unknown_user_costs_a_hash(self):
+    def measure(self, rnd, round_):
+        """The least login time of an unknown user and of a known one with a wrong password,
+        over 40 interleaved pairs (each from an address of its own: five failures from one are
+        throttled)."""
         unknown, wrong = [], []
-        for i in range(3):  # warm-up, not counted
-            self.srv.login('nobody', 'not the password', '10.1.0.%d' % i)
-            self.srv.login('admin', 'not the password', '10.1.0.%d' % i)
-        rnd = random.Random(13)
         for i in range(40):  # interleaved, so that the machine's load hits both alike
             # in a random order: strict alternation would give each kind its own hash thread
             # (whose memory may be warm or not: ~10 ms of page faults), timing threads, not users
@@ -403,18 +402,32 @@ class Server1(unittest.TestCase):
             rnd.shuffle(pair)
             for name, into in pair:
                 t0 = time.monotonic()
-                # each from an address of its own: five failures from one are throttled
-                status, headers, _ = self.srv.login(name, 'not the password', '10.2.%d.1' % i)
+                status, headers, _ = self.srv.login(name, 'not the password',
+                                                    '10.%d.%d.1' % (2 + round_, i))
                 into.append(time.monotonic() - t0)
                 self.assertEqual(status, 200)
                 self.assertNotIn('Set-Cookie', headers)
         # the least time of each kind: noise only adds to it. Medians are no good here: a hash
         # thread's 19 MiB may be warm (~15 ms) or faulted in again (~40 ms, under meson's
         # MALLOC_PERTURB_), and the median of that two-humped spread lands on either hump.
-        mu, mw = min(unknown), min(wrong)
-        self.assertGreater(mu, 0.004)  # a hash ran
-        self.assertLess(abs(mu - mw) / mw, 0.10, 'unknown %.1f ms, wrong %.1f ms' % (mu * 1e3, mw * 1e3))
+        return min(unknown), min(wrong)
 
+    def test_unknown_user_costs_a_hash(self):
+        for i in range(3):  # warm-up, not counted
+            self.srv.login('nobody', 'not the password', '10.1.0.%d' % i)
+            self.srv.login('admin', 'not the password', '10.1.0.%d' % i)
+        rnd = random.Random(13)
+        # up to three rounds: a shared machine's noise can keep one kind off its least time for
+        # a whole round (CI saw 20.3 vs 18.2 ms once); a leak (an unknown user answered without
+        # a hash: well under a millisecond against ~15 ms) fails every round
+        seen = []
+        for round_ in range(3):
+            mu, mw = self.measure(rnd, round_)
+            self.assertGreater(mu, 0.004)  # a hash ran
+            seen.append('unknown %.1f ms, wrong %.1f ms' % (mu * 1e3, mw * 1e3))
+            if abs(mu - mw) / mw < 0.10:
+                return
+        self.fail('an unknown user and a wrong password differ by 10 % or more: ' + '; '.join(seen))
 
 if __name__ == '__main__':
     APP = os.path.abspath(sys.argv.pop(1))
