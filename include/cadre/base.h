@@ -104,6 +104,10 @@ bool cadre_slice_eq(cadre_slice a, cadre_slice b);
 /** True when the slice holds exactly the bytes of the NUL-terminated string s. */
 bool cadre_slice_eq_cstr(cadre_slice a, const char *s);
 
+/** The next item of the comma-separated list at *p ("name, price , id"), without the spaces
+ *  around it, into *item; *p moves past it. Empty items are skipped. false at the end. */
+bool cadre_list_next(const char **p, cadre_slice *item);
+
 /** True when a and b are equal ignoring ASCII case (header names, tokens). */
 bool cadre_slice_ieq(cadre_slice a, cadre_slice b);
 

@@ -582,6 +582,18 @@ static int load_row(cadre_request *r, const admin_model *m, void *row)
     return found ? 0 : cadre_app_error(r, 404, "Not Found");
 }
 
+/* The model permission action, then the path's row as the user may see it, into *row (in r's
+ * arena): 0, or an answer's status (403, 404), or an error. */
+static int row_for_page(cadre_request *r, const admin_model *m, const char *action, void **row)
+{
+    int rc = cadre_model_check(r, m->model, action, NULL);
+    if (rc)
+        return rc;
+    if (!(*row = cadre_alloc(r, m->model->size)))
+        return CADRE_ENOMEM;
+    return load_row(r, m, *row);
+}
+
 /* After a save: where the pressed button goes (Post/Redirect/Get). */
 static int saved(cadre_request *r, const admin_model *m, const void *row)
 {
@@ -632,13 +644,9 @@ static int add_form(cadre_request *r)
 static int change_form(cadre_request *r)
 {
     const admin_model *m = r->route_data;
-    int rc = cadre_model_check(r, m->model, "view", NULL);
+    void *row;
+    int rc = row_for_page(r, m, "view", &row);
     if (rc)
-        return rc;
-    void *row = cadre_alloc(r, m->model->size);
-    if (!row)
-        return CADRE_ENOMEM;
-    if ((rc = load_row(r, m, row)) != 0)
         return rc;
     bool may_change = cadre_model_allows(r, m->model, "change", row);
     if (cadre_slice_eq_cstr(r->head.method, "GET"))
@@ -791,13 +799,9 @@ static void log_action(cadre_request *r, const admin_model *m, int action, const
 static int history_page(cadre_request *r)
 {
     const admin_model *m = r->route_data;
-    int rc = cadre_model_check(r, m->model, "view", NULL);
+    void *row;
+    int rc = row_for_page(r, m, "view", &row);
     if (rc)
-        return rc;
-    void *row = cadre_alloc(r, m->model->size);
-    if (!row)
-        return CADRE_ENOMEM;
-    if ((rc = load_row(r, m, row)) != 0)
         return rc;
     cadre_query q;
     cadre_rows rows;
@@ -901,13 +905,9 @@ static int related_rows(cadre_request *r, const admin_model *m, int64_t id, cadr
 static int delete_page(cadre_request *r)
 {
     const admin_model *m = r->route_data;
-    int rc = cadre_model_check(r, m->model, "delete", NULL);
-    if (rc)
-        return rc;
-    void *row = cadre_alloc(r, m->model->size);
-    if (!row)
-        return CADRE_ENOMEM;
-    if ((rc = load_row(r, m, row)) != 0 || (rc = cadre_model_check(r, m->model, "delete", row)))
+    void *row;
+    int rc = row_for_page(r, m, "delete", &row);
+    if (rc || (rc = cadre_model_check(r, m->model, "delete", row)) != 0)
         return rc;
     int64_t id = *(const int64_t *)((const char *)row + m->pk->offset);
     cadre_tvalue related;
@@ -1333,25 +1333,15 @@ cadre_module *cadre__admin(cadre_app *app, cadre_db *db, const cadre_admin_opts 
     return m;
 }
 
-/* Splits a comma-separated list into trimmed names, calling each(name, len) until it fails. */
+/* Calls each(name, len) for the names of a comma-separated list, until it fails. */
 static int each_name(const char *list, int (*each)(admin_model *, const char *, size_t, void *),
                      admin_model *m, void *ctx)
 {
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && t[-1] == ' ')
-            t--;
-        if (t > p) {
-            int rc = each(m, p, (size_t)(t - p), ctx);
-            if (rc)
-                return rc;
-        }
-        p = e;
+    cadre_slice name;
+    while (cadre_list_next(&list, &name)) {
+        int rc = each(m, name.ptr, name.len, ctx);
+        if (rc)
+            return rc;
     }
     return 0;
 }

@@ -174,19 +174,9 @@ static void operation(cadre_json_writer *w, const cadre_app *app, const struct c
         cadre_json_begin_array(w);
         /* comma-separated tags */
         const char *p = sp->tags;
-        while (*p) {
-            while (*p == ' ' || *p == ',')
-                p++;
-            const char *e = p;
-            while (*e && *e != ',')
-                e++;
-            const char *t = e;
-            while (t > p && t[-1] == ' ')
-                t--;
-            if (t > p)
-                cadre_json_string(w, p, (size_t)(t - p));
-            p = e;
-        }
+        cadre_slice tag;
+        while (cadre_list_next(&p, &tag))
+            cadre_json_string(w, tag.ptr, tag.len);
         cadre_json_end_array(w);
     }
     if (sp && sp->summary)

@@ -74,3 +74,27 @@ range:
             return CADRE_EPARSE;
     return CADRE_ETOOBIG;
 }
+
+bool cadre_list_next(const char **p, cadre_slice *item)
+{
+    const char *s = *p;
+    while (s && *s) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        const char *e = s;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > s && t[-1] == ' ')
+            t--;
+        if (t > s) {
+            *item = (cadre_slice){ s, (size_t)(t - s) };
+            *p = e;
+            return true;
+        }
+        s = e;
+    }
+    if (p)
+        *p = s;
+    return false;
+}

@@ -88,6 +88,27 @@ static void test_slice_eq(void **state)
     assert_false(cadre_slice_eq(sl("a\0b", 3), sl("a\0c", 3)));
 }
 
+/* Comma-separated lists: items without their spaces, empty ones skipped. */
+static void test_list_next(void **state)
+{
+    (void)state;
+    const char *p = " name, price ,,id ,";
+    cadre_slice item;
+    const char *want[] = { "name", "price", "id" };
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(cadre_list_next(&p, &item));
+        assert_true(cadre_slice_eq_cstr(item, want[i]));
+    }
+    assert_false(cadre_list_next(&p, &item));
+    assert_false(cadre_list_next(&p, &item));
+    const char *none = NULL, *blank = " , ";
+    assert_false(cadre_list_next(&none, &item));
+    assert_false(cadre_list_next(&blank, &item));
+    const char *one = "solo";
+    assert_true(cadre_list_next(&one, &item));
+    assert_int_equal(item.len, 4);
+}
+
 static void test_slice_ieq(void **state)
 {
     assert_true(cadre_slice_ieq(CADRE_LIT("Content-Length"), CADRE_LIT("content-LENGTH")));
@@ -1013,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_slice_cstr_and_lit),
         cmocka_unit_test(test_slice_eq),
         cmocka_unit_test(test_slice_ieq),
+        cmocka_unit_test(test_list_next),
         cmocka_unit_test(test_slice_eq_cstr),
         cmocka_unit_test(test_to_i64_table),
         cmocka_unit_test(test_to_i64_edges),
