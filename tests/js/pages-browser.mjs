@@ -109,6 +109,20 @@ try {
   check(page.url().includes("o=price"), `the search keeps the order (${page.url()})`);
   check((await page.evaluate(() => window.__pwned)) === undefined, "no markup from the data ran in the admin");
   await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "admin-change-list.png") });
+  // The change form from the list: an error beside its field, then saved and back to the list.
+  await Promise.all([page.waitForURL(/\/admin\/inventory\/product\/\d+\/change\/$/, { timeout: 10000 }),
+                     page.click("tbody td a")]);
+  check((await page.inputValue("#id_price")) === "12.5", `the form holds the row (${await page.inputValue("#id_price")})`);
+  await page.fill("#id_price", "-1");
+  await Promise.all([page.waitForLoadState(), page.click("button[name=_save]")]);
+  check((await page.textContent("p.field.error .error")).includes("greater than or equal to 0"),
+        "the error beside the price");
+  await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "admin-change-form.png") });
+  await page.fill("#id_price", "13");
+  await Promise.all([page.waitForURL(`${base}/admin/inventory/product/`, { timeout: 10000 }),
+                     page.click("button[name=_save]")]);
+  const saved = await page.$$eval("tbody td", (tds) => tds.map((td) => td.textContent));
+  check(saved.includes("13.0"), `the new price in the list (${saved})`);
   await page.goto(`${base}/`);
   // Logged out (a POST with the CSRF token): the list sends to the login page again.
   await Promise.all([page.waitForLoadState(), page.click("header .account button")]);
