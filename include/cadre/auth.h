@@ -403,7 +403,8 @@ int cadre_scope_required(cadre_request *r, void *ctx);
 int cadre_permission(cadre_app *app, const char *name, const char *description);
 
 /** The name of model's permission for action ("view", "add", "change", "delete") into out:
- *  "MODULE.ACTION_MODEL". Returns 0 or CADRE_ENOTFOUND (no module registered model). */
+ *  "MODULE.ACTION_MODEL". Returns 0, CADRE_ENOTFOUND (no module registered model), CADRE_EINVAL
+ *  (longer than CADRE_PERM_MAX) or CADRE_ESTATE (the app has no auth). */
 int cadre_perm_name(cadre_app *app, const cadre_schema *model, const char *action,
                     char out[CADRE_PERM_MAX + 1]);
 

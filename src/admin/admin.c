@@ -610,6 +610,16 @@ static int saved(cadre_request *r, const admin_model *m, const void *row)
     return cadre_redirect(r, 303, to);
 }
 
+/* The form's fields from the request into *obj (in r's arena), their errors into errs: 0, or an
+ * answer's status (415, 413), or an error. */
+static int read_form(cadre_request *r, const admin_model *m, void **obj, cadre_verrors *errs)
+{
+    cadre_verrors_init(errs, r->arena);
+    if (!(*obj = cadre_alloc(r, m->model->size)))
+        return CADRE_ENOMEM;
+    return cadre_form_read(r, m->model, m->form_fields, *obj, errs);
+}
+
 /* GET and POST /admin/MODULE/MODEL/add/ */
 static int add_form(cadre_request *r)
 {
@@ -619,12 +629,9 @@ static int add_form(cadre_request *r)
         return rc;
     if (cadre_slice_eq_cstr(r->head.method, "GET"))
         return show_form(r, m, 200, NULL, NULL, true, false);
-    void *obj = cadre_alloc(r, m->model->size);
+    void *obj;
     cadre_verrors errs;
-    if (!obj)
-        return CADRE_ENOMEM;
-    cadre_verrors_init(&errs, r->arena);
-    if ((rc = cadre_form_read(r, m->model, m->form_fields, obj, &errs)) != 0)
+    if ((rc = read_form(r, m, &obj, &errs)) != 0)
         return rc;
     if (errs.len)
         return show_form(r, m, 422, obj, &errs, true, false);
@@ -653,12 +660,9 @@ static int change_form(cadre_request *r)
         return show_form(r, m, 200, row, NULL, false, !may_change);
     if ((rc = cadre_model_check(r, m->model, "change", row)) != 0)
         return rc;
-    void *obj = cadre_alloc(r, m->model->size);
+    void *obj;
     cadre_verrors errs;
-    if (!obj)
-        return CADRE_ENOMEM;
-    cadre_verrors_init(&errs, r->arena);
-    if ((rc = cadre_form_read(r, m->model, m->form_fields, obj, &errs)) != 0)
+    if ((rc = read_form(r, m, &obj, &errs)) != 0)
         return rc;
     int64_t id = *(const int64_t *)((const char *)row + m->pk->offset);
     *(int64_t *)((char *)obj + m->pk->offset) = id;

@@ -208,15 +208,25 @@ int cadre_perm_name(cadre_app *app, const cadre_schema *model, const char *actio
                     char out[CADRE_PERM_MAX + 1])
 {
     out[0] = '\0';
-    cadre_module *m;
-    const cadre_schema *s;
-    for (size_t i = 0; (s = cadre_app_model_at(app, i, &m)) != NULL; i++)
-        if (same_model(s, model)) {
-            int n = snprintf(out, CADRE_PERM_MAX + 1, "%s.%s_%s", cadre_module_label(m), action,
-                             model->name);
-            return n > 0 && n <= CADRE_PERM_MAX ? 0 : CADRE_EINVAL;
+    auth_state *st = cadre__auth_state(app);
+    if (!st)
+        return CADRE_ESTATE;
+    /* from the permission list built once (its names begin with the model's module), not by
+     * walking the app's models: every permission check of every request asks this */
+    auth_perms *p = st->perms;
+    const char *label = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; build(st) == 0 && i < p->len && !label; i++)
+        if (p->items[i].model && same_model(p->items[i].model, model)) {
+            label = p->items[i].name;
+            len = strcspn(label, ".");
         }
-    return CADRE_ENOTFOUND;
+    pthread_mutex_unlock(&p->mu);
+    if (!label)
+        return CADRE_ENOTFOUND;
+    int n = snprintf(out, CADRE_PERM_MAX + 1, "%.*s.%s_%s", (int)len, label, action, model->name);
+    return n > 0 && n <= CADRE_PERM_MAX ? 0 : CADRE_EINVAL;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -931,8 +931,8 @@ class AdminTest(ServedTest):
         cls.cookies = {n: v[0] for n, v in cls.sessions.items()}
 
     def post(self, path, who, form, csrf=True):
-        """POSTs form (a dict) as a browser does, with who's session and CSRF token → (status,
-        Location or the HTML)."""
+        """POSTs form (a dict, or a list of (key, value) for repeated keys) as a browser does,
+        with who's session and CSRF token → (status, Location or the HTML)."""
         cookie, token = self.sessions[who]
         headers = {"Accept": "text/html", "Cookie": cookie,
                    "Content-Type": "application/x-www-form-urlencoded",
@@ -1005,21 +1005,6 @@ class AdminTest(ServedTest):
         self.assertEqual(self.post(f"/admin/inventory/supplier/{sid}/delete/", "ops", {})[0], 403)
         self.assertEqual(self.page(f"/admin/inventory/supplier/{sid}/change/", "ops")[0], 200)
 
-    def post_pairs(self, path, who, pairs):
-        """As post, with repeated keys (a list of (key, value))."""
-        cookie, token = self.sessions[who]
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
-        try:
-            conn.request("POST", path, body=urllib.parse.urlencode(pairs), headers={
-                "Accept": "text/html", "Cookie": cookie, "X-CSRFToken": token,
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Origin": f"http://127.0.0.1:{self.server.port}"})
-            resp = conn.getresponse()
-            body = resp.read().decode()
-            return resp.status, resp.getheader("Location") or body
-        finally:
-            conn.close()
-
     def test_actions_on_selected_rows(self):
         url = "/admin/inventory/supplier/"
         self.db.sql("INSERT INTO supplier (name) VALUES ('Action One'), ('Action Two'), "
@@ -1034,29 +1019,29 @@ class AdminTest(ServedTest):
         # the clerk may not delete: no such action offered, and refused
         self.assertNotIn("delete_selected", self.page(url, "clerk")[1])
         sel = [("_selected_action", ids["Action One"]), ("_selected_action", ids["Action Two"])]
-        self.assertEqual(self.post_pairs(url, "clerk", [("action", "delete_selected")] + sel)[0], 403)
+        self.assertEqual(self.post(url, "clerk", [("action", "delete_selected")] + sel)[0], 403)
         # first the confirmation, listing the rows; then deleted, each in the history
-        status, html = self.post_pairs(url, "ops", [("action", "delete_selected")] + sel)
+        status, html = self.post(url, "ops", [("action", "delete_selected")] + sel)
         self.assertEqual(status, 200)
         self.assertIn("<li>Action One", html)
         self.assertIn("<li>Action Two", html)
         self.assertNotIn("Action Kept", html)
-        self.assertEqual(self.post_pairs(url, "ops", [("action", "delete_selected"), ("post", "yes")]
+        self.assertEqual(self.post(url, "ops", [("action", "delete_selected"), ("post", "yes")]
                                          + sel), (303, url))
         status, html = self.page(url + "?q=action", "ops")
         self.assertEqual([r[1] for r in self.rows(html)], ["Action Kept"])
         # nothing selected: back to the list; an unknown action: 400
-        self.assertEqual(self.post_pairs(url, "ops", [("action", "delete_selected")]), (303, url))
-        self.assertEqual(self.post_pairs(url, "ops", [("action", "nope"),
+        self.assertEqual(self.post(url, "ops", [("action", "delete_selected")]), (303, url))
+        self.assertEqual(self.post(url, "ops", [("action", "nope"),
                                                       ("_selected_action", ids["Action Kept"])])[0],
                          400)
         # a protected row stops the deletion of all the selected ones
         status, html = self.page("/admin/inventory/supplier/?q=supplier+007", "ops")
         sid = re.search(r'name="_selected_action" value="(\d+)"', html).group(1)
-        status, html = self.post_pairs(url, "ops", [("action", "delete_selected"),
+        status, html = self.post(url, "ops", [("action", "delete_selected"),
                                                     ("_selected_action", sid)])
         self.assertIn("Cannot delete", html)
-        self.assertEqual(self.post_pairs(url, "ops", [("action", "delete_selected"), ("post", "yes"),
+        self.assertEqual(self.post(url, "ops", [("action", "delete_selected"), ("post", "yes"),
                                                       ("_selected_action", sid)])[0], 403)
 
     def test_user_action(self):
@@ -1064,14 +1049,14 @@ class AdminTest(ServedTest):
         status, html = self.page(url + "?q=drill", "ops")
         self.assertIn('<option value="discount">Lower the price by 10 %</option>', html)
         pid = re.search(r'name="_selected_action" value="(\d+)"', html).group(1)
-        self.assertEqual(self.post_pairs(url, "ops", [("action", "discount"),
+        self.assertEqual(self.post(url, "ops", [("action", "discount"),
                                                       ("_selected_action", pid)]), (303, url))
         status, html = self.page(url + "?q=drill", "ops")
         self.assertEqual(self.rows(html)[0][2], "8.55")
         self.db.sql(f"UPDATE product SET price = 9.5 WHERE id = {int(pid)}")
         # the clerk may view products but not change them: not offered, refused
         self.assertNotIn('value="discount"', self.page(url, "clerk")[1])
-        self.assertEqual(self.post_pairs(url, "clerk", [("action", "discount"),
+        self.assertEqual(self.post(url, "clerk", [("action", "discount"),
                                                         ("_selected_action", pid)])[0], 403)
 
     def test_add_and_change_forms(self):
