@@ -169,6 +169,17 @@ int cadre_db_atomic(cadre_db *db, int (*fn)(cadre_tx *tx, void *ctx), void *ctx)
 /** Runs several statements separated by ';' (no parameters): schema set-up, migrations. */
 int cadre_db_exec_script(cadre_db *db, const char *sql);
 
+/**
+ * Bounds every statement the current request runs from now on (on any database) to ms
+ * milliseconds, 0 restoring the default (none beyond the drivers' 30 s): a statement still
+ * running then is cancelled — by the server on PostgreSQL (statement_timeout; the connection is
+ * kept), by interrupting it on SQLite — and its call returns CADRE_ETIMEDOUT. For the pages that
+ * must stay cheap whatever the data (the admin's change lists): the handler answers with less
+ * (no count) or says the query took too long, instead of holding a worker and the database.
+ * Returns 0, CADRE_EINVAL for a negative ms, or CADRE_ESTATE outside a request.
+ */
+int cadre_db_statement_timeout(int ms);
+
 /** The last error message on this thread's connection (static or connection-owned text). */
 const char *cadre_db_errmsg(cadre_db *db);
 

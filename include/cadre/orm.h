@@ -398,6 +398,16 @@ int cadre_q_get(cadre_query *q, void *row /* OUT */);
 /** COUNT(*) of the matching rows (limit and offset are ignored). */
 int cadre_q_count(cadre_query *q, int64_t *n /* OUT */);
 
+/**
+ * As cadre_q_count, except on a table too big to count cheaply: when the query has no condition
+ * and the database's own estimate of the table's rows is above `above` (PostgreSQL's
+ * pg_class.reltuples, kept by autovacuum and ANALYZE), *n is that estimate and *estimated true,
+ * instead of a COUNT(*) that reads the whole table (seconds at millions of rows: Django admin's
+ * ticket #8408). SQLite keeps no estimate: it always counts (*estimated false).
+ */
+int cadre_q_count_estimate(cadre_query *q, int64_t above, int64_t *n /* OUT */,
+                           bool *estimated /* OUT */);
+
 /** An aggregate function (Django's Count, Sum, Avg, Min, Max). */
 typedef enum cadre_agg {
     CADRE_AGG_COUNT, /**< rows whose field is not null */

@@ -231,6 +231,36 @@ static void count_shape(const char *sql)
     }
 }
 
+#define TIMEOUT_KEY "cadre.db.timeout"
+
+int cadre_db_statement_timeout(int ms)
+{
+    cadre_request *r = cadre_current_request();
+    if (!r)
+        return CADRE_ESTATE;
+    if (ms < 0)
+        return CADRE_EINVAL;
+    int *t = cadre_request_get(r, TIMEOUT_KEY);
+    if (!t) {
+        if (ms == 0)
+            return 0;
+        if (!(t = cadre_arena_alloc(r->arena, sizeof *t)))
+            return CADRE_ENOMEM;
+        int rc = cadre_request_set(r, TIMEOUT_KEY, t);
+        if (rc)
+            return rc;
+    }
+    *t = ms;
+    return 0;
+}
+
+int cadre__db_statement_timeout(void)
+{
+    cadre_request *r = cadre_current_request();
+    const int *t = r ? cadre_request_get(r, TIMEOUT_KEY) : NULL;
+    return t ? *t : 0;
+}
+
 /* The query functions below run on (conn, pinned): a thread's connection, or a transaction's. */
 static int query_rows(cadre_db *db, void *conn, void *pinned, cadre_arena *arena,
                       const cadre_schema *s, cadre_rows *out, const char *sql,

@@ -56,4 +56,7 @@ const cadre_field *cadre__db_field_for(const cadre_schema *s, const char *column
 int cadre__db_store_text(const cadre_schema *s, const cadre_field *f, void *row, const char *text,
                          size_t len, cadre_arena *arena);
 
+/* The current request's statement timeout (cadre_db_statement_timeout) in ms, 0 for none. */
+int cadre__db_statement_timeout(void);
+
 #endif

@@ -114,6 +114,7 @@ struct pconn {
     PGconn *pg;
     bool busy;
     bool in_tx; /* a transaction is open: never reconnect silently in the middle of one */
+    int timeout; /* the session's statement_timeout in ms (0: none), -1 when not known */
     struct pstmt *stmts;
     size_t nstmts, cap;
     char err[256];
@@ -229,6 +230,7 @@ static int pg_connect_one(struct pool *p, struct pconn *c)
     if (pq.PQsetnonblocking(c->pg, 1) != 0 || session_utc(c->pg, deadline) != 0)
         goto bad;
     pq.PQsetNoticeProcessor(c->pg, notice, NULL);
+    c->timeout = 0;
     return 0;
 bad:
     snprintf(p->err, sizeof p->err, "%s", c->pg ? pq.PQerrorMessage(c->pg) : "connection failed");
@@ -541,17 +543,49 @@ static int nul_in_text(struct pool *p, const char *sql, const cadre_value *param
     return 0;
 }
 
+/*
+ * Gives the session the statement_timeout the current request asks for (cadre_db_statement_
+ * timeout), when it has another: the server then cancels a statement that runs longer (57014,
+ * CADRE_ETIMEDOUT) and the connection stays usable. A SET is one round trip, made only when the
+ * setting changes; a rolled-back transaction may have undone it, so the value is then unknown.
+ */
+static int session_timeout(struct pool *p, struct pconn *c, int ms, uint64_t deadline)
+{
+    if (c->timeout == ms)
+        return 0;
+    char sql[64];
+    snprintf(sql, sizeof sql, "SET statement_timeout = %d", ms);
+    if (!pq.PQsendQuery(c->pg, sql))
+        return result_error(p, c, NULL, sql);
+    int rc = 0, step;
+    PGresult *res;
+    while ((res = next_result(c->pg, deadline, &step)) != NULL) {
+        if (pq.PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
+            rc = result_error(p, c, res, sql);
+        pq.PQclear(res);
+    }
+    if (!rc && step)
+        rc = step;
+    c->timeout = rc ? -1 : ms;
+    return rc;
+}
+
 /* Runs a prepared statement; *res gets its (first) result, to PQclear. */
 static int run(struct pool *p, struct pconn *c, const char *sql, const cadre_value *params,
                size_t nparams, PGresult **res)
 {
-    uint64_t deadline = now_ms() + QUERY_TIMEOUT_MS;
+    int limit = cadre__db_statement_timeout();
+    /* the server cancels first; the client's own deadline is for a server that does not answer */
+    uint64_t deadline = now_ms() + (limit && limit < QUERY_TIMEOUT_MS ? (uint64_t)limit + 1000
+                                                                      : QUERY_TIMEOUT_MS);
     int rc = nul_in_text(p, sql, params, nparams);
     if (rc)
         return rc;
     if (!c->pg && c->in_tx)
         return CADRE_ECLOSED; /* the connection died with the transaction's work on it */
     if (!c->pg && (rc = pg_connect_one(p, c)) != 0)
+        return rc;
+    if ((rc = session_timeout(p, c, limit, deadline)) != 0)
         return rc;
     struct pstmt *s = NULL;
     if ((rc = prepare(p, c, sql, deadline, &s)) != 0)
@@ -700,7 +734,8 @@ static int pg_query_each(void *conn, cadre_arena *arena, const cadre_schema *s, 
     cadre_arena_init(&scratch, 4096);
     if (!c->pg && (rc = pg_connect_one(p, c)) != 0)
         goto out;
-    if ((rc = prepare(p, c, sql, deadline, &st)) != 0)
+    if ((rc = session_timeout(p, c, cadre__db_statement_timeout(), deadline)) != 0 ||
+        (rc = prepare(p, c, sql, deadline, &st)) != 0)
         goto out;
     if ((int)nparams != st->nparams) {
         rc = CADRE_EINVAL;
@@ -795,6 +830,8 @@ static int pg_exec_script(void *conn, const char *sql)
     uint64_t deadline = now_ms() + QUERY_TIMEOUT_MS;
     if (!c->pg && (rc = pg_connect_one(p, c)) != 0)
         goto out;
+    if ((rc = session_timeout(p, c, cadre__db_statement_timeout(), deadline)) != 0)
+        goto out;
     if (!pq.PQsendQuery(c->pg, sql)) {
         rc = result_error(p, c, NULL, sql);
         goto out;
@@ -840,6 +877,8 @@ static int pg_end(void *conn, void *pinned, bool commit)
     int rc = pg_exec(p, c, commit ? commit_sql : rollback_sql, NULL, 0, NULL, NULL);
     if (rc && commit && c->pg)
         pg_exec(p, c, rollback_sql, NULL, 0, NULL, NULL);
+    if (rc || !commit)
+        c->timeout = -1; /* a SET inside it was undone */
     c->in_tx = false;
     release(p, c);
     return rc;

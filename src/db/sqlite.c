@@ -53,7 +53,36 @@ struct sconn {
     ino_t ino;
     bool stale_logged;
     bool retrying; /* a statement is being tried again after a busy answer */
+    uint64_t deadline_ms; /* the running statement's (cadre_db_statement_timeout), 0: none */
 };
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* SQLite calls this every few thousand virtual machine steps while a statement with a deadline
+ * runs: past it, the statement is interrupted (SQLITE_INTERRUPT, answered CADRE_ETIMEDOUT). */
+static int past_deadline(void *arg)
+{
+    const struct sconn *c = arg;
+    return monotonic_ms() >= c->deadline_ms;
+}
+
+/* Arms (or disarms) the current request's statement timeout on the connection. */
+static void arm_deadline(struct sconn *c)
+{
+    int ms = cadre__db_statement_timeout();
+    if (ms > 0) {
+        c->deadline_ms = monotonic_ms() + (uint64_t)ms;
+        sqlite3_progress_handler(c->db, 4000, past_deadline, c);
+    } else if (c->deadline_ms) {
+        c->deadline_ms = 0;
+        sqlite3_progress_handler(c->db, 0, NULL, NULL);
+    }
+}
 
 /* SQLite's own waits between attempts (sqliteDefaultBusyCallback), in ms. */
 static const int backoff_ms[] = { 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 };
@@ -282,6 +311,13 @@ static int fail(struct sconn *c, int rc, const char *sql)
                                                                                      : CADRE_ESTATE;
     case SQLITE_NOMEM:
         return CADRE_ENOMEM;
+    case SQLITE_INTERRUPT:
+        if (c->deadline_ms) {
+            cadre_log(CADRE_LOG_WARN, "sqlite: statement cancelled after its timeout: %s", sql);
+            return CADRE_ETIMEDOUT;
+        }
+        cadre_log(CADRE_LOG_ERROR, "sqlite: %s: %s", c->err, sql);
+        return CADRE_EIO;
     case SQLITE_FULL:
         cadre_log(CADRE_LOG_ERROR, "sqlite: disk full: %s: %s", c->err, sql);
         return CADRE_ENOSPC;
@@ -438,6 +474,7 @@ static int query_once(struct sconn *c, void *pinned, cadre_arena *arena, const c
     size_t cap = 0, n = 0;
     char *rows = NULL;
     int rc;
+    arm_deadline(c);
     while (n < max_rows && (rc = sqlite3_step(k->st)) == SQLITE_ROW) {
         char *row = cadre_vec_push(&rows, &n, &cap, s->size, arena, 0); /* zeroed, never NULL */
         for (int i = 0; i < ncols; i++) {
@@ -529,6 +566,7 @@ static int exec_once(struct sconn *c, void *pinned, const char *sql, const cadre
     if ((err = bind(c, k, params, nparams)) != 0 || (err = check_write(c, k)) != 0)
         return err;
     int rc;
+    arm_deadline(c);
     while ((rc = sqlite3_step(k->st)) == SQLITE_ROW)
         ; /* rows of a statement run for its effect are ignored */
     sqlite3_reset(k->st);

@@ -788,6 +788,27 @@ int cadre_q_count(cadre_query *q, int64_t *n)
     return rc;
 }
 
+int cadre_q_count_estimate(cadre_query *q, int64_t above, int64_t *n, bool *estimated)
+{
+    *estimated = false;
+    if (q->pg && q->where.len == 0 && !q->error) {
+        cadre__count c;
+        bool found;
+        cadre_value table = CADRE_PTEXT(q->model->name);
+        int rc = cadre_db_query_one(q->db, q->arena, CADRE_SCHEMA_OF(cadre__count), &c, &found,
+                                    "SELECT CAST(reltuples AS bigint) AS n FROM pg_class "
+                                    "WHERE oid = to_regclass(?)", &table, 1);
+        if (rc)
+            return rc;
+        if (found && c.n > above) { /* -1: never analyzed */
+            *n = c.n;
+            *estimated = true;
+            return 0;
+        }
+    }
+    return cadre_q_count(q, n);
+}
+
 /* "CAST(SUM(product.price) AS <double>)" for fn over f; NULL (a misuse) for a field that is
  * not a number where fn needs one. */
 static const char *aggregate_sql(cadre_query *q, cadre_agg fn, const cadre_field *f)

@@ -425,6 +425,66 @@ static void test_log_sql(void **state)
     cadre_db_close(db);
 }
 
+/* cadre_db_statement_timeout: a statement past the request's limit is cancelled with
+ * CADRE_ETIMEDOUT, the connection goes on serving, and 0 (or the next request) lifts the limit. */
+#define COUNT_FIELDS(F) F(int64, n)
+CADRE_SCHEMA(Count, COUNT_FIELDS)
+static const char slow_sql[] = /* minutes: the limit must cut it */
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000000) "
+    "SELECT count(*) AS n FROM c";
+static const char medium_lite[] = /* ~0.2 s */
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000) "
+    "SELECT count(*) AS n FROM c";
+static const char medium_pg[] = "SELECT 7 AS n FROM pg_sleep(0.2)";
+
+static int timed_dispatch(void *ctx, cadre_request *r)
+{
+    cadre_db *db = ctx;
+    Count c;
+    bool found;
+    const char *medium = pg ? medium_pg : medium_lite;
+    int64_t want = pg ? 7 : 1000000;
+    if (cadre_slice_eq_cstr(r->head.path, "/limited")) {
+        if (cadre_db_statement_timeout(-1) != CADRE_EINVAL || cadre_db_statement_timeout(50) != 0)
+            return cadre_text(r, 500, "setting refused");
+        int rc = cadre_db_query_one(db, r->arena, CADRE_SCHEMA_OF(Count), &c, &found, slow_sql,
+                                    NULL, 0);
+        if (rc != CADRE_ETIMEDOUT)
+            return cadre_text(r, 500, cadre_errname(rc));
+        if (cadre_db_query_one(db, r->arena, CADRE_SCHEMA_OF(Count), &c, &found, medium, NULL, 0) !=
+            CADRE_ETIMEDOUT)
+            return cadre_text(r, 500, "medium not cancelled");
+        /* the connection still serves, and the limit lifted lets the medium one finish */
+        if (cadre_db_statement_timeout(0) != 0)
+            return cadre_text(r, 500, "reset refused");
+    }
+    int rc = cadre_db_query_one(db, r->arena, CADRE_SCHEMA_OF(Count), &c, &found, medium, NULL, 0);
+    if (rc || !found || c.n != want)
+        return cadre_text(r, 500, rc ? cadre_errname(rc) : "wrong count");
+    return cadre_text(r, 200, "ok");
+}
+
+static void test_statement_timeout(void **state)
+{
+    (void)state;
+    cadre_db *db = open_db();
+    assert_int_equal(cadre_db_statement_timeout(10), CADRE_ESTATE); /* no request */
+    cadre_server_config c;
+    cadre_server_config_default(&c);
+    static const char *const reqs[] = { "GET /limited HTTP/1.1\r\nHost: x\r\n\r\n",
+                                        "GET /free HTTP/1.1\r\nHost: x\r\n\r\n" };
+    for (size_t i = 0; i < 2; i++) { /* the second request carries no limit of the first's */
+        cadre_buf out;
+        assert_int_equal(cadre_http_test_exchange(&c, timed_dispatch, db, reqs[i], strlen(reqs[i]),
+                                                  20000, &out), 0);
+        cadre_buf_append(&out, "", 1);
+        if (!strstr(out.data, "200 OK"))
+            fail_msg("%s", out.data);
+        cadre_buf_free(&out);
+    }
+    cadre_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_atomic),
         cmocka_unit_test(test_query_each),
         cmocka_unit_test(test_log_sql),
+        cmocka_unit_test(test_statement_timeout),
     };
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
 }

@@ -351,6 +351,26 @@ static void test_queries(void **state)
     Q();
     assert_int_equal(cadre_q_count(&q, &n), 0);
     assert_int_equal(n, 2); /* nothing was dropped or deleted */
+
+    /* the estimate (PostgreSQL's reltuples after ANALYZE) above a threshold, else a count */
+    bool est;
+    if (pg)
+        assert_int_equal(cadre_db_exec(db, "ANALYZE product", NULL, 0, NULL, NULL), 0);
+    Q();
+    assert_int_equal(cadre_q_count_estimate(&q, 1, &n, &est), 0);
+    assert_int_equal(n, 2);
+    assert_true(est == pg); /* SQLite keeps no estimate: it counts */
+    assert_int_equal(cadre_db_exec(db, "DELETE FROM product WHERE price > 100", NULL, 0, NULL, NULL),
+                     0);
+    Q();
+    assert_int_equal(cadre_q_count_estimate(&q, 2, &n, &est), 0); /* not above 2: counted */
+    assert_false(est);
+    assert_int_equal(n, 1);
+    Q();
+    cadre_q_filter(&q, "price__gt", CADRE_PDOUBLE(0)); /* a condition: always counted */
+    assert_int_equal(cadre_q_count_estimate(&q, 0, &n, &est), 0);
+    assert_false(est);
+    assert_int_equal(n, 1);
 #undef Q
     cadre_arena_free(&a);
     cadre_db_close(db);
