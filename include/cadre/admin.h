@@ -16,7 +16,10 @@
  *     GET /admin/MODULE/MODEL/         the change list: the list's columns (a foreign key shows
  *                                      its row's label, read in the same query), sorted by a
  *                                      column with ?o=NAME or ?o=-NAME, searched with ?q=TEXT,
- *                                      a page of per_page rows with ?p=N (from 1), and the count
+ *                                      a page of per_page rows with ?p=N (from 1), and the count;
+ *                                      ordered by an integer key, its Previous/Next links carry
+ *                                      ?before=ID / ?after=ID (keyset pagination: a deep page
+ *                                      costs what the first does)
  *     GET|POST /admin/MODULE/MODEL/add/          the add form (the add permission)
  *     GET|POST /admin/MODULE/MODEL/ID/change/    the change form (read-only without the change
  *                                      permission); errors beside the fields (422); "Save", "Save
@@ -66,6 +69,15 @@ typedef struct cadre_admin_opts {
     const char *path;        /**< where the site lives ("/admin") */
     const char *site_header; /**< the header of every page ("Cadre administration") */
     const char *site_title;  /**< the end of every page's title ("Cadre site admin") */
+    /** Each statement of a change list is cancelled after this many ms (3000): a list that no
+     *  index helps over millions of rows then goes without its count, or says it took too long
+     *  (503, the search and filters still there to narrow it), instead of holding a worker and
+     *  the database (cadre_db_statement_timeout). */
+    int list_timeout_ms;
+    /** Above this many rows (100000; -1: never), an unfiltered change list on PostgreSQL shows
+     *  the planner's estimate ("about 1,000,000 worlds", cadre_q_count_estimate) instead of
+     *  counting them. */
+    int64_t estimate_above;
 } cadre_admin_opts;
 
 /**

@@ -76,6 +76,8 @@ typedef struct admin_site {
     cadre_module *mod;
     char *path; /* "/admin" */
     char *header, *title;
+    int timeout_ms;         /* each statement of a change list */
+    int64_t estimate_above; /* PostgreSQL's estimate instead of a count above this many rows */
     CADRE_VEC(admin_model *) models;
 } admin_site;
 
@@ -282,9 +284,12 @@ static cadre_tvalue cell(cadre_request *r, const cadre_schema *m, const cadre_fi
 /* What a change list shows: its page, order, search and each filter's chosen value (empty: all). */
 typedef struct list_state {
     int64_t page;
-    const char *order;
+    const char *order; /* ?o=, a column's name or "-name", or NULL */
     cadre_slice q;
     cadre_slice fval[MAX_FILTERS];
+    bool keyset, desc; /* ordered by the integer primary key first (descending) */
+    int bound;         /* rows after (1) or before (-1) key, or 0 */
+    int64_t key;
 } list_state;
 
 /* The change list's link for st with page and order, and filter fi (>= 0) set to fval (empty:
@@ -1111,6 +1116,153 @@ static cadre_tvalue action_menu(cadre_request *r, const admin_model *m)
 }
 
 /* GET /admin/MODULE/MODEL/ */
+/* A whole number of at most 18 digits (a page, a key), or false. */
+static bool parse_id(cadre_slice v, int64_t *out)
+{
+    if (v.len == 0 || v.len > 18)
+        return false;
+    int64_t n = 0;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.ptr[i] < '0' || v.ptr[i] > '9')
+            return false;
+        n = n * 10 + (v.ptr[i] - '0');
+    }
+    *out = n;
+    return true;
+}
+
+/*
+ * What a change list's request asks for: the page, the order, the search, the filters, and a
+ * keyset bound (?after=ID or ?before=ID: the rows that follow or precede that row, when the list
+ * is ordered by its integer primary key — a deep page then costs what the first does, where an
+ * OFFSET reads every row before it). Returns 0, or 404 for a page that cannot be.
+ */
+static int read_list_state(cadre_request *r, const admin_model *m, list_state *st)
+{
+    *st = (list_state){ .page = 1, .q = { "", 0 } };
+    cadre_slice v;
+    if (cadre_request_query(r, "p", &v) && (!parse_id(v, &st->page) || st->page < 1))
+        return 404;
+    if (cadre_request_query(r, "o", &v) && v.len) {
+        bool desc = v.ptr[0] == '-';
+        cadre_slice name = { v.ptr + desc, v.len - desc };
+        for (size_t i = 0; i < m->ncols && !st->order; i++)
+            if (cadre_slice_eq_cstr(name, m->cols[i]->name))
+                st->order = cadre_arena_printf(r->arena, "%s%s", desc ? "-" : "", m->cols[i]->name);
+    }
+    if (m->nsearch)
+        cadre_request_query(r, "q", &st->q);
+    const char *first = st->order ? st->order : m->norder ? m->order[0] : NULL;
+    if (first && m->pk && m->pk->type == CADRE_T_INT64 &&
+        strcmp(first + (first[0] == '-'), m->pk->name) == 0) {
+        st->keyset = true;
+        st->desc = first[0] == '-';
+        if (cadre_request_query(r, "after", &v))
+            st->bound = parse_id(v, &st->key) ? 1 : 0;
+        else if (cadre_request_query(r, "before", &v))
+            st->bound = parse_id(v, &st->key) ? -1 : 0;
+    }
+    return 0;
+}
+
+/* The change list's rows as st narrows them: those the user may view (the model's filter hook),
+ * the sidebar's filters and the search; *narrowed when a filter or the search applies. */
+static int list_query(cadre_request *r, const admin_model *m, list_state *st, cadre_query *q,
+                      bool *narrowed)
+{
+    cadre_q_init(q, m->site->db, m->model, r->arena);
+    int rc = cadre_model_filter(r, m->model, q);
+    if (rc)
+        return rc;
+    *narrowed = st->q.len > 0;
+    cadre_slice v;
+    for (size_t i = 0; i < m->nfilters; i++)
+        if (cadre_request_query(r, m->filters[i]->name, &v) && v.len &&
+            apply_filter(r, m, i, v, q)) {
+            st->fval[i] = v;
+            *narrowed = true;
+        }
+    if (st->q.len)
+        add_search(r, q, m, st->q);
+    return 0;
+}
+
+/* Orders q as the list, by its primary key last (a total order: pages neither repeat nor skip). */
+static void list_order(cadre_query *q, const admin_model *m, const list_state *st)
+{
+    if (st->order)
+        cadre_q_order_by(q, st->order);
+    for (size_t i = 0; i < m->norder; i++)
+        cadre_q_order_by(q, m->order[i]);
+    if (m->pk)
+        cadre_q_order_by(q, m->pk->name);
+}
+
+/* A count bounded by the statement timeout: -1 when it took too long (the page goes without). */
+static int bounded_count(cadre_query *q, int64_t above, int64_t *n, bool *estimated)
+{
+    int rc = cadre_q_count_estimate(q, above, n, estimated);
+    if (rc == CADRE_ETIMEDOUT) {
+        *n = -1;
+        *estimated = false;
+        return 0;
+    }
+    return rc;
+}
+
+/* "1,000,000" */
+static const char *thousands(cadre_request *r, int64_t n)
+{
+    char digits[24], out[32];
+    int len = snprintf(digits, sizeof digits, "%lld", (long long)n);
+    size_t k = 0;
+    for (int i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0 && digits[i - 1] != '-')
+            out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    return cadre_arena_strndup(r->arena, out, k);
+}
+
+/* The page links of the paginator (Django's elided range): the first two, three each side of
+ * this one and the last two, "…" between; the last ones only when the count is exact. */
+static cadre_tvalue page_links(cadre_request *r, const admin_model *m, const list_state *st,
+                               int64_t pages, bool exact)
+{
+    cadre_tvalue *items = cadre_alloc(r, 20 * sizeof *items);
+    size_t n = 0;
+    int64_t last = pages;
+    for (int64_t p = 1; items && p <= last && n < 18;) {
+        cadre_tvar *l = cadre_alloc(r, 3 * sizeof *l);
+        if (!l)
+            break;
+        l[0] = (cadre_tvar){ "number", CADRE_TSTR(thousands(r, p)) };
+        l[1] = (cadre_tvar){ "url", p == st->page ? CADRE_TNONE
+                                                  : CADRE_TSTR(list_url(r, m, st, p, st->order, -1,
+                                                                        (cadre_slice){ 0 })) };
+        l[2] = (cadre_tvar){ "current", CADRE_TBOOL(p == st->page) };
+        items[n++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { l, 3 } };
+        int64_t next = p + 1;
+        if (next > 2 && next < st->page - 3)
+            next = st->page - 3;
+        else if (next > st->page + 3 && next < last - 1)
+            next = exact ? last - 1 : last + 1;
+        if (next != p + 1 && next <= last + 1) /* a gap */
+            items[n++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { NULL, 0 } };
+        p = next;
+    }
+    return items ? (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { items, n } } : CADRE_TNONE;
+}
+
+/* A keyset link: the list's link for page p (with its filters, search and order) and a bound. */
+static const char *keyset_url(cadre_request *r, const admin_model *m, const list_state *st,
+                              int64_t page, const char *bound, int64_t key)
+{
+    const char *u = list_url(r, m, st, page, st->order, -1, (cadre_slice){ 0 });
+    return cadre_arena_printf(r->arena, "%s%c%s=%lld", u, strchr(u, '?') ? '&' : '?', bound,
+                              (long long)key);
+}
+
 static int change_list(cadre_request *r)
 {
     const admin_model *m = r->route_data;
@@ -1118,74 +1270,66 @@ static int change_list(cadre_request *r)
     int rc = cadre_model_check(r, m->model, "view", NULL);
     if (rc)
         return rc;
-    /* the page asked for, its order and its search */
-    int64_t page = 1;
-    cadre_slice v;
-    if (cadre_request_query(r, "p", &v)) {
-        char buf[24];
-        char *end;
-        snprintf(buf, sizeof buf, "%.*s", (int)(v.len < 23 ? v.len : 23), v.ptr);
-        long long n = strtoll(buf, &end, 10);
-        if (v.len == 0 || v.len > 18 || *end || n < 1)
-            return cadre_app_error(r, 404, "Invalid page.");
-        page = n;
-    }
-    const char *order = NULL;
-    if (cadre_request_query(r, "o", &v) && v.len) {
-        bool desc = v.ptr[0] == '-';
-        cadre_slice name = { v.ptr + desc, v.len - desc };
-        for (size_t i = 0; i < m->ncols && !order; i++)
-            if (cadre_slice_eq_cstr(name, m->cols[i]->name))
-                order = cadre_arena_printf(r->arena, "%s%s", desc ? "-" : "", m->cols[i]->name);
-    }
-    cadre_slice text = { "", 0 };
-    if (m->nsearch)
-        cadre_request_query(r, "q", &text);
-    list_state st = { .page = page, .order = order, .q = text };
-
-    cadre_query q;
-    cadre_q_init(&q, s->db, m->model, r->arena);
-    if ((rc = cadre_model_filter(r, m->model, &q)) != 0)
+    list_state st;
+    if (read_list_state(r, m, &st) != 0)
+        return cadre_app_error(r, 404, "Invalid page.");
+    /* every statement of the page is bounded: a list over millions of rows, searched in a way no
+     * index helps, answers "too slow" rather than holding a worker and the database */
+    if ((rc = cadre_db_statement_timeout(s->timeout_ms)) != 0)
         return rc;
-    bool narrowed = text.len > 0;
-    for (size_t i = 0; i < m->nfilters; i++)
-        if (cadre_request_query(r, m->filters[i]->name, &v) && v.len &&
-            apply_filter(r, m, i, v, &q)) {
-            st.fval[i] = v;
-            narrowed = true;
-        }
-    int64_t total = -1, count;
+    cadre_query q;
+    bool narrowed, estimated = false, total_est = false;
+    if ((rc = list_query(r, m, &st, &q, &narrowed)) != 0)
+        return rc;
+    int64_t total = -1, count = -1;
     if (narrowed) { /* the full count too, as Django shows it beside a search's */
         cadre_query all;
         cadre_q_init(&all, s->db, m->model, r->arena);
         if ((rc = cadre_model_filter(r, m->model, &all)) != 0 ||
-            (rc = cadre_q_count(&all, &total)) != 0)
+            (rc = bounded_count(&all, s->estimate_above, &total, &total_est)) != 0)
             return rc;
-        if (text.len)
-            add_search(r, &q, m, text);
     }
-    if ((rc = cadre_q_count(&q, &count)) != 0)
+    if ((rc = bounded_count(&q, s->estimate_above, &count, &estimated)) != 0)
         return rc;
-    int64_t pages = count ? (count + m->per_page - 1) / m->per_page : 1;
-    if (page > pages)
-        return cadre_app_error(r, 404, "Invalid page.");
-    if (order)
-        cadre_q_order_by(&q, order);
-    for (size_t i = 0; i < m->norder; i++)
-        cadre_q_order_by(&q, m->order[i]);
-    if (m->pk)
-        cadre_q_order_by(&q, m->pk->name); /* a total order: pages neither repeat nor skip */
-    cadre_q_limit(&q, m->per_page);
-    cadre_q_offset(&q, (page - 1) * m->per_page);
+    /* the rows: a page and one more (is there a next page?), by key or by offset */
+    if (st.bound) {
+        bool forward = st.bound > 0;
+        cadre_q_filter(&q, cadre_arena_printf(r->arena, "%s__%s", m->pk->name,
+                                              forward == st.desc ? "lt" : "gt"),
+                       CADRE_PINT(st.key));
+        /* before a key: the other way round, nearest first; shown reversed */
+        cadre_q_order_by(&q, cadre_arena_printf(r->arena, "%s%s",
+                                                forward == st.desc ? "-" : "", m->pk->name));
+    } else {
+        list_order(&q, m, &st);
+        cadre_q_offset(&q, (st.page - 1) * m->per_page);
+    }
+    cadre_q_limit(&q, m->per_page + 1);
     cadre_rows rel[CADRE_Q_MAX_RELATED];
     for (size_t i = 0, k = 0; i < m->ncols && k < CADRE_Q_MAX_RELATED; i++)
         if (m->cols[i]->fk)
             cadre_q_select_related(&q, m->cols[i]->name, &rel[k++]);
     cadre_rows rows;
-    if ((rc = cadre_q_fetch(&q, &rows)) != 0)
+    bool slow = false;
+    if ((rc = cadre_q_fetch(&q, &rows)) == CADRE_ETIMEDOUT) {
+        slow = true;
+        rows = (cadre_rows){ 0 };
+    } else if (rc) {
         return rc;
+    }
+    cadre_db_statement_timeout(0);
+    bool more = rows.len > (size_t)m->per_page;
+    size_t shown = more ? (size_t)m->per_page : rows.len;
+    if (!slow && shown == 0 && (st.page > 1 || st.bound))
+        return cadre_app_error(r, 404, "Invalid page.");
+    bool reversed = st.bound < 0;
+    bool has_next = reversed ? true : more, has_prev = reversed ? more : st.page > 1;
+    int64_t pages = count >= 0 ? (count ? (count + m->per_page - 1) / m->per_page : 1) : -1;
+    if (pages >= 0 && !has_next && st.page > pages)
+        pages = st.page; /* an estimate a little short */
 
     /* the columns: their heading, and the link that sorts by them */
+    const char *order = st.order;
     cadre_tvalue *cols = cadre_alloc(r, m->ncols * sizeof *cols);
     if (!cols)
         return CADRE_ENOMEM;
@@ -1205,17 +1349,18 @@ static int change_list(cadre_request *r)
         cols[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { cv, 3 } };
     }
     /* the rows: each cell a typed value */
-    cadre_tvalue *items = cadre_alloc(r, (rows.len + 1) * sizeof *items);
-    cadre_tvalue *cells = cadre_alloc(r, (rows.len * m->ncols + 1) * sizeof *cells);
-    cadre_tvar *rv = cadre_alloc(r, (rows.len * 3 + 1) * sizeof *rv);
+    cadre_tvalue *items = cadre_alloc(r, (shown + 1) * sizeof *items);
+    cadre_tvalue *cells = cadre_alloc(r, (shown * m->ncols + 1) * sizeof *cells);
+    cadre_tvar *rv = cadre_alloc(r, (shown * 3 + 1) * sizeof *rv);
     if (!items || !cells || !rv)
         return CADRE_ENOMEM;
-    for (size_t i = 0; i < rows.len; i++) {
-        const char *row = (const char *)rows.items + i * m->model->size;
+    for (size_t i = 0; i < shown; i++) {
+        size_t at = reversed ? shown - 1 - i : i;
+        const char *row = (const char *)rows.items + at * m->model->size;
         cadre_tvalue *c = cells + i * m->ncols;
         for (size_t k = 0; k < m->ncols; k++) {
             const cadre_field *f = m->cols[k];
-            const void *to = f->fk ? cadre_related(&rows, i, f->name) : NULL;
+            const void *to = f->fk ? cadre_related(&rows, at, f->name) : NULL;
             c[k] = to ? row_label(r, f->fk(), to) : cell(r, m->model, f, row);
         }
         rv[3 * i] = (cadre_tvar){ "url", m->pk ? CADRE_TSTR(change_url(r, m, row)) : CADRE_TNONE };
@@ -1224,8 +1369,30 @@ static int change_list(cadre_request *r)
                                                                 .u.values = { c, m->ncols } } };
         items[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { rv + 3 * i, 3 } };
     }
+    /* previous and next: by key when the order allows it, else by page number */
+    const char *prev_url = NULL, *next_url = NULL;
+    if (has_prev && shown && st.keyset && st.page > 2) {
+        size_t at = reversed ? shown - 1 : 0;
+        prev_url = keyset_url(r, m, &st, st.page - 1, "before",
+                              *(const int64_t *)((const char *)rows.items + at * m->model->size +
+                                                 m->pk->offset));
+    } else if (has_prev) {
+        prev_url = list_url(r, m, &st, st.page - 1, order, -1, (cadre_slice){ 0 });
+    }
+    if (has_next && shown && st.keyset) {
+        size_t at = reversed ? 0 : shown - 1;
+        next_url = keyset_url(r, m, &st, st.page + 1, "after",
+                              *(const int64_t *)((const char *)rows.items + at * m->model->size +
+                                                 m->pk->offset));
+    } else if (has_next) {
+        next_url = list_url(r, m, &st, st.page + 1, order, -1, (cadre_slice){ 0 });
+    }
+    const char *counted = NULL;
+    if (count >= 0)
+        counted = cadre_arena_printf(r->arena, "%s%s %s", estimated ? "about " : "",
+                                     thousands(r, count), count == 1 ? m->singular : m->plural);
     size_t n;
-    cadre_tvar *pv = page_vars(r, s, m->title, 22, &n);
+    cadre_tvar *pv = page_vars(r, s, m->title, 28, &n);
     if (!pv)
         return CADRE_ENOMEM;
     pv[n++] = (cadre_tvar){ "model", CADRE_TSTR(m->model->name) };
@@ -1235,21 +1402,39 @@ static int change_list(cadre_request *r)
     pv[n++] = (cadre_tvar){ "columns", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
                                                         .u.values = { cols, m->ncols } } };
     pv[n++] = (cadre_tvar){ "rows", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
-                                                     .u.values = { items, rows.len } } };
-    pv[n++] = (cadre_tvar){ "count", CADRE_TINT(count) };
-    pv[n++] = (cadre_tvar){ "total", total >= 0 ? CADRE_TINT(total) : CADRE_TNONE };
-    pv[n++] = (cadre_tvar){ "page", CADRE_TINT(page) };
-    pv[n++] = (cadre_tvar){ "pages", CADRE_TINT(pages) };
-    pv[n++] = (cadre_tvar){ "previous_url", page > 1 ? CADRE_TSTR(list_url(r, m, &st, page - 1, order, -1, (cadre_slice){ 0 }))
-                                                     : CADRE_TNONE };
-    pv[n++] = (cadre_tvar){ "next_url", page < pages ? CADRE_TSTR(list_url(r, m, &st, page + 1, order, -1, (cadre_slice){ 0 }))
-                                                     : CADRE_TNONE };
-    pv[n++] = (cadre_tvar){ "search", CADRE_TSLICE(text) };
+                                                     .u.values = { items, shown } } };
+    pv[n++] = (cadre_tvar){ "count", count >= 0 ? CADRE_TINT(count) : CADRE_TNONE };
+    pv[n++] = (cadre_tvar){ "counted", str(counted) };
+    pv[n++] = (cadre_tvar){ "estimated", CADRE_TBOOL(estimated) };
+    pv[n++] = (cadre_tvar){ "total", total >= 0 ? CADRE_TSTR(cadre_arena_printf(
+                                                      r->arena, "%s%s", total_est ? "about " : "",
+                                                      thousands(r, total)))
+                                                : CADRE_TNONE };
+    pv[n++] = (cadre_tvar){ "page", CADRE_TSTR(thousands(r, st.page)) };
+    pv[n++] = (cadre_tvar){ "pages", pages >= 0 ? CADRE_TSTR(cadre_arena_printf(
+                                                      r->arena, "%s%s", estimated ? "about " : "",
+                                                      thousands(r, pages)))
+                                                : CADRE_TNONE };
+    pv[n++] = (cadre_tvar){ "page_links", pages > 1 ? page_links(r, m, &st, pages, !estimated)
+                                                    : CADRE_TNONE };
+    pv[n++] = (cadre_tvar){ "previous_url", str(prev_url) };
+    pv[n++] = (cadre_tvar){ "next_url", str(next_url) };
+    pv[n++] = (cadre_tvar){ "slow", slow ? CADRE_TSTR(cadre_arena_printf(
+                                               r->arena, "This list took longer than %d ms to read. "
+                                               "Narrow it with the search or the filters.",
+                                               s->timeout_ms))
+                                         : CADRE_TNONE };
+    pv[n++] = (cadre_tvar){ "search", CADRE_TSLICE(st.q) };
     pv[n++] = (cadre_tvar){ "searchable", CADRE_TBOOL(m->nsearch > 0) };
     pv[n++] = (cadre_tvar){ "order", str(order) };
     pv[n++] = (cadre_tvar){ "add_url", cadre_model_allows(r, m->model, "add", NULL)
                                            ? CADRE_TSTR(m->add_url) : CADRE_TNONE };
-    pv[n++] = (cadre_tvar){ "searched", CADRE_TBOOL(total >= 0) };
+    pv[n++] = (cadre_tvar){ "searched", CADRE_TBOOL(narrowed) };
+    pv[n++] = (cadre_tvar){ "results", count >= 0 ? CADRE_TSTR(cadre_arena_printf(
+                                                        r->arena, "%s%s result%s",
+                                                        estimated ? "about " : "", thousands(r, count),
+                                                        count == 1 ? "" : "s"))
+                                                  : CADRE_TNONE };
     cadre_tvalue filters;
     if ((rc = sidebar(r, m, &st, &filters)) != 0)
         return rc;
@@ -1258,7 +1443,7 @@ static int change_list(cadre_request *r)
     pv[n++] = (cadre_tvar){ "colspan", CADRE_TINT((int64_t)m->ncols + 1) };
     pv[n++] = (cadre_tvar){ "filtered_hidden", hidden_filters(r, m, &st) };
     pv[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
-    return cadre_render(r, 200, "admin/change_list.html", (cadre_tctx){ pv, n });
+    return cadre_render(r, slow ? 503 : 200, "admin/change_list.html", (cadre_tctx){ pv, n });
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1289,6 +1474,11 @@ cadre_module *cadre__admin(cadre_app *app, cadre_db *db, const cadre_admin_opts 
                                                    : "cadre_admin: no database");
         return NULL;
     }
+    if (o->list_timeout_ms < 0) {
+        cadre_app_config_error(app, file, line, "cadre_admin: .list_timeout_ms is %d: give a "
+                               "number of milliseconds (0: the default, 3000)", o->list_timeout_ms);
+        return NULL;
+    }
     if (o->path && !path_ok(o->path)) {
         cadre_app_config_error(app, file, line, "cadre_admin: .path \"%s\" must be a path like "
                                "\"/admin\" (no trailing /)", o->path);
@@ -1306,6 +1496,9 @@ cadre_module *cadre__admin(cadre_app *app, cadre_db *db, const cadre_admin_opts 
     }
     s->app = app;
     s->db = db;
+    s->timeout_ms = o->list_timeout_ms ? o->list_timeout_ms : 3000;
+    s->estimate_above = o->estimate_above < 0 ? INT64_MAX
+                        : o->estimate_above ? o->estimate_above : 100000;
     cadre_module *m = cadre__module_add(app, &(cadre_module_opts){ .label = "admin",
                                                                   .depends = CADRE_DEPENDS("auth") },
                                         file, line);

@@ -1192,6 +1192,34 @@ class AdminTest(ServedTest):
         self.assertIn('aria-sort="descending"', html)
         self.assertIn('href="/admin/inventory/supplier/?o=name"', html)
         self.assertEqual(self.page("/admin/inventory/supplier/?o=nope", "clerk")[0], 200)
+        # ordered by the key: Previous and Next go by key (keyset pagination), not by offset
+        url = "/admin/inventory/supplier/"
+        ids = lambda html: [int(i) for i in re.findall(r'href="/admin/inventory/supplier/(\d+)/change/"',
+                                                       html)]
+        status, html = self.page(f"{url}?o=id", "clerk")
+        first = ids(html)
+        self.assertEqual((status, len(first), first, '<span class="this-page" aria-current="page">1</span>' in html),
+                         (200, 100, sorted(first), True))
+        nxt = re.search(r'href="([^"]*)" rel="next"', html).group(1).replace("&amp;", "&")
+        self.assertEqual(nxt, f"{url}?o=id&p=2&after={first[-1]}")
+        status, html = self.page(nxt, "clerk")
+        second = ids(html)
+        self.assertEqual((status, len(second), second[0] > first[-1]), (200, 6, True), html)
+        self.assertIn("Page 2 of 2", html)
+        self.assertNotIn('rel="next"', html)
+        self.assertIn(f'href="{url}?o=id" rel="prev"', html)
+        self.assertIn(f'<a href="{url}?o=id">1</a>', html)  # the page links
+        # before a key: the rows just ahead of it, in the list's order
+        status, html = self.page(f"{url}?o=id&p=1&before={second[0]}", "clerk")
+        self.assertEqual((status, ids(html)), (200, first))
+        self.assertIn(f"after={first[-1]}\" rel=\"next\"", html)
+        status, html = self.page(f"{url}?o=-id&p=2&after={first[1]}", "clerk")
+        self.assertEqual(ids(html), [first[0]])  # descending: what follows is smaller
+        self.assertEqual(self.page(f"{url}?o=id&p=3&after={second[-1]}", "clerk")[0], 404)
+        # by a column that is not the key: by offset, the same rows
+        status, html = self.page(f"{url}?o=email&p=2", "clerk")
+        self.assertEqual(len(ids(html)), 6)
+        self.assertNotIn("after=", html)
         # search: each word in one of the fields; the count beside the total
         status, html = self.page("/admin/inventory/supplier/?q=supplier+00", "clerk")
         self.assertEqual([r[1] for r in self.rows(html)],
