@@ -86,6 +86,7 @@ bench: build
 	else \
 	  bench/run-alone $(BUILD)/bench/cadre-bench; \
 	fi
+	@bench/admin-big $(BUILD)/bench/cadre-bench
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized -Dfuzz=true \

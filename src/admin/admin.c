@@ -1210,18 +1210,10 @@ static int bounded_count(cadre_query *q, int64_t above, int64_t *n, bool *estima
     return rc;
 }
 
-/* "1,000,000" */
-static const char *thousands(cadre_request *r, int64_t n)
+/* A number as the pages show it (as Django's admin does: no thousands separator). */
+static const char *num(cadre_request *r, int64_t n)
 {
-    char digits[24], out[32];
-    int len = snprintf(digits, sizeof digits, "%lld", (long long)n);
-    size_t k = 0;
-    for (int i = 0; i < len; i++) {
-        if (i && (len - i) % 3 == 0 && digits[i - 1] != '-')
-            out[k++] = ',';
-        out[k++] = digits[i];
-    }
-    return cadre_arena_strndup(r->arena, out, k);
+    return cadre_arena_printf(r->arena, "%lld", (long long)n);
 }
 
 /* The page links of the paginator (Django's elided range): the first two, three each side of
@@ -1236,7 +1228,7 @@ static cadre_tvalue page_links(cadre_request *r, const admin_model *m, const lis
         cadre_tvar *l = cadre_alloc(r, 3 * sizeof *l);
         if (!l)
             break;
-        l[0] = (cadre_tvar){ "number", CADRE_TSTR(thousands(r, p)) };
+        l[0] = (cadre_tvar){ "number", CADRE_TSTR(num(r, p)) };
         l[1] = (cadre_tvar){ "url", p == st->page ? CADRE_TNONE
                                                   : CADRE_TSTR(list_url(r, m, st, p, st->order, -1,
                                                                         (cadre_slice){ 0 })) };
@@ -1390,7 +1382,7 @@ static int change_list(cadre_request *r)
     const char *counted = NULL;
     if (count >= 0)
         counted = cadre_arena_printf(r->arena, "%s%s %s", estimated ? "about " : "",
-                                     thousands(r, count), count == 1 ? m->singular : m->plural);
+                                     num(r, count), count == 1 ? m->singular : m->plural);
     size_t n;
     cadre_tvar *pv = page_vars(r, s, m->title, 28, &n);
     if (!pv)
@@ -1408,12 +1400,12 @@ static int change_list(cadre_request *r)
     pv[n++] = (cadre_tvar){ "estimated", CADRE_TBOOL(estimated) };
     pv[n++] = (cadre_tvar){ "total", total >= 0 ? CADRE_TSTR(cadre_arena_printf(
                                                       r->arena, "%s%s", total_est ? "about " : "",
-                                                      thousands(r, total)))
+                                                      num(r, total)))
                                                 : CADRE_TNONE };
-    pv[n++] = (cadre_tvar){ "page", CADRE_TSTR(thousands(r, st.page)) };
+    pv[n++] = (cadre_tvar){ "page", CADRE_TSTR(num(r, st.page)) };
     pv[n++] = (cadre_tvar){ "pages", pages >= 0 ? CADRE_TSTR(cadre_arena_printf(
                                                       r->arena, "%s%s", estimated ? "about " : "",
-                                                      thousands(r, pages)))
+                                                      num(r, pages)))
                                                 : CADRE_TNONE };
     pv[n++] = (cadre_tvar){ "page_links", pages > 1 ? page_links(r, m, &st, pages, !estimated)
                                                     : CADRE_TNONE };
@@ -1432,7 +1424,7 @@ static int change_list(cadre_request *r)
     pv[n++] = (cadre_tvar){ "searched", CADRE_TBOOL(narrowed) };
     pv[n++] = (cadre_tvar){ "results", count >= 0 ? CADRE_TSTR(cadre_arena_printf(
                                                         r->arena, "%s%s result%s",
-                                                        estimated ? "about " : "", thousands(r, count),
+                                                        estimated ? "about " : "", num(r, count),
                                                         count == 1 ? "" : "s"))
                                                   : CADRE_TNONE };
     cadre_tvalue filters;
