@@ -357,6 +357,30 @@ int cadre_respond_ref(cadre_request *r, int status, const char *content_type, co
 int cadre_respond_file(cadre_request *r, int status, const char *content_type, int fd, off_t offset,
                        size_t len);
 
+/**
+ * Writes the next part of a streamed body (cadre_respond_stream): appends it to out (empty at
+ * each call; a part of any size, best a few KiB to a few hundred) and returns 1 when more is to
+ * come, 0 when the body is complete, or a negative CADRE_E* to abort. It runs on the request's
+ * coroutine, so it may suspend (database queries, cadre_wait_fd) like a handler.
+ */
+typedef int (*cadre_body_writer)(cadre_request *r, cadre_buf *out, void *ctx);
+
+/**
+ * A response whose body is made while it is sent, of a length not known in advance (a CSV export
+ * of a million rows, a report): once the handler and the app's middlewares have returned (its
+ * headers are then final: set them before), the server sends the head with Transfer-Encoding:
+ * chunked — to an HTTP/1.0 client, a body that ends when the connection closes — then calls
+ * write(r, out, ctx) for each part and sends it. While the client is slower than the writer, the
+ * writer waits (more than 64 KiB queued), so a body of any size takes the memory of one part;
+ * a client that stops reading is dropped by the write timeout. When write fails (or the
+ * connection breaks) the connection is closed without the last chunk: the client sees a
+ * truncated body, never one that looks complete. A HEAD request, a 204 or a 304 sends no body
+ * and write is not called. ctx must live until the request ends (cadre_request_defer can free
+ * it). content_type is copied. Returns status; a later cadre_respond* replaces the stream.
+ */
+int cadre_respond_stream(cadre_request *r, int status, const char *content_type,
+                         cadre_body_writer write, void *ctx);
+
 /** A text/plain; charset=utf-8 response with a NUL-terminated body (copied). Returns status. */
 int cadre_text(cadre_request *r, int status, const char *text);
 

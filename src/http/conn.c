@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <stdio.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,8 @@
 #define LINGER_TOTAL_MS 30000
 #define DRIVE_ROUNDS 32          /* reads per turn before other connections get theirs */
 #define FILE_TURN (4 << 20)      /* file bytes sent per turn before other connections get theirs */
+#define STREAM_HIGH (64 * 1024)  /* a streamed body's writer waits while more than this is queued */
+#define STREAM_PART_MAX (64u << 20) /* one part of a streamed body, at most */
 
 static void drive(cadre__conn *c);
 
@@ -120,6 +123,8 @@ void cadre__conn_close(cadre__conn *c)
             s->body_reason = "the connection closed before the whole body arrived";
             cadre__slot_wake(s);
         }
+        if (s->stream_wait)
+            cadre__slot_wake(s); /* a streamed body's writer: it stops */
     }
     if (c->tail_slot) {
         cadre__slot_put(w, c->tail_slot);
@@ -263,6 +268,97 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The end of a request: the response's on_response hook, the slot back to the pool (unless the
+ * connection still writes a body from its arena). */
+static void done(cadre__conn *c, cadre__slot *s, uint64_t bytes)
+{
+    cadre__worker *w = c->worker;
+    c->served++;
+    if (w->cfg->on_response)
+        w->cfg->on_response(w->dispatch_ctx, &s->req, s->res.status, bytes, now_us() - s->start_us);
+    if (c->tail_slot != s)
+        cadre__slot_put(w, s);
+}
+
+/* Frames one part of a streamed body into the output: a chunk, or the bytes themselves when the
+ * body ends with the connection (HTTP/1.0). Returns 0 or CADRE_ENOMEM. */
+static int queue_part(cadre__conn *c, int framing, const char *data, size_t len)
+{
+    char size[24];
+    int n = framing == STREAM_CHUNKED ? snprintf(size, sizeof size, "%zx\r\n", len) : 0;
+    if (cadre_buf_reserve(&c->out, (size_t)n + len + 2) != 0)
+        return CADRE_ENOMEM;
+    cadre_buf_append(&c->out, size, (size_t)n);
+    cadre_buf_append(&c->out, data, len);
+    if (framing == STREAM_CHUNKED)
+        cadre_buf_append(&c->out, "\r\n", 2);
+    return 0;
+}
+
+/*
+ * The coroutine of a streamed body (cadre_respond_stream), once its head is queued: calls the
+ * writer for each part, queues it and writes what the socket takes; waits (cadre__slot_wait,
+ * woken by drive) while more than STREAM_HIGH is queued; ends with the last chunk, or without it
+ * (stream_failed) when the writer or the connection failed.
+ */
+static void stream_main(void *arg)
+{
+    cadre__slot *s = arg;
+    struct cadre__response_state *res = &s->res;
+    cadre_buf part;
+    cadre_buf_init(&part, STREAM_PART_MAX);
+    int rc = 1;
+    while (rc > 0) {
+        while (s->conn && s->conn->fd >= 0 && s->conn->out.len - s->conn->out_off > STREAM_HIGH) {
+            s->stream_wait = true;
+            cadre__slot_wait(s);
+            s->stream_wait = false;
+        }
+        if (!s->conn)
+            break;
+        cadre_buf_reset(&part);
+        rc = res->stream(&s->req, &part, res->stream_ctx);
+        cadre__conn *c = s->conn;
+        if (!c)
+            break;
+        if (rc < 0) {
+            cadre_log(CADRE_LOG_ERROR, "%.*s %.*s: a streamed body failed after %llu bytes (%s): "
+                      "closing the connection", (int)s->req.head.method.len, s->req.head.method.ptr,
+                      (int)s->req.head.path.len, s->req.head.path.ptr,
+                      (unsigned long long)s->stream_bytes, cadre_errname(rc));
+            break;
+        }
+        if (part.len && queue_part(c, s->streaming, part.data, part.len) != 0) {
+            rc = CADRE_ENOMEM;
+            break;
+        }
+        s->stream_bytes += part.len;
+        if (rc == 0 && s->streaming == STREAM_CHUNKED && cadre_buf_append(&c->out, "0\r\n\r\n", 5)) {
+            rc = CADRE_ENOMEM;
+            break;
+        }
+        if (flush(c) < 0) {
+            rc = CADRE_ECLOSED;
+            break;
+        }
+    }
+    s->stream_failed = rc != 0;
+    cadre_buf_free(&part);
+}
+
+/* A streamed body has been written (or has failed): the connection goes on with its next
+ * request, or closes. */
+static void stream_done(cadre__conn *c, cadre__slot *s)
+{
+    c->state = CS_HEAD;
+    c->slot = NULL;
+    if (s->stream_failed || s->streaming == STREAM_TO_CLOSE)
+        c->close_after = true;
+    if (s->stream_failed)
+        c->in_off = c->in.len; /* nothing more is answered on it */
+    done(c, s, s->stream_bytes);
+}
+
 static void finish(cadre__conn *c, cadre__slot *s)
 {
     cadre__worker *w = c->worker;
@@ -272,14 +368,28 @@ static void finish(cadre__conn *c, cadre__slot *s)
         c->close_after = true;
         c->in_off = c->in.len;
     }
+    if (s->stream_started) { /* the coroutine that wrote a streamed body has ended */
+        stream_done(c, s);
+        return;
+    }
     c->state = CS_HEAD;
     c->slot = NULL;
     uint64_t bytes = cadre__response_write(c, s);
-    c->served++;
-    if (w->cfg->on_response)
-        w->cfg->on_response(w->dispatch_ctx, &s->req, s->res.status, bytes, now_us() - s->start_us);
-    if (c->tail_slot != s)
-        cadre__slot_put(w, s);
+    if (s->streaming) {
+        /* the head is queued: the request's coroutine starts again, to write the body */
+        s->stream_started = true;
+        s->stream_bytes = bytes;
+        c->state = CS_BUSY;
+        c->slot = s;
+        cadre__coro_start(&s->coro, stream_main, s);
+        if (cadre__slot_run(s))
+            stream_done(c, s);
+        else
+            cadre__slot_suspended(s);
+        return;
+    }
+    (void)w;
+    done(c, s, bytes);
 }
 
 /* Runs a request on its slot; its body is complete in body (consumed with msg_len bytes of
@@ -684,7 +794,10 @@ static void set_wait_timer(cadre__conn *c)
 {
     if (c->dead)
         return;
-    if (c->state == CS_BUSY) {
+    if (c->state == CS_BUSY && c->slot && c->slot->stream_started && output_pending(c)) {
+        if (c->timer_kind != T_WRITE) /* a streamed body the client is slow to take */
+            cadre__timer_set(c, T_WRITE);
+    } else if (c->state == CS_BUSY) {
         cadre__timer_clear(c);
     } else if (output_pending(c)) {
         if (c->timer_kind != T_WRITE)
@@ -740,6 +853,8 @@ static void drive(cadre__conn *c)
             cadre__conn_close(c);
             return;
         }
+        if (c->slot && c->slot->stream_wait && c->out.len - c->out_off <= STREAM_HIGH / 2)
+            cadre__slot_wake(c->slot); /* a streamed body's writer: room for its next part */
         if (output_pending(c))
             break;
         if (held && c->state != CS_BUSY && c->in.len > c->in_off)

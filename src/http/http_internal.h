@@ -39,6 +39,8 @@ struct cadre__response_state {
     size_t file_len;
     CADRE_VEC(cadre_header) headers; /* extra headers, in the arena */
     bool close; /* Connection: close after this response */
+    cadre_body_writer stream; /* cadre_respond_stream: the body's writer, or NULL */
+    void *stream_ctx;
 };
 
 /* A request in progress: the coroutine it runs on, its arena, and what the handler sees. */
@@ -67,6 +69,12 @@ struct cadre__slot {
     int body_status;
     const char *body_reason; /* in the arena */
     cadre__slot *next_ready; /* in the worker's list of slots to resume (cadre__slot_wake) */
+    /* a streamed body being sent (cadre_respond_stream): its coroutine runs the writer */
+    enum { STREAM_NONE, STREAM_CHUNKED, STREAM_TO_CLOSE } streaming;
+    bool stream_started; /* the head is out: the coroutine now runs the writer */
+    bool stream_wait;    /* the writer waits for the client to take the queued output */
+    bool stream_failed;  /* the writer failed or the connection broke: close, no last chunk */
+    uint64_t stream_bytes;
     cadre__slot *next_free;
 };
 
@@ -204,7 +212,9 @@ void cadre__conn_request_done(cadre__conn *c, cadre__slot *s);
 /* Shutdown: closes the connection now if it has no request in flight. */
 void cadre__conn_shutdown_idle(cadre__conn *c);
 
-/* Serializes the slot's response into c->out (response.c); a file body moves to c->file_fd. */
+/* Serializes the slot's response into c->out (response.c); a file body moves to c->file_fd. A
+ * streamed body (s->res.stream) queues only the head and sets s->streaming to how the body is
+ * framed; the connection then runs the writer (conn.c). */
 /* Queues the response of s; returns its length in bytes (head and body). */
 uint64_t cadre__response_write(cadre__conn *c, cadre__slot *s);
 /* Closes the file a response holds, if any (a replaced or unsent file body). */

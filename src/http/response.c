@@ -160,6 +160,7 @@ int cadre_respond_ref(cadre_request *r, int status, const char *content_type, co
 {
     struct cadre__response_state *res = r->res;
     cadre__response_drop_file(res); /* a file body this replaces */
+    res->stream = NULL;
     res->status = status;
     res->content_type = content_type;
     res->body = (cadre_slice){ body, body ? len : 0 };
@@ -198,6 +199,15 @@ int cadre_respond_file(cadre_request *r, int status, const char *content_type, i
     res->file_fd = fd;
     res->file_off = offset;
     res->file_len = len;
+    return status;
+}
+
+int cadre_respond_stream(cadre_request *r, int status, const char *content_type,
+                         cadre_body_writer write, void *ctx)
+{
+    respond_copy(r, status, content_type, true, NULL, 0);
+    r->res->stream = write;
+    r->res->stream_ctx = ctx;
     return status;
 }
 
@@ -310,6 +320,7 @@ void cadre_response_clear(cadre_request *r)
 {
     struct cadre__response_state *res = r->res;
     cadre__response_drop_file(res);
+    res->stream = NULL;
     res->status = 0;
     res->content_type = NULL;
     res->body = (cadre_slice){ NULL, 0 };
@@ -410,7 +421,7 @@ static bool read_file_body(cadre__conn *c, int fd, off_t off, size_t len)
  * sendfile after the head. */
 static uint64_t write_response(cadre__conn *c, int status, const char *ctype, const cadre_header *hdrs,
                            size_t nhdrs, cadre_slice body, bool head_only, bool close, bool ka10,
-                           cadre__slot *owner, struct cadre__response_state *file)
+                           cadre__slot *owner, struct cadre__response_state *file, int stream)
 {
     cadre__worker *w = c->worker;
     cadre__update_date(w);
@@ -460,7 +471,9 @@ static uint64_t write_response(cadre__conn *c, int status, const char *ctype, co
         nosniff = !cadre_slice_ieq_cstr(cfg->extra_headers[i].name, "X-Content-Type-Options");
     if (nosniff)
         p = put(p, "X-Content-Type-Options: nosniff\r\n", 33);
-    if (!no_body) {
+    if (stream == STREAM_CHUNKED && !no_body && !head_only) {
+        p = put(p, "Transfer-Encoding: chunked\r\n", 28);
+    } else if (!no_body && !stream) { /* a stream's length is not known, even to HEAD */
         p = put(p, "Content-Length: ", 16);
         p = put_u64(p, body_len);
         p = put(p, "\r\n", 2);
@@ -530,8 +543,17 @@ uint64_t cadre__response_write(cadre__conn *c, cadre__slot *s)
     }
     bool close = c->close_after || !r->head.keep_alive || res->close || c->worker->stopping;
     bool head_only = cadre_slice_eq_cstr(r->head.method, "HEAD");
-    return write_response(c, res->status, res->content_type, res->headers.items, res->headers.len,
-                          res->body, head_only, close, r->head.version == 10 && !close, s, res);
+    /* a stream's framing: chunked, or to the close for HTTP/1.0, which knows no chunks */
+    int framing = !res->stream ? STREAM_NONE : r->head.version == 10 ? STREAM_TO_CLOSE : STREAM_CHUNKED;
+    if (framing == STREAM_TO_CLOSE)
+        close = true;
+    uint64_t n = write_response(c, res->status, res->content_type, res->headers.items,
+                                res->headers.len, res->body, head_only, close,
+                                r->head.version == 10 && !close, s, res, framing);
+    int st = res->status;
+    bool body = !head_only && st >= 200 && st != 204 && st != 304;
+    s->streaming = body && n > 0 ? framing : STREAM_NONE; /* else the writer is never called */
+    return n;
 }
 
 void cadre__response_error(cadre__conn *c, int status, const char *reason)
@@ -547,5 +569,5 @@ void cadre__response_error(cadre__conn *c, int status, const char *reason)
     size_t len = 11 + cadre_escape_json(body + 11, reason, n);
     memcpy(body + len, "\"}", 2);
     write_response(c, status, "application/json", NULL, 0, (cadre_slice){ body, len + 2 }, false,
-                   true, false, NULL, NULL);
+                   true, false, NULL, NULL, STREAM_NONE);
 }

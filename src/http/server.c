@@ -207,6 +207,9 @@ cadre__slot *cadre__slot_get(cadre__worker *w)
     s->req.arena = &s->arena;
     s->req.res = &s->res;
     s->result = 0;
+    s->streaming = STREAM_NONE;
+    s->stream_started = s->stream_wait = s->stream_failed = false;
+    s->stream_bytes = 0;
     s->kind = IO_WAIT;
     cadre__coro_start(&s->coro, slot_main, s);
     return s;

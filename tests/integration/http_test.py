@@ -502,6 +502,90 @@ class BasicTest(Base):
 # Persistent connections
 # -------------------------------------------------------------------------------------------------
 
+class StreamTest(Base):
+    """cadre_respond_stream: a body written part by part as it is sent."""
+
+    @staticmethod
+    def expected(parts, size):
+        return b''.join((b'%d:' % i).ljust(size, b'.') for i in range(parts))
+
+    def test_chunked_then_the_connection_goes_on(self):
+        c = self.connect()
+        c.send(req('GET', '/stream?parts=5&size=100&nap=1'))
+        r = c.read_final()
+        self.assertEqual((r.status, r.header('Transfer-Encoding'), r.header('Content-Length'),
+                          r.header('X-Parts')), (200, 'chunked', None, 'given'), r)
+        self.assertEqual(r.body, self.expected(5, 100))
+        c.send(req('GET', '/plaintext'))  # the same connection serves the next request
+        self.assert_text(c.read_final(), 'Hello, World!')
+
+    def test_pipelined_answers_stay_in_order(self):
+        c = self.connect()
+        c.send(req('GET', '/stream?parts=3&size=5000&nap=1') + req('GET', '/plaintext')
+               + req('GET', '/stream?parts=2&size=20'))
+        self.assertEqual(c.read_final().body, self.expected(3, 5000))
+        self.assert_text(c.read_final(), 'Hello, World!')
+        self.assertEqual(c.read_final().body, self.expected(2, 20))
+
+    def test_large_body_to_a_slow_reader(self):
+        # 48 MiB through a 64 KiB receive buffer: the writer waits for the client, the body
+        # arrives whole and in order (read in pieces, never buffered whole by the test)
+        c = self.connect(rcvbuf=65536, timeout=60)
+        c.send(req('GET', '/stream?parts=768&size=65536'))
+        head = b''
+        for _ in range(2000):
+            head += c.sock.recv(1)
+            if head.endswith(b'\r\n\r\n'):
+                break
+        self.assertIn(b'Transfer-Encoding: chunked', head)
+        c.buf = bytearray()
+        deadline = time.monotonic() + 60
+        for i in range(768):
+            line = c._line(deadline)
+            self.assertEqual(int(line, 16), 65536)
+            part = c._exact(65536, deadline)
+            self.assertEqual(part[:12], (b'%d:' % i).ljust(12, b'.'))
+            self.assertEqual(c._exact(2, deadline), b'\r\n')
+        self.assertEqual(c._line(deadline), b'0')
+        self.assertEqual(c._line(deadline), b'')
+
+    def test_http10_body_ends_with_the_connection(self):
+        c = self.connect()
+        c.send(req('GET', '/stream?parts=4&size=50', version='HTTP/1.0'))
+        r = c.read_final()
+        self.assertEqual((r.status, r.header('Transfer-Encoding'), r.header('Content-Length')),
+                         (200, None, None), r)
+        self.assertEqual(r.body, self.expected(4, 50))
+        self.assertTrue(c.eof)
+
+    def test_head_sends_no_body_and_no_length(self):
+        c = self.connect()
+        c.send(req('HEAD', '/stream?parts=4&size=50') + req('GET', '/plaintext'))
+        r = c.read_final('HEAD')
+        self.assertEqual((r.status, r.header('Content-Length')), (200, None), r)
+        self.assert_text(c.read_final(), 'Hello, World!')  # nothing stood between them
+
+    def test_a_failing_writer_truncates_and_closes(self):
+        c = self.connect()
+        c.send(req('GET', '/stream?parts=10&size=100&fail=3') + req('GET', '/plaintext'))
+        with self.assertRaises(Closed):  # no last chunk: the client knows the body is cut
+            c.read_final()
+        self.assertTrue(c.eof)
+        self.assertEqual(bytes(c.buf), b'')  # nor an answer to the request behind it
+        # and before the first part: the head only, then the close
+        c = self.connect()
+        c.send(req('GET', '/stream?parts=10&size=100&fail=0'))
+        with self.assertRaises(Closed):
+            c.read_final()
+
+    def test_a_client_that_leaves_midway(self):
+        c = self.connect(rcvbuf=4096)
+        c.send(req('GET', '/stream?parts=100000&size=65536'))
+        c.sock.recv(1000)
+        c.close()  # the writer stops (the server would otherwise write 6 GB)
+        self.assert_text(self.roundtrip(req('GET', '/plaintext')), 'Hello, World!')
+
+
 class KeepAliveTest(Base):
     def test_100_sequential_requests(self):
         c = self.connect()

@@ -102,6 +102,45 @@ static int h_big(cadre_request *r)
     return cadre_respond_ref(r, 200, TEXT_PLAIN, buf, BIG_SIZE);
 }
 
+/* GET /stream?parts=N&size=K[&fail=F][&nap=1]: a streamed body of N parts of K bytes, each
+ * "<part number>:" then dots to K bytes; with fail=F the writer fails at part F (after F parts);
+ * with nap=1 it sleeps 1 ms before each part (a writer that suspends, as a database query does). */
+typedef struct stream_state {
+    int64_t parts, size, fail, at;
+    bool nap;
+} stream_state;
+
+static int write_part(cadre_request *r, cadre_buf *out, void *ctx)
+{
+    stream_state *st = ctx;
+    if (st->at == st->fail)
+        return CADRE_EIO;
+    if (st->nap && cadre_sleep(r, 1) != 0)
+        return CADRE_EIO;
+    int rc = cadre_buf_appendf(out, "%lld:", (long long)st->at);
+    for (int64_t i = (int64_t)out->len; rc == 0 && i < st->size; i++)
+        rc = cadre_buf_append(out, ".", 1);
+    if (rc)
+        return rc;
+    return ++st->at < st->parts;
+}
+
+static int h_stream(cadre_request *r)
+{
+    stream_state *st = cadre_alloc(r, sizeof *st);
+    *st = (stream_state){ .fail = -1 };
+    cadre_slice v;
+    if (!cadre_request_query(r, "parts", &v) || cadre_slice_to_i64(v, false, &st->parts) ||
+        st->parts < 1 || !cadre_request_query(r, "size", &v) ||
+        cadre_slice_to_i64(v, false, &st->size) || st->size < 16 || st->size > (1 << 20))
+        return cadre_error(r, 400, "parts and size");
+    if (cadre_request_query(r, "fail", &v) && cadre_slice_to_i64(v, false, &st->fail))
+        return cadre_error(r, 400, "fail");
+    st->nap = cadre_request_query(r, "nap", &v);
+    cadre_set_header(r, "X-Parts", "given");
+    return cadre_respond_stream(r, 200, TEXT_PLAIN, write_part, st);
+}
+
 int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("testapp");
@@ -118,5 +157,6 @@ int main(int argc, char **argv)
     cadre_get(app, "/header", h_header);
     cadre_get(app, "/fail", h_fail);
     cadre_get(app, "/big", h_big);
+    cadre_get(app, "/stream", h_stream);
     return cadre_main(app, argc, argv);
 }
