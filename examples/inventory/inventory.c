@@ -66,7 +66,8 @@ static int discount(cadre_request *r, const cadre_schema *model, const int64_t *
         int rc = product_get(db, r->arena, ids[i], &p, &found);
         if (rc || !found)
             return rc;
-        product cheaper = { .id = p.id, .price = p.price * 0.9 };
+        /* 10 % off, to the cent (prices are never negative) */
+        product cheaper = { .id = p.id, .price = (double)(int64_t)(p.price * 90.0 + 0.5) / 100.0 };
         cadre_set(&cheaper, product, id);
         cadre_set(&cheaper, product, price);
         if ((rc = product_patch(db, r->arena, &cheaper, NULL)) != 0)

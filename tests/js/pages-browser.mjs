@@ -3,7 +3,7 @@
 // errors beside the field, Post/Redirect/Get), and markup in data staying text.
 //   node pages-browser.mjs INVENTORY_BINARY
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { checker, launch, serve } from "./harness.mjs";
@@ -123,6 +123,35 @@ try {
                      page.click("button[name=_save]")]);
   const saved = await page.$$eval("tbody td", (tds) => tds.map((td) => td.textContent));
   check(saved.includes("13.0"), `the new price in the list (${saved})`);
+  // The list's CSV export, downloaded as a file.
+  const [download] = await Promise.all([page.waitForEvent("download", { timeout: 10000 }),
+                                        page.click("text=Export CSV")]);
+  check(/^product-\d{4}-\d\d-\d\d\.csv$/.test(download.suggestedFilename()),
+        `the export's file name (${download.suggestedFilename()})`);
+  const csv = readFileSync(await download.path(), "utf8");
+  check(csv.startsWith("id,name,price,supplier_id,Supplier,updated_at\r\n") &&
+        csv.includes(",<script>window.__pwned=2</script>Saw,13.0,"), `the export's rows (${csv})`);
+  // An action on the selected row: the price lowered by 10 %.
+  await page.check("tbody input[name=_selected_action]");
+  await page.selectOption("#action-select", "discount");
+  await Promise.all([page.waitForURL(`${base}/admin/inventory/product/`, { timeout: 10000 }),
+                     page.click(".actions button[type=submit]")]);
+  const discounted = await page.$$eval("tbody td", (tds) => tds.map((td) => td.textContent));
+  check(discounted.includes("11.7"), `the action lowered the price (${discounted})`);
+  // Its history: who changed the price, from what to what.
+  await page.click("tbody td a");
+  await page.waitForURL(/\/change\/$/, { timeout: 10000 });
+  await Promise.all([page.waitForURL(/\/history\/$/, { timeout: 10000 }), page.click("text=History")]);
+  const history = await page.$$eval("table.history td", (tds) => tds.map((td) => td.textContent));
+  check(history.some((t) => t.includes("price: 12.5 → 13.0")), `the form's change in the history (${history})`);
+  check(history.some((t) => t === "Added.") || history.length >= 3, `the history's rows (${history})`);
+  // Deleted after its confirmation: the list is empty again.
+  await page.goBack();
+  await Promise.all([page.waitForURL(/\/delete\/$/, { timeout: 10000 }), page.click("a.button.danger")]);
+  check((await page.textContent("main")).includes("Are you sure you want to delete"), "the confirmation");
+  await Promise.all([page.waitForURL(`${base}/admin/inventory/product/`, { timeout: 10000 }),
+                     page.click("button.danger")]);
+  check((await page.textContent("tbody")).includes("No products."), "deleted");
   await page.goto(`${base}/`);
   // Logged out (a POST with the CSRF token): the list sends to the login page again.
   await Promise.all([page.waitForLoadState(), page.click("header .account button")]);
