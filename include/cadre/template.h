@@ -396,6 +396,16 @@ typedef struct cadre_form_page_spec {
 int cadre__form_page(cadre_app *app, const char *path, const cadre_form_page_spec *spec);
 
 /**
+ * Answers a form's foreign-key search (GET ...?field=F&q=TEXT, what the input of a foreign key
+ * with too many rows for a select asks as the user types: cadre_tform.search): the rows of F's
+ * model whose label (their first text field) holds TEXT, ignoring case, by label, the first 20,
+ * as [{"value": id, "label": "text"}] — only rows the user may view (its view permission and
+ * filter hook). F must be a foreign key of s among only's fields (0: any); else 404. Returns the
+ * status, or a negative CADRE_E*.
+ */
+int cadre_form_choices(cadre_request *r, struct cadre_db *db, const cadre_schema *s, uint64_t only);
+
+/**
  * Reads a form's body — application/x-www-form-urlencoded or multipart/form-data (its files
  * streamed to disk, deleted after the request unless moved) — into obj, a struct of s (zeroed
  * first), as a form page does: with only (a bit per field index; 0: every field) the other

@@ -539,7 +539,8 @@ static int show_form(cadre_request *r, const admin_model *m, int status, const v
     if (!form)
         return CADRE_ENOMEM;
     *form = (cadre_tform){ .schema = m->model, .obj = obj, .errs = errs, .only = m->form_fields,
-                           .db = s->db, .request = r };
+                           .db = s->db, .request = r,
+                           .search = cadre_arena_printf(r->arena, "%schoices?field=", m->url) };
     const char *title =
         adding ? cadre_arena_printf(r->arena, "Add %s", m->singular)
                : cadre_arena_printf(r->arena, "%s %s", readonly ? "View" : "Change", m->singular);
@@ -617,6 +618,17 @@ static int saved(cadre_request *r, const admin_model *m, const void *row)
 
 /* The form's fields from the request into *obj (in r's arena), their errors into errs: 0, or an
  * answer's status (415, 413), or an error. */
+/* GET /admin/MODULE/MODEL/choices?field=F&q=TEXT: a foreign key's autocomplete, past a select's
+ * rows (cadre_form_choices), for a user who may add or change rows of the model. */
+static int fk_choices(cadre_request *r)
+{
+    const admin_model *m = r->route_data;
+    if (!cadre_model_allows(r, m->model, "add", NULL) &&
+        !cadre_model_allows(r, m->model, "change", NULL))
+        return cadre_app_error(r, 403, "Forbidden");
+    return cadre_form_choices(r, m->site->db, m->model, m->form_fields);
+}
+
 static int read_form(cadre_request *r, const admin_model *m, void **obj, cadre_verrors *errs)
 {
     cadre_verrors_init(errs, r->arena);
@@ -1943,6 +1955,13 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
     snprintf(export, strlen(m->url) + 8, "%sexport/", m->url);
     if (rc == 0)
         rc = cadre_route(app, "GET", export, export_csv, .data = m,
+                         .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
+    char *choices = cadre_app_own(app, malloc(strlen(m->url) + 8));
+    if (!choices)
+        return CADRE_ENOMEM;
+    snprintf(choices, strlen(m->url) + 8, "%schoices", m->url);
+    if (rc == 0)
+        rc = cadre_route(app, "GET", choices, fk_choices, .data = m,
                          .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
     if (rc == 0 && m->pk)
         rc = cadre_route(app, "POST", m->url, run_action, .data = m,

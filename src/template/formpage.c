@@ -167,19 +167,14 @@ static int form_post(cadre_request *r)
     return cadre_redirect(r, 303, fp->success ? fp->success : fp->path);
 }
 
-/* GET PATH/choices?field=F&q=TEXT: the rows of foreign key F's model whose label (their first
- * text field) holds TEXT, by label, the first 20, as [{"value":id,"label":text}] — what a foreign
- * key input of the form suggests when its model has too many rows for a select. */
-static int form_choices(cadre_request *r)
+int cadre_form_choices(cadre_request *r, cadre_db *db, const cadre_schema *s, uint64_t only)
 {
-    const struct form_page *fp = r->route_data;
-    const cadre_schema *s = fp->spec.schema;
     cadre_slice name, text = { "", 0 };
     if (!cadre_request_query(r, "field", &name))
         return cadre_error(r, 404, "Not Found");
     cadre_request_query(r, "q", &text);
     const cadre_field *f = cadre_schema_field(s, name.ptr, name.len);
-    if (!f || !f->fk || (fp->only && !((fp->only >> (f - s->fields)) & 1)) || !fp->spec.db)
+    if (!f || !f->fk || (only && !((only >> (f - s->fields)) & 1)) || !db)
         return cadre_error(r, 404, "Not Found");
     const cadre_schema *t = f->fk();
     const cadre_field *pk = cadre_model_pk(t), *label = NULL;
@@ -194,7 +189,7 @@ static int form_choices(cadre_request *r)
     int rc = cadre_model_check(r, t, "view", NULL);
     if (rc)
         return rc;
-    cadre_q_init(&q, fp->spec.db, t, r->arena);
+    cadre_q_init(&q, db, t, r->arena);
     if ((rc = cadre_model_filter(r, t, &q)) != 0)
         return rc;
     if (text.len)
@@ -222,6 +217,14 @@ static int form_choices(cadre_request *r)
     }
     cadre_json_end_array(&w);
     return cadre_respond_ref(r, 200, "application/json", out.data, out.len);
+}
+
+/* GET PATH/choices?field=F&q=TEXT: what a foreign key input of the form suggests when its model
+ * has too many rows for a select. */
+static int form_choices(cadre_request *r)
+{
+    const struct form_page *fp = r->route_data;
+    return cadre_form_choices(r, fp->spec.db, fp->spec.schema, fp->only);
 }
 
 /* The bits of the fields named in list ("name,price"); an unknown name is a configuration

@@ -1255,6 +1255,27 @@ class AdminTest(ServedTest):
         rows = list(csv.reader(io.StringIO(body, newline=""))) if resp.status == 200 else body
         return resp.status, hdrs, rows
 
+    def test_foreign_key_autocomplete(self):
+        # 106 suppliers: more than a select lists, so the product form's supplier is an input
+        # that asks the admin for the rows whose name holds what is typed
+        status, html = self.page("/admin/inventory/product/add/", "ops")
+        self.assertEqual(status, 200)
+        self.assertIn('data-search="/admin/inventory/product/choices?field=supplier_id"', html)
+        self.assertNotIn('<select name="supplier_id"', html)
+        status, _, raw = self.server.request(
+            "GET", "/admin/inventory/product/choices?field=supplier_id&q=supplier+04", token=None,
+            headers={"Cookie": self.cookies["ops"]})
+        self.assertEqual(status, 200, raw)
+        got = json.loads(raw)
+        self.assertEqual([c["label"] for c in got], [f"Supplier 04{i}" for i in range(10)])
+        self.assertTrue(all(isinstance(c["value"], int) for c in got))
+        # only a foreign key of the form; only for who may add or change products
+        status, _, raw = self.server.request("GET", "/admin/inventory/product/choices?field=name&q=x",
+                                             token=None, headers={"Cookie": self.cookies["ops"]})
+        self.assertEqual(status, 404, raw)
+        self.assertEqual(self.page("/admin/inventory/product/choices?field=supplier_id", "clerk")[0],
+                         403)
+
     def test_csv_export(self):
         url = "/admin/inventory/product/export/"
         status, hdrs, rows = self.csv(url, "clerk")
