@@ -256,11 +256,13 @@ int main(int argc, char **argv)
                          .search = "name, email", .ordering = "name");
     cadre_admin_register(app, CADRE_SCHEMA_OF(product),
                          .list = "id, name, price, supplier_id, updated_at", .search = "name, =id",
-                         .filters = "supplier_id, updated_at", .ordering = "name");
+                         .filters = "supplier_id, updated_at", .ordering = "name",
+                         .inlines = "stock_movement");
     cadre_admin_action(app, CADRE_SCHEMA_OF(product), "discount", discount,
                        .label = "Lower the price by 10 %");
     cadre_admin_register(app, CADRE_SCHEMA_OF(stock_movement),
-                         .list = "id, product_id, quantity, note, created_at", .search = "note");
+                         .list = "id, product_id, quantity, note, created_at", .search = "note",
+                         .filters = "product_id");
     cadre_admin_register(app, CADRE_SCHEMA_OF(cadre_user),
                          .list = "id, username, email, is_staff, is_superuser, last_login",
                          .search = "username, email", .filters = "is_staff, is_superuser",

@@ -112,6 +112,14 @@ typedef struct cadre_admin_model_opts {
      *  are never taken from the request. NULL: every column but the key, automatic timestamps
      *  and write-only fields. */
     const char *fields;
+    /** Related models edited on this model's add and change pages (Django's inlines):
+     *  "stock_movement" names a model with a foreign key to this one; its rows that point to
+     *  this row (the first 50; the others counted, linked to its list when that filters by the
+     *  key) each get a form of their own, with a Delete box, and three blank rows add new ones
+     *  (a blank row left blank is ignored). Each row is checked against the related model's
+     *  permissions and object hooks, nothing is written until every row of the page is valid,
+     *  and each change goes into the history. At most 4; not for models with file fields. */
+    const char *inlines;
 } cadre_admin_model_opts;
 
 /**

@@ -209,6 +209,9 @@ typedef struct cadre_tform {
      *  rows its user may view — none listed without the related model's view permission, and
      *  only those its filter keeps (cadre_model_allows, cadre_model_filter). NULL: every row. */
     cadre_request *request;
+    /** Names its inputs PREFIX-NAME (ids id_PREFIX-NAME), so that several forms of one schema
+     *  share a page (the admin's inline rows, Django's formset prefixes); NULL: NAME. */
+    const char *prefix;
 } cadre_tform;
 
 /** Foreign key rows a form lists in a <select> before it switches to a number input. */
@@ -416,6 +419,14 @@ int cadre_form_choices(cadre_request *r, struct cadre_db *db, const cadre_schema
  */
 int cadre_form_read(cadre_request *r, const cadre_schema *s, uint64_t only, void *obj,
                     cadre_verrors *errs);
+
+/**
+ * As cadre_form_read, from application/x-www-form-urlencoded text given rather than the request's
+ * body: one of several forms that share a page (the admin's inline rows, their prefixes taken
+ * off). Returns 0 (errs may hold its errors) or a negative CADRE_E*.
+ */
+int cadre_form_read_urlencoded(cadre_request *r, const cadre_schema *s, uint64_t only,
+                               cadre_slice text, void *obj, cadre_verrors *errs);
 
 /**
  * A form page at path: GET shows the form of SCHEMA's fields in template_name (`{{ form }}`, or

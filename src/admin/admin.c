@@ -29,6 +29,9 @@
 #define FILTER_CHOICES 100 /* a foreign key filter's rows */
 #define MAX_ACTIONS 16
 #define MAX_SELECTED 1000
+#define MAX_INLINES 4
+#define INLINE_EXTRA 3 /* blank rows an inline offers */
+#define INLINE_ROWS 50 /* related rows a page edits; more are only counted */
 
 extern const cadre_migration_source cadre_admin_migrations[];
 extern const size_t cadre_admin_migrations_count;
@@ -68,6 +71,11 @@ typedef struct admin_model {
     size_t nactions;
     char *add_url;        /* ".../add/" */
     struct admin_site *site;
+    struct { /* related models edited on this one's page (Django's inlines) */
+        struct admin_model *m; /* the related model as the admin handles it (its form fields) */
+        const cadre_field *fk; /* its foreign key to this model */
+    } inlines[MAX_INLINES];
+    size_t ninlines;
 } admin_model;
 
 typedef struct admin_site {
@@ -83,6 +91,8 @@ typedef struct admin_site {
 
 static void model_free(admin_model *m)
 {
+    for (size_t j = 0; j < m->ninlines; j++)
+        model_free(m->inlines[j].m);
     for (size_t j = 0; j < m->norder; j++)
         free((char *)m->order[j]);
     for (size_t j = 0; j < m->ncols; j++)
@@ -531,10 +541,402 @@ CADRE_SCHEMA(admin_buttons, BUTTON_FIELDS)
 
 /* The add or change form: obj (NULL: empty) with errs beside its fields; read-only for a user who
  * may only view the row. */
+/* ---------------------------------------------------------------------------------------------
+ * Inlines: a related model's rows edited on the page of the row they point to (a product's stock
+ * movements on the product's page), each row a form of its own whose inputs are named
+ * PREFIX-N-FIELD (PREFIX is the related model's name), Django's formsets without the script.
+ * ------------------------------------------------------------------------------------------- */
+
+#define INLINE_META_FIELDS(F)                                                                      \
+    F(int64, id, CADRE_OPTIONAL) F(bool, DELETE, CADRE_OPTIONAL) F(int64, TOTAL_FORMS, CADRE_OPTIONAL)
+CADRE_SCHEMA(admin_inline_meta, INLINE_META_FIELDS)
+
+typedef struct inline_row {
+    void *obj;          /* its values: as read from the form, or from the database */
+    const void *before; /* the row in the database (an existing row), or NULL */
+    int64_t id;         /* 0: a new row */
+    bool del;           /* its Delete box ticked */
+    bool skip;          /* a blank new row, or an existing one unchanged: nothing to write */
+    bool gone;          /* deleted by this save: not shown again */
+    cadre_verrors errs;
+} inline_row;
+
+typedef struct inline_set {
+    inline_row *rows;
+    size_t n;
+    int64_t more; /* existing rows beyond the page's */
+    bool shown, may_add, may_change, may_delete;
+    const char *error; /* about the set as a whole */
+} inline_set;
+
+/* The pairs of the urlencoded body whose name starts with prefix, the prefix taken off
+ * ("stock_movement-0-note=x" → "note=x" for "stock_movement-0-"): a form of their own. */
+static cadre_slice body_part(cadre_request *r, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    cadre_buf b;
+    cadre_buf_init_arena(&b, r->arena, r->body.len + 1);
+    const char *p = r->body.ptr, *end = p ? p + r->body.len : NULL;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        if ((size_t)(e - p) > pl && memcmp(p, prefix, pl) == 0) {
+            if (b.len)
+                cadre_buf_append(&b, "&", 1);
+            cadre_buf_append(&b, p + pl, (size_t)(e - p) - pl);
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return (cadre_slice){ b.data ? b.data : "", b.len };
+}
+
+/* Whether something was typed into a new row's text, number or date inputs (a select or a
+ * checkbox always sends its value: they say nothing of intent, as Django's has_changed). */
+static bool typed(const admin_model *im, cadre_slice part)
+{
+    const char *p = part.ptr, *end = p + part.len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        if (eq && eq + 1 < e) {
+            const cadre_field *f = cadre_schema_field(im->model, p, (size_t)(eq - p));
+            if (f && ((im->form_fields >> (f - im->model->fields)) & 1) && !f->fk &&
+                f->type != CADRE_T_BOOL && f->type != CADRE_T_ENUM)
+                return true;
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return false;
+}
+
+/* The existing rows of inline k that point to parent (those the user may view), by key: the
+ * first INLINE_ROWS, or those of ids; *more gets how many more there are. */
+static int inline_existing(cadre_request *r, const admin_model *m, size_t k, int64_t parent,
+                           const cadre_value *ids, size_t nids, cadre_rows *out, int64_t *more)
+{
+    const admin_model *im = m->inlines[k].m;
+    cadre_query q;
+    cadre_q_init(&q, m->site->db, im->model, r->arena);
+    int rc = cadre_model_filter(r, im->model, &q);
+    if (rc)
+        return rc;
+    cadre_q_filter(&q, m->inlines[k].fk->name, CADRE_PINT(parent));
+    if (ids)
+        cadre_q_filter_in(&q, im->pk->name, ids, nids);
+    cadre_q_order_by(&q, im->pk->name);
+    cadre_q_limit(&q, INLINE_ROWS + 1);
+    if ((rc = cadre_q_fetch(&q, out)) != 0)
+        return rc;
+    *more = 0;
+    if (out->len > INLINE_ROWS) {
+        out->len = INLINE_ROWS;
+        cadre_q_limit(&q, -1);
+        int64_t all;
+        if ((rc = cadre_q_count(&q, &all)) != 0)
+            return rc;
+        *more = all - INLINE_ROWS;
+    }
+    return 0;
+}
+
+/* What the user may do with inline k's rows. */
+static void inline_perms(cadre_request *r, const admin_model *m, size_t k, bool readonly,
+                         inline_set *set)
+{
+    const cadre_schema *t = m->inlines[k].m->model;
+    set->shown = cadre_model_allows(r, t, "view", NULL);
+    set->may_add = !readonly && cadre_model_allows(r, t, "add", NULL);
+    set->may_change = !readonly && cadre_model_allows(r, t, "change", NULL);
+    set->may_delete = !readonly && cadre_model_allows(r, t, "delete", NULL);
+}
+
+/* The inlines of a page shown afresh: the rows that point to parent (0 when adding), then blank
+ * rows for new ones. */
+static int inline_load(cadre_request *r, const admin_model *m, int64_t parent, bool readonly,
+                       inline_set *sets)
+{
+    for (size_t k = 0; k < m->ninlines; k++) {
+        inline_set *set = &sets[k];
+        const admin_model *im = m->inlines[k].m;
+        *set = (inline_set){ 0 };
+        inline_perms(r, m, k, readonly, set);
+        if (!set->shown)
+            continue;
+        cadre_rows rows = { 0 };
+        int rc = parent ? inline_existing(r, m, k, parent, NULL, 0, &rows, &set->more) : 0;
+        if (rc)
+            return rc;
+        size_t extra = set->may_add ? INLINE_EXTRA : 0;
+        set->rows = cadre_alloc(r, (rows.len + extra + 1) * sizeof *set->rows);
+        if (!set->rows)
+            return CADRE_ENOMEM;
+        for (size_t i = 0; i < rows.len + extra; i++) {
+            inline_row *row = &set->rows[set->n++];
+            *row = (inline_row){ 0 };
+            cadre_verrors_init(&row->errs, r->arena);
+            if (i < rows.len) {
+                row->obj = (char *)rows.items + i * im->model->size;
+                row->before = row->obj;
+                row->id = *(const int64_t *)((const char *)row->obj + im->pk->offset);
+            }
+        }
+    }
+    return 0;
+}
+
+/* The inlines as posted, checked against the database and the user's permissions; *bad counts
+ * the rows with errors. Nothing is written. Returns 0, a status already answered (403), or a
+ * negative CADRE_E*. */
+static int inline_read(cadre_request *r, const admin_model *m, int64_t parent, inline_set *sets,
+                       size_t *bad)
+{
+    *bad = 0;
+    for (size_t k = 0; k < m->ninlines; k++) {
+        inline_set *set = &sets[k];
+        const admin_model *im = m->inlines[k].m;
+        *set = (inline_set){ 0 };
+        inline_perms(r, m, k, false, set);
+        if (!set->shown)
+            continue;
+        const char *prefix = im->model->name;
+        admin_inline_meta meta;
+        cadre_verrors ignored;
+        cadre_verrors_init(&ignored, r->arena);
+        memset(&meta, 0, sizeof meta);
+        cadre_form_decode_urlencoded(admin_inline_meta__schema(),
+                                     body_part(r, cadre_arena_printf(r->arena, "%s-", prefix)), &meta,
+                                     r->arena, &ignored);
+        int64_t total = meta.TOTAL_FORMS;
+        if (total < 0 || total > INLINE_ROWS + INLINE_EXTRA)
+            total = 0; /* not a form this page sent */
+        set->rows = cadre_alloc(r, ((size_t)total + 1) * sizeof *set->rows);
+        cadre_value *ids = cadre_alloc(r, ((size_t)total + 1) * sizeof *ids);
+        if (!set->rows || !ids)
+            return CADRE_ENOMEM;
+        size_t nids = 0;
+        for (int64_t i = 0; i < total; i++) {
+            inline_row *row = &set->rows[set->n++];
+            *row = (inline_row){ 0 };
+            cadre_verrors_init(&row->errs, r->arena);
+            cadre_slice part = body_part(r, cadre_arena_printf(r->arena, "%s-%lld-", prefix, (long long)i));
+            memset(&meta, 0, sizeof meta);
+            cadre_form_decode_urlencoded(admin_inline_meta__schema(), part, &meta, r->arena, &ignored);
+            row->id = meta.id > 0 ? meta.id : 0;
+            row->del = row->id && meta.DELETE;
+            if (!(row->obj = cadre_alloc(r, im->model->size)))
+                return CADRE_ENOMEM;
+            int rc = cadre_form_read_urlencoded(r, im->model, im->form_fields, part, row->obj,
+                                                &row->errs);
+            if (rc)
+                return rc;
+            if (row->id)
+                ids[nids++] = CADRE_PINT(row->id);
+            else if (!typed(im, part))
+                row->skip = true; /* a blank row left blank */
+        }
+        /* the existing rows named: the parent's, which the user may see */
+        cadre_rows existing = { 0 };
+        int64_t more;
+        int rc = nids ? inline_existing(r, m, k, parent, ids, nids, &existing, &more) : 0;
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < set->n; i++) {
+            inline_row *row = &set->rows[i];
+            if (row->skip) {
+                row->errs.len = 0;
+                continue;
+            }
+            if (row->id) {
+                for (size_t j = 0; j < existing.len && !row->before; j++) {
+                    const char *e = (const char *)existing.items + j * im->model->size;
+                    if (*(const int64_t *)(e + im->pk->offset) == row->id)
+                        row->before = e;
+                }
+                if (!row->before) { /* deleted meanwhile, or not this row's to edit */
+                    set->error = "A row below was deleted or moved meanwhile: it is no longer "
+                                 "listed. Check the others and save again.";
+                    row->id = 0;
+                    row->skip = true;
+                    (*bad)++;
+                    continue;
+                }
+                *(int64_t *)((char *)row->obj + im->pk->offset) = row->id;
+            }
+            if (row->del) {
+                row->errs.len = 0;
+                if (!set->may_delete || !cadre_model_allows(r, im->model, "delete", row->before))
+                    return cadre_app_error(r, 403, "You may not delete these rows.");
+                continue;
+            }
+            if (row->errs.len) {
+                (*bad)++;
+                continue;
+            }
+            if (row->id) {
+                if (strcmp(changed_fields(r, im, row->before, row->obj), "[]") == 0) {
+                    row->skip = true; /* unchanged */
+                    continue;
+                }
+                if (!set->may_change || !cadre_model_allows(r, im->model, "change", row->before))
+                    return cadre_app_error(r, 403, "You may not change these rows.");
+            } else if (!set->may_add) {
+                return cadre_app_error(r, 403, "You may not add these rows.");
+            }
+        }
+    }
+    return 0;
+}
+
+/* Writes the inlines read by inline_read, for parent (just added, or changed): deletes, changes,
+ * adds, each logged. A row the database refuses (a unique or foreign key constraint) gets the
+ * error beside its fields and *bad counts it. */
+static int inline_save(cadre_request *r, const admin_model *m, int64_t parent, inline_set *sets,
+                       size_t *bad)
+{
+    cadre_db *db = m->site->db;
+    *bad = 0;
+    for (size_t k = 0; k < m->ninlines; k++) {
+        const admin_model *im = m->inlines[k].m;
+        const cadre_field *fk = m->inlines[k].fk;
+        inline_set *set = &sets[k];
+        for (size_t i = 0; set->shown && i < set->n; i++) {
+            inline_row *row = &set->rows[i];
+            int64_t changes = 0;
+            int rc = 0;
+            if (row->skip)
+                continue;
+            if (row->del) {
+                rc = cadre_model_delete(db, im->model, row->id, &changes);
+                if (rc == CADRE_ESTATE) { /* a protected row refers to it */
+                    set->error = "A row could not be deleted: other rows refer to it.";
+                    (*bad)++;
+                    continue;
+                }
+                if (rc == 0 && changes)
+                    log_action(r, im, CADRE_ADMIN_DELETED, row->before, NULL);
+                row->gone = rc == 0;
+            } else if (row->id) {
+                void *now = cadre_alloc(r, im->model->size);
+                if (!now)
+                    return CADRE_ENOMEM;
+                memcpy(now, row->before, im->model->size);
+                uint64_t *set_bits = (uint64_t *)((char *)row->obj + im->model->set_offset);
+                *set_bits |= im->form_fields | ((uint64_t)1 << (im->pk - im->model->fields));
+                cadre_schema_overlay(im->model, now, row->obj);
+                if ((rc = cadre_model_check(r, im->model, "change", now)) != 0)
+                    return rc;
+                rc = cadre_model_update(db, r->arena, im->model, row->obj, true, &changes);
+                if ((rc == CADRE_EEXIST || rc == CADRE_ESTATE) &&
+                    cadre_model_conflicts(db, r->arena, im->model, row->obj, row->id, true,
+                                          &row->errs) > 0) {
+                    (*bad)++;
+                    continue;
+                }
+                if (rc == 0)
+                    log_action(r, im, CADRE_ADMIN_CHANGED, now,
+                               changed_fields(r, im, row->before, now));
+            } else {
+                *(int64_t *)((char *)row->obj + fk->offset) = parent;
+                *(uint64_t *)((char *)row->obj + im->model->set_offset) |=
+                    (uint64_t)1 << (fk - im->model->fields);
+                if ((rc = cadre_model_check(r, im->model, "add", row->obj)) != 0)
+                    return rc;
+                rc = cadre_model_insert(db, r->arena, im->model, row->obj);
+                if ((rc == CADRE_EEXIST || rc == CADRE_ESTATE) &&
+                    cadre_model_conflicts(db, r->arena, im->model, row->obj, -1, false,
+                                          &row->errs) > 0) {
+                    (*bad)++;
+                    continue;
+                }
+                if (rc == 0) {
+                    log_action(r, im, CADRE_ADMIN_ADDED, row->obj, NULL);
+                    row->id = *(const int64_t *)((const char *)row->obj + im->pk->offset);
+                    row->before = row->obj; /* shown again as the row it now is */
+                }
+            }
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* The inlines for the template: per set its title, its rows (each a form of its own, named
+ * PREFIX-N-) and what the user may do. */
+static cadre_tvalue inline_values(cadre_request *r, const admin_model *m, const inline_set *sets,
+                                  int64_t parent, bool readonly)
+{
+    cadre_tvalue *groups = cadre_alloc(r, (m->ninlines + 1) * sizeof *groups);
+    size_t ng = 0;
+    for (size_t k = 0; groups && sets && k < m->ninlines; k++) {
+        const inline_set *set = &sets[k];
+        const admin_model *im = m->inlines[k].m;
+        if (!set->shown)
+            continue;
+        cadre_tvalue *rows = cadre_alloc(r, (set->n + 1) * sizeof *rows);
+        cadre_tvar *g = cadre_alloc(r, 8 * sizeof *g);
+        if (!rows || !g)
+            return CADRE_TNONE;
+        size_t shown = 0;
+        for (size_t i = 0; i < set->n; i++) {
+            const inline_row *row = &set->rows[i];
+            if (row->gone)
+                continue;
+            bool ro = readonly || (row->id && !set->may_change);
+            cadre_tform *form = cadre_alloc(r, sizeof *form);
+            cadre_tvar *v = cadre_alloc(r, 7 * sizeof *v);
+            if (!form || !v)
+                return CADRE_TNONE;
+            const char *prefix = cadre_arena_printf(r->arena, "%s-%zu", im->model->name, shown);
+            *form = (cadre_tform){ .schema = im->model, .obj = row->obj, .errs = &row->errs,
+                                   .only = im->form_fields, .db = m->site->db, .request = r,
+                                   .prefix = prefix };
+            v[0] = (cadre_tvar){ "form", CADRE_TFORM_OF(form) };
+            v[1] = (cadre_tvar){ "prefix", CADRE_TSTR(prefix) };
+            v[2] = (cadre_tvar){ "pk", row->id ? CADRE_TINT(row->id) : CADRE_TNONE };
+            v[3] = (cadre_tvar){ "label", row->before ? row_label(r, im->model, row->before)
+                                                      : CADRE_TNONE };
+            v[4] = (cadre_tvar){ "readonly", CADRE_TBOOL(ro) };
+            v[5] = (cadre_tvar){ "can_delete", CADRE_TBOOL(!readonly && row->id && set->may_delete) };
+            v[6] = (cadre_tvar){ "deleting", CADRE_TBOOL(row->del) };
+            rows[shown++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { v, 7 } };
+        }
+        const char *list = NULL; /* where the rows not shown are: the related model's list */
+        for (size_t j = 0; set->more && j < m->site->models.len && !list; j++) {
+            const admin_model *reg = m->site->models.items[j];
+            for (size_t f = 0; strcmp(reg->model->name, im->model->name) == 0 && f < reg->nfilters; f++)
+                if (reg->filters[f] == m->inlines[k].fk ||
+                    strcmp(reg->filters[f]->name, m->inlines[k].fk->name) == 0)
+                    list = cadre_arena_printf(r->arena, "%s?%s=%lld", reg->url,
+                                              m->inlines[k].fk->name, (long long)parent);
+        }
+        g[0] = (cadre_tvar){ "title", CADRE_TSTR(im->title) };
+        g[1] = (cadre_tvar){ "singular", CADRE_TSTR(im->singular) };
+        g[2] = (cadre_tvar){ "prefix", CADRE_TSTR(im->model->name) };
+        g[3] = (cadre_tvar){ "total", CADRE_TINT((int64_t)shown) };
+        g[4] = (cadre_tvar){ "rows", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                     .u.values = { rows, shown } } };
+        g[5] = (cadre_tvar){ "more", set->more ? CADRE_TINT(set->more) : CADRE_TNONE };
+        g[6] = (cadre_tvar){ "more_url", str(list) };
+        g[7] = (cadre_tvar){ "error", str(set->error) };
+        groups[ng++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { g, 8 } };
+    }
+    return groups ? (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { groups, ng } } : CADRE_TNONE;
+}
+
 static int show_form(cadre_request *r, const admin_model *m, int status, const void *obj,
-                     const cadre_verrors *errs, bool adding, bool readonly)
+                     const cadre_verrors *errs, bool adding, bool readonly, inline_set *sets)
 {
     const admin_site *s = m->site;
+    int64_t parent = !adding && obj ? *(const int64_t *)((const char *)obj + m->pk->offset) : 0;
+    inline_set fresh[MAX_INLINES];
+    if (!sets && m->ninlines) {
+        int rc = inline_load(r, m, parent, readonly, fresh);
+        if (rc)
+            return rc;
+        sets = fresh;
+    }
     cadre_tform *form = cadre_alloc(r, sizeof *form);
     if (!form)
         return CADRE_ENOMEM;
@@ -545,17 +947,22 @@ static int show_form(cadre_request *r, const admin_model *m, int status, const v
         adding ? cadre_arena_printf(r->arena, "Add %s", m->singular)
                : cadre_arena_printf(r->arena, "%s %s", readonly ? "View" : "Change", m->singular);
     size_t n;
-    cadre_tvar *v = page_vars(r, s, title, 10, &n);
+    cadre_tvar *v = page_vars(r, s, title, 11, &n);
     if (!v)
         return CADRE_ENOMEM;
     v[n++] = (cadre_tvar){ "form", CADRE_TFORM_OF(form) };
+    v[n++] = (cadre_tvar){ "inlines", inline_values(r, m, sets, parent, readonly) };
     v[n++] = (cadre_tvar){ "module", CADRE_TSTR(m->module) };
     v[n++] = (cadre_tvar){ "model", CADRE_TSTR(m->model->name) };
     v[n++] = (cadre_tvar){ "plural_title", CADRE_TSTR(m->title) };
     v[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
     v[n++] = (cadre_tvar){ "readonly", CADRE_TBOOL(readonly) };
     v[n++] = (cadre_tvar){ "adding", CADRE_TBOOL(adding) };
-    v[n++] = (cadre_tvar){ "errors", CADRE_TINT(errs ? (int64_t)errs->len : 0) };
+    size_t inline_errors = 0;
+    for (size_t k = 0; sets && k < m->ninlines; k++)
+        for (size_t i = 0; i < sets[k].n; i++)
+            inline_errors += sets[k].rows[i].errs.len + (sets[k].error && i == 0);
+    v[n++] = (cadre_tvar){ "errors", CADRE_TINT((errs ? (int64_t)errs->len : 0) + (int64_t)inline_errors) };
     v[n++] = (cadre_tvar){ "history_url", !adding && obj
                                               ? CADRE_TSTR(cadre_arena_printf(r->arena, "%s%lld/history/", m->url,
                                                     (long long)*(const int64_t *)((const char *)obj + m->pk->offset)))
@@ -645,22 +1052,29 @@ static int add_form(cadre_request *r)
     if (rc)
         return rc;
     if (cadre_slice_eq_cstr(r->head.method, "GET"))
-        return show_form(r, m, 200, NULL, NULL, true, false);
+        return show_form(r, m, 200, NULL, NULL, true, false, NULL);
     void *obj;
     cadre_verrors errs;
-    if ((rc = read_form(r, m, &obj, &errs)) != 0)
+    inline_set sets[MAX_INLINES];
+    size_t bad;
+    if ((rc = read_form(r, m, &obj, &errs)) != 0 || (rc = inline_read(r, m, 0, sets, &bad)) != 0)
         return rc;
-    if (errs.len)
-        return show_form(r, m, 422, obj, &errs, true, false);
+    if (errs.len || bad) /* nothing written until the whole page is valid */
+        return show_form(r, m, 422, obj, &errs, true, false, sets);
     if ((rc = cadre_model_check(r, m->model, "add", obj)) != 0)
         return rc;
     rc = cadre_model_insert(m->site->db, r->arena, m->model, obj);
     if ((rc == CADRE_EEXIST || rc == CADRE_ESTATE) &&
         cadre_model_conflicts(m->site->db, r->arena, m->model, obj, -1, false, &errs) > 0)
-        return show_form(r, m, 422, obj, &errs, true, false);
+        return show_form(r, m, 422, obj, &errs, true, false, sets);
     if (rc)
         return rc;
     log_action(r, m, CADRE_ADMIN_ADDED, obj, NULL);
+    int64_t id = *(const int64_t *)((const char *)obj + m->pk->offset);
+    if ((rc = inline_save(r, m, id, sets, &bad)) != 0)
+        return rc;
+    if (bad) /* the row is added; the page comes back as its change page, the refusals shown */
+        return show_form(r, m, 422, obj, &errs, false, false, sets);
     return saved(r, m, obj);
 }
 
@@ -674,17 +1088,19 @@ static int change_form(cadre_request *r)
         return rc;
     bool may_change = cadre_model_allows(r, m->model, "change", row);
     if (cadre_slice_eq_cstr(r->head.method, "GET"))
-        return show_form(r, m, 200, row, NULL, false, !may_change);
+        return show_form(r, m, 200, row, NULL, false, !may_change, NULL);
     if ((rc = cadre_model_check(r, m->model, "change", row)) != 0)
         return rc;
     void *obj;
     cadre_verrors errs;
-    if ((rc = read_form(r, m, &obj, &errs)) != 0)
-        return rc;
     int64_t id = *(const int64_t *)((const char *)row + m->pk->offset);
+    inline_set sets[MAX_INLINES];
+    size_t bad;
+    if ((rc = read_form(r, m, &obj, &errs)) != 0 || (rc = inline_read(r, m, id, sets, &bad)) != 0)
+        return rc;
     *(int64_t *)((char *)obj + m->pk->offset) = id;
-    if (errs.len)
-        return show_form(r, m, 422, obj, &errs, false, false);
+    if (errs.len || bad) /* nothing written until the whole page is valid */
+        return show_form(r, m, 422, obj, &errs, false, false, sets);
     /* the form's fields replace the row's (all of them: an emptied optional field too) */
     uint64_t *set = (uint64_t *)((char *)obj + m->model->set_offset);
     *set |= m->form_fields | ((uint64_t)1 << (m->pk - m->model->fields));
@@ -699,12 +1115,16 @@ static int change_form(cadre_request *r)
     rc = cadre_model_update(m->site->db, r->arena, m->model, obj, true, &changes);
     if ((rc == CADRE_EEXIST || rc == CADRE_ESTATE) &&
         cadre_model_conflicts(m->site->db, r->arena, m->model, obj, id, true, &errs) > 0)
-        return show_form(r, m, 422, obj, &errs, false, false);
+        return show_form(r, m, 422, obj, &errs, false, false, sets);
     if (rc)
         return rc;
     if (!changes)
         return cadre_app_error(r, 404, "Not Found");
     log_action(r, m, CADRE_ADMIN_CHANGED, row, changed_fields(r, m, before, row));
+    if ((rc = inline_save(r, m, id, sets, &bad)) != 0)
+        return rc;
+    if (bad)
+        return show_form(r, m, 422, row, &errs, false, false, sets);
     return saved(r, m, row);
 }
 
@@ -1806,6 +2226,68 @@ static int add_search_field(admin_model *m, const char *name, size_t len, void *
     return 0;
 }
 
+static bool has_files(const cadre_schema *t)
+{
+    for (size_t i = 0; i < t->nfields; i++)
+        if (t->fields[i].type == CADRE_T_FILE || t->fields[i].type == CADRE_T_FILES)
+            return true;
+    return false;
+}
+
+/* .inlines: a model with a foreign key to m, edited on m's pages. */
+static int add_inline(admin_model *m, const char *name, size_t len, void *ctx)
+{
+    const struct reg_ctx *c = ctx;
+    cadre_module *mod = NULL;
+    const cadre_schema *t = NULL;
+    for (size_t i = 0; (t = cadre_app_model_at(c->app, i, &mod)) != NULL; i++)
+        if (strlen(t->name) == len && memcmp(t->name, name, len) == 0)
+            break;
+    const cadre_field *fk = NULL, *pk = t ? cadre_model_pk(t) : NULL;
+    for (size_t i = 0; t && i < t->nfields && !fk; i++)
+        if (t->fields[i].fk && strcmp(t->fields[i].fk()->name, m->model->name) == 0)
+            fk = &t->fields[i];
+    const char *why = !t                                  ? "is not a model of the app"
+                      : !fk                               ? "has no foreign key to this model"
+                      : !pk || pk->type != CADRE_T_INT64  ? "has no int64 primary key"
+                      : m->ninlines == MAX_INLINES        ? "is one inline too many (4 at most)"
+                      : has_files(t) || has_files(m->model) ? "or this model has file fields "
+                                                              "(their forms are multipart: no inlines)"
+                                                          : NULL;
+    if (why) {
+        cadre_app_config_error(c->app, c->file, c->line, "cadre_admin_register(%s): .inlines: "
+                               "\"%.*s\" %s", m->model->name, (int)len, name, why);
+        return CADRE_EINVAL;
+    }
+    admin_model *im = calloc(1, sizeof *im);
+    if (!im)
+        return CADRE_ENOMEM;
+    im->model = t;
+    im->module = cadre_module_label(mod);
+    im->site = m->site;
+    im->pk = pk;
+    for (size_t i = 0; i < t->nfields; i++) {
+        const cadre_field *f = &t->fields[i];
+        if (f != fk && cadre_model_field_is_column(f) && !f->primary_key && !f->auto_now &&
+            !f->auto_now_add && !f->write_only)
+            im->form_fields |= (uint64_t)1 << i;
+    }
+    size_t n = strlen(t->name) + 2;
+    im->singular = strdup(t->name);
+    char *plural = malloc(n);
+    if (plural)
+        snprintf(plural, n, "%ss", t->name);
+    im->plural = plural;
+    im->title = plural ? label_of(plural, false) : NULL;
+    m->inlines[m->ninlines].m = im;
+    m->inlines[m->ninlines++].fk = fk;
+    if (!im->singular || !im->title)
+        return CADRE_ENOMEM;
+    for (char *ch = im->singular; *ch; ch++)
+        *ch = *ch == '_' ? ' ' : *ch;
+    return 0;
+}
+
 static int add_order(admin_model *m, const char *name, size_t len, void *ctx)
 {
     bool desc = len && name[0] == '-';
@@ -1930,6 +2412,8 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
             !f->auto_now_add && !f->write_only)
             m->form_fields |= (uint64_t)1 << i;
     }
+    if (rc == 0 && o->inlines)
+        rc = each_name(o->inlines, add_inline, m, &c);
     if (rc == 0 && m->pk && m->pk->type != CADRE_T_INT64) {
         cadre_app_config_error(app, file, line, "cadre_admin_register(%s): the admin's pages need "
                                "an int64 primary key", t->name);

@@ -182,6 +182,15 @@ static long select_choices(cadre_arena *a, const cadre_tform *form, const cadre_
 
 /* Fields a form shows: those it names (all when none), not keys nor automatic timestamps, and
  * only those an input can hold. */
+/* The name of field f's input: its own, or after the form's prefix ("stock_movement-0-note"). */
+static const char *field_name(cadre_arena *a, const cadre_tform *form, const cadre_field *f)
+{
+    if (!form->prefix)
+        return f->name;
+    const char *n = cadre_arena_printf(a, "%s-%s", form->prefix, f->name);
+    return n ? n : f->name;
+}
+
 static bool shown(const cadre_tform *form, size_t i)
 {
     const cadre_field *f = &form->schema->fields[i];
@@ -256,7 +265,7 @@ cadre_tvalue cadre__form_fields(cadre_arena *a, const cadre_tform *form)
                 chs[nch++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { pair, 2 } };
             }
         }
-        vars[0] = (cadre_tvar){ "name", CADRE_TSTR(f->name) };
+        vars[0] = (cadre_tvar){ "name", CADRE_TSTR(field_name(a, form, f)) };
         vars[1] = (cadre_tvar){ "label", CADRE_TSLICE(label_of(a, f)) };
         vars[2] = (cadre_tvar){ "value", CADRE_TSLICE(value) };
         vars[3] = (cadre_tvar){ "error", e ? CADRE_TSTR(e->msg) : CADRE_TNONE };
@@ -294,7 +303,8 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
         cadre_slice value = e ? input_text(a, e) : value_text(a, s, i, form->obj);
         const char *type = input_type(f);
         bool req = cadre_field_required(f) && f->type != CADRE_T_BOOL;
-        cadre_buf_appendf(&b, "<p class=\"field%s\"><label for=\"id_%s\">", e ? " error" : "", f->name);
+        const char *nm = field_name(a, form, f); /* its input's name: "note", "stock-0-note" */
+        cadre_buf_appendf(&b, "<p class=\"field%s\"><label for=\"id_%s\">", e ? " error" : "", nm);
         esc(&b, label_of(a, f));
         cadre_buf_append_str(&b, "</label> ");
         choice *c = NULL;
@@ -304,7 +314,7 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
              * what is typed (the form page's search; without scripts, the first rows) */
             cadre_buf_appendf(&b, "<input type=\"text\" inputmode=\"numeric\" name=\"%s\" "
                                   "id=\"id_%s\"%s list=\"id_%s_list\" data-search=\"",
-                              f->name, f->name, req ? " required" : "", f->name);
+                              nm, nm, req ? " required" : "", nm);
             esc(&b, cadre_slice_cstr(form->search));
             esc(&b, cadre_slice_cstr(f->name));
             cadre_buf_append_str(&b, "\" autocomplete=\"off\" value=\"");
@@ -313,14 +323,14 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
             searching = true;
         } else if (nc < 0) { /* a foreign key without a select: its id, with suggestions */
             cadre_buf_appendf(&b, "<input type=\"number\" name=\"%s\" id=\"id_%s\"%s%s value=\"",
-                              f->name, f->name, req ? " required" : "",
-                              c ? cadre_arena_printf(a, " list=\"id_%s_list\"", f->name) : "");
+                              nm, nm, req ? " required" : "",
+                              c ? cadre_arena_printf(a, " list=\"id_%s_list\"", nm) : "");
             esc(&b, value);
             cadre_buf_append_str(&b, "\">");
         }
         if (nc < 0) {
             if (c) {
-                cadre_buf_appendf(&b, "<datalist id=\"id_%s_list\">", f->name);
+                cadre_buf_appendf(&b, "<datalist id=\"id_%s_list\">", nm);
                 for (long k = 0; k < CADRE_FORM_CHOICES; k++) {
                     cadre_buf_append_str(&b, "<option value=\"");
                     esc(&b, c[k].value);
@@ -331,7 +341,7 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
                 cadre_buf_append_str(&b, "</datalist>");
             }
         } else if (strcmp(type, "select") == 0) {
-            cadre_buf_appendf(&b, "<select name=\"%s\" id=\"id_%s\"%s>", f->name, f->name,
+            cadre_buf_appendf(&b, "<select name=\"%s\" id=\"id_%s\"%s>", nm, nm,
                               req ? " required" : "");
             bool chosen = false;
             for (long k = 0; k < nc && !chosen; k++)
@@ -347,8 +357,8 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
             }
             cadre_buf_append_str(&b, "</select>");
         } else if (strcmp(type, "textarea") == 0) {
-            cadre_buf_appendf(&b, "<textarea name=\"%s\" id=\"id_%s\" rows=\"6\"%s", f->name,
-                              f->name, req ? " required" : "");
+            cadre_buf_appendf(&b, "<textarea name=\"%s\" id=\"id_%s\" rows=\"6\"%s", nm,
+                              nm, req ? " required" : "");
             if (f->has_min_len && f->min_len)
                 cadre_buf_appendf(&b, " minlength=\"%zu\"", f->min_len);
             cadre_buf_append_str(&b, ">");
@@ -357,14 +367,14 @@ cadre_slice cadre__form_html(cadre_arena *a, const cadre_tform *form)
         } else if (strcmp(type, "checkbox") == 0) {
             bool on = value.len && !(value.len == 5 && memcmp(value.ptr, "false", 5) == 0);
             cadre_buf_appendf(&b, "<input type=\"checkbox\" name=\"%s\" id=\"id_%s\" value=\"true\"%s>",
-                              f->name, f->name, on ? " checked" : "");
+                              nm, nm, on ? " checked" : "");
         } else if (strcmp(type, "file") == 0) { /* a file is never sent back either */
-            cadre_buf_appendf(&b, "<input type=\"file\" name=\"%s\" id=\"id_%s\"%s%s>", f->name,
-                              f->name, f->type == CADRE_T_FILES ? " multiple" : "", req ? " required" : "");
+            cadre_buf_appendf(&b, "<input type=\"file\" name=\"%s\" id=\"id_%s\"%s%s>", nm,
+                              nm, f->type == CADRE_T_FILES ? " multiple" : "", req ? " required" : "");
         } else {
             cadre_buf_append_str(&b, "<input type=\"");
             cadre_buf_append_str(&b, type);
-            cadre_buf_appendf(&b, "\" name=\"%s\" id=\"id_%s\"", f->name, f->name);
+            cadre_buf_appendf(&b, "\" name=\"%s\" id=\"id_%s\"", nm, nm);
             if (strcmp(type, "password") != 0) { /* a password is never sent back */
                 cadre_buf_append_str(&b, " value=\"");
                 esc(&b, value);

@@ -136,6 +136,15 @@ int cadre_form_read(cadre_request *r, const cadre_schema *s, uint64_t only, void
     return 0;
 }
 
+int cadre_form_read_urlencoded(cadre_request *r, const cadre_schema *s, uint64_t only,
+                               cadre_slice text, void *obj, cadre_verrors *errs)
+{
+    memset(obj, 0, s->size);
+    cadre_form_decode_urlencoded(s, text, obj, r->arena, errs);
+    keep_form_fields(s, only, obj, errs, r->arena);
+    return 0;
+}
+
 static int form_post(cadre_request *r)
 {
     const struct form_page *fp = r->route_data;

@@ -100,6 +100,29 @@ class Database:
             finally:
                 con.close()
 
+    def query(self, sql):
+        """The rows of a query, as tuples of Python values (ints, floats, strings)."""
+        if PG:
+            cmd = [os.path.join(os.environ["CADRE_TEST_PG_BIN"], "psql"), "-X", "-q", "-A", "-t",
+                   "-F", "\x1f", "-v", "ON_ERROR_STOP=1", "-d", self.url, "-c", sql]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True,
+                                 timeout=COMMAND_TIMEOUT).stdout
+
+            def value(v):
+                for kind in (int, float):
+                    try:
+                        return kind(v)
+                    except ValueError:
+                        pass
+                return v
+            return [tuple(value(v) for v in line.split("\x1f")) for line in out.splitlines() if line]
+        import sqlite3
+        con = sqlite3.connect(os.path.join(self.dir, "inv.db"))
+        try:
+            return [tuple(r) for r in con.execute(sql).fetchall()]
+        finally:
+            con.close()
+
     def user(self, name, password, *flags):
         """Makes a user (createsuperuser with "super" in flags, else createuser with the
         flags)."""
@@ -1275,6 +1298,73 @@ class AdminTest(ServedTest):
         self.assertEqual(status, 404, raw)
         self.assertEqual(self.page("/admin/inventory/product/choices?field=supplier_id", "clerk")[0],
                          403)
+
+    def test_inlines(self):
+        """A product's stock movements edited on the product's page: changed, deleted, added, a
+        blank row ignored, an error beside its field with nothing written, a row of another
+        product refused, the history kept."""
+        self.db.sql("INSERT INTO product (name, price, supplier_id, updated_at) SELECT 'Inline Kit', "
+                    "20, id, '2026-01-02T03:04:05.000000Z' FROM supplier WHERE name = 'Supplier 009'",
+                    "INSERT INTO product (name, price, supplier_id, updated_at) SELECT 'Other Kit', "
+                    "20, id, '2026-01-02T03:04:05.000000Z' FROM supplier WHERE name = 'Supplier 009'",
+                    "INSERT INTO stock_movement (product_id, quantity, note, created_at) SELECT id, 5, "
+                    "'first', '2026-01-02T03:04:05.000000Z' FROM product WHERE name LIKE '%Kit'",
+                    "INSERT INTO stock_movement (product_id, quantity, note, created_at) SELECT id, -2, "
+                    "'second', '2026-01-02T03:04:05.000000Z' FROM product WHERE name = 'Inline Kit'")
+        self.addCleanup(self.db.sql, "DELETE FROM stock_movement WHERE product_id IN (SELECT id FROM "
+                        "product WHERE name LIKE '%Kit')", "DELETE FROM product WHERE name LIKE '%Kit'")
+        status, html = self.page("/admin/inventory/product/?q=kit", "ops")
+        pid = int(re.search(r'href="/admin/inventory/product/(\d+)/change/">\d+</a></td><td>Inline Kit',
+                            html.replace("\n", "").replace("    ", "")).group(1))
+        other = int(re.search(r'href="/admin/inventory/product/(\d+)/change/">\d+</a></td><td>Other Kit',
+                              html.replace("\n", "").replace("    ", "")).group(1))
+        url = f"/admin/inventory/product/{pid}/change/"
+        status, html = self.page(url, "ops")
+        self.assertEqual(status, 200)
+        self.assertIn('name="stock_movement-TOTAL_FORMS" value="5"', html)  # 2 rows, 3 blank
+        ids = [int(i) for i in re.findall(r'name="stock_movement-\d-id" value="(\d+)"', html)]
+        self.assertEqual(len(ids), 2)
+        self.assertIn('name="stock_movement-0-quantity"', html)
+        self.assertIn('name="stock_movement-4-note"', html)
+        self.assertNotIn('name="stock_movement-0-product_id"', html)  # the key to this product
+        sid = self.db.query(f"SELECT id FROM supplier WHERE name = 'Supplier 009'")[0][0]
+        base = {"name": "Inline Kit", "price": "21", "supplier_id": str(sid),
+                "stock_movement-TOTAL_FORMS": "5",
+                "stock_movement-0-id": str(ids[0]), "stock_movement-0-quantity": "6",
+                "stock_movement-0-note": "first",
+                "stock_movement-1-id": str(ids[1]), "stock_movement-1-quantity": "-2",
+                "stock_movement-1-note": "second", "stock_movement-1-DELETE": "1",
+                "stock_movement-2-quantity": "7", "stock_movement-2-note": "restock",
+                "stock_movement-3-quantity": "", "stock_movement-3-note": "",
+                "stock_movement-4-quantity": "", "stock_movement-4-note": ""}
+        moves = lambda: self.db.query(f"SELECT quantity, note FROM stock_movement WHERE product_id = {pid} "
+                                      "ORDER BY id")
+        price = lambda: self.db.query(f"SELECT price FROM product WHERE id = {pid}")[0][0]
+        # an error in a new row: beside its field, the page as typed, nothing written
+        status, html = self.post(url, "ops", {**base, "stock_movement-2-quantity": "lots"})
+        self.assertEqual(status, 422, html)
+        self.assertIn("Please correct the error", html)
+        self.assertRegex(html, r'<p class="field error"><label for="id_stock_movement-2-quantity">')
+        self.assertIn('name="stock_movement-1-DELETE" value="1" checked', html)
+        self.assertEqual((moves(), price()), ([(5, "first"), (-2, "second")], 20))
+        # a row of another product: refused, nothing written
+        status, html = self.post(url, "ops", {**base, "stock_movement-0-id": str(
+            self.db.query(f"SELECT id FROM stock_movement WHERE product_id = {other}")[0][0])})
+        self.assertEqual(status, 422, html)
+        self.assertIn("deleted or moved meanwhile", html)
+        self.assertEqual((moves(), price()), ([(5, "first"), (-2, "second")], 20))
+        # saved: one changed, one deleted, one added, the blank ones ignored
+        status, to = self.post(url, "ops", base)
+        self.assertEqual((status, to), (303, "/admin/inventory/product/"))
+        self.assertEqual((moves(), price()), ([(6, "first"), (7, "restock")], 21))
+        entries = self.db.query("SELECT model, action, changes FROM cadre_admin_log WHERE model = "
+                                "'inventory.stock_movement' ORDER BY id")
+        self.assertEqual([e[1] for e in entries[-3:]], [2, 3, 1])  # changed, deleted, added
+        self.assertIn('"field":"quantity"', entries[-3][2])
+        # who may not change stock movements sees them, without inputs (clerk: no permission
+        # on them at all: not shown)
+        status, html = self.page(url, "clerk")
+        self.assertNotIn("stock_movement", html)
 
     def test_csv_export(self):
         url = "/admin/inventory/product/export/"

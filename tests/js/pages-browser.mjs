@@ -123,6 +123,17 @@ try {
                      page.click("button[name=_save]")]);
   const saved = await page.$$eval("tbody td", (tds) => tds.map((td) => td.textContent));
   check(saved.includes("13.0"), `the new price in the list (${saved})`);
+  // A stock movement added inline on the product's page ("Save and continue editing").
+  await Promise.all([page.waitForURL(/\/change\/$/, { timeout: 10000 }), page.click("tbody td a")]);
+  await page.fill("#id_stock_movement-0-quantity", "4");
+  await page.fill("#id_stock_movement-0-note", "first delivery");
+  await Promise.all([page.waitForURL(/\/change\/$/, { timeout: 10000 }), page.click("button[name=_continue]")]);
+  const legends = await page.$$eval("fieldset.inline-related legend", (ls) => ls.map((l) => l.textContent));
+  check(legends[0] === "first delivery" && legends.length === 4, `the movement added inline (${legends})`);
+  check((await page.inputValue("#id_stock_movement-0-quantity")) === "4", "its quantity");
+  await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "admin-change-form-inline.png"),
+                          fullPage: true });
+  await page.goto(`${base}/admin/inventory/product/`);
   // The list's CSV export, downloaded as a file.
   const [download] = await Promise.all([page.waitForEvent("download", { timeout: 10000 }),
                                         page.click("text=Export CSV")]);
