@@ -364,6 +364,15 @@ int cadre_context_request(cadre_request *r, cadre_tctx_builder *b, void *ctx);
  */
 int cadre_render(cadre_request *r, int status, const char *name, cadre_tctx ctx);
 
+/**
+ * As cadre_render, with the first of names[0..n) that the app's templates have (Django's
+ * select_template): the most specific first, so that an app overrides a page for one model only
+ * — {"admin/shop/product/change_list.html", "admin/shop/change_list.html",
+ * "admin/change_list.html"}. None of them: logged, CADRE_ESTATE.
+ */
+int cadre_render_first(cadre_request *r, int status, const char *const *names, size_t n,
+                       cadre_tctx ctx);
+
 /* ---------------------------------------------------------------------------------------------
  * Form pages: an HTML form as first-class as a JSON body
  * ------------------------------------------------------------------------------------------- */

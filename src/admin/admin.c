@@ -135,6 +135,21 @@ static cadre_tvalue str(const char *s)
     return s ? CADRE_TSTR(s) : CADRE_TNONE;
 }
 
+/* Renders page ("change_list.html") of model m with the app's most specific template: its own
+ * admin/MODULE/MODEL/page, else admin/MODULE/page, else the admin's (Django's lookup). */
+static int render_page(cadre_request *r, const struct admin_model *m, int status, const char *page,
+                       cadre_tctx ctx)
+{
+    const char *names[3] = {
+        cadre_arena_printf(r->arena, "admin/%s/%s/%s", m->module, m->model->name, page),
+        cadre_arena_printf(r->arena, "admin/%s/%s", m->module, page),
+        cadre_arena_printf(r->arena, "admin/%s", page),
+    };
+    if (!names[0] || !names[1] || !names[2])
+        return CADRE_ENOMEM;
+    return cadre_render_first(r, status, names, 3, ctx);
+}
+
 /* The names every admin page sees. */
 static cadre_tvar *page_vars(cadre_request *r, const admin_site *s, const char *title, size_t extra,
                              size_t *n)
@@ -971,7 +986,7 @@ static int show_form(cadre_request *r, const admin_model *m, int status, const v
                                              ? CADRE_TSTR(cadre_arena_printf(r->arena, "%s%lld/delete/", m->url,
                                                    (long long)*(const int64_t *)((const char *)obj + m->pk->offset)))
                                              : CADRE_TNONE };
-    return cadre_render(r, status, "admin/change_form.html", (cadre_tctx){ v, n });
+    return render_page(r, m, status, "change_form.html", (cadre_tctx){ v, n });
 }
 
 /* The row of the path's id as the user may see it, into row: 0, 404 answered, or an error. */
@@ -1268,7 +1283,7 @@ static int history_page(cadre_request *r)
     v[n++] = (cadre_tvar){ "change_url", CADRE_TSTR(change_url(r, m, row)) };
     v[n++] = (cadre_tvar){ "label", row_label(r, m->model, row) };
     v[n++] = (cadre_tvar){ "entries", history_entries(r, &rows) };
-    return cadre_render(r, 200, "admin/object_history.html", (cadre_tctx){ v, n });
+    return render_page(r, m, 200, "object_history.html", (cadre_tctx){ v, n });
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1384,7 +1399,7 @@ static int delete_page(cadre_request *r)
     v[n++] = (cadre_tvar){ "label", row_label(r, m->model, row) };
     v[n++] = (cadre_tvar){ "related", related };
     v[n++] = (cadre_tvar){ "blocked", CADRE_TBOOL(blocked) };
-    return cadre_render(r, 200, "admin/delete_confirmation.html", (cadre_tctx){ v, n });
+    return render_page(r, m, 200, "delete_confirmation.html", (cadre_tctx){ v, n });
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1492,7 +1507,7 @@ static int run_action(cadre_request *r)
             v[n++] = (cadre_tvar){ "ids", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
                                                            .u.values = { sel, rows.len } } };
             v[n++] = (cadre_tvar){ "blocked", CADRE_TBOOL(blocked) };
-            return cadre_render(r, 200, "admin/delete_selected_confirmation.html",
+            return render_page(r, m, 200, "delete_selected_confirmation.html",
                                 (cadre_tctx){ v, n });
         }
         if (blocked)
@@ -2037,7 +2052,7 @@ static int change_list(cadre_request *r)
     const char *here = list_url(r, m, &st, 1, order, -1, (cadre_slice){ 0 });
     pv[n++] = (cadre_tvar){ "export_url", CADRE_TSTR(cadre_arena_printf(
                                               r->arena, "%sexport/%s", m->url, here + strlen(m->url))) };
-    return cadre_render(r, slow ? 503 : 200, "admin/change_list.html", (cadre_tctx){ pv, n });
+    return render_page(r, m, slow ? 503 : 200, "change_list.html", (cadre_tctx){ pv, n });
 }
 
 /* ---------------------------------------------------------------------------------------------

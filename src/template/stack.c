@@ -369,8 +369,10 @@ static int process(const tapp *ta, cadre_request *r, cadre_tctx *extra)
  * Rendering into the response
  * ------------------------------------------------------------------------------------------- */
 
-int cadre_render(cadre_request *r, int status, const char *name, cadre_tctx ctx)
+int cadre_render_first(cadre_request *r, int status, const char *const *names, size_t n,
+                       cadre_tctx ctx)
 {
+    const char *name = n ? names[0] : "";
     cadre_app *app = cadre_request_app(r);
     tapp *ta = app ? cadre_app_attachment(app, KEY) : NULL;
     cadre_templates *t = NULL;
@@ -384,16 +386,20 @@ int cadre_render(cadre_request *r, int status, const char *name, cadre_tctx ctx)
                                    "(cadre_templates_add_dir, cadre_templates_add)", name);
         return CADRE_ESTATE;
     }
+    cadre_templates *set = cadre__templates_current(t);
+    ttemplate *tp = NULL;
+    for (size_t i = 0; i < n && !tp; i++)
+        if ((tp = cadre__template_find(set, names[i], strlen(names[i]))) != NULL)
+            name = names[i];
+    if (!tp) {
+        cadre_log(CADRE_LOG_ERROR, "cadre_render: no template \"%s\"%s", n ? names[n - 1] : "",
+                  n > 1 ? " (nor any of the names before it)" : "");
+        return CADRE_ESTATE;
+    }
     cadre_tctx extra = { NULL, 0 };
     int rc = ta->nprocs ? process(ta, r, &extra) : 0;
     if (rc)
         return rc;
-    cadre_templates *set = cadre__templates_current(t);
-    ttemplate *tp = cadre__template_find(set, name, strlen(name));
-    if (!tp) {
-        cadre_log(CADRE_LOG_ERROR, "cadre_render: no template \"%s\"", name);
-        return CADRE_ESTATE;
-    }
     cadre_buf out;
     cadre_buf_init_arena(&out, r->arena, (size_t)1 << 30);
     bool dev = cadre_app_is_dev(cadre_request_app(r));
@@ -405,4 +411,9 @@ int cadre_render(cadre_request *r, int status, const char *name, cadre_tctx ctx)
                        : dot && strcmp(dot, ".xml") == 0 ? "application/xml"
                                                          : "text/html; charset=utf-8";
     return cadre_respond_ref(r, status, type, out.data ? out.data : "", out.len);
+}
+
+int cadre_render(cadre_request *r, int status, const char *name, cadre_tctx ctx)
+{
+    return cadre_render_first(r, status, &name, 1, ctx);
 }

@@ -1215,6 +1215,9 @@ class AdminTest(ServedTest):
         self.assertIn('aria-sort="descending"', html)
         self.assertIn('href="/admin/inventory/supplier/?o=name"', html)
         self.assertEqual(self.page("/admin/inventory/supplier/?o=nope", "clerk")[0], 200)
+        # the app's own template for this model's list only (admin/inventory/supplier/...)
+        self.assertIn("A supplier with products cannot be deleted", html)
+        self.assertNotIn("A supplier with products", self.page("/admin/inventory/product/", "clerk")[1])
         # ordered by the key: Previous and Next go by key (keyset pagination), not by offset
         url = "/admin/inventory/supplier/"
         ids = lambda html: [int(i) for i in re.findall(r'href="/admin/inventory/supplier/(\d+)/change/"',
