@@ -120,6 +120,12 @@ typedef struct cadre_admin_model_opts {
      *  permissions and object hooks, nothing is written until every row of the page is valid,
      *  and each change goes into the history. At most 4; not for models with file fields. */
     const char *inlines;
+    /** Fields shown on the change page as text and never read from the form ("updated_at";
+     *  automatic timestamps too). */
+    const char *readonly;
+    /** The change page in titled sections: "Product: name, price; Source: supplier_id,
+     *  updated_at" (Django's fieldsets); a field in none of them is neither shown nor read. */
+    const char *fieldsets;
 } cadre_admin_model_opts;
 
 /**
@@ -157,6 +163,32 @@ int cadre__admin_action(cadre_app *app, const cadre_schema *model, const char *n
                         const char *file, int line);
 #define cadre_admin_action(app, model, name, fn, ...)                                              \
     cadre__admin_action((app), (model), (name), (fn), &(cadre_admin_action_opts){ __VA_ARGS__ },  \
+                        __FILE__, __LINE__)
+
+/**
+ * A column of the change list (and its CSV export) computed from the row by the app: fn gets a
+ * struct of the model and returns its text (in r's arena, or static; NULL shows "-"). Columns
+ * follow the .list ones, in the order they are added; they are not sortable. Keep fn cheap: it
+ * runs once per row shown (a query in it is a query per row).
+ *
+ *     static const char *stock_value(cadre_request *r, const void *row, void *ctx) {
+ *         const product *p = row;
+ *         return cadre_arena_printf(r->arena, "%.2f", p->price * p->stock);
+ *     }
+ *     cadre_admin_column(app, CADRE_SCHEMA_OF(product), "Stock value", stock_value);
+ *
+ * Returns 0, or CADRE_EINVAL / CADRE_ENOMEM after recording a configuration error (the model not
+ * registered, no label or function, more than 8).
+ */
+typedef const char *(*cadre_admin_column_fn)(cadre_request *r, const void *row, void *ctx);
+typedef struct cadre_admin_column_opts {
+    void *ctx;
+} cadre_admin_column_opts;
+int cadre__admin_column(cadre_app *app, const cadre_schema *model, const char *label,
+                        cadre_admin_column_fn fn, const cadre_admin_column_opts *opts,
+                        const char *file, int line);
+#define cadre_admin_column(app, model, label, fn, ...)                                            \
+    cadre__admin_column((app), (model), (label), (fn), &(cadre_admin_column_opts){ __VA_ARGS__ },  \
                         __FILE__, __LINE__)
 
 #ifdef __cplusplus

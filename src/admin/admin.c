@@ -30,6 +30,8 @@
 #define MAX_ACTIONS 16
 #define MAX_SELECTED 1000
 #define MAX_INLINES 4
+#define MAX_SECTIONS 8 /* fieldsets */
+#define MAX_COMPUTED 8
 #define INLINE_EXTRA 3 /* blank rows an inline offers */
 #define INLINE_ROWS 50 /* related rows a page edits; more are only counted */
 
@@ -63,6 +65,18 @@ typedef struct admin_model {
     size_t norder;
     int per_page;
     uint64_t form_fields; /* the add/change form's fields, a bit per field index */
+    uint64_t readonly;    /* fields shown on the change page as text, never read */
+    struct {
+        char *title;   /* NULL: the one untitled section */
+        uint64_t bits; /* its fields (editable and read-only) */
+    } sections[MAX_SECTIONS];
+    size_t nsections;
+    struct { /* columns computed by the app (cadre_admin_column) */
+        char *label;
+        cadre_admin_column_fn fn;
+        void *ctx;
+    } computed[MAX_COMPUTED];
+    size_t ncomputed;
     struct {
         char *name, *label, *permission;
         cadre_admin_action_fn fn;
@@ -91,6 +105,10 @@ typedef struct admin_site {
 
 static void model_free(admin_model *m)
 {
+    for (size_t j = 0; j < m->nsections; j++)
+        free(m->sections[j].title);
+    for (size_t j = 0; j < m->ncomputed; j++)
+        free(m->computed[j].label);
     for (size_t j = 0; j < m->ninlines; j++)
         model_free(m->inlines[j].m);
     for (size_t j = 0; j < m->norder; j++)
@@ -940,6 +958,47 @@ static cadre_tvalue inline_values(cadre_request *r, const admin_model *m, const 
     return groups ? (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { groups, ng } } : CADRE_TNONE;
 }
 
+/* The change page's sections (.fieldsets, or one untitled): each its part of the form and its
+ * read-only fields as text. */
+static cadre_tvalue sections(cadre_request *r, const admin_model *m, const cadre_tform *form,
+                             const void *obj, bool adding)
+{
+    cadre_tvalue *items = cadre_alloc(r, (m->nsections + 1) * sizeof *items);
+    for (size_t k = 0; items && k < m->nsections; k++) {
+        cadre_tform *part = cadre_alloc(r, sizeof *part);
+        cadre_tvar *v = cadre_alloc(r, 4 * sizeof *v);
+        cadre_tvalue *ro = cadre_alloc(r, 65 * sizeof *ro);
+        if (!part || !v || !ro)
+            return CADRE_TNONE;
+        *part = *form;
+        part->only = form->only & m->sections[k].bits;
+        size_t nro = 0;
+        for (size_t i = 0; i < m->model->nfields; i++) {
+            if (!((m->readonly & m->sections[k].bits) >> i & 1))
+                continue;
+            const cadre_field *f = &m->model->fields[i];
+            cadre_tvar *fv = cadre_alloc(r, 2 * sizeof *fv);
+            char *label = label_of(f->name, f->fk != NULL);
+            if (!fv || !label) {
+                free(label);
+                return CADRE_TNONE;
+            }
+            fv[0] = (cadre_tvar){ "label", CADRE_TSTR(cadre_arena_printf(r->arena, "%s", label)) };
+            fv[1] = (cadre_tvar){ "value", adding || !obj ? CADRE_TSTR("-") : cell(r, m->model, f, obj) };
+            free(label);
+            ro[nro++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { fv, 2 } };
+        }
+        v[0] = (cadre_tvar){ "title", str(m->sections[k].title) };
+        v[1] = (cadre_tvar){ "form", CADRE_TFORM_OF(part) };
+        v[2] = (cadre_tvar){ "readonly", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
+                                                         .u.values = { ro, nro } } };
+        v[3] = (cadre_tvar){ "editable", CADRE_TBOOL(part->only != 0) };
+        items[k] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { v, 4 } };
+    }
+    return items ? (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { items, m->nsections } }
+                 : CADRE_TNONE;
+}
+
 static int show_form(cadre_request *r, const admin_model *m, int status, const void *obj,
                      const cadre_verrors *errs, bool adding, bool readonly, inline_set *sets)
 {
@@ -962,10 +1021,11 @@ static int show_form(cadre_request *r, const admin_model *m, int status, const v
         adding ? cadre_arena_printf(r->arena, "Add %s", m->singular)
                : cadre_arena_printf(r->arena, "%s %s", readonly ? "View" : "Change", m->singular);
     size_t n;
-    cadre_tvar *v = page_vars(r, s, title, 11, &n);
+    cadre_tvar *v = page_vars(r, s, title, 12, &n);
     if (!v)
         return CADRE_ENOMEM;
     v[n++] = (cadre_tvar){ "form", CADRE_TFORM_OF(form) };
+    v[n++] = (cadre_tvar){ "sections", sections(r, m, form, obj, adding) };
     v[n++] = (cadre_tvar){ "inlines", inline_values(r, m, sets, parent, readonly) };
     v[n++] = (cadre_tvar){ "module", CADRE_TSTR(m->module) };
     v[n++] = (cadre_tvar){ "model", CADRE_TSTR(m->model->name) };
@@ -1114,6 +1174,18 @@ static int change_form(cadre_request *r)
     if ((rc = read_form(r, m, &obj, &errs)) != 0 || (rc = inline_read(r, m, id, sets, &bad)) != 0)
         return rc;
     *(int64_t *)((char *)obj + m->pk->offset) = id;
+    /* the read-only fields show the row's values, not the form's (it has none) */
+    uint64_t *oset = (uint64_t *)((char *)obj + m->model->set_offset);
+    uint64_t *onull = (uint64_t *)((char *)obj + m->model->null_offset);
+    uint64_t rset = *(const uint64_t *)((const char *)row + m->model->set_offset);
+    uint64_t rnull = *(const uint64_t *)((const char *)row + m->model->null_offset);
+    for (size_t i = 0; i < m->model->nfields; i++)
+        if ((m->readonly >> i) & 1) {
+            const cadre_field *f = &m->model->fields[i];
+            memcpy((char *)obj + f->offset, (const char *)row + f->offset, cadre_field_size(f));
+            *oset = (*oset & ~((uint64_t)1 << i)) | (rset & ((uint64_t)1 << i));
+            *onull = (*onull & ~((uint64_t)1 << i)) | (rnull & ((uint64_t)1 << i));
+        }
     if (errs.len || bad) /* nothing written until the whole page is valid */
         return show_form(r, m, 422, obj, &errs, false, false, sets);
     /* the form's fields replace the row's (all of them: an emptied optional field too) */
@@ -1788,6 +1860,8 @@ static int export_part(cadre_request *r, cadre_buf *out, void *ctx)
                 free(l);
             }
         }
+        for (size_t k = 0; k < m->ncomputed && rc == 0; k++)
+            rc = csv_field(out, m->computed[k].label, strlen(m->computed[k].label), false, false);
         return rc ? rc : cadre_buf_append(out, "\r\n", 2) ? CADRE_ENOMEM : 1;
     }
     cadre_arena_reset(&x->batch);
@@ -1827,6 +1901,10 @@ static int export_part(cadre_request *r, cadre_buf *out, void *ctx)
                 size_t n = l.kind == CADRE_TV_STR ? l.u.s.len : 0;
                 rc = csv_field(out, t, n, true, false);
             }
+        }
+        for (size_t k = 0; k < m->ncomputed && rc == 0; k++) {
+            const char *t = m->computed[k].fn(r, row, m->computed[k].ctx);
+            rc = csv_field(out, t ? t : "", t ? strlen(t) : 0, true, false);
         }
         if (rc == 0)
             rc = cadre_buf_append(out, "\r\n", 2);
@@ -1936,9 +2014,16 @@ static int change_list(cadre_request *r)
 
     /* the columns: their heading, and the link that sorts by them */
     const char *order = st.order;
-    cadre_tvalue *cols = cadre_alloc(r, m->ncols * sizeof *cols);
+    cadre_tvalue *cols = cadre_alloc(r, (m->ncols + m->ncomputed) * sizeof *cols);
     if (!cols)
         return CADRE_ENOMEM;
+    for (size_t k = 0; k < m->ncomputed; k++) { /* not sortable: no column of the table */
+        cadre_tvar *cv = cadre_alloc(r, sizeof *cv);
+        if (!cv)
+            return CADRE_ENOMEM;
+        cv[0] = (cadre_tvar){ "name", CADRE_TSTR(m->computed[k].label) };
+        cols[m->ncols + k] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { cv, 1 } };
+    }
     for (size_t i = 0; i < m->ncols; i++) {
         const char *name = m->cols[i]->name;
         bool asc = order && strcmp(order, name) == 0;
@@ -1954,25 +2039,30 @@ static int change_list(cadre_request *r)
                                         : desc ? CADRE_TSTR("descending") : CADRE_TNONE };
         cols[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { cv, 3 } };
     }
+    size_t ncells = m->ncols + m->ncomputed;
     /* the rows: each cell a typed value */
     cadre_tvalue *items = cadre_alloc(r, (shown + 1) * sizeof *items);
-    cadre_tvalue *cells = cadre_alloc(r, (shown * m->ncols + 1) * sizeof *cells);
+    cadre_tvalue *cells = cadre_alloc(r, (shown * ncells + 1) * sizeof *cells);
     cadre_tvar *rv = cadre_alloc(r, (shown * 3 + 1) * sizeof *rv);
     if (!items || !cells || !rv)
         return CADRE_ENOMEM;
     for (size_t i = 0; i < shown; i++) {
         size_t at = reversed ? shown - 1 - i : i;
         const char *row = (const char *)rows.items + at * m->model->size;
-        cadre_tvalue *c = cells + i * m->ncols;
+        cadre_tvalue *c = cells + i * ncells;
         for (size_t k = 0; k < m->ncols; k++) {
             const cadre_field *f = m->cols[k];
             const void *to = f->fk ? cadre_related(&rows, at, f->name) : NULL;
             c[k] = to ? row_label(r, f->fk(), to) : cell(r, m->model, f, row);
         }
+        for (size_t k = 0; k < m->ncomputed; k++) {
+            const char *t = m->computed[k].fn(r, row, m->computed[k].ctx);
+            c[m->ncols + k] = CADRE_TSTR(t ? t : "-");
+        }
         rv[3 * i] = (cadre_tvar){ "url", m->pk ? CADRE_TSTR(change_url(r, m, row)) : CADRE_TNONE };
         rv[3 * i + 2] = (cadre_tvar){ "pk", m->pk ? cell(r, m->model, m->pk, row) : CADRE_TNONE };
         rv[3 * i + 1] = (cadre_tvar){ "cells", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
-                                                                .u.values = { c, m->ncols } } };
+                                                                .u.values = { c, ncells } } };
         items[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { rv + 3 * i, 3 } };
     }
     /* previous and next: by key when the order allows it, else by page number */
@@ -2006,7 +2096,7 @@ static int change_list(cadre_request *r)
     pv[n++] = (cadre_tvar){ "singular", CADRE_TSTR(m->singular) };
     pv[n++] = (cadre_tvar){ "module", CADRE_TSTR(m->module) };
     pv[n++] = (cadre_tvar){ "columns", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
-                                                        .u.values = { cols, m->ncols } } };
+                                                        .u.values = { cols, m->ncols + m->ncomputed } } };
     pv[n++] = (cadre_tvar){ "rows", (cadre_tvalue){ .kind = CADRE_TV_VALUES,
                                                      .u.values = { items, shown } } };
     pv[n++] = (cadre_tvar){ "count", count >= 0 ? CADRE_TINT(count) : CADRE_TNONE };
@@ -2046,7 +2136,7 @@ static int change_list(cadre_request *r)
         return rc;
     pv[n++] = (cadre_tvar){ "filters", filters };
     pv[n++] = (cadre_tvar){ "actions", action_menu(r, m) };
-    pv[n++] = (cadre_tvar){ "colspan", CADRE_TINT((int64_t)m->ncols + 1) };
+    pv[n++] = (cadre_tvar){ "colspan", CADRE_TINT((int64_t)(m->ncols + m->ncomputed) + 1) };
     pv[n++] = (cadre_tvar){ "filtered_hidden", hidden_filters(r, m, &st) };
     pv[n++] = (cadre_tvar){ "list_url", CADRE_TSTR(m->url) };
     const char *here = list_url(r, m, &st, 1, order, -1, (cadre_slice){ 0 });
@@ -2192,6 +2282,76 @@ static int add_form_field(admin_model *m, const char *name, size_t len, void *ct
     if (!f)
         return CADRE_EINVAL;
     m->form_fields |= (uint64_t)1 << (f - m->model->fields);
+    return 0;
+}
+
+static int add_readonly(admin_model *m, const char *name, size_t len, void *ctx)
+{
+    const cadre_field *f = field_named(m, name, len, ctx, "readonly");
+    if (!f)
+        return CADRE_EINVAL;
+    m->readonly |= (uint64_t)1 << (f - m->model->fields);
+    return 0;
+}
+
+static int add_section_field(admin_model *m, const char *name, size_t len, void *ctx)
+{
+    const cadre_field *f = field_named(m, name, len, ctx, "fieldsets");
+    if (!f)
+        return CADRE_EINVAL;
+    uint64_t bit = (uint64_t)1 << (f - m->model->fields);
+    if (!((m->form_fields | m->readonly) & bit)) {
+        const struct reg_ctx *c = ctx;
+        cadre_app_config_error(c->app, c->file, c->line, "cadre_admin_register(%s): .fieldsets "
+                               "names \"%s\", which is neither a form field (.fields) nor "
+                               "read-only (.readonly)", m->model->name, f->name);
+        return CADRE_EINVAL;
+    }
+    m->sections[m->nsections - 1].bits |= bit;
+    return 0;
+}
+
+/* .fieldsets = "Product: name, price; Source: supplier_id, updated_at": the change page in
+ * titled sections; a field in none of them is not on the page (nor read from it). */
+static int add_sections(admin_model *m, const char *spec, const struct reg_ctx *c)
+{
+    const char *p = spec;
+    while (*p) {
+        const char *end = strchr(p, ';');
+        if (!end)
+            end = p + strlen(p);
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        while (p < end && *p == ' ')
+            p++;
+        if (!colon || colon == p || m->nsections == MAX_SECTIONS) {
+            cadre_app_config_error(c->app, c->file, c->line, "cadre_admin_register(%s): "
+                                   ".fieldsets is \"Title: field, field; Title: field\" (at most "
+                                   "%d sections)", m->model->name, MAX_SECTIONS);
+            return CADRE_EINVAL;
+        }
+        size_t tl = (size_t)(colon - p);
+        while (tl && p[tl - 1] == ' ')
+            tl--;
+        char *title = strndup(p, tl);
+        char *names = strndup(colon + 1, (size_t)(end - colon - 1));
+        int rc = title && names ? 0 : CADRE_ENOMEM;
+        if (rc == 0) {
+            m->sections[m->nsections].title = title;
+            m->sections[m->nsections++].bits = 0;
+            title = NULL;
+            rc = each_name(names, add_section_field, m, (void *)c);
+        }
+        free(title);
+        free(names);
+        if (rc)
+            return rc;
+        p = *end ? end + 1 : end;
+    }
+    uint64_t all = 0;
+    for (size_t i = 0; i < m->nsections; i++)
+        all |= m->sections[i].bits;
+    m->form_fields &= all;
+    m->readonly &= all;
     return 0;
 }
 
@@ -2427,6 +2587,15 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
             !f->auto_now_add && !f->write_only)
             m->form_fields |= (uint64_t)1 << i;
     }
+    if (rc == 0 && o->readonly)
+        rc = each_name(o->readonly, add_readonly, m, &c);
+    m->form_fields &= ~m->readonly; /* shown, never read */
+    if (rc == 0 && o->fieldsets) {
+        rc = add_sections(m, o->fieldsets, &c);
+    } else if (rc == 0) {
+        m->sections[0].bits = m->form_fields | m->readonly;
+        m->nsections = 1;
+    }
     if (rc == 0 && o->inlines)
         rc = each_name(o->inlines, add_inline, m, &c);
     if (rc == 0 && m->pk && m->pk->type != CADRE_T_INT64) {
@@ -2530,5 +2699,31 @@ int cadre__admin_action(cadre_app *app, const cadre_schema *model, const char *n
         cadre_app_config_error(app, file, line, "cadre_admin_action: out of memory");
         return CADRE_ENOMEM;
     }
+    return 0;
+}
+
+int cadre__admin_column(cadre_app *app, const cadre_schema *model, const char *label,
+                        cadre_admin_column_fn fn, const cadre_admin_column_opts *o,
+                        const char *file, int line)
+{
+    admin_site *s = cadre_app_attachment(app, ADMIN_KEY);
+    admin_model *m = NULL;
+    for (size_t i = 0; s && model && i < s->models.len && !m; i++)
+        if (strcmp(s->models.items[i]->model->name, model->name) == 0)
+            m = s->models.items[i];
+    if (!m || !label || !*label || !fn || m->ncomputed == MAX_COMPUTED) {
+        cadre_app_config_error(app, file, line, "cadre_admin_column(%s, \"%s\"): %s",
+                               model ? model->name : "NULL", label ? label : "NULL",
+                               !m ? "register the model first (cadre_admin_register)"
+                               : !label || !*label || !fn ? "a label and a function"
+                                                          : "one column too many (8 at most)");
+        return CADRE_EINVAL;
+    }
+    if (!(m->computed[m->ncomputed].label = strdup(label))) {
+        cadre_app_config_error(app, file, line, "cadre_admin_column: out of memory");
+        return CADRE_ENOMEM;
+    }
+    m->computed[m->ncomputed].fn = fn;
+    m->computed[m->ncomputed++].ctx = o->ctx;
     return 0;
 }

@@ -1259,7 +1259,11 @@ class AdminTest(ServedTest):
         status, html = self.page("/admin/inventory/product/", "clerk")
         self.assertEqual(status, 200)
         self.assertEqual(self.rows(html)[0][1:], ["Drill", "9.5", "Supplier 007",
-                                                  "2026-01-02 03:04:05 UTC"])
+                                                  "2026-01-02 03:04:05 UTC", "0"])
+        # the app's computed column (cadre_admin_column): the sum of the product's movements
+        self.assertEqual(self.rows(html)[1][1], "Hammer")
+        self.assertEqual(self.rows(html)[1][-1], "2")
+        self.assertIn("<th scope=\"col\">In stock</th>", html)
         self.assertIn(">Supplier</a></th>", html)
         status, html = self.page("/admin/inventory/product/?q=nothing-like-it", "clerk")
         self.assertIn("No products.", html)
@@ -1330,8 +1334,18 @@ class AdminTest(ServedTest):
         self.assertIn('name="stock_movement-0-quantity"', html)
         self.assertIn('name="stock_movement-4-note"', html)
         self.assertNotIn('name="stock_movement-0-product_id"', html)  # the key to this product
+        # the page in its fieldsets; updated_at shown, never an input (.readonly)
+        self.assertIn("<legend>Product</legend>", html)
+        self.assertIn("<legend>Source</legend>", html)
+        self.assertNotIn('name="updated_at"', html)
+        self.assertIn('<span class="label">Updated at</span> <span class="value">2026-01-02 03:04:05 UTC'
+                      '</span>', html)
+        status, html = self.page(url, "clerk")  # view only: the sections as text
+        self.assertIn('<h2 class="section">Source</h2>', html)
+        self.assertIn("<dt>Updated at</dt><dd>2026-01-02 03:04:05 UTC</dd>", html)
         sid = self.db.query(f"SELECT id FROM supplier WHERE name = 'Supplier 009'")[0][0]
         base = {"name": "Inline Kit", "price": "21", "supplier_id": str(sid),
+                "updated_at": "2030-01-01T00:00",  # read-only: ignored
                 "stock_movement-TOTAL_FORMS": "5",
                 "stock_movement-0-id": str(ids[0]), "stock_movement-0-quantity": "6",
                 "stock_movement-0-note": "first",
@@ -1349,6 +1363,7 @@ class AdminTest(ServedTest):
         self.assertIn("Please correct the error", html)
         self.assertRegex(html, r'<p class="field error"><label for="id_stock_movement-2-quantity">')
         self.assertIn('name="stock_movement-1-DELETE" value="1" checked', html)
+        self.assertIn('<span class="value">2026-01-02 03:04:05 UTC</span>', html)  # the row's
         self.assertEqual((moves(), price()), ([(5, "first"), (-2, "second")], 20))
         # a row of another product: refused, nothing written
         status, html = self.post(url, "ops", {**base, "stock_movement-0-id": str(
@@ -1375,10 +1390,11 @@ class AdminTest(ServedTest):
         self.assertEqual((status, hdrs["content-type"], hdrs.get("transfer-encoding")),
                          (200, "text/csv; charset=utf-8", "chunked"))
         self.assertRegex(hdrs["content-disposition"], r'^attachment; filename="product-\d{4}-\d\d-\d\d\.csv"$')
-        self.assertEqual(rows[0], ["id", "name", "price", "supplier_id", "Supplier", "updated_at"])
+        self.assertEqual(rows[0], ["id", "name", "price", "supplier_id", "Supplier", "updated_at",
+                                   "In stock"])
         self.assertEqual([r[1:3] + r[4:] for r in rows[1:]],
-                         [["Drill", "9.5", "Supplier 007", "2026-01-02T03:04:05Z"],
-                          ["Hammer", "5.0", "Supplier 008", "2026-01-02T03:04:05Z"]])
+                         [["Drill", "9.5", "Supplier 007", "2026-01-02T03:04:05Z", "0"],
+                          ["Hammer", "5.0", "Supplier 008", "2026-01-02T03:04:05Z", "2"]])
         # the list's filters and search narrow it; the list links to it with them
         sid = rows[1][3]
         self.assertEqual([r[1] for r in self.csv(f"{url}?supplier_id={sid}", "clerk")[2][1:]], ["Drill"])

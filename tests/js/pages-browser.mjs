@@ -140,8 +140,9 @@ try {
   check(/^product-\d{4}-\d\d-\d\d\.csv$/.test(download.suggestedFilename()),
         `the export's file name (${download.suggestedFilename()})`);
   const csv = readFileSync(await download.path(), "utf8");
-  check(csv.startsWith("id,name,price,supplier_id,Supplier,updated_at\r\n") &&
-        csv.includes(",<script>window.__pwned=2</script>Saw,13.0,"), `the export's rows (${csv})`);
+  check(csv.startsWith("id,name,price,supplier_id,Supplier,updated_at,In stock\r\n") &&
+        csv.includes(",<script>window.__pwned=2</script>Saw,13.0,") && csv.endsWith(",4\r\n"),
+        `the export's rows (${csv})`);
   // An action on the selected row: the price lowered by 10 %.
   await page.check("tbody input[name=_selected_action]");
   await page.selectOption("#action-select", "discount");
