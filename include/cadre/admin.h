@@ -166,21 +166,24 @@ int cadre__admin_action(cadre_app *app, const cadre_schema *model, const char *n
                         __FILE__, __LINE__)
 
 /**
- * A column of the change list (and its CSV export) computed from the row by the app: fn gets a
- * struct of the model and returns its text (in r's arena, or static; NULL shows "-"). Columns
- * follow the .list ones, in the order they are added; they are not sortable. Keep fn cheap: it
- * runs once per row shown (a query in it is a query per row).
+ * A column of the change list (and its CSV export) computed by the app: fn gets the rows shown
+ * (rows->items: structs of the model, rows->len of them: a page, or a batch of the export) and
+ * sets out[i] to row i's text (in r's arena, or static; NULL shows "-"). It sees the whole page
+ * at once, so what it needs from the database is one query per page, never one per row:
  *
- *     static const char *stock_value(cadre_request *r, const void *row, void *ctx) {
- *         const product *p = row;
- *         return cadre_arena_printf(r->arena, "%.2f", p->price * p->stock);
+ *     static int in_stock(cadre_request *r, const cadre_rows *rows, const char **out, void *ctx) {
+ *         // SUM(quantity) of the page's products' movements, GROUP BY product_id: one query
+ *         ...
  *     }
- *     cadre_admin_column(app, CADRE_SCHEMA_OF(product), "Stock value", stock_value);
+ *     cadre_admin_column(app, CADRE_SCHEMA_OF(product), "In stock", in_stock);
  *
- * Returns 0, or CADRE_EINVAL / CADRE_ENOMEM after recording a configuration error (the model not
- * registered, no label or function, more than 8).
+ * Columns follow the .list ones, in the order they are added; they are not sortable. fn returns
+ * 0 or a negative CADRE_E* (the page fails as a query would). Returns 0, or CADRE_EINVAL /
+ * CADRE_ENOMEM after recording a configuration error (the model not registered, no label or
+ * function, more than 8).
  */
-typedef const char *(*cadre_admin_column_fn)(cadre_request *r, const void *row, void *ctx);
+typedef int (*cadre_admin_column_fn)(cadre_request *r, const cadre_rows *rows, const char **out,
+                                     void *ctx);
 typedef struct cadre_admin_column_opts {
     void *ctx;
 } cadre_admin_column_opts;

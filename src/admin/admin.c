@@ -1774,6 +1774,28 @@ static const char *keyset_url(cadre_request *r, const admin_model *m, const list
                               (long long)key);
 }
 
+/* The app's computed columns for the first n rows: *out gets [column k][row i] at
+ * k * (n + 1) + i, from each column's function called once for them all. */
+static int compute_columns(cadre_request *r, const admin_model *m, const cadre_rows *rows, size_t n,
+                           const char ***out)
+{
+    *out = NULL;
+    if (!m->ncomputed)
+        return 0;
+    const char **t = cadre_arena_calloc(r->arena, m->ncomputed * (n + 1) * sizeof *t);
+    if (!t)
+        return CADRE_ENOMEM;
+    cadre_rows page = *rows;
+    page.len = n;
+    for (size_t k = 0; k < m->ncomputed && n; k++) {
+        int rc = m->computed[k].fn(r, &page, t + k * (n + 1), m->computed[k].ctx);
+        if (rc)
+            return rc < 0 ? rc : CADRE_EINVAL;
+    }
+    *out = t;
+    return 0;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * CSV export: the change list's rows (its filters and search), streamed in batches
  * ------------------------------------------------------------------------------------------- */
@@ -1887,7 +1909,9 @@ static int export_part(cadre_request *r, cadre_buf *out, void *ctx)
         if (m->cols[i]->fk)
             cadre_q_select_related(&q, m->cols[i]->name, &rel[k++]);
     cadre_rows rows;
-    if ((rc = cadre_q_fetch(&q, &rows)) != 0)
+    const char **computed = NULL;
+    if ((rc = cadre_q_fetch(&q, &rows)) != 0 ||
+        (rc = compute_columns(r, m, &rows, rows.len, &computed)) != 0)
         return rc;
     for (size_t i = 0; i < rows.len && rc == 0; i++) {
         const char *row = (const char *)rows.items + i * m->model->size;
@@ -1903,7 +1927,7 @@ static int export_part(cadre_request *r, cadre_buf *out, void *ctx)
             }
         }
         for (size_t k = 0; k < m->ncomputed && rc == 0; k++) {
-            const char *t = m->computed[k].fn(r, row, m->computed[k].ctx);
+            const char *t = computed[k * (rows.len + 1) + i];
             rc = csv_field(out, t ? t : "", t ? strlen(t) : 0, true, false);
         }
         if (rc == 0)
@@ -2040,6 +2064,9 @@ static int change_list(cadre_request *r)
         cols[i] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { cv, 3 } };
     }
     size_t ncells = m->ncols + m->ncomputed;
+    const char **computed = NULL; /* [column][row], the app's texts */
+    if ((rc = compute_columns(r, m, &rows, shown, &computed)) != 0)
+        return rc;
     /* the rows: each cell a typed value */
     cadre_tvalue *items = cadre_alloc(r, (shown + 1) * sizeof *items);
     cadre_tvalue *cells = cadre_alloc(r, (shown * ncells + 1) * sizeof *cells);
@@ -2056,7 +2083,7 @@ static int change_list(cadre_request *r)
             c[k] = to ? row_label(r, f->fk(), to) : cell(r, m->model, f, row);
         }
         for (size_t k = 0; k < m->ncomputed; k++) {
-            const char *t = m->computed[k].fn(r, row, m->computed[k].ctx);
+            const char *t = computed[k * (shown + 1) + at];
             c[m->ncols + k] = CADRE_TSTR(t ? t : "-");
         }
         rv[3 * i] = (cadre_tvar){ "url", m->pk ? CADRE_TSTR(change_url(r, m, row)) : CADRE_TNONE };
