@@ -1367,27 +1367,33 @@ static int history_page(cadre_request *r)
 #define COUNT_FIELDS(F) F(int64, n)
 CADRE_SCHEMA(admin_count, COUNT_FIELDS)
 
-/* The rows of each model that reference row id through a foreign key (one level), counted up to
- * DELETE_CAP each: what a cascade deletes, what PROTECT keeps from deleting, what SET NULL
- * changes, and which of the cascaded models the user may not delete. Into *out (a list of maps
- * for the template); *blocked: a PROTECT relation has rows, or a cascade needs a permission. */
-static int related_rows(cadre_request *r, const admin_model *m, int64_t id, cadre_tvalue *out,
-                        bool *blocked)
+#define DELETE_DEPTH 3   /* how far a cascade is followed: a cascade's cascade's cascade */
+#define DELETE_ITEMS 64  /* relations listed at most */
+
+typedef struct related_list {
+    cadre_tvalue *items;
+    size_t n, cap;
+    bool blocked;
+} related_list;
+
+/* The relations that point to the rows of parent whose keys keyset selects (SQL with the one
+ * parameter: the row being deleted), and, through those that cascade, theirs in turn. */
+static int related_level(cadre_request *r, const admin_model *m, const cadre_schema *parent,
+                         const char *keyset, int64_t id, int depth, related_list *l)
 {
     cadre_app *app = cadre_request_app(r);
     const cadre_schema *t;
-    size_t cap = 8, n = 0;
-    cadre_tvalue *items = cadre_alloc(r, cap * sizeof *items);
-    *blocked = false;
-    for (size_t i = 0; items && (t = cadre_app_model_at(app, i, NULL)) != NULL; i++) {
-        for (size_t k = 0; k < t->nfields; k++) {
+    for (size_t i = 0; (t = cadre_app_model_at(app, i, NULL)) != NULL; i++) {
+        for (size_t k = 0; k < t->nfields && l->n < DELETE_ITEMS; k++) {
             const cadre_field *f = &t->fields[k];
-            if (!f->fk || strcmp(f->fk()->name, m->model->name) != 0)
+            if (!f->fk || strcmp(f->fk()->name, parent->name) != 0)
                 continue;
+            const char *where = keyset ? cadre_arena_printf(r->arena, "%s IN (%s)", f->name, keyset)
+                                       : cadre_arena_printf(r->arena, "%s = ?", f->name);
             admin_count c = { 0 };
             const char *sql = cadre_arena_printf(r->arena, "SELECT COUNT(*) AS n FROM (SELECT 1 "
-                                                           "FROM %s WHERE %s = ? LIMIT %d) capped",
-                                                 t->name, f->name, DELETE_CAP + 1);
+                                                           "FROM %s WHERE %s LIMIT %d) capped",
+                                                 t->name, where, DELETE_CAP + 1);
             bool found;
             const cadre_value p = CADRE_PINT(id);
             int rc = cadre_db_query_one(m->site->db, r->arena, admin_count__schema(), &c, &found,
@@ -1401,15 +1407,15 @@ static int related_rows(cadre_request *r, const admin_model *m, int64_t id, cadr
                                                                           : "protected";
             bool denied = f->on_delete == CADRE_ON_DELETE_CASCADE &&
                           !cadre_model_allows(r, t, "delete", NULL);
-            *blocked |= f->on_delete == CADRE_ON_DELETE_PROTECT || denied;
-            if (n == cap) {
-                cadre_tvalue *more = cadre_alloc(r, 2 * cap * sizeof *more);
+            l->blocked |= f->on_delete == CADRE_ON_DELETE_PROTECT || denied;
+            if (l->n == l->cap) {
+                cadre_tvalue *more = cadre_alloc(r, 2 * l->cap * sizeof *more);
                 if (!more)
                     return CADRE_ENOMEM;
-                memcpy(more, items, n * sizeof *more);
-                items = more, cap *= 2;
+                memcpy(more, l->items, l->n * sizeof *more);
+                l->items = more, l->cap *= 2;
             }
-            cadre_tvar *v = cadre_alloc(r, 5 * sizeof *v);
+            cadre_tvar *v = cadre_alloc(r, 6 * sizeof *v);
             if (!v)
                 return CADRE_ENOMEM;
             v[0] = (cadre_tvar){ "model", CADRE_TSTR(t->name) };
@@ -1420,12 +1426,35 @@ static int related_rows(cadre_request *r, const admin_model *m, int64_t id, cadr
                                               : CADRE_TINT(c.n) };
             v[3] = (cadre_tvar){ "how", CADRE_TSTR(what) };
             v[4] = (cadre_tvar){ "denied", CADRE_TBOOL(denied) };
-            items[n++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { v, 5 } };
+            v[5] = (cadre_tvar){ "depth", CADRE_TINT(depth) };
+            l->items[l->n++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { v, 6 } };
+            /* the rows a cascade deletes take theirs along too */
+            const cadre_field *pk = cadre_model_pk(t);
+            if (f->on_delete == CADRE_ON_DELETE_CASCADE && depth < DELETE_DEPTH && pk &&
+                (rc = related_level(r, m, t, cadre_arena_printf(r->arena, "SELECT %s FROM %s WHERE %s",
+                                                                pk->name, t->name, where),
+                                    id, depth + 1, l)) != 0)
+                return rc;
         }
     }
-    if (!items)
+    return 0;
+}
+
+/* The rows of each model that reference row id through a foreign key (and, through a cascade,
+ * theirs: DELETE_DEPTH levels), counted up to DELETE_CAP each: what a cascade deletes, what PROTECT keeps from deleting, what SET NULL
+ * changes, and which of the cascaded models the user may not delete. Into *out (a list of maps
+ * for the template); *blocked: a PROTECT relation has rows, or a cascade needs a permission. */
+static int related_rows(cadre_request *r, const admin_model *m, int64_t id, cadre_tvalue *out,
+                        bool *blocked)
+{
+    related_list l = { .cap = 8 };
+    if (!(l.items = cadre_alloc(r, l.cap * sizeof *l.items)))
         return CADRE_ENOMEM;
-    *out = (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { items, n } };
+    int rc = related_level(r, m, m->model, NULL, id, 1, &l);
+    if (rc)
+        return rc;
+    *blocked = l.blocked;
+    *out = (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { l.items, l.n } };
     return 0;
 }
 

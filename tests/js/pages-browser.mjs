@@ -164,6 +164,36 @@ try {
   await Promise.all([page.waitForURL(`${base}/admin/inventory/product/`, { timeout: 10000 }),
                      page.click("button.danger")]);
   check((await page.textContent("tbody")).includes("No products."), "deleted");
+  // 105 suppliers more (through the API): the suppliers' list has a second page, and a product's
+  // supplier is past what a select lists — an input that suggests suppliers as one types.
+  for (let i = 1; i <= 105; i++) {
+    const made = await page.request.post(`${base}/api/suppliers`, {
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Origin: base },
+      data: JSON.stringify({ name: `Bulk ${String(i).padStart(3, "0")}` }) });
+    if (made.status() !== 201) { check(false, `supplier ${i} (${made.status()})`); break; }
+  }
+  await page.goto(`${base}/admin/inventory/supplier/`);
+  await Promise.all([page.waitForURL(/p=2/, { timeout: 10000 }), page.click("a[rel=next]")]);
+  check((await page.$$("tbody tr")).length === 6, `the second page's rows (${(await page.$$("tbody tr")).length})`);
+  check((await page.textContent("nav.paginator")).includes("Page 2 of 2"), "page 2 of 2");
+  await page.goto(`${base}/admin/inventory/product/add/`);
+  await page.fill("#id_name", "Autocompleted");
+  await page.fill("#id_price", "3");
+  await page.type("#id_supplier_id", "bulk 04"); // typed as a person does: each key asks
+  await page.waitForFunction(() => {
+    const o = [...document.querySelectorAll("#id_supplier_id_list option")];
+    return o.length === 10 && o.every((x) => x.textContent.startsWith("Bulk 04"));
+  }, null, { timeout: 10000 });
+  const pick = await page.$eval("#id_supplier_id_list option:nth-child(3)", (o) => [o.value, o.textContent]);
+  check(pick[1] === "Bulk 042", `the suggestions follow what is typed (${pick})`);
+  await page.fill("#id_supplier_id", pick[0]);
+  await Promise.all([page.waitForURL(`${base}/admin/inventory/product/`, { timeout: 10000 }),
+                     page.click("button[name=_save]")]);
+  // filtered by that supplier from the sidebar
+  await Promise.all([page.waitForURL(/supplier_id=/, { timeout: 10000 }),
+                     page.click("aside.filters >> text=Bulk 042")]);
+  const filtered = await page.$$eval("tbody tr td:nth-child(3)", (tds) => tds.map((td) => td.textContent));
+  check(filtered.length === 1 && filtered[0] === "Autocompleted", `filtered by supplier (${filtered})`);
   await page.goto(`${base}/`);
   // Logged out (a POST with the CSRF token): the list sends to the login page again.
   await Promise.all([page.waitForLoadState(), page.click("header .account button")]);
