@@ -16,6 +16,8 @@
 #include "cadre/form.h"
 #include "cadre/template.h"
 
+#include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,18 +170,65 @@ static int render_page(cadre_request *r, const struct admin_model *m, int status
     return cadre_render_first(r, status, names, 3, ctx);
 }
 
+/* What a page says after a redirect ("The product “Saw” was changed successfully.", Django's
+ * messages): a cookie for the admin's path only (base64url text, at most MESSAGE_MAX bytes),
+ * read and dropped by the next page. Not signed — an app need not have a secret key — so it is
+ * only ever shown as escaped text: who could plant it could as well plant a session. */
+#define MESSAGE_COOKIE "cadre_admin_message"
+#define MESSAGE_MAX 300
+
+static void flash(cadre_request *r, const admin_site *s, const char *fmt, ...) CADRE_PRINTF(3, 4);
+static void flash(cadre_request *r, const admin_site *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cadre_buf b;
+    cadre_buf_init_arena(&b, r->arena, 1024);
+    int rc = cadre_buf_vappendf(&b, fmt, ap);
+    va_end(ap);
+    size_t n = b.len < MESSAGE_MAX ? b.len : MESSAGE_MAX;
+    while (n < b.len && n && ((unsigned char)b.data[n] & 0xC0) == 0x80)
+        n--; /* not inside a UTF-8 sequence */
+    char *text = rc == 0 && n ? cadre_alloc(r, sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING)) : NULL;
+    if (!text)
+        return;
+    sodium_bin2base64(text, sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                      (const unsigned char *)b.data, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    cadre_set_cookie(r, MESSAGE_COOKIE, text, .path = s->path, .max_age = 300, .http_only = true);
+}
+
+/* The message a redirect left for this page, or none (the cookie is dropped). */
+static cadre_tvalue messages(cadre_request *r, const admin_site *s)
+{
+    cadre_slice v = cadre_request_cookie(r, MESSAGE_COOKIE);
+    if (!v.ptr)
+        return CADRE_TNONE;
+    cadre_set_cookie(r, MESSAGE_COOKIE, "", .path = s->path, .max_age = -1, .http_only = true);
+    unsigned char *text = cadre_alloc(r, MESSAGE_MAX + 1);
+    size_t n = 0;
+    cadre_tvalue *one = cadre_alloc(r, sizeof *one);
+    if (!text || !one || v.len > sodium_base64_ENCODED_LEN(MESSAGE_MAX, sodium_base64_VARIANT_URLSAFE_NO_PADDING) ||
+        sodium_base642bin(text, MESSAGE_MAX, v.ptr, v.len, NULL, &n, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || !n ||
+        !cadre_utf8_valid((const char *)text, n))
+        return CADRE_TNONE; /* not one of ours: only dropped */
+    *one = CADRE_TSLICE(((cadre_slice){ (const char *)text, n }));
+    return (cadre_tvalue){ .kind = CADRE_TV_VALUES, .u.values = { one, 1 } };
+}
+
 /* The names every admin page sees. */
 static cadre_tvar *page_vars(cadre_request *r, const admin_site *s, const char *title, size_t extra,
                              size_t *n)
 {
-    cadre_tvar *v = cadre_alloc(r, (4 + extra) * sizeof *v);
+    cadre_tvar *v = cadre_alloc(r, (5 + extra) * sizeof *v);
     if (!v)
         return NULL;
     v[0] = (cadre_tvar){ "site_header", str(s->header) };
     v[1] = (cadre_tvar){ "site_title", str(s->title) };
     v[2] = (cadre_tvar){ "title", str(title) };
     v[3] = (cadre_tvar){ "admin_path", str(s->path) };
-    *n = 4;
+    v[4] = (cadre_tvar){ "messages", messages(r, s) };
+    *n = 5;
     return v;
 }
 
@@ -1083,7 +1132,7 @@ static int row_for_page(cadre_request *r, const admin_model *m, const char *acti
 }
 
 /* After a save: where the pressed button goes (Post/Redirect/Get). */
-static int saved(cadre_request *r, const admin_model *m, const void *row)
+static int saved(cadre_request *r, const admin_model *m, const void *row, bool added)
 {
     admin_buttons b;
     cadre_verrors ignored;
@@ -1095,6 +1144,13 @@ static int saved(cadre_request *r, const admin_model *m, const void *row)
     const char *to = cadre_has(&b, admin_buttons, _continue)     ? change_url(r, m, row)
                      : cadre_has(&b, admin_buttons, _addanother) ? m->add_url
                                                                  : m->url;
+    cadre_tvalue label = row_label(r, m->model, row);
+    flash(r, m->site, "The %s “%.*s” was %s successfully.%s", m->singular, (int)label.u.s.len,
+          label.u.s.ptr, added ? "added" : "changed",
+          cadre_has(&b, admin_buttons, _continue)     ? " You may edit it again below."
+          : cadre_has(&b, admin_buttons, _addanother) ? cadre_arena_printf(r->arena, " You may add "
+                                                                          "another %s below.", m->singular)
+                                                      : "");
     return cadre_redirect(r, 303, to);
 }
 
@@ -1150,7 +1206,7 @@ static int add_form(cadre_request *r)
         return rc;
     if (bad) /* the row is added; the page comes back as its change page, the refusals shown */
         return show_form(r, m, 422, obj, &errs, false, false, sets);
-    return saved(r, m, obj);
+    return saved(r, m, obj, true);
 }
 
 /* GET and POST /admin/MODULE/MODEL/ID/change/ */
@@ -1212,7 +1268,7 @@ static int change_form(cadre_request *r)
         return rc;
     if (bad)
         return show_form(r, m, 422, row, &errs, false, false, sets);
-    return saved(r, m, row);
+    return saved(r, m, row, false);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1484,6 +1540,9 @@ static int delete_page(cadre_request *r)
         if (!changes)
             return cadre_app_error(r, 404, "Not Found");
         log_action(r, m, CADRE_ADMIN_DELETED, row, NULL);
+        cadre_tvalue label = row_label(r, m->model, row);
+        flash(r, m->site, "The %s “%.*s” was deleted successfully.", m->singular,
+              (int)label.u.s.len, label.u.s.ptr);
         return cadre_redirect(r, 303, m->url);
     }
     size_t n;
@@ -1625,6 +1684,8 @@ static int run_action(cadre_request *r)
                 log_action(r, m, CADRE_ADMIN_DELETED, (const char *)rows.items + i * m->model->size,
                            NULL);
         }
+        flash(r, m->site, "Successfully deleted %zu %s.", rows.len,
+              rows.len == 1 ? m->singular : m->plural);
         return cadre_redirect(r, 303, m->url);
     }
     for (size_t k = 0; k < m->nactions; k++) {
@@ -1635,6 +1696,8 @@ static int run_action(cadre_request *r)
         rc = m->actions[k].fn(r, m->model, ids, rows.len, m->actions[k].ctx);
         if (rc < 0 || cadre_responded(r))
             return rc;
+        flash(r, m->site, "%s: done for %zu %s.", m->actions[k].label, rows.len,
+              rows.len == 1 ? m->singular : m->plural);
         return cadre_redirect(r, 303, m->url);
     }
     return cadre_app_error(r, 400, "No such action.");

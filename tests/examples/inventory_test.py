@@ -1384,6 +1384,45 @@ class AdminTest(ServedTest):
         status, html = self.page(url, "clerk")
         self.assertNotIn("stock_movement", html)
 
+    def test_message_after_save(self):
+        """The page after a redirect says what was done (a cookie for the admin's path, dropped
+        once shown, only ever shown as text)."""
+        self.addCleanup(self.db.sql, "DELETE FROM supplier WHERE name = 'Message Ltd'")
+        cookie, token = self.sessions["ops"]
+        def request(method, path, extra_cookie="", body=None):
+            conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
+            headers = {"Accept": "text/html", "Cookie": cookie + extra_cookie,
+                       "Origin": f"http://127.0.0.1:{self.server.port}", "X-CSRFToken": token}
+            if body is not None:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                resp = conn.getresponse()
+                return resp.status, resp.getheader("Location"), resp.msg.get_all("Set-Cookie") or [], \
+                    resp.read().decode()
+            finally:
+                conn.close()
+        status, to, cookies, _ = request("POST", "/admin/inventory/supplier/add/",
+                                         body="name=Message+Ltd&_save=1")
+        self.assertEqual((status, to), (303, "/admin/inventory/supplier/"))
+        flash = [c for c in cookies if c.startswith("cadre_admin_message=")]
+        self.assertEqual(len(flash), 1, cookies)
+        self.assertIn("Path=/admin", flash[0])
+        self.assertIn("HttpOnly", flash[0])
+        value = flash[0].split(";", 1)[0]
+        status, _, cookies, html = request("GET", to, "; " + value)
+        self.assertEqual(status, 200)
+        self.assertIn('<li role="status">The supplier “Message Ltd” was added successfully.</li>', html)
+        self.assertTrue(any(c.startswith("cadre_admin_message=;") and "Max-Age=0" in c for c in cookies),
+                        cookies)  # shown once
+        # not one of the admin's: dropped; one planted is only ever text
+        status, _, _, html = request("GET", to, "; cadre_admin_message=!!not-base64")
+        self.assertNotIn('role="status"', html)
+        import base64
+        planted = base64.urlsafe_b64encode(b"<b>hi</b>").decode().rstrip("=")
+        status, _, _, html = request("GET", to, "; cadre_admin_message=" + planted)
+        self.assertIn('<li role="status">&lt;b&gt;hi&lt;/b&gt;</li>', html)
+
     def test_csv_export(self):
         url = "/admin/inventory/product/export/"
         status, hdrs, rows = self.csv(url, "clerk")
