@@ -676,7 +676,8 @@ typedef struct cadre_test_response {
     int status;            /**< e.g. 200 */
     cadre_header *headers; /**< response headers, in order */
     size_t num_headers;
-    const char *body; /**< NUL-terminated for convenience; body_len excludes the NUL */
+    const char *body; /**< NUL-terminated for convenience; body_len excludes the NUL; a chunked
+                           (streamed) body is given joined */
     size_t body_len;
     /* private */
     char *raw;

@@ -2395,38 +2395,29 @@ static int add_col(admin_model *m, const char *name, size_t len, void *ctx)
     return 0;
 }
 
-static int add_form_field(admin_model *m, const char *name, size_t len, void *ctx)
-{
-    const cadre_field *f = field_named(m, name, len, ctx, "fields");
-    if (!f)
-        return CADRE_EINVAL;
-    m->form_fields |= (uint64_t)1 << (f - m->model->fields);
-    return 0;
-}
+/* What the field lists that name fields fill: a bit per field (.fields, .readonly, a section of
+ * .fieldsets, which takes only fields in `allowed`). */
+struct bits_ctx {
+    struct reg_ctx reg; /* first: field_named reads it */
+    const char *option;
+    uint64_t *bits;
+    uint64_t allowed; /* 0: any */
+};
 
-static int add_readonly(admin_model *m, const char *name, size_t len, void *ctx)
+static int add_bit(admin_model *m, const char *name, size_t len, void *ctx)
 {
-    const cadre_field *f = field_named(m, name, len, ctx, "readonly");
-    if (!f)
-        return CADRE_EINVAL;
-    m->readonly |= (uint64_t)1 << (f - m->model->fields);
-    return 0;
-}
-
-static int add_section_field(admin_model *m, const char *name, size_t len, void *ctx)
-{
-    const cadre_field *f = field_named(m, name, len, ctx, "fieldsets");
+    const struct bits_ctx *b = ctx;
+    const cadre_field *f = field_named(m, name, len, &b->reg, b->option);
     if (!f)
         return CADRE_EINVAL;
     uint64_t bit = (uint64_t)1 << (f - m->model->fields);
-    if (!((m->form_fields | m->readonly) & bit)) {
-        const struct reg_ctx *c = ctx;
-        cadre_app_config_error(c->app, c->file, c->line, "cadre_admin_register(%s): .fieldsets "
-                               "names \"%s\", which is neither a form field (.fields) nor "
-                               "read-only (.readonly)", m->model->name, f->name);
+    if (b->allowed && !(b->allowed & bit)) {
+        cadre_app_config_error(b->reg.app, b->reg.file, b->reg.line, "cadre_admin_register(%s): "
+                               ".%s names \"%s\", which is neither a form field (.fields) nor "
+                               "read-only (.readonly)", m->model->name, b->option, f->name);
         return CADRE_EINVAL;
     }
-    m->sections[m->nsections - 1].bits |= bit;
+    *b->bits |= bit;
     return 0;
 }
 
@@ -2456,9 +2447,11 @@ static int add_sections(admin_model *m, const char *spec, const struct reg_ctx *
         int rc = title && names ? 0 : CADRE_ENOMEM;
         if (rc == 0) {
             m->sections[m->nsections].title = title;
-            m->sections[m->nsections++].bits = 0;
+            m->sections[m->nsections].bits = 0;
             title = NULL;
-            rc = each_name(names, add_section_field, m, (void *)c);
+            struct bits_ctx b = { *c, "fieldsets", &m->sections[m->nsections++].bits,
+                                  m->form_fields | m->readonly };
+            rc = each_name(names, add_bit, m, &b);
         }
         free(title);
         free(names);
@@ -2698,8 +2691,9 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
     } else if (rc == 0) {
         rc = CADRE_ENOMEM;
     }
+    struct bits_ctx fields = { c, "fields", &m->form_fields, 0 }, ro = { c, "readonly", &m->readonly, 0 };
     if (rc == 0 && o->fields)
-        rc = each_name(o->fields, add_form_field, m, &c);
+        rc = each_name(o->fields, add_bit, m, &fields);
     for (size_t i = 0; rc == 0 && !o->fields && i < t->nfields; i++) {
         const cadre_field *f = &t->fields[i];
         if (cadre_model_field_is_column(f) && !f->primary_key && !f->auto_now &&
@@ -2707,7 +2701,7 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
             m->form_fields |= (uint64_t)1 << i;
     }
     if (rc == 0 && o->readonly)
-        rc = each_name(o->readonly, add_readonly, m, &c);
+        rc = each_name(o->readonly, add_bit, m, &ro);
     m->form_fields &= ~m->readonly; /* shown, never read */
     if (rc == 0 && o->fieldsets) {
         rc = add_sections(m, o->fieldsets, &c);
@@ -2728,55 +2722,37 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
     else if (rc == 0)
         rc = CADRE_ENOMEM;
     if (rc) {
+        if (slot)
+            s->models.len--; /* the slot taken for it, the last one */
         model_free(m);
         if (rc == CADRE_ENOMEM)
             cadre_app_config_error(app, file, line, "cadre_admin_register: out of memory");
         return rc;
     }
     *slot = m;
-    rc = cadre_route(app, "GET", m->url, change_list, .data = m,
-                     .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
-    char *export = cadre_app_own(app, malloc(strlen(m->url) + 8));
-    if (!export)
-        return CADRE_ENOMEM;
-    snprintf(export, strlen(m->url) + 8, "%sexport/", m->url);
-    if (rc == 0)
-        rc = cadre_route(app, "GET", export, export_csv, .data = m,
-                         .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
-    char *choices = cadre_app_own(app, malloc(strlen(m->url) + 8));
-    if (!choices)
-        return CADRE_ENOMEM;
-    snprintf(choices, strlen(m->url) + 8, "%schoices", m->url);
-    if (rc == 0)
-        rc = cadre_route(app, "GET", choices, fk_choices, .data = m,
-                         .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
-    if (rc == 0 && m->pk)
-        rc = cadre_route(app, "POST", m->url, run_action, .data = m,
-                         .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
-    if (rc == 0 && m->pk) {
-        char *change = cadre_app_own(app, malloc(strlen(m->url) + 16));
-        if (!change)
+    /* its pages, each behind the staff guard; the paths live as long as the app */
+    static const struct {
+        const char *method, *suffix;
+        cadre_handler handler;
+        bool needs_key; /* pages of one row, or of rows selected by key */
+    } pages[] = {
+        { "GET", "", change_list, false },          { "GET", "export/", export_csv, false },
+        { "GET", "choices", fk_choices, false },    { "POST", "", run_action, true },
+        { "GET", "{id}/history/", history_page, true },
+        { "GET", "add/", add_form, true },          { "POST", "add/", add_form, true },
+        { "GET", "{id}/change/", change_form, true }, { "POST", "{id}/change/", change_form, true },
+        { "GET", "{id}/delete/", delete_page, true }, { "POST", "{id}/delete/", delete_page, true },
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof pages / sizeof pages[0]; i++) {
+        if (pages[i].needs_key && !m->pk)
+            continue;
+        size_t len = strlen(m->url) + strlen(pages[i].suffix) + 1;
+        char *path = cadre_app_own(app, malloc(len));
+        if (!path)
             return CADRE_ENOMEM;
-        snprintf(change, strlen(m->url) + 16, "%s{id}/change/", m->url);
-        char *del = cadre_app_own(app, malloc(strlen(m->url) + 16));
-        char *hist = cadre_app_own(app, malloc(strlen(m->url) + 16));
-        if (!del || !hist)
-            return CADRE_ENOMEM;
-        snprintf(del, strlen(m->url) + 16, "%s{id}/delete/", m->url);
-        snprintf(hist, strlen(m->url) + 16, "%s{id}/history/", m->url);
-        rc = cadre_route(app, "GET", hist, history_page, .data = m,
+        snprintf(path, len, "%s%s", m->url, pages[i].suffix);
+        rc = cadre_route(app, pages[i].method, path, pages[i].handler, .data = m,
                          .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
-        const char *const methods[2] = { "GET", "POST" };
-        for (int k = 0; k < 2 && rc == 0; k++) {
-            rc = cadre_route(app, methods[k], m->add_url, add_form, .data = m,
-                             .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
-            if (rc == 0)
-                rc = cadre_route(app, methods[k], change, change_form, .data = m,
-                                 .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
-            if (rc == 0)
-                rc = cadre_route(app, methods[k], del, delete_page, .data = m,
-                                 .guards = CADRE_GUARDS(CADRE_STAFF_REQUIRED));
-        }
     }
     return rc;
 }

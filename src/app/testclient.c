@@ -43,6 +43,7 @@ static int parse_response(const char *out, size_t len, bool head, cadre_test_res
     char *strs = raw + 2 * len + 2;
     const char *line = strchr(p, '\n') + 1;
     size_t clen = 0;
+    bool chunked = false;
     while (line < end + 2) {
         const char *eol = strstr(line, "\r\n");
         if (eol == line)
@@ -65,16 +66,35 @@ static int parse_response(const char *out, size_t len, bool head, cadre_test_res
         strs += vl + 1;
         if (cadre_slice_ieq_cstr(h->name, "content-length"))
             clen = strtoul(h->value.ptr, NULL, 10);
+        if (cadre_slice_ieq_cstr(h->name, "transfer-encoding"))
+            chunked = h->value.len >= 7 &&
+                      cadre_slice_ieq_cstr((cadre_slice){ h->value.ptr + h->value.len - 7, 7 }, "chunked");
         line = eol + 2;
     }
     const char *body = end + 4;
     size_t avail = len - (size_t)(body - raw);
     if (clen > avail)
         clen = avail; /* a truncated answer: what there is */
-    if (head || res->status == 204 || res->status == 304 || res->status < 200)
+    bool none = head || res->status == 204 || res->status == 304 || res->status < 200;
+    if (none)
         clen = 0;
     char *b = raw + len + 1;
-    memcpy(b, body, clen);
+    if (chunked && !none) { /* a streamed body (cadre_respond_stream): its chunks joined */
+        clen = 0;
+        const char *q = body, *stop = raw + len;
+        while (q < stop) {
+            char *after;
+            unsigned long n = strtoul(q, &after, 16);
+            const char *data = memmem(after, (size_t)(stop - after), "\r\n", 2);
+            if (!data || n == 0 || n > (size_t)(stop - data - 2))
+                break; /* the last chunk, or a body cut short: what there is */
+            memcpy(b + clen, data + 2, n);
+            clen += n;
+            q = data + 2 + n + 2;
+        }
+    } else {
+        memcpy(b, body, clen);
+    }
     b[clen] = '\0';
     res->body = b;
     res->body_len = clen;
