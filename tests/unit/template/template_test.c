@@ -105,6 +105,11 @@ static void test_output_and_escaping(void **state)
     expect("{{ markup }} {{ name|safe }}", ctx, "<em>trusted</em> <b>Tom & \"Jerry\"'s</b>");
     expect("{{ \"it's\" }}{{ 'a\\\"b' }}", ctx, "it&#39;sa&#34;b");
     expect("{# a comment #}a{# another {{ x }} #}b", ctx, "ab");
+    expect("{{ a }} {{ b }} {{ c }} {{ d }} {{ e }}",
+           CADRE_CTX({ "a", CADRE_TINT(0) }, { "b", CADRE_TINT(-5) },
+                     { "c", CADRE_TINT(INT64_MIN) }, { "d", CADRE_TINT(INT64_MAX) },
+                     { "e", CADRE_TINT(1000000) }),
+           "0 -5 -9223372036854775808 9223372036854775807 1000000");
     expect("no tags at all", CADRE_CTX_NONE, "no tags at all");
     expect("", CADRE_CTX_NONE, "");
 }
