@@ -176,8 +176,12 @@ try {
   await Promise.all([page.waitForURL(/p=2/, { timeout: 10000 }), page.click("a[rel=next]")]);
   check((await page.$$("tbody tr")).length === 6, `the second page's rows (${(await page.$$("tbody tr")).length})`);
   check((await page.textContent("nav.paginator")).includes("Page 2 of 2"), "page 2 of 2");
+  // Added with an error first (no price), then fixed; the supplier picked from suggestions.
   await page.goto(`${base}/admin/inventory/product/add/`);
   await page.fill("#id_name", "Autocompleted");
+  await Promise.all([page.waitForLoadState(), page.click("button[name=_save]")]);
+  check((await page.textContent("p.errornote")).includes("Please correct"), "the add form's errors");
+  check((await page.inputValue("#id_name")) === "Autocompleted", "what was typed kept");
   await page.fill("#id_price", "3");
   await page.type("#id_supplier_id", "bulk 04"); // typed as a person does: each key asks
   await page.waitForFunction(() => {
