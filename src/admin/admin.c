@@ -737,15 +737,26 @@ static int inline_existing(cadre_request *r, const admin_model *m, size_t k, int
     return 0;
 }
 
-/* What the user may do with inline k's rows. */
-static void inline_perms(cadre_request *r, const admin_model *m, size_t k, bool readonly,
+/* Starts inline k's set afresh with what the user may do with its rows; whether it is shown. */
+static bool inline_begin(cadre_request *r, const admin_model *m, size_t k, bool readonly,
                          inline_set *set)
 {
     const cadre_schema *t = m->inlines[k].m->model;
+    *set = (inline_set){ 0 };
     set->shown = cadre_model_allows(r, t, "view", NULL);
     set->may_add = !readonly && cadre_model_allows(r, t, "add", NULL);
     set->may_change = !readonly && cadre_model_allows(r, t, "change", NULL);
     set->may_delete = !readonly && cadre_model_allows(r, t, "delete", NULL);
+    return set->shown;
+}
+
+/* The set's next row, empty (its rows are allocated for it). */
+static inline_row *next_row(cadre_request *r, inline_set *set)
+{
+    inline_row *row = &set->rows[set->n++];
+    *row = (inline_row){ 0 };
+    cadre_verrors_init(&row->errs, r->arena);
+    return row;
 }
 
 /* The inlines of a page shown afresh: the rows that point to parent (0 when adding), then blank
@@ -756,9 +767,7 @@ static int inline_load(cadre_request *r, const admin_model *m, int64_t parent, b
     for (size_t k = 0; k < m->ninlines; k++) {
         inline_set *set = &sets[k];
         const admin_model *im = m->inlines[k].m;
-        *set = (inline_set){ 0 };
-        inline_perms(r, m, k, readonly, set);
-        if (!set->shown)
+        if (!inline_begin(r, m, k, readonly, set))
             continue;
         cadre_rows rows = { 0 };
         int rc = parent ? inline_existing(r, m, k, parent, NULL, 0, &rows, &set->more) : 0;
@@ -769,9 +778,7 @@ static int inline_load(cadre_request *r, const admin_model *m, int64_t parent, b
         if (!set->rows)
             return CADRE_ENOMEM;
         for (size_t i = 0; i < rows.len + extra; i++) {
-            inline_row *row = &set->rows[set->n++];
-            *row = (inline_row){ 0 };
-            cadre_verrors_init(&row->errs, r->arena);
+            inline_row *row = next_row(r, set);
             if (i < rows.len) {
                 row->obj = (char *)rows.items + i * im->model->size;
                 row->before = row->obj;
@@ -792,9 +799,7 @@ static int inline_read(cadre_request *r, const admin_model *m, int64_t parent, i
     for (size_t k = 0; k < m->ninlines; k++) {
         inline_set *set = &sets[k];
         const admin_model *im = m->inlines[k].m;
-        *set = (inline_set){ 0 };
-        inline_perms(r, m, k, false, set);
-        if (!set->shown)
+        if (!inline_begin(r, m, k, false, set))
             continue;
         const char *prefix = im->model->name;
         admin_inline_meta meta;
@@ -813,9 +818,7 @@ static int inline_read(cadre_request *r, const admin_model *m, int64_t parent, i
             return CADRE_ENOMEM;
         size_t nids = 0;
         for (int64_t i = 0; i < total; i++) {
-            inline_row *row = &set->rows[set->n++];
-            *row = (inline_row){ 0 };
-            cadre_verrors_init(&row->errs, r->arena);
+            inline_row *row = next_row(r, set);
             cadre_slice part = body_part(r, cadre_arena_printf(r->arena, "%s-%lld-", prefix, (long long)i));
             memset(&meta, 0, sizeof meta);
             cadre_form_decode_urlencoded(admin_inline_meta__schema(), part, &meta, r->arena, &ignored);
