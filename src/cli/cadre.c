@@ -1,0 +1,290 @@
+/*
+ * cadre — the command that starts a project: `cadre new NAME` asks what the product needs (or is
+ * told with --product / --service) and lays out a project that builds against the installed
+ * Cadre through pkg-config, with its models, first migration, app, pages, tests and README.
+ *
+ * The project's files are in scaffold/ (compiled in by scripts/embed-templates), their @NAME@
+ * replaced by the project's name. Its first migration is written here, by the same
+ * makemigrations the project's binary runs, from the same models header (included below), so
+ * the two can never disagree.
+ */
+#include <cadre.h>
+
+#include "scaffold/common/src/models.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+extern const cadre_template_source cadre_scaffold[];
+extern const size_t cadre_scaffold_count;
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: cadre new NAME [--product | --service] [--yes]\n"
+                "  Makes the directory NAME with a project that builds against the installed\n"
+                "  Cadre. Without --product or --service it asks what the project needs.\n"
+                "    --product  users, logins, pages, an admin site and a JSON API\n"
+                "    --service  a typed JSON API with OpenAPI docs and bearer tokens\n"
+                "    --yes      take the default answers (a product)\n");
+}
+
+/* A project name: a C identifier of lower-case letters, digits and _, that the project's
+ * functions (NAME_app) and Cadre's own (cadre_*) cannot mix up. NULL, or why not. */
+static const char *bad_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 40)
+        return "it must be 1 to 40 characters long";
+    if (name[0] < 'a' || name[0] > 'z')
+        return "it must start with a lower-case letter";
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '_'))
+            return "it may hold only lower-case letters, digits and _ (it names C functions)";
+    if (strncmp(name, "cadre", 5) == 0)
+        return "names starting with \"cadre\" are Cadre's own";
+    static const char *const taken[] = { "item", "member", "main", "app", "test" };
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        if (strcmp(name, taken[i]) == 0)
+            return "the project's own code uses that name";
+    return NULL;
+}
+
+/* A yes/no question on stdout, its answer from stdin (empty: the default). */
+static bool ask(const char *question, bool dflt)
+{
+    for (int tries = 0; tries < 5; tries++) {
+        printf("%s [%s] ", question, dflt ? "Y/n" : "y/N");
+        fflush(stdout);
+        char line[64];
+        if (!fgets(line, sizeof line, stdin)) {
+            printf("\n");
+            return dflt; /* no more input: the default */
+        }
+        if (!isatty(0)) /* answers given on stdin: shown as if typed */
+            printf("%s%s", line, strchr(line, '\n') ? "" : "\n");
+        if (line[0] == '\n')
+            return dflt;
+        if (line[0] == 'y' || line[0] == 'Y')
+            return true;
+        if (line[0] == 'n' || line[0] == 'N')
+            return false;
+        printf("Please answer y or n.\n");
+    }
+    return dflt;
+}
+
+/* Writes path (creating its directories) with text's @NAME@ replaced by name. */
+static int write_file(const char *path, const char *text, size_t len, const char *name)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '@' && i + 6 <= len && memcmp(text + i, "@NAME@", 6) == 0) {
+            fwrite(name, 1, nl, f);
+            i += 5;
+        } else {
+            fputc(text[i], f);
+        }
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Runs argv (no shell), quietly; its exit status, or -1. */
+static int run(char *const argv[])
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return -1;
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The project's first migration, by the makemigrations its binary runs: an app of the same
+ * name with the same models, on a scratch database. */
+static int first_migration(const char *name, const char *root, bool users)
+{
+    char scratch[] = "/tmp/cadre-new-XXXXXX", url[128], migrations[4200];
+    if (!mkdtemp(scratch))
+        return -1;
+    snprintf(url, sizeof url, "sqlite://%s/scratch.db", scratch);
+    snprintf(migrations, sizeof migrations, "%s/migrations", root);
+    cadre_db *db;
+    int rc = cadre_db_open(url, &db);
+    cadre_app *app = rc ? NULL : cadre_app_new(name);
+    if (app) {
+        (void)users; /* every shape has the project's user model: tokens belong to users */
+        cadre_auth(app, db);
+        cadre_models(app, db, migrations, CADRE_SCHEMA_OF(member), CADRE_SCHEMA_OF(item));
+        rc = cadre_app_check(app) > 0 ? CADRE_EINVAL : cadre_app_makemigrations(app, NULL, NULL, NULL);
+        cadre_app_free(app);
+    }
+    if (db)
+        cadre_db_close(db);
+    char path[200];
+    static const char *const files[] = { "scratch.db", "scratch.db-wal", "scratch.db-shm" };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", scratch, files[i]);
+        unlink(path);
+    }
+    rmdir(scratch);
+    return rc;
+}
+
+static int cmd_new(int argc, char **argv)
+{
+    const char *name = NULL, *shape = NULL;
+    bool yes = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--product") == 0 || strcmp(argv[i], "--service") == 0) {
+            if (shape && strcmp(shape, argv[i] + 2) != 0) {
+                fprintf(stderr, "error: cadre new: --product or --service, not both\n");
+                return 2;
+            }
+            shape = argv[i] + 2;
+        } else if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0) {
+            yes = true;
+        } else if (argv[i][0] == '-' || name) {
+            fprintf(stderr, "error: cadre new: what is \"%s\"?\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else {
+            name = argv[i];
+        }
+    }
+    if (!name) {
+        usage(stderr);
+        return 2;
+    }
+    const char *why = bad_name(name);
+    if (why) {
+        fprintf(stderr, "error: cadre new: \"%s\" cannot name a project: %s (\"shop\", "
+                        "\"device_panel\")\n", name, why);
+        return 2;
+    }
+    struct stat st;
+    if (stat(name, &st) == 0) {
+        fprintf(stderr, "error: cadre new: %s already exists: choose another name, or move it "
+                        "away\n", name);
+        return 1;
+    }
+    if (!shape && !yes) {
+        printf("A few questions shape %s (Enter takes the answer in capitals).\n", name);
+        shape = ask("Will people use it in a browser: logins, pages, an admin site to run it?",
+                    true) ? "product" : "service";
+    } else if (!shape) {
+        shape = "product";
+    }
+    size_t nshape = strlen(shape);
+    int written = 0;
+    for (size_t i = 0; i < cadre_scaffold_count; i++) {
+        const cadre_template_source *f = &cadre_scaffold[i];
+        const char *rel = NULL;
+        if (strncmp(f->name, "common/", 7) == 0)
+            rel = f->name + 7;
+        else if (strncmp(f->name, shape, nshape) == 0 && f->name[nshape] == '/')
+            rel = f->name + nshape + 1;
+        if (!rel || strncmp(rel, "test_", 5) == 0 || strcmp(rel, "tests/app_test.c") == 0)
+            continue; /* the test is put together below */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", name, strcmp(rel, "gitignore") == 0 ? ".gitignore" : rel);
+        if (write_file(path, f->text, f->len, name) != 0) {
+            fprintf(stderr, "error: cadre new: cannot write %s: %s\n", path, strerror(errno));
+            return 1;
+        }
+        written++;
+    }
+    /* the test: the shared head, the shape's checks, the shared main */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/app_test.c", name);
+    cadre_buf test;
+    cadre_buf_init(&test, (size_t)1 << 20);
+    const char *parts[] = { "common/test_head.c", NULL, "common/test_tail.c" };
+    char shape_test[64];
+    snprintf(shape_test, sizeof shape_test, "%s/tests/app_test.c", shape);
+    parts[1] = shape_test;
+    for (size_t k = 0; k < 3; k++)
+        for (size_t i = 0; i < cadre_scaffold_count; i++)
+            if (strcmp(cadre_scaffold[i].name, parts[k]) == 0)
+                cadre_buf_append(&test, cadre_scaffold[i].text, cadre_scaffold[i].len);
+    int rc = write_file(path, test.data ? test.data : "", test.len, name);
+    cadre_buf_free(&test);
+    if (rc != 0) {
+        fprintf(stderr, "error: cadre new: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char root[4096];
+    if (!realpath(name, root)) {
+        fprintf(stderr, "error: cadre new: %s: %s\n", name, strerror(errno));
+        return 1;
+    }
+    cadre_log_configure(CADRE_LOG_WARN, CADRE_LOG_PLAIN, 2);
+    if (first_migration(name, root, true) != 0) {
+        fprintf(stderr, "error: cadre new: the first migration could not be written (see above)\n");
+        return 1;
+    }
+    /* its own repository, unless it is inside one already */
+    char *inside[] = { "git", "rev-parse", "--is-inside-work-tree", NULL };
+    bool git = false;
+    if (run(inside) != 0) {
+        char *init[] = { "git", "init", "-q", root, NULL };
+        git = run(init) == 0;
+    }
+    bool product = strcmp(shape, "product") == 0;
+    char who[256];
+    if (product)
+        snprintf(who, sizeof who, "  ./build/%s createsuperuser  # for /admin/\n", name);
+    else
+        snprintf(who, sizeof who, "  ./build/%s createuser && ./build/%s createtoken USERNAME "
+                                  "NAME\n", name, name);
+    printf("Made %s/, a %s (%d files%s). Next:\n"
+           "  cd %s\n"
+           "  meson setup build && ninja -C build && meson test -C build\n"
+           "  ./build/%s migrate\n"
+           "%s"
+           "  ./build/%s serve --dev       # http://127.0.0.1:8000/%s\n",
+           name, shape, written + 1, git ? ", a new git repository" : "", name, name, who, name,
+           product ? "" : "docs");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "new") == 0)
+        return cmd_new(argc - 2, argv + 2);
+    if (argc >= 2 && (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+                      strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    usage(stderr);
+    return 2;
+}

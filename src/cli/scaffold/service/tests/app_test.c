@@ -1,0 +1,4 @@
+static void run(void)
+{
+    api();
+}
