@@ -8,9 +8,13 @@
  * makemigrations the project's binary runs, from the same models header (included below), so
  * the two can never disagree.
  */
-#include <cadre.h>
+#include <cadre/app.h>
+#include <cadre/auth.h>
+#include <cadre/db.h>
+#include <cadre/migrate.h>
+#include <cadre/template.h>
 
-#include "scaffold/common/src/models.h"
+#include "scaffold/common/src/models.h" /* the project's models: its first migration's */
 
 #include <errno.h>
 #include <fcntl.h>
