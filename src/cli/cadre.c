@@ -32,11 +32,13 @@ extern const size_t cadre_scaffold_count;
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: cadre new NAME [--product | --service] [--yes]\n"
+    fprintf(to, "usage: cadre new NAME [--product | --service | --hybrid] [--yes]\n"
                 "  Makes the directory NAME with a project that builds against the installed\n"
-                "  Cadre. Without --product or --service it asks what the project needs.\n"
+                "  Cadre. Without a shape it asks what the project needs.\n"
                 "    --product  users, logins, pages, an admin site and a JSON API\n"
                 "    --service  a typed JSON API with OpenAPI docs and bearer tokens\n"
+                "    --hybrid   both, as two modules: the pages and admin (sessions), the API\n"
+                "               (tokens), which can also be built as a process of its own\n"
                 "    --yes      take the default answers (a product)\n");
 }
 
@@ -168,9 +170,10 @@ static int cmd_new(int argc, char **argv)
     const char *name = NULL, *shape = NULL;
     bool yes = false;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--product") == 0 || strcmp(argv[i], "--service") == 0) {
+        if (strcmp(argv[i], "--product") == 0 || strcmp(argv[i], "--service") == 0 ||
+            strcmp(argv[i], "--hybrid") == 0) {
             if (shape && strcmp(shape, argv[i] + 2) != 0) {
-                fprintf(stderr, "error: cadre new: --product or --service, not both\n");
+                fprintf(stderr, "error: cadre new: one of --product, --service, --hybrid\n");
                 return 2;
             }
             shape = argv[i] + 2;
@@ -202,8 +205,13 @@ static int cmd_new(int argc, char **argv)
     }
     if (!shape && !yes) {
         printf("A few questions shape %s (Enter takes the answer in capitals).\n", name);
-        shape = ask("Will people use it in a browser: logins, pages, an admin site to run it?",
-                    true) ? "product" : "service";
+        if (!ask("Will people use it in a browser: logins, pages, an admin site to run it?", true))
+            shape = "service";
+        else if (ask("Will other programs use its API, as a part of its own that may one day run "
+                     "as a separate process?", false))
+            shape = "hybrid";
+        else
+            shape = "product";
     } else if (!shape) {
         shape = "product";
     }
@@ -212,8 +220,11 @@ static int cmd_new(int argc, char **argv)
     for (size_t i = 0; i < cadre_scaffold_count; i++) {
         const cadre_template_source *f = &cadre_scaffold[i];
         const char *rel = NULL;
+        bool web = strcmp(shape, "service") != 0; /* pages: product and hybrid */
         if (strncmp(f->name, "common/", 7) == 0)
             rel = f->name + 7;
+        else if (web && strncmp(f->name, "web/", 4) == 0)
+            rel = f->name + 4;
         else if (strncmp(f->name, shape, nshape) == 0 && f->name[nshape] == '/')
             rel = f->name + nshape + 1;
         if (!rel || strncmp(rel, "test_", 5) == 0 || strcmp(rel, "tests/app_test.c") == 0)
@@ -262,7 +273,7 @@ static int cmd_new(int argc, char **argv)
         char *init[] = { "git", "init", "-q", root, NULL };
         git = run(init) == 0;
     }
-    bool product = strcmp(shape, "product") == 0;
+    bool product = strcmp(shape, "service") != 0;
     char who[256];
     if (product)
         snprintf(who, sizeof who, "  ./build/%s createsuperuser  # for /admin/\n", name);
@@ -274,9 +285,12 @@ static int cmd_new(int argc, char **argv)
            "  meson setup build && ninja -C build && meson test -C build\n"
            "  ./build/%s migrate\n"
            "%s"
-           "  ./build/%s serve --dev       # http://127.0.0.1:8000/%s\n",
+           "  ./build/%s serve --dev       # http://127.0.0.1:8000/%s\n%s",
            name, shape, written + 1, git ? ", a new git repository" : "", name, name, who, name,
-           product ? "" : "docs");
+           product ? "" : "docs",
+           strcmp(shape, "hybrid") == 0
+               ? "The API alone, as its own process: meson configure build -Dsplit_api=true\n"
+               : "");
     return 0;
 }
 

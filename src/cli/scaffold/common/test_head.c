@@ -21,6 +21,7 @@ static int failures;
     } while (0)
 
 static cadre_app *app;
+static cadre_db *test_db;
 static cadre_test_response res;
 
 /* One request; the answer in res. */

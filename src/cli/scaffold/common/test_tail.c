@@ -8,6 +8,7 @@ int main(void)
     cadre_db *db;
     if (cadre_db_open(url, &db) != 0)
         return 1;
+    test_db = db;
     app = @NAME@_app(db);
     CHECK(app && cadre_app_migrate(app, NULL, NULL, NULL) == 0, "the migrations apply");
     if (app && !failures)
