@@ -33,13 +33,17 @@ extern const size_t cadre_scaffold_count;
 static void usage(FILE *to)
 {
     fprintf(to, "usage: cadre new NAME [--product | --service | --hybrid] [--yes]\n"
+                "       cadre generate model NAME FIELD:TYPE ...   (in a project's directory)\n"
                 "  Makes the directory NAME with a project that builds against the installed\n"
                 "  Cadre. Without a shape it asks what the project needs.\n"
                 "    --product  users, logins, pages, an admin site and a JSON API\n"
                 "    --service  a typed JSON API with OpenAPI docs and bearer tokens\n"
                 "    --hybrid   both, as two modules: the pages and admin (sessions), the API\n"
                 "               (tokens), which can also be built as a process of its own\n"
-                "    --yes      take the default answers (a product)\n");
+                "    --yes      take the default answers (a product)\n"
+                "  generate model adds a model to src/models.h, its API (/api/NAMEs), its admin\n"
+                "  page and a test; TYPE is string, text, int, int32, float, bool, date,\n"
+                "  datetime or fk:MODEL, with a trailing ? for an optional field.\n");
 }
 
 /* A project name: a C identifier of lower-case letters, digits and _, that the project's
@@ -294,10 +298,279 @@ static int cmd_new(int argc, char **argv)
     return 0;
 }
 
+
+/* ---------------------------------------------------------------------------------------------
+ * cadre generate model: a model added to a project made by cadre new, through the markers its
+ * files carry ("cadre:models", "cadre:schemas", "cadre:api", "cadre:admin", "cadre:tests").
+ * ------------------------------------------------------------------------------------------- */
+
+/* The whole of a file, NUL-terminated (malloc'd), or NULL. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    cadre_buf b;
+    cadre_buf_init(&b, (size_t)16 << 20);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (cadre_buf_append(&b, chunk, n) != 0)
+            break;
+    fclose(f);
+    const char *t = cadre_buf_cstr(&b);
+    char *out = t ? strdup(t) : NULL;
+    cadre_buf_free(&b);
+    return out;
+}
+
+/* text inserted before the line holding marker in text, into out; false when no line does. */
+static bool insert_before(const char *text, const char *marker, const char *add, cadre_buf *out)
+{
+    const char *m = strstr(text, marker);
+    if (!m)
+        return false;
+    const char *line = m;
+    while (line > text && line[-1] != '\n')
+        line--;
+    cadre_buf_append(out, text, (size_t)(line - text));
+    cadre_buf_append_str(out, add);
+    cadre_buf_append_str(out, line);
+    return true;
+}
+
+/* Replaces path's content (a new file renamed over it: never half-written). */
+static int replace_file(const char *path, const cadre_buf *content)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.cadre-new", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return -1;
+    bool ok = fwrite(content->data, 1, content->len, f) == content->len;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* One field of the new model: its line of the FIELDS macro into b and its name into name, or
+ * false after saying why not. */
+static bool field_line(cadre_buf *b, const char *spec, const char *models, char name[64])
+{
+    char type[64], target[64] = "";
+    const char *colon = strchr(spec, ':');
+    size_t nl = colon ? (size_t)(colon - spec) : 0;
+    if (!colon || nl == 0 || nl >= 64 || strlen(colon + 1) >= sizeof type) {
+        fprintf(stderr, "error: cadre generate model: \"%s\" is not NAME:TYPE (\"price:float\")\n",
+                spec);
+        return false;
+    }
+    memcpy(name, spec, nl);
+    name[nl] = '\0';
+    snprintf(type, sizeof type, "%s", colon + 1);
+    size_t tl = strlen(type);
+    bool optional = tl && type[tl - 1] == '?';
+    if (optional)
+        type[--tl] = '\0';
+    if (bad_name(name) && strcmp(name, "item") != 0) {
+        fprintf(stderr, "error: cadre generate model: \"%s\" cannot name a field: %s\n", name,
+                bad_name(name));
+        return false;
+    }
+    if (strcmp(name, "id") == 0) {
+        fprintf(stderr, "error: cadre generate model: every model has its id already\n");
+        return false;
+    }
+    const char *opt = optional ? ", CADRE_OPTIONAL, CADRE_NULLABLE" : "";
+    char line[512];
+    if (strcmp(type, "string") == 0)
+        snprintf(line, sizeof line, "F(string, %s, %sCADRE_MAX_LEN(200)%s)", name,
+                 optional ? "" : "CADRE_MIN_LEN(1), ", opt);
+    else if (strcmp(type, "text") == 0)
+        snprintf(line, sizeof line, "F(string, %s, CADRE_MAX_LEN(100000)%s)", name,
+                 optional ? opt : ", CADRE_DEFAULT_STR(\"\")");
+    else if (strcmp(type, "int") == 0 || strcmp(type, "int32") == 0 || strcmp(type, "float") == 0 ||
+             strcmp(type, "date") == 0 || strcmp(type, "datetime") == 0)
+        snprintf(line, sizeof line, "F(%s, %s%s)",
+                 strcmp(type, "int") == 0 ? "int64" : strcmp(type, "float") == 0 ? "double" : type,
+                 name, opt);
+    else if (strcmp(type, "bool") == 0)
+        snprintf(line, sizeof line, "F(bool, %s, CADRE_DEFAULT(false))", name);
+    else if (strncmp(type, "fk:", 3) == 0 && snprintf(target, sizeof target, "%s", type + 3) > 0) {
+        char decl[96];
+        snprintf(decl, sizeof decl, "CADRE_MODEL(%s,", target);
+        bool known = strstr(models, decl) || strcmp(target, "member") == 0;
+        if (!known) {
+            fprintf(stderr, "error: cadre generate model: fk:%s names no model of src/models.h\n",
+                    target);
+            return false;
+        }
+        snprintf(line, sizeof line, "F(int64, %s, CADRE_FOREIGN_KEY(%s, CADRE_ON_DELETE_PROTECT)%s)",
+                 name, strcmp(target, "member") == 0 ? "cadre_user" : target, opt);
+    } else {
+        fprintf(stderr, "error: cadre generate model: \"%s\" is not a type: string, text, int, "
+                        "int32, float, bool, date, datetime or fk:MODEL (a trailing ? makes the "
+                        "field optional)\n", type);
+        return false;
+    }
+    cadre_buf_appendf(b, "    %-94s\\\n", line);
+    return true;
+}
+
+static int cmd_generate(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[0], "model") != 0) {
+        usage(stderr);
+        return 2;
+    }
+    const char *model = argv[1];
+    const char *why = bad_name(model);
+    if (why && strcmp(model, "item") != 0) {
+        fprintf(stderr, "error: cadre generate model: \"%s\" cannot name a model: %s\n", model, why);
+        return 2;
+    }
+    char *models = slurp("src/models.h");
+    if (!models || !strstr(models, "cadre:models")) {
+        fprintf(stderr, "error: cadre generate model: run it in a project made by cadre new (no "
+                        "src/models.h with its cadre:models line here)\n");
+        free(models);
+        return 1;
+    }
+    char decl[96];
+    snprintf(decl, sizeof decl, "CADRE_MODEL(%s,", model);
+    if (strstr(models, decl)) {
+        fprintf(stderr, "error: cadre generate model: src/models.h has a model %s already\n", model);
+        free(models);
+        return 1;
+    }
+    /* the model */
+    char upper[64];
+    size_t ml = strlen(model);
+    for (size_t i = 0; i <= ml; i++)
+        upper[i] = (char)(model[i] >= 'a' && model[i] <= 'z' ? model[i] - 'a' + 'A' : model[i]);
+    cadre_buf def, cols;
+    cadre_buf_init(&def, (size_t)1 << 20);
+    cadre_buf_init(&cols, 4096);
+    cadre_buf_appendf(&def, "/* %s: made by cadre generate model; yours to change. */\n"
+                            "#define %s_FIELDS(F)%*s\\\n    %-94s\\\n", model, upper,
+                      (int)(80 - ml), "", "F(int64, id, CADRE_PRIMARY_KEY)");
+    cadre_buf_append_str(&cols, "id");
+    for (int i = 2; i < argc; i++) {
+        char name[64];
+        if (!field_line(&def, argv[i], models, name)) {
+            cadre_buf_free(&def);
+            cadre_buf_free(&cols);
+            free(models);
+            return 2;
+        }
+        if (i < 5)
+            cadre_buf_appendf(&cols, ", %s", name);
+    }
+    def.len -= 2; /* the last line's backslash, and the spaces before it */
+    while (def.len && def.data[def.len - 1] == ' ')
+        def.len--;
+    cadre_buf_appendf(&def, "\nCADRE_MODEL(%s, %s_FIELDS)\n\n", model, upper);
+    /* the edits, all prepared before any is written */
+    struct edit {
+        const char *path, *marker;
+        char *text;
+        cadre_buf out;
+        bool done;
+    } edits[8];
+    size_t nedits = 0;
+    bool admin = false;
+    char line[512];
+    const char *paths[] = { "src/app.c", "src/ops.c", "src/api.c", "tests/app_test.c" };
+    struct {
+        const char *marker;
+        const char *fmt;
+    } adds[] = {
+        { "/* cadre:schemas */", "                 , CADRE_SCHEMA_OF(%1$s)\n" },
+        { "/* cadre:api */", "    cadre_crud(app, \"/%1$ss\", CADRE_SCHEMA_OF(%1$s), db);\n" },
+        { "/* cadre:admin */", "    cadre_admin_register(app, CADRE_SCHEMA_OF(%1$s), .list = \"%2$s\");\n" },
+        { "/* cadre:tests", "    request(\"GET\", \"/api/%1$ss\", auth, NULL);\n"
+                            "    CHECK(res.status == 200, \"GET /api/%1$ss: %%d %%s\", res.status, res.body);\n" },
+    };
+    edits[nedits].path = "src/models.h";
+    edits[nedits].text = models;
+    cadre_buf_init(&edits[nedits].out, (size_t)16 << 20);
+    edits[nedits].done = insert_before(models, "/* cadre:models", cadre_buf_cstr(&def),
+                                       &edits[nedits].out);
+    nedits++;
+    const char *colstext = cadre_buf_cstr(&cols);
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+        char *text = slurp(paths[p]);
+        if (!text)
+            continue;
+        cadre_buf cur;
+        cadre_buf_init(&cur, (size_t)16 << 20);
+        cadre_buf_append_str(&cur, text);
+        bool changed = false;
+        for (size_t a = 0; a < sizeof adds / sizeof adds[0]; a++) {
+            const char *now = cadre_buf_cstr(&cur);
+            if (!strstr(now, adds[a].marker))
+                continue;
+            snprintf(line, sizeof line, adds[a].fmt, model, colstext);
+            cadre_buf next;
+            cadre_buf_init(&next, (size_t)16 << 20);
+            insert_before(now, adds[a].marker, line, &next);
+            admin |= strcmp(adds[a].marker, "/* cadre:admin */") == 0;
+            cadre_buf_free(&cur);
+            cur = next;
+            changed = true;
+        }
+        if (changed) {
+            edits[nedits].path = paths[p];
+            edits[nedits].text = text;
+            edits[nedits].out = cur;
+            edits[nedits++].done = true;
+        } else {
+            cadre_buf_free(&cur);
+            free(text);
+        }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < nedits && rc == 0; i++)
+        if (edits[i].done && replace_file(edits[i].path, &edits[i].out) != 0) {
+            fprintf(stderr, "error: cadre generate model: cannot write %s: %s\n", edits[i].path,
+                    strerror(errno));
+            rc = 1;
+        }
+    for (size_t i = 0; i < nedits; i++) {
+        cadre_buf_free(&edits[i].out);
+        free(edits[i].text);
+    }
+    cadre_buf_free(&def);
+    cadre_buf_free(&cols);
+    if (rc)
+        return rc;
+    /* the project's name, for the next commands: meson.build's project('NAME', ...) */
+    char project[64] = "PROJECT";
+    char *build = slurp("meson.build");
+    const char *q = build ? strstr(build, "project('") : NULL;
+    if (q) {
+        q += 9;
+        size_t n = strcspn(q, "'");
+        if (n > 0 && n < sizeof project)
+            snprintf(project, sizeof project, "%.*s", (int)n, q);
+    }
+    free(build);
+    printf("Added the model %s: src/models.h, its API at /api/%ss%s, a test. Next:\n"
+           "  ninja -C build && ./build/%s makemigrations && ./build/%s migrate && "
+           "meson test -C build\n",
+           model, model, admin ? ", its admin page" : "", project, project);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "new") == 0)
         return cmd_new(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "generate") == 0)
+        return cmd_generate(argc - 2, argv + 2);
     if (argc >= 2 && (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
                       strcmp(argv[1], "-h") == 0)) {
         usage(stdout);

@@ -51,6 +51,7 @@ static void api(void)
     request("GET", "/api/items", auth, NULL);
     CHECK(res.status == 200 && strstr(res.body, "\"First\""), "GET /api/items: %d %s", res.status,
           res.body);
+    /* cadre:tests — `cadre generate model` adds its model's checks here */
     request("GET", "/openapi.json", NULL, NULL);
     CHECK(res.status == 200 && strstr(res.body, "/api/items"), "the OpenAPI document: %d",
           res.status);

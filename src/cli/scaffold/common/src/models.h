@@ -21,4 +21,6 @@ CADRE_USER_MODEL(member, MEMBER_FIELDS)
     F(datetime, created_at, CADRE_AUTO_NOW_ADD)
 CADRE_MODEL(item, ITEM_FIELDS)
 
+/* cadre:models — `cadre generate model` adds its models above this line */
+
 #endif

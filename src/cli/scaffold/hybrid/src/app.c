@@ -12,7 +12,8 @@ static cadre_app *base(cadre_db *db)
     if (!app)
         return NULL;
     cadre_auth(app, db);
-    cadre_models(app, db, MIGRATIONS_DIR, CADRE_SCHEMA_OF(member), CADRE_SCHEMA_OF(item));
+    cadre_models(app, db, MIGRATIONS_DIR, CADRE_SCHEMA_OF(member), CADRE_SCHEMA_OF(item)
+                 /* cadre:schemas */);
     return app;
 }
 

@@ -35,4 +35,5 @@ void @NAME@_ops(cadre_app *app, cadre_db *database)
                          .list = "id, username, display_name, is_staff, last_login",
                          .search = "username, display_name", .filters = "is_staff",
                          .plural = "users");
+    /* cadre:admin */
 }

@@ -30,7 +30,8 @@ cadre_app *@NAME@_app(cadre_db *database)
     if (!app)
         return NULL;
     cadre_auth(app, db); /* users, sessions, /accounts/login/, permissions, tokens */
-    cadre_models(app, db, MIGRATIONS_DIR, CADRE_SCHEMA_OF(member), CADRE_SCHEMA_OF(item));
+    cadre_models(app, db, MIGRATIONS_DIR, CADRE_SCHEMA_OF(member), CADRE_SCHEMA_OF(item)
+                 /* cadre:schemas */);
     cadre_templates_add(app, @NAME@_templates, @NAME@_templates_count);
 
     cadre_get(app, "/", home, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
@@ -38,6 +39,7 @@ cadre_app *@NAME@_app(cadre_db *database)
     /* the API: /api/items (list, create, read, change, delete), by session or token */
     cadre_group_begin(app, "/api", .auth = CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN);
     cadre_crud(app, "/items", CADRE_SCHEMA_OF(item), db);
+    /* cadre:api */
     cadre_group_end(app);
 
     /* the admin at /admin/: staff users, each model's pages by its permissions */
@@ -48,5 +50,6 @@ cadre_app *@NAME@_app(cadre_db *database)
                          .list = "id, username, display_name, is_staff, last_login",
                          .search = "username, display_name", .filters = "is_staff",
                          .plural = "users");
+    /* cadre:admin */
     return app;
 }

@@ -10,11 +10,13 @@ cadre_app *@NAME@_app(cadre_db *db)
     if (!app)
         return NULL;
     cadre_auth(app, db); /* users and their API tokens */
-    cadre_models(app, db, MIGRATIONS_DIR, CADRE_SCHEMA_OF(member), CADRE_SCHEMA_OF(item));
+    cadre_models(app, db, MIGRATIONS_DIR, CADRE_SCHEMA_OF(member), CADRE_SCHEMA_OF(item)
+                 /* cadre:schemas */);
 
     /* /api/items: list, create, read, change, delete — each by token */
     cadre_group_begin(app, "/api", .auth = CADRE_AUTH_TOKEN);
     cadre_crud(app, "/items", CADRE_SCHEMA_OF(item), db);
+    /* cadre:api */
     cadre_group_end(app);
     return app;
 }
