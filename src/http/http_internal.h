@@ -153,6 +153,7 @@ struct cadre__worker {
     size_t date_len;
     size_t num_conns;
     bool stopping, listening;
+    bool shared_listener; /* its listening socket is another worker's too (handed over) */
     uint64_t stop_deadline;
     /* Out of descriptors (EMFILE/ENFILE): accepting pauses until accept_resume_ms (0: not
      * paused) or until a connection closes; spare_fd is a descriptor held in reserve so that one

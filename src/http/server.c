@@ -631,7 +631,8 @@ void cadre__worker_resume_listening(cadre__worker *w)
 {
     if (!w->listening && !w->stopping && w->listen_fd >= 0 &&
         w->num_conns < w->cfg->max_connections) {
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->listen_io };
+        struct epoll_event ev = { .events = EPOLLIN | (w->shared_listener ? EPOLLEXCLUSIVE : 0),
+                                  .data.ptr = &w->listen_io };
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev) == 0) {
             w->listening = true;
             w->accept_resume_ms = 0;
@@ -817,6 +818,41 @@ static int open_listener(const char *host, int port, bool first, int *bound_port
     return fd;
 }
 
+/*
+ * Listening sockets handed over by whoever started the server, in systemd's protocol
+ * (sd_listen_fds): LISTEN_PID is this process, LISTEN_FDS sockets from descriptor 3. A supervisor
+ * that holds them across restarts (serve --reload, systemd socket activation) keeps their accept
+ * queues: a connection made while no server runs waits in the queue and is answered by the next
+ * one, never refused. The variables are unset, so that a child of the app does not take them too.
+ * Returns how many (0: none handed over), each checked to be a listening stream socket (else -1,
+ * logged).
+ */
+static int inherited_listeners(void)
+{
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    if (!pid || !fds || strtol(pid, NULL, 10) != (long)getpid())
+        return 0;
+    long n = strtol(fds, NULL, 10);
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    if (n < 1 || n > 1024)
+        return 0;
+    for (int fd = 3; fd < 3 + n; fd++) {
+        int listening = 0, type = 0;
+        socklen_t l1 = sizeof listening, l2 = sizeof type;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &l1) != 0 || !listening ||
+            getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l2) != 0 || type != SOCK_STREAM) {
+            cadre_log(CADRE_LOG_ERROR, "LISTEN_FDS: descriptor %d is not a listening stream "
+                                       "socket", fd);
+            return -1;
+        }
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
+    return (int)n;
+}
+
 static int stop_fd = -1; /* eventfd written by cadre_server_stop */
 
 void cadre_server_stop(void)
@@ -831,7 +867,9 @@ void cadre_server_stop(void)
 static void *worker_thread(void *arg)
 {
     cadre__worker *w = arg;
-    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->listen_io };
+    /* a socket several workers share wakes one of them per connection, not all */
+    struct epoll_event ev = { .events = EPOLLIN | (w->shared_listener ? EPOLLEXCLUSIVE : 0),
+                              .data.ptr = &w->listen_io };
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen_fd, &ev) == 0)
         w->listening = true;
     for (;;) {
@@ -911,19 +949,36 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
     }
 
     int port = cfg->port;
+    int handed = inherited_listeners();
+    if (handed < 0) {
+        rc = CADRE_EINVAL;
+        goto out;
+    }
     for (int i = 0; i < nw; i++) {
         if (cadre__worker_init(&ws[i], i, cfg, dispatch, ctx) != 0) {
             rc = CADRE_ESYSTEM;
             goto out;
         }
         inited++;
-        /* The first socket may pick the port (0); the others share it through SO_REUSEPORT. */
-        ws[i].listen_fd = open_listener(cfg->host, port, i == 0, &port);
+        if (handed) { /* a worker per handed-over socket; more workers share them */
+            ws[i].listen_fd = fcntl(3 + i % handed, F_DUPFD_CLOEXEC, 3 + handed);
+            ws[i].shared_listener = nw > handed;
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof ss;
+            if (ws[i].listen_fd >= 0 && getsockname(ws[i].listen_fd, (struct sockaddr *)&ss, &sl) == 0)
+                port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                      : ((struct sockaddr_in *)&ss)->sin_port);
+        } else {
+            /* The first socket may pick the port (0); the others share it through SO_REUSEPORT. */
+            ws[i].listen_fd = open_listener(cfg->host, port, i == 0, &port);
+        }
         if (ws[i].listen_fd < 0) {
             rc = CADRE_EIO;
             goto out;
         }
     }
+    for (int i = 0; i < handed; i++)
+        close(3 + i); /* the workers hold their own descriptors of them */
     for (int i = 0; i < nw; i++) {
         if (pthread_create(&th[i], NULL, worker_thread, &ws[i]) != 0) {
             rc = CADRE_ESYSTEM;
@@ -933,8 +988,9 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
     }
     if (rc == 0) {
         bool v6 = strchr(cfg->host, ':') != NULL; /* a literal IPv6 address goes in brackets */
-        cadre_log(CADRE_LOG_INFO, "listening on http://%s%s%s:%d (%d worker%s)", v6 ? "[" : "",
-                  cfg->host, v6 ? "]" : "", port, nw, nw == 1 ? "" : "s");
+        cadre_log(CADRE_LOG_INFO, "listening on http://%s%s%s:%d (%d worker%s%s)", v6 ? "[" : "",
+                  cfg->host, v6 ? "]" : "", port, nw, nw == 1 ? "" : "s",
+                  handed ? ", on sockets handed over (LISTEN_FDS)" : "");
         if (cfg->on_listen)
             cfg->on_listen(port, cfg->on_listen_ctx);
         /* Wait for a signal or cadre_server_stop. */

@@ -45,7 +45,7 @@ IMF_FIXDATE_RE = re.compile(
 class Server:
     """One `testapp serve` process. stderr is drained by a thread (so logging never blocks)."""
 
-    def __init__(self, args, workers, preexec_fn=None, app=None, prefix=(), env=None):
+    def __init__(self, args, workers, preexec_fn=None, app=None, prefix=(), env=None, pass_fds=()):
         """prefix: a command the app runs under (its argv follows); env: the app's environment."""
         self.argv = list(prefix) + [app or APP, 'serve', '--host', HOST, '--port', '0',
                                     '--workers', str(workers)]
@@ -56,7 +56,7 @@ class Server:
         self.port = None
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     preexec_fn=preexec_fn, env=env)
+                                     preexec_fn=preexec_fn, env=env, pass_fds=pass_fds)
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
         deadline = time.monotonic() + START_TIMEOUT
@@ -584,6 +584,53 @@ class StreamTest(Base):
         c.sock.recv(1000)
         c.close()  # the writer stops (the server would otherwise write 6 GB)
         self.assert_text(self.roundtrip(req('GET', '/plaintext')), 'Hello, World!')
+
+
+class HandedOverSocketTest(Base):
+    """LISTEN_FDS (systemd's socket handover, what serve --reload does): the server answers on
+    the socket it is given, and a connection made while no server runs waits in that socket's
+    queue and is answered by the next server — never refused."""
+    autostart = False
+
+    def handed(self, sock, workers):
+        def child():
+            os.dup2(sock.fileno(), 3)
+            os.environ['LISTEN_FDS'] = '1'
+            os.environ['LISTEN_PID'] = str(os.getpid())
+        s = Server((), workers, preexec_fn=child, pass_fds=(3,))
+        self.servers.append(s)
+        return s
+
+    def test_served_on_the_socket_given_and_across_servers(self):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(sock.close)
+        sock.bind((HOST, 0))
+        sock.listen(64)
+        port = sock.getsockname()[1]
+        first = self.handed(sock, 2)  # two workers on one socket
+        self.assertEqual(first.port, port)
+        self.assertIn('sockets handed over', first.stderr())
+        for _ in range(4):
+            c = Conn(port)
+            c.send(req('GET', '/plaintext'))
+            self.assert_text(c.read_final(), 'Hello, World!')
+            c.close()
+        self.assertEqual(first.stop(), (0, False))
+        # no server now: the connection is queued by the kernel on the socket we hold
+        waiting = Conn(port)
+        waiting.send(req('GET', '/plaintext'))
+        second = self.handed(sock, 1)
+        self.assert_text(waiting.read_final(), 'Hello, World!')
+        waiting.close()
+        self.assertEqual(second.stop(), (0, False))
+
+    def test_not_for_another_process(self):
+        # LISTEN_PID names another process: the variables are not this server's to take
+        env = dict(os.environ, LISTEN_FDS='1', LISTEN_PID='1')
+        s = Server((), 1, env=env)
+        self.servers.append(s)
+        self.assertNotIn('handed over', s.stderr())
+        self.assert_text(self.roundtrip(req('GET', '/plaintext'), server=s), 'Hello, World!')
 
 
 class KeepAliveTest(Base):
