@@ -104,6 +104,7 @@ struct cadre_app {
     size_t ngroups;
     CADRE_VEC(struct cadre__error_page) error_pages; /* cadre_app_on_error */
     bool dev; /* development mode: the debug page for 500s */
+    const char *reload_errors; /* serve --reload's child: the last build's errors (a file) */
     unsigned char (*keys)[32]; /* the secret key then its fallbacks, each hashed to 32 bytes */
     size_t nkeys, cap_keys;
     bool secret_set;      /* cadre_app_secret_key was called: the environment is not read */
@@ -175,5 +176,12 @@ const char *cadre__group_prefix(const cadre_app *app);
 int cadre__route_add(cadre_app *app, struct cadre__route *rt, const char *method, const char *path,
                      const char *file, int line);
 
+
+/* serve --reload (reload.c): the supervisor (cfg: where to listen; argv: serve's, "serve"
+ * first). Returns the exit status. */
+int cadre__serve_reload(const cadre_server_config *cfg, int argc, char **argv);
+/* In a reload child: answers a browser's request with the failed build's output when the last
+ * build failed (true), else false. */
+bool cadre__reload_failed(cadre_request *r, const char *errors);
 
 #endif

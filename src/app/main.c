@@ -2,9 +2,12 @@
 #include "app_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f, const char *prog, const cadre_app *app)
 {
@@ -23,6 +26,8 @@ static void usage(FILE *f, const char *prog, const cadre_app *app)
             "                           values); also $CADRE_LOG_SQL=1\n"
             "  --dev                    development mode: a debug page for 500s (never in\n"
             "                           production); also $CADRE_DEV=1\n"
+            "  --reload                 development: rebuild (ninja) and restart on every saved\n"
+            "                           change of the sources, keeping the socket open (--dev)\n"
             "  --docs-assets DIR        serve /docs and /redoc scripts from DIR (npm's\n"
             "                           node_modules) instead of a CDN ($CADRE_DOCS_ASSETS)\n"
             "  --header-timeout MS      request head must arrive within (10000)\n"
@@ -100,11 +105,22 @@ static int cmd_openapi(cadre_app *app, int argc, char **argv, void *ctx)
     return status;
 }
 
+/* A reload child tells its supervisor it listens: a byte on the descriptor it was given. */
+static void ready(int port, void *ctx)
+{
+    (void)port;
+    int fd = (int)(intptr_t)ctx;
+    ssize_t n = write(fd, "r", 1);
+    (void)n;
+    close(fd);
+}
+
 /* serve [options]: argv[0] is "serve" */
 static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
 {
     (void)ctx;
     int status = 2;
+    bool reload = false;
     cadre_server_config cfg = app->config;
     cadre_log_level level = CADRE_LOG_INFO;
     cadre_log_format format = CADRE_LOG_PLAIN;
@@ -174,6 +190,8 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
             cadre_log_sql(true);
         } else if (OPT("--dev")) {
             cadre_app_dev_mode(app, true);
+        } else if (OPT("--reload")) {
+            reload = true;
         } else if (OPT("--header-timeout")) {
             TIMEOUT();
             cfg.header_timeout_ms = (unsigned)v;
@@ -213,6 +231,17 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
         goto out;
     }
     cadre_log_configure(level, format, -1);
+    if (reload)
+        return cadre__serve_reload(&cfg, argc, argv);
+    const char *ready_fd = getenv("CADRE_READY_FD"); /* started by serve --reload */
+    if (ready_fd && *ready_fd) {
+        cfg.on_listen = ready;
+        cfg.on_listen_ctx = (void *)(intptr_t)atoi(ready_fd);
+        fcntl(atoi(ready_fd), F_SETFD, FD_CLOEXEC);
+        unsetenv("CADRE_READY_FD");
+        const char *errors = getenv("CADRE_RELOAD_ERRORS");
+        app->reload_errors = errors && *errors ? errors : NULL;
+    }
     status = cadre_app_serve(app, &cfg) == 0 ? 0 : 1;
 out:
     return status;

@@ -269,7 +269,11 @@ int cadre_app_dispatch(void *ctx, cadre_request *r)
 {
     cadre_next next = { ctx, 0 };
     /* development mode, for the layers above that check more then (the database's N+1) */
-    if (((cadre_app *)ctx)->dev)
+    if (((cadre_app *)ctx)->dev) {
         cadre_request_set(r, CADRE_DEV_MODE_KEY, ctx);
+        const char *errors = ((cadre_app *)ctx)->reload_errors;
+        if (errors && cadre__reload_failed(r, errors))
+            return 500;
+    }
     return cadre_next_call(r, &next);
 }
