@@ -146,6 +146,15 @@ static void site_free(void *p)
     free(s);
 }
 
+/* The site's registration of model (by its table's name), or NULL. */
+static admin_model *registered(const admin_site *s, const cadre_schema *model)
+{
+    for (size_t i = 0; s && model && i < s->models.len; i++)
+        if (strcmp(s->models.items[i]->model->name, model->name) == 0)
+            return s->models.items[i];
+    return NULL;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Pages
  * ------------------------------------------------------------------------------------------- */
@@ -1003,14 +1012,11 @@ static cadre_tvalue inline_values(cadre_request *r, const admin_model *m, const 
             rows[shown++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { v, 7 } };
         }
         const char *list = NULL; /* where the rows not shown are: the related model's list */
-        for (size_t j = 0; set->more && j < m->site->models.len && !list; j++) {
-            const admin_model *reg = m->site->models.items[j];
-            for (size_t f = 0; strcmp(reg->model->name, im->model->name) == 0 && f < reg->nfilters; f++)
-                if (reg->filters[f] == m->inlines[k].fk ||
-                    strcmp(reg->filters[f]->name, m->inlines[k].fk->name) == 0)
-                    list = cadre_arena_printf(r->arena, "%s?%s=%lld", reg->url,
-                                              m->inlines[k].fk->name, (long long)parent);
-        }
+        const admin_model *reg = set->more ? registered(m->site, im->model) : NULL;
+        for (size_t f = 0; reg && f < reg->nfilters && !list; f++)
+            if (strcmp(reg->filters[f]->name, m->inlines[k].fk->name) == 0)
+                list = cadre_arena_printf(r->arena, "%s?%s=%lld", reg->url,
+                                          m->inlines[k].fk->name, (long long)parent);
         g[0] = (cadre_tvar){ "title", CADRE_TSTR(im->title) };
         g[1] = (cadre_tvar){ "singular", CADRE_TSTR(im->singular) };
         g[2] = (cadre_tvar){ "prefix", CADRE_TSTR(im->model->name) };
@@ -2638,12 +2644,11 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
         t = model;
         mod = cadre_app_own_module(app);
     }
-    for (size_t i = 0; i < s->models.len; i++)
-        if (strcmp(s->models.items[i]->model->name, model->name) == 0) {
-            cadre_app_config_error(app, file, line, "cadre_admin_register(%s): registered twice",
-                                   model->name);
-            return CADRE_EEXIST;
-        }
+    if (registered(s, model)) {
+        cadre_app_config_error(app, file, line, "cadre_admin_register(%s): registered twice",
+                               model->name);
+        return CADRE_EEXIST;
+    }
     if (o->per_page < 0 || o->per_page > 1000) {
         cadre_app_config_error(app, file, line, "cadre_admin_register(%s): .per_page is 1 to "
                                "1000", model->name);
@@ -2779,11 +2784,7 @@ int cadre__admin_action(cadre_app *app, const cadre_schema *model, const char *n
                         cadre_admin_action_fn fn, const cadre_admin_action_opts *o,
                         const char *file, int line)
 {
-    admin_site *s = cadre_app_attachment(app, ADMIN_KEY);
-    admin_model *m = NULL;
-    for (size_t i = 0; s && model && i < s->models.len && !m; i++)
-        if (strcmp(s->models.items[i]->model->name, model->name) == 0)
-            m = s->models.items[i];
+    admin_model *m = registered(cadre_app_attachment(app, ADMIN_KEY), model);
     bool ok = name && *name && fn && strspn(name, "abcdefghijklmnopqrstuvwxyz"
                                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
                                          strlen(name) && strcmp(name, "delete_selected") != 0;
@@ -2819,11 +2820,7 @@ int cadre__admin_column(cadre_app *app, const cadre_schema *model, const char *l
                         cadre_admin_column_fn fn, const cadre_admin_column_opts *o,
                         const char *file, int line)
 {
-    admin_site *s = cadre_app_attachment(app, ADMIN_KEY);
-    admin_model *m = NULL;
-    for (size_t i = 0; s && model && i < s->models.len && !m; i++)
-        if (strcmp(s->models.items[i]->model->name, model->name) == 0)
-            m = s->models.items[i];
+    admin_model *m = registered(cadre_app_attachment(app, ADMIN_KEY), model);
     if (!m || !label || !*label || !fn || m->ncomputed == MAX_COMPUTED) {
         cadre_app_config_error(app, file, line, "cadre_admin_column(%s, \"%s\"): %s",
                                model ? model->name : "NULL", label ? label : "NULL",
