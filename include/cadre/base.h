@@ -121,6 +121,13 @@ bool cadre_slice_ieq_cstr(cadre_slice a, const char *s);
  */
 int cadre_slice_to_i64(cadre_slice s, bool strict, int64_t *out /* OUT */);
 
+/** Room for any int64_t in decimal, sign and NUL included. */
+#define CADRE_I64_TEXT 21
+
+/** Writes v in decimal ("-42") into out, NUL-terminated, without printf (a page or a JSON array
+ *  writes thousands of them). Returns the length, the NUL excluded. */
+size_t cadre_i64_text(int64_t v, char out[CADRE_I64_TEXT]);
+
 /* ---------------------------------------------------------------------------------------------
  * Arena: many small allocations freed together. Each request owns one; everything a handler
  * allocates from it lives until the response has been sent, then goes in one reset.

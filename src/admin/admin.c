@@ -620,16 +620,10 @@ static const char *changed_fields(cadre_request *r, const admin_model *m, const 
 /* The change page of row (a struct of m's model): ".../ID/change/". */
 static const char *change_url(cadre_request *r, const admin_model *m, const void *row)
 {
-    /* by hand, not printf: a list's page makes one per row */
-    int64_t id = *(const int64_t *)((const char *)row + m->pk->offset);
-    char digits[24], *d = digits + sizeof digits;
-    uint64_t u = id < 0 ? (uint64_t)0 - (uint64_t)id : (uint64_t)id;
-    do
-        *--d = (char)('0' + u % 10);
-    while (u /= 10);
-    if (id < 0)
-        *--d = '-';
-    size_t ul = strlen(m->url), dl = (size_t)(digits + sizeof digits - d);
+    /* not printf: a list's page makes one per row */
+    char d[CADRE_I64_TEXT];
+    size_t dl = cadre_i64_text(*(const int64_t *)((const char *)row + m->pk->offset), d);
+    size_t ul = strlen(m->url);
     char *out = cadre_alloc(r, ul + dl + sizeof "/change/");
     if (!out)
         return m->url;

@@ -98,3 +98,20 @@ bool cadre_list_next(const char **p, cadre_slice *item)
         *p = s;
     return false;
 }
+
+size_t cadre_i64_text(int64_t v, char out[CADRE_I64_TEXT])
+{
+    char tmp[CADRE_I64_TEXT];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[n++] = '-';
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}

@@ -155,17 +155,10 @@ void cadre_json_string(cadre_json_writer *w, const char *s, size_t len)
 
 void cadre_json_int(cadre_json_writer *w, int64_t v)
 {
-    char tmp[24];
-    size_t n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[sizeof tmp - 1 - n++] = '-';
+    char tmp[CADRE_I64_TEXT];
+    size_t n = cadre_i64_text(v, tmp);
     sep(w);
-    emit(w, tmp + sizeof tmp - n, n);
+    emit(w, tmp, n);
 }
 
 void cadre_json_double(cadre_json_writer *w, double v)

@@ -293,18 +293,7 @@ static cadre_slice text_of(rstate *st, cadre_tvalue v)
     case CADRE_TV_UNDEFINED: return (cadre_slice){ "", 0 };
     case CADRE_TV_NONE: return (cadre_slice){ "None", 4 };
     case CADRE_TV_BOOL: return v.u.b ? (cadre_slice){ "True", 4 } : (cadre_slice){ "False", 5 };
-    case CADRE_TV_INT: { /* digits by hand: a list's page writes hundreds of numbers */
-        uint64_t u = v.u.i < 0 ? (uint64_t)0 - (uint64_t)v.u.i : (uint64_t)v.u.i;
-        char *end = tmp + sizeof tmp, *p = end;
-        do
-            *--p = (char)('0' + u % 10);
-        while (u /= 10);
-        if (v.u.i < 0)
-            *--p = '-';
-        n = (size_t)(end - p);
-        memmove(tmp, p, n);
-        break;
-    }
+    case CADRE_TV_INT: n = cadre_i64_text(v.u.i, tmp); break;
     case CADRE_TV_DATE: n = cadre_date_format(v.u.other.ptr, tmp); break;
     case CADRE_TV_DATETIME: {
         char big[48];

@@ -1023,6 +1023,20 @@ static void test_json_escape_utf8(void **state)
     }
 }
 
+/* cadre_i64_text: every int64_t, the limits included, as printf writes it. */
+static void test_i64_text(void **state)
+{
+    (void)state;
+    static const int64_t values[] = { 0, 7, -7, 10, -10, 1234567890123, INT64_MAX, INT64_MIN,
+                                      INT64_MIN + 1 };
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char got[CADRE_I64_TEXT], want[32];
+        snprintf(want, sizeof want, "%lld", (long long)values[i]);
+        assert_int_equal(cadre_i64_text(values[i], got), strlen(want));
+        assert_string_equal(got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest errors[] = {
@@ -1035,6 +1049,7 @@ int main(void)
         cmocka_unit_test(test_slice_eq),
         cmocka_unit_test(test_slice_ieq),
         cmocka_unit_test(test_list_next),
+        cmocka_unit_test(test_i64_text),
         cmocka_unit_test(test_slice_eq_cstr),
         cmocka_unit_test(test_to_i64_table),
         cmocka_unit_test(test_to_i64_edges),
