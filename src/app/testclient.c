@@ -79,20 +79,15 @@ static int parse_response(const char *out, size_t len, bool head, cadre_test_res
     if (none)
         clen = 0;
     char *b = raw + len + 1;
-    if (chunked && !none) { /* a streamed body (cadre_respond_stream): its chunks joined */
-        clen = 0;
-        const char *q = body, *stop = raw + len;
-        while (q < stop) {
-            char *after;
-            unsigned long n = strtoul(q, &after, 16);
-            const char *data = memmem(after, (size_t)(stop - after), "\r\n", 2);
-            if (!data || n == 0 || n > (size_t)(stop - data - 2))
-                break; /* the last chunk, or a body cut short: what there is */
-            memcpy(b + clen, data + 2, n);
-            clen += n;
-            q = data + 2 + n + 2;
-        }
-    } else {
+    if (chunked && !none) { /* a streamed body (cadre_respond_stream): its chunks joined, by the
+                                * server's own decoder; one cut short gives what there is */
+        memcpy(b, body, avail);
+        cadre_http_chunked ch;
+        cadre_http_chunked_init(&ch);
+        size_t src = 0, dst = 0;
+        cadre_http_error err;
+        cadre_http_chunked_decode(&ch, b, avail, &src, &dst, avail, &err);
+        clen = dst;    } else {
         memcpy(b, body, clen);
     }
     b[clen] = '\0';
