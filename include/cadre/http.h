@@ -552,6 +552,15 @@ int cadre_server_run(const cadre_server_config *c, cadre_dispatch_fn dispatch, v
 void cadre_server_stop(void);
 
 /**
+ * A listening TCP socket on host:port as the server opens its own (SO_REUSEADDR and
+ * SO_REUSEPORT, a backlog of 4096, non-blocking, close-on-exec), refusing an address something
+ * already listens on; port 0 picks a free one. *bound_port gets the port. For a process that
+ * holds the socket and hands it to servers it starts (LISTEN_FDS, as serve --reload does).
+ * Returns the descriptor, the caller's to close, or -1 (the reason logged).
+ */
+int cadre_listen(const char *host, int port, int *bound_port /* OUT */);
+
+/**
  * For in-process test clients (cadre_test_raw in cadre/app.h is one): one exchange without a
  * socket. The bytes raw[0..len) — one request or several, as a client would send them before
  * closing its side — go through the server's real connection code (parser, limits, body

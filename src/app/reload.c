@@ -9,6 +9,8 @@
  */
 #include "app_internal.h"
 
+#include <cadre/json.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,7 +58,7 @@ static bool find_build_dir(const char *exe, char *out, size_t cap)
     return false;
 }
 
-/* The source directory of a Meson build (meson-info/meson-info.json's "source"). */
+/* The source directory of a Meson build: meson-info/meson-info.json's directories.source. */
 static bool find_source_dir(const char *build, char *out, size_t cap)
 {
     char path[PATH_MAX + 40];
@@ -64,19 +66,34 @@ static bool find_source_dir(const char *build, char *out, size_t cap)
     FILE *f = fopen(path, "r");
     if (!f)
         return false;
-    char text[16384];
-    size_t n = fread(text, 1, sizeof text - 1, f);
+    char text[65536];
+    size_t n = fread(text, 1, sizeof text, f);
     fclose(f);
-    text[n] = '\0';
-    const char *p = strstr(text, "\"source\": \"");
-    if (!p)
-        return false;
-    p += 11;
-    size_t k = 0;
-    for (; *p && *p != '"' && k + 1 < cap; p++)
-        out[k++] = *p == '\\' && p[1] ? *++p : *p;
-    out[k] = '\0';
-    return *p == '"' && k > 0;
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    cadre_json_reader rd;
+    cadre_json_reader_init(&rd, text, n, &a, 0);
+    cadre_json_token t;
+    bool found = false;
+    int depth = 0;
+    bool in_dirs = false;
+    while (!found && cadre_json_next(&rd, &t) == 0 && t.type != CADRE_JSON_END) {
+        if (t.type == CADRE_JSON_OBJECT || t.type == CADRE_JSON_ARRAY)
+            depth++;
+        else if (t.type == CADRE_JSON_OBJECT_END || t.type == CADRE_JSON_ARRAY_END)
+            in_dirs = --depth >= 2 && in_dirs; /* out of "directories": no more its keys */
+        else if (t.type == CADRE_JSON_KEY && depth == 1)
+            in_dirs = cadre_slice_eq_cstr(t.str, "directories");
+        else if (t.type == CADRE_JSON_KEY && depth == 2 && in_dirs &&
+                 cadre_slice_eq_cstr(t.str, "source") && cadre_json_next(&rd, &t) == 0 &&
+                 t.type == CADRE_JSON_STRING && t.str.len && t.str.len < cap) {
+            memcpy(out, t.str.ptr, t.str.len);
+            out[t.str.len] = '\0';
+            found = true;
+        }
+    }
+    cadre_arena_free(&a);
+    return found;
 }
 
 /* Whether a file's change is a change of the sources: code, templates, migrations, the build's
@@ -184,37 +201,6 @@ static bool changed(watcher *w, const char *source)
         }
     }
     return c;
-}
-
-/* The listening socket, as serve would bind it (SO_REUSEADDR; the port chosen when 0). */
-static int listen_on(const char *host, int port, int *bound)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-    struct addrinfo *res = NULL;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    if (getaddrinfo(host, ps, &hints, &res) != 0)
-        return -1;
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            continue;
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                : ((struct sockaddr_in *)&ss)->sin_port);
-    return fd;
 }
 
 /* Starts the app on the socket; *ready gets a descriptor that becomes readable (a byte, or the
@@ -330,11 +316,9 @@ int cadre__serve_reload(const cadre_server_config *cfg, int argc, char **argv)
         return 1;
     }
     int port = 0;
-    int sock = listen_on(cfg->host, cfg->port, &port);
-    if (sock < 0) {
-        fprintf(stderr, "error: cannot listen on %s:%d: %s\n", cfg->host, cfg->port, strerror(errno));
-        return 1;
-    }
+    int sock = cadre_listen(cfg->host, cfg->port, &port);
+    if (sock < 0)
+        return 1; /* the reason logged */
     /* the child's arguments: serve's, without --reload, with --dev (a development loop) */
     char **cargv = calloc((size_t)argc + 3, sizeof *cargv);
     int k = 0;

@@ -773,6 +773,13 @@ static bool address_taken(const struct addrinfo *ai)
 
 /* Opens one SO_REUSEPORT listening socket; first (the first worker's) also checks that the
  * address is free. */
+static int open_listener(const char *host, int port, bool first, int *bound_port);
+
+int cadre_listen(const char *host, int port, int *bound_port)
+{
+    return open_listener(host, port, true, bound_port);
+}
+
 static int open_listener(const char *host, int port, bool first, int *bound_port)
 {
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
