@@ -139,8 +139,9 @@ static int run(char *const argv[])
 }
 
 /* The project's first migration, by the makemigrations its binary runs: an app of the same
- * name with the same models, on a scratch database. */
-static int first_migration(const char *name, const char *root, bool users)
+ * name with the same models (every shape has the project's user model: tokens belong to users),
+ * on a scratch database. */
+static int first_migration(const char *name, const char *root)
 {
     char scratch[] = "/tmp/cadre-new-XXXXXX", url[128], migrations[4200];
     if (!mkdtemp(scratch))
@@ -151,7 +152,6 @@ static int first_migration(const char *name, const char *root, bool users)
     int rc = cadre_db_open(url, &db);
     cadre_app *app = rc ? NULL : cadre_app_new(name);
     if (app) {
-        (void)users; /* every shape has the project's user model: tokens belong to users */
         cadre_auth(app, db);
         cadre_models(app, db, migrations, CADRE_SCHEMA_OF(member), CADRE_SCHEMA_OF(item));
         rc = cadre_app_check(app) > 0 ? CADRE_EINVAL : cadre_app_makemigrations(app, NULL, NULL, NULL);
@@ -266,7 +266,7 @@ static int cmd_new(int argc, char **argv)
         return 1;
     }
     cadre_log_configure(CADRE_LOG_WARN, CADRE_LOG_PLAIN, 2);
-    if (first_migration(name, root, true) != 0) {
+    if (first_migration(name, root) != 0) {
         fprintf(stderr, "error: cadre new: the first migration could not be written (see above)\n");
         return 1;
     }
