@@ -86,6 +86,7 @@ typedef struct admin_model {
     } actions[MAX_ACTIONS];
     size_t nactions;
     char *add_url;        /* ".../add/" */
+    char *tpl_model, *tpl_module; /* "admin/MODULE/MODEL/", "admin/MODULE/": its own templates */
     struct admin_site *site;
     struct { /* related models edited on this one's page (Django's inlines) */
         struct admin_model *m; /* the related model as the admin handles it (its form fields) */
@@ -129,6 +130,8 @@ static void model_free(admin_model *m)
     free(m->singular);
     free(m->url);
     free(m->add_url);
+    free(m->tpl_model);
+    free(m->tpl_module);
     free(m);
 }
 
@@ -169,14 +172,20 @@ static cadre_tvalue str(const char *s)
 static int render_page(cadre_request *r, const struct admin_model *m, int status, const char *page,
                        cadre_tctx ctx)
 {
-    const char *names[3] = {
-        cadre_arena_printf(r->arena, "admin/%s/%s/%s", m->module, m->model->name, page),
-        cadre_arena_printf(r->arena, "admin/%s/%s", m->module, page),
-        cadre_arena_printf(r->arena, "admin/%s", page),
-    };
-    if (!names[0] || !names[1] || !names[2])
-        return CADRE_ENOMEM;
-    return cadre_render_first(r, status, names, 3, ctx);
+    /* the directories' names are made once, at registration: here only joined (no printf) */
+    const char *dirs[3] = { m->tpl_model, m->tpl_module, "admin/" };
+    char names[3][256];
+    const char *list[3];
+    size_t n = 0, pl = strlen(page);
+    for (size_t i = 0; i < 3; i++) {
+        size_t dl = dirs[i] ? strlen(dirs[i]) : SIZE_MAX / 2;
+        if (dl + pl >= sizeof names[i])
+            continue; /* a name too long for any template */
+        memcpy(names[i], dirs[i], dl);
+        memcpy(names[i] + dl, page, pl + 1);
+        list[n++] = names[i];
+    }
+    return cadre_render_first(r, status, list, n, ctx);
 }
 
 /* What a page says after a redirect ("The product “Saw” was changed successfully.", Django's
@@ -2738,6 +2747,13 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
         snprintf(m->add_url, n, "%sadd/", m->url);
     else if (rc == 0)
         rc = CADRE_ENOMEM;
+    n = strlen(m->module) + strlen(t->name) + 9;
+    if (rc == 0 && (m->tpl_model = malloc(n)) != NULL && (m->tpl_module = malloc(n)) != NULL) {
+        snprintf(m->tpl_model, n, "admin/%s/%s/", m->module, t->name);
+        snprintf(m->tpl_module, n, "admin/%s/", m->module);
+    } else if (rc == 0) {
+        rc = CADRE_ENOMEM;
+    }
     if (rc) {
         if (slot)
             s->models.len--; /* the slot taken for it, the last one */
