@@ -26,21 +26,21 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# Builds, migrates and runs the example product (examples/inventory) on SQLite at
+# Builds, migrates and runs the example product (examples/product) on SQLite at
 # http://127.0.0.1:$(PORT) (Ctrl-C stops it). DEMO_DATABASE_URL picks another database.
 DEMO_DATABASE_URL ?= sqlite://$(BUILD)/demo.db
 # /docs and /redoc serve their scripts from tests/js's npm packages when they are there.
 DOCS_ASSETS := tests/js/node_modules
 demo: build
 	@scripts/install-deps --demo
-	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory migrate
-	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory demo --dev
+	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/product/inventory migrate
+	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/product/inventory demo --dev
 	@echo "Cadre demo: the inventory on http://127.0.0.1:$(PORT)/ (log in as admin or clerk, above), its admin on /admin/, its API on /docs (Ctrl-C to stop)"
-	@echo "  TOKEN=\$$(CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/inventory/inventory createtoken clerk curl)"
+	@echo "  TOKEN=\$$(CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' $(BUILD)/examples/product/inventory createtoken clerk curl)"
 	@echo "  curl -H \"Authorization: Bearer \$$TOKEN\" 'localhost:$(PORT)/api/products?price__lt=10&ordering=-price'"
 	CADRE_DATABASE_URL='$(DEMO_DATABASE_URL)' \
 	  CADRE_DOCS_ASSETS=$$([ -d $(DOCS_ASSETS)/swagger-ui-dist ] && echo $(DOCS_ASSETS)) \
-	  $(BUILD)/examples/inventory/inventory serve --port $(PORT)
+	  $(BUILD)/examples/product/inventory serve --port $(PORT)
 
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The example app examples/inventory end to end: its migration commands, then its JSON API over
+"""The example app examples/product end to end: its migration commands, then its JSON API over
 real sockets (127.0.0.1 only). Runs on SQLite (a database in a fresh temp directory) or, when
 CADRE_TEST_PG is set (tests/pg/with-postgres), on PostgreSQL in a freshly created database.
 Every wait is bounded.    inventory_test.py INVENTORY_BINARY MIGRATIONS_DIR"""
@@ -917,6 +917,67 @@ class PermissionsTest(ServedTest):
         status, _ = self.req(None, "DELETE", f"/api/suppliers/{row['id']}", None,
                              {"Cookie": cookie, "X-CSRFToken": csrf})
         self.assertEqual(status, 403)
+
+    def form(self, path, cookie, csrf, fields):
+        """POSTs a form as a browser with cookie → (status, headers, page text)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
+        try:
+            conn.request("POST", path, body=urllib.parse.urlencode(fields).encode(), headers={
+                "Connection": "close", "Accept": "text/html", "Cookie": cookie,
+                "X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded"})
+            resp = conn.getresponse()
+            return resp.status, dict(resp.getheaders()), resp.read().decode()
+        finally:
+            conn.close()
+
+    def test_product_page_records_movements(self):
+        # a product's page: its stock from the movements, the last ones, and a form that records
+        # one — for those who may add movements; those who may only view products see the page
+        status, sup = self.req(self.admin, "POST", "/api/suppliers", {"name": "Page Co"})
+        self.assertEqual(status, 201, sup)
+        status, prod = self.req(self.admin, "POST", "/api/products",
+                                {"name": "Page <drill>", "price": 9, "supplier_id": sup["id"]})
+        self.assertEqual(status, 201, prod)
+        path = f"/products/{prod['id']}"
+        clerk, clerk_csrf = self.server.login("clerk", "clerk pass 12")
+        status, html = self.page_text(path, clerk)
+        self.assertEqual(status, 200, html)
+        self.assertIn("<h1>Page &lt;drill&gt;</h1>", html)
+        self.assertIn("<strong>0</strong> in stock, from 0 movements.", html)
+        self.assertIn('name="quantity"', html)
+        self.assertNotIn('name="product_id"', html)  # from the path, never from the form
+        # goods in, goods out: each a row, the page shows the sum and the newest first
+        for qty, note in ((12, "delivery"), (-5, "sold <3>")):
+            status, headers, text = self.form(path, clerk, clerk_csrf,
+                                              {"quantity": str(qty), "note": note,
+                                               "product_id": "1"})
+            self.assertEqual((status, headers.get("Location")), (303, path), text)
+        status, html = self.page_text(path, clerk)
+        self.assertIn("<strong>7</strong> in stock, from 2 movements.", html)
+        self.assertLess(html.index("sold &lt;3&gt;"), html.index("delivery"))
+        status, body = self.req(self.admin, "GET", f"/api/products/{prod['id']}/stock")
+        self.assertEqual((status, body["quantity"], body["movements"]), (200, 7, 2), body)
+        # a quantity that is not a number: the form again with the error beside it, nothing added
+        status, _, text = self.form(path, clerk, clerk_csrf, {"quantity": "many"})
+        self.assertEqual(status, 422, text)
+        self.assertIn('value="many"', text)
+        self.assertIn('<span class="error">Input should be a valid integer', text)
+        self.assertIn("<strong>7</strong> in stock", text)
+        # no such product: 404 to look at and to record into
+        self.assertEqual(self.page_text("/products/987654", clerk)[0], 404)
+        self.assertEqual(self.form("/products/987654", clerk, clerk_csrf, {"quantity": "1"})[0],
+                         404)
+        # may view products, not add movements: the page, not the write
+        adder, adder_csrf = self.server.login("adder", "adder pass 12")
+        self.assertEqual(self.page_text(path, adder)[0], 200)
+        self.assertEqual(self.form(path, adder, adder_csrf, {"quantity": "100"})[0], 403)
+        # may not view products: not even the page
+        plain, _ = self.server.login("plain", "plain pass 12")
+        self.assertEqual(self.page_text(path, plain)[0], 403)
+        status, body = self.req(self.admin, "GET", f"/api/products/{prod['id']}/stock")
+        self.assertEqual(body["quantity"], 7, body)
+        self.assertEqual(self.req(self.admin, "DELETE", f"/api/products/{prod['id']}")[0], 204)
+        self.assertEqual(self.req(self.admin, "DELETE", f"/api/suppliers/{sup['id']}")[0], 204)
 
 
 class AdminTest(ServedTest):

@@ -88,6 +88,20 @@ try {
   check((await page.textContent("header .account")).includes("ops"), "who is logged in");
   await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "inventory-products.png") });
 
+  // The product's page from its link: goods in through its form, then the stock says so.
+  await Promise.all([page.waitForURL(/\/products\/\d+$/), page.click("td a")]);
+  check((await page.textContent("h1")) === "<script>window.__pwned=2</script>Saw", "the product's page");
+  check((await page.textContent("p.stock")).includes("0 in stock"), "no stock yet");
+  await page.fill("#id_quantity", "25");
+  await page.fill("#id_note", "opening delivery");
+  await Promise.all([page.waitForNavigation(), page.click("button:has-text('Record')")]);
+  check((await page.textContent("p.stock")).includes("25 in stock, from 1 movement"),
+        `the delivery counted (${await page.textContent("p.stock")})`);
+  check((await page.$$eval("td", (tds) => tds.map((td) => td.textContent))).includes("opening delivery"),
+        "the movement listed");
+  check((await page.inputValue("#id_quantity")) === "", "the form empty again");
+  await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "inventory-product.png") });
+
   // The admin: its index, then the products' change list, sorted by a heading's link.
   await page.goto(`${base}/admin/`);
   check((await page.title()) === "Site administration | Cadre site admin" ||
@@ -123,14 +137,16 @@ try {
                      page.click("button[name=_save]")]);
   const saved = await page.$$eval("tbody td", (tds) => tds.map((td) => td.textContent));
   check(saved.includes("13.0"), `the new price in the list (${saved})`);
-  // A stock movement added inline on the product's page ("Save and continue editing").
+  // A stock movement added inline on the product's page ("Save and continue editing"), after the
+  // one recorded on the product's own page.
   await Promise.all([page.waitForURL(/\/change\/$/, { timeout: 10000 }), page.click("tbody td a")]);
-  await page.fill("#id_stock_movement-0-quantity", "4");
-  await page.fill("#id_stock_movement-0-note", "first delivery");
+  await page.fill("#id_stock_movement-1-quantity", "4");
+  await page.fill("#id_stock_movement-1-note", "first delivery");
   await Promise.all([page.waitForURL(/\/change\/$/, { timeout: 10000 }), page.click("button[name=_continue]")]);
   const legends = await page.$$eval("fieldset.inline-related legend", (ls) => ls.map((l) => l.textContent));
-  check(legends[0] === "first delivery" && legends.length === 4, `the movement added inline (${legends})`);
-  check((await page.inputValue("#id_stock_movement-0-quantity")) === "4", "its quantity");
+  check(legends[0] === "opening delivery" && legends[1] === "first delivery" && legends.length === 5,
+        `the movement added inline (${legends})`);
+  check((await page.inputValue("#id_stock_movement-1-quantity")) === "4", "its quantity");
   await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "admin-change-form-inline.png"),
                           fullPage: true });
   await page.goto(`${base}/admin/inventory/product/`);
@@ -141,7 +157,7 @@ try {
         `the export's file name (${download.suggestedFilename()})`);
   const csv = readFileSync(await download.path(), "utf8");
   check(csv.startsWith("id,name,price,supplier_id,Supplier,updated_at,In stock\r\n") &&
-        csv.includes(",<script>window.__pwned=2</script>Saw,13.0,") && csv.endsWith(",4\r\n"),
+        csv.includes(",<script>window.__pwned=2</script>Saw,13.0,") && csv.endsWith(",29\r\n"),
         `the export's rows (${csv})`);
   // An action on the selected row: the price lowered by 10 %.
   await page.check("tbody input[name=_selected_action]");

@@ -1,6 +1,7 @@
 /*
- * Inventory: suppliers, products and stock movements as a typed JSON API on SQLite or
- * PostgreSQL, with migrations.
+ * Inventory, the example product (examples/product): suppliers, products and stock movements on
+ * SQLite or PostgreSQL — users and permissions, pages with forms (a product's page records its
+ * stock movements), the admin, and a typed JSON API by session or token with its docs.
  *
  *   inventory migrate                 creates or updates the tables
  *   inventory demo --dev              demo users (admin, clerk), a staff group, sample rows
@@ -33,6 +34,20 @@ CADRE_SCHEMA(product_ref, PRODUCT_REF_FIELDS)
     F(int64, movements)
 CADRE_SCHEMA(stock_level, STOCK_LEVEL_FIELDS)
 
+/* The quantity of product id in stock: the sum of its movements. */
+static int stock_of(cadre_request *r, int64_t id, stock_level *out)
+{
+    const cadre_value v = CADRE_PINT(id);
+    bool found;
+    int rc = cadre_db_query_one(db, r->arena, CADRE_SCHEMA_OF(stock_level), out, &found,
+                                "SELECT product_id, COALESCE(SUM(quantity), 0) AS quantity, "
+                                "COUNT(*) AS movements FROM stock_movement WHERE product_id = ? "
+                                "GROUP BY product_id", &v, 1);
+    if (rc == 0 && !found)
+        *out = (stock_level){ .product_id = id };
+    return rc;
+}
+
 /* GET /api/products/{id}/stock: the quantity in stock, from the movements. */
 static int product_stock(cadre_request *r, const product_ref *p, const cadre_none *in, stock_level *out)
 {
@@ -44,14 +59,58 @@ static int product_stock(cadre_request *r, const product_ref *p, const cadre_non
         return rc;
     if (!found)
         return cadre_error(r, 404, "Not Found");
-    const cadre_value id = CADRE_PINT(p->id);
-    rc = cadre_db_query_one(db, r->arena, CADRE_SCHEMA_OF(stock_level), out, &found,
-                            "SELECT product_id, COALESCE(SUM(quantity), 0) AS quantity, "
-                            "COUNT(*) AS movements FROM stock_movement WHERE product_id = ? "
-                            "GROUP BY product_id", &id, 1);
-    if (rc == 0 && !found)
-        *out = (stock_level){ .product_id = p->id };
-    return rc;
+    return stock_of(r, p->id, out);
+}
+
+/* /products/{id}: the product, its supplier, its stock and its last 50 movements, for the page
+ * whose form records a movement. */
+static int product_context(cadre_request *r, cadre_tctx_builder *b)
+{
+    int64_t id;
+    if (cadre_slice_to_i64(cadre_request_param(r, "id"), false, &id) != 0)
+        return CADRE_ENOTFOUND;
+    cadre_query q;
+    cadre_rows products, suppliers, movements;
+    product_query(&q, db, r->arena);
+    cadre_q_filter(&q, "id", CADRE_PINT(id));
+    cadre_q_select_related(&q, "supplier_id", &suppliers);
+    int rc = cadre_q_fetch(&q, &products);
+    if (rc == 0 && products.len == 0)
+        return CADRE_ENOTFOUND;
+    stock_level *stock = cadre_alloc(r, sizeof *stock);
+    if (rc == 0 && !stock)
+        rc = CADRE_ENOMEM;
+    if (rc == 0)
+        rc = stock_of(r, id, stock);
+    if (rc == 0) {
+        stock_movement_query(&q, db, r->arena);
+        cadre_q_filter(&q, "product_id", CADRE_PINT(id));
+        cadre_q_order_by(&q, "-id");
+        cadre_q_limit(&q, 50);
+        rc = cadre_q_fetch(&q, &movements);
+    }
+    if (rc)
+        return rc;
+    cadre_tctx_add(b, "product", CADRE_TROWS(product, &products));
+    cadre_tctx_add(b, "stock", CADRE_TOBJ(stock_level, stock));
+    cadre_tctx_add(b, "movements", CADRE_TROWS(stock_movement, &movements));
+    return 0;
+}
+
+/* The form on a product's page: a movement of that product (those who may only view the page
+ * are refused), then the page again with it. */
+static int record_movement(cadre_request *r, stock_movement *m, cadre_verrors *errs)
+{
+    (void)errs;
+    if (!cadre_has_perm(r, "inventory.add_stock_movement", NULL))
+        return cadre_error(r, 403, "You may not record stock movements.");
+    if (cadre_slice_to_i64(cadre_request_param(r, "id"), false, &m->product_id) != 0)
+        return CADRE_ENOTFOUND;
+    cadre_set(m, stock_movement, product_id);
+    int rc = stock_movement_insert(db, r->arena, m);
+    if (rc == CADRE_ESTATE && stock_movement_conflicts(db, r->arena, m, -1, errs) > 0)
+        return CADRE_ENOTFOUND; /* the product was deleted meanwhile */
+    return rc ? rc : cadre_redirect(r, 303, cadre_url_for(r, "product", m->product_id));
 }
 
 /* An admin action: the selected products 10 % cheaper (one UPDATE for them all). */
@@ -269,6 +328,11 @@ int main(int argc, char **argv)
                     .success = "/");
     CADRE_FORM_PAGE(app, "/products/new", product, "form.html", NULL, .db = db,
                     .fields = "name,price,supplier_id", .success = "/");
+    /* a product's page: its stock and movements, and a form that records one (goods in: a
+     * positive quantity; out: a negative one) */
+    CADRE_FORM_PAGE(app, "/products/{id}", stock_movement, "product.html", record_movement,
+                    .fields = "quantity,note", .context = product_context, .name = "product",
+                    .guards = CADRE_GUARDS(CADRE_PERM("inventory.view_product")));
     /* the API: a logged-in browser (with its CSRF token) or an API token, each operation
      * needing its model's view, add, change or delete permission */
     cadre_group_begin(app, "/api", .auth = CADRE_AUTH_SESSION | CADRE_AUTH_TOKEN);
