@@ -271,7 +271,8 @@ enum {
  * none: anyone may call it, though a session it carries is still recognised — and its unsafe
  * requests still checked for CSRF); it lets the request go on (0), answers it (401, 403: sets
  * the response and returns the status) or returns a negative CADRE_E*. security writes the
- * OpenAPI side: components.securitySchemes' members when op is NULL, else an operation's
+ * OpenAPI side: components.securitySchemes' members when op is NULL (auth: the declarations of
+ * every documented operation, ORed: only the schemes some operation uses), else an operation's
  * "security" array for the declaration auth. Both run on any thread; ctx lives as long as the
  * app.
  */

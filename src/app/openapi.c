@@ -292,6 +292,7 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
     key(&w, "paths");
     cadre_json_begin_object(&w);
     bool any_validation = false, any_security = false;
+    unsigned used_auth = 0; /* the declarations of the secured operations, ORed */
     /* Routes sharing a pattern share a path item; emit each pattern once, in first-seen order. */
     for (size_t i = 0; i < app->nroutes; i++) {
         const struct cadre__route *rt = &app->routes[i];
@@ -314,7 +315,10 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
                 m[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
             cadre_json_key(&w, m, n);
             operation(&w, app, r2);
-            any_security |= secured(app, r2);
+            if (secured(app, r2)) {
+                any_security = true;
+                used_auth |= r2->auth;
+            }
             if (r2->spec) {
                 if (r2->spec->partial_body && !r2->spec->form)
                     collect_patched(&patched, &comps, r2->spec->body);
@@ -356,7 +360,7 @@ int cadre_app_openapi(cadre_app *app, cadre_buf *out)
         if (any_security) {
             key(&w, "securitySchemes");
             cadre_json_begin_object(&w);
-            app->auth.security(&w, 0, NULL, app->auth.ctx);
+            app->auth.security(&w, used_auth, NULL, app->auth.ctx);
             cadre_json_end_object(&w);
         }
         cadre_json_end_object(&w);

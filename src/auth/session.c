@@ -257,27 +257,31 @@ int cadre__auth_check(cadre_request *r, unsigned auth, void *ctx)
 void cadre__auth_security(cadre_json_writer *w, unsigned auth, const char *op, void *ctx)
 {
     auth_state *st = ctx;
-    if (!op) { /* components.securitySchemes */
-        JKEY(w, "sessionCookie");
-        cadre_json_begin_object(w);
-        JKEY(w, "type");
-        JSTR(w, "apiKey");
-        JKEY(w, "in");
-        JSTR(w, "cookie");
-        JKEY(w, "name");
-        cadre_json_string(w, st->o.cookie_name, strlen(st->o.cookie_name));
-        JKEY(w, "description");
-        static const char d[] = "The session of a login (POST the login form). Unsafe methods "
-                                "also need the CSRF token in X-CSRFToken.";
-        cadre_json_string(w, d, sizeof d - 1);
-        cadre_json_end_object(w);
-        JKEY(w, "bearerToken");
-        cadre_json_begin_object(w);
-        JKEY(w, "type");
-        JSTR(w, "http");
-        JKEY(w, "scheme");
-        JSTR(w, "bearer");
-        cadre_json_end_object(w);
+    if (!op) { /* components.securitySchemes: those the operations use */
+        if (auth & CADRE_AUTH_SESSION) {
+            JKEY(w, "sessionCookie");
+            cadre_json_begin_object(w);
+            JKEY(w, "type");
+            JSTR(w, "apiKey");
+            JKEY(w, "in");
+            JSTR(w, "cookie");
+            JKEY(w, "name");
+            cadre_json_string(w, st->o.cookie_name, strlen(st->o.cookie_name));
+            JKEY(w, "description");
+            static const char d[] = "The session of a login (POST the login form). Unsafe "
+                                    "methods also need the CSRF token in X-CSRFToken.";
+            cadre_json_string(w, d, sizeof d - 1);
+            cadre_json_end_object(w);
+        }
+        if (auth & CADRE_AUTH_TOKEN) {
+            JKEY(w, "bearerToken");
+            cadre_json_begin_object(w);
+            JKEY(w, "type");
+            JSTR(w, "http");
+            JKEY(w, "scheme");
+            JSTR(w, "bearer");
+            cadre_json_end_object(w);
+        }
         return;
     }
     /* an operation's requirements: any one of them will do */

@@ -696,6 +696,19 @@ static void test_route_declarations(void **state)
     CADRE_ROUTE(bare, GET, "/x", api_me, cadre_none, cadre_none, name_out, .auth = CADRE_AUTH_TOKEN);
     assert_int_equal(cadre_app_check(bare), 1);
     cadre_app_free(bare);
+
+    /* an app whose routes all take tokens (a service): its document offers no session scheme */
+    cadre_app *svc = cadre_app_new("svc");
+    assert_non_null(cadre_auth(svc, db));
+    CADRE_ROUTE(svc, GET, "/api/me", api_me, cadre_none, cadre_none, name_out,
+                .auth = CADRE_AUTH_TOKEN);
+    cadre_test_response doc = { 0 };
+    assert_int_equal(cadre_test_request(svc, "GET", "/openapi.json", NULL, NULL, 0, &doc), 0);
+    assert_int_equal(doc.status, 200);
+    assert_non_null(strstr(doc.body, "\"securitySchemes\":{\"bearerToken\":{\"type\":\"http\""));
+    assert_null(strstr(doc.body, "sessionCookie"));
+    cadre_test_response_free(&doc);
+    cadre_app_free(svc);
 }
 
 /* A request with this token (and extra headers, or NULL). */
