@@ -134,7 +134,8 @@ int main(int argc, char **argv)
         return 1;
     }
     cadre_app *app = cadre_app_new("telemetry");
-    cadre_auth(app, db); /* users, permissions, API tokens (and their commands) */
+    /* users, permissions, API tokens and their commands; no login page: nobody logs in here */
+    cadre_auth(app, db, .login_path = "", .logout_path = "");
     cadre_models(app, db, TELEMETRY_MIGRATIONS, CADRE_SCHEMA_OF(device), CADRE_SCHEMA_OF(reading));
     /* everything under /api, by bearer token only: no cookies, so no CSRF either */
     cadre_group_begin(app, "/api", .auth = CADRE_AUTH_TOKEN);

@@ -134,7 +134,7 @@ class ServiceTest(inv.ServedTest):
 
     def test_no_pages(self):
         # a service: no home page, no admin, no login page; the API's docs only
-        for path in ("/", "/admin/"):
+        for path in ("/", "/admin/", "/accounts/login/"):
             status, _, raw = self.server.request("GET", path, token=None,
                                                  headers={"Accept": "application/json"})
             self.assertEqual(status, 404, (path, raw))

@@ -9,7 +9,8 @@ cadre_app *@NAME@_app(cadre_db *db)
     cadre_app *app = cadre_app_new("@NAME@");
     if (!app)
         return NULL;
-    cadre_auth(app, db); /* users and their API tokens */
+    /* users and their API tokens; no login page: programs send tokens */
+    cadre_auth(app, db, .login_path = "", .logout_path = "");
     cadre_models(app, db, MIGRATIONS_DIR, CADRE_SCHEMA_OF(member), CADRE_SCHEMA_OF(item)
                  /* cadre:schemas */);
 
