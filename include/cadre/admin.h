@@ -108,6 +108,9 @@ typedef struct cadre_admin_model_opts {
     int per_page;
     /** The model's name on the pages, plural ("products"); NULL: its name with an "s". */
     const char *plural;
+    /** The model's name on the pages, singular ("order" for a model named purchase: "Add
+     *  order", "1 order"); NULL: its name, underscores as spaces. Django's verbose_name. */
+    const char *singular;
     /** The add and change forms' fields, "name, price, supplier_id" (Django's fields); the others
      *  are never taken from the request. NULL: every column but the key, automatic timestamps
      *  and write-only fields. */

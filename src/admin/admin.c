@@ -2711,8 +2711,8 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
             rc = CADRE_ENOMEM;
     if (rc == 0 && !(m->title = label_of(m->plural, false)))
         rc = CADRE_ENOMEM;
-    if (rc == 0 && (m->singular = strdup(t->name)) != NULL) {
-        for (char *ch = m->singular; *ch; ch++)
+    if (rc == 0 && (m->singular = strdup(o->singular ? o->singular : t->name)) != NULL) {
+        for (char *ch = m->singular; !o->singular && *ch; ch++)
             *ch = *ch == '_' ? ' ' : *ch;
     } else if (rc == 0) {
         rc = CADRE_ENOMEM;
