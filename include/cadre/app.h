@@ -403,6 +403,13 @@ void cadre_app_dev_mode(cadre_app *app, bool on);
 /** Whether the app is in development mode (for modules that are lenient there only). */
 bool cadre_app_is_dev(const cadre_app *app);
 
+/**
+ * Under `serve --reload`, the directory of the project's sources that it watches; NULL otherwise.
+ * The app then reads what was embedded from files below it from those files, and again when they
+ * change (its templates: cadre_template_source.path), so such an edit needs no rebuild.
+ */
+const char *cadre_app_reload_source(const cadre_app *app);
+
 /* ---------------------------------------------------------------------------------------------
  * The app's secret key, and cookies signed with it
  * ------------------------------------------------------------------------------------------- */

@@ -58,6 +58,10 @@ typedef struct cadre_template_source {
     const char *name;
     const char *text;
     size_t len;
+    /** The file it was embedded from, absolute, as the build saw it (its path ends with "/" and
+     *  name), or NULL. Under `serve --reload` an app's templates whose files are in the project
+     *  (cadre_app_reload_source) are read from the files instead, and again after an edit. */
+    const char *path;
 } cadre_template_source;
 
 /**

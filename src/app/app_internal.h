@@ -105,6 +105,7 @@ struct cadre_app {
     CADRE_VEC(struct cadre__error_page) error_pages; /* cadre_app_on_error */
     bool dev; /* development mode: the debug page for 500s */
     const char *reload_errors; /* serve --reload's child: the last build's errors (a file) */
+    const char *reload_source; /* serve --reload's child: the project's source directory */
     unsigned char (*keys)[32]; /* the secret key then its fallbacks, each hashed to 32 bytes */
     size_t nkeys, cap_keys;
     bool secret_set;      /* cadre_app_secret_key was called: the environment is not read */

@@ -241,6 +241,8 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
         unsetenv("CADRE_READY_FD");
         const char *errors = getenv("CADRE_RELOAD_ERRORS");
         app->reload_errors = errors && *errors ? errors : NULL;
+        const char *source = getenv("CADRE_RELOAD_SOURCE");
+        app->reload_source = source && *source == '/' ? source : NULL;
     }
     status = cadre_app_serve(app, &cfg) == 0 ? 0 : 1;
 out:

@@ -60,6 +60,11 @@ bool cadre_app_is_dev(const cadre_app *app)
     return app->dev;
 }
 
+const char *cadre_app_reload_source(const cadre_app *app)
+{
+    return app->reload_source;
+}
+
 bool cadre_request_wants_html(cadre_request *r)
 {
     cadre_slice accept = cadre_request_header(r, "Accept");

@@ -96,19 +96,27 @@ static bool find_source_dir(const char *build, char *out, size_t cap)
     return found;
 }
 
-/* Whether a file's change is a change of the sources: code, templates, migrations, the build's
- * own files — not a database the app writes beside them, nor an editor's swap file. */
-static bool source_file(const char *name)
+/* What a file's change is: a change of the sources to build (code, migrations, the build's own
+ * files), of a template (which the app reads again itself: no build), or neither (a database
+ * the app writes beside them, an editor's swap file). */
+enum { CHANGE_NONE = 0, CHANGE_BUILD = 1, CHANGE_TEMPLATE = 2 };
+
+static int change_kind(const char *name)
 {
-    if (name[0] == '.' || strcmp(name, "meson.build") == 0 || strcmp(name, "meson_options.txt") == 0)
-        return name[0] != '.';
-    static const char *const kinds[] = { ".c", ".h", ".html", ".txt", ".xml", ".json", ".css",
-                                         ".js", ".sql", ".md" };
+    if (name[0] == '.')
+        return CHANGE_NONE;
+    if (strcmp(name, "meson.build") == 0 || strcmp(name, "meson_options.txt") == 0)
+        return CHANGE_BUILD;
+    static const char *const templates[] = { ".html", ".txt", ".xml" }; /* as load_dir reads */
+    static const char *const kinds[] = { ".c", ".h", ".json", ".css", ".js", ".sql", ".md" };
     const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof templates / sizeof templates[0]; i++)
+        if (strcmp(dot, templates[i]) == 0)
+            return CHANGE_TEMPLATE;
     for (size_t i = 0; dot && i < sizeof kinds / sizeof kinds[0]; i++)
         if (strcmp(dot, kinds[i]) == 0)
-            return true;
-    return false;
+            return CHANGE_BUILD;
+    return CHANGE_NONE;
 }
 
 /* Whether a directory of the sources is to be watched (not a build, not version control). */
@@ -126,10 +134,11 @@ typedef struct watcher {
     int wd[MAX_WATCHES];
     char *dirs[MAX_WATCHES];
     size_t n;
-    time_t newest; /* scanning: the newest modification seen */
+    time_t newest[3]; /* scanning: the newest modification seen, by change_kind */
 } watcher;
 
-/* Watches dir and the directories under it; for a scan, *newest gets their newest mtime. */
+/* Watches dir and the directories under it; for a scan, newest[kind] gets the newest mtime of
+ * their files of each change_kind. */
 static void watch_tree(watcher *w, const char *dir, int depth, time_t *newest)
 {
     if (depth > 16)
@@ -158,24 +167,26 @@ static void watch_tree(watcher *w, const char *dir, int depth, time_t *newest)
         if (S_ISDIR(st.st_mode)) {
             if (watched_dir(path, e->d_name))
                 watch_tree(w, path, depth + 1, newest);
-        } else if (newest && source_file(e->d_name) && st.st_mtime > *newest) {
-            *newest = st.st_mtime;
+        } else if (newest && st.st_mtime > newest[change_kind(e->d_name)]) {
+            newest[change_kind(e->d_name)] = st.st_mtime;
         }
     }
     closedir(d);
 }
 
-/* Whether anything changed: inotify events read (a new directory watched too), or a scan. */
-static bool changed(watcher *w, const char *source)
+/* What changed (CHANGE_BUILD and CHANGE_TEMPLATE bits): inotify events read (a new directory
+ * watched too), or a scan. */
+static int changed(watcher *w, const char *source)
 {
     if (w->fd < 0) {
-        time_t newest = 0;
-        watch_tree(w, source, 0, &newest);
-        bool c = newest > w->newest;
-        w->newest = newest;
+        time_t newest[3] = { 0 };
+        watch_tree(w, source, 0, newest);
+        int c = (newest[CHANGE_BUILD] > w->newest[CHANGE_BUILD] ? CHANGE_BUILD : 0) |
+                (newest[CHANGE_TEMPLATE] > w->newest[CHANGE_TEMPLATE] ? CHANGE_TEMPLATE : 0);
+        memcpy(w->newest, newest, sizeof newest);
         return c;
     }
-    bool c = false;
+    int c = 0;
     char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
     ssize_t n;
     while ((n = read(w->fd, buf, sizeof buf)) > 0) {
@@ -185,7 +196,7 @@ static bool changed(watcher *w, const char *source)
             if (!ev->len)
                 continue;
             if (!(ev->mask & IN_ISDIR)) {
-                c |= source_file(ev->name);
+                c |= change_kind(ev->name);
                 continue;
             }
             if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
@@ -345,9 +356,9 @@ int cadre__serve_reload(const cadre_server_config *cfg, int argc, char **argv)
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 
     watcher w = { .fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC) };
-    time_t newest = 0;
-    watch_tree(&w, source, 0, &newest);
-    w.newest = newest;
+    watch_tree(&w, source, 0, w.newest);
+    /* the children read the templates made from files in the project from those files */
+    setenv("CADRE_RELOAD_SOURCE", source, 1);
     fprintf(stderr, "serve --reload: watching %s (%s), rebuilding with ninja -C %s, on "
                     "http://%s:%d\n", source, w.fd >= 0 ? "inotify" : "a scan every second",
             build, cfg->host, port);
@@ -384,9 +395,16 @@ int cadre__serve_reload(const cadre_server_config *cfg, int argc, char **argv)
             if (stop)
                 break;
         }
-        if ((w.fd >= 0 && (pfd[1].revents & POLLIN) && changed(&w, source)) ||
-            (w.fd < 0 && r == 0 && changed(&w, source))) {
+        int what = (w.fd >= 0 && (pfd[1].revents & POLLIN)) || (w.fd < 0 && r == 0)
+                       ? changed(&w, source)
+                       : 0;
+        if (what & CHANGE_BUILD) {
             pending = now_ms();
+            continue;
+        }
+        if (what == CHANGE_TEMPLATE) { /* the app reads it again at its next render */
+            fprintf(stderr, "serve --reload: a template changed: the next page renders it (no "
+                            "rebuild)\n");
             continue;
         }
         if (!pending || now_ms() - pending < DEBOUNCE_MS)

@@ -13,6 +13,7 @@
 #include <cadre/db.h>
 
 #include <stdatomic.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,37 @@ static void config_error(const tdiag *d, const tlayer *l, const char *name, int 
                                where);
 }
 
+/* Under serve --reload (project: the project's source directory): the directory that the
+ * embedded sources src were made from, when each one's file is in it under its name and it is
+ * below project — a copy, to read them from instead (again after an edit, without a rebuild);
+ * else NULL. Cadre's own modules' templates, made elsewhere, stay as they were built. */
+static char *source_root(const cadre_template_source *src, size_t n, const char *project)
+{
+    char *root = NULL;
+    size_t rlen = 0, plen = strlen(project);
+    for (size_t i = 0; i < n; i++) {
+        const char *path = src[i].path, *name = src[i].name;
+        size_t len = path ? strlen(path) : 0, nlen = name ? strlen(name) : 0;
+        if (!nlen || len <= nlen + 1 || path[len - nlen - 1] != '/' ||
+            strcmp(path + len - nlen, name) != 0)
+            goto no;
+        size_t r = len - nlen - 1;
+        if (!root) {
+            if (!(root = strndup(path, r)))
+                return NULL;
+            rlen = r;
+        } else if (r != rlen || memcmp(root, path, r) != 0) {
+            goto no;
+        }
+    }
+    if (root && plen > 1 && strncmp(root, project, plen) == 0 &&
+        (root[plen] == '/' || root[plen] == '\0') && access(root, R_OK | X_OK) == 0)
+        return root;
+no:
+    free(root);
+    return NULL;
+}
+
 /* Compiles the union of every module's layers, in dependency order, then the set given to
  * cadre_templates_use, into ta->set. */
 static void build(tapp *ta)
@@ -127,11 +159,24 @@ static void build(tapp *ta)
     tlayer *layers = malloc(n * sizeof *layers);
     if (!layers)
         cadre_panic("out of memory compiling the app's templates");
+    const char *project = cadre_app_reload_source(app);
+    char **roots = project ? calloc(n, sizeof *roots) : NULL; /* the directories made below */
+    size_t nroots = 0;
     n = 0;
     for (size_t i = 0; (m = cadre_app_module_at(app, i)) != NULL; i++) {
         const tmodule *tm = cadre_module_attachment(m, KEY);
-        for (size_t k = 0; tm && k < tm->len; k++)
-            layers[n++] = tm->items[k];
+        for (size_t k = 0; tm && k < tm->len; k++) {
+            tlayer l = tm->items[k];
+            char *root = roots && l.src ? source_root(l.src, l.n, project) : NULL;
+            if (root) {
+                cadre_log(CADRE_LOG_INFO, "templates of %s: read from %s, again after an edit "
+                                          "(serve --reload)", l.module ? l.module : "the app",
+                          root);
+                roots[nroots++] = root;
+                l = (tlayer){ .module = l.module, .dir = root, .reload = true };
+            }
+            layers[n++] = l;
+        }
     }
     if (ta->use)
         layers[n++] = (tlayer){ .set = ta->use };
@@ -153,6 +198,9 @@ static void build(tapp *ta)
         }
     }
     free(layers);
+    for (size_t i = 0; i < nroots; i++)
+        free(roots[i]); /* a set that reloads keeps copies */
+    free(roots);
     if (!ta->borrowed)
         retire(ta, ta->set);
     ta->set = set;
@@ -387,6 +435,20 @@ int cadre_render_first(cadre_request *r, int status, const char *const *names, s
         return CADRE_ESTATE;
     }
     cadre_templates *set = cadre__templates_current(t);
+    bool dev = cadre_app_is_dev(cadre_request_app(r));
+    const char *broken = dev ? cadre__templates_broken(t, r->arena) : NULL;
+    if (broken) { /* development: the edit that did not compile, rather than the page before it */
+        cadre_buf page;
+        cadre_buf_init_arena(&page, r->arena, 64 * 1024);
+        cadre_buf_append_str(&page, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                                    "<title>Template error</title></head><body><h1>Template "
+                                    "error</h1><p>The last edit of the templates does not "
+                                    "compile; save a fix and reload this page.</p><pre>");
+        cadre_buf_append_html(&page, broken, strlen(broken));
+        cadre_buf_append_str(&page, "</pre></body></html>");
+        return cadre_respond_ref(r, 500, "text/html; charset=utf-8", page.data ? page.data : "",
+                                 page.len);
+    }
     ttemplate *tp = NULL;
     for (size_t i = 0; i < n && !tp; i++)
         if ((tp = cadre__template_find(set, names[i], strlen(names[i]))) != NULL)
@@ -402,7 +464,6 @@ int cadre_render_first(cadre_request *r, int status, const char *const *names, s
         return rc;
     cadre_buf out;
     cadre_buf_init_arena(&out, r->arena, (size_t)1 << 30);
-    bool dev = cadre_app_is_dev(cadre_request_app(r));
     rc = cadre__templates_render(set, tp, &ctx, &extra, dev, &out);
     if (rc)
         return rc;

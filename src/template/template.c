@@ -293,7 +293,7 @@ static int walk(const char *dir, const char *rel, found *f, bool data, int depth
             rc = CADRE_ENOMEM;
             break;
         }
-        *s = (fentry){ { strdup(sub), NULL, 0 }, layer, true };
+        *s = (fentry){ { .name = strdup(sub) }, layer, true };
         if (!s->s.name) {
             rc = CADRE_ENOMEM;
         } else if (data) {
@@ -339,8 +339,9 @@ static int gather(const tlayer *layers, size_t n, const tdiag *d, found *f, tsee
                 fentry *e = found_push(f);
                 if (!e)
                     return CADRE_ENOMEM;
-                e->s = (cadre_template_source){ set->items[k].name, set->items[k].source,
-                                                set->items[k].len };
+                e->s = (cadre_template_source){ .name = set->items[k].name,
+                                                .text = set->items[k].source,
+                                                .len = set->items[k].len };
                 e->layer = i;
             }
         }
@@ -462,6 +463,37 @@ static bool changed(cadre_templates *t, tseen *now, const char **what)
     return any;
 }
 
+/* A reload's compile errors: logged as ever, and kept (the first 8 KiB) for the dev page. */
+static void keep_error(const tdiag *d, const tlayer *layer, const char *name, int line, int col,
+                       const char *msg)
+{
+    cadre_buf *b = d->ctx;
+    char where[4096];
+    if (layer && layer->dir && name)
+        snprintf(where, sizeof where, "%s/%s", layer->dir, name);
+    else
+        snprintf(where, sizeof where, "%s", name ? name : layer && layer->dir ? layer->dir : "");
+    char text[4800];
+    int n = line && col ? snprintf(text, sizeof text, "%s:%d:%d: %s", where, line, col, msg)
+            : line      ? snprintf(text, sizeof text, "%s:%d: %s", where, line, msg)
+                        : snprintf(text, sizeof text, "%s: %s", where, msg);
+    cadre_log(CADRE_LOG_ERROR, "%s", text);
+    if (n > 0 && b->len < 8192) {
+        cadre_buf_append(b, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+        cadre_buf_append(b, "\n", 1);
+    }
+}
+
+const char *cadre__templates_broken(cadre_templates *t, cadre_arena *a)
+{
+    if (!t->reload)
+        return NULL;
+    pthread_mutex_lock(&t->lock);
+    const char *copy = t->broken ? cadre_arena_strndup(a, t->broken, strlen(t->broken)) : NULL;
+    pthread_mutex_unlock(&t->lock);
+    return copy;
+}
+
 cadre_templates *cadre__templates_current(cadre_templates *t)
 {
     if (!t->reload)
@@ -471,7 +503,15 @@ cadre_templates *cadre__templates_current(cadre_templates *t)
     const char *what = NULL;
     if (now && changed(t, now, &what)) {
         cadre_templates *fresh;
-        if (cadre__templates_build(t->layers, t->nlayers, NULL, false, &fresh) == 0) {
+        cadre_buf errors;
+        cadre_buf_init(&errors, 16384);
+        tdiag d = { .fn = keep_error, .ctx = &errors };
+        free(t->broken);
+        t->broken = NULL;
+        if (cadre__templates_build(t->layers, t->nlayers, &d, false, &fresh) != 0) {
+            t->broken = errors.len ? strndup(errors.data, errors.len)
+                                   : strdup("the templates did not compile (see the log)");
+        } else {
             if (t->current) { /* kept until the set is freed: another thread may be using it */
                 t->current->retired = t->retired;
                 t->retired = t->current;
@@ -479,6 +519,7 @@ cadre_templates *cadre__templates_current(cadre_templates *t)
             t->current = fresh;
             cadre_log(CADRE_LOG_INFO, "templates: reloaded after a change in %s", what);
         }
+        cadre_buf_free(&errors);
         memcpy(t->seen, now, t->nlayers * sizeof *now); /* a broken edit is not retried until
                                                            the next change */
     }
@@ -498,6 +539,7 @@ void cadre_templates_free(cadre_templates *t)
         r = next;
     }
     set_free(t->current);
+    free(t->broken);
     for (size_t i = 0; i < t->nlayers; i++)
         free(t->layers[i].dir);
     free(t->layers);

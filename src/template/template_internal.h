@@ -105,6 +105,7 @@ struct cadre_templates {
     size_t nlayers;
     struct cadre_templates *current; /* the latest compiled set (reload), or NULL */
     struct cadre_templates *retired; /* sets replaced by a reload, freed at the end */
+    char *broken; /* reload: the errors of the last change, which did not compile (NULL: none) */
     pthread_mutex_t lock;
 };
 
@@ -145,6 +146,10 @@ int cadre__templates_build(const tlayer *layers, size_t n, const tdiag *d, bool 
 /* The set to render from: t, or in reload mode its latest compile, recompiled first when a
  * layer changed. */
 cadre_templates *cadre__templates_current(cadre_templates *t);
+
+/* In reload mode, when the last change of t's files did not compile (the set before it is what
+ * renders): its errors, "file:line:column: message" a line each, copied into a; else NULL. */
+const char *cadre__templates_broken(cadre_templates *t, cadre_arena *a);
 
 /* Renders t with the names of ctx, then those of extra (either may be NULL). */
 /* dev: warn (once per expression and render) of names and attributes that are not defined, with

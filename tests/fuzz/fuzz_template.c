@@ -96,9 +96,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
         quiet = true;
     }
-    cadre_template_source src[] = { { "base.html", base, sizeof base - 1 },
-                                    { "part.html", part, sizeof part - 1 },
-                                    { "t.html", (const char *)data, size } };
+    cadre_template_source src[] = { { .name = "base.html", .text = base, .len = sizeof base - 1 },
+                                    { .name = "part.html", .text = part, .len = sizeof part - 1 },
+                                    { .name = "t.html", .text = (const char *)data, .len = size } };
     cadre_templates *t = NULL;
     int rc = cadre_templates_load_sources(src, 3, &t);
     CHECK(rc == 0 || rc == CADRE_EPARSE);

@@ -1,6 +1,7 @@
 """serve --reload in a project made by cadre new: an edit served within seconds with no request
 refused meanwhile, a compile error shown to browsers while the last good build serves, the fix
-served again, and SIGTERM ending it all.
+served again; a template's edit served without a rebuild, its error shown to browsers; and SIGTERM
+ending it all.
     reload_check.py PROJECT_DIR NAME"""
 import http.client
 import os
@@ -14,6 +15,8 @@ import time
 
 root, name = sys.argv[1], sys.argv[2]
 app_c = os.path.join(root, "src", "app.c")
+home_html = os.path.join(root, "templates", "home.html")
+binary = os.path.join(root, "build", name)
 
 
 def free_port():
@@ -72,9 +75,12 @@ try:
     source = open(app_c).read()
     edited = source.replace(f"cadre_app *{name}_app(", "static int version(cadre_request *r)\n{\n"
                             "    return cadre_text(r, 200, \"v2\");\n}\n\n"
+                            "static int page(cadre_request *r)\n{\n"
+                            "    return cadre_render(r, 200, \"home.html\", CADRE_CTX_NONE);\n}\n\n"
                             f"cadre_app *{name}_app(", 1)
-    edited = re.sub(r"(    cadre_get\(app, \"/\", home)", "    cadre_get(app, \"/version\", version);\n\\1",
-                    edited, count=1)
+    edited = re.sub(r"(    cadre_get\(app, \"/\", home)",
+                    "    cadre_get(app, \"/version\", version);\n"
+                    "    cadre_get(app, \"/page\", page);\n\\1", edited, count=1)
     assert edited != source
     with open(app_c, "w") as f:
         f.write(edited)
@@ -96,6 +102,25 @@ try:
         f.write(edited)
     until("the fix served", lambda: get("/", "text/html")[0] in (302, 303), 60)
     print("ok: a compile error shown to browsers, the last good build serving; the fix served")
+    # a template: the running app reads it again; nothing is rebuilt or restarted
+    until("the page served", lambda: get("/page", "text/html")[0] == 200, 30)
+    built = os.stat(binary).st_mtime_ns
+    html = open(home_html).read()
+    with open(home_html, "w") as f:
+        f.write(html.replace("<h1>Items</h1>", "<h1>Items, edited</h1>"))
+    took = until("the template's edit served",
+                 lambda: "<h1>Items, edited</h1>" in get("/page", "text/html")[1], 10)
+    if os.stat(binary).st_mtime_ns != built:
+        sys.exit("FAIL: a template's edit rebuilt the binary")
+    with open(home_html, "w") as f:
+        f.write(html.replace("<h1>Items</h1>", "<h1>{{ broken </h1>"))
+    until("the template error shown", lambda: (lambda s: s[0] == 500 and "Template error" in s[1]
+                                               and "home.html:3:" in s[1])(get("/page", "text/html")), 10)
+    with open(home_html, "w") as f:
+        f.write(html)
+    until("the template's fix served", lambda: "<h1>Items</h1>" in get("/page", "text/html")[1], 10)
+    print(f"ok: a template's edit served {took:.2f} s after the save with no rebuild; its error "
+          "shown to browsers, then the fix")
 finally:
     proc.send_signal(signal.SIGTERM)
     try:

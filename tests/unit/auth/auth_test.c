@@ -116,7 +116,7 @@ static const cadre_migration_source shop_migrations[] = {
 
 static const cadre_template_source shop_templates[] = {
 #define HELLO "Hello {{ user.username }} ({{ user.nickname }})"
-    { "hello.html", HELLO, sizeof HELLO - 1 },
+    { .name = "hello.html", .text = HELLO, .len = sizeof HELLO - 1 },
 };
 
 /* GET /hello: a page that shows the user's own field through the template context */

@@ -559,8 +559,10 @@ static void test_select_related(void **state)
     /* rendered: m.supplier.name, none for the null key */
     cadre_templates *t;
     static const cadre_template_source tpl[] = {
-        { "m.html", "{% for m in rows %}{{ m.qty }} {{ m.product.name }} "
-                    "{{ m.supplier.name|default('-') }};{% endfor %}", 99 },
+        { .name = "m.html",
+          .text = "{% for m in rows %}{{ m.qty }} {{ m.product.name }} "
+                  "{{ m.supplier.name|default('-') }};{% endfor %}",
+          .len = 99 },
     };
     assert_int_equal(cadre_templates_load_sources(tpl, 1, &t), 0);
     cadre_buf out;
@@ -953,7 +955,9 @@ static void test_prefetch(void **state)
     cadre_templates *t;
     static const char text[] = "{% for s in rows %}{{ s.name }}:{% for p in s.product_set %} "
                                "{{ p.name }}{% empty %} none{% endfor %};{% endfor %}";
-    static const cadre_template_source tpl[] = { { "s.html", text, sizeof text - 1 } };
+    static const cadre_template_source tpl[] = {
+        { .name = "s.html", .text = text, .len = sizeof text - 1 }
+    };
     assert_int_equal(cadre_templates_load_sources(tpl, 1, &t), 0);
     cadre_buf out;
     cadre_buf_init(&out, 4096);

@@ -32,8 +32,8 @@ static cadre_db *db;
 static cadre_app *app;
 
 static const cadre_template_source templates[] = {
-    { "form.html", "<form method=\"post\">{{ form }}</form>", 36 },
-    { "author_post.html", "<h1>{{ author.name }}</h1>{{ form }}", 36 },
+    { .name = "form.html", .text = "<form method=\"post\">{{ form }}</form>", .len = 36 },
+    { .name = "author_post.html", .text = "<h1>{{ author.name }}</h1>{{ form }}", .len = 36 },
 };
 
 /* The author of /authors/{id}/posts/new, for the page (404 when there is none). */

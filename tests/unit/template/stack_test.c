@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SRC(name, text) { (name), (text), sizeof(text) - 1 }
+#define SRC(name_, text_) { .name = (name_), .text = (text_), .len = sizeof(text_) - 1 }
 
 /* GET /t/{name} renders the template named by the path (slashes as '~'). */
 static int render_named(cadre_request *r)
@@ -216,6 +216,12 @@ static void test_directory_layers_reload(void **state)
     expect_page(app, "/t/page.html", "<two>");
     capture_end();
     assert_non_null(strstr(logbuf, "bad.html:1:"));
+    /* in development mode the broken edit is the page, with where it broke, until it is fixed */
+    cadre_app_dev_mode(app, true);
+    char *shown = get(app, "/t/page.html", 500);
+    assert_non_null(strstr(shown, "<h1>Template error</h1>"));
+    assert_non_null(strstr(shown, "/bad.html:1:"));
+    free(shown);
     unlink(bad);
     write_file(page, "{% extends \"base.html\" %}{% block b %}three{% endblock %}", 4000);
     expect_page(app, "/t/page.html", "<three>");

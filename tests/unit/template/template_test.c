@@ -53,7 +53,7 @@ static char *render_from(const char *const *src, size_t npairs, const char *name
 {
     cadre_template_source s[16];
     for (size_t i = 0; i < npairs; i++)
-        s[i] = (cadre_template_source){ src[2 * i], src[2 * i + 1], strlen(src[2 * i + 1]) };
+        s[i] = (cadre_template_source){ .name = src[2 * i], .text = src[2 * i + 1], .len = strlen(src[2 * i + 1]) };
     cadre_templates *t;
     if (cadre_templates_load_sources(s, npairs, &t) != 0)
         return NULL;
@@ -82,7 +82,7 @@ static void expect(const char *text, cadre_tctx ctx, const char *want)
 static int refuse(const char *name, const char *text)
 {
     capture_begin();
-    cadre_template_source s = { name, text, strlen(text) };
+    cadre_template_source s = { .name = name, .text = text, .len = strlen(text) };
     cadre_templates *t = NULL;
     int rc = cadre_templates_load_sources(&s, 1, &t);
     cadre_templates_free(t);
@@ -305,22 +305,22 @@ static void test_compile_errors(void **state)
             fail_msg("%s: log [%s], want %s %s", cases[i].text, logbuf, cases[i].where, cases[i].what);
     }
     /* a template that includes itself, directly or through another, or through its parent */
-    cadre_template_source inc[] = { { "a.html", "{% if x %}{% include 'b.html' %}{% endif %}", 43 },
-                                    { "b.html", "{% for i in xs %}{% include 'a.html' %}{% endfor %}", 51 } };
+    cadre_template_source inc[] = { { .name = "a.html", .text = "{% if x %}{% include 'b.html' %}{% endif %}", .len = 43 },
+                                    { .name = "b.html", .text = "{% for i in xs %}{% include 'a.html' %}{% endfor %}", .len = 51 } };
     cadre_templates *ti = NULL;
     cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
     assert_int_equal(cadre_templates_load_sources(inc, 2, &ti), CADRE_EPARSE);
-    cadre_template_source inc2[] = { { "base.html", "{% block b %}{% endblock %}{% include 'c.html' %}", 49 },
-                                     { "c.html", "{% extends 'base.html' %}", 25 } };
+    cadre_template_source inc2[] = { { .name = "base.html", .text = "{% block b %}{% endblock %}{% include 'c.html' %}", .len = 49 },
+                                     { .name = "c.html", .text = "{% extends 'base.html' %}", .len = 25 } };
     assert_int_equal(cadre_templates_load_sources(inc2, 2, &ti), CADRE_EPARSE);
-    cadre_template_source ok[] = { { "a.html", "{% include 'b.html' %}{% include 'b.html' %}", 44 },
-                                   { "b.html", "b", 1 } };
+    cadre_template_source ok[] = { { .name = "a.html", .text = "{% include 'b.html' %}{% include 'b.html' %}", .len = 44 },
+                                   { .name = "b.html", .text = "b", .len = 1 } };
     assert_int_equal(cadre_templates_load_sources(ok, 2, &ti), 0);
     cadre_templates_free(ti);
     cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
     /* a cycle of extends */
-    cadre_template_source cyc[] = { { "a.html", "{% extends 'b.html' %}", 22 },
-                                    { "b.html", "{% extends 'a.html' %}", 22 } };
+    cadre_template_source cyc[] = { { .name = "a.html", .text = "{% extends 'b.html' %}", .len = 22 },
+                                    { .name = "b.html", .text = "{% extends 'a.html' %}", .len = 22 } };
     cadre_templates *t = NULL;
     cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
     assert_int_equal(cadre_templates_load_sources(cyc, 2, &t), CADRE_EPARSE);
@@ -478,7 +478,7 @@ static void test_render_response(void **state)
 {
     (void)state;
     cadre_app *app = cadre_app_new("t");
-    cadre_template_source s = { "hello.html", "<p>Hello {{ who }}</p>", 22 };
+    cadre_template_source s = { .name = "hello.html", .text = "<p>Hello {{ who }}</p>", .len = 22 };
     cadre_templates *t;
     assert_int_equal(cadre_templates_load_sources(&s, 1, &t), 0);
     assert_int_equal(cadre_templates_use(app, t), 0);
