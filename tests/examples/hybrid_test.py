@@ -5,13 +5,11 @@ alone) takes customers' orders by token; `shop` (both surfaces) shows them to th
 them from the page. Orders take their stock in a transaction: racing orders never oversell. On
 SQLite, or on PostgreSQL under tests/pg/with-postgres (CADRE_TEST_PG).
     hybrid_test.py SHOP_BINARY SHOP_API_BINARY"""
-import http.client
 import os
 import re
 import sys
 import threading
 import unittest
-import urllib.parse
 
 SHOP = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else None
 SHOP_API = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else None
@@ -67,20 +65,9 @@ class HybridTest(inv.ServedTest):
         return self.call("ops", "GET", f"/api/products/{pid}")[1]["stock"]
 
     def page(self, method, path, form=None):
-        """The staff's browser on shop: (status, headers, text)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=inv.HTTP_TIMEOUT)
-        try:
-            headers = {"Connection": "close", "Accept": "text/html", "Cookie": self.cookie}
-            body = None
-            if form is not None:
-                body = urllib.parse.urlencode(form).encode()
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-                headers["Origin"] = f"http://127.0.0.1:{self.server.port}"
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            return resp.status, dict(resp.getheaders()), resp.read().decode()
-        finally:
-            conn.close()
+        """The staff's browser on shop (a form carries its own CSRF token): (status, headers,
+        text)."""
+        return self.server.browse(method, path, self.cookie, None, form)
 
     def test_an_order_from_the_api_is_shipped_from_the_page(self):
         pid = self.product("SAW-1", 10)

@@ -223,6 +223,26 @@ class Server:
             conn.close()
 
 
+    def browse(self, method, path, cookie, csrf=None, form=None):
+        """A browser's request with cookie (and X-CSRFToken csrf; a form is sent urlencoded,
+        with the site's Origin, as a browser posts it) → (status, headers, page text)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
+        try:
+            headers = {"Connection": "close", "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+                       "Cookie": cookie}
+            if csrf:
+                headers["X-CSRFToken"] = csrf
+            body = None
+            if form is not None:
+                body = urllib.parse.urlencode(form).encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+                headers["Origin"] = f"http://127.0.0.1:{self.port}"
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            return resp.status, dict(resp.getheaders()), resp.read().decode()
+        finally:
+            conn.close()
+
     def login(self, username, password):
         """Logs in through the login page as a browser does → its cookies, as a Cookie header
         value, with the CSRF secret that scripts send as X-CSRFToken ((cookie, csrf))."""
@@ -548,19 +568,7 @@ class ApiTest(ServedTest):
 
     def page(self, method, path, form=None):
         """A browser-like request: (status, headers, page text)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
-        try:
-            headers = {"Connection": "close", "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
-                       "Cookie": self.cookie, "X-CSRFToken": self.csrf}
-            body = None
-            if form is not None:
-                body = urllib.parse.urlencode(form).encode()
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            return resp.status, dict(resp.getheaders()), resp.read().decode()
-        finally:
-            conn.close()
+        return self.server.browse(method, path, self.cookie, self.csrf, form)
 
     def test_error_pages_for_browsers(self):
         # a browser gets the site's own page; an API client FastAPI's JSON
@@ -920,15 +928,7 @@ class PermissionsTest(ServedTest):
 
     def form(self, path, cookie, csrf, fields):
         """POSTs a form as a browser with cookie → (status, headers, page text)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
-        try:
-            conn.request("POST", path, body=urllib.parse.urlencode(fields).encode(), headers={
-                "Connection": "close", "Accept": "text/html", "Cookie": cookie,
-                "X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded"})
-            resp = conn.getresponse()
-            return resp.status, dict(resp.getheaders()), resp.read().decode()
-        finally:
-            conn.close()
+        return self.server.browse("POST", path, cookie, csrf, fields)
 
     def test_product_page_records_movements(self):
         # a product's page: its stock from the movements, the last ones, and a form that records
