@@ -17,8 +17,11 @@ void shop_ops(cadre_app *app, cadre_db *db);
 /* The API surface: /api/products and /api/orders, by token only. */
 void shop_api(cadre_app *app, cadre_db *db);
 
-/* Both surfaces (what `shop` serves), and the API alone (what `shop-api` serves). */
+/* Both surfaces (what `shop` serves: app.c), and the API alone (what `shop-api` serves: core.c). */
 cadre_app *shop_app(cadre_db *db);
 cadre_app *shop_api_app(cadre_db *db);
+
+/* What every binary has: the app named shop, auth (with its login pages when pages), the models. */
+cadre_app *shop_base(cadre_db *db, bool pages);
 
 #endif
