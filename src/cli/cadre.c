@@ -483,7 +483,8 @@ static int cmd_generate(int argc, char **argv)
     size_t nedits = 0;
     bool admin = false;
     char line[512];
-    const char *paths[] = { "src/app.c", "src/ops.c", "src/api.c", "tests/app_test.c" };
+    const char *paths[] = { "src/app.c", "src/core.c", "src/ops.c", "src/api.c",
+                            "tests/app_test.c" };
     struct {
         const char *marker;
         const char *fmt;

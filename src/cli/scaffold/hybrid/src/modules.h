@@ -13,7 +13,10 @@ void @NAME@_ops(cadre_app *app, cadre_db *db);
 /* The API surface: /api/items, by token only. */
 void @NAME@_api(cadre_app *app, cadre_db *db);
 
-/* The API alone: what @NAME@-api serves. */
+/* The API alone: what @NAME@-api serves (core.c). */
 cadre_app *@NAME@_api_app(cadre_db *db);
+
+/* What every binary has (core.c): the app, auth (with its login pages when pages), the models. */
+cadre_app *@NAME@_base(cadre_db *db, bool pages);
 
 #endif
