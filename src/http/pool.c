@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -87,12 +88,23 @@ int cadre_pool_new(unsigned threads, size_t max_waiting, cadre_pool **out)
     p->max_waiting = max_waiting;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    for (unsigned i = 0; i < threads; i++) {
-        if (pthread_create(&p->threads[i], NULL, pool_main, p) != 0) {
-            cadre_pool_free(p);
-            return CADRE_ESYSTEM;
-        }
-        p->nthreads++;
+    /* the threads take no signal: a SIGTERM made for the server's graceful stop must not land
+     * on one of them (a pool made before the server blocks its signals, as auth's is, would
+     * otherwise have the process killed outright) */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = 0;
+    for (unsigned i = 0; i < threads && rc == 0; i++) {
+        if (pthread_create(&p->threads[i], NULL, pool_main, p) != 0)
+            rc = CADRE_ESYSTEM;
+        else
+            p->nthreads++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        cadre_pool_free(p);
+        return rc;
     }
     *out = p;
     return 0;

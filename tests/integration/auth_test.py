@@ -13,6 +13,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -42,7 +43,8 @@ class Server:
                                       '--workers', '1'], cwd=cwd,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, env=env)
-        threading.Thread(target=self._drain, daemon=True).start()
+        self.drainer = threading.Thread(target=self._drain, daemon=True)
+        self.drainer.start()
         if not self.ready.wait(15):
             self.stop()
             raise AssertionError('server did not start: ' + b''.join(self.lines).decode())
@@ -314,6 +316,28 @@ class Groups(Migrated):
             r = self.cmd(args)
             self.assertNotEqual(r.returncode, 0, args)
             self.assertIn(words, r.stderr, args)
+
+
+class GracefulStop(unittest.TestCase):
+    """An app with auth (its password-hashing threads started before the server) stops
+    gracefully on SIGTERM: the signal reaches the server, not a hashing thread."""
+
+    def test_sigterm_stops_gracefully(self):
+        d = tempfile.mkdtemp(prefix='cadre-auth-')
+        try:
+            env = dict(os.environ, CADRE_DATABASE_URL='sqlite://%s/auth.db' % d)
+            self.assertEqual(run(['migrate'], env=env, cwd=d).returncode, 0)
+            env2 = dict(env, CADRE_SUPERUSER_USERNAME='admin', CADRE_SUPERUSER_PASSWORD='admin pass 1')
+            self.assertEqual(run(['createsuperuser', '--noinput'], env=env2, cwd=d).returncode, 0)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                srv = Server(env, d)
+                self.assertEqual(srv.login('admin', 'admin pass 1')[0], 303)  # a hash ran
+                srv.proc.send_signal(sig)
+                self.assertEqual(srv.proc.wait(15), 0, b''.join(srv.lines).decode())
+                srv.drainer.join(10)  # its log read to the end
+                self.assertIn(b'shutting down gracefully', b''.join(srv.lines), sig)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 class Server1(unittest.TestCase):
