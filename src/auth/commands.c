@@ -10,6 +10,7 @@
 #include "cadre/schema.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -495,12 +496,30 @@ static int print_names(auth_state *st, cadre_arena *a, const char *label, const 
     return 0;
 }
 
+/* How many permissions perm names: 1 for one that exists, every match of a pattern with '*'
+ * ("shop.*", "*.view_*"); 0: none. With fn, calls it on each (stopping at an error). */
+static int each_perm(auth_state *st, const char *perm, int (*fn)(cadre_app *, int64_t, const char *),
+                     int64_t gid, int *rc)
+{
+    int n = 0;
+    const char *name;
+    bool pattern = strchr(perm, '*') != NULL;
+    for (size_t i = 0; (name = cadre__perm_at(st, i)) != NULL && (!rc || *rc == 0); i++)
+        if (pattern ? fnmatch(perm, name, 0) == 0 : strcmp(perm, name) == 0) {
+            n++;
+            if (fn)
+                *rc = fn(st->app, gid, name);
+        }
+    return n;
+}
+
 static int cmd_group(cadre_app *app, int argc, char **argv, void *ctx)
 {
     auth_state *st = ctx;
     if (argc < 2 || argv[1][0] == '-' || (argc % 2) != 0) {
         fprintf(stderr, "usage: %s group NAME [--grant PERM] [--revoke PERM] [--add USERNAME] "
-                        "[--remove USERNAME] ...   (made when missing; see `permissions`)\n",
+                        "[--remove USERNAME] ...   (made when missing; PERM may have '*': "
+                        "'shop.*'; see `permissions`)\n",
                 program_invocation_short_name);
         return 2;
     }
@@ -512,6 +531,37 @@ static int cmd_group(cadre_app *app, int argc, char **argv, void *ctx)
         }
     if (!migrated(st, program_invocation_short_name))
         return 1;
+    cadre_arena a;
+    cadre_arena_init(&a, 1024);
+    /* everything checked before anything is made: a refusal leaves no half-made group */
+    int64_t *users = cadre_arena_alloc(&a, (size_t)argc * sizeof *users);
+    int bad = users ? 0 : 1;
+    for (int i = 2; i < argc && users; i += 2) {
+        const char *what = argv[i], *arg = argv[i + 1];
+        if (strcmp(what, "--grant") == 0 || strcmp(what, "--revoke") == 0) {
+            if (each_perm(st, arg, NULL, 0, NULL) == 0) {
+                fprintf(stderr, "error: no permission %s '%s' (see `%s permissions`)\n",
+                        strchr(arg, '*') ? "matches" : "is named", arg, program_invocation_name);
+                bad = 1;
+            }
+            continue;
+        }
+        user_id_row u;
+        bool found;
+        const cadre_value p = CADRE_PTEXT(arg);
+        int rc = cadre_db_query_one(st->db, &a, user_id_row__schema(), &u, &found,
+                                    "SELECT id, email FROM cadre_user WHERE username = ?", &p, 1);
+        if (rc || !found) {
+            fprintf(stderr, "error: user '%s' %s\n", arg,
+                    rc ? cadre_strerror(rc) : "does not exist");
+            bad = 1;
+        }
+        users[i] = found ? u.id : 0;
+    }
+    if (bad) {
+        cadre_arena_free(&a);
+        return 1;
+    }
     int64_t gid = 0;
     int rc = cadre_group_create(app, argv[1], &gid);
     if (rc && rc != CADRE_EEXIST) {
@@ -521,32 +571,18 @@ static int cmd_group(cadre_app *app, int argc, char **argv, void *ctx)
     }
     if (rc == 0)
         printf("Group '%s' created.\n", argv[1]);
-    cadre_arena a;
-    cadre_arena_init(&a, 1024);
     int status = 0;
     for (int i = 2; i < argc && status == 0; i += 2) {
         const char *what = argv[i], *arg = argv[i + 1];
-        if (strcmp(what, "--grant") == 0 || strcmp(what, "--revoke") == 0) {
-            bool grant = what[2] == 'g';
-            rc = grant ? cadre_group_grant(app, gid, arg) : cadre_group_revoke(app, gid, arg);
-            if (rc == CADRE_EINVAL)
-                fprintf(stderr, "error: no permission '%s' (see `%s permissions`)\n", arg,
-                        program_invocation_short_name);
-        } else {
-            user_id_row u;
-            bool found;
-            const cadre_value p = CADRE_PTEXT(arg);
-            rc = cadre_db_query_one(st->db, &a, user_id_row__schema(), &u, &found,
-                                    "SELECT id, email FROM cadre_user WHERE username = ?", &p, 1);
-            if (rc == 0 && !found) {
-                fprintf(stderr, "error: user '%s' does not exist\n", arg);
-                rc = CADRE_ENOTFOUND;
-            } else if (rc == 0) {
-                rc = what[2] == 'a' ? cadre_user_join(app, u.id, gid)
-                                    : cadre_user_leave(app, u.id, gid);
-            }
-        }
-        if (rc && rc != CADRE_EINVAL && rc != CADRE_ENOTFOUND)
+        rc = 0;
+        if (strcmp(what, "--grant") == 0)
+            each_perm(st, arg, cadre_group_grant, gid, &rc);
+        else if (strcmp(what, "--revoke") == 0)
+            each_perm(st, arg, cadre_group_revoke, gid, &rc);
+        else
+            rc = what[2] == 'a' ? cadre_user_join(app, users[i], gid)
+                                : cadre_user_leave(app, users[i], gid);
+        if (rc)
             fprintf(stderr, "error: %s %s: %s\n", what, arg, cadre_strerror(rc));
         status = rc ? 1 : 0;
     }

@@ -308,8 +308,27 @@ class Groups(Migrated):
         r = self.cmd(['group', 'staff', '--revoke', 'auth.change_cadre_token', '--remove', 'ops'])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn('permissions: auth.view_cadre_user\n  members: (none)', r.stdout.decode())
+        # a pattern grants (and revokes) every permission it matches
+        r = self.cmd(['group', 'token-admins', '--grant', 'auth.*_cadre_token', '--add', 'ops'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('permissions: auth.add_cadre_token, auth.change_cadre_token, '
+                      'auth.delete_cadre_token, auth.view_cadre_token\n  members: ops',
+                      r.stdout.decode())
+        r = self.cmd(['group', 'token-admins', '--revoke', 'auth.*', '--remove', 'ops'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('permissions: (none)\n  members: (none)', r.stdout.decode())
+        # a refusal, of any argument, makes nothing: no half-made group
+        for args in (['group', 'half', '--grant', 'auth.view_cadre_user', '--grant', 'shop.*'],
+                     ['group', 'half', '--add', 'ops', '--add', 'ghost']):
+            r = self.cmd(args)
+            self.assertEqual(r.returncode, 1, args)
+            self.assertNotIn(b'created', r.stdout)
+        r = self.cmd(['group', 'half'])
+        self.assertIn(b"Group 'half' created.", r.stdout)
         for args, words in ((['group', 'staff', '--grant', 'shop.nothing'],
-                             b"no permission 'shop.nothing'"),
+                             b"no permission is named 'shop.nothing'"),
+                            (['group', 'staff', '--grant', 'shop.*'],
+                             b"no permission matches 'shop.*'"),
                             (['group', 'staff', '--add', 'ghost'], b"user 'ghost' does not exist"),
                             (['group', 'staff', '--frobnicate', 'x'], b'--frobnicate'),
                             (['group'], b'usage:')):
