@@ -278,19 +278,22 @@ static int cmd_new(int argc, char **argv)
         git = run(init) == 0;
     }
     bool product = strcmp(shape, "service") != 0;
-    char who[256];
+    char who[512];
     if (product)
         snprintf(who, sizeof who, "  ./build/%s createsuperuser  # for /admin/\n", name);
-    else
-        snprintf(who, sizeof who, "  ./build/%s createuser && ./build/%s createtoken USERNAME "
-                                  "NAME\n", name, name);
+    else /* a caller: a user with the items' permissions, and its token */
+        snprintf(who, sizeof who,
+                 "  ./build/%1$s createuser --username robot\n"
+                 "  ./build/%1$s group clients --add robot --grant '%1$s.*_item'\n"
+                 "  ./build/%1$s createtoken robot laptop   # the token for Authorization: Bearer\n",
+                 name);
     printf("Made %s/, a %s (%d files%s). Next:\n"
            "  cd %s\n"
            "  meson setup build && ninja -C build && meson test -C build\n"
            "  ./build/%s migrate\n"
            "%s"
            "  ./build/%s serve --dev       # http://127.0.0.1:8000/%s\n%s",
-           name, shape, written + 1, git ? ", a new git repository" : "", name, name, who, name,
+           name, shape, written + 2 /* the test and the first migration */, git ? ", a new git repository" : "", name, name, who, name,
            product ? "" : "docs",
            strcmp(shape, "hybrid") == 0
                ? "The API alone, as its own process: meson configure build -Dsplit_api=true\n"
