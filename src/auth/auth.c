@@ -95,7 +95,8 @@ static int split_origins(cadre_app *app, auth_state *st, const char *list)
 }
 
 /* csrf_token in every template context (what {{ form }} and auth's pages put in their forms),
- * and user: the logged-in user, when there is one (its password is never shown) */
+ * and user: the logged-in user (its password is never shown), or none for a visitor — defined
+ * either way, so `{% if user %}` is no undefined name for development mode to warn of */
 static int csrf_processor(cadre_request *r, cadre_tctx_builder *b, void *ctx)
 {
     const char *token = cadre_csrf_token(r);
@@ -106,6 +107,8 @@ static int csrf_processor(cadre_request *r, cadre_tctx_builder *b, void *ctx)
         cadre_tctx_add(b, "user", ((cadre_tvalue){ .kind = CADRE_TV_OBJ,
                                                    .u.obj = { .schema = cadre__auth_user_model(ctx),
                                                               .ptr = u, .len = 1 } }));
+    else
+        cadre_tctx_add(b, "user", CADRE_TNONE);
     return 0;
 }
 

@@ -117,7 +117,15 @@ static const cadre_migration_source shop_migrations[] = {
 static const cadre_template_source shop_templates[] = {
 #define HELLO "Hello {{ user.username }} ({{ user.nickname }})"
     { .name = "hello.html", .text = HELLO, .len = sizeof HELLO - 1 },
+#define VISITOR "{% if user %}{{ user.username }}{% else %}a visitor{% endif %}"
+    { .name = "visitor.html", .text = VISITOR, .len = sizeof VISITOR - 1 },
 };
+
+/* GET /visitor: a page for anyone, saying who it is for */
+static int visitor(cadre_request *r)
+{
+    return cadre_render(r, 200, "visitor.html", CADRE_CTX());
+}
 
 /* GET /hello: a page that shows the user's own field through the template context */
 static int hello(cadre_request *r)
@@ -218,7 +226,8 @@ static int setup(void **state)
     cadre_post(app, "/password", change_password, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
     cadre_module *shop = cadre_module_add(app, "shop", .depends = CADRE_DEPENDS("auth"));
     cadre_models_builtin(shop, db, shop_migrations, 1, note__schema(), member__schema());
-    cadre_templates_add(shop, shop_templates, 1);
+    cadre_templates_add(shop, shop_templates, 2);
+    cadre_get(app, "/visitor", visitor);
     cadre_get(app, "/hello", hello, .guards = CADRE_GUARDS(CADRE_LOGIN_REQUIRED));
     cadre_get(app, "/nick", nick);
     cadre_get(app, "/api/nick", nick, .auth = CADRE_AUTH_TOKEN);
@@ -261,6 +270,35 @@ static int64_t sessions_of(int64_t user)
 }
 
 /* The project's fields on its user: read with the session, in templates, and by token. */
+static void raw(const char *method, const char *target, const char *headers, const char *body);
+
+/* user is in every page's context: the user, or none for a visitor — so a page that asks
+ * `{% if user %}` draws no undefined-name warning in development mode */
+static void test_user_in_every_page(void **state)
+{
+    (void)state;
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    cadre_log_configure(CADRE_LOG_WARN, CADRE_LOG_PLAIN, fileno(log));
+    cadre_app_dev_mode(app, true);
+    raw("GET", "/visitor", "Accept: text/html\r\n", NULL);
+    cadre_app_dev_mode(app, false);
+    cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, 2);
+    expect(200, "a visitor");
+    char text[4096] = "";
+    rewind(log);
+    size_t n = fread(text, 1, sizeof text - 1, log);
+    text[n] = '\0';
+    fclose(log);
+    if (strstr(text, "not defined"))
+        fail_msg("a visitor's page warned: %s", text);
+    char key[64], h[512];
+    login("bob", "battery+staple", NULL, key);
+    snprintf(h, sizeof h, "Cookie: sessionid=%s\r\nAccept: text/html\r\n", key);
+    raw("GET", "/visitor", h, NULL);
+    expect(200, "bob");
+}
+
 static void test_own_user_fields(void **state)
 {
     (void)state;
@@ -1068,6 +1106,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_page_and_cookie),
         cmocka_unit_test(test_own_user_fields),
+        cmocka_unit_test(test_user_in_every_page),
         cmocka_unit_test(test_wrong_users),
         cmocka_unit_test(test_next_stays_on_the_site),
         cmocka_unit_test(test_guards),
