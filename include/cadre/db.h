@@ -86,6 +86,14 @@ void cadre_db_close(cadre_db *db);
 const char *cadre_db_engine(const cadre_db *db);
 
 /**
+ * Whether word (ASCII case ignored) is reserved by PostgreSQL's or SQLite's SQL, so that it cannot
+ * name a table or a column as Cadre writes them, unquoted: "order", "user", "group", "select"…
+ * Models and fields so named are refused when registered (cadre_models), and by
+ * `cadre generate model`.
+ */
+bool cadre_sql_reserved(const char *word);
+
+/**
  * Runs a query and maps every row into a struct of schema s: columns are matched to fields by
  * name, exactly or else ignoring case (PostgreSQL lower-cases unquoted names; extra columns are
  * ignored; fields without a column keep their zero value and are not marked present). A NULL

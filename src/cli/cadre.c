@@ -387,6 +387,12 @@ static bool field_line(cadre_buf *b, const char *spec, const char *models, char 
         fprintf(stderr, "error: cadre generate model: every model has its id already\n");
         return false;
     }
+    if (cadre_sql_reserved(name)) {
+        fprintf(stderr, "error: cadre generate model: \"%s\" cannot name a field: it is a word "
+                        "of SQL (reserved by PostgreSQL or SQLite), which cannot name a column\n",
+                name);
+        return false;
+    }
     const char *opt = optional ? ", CADRE_OPTIONAL, CADRE_NULLABLE" : "";
     char line[512];
     if (strcmp(type, "string") == 0)
@@ -433,6 +439,12 @@ static int cmd_generate(int argc, char **argv)
     const char *why = bad_name(model);
     if (why && strcmp(model, "item") != 0) {
         fprintf(stderr, "error: cadre generate model: \"%s\" cannot name a model: %s\n", model, why);
+        return 2;
+    }
+    if (cadre_sql_reserved(model)) {
+        fprintf(stderr, "error: cadre generate model: \"%s\" cannot name a model: it is a word "
+                        "of SQL (reserved by PostgreSQL or SQLite), which cannot name a table; "
+                        "\"%ss\", say\n", model, model);
         return 2;
     }
     char *models = slurp("src/models.h");

@@ -505,3 +505,40 @@ int cadre__db_store_text(const cadre_schema *s, const cadre_field *f, void *row,
     *(uint64_t *)((char *)row + s->set_offset) |= (uint64_t)1 << bit;
     return 0;
 }
+
+/* PostgreSQL's reserved key words (its appendix C: "reserved" and "reserved (can be function or
+ * type)"), and SQLite's that its parser does not take back as names (those outside parse.y's
+ * %fallback ID list); sorted, for bsearch. */
+static const char *const reserved[] = {
+    "add", "all", "alter", "analyse", "analyze", "and", "any", "array", "as",
+    "asc", "asymmetric", "authorization", "autoincrement", "between", "binary", "both", "case",
+    "cast", "check", "collate", "collation", "column", "commit", "concurrently", "constraint",
+    "create", "cross", "current_catalog", "current_date", "current_role", "current_schema",
+    "current_time", "current_timestamp", "current_user", "default", "deferrable", "delete",
+    "desc", "distinct", "do", "drop", "else", "end", "escape", "except", "exists", "false",
+    "fetch", "for", "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike", "in",
+    "index", "initially", "inner", "insert", "intersect", "into", "is", "isnull", "join",
+    "lateral", "leading", "left", "like", "limit", "localtime", "localtimestamp", "natural",
+    "not", "notnull", "null", "offset", "on", "only", "or", "order", "outer", "overlaps",
+    "placing", "primary", "references", "returning", "right", "select", "session_user",
+    "set", "similar", "some", "symmetric", "system_user", "table", "tablesample", "then", "to",
+    "trailing", "transaction", "true", "union", "unique", "update", "user", "using", "values",
+    "variadic", "verbose", "when", "where", "window", "with",
+};
+
+static int reserved_cmp(const void *key, const void *item)
+{
+    return strcmp(key, *(const char *const *)item);
+}
+
+bool cadre_sql_reserved(const char *word)
+{
+    char lower[32];
+    size_t n = strlen(word);
+    if (n == 0 || n >= sizeof lower)
+        return false;
+    for (size_t i = 0; i <= n; i++)
+        lower[i] = (char)(word[i] >= 'A' && word[i] <= 'Z' ? word[i] + 32 : word[i]);
+    return bsearch(lower, reserved, sizeof reserved / sizeof reserved[0], sizeof reserved[0],
+                   reserved_cmp) != NULL;
+}

@@ -329,6 +329,26 @@ static int cmd_makemigrations(cadre_app *app, int argc, char **argv, void *ctx)
 
 static void tell_unmigrated(struct registry *r);
 
+/* Whether the migrations directory of each module (of module, when given) is there; the first
+ * that is not is said, with what to do: a binary run away from the sources it was built from
+ * (its directories are compiled in) would otherwise find no migrations and apply none. */
+static bool dirs_present(const struct registry *r, const char *module, const char *cmd)
+{
+    for (size_t i = 0; i < r->len; i++) {
+        const struct entry *e = &r->items[i];
+        struct stat st;
+        if (!e->dir || (module && strcmp(module, cadre_module_label(e->m)) != 0) ||
+            stat(e->dir, &st) == 0)
+            continue;
+        fprintf(stderr, "error: %s: the migrations of %s are read from %s, which is not here. "
+                        "In the project, run makemigrations first; for a binary copied away from "
+                        "its sources, copy that directory too and give it: %s %s --dir DIR\n",
+                cmd, cadre_module_label(e->m), e->dir, cmd, cadre_module_label(e->m));
+        return false;
+    }
+    return true;
+}
+
 static int cmd_migrate(cadre_app *app, int argc, char **argv, void *ctx)
 {
     (void)app;
@@ -354,6 +374,8 @@ static int cmd_migrate(cadre_app *app, int argc, char **argv, void *ctx)
     int rc = dir_target(r, dir, &module, "migrate");
     if (rc)
         return rc;
+    if (!dir && !dirs_present(r, module, "migrate"))
+        return 1;
     rc = migrate(r, module, target, dir, stdout);
     if (rc == 0 && !dir)
         tell_unmigrated(r);
@@ -571,6 +593,28 @@ int cadre__models(cadre_module *m, cadre_db *db, const char *dir,
                                    "registered already: list them all in one call", label);
             return CADRE_EINVAL;
         }
+    /* names of SQL's own: a table or column so named cannot be made (names are not quoted) */
+    for (size_t i = 0; i < nmodels; i++) {
+        const cadre_schema *s = models[i];
+        if (!s)
+            continue;
+        const char *bad = cadre_sql_reserved(s->name) ? s->name : NULL;
+        for (size_t f = 0; !bad && f < s->nfields; f++)
+            if (cadre_model_field_is_column(&s->fields[f]) && cadre_sql_reserved(s->fields[f].name))
+                bad = s->fields[f].name;
+        if (bad == s->name)
+            cadre_app_config_error(app, file, line, "cadre_models(%s): a model named \"%s\": "
+                                   "that is a word of SQL (reserved by PostgreSQL or SQLite), "
+                                   "which cannot name a table; name it otherwise (\"%ss\", say)",
+                                   label, bad, bad);
+        else if (bad)
+            cadre_app_config_error(app, file, line, "cadre_models(%s): the field %s.%s: \"%s\" is "
+                                   "a word of SQL (reserved by PostgreSQL or SQLite), which "
+                                   "cannot name a column; name it otherwise", label, s->name,
+                                   bad, bad);
+        if (bad)
+            return CADRE_EINVAL;
+    }
     char *d = NULL;
     if (!src && dir) {
         d = strdup(dir);

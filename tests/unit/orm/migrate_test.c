@@ -83,6 +83,12 @@ CADRE_MODEL(movement, MOVEMENT_FIELDS)
     F(string, login, CADRE_MAX_LEN(50), CADRE_UNIQUE)
 CADRE_MODEL(member, MEMBER_FIELDS)
 
+/* names that SQL keeps for itself: a model "order", a field "group" */
+#define SQL_ORDER_FIELDS(F) F(int64, id, CADRE_PRIMARY_KEY) F(int32, quantity)
+CADRE_MODEL(order, SQL_ORDER_FIELDS)
+#define TEAM_FIELDS(F) F(int64, id, CADRE_PRIMARY_KEY) F(string, group)
+CADRE_MODEL(team, TEAM_FIELDS)
+
 #define ORDER_FIELDS(F)                                                                            \
     F(int64, id, CADRE_PRIMARY_KEY)                                                                \
     F(int64, member_id, CADRE_FOREIGN_KEY(member, CADRE_ON_DELETE_CASCADE))                        \
@@ -792,6 +798,42 @@ static int run_main(cadre_app *app, char **argv, int argc, char *out, size_t cap
 
 /* Models changed and no makemigrations run: migrate says so, serve refuses to start (it would
  * answer 500 to every request that touches the model). */
+/* A model or a column named by a word of SQL is refused at registration, naming it, rather
+ * than failing at migrate with a syntax error; other names are not. */
+static void test_sql_words_refused(void **state)
+{
+    (void)state;
+    assert_true(cadre_sql_reserved("order"));
+    assert_true(cadre_sql_reserved("USER"));
+    assert_true(cadre_sql_reserved("group"));
+    assert_true(cadre_sql_reserved("select"));
+    assert_false(cadre_sql_reserved("orders"));
+    assert_false(cadre_sql_reserved("action"));
+    assert_false(cadre_sql_reserved("name"));
+    assert_false(cadre_sql_reserved(""));
+    const cadre_schema *bad[] = { CADRE_SCHEMA_OF(order), CADRE_SCHEMA_OF(team) };
+    const char *said[] = { "a model named \"order\"", "the field team.group" };
+    for (size_t i = 0; i < 2; i++) {
+        cadre_app *app = cadre_app_new("shop");
+        assert_non_null(app);
+        cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
+        assert_int_equal(cadre__models(cadre_module_of(app), db, mdir, NULL, 0, &bad[i], 1,
+                                       __FILE__, __LINE__), CADRE_EINVAL);
+        FILE *log = tmpfile();
+        assert_non_null(log);
+        cadre_log_configure(CADRE_LOG_ERROR, CADRE_LOG_PLAIN, fileno(log));
+        assert_int_equal(cadre_app_check(app), 1);
+        cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, 2);
+        char text[2048] = "";
+        rewind(log);
+        text[fread(text, 1, sizeof text - 1, log)] = '\0';
+        fclose(log);
+        if (!strstr(text, said[i]) || !strstr(text, "word of SQL"))
+            fail_msg("the refusal of %s: %s", said[i], text);
+        cadre_app_free(app);
+    }
+}
+
 static void test_forgotten_makemigrations_is_said(void **state)
 {
     (void)state;
@@ -848,6 +890,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_modules_upgrade_old_record_table, fresh, done),
         cmocka_unit_test_setup_teardown(test_modules_extend_a_table, fresh, done),
         cmocka_unit_test_setup_teardown(test_forgotten_makemigrations_is_said, fresh, done),
+        cmocka_unit_test_setup_teardown(test_sql_words_refused, fresh, done),
     };
     cadre_log_configure(CADRE_LOG_OFF, CADRE_LOG_PLAIN, -1);
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
