@@ -566,6 +566,41 @@ typedef void (*cadre_response_hook)(cadre_request *r, int status, uint64_t bytes
  *  own access log (serve --access-log). Returns 0 or CADRE_ENOMEM. */
 int cadre_app_on_response(cadre_app *app, cadre_response_hook fn, void *ctx);
 
+/* ---------------------------------------------------------------------------------------------
+ * Health: /livez and /readyz, for load balancers and orchestrators
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * A readiness check: 0 when its part is ready, else a negative CADRE_E* with *why (static, or
+ * the request's arena) saying what is not. It runs on the worker for each probe of /readyz (a
+ * load balancer's, every few seconds): keep it cheap, and bounded in time.
+ */
+typedef int (*cadre_ready_fn)(cadre_request *r, const char **why, void *ctx);
+
+/**
+ * Adds a readiness check named name (copied): /readyz answers 503 while it fails. cadre_models
+ * adds "database" (the database answers) and "migrations" (every migration of the app's modules
+ * is applied). Returns 0, CADRE_EEXIST (the name is taken) or CADRE_ENOMEM.
+ */
+int cadre_app_ready_check(cadre_app *app, const char *name, cadre_ready_fn fn, void *ctx);
+
+/** Where the health routes are; each a path, "" for none, NULL to keep the default. */
+typedef struct cadre_health_opts {
+    const char *livez;  /**< "/livez": 200 while the process answers */
+    const char *readyz; /**< "/readyz": 200 when every readiness check passes, else 503 */
+} cadre_health_opts;
+
+/**
+ * Every app has GET /livez and GET /readyz (Kubernetes' names), open to anyone whatever the
+ * app's auth, out of OpenAPI: "ok" as text/plain, or with ?verbose each check as
+ * application/health+json ({"status":"pass","checks":{"database":[{"status":"pass"}]}}, the
+ * IETF draft's shape), never cached. While the server stops (SIGTERM), /readyz answers 503
+ * first. cadre_app_health(app, .readyz = "/-/ready") moves one; "" removes it. Returns 0 or a
+ * route's configuration error.
+ */
+int cadre__app_health(cadre_app *app, const cadre_health_opts *opts);
+#define cadre_app_health(app, ...) cadre__app_health((app), &(cadre_health_opts){ __VA_ARGS__ })
+
 /**
  * Attaches a module's state to the app under key ("cadre.templates"): found again with
  * cadre_app_attachment, freed with free_fn (may be NULL) when the app is freed or the key is

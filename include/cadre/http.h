@@ -511,6 +511,13 @@ typedef struct cadre_server_config {
     unsigned keepalive_timeout_ms;  /**< idle keep-alive connection closed after (60 000) */
     unsigned write_timeout_ms;      /**< a response that cannot be written within (30 000): close */
     unsigned shutdown_timeout_ms;   /**< in-flight requests get this long at SIGTERM (10 000) */
+    /** At SIGTERM (or SIGINT, SIGHUP), keep serving this long before the stop begins (0): with
+     *  on_stopping turning readiness to 503 at once, longer than a load balancer's check
+     *  interval, so that it sends no new request to a server that has stopped accepting. A
+     *  second signal cuts it short. */
+    unsigned drain_delay_ms;
+    void (*on_stopping)(void *ctx); /**< called as the stop begins, before the delay (optional) */
+    void *on_stopping_ctx;
     size_t max_connections;         /**< per worker (default 65 536); beyond: accept waits */
     size_t stack_size;              /**< coroutine stack (default 256 KiB, guard page below) */
     cadre_http_limits limits;

@@ -27,6 +27,7 @@ cadre_app *cadre_app_new(const char *name)
     pthread_mutex_init(&app->openapi_lock, NULL);
     cadre__openapi_install(app);
     cadre__docs_install(app);
+    cadre__health_install(app);
     cadre__main_install(app);
     cadre_security_headers(app); /* on by default */
     const char *proxies = getenv("CADRE_TRUSTED_PROXIES");
@@ -40,6 +41,7 @@ void cadre_app_free(cadre_app *app)
     if (!app)
         return;
     cadre__routes_free(app);
+    cadre__health_free(app);
     free(app->proxies);
     while (app->ngroups)
         cadre_group_end(app);
@@ -233,6 +235,12 @@ int cadre_app_serve(cadre_app *app, const cadre_server_config *config)
     return cadre_server_run(&cfg, cadre_app_dispatch, app);
 }
 
+/* The server's stop begins: /readyz answers 503 from now on. */
+static void app_stopping(void *ctx)
+{
+    atomic_store(&((cadre_app *)ctx)->draining, true);
+}
+
 cadre_server_config cadre__app_server_config(cadre_app *app, const cadre_server_config *config)
 {
     cadre_server_config cfg = config ? *config : app->config;
@@ -241,6 +249,10 @@ cadre_server_config cadre__app_server_config(cadre_app *app, const cadre_server_
     if (!cfg.on_response && (cfg.access_log || app->on_response.len))
         cfg.on_response = cadre__app_on_response;
     app->access_log = cfg.access_log;
+    if (!cfg.on_stopping) {
+        cfg.on_stopping = app_stopping;
+        cfg.on_stopping_ctx = app;
+    }
     cfg.extra_headers = app->security;
     cfg.n_extra_headers = app->nsecurity;
     return cfg;

@@ -5,6 +5,7 @@
 #include <cadre/app.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 /* One segment of a route pattern: a literal ("items") or a parameter ("{id}"). */
 struct cadre__seg {
@@ -89,6 +90,9 @@ struct cadre_app {
      * cadre_vec_push, like the CADRE_VEC arrays below */
     struct cadre__route *routes;
     size_t nroutes, cap_routes;
+    struct cadre__ready_check *ready; /* readiness checks (health.c) */
+    size_t nready;
+    atomic_bool draining;             /* stopping: /readyz answers 503 */
     char *version;
     CADRE_VEC(char *) errors; /* configuration errors, "file:line: message" */
     cadre_server_config config;
@@ -140,6 +144,13 @@ void cadre__modules_free(cadre_app *app);
 
 /* Registers the built-in commands serve, routes, openapi and help (main.c). */
 void cadre__main_install(cadre_app *app);
+
+/* Removes the plain routes of handler (router.c: a built-in route moved elsewhere). */
+void cadre__routes_remove(cadre_app *app, cadre_handler handler);
+
+/* Registers /livez and /readyz (health.c); frees the readiness checks. */
+void cadre__health_install(cadre_app *app);
+void cadre__health_free(cadre_app *app);
 
 /* Registers GET /openapi.json (openapi.c). */
 void cadre__openapi_install(cadre_app *app);

@@ -35,6 +35,10 @@ static void usage(FILE *f, const char *prog, const cadre_app *app)
             "  --keepalive-timeout MS   idle connections close after (60000)\n"
             "  --write-timeout MS       stalled responses are dropped after (30000)\n"
             "  --shutdown-timeout MS    in-flight requests get this long at SIGTERM (10000)\n"
+            "  --drain-delay MS         at SIGTERM, /readyz answers 503 and the server keeps\n"
+            "                           serving this long before it stops (0; a second\n"
+            "                           signal stops at once): above the load balancer's\n"
+            "                           check interval\n"
             "  --max-body BYTES         request body limit (1048576)\n"
             "  --max-head BYTES         request line + headers limit (16384)\n"
             "  --max-target BYTES       request target limit (8192)\n");
@@ -207,6 +211,9 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
         } else if (OPT("--shutdown-timeout")) {
             NUM(86400000);
             cfg.shutdown_timeout_ms = (unsigned)v;
+        } else if (OPT("--drain-delay")) {
+            NUM(3600000);
+            cfg.drain_delay_ms = (unsigned)v;
         } else if (OPT("--max-body")) {
             NUM((unsigned long long)1 << 40);
             cfg.limits.max_body = (size_t)v;

@@ -315,6 +315,18 @@ void cadre__routes_free(cadre_app *app)
     free(app->routes);
 }
 
+void cadre__routes_remove(cadre_app *app, cadre_handler handler)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < app->nroutes; i++) {
+        if (app->routes[i].handler == handler && !app->routes[i].spec)
+            free_route(&app->routes[i]);
+        else
+            app->routes[k++] = app->routes[i];
+    }
+    app->nroutes = k;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Matching
  * ------------------------------------------------------------------------------------------- */

@@ -908,6 +908,34 @@ static void tune_malloc(void)
 #endif
 }
 
+/* The drain delay after a stop signal: the server goes on serving (readiness already failing)
+ * until it ends, or a second stop signal comes. */
+static void drain_delay(const cadre_server_config *cfg, int sfd)
+{
+    if (!cfg->drain_delay_ms)
+        return;
+    cadre_log(CADRE_LOG_INFO, "serving %u ms more while load balancers take this instance out "
+                              "(a second signal stops at once)", cfg->drain_delay_ms);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left = (int64_t)cfg->drain_delay_ms -
+                       ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+        if (left <= 0)
+            return;
+        struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+        if (poll(&pfd, 1, (int)left) > 0 && (pfd.revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGUSR1 &&
+                si.ssi_signo != SIGUSR2) {
+                cadre_log(CADRE_LOG_INFO, "a second signal: stopping now");
+                return;
+            }
+        }
+    }
+}
+
 int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch, void *ctx)
 {
     int rc = 0;
@@ -1025,6 +1053,9 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
                 break;
             }
         }
+        if (cfg->on_stopping)
+            cfg->on_stopping(cfg->on_stopping_ctx);
+        drain_delay(cfg, sfd);
     }
     for (int i = 0; i < started; i++) {
         uint64_t one = 1;

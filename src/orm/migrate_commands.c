@@ -524,6 +524,34 @@ static int start_check(cadre_app *app, void *ctx)
     return 0;
 }
 
+/* /readyz's "database": it answers a trivial statement within a second. */
+static int database_ready(cadre_request *r, const char **why, void *ctx)
+{
+    struct registry *reg = ctx;
+    cadre_db_statement_timeout(1000);
+    int rc = cadre_db_exec(reg->db, "SELECT 1", NULL, 0, NULL, NULL);
+    cadre_db_statement_timeout(0);
+    if (rc)
+        *why = cadre_arena_printf(r->arena, "the %s database does not answer: %s",
+                                  cadre_db_engine(reg->db), cadre_strerror(rc));
+    return rc;
+}
+
+/* /readyz's "migrations": every migration of the app's modules is applied (a newer database
+ * than the binary is ready: another instance, already upgraded, migrated it). */
+static int migrations_ready(cadre_request *r, const char **why, void *ctx)
+{
+    struct registry *reg = ctx;
+    size_t n = 0;
+    int rc = cadre_app_migrations_pending(reg->app, &n);
+    if (rc)
+        *why = cadre_arena_printf(r->arena, "cannot read the migrations: %s", cadre_strerror(rc));
+    else if (n)
+        *why = cadre_arena_printf(r->arena, "%zu migration%s not applied yet: run migrate", n,
+                                  n == 1 ? "" : "s");
+    return rc ? rc : n ? CADRE_ESTATE : 0;
+}
+
 /* The first cadre_models of an app: the registry, the commands, the start-up check. */
 static struct registry *registry_new(cadre_app *app, cadre_db *db, const char *file, int line)
 {
@@ -559,7 +587,9 @@ static struct registry *registry_new(cadre_app *app, cadre_db *db, const char *f
             return NULL;
         }
     }
-    if (cadre_app_on_start(app, start_check, r) != 0) {
+    if (cadre_app_on_start(app, start_check, r) != 0 ||
+        cadre_app_ready_check(app, "database", database_ready, r) != 0 ||
+        cadre_app_ready_check(app, "migrations", migrations_ready, r) != 0) {
         cadre_app_config_error(app, file, line, "cadre_models: out of memory");
         return NULL;
     }

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -149,9 +150,9 @@ class Database:
 class Server:
     """inventory serve on a free port; the port is read from the listening line on stderr."""
 
-    def __init__(self, db, prefix=()):
-        """prefix: a command the server runs under (its argv follows)."""
-        self.proc = subprocess.Popen([*prefix, APP, "serve", "--port", "0", "--workers", "1"],
+    def __init__(self, db, prefix=(), args=()):
+        """prefix: a command the server runs under (its argv follows); args: serve's options."""
+        self.proc = subprocess.Popen([*prefix, APP, "serve", "--port", "0", "--workers", "1", *args],
                                      env=db.env(),
                                      cwd=db.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
@@ -215,6 +216,8 @@ class Server:
             ctype = resp.getheader("Content-Type", "")
             if extra.get("Accept") == "text/html" and raw:
                 assert ctype.startswith("text/html"), (method, path, resp.status, ctype, raw)
+            elif raw and method == "GET" and path.split("?")[0] in ("/livez", "/readyz"):
+                assert ctype.startswith("text/plain"), (method, path, resp.status, ctype, raw)
             elif raw:
                 assert ctype.startswith("application/json"), (method, path, resp.status, ctype, raw)
                 parsed = json.loads(raw)
@@ -1545,6 +1548,99 @@ class UnmigratedDatabaseTest(unittest.TestCase):
         self.assertTrue(self.server.alive())
         status, _, raw = self.server.request("GET", "/openapi.json")
         self.assertEqual(status, 200, raw)
+
+    def test_not_ready_until_migrated(self):
+        # alive, not ready: the load balancer sends it nothing until migrate has run
+        self.assertEqual(self.server.request("GET", "/livez", token=None)[0], 200)
+        status, _, raw = self.server.request("GET", "/readyz", token=None)
+        self.assertEqual((status, raw), (503, b"not ready\n"))
+        status, checks = health(self.server, "/readyz?verbose")
+        self.assertEqual(status, 503)
+        self.assertEqual(checks["status"], "fail")
+        self.assertEqual(checks["checks"]["database"], [{"status": "pass"}])
+        lacking = len(migration_names()) + len(auth_migrations()) + len(module_migrations("admin"))
+        self.assertEqual(checks["checks"]["migrations"],
+                         [{"status": "fail",
+                           "output": f"{lacking} migrations not applied yet: run migrate"}])
+        rc, out, err = self.db.run("migrate")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(health(self.server, "/readyz?verbose"),
+                         (200, {"status": "pass", "checks": {
+                             "server": [{"status": "pass"}], "database": [{"status": "pass"}],
+                             "migrations": [{"status": "pass"}]}}))
+
+
+def health(server, path):
+    """GET path (a health route) → (status, its application/health+json body as JSON)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=HTTP_TIMEOUT)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = resp.read()
+        assert resp.getheader("Content-Type") == "application/health+json", resp.getheaders()
+        assert resp.getheader("Cache-Control") == "no-store"
+        return resp.status, json.loads(body)
+    finally:
+        conn.close()
+
+
+class HealthTest(ServedTest):
+    """/livez and /readyz: open to anyone, out of OpenAPI, and at SIGTERM /readyz fails first
+    while the server keeps serving for its drain delay."""
+
+    def test_live_and_ready(self):
+        for path in ("/livez", "/readyz"):
+            status, _, raw = self.server.request("GET", path, token=None)
+            self.assertEqual((status, raw), (200, b"ok\n"), path)
+            self.assertEqual(self.server.last_headers["Cache-Control"], "no-store")
+            self.assertTrue(self.server.last_headers["Content-Type"].startswith("text/plain"))
+        self.assertEqual(health(self.server, "/livez?verbose"),
+                         (200, {"status": "pass", "checks": {"process": [{"status": "pass"}]}}))
+        self.assertEqual(health(self.server, "/readyz?verbose")[1]["status"], "pass")
+        status, doc, _ = self.server.request("GET", "/openapi.json", token=None)
+        self.assertEqual(status, 200)
+        self.assertFalse({"/livez", "/readyz"} & set(doc["paths"]))
+        self.assertEqual(self.server.request("POST", "/readyz", {}, token=None)[0], 405)
+
+    def drain(self, delay_ms):
+        """A server of its own with --drain-delay, SIGTERMed once it answers: the server, once
+        /readyz says it is stopping."""
+        srv = Server(self.db, args=("--drain-delay", str(delay_ms)))
+        self.addCleanup(srv.stop)
+        self.assertEqual(srv.request("GET", "/readyz", token=None)[0], 200)
+        srv.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status, checks = health(srv, "/readyz?verbose")
+            if status == 503:
+                break
+            time.sleep(0.02)  # the signal is on its way: ask again
+        self.assertEqual(status, 503)
+        self.assertEqual(checks["checks"]["server"],
+                         [{"status": "fail", "output": "stopping: finishing its requests"}])
+        return srv
+
+    def test_drain_delay_then_stop(self):
+        start = time.monotonic()
+        srv = self.drain(1500)
+        # still serving everything else while the load balancer takes it out
+        self.assertEqual(srv.request("GET", "/livez", token=None)[0], 200)
+        self.assertEqual(srv.request("GET", "/api/suppliers", token=self.db.admin_token())[0], 200)
+        self.assertEqual(srv.proc.wait(15), 0)
+        self.assertGreaterEqual(time.monotonic() - start, 1.5)
+        srv.pump.join(5)
+        log = "".join(srv.lines)
+        self.assertIn("serving 1500 ms more", log)
+        self.assertIn("stopped", log)
+
+    def test_a_second_signal_cuts_the_delay_short(self):
+        srv = self.drain(600000)
+        start = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(srv.proc.wait(15), 0)
+        self.assertLess(time.monotonic() - start, 15)
+        srv.pump.join(5)
+        self.assertIn("a second signal: stopping now", "".join(srv.lines))
 
 
 if __name__ == "__main__":

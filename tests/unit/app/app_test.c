@@ -1067,6 +1067,61 @@ static void count_free(void *p)
     freed_count++;
 }
 
+/* A readiness check that fails while *ctx is true, saying why. */
+static int queue_ready(cadre_request *r, const char **why, void *ctx)
+{
+    (void)r;
+    if (*(bool *)ctx) {
+        *why = "the queue is full";
+        return CADRE_EBUSY;
+    }
+    return 0;
+}
+
+/* The status and body of GET target on app. */
+static int health_get(cadre_app *app, const char *target, char *body, size_t cap)
+{
+    cadre_test_response res;
+    assert_int_equal(cadre_test_request(app, "GET", target, NULL, NULL, 0, &res), 0);
+    snprintf(body, cap, "%s", res.body ? res.body : "");
+    int status = res.status;
+    cadre_test_response_free(&res);
+    return status;
+}
+
+static void test_health_routes(void **state)
+{
+    (void)state;
+    cadre_app *app = cadre_app_new("h");
+    char body[1024];
+    /* every app has them */
+    assert_int_equal(health_get(app, "/livez", body, sizeof body), 200);
+    assert_string_equal(body, "ok\n");
+    assert_int_equal(health_get(app, "/readyz", body, sizeof body), 200);
+    /* a check of the app's own: 503 while it fails, naming it */
+    bool full = true;
+    assert_int_equal(cadre_app_ready_check(app, "queue", queue_ready, &full), 0);
+    assert_int_equal(cadre_app_ready_check(app, "queue", queue_ready, &full), CADRE_EEXIST);
+    assert_int_equal(health_get(app, "/readyz", body, sizeof body), 503);
+    assert_string_equal(body, "not ready\n");
+    assert_int_equal(health_get(app, "/readyz?verbose", body, sizeof body), 503);
+    assert_string_equal(body, "{\"status\":\"fail\",\"checks\":{\"server\":[{\"status\":\"pass\"}],"
+                              "\"queue\":[{\"status\":\"fail\",\"output\":\"the queue is full\"}]}}");
+    full = false;
+    assert_int_equal(health_get(app, "/readyz", body, sizeof body), 200);
+    /* moved, and removed; a group open at the time does not prefix them */
+    cadre_group_begin(app, "/api");
+    assert_int_equal(cadre_app_health(app, .readyz = "/-/ready", .livez = ""), 0);
+    cadre_group_end(app);
+    assert_int_equal(health_get(app, "/readyz", body, sizeof body), 404);
+    assert_int_equal(health_get(app, "/livez", body, sizeof body), 404);
+    assert_int_equal(health_get(app, "/-/ready", body, sizeof body), 200);
+    /* a route of the app's own at the same path is a conflict, said at start-up */
+    cadre_get(app, "/-/ready", h_root);
+    assert_int_equal(cadre_app_check(app), 1);
+    cadre_app_free(app);
+}
+
 static void test_modules(void **state)
 {
     (void)state;
@@ -1153,6 +1208,7 @@ int main(void)
         cmocka_unit_test(test_pipelined_raw),
         cmocka_unit_test(test_bad_routes_refuse_to_start),
         cmocka_unit_test(test_modules),
+        cmocka_unit_test(test_health_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
