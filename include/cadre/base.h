@@ -368,6 +368,14 @@ void cadre_log(cadre_log_level level, const char *fmt, ...) CADRE_PRINTF(2, 3);
  */
 void cadre_log_fields(cadre_log_level level, const char *msg, const char *const *fields);
 
+/**
+ * The request id every log record written by this thread carries (JSON: "request_id"; plain:
+ * request_id=ID at the end) until it is set again; NULL for none. The server sets it to the id of
+ * the request running on the thread, so that each record of a request can be found by its id.
+ * id is not copied: it must live until it is replaced.
+ */
+void cadre_log_request_id(const char *id);
+
 #ifdef __cplusplus
 }
 #endif

@@ -153,6 +153,11 @@ struct cadre_request {
     /** The matched route's pattern ("/items/{id}"), set by the app's router; NULL before routing
      *  or when no route matched. For logs and metrics labels: never the raw path. */
     const char *route;
+    /** The request's id: the client's X-Request-ID when it is 20 to 200 of [A-Za-z0-9+/=-] (a
+     *  proxy's, to follow a request across services), else 32 hex digits made here. Sent back
+     *  as X-Request-ID, and in every log record written while the request runs. NULL when the
+     *  server's request_ids is off. */
+    const char *request_id;
     /** The state of the body sink that took this request's body as it arrived
      *  (cadre_request_stream_body; body is then empty), or NULL. Dropped after the response. */
     void *body_state;
@@ -516,6 +521,7 @@ typedef struct cadre_server_config {
      *  interval, so that it sends no new request to a server that has stopped accepting. A
      *  second signal cuts it short. */
     unsigned drain_delay_ms;
+    bool request_ids;               /**< give each request an id (cadre_request.request_id): on */
     void (*on_stopping)(void *ctx); /**< called as the stop begins, before the delay (optional) */
     void *on_stopping_ctx;
     size_t max_connections;         /**< per worker (default 65 536); beyond: accept waits */

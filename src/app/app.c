@@ -157,7 +157,7 @@ static void access_log(cadre_request *r, int status, uint64_t bytes, uint64_t el
     const char *fields[] = { "method", method, "route", r->route ? r->route : "-",
                              "target", target, "status", st,
                              "bytes", len, "duration_ms", ms,
-                             NULL };
+                             r->request_id ? "request_id" : NULL, r->request_id, NULL };
     cadre_log_fields(CADRE_LOG_INFO, "request", fields);
 }
 

@@ -143,6 +143,10 @@ static int debug_page(cadre_request *r, int code)
         cadre_json_string(&w, r->head.method.ptr, r->head.method.len);
         cadre_json_key(&w, "target", 6);
         cadre_json_string(&w, r->head.target.ptr, r->head.target.len);
+        if (r->request_id) { /* what its log records carry */
+            cadre_json_key(&w, "request_id", 10);
+            json_cstr(&w, r->request_id);
+        }
         if (db) {
             cadre_json_key(&w, "database", 8);
             cadre_json_string(&w, db, (size_t)(nl - db));
@@ -172,6 +176,11 @@ static int debug_page(cadre_request *r, int code)
     put_html(&b, r->head.method.ptr, r->head.method.len);
     cadre_buf_append_str(&b, " ");
     put_html(&b, r->head.target.ptr, r->head.target.len);
+    if (r->request_id) {
+        cadre_buf_append_str(&b, "</td></tr><tr><th>Request id</th><td>");
+        put_html(&b, r->request_id, strlen(r->request_id));
+        cadre_buf_append_str(&b, " <span class=\"dev\">(in the log records of this request)</span>");
+    }
     cadre_buf_append_str(&b, "</td></tr></table>\n");
     if (db) {
         cadre_buf_append_str(&b, "<h2>The database said: ");

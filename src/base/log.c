@@ -14,6 +14,13 @@ static _Atomic int log_format = CADRE_LOG_PLAIN;
 static _Atomic int log_fd = 2;
 static _Atomic bool log_sql_on = false;
 
+static _Thread_local const char *log_request_id; /* the request running on this thread */
+
+void cadre_log_request_id(const char *id)
+{
+    log_request_id = id;
+}
+
 static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
 static const char *const level_upper[] = { "DEBUG", "INFO", "WARN", "ERROR", "OFF" };
 
@@ -105,6 +112,10 @@ static void emit(cadre_log_level level, const char *msg, const char *const *fiel
     char ts[64];
     r.len = 0;
     timestamp(ts);
+    const char *id = log_request_id; /* unless the fields say it themselves */
+    for (size_t i = 0; id && fields && fields[i] && fields[i + 1]; i += 2)
+        if (strcmp(fields[i], "request_id") == 0)
+            id = NULL;
     if (atomic_load_explicit(&log_format, memory_order_relaxed) == CADRE_LOG_JSON) {
         puts_(&r, "{\"ts\":\"");
         puts_(&r, ts);
@@ -120,6 +131,11 @@ static void emit(cadre_log_level level, const char *msg, const char *const *fiel
             put_json(&r, fields[i + 1]);
             puts_(&r, "\"");
         }
+        if (id) {
+            puts_(&r, ",\"request_id\":\"");
+            put_json(&r, id);
+            puts_(&r, "\"");
+        }
         puts_(&r, "}");
     } else {
         puts_(&r, ts);
@@ -132,6 +148,10 @@ static void emit(cadre_log_level level, const char *msg, const char *const *fiel
             puts_(&r, fields[i]);
             puts_(&r, "=");
             puts_(&r, fields[i + 1]);
+        }
+        if (id) {
+            puts_(&r, " request_id=");
+            puts_(&r, id);
         }
     }
     r.buf[r.len++] = '\n';

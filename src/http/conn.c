@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -392,6 +393,43 @@ static void finish(cadre__conn *c, cadre__slot *s)
     done(c, s, bytes);
 }
 
+/* The request's id: its X-Request-ID when that is 20 to 200 of [A-Za-z0-9+/=-], else 32 hex
+ * digits of a per-thread generator seeded from the kernel (unique, not secret); in arena. */
+static const char *request_id(const cadre_request *r, cadre_arena *arena)
+{
+    cadre_slice in = cadre_request_header(r, "X-Request-ID");
+    bool ok = in.ptr && in.len >= 20 && in.len <= 200;
+    for (size_t i = 0; ok && i < in.len; i++) {
+        char ch = in.ptr[i];
+        ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+             ch == '+' || ch == '/' || ch == '=' || ch == '-';
+    }
+    if (ok)
+        return cadre_arena_strndup(arena, in.ptr, in.len);
+    static _Thread_local uint64_t st[2];
+    if (!st[0] && !st[1]) {
+        if (getrandom(st, sizeof st, 0) != (ssize_t)sizeof st || (!st[0] && !st[1])) {
+            st[0] = (uint64_t)now_us() ^ 0x9e3779b97f4a7c15u;
+            st[1] = (uint64_t)(uintptr_t)&st ^ 0xbf58476d1ce4e5b9u;
+        }
+    }
+    char *out = cadre_arena_alloc(arena, 33);
+    if (!out)
+        return NULL;
+    static const char hex[] = "0123456789abcdef";
+    for (int half = 0; half < 2; half++) { /* xorshift128+ */
+        uint64_t a = st[0], b = st[1];
+        st[0] = b;
+        a ^= a << 23;
+        st[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+        uint64_t v = st[1] + b;
+        for (int k = 0; k < 16; k++)
+            out[half * 16 + k] = hex[(v >> (60 - 4 * k)) & 15];
+    }
+    out[32] = '\0';
+    return out;
+}
+
 /* Runs a request on its slot; its body is complete in body (consumed with msg_len bytes of
  * input), or still arriving (pending: the head is copied into the request's arena, since the
  * buffer may move as the body comes in; msg_len is 0 then). */
@@ -425,6 +463,8 @@ static void dispatch(cadre__conn *c, const cadre_http_head *h, cadre_slice body,
     s->req.head.headers = s->headers;
     s->req.body = body;
     s->req.conn = c;
+    if (c->worker->cfg->request_ids)
+        s->req.request_id = request_id(&s->req, &s->arena);
     s->req.ctx = c->worker->dispatch_ctx;
     if (c->worker->cfg->on_response)
         s->start_us = now_us();
@@ -967,9 +1007,21 @@ void cadre__conn_request_done(cadre__conn *c, cadre__slot *s)
 void cadre__conn_shutdown_idle(cadre__conn *c)
 {
     /* Busy or half-received connections finish their request; the response then says
-     * Connection: close (see cadre__response_write). */
-    if (c->state == CS_HEAD && c->in.len == c->in_off && !output_pending(c))
-        cadre__conn_close(c);
+     * Connection: close (see cadre__response_write). So does a connection that has not sent its
+     * first request yet: its client connected to be served, and the request may be in the
+     * socket already (a restart must not reset it): it gets the linger time (2 s) for it to
+     * come, not the whole header timeout. An idle keep-alive connection goes, unless a request
+     * has just come. */
+    if (c->state != CS_HEAD || c->in.len != c->in_off || output_pending(c))
+        return;
+    if (c->served == 0) {
+        cadre__timer_set(c, T_LINGER);
+        return;
+    }
+    char b;
+    if (c->fd >= 0 && recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
+        return; /* read and answered as it comes */
+    cadre__conn_close(c);
 }
 
 size_t cadre_request_peer(const cadre_request *r, char out[CADRE_PEER_SIZE])

@@ -421,7 +421,8 @@ static bool read_file_body(cadre__conn *c, int fd, off_t off, size_t len)
  * sendfile after the head. */
 static uint64_t write_response(cadre__conn *c, int status, const char *ctype, const cadre_header *hdrs,
                            size_t nhdrs, cadre_slice body, bool head_only, bool close, bool ka10,
-                           cadre__slot *owner, struct cadre__response_state *file, int stream)
+                           cadre__slot *owner, struct cadre__response_state *file, int stream,
+                           const char *request_id)
 {
     cadre__worker *w = c->worker;
     cadre__update_date(w);
@@ -434,7 +435,8 @@ static uint64_t write_response(cadre__conn *c, int status, const char *ctype, co
      * input, opened as a page). */
     bool nosniff = ctl >= 16 && ctype[0] == 'a' && memcmp(ctype, "application/", 12) == 0 &&
                    memmem(ctype, ctl, "json", 4);
-    size_t need = 64 + strlen(reason) + w->date_len + ctl + 64 + 32;
+    size_t idl = request_id ? strlen(request_id) : 0;
+    size_t need = 64 + strlen(reason) + w->date_len + ctl + 64 + 32 + idl + 16;
     for (size_t i = 0; i < nhdrs; i++)
         need += hdrs[i].name.len + hdrs[i].value.len + 4;
     const cadre_server_config *cfg = w->cfg;
@@ -496,6 +498,11 @@ static uint64_t write_response(cadre__conn *c, int status, const char *ctype, co
         p = put(p, x->value.ptr, x->value.len);
         p = put(p, "\r\n", 2);
     }
+    if (idl) {
+        p = put(p, "X-Request-ID: ", 14);
+        p = put(p, request_id, idl);
+        p = put(p, "\r\n", 2);
+    }
     if (close)
         p = put(p, "Connection: close\r\n", 19);
     else if (ka10)
@@ -549,7 +556,7 @@ uint64_t cadre__response_write(cadre__conn *c, cadre__slot *s)
         close = true;
     uint64_t n = write_response(c, res->status, res->content_type, res->headers.items,
                                 res->headers.len, res->body, head_only, close,
-                                r->head.version == 10 && !close, s, res, framing);
+                                r->head.version == 10 && !close, s, res, framing, r->request_id);
     int st = res->status;
     bool body = !head_only && st >= 200 && st != 204 && st != 304;
     s->streaming = body && n > 0 ? framing : STREAM_NONE; /* else the writer is never called */
@@ -569,5 +576,5 @@ void cadre__response_error(cadre__conn *c, int status, const char *reason)
     size_t len = 11 + cadre_escape_json(body + 11, reason, n);
     memcpy(body + len, "\"}", 2);
     write_response(c, status, "application/json", NULL, 0, (cadre_slice){ body, len + 2 }, false,
-                   true, false, NULL, NULL, STREAM_NONE);
+                   true, false, NULL, NULL, STREAM_NONE, NULL);
 }

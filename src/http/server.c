@@ -39,6 +39,7 @@ void cadre_server_config_default(cadre_server_config *c)
     c->keepalive_timeout_ms = 60000;
     c->write_timeout_ms = 30000;
     c->shutdown_timeout_ms = 10000;
+    c->request_ids = true;
     c->max_connections = 65536;
     c->stack_size = 256 * 1024;
     c->limits = cadre_http_limits_default();
@@ -306,8 +307,10 @@ bool cadre__slot_run(cadre__slot *s)
 {
     cadre_request *outer = current; /* a handler may resume another (test client) */
     current = &s->req;
+    cadre_log_request_id(s->req.request_id);
     bool done = cadre__coro_resume(&s->coro);
     current = outer;
+    cadre_log_request_id(outer ? outer->request_id : NULL);
     return done;
 }
 

@@ -1549,6 +1549,24 @@ class UnmigratedDatabaseTest(unittest.TestCase):
         status, _, raw = self.server.request("GET", "/openapi.json")
         self.assertEqual(status, 200, raw)
 
+    def test_log_records_carry_the_request_id(self):
+        # a request that fails (no tables): its error records name its id, as its answer does
+        sent = "failing-request-0123456789"
+        status, _, _ = self.server.request("GET", "/api/suppliers",
+                                           token="cadre_0123456789ab_" + "A" * 43,
+                                           headers={"X-Request-ID": sent})
+        self.assertEqual(status, 500)
+        self.assertEqual(self.server.last_headers["X-Request-ID"], sent)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            mine = [l for l in self.server.lines if f"request_id={sent}" in l]
+            if mine:
+                break
+            time.sleep(0.02)  # the server's stderr is read by a thread
+        self.assertTrue(mine and all(" ERROR " in l for l in mine), self.server.lines[-5:])
+        self.assertFalse([l for l in self.server.lines
+                          if "listening on" in l and "request_id=" in l])  # not outside requests
+
     def test_not_ready_until_migrated(self):
         # alive, not ready: the load balancer sends it nothing until migrate has run
         self.assertEqual(self.server.request("GET", "/livez", token=None)[0], 200)
@@ -1601,6 +1619,25 @@ class HealthTest(ServedTest):
         self.assertEqual(status, 200)
         self.assertFalse({"/livez", "/readyz"} & set(doc["paths"]))
         self.assertEqual(self.server.request("POST", "/readyz", {}, token=None)[0], 405)
+
+    def test_request_ids(self):
+        def rid(sent=None):
+            headers = {"X-Request-ID": sent} if sent is not None else None
+            status, _, _ = self.server.request("GET", "/livez", token=None, headers=headers)
+            self.assertEqual(status, 200)
+            return self.server.last_headers["X-Request-ID"]
+        # a valid one is kept, so that a proxy's id follows the request
+        for sent in ("abcdefghij0123456789", "Root=1-5759e988-bd862e3fe1be46a994272793",
+                     "a+b/c=d-" * 25):
+            self.assertEqual(rid(sent), sent)
+        # any other is replaced: 32 hex digits, a new one each time
+        made = set()
+        for sent in (None, "", "too-short-19-chars!", "x" * 201, "has space 0123456789x",
+                     "quote\"0123456789abcd", "under_score_012345678"):
+            got = rid(sent)
+            self.assertRegex(got, r"^[0-9a-f]{32}$", sent)
+            made.add(got)
+        self.assertEqual(len(made), 7)
 
     def drain(self, delay_ms):
         """A server of its own with --drain-delay, SIGTERMed once it answers: the server, once

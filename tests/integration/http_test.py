@@ -458,7 +458,9 @@ class BasicTest(Base):
         self.assertEqual(h.header('Content-Length'), '13', h)
         self.assertEqual(h.header('Content-Type'), g.header('Content-Type'), h)
         self.assertIsNotNone(h.header('Date'), h)
-        strip = lambda hs: sorted((n.lower(), v) for n, v in hs if n.lower() != 'date')
+        # the same but the date, and each request's own id
+        strip = lambda hs: sorted((n.lower(), v) for n, v in hs
+                                  if n.lower() not in ('date', 'x-request-id'))
         self.assertEqual(strip(h.headers), strip(g.headers))
         self.assert_text(c.read_final(), 'ok')
 
@@ -1450,6 +1452,30 @@ class ShutdownTest(Base):
         self.assertEqual(srv.wait(5), 0, srv.stderr())
         for c in conns:
             self.assertEqual(c.read_until_eof(2), b'')
+
+    def test_a_new_connection_is_served_across_the_stop(self):
+        # accepted before the signal, its request sent after: served (a restart under load
+        # must not reset it), with Connection: close
+        srv = self.start_server()
+        fresh = self.connect(srv, timeout=10)
+        time.sleep(0.2)  # accepted by the worker, as above
+        srv.signal(signal.SIGTERM)
+        time.sleep(0.2)
+        fresh.send(req('GET', '/plaintext'))
+        r = fresh.read_final(timeout=8)
+        self.assert_text(r, 'Hello, World!')
+        self.assertEqual(r.header('connection'), 'close')
+        self.assertEqual(srv.wait(5), 0, srv.stderr())
+
+    def test_a_silent_new_connection_does_not_hold_the_stop(self):
+        srv = self.start_server()
+        silent = self.connect(srv, timeout=10)
+        time.sleep(0.2)
+        t_sig = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        self.assertEqual(srv.wait(6), 0, srv.stderr())
+        self.assertLess(time.monotonic() - t_sig, 4.0)  # its 2 s of grace, not the 10 s deadline
+        self.assertEqual(silent.read_until_eof(2), b'')
 
     def test_sigint_also_stops(self):
         srv = self.start_server()

@@ -659,6 +659,26 @@ static void test_log_json(void **state)
     assert_non_null(strstr(out, "\"method\":\"GET\""));
     assert_non_null(strstr(out, "\"q\":\"a\\\"b\""));
     assert_int_equal(count_char(out, '\n'), 1);
+
+    /* the thread's request id, in every record until cleared; once when the fields say it */
+    cadre_log_request_id("0123456789abcdef0123");
+    cadre_log(CADRE_LOG_WARN, "in a request");
+    out = log_read(NULL);
+    if (!strstr(out, "\"msg\":\"in a request\",\"request_id\":\"0123456789abcdef0123\"}"))
+        fail_msg("JSON record with its request id \"%s\"", out);
+    static const char *const own[] = { "request_id", "0123456789abcdef0123", NULL };
+    cadre_log_fields(CADRE_LOG_INFO, "req", own);
+    out = log_read(NULL);
+    assert_non_null(strstr(out, "request_id"));
+    assert_null(strstr(strstr(out, "request_id") + 1, "request_id"));
+    cadre_log_configure(CADRE_LOG_DEBUG, CADRE_LOG_PLAIN, log_pipe[1]);
+    cadre_log(CADRE_LOG_WARN, "plain");
+    out = log_read(NULL);
+    assert_non_null(strstr(out, "WARN plain request_id=0123456789abcdef0123\n"));
+    cadre_log_request_id(NULL);
+    cadre_log(CADRE_LOG_WARN, "outside");
+    out = log_read(NULL);
+    assert_null(strstr(out, "request_id"));
 }
 
 static void test_log_long_message_cut(void **state)
