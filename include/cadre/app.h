@@ -601,6 +601,61 @@ typedef struct cadre_health_opts {
 int cadre__app_health(cadre_app *app, const cadre_health_opts *opts);
 #define cadre_app_health(app, ...) cadre__app_health((app), &(cadre_health_opts){ __VA_ARGS__ })
 
+/* ---------------------------------------------------------------------------------------------
+ * Metrics: GET /metrics in Prometheus' text format
+ * ------------------------------------------------------------------------------------------- */
+
+/** A counter or a histogram of the app's registry (every worker thread adds to the same one). */
+typedef struct cadre_metric cadre_metric;
+
+/** Label values for cadre_counter_add and cadre_histogram_observe, in the order of the metric's
+ *  label names: CADRE_LABELS("GET", "/items/{id}"). */
+#define CADRE_LABELS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/**
+ * A counter named name (Prometheus' rules: [a-zA-Z_:][a-zA-Z0-9_:]*, "_total" at the end by
+ * convention) with its help text and its label names, comma-separated ("method,route", or NULL
+ * for none); everything copied. Returns it, or NULL (a configuration error is recorded: a bad or
+ * taken name). Kept as long as the app; keep label values few (a route pattern, never a raw
+ * path): each distinct set is a series, and a metric holds at most 4096 (more are dropped, and
+ * said once in the log).
+ */
+cadre_metric *cadre_counter(cadre_app *app, const char *name, const char *help,
+                            const char *labels);
+
+/**
+ * A histogram, as cadre_counter, with its buckets' upper bounds, ascending (NULL: OpenTelemetry's
+ * for durations in seconds, 0.005 to 10). Up to 32 buckets.
+ */
+cadre_metric *cadre_histogram(cadre_app *app, const char *name, const char *help,
+                              const char *labels, const double *buckets, size_t nbuckets);
+
+/** Adds n to the counter's series of those label values (NULL: none). Any thread; lock-free once
+ *  the series exists. */
+void cadre_counter_add(cadre_metric *m, uint64_t n, const char *const *labels);
+
+/** Counts v into the histogram's series of those label values. Any thread. */
+void cadre_histogram_observe(cadre_metric *m, double v, const char *const *labels);
+
+/** A gauge read when /metrics is asked: fn's value, no labels. Returns 0 or CADRE_ENOMEM. */
+int cadre_gauge(cadre_app *app, const char *name, const char *help, double (*fn)(void *ctx),
+                void *ctx);
+
+/**
+ * Where /metrics is and who may read it: a client on the machine itself (its address, after the
+ * trusted proxies, on loopback — and not through a proxy the app does not trust), a client in
+ * allow (comma-separated addresses or networks, "10.0.0.0/8, 2001:db8::/32"), or one that sends
+ * Authorization: Bearer token. Others get 403: metrics tell an attacker much. The defaults come
+ * from $CADRE_METRICS_ALLOW and $CADRE_METRICS_TOKEN.
+ */
+typedef struct cadre_metrics_opts {
+    const char *path;  /**< "/metrics"; "" for none (the metrics are still kept) */
+    const char *allow; /**< networks besides loopback, or NULL */
+    const char *token; /**< a bearer token that may read them, or NULL */
+} cadre_metrics_opts;
+int cadre__app_metrics(cadre_app *app, const cadre_metrics_opts *opts);
+#define cadre_app_metrics(app, ...) cadre__app_metrics((app), &(cadre_metrics_opts){ __VA_ARGS__ })
+
 /**
  * Attaches a module's state to the app under key ("cadre.templates"): found again with
  * cadre_app_attachment, freed with free_fn (may be NULL) when the app is freed or the key is

@@ -552,6 +552,9 @@ typedef struct cadre_server_config {
 /** Fills the documented defaults. */
 void cadre_server_config_default(cadre_server_config *c);
 
+/** How many client connections the process's servers hold open now (every worker's). */
+size_t cadre_server_connections(void);
+
 /**
  * Runs the server until SIGTERM, SIGINT or SIGHUP, then shuts down gracefully: stops accepting,
  * closes idle connections, lets in-flight requests finish until shutdown_timeout_ms, and returns.

@@ -28,6 +28,7 @@ cadre_app *cadre_app_new(const char *name)
     cadre__openapi_install(app);
     cadre__docs_install(app);
     cadre__health_install(app);
+    cadre__metrics_install(app);
     cadre__main_install(app);
     cadre_security_headers(app); /* on by default */
     const char *proxies = getenv("CADRE_TRUSTED_PROXIES");
@@ -42,6 +43,7 @@ void cadre_app_free(cadre_app *app)
         return;
     cadre__routes_free(app);
     cadre__health_free(app);
+    cadre__metrics_free(app);
     free(app->proxies);
     while (app->ngroups)
         cadre_group_end(app);
@@ -246,7 +248,9 @@ cadre_server_config cadre__app_server_config(cadre_app *app, const cadre_server_
     cadre_server_config cfg = config ? *config : app->config;
     cfg.body_on_demand = true; /* the pipeline reads it, after guards and middleware */
     /* the hook only when something listens: it costs two clock reads per request */
-    if (!cfg.on_response && (cfg.access_log || app->on_response.len))
+    /* the metrics' hook is the first one */
+    size_t hooks = app->on_response.len - (app->on_response.len && !cadre__metrics_on(app));
+    if (!cfg.on_response && (cfg.access_log || hooks))
         cfg.on_response = cadre__app_on_response;
     app->access_log = cfg.access_log;
     if (!cfg.on_stopping) {

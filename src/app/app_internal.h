@@ -93,6 +93,9 @@ struct cadre_app {
     struct cadre__ready_check *ready; /* readiness checks (health.c) */
     size_t nready;
     atomic_bool draining;             /* stopping: /readyz answers 503 */
+    struct cadre__metrics *metrics;   /* the registry (metrics.c) */
+    _Atomic size_t in_flight;         /* requests in cadre_app_dispatch now */
+    time_t started_at;
     char *version;
     CADRE_VEC(char *) errors; /* configuration errors, "file:line: message" */
     cadre_server_config config;
@@ -147,6 +150,13 @@ void cadre__main_install(cadre_app *app);
 
 /* Removes the plain routes of handler (router.c: a built-in route moved elsewhere). */
 void cadre__routes_remove(cadre_app *app, cadre_handler handler);
+
+/* Makes the metrics registry, its built-in metrics and /metrics (metrics.c); frees them. */
+void cadre__metrics_install(cadre_app *app);
+void cadre__metrics_free(cadre_app *app);
+/* serve --no-metrics: the built-in response hook does nothing, /metrics is gone. */
+void cadre__metrics_off(cadre_app *app);
+bool cadre__metrics_on(const cadre_app *app);
 
 /* Registers /livez and /readyz (health.c); frees the readiness checks. */
 void cadre__health_install(cadre_app *app);

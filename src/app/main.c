@@ -24,6 +24,7 @@ static void usage(FILE *f, const char *prog, const cadre_app *app)
             "  --access-log             log every request\n"
             "  --no-request-ids         no X-Request-ID (each request gets an id, sent back\n"
             "                           and in its log records, unless this is given)\n"
+            "  --no-metrics             count nothing, no /metrics (on by default)\n"
             "  --log-sql                log every SQL statement with its time (no parameter\n"
             "                           values); also $CADRE_LOG_SQL=1\n"
             "  --dev                    development mode: a debug page for 500s (never in\n"
@@ -192,6 +193,8 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
             i++;
         } else if (OPT("--no-request-ids")) {
             cfg.request_ids = false;
+        } else if (OPT("--no-metrics")) {
+            cadre__metrics_off(app);
         } else if (OPT("--access-log")) {
             cfg.access_log = true;
         } else if (OPT("--log-sql")) {

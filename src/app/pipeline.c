@@ -281,13 +281,17 @@ int cadre_next_call(cadre_request *r, cadre_next *next)
 
 int cadre_app_dispatch(void *ctx, cadre_request *r)
 {
+    cadre_app *app = ctx;
     cadre_next next = { ctx, 0 };
     /* development mode, for the layers above that check more then (the database's N+1) */
-    if (((cadre_app *)ctx)->dev) {
+    if (app->dev) {
         cadre_request_set(r, CADRE_DEV_MODE_KEY, ctx);
-        const char *errors = ((cadre_app *)ctx)->reload_errors;
+        const char *errors = app->reload_errors;
         if (errors && cadre__reload_failed(r, errors))
             return 500;
     }
-    return cadre_next_call(r, &next);
+    atomic_fetch_add_explicit(&app->in_flight, 1, memory_order_relaxed);
+    int rc = cadre_next_call(r, &next);
+    atomic_fetch_sub_explicit(&app->in_flight, 1, memory_order_relaxed);
+    return rc;
 }

@@ -81,6 +81,7 @@ cadre__conn *cadre__conn_new(cadre__worker *w, int fd)
     }
     cadre__link_append(&w->conns, &c->all);
     w->num_conns++;
+    atomic_fetch_add_explicit(&cadre__open_connections, 1, memory_order_relaxed);
     return c;
 }
 
@@ -136,6 +137,7 @@ void cadre__conn_close(cadre__conn *c)
         c->file_fd = -1;
     }
     w->num_conns--;
+    atomic_fetch_sub_explicit(&cadre__open_connections, 1, memory_order_relaxed);
     c->next_free = w->dead;
     w->dead = c;
     cadre__worker_resume_listening(w);

@@ -8,6 +8,7 @@
 #ifndef CADRE_HTTP_INTERNAL_H
 #define CADRE_HTTP_INTERNAL_H
 
+#include <stdatomic.h>
 #include <cadre/http.h>
 
 #include <time.h>
@@ -84,6 +85,9 @@ enum cadre__conn_state {
     CS_BUSY,      /* handler running (suspended), its body read or not wanted yet */
     CS_LINGER,    /* error sent, write side shut: draining input until EOF or timeout */
 };
+
+/* Connections open in this process, every worker's (cadre_server_connections). */
+extern _Atomic size_t cadre__open_connections;
 
 enum cadre__timer_kind { T_NONE = -1, T_HEADER = 0, T_BODY, T_KEEPALIVE, T_WRITE, T_LINGER, T_COUNT };
 

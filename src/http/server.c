@@ -28,6 +28,13 @@
 #include <time.h>
 #include <unistd.h>
 
+_Atomic size_t cadre__open_connections;
+
+size_t cadre_server_connections(void)
+{
+    return atomic_load_explicit(&cadre__open_connections, memory_order_relaxed);
+}
+
 void cadre_server_config_default(cadre_server_config *c)
 {
     memset(c, 0, sizeof *c);

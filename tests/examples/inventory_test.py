@@ -150,10 +150,11 @@ class Database:
 class Server:
     """inventory serve on a free port; the port is read from the listening line on stderr."""
 
-    def __init__(self, db, prefix=(), args=()):
-        """prefix: a command the server runs under (its argv follows); args: serve's options."""
+    def __init__(self, db, prefix=(), args=(), env=None):
+        """prefix: a command the server runs under (its argv follows); args: serve's options;
+        env: more environment."""
         self.proc = subprocess.Popen([*prefix, APP, "serve", "--port", "0", "--workers", "1", *args],
-                                     env=db.env(),
+                                     env=dict(db.env(), **(env or {})),
                                      cwd=db.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.lines = []
@@ -1638,6 +1639,70 @@ class HealthTest(ServedTest):
             self.assertRegex(got, r"^[0-9a-f]{32}$", sent)
             made.add(got)
         self.assertEqual(len(made), 7)
+
+    def metrics(self, srv, headers=None):
+        """GET /metrics → (status, {series line without its value: value})."""
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=HTTP_TIMEOUT)
+        try:
+            conn.request("GET", "/metrics", headers=headers or {})
+            resp = conn.getresponse()
+            text = resp.read().decode()
+        finally:
+            conn.close()
+        if resp.status != 200:
+            return resp.status, {}
+        self.assertEqual(resp.getheader("Content-Type"), "text/plain; version=0.0.4; charset=utf-8")
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                key, value = line.rsplit(" ", 1)
+                values[key] = float(value)
+        return 200, values
+
+    def test_metrics(self):
+        srv = Server(self.db, env={"CADRE_METRICS_TOKEN": "scrape-token-0123456789"})
+        self.addCleanup(srv.stop)
+        token = self.db.admin_token()
+        for path in ("/api/suppliers/1", "/api/suppliers/2", "/api/suppliers/3"):
+            srv.request("GET", path, token=token)
+        srv.request("GET", "/no/such/thing", token=token)
+        srv.request("FROB", "/api/suppliers", token=token)
+        status, m = self.metrics(srv)
+        self.assertEqual(status, 200)
+        # by the route's pattern, never the raw path; a client's own methods are _OTHER
+        self.assertEqual(m['http_requests_total{method="GET",route="/api/suppliers/{id}",status="404"}'], 3)
+        self.assertEqual(m['http_requests_total{method="GET",route="(unmatched)",status="404"}'], 1)
+        self.assertEqual(m['http_requests_total{method="_OTHER",route="(unmatched)",status="501"}'], 1)
+        self.assertFalse([k for k in m if "/api/suppliers/1" in k])
+        count = m['http_request_duration_seconds_count{method="GET",route="/api/suppliers/{id}"}']
+        self.assertEqual(count, 3)
+        self.assertEqual(m['http_request_duration_seconds_bucket{method="GET",route="/api/suppliers/{id}",le="+Inf"}'], 3)
+        self.assertGreater(m['http_request_duration_seconds_sum{method="GET",route="/api/suppliers/{id}"}'], 0)
+        self.assertEqual(m["http_requests_in_flight"], 1)  # this one
+        self.assertGreaterEqual(m["http_connections_open"], 1)
+        self.assertGreater(m["process_resident_memory_bytes"], 1 << 20)
+        self.assertGreater(m["process_open_fds"], 2)
+        # through a proxy the app does not trust: not the machine itself, so 403, unless the
+        # bearer token comes with it
+        status, _ = self.metrics(srv, {"X-Forwarded-For": "203.0.113.7"})
+        self.assertEqual(status, 403)
+        status, _ = self.metrics(srv, {"X-Forwarded-For": "203.0.113.7",
+                                       "Authorization": "Bearer wrong-token-0123456789"})
+        self.assertEqual(status, 403)
+        status, _ = self.metrics(srv, {"X-Forwarded-For": "203.0.113.7",
+                                       "Authorization": "Bearer scrape-token-0123456789"})
+        self.assertEqual(status, 200)
+        # its own networks: a trusted proxy's client in CADRE_METRICS_ALLOW reads them
+        srv2 = Server(self.db, env={"CADRE_TRUSTED_PROXIES": "127.0.0.1",
+                                    "CADRE_METRICS_ALLOW": "10.0.0.0/8, 2001:db8::/32"})
+        self.addCleanup(srv2.stop)
+        self.assertEqual(self.metrics(srv2, {"X-Forwarded-For": "10.1.2.3"})[0], 200)
+        self.assertEqual(self.metrics(srv2, {"X-Forwarded-For": "2001:db8::5"})[0], 200)
+        self.assertEqual(self.metrics(srv2, {"X-Forwarded-For": "11.1.2.3"})[0], 403)
+        # --no-metrics: nothing counted, no route
+        srv3 = Server(self.db, args=("--no-metrics",))
+        self.addCleanup(srv3.stop)
+        self.assertEqual(self.metrics(srv3)[0], 404)
 
     def drain(self, delay_ms):
         """A server of its own with --drain-delay, SIGTERMed once it answers: the server, once

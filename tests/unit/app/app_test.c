@@ -1122,6 +1122,64 @@ static void test_health_routes(void **state)
     cadre_app_free(app);
 }
 
+/* Its own metrics, read in-process (the test client: the app's own code may read them). */
+static double answer_42(void *ctx)
+{
+    (void)ctx;
+    return 42.5;
+}
+
+static void test_metrics_registry(void **state)
+{
+    (void)state;
+    cadre_app *app = cadre_app_new("m");
+    cadre_metric *jobs = cadre_counter(app, "jobs_done_total", "Jobs done.", "queue, result");
+    static const double bounds[] = { 0.1, 1, 10 };
+    cadre_metric *size = cadre_histogram(app, "batch_size", "Rows per \\batch\nwritten.", NULL,
+                                         bounds, 3);
+    assert_non_null(jobs);
+    assert_non_null(size);
+    assert_int_equal(cadre_gauge(app, "answer", "The answer.", answer_42, NULL), 0);
+    assert_int_equal(cadre_gauge(app, "answer", "Again.", answer_42, NULL), CADRE_EEXIST);
+    cadre_counter_add(jobs, 2, CADRE_LABELS("mail", "ok"));
+    cadre_counter_add(jobs, 1, CADRE_LABELS("mail", "ok"));
+    cadre_counter_add(jobs, 1, CADRE_LABELS("a \"b\"\\c\nd", "failed"));
+    cadre_counter_add(size, 1, NULL); /* not a counter: nothing */
+    static const double seen[] = { 0.0625, 0.5, 0.5, 2, 4, 16 }; /* a sum exact in binary */
+    for (size_t i = 0; i < 6; i++)
+        cadre_histogram_observe(size, seen[i], NULL);
+    char body[8192];
+    assert_int_equal(health_get(app, "/metrics", body, sizeof body), 200);
+    const char *want[] = {
+        "# HELP jobs_done_total Jobs done.\n# TYPE jobs_done_total counter\n",
+        "jobs_done_total{queue=\"mail\",result=\"ok\"} 3\n",
+        "jobs_done_total{queue=\"a \\\"b\\\"\\\\c\\nd\",result=\"failed\"} 1\n",
+        "# HELP batch_size Rows per \\\\batch\\nwritten.\n# TYPE batch_size histogram\n"
+        "batch_size_bucket{le=\"0.1\"} 1\nbatch_size_bucket{le=\"1\"} 3\n"
+        "batch_size_bucket{le=\"10\"} 5\nbatch_size_bucket{le=\"+Inf\"} 6\n"
+        "batch_size_sum 23.0625\nbatch_size_count 6\n",
+        "# TYPE answer gauge\nanswer 42.5\n",
+        "# TYPE http_requests_in_flight gauge\n",
+        "# TYPE process_cpu_seconds_total counter\n",
+        "process_resident_memory_bytes ",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(body, want[i]))
+            fail_msg("/metrics lacks [%s]:\n%s", want[i], body);
+    /* names: Prometheus' rules, each once */
+    assert_null(cadre_counter(app, "2fast", "", NULL));
+    assert_null(cadre_counter(app, "jobs_done_total", "", NULL));
+    assert_null(cadre_counter(app, "ok_total", "", "le"));
+    assert_int_equal(cadre_app_check(app), 3); /* one for each */
+    cadre_app_free(app);
+    /* moved, and off */
+    app = cadre_app_new("m");
+    assert_int_equal(cadre_app_metrics(app, .path = "/-/metrics"), 0);
+    assert_int_equal(health_get(app, "/metrics", body, sizeof body), 404);
+    assert_int_equal(health_get(app, "/-/metrics", body, sizeof body), 200);
+    cadre_app_free(app);
+}
+
 static void test_modules(void **state)
 {
     (void)state;
@@ -1209,6 +1267,7 @@ int main(void)
         cmocka_unit_test(test_bad_routes_refuse_to_start),
         cmocka_unit_test(test_modules),
         cmocka_unit_test(test_health_routes),
+        cmocka_unit_test(test_metrics_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
