@@ -148,6 +148,10 @@ void cadre__modules_free(cadre_app *app);
 /* Registers the built-in commands serve, routes, openapi and help (main.c). */
 void cadre__main_install(cadre_app *app);
 
+/* A built-in GET route at path ("": none), outside any open group, open to anyone, out of
+ * OpenAPI (router.c): /livez, /metrics. */
+int cadre__route_builtin(cadre_app *app, const char *path, cadre_handler handler);
+
 /* Removes the plain routes of handler (router.c: a built-in route moved elsewhere). */
 void cadre__routes_remove(cadre_app *app, cadre_handler handler);
 

@@ -88,25 +88,10 @@ static int readyz(cadre_request *r)
     return answer(r, pass, names, whys, n);
 }
 
-/* Adds the route of handler at path ("" : none), open to anyone, out of OpenAPI. */
-static int add(cadre_app *app, const char *path, cadre_handler handler)
-{
-    if (!*path)
-        return 0;
-    /* outside any group the app has open: the path is the path */
-    size_t groups = app->ngroups;
-    app->ngroups = 0;
-    int rc = cadre_route(app, "GET", path, handler, .auth = CADRE_AUTH_PUBLIC);
-    app->ngroups = groups;
-    if (rc == 0)
-        app->routes[app->nroutes - 1].hidden = true;
-    return rc;
-}
-
 void cadre__health_install(cadre_app *app)
 {
-    add(app, "/livez", livez);
-    add(app, "/readyz", readyz);
+    cadre__route_builtin(app, "/livez", livez);
+    cadre__route_builtin(app, "/readyz", readyz);
 }
 
 int cadre__app_health(cadre_app *app, const cadre_health_opts *o)
@@ -114,11 +99,11 @@ int cadre__app_health(cadre_app *app, const cadre_health_opts *o)
     int rc = 0;
     if (o->livez) {
         cadre__routes_remove(app, livez);
-        rc = add(app, o->livez, livez);
+        rc = cadre__route_builtin(app, o->livez, livez);
     }
     if (o->readyz) {
         cadre__routes_remove(app, readyz);
-        int rc2 = add(app, o->readyz, readyz);
+        int rc2 = cadre__route_builtin(app, o->readyz, readyz);
         rc = rc ? rc : rc2;
     }
     return rc;

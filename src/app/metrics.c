@@ -608,15 +608,9 @@ int cadre__app_metrics(cadre_app *app, const cadre_metrics_opts *o)
     }
     if (o->path) {
         cadre__routes_remove(app, metrics_page);
-        if (*o->path) {
-            size_t groups = app->ngroups;
-            app->ngroups = 0;
-            int rc = cadre_route(app, "GET", o->path, metrics_page, .auth = CADRE_AUTH_PUBLIC);
-            app->ngroups = groups;
-            if (rc)
-                return rc;
-            app->routes[app->nroutes - 1].hidden = true;
-        }
+        int rc = cadre__route_builtin(app, o->path, metrics_page);
+        if (rc)
+            return rc;
     }
     return 0;
 }

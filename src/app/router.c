@@ -315,6 +315,19 @@ void cadre__routes_free(cadre_app *app)
     free(app->routes);
 }
 
+int cadre__route_builtin(cadre_app *app, const char *path, cadre_handler handler)
+{
+    if (!*path)
+        return 0;
+    size_t groups = app->ngroups; /* outside any group the app has open: the path is the path */
+    app->ngroups = 0;
+    int rc = cadre_route(app, "GET", path, handler, .auth = CADRE_AUTH_PUBLIC);
+    app->ngroups = groups;
+    if (rc == 0)
+        app->routes[app->nroutes - 1].hidden = true;
+    return rc;
+}
+
 void cadre__routes_remove(cadre_app *app, cadre_handler handler)
 {
     size_t k = 0;
