@@ -400,6 +400,10 @@ void cadre_app_dev_mode(cadre_app *app, bool on);
  *  in development mode: what a layer checks to do development-only work for a request. */
 #define CADRE_DEV_MODE_KEY "cadre.dev"
 
+/** The request state key (cadre_request_set) under which the module that authenticates requests
+ *  (auth) puts the user's id, as text: the access log's "user". */
+#define CADRE_USER_ID_KEY "cadre.user_id"
+
 /** Whether the app is in development mode (for modules that are lenient there only). */
 bool cadre_app_is_dev(const cadre_app *app);
 

@@ -146,9 +146,12 @@ int cadre_app_on_response(cadre_app *app, cadre_response_hook fn, void *ctx)
     return 0;
 }
 
-/* One record per request: method, route pattern, target, status, bytes, duration. */
+/* One record per request: method, route pattern, target, status, bytes, duration, the client
+ * (after the trusted proxies), the user when there is one, the request id. */
 static void access_log(cadre_request *r, int status, uint64_t bytes, uint64_t elapsed_us)
 {
+    char client[CADRE_PEER_SIZE];
+    const char *user = cadre_request_get(r, CADRE_USER_ID_KEY);
     char st[8], len[24], ms[32];
     snprintf(st, sizeof st, "%d", status);
     snprintf(len, sizeof len, "%llu", (unsigned long long)bytes);
@@ -159,6 +162,8 @@ static void access_log(cadre_request *r, int status, uint64_t bytes, uint64_t el
     const char *fields[] = { "method", method, "route", r->route ? r->route : "-",
                              "target", target, "status", st,
                              "bytes", len, "duration_ms", ms,
+                             "client", cadre_request_client(r, client) ? client : "-",
+                             "user", user ? user : "-",
                              r->request_id ? "request_id" : NULL, r->request_id, NULL };
     cadre_log_fields(CADRE_LOG_INFO, "request", fields);
 }

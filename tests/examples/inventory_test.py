@@ -1704,6 +1704,25 @@ class HealthTest(ServedTest):
         self.addCleanup(srv3.stop)
         self.assertEqual(self.metrics(srv3)[0], 404)
 
+    def test_access_log_names_the_user(self):
+        srv = Server(self.db, args=("--access-log",))
+        self.addCleanup(srv.stop)
+        token = self.db.admin_token()
+        uid = self.db.query("SELECT id FROM cadre_user WHERE username = 'ops'")[0][0]
+        srv.request("GET", "/api/suppliers", token=token, headers={"X-Request-ID": "log-user-01234567890"})
+        srv.request("GET", "/livez", token=None, headers={"X-Request-ID": "log-anon-01234567890"})
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            lines = [l for l in srv.lines if " INFO request " in l]
+            if len(lines) >= 2:
+                break
+            time.sleep(0.02)  # its stderr is read by a thread
+        by_id = {re.search(r"request_id=(\S+)", l).group(1): l for l in lines}
+        self.assertIn(f" user={uid} ", by_id["log-user-01234567890"])
+        self.assertIn(" route=/api/suppliers ", by_id["log-user-01234567890"])
+        self.assertIn(" client=127.0.0.1 ", by_id["log-user-01234567890"])
+        self.assertIn(" user=- ", by_id["log-anon-01234567890"])
+
     def drain(self, delay_ms):
         """A server of its own with --drain-delay, SIGTERMed once it answers: the server, once
         /readyz says it is stopping."""

@@ -1579,6 +1579,13 @@ class LoggingTest(Base):
                              + srv.stderr())
         rec = json.loads(found.decode('utf-8'))
         self.assertEqual(rec.get('level'), 'info', rec)
+        self.assertEqual({k: rec.get(k) for k in ('msg', 'method', 'route', 'target', 'status',
+                                                  'client', 'user')},
+                         {'msg': 'request', 'method': 'GET', 'route': '/plaintext',
+                          'target': '/plaintext?from=test', 'status': '200',
+                          'client': '127.0.0.1', 'user': '-'}, rec)
+        self.assertRegex(rec.get('request_id', ''), r'^[0-9a-f]{32}$')
+        self.assertRegex(rec.get('duration_ms', ''), r'^\d+\.\d{3}$')
 
     def test_plain_log_format(self):
         # "2026-11-26T14:00:00.123Z INFO message"
