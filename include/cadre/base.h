@@ -376,6 +376,14 @@ void cadre_log_fields(cadre_log_level level, const char *msg, const char *const 
  */
 void cadre_log_request_id(const char *id);
 
+/**
+ * A setting that may be a secret: $NAME when set and not empty, else the first line of the file
+ * that $NAME_FILE names (Docker's and Kubernetes' secrets: a file mounted into the container),
+ * malloc'd: free it. NULL when neither is set — or when the file cannot be read, which is logged
+ * ("NAME_FILE: cannot read PATH: why") and makes *failed true (failed may be NULL).
+ */
+char *cadre_env_secret(const char *name, bool *failed);
+
 #ifdef __cplusplus
 }
 #endif

@@ -639,9 +639,9 @@ void cadre__metrics_install(cadre_app *app)
     cadre_gauge(app, "process_max_fds", "The limit of open file descriptors.", max_fds, NULL);
     cadre_gauge(app, "process_start_time_seconds", "Start time of the process since the epoch, "
                 "in seconds.", start_time, app);
-    const char *allow = getenv("CADRE_METRICS_ALLOW"), *token = getenv("CADRE_METRICS_TOKEN");
+    const char *allow = getenv("CADRE_METRICS_ALLOW");
     reg->allow = allow && *allow ? strdup(allow) : NULL;
-    reg->token = token && *token ? strdup(token) : NULL;
+    reg->token = cadre_env_secret("CADRE_METRICS_TOKEN", NULL); /* or CADRE_METRICS_TOKEN_FILE */
     cadre__app_metrics(app, &(cadre_metrics_opts){ .path = "/metrics" });
     cadre_app_on_response(app, on_response, reg);
 }

@@ -119,21 +119,12 @@ int cadre__app_load_secret(cadre_app *app)
     if (app->secret_set)
         return 0;
     wipe_keys(app);
-    const char *env = getenv("CADRE_SECRET_KEY"), *file = getenv("CADRE_SECRET_KEY_FILE");
-    char *key = NULL;
-    const char *from = NULL;
-    if (env && *env) {
-        key = strdup(env);
-        from = "CADRE_SECRET_KEY";
-    } else if (file && *file) {
-        key = read_first_line(file);
-        from = "CADRE_SECRET_KEY_FILE";
-        if (!key) {
-            cadre_log(CADRE_LOG_ERROR, "CADRE_SECRET_KEY_FILE: cannot read %s: %s", file,
-                      strerror(errno));
-            return CADRE_EINVAL;
-        }
-    } else if (app->dev) {
+    bool failed;
+    char *key = cadre_env_secret("CADRE_SECRET_KEY", &failed); /* or CADRE_SECRET_KEY_FILE */
+    const char *from = key ? "CADRE_SECRET_KEY" : NULL;
+    if (failed)
+        return CADRE_EINVAL;
+    if (!key && app->dev) {
         key = dev_key();
         from = DEV_KEY_FILE;
     }

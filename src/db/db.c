@@ -103,8 +103,15 @@ int cadre_db_open(const char *url, cadre_db **out)
 
 int cadre_db_open_env(const char *fallback_url, cadre_db **out)
 {
-    const char *url = getenv("CADRE_DATABASE_URL");
-    return cadre_db_open(url && *url ? url : fallback_url, out);
+    bool failed;
+    char *url = cadre_env_secret("CADRE_DATABASE_URL", &failed); /* or CADRE_DATABASE_URL_FILE */
+    if (failed) {
+        *out = NULL;
+        return CADRE_EINVAL;
+    }
+    int rc = cadre_db_open(url ? url : fallback_url, out);
+    free(url);
+    return rc;
 }
 
 void cadre_db_close(cadre_db *db)

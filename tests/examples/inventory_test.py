@@ -1704,6 +1704,27 @@ class HealthTest(ServedTest):
         self.addCleanup(srv3.stop)
         self.assertEqual(self.metrics(srv3)[0], 404)
 
+    def test_secrets_from_files(self):
+        # Docker's and Kubernetes' secrets: NAME_FILE names a file holding the value
+        url_file = os.path.join(self.db.dir, "database-url")
+        token_file = os.path.join(self.db.dir, "metrics-token")
+        with open(url_file, "w") as f:
+            f.write(self.db.url + "\n")
+        with open(token_file, "w") as f:
+            f.write("file-token-0123456789\n")
+        srv = Server(self.db, env={"CADRE_DATABASE_URL": "", "CADRE_DATABASE_URL_FILE": url_file,
+                                   "CADRE_METRICS_TOKEN_FILE": token_file})
+        self.addCleanup(srv.stop)
+        self.assertEqual(health(srv, "/readyz?verbose")[1]["status"], "pass")  # the same database
+        status, _ = self.metrics(srv, {"X-Forwarded-For": "203.0.113.7",
+                                       "Authorization": "Bearer file-token-0123456789"})
+        self.assertEqual(status, 200)
+        # a file that is not there: said, and nothing done
+        rc, out, err = self.db.run("migrate", env={"CADRE_DATABASE_URL": "",
+                                                   "CADRE_DATABASE_URL_FILE": url_file + ".gone"})
+        self.assertNotEqual(rc, 0)
+        self.assertIn(f"CADRE_DATABASE_URL_FILE: cannot read {url_file}.gone: No such file", err)
+
     def test_access_log_names_the_user(self):
         srv = Server(self.db, args=("--access-log",))
         self.addCleanup(srv.stop)
