@@ -122,10 +122,38 @@ static void ready(int port, void *ctx)
     close(fd);
 }
 
-/* serve [options]: argv[0] is "serve" */
-static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
+/* The serve settings that the environment may give, each as its option: a value, or for a
+ * switch "1"/"true"/"yes" (on) — flags given on the command line win over them. */
+static const struct {
+    const char *env, *flag;
+    bool value; /* the option takes a value; else a switch */
+} env_settings[] = {
+    { "CADRE_HOST", "--host", true },
+    { "CADRE_PORT", "--port", true },
+    { "CADRE_WORKERS", "--workers", true },
+    { "CADRE_LOG_LEVEL", "--log-level", true },
+    { "CADRE_LOG_FORMAT", "--log-format", true },
+    { "CADRE_ACCESS_LOG", "--access-log", false },
+    { "CADRE_NO_REQUEST_IDS", "--no-request-ids", false },
+    { "CADRE_NO_METRICS", "--no-metrics", false },
+    { "CADRE_HEADER_TIMEOUT", "--header-timeout", true },
+    { "CADRE_BODY_TIMEOUT", "--body-timeout", true },
+    { "CADRE_KEEPALIVE_TIMEOUT", "--keepalive-timeout", true },
+    { "CADRE_WRITE_TIMEOUT", "--write-timeout", true },
+    { "CADRE_SHUTDOWN_TIMEOUT", "--shutdown-timeout", true },
+    { "CADRE_DRAIN_DELAY", "--drain-delay", true },
+    { "CADRE_MAX_BODY", "--max-body", true },
+    { "CADRE_MAX_HEAD", "--max-head", true },
+    { "CADRE_MAX_TARGET", "--max-target", true },
+};
+#define NENV (sizeof env_settings / sizeof env_settings[0])
+_Static_assert(NENV == 17, "cmd_config prints each of env_settings, in its order");
+
+/* The serve settings: the app's, then $PORT and the CADRE_* environment, then the options of
+ * argv (argv[0] is the command). Returns 0, or 2 after saying which setting is wrong. */
+static int resolve(cadre_app *app, int argc, char **argv, cadre_server_config *cfg_out,
+                   cadre_log_level *level_out, cadre_log_format *format_out, bool *reload_out)
 {
-    (void)ctx;
     int status = 2;
     bool reload = false;
     cadre_server_config cfg = app->config;
@@ -138,13 +166,46 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
             return 2;
         cfg.port = (int)v;
     }
+    /* the environment's settings first, as options labelled with where they come from */
+    const char *args[2 * NENV + (size_t)argc];
+    char *labels[2 * NENV + (size_t)argc];
+    char label_text[NENV][160];
+    int nargs = 0;
+    for (size_t k = 0; k < NENV; k++) {
+        const char *e = getenv(env_settings[k].env);
+        if (!e || !*e)
+            continue;
+        snprintf(label_text[k], sizeof label_text[k], "%s=%.100s (environment)",
+                 env_settings[k].env, e);
+        if (!env_settings[k].value) {
+            bool on = strcmp(e, "1") == 0 || strcmp(e, "true") == 0 || strcmp(e, "yes") == 0;
+            if (!on && strcmp(e, "0") != 0 && strcmp(e, "false") != 0 && strcmp(e, "no") != 0) {
+                fprintf(stderr, "error: %s: 1, true or yes, or 0, false or no\n", label_text[k]);
+                return 2;
+            }
+            if (!on)
+                continue;
+            labels[nargs] = label_text[k];
+            args[nargs++] = env_settings[k].flag;
+            continue;
+        }
+        labels[nargs] = label_text[k];
+        args[nargs++] = env_settings[k].flag;
+        labels[nargs] = label_text[k];
+        args[nargs++] = e;
+    }
     for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define OPT(name) (strcmp(o, name) == 0)
+        labels[nargs] = NULL;
+        args[nargs++] = argv[i];
+    }
+    for (int i = 0; i < nargs; i++) {
+        const char *o = args[i];
+        const char *val = i + 1 < nargs ? args[i + 1] : NULL;
+        const char *label = labels[i] ? labels[i] : o; /* what an error names */
+        #define OPT(name) (strcmp(o, name) == 0)
 #define NUM_IN(min, max)                                                                           \
     do {                                                                                           \
-        if (num(o, val, (min), (max), &v) != 0)                                                    \
+        if (num(label, val, (min), (max), &v) != 0)                                                    \
             goto out;                                                                              \
         i++;                                                                                       \
     } while (0)
@@ -153,7 +214,7 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
 #define TIMEOUT() NUM_IN(1, 86400000)
         if (OPT("--host")) {
             if (!val) {
-                fprintf(stderr, "error: --host needs a value\n");
+                fprintf(stderr, "error: %s needs a value\n", label);
                 goto out;
             }
             cfg.host = val;
@@ -166,7 +227,7 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
             cfg.workers = (int)v;
         } else if (OPT("--log-level")) {
             if (!val || cadre_log_level_parse(val, &level) != 0) {
-                fprintf(stderr, "error: --log-level takes debug, info, warn, error or off\n");
+                fprintf(stderr, "error: %s: debug, info, warn, error or off\n", label);
                 goto out;
             }
             i++;
@@ -176,13 +237,13 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
             else if (val && strcmp(val, "json") == 0)
                 format = CADRE_LOG_JSON;
             else {
-                fprintf(stderr, "error: --log-format takes plain or json\n");
+                fprintf(stderr, "error: %s: plain or json\n", label);
                 goto out;
             }
             i++;
         } else if (OPT("--docs-assets")) {
             if (!val) {
-                fprintf(stderr, "error: --docs-assets needs a directory\n");
+                fprintf(stderr, "error: %s needs a directory\n", label);
                 goto out;
             }
             if (cadre_app_docs_assets(app, val) != 0) {
@@ -244,6 +305,26 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
         fprintf(stderr, "error: --max-head must be at least 64 and --max-target at least 1\n");
         goto out;
     }
+    *cfg_out = cfg;
+    *level_out = level;
+    *format_out = format;
+    *reload_out = reload;
+    status = 0;
+out:
+    return status;
+}
+
+/* serve [options]: argv[0] is "serve" */
+static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    (void)ctx;
+    cadre_server_config cfg;
+    cadre_log_level level;
+    cadre_log_format format;
+    bool reload;
+    int status = resolve(app, argc, argv, &cfg, &level, &format, &reload);
+    if (status)
+        return status;
     cadre_log_configure(level, format, -1);
     if (reload)
         return cadre__serve_reload(&cfg, argc, argv);
@@ -258,9 +339,93 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
         const char *source = getenv("CADRE_RELOAD_SOURCE");
         app->reload_source = source && *source == '/' ? source : NULL;
     }
-    status = cadre_app_serve(app, &cfg) == 0 ? 0 : 1;
-out:
-    return status;
+    return cadre_app_serve(app, &cfg) == 0 ? 0 : 1;
+}
+
+/* Where setting k's value came from: the command line, the environment, or the default. */
+static const char *source_of(size_t k, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], env_settings[k].flag) == 0)
+            return "command line";
+    const char *e = getenv(env_settings[k].env);
+    return e && *e ? "environment" : "default";
+}
+
+/* A secret's line: set or not, and from where, never its value. */
+static void secret_line(const char *name)
+{
+    char file[64];
+    snprintf(file, sizeof file, "%s_FILE", name);
+    const char *v = getenv(name), *f = getenv(file);
+    if (v && *v)
+        printf("%-26s ******** # environment, hidden\n", name);
+    else if (f && *f && access(f, R_OK) == 0)
+        printf("%-26s ******** # from %s=%s, hidden\n", name, file, f);
+    else if (f && *f)
+        printf("%-26s (%s=%s cannot be read)\n", name, file, f);
+    else
+        printf("%-26s (not set)\n", name);
+}
+
+/* config [serve options]: the settings serve would run with, each with where it came from, the
+ * secrets hidden; checked as serve checks them (a bad one: status 2, naming it). */
+static int cmd_config(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    (void)ctx;
+    cadre_server_config c;
+    cadre_log_level level;
+    cadre_log_format format;
+    bool reload;
+    int status = resolve(app, argc, argv, &c, &level, &format, &reload);
+    if (status)
+        return status;
+    static const char *const levels[] = { "debug", "info", "warn", "error", "off" };
+    char values[NENV][64];
+    snprintf(values[0], 64, "%s", c.host);
+    snprintf(values[1], 64, "%d", c.port);
+    snprintf(values[2], 64, "%d%s", c.workers, c.workers ? "" : " (one per CPU)");
+    snprintf(values[3], 64, "%s", levels[level]);
+    snprintf(values[4], 64, "%s", format == CADRE_LOG_JSON ? "json" : "plain");
+    snprintf(values[5], 64, "%s", c.access_log ? "1" : "0");
+    snprintf(values[6], 64, "%s", c.request_ids ? "0" : "1");
+    snprintf(values[7], 64, "%s", cadre__metrics_on(app) ? "0" : "1");
+    snprintf(values[8], 64, "%u", c.header_timeout_ms);
+    snprintf(values[9], 64, "%u", c.body_timeout_ms);
+    snprintf(values[10], 64, "%u", c.keepalive_timeout_ms);
+    snprintf(values[11], 64, "%u", c.write_timeout_ms);
+    snprintf(values[12], 64, "%u", c.shutdown_timeout_ms);
+    snprintf(values[13], 64, "%u", c.drain_delay_ms);
+    snprintf(values[14], 64, "%zu", c.limits.max_body);
+    snprintf(values[15], 64, "%zu", c.limits.max_head);
+    snprintf(values[16], 64, "%zu", c.limits.max_target);
+    for (size_t k = 0; k < NENV; k++)
+        printf("%-26s %-24s # %s, %s\n", env_settings[k].env, values[k],
+               source_of(k, argc, argv), env_settings[k].flag);
+    /* the database: its URL without a password */
+    const char *url = getenv("CADRE_DATABASE_URL");
+    if (url && *url) {
+        const char *scheme = strstr(url, "://"), *at = strrchr(url, '@');
+        const char *colon = scheme && at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+        if (strstr(url, "password="))
+            printf("%-26s %s\n", "CADRE_DATABASE_URL", "(set, with a password: hidden)");
+        else if (colon)
+            printf("%-26s %.*s:********%s # environment, password hidden\n", "CADRE_DATABASE_URL",
+                   (int)(colon - url), url, at);
+        else
+            printf("%-26s %s # environment\n", "CADRE_DATABASE_URL", url);
+    } else {
+        const char *f = getenv("CADRE_DATABASE_URL_FILE");
+        printf("%-26s %s\n", "CADRE_DATABASE_URL",
+               f && *f ? "(read from the file in CADRE_DATABASE_URL_FILE)"
+                       : "(not set: the app's default database)");
+    }
+    secret_line("CADRE_SECRET_KEY");
+    secret_line("CADRE_METRICS_TOKEN");
+    const char *allow = getenv("CADRE_METRICS_ALLOW"), *proxies = getenv("CADRE_TRUSTED_PROXIES");
+    printf("%-26s %s\n", "CADRE_METRICS_ALLOW", allow && *allow ? allow : "(loopback only)");
+    printf("%-26s %s\n", "CADRE_TRUSTED_PROXIES", proxies && *proxies ? proxies : "(none)");
+    return 0;
 }
 
 void cadre__main_install(cadre_app *app)
@@ -271,6 +436,8 @@ void cadre__main_install(cadre_app *app)
         cadre_command_fn fn;
     } builtin[] = {
         { "serve", "[serve] [options]     serves the app (the default; options below)", cmd_serve },
+        { "config", "config [options]      prints the settings serve would use, and from where",
+          cmd_config },
         { "routes", "routes                lists the routes", cmd_routes },
         { "openapi", "openapi               prints the OpenAPI 3.1 document", cmd_openapi },
         { "help", "help                  this text", cmd_help },

@@ -1587,6 +1587,40 @@ class LoggingTest(Base):
         self.assertRegex(rec.get('request_id', ''), r'^[0-9a-f]{32}$')
         self.assertRegex(rec.get('duration_ms', ''), r'^\d+\.\d{3}$')
 
+    def test_settings_from_the_environment(self):
+        # CADRE_* gives serve's settings; the command line wins over it
+        env = dict(os.environ, CADRE_LOG_FORMAT='json', CADRE_ACCESS_LOG='1',
+                   CADRE_NO_REQUEST_IDS='yes', CADRE_WORKERS='1')
+        srv = Server(('--workers', '2'), 2, env=env)
+        self.servers.append(srv)
+        for line in srv.log_lines():
+            json.loads(line.decode('utf-8'))  # the format the environment asked for
+        self.assertIn(b'(2 workers', b''.join(srv.log_lines()))  # the flag's, not the env's
+        r = self.roundtrip(req('GET', '/plaintext'), server=srv)
+        self.assertIsNone(r.header('X-Request-ID'))
+        # config: what serve would use, and from where, the secrets hidden
+        out = subprocess.run([APP, 'config', '--port', '9999'], capture_output=True, text=True,
+                             timeout=30, env=dict(env, CADRE_DATABASE_URL='postgresql://u:pw@db/x',
+                                                  CADRE_SECRET_KEY='k' * 40))
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = {l.split()[0]: l for l in out.stdout.splitlines()}
+        self.assertRegex(lines['CADRE_PORT'], r'^CADRE_PORT +9999 +# command line, --port$')
+        self.assertRegex(lines['CADRE_LOG_FORMAT'], r' json +# environment, --log-format$')
+        self.assertRegex(lines['CADRE_HOST'], r' 127\.0\.0\.1 +# default, --host$')
+        self.assertIn('postgresql://u:********@db/x', lines['CADRE_DATABASE_URL'])
+        self.assertNotIn('pw', out.stdout)
+        self.assertNotIn('k' * 40, out.stdout)
+        # a bad value: refused at start-up, naming the setting
+        for name, value, said in (('CADRE_WORKERS', 'lots', 'needs a number from 0 to 1024'),
+                                  ('CADRE_ACCESS_LOG', 'maybe', '1, true or yes, or 0, false or no'),
+                                  ('CADRE_LOG_LEVEL', 'loud', 'debug, info, warn, error or off'),
+                                  ('CADRE_HEADER_TIMEOUT', '0', 'not a number from 1 to')):
+            p = subprocess.run([APP, 'serve', '--port', '0'], capture_output=True, text=True,
+                               timeout=30, env=dict(os.environ, **{name: value}))
+            self.assertEqual(p.returncode, 2, (name, p.stderr))
+            self.assertIn(f'error: {name}={value} (environment)', p.stderr)
+            self.assertIn(said, p.stderr)
+
     def test_plain_log_format(self):
         # "2026-11-26T14:00:00.123Z INFO message"
         srv = self.start_server('--log-level', 'info', '--log-format', 'plain')
