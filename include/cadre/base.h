@@ -384,6 +384,19 @@ void cadre_log_request_id(const char *id);
  */
 char *cadre_env_secret(const char *name, bool *failed);
 
+/**
+ * Reads the configuration file that $CADRE_CONFIG names, once per process (later calls return
+ * the first answer): NAME=value lines (blank lines and # comments skipped, "export " and quotes
+ * around the value allowed), NAME being CADRE_... or PORT, each set in the environment unless the
+ * environment has it already — so the command line wins over the environment, and the
+ * environment over the file. cadre_app_new and cadre_db_open_env call it. Returns 0, or
+ * CADRE_EINVAL after logging "FILE:LINE: ..." for each line it refused (or the file's error).
+ */
+int cadre_config_load(void);
+
+/** Whether name's value came from the configuration file (for `APP config`). */
+bool cadre_config_from_file(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

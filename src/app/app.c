@@ -23,6 +23,9 @@ cadre_app *cadre_app_new(const char *name)
         return NULL;
     }
     cadre_server_config_default(&app->config);
+    if (cadre_config_load() != 0) /* $CADRE_CONFIG's settings, before any is read */
+        cadre_app_config_error(app, NULL, 0, "the configuration file (CADRE_CONFIG) has errors "
+                               "(said above)");
     cadre_buf_init(&app->openapi, 0);
     pthread_mutex_init(&app->openapi_lock, NULL);
     cadre__openapi_install(app);
@@ -195,7 +198,10 @@ void cadre_app_config_error(cadre_app *app, const char *file, int line, const ch
     char *s = e ? malloc(n) : NULL;
     if (!s)
         cadre_panic("out of memory recording a configuration error: %s", msg);
-    snprintf(s, n, "%s:%d: %s", file ? file : "?", line, msg);
+    if (file)
+        snprintf(s, n, "%s:%d: %s", file, line, msg);
+    else /* not from a line of the app's code: the message says where */
+        snprintf(s, n, "%s", msg);
     *e = s;
 }
 

@@ -349,7 +349,8 @@ static const char *source_of(size_t k, int argc, char **argv)
         if (strcmp(argv[i], env_settings[k].flag) == 0)
             return "command line";
     const char *e = getenv(env_settings[k].env);
-    return e && *e ? "environment" : "default";
+    return !e || !*e ? "default" : cadre_config_from_file(env_settings[k].env) ? "config file"
+                                                                              : "environment";
 }
 
 /* A secret's line: set or not, and from where, never its value. */
@@ -359,7 +360,8 @@ static void secret_line(const char *name)
     snprintf(file, sizeof file, "%s_FILE", name);
     const char *v = getenv(name), *f = getenv(file);
     if (v && *v)
-        printf("%-26s ******** # environment, hidden\n", name);
+        printf("%-26s ******** # %s, hidden\n", name,
+               cadre_config_from_file(name) ? "config file" : "environment");
     else if (f && *f && access(f, R_OK) == 0)
         printf("%-26s ******** # from %s=%s, hidden\n", name, file, f);
     else if (f && *f)
@@ -377,6 +379,8 @@ static int cmd_config(cadre_app *app, int argc, char **argv, void *ctx)
     cadre_log_level level;
     cadre_log_format format;
     bool reload;
+    if (cadre_app_check(app) != 0) /* the configuration file's errors, among others */
+        return 1;
     int status = resolve(app, argc, argv, &c, &level, &format, &reload);
     if (status)
         return status;
@@ -404,16 +408,17 @@ static int cmd_config(cadre_app *app, int argc, char **argv, void *ctx)
                source_of(k, argc, argv), env_settings[k].flag);
     /* the database: its URL without a password */
     const char *url = getenv("CADRE_DATABASE_URL");
+    const char *from = cadre_config_from_file("CADRE_DATABASE_URL") ? "config file" : "environment";
     if (url && *url) {
         const char *scheme = strstr(url, "://"), *at = strrchr(url, '@');
         const char *colon = scheme && at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
         if (strstr(url, "password="))
             printf("%-26s %s\n", "CADRE_DATABASE_URL", "(set, with a password: hidden)");
         else if (colon)
-            printf("%-26s %.*s:********%s # environment, password hidden\n", "CADRE_DATABASE_URL",
-                   (int)(colon - url), url, at);
+            printf("%-26s %.*s:********%s # %s, password hidden\n", "CADRE_DATABASE_URL",
+                   (int)(colon - url), url, at, from);
         else
-            printf("%-26s %s # environment\n", "CADRE_DATABASE_URL", url);
+            printf("%-26s %s # %s\n", "CADRE_DATABASE_URL", url, from);
     } else {
         const char *f = getenv("CADRE_DATABASE_URL_FILE");
         printf("%-26s %s\n", "CADRE_DATABASE_URL",

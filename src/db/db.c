@@ -104,6 +104,10 @@ int cadre_db_open(const char *url, cadre_db **out)
 int cadre_db_open_env(const char *fallback_url, cadre_db **out)
 {
     bool failed;
+    if (cadre_config_load() != 0) { /* $CADRE_CONFIG's settings first (said above) */
+        *out = NULL;
+        return CADRE_EINVAL;
+    }
     char *url = cadre_env_secret("CADRE_DATABASE_URL", &failed); /* or CADRE_DATABASE_URL_FILE */
     if (failed) {
         *out = NULL;

@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -1620,6 +1621,37 @@ class LoggingTest(Base):
             self.assertEqual(p.returncode, 2, (name, p.stderr))
             self.assertIn(f'error: {name}={value} (environment)', p.stderr)
             self.assertIn(said, p.stderr)
+
+    def test_settings_from_a_config_file(self):
+        # CADRE_CONFIG: NAME=value lines; the environment wins over the file
+        with tempfile.NamedTemporaryFile('w', suffix='.env', delete=False) as f:
+            f.write('# the shop\nCADRE_LOG_FORMAT="json"\nexport CADRE_NO_REQUEST_IDS=1\n'
+                    '\nCADRE_WORKERS=3\nCADRE_SECRET_KEY=' + 's' * 40 + '\n')
+            path = f.name
+        self.addCleanup(os.unlink, path)
+        env = dict(os.environ, CADRE_CONFIG=path, CADRE_WORKERS='1')
+        out = subprocess.run([APP, 'config'], capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = {l.split()[0]: l for l in out.stdout.splitlines()}
+        self.assertRegex(lines['CADRE_LOG_FORMAT'], r' json +# config file, --log-format$')
+        self.assertRegex(lines['CADRE_WORKERS'], r' 1 +# environment, --workers$')
+        self.assertIn('******** # config file, hidden', lines['CADRE_SECRET_KEY'])
+        self.assertNotIn('s' * 40, out.stdout)
+        srv = Server((), 1, env=env)
+        self.servers.append(srv)
+        for line in srv.log_lines():
+            json.loads(line.decode('utf-8'))
+        self.assertIsNone(self.roundtrip(req('GET', '/plaintext'), server=srv).header('X-Request-ID'))
+        # a line that is not a setting, and a file that is not there: refused, said where
+        with open(path, 'a') as f:
+            f.write('HOME=/tmp\n')
+        for config, said in ((path, f'{path}:7: not a setting'),
+                             (path + '.gone', 'CADRE_CONFIG: cannot read ' + path + '.gone')):
+            p = subprocess.run([APP, 'serve', '--port', '0'], capture_output=True, text=True,
+                               timeout=30, env=dict(os.environ, CADRE_CONFIG=config))
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(said, p.stderr)
+            self.assertIn('not serving', p.stderr)
 
     def test_plain_log_format(self):
         # "2026-11-26T14:00:00.123Z INFO message"
