@@ -881,6 +881,9 @@ void cadre_server_stop(void)
     }
 }
 
+/* A second stop signal while requests drain: the workers close what is left at once. */
+static atomic_bool force_stop;
+
 static void *worker_thread(void *arg)
 {
     cadre__worker *w = arg;
@@ -891,10 +894,14 @@ static void *worker_thread(void *arg)
         w->listening = true;
     for (;;) {
         cadre__worker_poll(w, -1);
-        if (w->stopping && (w->num_conns == 0 || w->now_ms >= w->stop_deadline))
+        if (w->stopping && (w->num_conns == 0 || w->now_ms >= w->stop_deadline ||
+                            atomic_load_explicit(&force_stop, memory_order_relaxed)))
             break;
     }
-    if (w->num_conns)
+    if (w->num_conns && atomic_load(&force_stop))
+        cadre_log(CADRE_LOG_WARN, "worker %d: stopped at once, closing %zu connection(s)", w->id,
+                  w->num_conns);
+    else if (w->num_conns)
         cadre_log(CADRE_LOG_WARN, "worker %d: shutdown deadline passed, closing %zu connection(s)",
                   w->id, w->num_conns);
     return NULL;
@@ -950,6 +957,7 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
 {
     int rc = 0;
     tune_malloc();
+    atomic_store(&force_stop, false);
     int nw = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nw < 1)
         nw = 1;
@@ -1072,8 +1080,25 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
         ssize_t n = write(ws[i].wake_fd, &one, sizeof one);
         (void)n;
     }
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    /* the workers drain their requests; a second stop signal meanwhile ends it at once */
+    for (int i = 0; i < started; i++) {
+        while (sfd >= 0 && pthread_tryjoin_np(th[i], NULL) == EBUSY) {
+            struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+            struct signalfd_siginfo si;
+            if (poll(&pfd, 1, 50) <= 0 || read(sfd, &si, sizeof si) != (ssize_t)sizeof si ||
+                si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2 || atomic_load(&force_stop))
+                continue;
+            cadre_log(CADRE_LOG_INFO, "a second signal: closing the connections left now");
+            atomic_store(&force_stop, true);
+            for (int k = 0; k < started; k++) {
+                uint64_t one = 1;
+                ssize_t n = write(ws[k].wake_fd, &one, sizeof one);
+                (void)n;
+            }
+        }
+        if (sfd < 0)
+            pthread_join(th[i], NULL);
+    }
     if (rc == 0)
         cadre_log(CADRE_LOG_INFO, "stopped");
 

@@ -1443,6 +1443,21 @@ class ShutdownTest(Base):
             self.fail('in-flight connection left open after the server exited')
         self.assertNotIn(b'slept', data)
 
+    def test_a_second_signal_ends_the_drain(self):
+        srv = self.start_server('--shutdown-timeout', '60000')
+        busy = self.connect(srv, timeout=30)
+        busy.send(req('GET', '/sleep?ms=20000'))
+        time.sleep(0.2)
+        srv.signal(signal.SIGTERM)
+        time.sleep(0.3)  # draining: the request in flight holds the stop
+        self.assertIsNone(srv.wait(0.2))
+        t = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        self.assertEqual(srv.wait(5), 0, srv.stderr())
+        self.assertLess(time.monotonic() - t, 5)
+        self.assertIn('a second signal: closing the connections left now', srv.stderr())
+        self.assertNotIn(b'slept', busy.read_until_eof(3))
+
     def test_sigterm_with_several_workers(self):
         srv = self.start_server(workers=3)
         conns = [self.connect(srv) for _ in range(6)]
