@@ -259,9 +259,7 @@ cadre_server_config cadre__app_server_config(cadre_app *app, const cadre_server_
     cadre_server_config cfg = config ? *config : app->config;
     cfg.body_on_demand = true; /* the pipeline reads it, after guards and middleware */
     /* the hook only when something listens: it costs two clock reads per request */
-    /* the metrics' hook is the first one */
-    size_t hooks = app->on_response.len - (app->on_response.len && !cadre__metrics_on(app));
-    if (!cfg.on_response && (cfg.access_log || hooks))
+    if (!cfg.on_response && (cfg.access_log || app->on_response.len))
         cfg.on_response = cadre__app_on_response;
     app->access_log = cfg.access_log;
     if (!cfg.on_stopping) {

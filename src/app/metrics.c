@@ -27,6 +27,7 @@
 
 typedef struct series {
     char *key;                     /* the label values, each followed by '\0' */
+    size_t len;                    /* key's bytes */
     _Atomic uint64_t count;        /* a counter's value; a histogram's observations */
     _Atomic uint64_t sum_bits;     /* a histogram's sum, a double's bits */
     _Atomic uint64_t buckets[];    /* a histogram's: observations <= each bound */
@@ -49,6 +50,7 @@ typedef struct gauge {
     char *name, *help;
     double (*fn)(void *ctx);
     void *ctx;
+    bool counter; /* a value that only grows, read by a function (process_cpu_seconds_total) */
 } gauge;
 
 struct cadre__metrics {
@@ -170,15 +172,35 @@ cadre_metric *cadre_histogram(cadre_app *app, const char *name, const char *help
     return metric_new(app, name, help, labels, true, buckets, nbuckets);
 }
 
-/* The series of those label values, made when it is the first time (NULL: the table is full,
- * or out of memory). The key is the values, each ended by '\0'. */
+/* The series of key (len bytes) in m's table, or NULL; *empty gets the first empty slot on its
+ * probe line (SIZE_MAX: none). Safe without the lock: slots only ever go from NULL to a series. */
+static series *find(cadre_metric *m, const char *key, size_t len, uint64_t h, size_t *empty)
+{
+    size_t mask = 2 * MAX_SERIES - 1;
+    *empty = SIZE_MAX;
+    for (size_t i = h & mask, probes = 0; probes <= mask; i = (i + 1) & mask, probes++) {
+        series *s = atomic_load_explicit(&m->slots[i], memory_order_acquire);
+        if (!s) {
+            *empty = i;
+            return NULL;
+        }
+        if (s->len == len && memcmp(s->key, key, len) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* The series of those label values (given up to the first NULL; the ones missing are ""), made
+ * the first time (NULL: the metric has MAX_SERIES already, or out of memory). Its key is the
+ * values, each ended by '\0'. */
 static series *series_of(cadre_metric *m, const char *const *labels)
 {
     char key[1024];
     size_t len = 0;
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    bool ended = !labels;
     for (size_t i = 0; i < m->nlabels; i++) {
-        const char *v = labels && labels[i] ? labels[i] : "";
+        ended = ended || !labels[i];
+        const char *v = ended ? "" : labels[i];
         size_t n = strlen(v);
         size_t room = sizeof key - len - (m->nlabels - i); /* a '\0' for each value left */
         if (n > room) /* values too long for labels: cut */
@@ -187,52 +209,35 @@ static series *series_of(cadre_metric *m, const char *const *labels)
         len += n;
         key[len++] = '\0';
     }
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)key[i]) * 1099511628211u;
-    size_t mask = 2 * MAX_SERIES - 1;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = h & mask, probes = 0; probes <= mask; i = (i + 1) & mask, probes++) {
-            series *s = atomic_load_explicit(&m->slots[i], memory_order_acquire);
-            if (!s)
-                break;
-            if (memcmp(s->key, key, len) == 0 && (len == 0 || s->key[len - 1] == '\0'))
-                return s;
-        }
-        if (pass == 1)
-            break;
-        /* not there: add it, under the lock (another thread may have meanwhile) */
-        pthread_mutex_lock(m->lock);
-        series *found = NULL;
-        size_t i = h & mask;
-        for (size_t probes = 0; probes <= mask; i = (i + 1) & mask, probes++) {
-            series *s = atomic_load_explicit(&m->slots[i], memory_order_relaxed);
-            if (!s)
-                break;
-            if (memcmp(s->key, key, len) == 0) {
-                found = s;
-                break;
-            }
-        }
-        if (!found && atomic_load(&m->nseries) < MAX_SERIES) {
-            found = calloc(1, sizeof *found + (m->histogram ? m->nbounds : 0) * sizeof(uint64_t));
-            char *k = found ? malloc(len ? len : 1) : NULL;
-            if (k) {
-                memcpy(k, key, len);
-                found->key = k;
-                atomic_store_explicit(&m->slots[i], found, memory_order_release);
-                atomic_fetch_add(&m->nseries, 1);
-            } else {
-                free(found);
-                found = NULL;
-            }
-        }
-        pthread_mutex_unlock(m->lock);
-        if (!found && !atomic_exchange(&m->dropped, true))
-            cadre_log(CADRE_LOG_WARN, "metric %s: more than %d series (label values): the new "
-                                      "ones are not counted", m->name, MAX_SERIES);
+    size_t empty;
+    series *found = find(m, key, len, h, &empty);
+    if (found)
         return found;
+    /* not there: add it, under the lock (another thread may have meanwhile) */
+    pthread_mutex_lock(m->lock);
+    found = find(m, key, len, h, &empty);
+    if (!found && empty != SIZE_MAX && atomic_load(&m->nseries) < MAX_SERIES) {
+        found = calloc(1, sizeof *found + (m->histogram ? m->nbounds : 0) * sizeof(uint64_t));
+        char *k = found ? malloc(len ? len : 1) : NULL;
+        if (k) {
+            memcpy(k, key, len);
+            found->key = k;
+            found->len = len;
+            atomic_store_explicit(&m->slots[empty], found, memory_order_release);
+            atomic_fetch_add(&m->nseries, 1);
+        } else {
+            free(found);
+            found = NULL;
+        }
     }
-    return NULL;
+    pthread_mutex_unlock(m->lock);
+    if (!found && !atomic_exchange(&m->dropped, true))
+        cadre_log(CADRE_LOG_WARN, "metric %s: more than %d series (label values): the new ones "
+                                  "are not counted", m->name, MAX_SERIES);
+    return found;
 }
 
 void cadre_counter_add(cadre_metric *m, uint64_t n, const char *const *labels)
@@ -263,13 +268,14 @@ void cadre_histogram_observe(cadre_metric *m, double v, const char *const *label
     atomic_fetch_add_explicit(&s->count, 1, memory_order_release);
 }
 
-int cadre_gauge(cadre_app *app, const char *name, const char *help, double (*fn)(void *ctx),
-                void *ctx)
+/* A value read by fn when /metrics is asked; counter: typed a counter (it only grows). */
+static int read_on_scrape(cadre_app *app, const char *name, const char *help,
+                          double (*fn)(void *ctx), void *ctx, bool counter)
 {
     struct cadre__metrics *reg = app->metrics;
     if (!reg || !fn || !name_ok(name, false))
         return CADRE_EINVAL;
-    gauge g = { strdup(name), strdup(help ? help : ""), fn, ctx };
+    gauge g = { strdup(name), strdup(help ? help : ""), fn, ctx, counter };
     pthread_mutex_lock(&reg->lock);
     int rc = !g.name || !g.help ? CADRE_ENOMEM : taken(reg, name) ? CADRE_EEXIST : 0;
     gauge *slot = rc == 0 ? CADRE_VEC_PUSH(&reg->gauges, NULL, 0) : NULL;
@@ -283,6 +289,12 @@ int cadre_gauge(cadre_app *app, const char *name, const char *help, double (*fn)
         free(g.help);
     }
     return rc;
+}
+
+int cadre_gauge(cadre_app *app, const char *name, const char *help, double (*fn)(void *ctx),
+                void *ctx)
+{
+    return read_on_scrape(app, name, help, fn, ctx, false);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -536,15 +548,24 @@ static int metrics_page(cadre_request *r)
                                    "(CADRE_METRICS_TOKEN).");
     cadre_buf b;
     cadre_buf_init_arena(&b, r->arena, (size_t)64 << 20);
-    pthread_mutex_lock(&reg->lock); /* the lists, not the counts */
+    /* the lists as they are now (a metric added meanwhile may move them), not the counts:
+     * metrics and their names live as long as the app */
+    pthread_mutex_lock(&reg->lock);
     size_t nm = reg->metrics.len, ng = reg->gauges.len;
+    cadre_metric **ms = cadre_alloc(r, (nm + 1) * sizeof *ms);
+    gauge *gs = cadre_alloc(r, (ng + 1) * sizeof *gs);
+    if (ms && gs) {
+        memcpy(ms, reg->metrics.items, nm * sizeof *ms);
+        memcpy(gs, reg->gauges.items, ng * sizeof *gs);
+    }
     pthread_mutex_unlock(&reg->lock);
+    if (!ms || !gs)
+        return CADRE_ENOMEM;
     for (size_t i = 0; i < nm; i++)
-        put_metric(&b, reg->metrics.items[i]);
+        put_metric(&b, ms[i]);
     for (size_t i = 0; i < ng; i++) {
-        const gauge *g = &reg->gauges.items[i];
-        bool counter = strstr(g->name, "_total") && !strstr(g->name, "_total_");
-        put_head(&b, g->name, g->help, counter ? "counter" : "gauge");
+        const gauge *g = &gs[i];
+        put_head(&b, g->name, g->help, g->counter ? "counter" : "gauge");
         cadre_buf_appendf(&b, "%s ", g->name);
         put_double(&b, g->fn(g->ctx));
         cadre_buf_append(&b, "\n", 1);
@@ -558,8 +579,6 @@ static void on_response(cadre_request *r, int status, uint64_t bytes, uint64_t e
 {
     (void)bytes;
     struct cadre__metrics *reg = ctx;
-    if (reg->off)
-        return;
     /* the standard methods by name, any other as _OTHER (OpenTelemetry's): a client inventing
      * methods must not invent series */
     static const char *const methods[] = { "GET",     "HEAD",    "POST",  "PUT",    "PATCH",
@@ -586,6 +605,12 @@ void cadre__metrics_off(cadre_app *app)
         return;
     app->metrics->off = true;
     cadre__routes_remove(app, metrics_page);
+    /* and its response hook: with no other, the server does not time responses at all */
+    size_t k = 0;
+    for (size_t i = 0; i < app->on_response.len; i++)
+        if (app->on_response.items[i].fn != on_response)
+            app->on_response.items[k++] = app->on_response.items[i];
+    app->on_response.len = k;
 }
 
 bool cadre__metrics_on(const cadre_app *app)
@@ -631,8 +656,8 @@ void cadre__metrics_install(cadre_app *app)
     cadre_gauge(app, "http_requests_in_flight", "Requests being handled now.", in_flight, app);
     cadre_gauge(app, "http_connections_open", "Client connections open now.", open_connections,
                 NULL);
-    cadre_gauge(app, "process_cpu_seconds_total", "User and system CPU time spent, in seconds.",
-                cpu_seconds, NULL);
+    read_on_scrape(app, "process_cpu_seconds_total", "User and system CPU time spent, in seconds.",
+                   cpu_seconds, NULL, true);
     cadre_gauge(app, "process_resident_memory_bytes", "Resident memory size, in bytes.",
                 resident_bytes, NULL);
     cadre_gauge(app, "process_open_fds", "Open file descriptors.", open_fds, NULL);

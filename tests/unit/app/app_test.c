@@ -1145,6 +1145,8 @@ static void test_metrics_registry(void **state)
     cadre_counter_add(jobs, 1, CADRE_LABELS("mail", "ok"));
     cadre_counter_add(jobs, 1, CADRE_LABELS("a \"b\"\\c\nd", "failed"));
     cadre_counter_add(size, 1, NULL); /* not a counter: nothing */
+    cadre_counter_add(jobs, 5, CADRE_LABELS("mail")); /* fewer values than labels: "" for the rest */
+    cadre_counter_add(jobs, 1, CADRE_LABELS("mai")); /* a key that is a prefix of another's */
     static const double seen[] = { 0.0625, 0.5, 0.5, 2, 4, 16 }; /* a sum exact in binary */
     for (size_t i = 0; i < 6; i++)
         cadre_histogram_observe(size, seen[i], NULL);
@@ -1153,6 +1155,8 @@ static void test_metrics_registry(void **state)
     const char *want[] = {
         "# HELP jobs_done_total Jobs done.\n# TYPE jobs_done_total counter\n",
         "jobs_done_total{queue=\"mail\",result=\"ok\"} 3\n",
+        "jobs_done_total{queue=\"mail\",result=\"\"} 5\n",
+        "jobs_done_total{queue=\"mai\",result=\"\"} 1\n",
         "jobs_done_total{queue=\"a \\\"b\\\"\\\\c\\nd\",result=\"failed\"} 1\n",
         "# HELP batch_size Rows per \\\\batch\\nwritten.\n# TYPE batch_size histogram\n"
         "batch_size_bucket{le=\"0.1\"} 1\nbatch_size_bucket{le=\"1\"} 3\n"
