@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,7 +148,6 @@ static const struct {
     { "CADRE_MAX_TARGET", "--max-target", true },
 };
 #define NENV (sizeof env_settings / sizeof env_settings[0])
-_Static_assert(NENV == 17, "cmd_config prints each of env_settings, in its order");
 
 /* The serve settings: the app's, then $PORT and the CADRE_* environment, then the options of
  * argv (argv[0] is the command). Returns 0, or 2 after saying which setting is wrong. */
@@ -167,10 +167,14 @@ static int resolve(cadre_app *app, int argc, char **argv, cadre_server_config *c
         cfg.port = (int)v;
     }
     /* the environment's settings first, as options labelled with where they come from */
-    const char *args[2 * NENV + (size_t)argc];
-    char *labels[2 * NENV + (size_t)argc];
+    const char **args = calloc(2 * NENV + (size_t)argc, sizeof *args);
+    char **labels = calloc(2 * NENV + (size_t)argc, sizeof *labels);
     char label_text[NENV][160];
     int nargs = 0;
+    if (!args || !labels) {
+        fprintf(stderr, "error: out of memory\n");
+        goto out;
+    }
     for (size_t k = 0; k < NENV; k++) {
         const char *e = getenv(env_settings[k].env);
         if (!e || !*e)
@@ -181,7 +185,7 @@ static int resolve(cadre_app *app, int argc, char **argv, cadre_server_config *c
             bool on = strcmp(e, "1") == 0 || strcmp(e, "true") == 0 || strcmp(e, "yes") == 0;
             if (!on && strcmp(e, "0") != 0 && strcmp(e, "false") != 0 && strcmp(e, "no") != 0) {
                 fprintf(stderr, "error: %s: 1, true or yes, or 0, false or no\n", label_text[k]);
-                return 2;
+                goto out;
             }
             if (!on)
                 continue;
@@ -311,6 +315,8 @@ static int resolve(cadre_app *app, int argc, char **argv, cadre_server_config *c
     *reload_out = reload;
     status = 0;
 out:
+    free(args);
+    free(labels);
     return status;
 }
 
@@ -370,6 +376,19 @@ static void secret_line(const char *name)
         printf("%-26s (not set)\n", name);
 }
 
+/* values[k] of the setting named env (one of env_settings), written with fmt. */
+static void show(char values[][64], const char *env, const char *fmt, ...) CADRE_PRINTF(3, 4);
+static void show(char values[][64], const char *env, const char *fmt, ...)
+{
+    for (size_t k = 0; k < NENV; k++)
+        if (strcmp(env_settings[k].env, env) == 0) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(values[k], 64, fmt, ap);
+            va_end(ap);
+        }
+}
+
 /* config [serve options]: the settings serve would run with, each with where it came from, the
  * secrets hidden; checked as serve checks them (a bad one: status 2, naming it). */
 static int cmd_config(cadre_app *app, int argc, char **argv, void *ctx)
@@ -385,24 +404,24 @@ static int cmd_config(cadre_app *app, int argc, char **argv, void *ctx)
     if (status)
         return status;
     static const char *const levels[] = { "debug", "info", "warn", "error", "off" };
-    char values[NENV][64];
-    snprintf(values[0], 64, "%s", c.host);
-    snprintf(values[1], 64, "%d", c.port);
-    snprintf(values[2], 64, "%d%s", c.workers, c.workers ? "" : " (one per CPU)");
-    snprintf(values[3], 64, "%s", levels[level]);
-    snprintf(values[4], 64, "%s", format == CADRE_LOG_JSON ? "json" : "plain");
-    snprintf(values[5], 64, "%s", c.access_log ? "1" : "0");
-    snprintf(values[6], 64, "%s", c.request_ids ? "0" : "1");
-    snprintf(values[7], 64, "%s", cadre__metrics_on(app) ? "0" : "1");
-    snprintf(values[8], 64, "%u", c.header_timeout_ms);
-    snprintf(values[9], 64, "%u", c.body_timeout_ms);
-    snprintf(values[10], 64, "%u", c.keepalive_timeout_ms);
-    snprintf(values[11], 64, "%u", c.write_timeout_ms);
-    snprintf(values[12], 64, "%u", c.shutdown_timeout_ms);
-    snprintf(values[13], 64, "%u", c.drain_delay_ms);
-    snprintf(values[14], 64, "%zu", c.limits.max_body);
-    snprintf(values[15], 64, "%zu", c.limits.max_head);
-    snprintf(values[16], 64, "%zu", c.limits.max_target);
+    char values[NENV][64] = { { 0 } };
+    show(values, "CADRE_HOST", "%s", c.host);
+    show(values, "CADRE_PORT", "%d", c.port);
+    show(values, "CADRE_WORKERS", "%d%s", c.workers, c.workers ? "" : " (one per CPU)");
+    show(values, "CADRE_LOG_LEVEL", "%s", levels[level]);
+    show(values, "CADRE_LOG_FORMAT", "%s", format == CADRE_LOG_JSON ? "json" : "plain");
+    show(values, "CADRE_ACCESS_LOG", "%d", c.access_log);
+    show(values, "CADRE_NO_REQUEST_IDS", "%d", !c.request_ids);
+    show(values, "CADRE_NO_METRICS", "%d", !cadre__metrics_on(app));
+    show(values, "CADRE_HEADER_TIMEOUT", "%u", c.header_timeout_ms);
+    show(values, "CADRE_BODY_TIMEOUT", "%u", c.body_timeout_ms);
+    show(values, "CADRE_KEEPALIVE_TIMEOUT", "%u", c.keepalive_timeout_ms);
+    show(values, "CADRE_WRITE_TIMEOUT", "%u", c.write_timeout_ms);
+    show(values, "CADRE_SHUTDOWN_TIMEOUT", "%u", c.shutdown_timeout_ms);
+    show(values, "CADRE_DRAIN_DELAY", "%u", c.drain_delay_ms);
+    show(values, "CADRE_MAX_BODY", "%zu", c.limits.max_body);
+    show(values, "CADRE_MAX_HEAD", "%zu", c.limits.max_head);
+    show(values, "CADRE_MAX_TARGET", "%zu", c.limits.max_target);
     for (size_t k = 0; k < NENV; k++)
         printf("%-26s %-24s # %s, %s\n", env_settings[k].env, values[k],
                source_of(k, argc, argv), env_settings[k].flag);

@@ -1620,6 +1620,9 @@ class LoggingTest(Base):
                                                   CADRE_SECRET_KEY='k' * 40))
         self.assertEqual(out.returncode, 0, out.stderr)
         lines = {l.split()[0]: l for l in out.stdout.splitlines()}
+        for line in out.stdout.splitlines():  # every setting with its value, then its source
+            self.assertRegex(line, r'^CADRE_[A-Z_]+ +\S')
+        self.assertEqual(len([l for l in lines.values() if ' # ' in l and ', --' in l]), 17)
         self.assertRegex(lines['CADRE_PORT'], r'^CADRE_PORT +9999 +# command line, --port$')
         self.assertRegex(lines['CADRE_LOG_FORMAT'], r' json +# environment, --log-format$')
         self.assertRegex(lines['CADRE_HOST'], r' 127\.0\.0\.1 +# default, --host$')
