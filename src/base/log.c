@@ -3,9 +3,7 @@
  */
 #include <cadre/base.h>
 
-#include <errno.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -184,34 +182,4 @@ void cadre_log_fields(cadre_log_level level, const char *msg, const char *const 
     if (!cadre_log_enabled(level))
         return;
     emit(level, msg, fields);
-}
-
-char *cadre_env_secret(const char *name, bool *failed)
-{
-    if (failed)
-        *failed = false;
-    const char *v = getenv(name);
-    if (v && *v)
-        return strdup(v);
-    char file_var[128];
-    if (snprintf(file_var, sizeof file_var, "%s_FILE", name) >= (int)sizeof file_var)
-        return NULL;
-    const char *path = getenv(file_var);
-    if (!path || !*path)
-        return NULL;
-    FILE *f = fopen(path, "re");
-    char buf[4096];
-    char *line = f ? fgets(buf, sizeof buf, f) : NULL;
-    int err = f ? (line ? 0 : EINVAL) : errno;
-    if (f)
-        fclose(f);
-    if (!line) {
-        cadre_log(CADRE_LOG_ERROR, "%s: cannot read %s: %s", file_var, path,
-                  err == EINVAL ? "it is empty" : strerror(err));
-        if (failed)
-            *failed = true;
-        return NULL;
-    }
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return strdup(buf);
 }
