@@ -401,7 +401,8 @@ void cadre_app_dev_mode(cadre_app *app, bool on);
 #define CADRE_DEV_MODE_KEY "cadre.dev"
 
 /** The request state key (cadre_request_set) under which the module that authenticates requests
- *  (auth) puts the user's id, as text: the access log's "user". */
+ *  (auth) puts a pointer to the user's id (const int64_t *, living as long as the request): the
+ *  access log's "user". */
 #define CADRE_USER_ID_KEY "cadre.user_id"
 
 /** Whether the app is in development mode (for modules that are lenient there only). */
@@ -641,7 +642,9 @@ void cadre_counter_add(cadre_metric *m, uint64_t n, const char *const *labels);
 /** Counts v into the histogram's series of those label values. Any thread. */
 void cadre_histogram_observe(cadre_metric *m, double v, const char *const *labels);
 
-/** A gauge read when /metrics is asked: fn's value, no labels. Returns 0 or CADRE_ENOMEM. */
+/** A gauge read when /metrics is asked: fn's value (called on the worker that answers it, so
+ *  cheap and thread-safe), no labels; name and help copied. Returns 0, CADRE_EINVAL (no fn, or a
+ *  name outside Prometheus' rules), CADRE_EEXIST (the name is taken) or CADRE_ENOMEM. */
 int cadre_gauge(cadre_app *app, const char *name, const char *help, double (*fn)(void *ctx),
                 void *ctx);
 
@@ -650,7 +653,9 @@ int cadre_gauge(cadre_app *app, const char *name, const char *help, double (*fn)
  * trusted proxies, on loopback — and not through a proxy the app does not trust), a client in
  * allow (comma-separated addresses or networks, "10.0.0.0/8, 2001:db8::/32"), or one that sends
  * Authorization: Bearer token. Others get 403: metrics tell an attacker much. The defaults come
- * from $CADRE_METRICS_ALLOW and $CADRE_METRICS_TOKEN.
+ * from $CADRE_METRICS_ALLOW and $CADRE_METRICS_TOKEN (or the file in $CADRE_METRICS_TOKEN_FILE).
+ * NULL leaves a member as it is; the strings are copied. Returns 0, or the route's configuration
+ * error (a path taken by another route).
  */
 typedef struct cadre_metrics_opts {
     const char *path;  /**< "/metrics"; "" for none (the metrics are still kept) */

@@ -153,8 +153,10 @@ int cadre_app_on_response(cadre_app *app, cadre_response_hook fn, void *ctx)
  * (after the trusted proxies), the user when there is one, the request id. */
 static void access_log(cadre_request *r, int status, uint64_t bytes, uint64_t elapsed_us)
 {
-    char client[CADRE_PEER_SIZE];
-    const char *user = cadre_request_get(r, CADRE_USER_ID_KEY);
+    char client[CADRE_PEER_SIZE], user[CADRE_I64_TEXT] = "-";
+    const int64_t *uid = cadre_request_get(r, CADRE_USER_ID_KEY);
+    if (uid)
+        cadre_i64_text(*uid, user);
     char st[8], len[24], ms[32];
     snprintf(st, sizeof st, "%d", status);
     snprintf(len, sizeof len, "%llu", (unsigned long long)bytes);
@@ -166,7 +168,7 @@ static void access_log(cadre_request *r, int status, uint64_t bytes, uint64_t el
                              "target", target, "status", st,
                              "bytes", len, "duration_ms", ms,
                              "client", cadre_request_client(r, client) ? client : "-",
-                             "user", user ? user : "-",
+                             "user", user,
                              r->request_id ? "request_id" : NULL, r->request_id, NULL };
     cadre_log_fields(CADRE_LOG_INFO, "request", fields);
 }

@@ -69,11 +69,8 @@ static bool key_hash(cadre_slice key, char hex[65])
 void cadre__auth_remember(cadre_request *r, const cadre_user *u, int64_t session_id)
 {
     cadre_request_set(r, AUTH_USER_KEY, (void *)(u ? u : &anonymous));
-    char *id = u ? cadre_alloc(r, CADRE_I64_TEXT) : NULL;
-    if (id) { /* for the access log */
-        cadre_i64_text(u->id, id);
-        cadre_request_set(r, CADRE_USER_ID_KEY, id);
-    }
+    if (u) /* for the access log: formatted only if it writes */
+        cadre_request_set(r, CADRE_USER_ID_KEY, (void *)&u->id);
     int64_t *sid = cadre_alloc(r, sizeof *sid);
     *sid = session_id;
     cadre_request_set(r, AUTH_SESSION_KEY, sid);
