@@ -73,10 +73,9 @@ static int readyz(cadre_request *r)
     const char **names = cadre_alloc(r, n * sizeof *names), **whys = cadre_alloc(r, n * sizeof *whys);
     if (!names || !whys)
         return CADRE_ENOMEM;
-    bool pass = true;
     names[0] = "server";
     whys[0] = atomic_load(&app->draining) ? "stopping: finishing its requests" : NULL;
-    pass = !whys[0];
+    bool pass = !whys[0];
     for (size_t i = 0; i < app->nready; i++) {
         const struct cadre__ready_check *c = &app->ready[i];
         const char *why = NULL;
