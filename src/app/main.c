@@ -479,6 +479,11 @@ int cadre_main(cadre_app *app, int argc, char **argv)
         return 1;
     }
     prog_name = argc > 0 ? argv[0] : "app";
+    if (cadre_config_load() != 0) { /* every command: a setting it would read may be the bad one */
+        fprintf(stderr, "error: the configuration file that CADRE_CONFIG names has errors (said "
+                        "above): nothing done\n");
+        return 1;
+    }
     const char *env_docs = getenv("CADRE_DOCS_ASSETS");
     if (env_docs && *env_docs && cadre_app_docs_assets(app, env_docs) != 0)
         cadre_log(CADRE_LOG_WARN, "CADRE_DOCS_ASSETS=%s is not used (see above): /docs and /redoc "

@@ -104,10 +104,9 @@ int cadre_db_open(const char *url, cadre_db **out)
 int cadre_db_open_env(const char *fallback_url, cadre_db **out)
 {
     bool failed;
-    if (cadre_config_load() != 0) { /* $CADRE_CONFIG's settings first (said above) */
-        *out = NULL;
-        return CADRE_EINVAL;
-    }
+    /* $CADRE_CONFIG's settings first; its errors are the app's to refuse (cadre_app_new), not a
+     * database that cannot be opened */
+    cadre_config_load();
     char *url = cadre_env_secret("CADRE_DATABASE_URL", &failed); /* or CADRE_DATABASE_URL_FILE */
     if (failed) {
         *out = NULL;

@@ -132,6 +132,18 @@ class ServiceTest(inv.ServedTest):
         status, _ = self.req(None, "GET", "/api/devices")
         self.assertEqual(status, 401)
 
+    def test_a_bad_config_file_stops_every_command(self):
+        # a misspelt line may be the setting a command needs (its database): nothing is done
+        path = os.path.join(self.db.dir, "app.env")
+        with open(path, "w") as f:
+            f.write("CADRE_PORT=8000\nDATABASE_URL=sqlite:///elsewhere.db\n")
+        for command in (["migrate"], ["createuser", "--noinput"], ["serve", "--port", "0"]):
+            rc, out, err = self.db.run(*command, env={"CADRE_CONFIG": path})
+            self.assertEqual(rc, 1, (command, out, err))
+            self.assertIn(f"{path}:2: not a setting", err)
+            self.assertIn("has errors (said above): nothing done", err)
+            self.assertNotIn("Applying", out)
+
     def test_no_pages(self):
         # a service: no home page, no admin, no login page; the API's docs only
         for path in ("/", "/admin/", "/accounts/login/"):

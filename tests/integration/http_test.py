@@ -1669,7 +1669,7 @@ class LoggingTest(Base):
                                timeout=30, env=dict(os.environ, CADRE_CONFIG=config))
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertIn(said, p.stderr)
-            self.assertIn('not serving', p.stderr)
+            self.assertIn('has errors (said above): nothing done', p.stderr)
 
     def test_plain_log_format(self):
         # "2026-11-26T14:00:00.123Z INFO message"
