@@ -557,10 +557,23 @@ size_t cadre_server_connections(void);
 
 /**
  * Runs the server until SIGTERM, SIGINT or SIGHUP, then shuts down gracefully: stops accepting,
- * closes idle connections, lets in-flight requests finish until shutdown_timeout_ms, and returns.
- * Returns 0, or a negative CADRE_E* (e.g. the address cannot be bound; the reason is logged).
- * Blocks SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 (logged and ignored) and SIGPIPE in the calling
- * thread and its workers.
+ * gives idle connections 2 s for a last request (answered with Connection: close), lets in-flight
+ * requests finish until shutdown_timeout_ms, and returns. Returns 0, or a negative CADRE_E*
+ * (e.g. the address cannot be bound; the reason is logged).
+ *
+ * Listening sockets handed over in systemd's protocol (LISTEN_FDS, LISTEN_PID) are served instead
+ * of opening new ones; under Type=notify (NOTIFY_SOCKET) systemd is told READY=1 with MAINPID once
+ * every worker listens, and STOPPING=1 as a stop begins.
+ *
+ * SIGUSR2 upgrades the binary, as nginx does: the program argv[0] names now (a new build moved
+ * into its place) is started with this process's arguments, environment and listening sockets;
+ * once it listens, this process stops accepting and finishes its requests (readiness stays, no
+ * drain delay) and returns 0. The sockets never close, so no connection is refused across it; a
+ * new program that fails to start is logged and this one serves on. Under systemd the unit needs
+ * NotifyAccess=all, so that the new process may name itself the main one.
+ *
+ * Blocks SIGTERM, SIGINT, SIGHUP, SIGUSR1 (logged and ignored), SIGUSR2 and SIGPIPE in the
+ * calling thread and its workers.
  */
 int cadre_server_run(const cadre_server_config *c, cadre_dispatch_fn dispatch, void *ctx);
 

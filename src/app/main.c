@@ -45,7 +45,10 @@ static void usage(FILE *f, const char *prog, const cadre_app *app)
             "                           check interval\n"
             "  --max-body BYTES         request body limit (1048576)\n"
             "  --max-head BYTES         request line + headers limit (16384)\n"
-            "  --max-target BYTES       request target limit (8192)\n");
+            "  --max-target BYTES       request target limit (8192)\n"
+            "signals: SIGTERM, SIGINT or SIGHUP stop gracefully (a second one at once);\n"
+            "  SIGUSR2 upgrades: starts the program at argv[0]'s path again on the same\n"
+            "  listening sockets, and this process exits once the new one serves\n");
 }
 
 /* Parses a non-negative integer option value; prints the error itself. */

@@ -847,11 +847,12 @@ static void set_wait_timer(cadre__conn *c)
     } else if (c->state == CS_BODY) {
         if (c->timer_kind != T_BODY)
             cadre__timer_set(c, T_BODY);
-    } else if (c->in.len > c->in_off || c->served == 0) {
+    } else if (c->in.len > c->in_off || (c->served == 0 && !c->worker->stopping)) {
         if (c->timer_kind != T_HEADER)
             cadre__timer_set(c, T_HEADER);
     } else if (c->worker->stopping) {
-        cadre__conn_close(c);
+        if (c->timer_kind != T_LINGER) /* its last chance to send a request (shutdown_idle) */
+            cadre__timer_set(c, T_LINGER);
     } else {
         cadre__timer_set(c, T_KEEPALIVE);
     }
@@ -1009,21 +1010,14 @@ void cadre__conn_request_done(cadre__conn *c, cadre__slot *s)
 void cadre__conn_shutdown_idle(cadre__conn *c)
 {
     /* Busy or half-received connections finish their request; the response then says
-     * Connection: close (see cadre__response_write). So does a connection that has not sent its
-     * first request yet: its client connected to be served, and the request may be in the
-     * socket already (a restart must not reset it): it gets the linger time (2 s) for it to
-     * come, not the whole header timeout. An idle keep-alive connection goes, unless a request
-     * has just come. */
+     * Connection: close (see cadre__response_write). An idle connection gets the linger time
+     * (2 s), not closed at once: its client may be sending a request this moment (one that has
+     * just read a response, or has just connected to be served), and a close now would reset it
+     * — the race that makes restarts under load drop requests. A request that comes within the
+     * time is answered, with Connection: close; a connection that stays silent then closes. */
     if (c->state != CS_HEAD || c->in.len != c->in_off || output_pending(c))
         return;
-    if (c->served == 0) {
-        cadre__timer_set(c, T_LINGER);
-        return;
-    }
-    char b;
-    if (c->fd >= 0 && recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
-        return; /* read and answered as it comes */
-    cadre__conn_close(c);
+    cadre__timer_set(c, T_LINGER);
 }
 
 size_t cadre_request_peer(const cadre_request *r, char out[CADRE_PEER_SIZE])

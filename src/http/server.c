@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -838,21 +841,30 @@ static int open_listener(const char *host, int port, bool first, int *bound_port
 /*
  * Listening sockets handed over by whoever started the server, in systemd's protocol
  * (sd_listen_fds): LISTEN_PID is this process, LISTEN_FDS sockets from descriptor 3. A supervisor
- * that holds them across restarts (serve --reload, systemd socket activation) keeps their accept
- * queues: a connection made while no server runs waits in the queue and is answered by the next
- * one, never refused. The variables are unset, so that a child of the app does not take them too.
+ * that holds them across restarts (serve --reload, systemd socket activation, the process this
+ * one upgrades) keeps their accept queues: a connection made while no server runs waits in the
+ * queue and is answered by the next one, never refused. The variables are unset, so that a child
+ * of the app does not take them too. A binary upgrade also names, in CADRE_UPGRADE_FD, the pipe
+ * on which this process tells the old one that it serves (*upgrade_fd, else -1).
  * Returns how many (0: none handed over), each checked to be a listening stream socket (else -1,
  * logged).
  */
-static int inherited_listeners(void)
+static int inherited_listeners(int *upgrade_fd)
 {
+    *upgrade_fd = -1;
     const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
     if (!pid || !fds || strtol(pid, NULL, 10) != (long)getpid())
         return 0;
     long n = strtol(fds, NULL, 10);
+    const char *up = getenv("CADRE_UPGRADE_FD");
+    if (up && strtol(up, NULL, 10) == 3 + n && fcntl((int)(3 + n), F_GETFD) >= 0) {
+        *upgrade_fd = (int)(3 + n);
+        fcntl(*upgrade_fd, F_SETFD, FD_CLOEXEC);
+    }
     unsetenv("LISTEN_PID");
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_FDNAMES");
+    unsetenv("CADRE_UPGRADE_FD");
     if (n < 1 || n > 1024)
         return 0;
     for (int fd = 3; fd < 3 + n; fd++) {
@@ -868,6 +880,221 @@ static int inherited_listeners(void)
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     }
     return (int)n;
+}
+
+/*
+ * Tells systemd how the service is doing (sd_notify's protocol, documented by systemd as stable
+ * for others to speak: one datagram to the AF_UNIX socket NOTIFY_SOCKET names, '@' for an
+ * abstract one), when systemd started us with Type=notify; else nothing. Written here rather than
+ * linking libsystemd for one sendto: a device without systemd runs the same binary.
+ */
+static void notify_systemd(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    size_t len = path ? strlen(path) : 0;
+    if (len < 2 || len >= sizeof sa.sun_path || (path[0] != '/' && path[0] != '@'))
+        return;
+    memcpy(sa.sun_path, path, len);
+    if (path[0] == '@')
+        sa.sun_path[0] = '\0';
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+        cadre_log(CADRE_LOG_WARN, "NOTIFY_SOCKET %s: %s", path, strerror(errno));
+    close(fd);
+}
+
+/*
+ * A binary upgrade (SIGUSR2, nginx's model): this process starts its program again — the file
+ * its argv[0] names now, so a new build moved into place — with its listening sockets handed
+ * over (LISTEN_FDS) and a pipe on which the new process says when it serves. Until then this one
+ * serves on; if the new one fails, this one goes on as if nothing happened. The sockets are the
+ * same kernel sockets throughout: their accept queues never close, so no connection is refused.
+ */
+typedef struct upgrade {
+    pid_t pid;   /* the new process, or 0 */
+    int ready;   /* read end of its pipe (-1) */
+} upgrade;
+
+/* argv as this process was started (/proc/self/cmdline), NULL-terminated, in one allocation. */
+static char **own_argv(void)
+{
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    ssize_t n;
+    while (buf && len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    if (!buf || len == 0 || len >= cap - 1) {
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    size_t argc = 0;
+    for (size_t i = 0; i < len; i++)
+        argc += buf[i] == '\0';
+    char **argv = malloc((argc + 1) * sizeof *argv + len + 1);
+    if (argv) {
+        char *text = (char *)(argv + argc + 1);
+        memcpy(text, buf, len + 1);
+        for (size_t i = 0, k = 0; k < argc; k++) {
+            argv[k] = text + i;
+            i += strlen(text + i) + 1;
+        }
+        argv[argc] = NULL;
+    }
+    free(buf);
+    return argv;
+}
+
+/* The program to run: argv0 itself when it has a '/', else found on PATH as the shell did. */
+static bool program_path(const char *argv0, char *out, size_t size)
+{
+    if (strchr(argv0, '/'))
+        return (size_t)snprintf(out, size, "%s", argv0) < size && access(out, X_OK) == 0;
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+        const char *end = strchr(p, ':');
+        size_t dl = end ? (size_t)(end - p) : strlen(p);
+        if ((size_t)snprintf(out, size, "%.*s/%s", (int)dl, dl ? p : ".", argv0) < size &&
+            access(out, X_OK) == 0)
+            return true;
+        p += dl + (end != NULL);
+    }
+    return false;
+}
+
+static void start_upgrade(upgrade *up, const int *socks, int n, const sigset_t *mask)
+{
+    extern char **environ;
+    if (up->pid) {
+        cadre_log(CADRE_LOG_WARN, "SIGUSR2: an upgrade is already under way (process %d)",
+                  (int)up->pid);
+        return;
+    }
+    char **argv = own_argv(), **envp = NULL, path[4096];
+    int high[1025], nhigh = 0, pipefd[2] = { -1, -1 };
+    if (!argv || !argv[0]) {
+        cadre_log(CADRE_LOG_ERROR, "SIGUSR2: cannot read this process's command line "
+                                   "(/proc/self/cmdline): no upgrade");
+        goto out;
+    }
+    if (!program_path(argv[0], path, sizeof path)) {
+        cadre_log(CADRE_LOG_ERROR, "SIGUSR2: %s is not an executable file (%s): no upgrade",
+                  argv[0], strerror(errno));
+        goto out;
+    }
+    /* the environment, less any handover of ours, plus the new one's */
+    size_t ne = 0;
+    while (environ[ne])
+        ne++;
+    envp = malloc((ne + 4) * sizeof *envp);
+    char fds_var[32], up_var[40], pid_var[32];
+    if (!envp)
+        goto out;
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (strncmp(environ[i], "LISTEN_", 7) != 0 && strncmp(environ[i], "CADRE_UPGRADE_FD=", 17) != 0)
+            envp[k++] = environ[i];
+    snprintf(fds_var, sizeof fds_var, "LISTEN_FDS=%d", n);
+    snprintf(up_var, sizeof up_var, "CADRE_UPGRADE_FD=%d", 3 + n);
+    memcpy(pid_var, "LISTEN_PID=", 12);
+    envp[k++] = fds_var;
+    envp[k++] = up_var;
+    envp[k++] = pid_var;
+    envp[k] = NULL;
+    /* descriptors above 3 + n, so that moving them to 3.. in the child overwrites none of them */
+    if (pipe2(pipefd, O_CLOEXEC) != 0)
+        goto fail;
+    for (int i = 0; i <= n; i++) {
+        high[i] = fcntl(i < n ? socks[i] : pipefd[1], F_DUPFD_CLOEXEC, 3 + n + 1);
+        if (high[i] < 0)
+            goto fail;
+        nhigh++;
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        goto fail;
+    if (pid == 0) { /* the child: only async-signal-safe calls until execve */
+        for (int i = 0; i <= n; i++)
+            if (dup2(high[i], 3 + i) < 0)
+                _exit(127);
+        char digits[24];
+        int nd = 0;
+        for (long v = (long)getpid(); v; v /= 10)
+            digits[nd++] = (char)('0' + v % 10);
+        for (int i = 0; i < nd; i++)
+            pid_var[11 + i] = digits[nd - 1 - i];
+        pid_var[11 + nd] = '\0';
+        sigprocmask(SIG_SETMASK, mask, NULL);
+        execve(path, argv, envp);
+        static const char msg[] = "cadre: SIGUSR2: cannot start the new program\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(127);
+    }
+    cadre_log(CADRE_LOG_INFO, "SIGUSR2: upgrading: started %s as process %d, which takes over "
+                              "once it listens", path, (int)pid);
+    up->pid = pid;
+    up->ready = pipefd[0];
+    pipefd[0] = -1;
+    goto out;
+fail:
+    cadre_log(CADRE_LOG_ERROR, "SIGUSR2: cannot start the new process: %s", strerror(errno));
+out:
+    for (int i = 0; i < nhigh; i++)
+        close(high[i]);
+    if (pipefd[0] >= 0)
+        close(pipefd[0]);
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
+    free(envp);
+    free(argv);
+}
+
+/* The new process has spoken (or died): true when it serves and this one is to stop. */
+static bool upgrade_done(upgrade *up)
+{
+    char b;
+    ssize_t n;
+    do
+        n = read(up->ready, &b, 1);
+    while (n < 0 && errno == EINTR);
+    close(up->ready);
+    up->ready = -1;
+    pid_t pid = up->pid;
+    up->pid = 0;
+    if (n == 1) {
+        cadre_log(CADRE_LOG_INFO, "upgraded: process %d serves now; this one stops accepting and "
+                                  "finishes its requests", (int)pid);
+        return true;
+    }
+    /* it is exiting: its status comes within moments (bounded: a process that closed the pipe
+     * and lives on is reported as such) */
+    int st = 0;
+    pid_t r = 0;
+    for (int i = 0; i < 200 && r == 0; i++) {
+        r = waitpid(pid, &st, WNOHANG);
+        if (r == 0)
+            nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000000 }, NULL);
+    }
+    if (r == pid && WIFEXITED(st))
+        cadre_log(CADRE_LOG_ERROR, "upgrade failed: the new process exited with status %d "
+                                   "before it listened (its log says why); this one serves on",
+                  WEXITSTATUS(st));
+    else if (r == pid && WIFSIGNALED(st))
+        cadre_log(CADRE_LOG_ERROR, "upgrade failed: the new process was killed by signal %d "
+                                   "before it listened; this one serves on", WTERMSIG(st));
+    else
+        cadre_log(CADRE_LOG_ERROR, "upgrade failed: the new process closed its pipe before it "
+                                   "listened; this one serves on");
+    return false;
 }
 
 static int stop_fd = -1; /* eventfd written by cadre_server_stop */
@@ -963,11 +1190,22 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
         nw = 1;
     if (nw > 1024)
         nw = 1024;
+    int ready_fd = -1; /* a binary upgrade's pipe to the process it upgrades */
+    int handed = inherited_listeners(&ready_fd);
+    /* every socket handed over needs a worker: a connection queued on one no worker takes would
+     * wait forever */
+    if (handed > nw)
+        nw = handed;
     cadre__worker *ws = calloc((size_t)nw, sizeof *ws);
     pthread_t *th = calloc((size_t)nw, sizeof *th);
     int started = 0, inited = 0, sfd = -1;
     sigset_t set, old;
-    bool masked = false;
+    bool masked = false, upgraded = false;
+    upgrade up = { .pid = 0, .ready = -1 };
+    if (handed < 0) {
+        rc = CADRE_EINVAL;
+        goto out;
+    }
     if (!ws || !th) {
         rc = CADRE_ENOMEM;
         goto out;
@@ -975,8 +1213,9 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
 
     /* Signals go to the main thread's signalfd only: block them everywhere, workers inherit.
      * SIGHUP (a closed terminal, or an operator used to nginx's reload) stops gracefully, as
-     * SIGTERM does, rather than killing in-flight requests; SIGUSR1 and SIGUSR2 are logged and
-     * ignored (their default would kill the process on the spot). */
+     * SIGTERM does, rather than killing in-flight requests; SIGUSR2 upgrades the binary
+     * (start_upgrade); SIGUSR1 is logged and ignored (its default would kill the process on the
+     * spot). */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
@@ -1002,11 +1241,6 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
     }
 
     int port = cfg->port;
-    int handed = inherited_listeners();
-    if (handed < 0) {
-        rc = CADRE_EINVAL;
-        goto out;
-    }
     for (int i = 0; i < nw; i++) {
         if (cadre__worker_init(&ws[i], i, cfg, dispatch, ctx) != 0) {
             rc = CADRE_ESYSTEM;
@@ -1046,18 +1280,42 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
                   handed ? ", on sockets handed over (LISTEN_FDS)" : "");
         if (cfg->on_listen)
             cfg->on_listen(port, cfg->on_listen_ctx);
-        /* Wait for a signal or cadre_server_stop. */
+        if (ready_fd >= 0) { /* the process this one upgrades stops accepting now */
+            cadre_log(CADRE_LOG_INFO, "upgrade: serving on the sockets of process %d, which "
+                                      "finishes its requests and exits", (int)getppid());
+            ssize_t n = write(ready_fd, "R", 1);
+            (void)n;
+            close(ready_fd);
+            ready_fd = -1;
+        }
+        char ready_msg[64];
+        snprintf(ready_msg, sizeof ready_msg, "READY=1\nMAINPID=%d", (int)getpid());
+        notify_systemd(ready_msg);
+        /* Wait for a signal, cadre_server_stop or an upgrade's new process. */
         for (;;) {
-            struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = stop_fd, .events = POLLIN } };
-            if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+            struct pollfd pfd[3] = { { .fd = sfd, .events = POLLIN },
+                                     { .fd = stop_fd, .events = POLLIN },
+                                     { .fd = up.ready, .events = POLLIN } };
+            if (poll(pfd, 3, -1) < 0 && errno != EINTR)
                 break;
+            if (up.ready >= 0 && (pfd[2].revents & (POLLIN | POLLHUP)) && upgrade_done(&up)) {
+                upgraded = true;
+                break;
+            }
             if (pfd[0].revents & POLLIN) {
                 struct signalfd_siginfo si;
                 if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
                     continue;
-                if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
-                    cadre_log(CADRE_LOG_WARN, "%s ignored (SIGTERM stops the server gracefully)",
-                              si.ssi_signo == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+                if (si.ssi_signo == SIGUSR2) {
+                    int socks[1024], n = handed ? handed : nw;
+                    for (int i = 0; i < n; i++)
+                        socks[i] = ws[i].listen_fd;
+                    start_upgrade(&up, socks, n, &old);
+                    continue;
+                }
+                if (si.ssi_signo == SIGUSR1) {
+                    cadre_log(CADRE_LOG_WARN, "SIGUSR1 ignored (SIGTERM stops the server "
+                                              "gracefully, SIGUSR2 upgrades it)");
                     continue;
                 }
                 cadre_log(CADRE_LOG_INFO, "%s: shutting down gracefully",
@@ -1071,9 +1329,18 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
                 break;
             }
         }
-        if (cfg->on_stopping)
+        /* after an upgrade the new process is the service (it told systemd its MAINPID) and
+         * answers the load balancer's checks: readiness stays, and there is nothing to wait for */
+        if (!upgraded)
+            notify_systemd("STOPPING=1");
+        if (cfg->on_stopping && !upgraded)
             cfg->on_stopping(cfg->on_stopping_ctx);
-        drain_delay(cfg, sfd);
+        if (!upgraded)
+            drain_delay(cfg, sfd);
+        if (up.ready >= 0) { /* stopping while an upgrade starts: the new process goes on */
+            close(up.ready);
+            up.ready = -1;
+        }
     }
     for (int i = 0; i < started; i++) {
         uint64_t one = 1;
@@ -1107,6 +1374,8 @@ out:
         cadre__worker_destroy(&ws[i]);
     if (sfd >= 0)
         close(sfd);
+    if (ready_fd >= 0)
+        close(ready_fd);
     if (stop_fd >= 0) {
         close(stop_fd);
         stop_fd = -1;

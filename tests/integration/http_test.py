@@ -1500,6 +1500,175 @@ class ShutdownTest(Base):
         self.assertEqual(srv.wait(5), 0, srv.stderr())
 
 
+def running(pid):
+    """True while the process runs (a zombie, its exit not yet collected, does not)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+class UpgradeTest(Base):
+    """SIGUSR2, nginx's binary upgrade: the server starts the program its argv[0] names now with
+    its listening sockets handed over; once the new process listens, the old one stops accepting,
+    finishes its requests and exits. Under load no connection is refused or reset, and a new
+    program that fails to start leaves the old one serving."""
+    autostart = False
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        # a copy the test can replace, as a deployment moves a new build into place
+        self.app = os.path.join(self.tmp.name, 'testapp')
+        with open(APP, 'rb') as src, open(self.app, 'wb') as dst:
+            dst.write(src.read())
+        os.chmod(self.app, 0o755)
+        self.orphans = []
+
+    def tearDown(self):
+        # first: the new process holds the old one's stderr pipe open
+        self.stop_orphans()
+        super().tearDown()
+
+    def stop_orphans(self):
+        """The new process is not this test's child (its parent exits): stopped by pid."""
+        for pid in self.orphans:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while time.monotonic() < deadline and running(pid):
+                time.sleep(0.02)
+
+    def wait_log(self, srv, pattern, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, srv.stderr())
+            if m:
+                return m
+            time.sleep(0.02)
+        self.fail('no %r in the log within %d s:\n%s' % (pattern, timeout, srv.stderr()))
+
+    def replace_app(self, content):
+        tmp = self.app + '.new'
+        with open(tmp, 'wb') as f:
+            f.write(content)
+        os.chmod(tmp, 0o755)
+        os.rename(tmp, self.app)
+
+    def test_upgrade_under_load_drops_nothing(self):
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(notify.close)
+        notify_path = os.path.join(self.tmp.name, 'notify')
+        notify.bind(notify_path)
+        notify.settimeout(10)
+        srv = Server((), 2, app=self.app, env=dict(os.environ, NOTIFY_SOCKET=notify_path))
+        self.servers.append(srv)
+        old_pid = srv.proc.pid
+        # systemd's Type=notify: ready, with this process as the service's main one
+        self.assertEqual(notify.recv(256), b'READY=1\nMAINPID=%d' % old_pid)
+
+        stop = threading.Event()
+        lock = threading.Lock()
+        seen, errors, count = {}, [], [0]
+
+        def client(keep_alive):
+            c = None
+            deadline = time.monotonic() + 30  # bounded whatever happens
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    if c is None:
+                        c = Conn(srv.port, timeout=10)
+                    c.send(req('GET', '/pid', headers=() if keep_alive else
+                               ('Connection: close',)))
+                    r = c.read_final()
+                    if r.status != 200:
+                        raise AssertionError('status %d' % r.status)
+                    with lock:
+                        seen[int(r.body)] = seen.get(int(r.body), 0) + 1
+                        count[0] += 1
+                    if not keep_alive or (r.header('connection') or '').lower() == 'close':
+                        c.close()
+                        c = None
+                except Exception as e:  # refused, reset, closed without an answer
+                    with lock:
+                        errors.append('%s: %s' % (type(e).__name__, e))
+                    if c is not None:
+                        c.close()
+                    c = None
+            if c is not None:
+                c.close()
+
+        threads = [threading.Thread(target=client, args=(i % 2 == 0,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        try:
+            self.wait_for(lambda: count[0] >= 200, 'requests before the upgrade', count)
+            srv.signal(signal.SIGUSR2)
+            m = self.wait_log(srv, r'upgraded: process (\d+) serves now')
+            new_pid = int(m.group(1))
+            self.orphans.append(new_pid)
+            self.assertNotEqual(new_pid, old_pid)
+            # the new process tells systemd it is the service's main process now
+            self.assertEqual(notify.recv(256), b'READY=1\nMAINPID=%d' % new_pid)
+            self.assertEqual(srv.wait(10), 0, srv.stderr())
+            before = count[0]
+            self.wait_for(lambda: count[0] >= before + 200, 'requests after the upgrade', count)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(35)
+        self.assertEqual(errors, [], 'requests lost across the upgrade:\n' + srv.stderr())
+        self.assertIn(old_pid, seen)
+        self.assertIn(new_pid, seen)
+        self.assertIn('upgrade: serving on the sockets of process %d' % old_pid, srv.stderr())
+        # the old process left as an upgraded one does: no STOPPING=1 for the service
+        notify.settimeout(0.2)
+        with self.assertRaises(socket.timeout):
+            notify.recv(256)
+        # the new one serves alone now, and stops as any server does
+        r = self.roundtrip(req('GET', '/pid'), server=srv)
+        self.assert_text(r, str(new_pid))
+        os.kill(new_pid, signal.SIGTERM)
+        notify.settimeout(10)
+        self.assertEqual(notify.recv(256), b'STOPPING=1')
+
+    def wait_for(self, cond, what, count):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not cond():
+            time.sleep(0.01)
+        self.assertTrue(cond(), '%s: only %d within 20 s' % (what, count[0]))
+
+    def test_a_new_program_that_fails_leaves_the_old_serving(self):
+        srv = Server((), 1, app=self.app)
+        self.servers.append(srv)
+        self.replace_app(b'#!/bin/sh\necho "new build: broken" >&2\nexit 3\n')
+        srv.signal(signal.SIGUSR2)
+        self.wait_log(srv, r'upgrade failed: the new process exited with status 3')
+        self.assertIn('new build: broken', srv.stderr())
+        r = self.roundtrip(req('GET', '/pid'), server=srv)
+        self.assert_text(r, str(srv.proc.pid))
+        # and a later upgrade, once the program is right again, goes through
+        with open(APP, 'rb') as f:
+            self.replace_app(f.read())
+        srv.signal(signal.SIGUSR2)
+        m = self.wait_log(srv, r'upgraded: process (\d+) serves now')
+        self.orphans.append(int(m.group(1)))
+        self.assertEqual(srv.wait(10), 0, srv.stderr())
+        self.assert_text(self.roundtrip(req('GET', '/pid'), server=srv), m.group(1))
+
+    def test_a_program_that_is_not_there(self):
+        srv = Server((), 1, app=self.app)
+        self.servers.append(srv)
+        os.unlink(self.app)
+        srv.signal(signal.SIGUSR2)
+        self.wait_log(srv, r'SIGUSR2: .*testapp is not an executable file .*: no upgrade')
+        self.assert_text(self.roundtrip(req('GET', '/pid'), server=srv), str(srv.proc.pid))
+
+
 class LargeResponseTest(Base):
     def test_big_read_slowly(self):
         c = self.connect(timeout=10, rcvbuf=8192)

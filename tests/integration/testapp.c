@@ -4,7 +4,9 @@
  */
 #include <cadre.h>
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define BIG_SIZE 200000
@@ -30,6 +32,14 @@ static int h_root(cadre_request *r)
 static int h_plaintext(cadre_request *r)
 {
     return cadre_text(r, 200, "Hello, World!");
+}
+
+/* which process answers (the binary upgrade tests) */
+static int h_pid(cadre_request *r)
+{
+    char *out = cadre_alloc(r, 24);
+    snprintf(out, 24, "%ld", (long)getpid());
+    return cadre_text(r, 200, out);
 }
 
 static int h_item_get(cadre_request *r)
@@ -148,6 +158,7 @@ int main(int argc, char **argv)
         return 1;
     cadre_get(app, "/", h_root);
     cadre_get(app, "/plaintext", h_plaintext);
+    cadre_get(app, "/pid", h_pid);
     cadre_get(app, "/items/{id}", h_item_get);
     cadre_put(app, "/items/{id}", h_item_put);
     cadre_delete(app, "/items/{id}", h_item_delete);
