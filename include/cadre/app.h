@@ -648,6 +648,11 @@ void cadre_histogram_observe(cadre_metric *m, double v, const char *const *label
 int cadre_gauge(cadre_app *app, const char *name, const char *help, double (*fn)(void *ctx),
                 void *ctx);
 
+/** A counter read when /metrics is asked, as cadre_gauge: for a count kept elsewhere that only
+ *  grows (fn's value, typed counter; name with "_total" by convention). */
+int cadre_counter_fn(cadre_app *app, const char *name, const char *help, double (*fn)(void *ctx),
+                     void *ctx);
+
 /**
  * Where /metrics is and who may read it: a client on the machine itself (its address, after the
  * trusted proxies, on loopback — and not through a proxy the app does not trust), a client in

@@ -191,6 +191,35 @@ int cadre_db_statement_timeout(int ms);
 /** The last error message on this thread's connection (static or connection-owned text). */
 const char *cadre_db_errmsg(cadre_db *db);
 
+/* ---------------------------------------------------------------------------------------------
+ * Connection usage, for metrics
+ * ------------------------------------------------------------------------------------------- */
+
+/** How the database's connections are used now, summed over every worker thread. */
+typedef struct cadre_db_stats {
+    unsigned connections; /**< open (SQLite: one per thread; PostgreSQL: up to 8 per worker) */
+    unsigned in_use;      /**< of them, running a statement or held by an open transaction */
+    unsigned waiting;     /**< requests waiting: for a connection (PostgreSQL, all of their
+                               worker's in use), another request's transaction or a lock held by
+                               another process (SQLite) */
+    uint64_t waits;       /**< requests that have had to wait so, since the database was opened */
+} cadre_db_stats;
+
+/** Fills *out. Any thread; takes the database's lock for a moment, writes nothing the queries
+ *  share (each connection counts its own). */
+void cadre_db_pool_stats(cadre_db *db, cadre_db_stats *out /* OUT */);
+
+typedef struct cadre_app cadre_app;
+
+/**
+ * Adds the database's usage to the app's /metrics (cadre/app.h), read at each scrape:
+ * db_pool_connections_open, db_pool_connections_in_use and db_pool_requests_waiting (gauges),
+ * db_pool_waits_total (a counter). cadre_models does it for the models' database; call it for a
+ * database you open yourself. One database per app: a second call answers CADRE_EEXIST.
+ * db must outlive the app. Returns 0, CADRE_EEXIST or CADRE_ENOMEM.
+ */
+int cadre_db_metrics(cadre_app *app, cadre_db *db);
+
 #ifdef __cplusplus
 }
 #endif

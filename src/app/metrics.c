@@ -297,6 +297,12 @@ int cadre_gauge(cadre_app *app, const char *name, const char *help, double (*fn)
     return read_on_scrape(app, name, help, fn, ctx, false);
 }
 
+int cadre_counter_fn(cadre_app *app, const char *name, const char *help, double (*fn)(void *ctx),
+                     void *ctx)
+{
+    return read_on_scrape(app, name, help, fn, ctx, true);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * The text format
  * ------------------------------------------------------------------------------------------- */

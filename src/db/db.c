@@ -134,6 +134,64 @@ void cadre_db_close(cadre_db *db)
     free(db);
 }
 
+void cadre_db_pool_stats(cadre_db *db, cadre_db_stats *out)
+{
+    *out = (cadre_db_stats){ 0 };
+    pthread_mutex_lock(&db->lock);
+    for (struct conn_entry *e = db->conns; e; e = e->next) {
+        const cadre__db_usage *u = db->driver->usage(e->conn);
+        out->connections += atomic_load_explicit(&u->open, memory_order_relaxed);
+        out->in_use += atomic_load_explicit(&u->used, memory_order_relaxed);
+        out->waiting += atomic_load_explicit(&u->waiting, memory_order_relaxed);
+        out->waits += atomic_load_explicit(&u->waits, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&db->lock);
+}
+
+static double stat_open(void *ctx)
+{
+    cadre_db_stats st;
+    cadre_db_pool_stats(ctx, &st);
+    return st.connections;
+}
+
+static double stat_in_use(void *ctx)
+{
+    cadre_db_stats st;
+    cadre_db_pool_stats(ctx, &st);
+    return st.in_use;
+}
+
+static double stat_waiting(void *ctx)
+{
+    cadre_db_stats st;
+    cadre_db_pool_stats(ctx, &st);
+    return st.waiting;
+}
+
+static double stat_waits(void *ctx)
+{
+    cadre_db_stats st;
+    cadre_db_pool_stats(ctx, &st);
+    return (double)st.waits;
+}
+
+int cadre_db_metrics(cadre_app *app, cadre_db *db)
+{
+    int rc = cadre_gauge(app, "db_pool_connections_open", "Database connections open, every "
+                         "worker's.", stat_open, db);
+    if (rc == 0)
+        rc = cadre_gauge(app, "db_pool_connections_in_use", "Database connections running a "
+                         "statement or held by a transaction.", stat_in_use, db);
+    if (rc == 0)
+        rc = cadre_gauge(app, "db_pool_requests_waiting", "Requests waiting for a database "
+                         "connection or lock.", stat_waiting, db);
+    if (rc == 0)
+        rc = cadre_counter_fn(app, "db_pool_waits_total", "Requests that had to wait for a "
+                              "database connection or lock.", stat_waits, db);
+    return rc;
+}
+
 const char *cadre_db_engine(const cadre_db *db)
 {
     return db->driver->name;

@@ -5,6 +5,33 @@
 #include <cadre/db.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
+
+/* How a driver's connection is used, for cadre_db_pool_stats: written only by the thread that
+ * owns the connection (a load and a store, no locked instruction), read by any. */
+typedef struct cadre__db_usage {
+    atomic_uint open;                /* connections open */
+    atomic_uint used;                /* of them running a statement or held by a transaction */
+    atomic_uint waiting;             /* requests waiting for a connection or a lock */
+    atomic_uint_fast64_t waits;      /* requests that have had to wait */
+} cadre__db_usage;
+
+static inline void cadre__usage_add(atomic_uint *v, int d)
+{
+    atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + (unsigned)d,
+                          memory_order_relaxed);
+}
+
+static inline void cadre__usage_set(atomic_uint *v, unsigned x)
+{
+    atomic_store_explicit(v, x, memory_order_relaxed);
+}
+
+static inline void cadre__usage_waited(cadre__db_usage *u)
+{
+    atomic_store_explicit(&u->waits, atomic_load_explicit(&u->waits, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
 
 /* One engine's functions; a connection is the driver's own object. */
 typedef struct cadre__db_driver {
@@ -28,6 +55,7 @@ typedef struct cadre__db_driver {
     int (*end)(void *conn, void *pinned, bool commit);
     int (*exec_script)(void *conn, const char *sql);
     const char *(*errmsg)(void *conn);
+    cadre__db_usage *(*usage)(void *conn);
 } cadre__db_driver;
 
 extern const cadre__db_driver cadre__sqlite_driver;

@@ -133,6 +133,7 @@ struct pool {
     size_t n;
     struct waiter *wait_head, *wait_tail; /* FIFO: the first to wait gets the next connection */
     char err[256];
+    cadre__db_usage usage;
 };
 
 static uint64_t now_ms(void)
@@ -260,6 +261,7 @@ static int pg_connect(const char *conninfo, void **out)
         return rc;
     }
     p->n = 1;
+    cadre__usage_set(&p->usage.open, 1);
     *out = p;
     return 0;
 }
@@ -285,12 +287,15 @@ static int acquire(struct pool *p, struct pconn **out)
         if (!p->conns[i].busy) {
             *out = &p->conns[i];
             (*out)->busy = true;
+            cadre__usage_add(&p->usage.used, 1);
             return 0;
         }
     }
     if (p->n < POOL_MAX) {
         *out = &p->conns[p->n++];
         (*out)->busy = true;
+        cadre__usage_set(&p->usage.open, (unsigned)p->n);
+        cadre__usage_add(&p->usage.used, 1);
         return 0;
     }
     /* all in use by other requests of this worker: queue until release hands one over */
@@ -303,7 +308,10 @@ static int acquire(struct pool *p, struct pconn **out)
     else
         p->wait_head = &me;
     p->wait_tail = &me;
+    cadre__usage_waited(&p->usage);
+    cadre__usage_add(&p->usage.waiting, 1);
     cadre_wait_fd(r, -1, 0, ACQUIRE_TIMEOUT_MS);
+    cadre__usage_add(&p->usage.waiting, -1);
     if (me.given) {
         *out = me.given;
         return 0;
@@ -326,6 +334,7 @@ static void release(struct pool *p, struct pconn *c)
     struct waiter *w = p->wait_head;
     if (!w) {
         c->busy = false;
+        cadre__usage_add(&p->usage.used, -1);
         return;
     }
     p->wait_head = w->next;
@@ -884,6 +893,11 @@ static int pg_end(void *conn, void *pinned, bool commit)
     return rc;
 }
 
+static cadre__db_usage *pg_usage(void *conn)
+{
+    return &((struct pool *)conn)->usage;
+}
+
 const cadre__db_driver cadre__postgres_driver = {
     .name = "postgresql",
     .connect = pg_connect,
@@ -895,4 +909,5 @@ const cadre__db_driver cadre__postgres_driver = {
     .end = pg_end,
     .exec_script = pg_exec_script,
     .errmsg = pg_errmsg,
+    .usage = pg_usage,
 };

@@ -54,7 +54,15 @@ struct sconn {
     bool stale_logged;
     bool retrying; /* a statement is being tried again after a busy answer */
     uint64_t deadline_ms; /* the running statement's (cadre_db_statement_timeout), 0: none */
+    cadre__db_usage usage;
 };
+
+/* The connection runs a statement (on) or is done (off); held throughout a transaction. */
+static void mark_used(struct sconn *c, bool on)
+{
+    if (!c->in_tx)
+        cadre__usage_set(&c->usage.used, on);
+}
 
 static uint64_t monotonic_ms(void)
 {
@@ -140,7 +148,12 @@ static int retry_busy(struct sconn *c, const char *sql, int *attempt, int *waite
     if (*waited + d > BUSY_TIMEOUT_MS)
         return CADRE_EBUSY;
     *waited += d;
-    return cadre_sleep(r, d) == 0 ? 0 : CADRE_EBUSY;
+    if (*attempt == 1)
+        cadre__usage_waited(&c->usage);
+    cadre__usage_add(&c->usage.waiting, 1);
+    int rc = cadre_sleep(r, d);
+    cadre__usage_add(&c->usage.waiting, -1);
+    return rc == 0 ? 0 : CADRE_EBUSY;
 }
 
 /* What a single attempt returns when the database was busy and nothing has happened yet. */
@@ -247,6 +260,7 @@ static int sqlite_connect(const char *path, void **out)
         free(c);
         return CADRE_ECLOSED;
     }
+    cadre__usage_set(&c->usage.open, 1);
     sqlite3_busy_handler(c->db, busy_handler, c);
     sqlite3_extended_result_codes(c->db, 1);
     const char *file = sqlite3_db_filename(c->db, "main");
@@ -427,12 +441,17 @@ static int wait_turn(struct sconn *c, void *pinned)
     cadre_request *r = cadre_current_request();
     if (!r || c->owner == r)
         return c->owner == r ? 0 : CADRE_ESTATE;
-    for (int waited = 0; c->in_tx; waited++) {
+    cadre__usage_waited(&c->usage);
+    cadre__usage_add(&c->usage.waiting, 1);
+    int rc = 0;
+    for (int waited = 0; c->in_tx && !rc; waited++) {
         if (waited >= BUSY_TIMEOUT_MS)
-            return CADRE_EBUSY;
-        cadre_sleep(r, 1);
+            rc = CADRE_EBUSY;
+        else
+            cadre_sleep(r, 1);
     }
-    return 0;
+    cadre__usage_add(&c->usage.waiting, -1);
+    return rc;
 }
 
 /* A statement that writes, outside a transaction (begin checks for those): is the file still
@@ -544,12 +563,14 @@ static int query(void *conn, void *pinned, cadre_arena *arena, const cadre_schem
 {
     struct sconn *c = conn;
     int rc, attempt = 0, waited = 0;
+    mark_used(c, true);
     do {
         c->retrying = attempt > 0;
         rc = with_retry(c, sql, query_once(c, pinned, arena, s, out, sql, params, nparams, max_rows),
                         &attempt, &waited);
     } while (rc == BUSY_RETRY);
     c->retrying = false;
+    mark_used(c, false);
     return rc;
 }
 
@@ -584,12 +605,14 @@ static int exec(void *conn, void *pinned, const char *sql, const cadre_value *pa
 {
     struct sconn *c = conn;
     int rc, attempt = 0, waited = 0;
+    mark_used(c, true);
     do {
         c->retrying = attempt > 0;
         rc = with_retry(c, sql, exec_once(c, pinned, sql, params, nparams, changes, last_id),
                         &attempt, &waited);
     } while (rc == BUSY_RETRY);
     c->retrying = false;
+    mark_used(c, false);
     return rc;
 }
 
@@ -656,6 +679,7 @@ static int begin(void *conn, void **pinned)
      * request's transaction is open now */
     c->in_tx = true;
     c->owner = cadre_current_request();
+    cadre__usage_set(&c->usage.used, 1);
     *pinned = c;
     return 0;
 }
@@ -668,7 +692,13 @@ static int end(void *conn, void *pinned, bool commit)
         exec(c, pinned, rollback_sql, NULL, 0, NULL, NULL);
     c->in_tx = false;
     c->owner = NULL;
+    cadre__usage_set(&c->usage.used, 0);
     return rc;
+}
+
+static cadre__db_usage *usage(void *conn)
+{
+    return &((struct sconn *)conn)->usage;
 }
 
 const cadre__db_driver cadre__sqlite_driver = {
@@ -682,4 +712,5 @@ const cadre__db_driver cadre__sqlite_driver = {
     .end = end,
     .exec_script = exec_script,
     .errmsg = errmsg,
+    .usage = usage,
 };

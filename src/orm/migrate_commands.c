@@ -589,7 +589,8 @@ static struct registry *registry_new(cadre_app *app, cadre_db *db, const char *f
     }
     if (cadre_app_on_start(app, start_check, r) != 0 ||
         cadre_app_ready_check(app, "database", database_ready, r) != 0 ||
-        cadre_app_ready_check(app, "migrations", migrations_ready, r) != 0) {
+        cadre_app_ready_check(app, "migrations", migrations_ready, r) != 0 ||
+        cadre_db_metrics(app, db) == CADRE_ENOMEM) { /* EEXIST: the app added them already */
         cadre_app_config_error(app, file, line, "cadre_models: out of memory");
         return NULL;
     }

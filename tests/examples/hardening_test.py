@@ -111,6 +111,13 @@ class LockedDatabaseTest(Base):
         for t in writers:
             t.start()
         time.sleep(0.2)  # let the writes reach the lock (they are still waiting below)
+        # /metrics says so (one worker: each write is asleep between its tries when it runs)
+        status, _, text = request(srv.port, "GET", "/metrics")
+        self.assertEqual(status, 200)
+        m = dict(l.rsplit(" ", 1) for l in text.decode().splitlines() if l and l[0] != "#")
+        self.assertEqual(m["db_pool_requests_waiting"], "3", text)
+        self.assertEqual(m["db_pool_connections_in_use"], "1")
+        self.assertGreaterEqual(float(m["db_pool_waits_total"]), 3)
         # routes that do not write answer while the writes wait
         for path in ("/openapi.json", "/api/suppliers", "/accounts/login/"):
             status, _, _ = self.request(srv.port, "GET", path)

@@ -1682,6 +1682,11 @@ class HealthTest(ServedTest):
         self.assertGreaterEqual(m["http_connections_open"], 1)
         self.assertGreater(m["process_resident_memory_bytes"], 1 << 20)
         self.assertGreater(m["process_open_fds"], 2)
+        # the database's connections (cadre_models adds them): open, none busy after the requests
+        self.assertGreaterEqual(m["db_pool_connections_open"], 1)
+        self.assertEqual(m["db_pool_connections_in_use"], 0)
+        self.assertEqual(m["db_pool_requests_waiting"], 0)
+        self.assertIn("db_pool_waits_total", m)
         # through a proxy the app does not trust: not the machine itself, so 403, unless the
         # bearer token comes with it
         status, _ = self.metrics(srv, {"X-Forwarded-For": "203.0.113.7"})

@@ -29,6 +29,14 @@ def get(port, path, timeout=10):
     return status, body, time.monotonic() - t
 
 
+def metrics(port):
+    """GET /metrics → {series: value}."""
+    status, body, _ = get(port, "/metrics")
+    assert status == 200, (status, body)
+    return {k: float(v) for k, v in (l.rsplit(" ", 1) for l in body.decode().splitlines()
+                                     if l and not l.startswith("#"))}
+
+
 def pg_ctl(action):
     cmd = os.environ.get("CADRE_TEST_PG_AS", "").split() + [
         os.path.join(os.environ["CADRE_TEST_PG_BIN"], "pg_ctl"), "-D", os.environ["CADRE_TEST_PG_DATA"],
@@ -90,6 +98,17 @@ class PgTest(unittest.TestCase):
         t0 = time.monotonic()
         for t in threads:
             t.start()
+        # /metrics meanwhile (on the same worker, not needing the database): while requests
+        # wait, every connection of the pool is in use
+        seen = None
+        deadline = time.monotonic() + 2
+        while seen is None and time.monotonic() < deadline:
+            m = metrics(self.port)
+            if m["db_pool_requests_waiting"] > 0:
+                seen = m
+        self.assertIsNotNone(seen, "no request was seen waiting for a connection")
+        self.assertEqual(seen["db_pool_connections_in_use"], 8, seen)
+        self.assertEqual(seen["db_pool_connections_open"], 8, seen)
         for t in threads:
             t.join(timeout=20)
         took = time.monotonic() - t0
@@ -97,6 +116,10 @@ class PgTest(unittest.TestCase):
         self.assertEqual(sorted((s, b) for s, b, _ in results), [(200, b"3")] * 20)
         self.assertGreaterEqual(took, 0.85)  # 8 connections: at least three rounds of 0.3 s
         self.assertLess(took, 5)
+        m = metrics(self.port)
+        self.assertEqual((m["db_pool_connections_in_use"], m["db_pool_requests_waiting"]), (0, 0))
+        self.assertEqual(m["db_pool_connections_open"], 8)
+        self.assertGreaterEqual(m["db_pool_waits_total"], seen["db_pool_requests_waiting"])
 
     def test_server_restart_gives_503_then_recovers(self):
         self.assertEqual(get(self.port, "/fast")[:2], (200, b"1"))

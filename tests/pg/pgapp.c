@@ -44,6 +44,8 @@ int main(int argc, char **argv)
     cadre_get(app, "/slow", slow);
     cadre_get(app, "/fast", fast);
     cadre_get(app, "/nap", nap);
+    if (cadre_db_metrics(app, db) != 0) /* the pool's use in /metrics */
+        return 2;
     int status = cadre_main(app, argc, argv);
     cadre_db_close(db);
     return status;

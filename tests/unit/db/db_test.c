@@ -262,6 +262,12 @@ static void test_threads(void **state)
                                     "SELECT id FROM product", NULL, 0),
                      0);
     assert_int_equal(rows.len, 100);
+    /* one connection for this thread and one for each inserter, none in use now */
+    cadre_db_stats st;
+    cadre_db_pool_stats(shared_db, &st);
+    assert_int_equal(st.connections, 3);
+    assert_int_equal(st.in_use, 0);
+    assert_int_equal(st.waiting, 0);
     cadre_arena_free(&a);
     cadre_db_close(shared_db);
 }
@@ -292,8 +298,11 @@ static void test_transactions(void **state)
     cadre_db *db = open_db();
     cadre_tx tx;
 
-    /* commit: both rows */
+    /* commit: both rows; the transaction holds its connection until it ends */
+    cadre_db_stats st;
     assert_int_equal(cadre_db_begin(db, &tx), 0);
+    cadre_db_pool_stats(db, &st);
+    assert_int_equal(st.in_use, 1);
     assert_int_equal(insert_named(&tx, "a"), 0);
     assert_int_equal(insert_named(&tx, "b"), 0);
     cadre_arena a;
@@ -306,6 +315,8 @@ static void test_transactions(void **state)
     if (pg)
         assert_int_equal(count_rows(db), 0); /* another connection does not, yet */
     assert_int_equal(cadre_tx_commit(&tx), 0);
+    cadre_db_pool_stats(db, &st);
+    assert_int_equal(st.in_use, 0);
     assert_int_equal(count_rows(db), 2);
     assert_int_equal(insert_named(&tx, "late"), CADRE_ESTATE); /* ended */
     assert_int_equal(cadre_tx_commit(&tx), CADRE_ESTATE);
@@ -315,6 +326,8 @@ static void test_transactions(void **state)
     assert_int_equal(insert_named(&tx, "c"), 0);
     cadre_tx_rollback(&tx);
     cadre_tx_rollback(&tx); /* twice is harmless */
+    cadre_db_pool_stats(db, &st);
+    assert_int_equal(st.in_use, 0);
     assert_int_equal(count_rows(db), 2);
     cadre_arena_free(&a);
     cadre_db_close(db);
