@@ -1,5 +1,5 @@
 # Cadre — the two commands: `make demo` and `make test`. See README.md.
-.PHONY: all deps test-deps build demo test test-release test-asan test-clang test-cross check-banned check-layers bench fuzz install clean
+.PHONY: all deps test-deps build demo test test-release test-asan test-clang test-cross check-banned check-layers bench bench-scale-out fuzz install clean
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -87,6 +87,13 @@ bench: build
 	  bench/run-alone $(BUILD)/bench/cadre-bench; \
 	fi
 	@bench/admin-big $(BUILD)/bench/cadre-bench
+
+# `db` on PostgreSQL: one instance, the same with metrics and request ids off, and two behind
+# HAProxy, with each process' CPU time (bench/scale-out).
+bench-scale-out: build
+	@scripts/install-deps --test
+	@command -v wrk > /dev/null || { echo "bench-scale-out needs wrk: apt-get install wrk"; exit 1; }
+	tests/pg/with-postgres bench/scale-out $(BUILD)/bench/cadre-bench
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized -Dfuzz=true \
