@@ -581,6 +581,14 @@ int cadre_server_run(const cadre_server_config *c, cadre_dispatch_fn dispatch, v
 void cadre_server_stop(void);
 
 /**
+ * Whether this process was started by a running server's binary upgrade (SIGUSR2) and has not
+ * taken its sockets over yet: true from main until cadre_server_run starts. A start-up check
+ * that refuses then (an app whose database lacks its migrations) makes the upgrade fail, and
+ * the running process serves on.
+ */
+bool cadre_server_upgrading(void);
+
+/**
  * A listening TCP socket on host:port as the server opens its own (SO_REUSEADDR and
  * SO_REUSEPORT, a backlog of 4096, non-blocking, close-on-exec), refusing an address something
  * already listens on; port 0 picks a free one. *bound_port gets the port. For a process that

@@ -838,6 +838,12 @@ static int open_listener(const char *host, int port, bool first, int *bound_port
     return fd;
 }
 
+bool cadre_server_upgrading(void)
+{
+    const char *pid = getenv("LISTEN_PID");
+    return getenv("CADRE_UPGRADE_FD") && pid && strtol(pid, NULL, 10) == (long)getpid();
+}
+
 /*
  * Listening sockets handed over by whoever started the server, in systemd's protocol
  * (sd_listen_fds): LISTEN_PID is this process, LISTEN_FDS sockets from descriptor 3. A supervisor

@@ -517,7 +517,14 @@ static int start_check(cadre_app *app, void *ctx)
     int rc = cadre_app_migrations_pending(app, &n);
     if (rc)
         cadre_log(CADRE_LOG_WARN, "could not check the migrations: %s", cadre_strerror(rc));
-    else if (n)
+    else if (n && cadre_server_upgrading()) {
+        /* the running process would hand over to one that is not ready: it serves on instead */
+        cadre_log(CADRE_LOG_ERROR, "not taking over from the running process: this %s database "
+                                   "lacks %zu migration%s of this build: run the app's migrate "
+                                   "command, then upgrade again",
+                  cadre_db_engine(r->db), n, n == 1 ? "" : "s");
+        return CADRE_ESTATE;
+    } else if (n)
         cadre_log(CADRE_LOG_WARN, "this %s database lacks %zu migration%s: requests that need "
                                   "%s will fail until the app's migrate command is run",
                   cadre_db_engine(r->db), n, n == 1 ? "" : "s", n == 1 ? "it" : "them");

@@ -404,6 +404,35 @@ class ScaleOutTest(unittest.TestCase):
         self.assertEqual(load.failures, [], "requests failed during the upgrades")
         self.persisted(load)
 
+    def test_5_upgrade_refused_while_migrations_are_missing(self):
+        # a build whose migration the database lacks (forgotten `migrate`): the new process
+        # refuses to take over and the running one serves on; on its own port, outside HAProxy
+        c = Instance(self.db, "c", free_port())
+        self.addCleanup(c.stop)
+        last = self.db.query("SELECT module, name FROM cadre_migrations ORDER BY applied DESC, "
+                             "name DESC LIMIT 1")[0]
+        hide = f"UPDATE cadre_migrations SET name = name || '_elsewhere' WHERE module = " \
+               f"'{last[0]}' AND name = '{last[1]}'"
+        self.db.query(hide)
+        try:
+            c.mark = len(c.lines)
+            os.kill(c.pid, signal.SIGUSR2)
+            wait_until(lambda: c.logged("upgrade failed"), "the upgrade failing")
+            self.assertTrue(c.logged(r"not taking over from the running process: this "
+                                     r"postgresql database lacks 1 migration of this build: run "
+                                     r"the app's migrate command"), c.log())
+        finally:
+            self.db.query(f"UPDATE cadre_migrations SET name = '{last[1]}' WHERE module = "
+                          f"'{last[0]}' AND name = '{last[1]}_elsewhere'")
+        self.assertTrue(c.logged("this one serves on"), c.log())
+        self.assertTrue(running(c.pid))
+        status, _, _ = inv.Server.browse(c, "GET", "/readyz", "")
+        self.assertEqual(status, 200)
+        # migrated, the same upgrade goes through
+        old = c.pid
+        c.upgrade()
+        self.assertNotEqual(c.pid, old)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
