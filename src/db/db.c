@@ -20,12 +20,18 @@ struct conn_entry {
     struct conn_entry *next;
 };
 
+struct stat_ref {
+    cadre_db *db;
+    int which; /* 0 connections, 1 in use, 2 waiting, 3 waits */
+};
+
 struct cadre_db {
     const cadre__db_driver *driver;
     char *target; /* what the driver connects to (a file path for SQLite) */
     uint64_t id;  /* unique per open: thread-local entries of a closed db never match again */
     pthread_mutex_t lock;
     struct conn_entry *conns;
+    struct stat_ref refs[4]; /* cadre_db_metrics' series */
 };
 
 static atomic_uint_fast64_t next_id = 1;
@@ -148,47 +154,37 @@ void cadre_db_pool_stats(cadre_db *db, cadre_db_stats *out)
     pthread_mutex_unlock(&db->lock);
 }
 
-static double stat_open(void *ctx)
+/* One /metrics series of the database: refs[which] of its struct, as a gauge's context. */
+static double stat_read(void *ctx)
 {
+    const struct stat_ref *ref = ctx;
     cadre_db_stats st;
-    cadre_db_pool_stats(ctx, &st);
-    return st.connections;
-}
-
-static double stat_in_use(void *ctx)
-{
-    cadre_db_stats st;
-    cadre_db_pool_stats(ctx, &st);
-    return st.in_use;
-}
-
-static double stat_waiting(void *ctx)
-{
-    cadre_db_stats st;
-    cadre_db_pool_stats(ctx, &st);
-    return st.waiting;
-}
-
-static double stat_waits(void *ctx)
-{
-    cadre_db_stats st;
-    cadre_db_pool_stats(ctx, &st);
-    return (double)st.waits;
+    cadre_db_pool_stats(ref->db, &st);
+    switch (ref->which) {
+    case 0: return st.connections;
+    case 1: return st.in_use;
+    case 2: return st.waiting;
+    default: return (double)st.waits;
+    }
 }
 
 int cadre_db_metrics(cadre_app *app, cadre_db *db)
 {
-    int rc = cadre_gauge(app, "db_pool_connections_open", "Database connections open, every "
-                         "worker's.", stat_open, db);
-    if (rc == 0)
-        rc = cadre_gauge(app, "db_pool_connections_in_use", "Database connections running a "
-                         "statement or held by a transaction.", stat_in_use, db);
-    if (rc == 0)
-        rc = cadre_gauge(app, "db_pool_requests_waiting", "Requests waiting for a database "
-                         "connection or lock.", stat_waiting, db);
-    if (rc == 0)
-        rc = cadre_counter_fn(app, "db_pool_waits_total", "Requests that had to wait for a "
-                              "database connection or lock.", stat_waits, db);
+    static const struct {
+        const char *name, *help;
+    } series[] = {
+        { "db_pool_connections_open", "Database connections open, every worker's." },
+        { "db_pool_connections_in_use", "Database connections running a statement or held by a "
+                                        "transaction." },
+        { "db_pool_requests_waiting", "Requests waiting for a database connection or lock." },
+        { "db_pool_waits_total", "Requests that had to wait for a database connection or lock." },
+    };
+    int rc = 0;
+    for (int i = 0; i < 4 && rc == 0; i++) {
+        db->refs[i] = (struct stat_ref){ db, i };
+        rc = (i == 3 ? cadre_counter_fn : cadre_gauge)(app, series[i].name, series[i].help,
+                                                       stat_read, &db->refs[i]);
+    }
     return rc;
 }
 
