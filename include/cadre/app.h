@@ -559,6 +559,15 @@ int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre
 int cadre_app_on_start(cadre_app *app, int (*fn)(cadre_app *app, void *ctx), void *ctx);
 
 /**
+ * Registers fn to run on each worker thread of `serve` as it starts, before it serves, in
+ * registration order: worker is the thread's index from 0. Where a module starts its background
+ * coroutines (cadre_spawn, cadre/http.h), which then run beside the requests. Returns 0 or
+ * CADRE_ENOMEM.
+ */
+int cadre_app_on_worker_start(cadre_app *app, void (*fn)(cadre_app *app, int worker, void *ctx),
+                              void *ctx);
+
+/**
  * A function told of every response once it is queued (h2o's logger): the request (its route
  * pattern in r->route, its response readable with cadre_response_status and friends), the status,
  * the response's length in bytes (head and body) and the microseconds from the request's head to

@@ -65,7 +65,8 @@ extern "C" {
     X(READONLY, -15, "storage is read-only")                                                       \
     X(CORRUPT, -16, "stored data is corrupt")                                                      \
     X(STALE, -17, "the file was removed or replaced")                                              \
-    X(LIMIT, -18, "too many attempts: retry later")
+    X(LIMIT, -18, "too many attempts: retry later")                                                \
+    X(CANCELED, -19, "cancelled: the server is stopping")
 
 enum cadre_errno {
     CADRE_OK = 0,

@@ -168,6 +168,7 @@ struct cadre_request {
     struct cadre__conn *conn;
     struct cadre__state *state;
     struct cadre__defer *defers;
+    bool background; /* a background coroutine's (cadre_spawn): no connection */
 };
 
 /** Room for a client address in text, its NUL included (INET6_ADDRSTRLEN). */
@@ -474,6 +475,37 @@ int cadre_wake(cadre_request *r);
 cadre_request *cadre_current_request(void);
 
 /* ---------------------------------------------------------------------------------------------
+ * Background coroutines: work on a worker's event loop without a client (a task queue's
+ * runners), suspending as a request's handler does instead of blocking the thread.
+ * ------------------------------------------------------------------------------------------- */
+
+/** What cadre_spawn runs: r is the coroutine's own request — no head, no body, no connection; an
+ *  arena that lives until fn returns (cadre_arena_reset it in a long loop); cadre_current_request()
+ *  is r, so the database's calls suspend it rather than block the worker. */
+typedef void (*cadre_background_fn)(cadre_request *r, void *ctx);
+
+/**
+ * Starts fn(r, ctx) on a coroutine of the calling worker thread: from on_worker_start
+ * (cadre_server_config), a handler or another background coroutine. It first runs on the
+ * worker's next turn, and may wait (cadre_wait_fd, cadre_sleep, cadre_idle) as long as it likes.
+ * At a stop the worker waits for its background coroutines as for its requests, up to the
+ * shutdown timeout (then they are dropped with their stacks, as requests are): they should watch
+ * cadre_stopping() and wait in cadre_idle, which returns at once then. Returns 0, CADRE_ESTATE
+ * off a server worker thread or once it stops, or CADRE_ENOMEM.
+ */
+int cadre_spawn(cadre_background_fn fn, void *ctx);
+
+/**
+ * A background coroutine's idle wait: suspends r until cadre_wake(r) (0), ms pass
+ * (CADRE_ETIMEDOUT; -1: no limit) or the server stops (CADRE_ECANCELED, at once if it has
+ * already). CADRE_ESTATE for a request that is not a background coroutine's.
+ */
+int cadre_idle(cadre_request *r, int ms);
+
+/** Whether the server of the calling worker thread is stopping (false off a worker thread). */
+bool cadre_stopping(void);
+
+/* ---------------------------------------------------------------------------------------------
  * Blocking work off the workers: a small pool of threads. A request that runs a job on it is
  * suspended until the job is done; its worker serves other requests meanwhile (a password hash,
  * which takes tens of milliseconds and megabytes of memory, is the case it was made for). The
@@ -531,6 +563,10 @@ typedef struct cadre_server_config {
                                          from on_response (cadre_server_run alone does not) */
     void (*on_listen)(int port, void *ctx); /**< called once all workers listen (optional) */
     void *on_listen_ctx;
+    /** Called on each worker thread as it starts, before it serves (optional): worker is its
+     *  index, from 0. Where cadre_spawn starts a worker's background coroutines. */
+    void (*on_worker_start)(int worker, void *ctx);
+    void *on_worker_start_ctx;
     /** The dispatch function reads the body itself, when it wants it (cadre_request_read_body,
      *  cadre_request_stream_body): a request is dispatched as soon as its head is read, so that
      *  it can be refused before its body is sent. Otherwise (the default) the body is read before

@@ -65,6 +65,7 @@ void cadre_app_free(cadre_app *app)
     }
     free(app->commands);
     CADRE_VEC_FREE(&app->on_start);
+    CADRE_VEC_FREE(&app->on_worker);
     CADRE_VEC_FREE(&app->on_response);
     CADRE_VEC_FREE(&app->mw);
     CADRE_VEC_FREE(&app->error_pages);
@@ -138,6 +139,23 @@ int cadre_app_on_start(cadre_app *app, int (*fn)(cadre_app *app, void *ctx), voi
         return CADRE_ENOMEM;
     *slot = (struct cadre__on_start){ fn, ctx };
     return 0;
+}
+
+int cadre_app_on_worker_start(cadre_app *app, void (*fn)(cadre_app *app, int worker, void *ctx),
+                              void *ctx)
+{
+    struct cadre__on_worker *slot = CADRE_VEC_PUSH(&app->on_worker, NULL, 0);
+    if (!slot)
+        return CADRE_ENOMEM;
+    *slot = (struct cadre__on_worker){ fn, ctx };
+    return 0;
+}
+
+static void app_worker_start(int worker, void *ctx)
+{
+    cadre_app *app = ctx;
+    for (size_t i = 0; i < app->on_worker.len; i++)
+        app->on_worker.items[i].fn(app, worker, app->on_worker.items[i].ctx);
 }
 
 int cadre_app_on_response(cadre_app *app, cadre_response_hook fn, void *ctx)
@@ -270,5 +288,9 @@ cadre_server_config cadre__app_server_config(cadre_app *app, const cadre_server_
     }
     cfg.extra_headers = app->security;
     cfg.n_extra_headers = app->nsecurity;
+    if (!cfg.on_worker_start && app->on_worker.len) {
+        cfg.on_worker_start = app_worker_start;
+        cfg.on_worker_start_ctx = app;
+    }
     return cfg;
 }

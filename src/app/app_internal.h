@@ -56,6 +56,11 @@ struct cadre__on_start {
     void *ctx;
 };
 
+struct cadre__on_worker {
+    void (*fn)(cadre_app *app, int worker, void *ctx);
+    void *ctx;
+};
+
 struct cadre__error_page {
     int status; /* 0: any */
     cadre_error_page fn;
@@ -107,6 +112,7 @@ struct cadre_app {
     struct cadre__command *commands; /* cadre_app_command */
     size_t ncommands, cap_commands;
     CADRE_VEC(struct cadre__on_start) on_start;    /* cadre_app_on_start */
+    CADRE_VEC(struct cadre__on_worker) on_worker;  /* cadre_app_on_worker_start */
     struct cadre__group groups[CADRE__MAX_GROUPS]; /* the open groups, outermost first */
     size_t ngroups;
     CADRE_VEC(struct cadre__error_page) error_pages; /* cadre_app_on_error */

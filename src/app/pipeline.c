@@ -219,6 +219,7 @@ static const char *unavailable_reason(int code)
     case CADRE_EREADONLY: return "Service Unavailable: the database is read-only";
     case CADRE_ECORRUPT: return "Service Unavailable: the database file is damaged";
     case CADRE_ESTALE: return "Service Unavailable: the database file was removed or replaced";
+    case CADRE_ECANCELED: return "Service Unavailable: the server is stopping";
     default: return NULL;
     }
 }

@@ -77,6 +77,10 @@ struct cadre__slot {
     bool stream_failed;  /* the writer failed or the connection broke: close, no last chunk */
     uint64_t stream_bytes;
     cadre__slot *next_free;
+    /* a background coroutine's (cadre_spawn), else NULL */
+    cadre_background_fn bg_fn;
+    void *bg_ctx;
+    bool idle; /* in cadre_idle: a stop wakes it */
 };
 
 enum cadre__conn_state {
@@ -179,6 +183,7 @@ struct cadre__worker {
     cadre__conn *dead; /* closed connections to free after the batch */
     cadre__link conns; /* every open connection */
     cadre__link busy;  /* every suspended request (its connection may be gone) */
+    size_t num_background; /* background coroutines alive (cadre_spawn) */
     cadre__conn *again; /* connections that still had input when their turn ended */
     cadre__slot *ready; /* woken slots to resume after this turn's events */
     cadre_header scratch[CADRE__MAX_HEADERS];

@@ -178,6 +178,10 @@ static void heap_remove(cadre__worker *w, cadre__slot *s)
 static void slot_main(void *arg)
 {
     cadre__slot *s = arg;
+    if (s->bg_fn) {
+        s->bg_fn(&s->req, s->bg_ctx);
+        return;
+    }
     if (!s->worker->cfg->body_on_demand && s->body == BODY_PENDING) {
         int rc = cadre_request_read_body(&s->req); /* the dispatch function expects it read */
         if (rc) {
@@ -243,6 +247,12 @@ void cadre__slot_put(cadre__worker *w, cadre__slot *s)
     slot_release(s);
     cadre_arena_reset(&s->arena);
     s->conn = NULL;
+    if (s->bg_fn) {
+        w->num_background--;
+        s->bg_fn = NULL;
+        s->bg_ctx = NULL;
+        s->idle = false;
+    }
     if (w->num_free_slots >= MAX_FREE_SLOTS) {
         cadre_arena_free(&s->arena);
         cadre__coro_destroy(&s->coro);
@@ -368,7 +378,7 @@ void cadre__slot_wake(cadre__slot *s)
 
 int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms)
 {
-    if (!r || !r->conn)
+    if (!r || !(r->conn || r->background))
         return CADRE_ESTATE;
     cadre__slot *s = cadre__slot_of(r);
     cadre__worker *w = s->worker;
@@ -400,7 +410,7 @@ int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms)
 
 int cadre_wake(cadre_request *r)
 {
-    if (!r || !r->conn)
+    if (!r || !(r->conn || r->background))
         return CADRE_ESTATE;
     cadre__slot *s = cadre__slot_of(r);
     if (!s->waiting || s->woken)
@@ -659,6 +669,12 @@ static void begin_stop(cadre__worker *w)
         return;
     w->stopping = true;
     w->stop_deadline = w->now_ms + w->cfg->shutdown_timeout_ms;
+    /* background coroutines waiting idle hear of it now (cadre_idle returns CADRE_ECANCELED) */
+    for (cadre__link *l = w->busy.next; l != &w->busy; l = l->next) {
+        cadre__slot *s = CADRE_CONTAINER_OF(l, cadre__slot, busy);
+        if (s->bg_fn && s->idle)
+            cadre_wake(&s->req);
+    }
     if (w->listen_fd >= 0) {
         epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
         close(w->listen_fd);
@@ -1117,9 +1133,52 @@ void cadre_server_stop(void)
 /* A second stop signal while requests drain: the workers close what is left at once. */
 static atomic_bool force_stop;
 
+static _Thread_local cadre__worker *this_worker; /* the worker this thread runs, or NULL */
+
+int cadre_spawn(cadre_background_fn fn, void *ctx)
+{
+    cadre__worker *w = this_worker;
+    if (!fn || !w || w->stopping)
+        return !fn ? CADRE_EINVAL : CADRE_ESTATE;
+    cadre__slot *s = cadre__slot_get(w);
+    if (!s)
+        return CADRE_ENOMEM;
+    s->bg_fn = fn;
+    s->bg_ctx = ctx;
+    s->req.background = true;
+    w->num_background++;
+    /* first run on the worker's next turn, as a woken wait: never inside the caller */
+    cadre__slot_suspended(s);
+    s->waiting = true;
+    s->woken = s->timed_out = false;
+    cadre__slot_wake(s);
+    return 0;
+}
+
+int cadre_idle(cadre_request *r, int ms)
+{
+    if (!r || !r->background)
+        return CADRE_ESTATE;
+    cadre__slot *s = cadre__slot_of(r);
+    if (s->worker->stopping)
+        return CADRE_ECANCELED;
+    s->idle = true;
+    int rc = cadre_wait_fd(r, -1, 0, ms);
+    s->idle = false;
+    return s->worker->stopping ? CADRE_ECANCELED : rc;
+}
+
+bool cadre_stopping(void)
+{
+    return this_worker && this_worker->stopping;
+}
+
 static void *worker_thread(void *arg)
 {
     cadre__worker *w = arg;
+    this_worker = w;
+    if (w->cfg->on_worker_start)
+        w->cfg->on_worker_start(w->id, w->cfg->on_worker_start_ctx);
     /* a socket several workers share wakes one of them per connection, not all */
     struct epoll_event ev = { .events = EPOLLIN | (w->shared_listener ? EPOLLEXCLUSIVE : 0),
                               .data.ptr = &w->listen_io };
@@ -1127,10 +1186,15 @@ static void *worker_thread(void *arg)
         w->listening = true;
     for (;;) {
         cadre__worker_poll(w, -1);
-        if (w->stopping && (w->num_conns == 0 || w->now_ms >= w->stop_deadline ||
+        if (w->stopping && ((w->num_conns == 0 && w->num_background == 0) ||
+                            w->now_ms >= w->stop_deadline ||
                             atomic_load_explicit(&force_stop, memory_order_relaxed)))
             break;
     }
+    if (w->num_background)
+        cadre_log(CADRE_LOG_WARN, "worker %d: %zu background coroutine(s) still running at the "
+                  "shutdown deadline: dropped", w->id, w->num_background);
+    this_worker = NULL;
     if (w->num_conns && atomic_load(&force_stop))
         cadre_log(CADRE_LOG_WARN, "worker %d: stopped at once, closing %zu connection(s)", w->id,
                   w->num_conns);

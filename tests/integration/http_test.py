@@ -1381,6 +1381,81 @@ class CoroutineTest(Base):
         self.assert_text(c.read_final(), 'item 2')
 
 
+class BackgroundTest(Base):
+    """Background coroutines (cadre_spawn): they run on the worker beside its requests, wait
+    idle until woken, and a stop waits for them as for requests — an idle one ends at once, a
+    busy one is waited for up to the shutdown timeout, then dropped."""
+    workers = 1
+    autostart = False
+
+    def start(self, *args):
+        s = Server(args, 1, env=dict(os.environ, TESTAPP_TICKER='1'))
+        self.servers.append(s)
+        return s
+
+    def get(self, srv, path, method='GET'):
+        """One request on a connection of its own, closed after (an idle keep-alive connection
+        would get its 2 s for a last request at the stop)."""
+        c = self.connect(srv)
+        c.send(req(method, path))
+        r = c.read_final()
+        c.close()
+        return r
+
+    def wait_log(self, srv, pattern, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, srv.stderr())
+            if m:
+                return m
+            time.sleep(0.02)
+        self.fail('no %r in the log within %d s:\n%s' % (pattern, timeout, srv.stderr()))
+
+    def test_idle_until_woken(self):
+        srv = self.start()
+        self.assert_text(self.get(srv, '/ticks'), '0')
+        for n in (1, 2, 3):
+            self.assert_text(self.get(srv, '/kick'), 'kicked')
+            deadline = time.monotonic() + 5
+            while self.get(srv, '/ticks').body != str(n).encode() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assert_text(self.get(srv, '/ticks'), str(n))
+        time.sleep(0.2)  # no wake-up without a kick
+        self.assert_text(self.get(srv, '/ticks'), '3')
+        # an idle background coroutine does not hold the stop
+        t = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        self.assertEqual(srv.wait(5), 0, srv.stderr())
+        self.assertLess(time.monotonic() - t, 1.5)
+        self.assertIn('ticker: stopping after 3 wake-ups', srv.stderr())
+
+    def test_runs_beside_requests_and_the_stop_waits_for_it(self):
+        srv = self.start('--shutdown-timeout', '5000')
+        self.assertEqual(self.get(srv, '/background?ms=700', 'POST').status, 202)
+        # the worker serves meanwhile
+        t = time.monotonic()
+        self.assert_text(self.get(srv, '/plaintext'), 'Hello, World!')
+        self.assertLess(time.monotonic() - t, 0.5)
+        t = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        self.assertEqual(srv.wait(10), 0, srv.stderr())
+        self.assertGreaterEqual(time.monotonic() - t, 0.4)  # it waited for the nap
+        log = srv.stderr()
+        self.assertIn('background: slept 700 ms (ok)', log)
+        self.assertLess(log.index('background: slept'), log.index('INFO stopped'), log)
+
+    def test_dropped_at_the_shutdown_deadline(self):
+        srv = self.start('--shutdown-timeout', '300')
+        self.assertEqual(self.get(srv, '/background?ms=60000', 'POST').status, 202)
+        t = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        self.assertEqual(srv.wait(10), 0, srv.stderr())
+        self.assertLess(time.monotonic() - t, 3)
+        self.assertIn('1 background coroutine(s) still running at the shutdown deadline: dropped',
+                      srv.stderr())
+        self.assertNotIn('background: slept', srv.stderr())
+
+
 class ShutdownTest(Base):
     workers = 1
     server_args = ('--shutdown-timeout', '5000')

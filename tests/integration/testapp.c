@@ -4,7 +4,9 @@
  */
 #include <cadre.h>
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -151,11 +153,73 @@ static int h_stream(cadre_request *r)
     return cadre_respond_stream(r, 200, TEXT_PLAIN, write_part, st);
 }
 
+/* Background coroutines (cadre_spawn). With $TESTAPP_TICKER set, each worker runs a ticker
+ * that waits idle until GET /kick wakes it, counting its wake-ups (GET /ticks). */
+static _Atomic long ticks;
+static _Thread_local cadre_request *ticker; /* this worker's, while it runs */
+
+static void tick(cadre_request *r, void *ctx)
+{
+    (void)ctx;
+    ticker = r;
+    int rc;
+    while ((rc = cadre_idle(r, -1)) == 0)
+        ticks++;
+    ticker = NULL;
+    cadre_log(CADRE_LOG_INFO, "ticker: %s after %ld wake-ups",
+              rc == CADRE_ECANCELED ? "stopping" : cadre_strerror(rc), (long)ticks);
+}
+
+static void start_ticker(cadre_app *app, int worker, void *ctx)
+{
+    (void)app;
+    (void)ctx;
+    if (cadre_spawn(tick, NULL) != 0)
+        cadre_log(CADRE_LOG_ERROR, "worker %d: no ticker", worker);
+}
+
+static int h_kick(cadre_request *r)
+{
+    if (!ticker)
+        return cadre_error(r, 409, "no ticker on this worker");
+    int rc = cadre_wake(ticker);
+    return rc ? rc : cadre_text(r, 200, "kicked");
+}
+
+static int h_ticks(cadre_request *r)
+{
+    return cadre_text(r, 200, cadre_arena_printf(r->arena, "%ld", (long)ticks));
+}
+
+/* POST /background?ms=N: a coroutine that sleeps N ms beside the requests, then says so. */
+static void nap(cadre_request *r, void *ctx)
+{
+    int ms = (int)(intptr_t)ctx;
+    int rc = cadre_sleep(r, ms);
+    cadre_log(CADRE_LOG_INFO, "background: slept %d ms (%s)", ms, rc ? cadre_strerror(rc) : "ok");
+}
+
+static int h_background(cadre_request *r)
+{
+    cadre_slice v;
+    int64_t ms = 0;
+    if (!cadre_request_query(r, "ms", &v) || cadre_slice_to_i64(v, false, &ms) != 0 || ms < 0 ||
+        ms > 600000)
+        return cadre_error(r, 400, "bad ms");
+    int rc = cadre_spawn(nap, (void *)(intptr_t)ms);
+    return rc ? rc : cadre_text(r, 202, "spawned");
+}
+
 int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("testapp");
     if (!app)
         return 1;
+    if (getenv("TESTAPP_TICKER"))
+        cadre_app_on_worker_start(app, start_ticker, NULL);
+    cadre_get(app, "/kick", h_kick);
+    cadre_get(app, "/ticks", h_ticks);
+    cadre_post(app, "/background", h_background);
     cadre_get(app, "/", h_root);
     cadre_get(app, "/plaintext", h_plaintext);
     cadre_get(app, "/pid", h_pid);
