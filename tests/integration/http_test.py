@@ -376,6 +376,16 @@ class Base(unittest.TestCase):
         self.servers.append(s)
         return s
 
+    def wait_log(self, srv, pattern, timeout=10):
+        """The first match of pattern in srv's log, waited for (bounded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, srv.stderr())
+            if m:
+                return m
+            time.sleep(0.02)
+        self.fail('no %r in the log within %d s:\n%s' % (pattern, timeout, srv.stderr()))
+
     def connect(self, server=None, **kw):
         c = Conn((server or self.server).port, **kw)
         self.conns.append(c)
@@ -1402,15 +1412,6 @@ class BackgroundTest(Base):
         c.close()
         return r
 
-    def wait_log(self, srv, pattern, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = re.search(pattern, srv.stderr())
-            if m:
-                return m
-            time.sleep(0.02)
-        self.fail('no %r in the log within %d s:\n%s' % (pattern, timeout, srv.stderr()))
-
     def test_idle_until_woken(self):
         srv = self.start()
         self.assert_text(self.get(srv, '/ticks'), '0')
@@ -1617,15 +1618,6 @@ class UpgradeTest(Base):
             deadline = time.monotonic() + STOP_TIMEOUT
             while time.monotonic() < deadline and running(pid):
                 time.sleep(0.02)
-
-    def wait_log(self, srv, pattern, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = re.search(pattern, srv.stderr())
-            if m:
-                return m
-            time.sleep(0.02)
-        self.fail('no %r in the log within %d s:\n%s' % (pattern, timeout, srv.stderr()))
 
     def replace_app(self, content):
         tmp = self.app + '.new'
