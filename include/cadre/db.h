@@ -216,7 +216,8 @@ typedef struct cadre_app cadre_app;
  * db_pool_connections_open, db_pool_connections_in_use and db_pool_requests_waiting (gauges),
  * db_pool_waits_total (a counter). cadre_models does it for the models' database; call it for a
  * database you open yourself. One database per app: a second call answers CADRE_EEXIST.
- * db must outlive the app. Returns 0, CADRE_EEXIST or CADRE_ENOMEM.
+ * db must outlive the app. Returns 0, CADRE_EINVAL (app or db NULL), CADRE_EEXIST or
+ * CADRE_ENOMEM.
  */
 int cadre_db_metrics(cadre_app *app, cadre_db *db);
 

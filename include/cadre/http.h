@@ -490,8 +490,9 @@ typedef void (*cadre_background_fn)(cadre_request *r, void *ctx);
  * worker's next turn, and may wait (cadre_wait_fd, cadre_sleep, cadre_idle) as long as it likes.
  * At a stop the worker waits for its background coroutines as for its requests, up to the
  * shutdown timeout (then they are dropped with their stacks, as requests are): they should watch
- * cadre_stopping() and wait in cadre_idle, which returns at once then. Returns 0, CADRE_ESTATE
- * off a server worker thread or once it stops, or CADRE_ENOMEM.
+ * cadre_stopping() and wait in cadre_idle, which returns at once then. ctx stays the caller's
+ * and must outlive the coroutine. Returns 0, CADRE_EINVAL (fn NULL), CADRE_ESTATE off a server
+ * worker thread or once it stops, or CADRE_ENOMEM.
  */
 int cadre_spawn(cadre_background_fn fn, void *ctx);
 

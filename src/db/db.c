@@ -179,6 +179,8 @@ int cadre_db_metrics(cadre_app *app, cadre_db *db)
         { "db_pool_requests_waiting", "Requests waiting for a database connection or lock." },
         { "db_pool_waits_total", "Requests that had to wait for a database connection or lock." },
     };
+    if (!app || !db)
+        return CADRE_EINVAL;
     int rc = 0;
     for (int i = 0; i < 4 && rc == 0; i++) {
         db->refs[i] = (struct stat_ref){ db, i };

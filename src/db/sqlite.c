@@ -57,11 +57,10 @@ struct sconn {
     cadre__db_usage usage;
 };
 
-/* The connection runs a statement (on) or is done (off); held throughout a transaction. */
+/* The connection runs a statement (on) or is done (off); an open transaction holds it. */
 static void mark_used(struct sconn *c, bool on)
 {
-    if (!c->in_tx)
-        cadre__usage_set(&c->usage.used, on);
+    cadre__usage_set(&c->usage.used, on || c->in_tx);
 }
 
 static uint64_t monotonic_ms(void)

@@ -673,7 +673,7 @@ static void begin_stop(cadre__worker *w)
     for (cadre__link *l = w->busy.next; l != &w->busy; l = l->next) {
         cadre__slot *s = CADRE_CONTAINER_OF(l, cadre__slot, busy);
         if (s->bg_fn && s->idle)
-            cadre_wake(&s->req);
+            cadre__slot_wake(s); /* the ready list: cannot fail, as the timer heap can */
     }
     if (w->listen_fd >= 0) {
         epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
@@ -854,10 +854,16 @@ static int open_listener(const char *host, int port, bool first, int *bound_port
     return fd;
 }
 
-bool cadre_server_upgrading(void)
+/* Sockets were handed to this process (LISTEN_PID names it), systemd's way or an upgrade's. */
+static bool handed_sockets(void)
 {
     const char *pid = getenv("LISTEN_PID");
-    return getenv("CADRE_UPGRADE_FD") && pid && strtol(pid, NULL, 10) == (long)getpid();
+    return pid && getenv("LISTEN_FDS") && strtol(pid, NULL, 10) == (long)getpid();
+}
+
+bool cadre_server_upgrading(void)
+{
+    return handed_sockets() && getenv("CADRE_UPGRADE_FD");
 }
 
 /*
@@ -874,10 +880,9 @@ bool cadre_server_upgrading(void)
 static int inherited_listeners(int *upgrade_fd)
 {
     *upgrade_fd = -1;
-    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-    if (!pid || !fds || strtol(pid, NULL, 10) != (long)getpid())
+    if (!handed_sockets())
         return 0;
-    long n = strtol(fds, NULL, 10);
+    long n = strtol(getenv("LISTEN_FDS"), NULL, 10);
     const char *up = getenv("CADRE_UPGRADE_FD");
     if (up && strtol(up, NULL, 10) == 3 + n && fcntl((int)(3 + n), F_GETFD) >= 0) {
         *upgrade_fd = (int)(3 + n);

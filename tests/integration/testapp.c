@@ -80,14 +80,24 @@ static int h_query(cadre_request *r)
     return text_prefixed(r, "", v);
 }
 
-static int h_sleep(cadre_request *r)
+/* ?ms=N, 0 to 600 000, into *ms; false when absent or out of range. */
+static bool query_ms(cadre_request *r, int *ms)
 {
     cadre_slice v;
-    int64_t ms = 0;
-    if (!cadre_request_query(r, "ms", &v) || cadre_slice_to_i64(v, false, &ms) != 0 || ms < 0 ||
-        ms > 600000)
+    int64_t n = 0;
+    if (!cadre_request_query(r, "ms", &v) || cadre_slice_to_i64(v, false, &n) != 0 || n < 0 ||
+        n > 600000)
+        return false;
+    *ms = (int)n;
+    return true;
+}
+
+static int h_sleep(cadre_request *r)
+{
+    int ms;
+    if (!query_ms(r, &ms))
         return cadre_error(r, 400, "bad ms");
-    int rc = cadre_sleep(r, (int)ms);
+    int rc = cadre_sleep(r, ms);
     if (rc != 0)
         return rc;
     return cadre_text(r, 200, "slept");
@@ -201,10 +211,8 @@ static void nap(cadre_request *r, void *ctx)
 
 static int h_background(cadre_request *r)
 {
-    cadre_slice v;
-    int64_t ms = 0;
-    if (!cadre_request_query(r, "ms", &v) || cadre_slice_to_i64(v, false, &ms) != 0 || ms < 0 ||
-        ms > 600000)
+    int ms;
+    if (!query_ms(r, &ms))
         return cadre_error(r, 400, "bad ms");
     int rc = cadre_spawn(nap, (void *)(intptr_t)ms);
     return rc ? rc : cadre_text(r, 202, "spawned");
