@@ -20,6 +20,7 @@
 #include "cadre/static.h"
 #include "cadre/auth.h"
 #include "cadre/admin.h"
+#include "cadre/tasks.h"
 
 #define CADRE_VERSION "0.1.0"
 

@@ -144,6 +144,7 @@ typedef struct cadre_tx {
     cadre_db *db;
     void *conn, *pinned;
     bool open;
+    struct cadre_tx_hook *on_commit;
 } cadre_tx;
 
 /**
@@ -167,6 +168,15 @@ int cadre_tx_commit(cadre_tx *tx);
 
 /** Rolls back (nothing if it already ended). */
 void cadre_tx_rollback(cadre_tx *tx);
+
+/**
+ * Runs fn(ctx) once the transaction has committed, right after the commit and in the order
+ * added (Django's transaction.on_commit): for what must happen only if the writes last — waking a
+ * task queue's workers, sending a message about them. A rollback, or a failed commit, forgets it.
+ * fn runs on the committing thread and must not fail. Returns 0, CADRE_ESTATE (the transaction
+ * has ended) or CADRE_ENOMEM.
+ */
+int cadre_tx_on_commit(cadre_tx *tx, void (*fn)(void *ctx), void *ctx);
 
 /**
  * Runs fn in a transaction: committed when fn returns >= 0, rolled back when it returns a negative

@@ -455,7 +455,9 @@ enum { CADRE_WAIT_READ = 1, CADRE_WAIT_WRITE = 2 };
  */
 int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms);
 
-/** Suspends the calling request for ms milliseconds without blocking its worker. */
+/** Suspends the calling request for ms milliseconds without blocking its worker. Returns 0,
+ *  CADRE_ETIMEDOUT when the request's deadline (cadre_request_deadline) cut it short, or
+ *  CADRE_ESTATE (not on a worker). */
 int cadre_sleep(cadre_request *r, int ms);
 
 /**
@@ -503,6 +505,21 @@ int cadre_spawn(cadre_background_fn fn, void *ctx);
  */
 int cadre_idle(cadre_request *r, int ms);
 
+/** As cadre_idle, and returns 0 as well when fd (non-blocking) becomes readable: an eventfd or
+ *  a pipe that other threads write to wake the coroutine (cadre_wake works only on its own
+ *  worker's thread). fd -1 is cadre_idle. */
+int cadre_idle_fd(cadre_request *r, int fd, int ms);
+
+/**
+ * Sets a deadline ms milliseconds from now for everything r waits for from then on: a wait
+ * (cadre_wait_fd, cadre_sleep, cadre_idle, the database's suspending calls, cadre_pool_run) that
+ * would end later returns CADRE_ETIMEDOUT at the deadline instead, and one begun after it at
+ * once. 0 removes it. A task's timeout (cadre/tasks.h) is one: C code that computes without
+ * waiting is never interrupted. Returns 0, CADRE_EINVAL (ms negative) or CADRE_ESTATE (r not a
+ * server worker's request or background coroutine).
+ */
+int cadre_request_deadline(cadre_request *r, int ms);
+
 /** Whether the server of the calling worker thread is stopping (false off a worker thread). */
 bool cadre_stopping(void);
 
@@ -526,7 +543,9 @@ int cadre_pool_new(unsigned threads, size_t max_waiting, cadre_pool **out /* OUT
  * that copy (copy a password into arg, never a pointer into the request's arena): a request
  * abandoned at shutdown leaves its job to finish on its own. Outside a request (start-up code, a
  * command), or with p NULL, fn runs at once on the calling thread. Returns 0, CADRE_EBUSY (more
- * than max_waiting jobs are queued: answer 503), CADRE_ENOMEM or CADRE_ESYSTEM.
+ * than max_waiting jobs are queued: answer 503), CADRE_ETIMEDOUT (the request's deadline,
+ * cadre_request_deadline, passed: arg is left as it was, the job finishes on its own),
+ * CADRE_ENOMEM or CADRE_ESYSTEM.
  */
 int cadre_pool_run(cadre_pool *p, void (*fn)(void *arg), void *arg, size_t size);
 

@@ -447,12 +447,46 @@ int cadre_tx_exec(cadre_tx *tx, const char *sql, const cadre_value *params, size
     return noted(tx->db, tx->conn, rc, sql, start);
 }
 
+struct cadre_tx_hook {
+    void (*fn)(void *ctx);
+    void *ctx;
+    struct cadre_tx_hook *next;
+};
+
+int cadre_tx_on_commit(cadre_tx *tx, void (*fn)(void *ctx), void *ctx)
+{
+    if (!tx->open)
+        return CADRE_ESTATE;
+    struct cadre_tx_hook *h = malloc(sizeof *h), **end = &tx->on_commit;
+    if (!h)
+        return CADRE_ENOMEM;
+    *h = (struct cadre_tx_hook){ fn, ctx, NULL };
+    while (*end)
+        end = &(*end)->next;
+    *end = h;
+    return 0;
+}
+
+/* Runs the hooks (committed) or forgets them, and frees them. */
+static void end_hooks(cadre_tx *tx, bool run)
+{
+    for (struct cadre_tx_hook *h = tx->on_commit, *next; h; h = next) {
+        next = h->next;
+        if (run)
+            h->fn(h->ctx);
+        free(h);
+    }
+    tx->on_commit = NULL;
+}
+
 int cadre_tx_commit(cadre_tx *tx)
 {
     if (!tx->open)
         return CADRE_ESTATE;
     tx->open = false;
-    return tx->db->driver->end(tx->conn, tx->pinned, true);
+    int rc = tx->db->driver->end(tx->conn, tx->pinned, true);
+    end_hooks(tx, rc == 0);
+    return rc;
 }
 
 void cadre_tx_rollback(cadre_tx *tx)
@@ -461,6 +495,7 @@ void cadre_tx_rollback(cadre_tx *tx)
         return;
     tx->open = false;
     tx->db->driver->end(tx->conn, tx->pinned, false);
+    end_hooks(tx, false);
 }
 
 int cadre_db_atomic(cadre_db *db, int (*fn)(cadre_tx *tx, void *ctx), void *ctx)

@@ -60,6 +60,7 @@ struct cadre__slot {
     int wait_fd;
     bool waiting, timed_out, woken;
     uint64_t wait_deadline; /* ms, 0 = none */
+    uint64_t deadline;      /* cadre_request_deadline: ms, 0 = none */
     size_t heap_index;      /* position in the worker's timer heap, SIZE_MAX if absent */
     cadre__link busy;       /* in the worker's list of suspended requests */
     cadre_body_sink sink;   /* the sink that took the body: dropped when the slot is put back */

@@ -179,8 +179,9 @@ int cadre_pool_run(cadre_pool *p, void (*fn)(void *arg), void *arg, size_t size)
      * turn ends early only when another request wakes this one (cadre_wake), which is rare. */
     while (!atomic_load_explicit(&j->done, memory_order_acquire)) {
         int rc = cadre_wait_fd(r, j->efd, CADRE_WAIT_READ, -1);
-        if (rc && rc != CADRE_ETIMEDOUT)
-            return rc; /* ESTATE: not on a worker, cannot happen with a current request */
+        if (rc) /* ETIMEDOUT: the request's deadline (the job finishes on its own, dropped by
+                   the defer); ESTATE cannot happen with a current request */
+            return rc;
     }
     memcpy(arg, j->arg, size);
     job_drop(holder);

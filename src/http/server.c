@@ -222,6 +222,7 @@ cadre__slot *cadre__slot_get(cadre__worker *w)
     s->req.arena = &s->arena;
     s->req.res = &s->res;
     s->result = 0;
+    s->deadline = 0;
     s->streaming = STREAM_NONE;
     s->stream_started = s->stream_wait = s->stream_failed = false;
     s->stream_bytes = 0;
@@ -393,6 +394,18 @@ int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms)
         s->wait_fd = fd;
     }
     s->timed_out = s->woken = false;
+    if (s->deadline) { /* cadre_request_deadline: no wait goes past it */
+        cadre__worker_update_time(w);
+        uint64_t left = s->deadline > w->now_ms ? s->deadline - w->now_ms : 0;
+        if (left == 0) {
+            if (fd >= 0)
+                epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+            s->wait_fd = -1;
+            return CADRE_ETIMEDOUT;
+        }
+        if (timeout_ms < 0 || (uint64_t)timeout_ms > left)
+            timeout_ms = (int)(left > INT32_MAX ? INT32_MAX : left);
+    }
     if (timeout_ms >= 0) {
         cadre__worker_update_time(w);
         s->wait_deadline = w->now_ms + (uint64_t)timeout_ms;
@@ -428,7 +441,11 @@ int cadre_wake(cadre_request *r)
 int cadre_sleep(cadre_request *r, int ms)
 {
     int rc = cadre_wait_fd(r, -1, 0, ms < 0 ? 0 : ms);
-    return rc == CADRE_ETIMEDOUT ? 0 : rc;
+    if (rc != CADRE_ETIMEDOUT)
+        return rc;
+    /* the sleep's own end, or cut short by the request's deadline */
+    cadre__slot *s = cadre__slot_of(r);
+    return s->deadline && s->worker->now_ms >= s->deadline ? CADRE_ETIMEDOUT : 0;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1160,7 +1177,24 @@ int cadre_spawn(cadre_background_fn fn, void *ctx)
     return 0;
 }
 
+int cadre_request_deadline(cadre_request *r, int ms)
+{
+    if (!r || !(r->conn || r->background))
+        return CADRE_ESTATE;
+    if (ms < 0)
+        return CADRE_EINVAL;
+    cadre__slot *s = cadre__slot_of(r);
+    cadre__worker_update_time(s->worker);
+    s->deadline = ms ? s->worker->now_ms + (uint64_t)ms : 0;
+    return 0;
+}
+
 int cadre_idle(cadre_request *r, int ms)
+{
+    return cadre_idle_fd(r, -1, ms);
+}
+
+int cadre_idle_fd(cadre_request *r, int fd, int ms)
 {
     if (!r || !r->background)
         return CADRE_ESTATE;
@@ -1168,7 +1202,7 @@ int cadre_idle(cadre_request *r, int ms)
     if (s->worker->stopping)
         return CADRE_ECANCELED;
     s->idle = true;
-    int rc = cadre_wait_fd(r, -1, 0, ms);
+    int rc = cadre_wait_fd(r, fd, CADRE_WAIT_READ, ms);
     s->idle = false;
     return s->worker->stopping ? CADRE_ECANCELED : rc;
 }

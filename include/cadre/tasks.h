@@ -1,0 +1,240 @@
+/**
+ * cadre/tasks.h — durable background tasks, in the app's own database and its own binary: no
+ * broker, no second deployment. A task is a C function with a typed argument schema; a job is one
+ * call of it, a row of the table cadre_job, enqueued in the transaction of the write that causes
+ * it and run on the server's workers beside the requests.
+ *
+ *     #define ALERT_FIELDS(F) F(int64, item_id) F(int32, stock)
+ *     CADRE_SCHEMA(alert_args, ALERT_FIELDS)
+ *
+ *     static int send_alert(cadre_job *job, const alert_args *a)
+ *     {
+ *         … // 0: done; a negative CADRE_E*: tried again later (exponential backoff)
+ *     }
+ *     CADRE_TASK(low_stock_alert, alert_args, send_alert, .queue = "mail", .max_attempts = 5);
+ *
+ *     cadre_tasks(app, db);                        // the module: its table, its runners
+ *     cadre_task_add(app, &low_stock_alert);
+ *
+ *     // in a handler: the job exists only if the transaction commits
+ *     cadre_enqueue(&tx, low_stock_alert, &(alert_args){ .item_id = 42, .stock = 3 },
+ *                   .unique = "low-stock:42");
+ *
+ * Jobs run inside `APP serve`: each worker thread runs up to `concurrency` jobs at once, each on
+ * a coroutine of its own, so a job waiting on the database or the network holds no thread (its
+ * waits suspend it as a handler's do). A job's function must not block its thread for long:
+ * heavy computation belongs on a cadre_pool (cadre/http.h).
+ *
+ * Semantics, the same on SQLite and PostgreSQL:
+ * - **Claiming**: an UPDATE … RETURNING of the next available jobs (priority, then run_at, then
+ *   id), with FOR UPDATE SKIP LOCKED on PostgreSQL and SQLite's single writer, so a job is
+ *   claimed by one worker of one instance.
+ * - **Retries**: a failed attempt is retried after backoff_ms × 2^(attempt−1), capped at
+ *   max_backoff_ms, ± 25 % jitter, until max_attempts; then the job is failed, its error kept.
+ * - **Heartbeats**: each worker marks its running jobs every heartbeat_ms; a running job whose
+ *   mark is older than rescue_after_ms (its process was killed, its machine died) is made
+ *   available again and retried, or failed when it had no attempt left. A worker's outcome for a
+ *   job counts only while the job is still its own (same worker, same attempt): a rescued job is
+ *   never completed twice.
+ * - **Stop**: at SIGTERM no new job is claimed; running ones get the shutdown timeout to finish,
+ *   and those still running shortly before it are released (available again, the attempt not
+ *   counted), as is a job whose function returns CADRE_ECANCELED.
+ * - **Uniqueness**: at most one job that has not ended (available or running) per unique key.
+ * - **Retention**: completed, failed and cancelled jobs are deleted after retention_s.
+ *
+ * Commands: `APP tasks [STATE]` lists jobs, `APP tasks retry ID`, `APP tasks cancel ID`.
+ */
+#ifndef CADRE_TASKS_H
+#define CADRE_TASKS_H
+
+#include "app.h"
+#include "db.h"
+#include "orm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * A job: the table cadre_job. Times are milliseconds since the Unix epoch (by the module's
+ * clock). state is "available" (waiting for run_at or a worker), "running", "completed",
+ * "failed" (no attempt left, or a failure that another would not mend) or "cancelled".
+ */
+#define CADRE_JOB_FIELDS(F)                                                                        \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, queue, CADRE_MAX_LEN(100), CADRE_INDEX)                                              \
+    F(string, task, CADRE_MAX_LEN(100))                                                            \
+    F(string, args, CADRE_DEFAULT_STR("{}"), CADRE_DESCRIPTION("the arguments, as JSON"))         \
+    F(int32, priority, CADRE_DEFAULT(0), CADRE_DESCRIPTION("lower runs first"))                    \
+    F(string, state, CADRE_MAX_LEN(16), CADRE_INDEX, CADRE_DEFAULT_STR("available"))               \
+    F(int32, attempt, CADRE_DEFAULT(0), CADRE_DESCRIPTION("attempts begun so far"))                \
+    F(int32, max_attempts, CADRE_DEFAULT(20))                                                      \
+    F(int64, run_at, CADRE_INDEX, CADRE_DESCRIPTION("not run before (ms since the epoch)"))        \
+    F(int64, created_at)                                                                           \
+    F(int64, started_at, CADRE_OPTIONAL, CADRE_NULLABLE)                                           \
+    F(int64, finished_at, CADRE_OPTIONAL, CADRE_NULLABLE)                                          \
+    F(int64, heartbeat_at, CADRE_OPTIONAL, CADRE_NULLABLE)                                         \
+    F(int32, timeout_ms, CADRE_DEFAULT(0))                                                         \
+    F(string, worker, CADRE_MAX_LEN(200), CADRE_OPTIONAL, CADRE_NULLABLE,                         \
+      CADRE_DESCRIPTION("the worker running it: host:pid:thread"))                                 \
+    F(string, unique_key, CADRE_MAX_LEN(200), CADRE_OPTIONAL, CADRE_NULLABLE, CADRE_UNIQUE)        \
+    F(string, result, CADRE_OPTIONAL, CADRE_NULLABLE)                                              \
+    F(string, error, CADRE_OPTIONAL, CADRE_NULLABLE, CADRE_DESCRIPTION("the last failure"))
+CADRE_MODEL(cadre_job, CADRE_JOB_FIELDS)
+
+/* ---------------------------------------------------------------------------------------------
+ * The module
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct cadre_tasks_opts {
+    /** The queues this process runs, comma-separated ("default"; $CADRE_TASKS_QUEUES). Jobs of
+     *  other queues are enqueued here but run by the instances that name them. */
+    const char *queues;
+    /** Jobs run at once per worker thread (10; $CADRE_TASKS_CONCURRENCY). -1: none here (this
+     *  instance only enqueues). */
+    int concurrency;
+    int poll_ms;         /**< how often an idle worker looks for jobs enqueued elsewhere (1000) */
+    int heartbeat_ms;    /**< how often running jobs are marked alive (2000) */
+    int rescue_after_ms; /**< a running job unmarked this long is retried (60 000): longer than
+                              any job may block its thread, and than heartbeat_ms */
+    int retention_s;     /**< finished jobs are deleted after this (7 days); -1: never */
+    /** The time in milliseconds since the epoch (NULL: the real clock): a test's fake clock. */
+    int64_t (*clock)(void *ctx);
+    void *clock_ctx;
+} cadre_tasks_opts;
+
+/**
+ * Adds the tasks module to app, its jobs in db (the table cadre_job, created by `migrate` with
+ * the app's own migrations), and starts its runners on every worker of `serve`. Options as
+ * above: cadre_tasks(app, db, .queues = "default,mail", .concurrency = 20). Returns the module,
+ * or NULL (a configuration error is recorded: the app will not start).
+ */
+cadre_module *cadre__tasks(cadre_app *app, cadre_db *db, const cadre_tasks_opts *opts,
+                           const char *file, int line);
+#define cadre_tasks(app, db, ...)                                                                  \
+    cadre__tasks((app), (db), &(cadre_tasks_opts){ __VA_ARGS__ }, __FILE__, __LINE__)
+
+/** Wakes this process's idle workers to look for jobs now (a job enqueued by another program;
+ *  a test that moved its clock). Any thread. */
+void cadre_tasks_wake(cadre_app *app);
+
+/** The module's clock: milliseconds since the epoch (0 before cadre_tasks). */
+int64_t cadre_tasks_now(cadre_app *app);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tasks
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct cadre_task_opts {
+    const char *queue;  /**< "default" */
+    int priority;       /**< 0; lower runs first */
+    int max_attempts;   /**< 20 */
+    int timeout_ms;     /**< 0: none. A deadline for the job's waits (cadre_request_deadline):
+                             past it they return CADRE_ETIMEDOUT and the attempt fails */
+    int backoff_ms;     /**< the first retry's delay (1000); doubled for each attempt after */
+    int max_backoff_ms; /**< the longest delay (3 600 000) */
+} cadre_task_opts;
+
+/** A task, as CADRE_TASK defines it. The members after o are the module's. */
+typedef struct cadre_task {
+    const char *name;
+    const cadre_schema *(*args)(void);
+    int (*run)(cadre_job *job, const void *args);
+    cadre_task_opts o;
+    /* private */
+    void *tasks;
+    struct cadre_task *next;
+} cadre_task;
+
+/** Declares a task defined in another file (for a header): CADRE_TASK_DECLARE(NAME, ARGS). */
+#define CADRE_TASK_DECLARE(NAME, ARGS)                                                             \
+    typedef ARGS NAME##__args_t;                                                                   \
+    extern cadre_task NAME
+
+/**
+ * Defines the task NAME, whose arguments are a struct of the schema ARGS and whose function is
+ * FN: int FN(cadre_job *job, const ARGS *args), checked at compile time. Options are
+ * cadre_task_opts members. FN returns 0 (the job is completed), or a negative CADRE_E* (the
+ * attempt failed: retried after a backoff while attempts are left; cadre_job_error says why,
+ * cadre_job_no_retry fails it now; CADRE_ECANCELED releases the job, as at a stop).
+ */
+#define CADRE_TASK(NAME, ARGS, FN, ...)                                                            \
+    typedef ARGS NAME##__args_t;                                                                   \
+    static int NAME##__run(cadre_job *job_, const void *args_)                                     \
+    {                                                                                              \
+        return FN(job_, (const ARGS *)args_);                                                      \
+    }                                                                                              \
+    cadre_task NAME = { .name = #NAME, .args = ARGS##__schema, .run = NAME##__run,                 \
+                        .o = { __VA_ARGS__ } }
+
+/** Registers a task with the app's tasks module (cadre_tasks first): its name must be unique.
+ *  Returns 0, or a negative CADRE_E* (a configuration error is recorded). */
+int cadre__task_add(cadre_app *app, cadre_task *task, const char *file, int line);
+#define cadre_task_add(app, task) cadre__task_add((app), (task), __FILE__, __LINE__)
+
+/* ---------------------------------------------------------------------------------------------
+ * Enqueueing
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct cadre_enqueue_opts {
+    int64_t delay_ms;     /**< run no sooner than this from now (0) */
+    int64_t run_at;       /**< or not before this time, ms since the epoch (wins over delay_ms) */
+    int priority;         /**< 0: the task's */
+    const char *queue;    /**< NULL: the task's */
+    int max_attempts;     /**< 0: the task's */
+    /** At most one job with this key that has not ended: while one is available or running,
+     *  cadre_enqueue adds none and returns CADRE_EEXIST (*id then names that one). */
+    const char *unique;
+    int64_t *id;          /**< OUT (may be NULL): the job's id */
+} cadre_enqueue_opts;
+
+/**
+ * Enqueues a job of task with *args (copied, as JSON): cadre_enqueue(&tx, low_stock_alert, &a,
+ * .delay_ms = 60000). With tx, the job is written in that transaction and exists only if it
+ * commits; the workers are woken once it has. With tx NULL, it is written at once. Returns 0,
+ * CADRE_EEXIST (the unique key is taken), CADRE_ESTATE (the task is not registered, or tx has
+ * ended), CADRE_EINVAL (a bad option: logged) or the database's error.
+ */
+int cadre__enqueue(cadre_tx *tx, cadre_task *task, const void *args, const cadre_enqueue_opts *o);
+#define cadre_enqueue(tx, NAME, args, ...)                                                         \
+    cadre__enqueue((tx), &(NAME), (const NAME##__args_t *){ (args) },                             \
+                   &(cadre_enqueue_opts){ __VA_ARGS__ })
+
+/* ---------------------------------------------------------------------------------------------
+ * Inside a task's function: job is the one it was given
+ * ------------------------------------------------------------------------------------------- */
+
+/** The job's request (a background coroutine's: cadre/http.h): its arena lives until the
+ *  function returns; the database's calls suspend it. */
+cadre_request *cadre_job_request(cadre_job *job);
+
+/** Stores text (copied) as the job's result when it completes. Returns 0 or CADRE_ENOMEM. */
+int cadre_job_result(cadre_job *job, const char *text);
+
+/** Says why the attempt failed (stored in the job's error; else the returned code's words). */
+void cadre_job_error(cadre_job *job, const char *fmt, ...) CADRE_PRINTF(2, 3);
+
+/** Makes this attempt's failure final: the job fails without another (bad input, a resource
+ *  gone for good). */
+void cadre_job_no_retry(cadre_job *job);
+
+/* ---------------------------------------------------------------------------------------------
+ * Managing jobs (the admin's actions, `APP tasks`)
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Cancels job id: an available job will not run; a running one's outcome is ignored and it is
+ * not retried (its function is not interrupted). Returns 0, CADRE_ENOTFOUND, CADRE_ESTATE (it
+ * has ended already) or the database's error.
+ */
+int cadre_job_cancel(cadre_app *app, int64_t id);
+
+/** Makes a failed or cancelled job available again, now, with one more attempt if it had none
+ *  left. Returns 0, CADRE_ENOTFOUND, CADRE_ESTATE (it has not ended, or it completed) or the
+ *  database's error. */
+int cadre_job_retry(cadre_app *app, int64_t id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

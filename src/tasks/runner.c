@@ -1,0 +1,509 @@
+/*
+ * The runners. On each worker thread of `serve`, a dispatcher coroutine claims jobs — as many as
+ * the worker has room for, in one statement — and starts a coroutine for each; it marks the
+ * worker's running jobs alive every heartbeat, and worker 0 also rescues other workers' stale
+ * jobs and deletes finished ones past their retention. Between claims it waits on an eventfd
+ * that enqueueing (any thread), a finished job and the stop write, or for poll_ms.
+ */
+#include "tasks/tasks_internal.h"
+
+#include "cadre/http.h"
+#include "cadre/json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A job being run: the row, then what its function reported. */
+typedef struct run {
+    cadre_job job; /* first: the cadre_job * a task gets is its run */
+    tasks_worker *w;
+    cadre_arena strings; /* the row's strings */
+    cadre_request *r;
+    char *result, *error; /* malloc'd */
+    bool no_retry;
+} run;
+
+#define RETRY_OUTCOME 5 /* writes of a job's outcome tried, 0.2 s, 0.4 s … apart */
+
+static uint64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+/* splitmix64 over the worker's own state (its thread only) */
+static uint64_t next_random(tasks_worker *w)
+{
+    uint64_t z = (w->rng += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static void kick_worker(tasks_worker *w)
+{
+    if (!atomic_exchange(&w->kicked, true)) {
+        uint64_t one = 1;
+        if (write(w->efd, &one, sizeof one) < 0) { /* full (2^64 − 2 kicks): it is awake */
+        }
+    }
+}
+
+void cadre__tasks_kick(tasks_state *ts)
+{
+    for (int i = 0; i < TASKS_MAX_WORKERS; i++) {
+        tasks_worker *w = atomic_load(&ts->workers[i]);
+        if (w)
+            kick_worker(w);
+    }
+}
+
+static void drain(int fd)
+{
+    uint64_t v;
+    while (read(fd, &v, sizeof v) == (ssize_t)sizeof v) {
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Inside a task's function
+ * ------------------------------------------------------------------------------------------- */
+
+static run *run_of(cadre_job *job)
+{
+    return (run *)job;
+}
+
+cadre_request *cadre_job_request(cadre_job *job)
+{
+    return job ? run_of(job)->r : NULL;
+}
+
+int cadre_job_result(cadre_job *job, const char *text)
+{
+    if (!job || !text)
+        return CADRE_EINVAL;
+    run *x = run_of(job);
+    char *copy = strdup(text);
+    if (!copy)
+        return CADRE_ENOMEM;
+    free(x->result);
+    x->result = copy;
+    return 0;
+}
+
+void cadre_job_error(cadre_job *job, const char *fmt, ...)
+{
+    if (!job || !fmt)
+        return;
+    run *x = run_of(job);
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    if (msg) {
+        free(x->error);
+        x->error = msg;
+    }
+}
+
+void cadre_job_no_retry(cadre_job *job)
+{
+    if (job)
+        run_of(job)->no_retry = true;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * A job's outcome
+ * ------------------------------------------------------------------------------------------- */
+
+/* Writes the outcome sql (its last three parameters: the job's id, worker and attempt, so that a
+ * job that is no longer this worker's — cancelled, or rescued while this one was stuck — is
+ * left alone). A database that fails is tried again a few times: a job whose outcome is never
+ * written stays running, unmarked, and is rescued and run again. */
+static void write_outcome(cadre_request *r, run *x, const char *sql, cadre_value *p, size_t n,
+                          const char *what)
+{
+    tasks_state *ts = x->w->ts;
+    p[n - 3] = CADRE_PINT(x->job.id);
+    p[n - 2] = CADRE_PTEXT(x->w->lease);
+    p[n - 1] = CADRE_PINT(x->job.attempt);
+    int rc = 0;
+    int64_t changes = 0;
+    for (int i = 0; i < RETRY_OUTCOME; i++) {
+        rc = cadre_db_exec(ts->db, sql, p, n, &changes, NULL);
+        if (rc == 0 || rc == CADRE_EINVAL)
+            break;
+        cadre_sleep(r, 200 << i);
+    }
+    if (rc)
+        cadre_log(CADRE_LOG_ERROR, "tasks: job %lld (%.*s): cannot record that it %s: %s; it "
+                                   "will be rescued and run again",
+                  (long long)x->job.id, (int)x->job.task.len, x->job.task.ptr, what,
+                  cadre_strerror(rc));
+    else if (changes == 0)
+        cadre_log(CADRE_LOG_INFO, "tasks: job %lld (%.*s) %s, but it is no longer this worker's "
+                                  "(cancelled, or rescued): outcome dropped",
+                  (long long)x->job.id, (int)x->job.task.len, x->job.task.ptr, what);
+}
+
+#define GUARD " WHERE id = ? AND worker = ? AND attempt = ? AND state = 'running'"
+
+static void finish(cadre_request *r, run *x, cadre_task *t, int rc)
+{
+    tasks_state *ts = x->w->ts;
+    int64_t now = cadre__tasks_clock(ts);
+    char why[160];
+    const char *error = x->error;
+    if (!error && rc < 0) {
+        snprintf(why, sizeof why, "%s: %s", cadre_errname(rc), cadre_strerror(rc));
+        error = why;
+    }
+    if (rc >= 0) {
+        cadre_value p[] = { CADRE_PINT(now), x->result ? CADRE_PTEXT(x->result) : CADRE_PNULL,
+                            { 0 }, { 0 }, { 0 } };
+        write_outcome(r, x,
+                      "UPDATE cadre_job SET state = 'completed', finished_at = ?, result = ?, "
+                      "worker = NULL, unique_key = NULL" GUARD,
+                      p, 5, "completed");
+    } else if (rc == CADRE_ECANCELED) {
+        cadre_value p[] = { CADRE_PINT(now), { 0 }, { 0 }, { 0 } };
+        write_outcome(r, x,
+                      "UPDATE cadre_job SET state = 'available', attempt = attempt - 1, run_at = ?, "
+                      "worker = NULL, heartbeat_at = NULL" GUARD,
+                      p, 4, "was released");
+    } else if (x->no_retry || x->job.attempt >= x->job.max_attempts) {
+        cadre_value p[] = { CADRE_PINT(now), CADRE_PTEXT(error), { 0 }, { 0 }, { 0 } };
+        cadre_log(CADRE_LOG_WARN, "tasks: job %lld (%.*s) failed for good, attempt %d of %d: %s",
+                  (long long)x->job.id, (int)x->job.task.len, x->job.task.ptr, x->job.attempt,
+                  x->job.max_attempts, error);
+        write_outcome(r, x,
+                      "UPDATE cadre_job SET state = 'failed', finished_at = ?, error = ?, "
+                      "worker = NULL, unique_key = NULL" GUARD,
+                      p, 5, "failed");
+    } else {
+        static const cadre_task_opts fallback = { .backoff_ms = 1000, .max_backoff_ms = 3600000 };
+        int64_t delay = cadre__tasks_backoff(t ? &t->o : &fallback, x->job.attempt,
+                                             next_random(x->w));
+        cadre_value p[] = { CADRE_PINT(now + delay), CADRE_PTEXT(error), { 0 }, { 0 }, { 0 } };
+        cadre_log(CADRE_LOG_INFO, "tasks: job %lld (%.*s) attempt %d of %d failed: %s; next in "
+                                  "%lld ms",
+                  (long long)x->job.id, (int)x->job.task.len, x->job.task.ptr, x->job.attempt,
+                  x->job.max_attempts, error, (long long)delay);
+        write_outcome(r, x,
+                      "UPDATE cadre_job SET state = 'available', run_at = ?, error = ?, "
+                      "worker = NULL, heartbeat_at = NULL" GUARD,
+                      p, 5, "failed an attempt");
+    }
+}
+
+/* The coroutine of one job. */
+static void runner(cadre_request *r, void *ctx)
+{
+    run *x = ctx;
+    x->r = r;
+    tasks_worker *w = x->w;
+    tasks_state *ts = w->ts;
+    cadre_task *t = cadre__tasks_find(ts, x->job.task);
+    int rc;
+    if (!t) { /* enqueued by another build of the program: one that knows it may run it */
+        cadre_job_error(&x->job, "no task named %.*s in this program (cadre_task_add)",
+                        (int)x->job.task.len, x->job.task.ptr);
+        rc = CADRE_ENOTFOUND;
+    } else {
+        const cadre_schema *s = t->args();
+        void *args = cadre_arena_calloc(r->arena, s->size);
+        cadre_verrors errs;
+        cadre_verrors_init(&errs, r->arena);
+        rc = args ? cadre_schema_decode_json(s, x->job.args.ptr, x->job.args.len, args, r->arena,
+                                             "args", &errs)
+                  : CADRE_ENOMEM;
+        if (rc == CADRE_EINVAL || rc == CADRE_EPARSE) {
+            cadre_buf b;
+            cadre_buf_init(&b, 4096);
+            cadre_json_writer jw;
+            cadre_json_writer_init(&jw, &b);
+            cadre_verrors_write(&errs, &jw);
+            cadre_job_error(&x->job, "its arguments do not fit the task's schema: %.*s",
+                            (int)b.len, b.data ? b.data : "");
+            cadre_buf_free(&b);
+            cadre_job_no_retry(&x->job);
+        } else if (rc == 0) {
+            uint64_t t0 = mono_ms();
+            if (x->job.timeout_ms > 0)
+                cadre_request_deadline(r, x->job.timeout_ms);
+            rc = t->run(&x->job, args);
+            cadre_request_deadline(r, 0);
+            if (rc == CADRE_ETIMEDOUT && x->job.timeout_ms > 0 &&
+                mono_ms() - t0 >= (uint64_t)x->job.timeout_ms)
+                cadre_job_error(&x->job, "timed out after %d ms", x->job.timeout_ms);
+        }
+    }
+    finish(r, x, t, rc);
+    w->running--;
+    kick_worker(w); /* room for another */
+    cadre_arena_free(&x->strings);
+    free(x->result);
+    free(x->error);
+    free(x);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The dispatcher
+ * ------------------------------------------------------------------------------------------- */
+
+static cadre_slice own(cadre_arena *a, cadre_slice s)
+{
+    char *p = s.ptr ? cadre_arena_strndup(a, s.ptr, s.len) : NULL;
+    return p ? (cadre_slice){ p, s.len } : (cadre_slice){ "", 0 };
+}
+
+/* Makes jobs claimed but not started available again (no room for a coroutine). */
+static void unclaim(tasks_worker *w, const cadre_job *job)
+{
+    cadre_value p[] = { CADRE_PINT(job->id), CADRE_PTEXT(w->lease), CADRE_PINT(job->attempt) };
+    cadre_db_exec(w->ts->db,
+                  "UPDATE cadre_job SET state = 'available', attempt = attempt - 1, worker = NULL, "
+                  "heartbeat_at = NULL" GUARD,
+                  p, 3, NULL, NULL);
+}
+
+/* Claims up to room jobs and starts them. Returns how many were claimed, or a CADRE_E*. */
+static int claim(cadre_request *r, tasks_worker *w, int room, int64_t now)
+{
+    tasks_state *ts = w->ts;
+    size_t n = 4 + ts->nqueues + 1;
+    cadre_value *p = cadre_arena_alloc(r->arena, n * sizeof *p);
+    if (!p)
+        return CADRE_ENOMEM;
+    p[0] = CADRE_PTEXT(w->lease);
+    p[1] = p[2] = p[3] = CADRE_PINT(now);
+    for (size_t i = 0; i < ts->nqueues; i++)
+        p[4 + i] = CADRE_PTEXT(ts->queues[i]);
+    p[n - 1] = CADRE_PINT(room);
+    cadre_rows rows;
+    int rc = cadre_db_query(ts->db, r->arena, cadre_job__schema(), &rows, ts->claim_sql, p, n);
+    if (rc)
+        return rc;
+    cadre_job *jobs = rows.items;
+    for (size_t i = 0; i < rows.len; i++) {
+        run *x = calloc(1, sizeof *x);
+        if (x) {
+            x->w = w;
+            x->job = jobs[i];
+            cadre_arena_init(&x->strings, 512);
+            x->job.queue = own(&x->strings, jobs[i].queue);
+            x->job.task = own(&x->strings, jobs[i].task);
+            x->job.args = own(&x->strings, jobs[i].args);
+            x->job.state = own(&x->strings, jobs[i].state);
+            x->job.worker = own(&x->strings, jobs[i].worker);
+            x->job.unique_key = own(&x->strings, jobs[i].unique_key);
+        }
+        if (!x || cadre_spawn(runner, x) != 0) {
+            if (x) {
+                cadre_arena_free(&x->strings);
+                free(x);
+            }
+            unclaim(w, &jobs[i]);
+            continue;
+        }
+        w->running++;
+    }
+    return (int)rows.len;
+}
+
+static void heartbeat(tasks_worker *w, int64_t now)
+{
+    if (w->running == 0)
+        return;
+    cadre_value p[] = { CADRE_PINT(now), CADRE_PTEXT(w->lease) };
+    int rc = cadre_db_exec(w->ts->db,
+                           "UPDATE cadre_job SET heartbeat_at = ? WHERE worker = ? AND "
+                           "state = 'running'",
+                           p, 2, NULL, NULL);
+    if (rc)
+        cadre_log(CADRE_LOG_WARN, "tasks: %s: cannot mark its running jobs alive: %s", w->lease,
+                  cadre_strerror(rc));
+}
+
+/* Running jobs whose worker stopped marking them (killed, its machine gone): available again,
+ * or failed when they have had every attempt. */
+static void rescue(tasks_worker *w, int64_t now)
+{
+    tasks_state *ts = w->ts;
+    char why[128];
+    snprintf(why, sizeof why, "rescued: its worker stopped marking it alive (no heartbeat for "
+                              "%d ms)",
+             ts->o.rescue_after_ms);
+    cadre_value p[] = { CADRE_PINT(now), CADRE_PINT(now), CADRE_PTEXT(why),
+                        CADRE_PINT(now - ts->o.rescue_after_ms) };
+    int64_t changes = 0;
+    int rc = cadre_db_exec(ts->db,
+                           "UPDATE cadre_job SET state = CASE WHEN attempt >= max_attempts THEN "
+                           "'failed' ELSE 'available' END, finished_at = CASE WHEN attempt >= "
+                           "max_attempts THEN ? ELSE NULL END, unique_key = CASE WHEN attempt >= "
+                           "max_attempts THEN NULL ELSE unique_key END, run_at = ?, error = ?, "
+                           "worker = NULL, heartbeat_at = NULL WHERE state = 'running' AND "
+                           "heartbeat_at < ?",
+                           p, 4, &changes, NULL);
+    if (rc)
+        cadre_log(CADRE_LOG_WARN, "tasks: cannot rescue stale jobs: %s", cadre_strerror(rc));
+    else if (changes)
+        cadre_log(CADRE_LOG_WARN, "tasks: rescued %lld job(s) whose worker stopped marking them "
+                                  "alive for %d ms",
+                  (long long)changes, ts->o.rescue_after_ms);
+}
+
+static void prune(tasks_worker *w, int64_t now)
+{
+    tasks_state *ts = w->ts;
+    if (ts->o.retention_s < 0)
+        return;
+    cadre_value p[] = { CADRE_PINT(now - (int64_t)ts->o.retention_s * 1000) };
+    int rc = cadre_db_exec(ts->db,
+                           "DELETE FROM cadre_job WHERE id IN (SELECT id FROM cadre_job WHERE "
+                           "state IN ('completed', 'failed', 'cancelled') AND finished_at < ? "
+                           "LIMIT 10000)",
+                           p, 1, NULL, NULL);
+    if (rc)
+        cadre_log(CADRE_LOG_WARN, "tasks: cannot delete old jobs: %s", cadre_strerror(rc));
+}
+
+/* After the stop: waits for the worker's jobs, marking them alive, until shortly before the
+ * shutdown timeout; releases those still running then. */
+static void wind_down(cadre_request *r, tasks_worker *w)
+{
+    tasks_state *ts = w->ts;
+    unsigned limit = cadre_app_config(ts->app)->shutdown_timeout_ms;
+    unsigned margin = limit / 5 < 1000 ? limit / 5 : 1000;
+    uint64_t end = mono_ms() + (limit - margin), next_beat = 0;
+    while (w->running > 0) { /* bounded: each turn waits for a job to end, or the end */
+        uint64_t now = mono_ms();
+        if (now >= end)
+            break;
+        if (now >= next_beat) {
+            heartbeat(w, cadre__tasks_clock(ts));
+            next_beat = now + (uint64_t)ts->o.heartbeat_ms;
+        }
+        uint64_t wait = (end < next_beat ? end : next_beat) - now;
+        atomic_store(&w->kicked, false);
+        cadre_wait_fd(r, w->efd, CADRE_WAIT_READ, (int)wait);
+        drain(w->efd);
+    }
+    if (w->running == 0)
+        return;
+    cadre_value p[] = { CADRE_PINT(cadre__tasks_clock(ts)), CADRE_PTEXT(w->lease) };
+    int64_t changes = 0;
+    int rc = cadre_db_exec(ts->db,
+                           "UPDATE cadre_job SET state = 'available', attempt = attempt - 1, "
+                           "run_at = ?, worker = NULL, heartbeat_at = NULL WHERE worker = ? AND "
+                           "state = 'running'",
+                           p, 2, &changes, NULL);
+    if (rc)
+        cadre_log(CADRE_LOG_WARN, "tasks: %s: cannot release its %d running job(s) at the stop: "
+                                  "%s; they will be rescued",
+                  w->lease, w->running, cadre_strerror(rc));
+    else
+        cadre_log(CADRE_LOG_WARN, "tasks: %s: released %lld job(s) still running at the stop: "
+                                  "they will run again",
+                  w->lease, (long long)changes);
+}
+
+static void dispatcher(cadre_request *r, void *ctx)
+{
+    tasks_worker *w = ctx;
+    tasks_state *ts = w->ts;
+    int64_t next_beat = 0, next_prune = 0;
+    bool failing = false;
+    for (;;) { /* bounded by the stop: cadre_idle_fd returns CADRE_ECANCELED then */
+        atomic_store(&w->kicked, false);
+        drain(w->efd);
+        int64_t now = cadre__tasks_clock(ts);
+        if (now >= next_beat) {
+            heartbeat(w, now);
+            if (w->index == 0)
+                rescue(w, now);
+            next_beat = now + ts->o.heartbeat_ms;
+        }
+        if (w->index == 0 && now >= next_prune) {
+            prune(w, now);
+            next_prune = now + 60000;
+        }
+        int room = ts->o.concurrency - w->running, got = 0;
+        if (room > 0) {
+            got = claim(r, w, room, now);
+            if (got < 0 && !failing)
+                cadre_log(CADRE_LOG_ERROR, "tasks: %s: cannot claim jobs: %s (trying again every "
+                                           "%d ms)",
+                          w->lease, cadre_strerror(got), ts->o.poll_ms);
+            else if (got >= 0 && failing)
+                cadre_log(CADRE_LOG_INFO, "tasks: %s: claiming jobs again", w->lease);
+            failing = got < 0;
+        }
+        cadre_arena_reset(r->arena);
+        if (got > 0 && got == room && !cadre_stopping())
+            continue; /* there may be more */
+        int64_t wait = next_beat - now < ts->o.poll_ms ? next_beat - now : ts->o.poll_ms;
+        if (cadre_idle_fd(r, w->efd, (int)(wait > 0 ? wait : 0)) == CADRE_ECANCELED)
+            break;
+    }
+    wind_down(r, w);
+}
+
+void cadre__tasks_worker_start(cadre_app *app, int index, void *ctx)
+{
+    (void)app;
+    tasks_state *ts = ctx;
+    if (ts->o.concurrency <= 0 || !ts->nqueues || !ts->tasks)
+        return;
+    if (index < 0 || index >= TASKS_MAX_WORKERS) {
+        cadre_log(CADRE_LOG_WARN, "tasks: worker %d runs no jobs (at most %d workers do)", index,
+                  TASKS_MAX_WORKERS);
+        return;
+    }
+    /* a worker of an earlier serve in this process is taken again: kickers may hold it */
+    tasks_worker *w = atomic_load(&ts->workers[index]);
+    bool fresh = !w;
+    if (fresh) {
+        w = calloc(1, sizeof *w);
+        if (!w || (w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+            cadre_log(CADRE_LOG_ERROR, "tasks: worker %d cannot start its runners: %s", index,
+                      w ? "no eventfd" : "out of memory");
+            free(w);
+            return;
+        }
+        w->ts = ts;
+        w->index = index;
+        w->rng = ts->rng ^ ((uint64_t)(index + 1) * UINT64_C(0xD1B54A32D192ED03));
+    }
+    w->running = 0;
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    snprintf(w->lease, sizeof w->lease, "%s:%ld:w%d", host, (long)getpid(), index);
+    if (fresh)
+        atomic_store(&ts->workers[index], w);
+    int rc = cadre_spawn(dispatcher, w);
+    if (rc)
+        cadre_log(CADRE_LOG_ERROR, "tasks: worker %d cannot start its runners: %s", index,
+                  cadre_strerror(rc));
+}
+
+void cadre__tasks_workers_free(tasks_state *ts)
+{
+    for (int i = 0; i < TASKS_MAX_WORKERS; i++) {
+        tasks_worker *w = atomic_exchange(&ts->workers[i], NULL);
+        if (w) {
+            close(w->efd);
+            free(w);
+        }
+    }
+}

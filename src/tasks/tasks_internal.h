@@ -1,0 +1,55 @@
+/*
+ * The tasks module's shared state: the module (tasks.c: options, registry, enqueueing,
+ * management, commands) and its runners (runner.c: per worker thread, a dispatcher coroutine
+ * that claims jobs and a coroutine per running job).
+ */
+#ifndef CADRE_TASKS_INTERNAL_H
+#define CADRE_TASKS_INTERNAL_H
+
+#include "cadre/tasks.h"
+
+#include <stdatomic.h>
+
+#define TASKS_KEY "cadre.tasks"
+#define TASKS_MAX_WORKERS 256
+
+typedef struct tasks_state tasks_state;
+
+/* One worker thread's runners. Its fields are its thread's, but for kicked and efd. */
+typedef struct tasks_worker {
+    tasks_state *ts;
+    int index;
+    int efd;            /* eventfd: any thread writes it to wake the dispatcher */
+    atomic_bool kicked; /* written since the dispatcher last looked: no need to write again */
+    int running;        /* jobs running on this worker */
+    uint64_t rng;       /* the jitter's random numbers */
+    char lease[128];    /* "host:pid:w3", the cadre_job.worker of its jobs */
+} tasks_worker;
+
+struct tasks_state {
+    cadre_app *app;
+    cadre_db *db;
+    cadre_module *mod;
+    cadre_tasks_opts o;
+    bool pg;
+    cadre_task *tasks; /* registered, newest first */
+    const char **queues;
+    size_t nqueues;
+    char *claim_sql; /* built for the engine and the queues */
+    _Atomic(tasks_worker *) workers[TASKS_MAX_WORKERS];
+    uint64_t rng; /* seeds each worker's jitter */
+};
+
+tasks_state *cadre__tasks_state(const cadre_app *app);
+int64_t cadre__tasks_clock(tasks_state *ts);
+cadre_task *cadre__tasks_find(tasks_state *ts, cadre_slice name);
+void cadre__tasks_kick(tasks_state *ts);
+/* on_worker_start: starts the worker's dispatcher (runner.c) */
+void cadre__tasks_worker_start(cadre_app *app, int worker, void *ctx);
+void cadre__tasks_workers_free(tasks_state *ts);
+/* The delay before attempt+1 after attempt failed: backoff × 2^(attempt−1) ± 25 %. r: a random
+ * 64-bit number. */
+int64_t cadre__tasks_backoff(const cadre_task_opts *o, int attempt, uint64_t r);
+int cadre__tasks_commands(tasks_state *ts);
+
+#endif
