@@ -482,7 +482,9 @@ cadre_request *cadre_current_request(void);
  * ------------------------------------------------------------------------------------------- */
 
 /** What cadre_spawn runs: r is the coroutine's own request — no head, no body, no connection; an
- *  arena that lives until fn returns (cadre_arena_reset it in a long loop); cadre_current_request()
+ *  arena that lives until fn returns (never reset it: it also holds the request's state, what
+ *  cadre_request_set and the database keep there; a long loop takes its scratch memory from an
+ *  arena of its own); cadre_current_request()
  *  is r, so the database's calls suspend it rather than block the worker. */
 typedef void (*cadre_background_fn)(cadre_request *r, void *ctx);
 
@@ -522,6 +524,11 @@ int cadre_request_deadline(cadre_request *r, int ms);
 
 /** Whether the server of the calling worker thread is stopping (false off a worker thread). */
 bool cadre_stopping(void);
+
+/** While the calling worker's server stops: the milliseconds left before it drops what still
+ *  runs (the shutdown timeout's end), for work that would rather hand itself back first (a task
+ *  queue releasing its jobs). -1 when it is not stopping, or off a worker thread. */
+int cadre_stop_time_left(void);
 
 /* ---------------------------------------------------------------------------------------------
  * Blocking work off the workers: a small pool of threads. A request that runs a job on it is

@@ -1212,6 +1212,16 @@ bool cadre_stopping(void)
     return this_worker && this_worker->stopping;
 }
 
+int cadre_stop_time_left(void)
+{
+    cadre__worker *w = this_worker;
+    if (!w || !w->stopping)
+        return -1;
+    cadre__worker_update_time(w);
+    uint64_t left = w->stop_deadline > w->now_ms ? w->stop_deadline - w->now_ms : 0;
+    return left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
 static void *worker_thread(void *arg)
 {
     cadre__worker *w = arg;

@@ -277,11 +277,11 @@ static void unclaim(tasks_worker *w, const cadre_job *job)
 }
 
 /* Claims up to room jobs and starts them. Returns how many were claimed, or a CADRE_E*. */
-static int claim(cadre_request *r, tasks_worker *w, int room, int64_t now)
+static int claim(cadre_arena *scratch, tasks_worker *w, int room, int64_t now)
 {
     tasks_state *ts = w->ts;
     size_t n = 4 + ts->nqueues + 1;
-    cadre_value *p = cadre_arena_alloc(r->arena, n * sizeof *p);
+    cadre_value *p = cadre_arena_alloc(scratch, n * sizeof *p);
     if (!p)
         return CADRE_ENOMEM;
     p[0] = CADRE_PTEXT(w->lease);
@@ -290,7 +290,7 @@ static int claim(cadre_request *r, tasks_worker *w, int room, int64_t now)
         p[4 + i] = CADRE_PTEXT(ts->queues[i]);
     p[n - 1] = CADRE_PINT(room);
     cadre_rows rows;
-    int rc = cadre_db_query(ts->db, r->arena, cadre_job__schema(), &rows, ts->claim_sql, p, n);
+    int rc = cadre_db_query(ts->db, scratch, cadre_job__schema(), &rows, ts->claim_sql, p, n);
     if (rc)
         return rc;
     cadre_job *jobs = rows.items;
@@ -349,7 +349,7 @@ static void rescue(tasks_worker *w, int64_t now)
     int rc = cadre_db_exec(ts->db,
                            "UPDATE cadre_job SET state = CASE WHEN attempt >= max_attempts THEN "
                            "'failed' ELSE 'available' END, finished_at = CASE WHEN attempt >= "
-                           "max_attempts THEN ? ELSE NULL END, unique_key = CASE WHEN attempt >= "
+                           "max_attempts THEN CAST(? AS BIGINT) ELSE NULL END, unique_key = CASE WHEN attempt >= "
                            "max_attempts THEN NULL ELSE unique_key END, run_at = ?, error = ?, "
                            "worker = NULL, heartbeat_at = NULL WHERE state = 'running' AND "
                            "heartbeat_at < ?",
@@ -382,9 +382,11 @@ static void prune(tasks_worker *w, int64_t now)
 static void wind_down(cadre_request *r, tasks_worker *w)
 {
     tasks_state *ts = w->ts;
-    unsigned limit = cadre_app_config(ts->app)->shutdown_timeout_ms;
-    unsigned margin = limit / 5 < 1000 ? limit / 5 : 1000;
-    uint64_t end = mono_ms() + (limit - margin), next_beat = 0;
+    int left = cadre_stop_time_left();
+    if (left < 0)
+        left = 0;
+    int margin = left / 5 < 1000 ? left / 5 : 1000;
+    uint64_t end = mono_ms() + (uint64_t)(left - margin), next_beat = 0;
     while (w->running > 0) { /* bounded: each turn waits for a job to end, or the end */
         uint64_t now = mono_ms();
         if (now >= end)
@@ -423,6 +425,8 @@ static void dispatcher(cadre_request *r, void *ctx)
     tasks_state *ts = w->ts;
     int64_t next_beat = 0, next_prune = 0;
     bool failing = false;
+    cadre_arena scratch; /* each turn's rows: not r's arena, which holds r's state */
+    cadre_arena_init(&scratch, 16384);
     for (;;) { /* bounded by the stop: cadre_idle_fd returns CADRE_ECANCELED then */
         atomic_store(&w->kicked, false);
         drain(w->efd);
@@ -439,7 +443,7 @@ static void dispatcher(cadre_request *r, void *ctx)
         }
         int room = ts->o.concurrency - w->running, got = 0;
         if (room > 0) {
-            got = claim(r, w, room, now);
+            got = claim(&scratch, w, room, now);
             if (got < 0 && !failing)
                 cadre_log(CADRE_LOG_ERROR, "tasks: %s: cannot claim jobs: %s (trying again every "
                                            "%d ms)",
@@ -448,13 +452,14 @@ static void dispatcher(cadre_request *r, void *ctx)
                 cadre_log(CADRE_LOG_INFO, "tasks: %s: claiming jobs again", w->lease);
             failing = got < 0;
         }
-        cadre_arena_reset(r->arena);
+        cadre_arena_reset(&scratch);
         if (got > 0 && got == room && !cadre_stopping())
             continue; /* there may be more */
         int64_t wait = next_beat - now < ts->o.poll_ms ? next_beat - now : ts->o.poll_ms;
         if (cadre_idle_fd(r, w->efd, (int)(wait > 0 ? wait : 0)) == CADRE_ECANCELED)
             break;
     }
+    cadre_arena_free(&scratch);
     wind_down(r, w);
 }
 

@@ -1,1 +1,309 @@
+#!/usr/bin/env python3
+"""The tasks module over real sockets, on SQLite (a temporary file) or, under
+tests/pg/with-postgres, on PostgreSQL ($CADRE_TEST_PG): transactional enqueue, retries with
+backoff on a fake clock, failing for good and `tasks retry`, uniqueness and `tasks cancel`,
+timeouts, a worker killed mid-job (rescued, run once more, its result stored once), a stop that
+releases running jobs, and 10,000 jobs through two instances, each done exactly once. Every wait
+is bounded.    tasks_test.py TASKSAPP_BINARY"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
 
+APP = sys.argv.pop(1) if len(sys.argv) > 1 else None
+PG = os.environ.get("CADRE_TEST_PG")
+TMP = tempfile.mkdtemp(prefix="cadre-tasks-")
+DB_URL = PG or f"sqlite://{TMP}/tasks.db"
+
+
+def request(port, method, path, timeout=30):
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(f"{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n"
+                  f"Connection: close\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    return int(head.split(b" ", 2)[1]), json.loads(body) if body else None
+
+
+def command(*args, env=None):
+    e = dict(os.environ, CADRE_DATABASE_URL=DB_URL, **(env or {}))
+    return subprocess.run([APP, *args], env=e, capture_output=True, text=True, timeout=60)
+
+
+class Instance:
+    """One tasksapp serving on a free port; its log lines kept."""
+
+    def __init__(self, workers=1, **env):
+        e = dict(os.environ, CADRE_DATABASE_URL=DB_URL, TASKSAPP_POLL_MS="100",
+                 **{k: str(v) for k, v in env.items()})
+        self.proc = subprocess.Popen([APP, "serve", "--port", "0", "--workers", str(workers),
+                                      "--shutdown-timeout", env.get("SHUTDOWN", "10000")],
+                                     env=e, stderr=subprocess.PIPE, text=True)
+        self.lines, self.port = [], None
+        self.cv = threading.Condition()
+        deadline = time.monotonic() + 15
+        while self.port is None and time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            m = re.search(r"listening on http://[^:]+:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+        if self.port is None:
+            self.proc.kill()
+            raise AssertionError("tasksapp did not start:\n" + "".join(self.lines))
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self.cv:
+                self.lines.append(line)
+                self.cv.notify_all()
+
+    def wait_log(self, pattern, timeout=15):
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while not any(re.search(pattern, l) for l in self.lines):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no log line matching {pattern!r}:\n" +
+                                         "".join(self.lines[-30:]))
+                self.cv.wait(left)
+
+    def post(self, path):
+        return request(self.port, "POST", path)
+
+    def get(self, path):
+        return request(self.port, "GET", path)
+
+    def job(self, id):
+        status, body = self.get(f"/jobs/{id}")
+        assert status == 200, (status, body)
+        return body
+
+    def wait_job(self, id, until, timeout=20):
+        """Polls the job (every 50 ms, bounded) until until(job) holds; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            j = self.job(id)
+            if until(j):
+                return j
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job {id} never got there: {j}\n" +
+                                     "".join(self.lines[-20:]))
+            time.sleep(0.05)
+
+    def count(self, query):
+        status, body = self.get("/count?" + query)
+        assert status == 200, (status, body)
+        return body
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def ended(j):
+    return j["state"] in ("completed", "failed", "cancelled")
+
+
+class TasksTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        out = command("migrate")
+        assert out.returncode == 0, out.stderr
+
+    def setUp(self):
+        self.instances = []
+
+    def start(self, **kw):
+        inst = Instance(**kw)
+        self.instances.append(inst)
+        if len(self.instances) == 1:
+            self.assertEqual(inst.post("/reset")[0], 200)
+        return inst
+
+    def tearDown(self):
+        for inst in self.instances:
+            inst.stop(signal.SIGKILL)
+
+    def test_enqueue_is_transactional(self):
+        a = self.start()
+        status, body = a.post("/enqueue?key=rb&rollback=1")
+        self.assertEqual((status, body), (200, {"rolled_back": True}))
+        self.assertEqual(a.count("what=jobs")["n"], 0, "a rolled-back enqueue left a job")
+        self.assertEqual(a.count("what=notes&key=rb")["n"], 0)
+        status, body = a.post("/enqueue?key=ok")
+        self.assertEqual(status, 201)
+        j = a.wait_job(body["id"], ended)
+        self.assertEqual((j["state"], j["attempt"], j["result"]), ("completed", 1, "done:ok:1"))
+        self.assertIsNone(j["worker"])
+        self.assertEqual(a.count("what=effects&key=ok")["n"], 1)
+        self.assertEqual(a.count("what=notes&key=ok")["n"], 1)
+
+    def test_retries_back_off_exponentially(self):
+        a = self.start(TASKSAPP_FAKE_CLOCK=1)
+        status, body = a.post("/enqueue?key=bo&fail=2")
+        id = body["id"]
+        j = a.wait_job(id, lambda j: j["attempt"] == 1 and j["state"] == "available")
+        self.assertEqual(j["error"], "failing on purpose, attempt 1")
+        delay1 = j["run_at"] - j["started_at"]
+        self.assertTrue(750 <= delay1 <= 1250, f"first retry in {delay1} ms, not 1 s ± 25 %")
+        # the clock stands still: the retry waits however long real time runs (polls every 100 ms)
+        time.sleep(0.6)
+        self.assertEqual(a.job(id)["attempt"], 1, "retried before its time")
+        now = a.get("/clock")[1]["now"]
+        a.post(f"/clock?advance={j['run_at'] - now - 1}")  # 1 ms early
+        time.sleep(0.3)
+        self.assertEqual(a.job(id)["attempt"], 1, "retried 1 ms before its time")
+        a.post("/clock?advance=1")
+        j = a.wait_job(id, lambda j: j["attempt"] == 2 and j["state"] == "available")
+        delay2 = j["run_at"] - j["started_at"]
+        self.assertTrue(1500 <= delay2 <= 2500, f"second retry in {delay2} ms, not 2 s ± 25 %")
+        a.post(f"/clock?advance={delay2}")
+        j = a.wait_job(id, ended)
+        self.assertEqual((j["state"], j["attempt"], j["result"]), ("completed", 3, "done:bo:3"))
+        self.assertEqual(j["error"], "failing on purpose, attempt 2", "the last failure is kept")
+        self.assertEqual(a.count("what=effects&key=bo")["n"], 3)
+
+    def test_fails_for_good_then_retried_from_the_command_line(self):
+        a = self.start()
+        status, body = a.post("/enqueue?key=pf&fail=1&permanent=1")
+        id = body["id"]
+        j = a.wait_job(id, ended)
+        self.assertEqual((j["state"], j["attempt"]), ("failed", 1))
+        self.assertIsNotNone(j["finished_at"])
+        out = command("tasks", "failed")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, rf"(?m)^{id}\s+failed\s+work\s+default\s+1/20 .*failing on "
+                                     r"purpose, attempt 1$")
+        out = command("tasks", "retry", str(id))
+        self.assertEqual((out.returncode, out.stdout), (0, f"Job {id} will run again.\n"))
+        a.post("/clock?advance=0")  # wakes the workers (the command is another process)
+        j = a.wait_job(id, lambda j: j["state"] == "completed")
+        self.assertEqual((j["attempt"], j["result"]), (2, "done:pf:2"))
+        out = command("tasks", "retry", str(id))
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("has not failed or been cancelled", out.stderr)
+        out = command("tasks", "retry", "999999")
+        self.assertEqual((out.returncode, out.stderr), (1, "error: no job 999999\n"))
+        out = command("tasks", "retry", "x")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("is not a job id", out.stderr)
+        out = command("tasks", "sideways")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("usage:", out.stderr)
+
+    def test_unique_key_holds_one_pending_job(self):
+        a = self.start()
+        status, first = a.post("/enqueue?key=u&unique=report-7&delay=600000")
+        self.assertEqual(status, 201)
+        status, second = a.post("/enqueue?key=u&unique=report-7&delay=600000")
+        self.assertEqual((status, second), (409, first), "a second pending job with the key")
+        self.assertEqual(a.count("what=notes&key=u")["n"], 1, "the refused enqueue's "
+                         "transaction was the handler's to roll back")
+        out = command("tasks", "cancel", str(first["id"]))
+        self.assertEqual((out.returncode, out.stdout), (0, f"Job {first['id']} is cancelled.\n"))
+        self.assertEqual(a.job(first["id"])["state"], "cancelled")
+        out = command("tasks", "cancel", str(first["id"]))
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("has ended already", out.stderr)
+        status, third = a.post("/enqueue?key=u&unique=report-7")
+        self.assertEqual(status, 201, "the key is free once its job ended")
+        self.assertNotEqual(third, first)
+        j = a.wait_job(third["id"], ended)
+        self.assertEqual(j["state"], "completed")
+        self.assertIsNone(j["unique_key"])
+        status, fourth = a.post("/enqueue?key=u&unique=report-7")
+        self.assertEqual(status, 201)
+        self.assertEqual(a.job(first["id"])["attempt"], 0, "a cancelled job ran")
+
+    def test_timeout_fails_the_attempt(self):
+        a = self.start()
+        status, body = a.post("/enqueue?task=slow&key=to&sleep=5000")
+        t0 = time.monotonic()
+        j = a.wait_job(body["id"], ended)
+        self.assertLess(time.monotonic() - t0, 4, "the timeout did not cut the sleep short")
+        self.assertEqual((j["state"], j["attempt"], j["max_attempts"]), ("failed", 2, 2))
+        self.assertEqual(j["error"], "timed out after 300 ms")
+        self.assertEqual(a.count("what=effects&key=to")["n"], 0)
+
+    def test_killed_worker_job_is_rescued_and_run_once_more(self):
+        opts = dict(TASKSAPP_HEARTBEAT_MS=200, TASKSAPP_RESCUE_MS=1500)
+        a = self.start(**opts)
+        status, body = a.post("/enqueue?key=kill&sleep_first=60000")
+        id = body["id"]
+        j = a.wait_job(id, lambda j: j["state"] == "running")
+        self.assertIn(f":{a.proc.pid}:w0", j["worker"])
+        a.wait_job(id, lambda j: j["heartbeat_at"] > j["started_at"])  # marked alive
+        a.stop(signal.SIGKILL)
+        b = self.start(**opts)
+        self.assertEqual(b.job(id)["state"], "running", "rescued before its heartbeat went stale")
+        j = b.wait_job(id, ended)
+        self.assertEqual((j["state"], j["attempt"], j["result"]), ("completed", 2, "done:kill:2"))
+        self.assertIn("rescued", j["error"])
+        self.assertEqual(b.count("what=effects&key=kill")["n"], 1)
+        b.wait_log(r"rescued 1 job")
+
+    def test_stop_releases_running_jobs(self):
+        a = self.start(SHUTDOWN="1000")
+        status, body = a.post("/enqueue?key=rel&sleep_first=60000")
+        id = body["id"]
+        a.wait_job(id, lambda j: j["state"] == "running")
+        t0 = time.monotonic()
+        a.stop(signal.SIGTERM)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual(a.proc.returncode, 0)
+        self.assertTrue(any("released 1 job(s) still running at the stop" in l for l in a.lines),
+                        "".join(a.lines[-10:]))
+        out = command("tasks", "available")
+        self.assertRegex(out.stdout, rf"(?m)^{id}\s+available\s+work\s+default\s+0/20 ",
+                         "released, its attempt not counted")
+        b = self.start()
+        j = b.wait_job(id, lambda j: j["state"] == "running")
+        self.assertEqual((j["attempt"], j["worker"].split(":")[1]), (1, str(b.proc.pid)),
+                         "the released job was not taken up again")
+
+    def test_ten_thousand_jobs_through_two_instances_each_once(self):
+        a = self.start(workers=2)
+        b = self.start(workers=2)
+        for i in range(4):
+            status, body = a.post("/enqueue?key=bulk&n=2500")
+            self.assertEqual(status, 201, body)
+        deadline = time.monotonic() + 240
+        while a.count("what=jobs&state=completed")["n"] < 10000:
+            self.assertLess(time.monotonic(), deadline, a.count("what=jobs&state=completed"))
+            time.sleep(0.2)
+        effects = a.count("what=effects&key=bulk")
+        self.assertEqual(effects, {"n": 10000, "d": 10000}, "a job ran twice, or not at all")
+        self.assertEqual(a.count("what=jobs")["n"], 10000)
+        self.assertEqual(a.count("what=pids&key=bulk")["d"], 2, "one instance ran them all")
+        out = command("tasks", "completed", "--limit", "10000")
+        self.assertEqual(out.returncode, 0)
+        self.assertEqual(len(out.stdout.splitlines()), 10001)
+
+
+if __name__ == "__main__":
+    try:
+        unittest.main(verbosity=2)
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)

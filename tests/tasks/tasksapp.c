@@ -2,7 +2,8 @@
  * The tasks module's test app: $CADRE_DATABASE_URL names the database (SQLite or PostgreSQL).
  * The task `work` records each run in the table effect (job, key, attempt, process) and fails
  * on purpose while its attempt is at most args.fail; `slow` is the same with a 300 ms timeout.
- *   TASKSAPP_FAKE_CLOCK=1   the module's clock is the real one plus what POST /clock added
+ *   TASKSAPP_FAKE_CLOCK=1   the module's clock stands still at the start's time but for what
+ *                           POST /clock adds
  *   TASKSAPP_HEARTBEAT_MS, TASKSAPP_RESCUE_MS, TASKSAPP_CONCURRENCY, TASKSAPP_POLL_MS
  */
 #include <cadre.h>
@@ -53,12 +54,10 @@ static int do_work(cadre_job *job, const work_args *a)
 CADRE_TASK(work, work_args, do_work);
 CADRE_TASK(slow, work_args, do_work, .timeout_ms = 300, .max_attempts = 2, .backoff_ms = 100);
 
+/* A frozen clock: the time the process started, moved only by POST /clock. */
 static int64_t fake_clock(void *ctx)
 {
-    (void)ctx;
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000 + atomic_load(&clock_offset);
+    return *(const int64_t *)ctx + atomic_load(&clock_offset);
 }
 
 static int json(cadre_request *r, int status, const char *text)
@@ -150,7 +149,8 @@ static int job(cadre_request *r)
 #define COUNT_FIELDS(F) F(int64, n) F(int64, d)
 CADRE_SCHEMA(count_row, COUNT_FIELDS)
 
-/* GET /count?what=jobs|effects|notes&key=K|state=S: {"n": rows, "d": distinct jobs} */
+/* GET /count?what=jobs|effects|pids|notes&key=K|state=S: {"n": rows, "d": distinct jobs
+ * (effects), processes (pids) or workers (jobs)} */
 static int count(cadre_request *r)
 {
     const char *what = query_str(r, "what");
@@ -164,6 +164,9 @@ static int count(cadre_request *r)
         p[np++] = CADRE_PTEXT(key);
     } else if (what && strcmp(what, "effects") == 0) {
         sql = "SELECT COUNT(*) AS n, COUNT(DISTINCT job_id) AS d FROM effect";
+    } else if (what && strcmp(what, "pids") == 0 && key) {
+        sql = "SELECT COUNT(*) AS n, COUNT(DISTINCT pid) AS d FROM effect WHERE key = ?";
+        p[np++] = CADRE_PTEXT(key);
     } else if (what && strcmp(what, "notes") == 0 && key) {
         sql = "SELECT COUNT(*) AS n, 0 AS d FROM note WHERE key = ?";
         p[np++] = CADRE_PTEXT(key);
@@ -182,6 +185,13 @@ static int count(cadre_request *r)
         return rc;
     return json(r, 200, cadre_arena_printf(r->arena, "{\"n\":%lld,\"d\":%lld}",
                                            (long long)row.n, (long long)row.d));
+}
+
+/* POST /reset: every job and row gone (between tests) */
+static int reset(cadre_request *r)
+{
+    int rc = cadre_db_exec_script(db, "DELETE FROM cadre_job; DELETE FROM effect; DELETE FROM note");
+    return rc ? rc : json(r, 200, "{}");
 }
 
 /* POST /clock?advance=MS: moves the fake clock on and wakes the runners; GET /clock: its time */
@@ -226,10 +236,14 @@ int main(int argc, char **argv)
     }
     cadre_app *app = cadre_app_new("tasksapp");
     bool fake = getenv("TASKSAPP_FAKE_CLOCK") != NULL;
+    static int64_t start;
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    start = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
     cadre_tasks(app, db, .heartbeat_ms = env_int("TASKSAPP_HEARTBEAT_MS", 0),
                 .rescue_after_ms = env_int("TASKSAPP_RESCUE_MS", 0),
                 .concurrency = env_int("TASKSAPP_CONCURRENCY", 0),
-                .poll_ms = env_int("TASKSAPP_POLL_MS", 0), .clock = fake ? fake_clock : NULL);
+                .poll_ms = env_int("TASKSAPP_POLL_MS", 0), .clock = fake ? fake_clock : NULL, .clock_ctx = &start);
     cadre_task_add(app, &work);
     cadre_task_add(app, &slow);
     cadre_post(app, "/enqueue", enqueue);
@@ -237,6 +251,7 @@ int main(int argc, char **argv)
     cadre_get(app, "/count", count);
     cadre_get(app, "/clock", clock_now);
     cadre_post(app, "/clock", clock_advance);
+    cadre_post(app, "/reset", reset);
     int status = cadre_main(app, argc, argv);
     cadre_db_close(db);
     return status;
