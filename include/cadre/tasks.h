@@ -17,8 +17,8 @@
  *     cadre_task_add(app, &low_stock_alert);
  *
  *     // in a handler: the job exists only if the transaction commits
- *     cadre_enqueue(&tx, low_stock_alert, &(alert_args){ .item_id = 42, .stock = 3 },
- *                   .unique = "low-stock:42");
+ *     alert_args a = { .item_id = 42, .stock = 3 };
+ *     cadre_enqueue(&tx, low_stock_alert, &a, .unique = "low-stock:42");
  *
  * Jobs run inside `APP serve`: each worker thread runs up to `concurrency` jobs at once, each on
  * a coroutine of its own, so a job waiting on the database or the network holds no thread (its
@@ -190,7 +190,9 @@ typedef struct cadre_enqueue_opts {
 
 /**
  * Enqueues a job of task with *args (copied, as JSON): cadre_enqueue(&tx, low_stock_alert, &a,
- * .delay_ms = 60000). With tx, the job is written in that transaction and exists only if it
+ * .delay_ms = 60000). args is a pointer to the task's argument struct, checked at compile time;
+ * a compound literal goes in parentheses, or its commas would split the macro's arguments:
+ * cadre_enqueue(&tx, low_stock_alert, (&(alert_args){ .item_id = 42, .stock = 3 })). With tx, the job is written in that transaction and exists only if it
  * commits; the workers are woken once it has. With tx NULL, it is written at once. Returns 0,
  * CADRE_EEXIST (the unique key is taken), CADRE_ESTATE (the task is not registered, or tx has
  * ended), CADRE_EINVAL (a bad option: logged) or the database's error.

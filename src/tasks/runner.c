@@ -205,11 +205,22 @@ static void finish(cadre_request *r, run *x, cadre_task *t, int rc)
     }
 }
 
+/* Frees a run: when its coroutine ends, or is dropped at the shutdown deadline. */
+static void drop_run(void *arg)
+{
+    run *x = arg;
+    cadre_arena_free(&x->strings);
+    free(x->result);
+    free(x->error);
+    free(x);
+}
+
 /* The coroutine of one job. */
 static void runner(cadre_request *r, void *ctx)
 {
     run *x = ctx;
     x->r = r;
+    cadre_request_defer(r, drop_run, x);
     tasks_worker *w = x->w;
     tasks_state *ts = w->ts;
     cadre_task *t = cadre__tasks_find(ts, x->job.task);
@@ -250,10 +261,6 @@ static void runner(cadre_request *r, void *ctx)
     finish(r, x, t, rc);
     w->running--;
     kick_worker(w); /* room for another */
-    cadre_arena_free(&x->strings);
-    free(x->result);
-    free(x->error);
-    free(x);
 }
 
 /* ---------------------------------------------------------------------------------------------
