@@ -157,6 +157,13 @@ static void write_outcome(cadre_request *r, run *x, const char *sql, cadre_value
 
 #define GUARD " WHERE id = ? AND worker = ? AND attempt = ? AND state = 'running'"
 
+static void count(tasks_state *ts, const run *x, const char *outcome)
+{
+    char task[101];
+    snprintf(task, sizeof task, "%.*s", (int)x->job.task.len, x->job.task.ptr);
+    cadre_counter_add(ts->outcomes, 1, CADRE_LABELS(task, outcome));
+}
+
 static void finish(cadre_request *r, run *x, cadre_task *t, int rc)
 {
     tasks_state *ts = x->w->ts;
@@ -174,12 +181,14 @@ static void finish(cadre_request *r, run *x, cadre_task *t, int rc)
                       "UPDATE cadre_job SET state = 'completed', finished_at = ?, result = ?, "
                       "worker = NULL, unique_key = NULL" GUARD,
                       p, 5, "completed");
+        count(ts, x, "completed");
     } else if (rc == CADRE_ECANCELED) {
         cadre_value p[] = { CADRE_PINT(now), { 0 }, { 0 }, { 0 } };
         write_outcome(r, x,
                       "UPDATE cadre_job SET state = 'available', attempt = attempt - 1, run_at = ?, "
                       "worker = NULL, heartbeat_at = NULL" GUARD,
                       p, 4, "was released");
+        count(ts, x, "released");
     } else if (x->no_retry || x->job.attempt >= x->job.max_attempts) {
         cadre_value p[] = { CADRE_PINT(now), CADRE_PTEXT(error), { 0 }, { 0 }, { 0 } };
         cadre_log(CADRE_LOG_WARN, "tasks: job %lld (%.*s) failed for good, attempt %d of %d: %s",
@@ -189,6 +198,7 @@ static void finish(cadre_request *r, run *x, cadre_task *t, int rc)
                       "UPDATE cadre_job SET state = 'failed', finished_at = ?, error = ?, "
                       "worker = NULL, unique_key = NULL" GUARD,
                       p, 5, "failed");
+        count(ts, x, "failed");
     } else {
         static const cadre_task_opts fallback = { .backoff_ms = 1000, .max_backoff_ms = 3600000 };
         int64_t delay = cadre__tasks_backoff(t ? &t->o : &fallback, x->job.attempt,
@@ -202,6 +212,7 @@ static void finish(cadre_request *r, run *x, cadre_task *t, int rc)
                       "UPDATE cadre_job SET state = 'available', run_at = ?, error = ?, "
                       "worker = NULL, heartbeat_at = NULL" GUARD,
                       p, 5, "failed an attempt");
+        count(ts, x, "retried");
     }
 }
 
@@ -253,8 +264,10 @@ static void runner(cadre_request *r, void *ctx)
                 cadre_request_deadline(r, x->job.timeout_ms);
             rc = t->run(&x->job, args);
             cadre_request_deadline(r, 0);
+            uint64_t took = mono_ms() - t0;
+            cadre_histogram_observe(ts->durations, (double)took / 1e3, CADRE_LABELS(t->name));
             if (rc == CADRE_ETIMEDOUT && x->job.timeout_ms > 0 &&
-                mono_ms() - t0 >= (uint64_t)x->job.timeout_ms)
+                took >= (uint64_t)x->job.timeout_ms)
                 cadre_job_error(&x->job, "timed out after %d ms", x->job.timeout_ms);
         }
     }
@@ -364,9 +377,32 @@ static void rescue(tasks_worker *w, int64_t now)
     if (rc)
         cadre_log(CADRE_LOG_WARN, "tasks: cannot rescue stale jobs: %s", cadre_strerror(rc));
     else if (changes)
+        atomic_fetch_add(&ts->rescued, (uint64_t)changes);
+    if (changes)
         cadre_log(CADRE_LOG_WARN, "tasks: rescued %lld job(s) whose worker stopped marking them "
                                   "alive for %d ms",
                   (long long)changes, ts->o.rescue_after_ms);
+}
+
+#define COUNTS_FIELDS(F) F(int64, due, CADRE_OPTIONAL) F(int64, running, CADRE_OPTIONAL)
+CADRE_SCHEMA(counts_row, COUNTS_FIELDS)
+
+/* The table's counts for /metrics: due (available, run_at passed) and running jobs. */
+static void read_counts(tasks_worker *w, cadre_arena *scratch, int64_t now)
+{
+    tasks_state *ts = w->ts;
+    counts_row row = { 0 };
+    bool found = false;
+    int rc = cadre_db_query_one(ts->db, scratch, CADRE_SCHEMA_OF(counts_row), &row, &found,
+                                "SELECT SUM(CASE WHEN state = 'available' AND run_at <= ? THEN 1 "
+                                "ELSE 0 END) AS due, SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 "
+                                "END) AS running FROM cadre_job WHERE state IN ('available', "
+                                "'running')",
+                                &CADRE_PINT(now), 1);
+    if (rc == 0) {
+        atomic_store(&ts->due, row.due);
+        atomic_store(&ts->running, row.running);
+    }
 }
 
 static void prune(tasks_worker *w, int64_t now)
@@ -440,8 +476,10 @@ static void dispatcher(cadre_request *r, void *ctx)
         int64_t now = cadre__tasks_clock(ts);
         if (now >= next_beat) {
             heartbeat(w, now);
-            if (w->index == 0)
+            if (w->index == 0) {
                 rescue(w, now);
+                read_counts(w, &scratch, now);
+            }
             next_beat = now + ts->o.heartbeat_ms;
         }
         if (w->index == 0 && now >= next_prune) {

@@ -149,6 +149,47 @@ static const char *env_int(const char *name, int lo, int hi, int *out)
     return NULL;
 }
 
+static double due_jobs(void *ctx)
+{
+    return (double)atomic_load(&((tasks_state *)ctx)->due);
+}
+
+static double running_jobs(void *ctx)
+{
+    return (double)atomic_load(&((tasks_state *)ctx)->running);
+}
+
+static double rescued_jobs(void *ctx)
+{
+    return (double)atomic_load(&((tasks_state *)ctx)->rescued);
+}
+
+/* The module's series in /metrics (cadre/app.h). */
+static int metrics(tasks_state *ts)
+{
+    ts->outcomes = cadre_counter(ts->app, "tasks_jobs_total",
+                                 "Job attempts ended here, by task and outcome (completed, failed: "
+                                 "for good, retried, released: at a stop)",
+                                 "task,outcome");
+    ts->durations = cadre_histogram(ts->app, "tasks_job_duration_seconds",
+                                    "Time a job's attempt ran here, by task", "task", NULL, 0);
+    if (!ts->outcomes || !ts->durations)
+        return CADRE_EEXIST; /* the configuration error says which */
+    int rc = cadre_gauge(ts->app, "tasks_jobs_due",
+                         "Jobs available and due, every queue's (the queue's depth; read from "
+                         "the table every heartbeat)",
+                         due_jobs, ts);
+    if (rc == 0)
+        rc = cadre_gauge(ts->app, "tasks_jobs_running", "Jobs running, on every instance",
+                         running_jobs, ts);
+    if (rc == 0)
+        rc = cadre_counter_fn(ts->app, "tasks_jobs_rescued_total",
+                              "Running jobs this process found unmarked past rescue_after_ms and "
+                              "made available again (or failed)",
+                              rescued_jobs, ts);
+    return rc;
+}
+
 cadre_module *cadre__tasks(cadre_app *app, cadre_db *db, const cadre_tasks_opts *opts,
                            const char *file, int line)
 {
@@ -228,6 +269,8 @@ cadre_module *cadre__tasks(cadre_app *app, cadre_db *db, const cadre_tasks_opts 
     ts->mod = m;
     int rc = cadre__models(m, db, NULL, cadre_tasks_migrations, cadre_tasks_migrations_count,
                            (const cadre_schema *const[]){ cadre_job__schema() }, 1, file, line);
+    if (rc == 0)
+        rc = metrics(ts);
     if (rc == 0)
         rc = cadre_app_on_worker_start(app, cadre__tasks_worker_start, ts);
     if (rc == 0)

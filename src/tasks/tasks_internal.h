@@ -38,6 +38,11 @@ struct tasks_state {
     char *claim_sql; /* built for the engine and the queues */
     _Atomic(tasks_worker *) workers[TASKS_MAX_WORKERS];
     uint64_t rng; /* seeds each worker's jitter */
+    /* metrics: outcomes and durations by task; the table's counts as worker 0 last read them
+     * (each heartbeat), and the jobs this process rescued */
+    cadre_metric *outcomes, *durations;
+    _Atomic int64_t due, running;
+    _Atomic uint64_t rescued;
 };
 
 tasks_state *cadre__tasks_state(const cadre_app *app);

@@ -107,6 +107,17 @@ class Instance:
                                      "".join(self.lines[-20:]))
             time.sleep(0.05)
 
+    def metrics(self):
+        """GET /metrics → {series: value}."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        body = data.split(b"\r\n\r\n", 1)[1].decode()
+        return {k: float(v) for k, v in (l.rsplit(" ", 1) for l in body.splitlines()
+                                         if l and not l.startswith("#"))}
+
     def count(self, query):
         status, body = self.get("/count?" + query)
         assert status == 200, (status, body)
@@ -159,6 +170,10 @@ class TasksTest(unittest.TestCase):
         self.assertIsNone(j["worker"])
         self.assertEqual(a.count("what=effects&key=ok")["n"], 1)
         self.assertEqual(a.count("what=notes&key=ok")["n"], 1)
+        m = a.metrics()
+        self.assertEqual(m['tasks_jobs_total{task="work",outcome="completed"}'], 1)
+        self.assertEqual(m['tasks_job_duration_seconds_count{task="work"}'], 1)
+        self.assertNotIn('tasks_jobs_total{task="work",outcome="retried"}', m)
 
     def test_retries_back_off_exponentially(self):
         a = self.start(TASKSAPP_FAKE_CLOCK=1)
@@ -184,6 +199,9 @@ class TasksTest(unittest.TestCase):
         self.assertEqual((j["state"], j["attempt"], j["result"]), ("completed", 3, "done:bo:3"))
         self.assertEqual(j["error"], "failing on purpose, attempt 2", "the last failure is kept")
         self.assertEqual(a.count("what=effects&key=bo")["n"], 3)
+        m = a.metrics()
+        self.assertEqual(m['tasks_jobs_total{task="work",outcome="retried"}'], 2)
+        self.assertEqual(m['tasks_jobs_total{task="work",outcome="completed"}'], 1)
 
     def test_fails_for_good_then_retried_from_the_command_line(self):
         a = self.start()
@@ -263,6 +281,18 @@ class TasksTest(unittest.TestCase):
         self.assertIn("rescued", j["error"])
         self.assertEqual(b.count("what=effects&key=kill")["n"], 1)
         b.wait_log(r"rescued 1 job")
+        self.assertEqual(b.metrics()["tasks_jobs_rescued_total"], 1)
+
+    def test_queue_depth_in_metrics(self):
+        a = self.start(TASKSAPP_HEARTBEAT_MS=100, TASKSAPP_RESCUE_MS=1000)
+        for i in range(3):  # a queue no instance runs: they stay due
+            self.assertEqual(a.post("/enqueue?key=q&queue=elsewhere")[0], 201)
+        self.assertEqual(a.post("/enqueue?key=q&queue=elsewhere&delay=600000")[0], 201)
+        a.post("/enqueue?key=r&sleep_first=60000")
+        deadline = time.monotonic() + 10
+        while (a.metrics()["tasks_jobs_due"], a.metrics()["tasks_jobs_running"]) != (3, 1):
+            self.assertLess(time.monotonic(), deadline, a.metrics())
+            time.sleep(0.05)
 
     def test_stop_releases_running_jobs(self):
         a = self.start(SHUTDOWN="1000")

@@ -83,7 +83,7 @@ static const char *query_str(cadre_request *r, const char *key)
 }
 
 /* POST /enqueue?task=work|slow&key=K&fail=N&permanent=1&sleep_first=MS&sleep=MS&unique=U
- *   &delay=MS&priority=P&n=COUNT&rollback=1
+ *   &delay=MS&priority=P&queue=Q&n=COUNT&rollback=1
  * In one transaction with a row of its own (note): rolled back with rollback=1. */
 static int enqueue(cadre_request *r)
 {
@@ -107,6 +107,7 @@ static int enqueue(cadre_request *r)
                                .delay_ms = query_int(r, "delay", 0), .id = &id);
         else
             rc = cadre_enqueue(&tx, work, &a, .unique = query_str(r, "unique"),
+                               .queue = query_str(r, "queue"),
                                .delay_ms = query_int(r, "delay", 0),
                                .priority = (int)query_int(r, "priority", 0), .id = &id);
     }
