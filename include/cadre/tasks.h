@@ -82,6 +82,13 @@ extern "C" {
     F(string, error, CADRE_OPTIONAL, CADRE_NULLABLE, CADRE_DESCRIPTION("the last failure"))
 CADRE_MODEL(cadre_job, CADRE_JOB_FIELDS)
 
+/** A periodic task's schedule (cadre_task_schedule): the last period whose job was enqueued. */
+#define CADRE_PERIODIC_FIELDS(F)                                                                   \
+    F(int64, id, CADRE_PRIMARY_KEY)                                                                \
+    F(string, name, CADRE_MAX_LEN(400), CADRE_UNIQUE, CADRE_DESCRIPTION("task and expression"))    \
+    F(int64, last_fire, CADRE_DEFAULT(0), CADRE_DESCRIPTION("ms since the epoch"))
+CADRE_MODEL(cadre_periodic, CADRE_PERIODIC_FIELDS)
+
 /* ---------------------------------------------------------------------------------------------
  * The module
  * ------------------------------------------------------------------------------------------- */
@@ -201,6 +208,52 @@ int cadre__enqueue(cadre_tx *tx, cadre_task *task, const void *args, const cadre
 #define cadre_enqueue(tx, NAME, args, ...)                                                         \
     cadre__enqueue((tx), &(NAME), (const NAME##__args_t *){ (args) },                             \
                    &(cadre_enqueue_opts){ __VA_ARGS__ })
+
+/* ---------------------------------------------------------------------------------------------
+ * Periodic tasks
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Enqueues a job of task with *args (NULL: every field its default) at each minute the cron
+ * expression names, in UTC: cadre_task_schedule(app, nightly_report, "0 3 * * *", NULL).
+ * With several instances running tasks, each period's job is enqueued once: the instances agree
+ * through the table cadre_periodic (the last period enqueued, per schedule). Periods that pass
+ * while no instance runs are skipped, as cron skips them. A schedule is named by its task and
+ * expression: the same pair twice is refused. Returns 0, or a negative CADRE_E* (a configuration
+ * error is recorded: a bad expression says what is wrong with which field).
+ */
+int cadre__task_schedule(cadre_app *app, cadre_task *task, const char *cron, const void *args,
+                         const char *file, int line);
+#define cadre_task_schedule(app, NAME, cron, args)                                                 \
+    cadre__task_schedule((app), &(NAME), (cron), (const NAME##__args_t *){ (args) }, __FILE__,    \
+                         __LINE__)
+
+/**
+ * A parsed cron expression: five fields (minute hour day-of-month month day-of-week), each `*`,
+ * a number, a range `1-5`, a list `1,15`, with steps: `0-30/10`, `5/20` (5 to the end), a star
+ * followed by `/15` (every 15th);
+ * months `jan`–`dec` and days `sun`–`sat` by name too, Sunday as 0 or 7; or one of @yearly,
+ * @monthly, @weekly, @daily (@midnight), @hourly. When both day fields are restricted, a day
+ * matching either runs (cron's rule).
+ */
+typedef struct cadre_cron {
+    uint64_t minutes;  /**< bit m: minute m, 0-59 */
+    uint32_t hours;    /**< bit h: hour h, 0-23 */
+    uint32_t days;     /**< bit d: day of the month d, 1-31 */
+    uint16_t months;   /**< bit m: month m, 1-12 */
+    uint8_t weekdays;  /**< bit w: weekday w, 0 (Sunday)-6 */
+    bool any_day, any_weekday; /**< the day fields began with '*' */
+} cadre_cron;
+
+#define CADRE_CRON_WHY 160
+
+/** Parses expr into *out. Returns 0, or CADRE_EPARSE with what is wrong (which field, why) in
+ *  why (CADRE_CRON_WHY bytes; may be NULL). */
+int cadre_cron_parse(const char *expr, cadre_cron *out /* OUT */, char *why /* OUT */);
+
+/** The first minute after after_ms (ms since the epoch) that c names, in ms since the epoch (UTC);
+ *  -1 when none comes within five years ("0 0 30 2 *": February has no 30th). */
+int64_t cadre_cron_next(const cadre_cron *c, int64_t after_ms);
 
 /* ---------------------------------------------------------------------------------------------
  * Inside a task's function: job is the one it was given

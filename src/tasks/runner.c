@@ -420,6 +420,61 @@ static void prune(tasks_worker *w, int64_t now)
         cadre_log(CADRE_LOG_WARN, "tasks: cannot delete old jobs: %s", cadre_strerror(rc));
 }
 
+/* Enqueues a periodic task's job for period (ms), once whatever the number of instances: the
+ * schedule's row moves to the period in the job's transaction, and only one instance moves it. */
+static void fire(tasks_worker *w, tasks_schedule *s, int64_t period)
+{
+    tasks_state *ts = w->ts;
+    char when[32];
+    time_t secs = (time_t)(period / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+    cadre_tx tx;
+    int64_t changes = 0;
+    int rc = cadre_db_begin(ts->db, &tx);
+    if (rc == 0)
+        rc = cadre_tx_exec(&tx, "INSERT INTO cadre_periodic (name, last_fire) VALUES (?, 0) ON "
+                                "CONFLICT (name) DO NOTHING",
+                           &CADRE_PTEXT(s->name), 1, NULL, NULL);
+    if (rc == 0)
+        rc = cadre_tx_exec(&tx, "UPDATE cadre_periodic SET last_fire = ? WHERE name = ? AND "
+                                "last_fire < ?",
+                           (cadre_value[]){ CADRE_PINT(period), CADRE_PTEXT(s->name),
+                                            CADRE_PINT(period) },
+                           3, &changes, NULL);
+    if (rc == 0 && changes)
+        rc = cadre__tasks_insert(&tx, ts, s->task, cadre_slice_cstr(s->args),
+                                 &(cadre_enqueue_opts){ 0 });
+    if (rc == 0)
+        rc = cadre_tx_commit(&tx);
+    else if (tx.open)
+        cadre_tx_rollback(&tx);
+    if (rc)
+        cadre_log(CADRE_LOG_ERROR, "tasks: %s: cannot enqueue the job for %s: %s", s->name, when,
+                  cadre_strerror(rc));
+    else
+        cadre_log(CADRE_LOG_INFO, "tasks: %s: the job for %s %s", s->name, when,
+                  changes ? "enqueued" : "enqueued by another instance");
+}
+
+/* Worker 0: the periodic tasks whose time has come. Returns the next one's time (or INT64_MAX). */
+static int64_t schedules(tasks_worker *w, int64_t now)
+{
+    int64_t soonest = INT64_MAX;
+    for (tasks_schedule *s = w->ts->schedules; s; s = s->next_schedule) {
+        if (s->next < 0)
+            s->next = cadre_cron_next(&s->cron, now);
+        else if (now >= s->next) {
+            fire(w, s, s->next);
+            s->next = cadre_cron_next(&s->cron, now);
+        }
+        if (s->next >= 0 && s->next < soonest)
+            soonest = s->next;
+    }
+    return soonest;
+}
+
 /* After the stop: waits for the worker's jobs, marking them alive, until shortly before the
  * shutdown timeout; releases those still running then. */
 static void wind_down(cadre_request *r, tasks_worker *w)
@@ -466,7 +521,7 @@ static void dispatcher(cadre_request *r, void *ctx)
 {
     tasks_worker *w = ctx;
     tasks_state *ts = w->ts;
-    int64_t next_beat = 0, next_prune = 0;
+    int64_t next_beat = 0, next_prune = 0, next_fire = INT64_MAX;
     bool failing = false;
     cadre_arena scratch; /* each turn's rows: not r's arena, which holds r's state */
     cadre_arena_init(&scratch, 16384);
@@ -482,6 +537,8 @@ static void dispatcher(cadre_request *r, void *ctx)
             }
             next_beat = now + ts->o.heartbeat_ms;
         }
+        if (w->index == 0)
+            next_fire = schedules(w, now);
         if (w->index == 0 && now >= next_prune) {
             prune(w, now);
             next_prune = now + 60000;
@@ -501,6 +558,8 @@ static void dispatcher(cadre_request *r, void *ctx)
         if (got > 0 && got == room && !cadre_stopping())
             continue; /* there may be more */
         int64_t wait = next_beat - now < ts->o.poll_ms ? next_beat - now : ts->o.poll_ms;
+        if (next_fire - now < wait)
+            wait = next_fire - now;
         if (cadre_idle_fd(r, w->efd, (int)(wait > 0 ? wait : 0)) == CADRE_ECANCELED)
             break;
     }

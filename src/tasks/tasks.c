@@ -268,7 +268,9 @@ cadre_module *cadre__tasks(cadre_app *app, cadre_db *db, const cadre_tasks_opts 
         return NULL;
     ts->mod = m;
     int rc = cadre__models(m, db, NULL, cadre_tasks_migrations, cadre_tasks_migrations_count,
-                           (const cadre_schema *const[]){ cadre_job__schema() }, 1, file, line);
+                           (const cadre_schema *const[]){ cadre_job__schema(),
+                                                          cadre_periodic__schema() },
+                           2, file, line);
     if (rc == 0)
         rc = metrics(ts);
     if (rc == 0)
@@ -324,6 +326,68 @@ int cadre__task_add(cadre_app *app, cadre_task *t, const char *file, int line)
     return 0;
 }
 
+/* args as JSON (1 MiB at most) into *out, which the caller frees. */
+static int encode_args(cadre_task *t, const void *args, cadre_buf *out)
+{
+    cadre_buf_init(out, MAX_ARGS_JSON);
+    cadre_json_writer w;
+    cadre_json_writer_init(&w, out);
+    if (args)
+        cadre_schema_encode_json(t->args(), args, &w);
+    else
+        cadre_buf_append_str(out, "{}");
+    if (w.error)
+        cadre_log(CADRE_LOG_ERROR, "tasks: %s: the arguments do not encode: %s", t->name,
+                  cadre_strerror(w.error));
+    return w.error ? w.error : out->data ? 0 : CADRE_ENOMEM;
+}
+
+int cadre__task_schedule(cadre_app *app, cadre_task *t, const char *cron, const void *args,
+                         const char *file, int line)
+{
+    tasks_state *ts = cadre__tasks_state(app);
+    if (!app)
+        return CADRE_EINVAL;
+    if (!t || !t->tasks || t->tasks != ts) {
+        cadre_app_config_error(app, file, line, "cadre_task_schedule(%s): register the task "
+                                                "first (cadre_task_add)",
+                               t && t->name ? t->name : "?");
+        return CADRE_ESTATE;
+    }
+    cadre_cron c;
+    char why[CADRE_CRON_WHY];
+    if (cadre_cron_parse(cron, &c, why) != 0) {
+        cadre_app_config_error(app, file, line, "cadre_task_schedule(%s, \"%s\"): %s", t->name,
+                               cron ? cron : "(null)", why);
+        return CADRE_EINVAL;
+    }
+    char *name = NULL;
+    if (asprintf(&name, "%s %s", t->name, cron) < 0 || !cadre_app_own(app, name)) {
+        cadre_app_config_error(app, file, line, "cadre_task_schedule: out of memory");
+        return CADRE_ENOMEM;
+    }
+    for (tasks_schedule *s = ts->schedules; s; s = s->next_schedule)
+        if (strcmp(s->name, name) == 0) {
+            cadre_app_config_error(app, file, line, "cadre_task_schedule(%s, \"%s\"): scheduled "
+                                                    "already", t->name, cron);
+            return CADRE_EEXIST;
+        }
+    cadre_buf json;
+    int rc = encode_args(t, args, &json);
+    tasks_schedule *s = rc ? NULL : cadre_app_own(app, calloc(1, sizeof *s));
+    char *text = s ? cadre_app_own(app, strndup(json.data, json.len)) : NULL;
+    cadre_buf_free(&json);
+    if (!text) {
+        cadre_app_config_error(app, file, line, "cadre_task_schedule(%s): %s", t->name,
+                               cadre_strerror(rc ? rc : CADRE_ENOMEM));
+        return rc ? rc : CADRE_ENOMEM;
+    }
+    *s = (tasks_schedule){ .task = t, .name = name, .args = text, .cron = c, .next = -1,
+                           .next_schedule = ts->schedules };
+    ts->schedules = s;
+    return 0;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Enqueueing
  * ------------------------------------------------------------------------------------------- */
@@ -344,12 +408,22 @@ int cadre__enqueue(cadre_tx *tx, cadre_task *t, const void *args, const cadre_en
 {
     if (!t || !args || !o)
         return CADRE_EINVAL;
-    tasks_state *ts = t->tasks;
-    if (!ts) {
+    if (!t->tasks) {
         cadre_log(CADRE_LOG_ERROR, "cadre_enqueue: the task %s is not registered "
                                    "(cadre_task_add(app, &%s) at start-up)", t->name, t->name);
         return CADRE_ESTATE;
     }
+    cadre_buf json;
+    int rc = encode_args(t, args, &json);
+    if (rc == 0)
+        rc = cadre__tasks_insert(tx, t->tasks, t, (cadre_slice){ json.data, json.len }, o);
+    cadre_buf_free(&json);
+    return rc;
+}
+
+int cadre__tasks_insert(cadre_tx *tx, tasks_state *ts, cadre_task *t, cadre_slice args,
+                        const cadre_enqueue_opts *o)
+{
     if (tx && !tx->open)
         return CADRE_ESTATE;
     if (tx && tx->db != ts->db) {
@@ -365,23 +439,12 @@ int cadre__enqueue(cadre_tx *tx, cadre_task *t, const void *args, const cadre_en
                                    "characters", t->name);
         return CADRE_EINVAL;
     }
-    cadre_buf json;
-    cadre_buf_init(&json, MAX_ARGS_JSON);
-    cadre_json_writer w;
-    cadre_json_writer_init(&w, &json);
-    cadre_schema_encode_json(t->args(), args, &w);
-    if (w.error) {
-        cadre_buf_free(&json);
-        cadre_log(CADRE_LOG_ERROR, "cadre_enqueue(%s): the arguments do not encode: %s", t->name,
-                  cadre_strerror(w.error));
-        return w.error;
-    }
     int64_t now = cadre__tasks_clock(ts);
     int64_t run_at = o->run_at ? o->run_at : now + o->delay_ms;
     cadre_value p[] = {
         CADRE_PTEXT(queue),
         CADRE_PTEXT(t->name),
-        CADRE_PSLICE(((cadre_slice){ json.data ? json.data : "{}", json.data ? json.len : 2 })),
+        CADRE_PSLICE(args),
         CADRE_PINT(o->priority ? o->priority : t->o.priority),
         CADRE_PINT(o->max_attempts ? o->max_attempts : t->o.max_attempts),
         CADRE_PINT(run_at),
@@ -416,7 +479,6 @@ int cadre__enqueue(cadre_tx *tx, cadre_task *t, const void *args, const cadre_en
     if (o->id)
         *o->id = (rc == 0 || rc == CADRE_EEXIST) ? row.id : 0;
     cadre_arena_free(&a);
-    cadre_buf_free(&json);
     if (rc == 0) {
         if (!tx || cadre_tx_on_commit(tx, kick_hook, ts) != 0)
             cadre__tasks_kick(ts); /* without a hook, the workers look early: no harm */

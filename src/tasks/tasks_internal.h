@@ -26,6 +26,16 @@ typedef struct tasks_worker {
     char lease[128];    /* "host:pid:w3", the cadre_job.worker of its jobs */
 } tasks_worker;
 
+/* A periodic task (cadre_task_schedule). next is worker 0's to read and write. */
+typedef struct tasks_schedule {
+    cadre_task *task;
+    const char *name; /* "task cron", the cadre_periodic row's */
+    const char *args; /* JSON */
+    cadre_cron cron;
+    int64_t next; /* the next period, ms; -1: none */
+    struct tasks_schedule *next_schedule;
+} tasks_schedule;
+
 struct tasks_state {
     cadre_app *app;
     cadre_db *db;
@@ -33,6 +43,7 @@ struct tasks_state {
     cadre_tasks_opts o;
     bool pg;
     cadre_task *tasks; /* registered, newest first */
+    tasks_schedule *schedules;
     const char **queues;
     size_t nqueues;
     char *claim_sql; /* built for the engine and the queues */
@@ -49,6 +60,9 @@ tasks_state *cadre__tasks_state(const cadre_app *app);
 int64_t cadre__tasks_clock(tasks_state *ts);
 cadre_task *cadre__tasks_find(tasks_state *ts, cadre_slice name);
 void cadre__tasks_kick(tasks_state *ts);
+/* Inserts a job of t with args (JSON text) in tx (NULL: at once), as cadre_enqueue. */
+int cadre__tasks_insert(cadre_tx *tx, tasks_state *ts, cadre_task *t, cadre_slice args,
+                        const cadre_enqueue_opts *o);
 /* on_worker_start: starts the worker's dispatcher (runner.c) */
 void cadre__tasks_worker_start(cadre_app *app, int worker, void *ctx);
 void cadre__tasks_workers_free(tasks_state *ts);

@@ -283,6 +283,35 @@ class TasksTest(unittest.TestCase):
         b.wait_log(r"rescued 1 job")
         self.assertEqual(b.metrics()["tasks_jobs_rescued_total"], 1)
 
+    def test_periodic_job_once_per_period_with_two_instances(self):
+        base = (int(time.time()) // 60 * 60 + 30) * 1000  # the middle of a minute, both clocks
+        a = self.start(TASKSAPP_FAKE_CLOCK=base, TASKSAPP_SCHEDULE=1)
+        b = self.start(TASKSAPP_FAKE_CLOCK=base, TASKSAPP_SCHEDULE=1)
+        tried = r"tasks: work \* \* \* \* \*: the job for \S+ \S+ UTC enqueued"
+        for k in range(1, 4):
+            for inst in (a, b):
+                self.assertEqual(inst.post("/clock?advance=60000")[0], 200)
+            deadline = time.monotonic() + 15
+            while sum(len([l for l in i.lines if re.search(tried, l)]) for i in (a, b)) < 2 * k:
+                self.assertLess(time.monotonic(), deadline, "".join(a.lines[-5:] + b.lines[-5:]))
+                time.sleep(0.05)
+            deadline = time.monotonic() + 15
+            while a.count("what=effects&key=tick")["n"] < k:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+        lines = [l for i in (a, b) for l in i.lines if re.search(tried, l)]
+        self.assertEqual(len([l for l in lines if l.rstrip().endswith("UTC enqueued")]), 3, lines)
+        self.assertEqual(len([l for l in lines if "by another instance" in l]), 3, lines)
+        periods = sorted(re.search(r"for (\S+ \S+) UTC", l).group(1) for l in lines)
+        self.assertEqual(len(set(periods)), 3, periods)  # three minutes, each tried by both
+        self.assertEqual(a.count("what=effects&key=tick"), {"n": 3, "d": 3})
+
+    def test_bad_schedule_is_refused_at_start(self):
+        out = command("serve", "--port", "0", env={"TASKSAPP_BAD_SCHEDULE": "0 25 * * *"})
+        self.assertEqual(out.returncode, 1)
+        self.assertIn('cadre_task_schedule(work, "0 25 * * *"): hour (0-23): a value is out of '
+                      'range', out.stderr)
+
     def test_queue_depth_in_metrics(self):
         a = self.start(TASKSAPP_HEARTBEAT_MS=100, TASKSAPP_RESCUE_MS=1000)
         for i in range(3):  # a queue no instance runs: they stay due

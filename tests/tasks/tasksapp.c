@@ -3,7 +3,8 @@
  * The task `work` records each run in the table effect (job, key, attempt, process) and fails
  * on purpose while its attempt is at most args.fail; `slow` is the same with a 300 ms timeout.
  *   TASKSAPP_FAKE_CLOCK=1   the module's clock stands still at the start's time but for what
- *                           POST /clock adds
+ *                           POST /clock adds (=MS: at that time, ms since the epoch, instead)
+ *   TASKSAPP_SCHEDULE=1     `work` runs every minute with the key "tick"
  *   TASKSAPP_HEARTBEAT_MS, TASKSAPP_RESCUE_MS, TASKSAPP_CONCURRENCY, TASKSAPP_POLL_MS
  */
 #include <cadre.h>
@@ -191,7 +192,8 @@ static int count(cadre_request *r)
 /* POST /reset: every job and row gone (between tests) */
 static int reset(cadre_request *r)
 {
-    int rc = cadre_db_exec_script(db, "DELETE FROM cadre_job; DELETE FROM effect; DELETE FROM note");
+    int rc = cadre_db_exec_script(db, "DELETE FROM cadre_job; DELETE FROM cadre_periodic; DELETE FROM effect; "
+                                         "DELETE FROM note");
     return rc ? rc : json(r, 200, "{}");
 }
 
@@ -241,12 +243,19 @@ int main(int argc, char **argv)
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
     start = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    if (fake && atoll(getenv("TASKSAPP_FAKE_CLOCK")) > 1) /* instances that share a clock */
+        start = atoll(getenv("TASKSAPP_FAKE_CLOCK"));
     cadre_tasks(app, db, .heartbeat_ms = env_int("TASKSAPP_HEARTBEAT_MS", 0),
                 .rescue_after_ms = env_int("TASKSAPP_RESCUE_MS", 0),
                 .concurrency = env_int("TASKSAPP_CONCURRENCY", 0),
                 .poll_ms = env_int("TASKSAPP_POLL_MS", 0), .clock = fake ? fake_clock : NULL, .clock_ctx = &start);
     cadre_task_add(app, &work);
     cadre_task_add(app, &slow);
+    static const work_args tick = { .key = { "tick", 4 } };
+    if (getenv("TASKSAPP_SCHEDULE"))
+        cadre_task_schedule(app, work, "* * * * *", &tick);
+    if (getenv("TASKSAPP_BAD_SCHEDULE"))
+        cadre_task_schedule(app, work, getenv("TASKSAPP_BAD_SCHEDULE"), NULL);
     cadre_post(app, "/enqueue", enqueue);
     cadre_get(app, "/jobs/{id}", job);
     cadre_get(app, "/count", count);
