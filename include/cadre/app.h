@@ -551,6 +551,15 @@ int cadre_app_command(cadre_app *app, const char *name, const char *usage, cadre
                       void *ctx);
 
 /**
+ * Runs `serve` with a command's arguments (argv[0] the command's name; serve's options), as
+ * cadre_main runs it: for a command that serves in another way. With operations_only the app
+ * answers only its operational routes — /livez, /readyz and /metrics — and 404 to every other:
+ * a process that does background work (the tasks module's `APP worker`) with an instance's
+ * probes and metrics. Returns the process exit status.
+ */
+int cadre_app_serve_command(cadre_app *app, int argc, char **argv, bool operations_only);
+
+/**
  * Registers fn to run when the app starts serving (cadre_app_serve: after the configuration
  * checks, before listening), in registration order. A negative return stops the start with that
  * error (fn logs why). Modules use it for start-up checks: cadre_models warns about migrations not

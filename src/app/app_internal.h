@@ -24,6 +24,7 @@ struct cadre__route {
     const cadre_route_spec *spec;   /* typed route (owned copy), or NULL */
     bool hidden;                    /* left out of the OpenAPI document (its own routes) */
     bool prefix;                    /* also matches every path below it (static files) */
+    bool operational;               /* /livez, /readyz, /metrics: served by `worker` too */
     const void *data;               /* a plain route's r->route_data (static files: the mount) */
     cadre_guard *guards;            /* the groups' then its own, NULL-terminated (owned), or NULL */
     const cadre_guard *own_guards;  /* while adding: the route's own (the caller's) */
@@ -117,6 +118,7 @@ struct cadre_app {
     size_t ngroups;
     CADRE_VEC(struct cadre__error_page) error_pages; /* cadre_app_on_error */
     bool dev; /* development mode: the debug page for 500s */
+    bool operations_only; /* cadre_app_serve_command(…, true): the operational routes alone */
     const char *reload_errors; /* serve --reload's child: the last build's errors (a file) */
     const char *reload_source; /* serve --reload's child: the project's source directory */
     unsigned char (*keys)[32]; /* the secret key then its fallbacks, each hashed to 32 bytes */

@@ -351,6 +351,12 @@ static int cmd_serve(cadre_app *app, int argc, char **argv, void *ctx)
     return cadre_app_serve(app, &cfg) == 0 ? 0 : 1;
 }
 
+int cadre_app_serve_command(cadre_app *app, int argc, char **argv, bool operations_only)
+{
+    app->operations_only = operations_only;
+    return cmd_serve(app, argc, argv, NULL);
+}
+
 /* Where setting k's value came from: the command line, the environment, or the default. */
 static const char *source_of(size_t k, int argc, char **argv)
 {

@@ -324,7 +324,7 @@ int cadre__route_builtin(cadre_app *app, const char *path, cadre_handler handler
     int rc = cadre_route(app, "GET", path, handler, .auth = CADRE_AUTH_PUBLIC);
     app->ngroups = groups;
     if (rc == 0)
-        app->routes[app->nroutes - 1].hidden = true;
+        app->routes[app->nroutes - 1].hidden = app->routes[app->nroutes - 1].operational = true;
     return rc;
 }
 
@@ -517,6 +517,8 @@ int cadre__route_request(cadre_app *app, cadre_request *r)
             return cadre_respond_ref(r, 204, NULL, NULL, 0);
         return cadre_app_error(r, 405, "Method Not Allowed");
     }
+    if (app->operations_only && !best->operational) /* `worker`: probes and metrics alone */
+        return cadre_app_error(r, 404, "Not Found");
     r->route = best->pattern;
     if (best->nparams) {
         r->params = cadre_alloc(r, best->nparams * sizeof *r->params);

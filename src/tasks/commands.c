@@ -129,8 +129,39 @@ static int cmd_tasks(cadre_app *app, int argc, char **argv, void *ctx)
     return list(ts, state, queue, limit);
 }
 
+/* worker [serve's options]: runs jobs, answering only /livez, /readyz and /metrics */
+static int cmd_worker(cadre_app *app, int argc, char **argv, void *ctx)
+{
+    tasks_state *ts = ctx;
+    if (ts->o.concurrency <= 0 || !ts->nqueues) {
+        fprintf(stderr, "error: this worker would run no job: %s\n",
+                ts->o.concurrency <= 0 ? "$CADRE_TASKS_CONCURRENCY (or .concurrency) says none"
+                                       : "it names no queue ($CADRE_TASKS_QUEUES)");
+        return 2;
+    }
+    if (!ts->tasks) {
+        fprintf(stderr, "error: this worker would run no job: no task is registered "
+                        "(cadre_task_add)\n");
+        return 2;
+    }
+    char queues[1024] = "";
+    for (size_t i = 0; i < ts->nqueues; i++)
+        snprintf(queues + strlen(queues), sizeof queues - strlen(queues), "%s%s", i ? "," : "",
+                 ts->queues[i]);
+    cadre_log(CADRE_LOG_INFO, "worker: runs the jobs of %s (%d at once per worker thread); "
+                              "answers /livez, /readyz and /metrics only",
+              queues, ts->o.concurrency);
+    return cadre_app_serve_command(app, argc, argv, true);
+}
+
 int cadre__tasks_commands(tasks_state *ts)
 {
+    int rc = cadre_app_command(ts->app, "worker",
+                               "worker [serve's options]   runs jobs without the app's routes "
+                               "(only /livez, /readyz, /metrics)",
+                               cmd_worker, ts);
+    if (rc)
+        return rc;
     return cadre_app_command(ts->app, "tasks",
                              "tasks [STATE] [--queue Q] [--limit N]   lists jobs; tasks retry ID, "
                              "tasks cancel ID",

@@ -102,9 +102,11 @@ class Server:
     def wait(self, timeout):
         """Exit status, or None if the process is still running after timeout seconds."""
         try:
-            return self.proc.wait(timeout)
+            status = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
+        self.reader.join(5)  # its last lines: stderr() is whole once the exit is known
+        return status
 
     def stop(self):
         """SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL. Returns (exit status, was_killed)."""

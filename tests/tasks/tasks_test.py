@@ -35,7 +35,11 @@ def request(port, method, path, timeout=30):
                 break
             data += chunk
     head, body = data.split(b"\r\n\r\n", 1)
-    return int(head.split(b" ", 2)[1]), json.loads(body) if body else None
+    try:
+        body = json.loads(body) if body else None
+    except ValueError:  # text: /livez's "ok"
+        pass
+    return int(head.split(b" ", 2)[1]), body
 
 
 def command(*args, env=None):
@@ -46,10 +50,10 @@ def command(*args, env=None):
 class Instance:
     """One tasksapp serving on a free port; its log lines kept."""
 
-    def __init__(self, workers=1, **env):
+    def __init__(self, workers=1, cmd="serve", **env):
         e = dict(os.environ, CADRE_DATABASE_URL=DB_URL, TASKSAPP_POLL_MS="100",
                  **{k: str(v) for k, v in env.items()})
-        self.proc = subprocess.Popen([APP, "serve", "--port", "0", "--workers", str(workers),
+        self.proc = subprocess.Popen([APP, cmd, "--port", "0", "--workers", str(workers),
                                       "--shutdown-timeout", env.get("SHUTDOWN", "10000")],
                                      env=e, stderr=subprocess.PIPE, text=True)
         self.lines, self.port = [], None
@@ -66,7 +70,8 @@ class Instance:
         if self.port is None:
             self.proc.kill()
             raise AssertionError("tasksapp did not start:\n" + "".join(self.lines))
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self):
         for line in self.proc.stderr:
@@ -131,6 +136,7 @@ class Instance:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.reader.join(5)  # the last lines are in self.lines once it has exited
 
 
 def ended(j):
@@ -311,6 +317,27 @@ class TasksTest(unittest.TestCase):
         self.assertEqual(out.returncode, 1)
         self.assertIn('cadre_task_schedule(work, "0 25 * * *"): hour (0-23): a value is out of '
                       'range', out.stderr)
+
+    def test_worker_runs_jobs_without_the_apps_routes(self):
+        web = self.start(CADRE_TASKS_CONCURRENCY=0)  # enqueues only
+        worker = self.start(cmd="worker")
+        worker.wait_log(r"worker: runs the jobs of default \(10 at once per worker thread\)")
+        status, body = web.post("/enqueue?key=wk")
+        self.assertEqual(status, 201)
+        deadline = time.monotonic() + 15
+        while (j := web.job(body["id"]))["state"] != "completed":
+            self.assertLess(time.monotonic(), deadline, j)
+            time.sleep(0.05)
+        self.assertEqual(web.count("what=pids&key=wk")["d"], 1)
+        m = worker.metrics()
+        self.assertEqual(m['tasks_jobs_total{task="work",outcome="completed"}'], 1)
+        self.assertNotIn('tasks_jobs_total{task="work",outcome="completed"}', web.metrics())
+        self.assertEqual(request(worker.port, "GET", "/livez")[0], 200)
+        self.assertEqual(request(worker.port, "POST", "/enqueue?key=no")[0], 404)
+        self.assertEqual(request(worker.port, "GET", f"/jobs/{body['id']}")[0], 404)
+        out = command("worker", env={"CADRE_TASKS_CONCURRENCY": "0"})
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("this worker would run no job: $CADRE_TASKS_CONCURRENCY", out.stderr)
 
     def test_queue_depth_in_metrics(self):
         a = self.start(TASKSAPP_HEARTBEAT_MS=100, TASKSAPP_RESCUE_MS=1000)
