@@ -181,7 +181,9 @@ int64_t cadre_cron_next(const cadre_cron *c, int64_t after_ms)
         } else if (!(c->minutes >> tm.tm_min & 1)) {
             tm.tm_min++;
         } else {
-            return (int64_t)timegm(&tm) * 1000;
+            t = timegm(&tm);
+            /* past the largest instant in ms: none representable (not an overflow) */
+            return t > (time_t)(INT64_MAX / 1000) ? -1 : (int64_t)t * 1000;
         }
         tm.tm_sec = 0;
         tm.tm_isdst = 0;
