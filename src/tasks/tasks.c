@@ -490,14 +490,16 @@ int cadre__tasks_insert(cadre_tx *tx, tasks_state *ts, cadre_task *t, cadre_slic
  * Managing jobs
  * ------------------------------------------------------------------------------------------- */
 
-/* Runs sql on job id; when it changes nothing, tells why: not found or not in a state it takes. */
-static int job_change(cadre_app *app, int64_t id, const char *sql, const cadre_value *p, size_t n)
+/* Runs sql on job id (its parameters: the module's time, then the id); when it changes nothing,
+ * tells why: not found or not in a state it takes. */
+static int job_change(cadre_app *app, int64_t id, const char *sql)
 {
     tasks_state *ts = cadre__tasks_state(app);
     if (!ts)
         return CADRE_ESTATE;
+    cadre_value p[] = { CADRE_PINT(cadre__tasks_clock(ts)), CADRE_PINT(id) };
     int64_t changes = 0;
-    int rc = cadre_db_exec(ts->db, sql, p, n, &changes, NULL);
+    int rc = cadre_db_exec(ts->db, sql, p, 2, &changes, NULL);
     if (rc || changes)
         return rc;
     cadre_arena a;
@@ -512,22 +514,16 @@ static int job_change(cadre_app *app, int64_t id, const char *sql, const cadre_v
 
 int cadre_job_cancel(cadre_app *app, int64_t id)
 {
-    int64_t now = cadre_tasks_now(app);
-    cadre_value p[] = { CADRE_PINT(now), CADRE_PINT(id) };
     return job_change(app, id,
                       "UPDATE cadre_job SET state = 'cancelled', finished_at = ?, worker = NULL, "
                       "unique_key = NULL, error = COALESCE(error, 'cancelled') WHERE id = ? AND "
-                      "state IN ('available', 'running')",
-                      p, 2);
+                      "state IN ('available', 'running')");
 }
 
 int cadre_job_retry(cadre_app *app, int64_t id)
 {
-    int64_t now = cadre_tasks_now(app);
-    cadre_value p[] = { CADRE_PINT(now), CADRE_PINT(id) };
     return job_change(app, id,
                       "UPDATE cadre_job SET state = 'available', run_at = ?, finished_at = NULL, "
                       "max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE "
-                      "max_attempts END WHERE id = ? AND state IN ('failed', 'cancelled')",
-                      p, 2);
+                      "max_attempts END WHERE id = ? AND state IN ('failed', 'cancelled')");
 }
