@@ -173,8 +173,9 @@ void cadre_tx_rollback(cadre_tx *tx);
  * Runs fn(ctx) once the transaction has committed, right after the commit and in the order
  * added (Django's transaction.on_commit): for what must happen only if the writes last — waking a
  * task queue's workers, sending a message about them. A rollback, or a failed commit, forgets it.
- * fn runs on the committing thread and must not fail. Returns 0, CADRE_ESTATE (the transaction
- * has ended) or CADRE_ENOMEM.
+ * The same fn and ctx added again are kept once (a wake-up that each of many writes asks for
+ * runs once). fn runs on the committing thread and must not fail. Returns 0, CADRE_ESTATE (the
+ * transaction has ended) or CADRE_ENOMEM.
  */
 int cadre_tx_on_commit(cadre_tx *tx, void (*fn)(void *ctx), void *ctx);
 

@@ -457,12 +457,14 @@ int cadre_tx_on_commit(cadre_tx *tx, void (*fn)(void *ctx), void *ctx)
 {
     if (!tx->open)
         return CADRE_ESTATE;
-    struct cadre_tx_hook *h = malloc(sizeof *h), **end = &tx->on_commit;
+    struct cadre_tx_hook **end = &tx->on_commit;
+    for (; *end; end = &(*end)->next) /* a few hooks: the same one asked again is kept once */
+        if ((*end)->fn == fn && (*end)->ctx == ctx)
+            return 0;
+    struct cadre_tx_hook *h = malloc(sizeof *h);
     if (!h)
         return CADRE_ENOMEM;
     *h = (struct cadre_tx_hook){ fn, ctx, NULL };
-    while (*end)
-        end = &(*end)->next;
     *end = h;
     return 0;
 }

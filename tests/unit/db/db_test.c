@@ -333,6 +333,38 @@ static void test_transactions(void **state)
     cadre_db_close(db);
 }
 
+/* on_commit hooks: each appends its letter to the log they share */
+static char hook_log[16];
+static void hook_a(void *ctx)
+{
+    strncat(hook_log, ctx, sizeof hook_log - strlen(hook_log) - 1);
+}
+
+static void test_on_commit(void **state)
+{
+    (void)state;
+    cadre_db *db = open_db();
+    cadre_tx tx;
+    /* committed: the hooks run after the commit, in the order added, a repeated one once */
+    hook_log[0] = '\0';
+    assert_int_equal(cadre_db_begin(db, &tx), 0);
+    assert_int_equal(insert_named(&tx, "a"), 0);
+    assert_int_equal(cadre_tx_on_commit(&tx, hook_a, "x"), 0);
+    assert_int_equal(cadre_tx_on_commit(&tx, hook_a, "y"), 0);
+    assert_int_equal(cadre_tx_on_commit(&tx, hook_a, "x"), 0); /* the same: kept once */
+    assert_string_equal(hook_log, ""); /* nothing before the commit */
+    assert_int_equal(cadre_tx_commit(&tx), 0);
+    assert_string_equal(hook_log, "xy");
+    assert_int_equal(cadre_tx_on_commit(&tx, hook_a, "z"), CADRE_ESTATE); /* ended */
+    /* rolled back: forgotten */
+    hook_log[0] = '\0';
+    assert_int_equal(cadre_db_begin(db, &tx), 0);
+    assert_int_equal(cadre_tx_on_commit(&tx, hook_a, "r"), 0);
+    cadre_tx_rollback(&tx);
+    assert_string_equal(hook_log, "");
+    cadre_db_close(db);
+}
+
 static int two_inserts(cadre_tx *tx, void *ctx)
 {
     const char *second = ctx;
@@ -508,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_atomic),
+        cmocka_unit_test(test_on_commit),
         cmocka_unit_test(test_query_each),
         cmocka_unit_test(test_log_sql),
         cmocka_unit_test(test_statement_timeout),
