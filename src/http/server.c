@@ -383,6 +383,14 @@ int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms)
         return CADRE_ESTATE;
     cadre__slot *s = cadre__slot_of(r);
     cadre__worker *w = s->worker;
+    if (s->deadline) { /* cadre_request_deadline: no wait goes past it */
+        cadre__worker_update_time(w);
+        if (w->now_ms >= s->deadline)
+            return CADRE_ETIMEDOUT;
+        uint64_t left = s->deadline - w->now_ms;
+        if (timeout_ms < 0 || (uint64_t)timeout_ms > left)
+            timeout_ms = (int)(left > INT32_MAX ? INT32_MAX : left);
+    }
     if (fd >= 0) {
         struct epoll_event ev = { .events = 0, .data.ptr = s };
         if (events & CADRE_WAIT_READ)
@@ -394,20 +402,9 @@ int cadre_wait_fd(cadre_request *r, int fd, int events, int timeout_ms)
         s->wait_fd = fd;
     }
     s->timed_out = s->woken = false;
-    if (s->deadline) { /* cadre_request_deadline: no wait goes past it */
-        cadre__worker_update_time(w);
-        uint64_t left = s->deadline > w->now_ms ? s->deadline - w->now_ms : 0;
-        if (left == 0) {
-            if (fd >= 0)
-                epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
-            s->wait_fd = -1;
-            return CADRE_ETIMEDOUT;
-        }
-        if (timeout_ms < 0 || (uint64_t)timeout_ms > left)
-            timeout_ms = (int)(left > INT32_MAX ? INT32_MAX : left);
-    }
     if (timeout_ms >= 0) {
-        cadre__worker_update_time(w);
+        if (!s->deadline) /* read above otherwise */
+            cadre__worker_update_time(w);
         s->wait_deadline = w->now_ms + (uint64_t)timeout_ms;
         if (heap_push(w, s) != 0) {
             if (fd >= 0)
