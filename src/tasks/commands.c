@@ -16,11 +16,8 @@ static const char usage[] = "tasks [STATE] [--queue Q] [--limit N] | tasks retry
 
 static const char *when(cadre_arena *a, int64_t ms)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char out[32];
-    if (!gmtime_r(&t, &tm) || !strftime(out, sizeof out, "%Y-%m-%d %H:%M:%S", &tm))
-        return "?";
+    char out[CADRE__TASKS_UTC];
+    cadre__tasks_utc(ms, out);
     return cadre_arena_strndup(a, out, strlen(out));
 }
 
@@ -59,14 +56,14 @@ static int list(tasks_state *ts, const char *state, const char *queue, int64_t l
         printf("No jobs%s%s.\n", strcmp(state, "all") ? " " : "",
                strcmp(state, "all") ? state : "");
     else
-        printf("%-8s %-10s %-24s %-12s %-8s %-20s %s\n", "ID", "STATE", "TASK", "QUEUE",
-               "ATTEMPT", "RUN AT (UTC)", "ERROR / RESULT");
+        printf("%-8s %-10s %-24s %-12s %-8s %-23s %s\n", "ID", "STATE", "TASK", "QUEUE",
+               "ATTEMPT", "RUN AT", "ERROR / RESULT");
     const cadre_job *j = rows.items;
     for (size_t i = 0; i < rows.len; i++, j++) {
         cadre_slice note = j->error.len && !cadre_slice_eq_cstr(j->state, "completed")
                                ? j->error
                                : j->result;
-        printf("%-8lld %-10.*s %-24.*s %-12.*s %-8s %-20s %.*s\n", (long long)j->id,
+        printf("%-8lld %-10.*s %-24.*s %-12.*s %-8s %-23s %.*s\n", (long long)j->id,
                (int)j->state.len, j->state.ptr, (int)j->task.len, j->task.ptr, (int)j->queue.len,
                j->queue.ptr, cadre_arena_printf(&a, "%d/%d", j->attempt, j->max_attempts),
                when(&a, j->run_at), note.len > 200 ? 200 : (int)note.len,

@@ -2,7 +2,8 @@
  * The runners. On each worker thread of `serve`, a dispatcher coroutine claims jobs — as many as
  * the worker has room for, in one statement — and starts a coroutine for each; it marks the
  * worker's running jobs alive every heartbeat, and worker 0 also rescues other workers' stale
- * jobs and deletes finished ones past their retention. Between claims it waits on an eventfd
+ * jobs, deletes finished ones past their retention, enqueues periodic tasks' jobs and reads the
+ * table's counts for /metrics (when asked). Between claims it waits on an eventfd
  * that enqueueing (any thread), a finished job and the stop write, or for poll_ms.
  */
 #include "tasks/tasks_internal.h"
@@ -29,6 +30,7 @@ typedef struct run {
 } run;
 
 #define RETRY_OUTCOME 5 /* writes of a job's outcome tried, 0.2 s, 0.4 s … apart */
+#define PRUNE_BATCH 10000 /* finished jobs deleted by one statement */
 
 static uint64_t mono_ms(void)
 {
@@ -159,9 +161,8 @@ static void write_outcome(cadre_request *r, run *x, const char *sql, cadre_value
 
 static void count(tasks_state *ts, const run *x, const char *outcome)
 {
-    char task[101];
-    snprintf(task, sizeof task, "%.*s", (int)x->job.task.len, x->job.task.ptr);
-    cadre_counter_add(ts->outcomes, 1, CADRE_LABELS(task, outcome));
+    /* the run's strings are NUL-terminated copies (own) */
+    cadre_counter_add(ts->outcomes, 1, CADRE_LABELS(x->job.task.ptr, outcome));
 }
 
 static void finish(cadre_request *r, run *x, cadre_task *t, int rc)
@@ -290,10 +291,14 @@ static cadre_slice own(cadre_arena *a, cadre_slice s)
 static void unclaim(tasks_worker *w, const cadre_job *job)
 {
     cadre_value p[] = { CADRE_PINT(job->id), CADRE_PTEXT(w->lease), CADRE_PINT(job->attempt) };
-    cadre_db_exec(w->ts->db,
-                  "UPDATE cadre_job SET state = 'available', attempt = attempt - 1, worker = NULL, "
-                  "heartbeat_at = NULL" GUARD,
-                  p, 3, NULL, NULL);
+    int rc = cadre_db_exec(w->ts->db,
+                           "UPDATE cadre_job SET state = 'available', attempt = attempt - 1, "
+                           "worker = NULL, heartbeat_at = NULL" GUARD,
+                           p, 3, NULL, NULL);
+    cadre_log(CADRE_LOG_ERROR, "tasks: %s: no room to start job %lld (out of memory); %s", w->lease,
+              (long long)job->id, rc ? "cannot hand it back either: it stays running until this "
+                                       "process ends and it is rescued"
+                                     : "handed back");
 }
 
 /* Claims up to room jobs and starts them. Returns how many were claimed, or a CADRE_E*. */
@@ -369,8 +374,9 @@ static void rescue(tasks_worker *w, int64_t now)
     int rc = cadre_db_exec(ts->db,
                            "UPDATE cadre_job SET state = CASE WHEN attempt >= max_attempts THEN "
                            "'failed' ELSE 'available' END, finished_at = CASE WHEN attempt >= "
-                           "max_attempts THEN CAST(? AS BIGINT) ELSE NULL END, unique_key = CASE WHEN attempt >= "
-                           "max_attempts THEN NULL ELSE unique_key END, run_at = ?, error = ?, "
+                           "max_attempts THEN CAST(? AS BIGINT) ELSE NULL END, unique_key = CASE "
+                           "WHEN attempt >= max_attempts THEN NULL ELSE unique_key END, "
+                           "run_at = ?, error = ?, "
                            "worker = NULL, heartbeat_at = NULL WHERE state = 'running' AND "
                            "heartbeat_at < ?",
                            p, 4, &changes, NULL);
@@ -402,6 +408,8 @@ static void read_counts(tasks_worker *w, cadre_arena *scratch, int64_t now)
     if (rc == 0) {
         atomic_store(&ts->due, row.due);
         atomic_store(&ts->running, row.running);
+    } else {
+        atomic_store(&ts->counts_wanted, true); /* try again at the next heartbeat */
     }
 }
 
@@ -411,25 +419,29 @@ static void prune(tasks_worker *w, int64_t now)
     if (ts->o.retention_s < 0)
         return;
     cadre_value p[] = { CADRE_PINT(now - (int64_t)ts->o.retention_s * 1000) };
-    int rc = cadre_db_exec(ts->db,
-                           "DELETE FROM cadre_job WHERE id IN (SELECT id FROM cadre_job WHERE "
-                           "state IN ('completed', 'failed', 'cancelled') AND finished_at < ? "
-                           "LIMIT 10000)",
-                           p, 1, NULL, NULL);
-    if (rc)
-        cadre_log(CADRE_LOG_WARN, "tasks: cannot delete old jobs: %s", cadre_strerror(rc));
+    /* In batches, so that no statement holds the database long; as many as it takes (up to a
+     * million rows a turn: more than any queue finishes in the minute between turns). */
+    int64_t changes = PRUNE_BATCH;
+    for (int i = 0; i < 100 && changes == PRUNE_BATCH; i++) {
+        int rc = cadre_db_exec(ts->db,
+                               "DELETE FROM cadre_job WHERE id IN (SELECT id FROM cadre_job WHERE "
+                               "state IN ('completed', 'failed', 'cancelled') AND finished_at < ? "
+                               "LIMIT " CADRE__STR(PRUNE_BATCH) ")",
+                               p, 1, &changes, NULL);
+        if (rc) {
+            cadre_log(CADRE_LOG_WARN, "tasks: cannot delete old jobs: %s", cadre_strerror(rc));
+            return;
+        }
+    }
 }
 
 /* Enqueues a periodic task's job for period (ms), once whatever the number of instances: the
  * schedule's row moves to the period in the job's transaction, and only one instance moves it. */
-static void fire(tasks_worker *w, tasks_schedule *s, int64_t period)
+static int fire(tasks_worker *w, tasks_schedule *s, int64_t period)
 {
     tasks_state *ts = w->ts;
-    char when[32];
-    time_t secs = (time_t)(period / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+    char when[CADRE__TASKS_UTC];
+    cadre__tasks_utc(period, when);
     cadre_tx tx;
     int64_t changes = 0;
     int rc = cadre_db_begin(ts->db, &tx);
@@ -451,26 +463,33 @@ static void fire(tasks_worker *w, tasks_schedule *s, int64_t period)
     else if (tx.open)
         cadre_tx_rollback(&tx);
     if (rc)
-        cadre_log(CADRE_LOG_ERROR, "tasks: %s: cannot enqueue the job for %s: %s", s->name, when,
-                  cadre_strerror(rc));
+        cadre_log(CADRE_LOG_ERROR, "tasks: %s: cannot enqueue the job for %s: %s (trying again "
+                                   "in %d ms)",
+                  s->name, when, cadre_strerror(rc), ts->o.poll_ms);
     else
         cadre_log(CADRE_LOG_INFO, "tasks: %s: the job for %s %s", s->name, when,
                   changes ? "enqueued" : "enqueued by another instance");
+    return rc;
 }
 
-/* Worker 0: the periodic tasks whose time has come. Returns the next one's time (or INT64_MAX). */
+/* Worker 0: the periodic tasks whose time has come; one whose job could not be enqueued (the
+ * database is down) is tried again after poll_ms, its period kept. Returns when to look next
+ * (INT64_MAX: never). */
 static int64_t schedules(tasks_worker *w, int64_t now)
 {
     int64_t soonest = INT64_MAX;
     for (tasks_schedule *s = w->ts->schedules; s; s = s->next_schedule) {
-        if (s->next < 0)
-            s->next = cadre_cron_next(&s->cron, now);
+        int64_t look = s->next;
+        if (s->next < 0) /* this serve's first turn */
+            look = s->next = cadre_cron_next(&s->cron, now);
         else if (now >= s->next) {
-            fire(w, s, s->next);
-            s->next = cadre_cron_next(&s->cron, now);
+            if (fire(w, s, s->next) == 0)
+                look = s->next = cadre_cron_next(&s->cron, now);
+            else
+                look = now + w->ts->o.poll_ms;
         }
-        if (s->next >= 0 && s->next < soonest)
-            soonest = s->next;
+        if (look >= 0 && look < soonest)
+            soonest = look;
     }
     return soonest;
 }
@@ -521,7 +540,7 @@ static void dispatcher(cadre_request *r, void *ctx)
 {
     tasks_worker *w = ctx;
     tasks_state *ts = w->ts;
-    int64_t next_beat = 0, next_prune = 0, next_fire = INT64_MAX;
+    int64_t next_beat = 0, next_rescue = 0, next_prune = 0, next_fire = INT64_MAX;
     bool failing = false;
     cadre_arena scratch; /* each turn's rows: not r's arena, which holds r's state */
     cadre_arena_init(&scratch, 16384);
@@ -531,17 +550,21 @@ static void dispatcher(cadre_request *r, void *ctx)
         int64_t now = cadre__tasks_clock(ts);
         if (now >= next_beat) {
             heartbeat(w, now);
-            if (w->index == 0) {
-                rescue(w, now);
+            /* the table's counts, only when /metrics asked for them since */
+            if (w->index == 0 && atomic_exchange(&ts->counts_wanted, false))
                 read_counts(w, &scratch, now);
-            }
             next_beat = now + ts->o.heartbeat_ms;
         }
-        if (w->index == 0)
+        if (w->index == 0) { /* the instance's chores, each on its own cadence */
+            if (now >= next_rescue) { /* a stale job waits rescue_after_ms and up to ¼ more */
+                rescue(w, now);
+                next_rescue = now + ts->o.rescue_after_ms / 4;
+            }
+            if (now >= next_prune) {
+                prune(w, now);
+                next_prune = now + 60000;
+            }
             next_fire = schedules(w, now);
-        if (w->index == 0 && now >= next_prune) {
-            prune(w, now);
-            next_prune = now + 60000;
         }
         int room = ts->o.concurrency - w->running, got = 0;
         if (room > 0) {
@@ -560,6 +583,8 @@ static void dispatcher(cadre_request *r, void *ctx)
         int64_t wait = next_beat - now < ts->o.poll_ms ? next_beat - now : ts->o.poll_ms;
         if (next_fire - now < wait)
             wait = next_fire - now;
+        if (w->index == 0 && next_rescue - now < wait)
+            wait = next_rescue - now;
         if (cadre_idle_fd(r, w->efd, (int)(wait > 0 ? wait : 0)) == CADRE_ECANCELED)
             break;
     }

@@ -136,27 +136,28 @@ static char *claim_sql(const tasks_state *ts)
     return sql;
 }
 
-/* An option from the environment over the one in code: name's value as an int in [lo, hi]. */
-static const char *env_int(const char *name, int lo, int hi, int *out)
+
+void cadre__tasks_utc(int64_t ms, char out[CADRE__TASKS_UTC])
 {
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return NULL;
-    int64_t n;
-    if (cadre_slice_to_i64(cadre_slice_cstr(v), false, &n) != 0 || n < lo || n > hi)
-        return name;
-    *out = (int)n;
-    return NULL;
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(out, CADRE__TASKS_UTC, "%Y-%m-%d %H:%M:%S UTC", &tm))
+        snprintf(out, CADRE__TASKS_UTC, "%lld ms", (long long)ms);
 }
 
+/* The table's counts as worker 0 last read them; reading one asks for a fresh read. */
 static double due_jobs(void *ctx)
 {
-    return (double)atomic_load(&((tasks_state *)ctx)->due);
+    tasks_state *ts = ctx;
+    atomic_store(&ts->counts_wanted, true);
+    return (double)atomic_load(&ts->due);
 }
 
 static double running_jobs(void *ctx)
 {
-    return (double)atomic_load(&((tasks_state *)ctx)->running);
+    tasks_state *ts = ctx;
+    atomic_store(&ts->counts_wanted, true);
+    return (double)atomic_load(&ts->running);
 }
 
 static double rescued_jobs(void *ctx)
@@ -176,8 +177,8 @@ static int metrics(tasks_state *ts)
     if (!ts->outcomes || !ts->durations)
         return CADRE_EEXIST; /* the configuration error says which */
     int rc = cadre_gauge(ts->app, "tasks_jobs_due",
-                         "Jobs available and due, every queue's (the queue's depth; read from "
-                         "the table every heartbeat)",
+                         "Jobs available and due, every queue's (the queues' depth; read from "
+                         "the table at the heartbeat after a scrape)",
                          due_jobs, ts);
     if (rc == 0)
         rc = cadre_gauge(ts->app, "tasks_jobs_running", "Jobs running, on every instance",
@@ -210,16 +211,19 @@ cadre_module *cadre__tasks(cadre_app *app, cadre_db *db, const cadre_tasks_opts 
         o.queues = envq;
     if (!o.queues)
         o.queues = "default";
-    const char *bad_env = env_int("CADRE_TASKS_CONCURRENCY", -1, 10000, &o.concurrency);
-    if (bad_env) {
-        cadre_app_config_error(app, file, line, "cadre_tasks: $%s must be a number of jobs per "
-                                                "worker thread, 1 to 10000 (-1 or 0: none)",
-                               bad_env);
-        return NULL;
+    const char *envc = getenv("CADRE_TASKS_CONCURRENCY"); /* over the code's; 0 means none */
+    if (envc && *envc) {
+        int64_t n;
+        if (cadre_slice_to_i64(cadre_slice_cstr(envc), false, &n) != 0 || n < -1 || n > 10000) {
+            cadre_app_config_error(app, file, line, "cadre_tasks: $CADRE_TASKS_CONCURRENCY must "
+                                                    "be a number of jobs per worker thread, 1 to "
+                                                    "10000 (0 or -1: none)");
+            return NULL;
+        }
+        o.concurrency = n ? (int)n : -1;
     }
-    const char *envc = getenv("CADRE_TASKS_CONCURRENCY");
-    if (!o.concurrency) /* 0 from the environment: none here; in code: the default */
-        o.concurrency = envc && *envc ? -1 : 10;
+    if (!o.concurrency)
+        o.concurrency = 10;
     if (!o.poll_ms)
         o.poll_ms = 1000;
     if (!o.heartbeat_ms)
@@ -359,6 +363,12 @@ int cadre__task_schedule(cadre_app *app, cadre_task *t, const char *cron, const 
     if (cadre_cron_parse(cron, &c, why) != 0) {
         cadre_app_config_error(app, file, line, "cadre_task_schedule(%s, \"%s\"): %s", t->name,
                                cron ? cron : "(null)", why);
+        return CADRE_EINVAL;
+    }
+    if (cadre_cron_next(&c, cadre__tasks_clock(ts)) < 0) {
+        cadre_app_config_error(app, file, line, "cadre_task_schedule(%s, \"%s\"): names no "
+                                                "minute in the next five years",
+                               t->name, cron);
         return CADRE_EINVAL;
     }
     char *name = NULL;

@@ -53,6 +53,7 @@ struct tasks_state {
      * (each heartbeat), and the jobs this process rescued */
     cadre_metric *outcomes, *durations;
     _Atomic int64_t due, running;
+    atomic_bool counts_wanted; /* /metrics read due or running: worker 0 reads the table again */
     _Atomic uint64_t rescued;
 };
 
@@ -70,5 +71,8 @@ void cadre__tasks_workers_free(tasks_state *ts);
  * 64-bit number. */
 int64_t cadre__tasks_backoff(const cadre_task_opts *o, int attempt, uint64_t r);
 int cadre__tasks_commands(tasks_state *ts);
+/* ms since the epoch as "2026-12-06 21:07:00 UTC" into out. */
+#define CADRE__TASKS_UTC 32
+void cadre__tasks_utc(int64_t ms, char out[CADRE__TASKS_UTC]);
 
 #endif

@@ -317,6 +317,10 @@ class TasksTest(unittest.TestCase):
         self.assertEqual(out.returncode, 1)
         self.assertIn('cadre_task_schedule(work, "0 25 * * *"): hour (0-23): a value is out of '
                       'range', out.stderr)
+        out = command("serve", "--port", "0", env={"TASKSAPP_BAD_SCHEDULE": "0 0 30 2 *"})
+        self.assertEqual(out.returncode, 1)
+        self.assertIn('cadre_task_schedule(work, "0 0 30 2 *"): names no minute in the next '
+                      'five years', out.stderr)
 
     def test_worker_runs_jobs_without_the_apps_routes(self):
         web = self.start(CADRE_TASKS_CONCURRENCY=0)  # enqueues only
@@ -338,6 +342,22 @@ class TasksTest(unittest.TestCase):
         out = command("worker", env={"CADRE_TASKS_CONCURRENCY": "0"})
         self.assertEqual(out.returncode, 2)
         self.assertIn("this worker would run no job: $CADRE_TASKS_CONCURRENCY", out.stderr)
+
+    def test_finished_jobs_deleted_after_retention(self):
+        a = self.start(TASKSAPP_FAKE_CLOCK=1, TASKSAPP_RETENTION_S=3600)
+        done = [a.post(f"/enqueue?key=old{i}")[1]["id"] for i in range(3)]
+        for id in done:
+            a.wait_job(id, ended)
+        pending = a.post("/enqueue?key=later&delay=86400000")[1]["id"]
+        a.post("/clock?advance=3000000")  # 50 min: within the retention, and a prune turn passes
+        time.sleep(0.3)
+        self.assertEqual(a.count("what=jobs")["n"], 4, "deleted before its retention")
+        a.post("/clock?advance=1000000")  # past the hour
+        deadline = time.monotonic() + 10
+        while a.count("what=jobs")["n"] != 1:
+            self.assertLess(time.monotonic(), deadline, a.count("what=jobs"))
+            time.sleep(0.05)
+        self.assertEqual(a.job(pending)["state"], "available", "a pending job was deleted")
 
     def test_queue_depth_in_metrics(self):
         a = self.start(TASKSAPP_HEARTBEAT_MS=100, TASKSAPP_RESCUE_MS=1000)

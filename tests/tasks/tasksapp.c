@@ -5,7 +5,8 @@
  *   TASKSAPP_FAKE_CLOCK=1   the module's clock stands still at the start's time but for what
  *                           POST /clock adds (=MS: at that time, ms since the epoch, instead)
  *   TASKSAPP_SCHEDULE=1     `work` runs every minute with the key "tick"
- *   TASKSAPP_HEARTBEAT_MS, TASKSAPP_RESCUE_MS, TASKSAPP_CONCURRENCY, TASKSAPP_POLL_MS
+ *   TASKSAPP_HEARTBEAT_MS, TASKSAPP_RESCUE_MS, TASKSAPP_CONCURRENCY, TASKSAPP_POLL_MS,
+ *   TASKSAPP_RETENTION_S
  */
 #include <cadre.h>
 
@@ -248,7 +249,8 @@ int main(int argc, char **argv)
     cadre_tasks(app, db, .heartbeat_ms = env_int("TASKSAPP_HEARTBEAT_MS", 0),
                 .rescue_after_ms = env_int("TASKSAPP_RESCUE_MS", 0),
                 .concurrency = env_int("TASKSAPP_CONCURRENCY", 0),
-                .poll_ms = env_int("TASKSAPP_POLL_MS", 0), .clock = fake ? fake_clock : NULL, .clock_ctx = &start);
+                .poll_ms = env_int("TASKSAPP_POLL_MS", 0),
+                .retention_s = env_int("TASKSAPP_RETENTION_S", 0), .clock = fake ? fake_clock : NULL, .clock_ctx = &start);
     cadre_task_add(app, &work);
     cadre_task_add(app, &slow);
     static const work_args tick = { .key = { "tick", 4 } };
