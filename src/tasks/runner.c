@@ -19,11 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A job being run: the row, then what its function reported. */
+/* A job being run: the row, then what its function reported; the row's strings follow it in
+ * the same allocation (run_new). */
 typedef struct run {
     cadre_job job; /* first: the cadre_job * a task gets is its run */
     tasks_worker *w;
-    cadre_arena strings; /* the row's strings */
     cadre_request *r;
     char *result, *error; /* malloc'd */
     bool no_retry;
@@ -161,7 +161,7 @@ static void write_outcome(cadre_request *r, run *x, const char *sql, cadre_value
 
 static void count(tasks_state *ts, const run *x, const char *outcome)
 {
-    /* the run's strings are NUL-terminated copies (own) */
+    /* the run's strings are NUL-terminated copies (run_new) */
     cadre_counter_add(ts->outcomes, 1, CADRE_LABELS(x->job.task.ptr, outcome));
 }
 
@@ -221,7 +221,6 @@ static void finish(cadre_request *r, run *x, cadre_task *t, int rc)
 static void drop_run(void *arg)
 {
     run *x = arg;
-    cadre_arena_free(&x->strings);
     free(x->result);
     free(x->error);
     free(x);
@@ -281,10 +280,37 @@ static void runner(cadre_request *r, void *ctx)
  * The dispatcher
  * ------------------------------------------------------------------------------------------- */
 
-static cadre_slice own(cadre_arena *a, cadre_slice s)
+/* Copies s to *at, NUL-terminated, and moves *at past it. */
+static cadre_slice own(char **at, cadre_slice s)
 {
-    char *p = s.ptr ? cadre_arena_strndup(a, s.ptr, s.len) : NULL;
-    return p ? (cadre_slice){ p, s.len } : (cadre_slice){ "", 0 };
+    cadre_slice copy = { *at, s.len };
+    if (s.len)
+        memcpy(*at, s.ptr, s.len);
+    (*at)[s.len] = '\0';
+    *at += s.len + 1;
+    return copy;
+}
+
+/* A run of row (whose strings are in the claim's scratch memory): one allocation with copies of
+ * them. NULL when memory runs out. */
+static run *run_new(tasks_worker *w, const cadre_job *row)
+{
+    size_t size = sizeof(run) + row->queue.len + row->task.len + row->args.len + row->state.len +
+                  row->worker.len + row->unique_key.len + 6;
+    run *x = calloc(1, size);
+    if (!x)
+        return NULL;
+    char *at = (char *)(x + 1);
+    x->w = w;
+    x->job = *row;
+    x->job.queue = own(&at, row->queue);
+    x->job.task = own(&at, row->task);
+    x->job.args = own(&at, row->args);
+    x->job.state = own(&at, row->state);
+    x->job.worker = own(&at, row->worker);
+    x->job.unique_key = own(&at, row->unique_key);
+    x->job.result = x->job.error = (cadre_slice){ "", 0 }; /* not claimed: not the run's */
+    return x;
 }
 
 /* Makes jobs claimed but not started available again (no room for a coroutine). */
@@ -295,7 +321,7 @@ static void unclaim(tasks_worker *w, const cadre_job *job)
                            "UPDATE cadre_job SET state = 'available', attempt = attempt - 1, "
                            "worker = NULL, heartbeat_at = NULL" GUARD,
                            p, 3, NULL, NULL);
-    cadre_log(CADRE_LOG_ERROR, "tasks: %s: no room to start job %lld (out of memory); %s", w->lease,
+    cadre_log(CADRE_LOG_ERROR, "tasks: %s: cannot start job %lld (no memory for it); %s", w->lease,
               (long long)job->id, rc ? "cannot hand it back either: it stays running until this "
                                        "process ends and it is rescued"
                                      : "handed back");
@@ -320,23 +346,9 @@ static int claim(cadre_arena *scratch, tasks_worker *w, int room, int64_t now)
         return rc;
     cadre_job *jobs = rows.items;
     for (size_t i = 0; i < rows.len; i++) {
-        run *x = calloc(1, sizeof *x);
-        if (x) {
-            x->w = w;
-            x->job = jobs[i];
-            cadre_arena_init(&x->strings, 512);
-            x->job.queue = own(&x->strings, jobs[i].queue);
-            x->job.task = own(&x->strings, jobs[i].task);
-            x->job.args = own(&x->strings, jobs[i].args);
-            x->job.state = own(&x->strings, jobs[i].state);
-            x->job.worker = own(&x->strings, jobs[i].worker);
-            x->job.unique_key = own(&x->strings, jobs[i].unique_key);
-        }
+        run *x = run_new(w, &jobs[i]);
         if (!x || cadre_spawn(runner, x) != 0) {
-            if (x) {
-                cadre_arena_free(&x->strings);
-                free(x);
-            }
+            free(x);
             unclaim(w, &jobs[i]);
             continue;
         }
