@@ -313,18 +313,21 @@ static run *run_new(tasks_worker *w, const cadre_job *row)
     return x;
 }
 
-/* Makes jobs claimed but not started available again (no room for a coroutine). */
-static void unclaim(tasks_worker *w, const cadre_job *job)
+/* Makes a job claimed but not started available again (no memory for it, or the stop began
+ * while it was claimed). */
+static void unclaim(tasks_worker *w, const cadre_job *job, int why)
 {
     cadre_value p[] = { CADRE_PINT(job->id), CADRE_PTEXT(w->lease), CADRE_PINT(job->attempt) };
     int rc = cadre_db_exec(w->ts->db,
                            "UPDATE cadre_job SET state = 'available', attempt = attempt - 1, "
                            "worker = NULL, heartbeat_at = NULL" GUARD,
                            p, 3, NULL, NULL);
-    cadre_log(CADRE_LOG_ERROR, "tasks: %s: cannot start job %lld (no memory for it); %s", w->lease,
-              (long long)job->id, rc ? "cannot hand it back either: it stays running until this "
-                                       "process ends and it is rescued"
-                                     : "handed back");
+    cadre_log(why == CADRE_ESTATE ? CADRE_LOG_INFO : CADRE_LOG_ERROR,
+              "tasks: %s: cannot start job %lld (%s); %s", w->lease, (long long)job->id,
+              why == CADRE_ESTATE ? "the server is stopping" : cadre_strerror(why),
+              rc ? "cannot hand it back either: it is rescued once this worker's heartbeat "
+                   "leaves it"
+                 : "handed back");
 }
 
 /* Claims up to room jobs and starts them. Returns how many were claimed, or a CADRE_E*. */
@@ -347,9 +350,10 @@ static int claim(cadre_arena *scratch, tasks_worker *w, int room, int64_t now)
     cadre_job *jobs = rows.items;
     for (size_t i = 0; i < rows.len; i++) {
         run *x = run_new(w, &jobs[i]);
-        if (!x || cadre_spawn(runner, x) != 0) {
+        int why = x ? cadre_spawn(runner, x) : CADRE_ENOMEM;
+        if (why) {
             free(x);
-            unclaim(w, &jobs[i]);
+            unclaim(w, &jobs[i], why);
             continue;
         }
         w->running++;
