@@ -219,8 +219,10 @@ int cadre__enqueue(cadre_tx *tx, cadre_task *task, const void *args, const cadre
  * With several instances running tasks, each period's job is enqueued once: the instances agree
  * through the table cadre_periodic (the last period enqueued, per schedule). Periods that pass
  * while no instance runs are skipped, as cron skips them. A schedule is named by its task and
- * expression: the same pair twice is refused. Returns 0, or a negative CADRE_E* (a configuration
- * error is recorded: a bad expression says what is wrong with which field).
+ * expression: the same pair twice is refused, as is an expression that names no minute in the
+ * next five years ("0 0 30 2 *"). A job that cannot be enqueued (the database is down) is tried
+ * again every poll_ms, its period kept. args is copied. Returns 0, or a negative CADRE_E* (a
+ * configuration error is recorded: a bad expression says what is wrong with which field).
  */
 int cadre__task_schedule(cadre_app *app, cadre_task *task, const char *cron, const void *args,
                          const char *file, int line);
@@ -263,7 +265,8 @@ int64_t cadre_cron_next(const cadre_cron *c, int64_t after_ms);
  *  function returns; the database's calls suspend it. */
 cadre_request *cadre_job_request(cadre_job *job);
 
-/** Stores text (copied) as the job's result when it completes. Returns 0 or CADRE_ENOMEM. */
+/** Stores text (copied; a later call replaces it) as the job's result when it completes.
+ *  Returns 0, CADRE_EINVAL (job or text NULL) or CADRE_ENOMEM. */
 int cadre_job_result(cadre_job *job, const char *text);
 
 /** Says why the attempt failed (stored in the job's error; else the returned code's words). */

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-static const char usage[] = "tasks [STATE] [--queue Q] [--limit N] | tasks retry ID | "
-                            "tasks cancel ID";
 
 static const char *when(cadre_arena *a, int64_t ms)
 {
@@ -117,9 +115,13 @@ static int cmd_tasks(cadre_app *app, int argc, char **argv, void *ctx)
         } else if (argv[i][0] != '-' && state_ok(argv[i]) && strcmp(state, "all") == 0) {
             state = argv[i];
         } else {
-            fprintf(stderr, "usage: %s %s\n  STATE: available, running, completed, failed, "
-                            "cancelled or all (the default)\n",
-                    program_invocation_short_name, usage);
+            const char *p = program_invocation_short_name;
+            fprintf(stderr, "usage: %s tasks [STATE] [--queue Q] [--limit N]\n"
+                            "       %s tasks retry ID\n"
+                            "       %s tasks cancel ID\n"
+                            "STATE: available, running, completed, failed, cancelled or all "
+                            "(the default)\n",
+                    p, p, p);
             return 2;
         }
     }
