@@ -6,6 +6,7 @@
  *   inventory migrate                 creates or updates the tables
  *   inventory demo --dev              demo users (admin, clerk), a staff group, sample rows
  *   inventory serve --port 8000       http://127.0.0.1:8000/ (a page), /docs (the API)
+ *   inventory tasks                   the background jobs (low-stock alerts); tasks retry ID
  *   inventory makemigrations          after changing models.h
  *
  * The database is $CADRE_DATABASE_URL, else sqlite://inventory.db (in the current directory).
@@ -97,6 +98,64 @@ static int product_context(cadre_request *r, cadre_tctx_builder *b)
     return 0;
 }
 
+/* The low-stock alert, a background task: enqueued when a movement leaves a product with fewer
+ * than LOW_STOCK in stock, run on the server's own workers (or `inventory worker`), retried with
+ * backoff if it fails; `inventory tasks` and the admin's jobs page list it. It reads the stock
+ * again when it runs (a delivery may have come meanwhile) and tells the log, which is where this
+ * example's alerts go (journald, or the terminal); a product would mail the supplier here. */
+#define LOW_STOCK 5
+#define LOW_STOCK_FIELDS(F) F(int64, product_id, CADRE_GE(1))
+CADRE_SCHEMA(low_stock_args, LOW_STOCK_FIELDS)
+
+static int low_stock_alert(cadre_job *job, const low_stock_args *a)
+{
+    cadre_request *r = cadre_job_request(job);
+    cadre_query q;
+    cadre_rows products, suppliers;
+    product_query(&q, db, r->arena);
+    cadre_q_filter(&q, "id", CADRE_PINT(a->product_id));
+    cadre_q_select_related(&q, "supplier_id", &suppliers);
+    int rc = cadre_q_fetch(&q, &products);
+    if (rc)
+        return rc; /* the database: tried again later */
+    if (products.len == 0)
+        return cadre_job_result(job, "the product was deleted");
+    const product *p = products.items;
+    const supplier *s = suppliers.items; /* the product's, read in the same query */
+    stock_level stock;
+    if ((rc = stock_of(r, p->id, &stock)) != 0)
+        return rc;
+    if (stock.quantity >= LOW_STOCK)
+        return cadre_job_result(job, cadre_arena_printf(r->arena, "restocked meanwhile: %lld",
+                                                        (long long)stock.quantity));
+    bool mail = suppliers.len && cadre_has(s, supplier, email) && !cadre_is_null(s, supplier, email);
+    cadre_log(CADRE_LOG_WARN, "low stock: %.*s has %lld left; reorder from %.*s%s%.*s%s",
+              (int)p->name.len, p->name.ptr, (long long)stock.quantity,
+              suppliers.len ? (int)s->name.len : 0, suppliers.len ? s->name.ptr : "",
+              mail ? " <" : "", mail ? (int)s->email.len : 0, mail ? s->email.ptr : "",
+              mail ? ">" : "");
+    return cadre_job_result(job, cadre_arena_printf(r->arena, "alerted: %lld left",
+                                                    (long long)stock.quantity));
+}
+CADRE_TASK(low_stock, low_stock_args, low_stock_alert, .max_attempts = 5);
+
+/* After a movement out: the low-stock alert when fewer than LOW_STOCK are left, at most one
+ * pending per product (its unique key). The movement is recorded already, so a queue that
+ * cannot take the job (the database down) is logged and the page goes on: the next movement out
+ * of a product still low enqueues it again. */
+static void alert_if_low(cadre_request *r, int64_t product_id)
+{
+    stock_level stock;
+    if (stock_of(r, product_id, &stock) != 0 || stock.quantity >= LOW_STOCK)
+        return;
+    int rc = cadre_enqueue(NULL, low_stock, (&(low_stock_args){ .product_id = product_id }),
+                           .unique = cadre_arena_printf(r->arena, "low-stock:%lld",
+                                                        (long long)product_id));
+    if (rc && rc != CADRE_EEXIST)
+        cadre_log(CADRE_LOG_ERROR, "low stock of product %lld: the alert could not be enqueued: "
+                  "%s", (long long)product_id, cadre_strerror(rc));
+}
+
 /* The form on a product's page: a movement of that product (those who may only view the page
  * are refused), then the page again with it. */
 static int record_movement(cadre_request *r, stock_movement *m, cadre_verrors *errs)
@@ -110,7 +169,11 @@ static int record_movement(cadre_request *r, stock_movement *m, cadre_verrors *e
     int rc = stock_movement_insert(db, r->arena, m);
     if (rc == CADRE_ESTATE && stock_movement_conflicts(db, r->arena, m, -1, errs) > 0)
         return CADRE_ENOTFOUND; /* the product was deleted meanwhile */
-    return rc ? rc : cadre_redirect(r, 303, cadre_url_for(r, "product", m->product_id));
+    if (rc)
+        return rc;
+    if (m->quantity < 0)
+        alert_if_low(r, m->product_id);
+    return cadre_redirect(r, 303, cadre_url_for(r, "product", m->product_id));
 }
 
 /* An admin action: the selected products 10 % cheaper (one UPDATE for them all). */
@@ -362,6 +425,11 @@ int main(int argc, char **argv)
                          .list = "id, username, email, is_staff, is_superuser, last_login",
                          .search = "username, email", .filters = "is_staff, is_superuser",
                          .plural = "users");
+    /* background tasks in the same database, run by serve's workers: the low-stock alert;
+     * `inventory tasks` lists the jobs, the admin shows them with Retry and Cancel */
+    cadre_tasks(app, db);
+    cadre_task_add(app, &low_stock);
+    cadre_tasks_admin(app);
     cadre_app_command(app, "demo", "demo   adds the demo's users, staff group and sample rows "
                       "(development only)", demo_command, NULL);
     int status = cadre_main(app, argc, argv);

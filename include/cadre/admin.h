@@ -129,6 +129,11 @@ typedef struct cadre_admin_model_opts {
     /** The change page in titled sections: "Product: name, price; Source: supplier_id,
      *  updated_at" (Django's fieldsets); a field in none of them is neither shown nor read. */
     const char *fieldsets;
+    /** Rows the app's code writes, not people (a log, a queue's jobs): no add page and no "Add"
+     *  link, and the change page shows the row without a form (403 to a POST), whatever the
+     *  user's permissions. Delete and the actions (cadre_admin_action, given a .permission of
+     *  their own) stay, each under its permission. */
+    bool view_only;
 } cadre_admin_model_opts;
 
 /**
@@ -168,6 +173,11 @@ int cadre__admin_action(cadre_app *app, const cadre_schema *model, const char *n
     cadre__admin_action((app), (model), (name), (fn), &(cadre_admin_action_opts){ __VA_ARGS__ },  \
                         __FILE__, __LINE__)
 
+/** What the list says once an action is done, instead of "LABEL: done for N rows."
+ *  ("Retried 2 jobs; 1 was not failed or cancelled"): printf's format, shown as text. Only in an
+ *  action's fn; the last call wins. */
+void cadre_admin_message(cadre_request *r, const char *fmt, ...) CADRE_PRINTF(2, 3);
+
 /**
  * A column of the change list (and its CSV export) computed by the app: fn gets the rows shown
  * (rows->items: structs of the model, rows->len of them: a page, or a batch of the export) and
@@ -180,7 +190,8 @@ int cadre__admin_action(cadre_app *app, const cadre_schema *model, const char *n
  *     }
  *     cadre_admin_column(app, CADRE_SCHEMA_OF(product), "In stock", in_stock);
  *
- * Columns follow the .list ones, in the order they are added; they are not sortable. fn returns
+ * Columns follow the .list ones, in the order they are added; they are not sortable. The change
+ * page shows them too, read-only, after its fields (fn given that one row). fn returns
  * 0 or a negative CADRE_E* (the page fails as a query would). Returns 0, or CADRE_EINVAL /
  * CADRE_ENOMEM after recording a configuration error (the model not registered, no label or
  * function, more than 8).

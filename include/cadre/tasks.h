@@ -292,6 +292,18 @@ int cadre_job_cancel(cadre_app *app, int64_t id);
  *  database's error. */
 int cadre_job_retry(cadre_app *app, int64_t id);
 
+/**
+ * Shows the jobs in the admin (cadre/admin.h), at /admin/tasks/cadre_job/: id, task, queue,
+ * state, attempts, when it runs, when it finished and its last error, newest first, searched by
+ * state ("failed"), task or queue; each job's page shows it whole, read-only (jobs are written by
+ * code, never through a form). Actions "Retry now" (cadre_job_retry) and "Cancel"
+ * (cadre_job_cancel) need tasks.change_cadre_job; deleting finished jobs, tasks.delete_cadre_job.
+ * Call after cadre_tasks and cadre_admin. Returns 0, or an error after recording a configuration
+ * error (the app then refuses to start).
+ */
+int cadre__tasks_admin(cadre_app *app, const char *file, int line);
+#define cadre_tasks_admin(app) cadre__tasks_admin((app), __FILE__, __LINE__)
+
 #ifdef __cplusplus
 }
 #endif

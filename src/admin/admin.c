@@ -68,6 +68,7 @@ typedef struct admin_model {
     int per_page;
     uint64_t form_fields; /* the add/change form's fields, a bit per field index */
     uint64_t readonly;    /* fields shown on the change page as text, never read */
+    bool view_only;       /* no add page, the change page read-only (rows the app's code writes) */
     struct {
         char *title;   /* NULL: the one untitled section */
         uint64_t bits; /* its fields (editable and read-only) */
@@ -105,6 +106,24 @@ typedef struct admin_site {
     int64_t estimate_above; /* PostgreSQL's estimate instead of a count above this many rows */
     CADRE_VEC(admin_model *) models;
 } admin_site;
+
+/* Whether r's user may do action ("view", "add", "change", "delete") on m's rows (obj: one of
+ * them, or NULL): the model's permissions, except that a view-only model is never added or
+ * changed through the admin. */
+static bool may(cadre_request *r, const admin_model *m, const char *action, const void *obj)
+{
+    if (m->view_only && (strcmp(action, "add") == 0 || strcmp(action, "change") == 0))
+        return false;
+    return cadre_model_allows(r, m->model, action, obj);
+}
+
+/* As may, answering for the page: 0, or the error page's code (cadre_model_check's). */
+static int must(cadre_request *r, const admin_model *m, const char *action, const void *obj)
+{
+    if (m->view_only && (strcmp(action, "add") == 0 || strcmp(action, "change") == 0))
+        return cadre_app_error(r, 403, "Forbidden");
+    return cadre_model_check(r, m->model, action, obj);
+}
 
 static void model_free(admin_model *m)
 {
@@ -215,6 +234,21 @@ static void flash(cadre_request *r, const admin_site *s, const char *fmt, ...)
     cadre_set_cookie(r, MESSAGE_COOKIE, text, .path = s->path, .max_age = 300, .http_only = true);
 }
 
+/* What an action said it did (cadre_admin_message), under this request state key. */
+#define ACTION_MESSAGE "cadre.admin.action_message"
+
+void cadre_admin_message(cadre_request *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cadre_buf b;
+    cadre_buf_init_arena(&b, r->arena, 256);
+    int rc = cadre_buf_vappendf(&b, fmt, ap);
+    va_end(ap);
+    if (rc == 0 && cadre_buf_append(&b, "", 1) == 0)
+        (void)cadre_request_set(r, ACTION_MESSAGE, b.data);
+}
+
 /* The message a redirect left for this page, or none (the cookie is dropped). */
 static cadre_tvalue messages(cadre_request *r, const admin_site *s)
 {
@@ -278,7 +312,7 @@ static int index_page(cadre_request *r)
             return CADRE_ENOMEM;
         for (size_t j = i; j < s->models.len; j++) {
             const admin_model *m = s->models.items[j];
-            if (strcmp(m->module, module) != 0 || !cadre_model_allows(r, m->model, "view", NULL))
+            if (strcmp(m->module, module) != 0 || !may(r, m, "view", NULL))
                 continue;
             cadre_tvar *v = cadre_alloc(r, 3 * sizeof *v);
             if (!v)
@@ -1043,7 +1077,7 @@ static cadre_tvalue sections(cadre_request *r, const admin_model *m, const cadre
     for (size_t k = 0; items && k < m->nsections; k++) {
         cadre_tform *part = cadre_alloc(r, sizeof *part);
         cadre_tvar *v = cadre_alloc(r, 4 * sizeof *v);
-        cadre_tvalue *ro = cadre_alloc(r, 65 * sizeof *ro);
+        cadre_tvalue *ro = cadre_alloc(r, (65 + MAX_COMPUTED) * sizeof *ro);
         if (!part || !v || !ro)
             return CADRE_TNONE;
         *part = *form;
@@ -1062,6 +1096,20 @@ static cadre_tvalue sections(cadre_request *r, const admin_model *m, const cadre
             fv[0] = (cadre_tvar){ "label", CADRE_TSTR(cadre_arena_printf(r->arena, "%s", label)) };
             fv[1] = (cadre_tvar){ "value", adding || !obj ? CADRE_TSTR("-") : cell(r, m->model, f, obj) };
             free(label);
+            ro[nro++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { fv, 2 } };
+        }
+        /* the computed columns (cadre_admin_column) after the last section's fields, for the
+         * row the page shows (Django's readonly_fields that are functions) */
+        for (size_t j = 0; k + 1 == m->nsections && !adding && obj && j < m->ncomputed; j++) {
+            const char *text = NULL;
+            cadre_rows one = { .items = (void *)obj, .len = 1 };
+            cadre_tvar *fv = cadre_alloc(r, 2 * sizeof *fv);
+            if (!fv)
+                return CADRE_TNONE;
+            if (m->computed[j].fn(r, &one, &text, m->computed[j].ctx) != 0)
+                text = NULL; /* shown as "-": the page is the row's, not the column's */
+            fv[0] = (cadre_tvar){ "label", CADRE_TSTR(m->computed[j].label) };
+            fv[1] = (cadre_tvar){ "value", CADRE_TSTR(text ? text : "-") };
             ro[nro++] = (cadre_tvalue){ .kind = CADRE_TV_MAP, .u.map = { fv, 2 } };
         }
         v[0] = (cadre_tvar){ "title", str(m->sections[k].title) };
@@ -1118,7 +1166,7 @@ static int show_form(cadre_request *r, const admin_model *m, int status, const v
                                               ? CADRE_TSTR(cadre_arena_printf(r->arena, "%s%lld/history/", m->url,
                                                     (long long)*(const int64_t *)((const char *)obj + m->pk->offset)))
                                               : CADRE_TNONE };
-    v[n++] = (cadre_tvar){ "delete_url", !adding && obj && cadre_model_allows(r, m->model, "delete", obj)
+    v[n++] = (cadre_tvar){ "delete_url", !adding && obj && may(r, m, "delete", obj)
                                              ? CADRE_TSTR(cadre_arena_printf(r->arena, "%s%lld/delete/", m->url,
                                                    (long long)*(const int64_t *)((const char *)obj + m->pk->offset)))
                                              : CADRE_TNONE };
@@ -1150,7 +1198,7 @@ static int load_row(cadre_request *r, const admin_model *m, void *row)
  * arena): 0, or an answer's status (403, 404), or an error. */
 static int row_for_page(cadre_request *r, const admin_model *m, const char *action, void **row)
 {
-    int rc = cadre_model_check(r, m->model, action, NULL);
+    int rc = must(r, m, action, NULL);
     if (rc)
         return rc;
     if (!(*row = cadre_alloc(r, m->model->size)))
@@ -1188,8 +1236,8 @@ static int saved(cadre_request *r, const admin_model *m, const void *row, bool a
 static int fk_choices(cadre_request *r)
 {
     const admin_model *m = r->route_data;
-    if (!cadre_model_allows(r, m->model, "add", NULL) &&
-        !cadre_model_allows(r, m->model, "change", NULL))
+    if (!may(r, m, "add", NULL) &&
+        !may(r, m, "change", NULL))
         return cadre_app_error(r, 403, "Forbidden");
     return cadre_form_choices(r, m->site->db, m->model, m->form_fields);
 }
@@ -1206,7 +1254,7 @@ static int read_form(cadre_request *r, const admin_model *m, void **obj, cadre_v
 static int add_form(cadre_request *r)
 {
     const admin_model *m = r->route_data;
-    int rc = cadre_model_check(r, m->model, "add", NULL);
+    int rc = must(r, m, "add", NULL);
     if (rc)
         return rc;
     if (cadre_slice_eq_cstr(r->head.method, "GET"))
@@ -1219,7 +1267,7 @@ static int add_form(cadre_request *r)
         return rc;
     if (errs.len || bad) /* nothing written until the whole page is valid */
         return show_form(r, m, 422, obj, &errs, true, false, sets);
-    if ((rc = cadre_model_check(r, m->model, "add", obj)) != 0)
+    if ((rc = must(r, m, "add", obj)) != 0)
         return rc;
     rc = cadre_model_insert(m->site->db, r->arena, m->model, obj);
     if ((rc == CADRE_EEXIST || rc == CADRE_ESTATE) &&
@@ -1244,10 +1292,10 @@ static int change_form(cadre_request *r)
     int rc = row_for_page(r, m, "view", &row);
     if (rc)
         return rc;
-    bool may_change = cadre_model_allows(r, m->model, "change", row);
+    bool may_change = may(r, m, "change", row);
     if (cadre_slice_eq_cstr(r->head.method, "GET"))
         return show_form(r, m, 200, row, NULL, false, !may_change, NULL);
-    if ((rc = cadre_model_check(r, m->model, "change", row)) != 0)
+    if ((rc = must(r, m, "change", row)) != 0)
         return rc;
     void *obj;
     cadre_verrors errs;
@@ -1279,7 +1327,7 @@ static int change_form(cadre_request *r)
         return CADRE_ENOMEM;
     memcpy(before, row, m->model->size);
     cadre_schema_overlay(m->model, row, obj);
-    if ((rc = cadre_model_check(r, m->model, "change", row)) != 0)
+    if ((rc = must(r, m, "change", row)) != 0)
         return rc;
     int64_t changes = 0;
     rc = cadre_model_update(m->site->db, r->arena, m->model, obj, true, &changes);
@@ -1547,7 +1595,7 @@ static int delete_page(cadre_request *r)
     const admin_model *m = r->route_data;
     void *row;
     int rc = row_for_page(r, m, "delete", &row);
-    if (rc || (rc = cadre_model_check(r, m->model, "delete", row)) != 0)
+    if (rc || (rc = must(r, m, "delete", row)) != 0)
         return rc;
     int64_t id = *(const int64_t *)((const char *)row + m->pk->offset);
     cadre_tvalue related;
@@ -1603,7 +1651,7 @@ CADRE_SCHEMA(admin_action_form, ACTION_FIELDS)
 static bool may_run(cadre_request *r, const admin_model *m, size_t k)
 {
     return m->actions[k].permission ? cadre_has_perm(r, m->actions[k].permission, NULL)
-                                    : cadre_model_allows(r, m->model, "change", NULL);
+                                    : may(r, m, "change", NULL);
 }
 
 /* The selected rows the user may see (their ids, in *ids; the rows in *rows). */
@@ -1637,7 +1685,7 @@ static int selected_rows(cadre_request *r, const admin_model *m, const cadre_int
 static int run_action(cadre_request *r)
 {
     const admin_model *m = r->route_data;
-    int rc = cadre_model_check(r, m->model, "view", NULL);
+    int rc = must(r, m, "view", NULL);
     if (rc)
         return rc;
     admin_action_form f;
@@ -1654,7 +1702,7 @@ static int run_action(cadre_request *r)
     if ((rc = selected_rows(r, m, &f._selected_action, &rows, &ids)) != 0)
         return rc;
     if (cadre_slice_eq_cstr(f.action, "delete_selected")) {
-        if ((rc = cadre_model_check(r, m->model, "delete", NULL)) != 0)
+        if ((rc = must(r, m, "delete", NULL)) != 0)
             return rc;
         /* what goes with the rows, per relation, summed; refused while anything blocks */
         bool blocked = false;
@@ -1665,7 +1713,7 @@ static int run_action(cadre_request *r)
         for (size_t i = 0; i < rows.len; i++) {
             const void *row = (const char *)rows.items + i * m->model->size;
             bool b;
-            if (!cadre_model_allows(r, m->model, "delete", row))
+            if (!may(r, m, "delete", row))
                 blocked = true;
             if ((rc = related_rows(r, m, ids[i], &rel[i], &b)) != 0)
                 return rc;
@@ -1723,8 +1771,12 @@ static int run_action(cadre_request *r)
         rc = m->actions[k].fn(r, m->model, ids, rows.len, m->actions[k].ctx);
         if (rc < 0 || cadre_responded(r))
             return rc;
-        flash(r, m->site, "%s: done for %zu %s.", m->actions[k].label, rows.len,
-              rows.len == 1 ? m->singular : m->plural);
+        const char *said = cadre_request_get(r, ACTION_MESSAGE);
+        if (said)
+            flash(r, m->site, "%s", said);
+        else
+            flash(r, m->site, "%s: done for %zu %s.", m->actions[k].label, rows.len,
+                  rows.len == 1 ? m->singular : m->plural);
         return cadre_redirect(r, 303, m->url);
     }
     return cadre_app_error(r, 400, "No such action.");
@@ -1739,7 +1791,7 @@ static cadre_tvalue action_menu(cadre_request *r, const admin_model *m)
         return CADRE_TNONE;
     for (size_t k = 0; k <= m->nactions; k++) {
         bool del = k == m->nactions;
-        if (del ? !cadre_model_allows(r, m->model, "delete", NULL) : !may_run(r, m, k))
+        if (del ? !may(r, m, "delete", NULL) : !may_run(r, m, k))
             continue;
         cadre_tvar *v = cadre_alloc(r, 2 * sizeof *v);
         if (!v)
@@ -2064,7 +2116,7 @@ static int export_part(cadre_request *r, cadre_buf *out, void *ctx)
 static int export_csv(cadre_request *r)
 {
     const admin_model *m = r->route_data;
-    int rc = cadre_model_check(r, m->model, "view", NULL);
+    int rc = must(r, m, "view", NULL);
     if (rc)
         return rc;
     export_state *x = cadre_alloc(r, sizeof *x);
@@ -2094,7 +2146,7 @@ static int change_list(cadre_request *r)
 {
     const admin_model *m = r->route_data;
     const admin_site *s = m->site;
-    int rc = cadre_model_check(r, m->model, "view", NULL);
+    int rc = must(r, m, "view", NULL);
     if (rc)
         return rc;
     list_state st;
@@ -2269,7 +2321,7 @@ static int change_list(cadre_request *r)
     pv[n++] = (cadre_tvar){ "search", CADRE_TSLICE(st.q) };
     pv[n++] = (cadre_tvar){ "searchable", CADRE_TBOOL(m->nsearch > 0) };
     pv[n++] = (cadre_tvar){ "order", str(order) };
-    pv[n++] = (cadre_tvar){ "add_url", cadre_model_allows(r, m->model, "add", NULL)
+    pv[n++] = (cadre_tvar){ "add_url", may(r, m, "add", NULL)
                                            ? CADRE_TSTR(m->add_url) : CADRE_TNONE };
     pv[n++] = (cadre_tvar){ "searched", CADRE_TBOOL(narrowed) };
     pv[n++] = (cadre_tvar){ "results", count >= 0 ? CADRE_TSTR(cadre_arena_printf(
@@ -2665,6 +2717,7 @@ int cadre__admin_register(cadre_app *app, const cadre_schema *model,
     m->site = s;
     m->pk = cadre_model_pk(t);
     m->per_page = o->per_page ? o->per_page : 100;
+    m->view_only = o->view_only;
     size_t n = strlen(t->name) + 2;
     char *plural = malloc(n);
     if (plural) {

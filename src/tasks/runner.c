@@ -10,6 +10,7 @@
 
 #include "cadre/http.h"
 #include "cadre/json.h"
+#include "cadre/migrate.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -496,7 +497,7 @@ static int64_t schedules(tasks_worker *w, int64_t now)
     int64_t soonest = INT64_MAX;
     for (tasks_schedule *s = w->ts->schedules; s; s = s->next_schedule) {
         int64_t look = s->next;
-        if (s->next < 0) /* this serve's first turn */
+        if (s->next < 0) /* none was due when the worker started */
             look = s->next = cadre_cron_next(&s->cron, now);
         else if (now >= s->next) {
             if (fire(w, s, s->next) == 0)
@@ -557,12 +558,28 @@ static void dispatcher(cadre_request *r, void *ctx)
     tasks_worker *w = ctx;
     tasks_state *ts = w->ts;
     int64_t next_beat = 0, next_rescue = 0, next_prune = 0, next_fire = INT64_MAX;
-    bool failing = false;
+    bool failing = false, migrated = false, waiting = false;
     cadre_arena scratch; /* each turn's rows: not r's arena, which holds r's state */
     cadre_arena_init(&scratch, 16384);
     for (;;) { /* bounded by the stop: cadre_idle_fd returns CADRE_ECANCELED then */
         atomic_store(&w->kicked, false);
         drain(w->efd);
+        /* nothing is claimed before migrate has run (each query would fail and say so, every
+         * poll): the runners wait for it, said once */
+        size_t pending = 0;
+        if (!migrated && cadre_app_migrations_pending(ts->app, &pending) == 0 && pending) {
+            if (!waiting && w->index == 0)
+                cadre_log(CADRE_LOG_WARN, "tasks: no job runs until the app's migrate command "
+                                          "has run (%zu migration%s pending)",
+                          pending, pending == 1 ? "" : "s");
+            waiting = true;
+            if (cadre_idle_fd(r, w->efd, ts->o.poll_ms) == CADRE_ECANCELED)
+                break;
+            continue;
+        }
+        if (!migrated && waiting && w->index == 0)
+            cadre_log(CADRE_LOG_INFO, "tasks: migrated: running jobs");
+        migrated = true;
         int64_t now = cadre__tasks_clock(ts);
         if (now >= next_beat) {
             heartbeat(w, now);
@@ -635,6 +652,10 @@ void cadre__tasks_worker_start(cadre_app *app, int index, void *ctx)
         w->rng = ts->rng ^ ((uint64_t)(index + 1) * UINT64_C(0xD1B54A32D192ED03));
     }
     w->running = 0;
+    /* the periods due from now on: fixed before this worker serves a request (not at its
+     * dispatcher's first turn, which waits for the database) */
+    for (tasks_schedule *s = index == 0 ? ts->schedules : NULL; s; s = s->next_schedule)
+        s->next = cadre_cron_next(&s->cron, cadre__tasks_clock(ts));
     char host[64] = "localhost";
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = '\0';

@@ -286,9 +286,10 @@ def auth_migrations():
 
 
 def builtin_applied():
-    """What migrate applies before the inventory's own: auth's, then the admin's."""
+    """What migrate applies before the inventory's own: auth's, the admin's, then the tasks'."""
     return ([f"Applying auth.{n}... OK" for n in auth_migrations()] +
-            [f"Applying admin.{n}... OK" for n in module_migrations("admin")])
+            [f"Applying admin.{n}... OK" for n in module_migrations("admin")] +
+            [f"Applying tasks.{n}... OK" for n in module_migrations("tasks")])
 
 
 class MigrationCommandsTest(unittest.TestCase):
@@ -302,6 +303,7 @@ class MigrationCommandsTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(out.splitlines(), ["auth", *[f" [ ] {n}" for n in auth],
                                             "admin", *[f" [ ] {n}" for n in module_migrations("admin")],
+                                            "tasks", *[f" [ ] {n}" for n in module_migrations("tasks")],
                                             "inventory", *[f" [ ] {n}" for n in names]])
 
         rc, out, err = self.db.run("migrate")
@@ -1521,6 +1523,153 @@ class AdminTest(ServedTest):
         self.assertEqual([r[1] for r in rows[1:]], ["Bulk 0119", "Bulk 1119"] + [f"Bulk 119{i}" for i in range(10)])
 
 
+class JobsTest(ServedTest):
+    """The low-stock alert (a background task on serve's own workers, enqueued by a movement out
+    that leaves fewer than 5), the jobs in the admin (read-only, Retry now and Cancel) and
+    `inventory tasks`."""
+
+    @classmethod
+    def prepare(cls):
+        super().prepare()
+        cls.db.user("ops", "ops pass 12", "super")
+        cls.db.user("clerk", "clerk pass 12", "--staff")
+        cls.db.user("viewer", "viewer pass 12", "--staff")
+        rc, out, err = cls.db.run("group", "jobviewers", "--add", "viewer", "--grant",
+                                  "tasks.view_cadre_job")
+        assert rc == 0, out + err
+        cls.db.sql("INSERT INTO supplier (name, email) VALUES ('Saws Ltd', 'orders@saws.example')",
+                   "INSERT INTO product (name, price, supplier_id, updated_at) SELECT 'Saw', 20, "
+                   "id, '2026-01-02T03:04:05.000000Z' FROM supplier WHERE name = 'Saws Ltd'",
+                   "INSERT INTO stock_movement (product_id, quantity, note, created_at) SELECT id, "
+                   "10, 'delivery', '2026-01-02T03:04:05.000000Z' FROM product WHERE name = 'Saw'")
+        cls.pid = cls.db.query("SELECT id FROM product WHERE name = 'Saw'")[0][0]
+
+    @classmethod
+    def served(cls):
+        cls.sessions = {n: cls.server.login(n, f"{n} pass 12") for n in ("ops", "clerk", "viewer")}
+
+    def browse(self, method, path, who, form=None):
+        cookie, csrf = self.sessions[who]
+        return self.server.browse(method, path, cookie, csrf if form is not None else None, form)
+
+    def jobs(self, where="1 = 1"):
+        return self.db.query("SELECT id, task, state, attempt, result, error FROM cadre_job WHERE "
+                             f"{where} ORDER BY id")
+
+    def wait_for(self, what, check, seconds=15):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            got = check()
+            if got:
+                return got
+            time.sleep(0.05)
+        self.fail(f"{what}: not within {seconds} s")
+
+    def job(self, state, args, **cols):
+        """A job of low_stock written as another instance would have left it → its id."""
+        now = int(time.time() * 1000)
+        row = dict(queue="default", task="low_stock", args=json.dumps(args), state=state,
+                   attempt=0, max_attempts=5, run_at=now, created_at=now)
+        row.update(cols)
+        values = ", ".join("'" + v.replace("'", "''") + "'" if isinstance(v, str) else str(v)
+                           for v in row.values())
+        self.db.sql(f"INSERT INTO cadre_job ({', '.join(row)}) VALUES ({values})")
+        return self.db.query("SELECT MAX(id) FROM cadre_job")[0][0]
+
+    def test_a_movement_out_below_five_sends_the_alert(self):
+        page = f"/products/{self.pid}"
+        status, headers, _ = self.browse("POST", page, "ops", {"quantity": "-2", "note": "sold"})
+        self.assertEqual(status, 303)
+        self.assertEqual(self.jobs(), [], "8 left: no alert")
+        status, headers, _ = self.browse("POST", page, "ops", {"quantity": "-5", "note": "sold"})
+        self.assertEqual((status, headers["Location"]), (303, page))
+        done = self.wait_for("the alert", lambda: [j for j in self.jobs() if j[2] == "completed"])
+        self.assertEqual(done[0][1:5], ("low_stock", "completed", 1, "alerted: 3 left"))
+        self.wait_for("the log line", lambda: any(
+            "WARN low stock: Saw has 3 left; reorder from Saws Ltd <orders@saws.example>" in l
+            for l in self.server.lines))
+        # `inventory tasks` lists it
+        rc, out, err = self.db.run("tasks", "completed")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, rf"(?m)^{done[0][0]}\s+completed\s+low_stock\s+default\s+1/5\s.*alerted: 3 left$")
+        # a delivery back above five: the next alert finds the stock restocked
+        self.db.sql("INSERT INTO stock_movement (product_id, quantity, note, created_at) VALUES "
+                    f"({self.pid}, 20, 'delivery', '2026-01-03T00:00:00.000000Z')")
+        status, _, _ = self.browse("POST", page, "ops", {"quantity": "-1", "note": "sold"})
+        self.assertEqual(status, 303)
+        self.assertEqual(len(self.jobs()), 1, "22 left: no alert")
+        self.db.sql(f"DELETE FROM stock_movement WHERE product_id = {self.pid} AND quantity = 20")
+
+    def test_admin_lists_jobs_read_only(self):
+        failed = self.job("failed", {"product_id": self.pid}, attempt=5, finished_at=1767225600000,
+                          error="mail server down\nretrying")
+        url = "/admin/tasks/cadre_job/"
+        status, _, html = self.browse("GET", url + f"?q=failed", "ops")
+        self.assertEqual(status, 200)
+        self.assertNotIn(url + "add/", html)  # no "Add job"
+        row = next(r for r in AdminTest.rows(html) if f"/{failed}/change/" in r[0])
+        self.assertEqual(row[1:], ["low_stock", "default", "failed", "5 of 5",
+                                   row[5], "2026-01-01 00:00:00 UTC", "mail server down…"])
+        self.assertRegex(row[5], r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
+        self.assertIn('<option value="retry">Retry now</option>', html)
+        self.assertIn('<option value="cancel">Cancel</option>', html)
+        # the add page is refused; the change page shows the job without a form to save
+        self.assertEqual(self.browse("GET", url + "add/", "ops")[0], 403)
+        status, _, html = self.browse("GET", url + f"{failed}/change/", "ops")
+        self.assertEqual(status, 200)
+        self.assertIn("View job", html)
+        self.assertIn("mail server down", html)
+        self.assertNotIn('name="_save"', html)
+        self.assertEqual(self.browse("POST", url + f"{failed}/change/", "ops",
+                                     {"state": "completed"})[0], 403)
+        self.assertEqual(self.jobs(f"id = {failed}")[0][2], "failed")
+        # staff without the permission: not in the index, refused
+        self.assertNotIn(url, self.browse("GET", "/admin/", "clerk")[2])
+        self.assertEqual(self.browse("GET", url, "clerk")[0], 403)
+        # a viewer sees the list but is offered no action but none, and is refused one
+        status, _, html = self.browse("GET", url, "viewer")
+        self.assertEqual(status, 200)
+        self.assertNotIn('value="retry"', html)
+        self.assertEqual(self.browse("POST", url, "viewer", {"action": "retry",
+                                                            "_selected_action": str(failed)})[0], 403)
+        self.assertEqual(self.jobs(f"id = {failed}")[0][2], "failed")
+
+    def message(self, headers):
+        """The admin's message that a redirect left (its cookie, base64url)."""
+        import base64
+        v = re.search(r"cadre_admin_message=([A-Za-z0-9_-]+)", headers.get("Set-Cookie", ""))
+        return base64.urlsafe_b64decode(v.group(1) + "=" * (-len(v.group(1)) % 4)).decode()
+
+    def test_retry_and_cancel_actions(self):
+        url = "/admin/tasks/cadre_job/"
+        failed = self.job("failed", {"product_id": self.pid}, attempt=5, finished_at=1767225600000,
+                          error="mail server down")
+        later = self.job("available", {"product_id": self.pid})
+        self.db.sql(f"UPDATE cadre_job SET run_at = run_at + 3600000 WHERE id = {later}")
+        # retry: the failed job runs again now, with one more attempt; the one not ended is said
+        status, headers, _ = self.browse("POST", url, "ops", [
+            ("action", "retry"), ("_selected_action", str(failed)), ("_selected_action", str(later))])
+        self.assertEqual((status, headers["Location"]), (303, url))
+        self.assertEqual(self.message(headers), "Retried 1 job; 1 was not failed or cancelled.")
+        j = self.wait_for("the retried job", lambda: [j for j in self.jobs(f"id = {failed}")
+                                                      if j[2] == "completed"])
+        self.assertEqual(j[0][3], 6)
+        # cancel: the pending job never runs; the completed one cannot be
+        status, headers, _ = self.browse("POST", url, "ops", [
+            ("action", "cancel"), ("_selected_action", str(later)), ("_selected_action", str(failed))])
+        self.assertEqual(status, 303)
+        self.assertEqual(self.message(headers), "Cancelled 1 job; 1 was not available or running.")
+        self.assertEqual(self.jobs(f"id = {later}")[0][2], "cancelled")
+        status, headers, _ = self.browse("POST", url, "ops", [("action", "cancel"),
+                                                              ("_selected_action", str(later))])
+        self.assertEqual(self.message(headers), "Cancelled 0 jobs; 1 was not available or running.")
+        # deleting a finished job: the delete permission, the admin's own confirmation
+        status, _, html = self.browse("POST", url, "ops", [("action", "delete_selected"),
+                                                           ("_selected_action", str(later))])
+        self.assertEqual(status, 200)
+        self.assertIn("Are you sure?", html)
+
+
 class UnmigratedDatabaseTest(unittest.TestCase):
     """Serving a database nobody migrated: warned at startup, then a JSON error per request,
     promptly, and the server stays up."""
@@ -1533,7 +1682,7 @@ class UnmigratedDatabaseTest(unittest.TestCase):
 
     def test_requests_answer_a_json_500_and_the_server_survives(self):
         startup = "".join(self.server.lines)
-        self.assertRegex(startup, rf"lacks {len(migration_names()) + len(auth_migrations()) + len(module_migrations('admin'))} "
+        self.assertRegex(startup, rf"lacks {len(migration_names()) + len(auth_migrations()) + len(module_migrations('admin')) + len(module_migrations('tasks'))} "
                                   r"migrations?: .* will fail until")
         # a token cannot be looked up: the server's error, not the client's (never a 401 that
         # would have the client throw its token away)
@@ -1577,12 +1726,22 @@ class UnmigratedDatabaseTest(unittest.TestCase):
         self.assertEqual(status, 503)
         self.assertEqual(checks["status"], "fail")
         self.assertEqual(checks["checks"]["database"], [{"status": "pass"}])
-        lacking = len(migration_names()) + len(auth_migrations()) + len(module_migrations("admin"))
+        lacking = len(migration_names()) + len(auth_migrations()) + sum(
+            len(module_migrations(m)) for m in ("admin", "tasks"))
         self.assertEqual(checks["checks"]["migrations"],
                          [{"status": "fail",
                            "output": f"{lacking} migrations not applied yet: run migrate"}])
+        # the task runners wait for migrate too, said once, instead of failing every poll
+        def logged(text):
+            deadline = time.monotonic() + 10
+            while not any(text in l for l in self.server.lines):
+                self.assertLess(time.monotonic(), deadline, self.server.lines)
+                time.sleep(0.05)
+        logged("tasks: no job runs until the app's migrate command has run")
         rc, out, err = self.db.run("migrate")
         self.assertEqual(rc, 0, out + err)
+        logged("tasks: migrated: running jobs")
+        self.assertFalse([l for l in self.server.lines if "cadre_job" in l])
         self.assertEqual(health(self.server, "/readyz?verbose"),
                          (200, {"status": "pass", "checks": {
                              "server": [{"status": "pass"}], "database": [{"status": "pass"}],
@@ -1684,6 +1843,12 @@ class HealthTest(ServedTest):
         self.assertGreater(m["process_open_fds"], 2)
         # the database's connections (cadre_models adds them): open, none busy after the requests
         self.assertGreaterEqual(m["db_pool_connections_open"], 1)
+        # (the task runners query now and then: one may be theirs at the moment of a scrape)
+        for _ in range(100):
+            if m["db_pool_connections_in_use"] == 0:
+                break
+            time.sleep(0.02)
+            m = self.metrics(srv)[1]
         self.assertEqual(m["db_pool_connections_in_use"], 0)
         self.assertEqual(m["db_pool_requests_waiting"], 0)
         self.assertIn("db_pool_waits_total", m)
