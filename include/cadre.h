@@ -16,6 +16,7 @@
 #include "cadre/migrate.h"
 #include "cadre/template.h"
 #include "cadre/http.h"
+#include "cadre/websocket.h"
 #include "cadre/app.h"
 #include "cadre/static.h"
 #include "cadre/auth.h"

@@ -7,6 +7,7 @@
 
 #include "base.h"
 #include "http.h"
+#include "websocket.h"
 #include "schema.h"
 
 #ifdef __cplusplus
@@ -52,6 +53,52 @@ typedef struct cadre_route_opts {
     const char *file;          /**< where the route was declared (for start-up errors) */
     int line;
 } cadre_route_opts;
+
+/**
+ * A WebSocket route's handler: runs on the connection's coroutine once the opening handshake is
+ * accepted (cadre/websocket.h), reading and writing messages until it returns; the connection is
+ * then closed, with 1000, or 1011 when it returns a negative CADRE_E*. r is the handshake's
+ * request: its user (the route's guards ran before), its headers.
+ */
+typedef int (*cadre_ws_handler)(cadre_request *r, cadre_ws *ws);
+
+typedef struct cadre_ws_route_opts {
+    const char *path;
+    cadre_ws_handler handler;
+    const cadre_guard *guards; /**< CADRE_GUARDS(...): checked before the handshake is accepted */
+    const char *name;          /**< for cadre_url_for */
+    unsigned auth;             /**< CADRE_AUTH_* as for a route (0: the group's) */
+    /** Origins trusted besides the site's own, comma-separated ("https://app.example.com"), or
+     *  "*" for any. A browser's handshake sent from a page of another origin is refused 403:
+     *  it carries the user's cookies, and that page would act as the user (cross-site WebSocket
+     *  hijacking). A client that sends no Origin (not a browser) is not checked. */
+    const char *origins;
+    size_t max_message;        /**< cadre_ws_opts' */
+    int ping_interval_ms;
+    int idle_timeout_ms;
+    const char *subprotocols;
+    const char *file;
+    int line;
+} cadre_ws_route_opts;
+
+/**
+ * Adds a WebSocket route at path (a pattern, as cadre_route's): a GET whose guards run first (a
+ * login required, a permission: refused with their usual answers, before any upgrade), whose
+ * Origin is checked, and whose handshake is then accepted and handed to handler. A plain GET
+ * there is answered 426 Upgrade Required. Options are cadre_ws_route_opts members:
+ *
+ *     cadre_websocket(app, "/ws/stock", stock_feed,
+ *                     .guards = CADRE_GUARDS(CADRE_PERM("inventory.view_product")));
+ *
+ * Returns 0, or a configuration error's code as cadre_route.
+ */
+int cadre__websocket(cadre_app *app, const cadre_ws_route_opts *opts);
+#define cadre_websocket(app, path_, ...)                                                           \
+    cadre__websocket((app), &(cadre_ws_route_opts){ .path = (path_),                               \
+                                                    .handler = CADRE__FIRST(__VA_ARGS__, ),        \
+                                                    .file = __FILE__,                              \
+                                                    .line = __LINE__,                              \
+                                                    CADRE__REST(__VA_ARGS__, ) })
 
 /** The app a request came to (its dispatch context), for code that has only the request. */
 cadre_app *cadre_request_app(const cadre_request *r);

@@ -53,6 +53,7 @@ static void free_route(struct cadre__route *r)
     for (size_t i = 0; i < r->nsegs; i++)
         free(r->segs[i].text);
     free((void *)r->spec);
+    free(r->owned);
     free(r->segs);
     free(r->method);
     free(r->pattern);
@@ -616,4 +617,113 @@ const char *cadre__url_for(cadre_request *r, const char *name, size_t nargs,
         cadre_buf_append(&b, "/", 1);
     cadre_buf_append(&b, "", 1); /* NUL */
     return b.data;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * WebSocket routes
+ * ------------------------------------------------------------------------------------------- */
+
+struct ws_route {
+    cadre_ws_handler fn;
+    cadre_ws_opts ws;
+    const char *origins; /* in this allocation, after the struct; NULL: the site's own only */
+};
+
+/* Whether origin ("https://host:port") names the site r was sent to: its authority is the Host
+ * header's (a default port on either side aside). */
+static bool same_site(const cadre_request *r, cadre_slice origin)
+{
+    const char *sep = memmem(origin.ptr, origin.len, "://", 3);
+    if (!sep)
+        return false;
+    cadre_slice scheme = { origin.ptr, (size_t)(sep - origin.ptr) };
+    cadre_slice auth = { sep + 3, origin.len - (size_t)(sep + 3 - origin.ptr) };
+    cadre_slice host = r->head.host;
+    if (cadre_slice_ieq(auth, host))
+        return true;
+    const char *port = cadre_slice_ieq_cstr(scheme, "https") ? ":443" : ":80";
+    size_t pl = strlen(port);
+    if (host.len == auth.len + pl && memcmp(host.ptr + auth.len, port, pl) == 0)
+        return cadre_slice_ieq((cadre_slice){ host.ptr, auth.len }, auth);
+    if (auth.len == host.len + pl && memcmp(auth.ptr + host.len, port, pl) == 0)
+        return cadre_slice_ieq((cadre_slice){ auth.ptr, host.len }, host);
+    return false;
+}
+
+/* Whether origin is one of list's ("a, b"; "*": any). */
+static bool listed(const char *list, cadre_slice origin)
+{
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *s = p;
+        while (*p && *p != ',' && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - s);
+        if ((n == 1 && *s == '*') ||
+            (n && cadre_slice_ieq((cadre_slice){ s, n }, origin)))
+            return true;
+    }
+    return false;
+}
+
+static int ws_route(cadre_request *r)
+{
+    const struct ws_route *wr = r->route_data;
+    cadre_slice origin = cadre_request_header(r, "Origin");
+    if (origin.ptr && !same_site(r, origin) && !listed(wr->origins, origin)) {
+        cadre_log(CADRE_LOG_INFO, "websocket %s: refused a handshake from origin %.*s (not this "
+                                  "site's, nor in the route's .origins)",
+                  r->route ? r->route : "?", (int)(origin.len > 200 ? 200 : origin.len), origin.ptr);
+        return cadre_app_error(r, 403, "This origin may not open a WebSocket here.");
+    }
+    cadre_ws *ws;
+    int rc = cadre__ws_accept(r, &wr->ws, &ws);
+    if (rc)
+        return rc;
+    return wr->fn(r, ws);
+}
+
+int cadre__websocket(cadre_app *app, const cadre_ws_route_opts *o)
+{
+    if (!o->handler) {
+        cadre_app_config_error(app, o->file, o->line, "websocket %s has no handler",
+                               o->path ? o->path : "?");
+        return CADRE_EINVAL;
+    }
+    if (o->ping_interval_ms < -1 || o->idle_timeout_ms < 0) {
+        cadre_app_config_error(app, o->file, o->line, "websocket %s: ping_interval_ms (-1 or "
+                               "more) and idle_timeout_ms (0 or more) out of range",
+                               o->path ? o->path : "?");
+        return CADRE_EINVAL;
+    }
+    size_t ol = o->origins ? strlen(o->origins) + 1 : 0;
+    size_t pl = o->subprotocols ? strlen(o->subprotocols) + 1 : 0;
+    struct ws_route *wr = calloc(1, sizeof *wr + ol + pl);
+    if (!wr) {
+        cadre_app_config_error(app, o->file, o->line, "out of memory adding websocket %s", o->path);
+        return CADRE_ENOMEM;
+    }
+    wr->fn = o->handler;
+    wr->ws = (cadre_ws_opts){ .max_message = o->max_message, .ping_interval_ms = o->ping_interval_ms,
+                              .idle_timeout_ms = o->idle_timeout_ms };
+    char *tail = (char *)(wr + 1);
+    if (ol) {
+        memcpy(tail, o->origins, ol);
+        wr->origins = tail;
+        tail += ol;
+    }
+    if (pl) {
+        memcpy(tail, o->subprotocols, pl);
+        wr->ws.subprotocols = tail;
+    }
+    struct cadre__route r = { .handler = ws_route, .handler_name = "websocket",
+                              .own_guards = o->guards, .hidden = true, .data = wr, .owned = wr,
+                              .auth = o->auth };
+    if (o->name && !(r.name = strdup(o->name))) {
+        free(wr);
+        cadre_app_config_error(app, o->file, o->line, "out of memory adding websocket %s", o->path);
+        return CADRE_ENOMEM;
+    }
+    return cadre__route_add(app, &r, "GET", o->path, o->file, o->line);
 }

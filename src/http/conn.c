@@ -125,8 +125,9 @@ void cadre__conn_close(cadre__conn *c)
             s->body_reason = "the connection closed before the whole body arrived";
             cadre__slot_wake(s);
         }
-        if (s->stream_wait)
-            cadre__slot_wake(s); /* a streamed body's writer: it stops */
+        if (s->stream_wait || c->state == CS_WS)
+            cadre__slot_wake(s); /* a streamed body's writer stops; a WebSocket's handler
+                                    learns that its connection is gone */
     }
     if (c->tail_slot) {
         cadre__slot_put(w, c->tail_slot);
@@ -254,6 +255,11 @@ static int flush(cadre__conn *c)
     return 0;
 }
 
+int cadre__conn_flush(cadre__conn *c)
+{
+    return flush(c);
+}
+
 /* Refuses the request being read: error response, then close (after lingering). */
 static void refuse(cadre__conn *c, int status, const char *reason)
 {
@@ -365,6 +371,17 @@ static void stream_done(cadre__conn *c, cadre__slot *s)
 static void finish(cadre__conn *c, cadre__slot *s)
 {
     cadre__worker *w = c->worker;
+    if (c->state == CS_WS) {
+        /* a WebSocket's handler has returned: its close frame, then the server closes the TCP
+         * connection after lingering for the client's (RFC 6455 section 7.1.1) */
+        cadre__ws_end(c, s);
+        c->state = CS_HEAD;
+        c->slot = NULL;
+        c->close_after = true;
+        c->in_off = c->in.len;
+        done(c, s, 0);
+        return;
+    }
     if (s->body == BODY_PENDING) {
         /* answered without its body (a guard refused it): what follows cannot be parsed, and
          * the rest of the body is not worth reading; close after the answer */
@@ -860,6 +877,10 @@ static void set_wait_timer(cadre__conn *c)
 
 static void drive(cadre__conn *c)
 {
+    if (c->state == CS_WS) {
+        cadre__ws_drive(c);
+        return;
+    }
     for (int round = 0; !c->dead; round++) {
         if (c->state == CS_LINGER) {
             /* Read until the socket is drained (the edge-triggered event will not come again

@@ -89,6 +89,7 @@ enum cadre__conn_state {
     CS_BODY,      /* head parsed, body arriving for the request in slot (it waits for it) */
     CS_BUSY,      /* handler running (suspended), its body read or not wanted yet */
     CS_LINGER,    /* error sent, write side shut: draining input until EOF or timeout */
+    CS_WS,        /* a WebSocket (websocket.c): its request's coroutine reads the input */
 };
 
 /* Connections open in this process, every worker's (cadre_server_connections). */
@@ -131,7 +132,8 @@ struct cadre__conn {
     int file_fd;            /* a file body being sent with sendfile after out (owned), or -1 */
     off_t file_off;
     size_t file_left;
-    cadre__slot *slot;      /* the request in the handler (CS_BUSY, CS_BODY) */
+    cadre__slot *slot;      /* the request in the handler (CS_BUSY, CS_BODY, CS_WS) */
+    struct cadre_ws *ws;    /* CS_WS: the WebSocket, in the slot's arena */
     /* timers */
     cadre__link timer;
     enum cadre__timer_kind timer_kind;
@@ -220,6 +222,14 @@ void cadre__conn_close(cadre__conn *c);
 void cadre__conn_process(cadre__conn *c);
 /* Called when a suspended request's coroutine finished. */
 void cadre__conn_request_done(cadre__conn *c, cadre__slot *s);
+/* Writes queued output: 0 (all written, or the socket is full) or -1 (broken). */
+int cadre__conn_flush(cadre__conn *c);
+/* WebSockets (websocket.c): the event loop's turn for a CS_WS connection (flush, wake the
+ * coroutine when the socket has something for it); the write timer by the queued output; the
+ * end of the handler (the close frame it did not send). */
+void cadre__ws_drive(cadre__conn *c);
+void cadre__conn_ws_timer(cadre__conn *c);
+void cadre__ws_end(cadre__conn *c, cadre__slot *s);
 /* Shutdown: closes the connection now if it has no request in flight. */
 void cadre__conn_shutdown_idle(cadre__conn *c);
 

@@ -686,8 +686,9 @@ static void begin_stop(cadre__worker *w)
     /* background coroutines waiting idle hear of it now (cadre_idle returns CADRE_ECANCELED) */
     for (cadre__link *l = w->busy.next; l != &w->busy; l = l->next) {
         cadre__slot *s = CADRE_CONTAINER_OF(l, cadre__slot, busy);
-        if (s->bg_fn && s->idle)
-            cadre__slot_wake(s); /* the ready list: cannot fail, as the timer heap can */
+        if ((s->bg_fn && s->idle) || (s->conn && s->conn->state == CS_WS))
+            cadre__slot_wake(s); /* the ready list: cannot fail, as the timer heap can; a
+                                    WebSocket's handler closes its socket with 1001 */
     }
     if (w->listen_fd >= 0) {
         epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);

@@ -1,0 +1,188 @@
+/**
+ * cadre/websocket.h — WebSockets (RFC 6455) on the server's own connections: a handler accepts
+ * the opening handshake, then reads and writes messages in plain sequential code on its
+ * coroutine (each wait suspends it; its worker serves others meanwhile).
+ *
+ *     static int echo(cadre_request *r, cadre_ws *ws) {
+ *         cadre_ws_message m;
+ *         int rc;
+ *         while ((rc = cadre_ws_recv(ws, &m)) == 0)
+ *             if ((rc = cadre_ws_send(ws, m.type, m.data.ptr, m.data.len)) != 0)
+ *                 break;
+ *         return rc == CADRE_ECLOSED ? 0 : rc;
+ *     }
+ *     cadre_websocket(app, "/ws", echo, .max_message = 4 << 20);   // cadre/app.h
+ *
+ * What the connection does by itself: reassembles fragmented messages; answers pings; checks
+ * that text is UTF-8 (1007 otherwise), that frames follow the protocol (1002: unmasked client
+ * frames, reserved bits or opcodes, control frames over 125 bytes or fragmented, a continuation
+ * out of place), that a message fits max_message (1009); completes the closing handshake (the
+ * peer's code echoed, the TCP connection then closed by the server, as section 7.1.1 says);
+ * pings a silent client and closes it (1011) when it does not answer; closes every socket with
+ * 1001 when the server stops. Extensions (permessage-deflate) are not negotiated: a client that
+ * offers one is answered without it, as the RFC allows.
+ */
+#ifndef CADRE_WEBSOCKET_H
+#define CADRE_WEBSOCKET_H
+
+#include "http.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Frames (section 5.2): the parser, with no state and no allocation (fuzzed)
+ * ------------------------------------------------------------------------------------------- */
+
+enum {
+    CADRE_WS_CONTINUATION = 0x0,
+    CADRE_WS_TEXT = 0x1,
+    CADRE_WS_BINARY = 0x2,
+    CADRE_WS_CLOSE = 0x8,
+    CADRE_WS_PING = 0x9,
+    CADRE_WS_PONG = 0xA,
+};
+
+/** Close codes (section 7.4.1) the server sends. */
+enum {
+    CADRE_WS_NORMAL = 1000,
+    CADRE_WS_GOING_AWAY = 1001,
+    CADRE_WS_PROTOCOL_ERROR = 1002,
+    CADRE_WS_UNSUPPORTED_DATA = 1003,
+    CADRE_WS_NO_STATUS = 1005,     /**< never sent: a close frame without a code was received */
+    CADRE_WS_ABNORMAL = 1006,      /**< never sent: the connection was lost without a close frame */
+    CADRE_WS_INVALID_DATA = 1007,  /**< text that is not UTF-8 */
+    CADRE_WS_POLICY = 1008,
+    CADRE_WS_TOO_BIG = 1009,
+    CADRE_WS_INTERNAL_ERROR = 1011,
+};
+
+typedef struct cadre_ws_frame {
+    bool fin;
+    int opcode;
+    bool masked;
+    uint8_t mask[4];
+    uint64_t len;      /**< the payload's length */
+    size_t header_len; /**< the payload starts there */
+} cadre_ws_frame;
+
+/**
+ * Parses the frame header at buf[0..len), as sent by a client (masked) when from_client, else by
+ * a server (unmasked). Returns the header's length (2 to 14; the payload, f->len bytes, follows),
+ * CADRE_HTTP_PARTIAL when more bytes are needed, or CADRE_HTTP_ERROR with *close_code the code
+ * to close with (1002) and *why a static reason: reserved bits set (no extension is negotiated),
+ * a reserved opcode, a control frame fragmented or over 125 bytes, a client frame unmasked (or a
+ * server frame masked), a 64-bit length with its top bit set.
+ */
+int cadre_ws_parse_frame(const uint8_t *buf, size_t len, bool from_client, cadre_ws_frame *f,
+                         int *close_code, const char **why);
+
+/** Unmasks (or masks) data in place, for a payload that starts at offset from the frame's. */
+void cadre_ws_unmask(uint8_t *data, size_t len, const uint8_t mask[4], size_t offset);
+
+/**
+ * Checks a close frame's payload (section 5.5.1): none, or a code that may be sent (1000–1003,
+ * 1007–1014, 3000–4999) and a UTF-8 reason. Returns 0 with *code (CADRE_WS_NO_STATUS when
+ * there was none), or CADRE_EPARSE with *code the one to answer with (1002, or 1007 for a reason
+ * that is not UTF-8).
+ */
+int cadre_ws_parse_close(const uint8_t *payload, size_t len, int *code);
+
+/** The value of Sec-WebSocket-Accept for a Sec-WebSocket-Key (section 4.2.2): base64 of the SHA-1
+ *  of the key and the RFC's GUID, 28 characters and a NUL, into out. Returns 0 or CADRE_ESYSTEM. */
+int cadre_ws_accept_key(cadre_slice key, char out[29]);
+
+/* ---------------------------------------------------------------------------------------------
+ * A WebSocket connection, on a request's coroutine
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct cadre_ws cadre_ws;
+
+typedef struct cadre_ws_opts {
+    /** The longest message taken, reassembled from its fragments (1 MiB): a longer one closes
+     *  the connection with 1009 as soon as its length is known. */
+    size_t max_message;
+    /** After this long without a frame from the client, it is pinged; after as long again
+     *  without one (a pong, any frame), it is closed with 1011 (30000; -1: never). */
+    int ping_interval_ms;
+    /** After this long without a message from the client (pings and pongs do not count),
+     *  cadre_ws_recv closes the connection with 1001 and returns CADRE_ETIMEDOUT (0: never). */
+    int idle_timeout_ms;
+    /** The subprotocols the app speaks, comma-separated, by preference ("v2.chat, chat"): the
+     *  first of them the client offers (Sec-WebSocket-Protocol) is chosen (cadre_ws_protocol);
+     *  a client that offers none of them is refused 400. NULL: none is chosen. */
+    const char *subprotocols;
+} cadre_ws_opts;
+
+/**
+ * Accepts r's opening handshake (section 4.2): a GET over HTTP/1.1 with Upgrade: websocket,
+ * Connection: Upgrade, a Sec-WebSocket-Key of 16 bytes in base64 and Sec-WebSocket-Version: 13.
+ * Sends 101 Switching Protocols at once, with the headers set on r so far (a cookie), and sets
+ * *out to the connection, which lives until the handler returns: then the connection is closed
+ * (1000, or 1011 when the handler returned an error) if it was not already. What to check before
+ * (who the user is, the Origin) is the caller's: cadre_websocket (cadre/app.h) does both.
+ * Returns 0, or the status of the refusal it set as r's response: 426 (not a WebSocket request,
+ * or another version: Upgrade: websocket and Sec-WebSocket-Version: 13 say what is wanted), 400
+ * (a malformed handshake: the detail says which header), 501 (the test client, which has no
+ * socket), 503 (out of memory). The handler returns that status as is.
+ */
+int cadre__ws_accept(cadre_request *r, const cadre_ws_opts *opts, cadre_ws **out);
+#define cadre_ws_accept(r, out, ...)                                                               \
+    cadre__ws_accept((r), &(cadre_ws_opts){ __VA_ARGS__ }, (out))
+
+typedef struct cadre_ws_message {
+    int type;         /**< CADRE_WS_TEXT (valid UTF-8) or CADRE_WS_BINARY */
+    cadre_slice data; /**< the whole message: valid until the next cadre_ws_recv */
+} cadre_ws_message;
+
+/**
+ * Waits for the next message from the client (suspending the request; control frames are
+ * handled on the way). Returns 0 with *msg, or:
+ *   CADRE_ECLOSED    the connection is closed: the client closed it (its code answered), it broke
+ *                    the protocol (closed with 1002, 1007 or 1009), it did not answer a ping, or
+ *                    it went away; cadre_ws_close_code says which;
+ *   CADRE_ECANCELED  the server is stopping: the connection is closed with 1001;
+ *   CADRE_ETIMEDOUT  no message for idle_timeout_ms: closed with 1001.
+ * After any of them every call returns CADRE_ECLOSED.
+ */
+int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg /* OUT */);
+
+/**
+ * Sends a message (CADRE_WS_TEXT, which must be UTF-8, or CADRE_WS_BINARY) in one frame. It is
+ * queued and written at once as far as the socket takes it; while more than 256 KiB wait for a
+ * slow client the call suspends (a client that takes nothing for the write timeout is dropped).
+ * Returns 0, CADRE_ECLOSED (the connection is closed, or closing), CADRE_EINVAL (a bad type, or
+ * text that is not UTF-8: nothing sent) or CADRE_ENOMEM.
+ */
+int cadre_ws_send(cadre_ws *ws, int type, const void *data, size_t len);
+
+/** cadre_ws_send of a NUL-terminated text. */
+int cadre_ws_send_text(cadre_ws *ws, const char *text);
+
+/**
+ * Starts the closing handshake with code (1000–1003, 1007–1011 or 3000–4999) and reason (UTF-8,
+ * at most 123 bytes; NULL for none); the client's answer is awaited by cadre_ws_recv (which then
+ * returns CADRE_ECLOSED) or, when the handler returns, by the server. Returns 0, CADRE_ECLOSED
+ * (closed or closing already) or CADRE_EINVAL (a code or reason that may not be sent).
+ */
+int cadre_ws_close(cadre_ws *ws, int code, const char *reason);
+
+/** The close code: the client's (or CADRE_WS_NO_STATUS, CADRE_WS_ABNORMAL when the connection
+ *  was lost), else the server's, once the connection is closed or closing; 0 while it is open. */
+int cadre_ws_close_code(const cadre_ws *ws);
+
+/** The subprotocol chosen at the handshake (cadre_ws_opts.subprotocols), or NULL. */
+const char *cadre_ws_protocol(const cadre_ws *ws);
+
+/** The connection's request (its headers, its user, its arena: which lives as long as the
+ *  connection, so memory for each message belongs in cadre_ws_scratch). */
+cadre_request *cadre_ws_request(cadre_ws *ws);
+
+/** An arena emptied at each cadre_ws_recv: per-message memory on a long-lived connection. */
+cadre_arena *cadre_ws_scratch(cadre_ws *ws);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

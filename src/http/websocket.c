@@ -1,0 +1,724 @@
+/*
+ * WebSockets (RFC 6455): the frame parser (no state, no allocation: fuzzed), the opening
+ * handshake, and a connection's messages on its request's coroutine.
+ *
+ * After the handshake the connection is in state CS_WS: its coroutine owns the input buffer —
+ * it reads the socket itself, in cadre_ws_recv, so a message it returned stays where it is until
+ * the next call — and the event loop only flushes the output and wakes the coroutine when the
+ * socket has something for it (conn.c: drive). Frames are unmasked in place; a message in one
+ * frame is returned where it lies, a fragmented one is reassembled in a buffer of its own.
+ */
+#include "http_internal.h"
+
+#include <cadre/websocket.h>
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WS_OUT_HIGH (256 * 1024) /* a sender waits while more than this is queued */
+#define WS_CONTROL_MAX 125
+
+struct cadre_ws {
+    cadre__slot *slot;
+    cadre_ws_opts o;
+    const char *protocol;
+    size_t in_max;       /* the input buffer's bound: one frame of max_message and a head */
+    cadre_buf msg;       /* a fragmented message being reassembled (malloc) */
+    int msg_type;        /* its type while one is in progress, else 0 */
+    bool msg_returned;   /* msg holds the message returned last: emptied at the next recv */
+    int close_code;      /* received, else sent; 0 while open */
+    bool close_sent;     /* our close frame is queued: nothing else is sent */
+    bool closed;         /* no more frames are read (handshake done, failed or lost) */
+    bool reading;        /* the coroutine waits for input */
+    bool sending;        /* the coroutine waits for the output to drain */
+    uint64_t last_frame, last_message, ping_sent; /* ms (the worker's clock) */
+    cadre_arena scratch;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Frames
+ * ------------------------------------------------------------------------------------------- */
+
+int cadre_ws_parse_frame(const uint8_t *buf, size_t len, bool from_client, cadre_ws_frame *f,
+                         int *close_code, const char **why)
+{
+    *close_code = CADRE_WS_PROTOCOL_ERROR;
+    if (len < 2)
+        return CADRE_HTTP_PARTIAL;
+    f->fin = buf[0] & 0x80;
+    f->opcode = buf[0] & 0x0F;
+    f->masked = buf[1] & 0x80;
+    if (buf[0] & 0x70) {
+        *why = "reserved bits set: no extension was negotiated";
+        return CADRE_HTTP_ERROR;
+    }
+    bool control = f->opcode & 0x8;
+    if ((f->opcode > CADRE_WS_BINARY && !control) || f->opcode > CADRE_WS_PONG) {
+        *why = "a reserved opcode";
+        return CADRE_HTTP_ERROR;
+    }
+    if (f->masked != from_client) {
+        *why = from_client ? "a client frame that is not masked" : "a server frame that is masked";
+        return CADRE_HTTP_ERROR;
+    }
+    uint64_t n = buf[1] & 0x7F;
+    size_t h = 2;
+    if (control && (n > WS_CONTROL_MAX || !f->fin)) {
+        *why = n > WS_CONTROL_MAX ? "a control frame over 125 bytes" : "a fragmented control frame";
+        return CADRE_HTTP_ERROR;
+    }
+    if (n == 126) {
+        if (len < 4)
+            return CADRE_HTTP_PARTIAL;
+        n = (uint64_t)buf[2] << 8 | buf[3];
+        h = 4;
+    } else if (n == 127) {
+        if (len < 10)
+            return CADRE_HTTP_PARTIAL;
+        n = 0;
+        for (int i = 0; i < 8; i++)
+            n = n << 8 | buf[2 + i];
+        if (n >> 63) {
+            *why = "a 64-bit length with its most significant bit set";
+            return CADRE_HTTP_ERROR;
+        }
+        h = 10;
+    }
+    if (f->masked) {
+        if (len < h + 4)
+            return CADRE_HTTP_PARTIAL;
+        memcpy(f->mask, buf + h, 4);
+        h += 4;
+    } else {
+        memset(f->mask, 0, 4);
+    }
+    f->len = n;
+    f->header_len = h;
+    return (int)h;
+}
+
+void cadre_ws_unmask(uint8_t *data, size_t len, const uint8_t mask[4], size_t offset)
+{
+    size_t i = 0;
+    /* a word at a time once aligned with the mask's phase */
+    while (i < len && (offset + i) % 4)
+        data[i] ^= mask[(offset + i) % 4], i++;
+    uint32_t m;
+    memcpy(&m, mask, 4);
+    uint64_t m8 = (uint64_t)m << 32 | m;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, data + i, 8);
+        v ^= m8;
+        memcpy(data + i, &v, 8);
+    }
+    for (; i < len; i++)
+        data[i] ^= mask[(offset + i) % 4];
+}
+
+/* Whether code may be sent in a close frame (section 7.4). */
+static bool code_sendable(int code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+int cadre_ws_parse_close(const uint8_t *payload, size_t len, int *code)
+{
+    if (len == 0) {
+        *code = CADRE_WS_NO_STATUS;
+        return 0;
+    }
+    *code = CADRE_WS_PROTOCOL_ERROR;
+    if (len == 1)
+        return CADRE_EPARSE;
+    int c = payload[0] << 8 | payload[1];
+    if (!code_sendable(c))
+        return CADRE_EPARSE;
+    if (!cadre_utf8_valid((const char *)payload + 2, len - 2)) {
+        *code = CADRE_WS_INVALID_DATA;
+        return CADRE_EPARSE;
+    }
+    *code = c;
+    return 0;
+}
+
+int cadre_ws_accept_key(cadre_slice key, char out[29])
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char in[128], md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (key.len + sizeof guid - 1 > sizeof in)
+        return CADRE_EINVAL;
+    memcpy(in, key.ptr, key.len);
+    memcpy(in + key.len, guid, sizeof guid - 1);
+    if (!EVP_Digest(in, key.len + sizeof guid - 1, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+        return CADRE_ESYSTEM;
+    return EVP_EncodeBlock((unsigned char *)out, md, 20) == 28 ? 0 : CADRE_ESYSTEM;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The handshake
+ * ------------------------------------------------------------------------------------------- */
+
+/* Whether a header of r named name holds token in its comma-separated list (case-insensitive);
+ * every header of that name is looked at. */
+static bool has_token(const cadre_request *r, const char *name, const char *token)
+{
+    size_t tl = strlen(token);
+    for (size_t i = 0; i < r->head.num_headers; i++) {
+        const cadre_header *h = &r->head.headers[i];
+        if (!cadre_slice_ieq_cstr(h->name, name))
+            continue;
+        const char *p = h->value.ptr, *end = p + h->value.len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                p++;
+            const char *s = p;
+            while (p < end && *p != ',')
+                p++;
+            const char *e = p;
+            while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            if (cadre_slice_ieq_cstr((cadre_slice){ s, (size_t)(e - s) }, token) && tl == (size_t)(e - s))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* A Sec-WebSocket-Key: 16 bytes in base64, 24 characters ending "==" (section 4.1). */
+static bool key_valid(cadre_slice k)
+{
+    if (k.len != 24 || k.ptr[22] != '=' || k.ptr[23] != '=')
+        return false;
+    for (size_t i = 0; i < 22; i++) {
+        char ch = k.ptr[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '+' || ch == '/'))
+            return false;
+    }
+    /* the last character before the padding carries 2 bits: the other 4 are zero */
+    return strchr("AQgw", k.ptr[21]) != NULL;
+}
+
+/* The first of the app's subprotocols (a comma-separated list) that the client offers, in the
+ * request's arena, or NULL. */
+static const char *choose_protocol(cadre_request *r, const char *ours)
+{
+    for (const char *p = ours; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *s = p;
+        while (*p && *p != ',' && *p != ' ')
+            p++;
+        if (p == s)
+            break;
+        char *name = cadre_arena_strndup(r->arena, s, (size_t)(p - s));
+        if (name && has_token(r, "Sec-WebSocket-Protocol", name))
+            return name;
+    }
+    return NULL;
+}
+
+static void ws_release(void *arg)
+{
+    cadre_ws *ws = arg;
+    cadre_buf_free(&ws->msg);
+    cadre_arena_free(&ws->scratch);
+}
+
+static cadre__conn *conn_of(const cadre_ws *ws)
+{
+    return ws->slot->conn;
+}
+
+static int refuse(cadre_request *r, int status, const char *detail)
+{
+    cadre_close_after(r);
+    return cadre_error(r, status, detail);
+}
+
+int cadre__ws_accept(cadre_request *r, const cadre_ws_opts *opts, cadre_ws **out)
+{
+    *out = NULL;
+    if (!r || r->background || !r->conn)
+        return CADRE_ESTATE;
+    cadre__slot *s = cadre__slot_of(r);
+    cadre__conn *c = s->conn;
+    if (c->fd < 0)
+        return refuse(r, 501, "WebSockets need a socket: the test client has none");
+    if (!has_token(r, "Upgrade", "websocket")) {
+        cadre_set_header(r, "Upgrade", "websocket");
+        cadre_set_header(r, "Sec-WebSocket-Version", "13");
+        return refuse(r, 426, "a WebSocket handshake was expected (Upgrade: websocket)");
+    }
+    if (r->head.version != 11 || !cadre_slice_eq_cstr(r->head.method, "GET"))
+        return refuse(r, 400, "a WebSocket handshake is a GET over HTTP/1.1");
+    if (!has_token(r, "Connection", "upgrade"))
+        return refuse(r, 400, "a WebSocket handshake needs Connection: Upgrade");
+    cadre_slice version = cadre_request_header(r, "Sec-WebSocket-Version");
+    if (!cadre_slice_eq_cstr(version, "13")) {
+        cadre_set_header(r, "Sec-WebSocket-Version", "13");
+        return refuse(r, 426, "WebSocket version 13 only (Sec-WebSocket-Version: 13)");
+    }
+    cadre_slice key = { NULL, 0 };
+    int nkeys = 0;
+    for (size_t i = 0; i < r->head.num_headers; i++)
+        if (cadre_slice_ieq_cstr(r->head.headers[i].name, "Sec-WebSocket-Key"))
+            key = r->head.headers[i].value, nkeys++;
+    if (nkeys != 1 || !key_valid(key))
+        return refuse(r, 400, "Sec-WebSocket-Key must be 16 bytes in base64, sent once");
+    if (r->head.content_length > 0 || r->head.chunked)
+        return refuse(r, 400, "a WebSocket handshake has no body");
+    char accept[29];
+    if (cadre_ws_accept_key(key, accept) != 0)
+        return refuse(r, 503, "the handshake could not be computed");
+    cadre_ws *ws = cadre_arena_alloc(r->arena, sizeof *ws);
+    if (!ws)
+        return refuse(r, 503, "out of memory");
+    *ws = (cadre_ws){ .slot = s, .o = *opts };
+    if (!ws->o.max_message)
+        ws->o.max_message = 1u << 20;
+    if (!ws->o.ping_interval_ms)
+        ws->o.ping_interval_ms = 30000;
+    ws->in_max = ws->o.max_message + 14 + CADRE__BUF_SIZE;
+    cadre_buf_init(&ws->msg, ws->o.max_message);
+    cadre_arena_init(&ws->scratch, 4096);
+    ws->protocol = choose_protocol(r, ws->o.subprotocols);
+    cadre_request_defer(r, ws_release, ws);
+    /* the answer, now: the head of a 101 with the headers the handler set (a cookie) */
+    cadre_buf *o = &c->out;
+    int rc = cadre_buf_appendf(o, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n", accept);
+    if (rc == 0 && ws->protocol)
+        rc = cadre_buf_appendf(o, "Sec-WebSocket-Protocol: %s\r\n", ws->protocol);
+    for (size_t i = 0; rc == 0 && i < s->res.headers.len; i++) {
+        const cadre_header *h = &s->res.headers.items[i];
+        if (cadre_slice_ieq_cstr(h->name, "Content-Type"))
+            continue;
+        rc = cadre_buf_appendf(o, "%.*s: %.*s\r\n", (int)h->name.len, h->name.ptr,
+                               (int)h->value.len, h->value.ptr);
+    }
+    if (rc == 0)
+        rc = cadre_buf_append(o, "\r\n", 2);
+    if (rc) {
+        c->out.len = c->out_off; /* nothing half-written */
+        return refuse(r, 503, "out of memory");
+    }
+    cadre_response_clear(r);
+    s->res.status = 101;
+    c->state = CS_WS;
+    c->ws = ws;
+    cadre__worker_update_time(s->worker);
+    ws->last_frame = ws->last_message = s->worker->now_ms;
+    if (cadre__conn_flush(c) < 0) {
+        cadre__conn_close(c);
+        ws->closed = true;
+        ws->close_code = CADRE_WS_ABNORMAL;
+    }
+    *out = ws;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Sending
+ * ------------------------------------------------------------------------------------------- */
+
+/* Writes what is queued; waits (suspending) while more than WS_OUT_HIGH is left. Returns 0 or
+ * CADRE_ECLOSED (the connection broke). */
+static int push(cadre_ws *ws)
+{
+    cadre__conn *c = conn_of(ws);
+    if (!c)
+        return CADRE_ECLOSED;
+    if (cadre__conn_flush(c) < 0) {
+        cadre__conn_close(c);
+        return CADRE_ECLOSED;
+    }
+    cadre__conn_ws_timer(c);
+    /* bounded: each turn waits for the socket to take some, or the write timeout closes it */
+    while ((c = conn_of(ws)) != NULL && c->out.len - c->out_off > WS_OUT_HIGH) {
+        ws->sending = true;
+        cadre_wait_fd(&ws->slot->req, -1, 0, -1);
+        ws->sending = false;
+    }
+    return c ? 0 : CADRE_ECLOSED;
+}
+
+/* Queues one frame (unmasked: the server's). Returns 0, CADRE_ECLOSED or CADRE_ENOMEM. */
+static int queue_frame(cadre_ws *ws, int opcode, const void *data, size_t len)
+{
+    cadre__conn *c = conn_of(ws);
+    if (!c)
+        return CADRE_ECLOSED;
+    uint8_t h[10];
+    size_t n = 2;
+    h[0] = (uint8_t)(0x80 | opcode);
+    if (len < 126) {
+        h[1] = (uint8_t)len;
+    } else if (len <= 0xFFFF) {
+        h[1] = 126;
+        h[2] = (uint8_t)(len >> 8);
+        h[3] = (uint8_t)len;
+        n = 4;
+    } else {
+        h[1] = 127;
+        for (int i = 0; i < 8; i++)
+            h[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+        n = 10;
+    }
+    if (c->out_off && c->out_off == c->out.len)
+        c->out.len = c->out_off = 0;
+    if (!c->out.data)
+        cadre__buf_acquire(c->worker, &c->out, (size_t)1 << 30);
+    if (cadre_buf_reserve(&c->out, n + len) != 0)
+        return CADRE_ENOMEM;
+    cadre_buf_append(&c->out, h, n);
+    if (len)
+        cadre_buf_append(&c->out, data, len);
+    return 0;
+}
+
+/* Sends a close frame with code (none for CADRE_WS_NO_STATUS) and reason, once. */
+static void send_close(cadre_ws *ws, int code, const char *reason)
+{
+    if (ws->close_sent)
+        return;
+    ws->close_sent = true;
+    if (!ws->close_code)
+        ws->close_code = code;
+    uint8_t p[WS_CONTROL_MAX];
+    size_t n = 0;
+    if (code != CADRE_WS_NO_STATUS) {
+        p[0] = (uint8_t)(code >> 8);
+        p[1] = (uint8_t)code;
+        n = 2;
+        size_t rl = reason ? strlen(reason) : 0;
+        if (rl > WS_CONTROL_MAX - 2)
+            rl = WS_CONTROL_MAX - 2;
+        if (rl)
+            memcpy(p + 2, reason, rl);
+        n += rl;
+    }
+    if (queue_frame(ws, CADRE_WS_CLOSE, p, n) == 0)
+        push(ws);
+}
+
+/* Fails the connection (section 7.1.7): our close frame with code, nothing more read. */
+static int fail(cadre_ws *ws, int code, const char *why)
+{
+    cadre_log(CADRE_LOG_DEBUG, "websocket: closing with %d: %s", code, why);
+    ws->close_code = code;
+    send_close(ws, code, why);
+    ws->closed = true;
+    return CADRE_ECLOSED;
+}
+
+int cadre_ws_send(cadre_ws *ws, int type, const void *data, size_t len)
+{
+    if (!ws || (type != CADRE_WS_TEXT && type != CADRE_WS_BINARY) || (len && !data))
+        return CADRE_EINVAL;
+    if (ws->close_sent || !conn_of(ws))
+        return CADRE_ECLOSED;
+    if (type == CADRE_WS_TEXT && !cadre_utf8_valid(data, len))
+        return CADRE_EINVAL;
+    int rc = queue_frame(ws, type, data, len);
+    return rc ? rc : push(ws);
+}
+
+int cadre_ws_send_text(cadre_ws *ws, const char *text)
+{
+    return text ? cadre_ws_send(ws, CADRE_WS_TEXT, text, strlen(text)) : CADRE_EINVAL;
+}
+
+int cadre_ws_close(cadre_ws *ws, int code, const char *reason)
+{
+    if (!ws || !code_sendable(code) || code == 1004 || code == 1005 || code == 1006 ||
+        (reason && (strlen(reason) > WS_CONTROL_MAX - 2 || !cadre_utf8_valid(reason, strlen(reason)))))
+        return CADRE_EINVAL;
+    if (ws->close_sent || !conn_of(ws))
+        return CADRE_ECLOSED;
+    send_close(ws, code, reason);
+    return 0;
+}
+
+int cadre_ws_close_code(const cadre_ws *ws)
+{
+    return ws ? ws->close_code : 0;
+}
+
+const char *cadre_ws_protocol(const cadre_ws *ws)
+{
+    return ws ? ws->protocol : NULL;
+}
+
+cadre_request *cadre_ws_request(cadre_ws *ws)
+{
+    return ws ? &ws->slot->req : NULL;
+}
+
+cadre_arena *cadre_ws_scratch(cadre_ws *ws)
+{
+    return ws ? &ws->scratch : NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Receiving
+ * ------------------------------------------------------------------------------------------- */
+
+/* The connection was lost (EOF, reset, the write timeout): nothing more can be sent. */
+static int lost(cadre_ws *ws)
+{
+    ws->closed = ws->close_sent = true;
+    if (!ws->close_code)
+        ws->close_code = CADRE_WS_ABNORMAL;
+    return CADRE_ECLOSED;
+}
+
+/* How long to wait for input before the next chore (a ping, the idle timeout), -1: forever. */
+static int wait_ms(const cadre_ws *ws, uint64_t now)
+{
+    uint64_t due = UINT64_MAX;
+    if (ws->o.ping_interval_ms > 0)
+        due = (ws->ping_sent ? ws->ping_sent : ws->last_frame) + (uint64_t)ws->o.ping_interval_ms;
+    if (ws->o.idle_timeout_ms > 0 && ws->last_message + (uint64_t)ws->o.idle_timeout_ms < due)
+        due = ws->last_message + (uint64_t)ws->o.idle_timeout_ms;
+    if (due == UINT64_MAX)
+        return -1;
+    return due <= now ? 0 : due - now > INT32_MAX ? INT32_MAX : (int)(due - now);
+}
+
+/* Reads more input into the buffer (want: the bytes the frame being read needs in all), or
+ * waits for some, doing the chores that fall due meanwhile. Returns 0 (read some: look again),
+ * or what cadre_ws_recv returns. */
+static int fill(cadre_ws *ws, size_t want)
+{
+    cadre__conn *c = conn_of(ws);
+    cadre__worker *w = ws->slot->worker;
+    if (c->in_off == c->in.len) {
+        c->in.len = c->in_off = 0;
+    } else if (c->in_off && (c->in.cap - c->in.len < 4096 || c->in.cap - c->in_off < want)) {
+        cadre_buf_consume(&c->in, c->in_off); /* nothing returned earlier is used any more */
+        c->in_off = 0;
+    }
+    if (c->can_read) {
+        cadre__buf_acquire(w, &c->in, ws->in_max);
+        size_t need = want > c->in.len - c->in_off ? want - (c->in.len - c->in_off) : 0;
+        if (need < CADRE__BUF_SIZE)
+            need = CADRE__BUF_SIZE;
+        if (c->in.cap - c->in.len < need && c->in.len + need > c->in.max)
+            need = c->in.max - c->in.len;
+        if (need == 0 || cadre_buf_reserve(&c->in, need) != 0)
+            return fail(ws, CADRE_WS_TOO_BIG, "out of memory for the message");
+        for (;;) {
+            size_t space = c->in.cap - c->in.len;
+            ssize_t n = read(c->fd, c->in.data + c->in.len, space);
+            if (n > 0) {
+                c->in.len += (size_t)n;
+                if ((size_t)n < space && !c->rdhup)
+                    c->can_read = false; /* drained: the next edge tells of more */
+                return 0;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            c->can_read = false;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                break;
+            c->eof = true;
+            return lost(ws); /* EOF without a close frame, or a reset */
+        }
+    }
+    if (c->eof || c->rdhup) {
+        if (!c->can_read)
+            return lost(ws);
+    }
+    if (c->in.len == c->in_off) /* an idle connection holds no input buffer */
+        cadre__buf_release(w, &c->in);
+    cadre__worker_update_time(w);
+    int ms = wait_ms(ws, w->now_ms);
+    if (ms != 0) {
+        ws->reading = true;
+        int rc = cadre_wait_fd(&ws->slot->req, -1, 0, ms);
+        ws->reading = false;
+        if (!conn_of(ws))
+            return lost(ws);
+        if (rc != CADRE_ETIMEDOUT)
+            return 0; /* input, or the stop: the caller looks */
+        cadre__worker_update_time(w);
+    }
+    uint64_t now = w->now_ms;
+    if (ws->o.idle_timeout_ms > 0 && now >= ws->last_message + (uint64_t)ws->o.idle_timeout_ms) {
+        fail(ws, CADRE_WS_GOING_AWAY, "idle for too long");
+        return CADRE_ETIMEDOUT;
+    }
+    if (ws->o.ping_interval_ms > 0) {
+        if (ws->ping_sent && now >= ws->ping_sent + (uint64_t)ws->o.ping_interval_ms)
+            return fail(ws, CADRE_WS_INTERNAL_ERROR, "no answer to a ping");
+        if (!ws->ping_sent && now >= ws->last_frame + (uint64_t)ws->o.ping_interval_ms) {
+            ws->ping_sent = now;
+            int rc = queue_frame(ws, CADRE_WS_PING, "cadre", 5);
+            if (rc == 0)
+                rc = push(ws);
+            if (rc)
+                return lost(ws);
+        }
+    }
+    return 0;
+}
+
+int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
+{
+    if (!ws || !msg)
+        return CADRE_EINVAL;
+    *msg = (cadre_ws_message){ 0 };
+    cadre_arena_reset(&ws->scratch);
+    if (ws->msg_returned) {
+        ws->msg.len = 0;
+        ws->msg_returned = false;
+    }
+    if (ws->closed)
+        return CADRE_ECLOSED;
+    for (;;) { /* bounded: each turn takes a frame, reads input, or ends */
+        cadre__conn *c = conn_of(ws);
+        if (!c)
+            return lost(ws);
+        cadre__worker *w = ws->slot->worker;
+        if (w->stopping) {
+            fail(ws, CADRE_WS_GOING_AWAY, "the server is stopping");
+            return CADRE_ECANCELED;
+        }
+        uint8_t *base = (uint8_t *)c->in.data + c->in_off;
+        size_t avail = c->in.len - c->in_off, want = 2;
+        cadre_ws_frame f;
+        int code = 0;
+        const char *why = NULL;
+        int hl = avail ? cadre_ws_parse_frame(base, avail, true, &f, &code, &why)
+                       : CADRE_HTTP_PARTIAL;
+        if (hl == CADRE_HTTP_ERROR)
+            return fail(ws, code, why);
+        if (hl > 0) {
+            bool data = !(f.opcode & 0x8);
+            if (data && (f.len > ws->o.max_message ||
+                         (f.opcode == CADRE_WS_CONTINUATION &&
+                          f.len > ws->o.max_message - ws->msg.len)))
+                return fail(ws, CADRE_WS_TOO_BIG, "message too big");
+            want = (size_t)hl + (size_t)f.len;
+        }
+        if (hl <= 0 || avail < want) {
+            int rc = fill(ws, want);
+            if (rc)
+                return rc;
+            continue;
+        }
+        uint8_t *p = base + hl;
+        size_t n = (size_t)f.len;
+        cadre_ws_unmask(p, n, f.mask, 0);
+        c->in_off += want;
+        cadre__worker_update_time(w);
+        ws->last_frame = w->now_ms;
+        ws->ping_sent = 0;
+        switch (f.opcode) {
+        case CADRE_WS_PING: {
+            int rc = queue_frame(ws, CADRE_WS_PONG, p, n);
+            if (rc == 0)
+                rc = push(ws);
+            if (rc)
+                return lost(ws);
+            continue;
+        }
+        case CADRE_WS_PONG:
+            continue;
+        case CADRE_WS_CLOSE: {
+            int got;
+            if (cadre_ws_parse_close(p, n, &got) != 0)
+                return fail(ws, got, got == CADRE_WS_INVALID_DATA ? "a close reason that is not UTF-8"
+                                                                  : "a close code that may not be sent");
+            ws->close_code = got;
+            send_close(ws, got == CADRE_WS_NO_STATUS ? CADRE_WS_NORMAL : got, NULL);
+            ws->closed = true;
+            return CADRE_ECLOSED;
+        }
+        case CADRE_WS_CONTINUATION:
+            if (!ws->msg_type)
+                return fail(ws, CADRE_WS_PROTOCOL_ERROR, "a continuation without a message");
+            if (n && cadre_buf_append(&ws->msg, p, n) != 0)
+                return fail(ws, CADRE_WS_TOO_BIG, "out of memory for the message");
+            if (!f.fin)
+                continue;
+            msg->type = ws->msg_type;
+            msg->data = (cadre_slice){ ws->msg.data ? ws->msg.data : "", ws->msg.len };
+            ws->msg_type = 0;
+            ws->msg_returned = true;
+            break;
+        default: /* text or binary */
+            if (ws->msg_type)
+                return fail(ws, CADRE_WS_PROTOCOL_ERROR, "a new message inside a fragmented one");
+            if (!f.fin) {
+                ws->msg_type = f.opcode;
+                ws->msg.len = 0;
+                if (n && cadre_buf_append(&ws->msg, p, n) != 0)
+                    return fail(ws, CADRE_WS_TOO_BIG, "out of memory for the message");
+                continue;
+            }
+            msg->type = f.opcode;
+            msg->data = (cadre_slice){ (const char *)p, n };
+            break;
+        }
+        if (msg->type == CADRE_WS_TEXT && !cadre_utf8_valid(msg->data.ptr, msg->data.len)) {
+            *msg = (cadre_ws_message){ 0 };
+            return fail(ws, CADRE_WS_INVALID_DATA, "text that is not UTF-8");
+        }
+        ws->last_message = w->now_ms;
+        return 0;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The event loop's part (conn.c)
+ * ------------------------------------------------------------------------------------------- */
+
+void cadre__conn_ws_timer(cadre__conn *c)
+{
+    if (c->dead)
+        return;
+    if (c->out.len > c->out_off) {
+        if (c->timer_kind != T_WRITE)
+            cadre__timer_set(c, T_WRITE);
+    } else if (c->timer_kind != T_NONE) {
+        cadre__timer_clear(c);
+    }
+}
+
+void cadre__ws_drive(cadre__conn *c)
+{
+    if (cadre__conn_flush(c) < 0) {
+        cadre__conn_close(c);
+        return;
+    }
+    cadre_ws *ws = c->ws;
+    cadre__slot *s = c->slot;
+    if (ws && s) {
+        if (ws->reading && (c->can_read || c->rdhup || c->eof))
+            cadre__slot_wake(s);
+        if (ws->sending && c->out.len - c->out_off <= WS_OUT_HIGH / 2)
+            cadre__slot_wake(s);
+    }
+    cadre__conn_ws_timer(c);
+}
+
+void cadre__ws_end(cadre__conn *c, cadre__slot *s)
+{
+    cadre_ws *ws = c->ws;
+    if (ws && !ws->close_sent && !c->dead) {
+        ws->close_sent = true;
+        /* the handler failed: its error (or the 500 an app made of it) closes with 1011 */
+        int code = s->result < 0 || s->result >= 500 ? CADRE_WS_INTERNAL_ERROR : CADRE_WS_NORMAL;
+        uint8_t p[2] = { (uint8_t)(code >> 8), (uint8_t)code };
+        queue_frame(ws, CADRE_WS_CLOSE, p, 2);
+    }
+    c->ws = NULL;
+}

@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""WebSockets with a real client (Debian's python3-websockets) against tests/ws/wsapp: echo of
+text and binary up to 4 MiB, many clients at once, the server's close codes (its own close, a
+failing handler, idle, an unanswered ping, the stop), subprotocols, guards and origins before
+the upgrade, a slow reader (the sender waits, nothing is lost), 10,000 idle sockets held by one
+worker. Every wait is bounded.    ws_test.py WSAPP_BINARY"""
+import asyncio
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+import websockets  # Debian's python3-websockets: this file runs under /usr/bin/python3
+
+APP = sys.argv.pop(1) if len(sys.argv) > 1 else None
+TIMEOUT = 20
+
+
+class Server:
+    """wsapp serving on a free port; its log lines kept."""
+
+    def __init__(self, workers=1):
+        self.proc = subprocess.Popen([APP, "serve", "--port", "0", "--workers", str(workers),
+                                      "--shutdown-timeout", "5000"],
+                                     stderr=subprocess.PIPE, text=True)
+        self.lines, self.port = [], None
+        deadline = time.monotonic() + 15
+        while self.port is None and time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            m = re.search(r"listening on http://[^:]+:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+        if self.port is None:
+            self.proc.kill()
+            raise AssertionError("wsapp did not start:\n" + "".join(self.lines))
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def url(self, path):
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(5)
+        if not self.reader.is_alive():
+            self.proc.stderr.close()
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, TIMEOUT))
+
+
+async def closed_with(ws):
+    """Reads until the server closes → (code, reason)."""
+    try:
+        while True:
+            await ws.recv()
+    except websockets.ConnectionClosed as e:
+        return e.code, e.reason
+
+
+class WebSocketTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def connect(self, path, **kw):
+        kw.setdefault("max_size", None)
+        kw.setdefault("open_timeout", 10)
+        return websockets.connect(self.server.url(path), **kw)
+
+    def test_echo_text_and_binary_up_to_4_mib(self):
+        async def go():
+            async with self.connect("/ws/echo") as ws:
+                for text in ["", "hello", "héllo wörld ✓ 𝄞", "x" * 125, "y" * 126, "z" * 65536]:
+                    await ws.send(text)
+                    self.assertEqual(await ws.recv(), text)
+                for size in [0, 1, 125, 126, 65535, 65536, 1 << 20, 4 << 20]:
+                    data = os.urandom(size)
+                    await ws.send(data)
+                    got = await ws.recv()
+                    self.assertIsInstance(got, bytes)
+                    self.assertEqual(got, data, size)
+                # fragmented by the client: one message back
+                await ws.send(["frag", "mented ", "text"])
+                self.assertEqual(await ws.recv(), "fragmented text")
+                pong = await ws.ping(b"are you there")
+                await asyncio.wait_for(pong, 5)
+        run(go())
+
+    def test_message_over_the_limit_closes_with_1009(self):
+        async def go():
+            async with self.connect("/ws/small") as ws:
+                await ws.send("a" * 1024)
+                self.assertEqual(len(await ws.recv()), 1024)
+                await ws.send("a" * 1025)
+                return await closed_with(ws)
+        self.assertEqual(run(go())[0], 1009)
+
+    def test_many_clients_at_once(self):
+        async def client(i):
+            async with self.connect("/ws/echo") as ws:
+                for k in range(20):
+                    msg = f"client {i} message {k}"
+                    await ws.send(msg)
+                    if await ws.recv() != msg:
+                        return False
+            return True
+
+        async def go():
+            return await asyncio.gather(*(client(i) for i in range(200)))
+        self.assertTrue(all(run(go())))
+
+    def test_server_close_with_code_and_reason(self):
+        async def go():
+            async with self.connect("/ws/close") as ws:
+                await ws.send("12345")
+                self.assertEqual(await ws.recv(), "got 5 bytes")
+                return await closed_with(ws)
+        self.assertEqual(run(go()), (4000, "bye"))
+
+    def test_failing_handler_closes_with_1011(self):
+        async def go():
+            async with self.connect("/ws/broken") as ws:
+                return await closed_with(ws)
+        self.assertEqual(run(go())[0], 1011)
+
+    def test_idle_connection_is_closed_with_1001(self):
+        async def go():
+            async with self.connect("/ws/idle", ping_interval=None) as ws:
+                await ws.send("still here")
+                self.assertEqual(await ws.recv(), "still here")
+                t = time.monotonic()
+                code = await closed_with(ws)
+                return code, time.monotonic() - t
+        (code, _), waited = run(go())
+        self.assertEqual(code, 1001)
+        self.assertGreaterEqual(waited, 0.25)  # idle_timeout_ms = 300, counted from the message
+
+    def test_pings_keep_an_answering_client_and_drop_a_silent_one(self):
+        # the real client answers the server's pings: the connection lives past many intervals
+        async def answering():
+            async with self.connect("/ws/ping", ping_interval=None) as ws:
+                await asyncio.sleep(1.2)  # 6 ping intervals of 200 ms
+                await ws.send("alive")
+                return await ws.recv()
+        self.assertEqual(run(answering()), "alive")
+        # a client that never answers (raw socket): pinged after 200 ms, closed 1011 after 400
+        s = handshake(self.server.port, "/ws/ping")
+        t = time.monotonic()
+        frames = read_frames(s, until_close=True)
+        s.close()
+        self.assertEqual([op for op, _ in frames], [0x9, 0x8])
+        self.assertEqual(int.from_bytes(frames[-1][1][:2], "big"), 1011)
+        self.assertGreaterEqual(time.monotonic() - t, 0.35)
+
+    def test_subprotocol_negotiation(self):
+        async def chosen(offer):
+            async with self.connect("/ws/proto", subprotocols=offer) as ws:
+                return await ws.recv(), ws.subprotocol
+        self.assertEqual(run(chosen(["chat", "v2.chat"])), ("v2.chat", "v2.chat"))  # ours first
+        self.assertEqual(run(chosen(["chat"])), ("chat", "chat"))
+        self.assertEqual(run(chosen(["other"])), ("none", None))
+
+    def test_guards_run_before_the_upgrade(self):
+        async def refused():
+            async with self.connect("/ws/guarded"):
+                pass
+        with self.assertRaises(websockets.InvalidStatusCode) as e:
+            run(refused())
+        self.assertEqual(e.exception.status_code, 403)
+
+        async def allowed():
+            async with self.connect("/ws/guarded",
+                                    extra_headers={"X-Allow": "yes", "X-User": "ann"}) as ws:
+                return await ws.recv()
+        self.assertEqual(run(allowed()), "hello ann")
+
+        async def with_param():
+            async with self.connect("/ws/items/42", extra_headers={"X-User": "bob"}) as ws:
+                return await ws.recv()
+        self.assertEqual(run(with_param()), "hello bob")
+
+    def test_origin_check(self):
+        async def try_origin(origin):
+            async with self.connect("/ws/origin", origin=origin) as ws:
+                await ws.send("hi")
+                return await ws.recv()
+        self.assertEqual(run(try_origin("https://trusted.example")), "hi")
+        self.assertEqual(run(try_origin(f"http://127.0.0.1:{self.server.port}")), "hi")
+        with self.assertRaises(websockets.InvalidStatusCode) as e:
+            run(try_origin("https://evil.example"))
+        self.assertEqual(e.exception.status_code, 403)
+
+    def test_slow_reader_makes_the_sender_wait_and_loses_nothing(self):
+        count, size = 400, 64 * 1024  # 25 MiB: far more than the socket buffers hold
+
+        async def go():
+            async with self.connect(f"/ws/flood?count={count}&size={size}",
+                                    max_queue=1, read_limit=2 ** 16) as ws:
+                got = 0
+                async for m in ws:
+                    self.assertEqual(len(m), size)
+                    self.assertEqual(m[:1], bytes([ord("a") + got % 26]))
+                    got += 1
+                    if got % 50 == 0:
+                        await asyncio.sleep(0.05)  # slower than the server writes
+                return got, ws.close_code
+        self.assertEqual(run(go()), (count, 1000))
+        # the server's memory stayed bounded: it waited instead of queueing 25 MiB
+        self.assertLess(self.server.rss_kib(), 60 * 1024)
+
+    def test_plain_get_is_426_and_http_still_works(self):
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            s.sendall(b"GET /ws/echo HTTP/1.1\r\nHost: t\r\n\r\n")
+            head = recv_head(s)
+        self.assertTrue(head.startswith(b"HTTP/1.1 426 "), head)
+        self.assertIn(b"\r\nupgrade: websocket\r\n", head.lower())
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            s.sendall(b"GET /plain HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            self.assertTrue(recv_head(s).startswith(b"HTTP/1.1 200 "))
+
+
+class StopTest(unittest.TestCase):
+    def test_stop_closes_sockets_with_1001(self):
+        server = Server()
+        try:
+            async def go():
+                async with websockets.connect(server.url("/ws/echo"), open_timeout=10) as ws:
+                    await ws.send("before")
+                    self.assertEqual(await ws.recv(), "before")
+                    server.proc.send_signal(signal.SIGTERM)
+                    return await closed_with(ws)
+            self.assertEqual(run(go())[0], 1001)
+            server.proc.wait(timeout=15)
+            self.assertEqual(server.proc.returncode, 0)
+        finally:
+            server.stop()
+
+
+class IdleSocketsTest(unittest.TestCase):
+    """10,000 WebSockets held open and idle by one worker, each a coroutine waiting for its next
+    message: the server's memory per socket, and an echo on a new socket meanwhile."""
+
+    def test_10000_idle_sockets(self):
+        n = 10000
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < n + 100:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 1000), hard))
+        self.assertGreaterEqual(resource.getrlimit(resource.RLIMIT_NOFILE)[0], n + 100,
+                                "this test needs 10,100 descriptors (ulimit -n)")
+        server = Server()
+        socks = []
+        try:
+            before = server.rss_kib()
+            for i in range(n):
+                socks.append(handshake(server.port, "/ws/echo", read_answer=False))
+            # the answers, read once all are sent (each a 101)
+            for s in socks:
+                head = recv_head(s)
+                assert head.startswith(b"HTTP/1.1 101 "), head
+            held = server.rss_kib() - before
+            # every socket is still served: a message on the last and on the first
+            for s in (socks[-1], socks[0]):
+                send_frame(s, 0x1, b"ping me")
+                self.assertEqual(read_frames(s, count=1), [(0x1, b"ping me")])
+            per_socket = held * 1024 / n
+            print(f"\n10,000 idle WebSockets: {held / 1024:.1f} MiB more RSS, "
+                  f"{per_socket / 1024:.1f} KiB each", file=sys.stderr)
+            self.assertLess(per_socket, 32 * 1024)
+        finally:
+            for s in socks:
+                s.close()
+            server.stop()
+
+
+# --- raw sockets ----------------------------------------------------------------------------
+
+def recv_head(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+        assert len(data) < 65536
+    return data.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+
+
+def handshake(port, path, read_answer=True):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+              f"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              f"Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    if read_answer:
+        head = recv_head(s)
+        assert head.startswith(b"HTTP/1.1 101 "), head
+    return s
+
+
+def send_frame(s, opcode, payload):
+    mask = os.urandom(4)
+    n = len(payload)
+    head = bytes([0x80 | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    s.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+
+def read_exact(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def read_frames(s, count=None, until_close=False):
+    """Server frames → [(opcode, payload)], up to count of them or the close frame."""
+    out = []
+    while count is None or len(out) < count:
+        b0, b1 = read_exact(s, 2)
+        assert not b1 & 0x80, "a server frame is never masked"
+        n = b1 & 0x7F
+        if n == 126:
+            n = int.from_bytes(read_exact(s, 2), "big")
+        elif n == 127:
+            n = int.from_bytes(read_exact(s, 8), "big")
+        out.append((b0 & 0x0F, read_exact(s, n)))
+        if until_close and out[-1][0] == 0x8:
+            break
+    return out
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
