@@ -236,6 +236,33 @@ static cadre__conn *conn_of(const cadre_ws *ws)
     return ws->slot->conn;
 }
 
+/* s into the arena when it points into the connection's input buffer (which the WebSocket's
+ * reads will move and reuse); false when memory ran out. */
+static bool detach(cadre_request *r, const cadre__conn *c, cadre_slice *s)
+{
+    if (!s->ptr || s->ptr < c->in.data || s->ptr >= c->in.data + c->in.cap)
+        return true;
+    char *copy = cadre_arena_alloc(r->arena, s->len + 1);
+    if (!copy)
+        return false;
+    memcpy(copy, s->ptr, s->len);
+    copy[s->len] = '\0';
+    s->ptr = copy;
+    return true;
+}
+
+/* The request's head, which the handler and the access log read while the connection lives,
+ * copied out of the input buffer. */
+static bool detach_head(cadre_request *r, const cadre__conn *c)
+{
+    cadre_http_head *h = &r->head;
+    bool ok = detach(r, c, &h->method) && detach(r, c, &h->target) && detach(r, c, &h->path) &&
+              detach(r, c, &h->query) && detach(r, c, &h->host) && detach(r, c, &r->body);
+    for (size_t i = 0; ok && i < h->num_headers; i++)
+        ok = detach(r, c, &h->headers[i].name) && detach(r, c, &h->headers[i].value);
+    return ok;
+}
+
 static int refuse(cadre_request *r, int status, const char *detail)
 {
     cadre_close_after(r);
@@ -278,7 +305,7 @@ int cadre__ws_accept(cadre_request *r, const cadre_ws_opts *opts, cadre_ws **out
     if (cadre_ws_accept_key(key, accept) != 0)
         return refuse(r, 503, "the handshake could not be computed");
     cadre_ws *ws = cadre_arena_alloc(r->arena, sizeof *ws);
-    if (!ws)
+    if (!ws || !detach_head(r, c))
         return refuse(r, 503, "out of memory");
     *ws = (cadre_ws){ .slot = s, .o = *opts };
     if (!ws->o.max_message)

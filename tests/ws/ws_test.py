@@ -52,6 +52,11 @@ class Server:
     def url(self, path):
         return f"ws://127.0.0.1:{self.port}{path}"
 
+    def sanitized(self):
+        """Whether the server is an ASan build (its memory is then not what it would be)."""
+        with open(f"/proc/{self.proc.pid}/maps") as f:
+            return "libasan" in f.read()
+
     def rss_kib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -235,7 +240,8 @@ class WebSocketTest(unittest.TestCase):
                 return got, ws.close_code
         self.assertEqual(run(go()), (count, 1000))
         # the server's memory stayed bounded: it waited instead of queueing 25 MiB
-        self.assertLess(self.server.rss_kib(), 60 * 1024)
+        if not self.server.sanitized():
+            self.assertLess(self.server.rss_kib(), 60 * 1024)
 
     def test_plain_get_is_426_and_http_still_works(self):
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
@@ -294,7 +300,8 @@ class IdleSocketsTest(unittest.TestCase):
             per_socket = held * 1024 / n
             print(f"\n10,000 idle WebSockets: {held / 1024:.1f} MiB more RSS, "
                   f"{per_socket / 1024:.1f} KiB each", file=sys.stderr)
-            self.assertLess(per_socket, 32 * 1024)
+            if not server.sanitized():
+                self.assertLess(per_socket, 32 * 1024)
         finally:
             for s in socks:
                 s.close()
