@@ -99,6 +99,13 @@ static int plain(cadre_request *r)
     return cadre_text(r, 200, "plain\n");
 }
 
+/* A page for the browser test: it opens WebSockets from this origin (tests/js/ws-clients.mjs). */
+static int page(cadre_request *r)
+{
+    static const char html[] = "<!doctype html><meta charset=utf-8><title>ws</title><p>ws</p>";
+    return cadre_respond(r, 200, "text/html; charset=utf-8", html, sizeof html - 1);
+}
+
 int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("wsapp");
@@ -114,5 +121,6 @@ int main(int argc, char **argv)
     cadre_websocket(app, "/ws/flood", flood);
     cadre_websocket(app, "/ws/items/{id}", who);
     cadre_get(app, "/plain", plain);
+    cadre_get(app, "/", page);
     return cadre_main(app, argc, argv);
 }

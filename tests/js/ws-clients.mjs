@@ -1,0 +1,94 @@
+// WebSockets with two more real clients (issue #17): npm's `ws` and headless Chromium's own
+// WebSocket, against tests/ws/wsapp. Echo of text and binary (1 MiB), a fragmented message,
+// the client's close code echoed, the server's close code seen by the browser, and the Origin
+// check: a page of this site may connect, a page elsewhere (about:blank, Origin "null") may not.
+import WebSocket from "ws";
+import { checker, serve, launch } from "./harness.mjs";
+
+const { check, fail, report } = checker();
+const bin = process.argv[2];
+const { server, base } = await serve(bin);
+const wsBase = base.replace("http:", "ws:");
+
+/** Resolves with the next message (its data and whether binary), or rejects after 10 s. */
+function next(ws) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("no message in 10 s")), 10000);
+    ws.once("message", (data, isBinary) => { clearTimeout(t); resolve({ data, isBinary }); });
+  });
+}
+
+try {
+  // npm ws
+  const ws = new WebSocket(`${wsBase}/ws/echo`);
+  await new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
+  ws.send("héllo ✓");
+  let m = await next(ws);
+  check(!m.isBinary && m.data.toString() === "héllo ✓", "ws: text echoed");
+  const big = Buffer.alloc(1 << 20);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 255;
+  ws.send(big);
+  m = await next(ws);
+  check(m.isBinary && Buffer.compare(m.data, big) === 0, "ws: 1 MiB binary echoed");
+  ws.send("frag", { fin: false });
+  ws.send("mented", { fin: true });
+  m = await next(ws);
+  check(m.data.toString() === "fragmented", "ws: fragmented message reassembled");
+  const closed = new Promise((resolve) => ws.once("close", (code, reason) => resolve([code, reason.toString()])));
+  ws.close(4001, "done here");
+  const [code, reason] = await closed;
+  check(code === 4001 && reason === "", `ws: the client's close code echoed (got ${code} ${reason})`);
+
+  // headless Chromium
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(base + "/");
+    const got = await page.evaluate(async () => {
+      const sock = new WebSocket(`ws://${location.host}/ws/echo`);
+      sock.binaryType = "arraybuffer";
+      await new Promise((res, rej) => { sock.onopen = res; sock.onerror = () => rej(new Error("error")); });
+      const recv = () => new Promise((res) => { sock.onmessage = (e) => res(e.data); });
+      sock.send("from the browser");
+      const text = await recv();
+      sock.send(new Uint8Array([1, 2, 3, 250]));
+      const bin = Array.from(new Uint8Array(await recv()));
+      const closed = new Promise((res) => { sock.onclose = (e) => res([e.code, e.wasClean]); });
+      sock.close(1000);
+      return { text, bin, close: await closed };
+    });
+    check(got.text === "from the browser", "chromium: text echoed");
+    check(JSON.stringify(got.bin) === "[1,2,3,250]", "chromium: binary echoed");
+    check(got.close[0] === 1000 && got.close[1] === true, `chromium: clean close 1000 (${got.close})`);
+    const serverClose = await page.evaluate(async () => {
+      const sock = new WebSocket(`ws://${location.host}/ws/close`);
+      await new Promise((res) => { sock.onopen = res; });
+      const closed = new Promise((res) => { sock.onclose = (e) => res([e.code, e.reason, e.wasClean]); });
+      sock.send("abc");
+      return await closed;
+    });
+    check(serverClose[0] === 4000 && serverClose[1] === "bye" && serverClose[2] === true,
+          `chromium: the server's close 4000 "bye" seen, clean (${serverClose})`);
+    const origin = await page.evaluate(async () => {
+      const sock = new WebSocket(`ws://${location.host}/ws/origin`);
+      return await new Promise((res) => { sock.onopen = () => { sock.close(); res("open"); };
+                                           sock.onerror = () => res("refused"); });
+    });
+    check(origin === "open", "chromium: a page of the site may connect to a route with .origins");
+    const elsewhere = await browser.newPage();
+    await elsewhere.goto("about:blank");
+    const foreign = await elsewhere.evaluate(async (url) => {
+      const sock = new WebSocket(url);
+      return await new Promise((res) => { sock.onopen = () => res("open");
+                                           sock.onclose = (e) => res(`closed ${e.code}`); });
+    }, `${wsBase}/ws/origin`);
+    check(foreign === "closed 1006", `chromium: a page of another origin is refused (${foreign})`);
+  } finally {
+    await browser.close();
+  }
+} catch (e) {
+  fail(e);
+} finally {
+  server.kill();
+}
+report("ws-clients");
