@@ -260,6 +260,18 @@ static int json(cadre_request *r)
     return cadre_respond_ref(r, 200, "application/json", out.data, out.len);
 }
 
+/* GET /ws: a WebSocket that sends every message back as it came, text or binary, up to 4 MiB. */
+static int ws_echo(cadre_request *r, cadre_ws *ws)
+{
+    (void)r;
+    cadre_ws_message m;
+    int rc;
+    while ((rc = cadre_ws_recv(ws, &m)) == 0)
+        if ((rc = cadre_ws_send(ws, m.type, m.data.ptr, m.data.len)) != 0)
+            break;
+    return rc == CADRE_ECLOSED || rc == CADRE_ECANCELED || rc == CADRE_ETIMEDOUT ? 0 : rc;
+}
+
 /* POST /echo: any JSON text back, re-serialized; anything that is not JSON (or not UTF-8) is a
  * 400 that says why. Nesting is allowed about as deep as Python's json module goes. */
 static int echo(cadre_request *r)
@@ -359,6 +371,7 @@ int main(int argc, char **argv)
     cadre_get(app, "/plaintext", plaintext);
     cadre_get(app, "/json", json);
     cadre_post(app, "/echo", echo);
+    cadre_websocket(app, "/ws", ws_echo, .max_message = 4 << 20);
     CADRE_ROUTE(app, POST, "/items", create_item, cadre_none, Item, ItemOut, .status = 201,
                 .tags = "items", .summary = "Create an item");
     CADRE_ROUTE(app, GET, "/items/{item_id}", read_item, ItemPath, cadre_none, ItemId,
