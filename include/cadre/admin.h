@@ -131,8 +131,8 @@ typedef struct cadre_admin_model_opts {
     const char *fieldsets;
     /** Rows the app's code writes, not people (a log, a queue's jobs): no add page and no "Add"
      *  link, and the change page shows the row without a form (403 to a POST), whatever the
-     *  user's permissions. Delete and the actions (cadre_admin_action, given a .permission of
-     *  their own) stay, each under its permission. */
+     *  user's permissions. Delete and the actions (cadre_admin_action) stay, each under its
+     *  permission (an action's default: the model's change permission). */
     bool view_only;
 } cadre_admin_model_opts;
 

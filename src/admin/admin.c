@@ -1647,11 +1647,12 @@ static int delete_page(cadre_request *r)
     F(string, post, CADRE_DEFAULT_STR(""))
 CADRE_SCHEMA(admin_action_form, ACTION_FIELDS)
 
-/* Whether the user may run action k of m. */
+/* Whether the user may run action k of m: its permission, else the model's change permission
+ * (a view-only model's too: an action is the app's code, not a form). */
 static bool may_run(cadre_request *r, const admin_model *m, size_t k)
 {
     return m->actions[k].permission ? cadre_has_perm(r, m->actions[k].permission, NULL)
-                                    : may(r, m, "change", NULL);
+                                    : cadre_model_allows(r, m->model, "change", NULL);
 }
 
 /* The selected rows the user may see (their ids, in *ids; the rows in *rows). */
