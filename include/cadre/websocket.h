@@ -110,8 +110,9 @@ typedef struct cadre_ws_opts {
      *  cadre_ws_recv closes the connection with 1001 and returns CADRE_ETIMEDOUT (0: never). */
     int idle_timeout_ms;
     /** The subprotocols the app speaks, comma-separated, by preference ("v2.chat, chat"): the
-     *  first of them the client offers (Sec-WebSocket-Protocol) is chosen (cadre_ws_protocol);
-     *  a client that offers none of them is refused 400. NULL: none is chosen. */
+     *  first of them the client offers (Sec-WebSocket-Protocol) is chosen (cadre_ws_protocol).
+     *  A client that offers none of them is accepted without one (cadre_ws_protocol NULL: the
+     *  handler decides, as RFC 6455 section 4.2.2 leaves it to the server). */
     const char *subprotocols;
 } cadre_ws_opts;
 

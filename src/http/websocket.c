@@ -20,6 +20,7 @@
 
 #define WS_OUT_HIGH (256 * 1024) /* a sender waits while more than this is queued */
 #define WS_CONTROL_MAX 125
+#define WS_CLOSE_WAIT_MS 5000 /* after our close frame, the client's answer is awaited this long */
 
 struct cadre_ws {
     cadre__slot *slot;
@@ -35,6 +36,7 @@ struct cadre_ws {
     bool reading;        /* the coroutine waits for input */
     bool sending;        /* the coroutine waits for the output to drain */
     uint64_t last_frame, last_message, ping_sent; /* ms (the worker's clock) */
+    uint64_t close_sent_at;
     cadre_arena scratch;
 };
 
@@ -416,6 +418,8 @@ static void send_close(cadre_ws *ws, int code, const char *reason)
     if (ws->close_sent)
         return;
     ws->close_sent = true;
+    cadre__worker_update_time(ws->slot->worker);
+    ws->close_sent_at = ws->slot->worker->now_ms;
     if (!ws->close_code)
         ws->close_code = code;
     uint8_t p[WS_CONTROL_MAX];
@@ -514,6 +518,8 @@ static int wait_ms(const cadre_ws *ws, uint64_t now)
         due = (ws->ping_sent ? ws->ping_sent : ws->last_frame) + (uint64_t)ws->o.ping_interval_ms;
     if (ws->o.idle_timeout_ms > 0 && ws->last_message + (uint64_t)ws->o.idle_timeout_ms < due)
         due = ws->last_message + (uint64_t)ws->o.idle_timeout_ms;
+    if (ws->close_sent && ws->close_sent_at + WS_CLOSE_WAIT_MS < due)
+        due = ws->close_sent_at + WS_CLOSE_WAIT_MS;
     if (due == UINT64_MAX)
         return -1;
     return due <= now ? 0 : due - now > INT32_MAX ? INT32_MAX : (int)(due - now);
@@ -578,6 +584,10 @@ static int fill(cadre_ws *ws, size_t want)
         cadre__worker_update_time(w);
     }
     uint64_t now = w->now_ms;
+    if (ws->close_sent && now >= ws->close_sent_at + WS_CLOSE_WAIT_MS) {
+        ws->closed = true; /* the client never answered our close: the connection ends */
+        return CADRE_ECLOSED;
+    }
     if (ws->o.idle_timeout_ms > 0 && now >= ws->last_message + (uint64_t)ws->o.idle_timeout_ms) {
         fail(ws, CADRE_WS_GOING_AWAY, "idle for too long");
         return CADRE_ETIMEDOUT;

@@ -186,6 +186,23 @@ class WebSocketTest(unittest.TestCase):
         self.assertEqual(int.from_bytes(frames[-1][1][:2], "big"), 1011)
         self.assertGreaterEqual(time.monotonic() - t, 0.35)
 
+    def test_a_close_left_unanswered_ends_the_connection(self):
+        # the server closes (4000); this client never answers: the TCP connection ends after
+        # the server's close wait (5 s), not at the next ping interval (30 s by default)
+        s = handshake(self.server.port, "/ws/close")
+        send_frame(s, 0x1, b"x")
+        frames = read_frames(s, until_close=True)
+        self.assertEqual(frames[0], (0x1, b"got 1 bytes"))
+        self.assertEqual(int.from_bytes(frames[-1][1][:2], "big"), 4000)
+        t = time.monotonic()
+        s.settimeout(15)
+        rest = b""
+        while chunk := s.recv(4096):  # bounded: the server closes, or the timeout raises
+            rest += chunk
+        s.close()
+        self.assertEqual(rest, b"")
+        self.assertTrue(4.5 <= time.monotonic() - t < 12, time.monotonic() - t)
+
     def test_subprotocol_negotiation(self):
         async def chosen(offer):
             async with self.connect("/ws/proto", subprotocols=offer) as ws:
