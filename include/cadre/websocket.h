@@ -153,6 +153,10 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg /* OUT */);
  * Sends a message (CADRE_WS_TEXT, which must be UTF-8, or CADRE_WS_BINARY) in one frame. It is
  * queued and written at once as far as the socket takes it; while more than 256 KiB wait for a
  * slow client the call suspends (a client that takes nothing for the write timeout is dropped).
+ * Another coroutine of the same worker thread may send on ws too (a broadcast to the sockets of
+ * a room): that call never waits; a client with more than 4 MiB waiting for it is dropped
+ * (CADRE_ECLOSED) and its own handler's cadre_ws_recv returns CADRE_ECLOSED. Never from
+ * another thread.
  * Returns 0, CADRE_ECLOSED (the connection is closed, or closing), CADRE_EINVAL (a bad type, or
  * text that is not UTF-8: nothing sent) or CADRE_ENOMEM.
  */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define WS_OUT_HIGH (256 * 1024) /* a sender waits while more than this is queued */
+#define WS_FOREIGN_MAX (4u << 20) /* past this, another coroutine's send drops the client */
 #define WS_CONTROL_MAX 125
 #define WS_CLOSE_WAIT_MS 5000 /* after our close frame, the client's answer is awaited this long */
 
@@ -369,6 +370,17 @@ static int push(cadre_ws *ws)
         return CADRE_ECLOSED;
     }
     cadre__conn_ws_timer(c);
+    if (cadre_current_request() != &ws->slot->req) {
+        /* another coroutine's send (a broadcast): it never waits on this connection's behalf;
+         * a client that lets WS_FOREIGN_MAX pile up is dropped instead */
+        if (c->out.len - c->out_off > WS_FOREIGN_MAX) {
+            cadre_log(CADRE_LOG_INFO, "websocket: a client that does not read was dropped "
+                                      "(%zu bytes waiting for it)", c->out.len - c->out_off);
+            cadre__conn_close(c);
+            return CADRE_ECLOSED;
+        }
+        return 0;
+    }
     /* bounded: each turn waits for the socket to take some, or the write timeout closes it */
     while ((c = conn_of(ws)) != NULL && c->out.len - c->out_off > WS_OUT_HIGH) {
         ws->sending = true;
