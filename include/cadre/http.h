@@ -106,6 +106,12 @@ void cadre_http_chunked_init(cadre_http_chunked *c);
 int cadre_http_chunked_decode(cadre_http_chunked *c, char *buf, size_t len, size_t *src, size_t *dst,
                               size_t max_body, cadre_http_error *err /* OUT */);
 
+/** The next element of a header's comma-separated list value (RFC 9110 section 5.6.1:
+ *  "gzip, chunked", "keep-alive, Upgrade") into *item, without the spaces and tabs around it;
+ *  *rest (start with the whole value) moves past it. Empty elements are skipped. Returns false
+ *  at the end. Allocates nothing: item points into the value. */
+bool cadre_http_list_next(cadre_slice *rest, cadre_slice *item);
+
 /** Writes t as an HTTP date, IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", RFC 9110 5.6.7), into
  *  out whatever the locale; returns its length (29). */
 size_t cadre_http_date(time_t t, char out[32]);

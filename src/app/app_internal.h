@@ -26,7 +26,6 @@ struct cadre__route {
     bool prefix;                    /* also matches every path below it (static files) */
     bool operational;               /* /livez, /readyz, /metrics: served by `worker` too */
     const void *data;               /* a plain route's r->route_data (static files: the mount) */
-    void *owned;                    /* freed with the route (a WebSocket route's settings) */
     cadre_guard *guards;            /* the groups' then its own, NULL-terminated (owned), or NULL */
     const cadre_guard *own_guards;  /* while adding: the route's own (the caller's) */
     unsigned auth;                  /* CADRE_AUTH_*: its own, else its group's (0: none) */

@@ -53,7 +53,6 @@ static void free_route(struct cadre__route *r)
     for (size_t i = 0; i < r->nsegs; i++)
         free(r->segs[i].text);
     free((void *)r->spec);
-    free(r->owned);
     free(r->segs);
     free(r->method);
     free(r->pattern);
@@ -653,17 +652,10 @@ static bool same_site(const cadre_request *r, cadre_slice origin)
 /* Whether origin is one of list's ("a, b"; "*": any). */
 static bool listed(const char *list, cadre_slice origin)
 {
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *s = p;
-        while (*p && *p != ',' && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - s);
-        if ((n == 1 && *s == '*') ||
-            (n && cadre_slice_ieq((cadre_slice){ s, n }, origin)))
+    cadre_slice item;
+    for (const char *p = list; p && cadre_list_next(&p, &item);)
+        if (cadre_slice_eq_cstr(item, "*") || cadre_slice_ieq(item, origin))
             return true;
-    }
     return false;
 }
 
@@ -699,7 +691,7 @@ int cadre__websocket(cadre_app *app, const cadre_ws_route_opts *o)
     }
     size_t ol = o->origins ? strlen(o->origins) + 1 : 0;
     size_t pl = o->subprotocols ? strlen(o->subprotocols) + 1 : 0;
-    struct ws_route *wr = calloc(1, sizeof *wr + ol + pl);
+    struct ws_route *wr = cadre_app_own(app, calloc(1, sizeof *wr + ol + pl));
     if (!wr) {
         cadre_app_config_error(app, o->file, o->line, "out of memory adding websocket %s", o->path);
         return CADRE_ENOMEM;
@@ -718,10 +710,9 @@ int cadre__websocket(cadre_app *app, const cadre_ws_route_opts *o)
         wr->ws.subprotocols = tail;
     }
     struct cadre__route r = { .handler = ws_route, .handler_name = "websocket",
-                              .own_guards = o->guards, .hidden = true, .data = wr, .owned = wr,
+                              .own_guards = o->guards, .hidden = true, .data = wr,
                               .auth = o->auth };
     if (o->name && !(r.name = strdup(o->name))) {
-        free(wr);
         cadre_app_config_error(app, o->file, o->line, "out of memory adding websocket %s", o->path);
         return CADRE_ENOMEM;
     }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* ---------------------------------------------------------------------------------------------
  * Security headers
@@ -96,19 +95,10 @@ struct cors {
 /* Whether item is in the comma-separated list (spaces around items ignored; case-insensitive). */
 static bool in_list(const char *list, cadre_slice item)
 {
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *s = p;
-        while (*p && *p != ',')
-            p++;
-        const char *e = p;
-        while (e > s && e[-1] == ' ')
-            e--;
-        if ((size_t)(e - s) == item.len && item.len && strncasecmp(s, item.ptr, item.len) == 0)
+    cadre_slice x;
+    for (const char *p = list; cadre_list_next(&p, &x);)
+        if (cadre_slice_ieq(x, item))
             return true;
-    }
     return false;
 }
 
@@ -125,19 +115,10 @@ static bool origin_allowed(const struct cors *c, cadre_slice origin)
 /* Every header of the preflight's Access-Control-Request-Headers allowed? */
 static bool headers_allowed(const struct cors *c, cadre_slice asked)
 {
-    const char *p = asked.ptr, *end = asked.ptr + asked.len;
-    while (p && p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        const char *s = p;
-        while (p < end && *p != ',')
-            p++;
-        const char *e = p;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        if (e > s && !in_list(c->headers, (cadre_slice){ s, (size_t)(e - s) }))
+    cadre_slice rest = asked, item;
+    while (cadre_http_list_next(&rest, &item))
+        if (!in_list(c->headers, item))
             return false;
-    }
     return true;
 }
 

@@ -76,9 +76,7 @@ static int fail(cadre_http_error *err, int status, const char *reason)
     return CADRE_HTTP_ERROR;
 }
 
-/* Iterates over the elements of a comma-separated list value (RFC 9110 5.6.1), skipping empty
- * ones. Returns false at the end. */
-static bool list_next(cadre_slice *rest, cadre_slice *item)
+bool cadre_http_list_next(cadre_slice *rest, cadre_slice *item)
 {
     const char *p = rest->ptr, *end = rest->ptr + rest->len;
     for (;;) {
@@ -335,7 +333,7 @@ int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const ca
         case 10:
             if (cadre_slice_ieq_cstr(nm, "connection")) {
                 cadre_slice rest = val, item;
-                while (list_next(&rest, &item)) {
+                while (cadre_http_list_next(&rest, &item)) {
                     if (cadre_slice_ieq_cstr(item, "close"))
                         conn_close = true;
                     else if (cadre_slice_ieq_cstr(item, "keep-alive"))
@@ -366,7 +364,7 @@ int cadre_http_parse_head(const char *buf, size_t len, size_t prev_len, const ca
                 have_te = true;
                 cadre_slice rest = val, item;
                 bool any = false;
-                while (list_next(&rest, &item)) {
+                while (cadre_http_list_next(&rest, &item)) {
                     any = true;
                     te_last_chunked = cadre_slice_ieq_cstr(item, "chunked");
                     if (te_last_chunked)

@@ -171,24 +171,13 @@ int cadre_ws_accept_key(cadre_slice key, char out[29])
  * every header of that name is looked at. */
 static bool has_token(const cadre_request *r, const char *name, const char *token)
 {
-    size_t tl = strlen(token);
     for (size_t i = 0; i < r->head.num_headers; i++) {
-        const cadre_header *h = &r->head.headers[i];
-        if (!cadre_slice_ieq_cstr(h->name, name))
+        if (!cadre_slice_ieq_cstr(r->head.headers[i].name, name))
             continue;
-        const char *p = h->value.ptr, *end = p + h->value.len;
-        while (p < end) {
-            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-                p++;
-            const char *s = p;
-            while (p < end && *p != ',')
-                p++;
-            const char *e = p;
-            while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-                e--;
-            if (cadre_slice_ieq_cstr((cadre_slice){ s, (size_t)(e - s) }, token) && tl == (size_t)(e - s))
+        cadre_slice rest = r->head.headers[i].value, item;
+        while (cadre_http_list_next(&rest, &item))
+            if (cadre_slice_ieq_cstr(item, token))
                 return true;
-        }
     }
     return false;
 }
@@ -212,17 +201,11 @@ static bool key_valid(cadre_slice k)
  * request's arena, or NULL. */
 static const char *choose_protocol(cadre_request *r, const char *ours)
 {
-    for (const char *p = ours; p && *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *s = p;
-        while (*p && *p != ',' && *p != ' ')
-            p++;
-        if (p == s)
-            break;
-        char *name = cadre_arena_strndup(r->arena, s, (size_t)(p - s));
-        if (name && has_token(r, "Sec-WebSocket-Protocol", name))
-            return name;
+    cadre_slice name;
+    for (const char *p = ours; p && cadre_list_next(&p, &name);) {
+        char *text = cadre_arena_strndup(r->arena, name.ptr, name.len);
+        if (text && has_token(r, "Sec-WebSocket-Protocol", text))
+            return text;
     }
     return NULL;
 }

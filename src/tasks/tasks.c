@@ -90,24 +90,19 @@ static bool queue_ok(const char *s, size_t n)
 static const char *split_queues(tasks_state *ts, const char *list)
 {
     size_t n = 0;
-    for (const char *p = list; *p;) {
-        size_t len = strcspn(p, ",");
-        if (!queue_ok(p, len))
+    cadre_slice q;
+    for (const char *p = list; cadre_list_next(&p, &q); n++)
+        if (!queue_ok(q.ptr, q.len))
             return "queues: names of 1 to 100 letters, digits, '_', '.' or '-', comma-separated "
                    "(\"default,mail\")";
-        n++;
-        p += len + (p[len] == ',');
-    }
     ts->queues = n ? cadre_app_own(ts->app, calloc(n, sizeof *ts->queues)) : NULL;
     if (n && !ts->queues)
         return "out of memory";
-    for (const char *p = list; *p;) {
-        size_t len = strcspn(p, ",");
-        char *q = cadre_app_own(ts->app, strndup(p, len));
-        if (!q)
+    for (const char *p = list; cadre_list_next(&p, &q);) {
+        char *name = cadre_app_own(ts->app, strndup(q.ptr, q.len));
+        if (!name)
             return "out of memory";
-        ts->queues[ts->nqueues++] = q;
-        p += len + (p[len] == ',');
+        ts->queues[ts->nqueues++] = name;
     }
     return NULL;
 }
