@@ -166,7 +166,7 @@ int cadre_ws_send(cadre_ws *ws, int type, const void *data, size_t len);
 int cadre_ws_send_text(cadre_ws *ws, const char *text);
 
 /**
- * Starts the closing handshake with code (1000–1003, 1007–1011 or 3000–4999) and reason (UTF-8,
+ * Starts the closing handshake with code (1000–1003, 1007–1014 or 3000–4999) and reason (UTF-8,
  * at most 123 bytes; NULL for none); the client's answer is awaited by cadre_ws_recv (which then
  * returns CADRE_ECLOSED) or, when the handler returns, by the server. Returns 0, CADRE_ECLOSED
  * (closed or closing already) or CADRE_EINVAL (a code or reason that may not be sent).

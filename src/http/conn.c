@@ -103,6 +103,8 @@ void cadre__conn_close(cadre__conn *c)
     c->dead = true;
     cadre__timer_clear(c);
     cadre__link_remove(&c->all);
+    if (c->state == CS_WS)
+        cadre__ws_conn_closed(c);
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;

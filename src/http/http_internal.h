@@ -230,6 +230,9 @@ int cadre__conn_flush(cadre__conn *c);
 void cadre__ws_drive(cadre__conn *c);
 void cadre__conn_ws_timer(cadre__conn *c);
 void cadre__ws_end(cadre__conn *c, cadre__slot *s);
+/* A CS_WS connection closing: its input buffer goes to the WebSocket (a message in it stays
+ * valid until the handler's next cadre_ws_recv, as promised). */
+void cadre__ws_conn_closed(cadre__conn *c);
 /* Shutdown: closes the connection now if it has no request in flight. */
 void cadre__conn_shutdown_idle(cadre__conn *c);
 

@@ -29,6 +29,8 @@ struct cadre_ws {
     const char *protocol;
     size_t in_max;       /* the input buffer's bound: one frame of max_message and a head */
     cadre_buf msg;       /* a fragmented message being reassembled (malloc) */
+    cadre_buf held;      /* the input buffer of a connection closed under the handler: the
+                            message returned last may lie in it */
     int msg_type;        /* its type while one is in progress, else 0 */
     bool msg_returned;   /* msg holds the message returned last: emptied at the next recv */
     int close_code;      /* received, else sent; 0 while open */
@@ -214,6 +216,7 @@ static void ws_release(void *arg)
 {
     cadre_ws *ws = arg;
     cadre_buf_free(&ws->msg);
+    cadre_buf_free(&ws->held);
     cadre_arena_free(&ws->scratch);
 }
 
@@ -395,8 +398,6 @@ static int queue_frame(cadre_ws *ws, int opcode, const void *data, size_t len)
             h[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
         n = 10;
     }
-    if (c->out_off && c->out_off == c->out.len)
-        c->out.len = c->out_off = 0;
     if (!c->out.data)
         cadre__buf_acquire(c->worker, &c->out, (size_t)1 << 30);
     if (cadre_buf_reserve(&c->out, n + len) != 0)
@@ -463,7 +464,7 @@ int cadre_ws_send_text(cadre_ws *ws, const char *text)
 
 int cadre_ws_close(cadre_ws *ws, int code, const char *reason)
 {
-    if (!ws || !code_sendable(code) || code == 1004 || code == 1005 || code == 1006 ||
+    if (!ws || !code_sendable(code) ||
         (reason && (strlen(reason) > WS_CONTROL_MAX - 2 || !cadre_utf8_valid(reason, strlen(reason)))))
         return CADRE_EINVAL;
     if (ws->close_sent || !conn_of(ws))
@@ -560,10 +561,8 @@ static int fill(cadre_ws *ws, size_t want)
             return lost(ws); /* EOF without a close frame, or a reset */
         }
     }
-    if (c->eof || c->rdhup) {
-        if (!c->can_read)
-            return lost(ws);
-    }
+    if ((c->eof || c->rdhup) && !c->can_read)
+        return lost(ws); /* nothing more will come */
     if (c->in.len == c->in_off) /* an idle connection holds no input buffer */
         cadre__buf_release(w, &c->in);
     cadre__worker_update_time(w);
@@ -576,7 +575,6 @@ static int fill(cadre_ws *ws, size_t want)
             return lost(ws);
         if (rc != CADRE_ETIMEDOUT)
             return 0; /* input, or the stop: the caller looks */
-        cadre__worker_update_time(w);
     }
     uint64_t now = w->now_ms;
     if (ws->close_sent && now >= ws->close_sent_at + WS_CLOSE_WAIT_MS) {
@@ -650,8 +648,7 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
         size_t n = (size_t)f.len;
         cadre_ws_unmask(p, n, f.mask, 0);
         c->in_off += want;
-        cadre__worker_update_time(w);
-        ws->last_frame = w->now_ms;
+        ws->last_frame = w->now_ms; /* the loop's clock: no system call per frame */
         ws->ping_sent = 0;
         switch (f.opcode) {
         case CADRE_WS_PING: {
@@ -740,6 +737,14 @@ void cadre__ws_drive(cadre__conn *c)
             cadre__slot_wake(s);
     }
     cadre__conn_ws_timer(c);
+}
+
+void cadre__ws_conn_closed(cadre__conn *c)
+{
+    if (c->ws && c->in.data) {
+        c->ws->held = c->in; /* freed with the request, not reused by another connection */
+        c->in = (cadre_buf){ 0 };
+    }
 }
 
 void cadre__ws_end(cadre__conn *c, cadre__slot *s)
