@@ -37,6 +37,9 @@ import threading
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from served import Served  # noqa: E402  (tests/lib)
+
 APP = sys.argv.pop(1) if len(sys.argv) > 1 else None
 TIMEOUT = 10.0  # seconds, for every socket operation and every wait
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # section 1.3
@@ -345,45 +348,14 @@ class WS:
 # The server
 # ------------------------------------------------------------------------------------------------
 
-class Server:
+class Server(Served):
     """One wsapp serving on a free port; its log lines drained (a full pipe would block it)."""
 
     def __init__(self, *args):
-        self.proc = subprocess.Popen([APP, "serve", "--port", "0", "--workers", "1", *args],
-                                     stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self.lines, self.port = [], None
-        deadline = time.monotonic() + 15
-        while self.port is None and time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.lines.append(line)
-            m = re.search(r"listening on http://[^:]+:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-        if self.port is None:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("wsapp did not start:\n" + "".join(self.lines))
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.append(line)
+        super().__init__([APP, "serve", "--port", "0", "--workers", "1", *args])
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.reader.join(5)
-        if not self.reader.is_alive():
-            self.proc.stderr.close()
-
+        super().stop(timeout=TIMEOUT)
 
 def setUpModule():
     global SERVER

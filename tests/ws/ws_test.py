@@ -6,73 +6,30 @@ the upgrade, a slow reader (the sender waits, nothing is lost), 10,000 idle sock
 worker. Every wait is bounded.    ws_test.py WSAPP_BINARY"""
 import asyncio
 import os
-import re
 import resource
 import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from served import Served  # noqa: E402  (tests/lib)
 import websockets  # Debian's python3-websockets: this file runs under /usr/bin/python3
 
 APP = sys.argv.pop(1) if len(sys.argv) > 1 else None
 TIMEOUT = 20
 
 
-class Server:
+class Server(Served):
     """wsapp serving on a free port; its log lines kept."""
 
     def __init__(self, workers=1):
-        self.proc = subprocess.Popen([APP, "serve", "--port", "0", "--workers", str(workers),
-                                      "--shutdown-timeout", "5000"],
-                                     stderr=subprocess.PIPE, text=True)
-        self.lines, self.port = [], None
-        deadline = time.monotonic() + 15
-        while self.port is None and time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.lines.append(line)
-            m = re.search(r"listening on http://[^:]+:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-        if self.port is None:
-            self.proc.kill()
-            raise AssertionError("wsapp did not start:\n" + "".join(self.lines))
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.append(line)
+        super().__init__([APP, "serve", "--port", "0", "--workers", str(workers),
+                          "--shutdown-timeout", "5000"])
 
     def url(self, path):
         return f"ws://127.0.0.1:{self.port}{path}"
-
-    def sanitized(self):
-        """Whether the server is an ASan build (its memory is then not what it would be)."""
-        with open(f"/proc/{self.proc.pid}/maps") as f:
-            return "libasan" in f.read()
-
-    def rss_kib(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.reader.join(5)
-        if not self.reader.is_alive():
-            self.proc.stderr.close()
-
 
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, TIMEOUT))
