@@ -99,9 +99,13 @@ int cadre_ws_accept_key(cadre_slice key, char out[29]);
 
 typedef struct cadre_ws cadre_ws;
 
+/** The largest max_message (1 GiB): a message is held whole in memory. */
+#define CADRE_WS_MAX_MESSAGE ((size_t)1 << 30)
+
 typedef struct cadre_ws_opts {
-    /** The longest message taken, reassembled from its fragments (1 MiB): a longer one closes
-     *  the connection with 1009 as soon as its length is known. */
+    /** The longest message taken, reassembled from its fragments (1 MiB; at most
+     *  CADRE_WS_MAX_MESSAGE): a longer one closes the connection with 1009 as soon as its
+     *  length is known. */
     size_t max_message;
     /** After this long without a frame from the client, it is pinged; after as long again
      *  without one (a pong, any frame), it is closed with 1011 (30000; -1: never). */

@@ -683,6 +683,12 @@ int cadre__websocket(cadre_app *app, const cadre_ws_route_opts *o)
                                o->path ? o->path : "?");
         return CADRE_EINVAL;
     }
+    if (o->max_message > CADRE_WS_MAX_MESSAGE) {
+        cadre_app_config_error(app, o->file, o->line, "websocket %s: max_message is at most "
+                               "CADRE_WS_MAX_MESSAGE (1 GiB): a message is held whole in memory",
+                               o->path ? o->path : "?");
+        return CADRE_EINVAL;
+    }
     if (o->ping_interval_ms < -1 || o->idle_timeout_ms < 0) {
         cadre_app_config_error(app, o->file, o->line, "websocket %s: ping_interval_ms (-1 or "
                                "more) and idle_timeout_ms (0 or more) out of range",

@@ -299,6 +299,8 @@ int cadre__ws_accept(cadre_request *r, const cadre_ws_opts *opts, cadre_ws **out
     *ws = (cadre_ws){ .slot = s, .o = *opts };
     if (!ws->o.max_message)
         ws->o.max_message = 1u << 20;
+    if (ws->o.max_message > CADRE_WS_MAX_MESSAGE)
+        ws->o.max_message = CADRE_WS_MAX_MESSAGE; /* and in_max below cannot wrap */
     if (!ws->o.ping_interval_ms)
         ws->o.ping_interval_ms = 30000;
     ws->in_max = ws->o.max_message + 14 + CADRE__BUF_SIZE;
