@@ -90,7 +90,9 @@ void cadre_ws_unmask(uint8_t *data, size_t len, const uint8_t mask[4], size_t of
 int cadre_ws_parse_close(const uint8_t *payload, size_t len, int *code);
 
 /** The value of Sec-WebSocket-Accept for a Sec-WebSocket-Key (section 4.2.2): base64 of the SHA-1
- *  of the key and the RFC's GUID, 28 characters and a NUL, into out. Returns 0 or CADRE_ESYSTEM. */
+ *  of the key and the RFC's GUID, 28 characters and a NUL, into out. libcrypto (libssl3) is
+ *  loaded at the first call. Returns 0, CADRE_EINVAL (a key over 92 bytes), CADRE_EUNSUPPORTED
+ *  (libcrypto cannot be loaded: logged) or CADRE_ESYSTEM. */
 int cadre_ws_accept_key(cadre_slice key, char out[29]);
 
 /* ---------------------------------------------------------------------------------------------

@@ -12,8 +12,10 @@
 
 #include <cadre/websocket.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -151,6 +153,36 @@ int cadre_ws_parse_close(const uint8_t *payload, size_t len, int *code)
     return 0;
 }
 
+/* libcrypto, for the handshake's SHA-1, is loaded at the first handshake (as libpq is at the
+ * first PostgreSQL connection): linked, it costs every app 1.4 MB of memory at start, WebSockets
+ * or not. */
+#define CRYPTO_FUNCTIONS(X) X(EVP_Digest) X(EVP_sha1) X(EVP_EncodeBlock)
+
+static struct {
+#define CRYPTO_POINTER(f) __typeof__(&f) f;
+    CRYPTO_FUNCTIONS(CRYPTO_POINTER)
+#undef CRYPTO_POINTER
+} crypto;
+
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+static const char *crypto_error; /* why libcrypto could not be loaded, or NULL */
+
+static void crypto_load(void)
+{
+    void *h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        crypto_error = "libcrypto.so.3 cannot be loaded (install the libssl3 package)";
+        return;
+    }
+#define CRYPTO_RESOLVE(f)                                                                          \
+    if (!(*(void **)&crypto.f = dlsym(h, #f))) {                                                  \
+        crypto_error = "libcrypto.so.3 lacks " #f;                                                 \
+        return;                                                                                    \
+    }
+    CRYPTO_FUNCTIONS(CRYPTO_RESOLVE)
+#undef CRYPTO_RESOLVE
+}
+
 int cadre_ws_accept_key(cadre_slice key, char out[29])
 {
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -158,11 +190,17 @@ int cadre_ws_accept_key(cadre_slice key, char out[29])
     unsigned int mdlen = 0;
     if (key.len + sizeof guid - 1 > sizeof in)
         return CADRE_EINVAL;
+    pthread_once(&crypto_once, crypto_load);
+    if (crypto_error) {
+        cadre_log(CADRE_LOG_ERROR, "websocket: %s", crypto_error);
+        return CADRE_EUNSUPPORTED;
+    }
     memcpy(in, key.ptr, key.len);
     memcpy(in + key.len, guid, sizeof guid - 1);
-    if (!EVP_Digest(in, key.len + sizeof guid - 1, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+    if (!crypto.EVP_Digest(in, key.len + sizeof guid - 1, md, &mdlen, crypto.EVP_sha1(), NULL) ||
+        mdlen != 20)
         return CADRE_ESYSTEM;
-    return EVP_EncodeBlock((unsigned char *)out, md, 20) == 28 ? 0 : CADRE_ESYSTEM;
+    return crypto.EVP_EncodeBlock((unsigned char *)out, md, 20) == 28 ? 0 : CADRE_ESYSTEM;
 }
 
 /* ---------------------------------------------------------------------------------------------
