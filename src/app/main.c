@@ -529,6 +529,12 @@ int cadre_main(cadre_app *app, int argc, char **argv)
     while (k < app->ncommands && strcmp(cmd, app->commands[k].name) != 0)
         k++;
     if (k == app->ncommands) {
+        /* a module whose set-up failed has not added its commands: its errors come first */
+        cadre_log_configure(CADRE_LOG_INFO, CADRE_LOG_PLAIN, -1);
+        size_t errors = cadre_app_check(app);
+        if (errors)
+            fprintf(stderr, "error: %zu configuration error(s) above: a module they stopped may "
+                            "be the one that adds \"%s\"\n", errors, cmd);
         fprintf(stderr, "error: unknown command \"%s\"; the commands are:", cmd);
         for (size_t i = 0; i < app->ncommands; i++)
             fprintf(stderr, "%s %s", i ? "," : "", app->commands[i].name);

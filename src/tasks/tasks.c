@@ -254,7 +254,8 @@ cadre_module *cadre__tasks(cadre_app *app, cadre_db *db, const cadre_tasks_opts 
     ts->pg = strcmp(cadre_db_engine(db), "postgresql") == 0;
     ts->rng = (uint64_t)getpid() * UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)time(NULL);
     if ((bad = split_queues(ts, o.queues)) != NULL) {
-        cadre_app_config_error(app, file, line, "cadre_tasks: %s", bad);
+        cadre_app_config_error(app, file, line, "cadre_tasks: %s%s", o.queues == envq ?
+                               "$CADRE_TASKS_QUEUES: " : "", bad);
         return NULL;
     }
     if (ts->nqueues && !(ts->claim_sql = claim_sql(ts))) {

@@ -281,6 +281,19 @@ class TasksTest(unittest.TestCase):
         self.assertIn('cadre_task_schedule(work, "0 0 30 2 *"): names no minute in the next '
                       'five years', out.stderr)
 
+    def test_bad_queues_are_said_before_the_missing_worker_command(self):
+        # the module that adds `worker` stopped at its set-up: its error comes first
+        out = command("worker", "--port", "0", env={"CADRE_TASKS_QUEUES": "default,m@il"})
+        self.assertEqual(out.returncode, 2)
+        err = out.stderr
+        self.assertIn("cadre_tasks: $CADRE_TASKS_QUEUES: queues: names of 1 to 100 letters", err)
+        self.assertIn('1 configuration error(s) above: a module they stopped may be the one that '
+                      'adds "worker"', err)
+        self.assertLess(err.index("CADRE_TASKS_QUEUES"), err.index('unknown command "worker"'))
+        # spaces around the names are fine
+        out = command("tasks", "--limit", "1", env={"CADRE_TASKS_QUEUES": "default, mail"})
+        self.assertEqual(out.returncode, 0, out.stderr)
+
     def test_worker_runs_jobs_without_the_apps_routes(self):
         web = self.start(CADRE_TASKS_CONCURRENCY=0)  # enqueues only
         worker = self.start(cmd="worker")
