@@ -193,6 +193,54 @@ cadre_request *cadre_ws_request(cadre_ws *ws);
 /** An arena emptied at each cadre_ws_recv: per-message memory on a long-lived connection. */
 cadre_arena *cadre_ws_scratch(cadre_ws *ws);
 
+/* ---------------------------------------------------------------------------------------------
+ * Topics: a message published from any thread reaches every socket subscribed, on every worker
+ *
+ *     // the handler of a page's socket: it hears what happens to product 42
+ *     cadre_ws_subscribe(ws, "product:42");
+ *     while (cadre_ws_recv(ws, &m) == 0) ...
+ *
+ *     // anywhere else: another request, a task, a thread of one's own
+ *     cadre_ws_publish_text("product:42", "{\"stock\": 3}");
+ *
+ * What Django needs Channels and Redis for, inside the process: each worker thread keeps its own
+ * sockets' subscriptions; a publish copies the message once and hands it to every worker that
+ * has subscriptions, which queues it on each subscribed socket on its loop's next turn. Messages
+ * from one publisher reach a socket in the order they were published. Delivery is to the sockets
+ * subscribed when the worker takes the message: at most once, never waiting for a slow client
+ * (one with more than 4 MiB waiting for it is dropped, as another coroutine's cadre_ws_send
+ * drops it). Only this process's sockets hear it: instances behind a load balancer each publish
+ * to their own.
+ * ------------------------------------------------------------------------------------------- */
+
+/** The largest message cadre_ws_publish takes (1 MiB). */
+#define CADRE_WS_PUBLISH_MAX ((size_t)1 << 20)
+
+/**
+ * Subscribes ws to topic (1 to 255 bytes of UTF-8, matched exactly); again is a no-op. Called on
+ * the socket's worker thread (its handler, or another coroutine there). The subscription ends
+ * with cadre_ws_unsubscribe or when the handler returns. Returns 0, CADRE_EINVAL (no topic, or a
+ * bad one), CADRE_ESTATE (another thread) or CADRE_ENOMEM.
+ */
+int cadre_ws_subscribe(cadre_ws *ws, const char *topic);
+
+/** Ends ws's subscription to topic. Returns 0, CADRE_ENOTFOUND (it was not subscribed),
+ *  CADRE_EINVAL or CADRE_ESTATE (another thread). */
+int cadre_ws_unsubscribe(cadre_ws *ws, const char *topic);
+
+/**
+ * Publishes a message (CADRE_WS_TEXT, UTF-8, or CADRE_WS_BINARY; at most CADRE_WS_PUBLISH_MAX
+ * bytes) to topic, from any thread; data is copied. Never waits. Returns 0 (queued for every
+ * worker with subscriptions — none, or no server running in this process, is 0 too),
+ * CADRE_EINVAL (a bad topic, type or size, or text that is not UTF-8: nothing published),
+ * CADRE_ENOMEM, or CADRE_EBUSY when a worker's mailbox held 64 MiB it has not taken (a worker
+ * stuck: its sockets miss the message, logged once per episode; the others have it).
+ */
+int cadre_ws_publish(const char *topic, int type, const void *data, size_t len);
+
+/** cadre_ws_publish of a NUL-terminated text. */
+int cadre_ws_publish_text(const char *topic, const char *text);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,12 +2,14 @@
  * Private declarations of the http module: workers, connections, request slots. Never installed.
  *
  * Ownership: a worker owns its connections, its request slots (coroutine + arena + request) and
- * its pools of I/O buffers. Nothing here is shared between workers except the read-only config
- * and the dispatch function, so the hot path takes no lock.
+ * its pools of I/O buffers. Nothing here is shared between workers except the read-only config,
+ * the dispatch function and the WebSocket topics' mailboxes (hub.c: a lock taken by publishers,
+ * and by the worker only when woken for one), so the hot path takes no lock.
  */
 #ifndef CADRE_HTTP_INTERNAL_H
 #define CADRE_HTTP_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <cadre/http.h>
 
@@ -19,7 +21,7 @@
 #define CADRE__MAX_HEADERS 128 /* array capacity; cadre_http_limits.max_headers applies too */
 
 /* What an epoll event's data.ptr points to: each of these structs starts with a kind. */
-enum cadre__io_kind { IO_LISTEN = 1, IO_CONN, IO_WAKE, IO_WAIT };
+enum cadre__io_kind { IO_LISTEN = 1, IO_CONN, IO_WAKE, IO_WAIT, IO_HUB };
 
 typedef struct cadre__worker cadre__worker;
 typedef struct cadre__conn cadre__conn;
@@ -190,6 +192,18 @@ struct cadre__worker {
     cadre__conn *again; /* connections that still had input when their turn ended */
     cadre__slot *ready; /* woken slots to resume after this turn's events */
     cadre_header scratch[CADRE__MAX_HEADERS];
+    /* WebSocket topics (hub.c): this worker's subscriptions (its thread's alone), how many
+     * (read by publishers), and its mailbox of messages published from any thread */
+    struct cadre__topics *topics;
+    atomic_size_t num_subs;
+    pthread_mutex_t box_lock;
+    CADRE_VEC(struct cadre__pub *) box;
+    size_t box_bytes;
+    bool box_full;
+    int box_fd; /* eventfd: the mailbox has messages */
+    struct {
+        int kind;
+    } box_io;
 };
 
 /* worker lifecycle (server.c) */
@@ -233,6 +247,22 @@ void cadre__ws_end(cadre__conn *c, cadre__slot *s);
 /* A CS_WS connection closing: its input buffer goes to the WebSocket (a message in it stays
  * valid until the handler's next cadre_ws_recv, as promised). */
 void cadre__ws_conn_closed(cadre__conn *c);
+/* WebSocket topics (hub.c). A socket's subscriptions, its worker, a message queued on it for a
+ * sender that is not its handler (never waits; text already checked). */
+typedef struct cadre__sub cadre__sub;
+cadre__sub **cadre__ws_subs(struct cadre_ws *ws);
+cadre__worker *cadre__ws_worker(struct cadre_ws *ws);
+int cadre__ws_send_shared(struct cadre_ws *ws, int type, const void *data, size_t len);
+/* The worker this thread runs, or NULL (server.c). */
+cadre__worker *cadre__this_worker(void);
+int cadre__hub_init(cadre__worker *w);
+void cadre__hub_destroy(cadre__worker *w);
+/* Delivers the worker's mailbox (its eventfd was readable). */
+void cadre__hub_drain(cadre__worker *w);
+/* Ends the socket's subscriptions (its handler ended). */
+void cadre__hub_drop_ws(cadre__worker *w, struct cadre_ws *ws);
+/* The running server's workers, for publishers (NULL, 0: none). */
+void cadre__hub_attach(cadre__worker *ws, int n);
 /* Shutdown: closes the connection now if it has no request in flight. */
 void cadre__conn_shutdown_idle(cadre__conn *c);
 

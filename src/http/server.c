@@ -482,6 +482,11 @@ int cadre__worker_init(cadre__worker *w, int id, const cadre_server_config *cfg,
     }
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->wake_io };
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev);
+    if (cadre__hub_init(w) != 0) {
+        close(w->wake_fd);
+        close(w->epfd);
+        return CADRE_ESYSTEM;
+    }
     w->spare_fd = open_spare();
     cadre__worker_update_time(w);
     cadre__update_date(w);
@@ -541,6 +546,7 @@ void cadre__worker_destroy(cadre__worker *w)
         close(w->listen_fd);
     if (w->spare_fd >= 0)
         close(w->spare_fd);
+    cadre__hub_destroy(w);
     close(w->wake_fd);
     close(w->epfd);
 }
@@ -785,6 +791,9 @@ void cadre__worker_poll(cadre__worker *w, int max_wait_ms)
                 begin_stop(w);
             break;
         }
+        case IO_HUB:
+            cadre__hub_drain(w);
+            break;
         default:
             break;
         }
@@ -1155,6 +1164,11 @@ static atomic_bool force_stop;
 
 static _Thread_local cadre__worker *this_worker; /* the worker this thread runs, or NULL */
 
+cadre__worker *cadre__this_worker(void)
+{
+    return this_worker;
+}
+
 int cadre_spawn(cadre_background_fn fn, void *ctx)
 {
     cadre__worker *w = this_worker;
@@ -1383,6 +1397,7 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
     }
     for (int i = 0; i < handed; i++)
         close(3 + i); /* the workers hold their own descriptors of them */
+    cadre__hub_attach(ws, inited); /* publishers reach them from now on */
     for (int i = 0; i < nw; i++) {
         if (pthread_create(&th[i], NULL, worker_thread, &ws[i]) != 0) {
             rc = CADRE_ESYSTEM;
@@ -1487,6 +1502,7 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
         cadre_log(CADRE_LOG_INFO, "stopped");
 
 out:
+    cadre__hub_attach(NULL, 0);
     for (int i = 0; i < inited; i++)
         cadre__worker_destroy(&ws[i]);
     if (sfd >= 0)

@@ -43,6 +43,7 @@ struct cadre_ws {
     uint64_t last_frame, last_message, ping_sent; /* ms (the worker's clock) */
     uint64_t close_sent_at;
     cadre_arena scratch;
+    cadre__sub *subs; /* its topics (hub.c) */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -253,6 +254,7 @@ static const char *choose_protocol(cadre_request *r, const char *ours)
 static void ws_release(void *arg)
 {
     cadre_ws *ws = arg;
+    cadre__hub_drop_ws(ws->slot->worker, ws);
     cadre_buf_free(&ws->msg);
     cadre_buf_free(&ws->held);
     cadre_arena_free(&ws->scratch);
@@ -493,8 +495,25 @@ int cadre_ws_send(cadre_ws *ws, int type, const void *data, size_t len)
         return CADRE_ECLOSED;
     if (type == CADRE_WS_TEXT && !cadre_utf8_valid(data, len))
         return CADRE_EINVAL;
+    return cadre__ws_send_shared(ws, type, data, len);
+}
+
+int cadre__ws_send_shared(cadre_ws *ws, int type, const void *data, size_t len)
+{
+    if (ws->close_sent || !conn_of(ws))
+        return CADRE_ECLOSED;
     int rc = queue_frame(ws, type, data, len);
     return rc ? rc : push(ws);
+}
+
+cadre__sub **cadre__ws_subs(cadre_ws *ws)
+{
+    return &ws->subs;
+}
+
+cadre__worker *cadre__ws_worker(cadre_ws *ws)
+{
+    return ws->slot->worker;
 }
 
 int cadre_ws_send_text(cadre_ws *ws, const char *text)

@@ -74,3 +74,8 @@ class Served:
         self.reader.join(5)
         if not self.reader.is_alive():
             self.proc.stderr.close()
+        # a sanitizer build's report (a leak found at exit, a use after free) fails the test
+        report = [l for l in self.lines if "ERROR: AddressSanitizer" in l or
+                  "ERROR: LeakSanitizer" in l or "runtime error:" in l]
+        if report:
+            raise AssertionError("the sanitizers reported:\n" + "".join(self.lines[-60:]))

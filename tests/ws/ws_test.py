@@ -3,7 +3,8 @@
 text and binary up to 4 MiB, many clients at once, the server's close codes (its own close, a
 failing handler, idle, an unanswered ping, the stop), subprotocols, guards and origins before
 the upgrade, a slow reader (the sender waits, nothing is lost), 10,000 idle sockets held by one
-worker. Every wait is bounded.    ws_test.py WSAPP_BINARY"""
+worker; topics: a message published from a request or another thread reaches the sockets
+subscribed on every worker, in order, and no other. Every wait is bounded.    ws_test.py WSAPP_BINARY"""
 import asyncio
 import os
 import resource
@@ -12,6 +13,9 @@ import socket
 import sys
 import time
 import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from served import Served  # noqa: E402  (tests/lib)
@@ -226,6 +230,116 @@ class WebSocketTest(unittest.TestCase):
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
             s.sendall(b"GET /plain HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
             self.assertTrue(recv_head(s).startswith(b"HTTP/1.1 200 "))
+
+
+class TopicsTest(unittest.TestCase):
+    """cadre_ws_publish across two worker threads (wsapp's /ws/topic and POST /publish)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(workers=2)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def publish(self, topic, body, **params):
+        q = urllib.parse.urlencode({"t": topic, **params})
+        req = urllib.request.Request(f"http://127.0.0.1:{self.server.port}/publish?{q}",
+                                     data=body if isinstance(body, bytes) else body.encode(),
+                                     method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as res:
+                return res.status, res.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    async def subscribers(self, topics, min_threads=2, limit=64):
+        """Sockets subscribed to topics, opened until they are on min_threads worker threads
+        (connections are spread over the workers by the kernel; bounded by limit)."""
+        socks, threads = [], set()
+        while len(socks) < limit and (len(threads) < min_threads or len(socks) < 8):
+            ws = await websockets.connect(self.server.url(f"/ws/topic?t={topics}"),
+                                          open_timeout=10)
+            ready = await ws.recv()
+            self.assertTrue(ready.startswith("ready "), ready)
+            threads.add(ready.split()[1])
+            socks.append(ws)
+        self.assertGreaterEqual(len(threads), min_threads,
+                                f"{limit} connections all went to one worker")
+        return socks
+
+    def test_publish_reaches_subscribers_on_every_worker_and_no_one_else(self):
+        async def go():
+            socks = await self.subscribers("news,all")
+            other = await websockets.connect(self.server.url("/ws/topic?t=sport,all"))
+            await other.recv()
+            try:
+                self.assertEqual(self.publish("news", "héllo"), (200, '{"rc": "0"}\n'))
+                self.assertEqual(self.publish("news", b"\x00\xff", binary="1")[0], 200)
+                self.assertEqual(self.publish("all", "to all")[0], 200)
+                for ws in socks:
+                    self.assertEqual(await ws.recv(), "héllo")
+                    self.assertEqual(await ws.recv(), b"\x00\xff")
+                    self.assertEqual(await ws.recv(), "to all")
+                # the other socket's first message is the one to a topic it has: it never saw news
+                self.assertEqual(await other.recv(), "to all")
+            finally:
+                for ws in socks + [other]:
+                    await ws.close()
+        run(go())
+
+    def test_publish_from_another_thread_in_order(self):
+        async def go():
+            socks = await self.subscribers("ticks")
+            try:
+                self.assertEqual(self.publish("ticks", "tick", count="200", thread="1")[0], 200)
+                for ws in socks:
+                    got = [await ws.recv() for _ in range(200)]
+                    self.assertEqual(got, [f"tick {i}" for i in range(200)])
+            finally:
+                for ws in socks:
+                    await ws.close()
+        run(go())
+
+    def test_subscribe_and_unsubscribe_while_connected(self):
+        async def go():
+            async with websockets.connect(self.server.url("/ws/topic?t=a")) as ws:
+                await ws.recv()
+                await ws.send("sub b")
+                self.assertEqual(await ws.recv(), "sub b: 0")
+                await ws.send("sub b")  # again: a no-op
+                self.assertEqual(await ws.recv(), "sub b: 0")
+                await ws.send("unsub a")
+                self.assertEqual(await ws.recv(), "unsub a: 0")
+                await ws.send("unsub a")
+                self.assertEqual(await ws.recv(), "unsub a: CADRE_ENOTFOUND")
+                await ws.send("sub " + "x" * 256)
+                self.assertEqual(await ws.recv(), "sub " + "x" * 256 + ": CADRE_EINVAL")
+                self.publish("a", "to a")
+                self.publish("b", "to b")
+                self.assertEqual(await ws.recv(), "to b")  # a's never came
+        run(go())
+
+    def test_a_closed_socket_hears_nothing_and_the_server_goes_on(self):
+        async def go():
+            for _ in range(20):
+                async with websockets.connect(self.server.url("/ws/topic?t=gone")) as ws:
+                    await ws.recv()
+                self.assertEqual(self.publish("gone", "anyone?")[0], 200)
+            async with websockets.connect(self.server.url("/ws/topic?t=gone")) as ws:
+                await ws.recv()
+                self.publish("gone", "you")
+                self.assertEqual(await ws.recv(), "you")
+        run(go())
+
+    def test_bad_publications_are_refused(self):
+        self.assertEqual(self.publish("", "x"), (400, '{"rc": "CADRE_EINVAL"}\n'))
+        self.assertEqual(self.publish("t" * 256, "x")[0], 400)
+        self.assertEqual(self.publish("t", b"\xff\xfe")[0], 400)  # text that is not UTF-8
+        self.assertEqual(self.publish("t", b"\xff\xfe", binary="1")[0], 200)
+        self.assertEqual(self.publish("t", b"", size=str(1 << 20))[0], 200)  # the largest
+        self.assertEqual(self.publish("t", b"", size=str((1 << 20) + 1))[0], 400)
 
 
 class StopTest(unittest.TestCase):

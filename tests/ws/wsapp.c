@@ -1,11 +1,15 @@
 /*
  * The WebSocket test app (tests/ws/ws_test.py, ws_conformance_test.py): routes that echo, close,
- * fail, go idle, ping, pick a subprotocol, and are guarded by a header or an origin list.
+ * fail, go idle, ping, pick a subprotocol, and are guarded by a header or an origin list; topics
+ * (a socket subscribed to ?t=a,b, and POST /publish from a request or another thread).
  */
 #include <cadre.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* Echoes every message back as it came (text as text, binary as binary). */
 static int echo(cadre_request *r, cadre_ws *ws)
@@ -94,6 +98,92 @@ static int flood(cadre_request *r, cadre_ws *ws)
     return 0;
 }
 
+/* Subscribes to the topics of ?t=a,b, says "ready TID" (its worker thread), then answers
+ * "sub X" and "unsub X" with "sub X: RESULT"; other messages are ignored. */
+static int topics(cadre_request *r, cadre_ws *ws)
+{
+    cadre_slice t = { NULL, 0 }, item;
+    cadre_request_query(r, "t", &t);
+    const char *list = cadre_arena_strndup(r->arena, t.ptr ? t.ptr : "", t.len);
+    while (cadre_list_next(&list, &item)) {
+        int rc = cadre_ws_subscribe(ws, cadre_arena_strndup(r->arena, item.ptr, item.len));
+        if (rc)
+            return rc;
+    }
+    char ready[64];
+    snprintf(ready, sizeof ready, "ready %ld", (long)syscall(SYS_gettid));
+    cadre_ws_message m;
+    int rc = cadre_ws_send_text(ws, ready);
+    while (rc == 0 && (rc = cadre_ws_recv(ws, &m)) == 0) {
+        cadre_arena *a = cadre_ws_scratch(ws);
+        bool sub = m.data.len > 4 && memcmp(m.data.ptr, "sub ", 4) == 0;
+        bool unsub = m.data.len > 6 && memcmp(m.data.ptr, "unsub ", 6) == 0;
+        if (!sub && !unsub)
+            continue;
+        const char *name = cadre_arena_strndup(a, m.data.ptr + (sub ? 4 : 6), m.data.len - (sub ? 4 : 6));
+        int res = sub ? cadre_ws_subscribe(ws, name) : cadre_ws_unsubscribe(ws, name);
+        rc = cadre_ws_send_text(ws, cadre_arena_printf(a, "%.*s: %s", (int)m.data.len, m.data.ptr,
+                                                       res ? cadre_errname(res) : "0"));
+    }
+    return rc == CADRE_ECLOSED || rc == CADRE_ECANCELED ? 0 : rc;
+}
+
+struct publication {
+    const char *topic;
+    cadre_slice body;
+    bool binary;
+    int64_t count;
+    int rc;
+};
+
+/* Publishes the body count times ("BODY N" when count > 1), stopping at an error. */
+static void *publish(void *arg)
+{
+    struct publication *p = arg;
+    for (int64_t i = 0; i < p->count && p->rc == 0; i++) {
+        int type = p->binary ? CADRE_WS_BINARY : CADRE_WS_TEXT;
+        if (p->count == 1) {
+            p->rc = cadre_ws_publish(p->topic, type, p->body.ptr, p->body.len);
+        } else {
+            char text[256];
+            int n = snprintf(text, sizeof text, "%.*s %lld", (int)p->body.len, p->body.ptr,
+                             (long long)i);
+            p->rc = cadre_ws_publish(p->topic, type, text, (size_t)n);
+        }
+    }
+    return NULL;
+}
+
+/* POST /publish?t=TOPIC[&count=N][&binary=1][&thread=1][&size=N]: the body (or N bytes of 'x')
+ * published to the topic, from this request or from a thread of its own; answers {"rc": "0"} or the error's name (400). */
+static int publish_page(cadre_request *r)
+{
+    cadre_slice v;
+    struct publication p = { .topic = "", .body = r->body, .count = 1 };
+    if (cadre_request_query(r, "t", &v))
+        p.topic = cadre_arena_strndup(r->arena, v.ptr, v.len);
+    if (cadre_request_query(r, "count", &v))
+        cadre_slice_to_i64(v, false, &p.count);
+    p.binary = cadre_request_query(r, "binary", &v);
+    int64_t size;
+    if (cadre_request_query(r, "size", &v) && cadre_slice_to_i64(v, false, &size) == 0 && size >= 0) {
+        char *x = cadre_alloc(r, (size_t)size + 1);
+        memset(x, 'x', (size_t)size);
+        p.body = (cadre_slice){ x, (size_t)size };
+    }
+    if (cadre_request_query(r, "thread", &v)) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, publish, &p) != 0)
+            return CADRE_ESYSTEM;
+        pthread_join(th, NULL);
+    } else {
+        publish(&p);
+    }
+    char body[64];
+    snprintf(body, sizeof body, "{\"rc\": \"%s\"}\n", p.rc ? cadre_errname(p.rc) : "0");
+    return cadre_respond(r, p.rc ? 400 : 200, "application/json", body, strlen(body));
+}
+
 static int plain(cadre_request *r)
 {
     return cadre_text(r, 200, "plain\n");
@@ -120,6 +210,8 @@ int main(int argc, char **argv)
     cadre_websocket(app, "/ws/origin", echo, .origins = "https://trusted.example");
     cadre_websocket(app, "/ws/flood", flood);
     cadre_websocket(app, "/ws/items/{id}", who);
+    cadre_websocket(app, "/ws/topic", topics);
+    cadre_post(app, "/publish", publish_page);
     cadre_get(app, "/plain", plain);
     cadre_get(app, "/", page);
     return cadre_main(app, argc, argv);
