@@ -188,6 +188,40 @@ int cadre_model_delete(cadre_db *db, const cadre_schema *model, int64_t id,
                        int64_t *changes /* OUT, may be NULL */);
 
 /* ---------------------------------------------------------------------------------------------
+ * Change hooks: code run after a row of a model is written (Django's post_save, post_delete)
+ * ------------------------------------------------------------------------------------------- */
+
+enum { CADRE_MODEL_INSERTED = 1, CADRE_MODEL_UPDATED, CADRE_MODEL_DELETED };
+
+typedef struct cadre_model_change {
+    const cadre_schema *model;
+    int op;         /**< CADRE_MODEL_INSERTED, _UPDATED or _DELETED */
+    int64_t id;     /**< the row's primary key */
+    /** The row: as inserted (its key and automatic times set); as given to the update (a
+     *  partial one: only the fields present are meaningful, cadre_is_set); as it was before it
+     *  was deleted. Valid during the call. */
+    const void *row;
+    cadre_arena *arena; /**< memory for the call (the writer's arena, or a scratch one) */
+} cadre_model_change;
+
+typedef void (*cadre_model_change_fn)(const cadre_model_change *change, void *ctx);
+
+/**
+ * Runs fn after each row of model written by cadre_model_insert, cadre_model_insert_many (per
+ * row, after its transaction commits), cadre_model_update and cadre_model_delete (when a row
+ * changed) — so after the writes of the CRUD API, the admin, forms and the NAME_insert-style
+ * functions. Not after cadre_q_update, cadre_q_delete or SQL of one's own (bulk writes, as
+ * Django's QuerySet.update sends no signal), nor after a cascade's deletes. The write is done
+ * (committed: these functions take no transaction) when fn runs, on the writer's thread and
+ * coroutine (a handler's: cadre_current_request); fn cannot undo it, so what can fail belongs in
+ * a task (cadre_enqueue) and what is only said in a log line. A delete reads the row first when
+ * the model has hooks (one more query). Hooks are added while the app is set up, before it
+ * serves: they run in the order added. Returns 0, CADRE_EINVAL or CADRE_ETOOBIG (64 hooks at
+ * most, all models together).
+ */
+int cadre_model_on_change(const cadre_schema *model, cadre_model_change_fn fn, void *ctx);
+
+/* ---------------------------------------------------------------------------------------------
  * The automatic CRUD API
  * ------------------------------------------------------------------------------------------- */
 

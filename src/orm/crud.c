@@ -8,6 +8,7 @@
 #include <cadre/schema.h>
 
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -226,6 +227,49 @@ static void set_key(const cadre_schema *m, const cadre_field *pk, void *obj, int
     *(uint64_t *)((char *)obj + m->set_offset) |= (uint64_t)1 << (pk - m->fields);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Change hooks: added at set-up (one thread), read while serving (any)
+ * ------------------------------------------------------------------------------------------- */
+
+#define MAX_HOOKS 64
+
+static struct hook {
+    const cadre_schema *model;
+    cadre_model_change_fn fn;
+    void *ctx;
+} hooks[MAX_HOOKS];
+static atomic_size_t num_hooks;
+
+int cadre_model_on_change(const cadre_schema *model, cadre_model_change_fn fn, void *ctx)
+{
+    if (!model || !fn)
+        return CADRE_EINVAL;
+    size_t n = atomic_load(&num_hooks);
+    if (n == MAX_HOOKS)
+        return CADRE_ETOOBIG;
+    hooks[n] = (struct hook){ model, fn, ctx };
+    atomic_store(&num_hooks, n + 1);
+    return 0;
+}
+
+static bool has_hooks(const cadre_schema *m)
+{
+    size_t n = atomic_load_explicit(&num_hooks, memory_order_acquire);
+    for (size_t i = 0; i < n; i++)
+        if (hooks[i].model == m)
+            return true;
+    return false;
+}
+
+static void changed(const cadre_schema *m, int op, int64_t id, const void *row, cadre_arena *a)
+{
+    size_t n = atomic_load_explicit(&num_hooks, memory_order_acquire);
+    cadre_model_change c = { .model = m, .op = op, .id = id, .row = row, .arena = a };
+    for (size_t i = 0; i < n; i++)
+        if (hooks[i].model == m)
+            hooks[i].fn(&c, hooks[i].ctx);
+}
+
 int cadre_model_insert(cadre_db *db, cadre_arena *arena, const cadre_schema *m, void *obj)
 {
     const cadre_field *pk = writable(m);
@@ -239,6 +283,7 @@ int cadre_model_insert(cadre_db *db, cadre_arena *arena, const cadre_schema *m, 
     if (rc == 0) {
         set_key(m, pk, obj, id);
         stamp(m, obj, &now, true);
+        changed(m, CADRE_MODEL_INSERTED, id, obj, arena);
     }
     return rc;
 }
@@ -453,6 +498,9 @@ int cadre_model_insert_many(cadre_db *db, cadre_arena *arena, const cadre_schema
         set_key(m, pk, obj, ids[i]);
         stamp(m, obj, &now, true);
     }
+    if (has_hooks(m))
+        for (size_t i = 0; i < n; i++)
+            changed(m, CADRE_MODEL_INSERTED, ids[i], (char *)objs + i * m->size, arena);
     return 0;
 }
 
@@ -506,7 +554,13 @@ int cadre_model_update(cadre_db *db, cadre_arena *arena, const cadre_schema *m, 
     }
     char *sql = cadre_arena_printf(arena, "UPDATE %s SET %.*s WHERE %s = ?", m->name, (int)set.len,
                                    set.data, pk->name);
-    return cadre_db_exec(db, sql, vals, n + 1, changes, NULL);
+    int64_t count = 0;
+    int rc = cadre_db_exec(db, sql, vals, n + 1, &count, NULL);
+    if (changes)
+        *changes = count;
+    if (rc == 0 && count > 0)
+        changed(m, CADRE_MODEL_UPDATED, vals[n].i, obj, arena);
+    return rc;
 }
 
 int cadre_model_delete(cadre_db *db, const cadre_schema *m, int64_t id, int64_t *changes)
@@ -516,10 +570,24 @@ int cadre_model_delete(cadre_db *db, const cadre_schema *m, int64_t id, int64_t 
         return CADRE_EINVAL;
     cadre_arena a;
     cadre_arena_init(&a, 1024);
-    cadre_query q;
-    cadre_q_init(&q, db, m, &a);
-    cadre_q_filter(&q, pk->name, CADRE_PINT(id));
-    int rc = cadre_q_delete(&q, changes);
+    void *old = NULL; /* the row as it was, for the hooks */
+    bool found = false;
+    int rc = 0;
+    if (has_hooks(m)) {
+        old = cadre_arena_alloc(&a, m->size);
+        rc = cadre_model_get(db, &a, m, id, old, &found);
+    }
+    int64_t count = 0;
+    if (rc == 0) {
+        cadre_query q;
+        cadre_q_init(&q, db, m, &a);
+        cadre_q_filter(&q, pk->name, CADRE_PINT(id));
+        rc = cadre_q_delete(&q, &count);
+    }
+    if (changes)
+        *changes = count;
+    if (rc == 0 && count > 0 && found)
+        changed(m, CADRE_MODEL_DELETED, id, old, &a);
     cadre_arena_free(&a);
     return rc;
 }

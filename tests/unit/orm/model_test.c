@@ -469,6 +469,80 @@ static cadre_db *stock(cadre_arena *a)
     return db;
 }
 
+/* What a change hook saw: each call's operation, key and a field of its row. */
+struct seen {
+    int n;
+    int op[8];
+    int64_t id[8];
+    int32_t qty[8];
+};
+
+static void on_movement(const cadre_model_change *c, void *ctx)
+{
+    struct seen *s = ctx;
+    assert_ptr_equal(c->model, CADRE_SCHEMA_OF(movement));
+    assert_non_null(c->arena);
+    if (s->n < 8) {
+        const movement *m = c->row;
+        s->op[s->n] = c->op;
+        s->id[s->n] = c->id;
+        s->qty[s->n] = m->qty;
+    }
+    s->n++;
+}
+
+static void test_change_hooks(void **state)
+{
+    (void)state;
+    cadre_db *db = fresh_tables(3);
+    cadre_arena a;
+    cadre_arena_init(&a, 0);
+    static struct seen seen; /* the hook stays added for the process: a static context */
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(cadre_model_on_change(NULL, on_movement, &seen), CADRE_EINVAL);
+    assert_int_equal(cadre_model_on_change(CADRE_SCHEMA_OF(movement), on_movement, &seen), 0);
+    supplier s = { .name = CADRE_LIT("hooks") };
+    assert_int_equal(supplier_insert(db, &a, &s), 0);
+    product p = { .name = CADRE_LIT("saw"), .price = 1, .supplier_id = s.id };
+    assert_int_equal(product_insert(db, &a, &p), 0);
+    assert_int_equal(seen.n, 0); /* another model's writes */
+
+    movement m = { .product_id = p.id, .supplier_id = s.id, .qty = 5 };
+    assert_int_equal(movement_insert(db, &a, &m), 0);
+    movement many[2] = { { .product_id = p.id, .supplier_id = s.id, .qty = -1 },
+                         { .product_id = p.id, .supplier_id = s.id, .qty = -2 } };
+    assert_int_equal(movement_insert_many(db, &a, many, 2), 0);
+    movement patch = { .id = m.id, .qty = 7 };
+    cadre_set(&patch, movement, qty);
+    int64_t changes;
+    assert_int_equal(movement_patch(db, &a, &patch, &changes), 0);
+    patch.id = 999; /* no such row: no call */
+    assert_int_equal(movement_patch(db, &a, &patch, &changes), 0);
+    assert_int_equal(changes, 0);
+    assert_int_equal(movement_delete(db, many[0].id, &changes), 0);
+    assert_int_equal(movement_delete(db, many[0].id, &changes), 0); /* gone: no call */
+    assert_int_equal(changes, 0);
+    /* a bulk delete through a query: no call */
+    cadre_query q;
+    movement_query(&q, db, &a);
+    cadre_q_filter(&q, "id", CADRE_PINT(many[1].id));
+    assert_int_equal(cadre_q_delete(&q, &changes), 0);
+    assert_int_equal(changes, 1);
+
+    assert_int_equal(seen.n, 5);
+    int op[] = { CADRE_MODEL_INSERTED, CADRE_MODEL_INSERTED, CADRE_MODEL_INSERTED,
+                 CADRE_MODEL_UPDATED, CADRE_MODEL_DELETED };
+    int64_t id[] = { m.id, many[0].id, many[1].id, m.id, many[0].id };
+    int32_t qty[] = { 5, -1, -2, 7, -1 }; /* a delete's row is the row as it was */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(seen.op[i], op[i]);
+        assert_int_equal(seen.id[i], id[i]);
+        assert_int_equal(seen.qty[i], qty[i]);
+    }
+    cadre_arena_free(&a);
+    cadre_db_close(db);
+}
+
 static void test_select_related(void **state)
 {
     (void)state;
@@ -1094,6 +1168,7 @@ int main(void)
         cmocka_unit_test(test_tables_behave),
         cmocka_unit_test(test_queries),
         cmocka_unit_test(test_rows_by_key),
+        cmocka_unit_test(test_change_hooks),
         cmocka_unit_test(test_select_related),
         cmocka_unit_test(test_bulk_update),
         cmocka_unit_test(test_get),
