@@ -36,11 +36,11 @@ CADRE_SCHEMA(product_ref, PRODUCT_REF_FIELDS)
 CADRE_SCHEMA(stock_level, STOCK_LEVEL_FIELDS)
 
 /* The quantity of product id in stock: the sum of its movements. */
-static int stock_of(cadre_request *r, int64_t id, stock_level *out)
+static int stock_of(cadre_arena *a, int64_t id, stock_level *out)
 {
     const cadre_value v = CADRE_PINT(id);
     bool found;
-    int rc = cadre_db_query_one(db, r->arena, CADRE_SCHEMA_OF(stock_level), out, &found,
+    int rc = cadre_db_query_one(db, a, CADRE_SCHEMA_OF(stock_level), out, &found,
                                 "SELECT product_id, COALESCE(SUM(quantity), 0) AS quantity, "
                                 "COUNT(*) AS movements FROM stock_movement WHERE product_id = ? "
                                 "GROUP BY product_id", &v, 1);
@@ -60,7 +60,7 @@ static int product_stock(cadre_request *r, const product_ref *p, const cadre_non
         return rc;
     if (!found)
         return cadre_error(r, 404, "Not Found");
-    return stock_of(r, p->id, out);
+    return stock_of(r->arena, p->id, out);
 }
 
 /* /products/{id}: the product, its supplier, its stock and its last 50 movements, for the page
@@ -82,7 +82,7 @@ static int product_context(cadre_request *r, cadre_tctx_builder *b)
     if (rc == 0 && !stock)
         rc = CADRE_ENOMEM;
     if (rc == 0)
-        rc = stock_of(r, id, stock);
+        rc = stock_of(r->arena, id, stock);
     if (rc == 0) {
         stock_movement_query(&q, db, r->arena);
         cadre_q_filter(&q, "product_id", CADRE_PINT(id));
@@ -123,7 +123,7 @@ static int low_stock_alert(cadre_job *job, const low_stock_args *a)
     const product *p = products.items;
     const supplier *s = suppliers.items; /* the product's, read in the same query */
     stock_level stock;
-    if ((rc = stock_of(r, p->id, &stock)) != 0)
+    if ((rc = stock_of(r->arena, p->id, &stock)) != 0)
         return rc;
     if (stock.quantity >= LOW_STOCK)
         return cadre_job_result(job, cadre_arena_printf(r->arena, "restocked meanwhile: %lld",
@@ -139,21 +139,51 @@ static int low_stock_alert(cadre_job *job, const low_stock_args *a)
 }
 CADRE_TASK(low_stock, low_stock_args, low_stock_alert, .max_attempts = 5);
 
-/* After a movement out: the low-stock alert when fewer than LOW_STOCK are left, at most one
- * pending per product (its unique key). The movement is recorded already, so a queue that
- * cannot take the job (the database down) is logged and the page goes on: the next movement out
- * of a product still low enqueues it again. */
-static void alert_if_low(cadre_request *r, int64_t product_id)
+/* After every change of a product's movements — its page's form, the API, the admin, wherever
+ * a movement is written through the ORM (a change hook) — its stock, now:
+ * - pushed to the pages that show it (the admin's product list) over their WebSockets: published
+ *   on the topic "stock" as {"product_id": 3, "quantity": 12}, heard on every worker thread;
+ * - when fewer than LOW_STOCK are left, the low-stock alert, at most one pending per product
+ *   (its unique key). The write is done already, so a queue that cannot take the job (the
+ *   database down) is logged: the next change of a product still low enqueues it again. */
+static void movement_changed(const cadre_model_change *c, void *ctx)
 {
+    (void)ctx;
+    const stock_movement *m = c->row;
+    int64_t product_id = m->product_id;
+    if (!cadre_has(m, stock_movement, product_id)) { /* a patch that left it as it was */
+        stock_movement now;
+        bool found;
+        if (stock_movement_get(db, c->arena, c->id, &now, &found) != 0 || !found)
+            return;
+        product_id = now.product_id;
+    }
     stock_level stock;
-    if (stock_of(r, product_id, &stock) != 0 || stock.quantity >= LOW_STOCK)
+    if (stock_of(c->arena, product_id, &stock) != 0)
+        return;
+    cadre_ws_publish_text("stock", cadre_arena_printf(c->arena,
+                          "{\"product_id\": %lld, \"quantity\": %lld}",
+                          (long long)product_id, (long long)stock.quantity));
+    if (stock.quantity >= LOW_STOCK)
         return;
     int rc = cadre_enqueue(NULL, low_stock, (&(low_stock_args){ .product_id = product_id }),
-                           .unique = cadre_arena_printf(r->arena, "low-stock:%lld",
+                           .unique = cadre_arena_printf(c->arena, "low-stock:%lld",
                                                         (long long)product_id));
     if (rc && rc != CADRE_EEXIST)
         cadre_log(CADRE_LOG_ERROR, "low stock of product %lld: the alert could not be enqueued: "
                   "%s", (long long)product_id, cadre_strerror(rc));
+}
+
+/* /stock/live: a WebSocket that hears every stock change (the admin's product list opens it;
+ * its user needs to be able to see products). Nothing is read from it but its close. */
+static int stock_live(cadre_request *r, cadre_ws *ws)
+{
+    (void)r;
+    int rc = cadre_ws_subscribe(ws, "stock");
+    cadre_ws_message m;
+    while (rc == 0)
+        rc = cadre_ws_recv(ws, &m);
+    return rc == CADRE_ECLOSED || rc == CADRE_ECANCELED ? 0 : rc;
 }
 
 /* The form on a product's page: a movement of that product (those who may only view the page
@@ -171,8 +201,6 @@ static int record_movement(cadre_request *r, stock_movement *m, cadre_verrors *e
         return CADRE_ENOTFOUND; /* the product was deleted meanwhile */
     if (rc)
         return rc;
-    if (m->quantity < 0)
-        alert_if_low(r, m->product_id);
     return cadre_redirect(r, 303, cadre_url_for(r, "product", m->product_id));
 }
 
@@ -430,6 +458,10 @@ int main(int argc, char **argv)
     cadre_tasks(app, db);
     cadre_task_add(app, &low_stock);
     cadre_tasks_admin(app);
+    /* stock changes, wherever they come from: pushed to open pages, and the alert when low */
+    cadre_model_on_change(CADRE_SCHEMA_OF(stock_movement), movement_changed, NULL);
+    cadre_websocket(app, "/stock/live", stock_live,
+                    .guards = CADRE_GUARDS(CADRE_PERM("inventory.view_product")));
     cadre_app_command(app, "demo", "demo   adds the demo's users, staff group and sample rows "
                       "(development only)", demo_command, NULL);
     int status = cadre_main(app, argc, argv);

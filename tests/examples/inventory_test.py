@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -1191,7 +1192,7 @@ class AdminTest(ServedTest):
         body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
         entries = [[" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in
                     re.findall(r"<td>(.*?)</td>", tr, re.S)]
-                   for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+                   for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
         self.assertEqual([e[1:] for e in entries],  # newest first
                          [["ops", 'name: &#34;Forms Three&#34; → &#34;Forms 3&#34; '
                                   'email: &#34;&#34; → &#34;three@example.com&#34;'],
@@ -1226,7 +1227,7 @@ class AdminTest(ServedTest):
     def rows(html):
         """The change list's rows, each a list of its cells' text."""
         body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-        rows = [re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body)]
+        rows = [re.findall(r"<td>(.*?)</td>", tr) for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body)]
         return [r for r in rows if r]  # not the "No products." row
 
     def test_who_may_see_it(self):
@@ -1524,9 +1525,10 @@ class AdminTest(ServedTest):
 
 
 class JobsTest(ServedTest):
-    """The low-stock alert (a background task on serve's own workers, enqueued by a movement out
-    that leaves fewer than 5), the jobs in the admin (read-only, Retry now and Cancel) and
-    `inventory tasks`."""
+    """The low-stock alert (a background task on serve's own workers, enqueued by any change of a
+    product's movements — its page, the API, the admin — that leaves fewer than 5), the jobs in
+    the admin (read-only, Retry now and Cancel) and `inventory tasks`; stock changes pushed over
+    the WebSocket /stock/live."""
 
     @classmethod
     def prepare(cls):
@@ -1668,6 +1670,92 @@ class JobsTest(ServedTest):
                                                            ("_selected_action", str(later))])
         self.assertEqual(status, 200)
         self.assertIn("Are you sure?", html)
+
+    def product(self, name, stock):
+        """A product of Saws Ltd with stock in one movement → its id."""
+        self.db.sql("INSERT INTO product (name, price, supplier_id, updated_at) SELECT "
+                    f"'{name}', 5, id, '2026-01-02T03:04:05.000000Z' FROM supplier "
+                    "WHERE name = 'Saws Ltd'",
+                    "INSERT INTO stock_movement (product_id, quantity, note, created_at) SELECT "
+                    f"id, {stock}, 'delivery', '2026-01-02T03:04:05.000000Z' FROM product "
+                    f"WHERE name = '{name}'")
+        return self.db.query(f"SELECT id FROM product WHERE name = '{name}'")[0][0]
+
+    def test_a_movement_through_the_api_or_the_admin_sends_it_too(self):
+        token = self.db.token("ops")
+        for via, name in (("api", "Hammer"), ("admin", "Chisel")):
+            pid = self.product(name, 10)
+            if via == "api":
+                status, body, _ = self.server.request("POST", "/api/stock-movements",
+                                                      {"product_id": pid, "quantity": -7}, token)
+                self.assertEqual(status, 201, body)
+            else:
+                status, _, html = self.browse("POST", "/admin/inventory/stock_movement/add/", "ops",
+                                              {"product_id": str(pid), "quantity": "-8",
+                                               "note": "sold", "_save": "Save"})
+                self.assertEqual(status, 303, html[:500])
+            done = self.wait_for(f"the alert ({via})", lambda: [
+                j for j in self.jobs(f"state = 'completed' AND args LIKE '%{pid}%'")
+                if json.loads(self.db.query(f"SELECT args FROM cadre_job WHERE id = {j[0]}")[0][0])
+                == {"product_id": pid}])
+            self.assertEqual(done[0][4], f"alerted: {3 if via == 'api' else 2} left")
+
+    def handshake(self, who, path="/stock/live"):
+        """A WebSocket handshake as who's browser (None: no session) → (socket, status)."""
+        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=HTTP_TIMEOUT)
+        cookie = f"Cookie: {self.sessions[who][0]}\r\n" if who else ""
+        s.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.server.port}\r\n"
+                   "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                   f"Origin: http://127.0.0.1:{self.server.port}\r\n{cookie}\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = s.recv(1)  # one byte at a time: nothing of the first frame is taken
+            if not chunk:
+                break
+            head += chunk
+        return s, int(head.split(b" ", 2)[1])
+
+    @staticmethod
+    def text_frame(s):
+        """The next frame the server sends (unmasked): its payload as text."""
+        def exact(n):
+            data = b""
+            while len(data) < n:
+                chunk = s.recv(n - len(data))
+                assert chunk, "closed"
+                data += chunk
+            return data
+        b0, b1 = exact(2)
+        assert b0 == 0x81, hex(b0)  # one text frame
+        n = b1 & 0x7F
+        if n == 126:
+            n = int.from_bytes(exact(2), "big")
+        return exact(n).decode()
+
+    def test_stock_changes_are_pushed_to_open_pages(self):
+        for who, want in ((None, 401), ("viewer", 403)):  # the guard, before any upgrade
+            s, status = self.handshake(who)
+            s.close()
+            self.assertEqual(status, want, who)
+        pid = self.product("Plane", 40)
+        s, status = self.handshake("ops")
+        self.addCleanup(s.close)
+        self.assertEqual(status, 101)
+        # a movement on the product's page, then one through the API: each one's stock, pushed
+        self.assertEqual(self.browse("POST", f"/products/{pid}", "ops",
+                                     {"quantity": "-4", "note": "sold"})[0], 303)
+        self.assertEqual(json.loads(self.text_frame(s)), {"product_id": pid, "quantity": 36})
+        status, body, _ = self.server.request("POST", "/api/stock-movements",
+                                              {"product_id": pid, "quantity": 5},
+                                              self.db.token("ops"))
+        self.assertEqual(status, 201, body)
+        self.assertEqual(json.loads(self.text_frame(s)), {"product_id": pid, "quantity": 41})
+        # deleted through the API: the stock without it
+        status, _, _ = self.server.request("DELETE", f"/api/stock-movements/{body['id']}", None,
+                                           self.db.token("ops"))
+        self.assertEqual(status, 204)
+        self.assertEqual(json.loads(self.text_frame(s)), {"product_id": pid, "quantity": 36})
 
 
 class UnmigratedDatabaseTest(unittest.TestCase):

@@ -1,6 +1,7 @@
 // The inventory example's server-rendered pages in headless Chromium (Debian's, driven by
 // playwright-core): the products page, the supplier form (browser-side constraints, the server's
-// errors beside the field, Post/Redirect/Get), and markup in data staying text.
+// errors beside the field, Post/Redirect/Get), markup in data staying text, the admin (its list
+// following stock changes live over a WebSocket, forms, inlines, export, actions, history).
 //   node pages-browser.mjs INVENTORY_BINARY
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -123,6 +124,30 @@ try {
   check(page.url().includes("o=price"), `the search keeps the order (${page.url()})`);
   check((await page.evaluate(() => window.__pwned)) === undefined, "no markup from the data ran in the admin");
   await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "admin-change-list.png") });
+  // Live: the list's "In stock" follows movements recorded elsewhere (the API here, perhaps on
+  // another worker thread), pushed over the page's WebSocket (/stock/live): no reload.
+  await page.waitForSelector("#stock-live:not([hidden])", { timeout: 10000 });
+  await page.evaluate(() => { window.__same_page = true; });
+  const pk = await page.getAttribute("tbody tr", "data-pk");
+  const col = await page.$$eval("thead th", (ths) => ths.findIndex((th) => th.textContent.trim() === "In stock"));
+  const inStock = () => page.$eval(`tbody tr[data-pk="${pk}"]`, (tr, c) => tr.children[c].textContent, col);
+  check((await inStock()) === "25", `the stock before (${await inStock()})`);
+  const move = (quantity, note) => page.request.post(`${base}/api/stock-movements`, {
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Origin: base },
+    data: JSON.stringify({ product_id: Number(pk), quantity, note }) });
+  const live = (want) => page.waitForFunction(([p, c, w]) =>
+    document.querySelector(`tbody tr[data-pk="${p}"]`).children[c].textContent === w,
+    [pk, col, want], { timeout: 10000 }).then(() => true, () => false);
+  const sold = await move(-3, "sold");
+  check(sold.status() === 201, `a movement through the API (${sold.status()})`);
+  check(await live("22"), `the list's stock followed it (${await inStock()})`);
+  await page.$eval(`tbody tr[data-pk="${pk}"]`, (tr, c) => tr.children[c].scrollIntoView(), col);
+  await page.screenshot({ path: path.join(process.env.CADRE_SCREENSHOTS || dir, "admin-live-stock.png") });
+  const undone = await page.request.delete(`${base}/api/stock-movements/${(await sold.json()).id}`, {
+    headers: { "X-CSRFToken": csrf, Origin: base } });
+  check(undone.status() === 204, `the movement deleted (${undone.status()})`);
+  check(await live("25"), `and its deletion (${await inStock()})`);
+  check(await page.evaluate(() => window.__same_page === true), "the page was not reloaded");
   // The change form from the list: an error beside its field, then saved and back to the list.
   await Promise.all([page.waitForURL(/\/admin\/inventory\/product\/\d+\/change\/$/, { timeout: 10000 }),
                      page.click("tbody td a")]);
