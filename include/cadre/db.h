@@ -203,6 +203,42 @@ int cadre_db_statement_timeout(int ms);
 const char *cadre_db_errmsg(cadre_db *db);
 
 /* ---------------------------------------------------------------------------------------------
+ * Notifications (PostgreSQL's LISTEN/NOTIFY): one process tells the others something changed
+ *
+ * A listener is a connection of its own (not one of the pools'), listening on a channel. It is
+ * waited on as a descriptor — a background coroutine's cadre_idle_fd (cadre/http.h) — and read
+ * with cadre_db_listener_next. Notifications are sent with SQL on any connection:
+ * `SELECT pg_notify('channel', 'payload')`, which inside a transaction is delivered when it
+ * commits, and not at all when it rolls back. The tasks module wakes other instances' workers
+ * this way when a job is enqueued.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct cadre_db_listener cadre_db_listener;
+
+/**
+ * Opens a connection that listens on channel (1 to 63 of [a-z0-9_], not starting with a digit).
+ * Suspends the current request while it connects (else blocks, up to 5 s). Returns 0 with *out
+ * (the caller's: cadre_db_listener_close), CADRE_EINVAL (a bad channel), CADRE_EUNSUPPORTED
+ * (SQLite: one process has nothing to tell itself this way), CADRE_ECLOSED (the server cannot be
+ * reached: logged) or CADRE_ENOMEM.
+ */
+int cadre_db_listen(cadre_db *db, const char *channel, cadre_db_listener **out /* OUT */);
+
+/** The listener's socket, readable when a notification may have come (-1 once lost). */
+int cadre_db_listener_fd(const cadre_db_listener *l);
+
+/**
+ * The next notification that has come, its payload copied into payload[0..cap) (cut to fit,
+ * NUL-terminated; NULL to skip it). Never waits. Returns 1 (one taken), 0 (none now) or
+ * CADRE_ECLOSED (the connection was lost, logged: close the listener and listen again —
+ * notifications sent meanwhile are lost, so look at what changed).
+ */
+int cadre_db_listener_next(cadre_db_listener *l, char *payload, size_t cap);
+
+/** Closes the listener (NULL: nothing). */
+void cadre_db_listener_close(cadre_db_listener *l);
+
+/* ---------------------------------------------------------------------------------------------
  * Connection usage, for metrics
  * ------------------------------------------------------------------------------------------- */
 

@@ -195,6 +195,22 @@ const char *cadre_db_engine(const cadre_db *db)
     return db->driver->name;
 }
 
+int cadre_db_listen(cadre_db *db, const char *channel, cadre_db_listener **out)
+{
+    if (out)
+        *out = NULL;
+    size_t n = channel ? strlen(channel) : 0;
+    bool ok = db && out && n > 0 && n <= 63 && !(channel[0] >= '0' && channel[0] <= '9');
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (channel[i] >= 'a' && channel[i] <= 'z') || (channel[i] >= '0' && channel[i] <= '9') ||
+             channel[i] == '_';
+    if (!ok)
+        return CADRE_EINVAL;
+    if (db->driver != &cadre__postgres_driver)
+        return CADRE_EUNSUPPORTED;
+    return cadre__pg_listen(db->target, channel, out);
+}
+
 /* This thread's connection, opened on first use. */
 static int conn_of(cadre_db *db, void **conn)
 {

@@ -61,6 +61,9 @@ typedef struct cadre__db_driver {
 extern const cadre__db_driver cadre__sqlite_driver;
 extern const cadre__db_driver cadre__postgres_driver;
 
+/* A listening connection to conninfo on channel (postgres.c; the channel checked). */
+int cadre__pg_listen(const char *conninfo, const char *channel, cadre_db_listener **out);
+
 /* Loads libpq on first use (postgres.c). Returns 0 or CADRE_EUNSUPPORTED (logged). */
 int cadre__pq_available(void);
 

@@ -38,6 +38,7 @@
     X(PQexitPipelineMode) \
     X(PQfinish) \
     X(PQflush) \
+    X(PQfreemem) \
     X(PQfname) \
     X(PQgetResult) \
     X(PQgetisnull) \
@@ -45,6 +46,7 @@
     X(PQgetvalue) \
     X(PQisBusy) \
     X(PQnfields) \
+    X(PQnotifies) \
     X(PQntuples) \
     X(PQpipelineStatus) \
     X(PQpipelineSync) \
@@ -210,10 +212,10 @@ static int session_utc(PGconn *pg, uint64_t deadline)
     return rc ? rc : step;
 }
 
-static int pg_connect_one(struct pool *p, struct pconn *c)
+static int pg_connect_to(const char *conninfo, char *err, size_t errlen, struct pconn *c)
 {
     drop(c);
-    c->pg = pq.PQconnectStart(p->conninfo);
+    c->pg = pq.PQconnectStart(conninfo);
     if (!c->pg)
         return CADRE_ENOMEM;
     if (pq.PQstatus(c->pg) == CONNECTION_BAD)
@@ -234,10 +236,15 @@ static int pg_connect_one(struct pool *p, struct pconn *c)
     c->timeout = 0;
     return 0;
 bad:
-    snprintf(p->err, sizeof p->err, "%s", c->pg ? pq.PQerrorMessage(c->pg) : "connection failed");
-    cadre_log(CADRE_LOG_ERROR, "postgresql: cannot connect: %s", p->err);
+    snprintf(err, errlen, "%s", c->pg ? pq.PQerrorMessage(c->pg) : "connection failed");
+    cadre_log(CADRE_LOG_ERROR, "postgresql: cannot connect: %s", err);
     drop(c);
     return CADRE_ECLOSED;
+}
+
+static int pg_connect_one(struct pool *p, struct pconn *c)
+{
+    return pg_connect_to(p->conninfo, p->err, sizeof p->err, c);
 }
 
 static int pg_connect(const char *conninfo, void **out)
@@ -911,3 +918,80 @@ const cadre__db_driver cadre__postgres_driver = {
     .errmsg = pg_errmsg,
     .usage = pg_usage,
 };
+
+/* ---------------------------------------------------------------------------------------------
+ * LISTEN: a connection of its own, outside the pools
+ * ------------------------------------------------------------------------------------------- */
+
+struct cadre_db_listener {
+    struct pconn c;
+};
+
+int cadre__pg_listen(const char *conninfo, const char *channel, cadre_db_listener **out)
+{
+    int rc = cadre__pq_available();
+    if (rc)
+        return rc;
+    cadre_db_listener *l = calloc(1, sizeof *l);
+    if (!l)
+        return CADRE_ENOMEM;
+    if ((rc = pg_connect_to(conninfo, l->c.err, sizeof l->c.err, &l->c)) != 0) {
+        free(l);
+        return rc;
+    }
+    char sql[96]; /* the channel was checked: an identifier of at most 63 bytes */
+    snprintf(sql, sizeof sql, "LISTEN \"%s\"", channel);
+    rc = pq.PQsendQuery(l->c.pg, sql) ? 0 : CADRE_ECLOSED;
+    PGresult *res;
+    int step = 0;
+    uint64_t deadline = now_ms() + CONNECT_TIMEOUT_MS;
+    while (rc == 0 && (res = next_result(l->c.pg, deadline, &step)) != NULL) {
+        if (pq.PQresultStatus(res) != PGRES_COMMAND_OK) {
+            cadre_log(CADRE_LOG_ERROR, "postgresql: %s: %s", sql, pq.PQresultErrorMessage(res));
+            rc = CADRE_EIO;
+        }
+        pq.PQclear(res);
+    }
+    if (rc || step) {
+        drop(&l->c);
+        free(l);
+        return rc ? rc : step;
+    }
+    *out = l;
+    return 0;
+}
+
+int cadre_db_listener_fd(const cadre_db_listener *l)
+{
+    return l && l->c.pg ? pq.PQsocket(l->c.pg) : -1;
+}
+
+int cadre_db_listener_next(cadre_db_listener *l, char *payload, size_t cap)
+{
+    if (!l || !l->c.pg)
+        return CADRE_ECLOSED;
+    PGnotify *n = pq.PQnotifies(l->c.pg); /* those read already first */
+    if (!n) {
+        if (!pq.PQconsumeInput(l->c.pg) || pq.PQstatus(l->c.pg) == CONNECTION_BAD) {
+            cadre_log(CADRE_LOG_WARN, "postgresql: a listening connection was lost: %s",
+                      pq.PQerrorMessage(l->c.pg));
+            drop(&l->c);
+            return CADRE_ECLOSED;
+        }
+        n = pq.PQnotifies(l->c.pg);
+    }
+    if (!n)
+        return 0;
+    if (payload && cap)
+        snprintf(payload, cap, "%s", n->extra ? n->extra : "");
+    pq.PQfreemem(n);
+    return 1;
+}
+
+void cadre_db_listener_close(cadre_db_listener *l)
+{
+    if (!l)
+        return;
+    drop(&l->c);
+    free(l);
+}

@@ -4,7 +4,8 @@
  * worker's running jobs alive every heartbeat, and worker 0 also rescues other workers' stale
  * jobs, deletes finished ones past their retention, enqueues periodic tasks' jobs and reads the
  * table's counts for /metrics (when asked). Between claims it waits on an eventfd
- * that enqueueing (any thread), a finished job and the stop write, or for poll_ms.
+ * that enqueueing (any thread), a finished job and the stop write, or for poll_ms. On
+ * PostgreSQL, worker 0 also listens for other instances' enqueues (listener).
  */
 #include "tasks/tasks_internal.h"
 
@@ -625,6 +626,53 @@ static void dispatcher(cadre_request *r, void *ctx)
     wind_down(r, w);
 }
 
+/*
+ * PostgreSQL: a job enqueued by another instance wakes this one's workers at once — its enqueue
+ * notifies CADRE__TASKS_CHANNEL in its transaction (tasks.c), and worker 0 listens on it on a
+ * connection of its own. Polling every poll_ms stays as the fallback: while the listening
+ * connection is down (said once, tried again every 5 s), and for what a lost connection missed.
+ */
+#define LISTEN_RETRY_MS 5000
+
+static void listener(cadre_request *r, void *ctx)
+{
+    tasks_state *ts = ctx;
+    cadre_db_listener *l = NULL;
+    bool down = false;
+    for (;;) { /* bounded by the stop: cadre_idle_fd returns CADRE_ECANCELED then */
+        if (!l) {
+            int rc = cadre_db_listen(ts->db, CADRE__TASKS_CHANNEL, &l);
+            if (rc) {
+                if (!down)
+                    cadre_log(CADRE_LOG_WARN, "tasks: cannot listen for new jobs (%s): other "
+                                              "instances' jobs are found every %d ms",
+                              cadre_strerror(rc), ts->o.poll_ms);
+                down = true;
+                if (cadre_idle(r, LISTEN_RETRY_MS) == CADRE_ECANCELED)
+                    break;
+                continue;
+            }
+            cadre_log(CADRE_LOG_INFO, "tasks: listening for other instances' new jobs (LISTEN "
+                                      CADRE__TASKS_CHANNEL ")");
+            down = false;
+            cadre__tasks_kick(ts); /* what was enqueued while nobody listened */
+        }
+        int got = 0, n;
+        while ((n = cadre_db_listener_next(l, NULL, 0)) > 0)
+            got++;
+        if (got)
+            cadre__tasks_kick(ts);
+        if (n < 0) {
+            cadre_db_listener_close(l);
+            l = NULL;
+            continue;
+        }
+        if (cadre_idle_fd(r, cadre_db_listener_fd(l), -1) == CADRE_ECANCELED)
+            break;
+    }
+    cadre_db_listener_close(l);
+}
+
 void cadre__tasks_worker_start(cadre_app *app, int index, void *ctx)
 {
     (void)app;
@@ -666,6 +714,9 @@ void cadre__tasks_worker_start(cadre_app *app, int index, void *ctx)
     if (rc)
         cadre_log(CADRE_LOG_ERROR, "tasks: worker %d cannot start its runners: %s", index,
                   cadre_strerror(rc));
+    if (rc == 0 && index == 0 && ts->pg && (rc = cadre_spawn(listener, ts)) != 0)
+        cadre_log(CADRE_LOG_WARN, "tasks: cannot listen for new jobs: %s (other instances' jobs "
+                  "are found every %d ms)", cadre_strerror(rc), ts->o.poll_ms);
 }
 
 void cadre__tasks_workers_free(tasks_state *ts)

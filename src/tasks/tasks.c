@@ -458,10 +458,17 @@ int cadre__tasks_insert(cadre_tx *tx, tasks_state *ts, cadre_task *t, cadre_slic
         CADRE_PINT(t->o.timeout_ms),
         o->unique ? CADRE_PTEXT(o->unique) : CADRE_PNULL,
     };
-    static const char insert[] =
-        "INSERT INTO cadre_job (queue, task, args, priority, state, attempt, max_attempts, run_at, "
-        "created_at, timeout_ms, unique_key) VALUES (?, ?, ?, ?, 'available', 0, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (unique_key) DO NOTHING RETURNING id";
+#define INSERT_JOB                                                                                 \
+    "INSERT INTO cadre_job (queue, task, args, priority, state, attempt, max_attempts, run_at, "   \
+    "created_at, timeout_ms, unique_key) VALUES (?, ?, ?, ?, 'available', 0, ?, ?, ?, ?, ?) "      \
+    "ON CONFLICT (unique_key) DO NOTHING RETURNING id"
+    /* On PostgreSQL the same statement notifies the other instances' listeners (runner.c), in
+     * the enqueue's transaction: delivered when it commits (once per transaction, however many
+     * jobs it enqueues: PostgreSQL folds identical notifications), never when it rolls back. */
+    const char *insert = ts->pg ? "WITH j AS (" INSERT_JOB ") SELECT j.id FROM j, "
+                                  "pg_notify('" CADRE__TASKS_CHANNEL "', '') AS n"
+                                : INSERT_JOB;
+#undef INSERT_JOB
     cadre_arena a;
     cadre_arena_init(&a, 512);
     cadre_job row;

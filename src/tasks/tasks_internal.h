@@ -16,6 +16,9 @@
 typedef struct tasks_state tasks_state;
 
 /* One worker thread's runners. Its fields are its thread's, but for kicked and efd. */
+/* The PostgreSQL channel an enqueue notifies and each instance's worker 0 listens on. */
+#define CADRE__TASKS_CHANNEL "cadre_jobs"
+
 typedef struct tasks_worker {
     tasks_state *ts;
     int index;

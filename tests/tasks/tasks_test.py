@@ -53,8 +53,8 @@ class Instance(Served):
     """One tasksapp serving on a free port; its log lines kept."""
 
     def __init__(self, workers=1, cmd="serve", **env):
-        e = dict(os.environ, CADRE_DATABASE_URL=DB_URL, TASKSAPP_POLL_MS="100",
-                 **{k: str(v) for k, v in env.items()})
+        e = dict(os.environ, CADRE_DATABASE_URL=DB_URL, TASKSAPP_POLL_MS="100")
+        e.update({k: str(v) for k, v in env.items()})
         super().__init__([APP, cmd, "--port", "0", "--workers", str(workers),
                           "--shutdown-timeout", env.get("SHUTDOWN", "10000")], env=e)
 
@@ -314,6 +314,21 @@ class TasksTest(unittest.TestCase):
         out = command("worker", env={"CADRE_TASKS_CONCURRENCY": "0"})
         self.assertEqual(out.returncode, 2)
         self.assertIn("this worker would run no job: $CADRE_TASKS_CONCURRENCY", out.stderr)
+
+    @unittest.skipUnless(DB_URL.startswith("postgres"), "LISTEN/NOTIFY is PostgreSQL's")
+    def test_another_instances_job_wakes_an_idle_worker_at_once(self):
+        # the worker looks by itself only every 60 s (its polls, its heartbeats): the job's
+        # NOTIFY is what wakes it
+        web = self.start(CADRE_TASKS_CONCURRENCY=0)
+        worker = self.start(cmd="worker", TASKSAPP_POLL_MS=60000, TASKSAPP_HEARTBEAT_MS=60000,
+                            TASKSAPP_RESCUE_MS=240000)
+        worker.wait_log(r"tasks: listening for other instances' new jobs \(LISTEN cadre_jobs\)")
+        worker.wait_log(r"worker: runs the jobs of default")
+        for key in ("n1", "n2"):  # twice: the worker was idle again in between
+            status, body = web.post(f"/enqueue?key={key}")
+            self.assertEqual(status, 201)
+            j = web.wait_job(body["id"], ended, timeout=20)
+            self.assertEqual(j["state"], "completed")
 
     def test_finished_jobs_deleted_after_retention(self):
         a = self.start(TASKSAPP_FAKE_CLOCK=1, TASKSAPP_RETENTION_S=3600)
