@@ -1,5 +1,5 @@
 # Cadre — the two commands: `make demo` and `make test`. See README.md.
-.PHONY: all deps test-deps build demo test test-release test-asan test-clang test-cross check-banned check-layers bench bench-scale-out fuzz install clean
+.PHONY: all deps test-deps build demo test test-release test-asan test-clang test-cross check-banned check-layers bench bench-ws bench-scale-out fuzz install clean
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -87,6 +87,13 @@ bench: build
 	  bench/run-alone $(BUILD)/bench/cadre-bench; \
 	fi
 	@bench/admin-big $(BUILD)/bench/cadre-bench
+
+# WebSocket echo (issue #17): Cadre's /ws against uvicorn + websockets, messages/s, CPU and RSS
+# per case (bench/ws-echo, its client bench/ws-load.c; results in bench/ws-results.json).
+WS_SECONDS ?= 8
+bench-ws: build
+	@scripts/install-deps --bench
+	bench/ws-echo $(BUILD)/bench/cadre-bench $(BUILD)/bench/ws-load $(WS_SECONDS)
 
 # `db` on PostgreSQL: one instance, the same with metrics and request ids off, and two behind
 # HAProxy, with each process' CPU time (bench/scale-out).
