@@ -1,5 +1,5 @@
 # Cadre — the two commands: `make demo` and `make test`. See README.md.
-.PHONY: all deps test-deps build demo test test-release test-asan test-clang test-cross check-banned check-layers bench bench-ws bench-scale-out fuzz install clean
+.PHONY: all deps test-deps build demo test test-release test-asan test-clang test-cross check-banned check-layers bench bench-ws bench-jobs bench-scale-out fuzz install clean
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -94,6 +94,12 @@ WS_SECONDS ?= 8
 bench-ws: build
 	@scripts/install-deps --bench
 	bench/ws-echo $(BUILD)/bench/cadre-bench $(BUILD)/bench/ws-load $(WS_SECONDS)
+
+# Jobs per second through the tasks module's queue against Celery with kombu's SQLAlchemy broker,
+# on SQLite and a throwaway PostgreSQL (bench/jobs; results in bench/jobs-results.json).
+bench-jobs: build
+	@scripts/install-deps --bench
+	bench/jobs $(BUILD)/bench/jobs-bench $(BENCH_JOBS_ARGS)
 
 # `db` on PostgreSQL: one instance, the same with metrics and request ids off, and two behind
 # HAProxy, with each process' CPU time (bench/scale-out).

@@ -121,7 +121,8 @@ int main(int argc, char **argv)
     cadre_app *app = cadre_app_new("jobs-bench");
     cadre_tasks(app, db, .poll_ms = poll && *poll ? atoi(poll) : 0);
     cadre_task_add(app, &noop);
-    cadre_app_command(app, "enqueue", "enqueue N [BATCH]   enqueues N no-op jobs, BATCH a transaction",
+    cadre_app_command(app, "enqueue",
+                      "enqueue N [BATCH]   enqueues N no-op jobs, BATCH a transaction",
                       enqueue_command, NULL);
     cadre_post(app, "/enqueue", enqueue_route);
     int status = cadre_main(app, argc, argv);

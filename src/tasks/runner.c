@@ -652,8 +652,8 @@ static void listener(cadre_request *r, void *ctx)
                     break;
                 continue;
             }
-            cadre_log(CADRE_LOG_INFO, "tasks: listening for other instances' new jobs (LISTEN "
-                                      CADRE__TASKS_CHANNEL ")");
+            cadre_log(CADRE_LOG_INFO, "tasks: listening for other instances' new jobs "
+                                      "(PostgreSQL's LISTEN)");
             down = false;
             cadre__tasks_kick(ts); /* what was enqueued while nobody listened */
         }

@@ -322,7 +322,7 @@ class TasksTest(unittest.TestCase):
         web = self.start(CADRE_TASKS_CONCURRENCY=0)
         worker = self.start(cmd="worker", TASKSAPP_POLL_MS=60000, TASKSAPP_HEARTBEAT_MS=60000,
                             TASKSAPP_RESCUE_MS=240000)
-        worker.wait_log(r"tasks: listening for other instances' new jobs \(LISTEN cadre_jobs\)")
+        worker.wait_log(r"tasks: listening for other instances' new jobs \(PostgreSQL's LISTEN\)")
         worker.wait_log(r"worker: runs the jobs of default")
         for key in ("n1", "n2"):  # twice: the worker was idle again in between
             status, body = web.post(f"/enqueue?key={key}")
