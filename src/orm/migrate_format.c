@@ -68,6 +68,7 @@ CADRE_SCHEMA_STRICT(mig_column, MIG_COLUMN_FIELDS)
     F(array(mig_column), columns, CADRE_OPTIONAL)                                                  \
     F(object(mig_column), column, CADRE_OPTIONAL)                                                  \
     F(string, name, CADRE_OPTIONAL)                                                                \
+    F(strings, fields, CADRE_OPTIONAL)                                                             \
     F(string, from, CADRE_OPTIONAL)                                                                \
     F(string, to, CADRE_OPTIONAL)
 CADRE_SCHEMA_STRICT(mig_op, MIG_OP_FIELDS)
@@ -222,24 +223,40 @@ int cadre__mig_parse_text(cadre_arena *a, const char *path, const char *name, co
                    .from = dup_slice(a, in->from), .to = dup_slice(a, in->to) };
         bool has_col = cadre_schema_has(CADRE_SCHEMA_OF(mig_op), in, "column");
         bool has_cols = cadre_schema_has(CADRE_SCHEMA_OF(mig_op), in, "columns");
+        bool has_fields = cadre_schema_has(CADRE_SCHEMA_OF(mig_op), in, "fields");
         bool need_col = o->kind == OP_ADD_COLUMN || o->kind == OP_ALTER_COLUMN;
         bool need_cols = o->kind == OP_CREATE_TABLE;
+        bool need_fields = o->kind == OP_ADD_INDEX;
         bool need_table = o->kind != OP_RENAME_TABLE;
         bool need_rename = o->kind == OP_RENAME_TABLE || o->kind == OP_RENAME_COLUMN;
-        if (has_col != need_col || has_cols != need_cols || !o->table != !need_table ||
-            (!o->from || !o->to) == need_rename || (o->kind == OP_DROP_COLUMN) != !!o->name) {
+        bool need_name = o->kind == OP_DROP_COLUMN || o->kind == OP_ADD_INDEX ||
+                         o->kind == OP_DROP_INDEX;
+        if (has_col != need_col || has_cols != need_cols || has_fields != need_fields ||
+            !o->table != !need_table || (!o->from || !o->to) == need_rename ||
+            need_name != !!o->name) {
             cadre_log(CADRE_LOG_ERROR, "%s: wrong members for this operation (create_table: table, "
                                        "columns; drop_table: table; rename_table: from, to; "
                                        "add_column/alter_column: table, column; drop_column: "
-                                       "table, name; rename_column: table, from, to)", where);
+                                       "table, name; rename_column: table, from, to; add_index: "
+                                       "table, name, fields; drop_index: table, name)", where);
             return CADRE_EINVAL;
+        }
+        if (need_fields) {
+            o->index = (cadre__index){ o->name, cadre_arena_calloc(a, (in->fields.len + 1) *
+                                                                       sizeof(char *)),
+                                       in->fields.len };
+            if (!o->index.cols)
+                return CADRE_ENOMEM;
+            for (size_t j = 0; j < in->fields.len; j++)
+                if (!(o->index.cols[j] = dup_slice(a, in->fields.items[j])))
+                    return CADRE_ENOMEM;
         }
         if (need_col && (rc = column_from(a, &in->column, &o->col, where)) != 0)
             return rc;
         if (need_cols) {
-            o->create = (cadre__table){ o->table, cadre_arena_calloc(a, (in->columns.len + 1) *
-                                                                            sizeof(cadre__column)),
-                                        in->columns.len, NULL };
+            o->create = (cadre__table){ .name = o->table, .ncols = in->columns.len,
+                                        .cols = cadre_arena_calloc(a, (in->columns.len + 1) *
+                                                                          sizeof(cadre__column)) };
             if (!o->create.cols)
                 return CADRE_ENOMEM;
             for (size_t j = 0; j < in->columns.len; j++)
@@ -560,7 +577,13 @@ int cadre__mig_render(const char *name, const char *depends_on, const char *cons
         if (rc == 0)
             rc = member(b, "table", o->kind == OP_RENAME_TABLE ? NULL : o->table);
         if (rc == 0)
-            rc = member(b, "name", o->kind == OP_DROP_COLUMN ? o->name : NULL);
+            rc = member(b, "name", o->kind == OP_DROP_COLUMN || o->kind == OP_ADD_INDEX ||
+                                           o->kind == OP_DROP_INDEX
+                                       ? o->name
+                                       : NULL);
+        for (size_t k = 0; k < o->index.ncols && rc == 0 && o->kind == OP_ADD_INDEX; k++)
+            rc = cadre_buf_appendf(b, "%s\"%s\"%s", k ? ", " : ", \"fields\": [", o->index.cols[k],
+                                   k + 1 == o->index.ncols ? "]" : "");
         if (rc == 0 && (o->kind == OP_RENAME_TABLE || o->kind == OP_RENAME_COLUMN))
             rc = cadre_buf_appendf(b, ", \"from\": \"%s\", \"to\": \"%s\"", o->from, o->to);
         cadre_json_writer w;
@@ -637,6 +660,8 @@ const char *cadre__mig_derive_name(cadre_arena *a, const oplist *ops, bool first
         case OP_DROP_COLUMN: return cadre_arena_printf(a, "remove_%s_%s", o->table, o->name);
         case OP_ALTER_COLUMN: return cadre_arena_printf(a, "alter_%s_%s", o->table, o->col.name);
         case OP_RENAME_COLUMN: return cadre_arena_printf(a, "rename_%s_%s", o->table, o->to);
+        case OP_ADD_INDEX: return o->name;
+        case OP_DROP_INDEX: return cadre_arena_printf(a, "remove_%s", o->name);
         }
     }
     time_t now = time(NULL);

@@ -31,7 +31,9 @@
     V(OP_ADD_COLUMN, "add_column")                                                                 \
     V(OP_DROP_COLUMN, "drop_column")                                                               \
     V(OP_ALTER_COLUMN, "alter_column")                                                             \
-    V(OP_RENAME_COLUMN, "rename_column")
+    V(OP_RENAME_COLUMN, "rename_column")                                                          \
+    V(OP_ADD_INDEX, "add_index")                                                                   \
+    V(OP_DROP_INDEX, "drop_index")
 CADRE_ENUM(mig_op_kind, MIG_OPS)
 
 typedef struct op {
@@ -39,7 +41,8 @@ typedef struct op {
     const char *table;   /* every kind but rename_table */
     cadre__table create; /* create_table */
     cadre__column col;   /* add_column, alter_column: the whole new definition */
-    const char *name;    /* drop_column */
+    const char *name;    /* drop_column; add_index, drop_index: the index */
+    cadre__index index;  /* add_index: its name and columns */
     const char *from, *to; /* rename_table, rename_column */
 } op;
 

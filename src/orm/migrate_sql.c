@@ -167,6 +167,10 @@ static int op_sql(state *s, const op *o, bool pg, cadre__stmts *out)
     }
     if (o->kind == OP_DROP_TABLE)
         return stmtf(out, "DROP TABLE %s", o->table);
+    if (o->kind == OP_ADD_INDEX)
+        return cadre__index_sql(o->table, &o->index, out);
+    if (o->kind == OP_DROP_INDEX)
+        return stmtf(out, "DROP INDEX %s", o->name);
     const cadre__table *t = cadre__mig_find_table(s, o->table);
     if (o->kind == OP_RENAME_COLUMN) {
         int rc = stmtf(out, "ALTER TABLE %s RENAME COLUMN %s TO %s", o->table, o->from, o->to);

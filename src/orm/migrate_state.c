@@ -46,6 +46,34 @@ static cadre__column *cols_copy(cadre_arena *a, const cadre__column *cols, size_
     return c;
 }
 
+/* t's multi-column indexes, copied (with their column lists) so that changing them leaves other
+ * states' alone; extra more slots. */
+static cadre__index *indexes_copy(cadre_arena *a, const cadre__table *t, size_t extra)
+{
+    cadre__index *ix = cadre_arena_calloc(a, (t->nindexes + extra + 1) * sizeof *ix);
+    for (size_t i = 0; ix && i < t->nindexes; i++) {
+        ix[i] = t->indexes[i];
+        ix[i].cols = cadre_arena_calloc(a, (ix[i].ncols + 1) * sizeof *ix[i].cols);
+        if (!ix[i].cols)
+            return NULL;
+        memcpy(ix[i].cols, t->indexes[i].cols, ix[i].ncols * sizeof *ix[i].cols);
+    }
+    return ix;
+}
+
+/* The table of s that has the index name, or NULL (index names are the database's, not a
+ * table's: both engines keep them in one namespace). */
+static cadre__table *index_table(state *s, const char *name, size_t *at)
+{
+    for (size_t i = 0; i < s->len; i++)
+        for (size_t j = 0; j < s->tables[i].nindexes; j++)
+            if (strcmp(s->tables[i].indexes[j].name, name) == 0) {
+                *at = j;
+                return &s->tables[i];
+            }
+    return NULL;
+}
+
 /* Checks a column against the state it will live in (FK target, SET NULL on a nullable). */
 static int check_column(state *s, const char *table, const cadre__column *c, const cadre__table *self,
                         const char *where)
@@ -132,6 +160,8 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where)
         *nt = o->create;
         nt->module = s->module;
         nt->cols = cols_copy(s->arena, o->create.cols, o->create.ncols, 0);
+        nt->indexes = NULL;
+        nt->nindexes = 0;
         if (!nt->cols)
             return CADRE_ENOMEM;
         return 0;
@@ -142,7 +172,42 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where)
     }
     const char *refcol;
     const cadre__table *by;
+    size_t at;
     switch (o->kind) {
+    case OP_ADD_INDEX: {
+        const cadre__index *ix = &o->index;
+        if (!cadre__mig_ident_ok(ix->name) || index_table(s, ix->name, &at) || ix->ncols == 0 ||
+            ix->ncols > 16) {
+            cadre_log(CADRE_LOG_ERROR, "%s: index \"%s\" on %s: a name that is not taken, and 1 to "
+                                       "16 columns", where, ix->name ? ix->name : "", tname);
+            return CADRE_EINVAL;
+        }
+        for (size_t i = 0; i < ix->ncols; i++)
+            if (!cadre__mig_find_col(t, ix->cols[i])) {
+                cadre_log(CADRE_LOG_ERROR, "%s: index %s: no column %s.%s at that point", where,
+                          ix->name, tname, ix->cols[i]);
+                return CADRE_EINVAL;
+            }
+        cadre__index *all = indexes_copy(s->arena, t, 1);
+        if (!all)
+            return CADRE_ENOMEM;
+        all[t->nindexes] = *ix; /* the op's column list: never changed (copied before a rename) */
+        t->indexes = all;
+        t->nindexes++;
+        return 0;
+    }
+    case OP_DROP_INDEX:
+        if (!o->name || index_table(s, o->name, &at) != t) {
+            cadre_log(CADRE_LOG_ERROR, "%s: no index %s on %s at that point", where,
+                      o->name ? o->name : "(missing)", tname);
+            return CADRE_EINVAL;
+        }
+        t->indexes = indexes_copy(s->arena, t, 0);
+        if (!t->indexes)
+            return CADRE_ENOMEM;
+        memmove(t->indexes + at, t->indexes + at + 1, (t->nindexes - at - 1) * sizeof *t->indexes);
+        t->nindexes--;
+        return 0;
     case OP_DROP_TABLE:
         if ((by = cadre__mig_referenced_by(s, tname, &refcol)) != NULL) {
             cadre_log(CADRE_LOG_ERROR, "%s: table %s is still referenced by %s.%s", where, tname,
@@ -211,12 +276,23 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where)
                 return CADRE_EINVAL;
             }
             cadre__column *cols = cols_copy(s->arena, t->cols, t->ncols, 0);
-            if (!cols)
+            cadre__index *ix = indexes_copy(s->arena, t, 0);
+            if (!cols || !ix)
                 return CADRE_ENOMEM;
-            size_t at = (size_t)(c - t->cols);
-            memmove(cols + at, cols + at + 1, (t->ncols - at - 1) * sizeof *cols);
+            size_t n = 0; /* the indexes holding the column go with it, as in both engines */
+            for (size_t i = 0; i < t->nindexes; i++) {
+                bool holds = false;
+                for (size_t j = 0; j < ix[i].ncols; j++)
+                    holds |= strcmp(ix[i].cols[j], cname) == 0;
+                if (!holds)
+                    ix[n++] = ix[i];
+            }
+            size_t pos = (size_t)(c - t->cols);
+            memmove(cols + pos, cols + pos + 1, (t->ncols - pos - 1) * sizeof *cols);
             t->cols = cols;
             t->ncols--;
+            t->indexes = ix;
+            t->nindexes = n;
             return 0;
         }
         if (o->kind == OP_RENAME_COLUMN) {
@@ -232,6 +308,12 @@ int cadre__mig_apply_op(state *s, const op *o, const char *where)
                         strcmp(r->ref_column, cname) == 0)
                         r->ref_column = o->to;
                 }
+            if (!(t->indexes = indexes_copy(s->arena, t, 0)) && t->nindexes)
+                return CADRE_ENOMEM;
+            for (size_t i = 0; i < t->nindexes; i++)
+                for (size_t j = 0; j < t->indexes[i].ncols; j++)
+                    if (strcmp(t->indexes[i].cols[j], cname) == 0)
+                        t->indexes[i].cols[j] = o->to;
             c->name = o->to;
             return 0;
         }
@@ -293,7 +375,8 @@ int cadre__mig_state_clone(const state *s, state *out)
     for (size_t i = 0; i < s->len; i++) {
         out->tables[i] = s->tables[i];
         out->tables[i].cols = cols_copy(s->arena, s->tables[i].cols, s->tables[i].ncols, 0);
-        if (!out->tables[i].cols)
+        out->tables[i].indexes = indexes_copy(s->arena, &s->tables[i], 0);
+        if (!out->tables[i].cols || !out->tables[i].indexes)
             return CADRE_ENOMEM;
     }
     return 0;

@@ -79,8 +79,8 @@ bool cadre_model_field_is_column(const cadre_field *f)
 
 int cadre__model_table(const cadre_schema *m, cadre_arena *arena, cadre__table *out)
 {
-    *out = (cadre__table){ m->name, cadre_arena_calloc(arena, (m->nfields + 1) * sizeof(cadre__column)),
-                           m->nfields, NULL };
+    *out = (cadre__table){ .name = m->name, .ncols = m->nfields,
+                           .cols = cadre_arena_calloc(arena, (m->nfields + 1) * sizeof(cadre__column)) };
     if (!out->cols)
         return CADRE_ENOMEM;
     for (size_t i = 0; i < m->nfields; i++) {
@@ -222,7 +222,24 @@ int cadre__create_indexes_sql(const cadre__table *t, cadre__stmts *out)
         if (rc)
             return rc;
     }
+    for (size_t i = 0; i < t->nindexes; i++) {
+        int rc = cadre__index_sql(t->name, &t->indexes[i], out);
+        if (rc)
+            return rc;
+    }
     return 0;
+}
+
+int cadre__index_sql(const char *table, const cadre__index *ix, cadre__stmts *out)
+{
+    cadre_buf b;
+    cadre_buf_init_arena(&b, out->arena, (size_t)1 << 16);
+    int rc = cadre_buf_appendf(&b, "CREATE INDEX %s ON %s (", ix->name, table);
+    for (size_t i = 0; i < ix->ncols && rc == 0; i++)
+        rc = cadre_buf_appendf(&b, "%s%s", i ? ", " : "", ix->cols[i]);
+    if (rc == 0)
+        rc = cadre_buf_append_str(&b, ")");
+    return rc ? rc : cadre__stmts_add(out, b.data, b.len);
 }
 
 int cadre_model_create_sql(const cadre_schema *m, const char *engine, cadre_buf *out)

@@ -31,10 +31,19 @@ typedef struct cadre__column {
                            table (an extension: CADRE_USER_MODEL), or NULL: the table's own */
 } cadre__column;
 
+/* An index over several columns, named: declared by a migration (add_index), not by a model. */
+typedef struct cadre__index {
+    const char *name;
+    const char **cols;
+    size_t ncols;
+} cadre__index;
+
 typedef struct cadre__table {
     const char *name;
     cadre__column *cols;
     size_t ncols;
+    cadre__index *indexes; /* a migration state's multi-column indexes (a model's table: none) */
+    size_t nindexes;
     const char *module; /* in a migration state: the label of the module whose migration created
                            it (NULL for a model's table) */
 } cadre__table;
@@ -68,8 +77,10 @@ int cadre__column_sql(const cadre__column *c, bool pg, cadre_buf *out);
 /* CREATE TABLE as_name (… t's columns …) — as_name is t->name but for SQLite's table rebuilds. */
 int cadre__create_table_sql(const cadre__table *t, const char *as_name, bool pg, cadre__stmts *out);
 
-/* CREATE INDEX for each indexed column of t. */
+/* CREATE INDEX for each indexed column of t, and each of its multi-column indexes. */
 int cadre__create_indexes_sql(const cadre__table *t, cadre__stmts *out);
+/* CREATE INDEX of a multi-column index of table. */
+int cadre__index_sql(const char *table, const cadre__index *ix, cadre__stmts *out);
 
 /* The SQL literal of column c's default, appended to out. */
 int cadre__default_sql(const cadre__column *c, bool pg, cadre_buf *out);

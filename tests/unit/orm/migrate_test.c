@@ -104,9 +104,9 @@ static char mdir[128]; /* the migrations directory of the test */
 /* s under the table name name (as a model's next version is declared under the same name). */
 static const cadre_schema *as(const cadre_schema *s, const char *name)
 {
-    static cadre_schema copies[16];
+    static cadre_schema copies[32];
     static size_t n;
-    assert_true(n < 16);
+    assert_true(n < 32);
     copies[n] = *s;
     copies[n].name = name;
     return &copies[n++];
@@ -501,6 +501,86 @@ static void test_target_and_sqlmigrate(void **state)
     cadre_buf_free(&b);
 }
 
+static bool index_exists(const char *name)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, pg ? "SELECT COUNT(*) AS n FROM pg_indexes WHERE indexname = '%s'"
+                                 : "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' "
+                                   "AND name = '%s'", name);
+    return count_rows(sql) == 1;
+}
+
+/* Multi-column indexes written by hand in a migration (add_index, drop_index): created, kept
+ * through a SQLite rebuild and a column's rename, dropped with a column they hold, and never
+ * asked for again by makemigrations (no model declares them). */
+static void test_hand_written_indexes(void **state)
+{
+    (void)state;
+    const cadre_schema *v1[] = { CADRE_SCHEMA_OF(supplier), CADRE_SCHEMA_OF(product),
+                                 CADRE_SCHEMA_OF(movement) };
+    char file[128];
+    assert_int_equal(make(v1, 3, NULL, file, sizeof file), 0);
+    put("0002_by_hand.json",
+        "{\"cadre_migration\": 1, \"name\": \"0002_by_hand\", \"depends_on\": \"0001_initial\", "
+        "\"operations\": ["
+        "{\"op\": \"add_index\", \"table\": \"supplier\", \"name\": \"supplier_name_id\", "
+        "\"fields\": [\"name\", \"id\"]},"
+        "{\"op\": \"add_index\", \"table\": \"product\", \"name\": \"product_name_price\", "
+        "\"fields\": [\"name\", \"price\"]},"
+        "{\"op\": \"add_index\", \"table\": \"movement\", \"name\": \"movement_by_product\", "
+        "\"fields\": [\"product_id\", \"quantity\"]}]}");
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
+    assert_true(index_exists("supplier_name_id"));
+    assert_true(index_exists("product_name_price"));
+    assert_true(index_exists("movement_by_product"));
+    assert_int_equal(make(v1, 3, NULL, file, sizeof file), 0); /* in step with the models */
+    assert_string_equal(file, "");
+    cadre_buf b;
+    cadre_buf_init(&b, 1 << 20);
+    assert_int_equal(cadre_sqlmigrate("app", mdir, "0002", "postgresql", &b), 0);
+    assert_non_null(strstr(b.data, "CREATE INDEX product_name_price ON product (name, price);\n"));
+    cadre_buf_free(&b);
+
+    /* supplier.name unique: SQLite rebuilds the table, and its index with it; product.name
+     * renamed: the index follows */
+    const char *renames[] = { "product.name=title" };
+    cadre_makemigrations_options ren = { .renames = renames, .nrenames = 1 };
+    const cadre_schema *v2[] = { as(CADRE_SCHEMA_OF(supplier_unique), "supplier"),
+                                 as(CADRE_SCHEMA_OF(product_title), "product"),
+                                 CADRE_SCHEMA_OF(movement) };
+    assert_int_equal(make(v2, 3, &ren, file, sizeof file), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
+    assert_true(index_exists("supplier_name_id"));
+    assert_true(index_exists("product_name_price"));
+    exec("INSERT INTO supplier (name) VALUES ('acme')");
+    exec("INSERT INTO product (title, price, supplier_id) VALUES ('saw', 5, 1)");
+
+    /* a column an index holds, dropped (price, now product_last's nullable one, stays; sku
+     * goes): first an index on sku, by hand, then the models without sku */
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"cadre_migration\": 1, \"name\": \"0004_sku\", \"depends_on\": \"%.*s\", "
+             "\"operations\": [{\"op\": \"add_index\", \"table\": \"product\", \"name\": "
+             "\"product_sku_stock\", \"fields\": [\"sku\", \"stock\"]}, {\"op\": \"drop_index\", "
+             "\"table\": \"movement\", \"name\": \"movement_by_product\"}]}",
+             (int)(strlen(file) - 5), file); /* after the file makemigrations just wrote */
+    put("0004_sku.json", text);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
+    assert_true(index_exists("product_sku_stock"));
+    assert_false(index_exists("movement_by_product"));
+    const cadre_schema *v3[] = { as(CADRE_SCHEMA_OF(supplier_unique), "supplier"),
+                                 as(CADRE_SCHEMA_OF(product_last), "product"),
+                                 CADRE_SCHEMA_OF(movement) };
+    assert_int_equal(make(v3, 3, NULL, file, sizeof file), 0);
+    assert_int_equal(cadre_migrate(db, "app", mdir, NULL, NULL), 0);
+    assert_false(index_exists("product_sku_stock"));
+    assert_true(index_exists("product_name_price")); /* title, price: both still there */
+    assert_int_equal(count_rows("SELECT COUNT(*) AS n FROM product WHERE title = 'saw'"), 1);
+    assert_int_equal(make(v3, 3, NULL, file, sizeof file), 0);
+    assert_string_equal(file, "");
+    assert_int_equal(pending(), 0);
+}
+
 /* Broken or inconsistent files are refused with the reason, by every command. */
 static void test_broken_files(void **state)
 {
@@ -551,6 +631,37 @@ static void test_broken_files(void **state)
                                "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
                                "\"columns\": [{\"name\": \"s\", \"type\": \"text\", "
                                "\"default_value\": \"a\\u0000b\"}]}]}" },
+        /* multi-column indexes that cannot be */
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
+                               "\"columns\": [{\"name\": \"id\", \"type\": \"int64\"}, {\"name\": \"n\", "
+                               "\"type\": \"int32\"}]}, "
+                               "{\"op\": \"add_index\", \"table\": \"t\", \"name\": \"t_x\", \"fields\": [\"n\", \"x\"]}]}" }, /* an index on a column that is not there */
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
+                               "\"columns\": [{\"name\": \"id\", \"type\": \"int64\"}, {\"name\": \"n\", "
+                               "\"type\": \"int32\"}]}, "
+                               "{\"op\": \"add_index\", \"table\": \"t\", \"name\": \"t_n\", \"fields\": []}]}" }, /* no columns */
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
+                               "\"columns\": [{\"name\": \"id\", \"type\": \"int64\"}, {\"name\": \"n\", "
+                               "\"type\": \"int32\"}]}, "
+                               "{\"op\": \"add_index\", \"table\": \"t\", \"name\": \"t n\", \"fields\": [\"n\"]}]}" }, /* a name that is no identifier */
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
+                               "\"columns\": [{\"name\": \"id\", \"type\": \"int64\"}, {\"name\": \"n\", "
+                               "\"type\": \"int32\"}]}, "
+                               "{\"op\": \"add_index\", \"table\": \"t\", \"fields\": [\"n\"]}]}" }, /* no name */
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
+                               "\"columns\": [{\"name\": \"id\", \"type\": \"int64\"}, {\"name\": \"n\", "
+                               "\"type\": \"int32\"}]}, "
+                               "{\"op\": \"add_index\", \"table\": \"t\", \"name\": \"t_n\", \"fields\": [\"n\"]}, {\"op\": \"add_index\", \"table\": \"t\", \"name\": \"t_n\", \"fields\": [\"id\"]}]}" }, /* a name taken */
+        { "0001_initial.json", "{\"cadre_migration\": 1, \"name\": \"0001_initial\", \"depends_on\": "
+                               "null, \"operations\": [{\"op\": \"create_table\", \"table\": \"t\", "
+                               "\"columns\": [{\"name\": \"id\", \"type\": \"int64\"}, {\"name\": \"n\", "
+                               "\"type\": \"int32\"}]}, "
+                               "{\"op\": \"drop_index\", \"table\": \"t\", \"name\": \"t_n\"}]}" }, /* an index that is not there */
     };
     const cadre_schema *models[] = { CADRE_SCHEMA_OF(supplier) };
     char file[128];
@@ -886,6 +997,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timestamp_added, fresh, done),
         cmocka_unit_test_setup_teardown(test_target_and_sqlmigrate, fresh, done),
         cmocka_unit_test_setup_teardown(test_broken_files, fresh, done),
+        cmocka_unit_test_setup_teardown(test_hand_written_indexes, fresh, done),
         cmocka_unit_test_setup_teardown(test_modules_cross_module_foreign_key, fresh, done),
         cmocka_unit_test_setup_teardown(test_modules_upgrade_old_record_table, fresh, done),
         cmocka_unit_test_setup_teardown(test_modules_extend_a_table, fresh, done),
