@@ -218,12 +218,13 @@ static bool box_push(cadre__worker *w, cadre__pub *p)
         }
     }
     bool full = !ok && !w->box_full;
+    size_t waiting = w->box_bytes;
     if (!ok)
         w->box_full = true;
     pthread_mutex_unlock(&w->box_lock);
     if (full)
         cadre_log(CADRE_LOG_WARN, "websocket: worker %d does not take published messages (%zu "
-                  "bytes waiting for it): messages to its sockets are dropped", w->id, w->box_bytes);
+                  "bytes waiting for it): messages to its sockets are dropped", w->id, waiting);
     if (ok && was_empty) {
         uint64_t one = 1;
         ssize_t n = write(w->box_fd, &one, sizeof one);
@@ -312,6 +313,7 @@ int cadre__hub_init(cadre__worker *w)
     if (w->box_fd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->box_fd, &ev) != 0) {
         if (w->box_fd >= 0)
             close(w->box_fd);
+        w->box_fd = -1;
         pthread_mutex_destroy(&w->box_lock);
         return CADRE_ESYSTEM;
     }
@@ -320,6 +322,8 @@ int cadre__hub_init(cadre__worker *w)
 
 void cadre__hub_destroy(cadre__worker *w)
 {
+    if (w->box_fd < 0)
+        return; /* never had a mailbox */
     for (size_t i = 0; i < w->box.len; i++)
         pub_put(w->box.items[i]);
     CADRE_VEC_FREE(&w->box);

@@ -461,6 +461,7 @@ int cadre__worker_init(cadre__worker *w, int id, const cadre_server_config *cfg,
     w->dispatch_ctx = ctx;
     w->listen_fd = -1;
     w->spare_fd = -1;
+    w->box_fd = -1; /* no mailbox until the server gives it one (cadre__hub_init) */
     w->listen_io.kind = IO_LISTEN;
     w->wake_io.kind = IO_WAKE;
     for (int i = 0; i < T_COUNT; i++)
@@ -482,11 +483,6 @@ int cadre__worker_init(cadre__worker *w, int id, const cadre_server_config *cfg,
     }
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->wake_io };
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev);
-    if (cadre__hub_init(w) != 0) {
-        close(w->wake_fd);
-        close(w->epfd);
-        return CADRE_ESYSTEM;
-    }
     w->spare_fd = open_spare();
     cadre__worker_update_time(w);
     cadre__update_date(w);
@@ -1378,6 +1374,11 @@ int cadre_server_run(const cadre_server_config *cfg, cadre_dispatch_fn dispatch,
             goto out;
         }
         inited++;
+        /* a mailbox for WebSocket topics (the test client's one-request workers have none) */
+        if (cadre__hub_init(&ws[i]) != 0) {
+            rc = CADRE_ESYSTEM;
+            goto out;
+        }
         if (handed) { /* a worker per handed-over socket; more workers share them */
             ws[i].listen_fd = fcntl(3 + i % handed, F_DUPFD_CLOEXEC, 3 + handed);
             ws[i].shared_listener = nw > handed;
