@@ -157,8 +157,10 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg /* OUT */);
 
 /**
  * Sends a message (CADRE_WS_TEXT, which must be UTF-8, or CADRE_WS_BINARY) in one frame. It is
- * queued and written at once as far as the socket takes it; while more than 256 KiB wait for a
- * slow client the call suspends (a client that takes nothing for the write timeout is dropped).
+ * queued and written as far as the socket takes it — at once, or, while the client has already
+ * sent the handler's next message, together with the answers to the messages that came with it
+ * (one write for a batch), and always before the handler waits or returns; while more than
+ * 256 KiB wait for a slow client the call suspends (a client that takes nothing for the write timeout is dropped).
  * Another coroutine of the same worker thread may send on ws too (a broadcast to the sockets of
  * a room): that call never waits; a client with more than 4 MiB waiting for it is dropped
  * (CADRE_ECLOSED) and its own handler's cadre_ws_recv returns CADRE_ECLOSED. Never from

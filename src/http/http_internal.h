@@ -244,6 +244,9 @@ int cadre__conn_flush(cadre__conn *c);
 void cadre__ws_drive(cadre__conn *c);
 void cadre__conn_ws_timer(cadre__conn *c);
 void cadre__ws_end(cadre__conn *c, cadre__slot *s);
+/* The handler's coroutine of a CS_WS connection has suspended (cadre__slot_run): the output its
+ * sends held back is written now (websocket.c: push). */
+void cadre__ws_suspended(cadre__conn *c);
 /* A CS_WS connection closing: its input buffer goes to the WebSocket (a message in it stays
  * valid until the handler's next cadre_ws_recv, as promised). */
 void cadre__ws_conn_closed(cadre__conn *c);

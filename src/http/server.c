@@ -332,6 +332,8 @@ bool cadre__slot_run(cadre__slot *s)
     bool done = cadre__coro_resume(&s->coro);
     current = outer;
     cadre_log_request_id(outer ? outer->request_id : NULL);
+    if (!done && s->conn && s->conn->state == CS_WS)
+        cadre__ws_suspended(s->conn); /* a WebSocket handler waits: its answers go now */
     return done;
 }
 

@@ -386,19 +386,53 @@ int cadre__ws_accept(cadre_request *r, const cadre_ws_opts *opts, cadre_ws **out
  * Sending
  * ------------------------------------------------------------------------------------------- */
 
-/* Writes what is queued; waits (suspending) while more than WS_OUT_HIGH is left. Returns 0 or
- * CADRE_ECLOSED (the connection broke). */
-static int push(cadre_ws *ws)
+/* Writes what is queued as far as the socket takes it (the write timer runs while some is left);
+ * a broken connection is closed. Returns 0 or CADRE_ECLOSED. */
+static int write_out(cadre__conn *c)
 {
-    cadre__conn *c = conn_of(ws);
-    if (!c)
-        return CADRE_ECLOSED;
     if (cadre__conn_flush(c) < 0) {
         cadre__conn_close(c);
         return CADRE_ECLOSED;
     }
     cadre__conn_ws_timer(c);
-    if (cadre_current_request() != &ws->slot->req) {
+    return 0;
+}
+
+/* Whether the input holds a whole frame, which the next cadre_ws_recv takes without waiting. */
+static bool frame_buffered(const cadre_ws *ws, const cadre__conn *c)
+{
+    size_t avail = c->in.len - c->in_off;
+    cadre_ws_frame f;
+    int code;
+    const char *why;
+    int hl = ws->closed || !avail ? CADRE_HTTP_PARTIAL
+                                  : cadre_ws_parse_frame((const uint8_t *)c->in.data + c->in_off,
+                                                         avail, true, &f, &code, &why);
+    return hl > 0 && avail - (size_t)hl >= f.len;
+}
+
+/*
+ * Writes what is queued; waits (suspending) while more than WS_OUT_HIGH is left. Returns 0 or
+ * CADRE_ECLOSED (the connection broke).
+ *
+ * The handler's own sends are batched: while the input holds another whole frame and at most
+ * WS_OUT_HIGH is queued, nothing is written yet, so the answers to messages that came in one read
+ * go out in one write. What is queued never waits with the handler: it is written as soon as the
+ * handler's coroutine suspends — cadre_ws_recv waiting for input, a database, a sleep:
+ * cadre__ws_suspended, from cadre__slot_run — or returns (its close frame, then drive). Another
+ * coroutine's send (a broadcast) is written at once.
+ */
+static int push(cadre_ws *ws)
+{
+    cadre__conn *c = conn_of(ws);
+    if (!c)
+        return CADRE_ECLOSED;
+    bool own = cadre_current_request() == &ws->slot->req;
+    if (own && c->out.len - c->out_off <= WS_OUT_HIGH && frame_buffered(ws, c))
+        return 0;
+    if (write_out(c) != 0)
+        return CADRE_ECLOSED;
+    if (!own) {
         /* another coroutine's send (a broadcast): it never waits on this connection's behalf;
          * a client that lets WS_FOREIGN_MAX pile up is dropped instead */
         if (c->out.len - c->out_off > WS_FOREIGN_MAX) {
@@ -779,6 +813,12 @@ void cadre__conn_ws_timer(cadre__conn *c)
     } else if (c->timer_kind != T_NONE) {
         cadre__timer_clear(c);
     }
+}
+
+void cadre__ws_suspended(cadre__conn *c)
+{
+    if (c->out.len > c->out_off)
+        write_out(c); /* what push held back (a broken connection wakes the handler, closed) */
 }
 
 void cadre__ws_drive(cadre__conn *c)

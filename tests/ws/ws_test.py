@@ -2,7 +2,8 @@
 """WebSockets with a real client (Debian's python3-websockets) against tests/ws/wsapp: echo of
 text and binary up to 4 MiB, many clients at once, the server's close codes (its own close, a
 failing handler, idle, an unanswered ping, the stop), subprotocols, guards and origins before
-the upgrade, a slow reader (the sender waits, nothing is lost), 10,000 idle sockets held by one
+the upgrade, a slow reader (the sender waits, nothing is lost), answers to messages read at once
+batched yet in order and written before the handler waits, 10,000 idle sockets held by one
 worker; topics: a message published from a request or another thread reaches the sockets
 subscribed on every worker, in order, and no other. Every wait is bounded.    ws_test.py WSAPP_BINARY"""
 import asyncio
@@ -221,6 +222,42 @@ class WebSocketTest(unittest.TestCase):
         if not self.server.sanitized():
             self.assertLess(self.server.rss_kib(), 60 * 1024)
 
+    def test_messages_sent_in_one_write_are_all_echoed_in_order(self):
+        # the answers to messages read at once are written together (a batch): none is lost or
+        # reordered, a ping among them is answered in its place, and the batch is written when
+        # the handler waits for more, though the last frame read (a pong) has no answer
+        n = 50
+        msgs = [f"m{i} ".encode() + b"x" * (i * 37) for i in range(n)]  # 3 bytes to 1.8 KB
+        s = handshake(self.server.port, "/ws/echo")
+        try:
+            batch = [frame(0x1, m) for m in msgs]
+            batch.insert(n // 2, frame(0x9, b"in the middle"))
+            batch.append(frame(0xA, b"unsolicited"))
+            s.sendall(b"".join(batch))
+            want = [(0x1, m) for m in msgs]
+            want.insert(n // 2, (0xA, b"in the middle"))
+            self.assertEqual(read_frames(s, count=n + 1), want)
+            send_frame(s, 0x1, b"after")  # the connection goes on
+            self.assertEqual(read_frames(s, count=1), [(0x1, b"after")])
+        finally:
+            s.close()
+
+    def test_what_a_handler_sent_is_written_before_it_waits(self):
+        # /ws/sleepy answers "a", sleeps 2 s, answers "b": with a second message already read,
+        # "a" is held back for a batch, and must still go out when the handler suspends
+        s = handshake(self.server.port, "/ws/sleepy")
+        try:
+            start = time.monotonic()
+            s.sendall(frame(0x1, b"1") + frame(0x1, b"2"))
+            s.settimeout(1)
+            self.assertEqual(read_frames(s, count=1), [(0x1, b"a")])
+            self.assertLess(time.monotonic() - start, 1.5)
+            s.settimeout(10)
+            self.assertEqual(read_frames(s, count=3), [(0x1, b"b"), (0x1, b"a"), (0x1, b"b")])
+            self.assertGreater(time.monotonic() - start, 3.5)  # the two sleeps happened
+        finally:
+            s.close()
+
     def test_plain_get_is_426_and_http_still_works(self):
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
             s.sendall(b"GET /ws/echo HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -421,6 +458,11 @@ def handshake(port, path, read_answer=True):
 
 
 def send_frame(s, opcode, payload):
+    s.sendall(frame(opcode, payload))
+
+
+def frame(opcode, payload):
+    """A client frame (masked), to send alone or with others in one write."""
     mask = os.urandom(4)
     n = len(payload)
     head = bytes([0x80 | opcode])
@@ -430,7 +472,7 @@ def send_frame(s, opcode, payload):
         head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
     else:
         head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
-    s.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 def read_exact(s, n):

@@ -1,7 +1,8 @@
 /*
  * The WebSocket test app (tests/ws/ws_test.py, ws_conformance_test.py): routes that echo, close,
- * fail, go idle, ping, pick a subprotocol, and are guarded by a header or an origin list; topics
- * (a socket subscribed to ?t=a,b, and POST /publish from a request or another thread).
+ * fail, go idle, ping, sleep between two answers, pick a subprotocol, and are guarded by a header
+ * or an origin list; topics (a socket subscribed to ?t=a,b, and POST /publish from a request or
+ * another thread).
  */
 #include <cadre.h>
 
@@ -96,6 +97,19 @@ static int flood(cadre_request *r, cadre_ws *ws)
     while (cadre_ws_recv(ws, &m) == 0) {
     }
     return 0;
+}
+
+/* Answers each message with "a", then 2 s later (cadre_sleep) with "b": what it sent before the
+ * wait reaches the client before the wait ends, even with another message already read. */
+static int sleepy(cadre_request *r, cadre_ws *ws)
+{
+    cadre_ws_message m;
+    int rc;
+    while ((rc = cadre_ws_recv(ws, &m)) == 0)
+        if ((rc = cadre_ws_send_text(ws, "a")) != 0 || (rc = cadre_sleep(r, 2000)) != 0 ||
+            (rc = cadre_ws_send_text(ws, "b")) != 0)
+            break;
+    return rc == CADRE_ECLOSED || rc == CADRE_ECANCELED ? 0 : rc;
 }
 
 /* Subscribes to the topics of ?t=a,b, says "ready TID" (its worker thread), then answers
@@ -209,6 +223,7 @@ int main(int argc, char **argv)
     cadre_websocket(app, "/ws/guarded", who, .guards = CADRE_GUARDS({ allow, NULL }));
     cadre_websocket(app, "/ws/origin", echo, .origins = "https://trusted.example");
     cadre_websocket(app, "/ws/flood", flood);
+    cadre_websocket(app, "/ws/sleepy", sleepy);
     cadre_websocket(app, "/ws/items/{id}", who);
     cadre_websocket(app, "/ws/topic", topics);
     cadre_post(app, "/publish", publish_page);
