@@ -913,6 +913,13 @@ static void drive(cadre__conn *c)
             process_input(c);
         if (c->dead)
             return;
+        if (c->state == CS_WS) {
+            /* the request became a WebSocket: its coroutine owns the input and its timers from
+             * now on (read here, the frames would land in its buffer; the header timer left
+             * set would close a socket that is merely quiet) */
+            cadre__ws_drive(c);
+            return;
+        }
         /* Parsing pauses behind a large body or too much queued output (see process_input). */
         bool held = body_pending(c) || c->out.len - c->out_off >= OUT_HIGH;
         if (flush(c) < 0) {

@@ -29,9 +29,9 @@ TIMEOUT = 20
 class Server(Served):
     """wsapp serving on a free port; its log lines kept."""
 
-    def __init__(self, workers=1):
+    def __init__(self, workers=1, *options):
         super().__init__([APP, "serve", "--port", "0", "--workers", str(workers),
-                          "--shutdown-timeout", "5000"])
+                          "--shutdown-timeout", "5000", *options])
 
     def url(self, path):
         return f"ws://127.0.0.1:{self.port}{path}"
@@ -377,6 +377,24 @@ class TopicsTest(unittest.TestCase):
         self.assertEqual(self.publish("t", b"\xff\xfe", binary="1")[0], 200)
         self.assertEqual(self.publish("t", b"", size=str(1 << 20))[0], 200)  # the largest
         self.assertEqual(self.publish("t", b"", size=str((1 << 20) + 1))[0], 400)
+
+
+class QuietSocketTest(unittest.TestCase):
+    """A WebSocket on which nobody sends anything is not a request whose head is late: the
+    server's header timeout (here 500 ms) does not close it (it did, found by a helper)."""
+
+    def test_a_quiet_socket_outlives_the_header_timeout(self):
+        server = Server(1, "--header-timeout", "500")
+        try:
+            async def go():
+                async with websockets.connect(server.url("/ws/echo"), open_timeout=10,
+                                              ping_interval=None) as ws:
+                    await asyncio.sleep(1.5)  # three header timeouts, in silence
+                    await ws.send("still here")
+                    return await ws.recv()
+            self.assertEqual(run(go()), "still here")
+        finally:
+            server.stop()
 
 
 class StopTest(unittest.TestCase):
