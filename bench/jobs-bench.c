@@ -2,11 +2,13 @@
  * The jobs benchmark's app (bench/jobs, issue #17): a no-op task through the tasks module, on
  * the database $CADRE_DATABASE_URL names (SQLite or PostgreSQL).
  *   jobs-bench migrate                the table cadre_job
- *   jobs-bench enqueue N [BATCH]      N no-op jobs, BATCH to a transaction (1000; 0: each job
- *                                     written on its own, without a transaction); prints
+ *   jobs-bench enqueue N [BATCH [many]]  N no-op jobs, BATCH to a transaction (1000; 0: each
+ *                                     job written on its own, without a transaction; many:
+ *                                     BATCH to a cadre_enqueue_many); prints
  *                                     {"enqueued":N,"seconds":S} (S: the enqueueing alone)
- *   jobs-bench worker | serve         runs them (serve also answers POST /enqueue?n=N&batch=B,
- *                                     the same in the server: its workers are woken at commit)
+ *   jobs-bench worker | serve         runs them (serve also answers POST
+ *                                     /enqueue?n=N&batch=B[&many=1], the same in the server:
+ *                                     its workers are woken at commit)
  * $JOBS_BENCH_POLL_MS sets the runners' poll_ms (the module's default otherwise);
  * $CADRE_TASKS_CONCURRENCY their concurrency, as for any app.
  */
@@ -40,11 +42,22 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Enqueues n no-op jobs, batch of them to a transaction (0: each on its own). Returns 0 or the
- * first error. */
-static int enqueue_jobs(int64_t n, int64_t batch)
+/* Enqueues n no-op jobs, batch of them to a transaction (0: each on its own; many: batch to a
+ * cadre_enqueue_many). Returns 0 or the first error. */
+static int enqueue_jobs(int64_t n, int64_t batch, bool many)
 {
     int rc = 0;
+    if (many && batch > 0) {
+        noop_args *a = calloc((size_t)batch, sizeof *a);
+        for (int64_t i = 0; a && rc == 0 && i < n;) {
+            int64_t k = 0;
+            for (; k < batch && i < n; k++)
+                a[k].n = i++;
+            rc = cadre_enqueue_many(NULL, noop, a, (size_t)k);
+        }
+        free(a);
+        return a ? rc : CADRE_ENOMEM;
+    }
     for (int64_t i = 0; rc == 0 && i < n;) {
         if (batch <= 0) {
             noop_args a = { .n = i++ };
@@ -76,13 +89,14 @@ static int enqueue_command(cadre_app *app, int argc, char **argv, void *ctx)
     (void)app;
     (void)ctx;
     int64_t n, batch = 1000;
-    if (argc < 2 || argc > 3 || parse_count(argv[1], &n) != 0 ||
-        (argc == 3 && parse_count(argv[2], &batch) != 0)) {
-        fprintf(stderr, "usage: jobs-bench enqueue N [BATCH]\n");
+    if (argc < 2 || argc > 4 || parse_count(argv[1], &n) != 0 ||
+        (argc >= 3 && parse_count(argv[2], &batch) != 0) ||
+        (argc == 4 && strcmp(argv[3], "many") != 0)) {
+        fprintf(stderr, "usage: jobs-bench enqueue N [BATCH [many]]\n");
         return 2;
     }
     double t0 = now_s();
-    int rc = enqueue_jobs(n, batch);
+    int rc = enqueue_jobs(n, batch, argc == 4);
     double took = now_s() - t0;
     if (rc) {
         fprintf(stderr, "jobs-bench: cannot enqueue: %s\n", cadre_strerror(rc));
@@ -101,11 +115,11 @@ static int64_t query_int(cadre_request *r, const char *key, int64_t fallback)
     return n;
 }
 
-/* POST /enqueue?n=N&batch=B: as the command, in the server */
+/* POST /enqueue?n=N&batch=B[&many=1]: as the command, in the server */
 static int enqueue_route(cadre_request *r)
 {
     int64_t n = query_int(r, "n", 1);
-    int rc = enqueue_jobs(n, query_int(r, "batch", 1000));
+    int rc = enqueue_jobs(n, query_int(r, "batch", 1000), query_int(r, "many", 0) != 0);
     if (rc)
         return rc;
     char body[64];
@@ -122,7 +136,8 @@ int main(int argc, char **argv)
     cadre_tasks(app, db, .poll_ms = poll && *poll ? atoi(poll) : 0);
     cadre_task_add(app, &noop);
     cadre_app_command(app, "enqueue",
-                      "enqueue N [BATCH]   enqueues N no-op jobs, BATCH a transaction",
+                      "enqueue N [BATCH [many]]   enqueues N no-op jobs, BATCH a transaction "
+                      "(many: BATCH a cadre_enqueue_many)",
                       enqueue_command, NULL);
     cadre_post(app, "/enqueue", enqueue_route);
     int status = cadre_main(app, argc, argv);

@@ -192,7 +192,7 @@ typedef struct cadre_enqueue_opts {
     /** At most one job with this key that has not ended: while one is available or running,
      *  cadre_enqueue adds none and returns CADRE_EEXIST (*id then names that one). */
     const char *unique;
-    int64_t *id;          /**< OUT (may be NULL): the job's id */
+    int64_t *id;          /**< OUT (may be NULL): the job's id (cadre_enqueue_many: n ids) */
 } cadre_enqueue_opts;
 
 /**
@@ -208,6 +208,25 @@ int cadre__enqueue(cadre_tx *tx, cadre_task *task, const void *args, const cadre
 #define cadre_enqueue(tx, NAME, args, ...)                                                         \
     cadre__enqueue((tx), &(NAME), (const NAME##__args_t *){ (args) },                             \
                    &(cadre_enqueue_opts){ __VA_ARGS__ })
+
+/** Jobs one cadre_enqueue_many call writes at most. */
+#define CADRE_ENQUEUE_MANY_MAX 100000
+
+/**
+ * Enqueues n jobs of task, one per element of the array args (n argument structs), in one
+ * statement — one round trip to the database however many, where n cadre_enqueue calls take n:
+ * for a batch of work (a mailing, an import's rows), as Oban's insert_all or River's InsertMany.
+ * The options apply to every job, but .unique, which names one job (CADRE_EINVAL); .id, when
+ * set, points to n int64_t that receive the jobs' ids in args' order. With tx, the jobs exist
+ * only if it commits; the workers are woken once it has. n 0 does nothing; more than
+ * CADRE_ENQUEUE_MANY_MAX is CADRE_EINVAL. Returns 0 (all n written), or as cadre_enqueue (none
+ * written, unless tx goes on to commit what a failed statement left: it leaves nothing).
+ */
+int cadre__enqueue_many(cadre_tx *tx, cadre_task *task, const void *args, size_t n,
+                        const cadre_enqueue_opts *o);
+#define cadre_enqueue_many(tx, NAME, args, n, ...)                                                 \
+    cadre__enqueue_many((tx), &(NAME), (const NAME##__args_t *){ (args) }, (n),                   \
+                        &(cadre_enqueue_opts){ __VA_ARGS__ })
 
 /* ---------------------------------------------------------------------------------------------
  * Periodic tasks

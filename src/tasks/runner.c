@@ -167,6 +167,131 @@ static void count(tasks_state *ts, const run *x, const char *outcome)
     cadre_counter_add(ts->outcomes, 1, CADRE_LABELS(x->job.task.ptr, outcome));
 }
 
+/*
+ * Completions are written in groups, as a database's group commit: a job that ends while another
+ * runner of its worker is writing completions leaves its own in w->done and returns; the writer
+ * writes all that are waiting when its statement is done, in one statement again. Under load a
+ * statement marks many jobs completed (one commit, one round trip); alone, a job's is written at
+ * once. A completion not written yet leaves its job running and marked alive (heartbeat) — the
+ * stop waits for it (wind_down); a process that dies before writing it has the job rescued and
+ * run again, as it would have before the job ended.
+ */
+typedef struct tasks_done {
+    int64_t id;
+    int attempt;
+    const char *task; /* the registered task's name (static) */
+    char *result;     /* malloc'd; NULL: none */
+} tasks_done;
+
+#define DONE_BATCH 256 /* completions one statement writes at most */
+
+/* One statement marks n jobs of w completed; their ids, attempts and results go as a JSON array
+ * (one parameter, one statement text whatever n: prepared once). */
+static const char *const complete_sql[2] = {
+    /* SQLite */
+    "UPDATE cadre_job SET state = 'completed', finished_at = ?, result = v.result, "
+    "worker = NULL, unique_key = NULL FROM (SELECT json_extract(value, '$[0]') AS id, "
+    "json_extract(value, '$[1]') AS attempt, json_extract(value, '$[2]') AS result "
+    "FROM json_each(?)) AS v WHERE cadre_job.id = v.id AND cadre_job.attempt = v.attempt AND "
+    "cadre_job.worker = ? AND cadre_job.state = 'running'",
+    /* PostgreSQL */
+    "UPDATE cadre_job AS j SET state = 'completed', finished_at = ?, result = v.result, "
+    "worker = NULL, unique_key = NULL FROM (SELECT (e->>0)::bigint AS id, (e->>1)::int AS "
+    "attempt, e->>2 AS result FROM json_array_elements(CAST(? AS json)) AS e) AS v "
+    "WHERE j.id = v.id AND j.attempt = v.attempt AND j.worker = ? AND j.state = 'running'",
+};
+
+static int write_completed(cadre_request *r, tasks_worker *w, const tasks_done *d, size_t n)
+{
+    tasks_state *ts = w->ts;
+    cadre_buf b;
+    cadre_buf_init(&b, (size_t)1 << 30); /* results as large as the table takes */
+    cadre_json_writer jw;
+    cadre_json_writer_init(&jw, &b);
+    cadre_json_begin_array(&jw);
+    for (size_t i = 0; i < n; i++) {
+        cadre_json_begin_array(&jw);
+        cadre_json_int(&jw, d[i].id);
+        cadre_json_int(&jw, d[i].attempt);
+        if (d[i].result)
+            cadre_json_string(&jw, d[i].result, strlen(d[i].result));
+        else
+            cadre_json_null(&jw);
+        cadre_json_end_array(&jw);
+    }
+    cadre_json_end_array(&jw);
+    int rc = cadre_json_writer_error(&jw);
+    int64_t changes = 0;
+    if (rc == 0) {
+        cadre_value p[] = { CADRE_PINT(cadre__tasks_clock(ts)),
+                            { .type = CADRE_V_TEXT, .s = { b.data, b.len } }, CADRE_PTEXT(w->lease) };
+        for (int i = 0; i < RETRY_OUTCOME; i++) {
+            rc = cadre_db_exec(ts->db, complete_sql[ts->pg], p, 3, &changes, NULL);
+            if (rc == 0 || rc == CADRE_EINVAL)
+                break;
+            cadre_sleep(r, 200 << i);
+        }
+    }
+    cadre_buf_free(&b);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            cadre_log(CADRE_LOG_ERROR, "tasks: job %lld (%s): cannot record that it completed: "
+                                       "%s; it will be rescued and run again",
+                      (long long)d[i].id, d[i].task, cadre_strerror(rc));
+    } else if ((size_t)changes < n) {
+        cadre_log(CADRE_LOG_INFO, "tasks: %zu of %zu completed job(s) (job %lld, %s, among them) "
+                                  "were no longer this worker's (cancelled, or rescued): their "
+                                  "outcomes dropped",
+                  n - (size_t)changes, n, (long long)d[0].id, d[0].task);
+    }
+    return rc;
+}
+
+/* Records that x completed: at once, or by the runner writing completions now. */
+static void complete(cadre_request *r, run *x, cadre_task *t)
+{
+    tasks_worker *w = x->w;
+    if (w->ndone == w->done_cap) {
+        size_t cap = w->done_cap ? 2 * w->done_cap : 16;
+        tasks_done *d = realloc(w->done, cap * sizeof *d);
+        if (!d) {
+            cadre_log(CADRE_LOG_ERROR, "tasks: job %lld (%s): cannot record that it completed: "
+                                       "out of memory; it will be rescued and run again",
+                      (long long)x->job.id, t->name);
+            return;
+        }
+        w->done = d;
+        w->done_cap = cap;
+    }
+    w->done[w->ndone++] = (tasks_done){ x->job.id, x->job.attempt, t->name, x->result };
+    x->result = NULL;
+    if (w->writing)
+        return; /* in the writer's next statement */
+    w->writing = true;
+    while (w->ndone) { /* bounded: each turn writes what was waiting and takes it off */
+        size_t n = w->ndone < DONE_BATCH ? w->ndone : DONE_BATCH;
+        tasks_done *batch = malloc(n * sizeof *batch);
+        if (!batch) {
+            cadre_log(CADRE_LOG_ERROR, "tasks: cannot record %zu completed job(s): out of memory; "
+                                       "they will be rescued and run again",
+                      w->ndone);
+            for (size_t i = 0; i < w->ndone; i++)
+                free(w->done[i].result);
+            w->ndone = 0;
+            break;
+        }
+        memcpy(batch, w->done, n * sizeof *batch);
+        memmove(w->done, w->done + n, (w->ndone - n) * sizeof *batch);
+        w->ndone -= n;
+        write_completed(r, w, batch, n);
+        for (size_t i = 0; i < n; i++)
+            free(batch[i].result);
+        free(batch);
+    }
+    w->writing = false;
+    kick_worker(w); /* the stop may wait for the completions (wind_down) */
+}
+
 static void finish(cadre_request *r, run *x, cadre_task *t, int rc)
 {
     tasks_state *ts = x->w->ts;
@@ -178,13 +303,8 @@ static void finish(cadre_request *r, run *x, cadre_task *t, int rc)
         error = why;
     }
     if (rc >= 0) {
-        cadre_value p[] = { CADRE_PINT(now), x->result ? CADRE_PTEXT(x->result) : CADRE_PNULL,
-                            { 0 }, { 0 }, { 0 } };
-        write_outcome(r, x,
-                      "UPDATE cadre_job SET state = 'completed', finished_at = ?, result = ?, "
-                      "worker = NULL, unique_key = NULL" GUARD,
-                      p, 5, "completed");
         count(ts, x, "completed");
+        complete(r, x, t);
     } else if (rc == CADRE_ECANCELED) {
         cadre_value p[] = { CADRE_PINT(now), { 0 }, { 0 }, { 0 } };
         write_outcome(r, x,
@@ -522,7 +642,8 @@ static void wind_down(cadre_request *r, tasks_worker *w)
         left = 0;
     int margin = left / 5 < 1000 ? left / 5 : 1000;
     uint64_t end = mono_ms() + (uint64_t)(left - margin), next_beat = 0;
-    while (w->running > 0) { /* bounded: each turn waits for a job to end, or the end */
+    while (w->running > 0 || w->writing) { /* bounded: each turn waits for a job to end (its
+                                                 * completion written), or the end */
         uint64_t now = mono_ms();
         if (now >= end)
             break;
@@ -725,6 +846,9 @@ void cadre__tasks_workers_free(tasks_state *ts)
         tasks_worker *w = atomic_exchange(&ts->workers[i], NULL);
         if (w) {
             close(w->efd);
+            for (size_t j = 0; j < w->ndone; j++) /* a writer dropped at the stop's deadline */
+                free(w->done[j].result);
+            free(w->done);
             free(w);
         }
     }

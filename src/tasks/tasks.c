@@ -398,6 +398,38 @@ int cadre__task_schedule(cadre_app *app, cadre_task *t, const char *cron, const 
  * Enqueueing
  * ------------------------------------------------------------------------------------------- */
 
+/* The checks cadre_enqueue and cadre_enqueue_many share: 0, or what to return (logged). */
+static int check_enqueue(cadre_tx *tx, tasks_state *ts, cadre_task *t, const cadre_enqueue_opts *o,
+                         const char *fn)
+{
+    if (tx && !tx->open)
+        return CADRE_ESTATE;
+    if (tx && tx->db != ts->db) {
+        cadre_log(CADRE_LOG_ERROR, "%s(%s): the transaction is on another database than the "
+                                   "tasks module's", fn, t->name);
+        return CADRE_EINVAL;
+    }
+    const char *queue = o->queue ? o->queue : t->o.queue;
+    if (o->delay_ms < 0 || o->max_attempts < 0 || !queue_ok(queue, strlen(queue)) ||
+        (o->unique && (!*o->unique || strlen(o->unique) > 200))) {
+        cadre_log(CADRE_LOG_ERROR, "%s(%s): .delay_ms and .max_attempts cannot be negative, "
+                                   ".queue is 1 to 100 of [A-Za-z0-9_.-], .unique 1 to 200 "
+                                   "characters", fn, t->name);
+        return CADRE_EINVAL;
+    }
+    return 0;
+}
+
+/* Whether task t can be enqueued (registered), said once per call when not. */
+static int registered(cadre_task *t, const char *fn)
+{
+    if (t->tasks)
+        return 0;
+    cadre_log(CADRE_LOG_ERROR, "%s: the task %s is not registered (cadre_task_add(app, &%s) at "
+                               "start-up)", fn, t->name, t->name);
+    return CADRE_ESTATE;
+}
+
 static void kick_hook(void *ctx)
 {
     cadre__tasks_kick(ctx);
@@ -414,13 +446,11 @@ int cadre__enqueue(cadre_tx *tx, cadre_task *t, const void *args, const cadre_en
 {
     if (!t || !args || !o)
         return CADRE_EINVAL;
-    if (!t->tasks) {
-        cadre_log(CADRE_LOG_ERROR, "cadre_enqueue: the task %s is not registered "
-                                   "(cadre_task_add(app, &%s) at start-up)", t->name, t->name);
-        return CADRE_ESTATE;
-    }
+    int rc = registered(t, "cadre_enqueue");
+    if (rc)
+        return rc;
     cadre_buf json;
-    int rc = encode_args(t, args, &json);
+    rc = encode_args(t, args, &json);
     if (rc == 0)
         rc = cadre__tasks_insert(tx, t->tasks, t, (cadre_slice){ json.data, json.len }, o);
     cadre_buf_free(&json);
@@ -430,21 +460,10 @@ int cadre__enqueue(cadre_tx *tx, cadre_task *t, const void *args, const cadre_en
 int cadre__tasks_insert(cadre_tx *tx, tasks_state *ts, cadre_task *t, cadre_slice args,
                         const cadre_enqueue_opts *o)
 {
-    if (tx && !tx->open)
-        return CADRE_ESTATE;
-    if (tx && tx->db != ts->db) {
-        cadre_log(CADRE_LOG_ERROR, "cadre_enqueue(%s): the transaction is on another database "
-                                   "than the tasks module's", t->name);
-        return CADRE_EINVAL;
-    }
+    int checked = check_enqueue(tx, ts, t, o, "cadre_enqueue");
+    if (checked)
+        return checked;
     const char *queue = o->queue ? o->queue : t->o.queue;
-    if (o->delay_ms < 0 || o->max_attempts < 0 || !queue_ok(queue, strlen(queue)) ||
-        (o->unique && (!*o->unique || strlen(o->unique) > 200))) {
-        cadre_log(CADRE_LOG_ERROR, "cadre_enqueue(%s): .delay_ms and .max_attempts cannot be "
-                                   "negative, .queue is 1 to 100 of [A-Za-z0-9_.-], .unique 1 to 200 "
-                                   "characters", t->name);
-        return CADRE_EINVAL;
-    }
     int64_t now = cadre__tasks_clock(ts);
     int64_t run_at = o->run_at ? o->run_at : now + o->delay_ms;
     cadre_value p[] = {
@@ -496,6 +515,103 @@ int cadre__tasks_insert(cadre_tx *tx, tasks_state *ts, cadre_task *t, cadre_slic
         if (!tx || cadre_tx_on_commit(tx, kick_hook, ts) != 0)
             cadre__tasks_kick(ts); /* without a hook, the workers look early: no harm */
     }
+    return rc;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = ((const cadre_job *)a)->id, y = ((const cadre_job *)b)->id;
+    return (x > y) - (x < y);
+}
+
+int cadre__enqueue_many(cadre_tx *tx, cadre_task *t, const void *args, size_t n,
+                        const cadre_enqueue_opts *o)
+{
+    if (!t || (!args && n) || !o)
+        return CADRE_EINVAL;
+    int rc = registered(t, "cadre_enqueue_many");
+    if (rc)
+        return rc;
+    tasks_state *ts = t->tasks;
+    if ((rc = check_enqueue(tx, ts, t, o, "cadre_enqueue_many")) != 0)
+        return rc;
+    if (o->unique) {
+        cadre_log(CADRE_LOG_ERROR, "cadre_enqueue_many(%s): .unique names one job: enqueue a job "
+                                   "with a unique key with cadre_enqueue", t->name);
+        return CADRE_EINVAL;
+    }
+    if (n == 0)
+        return 0;
+    if (n > CADRE_ENQUEUE_MANY_MAX) {
+        cadre_log(CADRE_LOG_ERROR, "cadre_enqueue_many(%s): %zu jobs in one call; at most %d",
+                  t->name, n, CADRE_ENQUEUE_MANY_MAX);
+        return CADRE_EINVAL;
+    }
+    /* the jobs' arguments as one JSON array: one parameter, one statement whatever n */
+    const cadre_schema *s = t->args();
+    cadre_buf json;
+    cadre_buf_init(&json, (size_t)1 << 30);
+    cadre_json_writer w;
+    cadre_json_writer_init(&w, &json);
+    cadre_json_begin_array(&w);
+    for (size_t i = 0; i < n; i++) {
+        size_t before = json.len;
+        cadre_schema_encode_json(s, (const char *)args + i * s->size, &w);
+        if (!w.error && json.len - before > MAX_ARGS_JSON + 1)
+            w.error = CADRE_ETOOBIG;
+    }
+    cadre_json_end_array(&w);
+    if ((rc = w.error ? w.error : json.data ? 0 : CADRE_ENOMEM) != 0) {
+        cadre_log(CADRE_LOG_ERROR, "cadre_enqueue_many(%s): the arguments do not encode: %s",
+                  t->name, cadre_strerror(rc));
+        cadre_buf_free(&json);
+        return rc;
+    }
+    const char *queue = o->queue ? o->queue : t->o.queue;
+    int64_t now = cadre__tasks_clock(ts);
+    cadre_value p[] = {
+        CADRE_PTEXT(queue),
+        CADRE_PTEXT(t->name),
+        CADRE_PINT(o->priority ? o->priority : t->o.priority),
+        CADRE_PINT(o->max_attempts ? o->max_attempts : t->o.max_attempts),
+        CADRE_PINT(o->run_at ? o->run_at : now + o->delay_ms),
+        CADRE_PINT(now),
+        CADRE_PINT(t->o.timeout_ms),
+        { .type = CADRE_V_TEXT, .s = { json.data, json.len } },
+    };
+#define INSERT_JOBS(ARGS, FROM)                                                                    \
+    "INSERT INTO cadre_job (queue, task, args, priority, state, attempt, max_attempts, run_at, "   \
+    "created_at, timeout_ms) SELECT CAST(? AS TEXT), CAST(? AS TEXT), " ARGS ", "                  \
+    "CAST(? AS INTEGER), 'available', 0, CAST(? AS INTEGER), CAST(? AS BIGINT), "                  \
+    "CAST(? AS BIGINT), CAST(? AS INTEGER) FROM " FROM " RETURNING id"
+    /* the rows in the array's order (their ids rise with it); on PostgreSQL, notified as one
+     * cadre_enqueue is */
+    const char *insert =
+        ts->pg ? "WITH j AS (" INSERT_JOBS("e.v::text", "json_array_elements(CAST(? AS json)) "
+                                                        "WITH ORDINALITY AS e(v, i) ORDER BY e.i")
+                 ") SELECT j.id FROM j, pg_notify('" CADRE__TASKS_CHANNEL "', '') AS n"
+               : INSERT_JOBS("value", "json_each(?) ORDER BY key");
+#undef INSERT_JOBS
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    cadre_rows rows = { 0 };
+    rc = tx ? cadre_tx_query(tx, &a, cadre_job__schema(), &rows, insert, p, sizeof p / sizeof *p)
+            : cadre_db_query(ts->db, &a, cadre_job__schema(), &rows, insert, p,
+                             sizeof p / sizeof *p);
+    cadre_buf_free(&json);
+    if (rc == 0 && rows.len != n) {
+        cadre_log(CADRE_LOG_ERROR, "cadre_enqueue_many(%s): %zu jobs written of %zu", t->name,
+                  rows.len, n);
+        rc = CADRE_EIO;
+    }
+    if (rc == 0 && o->id) {
+        qsort(rows.items, rows.len, sizeof(cadre_job), cmp_id);
+        for (size_t i = 0; i < n; i++)
+            o->id[i] = ((cadre_job *)rows.items)[i].id;
+    }
+    cadre_arena_free(&a);
+    if (rc == 0 && (!tx || cadre_tx_on_commit(tx, kick_hook, ts) != 0))
+        cadre__tasks_kick(ts);
     return rc;
 }
 

@@ -27,6 +27,11 @@ typedef struct tasks_worker {
     int running;        /* jobs running on this worker */
     uint64_t rng;       /* the jitter's random numbers */
     char lease[128];    /* "host:pid:w3", the cadre_job.worker of its jobs */
+    /* jobs done whose completion is not written yet: one runner at a time (writing) writes all
+     * that are waiting in one statement, while the others' jobs end (runner.c) */
+    struct tasks_done *done;
+    size_t ndone, done_cap;
+    bool writing;
 } tasks_worker;
 
 /* A periodic task (cadre_task_schedule). next is worker 0's to read and write. */

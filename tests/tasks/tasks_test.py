@@ -140,6 +140,36 @@ class TasksTest(unittest.TestCase):
         self.assertEqual(m['tasks_job_duration_seconds_count{task="work"}'], 1)
         self.assertNotIn('tasks_jobs_total{task="work",outcome="retried"}', m)
 
+    def test_enqueue_many_is_one_transactional_batch_in_order(self):
+        a = self.start(TASKSAPP_CONCURRENCY=20)
+        status, body = a.post("/enqueue?key=mrb&many=1&n=40&rollback=1")
+        self.assertEqual((status, body), (200, {"rolled_back": True}))
+        self.assertEqual(a.count("what=jobs")["n"], 0, "a rolled-back enqueue_many left jobs")
+        status, body = a.post("/enqueue?key=ml&many=1&n=1&unique=u")
+        self.assertGreaterEqual(status, 400, body)
+        a.wait_log(r"\.unique names one job")
+        # quotes, a backslash and UTF-8 in the results that completions carry in groups
+        key = '%22q%5C%C3%A9'  # "q\é
+        n = 600
+        status, body = a.post(f"/enqueue?key={key}&many=1&n={n}")
+        self.assertEqual(status, 201, body)
+        ids = body["ids"]
+        self.assertEqual(len(ids), n)
+        self.assertEqual(ids, sorted(ids))
+        self.assertEqual(len(set(ids)), n)
+        deadline = time.monotonic() + 60
+        while a.count("what=jobs&state=completed")["n"] < n:
+            self.assertLess(time.monotonic(), deadline, a.count("what=jobs&state=completed"))
+            time.sleep(0.05)
+        for i in (0, 1, n // 2, n - 1):  # each id is its own element's job, its result its own
+            j = a.job(ids[i])
+            self.assertEqual(json.loads(j["args"])["key"], f'"q\\é-{i}')
+            self.assertEqual((j["state"], j["result"], j["worker"]),
+                             ("completed", f'done:"q\\é-{i}:1', None))
+        self.assertEqual(a.count("what=effects")["d"], n, "a job ran twice, or not at all")
+        m = a.metrics()
+        self.assertEqual(m['tasks_jobs_total{task="work",outcome="completed"}'], n)
+
     def test_retries_back_off_exponentially(self):
         a = self.start(TASKSAPP_FAKE_CLOCK=1)
         status, body = a.post("/enqueue?key=bo&fail=2")

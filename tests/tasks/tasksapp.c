@@ -85,8 +85,9 @@ static const char *query_str(cadre_request *r, const char *key)
 }
 
 /* POST /enqueue?task=work|slow&key=K&fail=N&permanent=1&sleep_first=MS&sleep=MS&unique=U
- *   &delay=MS&priority=P&queue=Q&n=COUNT&rollback=1
- * In one transaction with a row of its own (note): rolled back with rollback=1. */
+ *   &delay=MS&priority=P&queue=Q&n=COUNT&rollback=1&many=1
+ * In one transaction with a row of its own (note): rolled back with rollback=1. many=1: the n
+ * jobs (of work) in one cadre_enqueue_many, keyed KEY-0 … KEY-(n-1); answers {"ids":[…]}. */
 static int enqueue(cadre_request *r)
 {
     const char *key = query_str(r, "key");
@@ -103,6 +104,37 @@ static int enqueue(cadre_request *r)
         return rc;
     rc = cadre_tx_exec(&tx, "INSERT INTO note (key) VALUES (?)", &CADRE_PSLICE(a.key), 1, NULL,
                        NULL);
+    if (query_int(r, "many", 0) && rc == 0) {
+        /* n jobs in one cadre_enqueue_many, keyed KEY-0, KEY-1, …; the body lists their ids */
+        work_args *many = cadre_arena_calloc(r->arena, (size_t)(n > 0 ? n : 1) * sizeof *many);
+        int64_t *ids = cadre_arena_calloc(r->arena, (size_t)(n > 0 ? n : 1) * sizeof *ids);
+        if (!many || !ids) {
+            cadre_tx_rollback(&tx);
+            return CADRE_ENOMEM;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            many[i] = a;
+            many[i].key = cadre_slice_cstr(cadre_arena_printf(r->arena, "%.*s-%lld",
+                                                              (int)a.key.len, a.key.ptr,
+                                                              (long long)i));
+        }
+        rc = cadre_enqueue_many(&tx, work, many, (size_t)n, .unique = query_str(r, "unique"),
+                                .queue = query_str(r, "queue"), .id = ids);
+        if (rc == 0 && !query_int(r, "rollback", 0))
+            rc = cadre_tx_commit(&tx);
+        if (rc || query_int(r, "rollback", 0)) {
+            if (tx.open)
+                cadre_tx_rollback(&tx);
+            return rc ? rc : json(r, 200, "{\"rolled_back\":true}");
+        }
+        cadre_buf b;
+        cadre_buf_init_arena(&b, r->arena, (size_t)1 << 24);
+        cadre_buf_append_str(&b, "{\"ids\":[");
+        for (int64_t i = 0; i < n; i++)
+            cadre_buf_appendf(&b, "%s%lld", i ? "," : "", (long long)ids[i]);
+        cadre_buf_append_str(&b, "]}");
+        return cadre_json_text(r, 201, b.data, b.len);
+    }
     for (int64_t i = 0; rc == 0 && i < n; i++) {
         if (task && strcmp(task, "slow") == 0)
             rc = cadre_enqueue(&tx, slow, &a, .unique = query_str(r, "unique"),
