@@ -462,6 +462,8 @@ int main(int argc, char **argv)
     cadre_model_on_change(CADRE_SCHEMA_OF(stock_movement), movement_changed, NULL);
     cadre_websocket(app, "/stock/live", stock_live,
                     .guards = CADRE_GUARDS(CADRE_PERM("inventory.view_product")));
+    /* on PostgreSQL, a change made through one instance reaches the pages open on the others */
+    cadre_db_relay_topics(app, db);
     cadre_app_command(app, "demo", "demo   adds the demo's users, staff group and sample rows "
                       "(development only)", demo_command, NULL);
     int status = cadre_main(app, argc, argv);

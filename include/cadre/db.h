@@ -268,6 +268,21 @@ typedef struct cadre_app cadre_app;
  */
 int cadre_db_metrics(cadre_app *app, cadre_db *db);
 
+/**
+ * WebSocket topics across instances (cadre/websocket.h): with PostgreSQL, what any instance of
+ * the app publishes (cadre_ws_publish) reaches the subscribed sockets of every instance that
+ * called this — Django Channels' Redis layer, in the database the app already has. Worker 0 of
+ * each instance sends its process's publishes to the channel cadre_topics with NOTIFY (many to a
+ * statement; a message of any size, cut into 8000-byte notifications) and listens to the
+ * others' on a connection of its own. The publisher never waits; delivery stays at most once:
+ * what is published while the database is down reaches the instance's own sockets only (said
+ * once), and order is kept per publishing instance. On SQLite it does nothing and returns 0:
+ * publishes reach the sockets of the process that makes them (run the tasks that publish inside
+ * `serve`, not in a separate `APP worker`). Call it once, at start-up; db must outlive the app.
+ * Returns 0, CADRE_EINVAL, CADRE_EEXIST (a second call), CADRE_ESYSTEM or CADRE_ENOMEM.
+ */
+int cadre_db_relay_topics(cadre_app *app, cadre_db *db);
+
 #ifdef __cplusplus
 }
 #endif

@@ -211,8 +211,8 @@ cadre_arena *cadre_ws_scratch(cadre_ws *ws);
  * from one publisher reach a socket in the order they were published. Delivery is to the sockets
  * subscribed when the worker takes the message: at most once, never waiting for a slow client
  * (one with more than 4 MiB waiting for it is dropped, as another coroutine's cadre_ws_send
- * drops it). Only this process's sockets hear it: instances behind a load balancer each publish
- * to their own.
+ * drops it). Only this process's sockets hear it, unless a relay carries it to the other
+ * instances behind the load balancer: cadre_db_relay_topics (cadre/db.h) does, over PostgreSQL.
  * ------------------------------------------------------------------------------------------- */
 
 /** The largest message cadre_ws_publish takes (1 MiB). */
@@ -242,6 +242,23 @@ int cadre_ws_publish(const char *topic, int type, const void *data, size_t len);
 
 /** cadre_ws_publish of a NUL-terminated text. */
 int cadre_ws_publish_text(const char *topic, const char *text);
+
+/**
+ * What carries a process's publishes to other processes: called by every cadre_ws_publish, once
+ * the message is checked, on the publisher's thread — so it must never wait (queue the message
+ * and return). topic and data are the publisher's: copy what is kept. Returns 0, or an error
+ * that cadre_ws_publish returns (the local delivery happened all the same).
+ */
+typedef int (*cadre_ws_relay_fn)(const char *topic, int type, const void *data, size_t len,
+                                 void *ctx);
+
+/** Sets the process's relay (one; NULL: none, as at the start). cadre_db_relay_topics sets one
+ *  over PostgreSQL's NOTIFY. Returns once no publisher calls the one it replaces. */
+void cadre_ws_relay(cadre_ws_relay_fn fn, void *ctx);
+
+/** As cadre_ws_publish, for a message that came from another process: to this process's
+ *  sockets only, not relayed again. */
+int cadre_ws_publish_local(const char *topic, int type, const void *data, size_t len);
 
 #ifdef __cplusplus
 }

@@ -233,16 +233,35 @@ static bool box_push(cadre__worker *w, cadre__pub *p)
     return ok;
 }
 
-int cadre_ws_publish(const char *name, int type, const void *data, size_t len)
+/* The process's relay to other instances (cadre_ws_relay), read under hub_lock. */
+static cadre_ws_relay_fn relay_fn;
+static void *relay_ctx;
+
+void cadre_ws_relay(cadre_ws_relay_fn fn, void *ctx)
+{
+    pthread_rwlock_wrlock(&hub_lock);
+    relay_fn = fn;
+    relay_ctx = fn ? ctx : NULL;
+    pthread_rwlock_unlock(&hub_lock);
+}
+
+static int check_publish(const char *name, int type, const void *data, size_t len)
 {
     if (!topic_valid(name) || (type != CADRE_WS_TEXT && type != CADRE_WS_BINARY) ||
         (len && !data) || len > CADRE_WS_PUBLISH_MAX)
         return CADRE_EINVAL;
     if (type == CADRE_WS_TEXT && !cadre_utf8_valid(data, len))
         return CADRE_EINVAL;
+    return 0;
+}
+
+/* Hands the message to this process's workers with subscriptions; relayed too when relay.
+ * hub_lock is read-held by the caller. */
+static int deliver(const char *name, int type, const void *data, size_t len, bool relay)
+{
+    int relayed = relay && relay_fn ? relay_fn(name, type, data, len, relay_ctx) : 0;
     size_t n = strlen(name);
     int rc = 0;
-    pthread_rwlock_rdlock(&hub_lock);
     cadre__pub *p = NULL;
     for (int i = 0; i < hub_count; i++) {
         cadre__worker *w = &hub_workers[i];
@@ -266,9 +285,30 @@ int cadre_ws_publish(const char *name, int type, const void *data, size_t len)
         if (!box_push(w, p))
             rc = CADRE_EBUSY;
     }
-    pthread_rwlock_unlock(&hub_lock);
     if (p)
         pub_put(p);
+    return rc ? rc : relayed;
+}
+
+int cadre_ws_publish(const char *name, int type, const void *data, size_t len)
+{
+    int rc = check_publish(name, type, data, len);
+    if (rc)
+        return rc;
+    pthread_rwlock_rdlock(&hub_lock);
+    rc = deliver(name, type, data, len, true);
+    pthread_rwlock_unlock(&hub_lock);
+    return rc;
+}
+
+int cadre_ws_publish_local(const char *name, int type, const void *data, size_t len)
+{
+    int rc = check_publish(name, type, data, len);
+    if (rc)
+        return rc;
+    pthread_rwlock_rdlock(&hub_lock);
+    rc = deliver(name, type, data, len, false);
+    pthread_rwlock_unlock(&hub_lock);
     return rc;
 }
 

@@ -379,6 +379,91 @@ class TopicsTest(unittest.TestCase):
         self.assertEqual(self.publish("t", b"", size=str((1 << 20) + 1))[0], 400)
 
 
+def publish_to(port, topic, body, **params):
+    """POST /publish on the instance at port → (status, body)."""
+    q = urllib.parse.urlencode({"t": topic, **params})
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/publish?{q}",
+                                 data=body if isinstance(body, bytes) else body.encode(),
+                                 method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return res.status, res.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@unittest.skipUnless(os.environ.get("CADRE_TEST_PG"), "needs PostgreSQL (tests/pg/with-postgres)")
+class InstancesTest(unittest.TestCase):
+    """Topics across two instances on one PostgreSQL (cadre_db_relay_topics): what either
+    publishes reaches both's sockets, once, in order, whatever its size or kind."""
+
+    @classmethod
+    def setUpClass(cls):
+        env = dict(os.environ, CADRE_DATABASE_URL=os.environ["CADRE_TEST_PG"])
+        cls.a = Served([APP, "serve", "--port", "0", "--workers", "2",
+                        "--shutdown-timeout", "5000"], env=env)
+        cls.b = Served([APP, "serve", "--port", "0", "--workers", "1",
+                        "--shutdown-timeout", "5000"], env=env)
+        for inst in (cls.a, cls.b):
+            inst.wait_log(r"websocket topics: listening to the other instances")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.a.stop()
+        cls.b.stop()
+
+    async def subscriber(self, inst, topics):
+        ws = await websockets.connect(f"ws://127.0.0.1:{inst.port}/ws/topic?t={topics}",
+                                      open_timeout=10, max_size=None)
+        ready = await ws.recv()
+        self.assertTrue(ready.startswith("ready "), ready)
+        return ws
+
+    def test_what_one_instance_publishes_reaches_the_others_sockets_once(self):
+        big_text = "aé€😀" * 30000  # 300,000 bytes of 1- to 4-byte characters, cut into chunks
+        big_bin = os.urandom(1 << 20)  # CADRE_WS_PUBLISH_MAX
+
+        async def go():
+            on_a = await self.subscriber(self.a, "x")
+            on_b = await self.subscriber(self.b, "x")
+            other = await self.subscriber(self.a, "y")
+            try:
+                for body, kw in (("héllo", {}), (b"a\x00b", {}), (b"\x00\xff", {"binary": "1"}),
+                                 (big_text, {}), (big_bin, {"binary": "1"})):
+                    self.assertEqual(publish_to(self.b.port, "x", body, **kw)[0], 200)
+                    want = body if kw or isinstance(body, str) else body.decode()
+                    for ws in (on_a, on_b):
+                        got = await ws.recv()
+                        self.assertEqual((type(got), len(got)), (type(want), len(want)))
+                        self.assertEqual(got, want)
+                # from a: b hears it; a's own socket hears it once (the relay's echo is skipped)
+                self.assertEqual(publish_to(self.a.port, "x", "from a")[0], 200)
+                self.assertEqual(await on_b.recv(), "from a")
+                self.assertEqual(await on_a.recv(), "from a")
+                self.assertEqual(publish_to(self.b.port, "x", "end")[0], 200)
+                self.assertEqual(await on_a.recv(), "end", "a heard its own message twice")
+                self.assertEqual(await on_b.recv(), "end")
+                # the socket of another topic heard none of it
+                self.assertEqual(publish_to(self.b.port, "y", "to y")[0], 200)
+                self.assertEqual(await other.recv(), "to y")
+            finally:
+                for ws in (on_a, on_b, other):
+                    await ws.close()
+        run(go())
+
+    def test_one_publishers_messages_arrive_in_order(self):
+        async def go():
+            on_a = await self.subscriber(self.a, "ticks")
+            try:
+                self.assertEqual(publish_to(self.b.port, "ticks", "tick", count="300",
+                                            thread="1")[0], 200)
+                got = [await on_a.recv() for _ in range(300)]
+                self.assertEqual(got, [f"tick {i}" for i in range(300)])
+            finally:
+                await on_a.close()
+        run(go())
+
+
 class QuietSocketTest(unittest.TestCase):
     """A WebSocket on which nobody sends anything is not a request whose head is late: the
     server's header timeout (here 500 ms) does not close it (it did, found by a helper)."""

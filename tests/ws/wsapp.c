@@ -2,12 +2,14 @@
  * The WebSocket test app (tests/ws/ws_test.py, ws_conformance_test.py): routes that echo, close,
  * fail, go idle, ping, sleep between two answers, pick a subprotocol, and are guarded by a header
  * or an origin list; topics (a socket subscribed to ?t=a,b, and POST /publish from a request or
- * another thread).
+ * another thread). With $CADRE_DATABASE_URL on PostgreSQL, topics reach every instance
+ * (cadre_db_relay_topics).
  */
 #include <cadre.h>
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -229,5 +231,13 @@ int main(int argc, char **argv)
     cadre_post(app, "/publish", publish_page);
     cadre_get(app, "/plain", plain);
     cadre_get(app, "/", page);
-    return cadre_main(app, argc, argv);
+    cadre_db *db = NULL;
+    const char *url = getenv("CADRE_DATABASE_URL");
+    if (url && *url && (cadre_db_open(url, &db) != 0 || cadre_db_relay_topics(app, db) != 0)) {
+        fprintf(stderr, "wsapp: cannot relay topics through %s\n", url);
+        return 1;
+    }
+    int status = cadre_main(app, argc, argv); /* frees app */
+    cadre_db_close(db);
+    return status;
 }
