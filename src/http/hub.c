@@ -290,26 +290,25 @@ static int deliver(const char *name, int type, const void *data, size_t len, boo
     return rc ? rc : relayed;
 }
 
-int cadre_ws_publish(const char *name, int type, const void *data, size_t len)
+static int publish(const char *name, int type, const void *data, size_t len, bool relay)
 {
     int rc = check_publish(name, type, data, len);
     if (rc)
         return rc;
     pthread_rwlock_rdlock(&hub_lock);
-    rc = deliver(name, type, data, len, true);
+    rc = deliver(name, type, data, len, relay);
     pthread_rwlock_unlock(&hub_lock);
     return rc;
 }
 
+int cadre_ws_publish(const char *name, int type, const void *data, size_t len)
+{
+    return publish(name, type, data, len, true);
+}
+
 int cadre_ws_publish_local(const char *name, int type, const void *data, size_t len)
 {
-    int rc = check_publish(name, type, data, len);
-    if (rc)
-        return rc;
-    pthread_rwlock_rdlock(&hub_lock);
-    rc = deliver(name, type, data, len, false);
-    pthread_rwlock_unlock(&hub_lock);
-    return rc;
+    return publish(name, type, data, len, false);
 }
 
 int cadre_ws_publish_text(const char *topic, const char *text)

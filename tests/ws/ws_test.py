@@ -269,6 +269,19 @@ class WebSocketTest(unittest.TestCase):
             self.assertTrue(recv_head(s).startswith(b"HTTP/1.1 200 "))
 
 
+def publish_to(port, topic, body, **params):
+    """POST /publish on the instance at port → (status, body)."""
+    q = urllib.parse.urlencode({"t": topic, **params})
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/publish?{q}",
+                                 data=body if isinstance(body, bytes) else body.encode(),
+                                 method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return res.status, res.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
 class TopicsTest(unittest.TestCase):
     """cadre_ws_publish across two worker threads (wsapp's /ws/topic and POST /publish)."""
 
@@ -281,15 +294,7 @@ class TopicsTest(unittest.TestCase):
         cls.server.stop()
 
     def publish(self, topic, body, **params):
-        q = urllib.parse.urlencode({"t": topic, **params})
-        req = urllib.request.Request(f"http://127.0.0.1:{self.server.port}/publish?{q}",
-                                     data=body if isinstance(body, bytes) else body.encode(),
-                                     method="POST")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as res:
-                return res.status, res.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+        return publish_to(self.server.port, topic, body, **params)
 
     async def subscribers(self, topics, min_threads=2, limit=64):
         """Sockets subscribed to topics, opened until they are on min_threads worker threads
@@ -377,19 +382,6 @@ class TopicsTest(unittest.TestCase):
         self.assertEqual(self.publish("t", b"\xff\xfe", binary="1")[0], 200)
         self.assertEqual(self.publish("t", b"", size=str(1 << 20))[0], 200)  # the largest
         self.assertEqual(self.publish("t", b"", size=str((1 << 20) + 1))[0], 400)
-
-
-def publish_to(port, topic, body, **params):
-    """POST /publish on the instance at port → (status, body)."""
-    q = urllib.parse.urlencode({"t": topic, **params})
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/publish?{q}",
-                                 data=body if isinstance(body, bytes) else body.encode(),
-                                 method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as res:
-            return res.status, res.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
 @unittest.skipUnless(os.environ.get("CADRE_TEST_PG"), "needs PostgreSQL (tests/pg/with-postgres)")
