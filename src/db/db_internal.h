@@ -90,4 +90,19 @@ int cadre__db_store_text(const cadre_schema *s, const cadre_field *f, void *row,
 /* The current request's statement timeout (cadre_db_statement_timeout) in ms, 0 for none. */
 int cadre__db_statement_timeout(void);
 
+/* WebSocket topics across instances (relay.c). A message as notifications: emit is called
+ * with each, in order (not NUL-terminated). Returns 0, CADRE_ENOMEM or CADRE_ETOOBIG. */
+int cadre__relay_chunks(const char *instance, uint64_t seq, const char *topic, int type,
+                        const void *data, size_t len,
+                        void (*emit)(const char *s, size_t n, void *ctx), void *ctx);
+/* The receiving side, without a database (the listener's, and the fuzz target's): notifications
+ * in (NUL-terminated), whole messages out to sink; own's (16 hex digits) are skipped. */
+typedef struct cadre__relay_rx cadre__relay_rx;
+cadre__relay_rx *cadre__relay_rx_new(const char *own,
+                                     void (*sink)(const char *topic, int type, const void *data,
+                                                  size_t len, void *ctx),
+                                     void *ctx);
+void cadre__relay_rx_take(cadre__relay_rx *rx, const char *notification);
+void cadre__relay_rx_free(cadre__relay_rx *rx);
+
 #endif

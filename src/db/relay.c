@@ -124,18 +124,18 @@ static bool has_nul(const uint8_t *p, size_t n)
     return memchr(p, 0, n) != NULL;
 }
 
-/* Appends m's notifications, as JSON strings, to the array jw writes. */
-static int encode_msg(relay *rl, const relay_msg *m, cadre_json_writer *jw)
+int cadre__relay_chunks(const char *instance, uint64_t seq, const char *topic, int type,
+                        const void *data_, size_t len,
+                        void (*emit)(const char *s, size_t n, void *ctx), void *ctx)
 {
-    char kind = m->type == CADRE_WS_BINARY ? 'b' : has_nul(m->data, m->len) ? 'u' : 't';
-    const uint8_t *data = m->data;
-    size_t len = m->len;
+    const uint8_t *data = data_;
+    char kind = type == CADRE_WS_BINARY ? 'b' : has_nul(data, len) ? 'u' : 't';
     char *b64 = NULL;
     if (kind != 't') {
         size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
         if (!(b64 = malloc(cap)))
             return CADRE_ENOMEM;
-        sodium_bin2base64(b64, cap, m->data, len, sodium_base64_VARIANT_ORIGINAL);
+        sodium_bin2base64(b64, cap, data, len, sodium_base64_VARIANT_ORIGINAL);
         data = (const uint8_t *)b64;
         len = strlen(b64);
     }
@@ -152,23 +152,34 @@ static int encode_msg(relay *rl, const relay_msg *m, cadre_json_writer *jw)
         }
         cuts[++n] = at = end;
     } while (at < len);
-    uint64_t seq = ++rl->seq;
-    size_t tn = strlen(m->topic);
+    size_t tn = strlen(topic);
     char *buf = malloc(96 + tn + CHUNK_DATA);
     if (!buf) {
         free(b64);
         return CADRE_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        int h = snprintf(buf, 96, "1 %s %llx %zu %zu %c %zu ", rl->instance,
-                         (unsigned long long)seq, i + 1, n, kind, tn);
-        memcpy(buf + h, m->topic, tn);
+        int h = snprintf(buf, 96, "1 %s %llx %zu %zu %c %zu ", instance, (unsigned long long)seq,
+                         i + 1, n, kind, tn);
+        memcpy(buf + h, topic, tn);
         memcpy(buf + h + tn, data + cuts[i], cuts[i + 1] - cuts[i]);
-        cadre_json_string(jw, buf, (size_t)h + tn + (cuts[i + 1] - cuts[i]));
+        emit(buf, (size_t)h + tn + (cuts[i + 1] - cuts[i]), ctx);
     }
     free(buf);
     free(b64);
     return 0;
+}
+
+static void emit_json(const char *s, size_t n, void *ctx)
+{
+    cadre_json_string(ctx, s, n);
+}
+
+/* Appends m's notifications, as JSON strings, to the array jw writes. */
+static int encode_msg(relay *rl, const relay_msg *m, cadre_json_writer *jw)
+{
+    return cadre__relay_chunks(rl->instance, ++rl->seq, m->topic, m->type, m->data, m->len,
+                               emit_json, jw);
 }
 
 /* Notifies the channel with each string of the JSON array in json, in order, in one
@@ -241,15 +252,19 @@ static void sender(cadre_request *r, void *ctx)
  * Listening
  * ------------------------------------------------------------------------------------------- */
 
-/* A message being put together from its chunks. */
-typedef struct partial {
+/* A message being put together from its chunks; what a listener has. */
+typedef struct cadre__relay_rx {
+    char own[17]; /* this instance's id: its own notifications are skipped */
+    void (*sink)(const char *topic, int type, const void *data, size_t len, void *ctx);
+    void *ctx;
     char instance[17];
     unsigned long long seq;
     size_t next, n; /* the chunk expected (1 …), of n; next 0: none under way */
     char kind;
     char topic[256];
     cadre_buf data;
-} partial;
+} cadre__relay_rx;
+typedef cadre__relay_rx partial;
 
 /* Reads a decimal or hex number up to a space; advances *s past the space. */
 static bool field(const char **s, int base, unsigned long long *out)
@@ -268,14 +283,14 @@ static void deliver(partial *pt)
 {
     int type = pt->kind == 'b' ? CADRE_WS_BINARY : CADRE_WS_TEXT;
     if (pt->kind == 't') {
-        cadre_ws_publish_local(pt->topic, type, pt->data.data, pt->data.len);
+        pt->sink(pt->topic, type, pt->data.data ? pt->data.data : "", pt->data.len, pt->ctx);
         return;
     }
     size_t cap = pt->data.len / 4 * 3 + 3, len = 0;
     unsigned char *bin = malloc(cap ? cap : 1);
     if (bin && sodium_base642bin(bin, cap, pt->data.data ? pt->data.data : "", pt->data.len,
                                  NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0)
-        cadre_ws_publish_local(pt->topic, type, bin, len);
+        pt->sink(pt->topic, type, bin, len, pt->ctx);
     else
         cadre_log(CADRE_LOG_WARN, "websocket topics: a message to %s from instance %s does not "
                   "decode: dropped", pt->topic, pt->instance);
@@ -283,15 +298,16 @@ static void deliver(partial *pt)
 }
 
 /* One notification: a chunk of another instance's message (own ones are skipped). */
-static void take(relay *rl, partial *pt, const char *s)
+void cadre__relay_rx_take(partial *pt, const char *s)
 {
+    const char *whole = s;
     unsigned long long seq, i, n, tn;
     if (s[0] != '1' || s[1] != ' ' || strlen(s) < 19 || s[18] != ' ')
         goto bad;
     char instance[17];
     memcpy(instance, s + 2, 16);
     instance[16] = '\0';
-    if (strcmp(instance, rl->instance) == 0)
+    if (strcmp(instance, pt->own) == 0)
         return; /* this instance's own: its sockets had it when it was published */
     s += 19;
     if (!field(&s, 16, &seq) || !field(&s, 10, &i) || !field(&s, 10, &n) || i < 1 || i > n ||
@@ -331,7 +347,36 @@ static void take(relay *rl, partial *pt, const char *s)
     return;
 bad:
     cadre_log(CADRE_LOG_WARN, "websocket topics: a notification on %s that no Cadre instance "
-              "sent (%.40s…): ignored", RELAY_CHANNEL, s);
+              "sent (%.40s…): ignored", RELAY_CHANNEL, whole);
+}
+
+static void publish_local(const char *topic, int type, const void *data, size_t len, void *ctx)
+{
+    (void)ctx;
+    cadre_ws_publish_local(topic, type, data, len);
+}
+
+cadre__relay_rx *cadre__relay_rx_new(const char *own,
+                                     void (*sink)(const char *topic, int type, const void *data,
+                                                  size_t len, void *ctx),
+                                     void *ctx)
+{
+    cadre__relay_rx *rx = calloc(1, sizeof *rx);
+    if (!rx)
+        return NULL;
+    snprintf(rx->own, sizeof rx->own, "%s", own);
+    rx->sink = sink;
+    rx->ctx = ctx;
+    cadre_buf_init(&rx->data, (size_t)MAX_CHUNKS * CHUNK_DATA);
+    return rx;
+}
+
+void cadre__relay_rx_free(cadre__relay_rx *rx)
+{
+    if (rx) {
+        cadre_buf_free(&rx->data);
+        free(rx);
+    }
 }
 
 static void listener(cadre_request *r, void *ctx)
@@ -339,7 +384,8 @@ static void listener(cadre_request *r, void *ctx)
     relay *rl = ctx;
     cadre_db_listener *l = NULL;
     bool down = false;
-    partial pt = { 0 };
+    partial pt = { .sink = publish_local };
+    memcpy(pt.own, rl->instance, sizeof pt.own);
     cadre_buf_init(&pt.data, (size_t)MAX_CHUNKS * CHUNK_DATA);
     char *payload = malloc(8192);
     for (; payload;) { /* bounded by the stop: cadre_idle_fd returns CADRE_ECANCELED then */
@@ -361,7 +407,7 @@ static void listener(cadre_request *r, void *ctx)
         }
         int n;
         while ((n = cadre_db_listener_next(l, payload, 8192)) > 0)
-            take(rl, &pt, payload);
+            cadre__relay_rx_take(&pt, payload);
         if (n < 0) {
             cadre_db_listener_close(l);
             l = NULL;
