@@ -193,13 +193,15 @@ static const char *const complete_sql[2] = {
     "worker = NULL, unique_key = NULL FROM (SELECT json_extract(value, '$[0]') AS id, "
     "json_extract(value, '$[1]') AS attempt, json_extract(value, '$[2]') AS result "
     "FROM json_each(?)) AS v WHERE cadre_job.id = v.id AND cadre_job.attempt = v.attempt AND "
-    "cadre_job.worker = ? AND cadre_job.state = 'running'",
+    "cadre_job.worker = ? AND cadre_job.state = 'running' RETURNING id",
     /* PostgreSQL */
     "UPDATE cadre_job AS j SET state = 'completed', finished_at = ?, result = v.result, "
     "worker = NULL, unique_key = NULL FROM (SELECT (e->>0)::bigint AS id, (e->>1)::int AS "
     "attempt, e->>2 AS result FROM json_array_elements(CAST(? AS json)) AS e) AS v "
-    "WHERE j.id = v.id AND j.attempt = v.attempt AND j.worker = ? AND j.state = 'running'",
+    "WHERE j.id = v.id AND j.attempt = v.attempt AND j.worker = ? AND j.state = 'running' "
+    "RETURNING j.id",
 };
+
 
 static int write_completed(cadre_request *r, tasks_worker *w, const tasks_done *d, size_t n)
 {
@@ -221,29 +223,36 @@ static int write_completed(cadre_request *r, tasks_worker *w, const tasks_done *
     }
     cadre_json_end_array(&jw);
     int rc = cadre_json_writer_error(&jw);
-    int64_t changes = 0;
+    cadre_arena a;
+    cadre_arena_init(&a, 4096);
+    cadre_rows done = { 0 }; /* the jobs marked: those still this worker's */
     if (rc == 0) {
         cadre_value p[] = { CADRE_PINT(cadre__tasks_clock(ts)),
                             { .type = CADRE_V_TEXT, .s = { b.data, b.len } }, CADRE_PTEXT(w->lease) };
         for (int i = 0; i < RETRY_OUTCOME; i++) {
-            rc = cadre_db_exec(ts->db, complete_sql[ts->pg], p, 3, &changes, NULL);
+            rc = cadre_db_query(ts->db, &a, CADRE_SCHEMA_OF(tasks_id_row), &done,
+                                complete_sql[ts->pg], p, 3);
             if (rc == 0 || rc == CADRE_EINVAL)
                 break;
+            cadre_arena_reset(&a);
             cadre_sleep(r, 200 << i);
         }
     }
     cadre_buf_free(&b);
-    if (rc) {
-        for (size_t i = 0; i < n; i++)
+    if (rc == 0 && done.len > 1 && done.len < n)
+        qsort(done.items, done.len, sizeof(tasks_id_row), cadre__tasks_cmp_id);
+    for (size_t i = 0; i < n && (rc || done.len < n); i++) {
+        if (rc)
             cadre_log(CADRE_LOG_ERROR, "tasks: job %lld (%s): cannot record that it completed: "
                                        "%s; it will be rescued and run again",
                       (long long)d[i].id, d[i].task, cadre_strerror(rc));
-    } else if ((size_t)changes < n) {
-        cadre_log(CADRE_LOG_INFO, "tasks: %zu of %zu completed job(s) (job %lld, %s, among them) "
-                                  "were no longer this worker's (cancelled, or rescued): their "
-                                  "outcomes dropped",
-                  n - (size_t)changes, n, (long long)d[0].id, d[0].task);
+        else if (!done.len || !bsearch(&(tasks_id_row){ .id = d[i].id }, done.items, done.len,
+                                       sizeof(tasks_id_row), cadre__tasks_cmp_id))
+            cadre_log(CADRE_LOG_INFO, "tasks: job %lld (%s) completed, but it is no longer this "
+                                      "worker's (cancelled, or rescued): outcome dropped",
+                      (long long)d[i].id, d[i].task);
     }
+    cadre_arena_free(&a);
     return rc;
 }
 
@@ -268,22 +277,13 @@ static void complete(cadre_request *r, run *x, cadre_task *t)
     if (w->writing)
         return; /* in the writer's next statement */
     w->writing = true;
-    while (w->ndone) { /* bounded: each turn writes what was waiting and takes it off */
-        size_t n = w->ndone < DONE_BATCH ? w->ndone : DONE_BATCH;
-        tasks_done *batch = malloc(n * sizeof *batch);
-        if (!batch) {
-            cadre_log(CADRE_LOG_ERROR, "tasks: cannot record %zu completed job(s): out of memory; "
-                                       "they will be rescued and run again",
-                      w->ndone);
-            for (size_t i = 0; i < w->ndone; i++)
-                free(w->done[i].result);
-            w->ndone = 0;
-            break;
-        }
-        memcpy(batch, w->done, n * sizeof *batch);
-        memmove(w->done, w->done + n, (w->ndone - n) * sizeof *batch);
-        w->ndone -= n;
-        write_completed(r, w, batch, n);
+    while (w->ndone) { /* bounded: each turn takes all that was waiting */
+        tasks_done *batch = w->done; /* the runners ending meanwhile start a new array */
+        size_t n = w->ndone;
+        w->done = NULL;
+        w->ndone = w->done_cap = 0;
+        for (size_t at = 0; at < n; at += DONE_BATCH)
+            write_completed(r, w, batch + at, n - at < DONE_BATCH ? n - at : DONE_BATCH);
         for (size_t i = 0; i < n; i++)
             free(batch[i].result);
         free(batch);

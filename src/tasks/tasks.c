@@ -518,9 +518,9 @@ int cadre__tasks_insert(cadre_tx *tx, tasks_state *ts, cadre_task *t, cadre_slic
     return rc;
 }
 
-static int cmp_id(const void *a, const void *b)
+int cadre__tasks_cmp_id(const void *a, const void *b)
 {
-    int64_t x = ((const cadre_job *)a)->id, y = ((const cadre_job *)b)->id;
+    int64_t x = ((const tasks_id_row *)a)->id, y = ((const tasks_id_row *)b)->id;
     return (x > y) - (x < y);
 }
 
@@ -595,9 +595,9 @@ int cadre__enqueue_many(cadre_tx *tx, cadre_task *t, const void *args, size_t n,
     cadre_arena a;
     cadre_arena_init(&a, 4096);
     cadre_rows rows = { 0 };
-    rc = tx ? cadre_tx_query(tx, &a, cadre_job__schema(), &rows, insert, p, sizeof p / sizeof *p)
-            : cadre_db_query(ts->db, &a, cadre_job__schema(), &rows, insert, p,
-                             sizeof p / sizeof *p);
+    const cadre_schema *id_row = CADRE_SCHEMA_OF(tasks_id_row);
+    rc = tx ? cadre_tx_query(tx, &a, id_row, &rows, insert, p, sizeof p / sizeof *p)
+            : cadre_db_query(ts->db, &a, id_row, &rows, insert, p, sizeof p / sizeof *p);
     cadre_buf_free(&json);
     if (rc == 0 && rows.len != n) {
         cadre_log(CADRE_LOG_ERROR, "cadre_enqueue_many(%s): %zu jobs written of %zu", t->name,
@@ -605,9 +605,9 @@ int cadre__enqueue_many(cadre_tx *tx, cadre_task *t, const void *args, size_t n,
         rc = CADRE_EIO;
     }
     if (rc == 0 && o->id) {
-        qsort(rows.items, rows.len, sizeof(cadre_job), cmp_id);
+        qsort(rows.items, rows.len, sizeof(tasks_id_row), cadre__tasks_cmp_id);
         for (size_t i = 0; i < n; i++)
-            o->id[i] = ((cadre_job *)rows.items)[i].id;
+            o->id[i] = ((tasks_id_row *)rows.items)[i].id;
     }
     cadre_arena_free(&a);
     if (rc == 0 && (!tx || cadre_tx_on_commit(tx, kick_hook, ts) != 0))

@@ -65,6 +65,12 @@ struct tasks_state {
     _Atomic uint64_t rescued;
 };
 
+/* A job's id alone: what a RETURNING id reads. */
+#define TASKS_ID_FIELDS(F) F(int64, id)
+CADRE_SCHEMA(tasks_id_row, TASKS_ID_FIELDS)
+/* qsort/bsearch order of tasks_id_row by id */
+int cadre__tasks_cmp_id(const void *a, const void *b);
+
 tasks_state *cadre__tasks_state(const cadre_app *app);
 int64_t cadre__tasks_clock(tasks_state *ts);
 cadre_task *cadre__tasks_find(tasks_state *ts, cadre_slice name);

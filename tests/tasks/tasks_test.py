@@ -250,6 +250,18 @@ class TasksTest(unittest.TestCase):
         self.assertEqual(status, 201)
         self.assertEqual(a.job(first["id"])["attempt"], 0, "a cancelled job ran")
 
+    def test_job_cancelled_while_running_stays_cancelled(self):
+        a = self.start()
+        status, body = a.post("/enqueue?key=cr&sleep=1500")
+        self.assertEqual(status, 201)
+        a.wait_job(body["id"], lambda j: j["state"] == "running")
+        out = command("tasks", "cancel", str(body["id"]))
+        self.assertEqual(out.returncode, 0, out.stderr)
+        a.wait_log(rf"job {body['id']} \(work\) completed, but it is no longer this worker's")
+        j = a.job(body["id"])
+        self.assertEqual((j["state"], j["result"]), ("cancelled", None),
+                         "a cancelled job's completion was written over it")
+
     def test_timeout_fails_the_attempt(self):
         a = self.start()
         status, body = a.post("/enqueue?task=slow&key=to&sleep=5000")
