@@ -193,6 +193,56 @@ static int notify(relay *rl, const cadre_buf *json)
                          p, 1, NULL, NULL);
 }
 
+/* What publishers queued, taken off the queue (the caller's to free). */
+static relay_msg *take_queue(relay *rl)
+{
+    pthread_mutex_lock(&rl->lock);
+    relay_msg *list = rl->head;
+    rl->head = rl->tail = NULL;
+    rl->bytes = 0;
+    rl->full = false;
+    pthread_mutex_unlock(&rl->lock);
+    return list;
+}
+
+/* Sends list's messages, about STATEMENT_MAX bytes of notifications to a statement, and frees
+ * them. A message that cannot be encoded (memory) is dropped alone; a statement that fails
+ * drops its messages, said once until one succeeds again (*failing). */
+static void send_list(relay *rl, relay_msg *list, bool *failing)
+{
+    while (list) { /* bounded: each turn takes messages off the list */
+        cadre_buf json;
+        cadre_buf_init(&json, (size_t)1 << 30);
+        cadre_json_writer jw;
+        cadre_json_writer_init(&jw, &json);
+        cadre_json_begin_array(&jw);
+        int sent = 0;
+        while (list && json.len < STATEMENT_MAX) {
+            relay_msg *m = list;
+            list = m->next;
+            int rc = encode_msg(rl, m, &jw);
+            if (rc)
+                cadre_log(CADRE_LOG_WARN, "websocket topics: a message to %s is not sent to the "
+                          "other instances: %s", m->topic, cadre_strerror(rc));
+            else
+                sent++;
+            free(m);
+        }
+        cadre_json_end_array(&jw);
+        int rc = cadre_json_writer_error(&jw);
+        if (rc == 0 && sent)
+            rc = notify(rl, &json);
+        cadre_buf_free(&json);
+        if (rc && !*failing)
+            cadre_log(CADRE_LOG_WARN, "websocket topics: cannot send %d message(s) to the other "
+                      "instances: %s (what is published while this lasts reaches this "
+                      "instance's sockets only)", sent, cadre_strerror(rc));
+        else if (rc == 0 && *failing)
+            cadre_log(CADRE_LOG_INFO, "websocket topics: sending to the other instances again");
+        *failing = rc != 0;
+    }
+}
+
 static void sender(cadre_request *r, void *ctx)
 {
     relay *rl = ctx;
@@ -201,51 +251,12 @@ static void sender(cadre_request *r, void *ctx)
         uint64_t v;
         while (read(rl->efd, &v, sizeof v) == (ssize_t)sizeof v) {
         }
-        pthread_mutex_lock(&rl->lock);
-        relay_msg *list = rl->head;
-        rl->head = rl->tail = NULL;
-        rl->bytes = 0;
-        rl->full = false;
-        pthread_mutex_unlock(&rl->lock);
-        while (list) { /* bounded: each turn takes messages off the list */
-            cadre_buf json;
-            cadre_buf_init(&json, (size_t)1 << 30);
-            cadre_json_writer jw;
-            cadre_json_writer_init(&jw, &json);
-            cadre_json_begin_array(&jw);
-            int rc = 0, sent = 0;
-            while (list && rc == 0 && json.len < STATEMENT_MAX) {
-                relay_msg *m = list;
-                list = m->next;
-                rc = encode_msg(rl, m, &jw);
-                free(m);
-                sent++;
-            }
-            cadre_json_end_array(&jw);
-            if (rc == 0)
-                rc = cadre_json_writer_error(&jw);
-            if (rc == 0)
-                rc = notify(rl, &json);
-            cadre_buf_free(&json);
-            if (rc && !failing)
-                cadre_log(CADRE_LOG_WARN, "websocket topics: cannot send %d message(s) to the "
-                          "other instances: %s (what is published while this lasts reaches this "
-                          "instance's sockets only)", sent, cadre_strerror(rc));
-            else if (rc == 0 && failing)
-                cadre_log(CADRE_LOG_INFO, "websocket topics: sending to the other instances "
-                                          "again");
-            failing = rc != 0;
-        }
+        send_list(rl, take_queue(rl), &failing);
         if (cadre_idle_fd(r, rl->efd, -1) == CADRE_ECANCELED)
             break;
     }
     atomic_store(&rl->running, false);
-    pthread_mutex_lock(&rl->lock);
-    relay_msg *left = rl->head;
-    rl->head = rl->tail = NULL;
-    rl->bytes = 0;
-    pthread_mutex_unlock(&rl->lock);
-    free_msgs(left);
+    free_msgs(take_queue(rl)); /* published since the stop: this instance's sockets had them */
 }
 
 /* ---------------------------------------------------------------------------------------------
