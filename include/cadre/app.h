@@ -77,6 +77,7 @@ typedef struct cadre_ws_route_opts {
     int ping_interval_ms;
     int idle_timeout_ms;
     const char *subprotocols;
+    bool no_compression;       /**< cadre_ws_opts': answer without permessage-deflate */
     const char *file;
     int line;
 } cadre_ws_route_opts;

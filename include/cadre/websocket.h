@@ -19,8 +19,17 @@
  * out of place), that a message fits max_message (1009); completes the closing handshake (the
  * peer's code echoed, the TCP connection then closed by the server, as section 7.1.1 says);
  * pings a silent client and closes it (1011) when it does not answer; closes every socket with
- * 1001 when the server stops. Extensions (permessage-deflate) are not negotiated: a client that
- * offers one is answered without it, as the RFC allows.
+ * 1001 when the server stops.
+ *
+ * Compression (permessage-deflate, RFC 7692) is negotiated when the client offers it, as browsers
+ * and most clients do, unless the route sets no_compression. Both directions then compress each
+ * message on its own (server_no_context_takeover, client_no_context_takeover): a socket keeps no
+ * compressor between messages — its worker's one serves all its sockets — so an idle socket costs
+ * no more than without compression, and a message published to a topic is compressed once for
+ * all the worker's sockets. The server compresses messages of CADRE_WS_DEFLATE_MIN bytes or more
+ * (zlib's fastest level, as nginx's gzip) and sends one as is when compressing does not make it
+ * smaller; it inflates what the client compressed within max_message (1009 past it: a small
+ * message cannot expand into a large one) and closes with 1007 on data that does not inflate.
  */
 #ifndef CADRE_WEBSOCKET_H
 #define CADRE_WEBSOCKET_H
@@ -60,6 +69,7 @@ enum {
 
 typedef struct cadre_ws_frame {
     bool fin;
+    bool rsv1;         /**< a compressed message's first frame (permessage-deflate) */
     int opcode;
     bool masked;
     uint8_t mask[4];
@@ -67,16 +77,28 @@ typedef struct cadre_ws_frame {
     size_t header_len; /**< the payload starts there */
 } cadre_ws_frame;
 
+/** cadre_ws_parse_frame's flags. */
+enum {
+    CADRE_WS_FROM_CLIENT = 1, /**< the frame is a client's: masked */
+    CADRE_WS_DEFLATE = 2,     /**< permessage-deflate was negotiated: RSV1 may mark a message */
+};
+
 /**
- * Parses the frame header at buf[0..len), as sent by a client (masked) when from_client, else by
- * a server (unmasked). Returns the header's length (2 to 14; the payload, f->len bytes, follows),
- * CADRE_HTTP_PARTIAL when more bytes are needed, or CADRE_HTTP_ERROR with *close_code the code
- * to close with (1002) and *why a static reason: reserved bits set (no extension is negotiated),
- * a reserved opcode, a control frame fragmented or over 125 bytes, a client frame unmasked (or a
- * server frame masked), a 64-bit length with its top bit set.
+ * Parses the frame header at buf[0..len), as sent by a client (masked) when flags has
+ * CADRE_WS_FROM_CLIENT (true converts to it), else by a server (unmasked); with CADRE_WS_DEFLATE,
+ * RSV1 may be set on a text or binary frame (f->rsv1: the message is compressed). Returns the
+ * header's length (2 to 14; the payload, f->len bytes, follows), CADRE_HTTP_PARTIAL when more
+ * bytes are needed, or CADRE_HTTP_ERROR with *close_code the code to close with (1002) and *why
+ * a static reason: reserved bits set (RSV2, RSV3; RSV1 without permessage-deflate, or on a
+ * continuation or control frame), a reserved opcode, a control frame fragmented or over 125
+ * bytes, a client frame unmasked (or a server frame masked), a 64-bit length with its top bit set.
  */
-int cadre_ws_parse_frame(const uint8_t *buf, size_t len, bool from_client, cadre_ws_frame *f,
+int cadre_ws_parse_frame(const uint8_t *buf, size_t len, unsigned flags, cadre_ws_frame *f,
                          int *close_code, const char **why);
+
+/** Messages shorter than this are sent uncompressed: compressing them alone gains little. */
+#define CADRE_WS_DEFLATE_MIN 256
+
 
 /** Unmasks (or masks) data in place, for a payload that starts at offset from the frame's. */
 void cadre_ws_unmask(uint8_t *data, size_t len, const uint8_t mask[4], size_t offset);
@@ -120,6 +142,9 @@ typedef struct cadre_ws_opts {
      *  A client that offers none of them is accepted without one (cadre_ws_protocol NULL: the
      *  handler decides, as RFC 6455 section 4.2.2 leaves it to the server). */
     const char *subprotocols;
+    /** Answer without permessage-deflate, even when the client offers it (messages that are
+     *  already compressed, or a CPU that matters more than the network). */
+    bool no_compression;
 } cadre_ws_opts;
 
 /**
@@ -187,6 +212,9 @@ int cadre_ws_close_code(const cadre_ws *ws);
 
 /** The subprotocol chosen at the handshake (cadre_ws_opts.subprotocols), or NULL. */
 const char *cadre_ws_protocol(const cadre_ws *ws);
+
+/** Whether permessage-deflate was negotiated on ws (see the top of this header). */
+bool cadre_ws_compressed(const cadre_ws *ws);
 
 /** The connection's request (its headers, its user, its arena: which lives as long as the
  *  connection, so memory for each message belongs in cadre_ws_scratch). */

@@ -704,7 +704,8 @@ int cadre__websocket(cadre_app *app, const cadre_ws_route_opts *o)
     }
     wr->fn = o->handler;
     wr->ws = (cadre_ws_opts){ .max_message = o->max_message, .ping_interval_ms = o->ping_interval_ms,
-                              .idle_timeout_ms = o->idle_timeout_ms };
+                              .idle_timeout_ms = o->idle_timeout_ms,
+                              .no_compression = o->no_compression };
     char *tail = (char *)(wr + 1);
     if (ol) {
         memcpy(tail, o->origins, ol);

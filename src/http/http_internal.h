@@ -204,6 +204,7 @@ struct cadre__worker {
     struct {
         int kind;
     } box_io;
+    struct cadre__ws_zlib *ws_zlib; /* permessage-deflate's streams (websocket.c), made at first use */
 };
 
 /* worker lifecycle (server.c) */
@@ -256,6 +257,24 @@ typedef struct cadre__sub cadre__sub;
 cadre__sub **cadre__ws_subs(struct cadre_ws *ws);
 cadre__worker *cadre__ws_worker(struct cadre_ws *ws);
 int cadre__ws_send_shared(struct cadre_ws *ws, int type, const void *data, size_t len);
+/* permessage-deflate (websocket.c). The worker's compressor keeps the last message it compressed
+ * for cadre__ws_send_shared, so that a publish is compressed once for all of the worker's
+ * sockets: the hub forgets it before each message it delivers. */
+void cadre__ws_deflate_forget(cadre__worker *w);
+/* Frees the worker's zlib streams (the worker ends). */
+void cadre__ws_worker_free(cadre__worker *w);
+/* A Sec-WebSocket-Extensions value's first acceptable permessage-deflate offer (RFC 6455 9.1,
+ * RFC 7692 7.1): every parameter known, given once, valid (server_no_context_takeover,
+ * client_no_context_takeover, server_max_window_bits=9..15, client_max_window_bits with or
+ * without 8..15). Returns the window bits the server compresses with (9 to 15), or 0: no
+ * acceptable offer, or a value that breaks the grammar. *bits_offered: the offer named
+ * server_max_window_bits (the answer must name it back). */
+int cadre__ws_deflate_offer(cadre_slice value, bool *bits_offered);
+/* Inflates a compressed message's payload (the 00 00 FF FF RFC 7692 7.2.2 omits added back) into
+ * out (emptied first), at most max bytes. z: a raw inflate stream (z_stream, windowBits -15),
+ * reset first. Returns 0, CADRE_ETOOBIG (more than max: inflating stops there), CADRE_EPARSE (not
+ * deflate data, or bytes after its final block) or CADRE_ENOMEM. */
+int cadre__ws_inflate(void *z, const uint8_t *data, size_t len, cadre_buf *out, size_t max);
 /* The worker this thread runs, or NULL (server.c). */
 cadre__worker *cadre__this_worker(void);
 int cadre__hub_init(cadre__worker *w);

@@ -331,6 +331,7 @@ void cadre__hub_drain(cadre__worker *w)
     pthread_mutex_unlock(&w->box_lock);
     for (size_t i = 0; i < count; i++) {
         cadre__pub *p = items[i];
+        cadre__ws_deflate_forget(w); /* compressed once, for this message's sockets */
         hub_topic **t = w->topics && w->topics->nbuckets ? bucket(w->topics, p->hash, p->topic) : NULL;
         /* a send never ends a subscription (that waits for the socket's handler to end), so the
          * list stays as it is while it is walked */

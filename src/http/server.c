@@ -545,6 +545,7 @@ void cadre__worker_destroy(cadre__worker *w)
     if (w->spare_fd >= 0)
         close(w->spare_fd);
     cadre__hub_destroy(w);
+    cadre__ws_worker_free(w);
     close(w->wake_fd);
     close(w->epfd);
 }

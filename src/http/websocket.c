@@ -7,6 +7,10 @@
  * the next call — and the event loop only flushes the output and wakes the coroutine when the
  * socket has something for it (conn.c: drive). Frames are unmasked in place; a message in one
  * frame is returned where it lies, a fragmented one is reassembled in a buffer of its own.
+ *
+ * permessage-deflate (RFC 7692) without context takeover in either direction: each message is
+ * compressed and inflated on its own, by the worker's zlib streams, which no socket holds between
+ * messages (and a coroutine never suspends while it uses them).
  */
 #include "http_internal.h"
 
@@ -14,11 +18,13 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define WS_OUT_HIGH (256 * 1024) /* a sender waits while more than this is queued */
 #define WS_FOREIGN_MAX (4u << 20) /* past this, another coroutine's send drops the client */
@@ -33,6 +39,10 @@ struct cadre_ws {
     cadre_buf msg;       /* a fragmented message being reassembled (malloc) */
     cadre_buf held;      /* the input buffer of a connection closed under the handler: the
                             message returned last may lie in it */
+    cadre_buf packed;    /* a fragmented compressed message's frames, inflated into msg at its end */
+    size_t frame_max;    /* the longest data frame taken: max_message, and deflate's overhead */
+    int deflate_bits;    /* permessage-deflate: the window bits the server may use; 0: off */
+    bool msg_packed;     /* the message in progress is compressed */
     int msg_type;        /* its type while one is in progress, else 0 */
     bool msg_returned;   /* msg holds the message returned last: emptied at the next recv */
     int close_code;      /* received, else sent; 0 while open */
@@ -50,22 +60,30 @@ struct cadre_ws {
  * Frames
  * ------------------------------------------------------------------------------------------- */
 
-int cadre_ws_parse_frame(const uint8_t *buf, size_t len, bool from_client, cadre_ws_frame *f,
+int cadre_ws_parse_frame(const uint8_t *buf, size_t len, unsigned flags, cadre_ws_frame *f,
                          int *close_code, const char **why)
 {
     *close_code = CADRE_WS_PROTOCOL_ERROR;
     if (len < 2)
         return CADRE_HTTP_PARTIAL;
+    bool from_client = flags & CADRE_WS_FROM_CLIENT;
     f->fin = buf[0] & 0x80;
+    f->rsv1 = buf[0] & 0x40;
     f->opcode = buf[0] & 0x0F;
     f->masked = buf[1] & 0x80;
-    if (buf[0] & 0x70) {
-        *why = "reserved bits set: no extension was negotiated";
+    if (buf[0] & 0x30 || (f->rsv1 && !(flags & CADRE_WS_DEFLATE))) {
+        *why = f->rsv1 && !(buf[0] & 0x30) ? "RSV1 set: permessage-deflate was not negotiated"
+                                            : "reserved bits set: no extension uses them";
         return CADRE_HTTP_ERROR;
     }
     bool control = f->opcode & 0x8;
     if ((f->opcode > CADRE_WS_BINARY && !control) || f->opcode > CADRE_WS_PONG) {
         *why = "a reserved opcode";
+        return CADRE_HTTP_ERROR;
+    }
+    if (f->rsv1 && (control || f->opcode == CADRE_WS_CONTINUATION)) {
+        /* RFC 7692 section 6.1: only a message's first frame says it is compressed */
+        *why = control ? "RSV1 set on a control frame" : "RSV1 set on a continuation frame";
         return CADRE_HTTP_ERROR;
     }
     if (f->masked != from_client) {
@@ -205,6 +223,283 @@ int cadre_ws_accept_key(cadre_slice key, char out[29])
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * permessage-deflate (RFC 7692)
+ * ------------------------------------------------------------------------------------------- */
+
+/* RFC 9110 section 5.6.2's tchar. */
+static bool is_tchar(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static void skip_ows(const char **p, const char *end)
+{
+    while (*p < end && (**p == ' ' || **p == '\t'))
+        (*p)++;
+}
+
+static cadre_slice take_token(const char **p, const char *end)
+{
+    const char *start = *p;
+    while (*p < end && is_tchar((unsigned char)**p))
+        (*p)++;
+    return (cadre_slice){ start, (size_t)(*p - start) };
+}
+
+/* A window size parameter's value: 8 to 15 without a leading zero, else -1. */
+static int window_bits(const char *v, size_t n)
+{
+    if (n == 1 && (v[0] == '8' || v[0] == '9'))
+        return v[0] - '0';
+    if (n == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5')
+        return 10 + v[1] - '0';
+    return -1;
+}
+
+int cadre__ws_deflate_offer(cadre_slice value, bool *bits_offered)
+{
+    static const char *const params[] = { "server_no_context_takeover",
+                                          "client_no_context_takeover", "server_max_window_bits",
+                                          "client_max_window_bits" };
+    const char *p = value.ptr, *end = value.ptr + value.len;
+    int taken = 0; /* the first acceptable offer's bits: returned when the whole value parses */
+    bool taken_offered = false;
+    *bits_offered = false;
+    if (!value.len)
+        return 0;
+    for (;;) { /* an extension a turn: bounded by the value's length */
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            p++; /* empty elements of the list are allowed (RFC 9110 section 5.6.1) */
+        if (p == end) {
+            *bits_offered = taken_offered;
+            return taken;
+        }
+        cadre_slice name = take_token(&p, end);
+        if (!name.len)
+            return 0;
+        bool ok = !taken && cadre_slice_eq_cstr(name, "permessage-deflate"), offered = false;
+        unsigned seen = 0;
+        int bits = 15;
+        for (;;) { /* a parameter a turn */
+            skip_ows(&p, end);
+            if (p == end || *p == ',')
+                break;
+            if (*p != ';')
+                return 0;
+            p++;
+            skip_ows(&p, end);
+            cadre_slice pname = take_token(&p, end);
+            if (!pname.len)
+                return 0;
+            skip_ows(&p, end);
+            char v[4];
+            size_t vl = 0;
+            bool has_value = false, v_token = true;
+            if (p < end && *p == '=') {
+                p++;
+                skip_ows(&p, end);
+                has_value = true;
+                if (p < end && *p == '"') { /* a quoted string, whose content must be a token */
+                    for (p++; p < end && *p != '"'; p++) {
+                        if (*p == '\\' && ++p == end)
+                            return 0;
+                        unsigned char ch = (unsigned char)*p;
+                        if ((ch < 0x20 && ch != '\t') || ch == 0x7F)
+                            return 0;
+                        v_token = v_token && is_tchar(ch);
+                        if (vl < sizeof v)
+                            v[vl] = (char)ch;
+                        vl++;
+                    }
+                    if (p == end)
+                        return 0;
+                    p++;
+                } else {
+                    cadre_slice t = take_token(&p, end);
+                    if (!t.len)
+                        return 0;
+                    memcpy(v, t.ptr, t.len < sizeof v ? t.len : sizeof v);
+                    vl = t.len;
+                }
+                v_token = v_token && vl > 0;
+            }
+            int which = -1;
+            for (int i = 0; i < 4 && which < 0; i++)
+                if (cadre_slice_eq_cstr(pname, params[i]))
+                    which = i;
+            if (!ok)
+                continue; /* another extension, or an offer already declined: parsed only */
+            if (which < 0 || (seen & 1u << which) || !v_token) {
+                ok = false; /* section 7: an unknown, repeated or malformed parameter */
+                continue;
+            }
+            seen |= 1u << which;
+            int n = has_value ? window_bits(v, vl) : -1;
+            if (which < 2)
+                ok = !has_value;
+            else if (which == 2)
+                ok = n >= 9, bits = n, offered = true; /* 8: zlib's deflate cannot keep to it */
+            else
+                ok = !has_value || n >= 8;
+        }
+        if (ok) {
+            taken = bits;
+            taken_offered = offered;
+        }
+    }
+}
+
+/* The worker's zlib streams: one inflater, a compressor for each window size asked for. */
+struct cadre__ws_zlib {
+    z_stream in;
+    bool in_ready;
+    z_stream out[7]; /* window bits 9 to 15 */
+    bool out_ready[7];
+    cadre_buf packed; /* the last message compressed, without its tail */
+    bool kept;        /* packed holds it for cadre__ws_send_shared (kept_bits, kept_smaller) */
+    bool kept_smaller;
+    int kept_bits;
+};
+
+static struct cadre__ws_zlib *zlib_of(cadre__worker *w)
+{
+    if (!w->ws_zlib && (w->ws_zlib = calloc(1, sizeof *w->ws_zlib)) != NULL)
+        cadre_buf_init(&w->ws_zlib->packed, CADRE_WS_MAX_MESSAGE);
+    return w->ws_zlib;
+}
+
+void cadre__ws_deflate_forget(cadre__worker *w)
+{
+    if (w->ws_zlib)
+        w->ws_zlib->kept = false;
+}
+
+void cadre__ws_worker_free(cadre__worker *w)
+{
+    struct cadre__ws_zlib *z = w->ws_zlib;
+    if (!z)
+        return;
+    if (z->in_ready)
+        inflateEnd(&z->in);
+    for (int i = 0; i < 7; i++)
+        if (z->out_ready[i])
+            deflateEnd(&z->out[i]);
+    cadre_buf_free(&z->packed);
+    free(z);
+    w->ws_zlib = NULL;
+}
+
+/* Compresses data into z->packed for a socket that lets the server use bits, without the tail
+ * (section 7.2.1). True when that came out smaller than data (else the message is sent as is:
+ * without context takeover, the client's inflater never sees what was not sent). */
+static bool deflate_message(struct cadre__ws_zlib *z, int bits, const void *data, size_t len)
+{
+    z_stream *s = &z->out[bits - 9];
+    z->kept = false;
+    if (!z->out_ready[bits - 9]) {
+        /* Z_BEST_SPEED, as nginx's gzip_comp_level 1: most of the gain, a fraction of the time */
+        if (deflateInit2(s, Z_BEST_SPEED, Z_DEFLATED, -bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            return false;
+        z->out_ready[bits - 9] = true;
+    } else if (deflateReset(s) != Z_OK) {
+        return false;
+    }
+    /* room for a result smaller than data, and the tail: a larger one is not used */
+    size_t room = len + 4;
+    z->packed.len = 0;
+    if (len > UINT_MAX - 4 || cadre_buf_reserve(&z->packed, room) != 0)
+        return false;
+    s->next_in = (Bytef *)(uintptr_t)data;
+    s->avail_in = (uInt)len;
+    s->next_out = (Bytef *)z->packed.data;
+    s->avail_out = (uInt)room;
+    /* output left over means the flush completed (zlib.h, deflate) */
+    if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out)
+        return false;
+    size_t n = room - s->avail_out;
+    if (n < 4 || memcmp(z->packed.data + n - 4, "\0\0\xff\xff", 4) != 0 || n - 4 >= len)
+        return false;
+    z->packed.len = n - 4;
+    return true;
+}
+
+int cadre__ws_inflate(void *zs, const uint8_t *data, size_t len, cadre_buf *out, size_t max)
+{
+    static const uint8_t tail[4] = { 0, 0, 0xff, 0xff };
+    z_stream *s = zs;
+    out->len = 0;
+    if (!len)
+        return 0; /* no block at all: an empty message, as some senders make one */
+    if (inflateReset(s) != Z_OK)
+        return CADRE_EPARSE;
+    for (int part = 0; part < 2; part++) {
+        const uint8_t *in = part ? tail : data;
+        size_t left = part ? sizeof tail : len;
+        s->avail_in = 0;
+        bool full = false; /* the last call filled the output: more may be pending */
+        for (;;) { /* bounded: each turn consumes input or produces output, or ends */
+            if (!s->avail_in && left) {
+                s->next_in = (Bytef *)(uintptr_t)in;
+                s->avail_in = left > UINT_MAX ? UINT_MAX : (uInt)left;
+                in += s->avail_in;
+                left -= s->avail_in;
+            }
+            if (!s->avail_in && !full)
+                break;
+            uint8_t probe;
+            if (out->len == max) { /* one byte more would be too many */
+                s->next_out = &probe;
+                s->avail_out = 1;
+            } else {
+                if (out->cap == out->len) {
+                    size_t grow = out->len < 16384 ? 16384 : out->len;
+                    if (grow > max - out->len)
+                        grow = max - out->len;
+                    int rc = cadre_buf_reserve(out, grow);
+                    if (rc)
+                        return rc == CADRE_ENOMEM ? CADRE_ENOMEM : CADRE_ETOOBIG;
+                }
+                size_t room = out->cap - out->len;
+                if (room > max - out->len)
+                    room = max - out->len;
+                s->next_out = (Bytef *)out->data + out->len;
+                s->avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
+            }
+            uInt had_in = s->avail_in, had_out = s->avail_out;
+            int rc = inflate(s, Z_SYNC_FLUSH);
+            size_t made = had_out - s->avail_out;
+            if (made && part == 1)
+                return CADRE_EPARSE; /* the tail taken as data: the sender's was cut short */
+            if (made && out->len == max)
+                return CADRE_ETOOBIG;
+            out->len += made;
+            full = s->avail_out == 0;
+            if (rc == Z_STREAM_END) {
+                /* a final block ends the message. A sender that ended with one still appended
+                 * an empty stored block and took off its last 4 bytes (section 7.2.1): one 00
+                 * may follow (section 7.2.3.4's example), then the tail added back */
+                size_t after = s->avail_in + left;
+                return part == 1 || after == 0 || (after == 1 && *s->next_in == 0) ? 0
+                                                                                  : CADRE_EPARSE;
+            }
+            if (rc == Z_MEM_ERROR)
+                return CADRE_ENOMEM;
+            if (rc != Z_OK && rc != Z_BUF_ERROR)
+                return CADRE_EPARSE;
+            if (s->avail_in == had_in && !made) {
+                if (s->avail_in)
+                    return CADRE_EPARSE; /* zlib takes no more of it */
+                break; /* the input is used up (full was a coincidence) */
+            }
+        }
+    }
+    /* with the tail, a whole message ends between blocks (zlib.h: data_type's 128); data cut
+     * short does not, or takes the tail for its own (above) */
+    return s->data_type & 128 ? 0 : CADRE_EPARSE;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * The handshake
  * ------------------------------------------------------------------------------------------- */
 
@@ -256,6 +551,7 @@ static void ws_release(void *arg)
     cadre_ws *ws = arg;
     cadre__hub_drop_ws(ws->slot->worker, ws);
     cadre_buf_free(&ws->msg);
+    cadre_buf_free(&ws->packed);
     cadre_buf_free(&ws->held);
     cadre_arena_free(&ws->scratch);
 }
@@ -290,6 +586,30 @@ static bool detach_head(cadre_request *r, const cadre__conn *c)
     for (size_t i = 0; ok && i < h->num_headers; i++)
         ok = detach(r, c, &h->headers[i].name) && detach(r, c, &h->headers[i].value);
     return ok;
+}
+
+/* The Sec-WebSocket-Extensions headers as one list (RFC 9110 section 5.3: several lines mean
+ * what they mean joined with commas), in the request's arena when there are several. */
+static cadre_slice extensions_of(cadre_request *r)
+{
+    cadre_slice all = { NULL, 0 };
+    for (size_t i = 0; i < r->head.num_headers; i++) {
+        if (!cadre_slice_ieq_cstr(r->head.headers[i].name, "Sec-WebSocket-Extensions"))
+            continue;
+        cadre_slice v = r->head.headers[i].value;
+        if (!all.ptr) {
+            all = v;
+            continue;
+        }
+        char *j = cadre_arena_alloc(r->arena, all.len + 1 + v.len);
+        if (!j)
+            return (cadre_slice){ NULL, 0 }; /* out of memory: answered without compression */
+        memcpy(j, all.ptr, all.len);
+        j[all.len] = ',';
+        memcpy(j + all.len + 1, v.ptr, v.len);
+        all = (cadre_slice){ j, all.len + 1 + v.len };
+    }
+    return all;
 }
 
 static int refuse(cadre_request *r, int status, const char *detail)
@@ -343,8 +663,17 @@ int cadre__ws_accept(cadre_request *r, const cadre_ws_opts *opts, cadre_ws **out
         ws->o.max_message = CADRE_WS_MAX_MESSAGE; /* and in_max below cannot wrap */
     if (!ws->o.ping_interval_ms)
         ws->o.ping_interval_ms = 30000;
-    ws->in_max = ws->o.max_message + 14 + CADRE__BUF_SIZE;
+    ws->frame_max = ws->o.max_message;
+    bool bits_offered = false;
+    if (!ws->o.no_compression)
+        ws->deflate_bits = cadre__ws_deflate_offer(extensions_of(r), &bits_offered);
+    /* a message that does not compress grows: by 5 bytes a block, and a client's zlib with a
+     * small memLevel makes blocks of a few hundred bytes */
+    if (ws->deflate_bits)
+        ws->frame_max += ws->o.max_message / 8 + 1024;
+    ws->in_max = ws->frame_max + 14 + CADRE__BUF_SIZE;
     cadre_buf_init(&ws->msg, ws->o.max_message);
+    cadre_buf_init(&ws->packed, ws->frame_max);
     cadre_arena_init(&ws->scratch, 4096);
     ws->protocol = choose_protocol(r, ws->o.subprotocols);
     cadre_request_defer(r, ws_release, ws);
@@ -354,6 +683,15 @@ int cadre__ws_accept(cadre_request *r, const cadre_ws_opts *opts, cadre_ws **out
                                   "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n", accept);
     if (rc == 0 && ws->protocol)
         rc = cadre_buf_appendf(o, "Sec-WebSocket-Protocol: %s\r\n", ws->protocol);
+    /* neither side keeps its window between messages (section 7.1.1: the server may ask both);
+     * a limit the client set on the server's window is answered (section 7.1.2.1) */
+    if (rc == 0 && ws->deflate_bits)
+        rc = cadre_buf_append_str(o, "Sec-WebSocket-Extensions: permessage-deflate; "
+                                     "server_no_context_takeover; client_no_context_takeover");
+    if (rc == 0 && ws->deflate_bits && bits_offered)
+        rc = cadre_buf_appendf(o, "; server_max_window_bits=%d", ws->deflate_bits);
+    if (rc == 0 && ws->deflate_bits)
+        rc = cadre_buf_append(o, "\r\n", 2);
     for (size_t i = 0; rc == 0 && i < s->res.headers.len; i++) {
         const cadre_header *h = &s->res.headers.items[i];
         if (cadre_slice_ieq_cstr(h->name, "Content-Type"))
@@ -398,6 +736,12 @@ static int write_out(cadre__conn *c)
     return 0;
 }
 
+/* How the client's frames are parsed. */
+static unsigned frame_flags(const cadre_ws *ws)
+{
+    return CADRE_WS_FROM_CLIENT | (ws->deflate_bits ? CADRE_WS_DEFLATE : 0);
+}
+
 /* Whether the input holds a whole frame, which the next cadre_ws_recv takes without waiting. */
 static bool frame_buffered(const cadre_ws *ws, const cadre__conn *c)
 {
@@ -407,7 +751,7 @@ static bool frame_buffered(const cadre_ws *ws, const cadre__conn *c)
     const char *why;
     int hl = ws->closed || !avail ? CADRE_HTTP_PARTIAL
                                   : cadre_ws_parse_frame((const uint8_t *)c->in.data + c->in_off,
-                                                         avail, true, &f, &code, &why);
+                                                         avail, frame_flags(ws), &f, &code, &why);
     return hl > 0 && avail - (size_t)hl >= f.len;
 }
 
@@ -452,7 +796,8 @@ static int push(cadre_ws *ws)
     return c ? 0 : CADRE_ECLOSED;
 }
 
-/* Queues one frame (unmasked: the server's). Returns 0, CADRE_ECLOSED or CADRE_ENOMEM. */
+/* Queues one frame (unmasked: the server's; opcode may carry RSV1, 0x40). Returns 0,
+ * CADRE_ECLOSED or CADRE_ENOMEM. */
 static int queue_frame(cadre_ws *ws, int opcode, const void *data, size_t len)
 {
     cadre__conn *c = conn_of(ws);
@@ -521,6 +866,36 @@ static int fail(cadre_ws *ws, int code, const char *why)
     return CADRE_ECLOSED;
 }
 
+/* Queues a message, compressed when permessage-deflate was negotiated and that makes it smaller,
+ * and pushes it. shared: the hub's delivery of one message to several sockets, which reuses the
+ * worker's last compression when it was of that message (cadre__ws_deflate_forget). */
+static int send_message(cadre_ws *ws, int type, const void *data, size_t len, bool shared)
+{
+    if (ws->close_sent || !conn_of(ws))
+        return CADRE_ECLOSED;
+    int op = type;
+    struct cadre__ws_zlib *z;
+    if (ws->deflate_bits && len >= CADRE_WS_DEFLATE_MIN && (z = zlib_of(ws->slot->worker))) {
+        if (!shared || !z->kept || z->kept_bits != ws->deflate_bits) {
+            z->kept_smaller = deflate_message(z, ws->deflate_bits, data, len);
+            z->kept = shared;
+            z->kept_bits = ws->deflate_bits;
+        }
+        if (z->kept_smaller) {
+            op |= 0x40; /* RSV1: compressed (RFC 7692 section 6) */
+            data = z->packed.data;
+            len = z->packed.len;
+        }
+    }
+    int rc = queue_frame(ws, op, data, len);
+    return rc ? rc : push(ws);
+}
+
+int cadre__ws_send_shared(cadre_ws *ws, int type, const void *data, size_t len)
+{
+    return send_message(ws, type, data, len, true);
+}
+
 int cadre_ws_send(cadre_ws *ws, int type, const void *data, size_t len)
 {
     if (!ws || (type != CADRE_WS_TEXT && type != CADRE_WS_BINARY) || (len && !data))
@@ -529,15 +904,7 @@ int cadre_ws_send(cadre_ws *ws, int type, const void *data, size_t len)
         return CADRE_ECLOSED;
     if (type == CADRE_WS_TEXT && !cadre_utf8_valid(data, len))
         return CADRE_EINVAL;
-    return cadre__ws_send_shared(ws, type, data, len);
-}
-
-int cadre__ws_send_shared(cadre_ws *ws, int type, const void *data, size_t len)
-{
-    if (ws->close_sent || !conn_of(ws))
-        return CADRE_ECLOSED;
-    int rc = queue_frame(ws, type, data, len);
-    return rc ? rc : push(ws);
+    return send_message(ws, type, data, len, false);
 }
 
 cadre__sub **cadre__ws_subs(cadre_ws *ws)
@@ -574,6 +941,11 @@ int cadre_ws_close_code(const cadre_ws *ws)
 const char *cadre_ws_protocol(const cadre_ws *ws)
 {
     return ws ? ws->protocol : NULL;
+}
+
+bool cadre_ws_compressed(const cadre_ws *ws)
+{
+    return ws && ws->deflate_bits;
 }
 
 cadre_request *cadre_ws_request(cadre_ws *ws)
@@ -693,6 +1065,25 @@ static int fill(cadre_ws *ws, size_t want)
     return 0;
 }
 
+/* Inflates a compressed message into ws->msg (the message returned). Returns 0, or fails the
+ * connection: 1009 past max_message, 1007 for data that does not inflate. */
+static int inflate_message(cadre_ws *ws, const uint8_t *p, size_t n)
+{
+    struct cadre__ws_zlib *z = zlib_of(ws->slot->worker);
+    if (z && !z->in_ready && inflateInit2(&z->in, -15) == Z_OK)
+        z->in_ready = true;
+    int rc = z && z->in_ready ? cadre__ws_inflate(&z->in, p, n, &ws->msg, ws->o.max_message)
+                              : CADRE_ENOMEM;
+    if (rc == 0)
+        return 0;
+    ws->msg.len = 0;
+    if (rc == CADRE_ETOOBIG)
+        return fail(ws, CADRE_WS_TOO_BIG, "message too big (inflated)");
+    if (rc == CADRE_EPARSE)
+        return fail(ws, CADRE_WS_INVALID_DATA, "compressed data that does not inflate");
+    return fail(ws, CADRE_WS_TOO_BIG, "out of memory for the message");
+}
+
 int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
 {
     if (!ws || !msg)
@@ -719,15 +1110,16 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
         cadre_ws_frame f;
         int code = 0;
         const char *why = NULL;
-        int hl = avail ? cadre_ws_parse_frame(base, avail, true, &f, &code, &why)
+        int hl = avail ? cadre_ws_parse_frame(base, avail, frame_flags(ws), &f, &code, &why)
                        : CADRE_HTTP_PARTIAL;
         if (hl == CADRE_HTTP_ERROR)
             return fail(ws, code, why);
         if (hl > 0) {
-            bool data = !(f.opcode & 0x8);
-            if (data && (f.len > ws->o.max_message ||
-                         (f.opcode == CADRE_WS_CONTINUATION &&
-                          f.len > ws->o.max_message - ws->msg.len)))
+            /* a compressed message's frames may be a little longer than what they inflate to */
+            bool cont = f.opcode == CADRE_WS_CONTINUATION, packed = f.rsv1 || (cont && ws->msg_packed);
+            size_t max = packed ? ws->frame_max : ws->o.max_message;
+            size_t so_far = !cont ? 0 : packed ? ws->packed.len : ws->msg.len;
+            if (!(f.opcode & 0x8) && f.len > max - so_far)
                 return fail(ws, CADRE_WS_TOO_BIG, "message too big");
             want = (size_t)hl + (size_t)f.len;
         }
@@ -767,10 +1159,17 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
         case CADRE_WS_CONTINUATION:
             if (!ws->msg_type)
                 return fail(ws, CADRE_WS_PROTOCOL_ERROR, "a continuation without a message");
-            if (n && cadre_buf_append(&ws->msg, p, n) != 0)
+            if (n && cadre_buf_append(ws->msg_packed ? &ws->packed : &ws->msg, p, n) != 0)
                 return fail(ws, CADRE_WS_TOO_BIG, "out of memory for the message");
             if (!f.fin)
                 continue;
+            if (ws->msg_packed) {
+                int rc = inflate_message(ws, (const uint8_t *)ws->packed.data, ws->packed.len);
+                cadre_buf_free(&ws->packed); /* rare: not kept for the next */
+                ws->msg_packed = false;
+                if (rc)
+                    return rc;
+            }
             msg->type = ws->msg_type;
             msg->data = (cadre_slice){ ws->msg.data ? ws->msg.data : "", ws->msg.len };
             ws->msg_type = 0;
@@ -781,13 +1180,23 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
                 return fail(ws, CADRE_WS_PROTOCOL_ERROR, "a new message inside a fragmented one");
             if (!f.fin) {
                 ws->msg_type = f.opcode;
-                ws->msg.len = 0;
-                if (n && cadre_buf_append(&ws->msg, p, n) != 0)
+                ws->msg_packed = f.rsv1;
+                cadre_buf *into = f.rsv1 ? &ws->packed : &ws->msg;
+                into->len = 0;
+                if (n && cadre_buf_append(into, p, n) != 0)
                     return fail(ws, CADRE_WS_TOO_BIG, "out of memory for the message");
                 continue;
             }
             msg->type = f.opcode;
-            msg->data = (cadre_slice){ (const char *)p, n };
+            if (f.rsv1) {
+                int rc = inflate_message(ws, p, n);
+                if (rc)
+                    return rc;
+                msg->data = (cadre_slice){ ws->msg.data ? ws->msg.data : "", ws->msg.len };
+                ws->msg_returned = true;
+            } else {
+                msg->data = (cadre_slice){ (const char *)p, n };
+            }
             break;
         }
         if (msg->type == CADRE_WS_TEXT && !cadre_utf8_valid(msg->data.ptr, msg->data.len)) {

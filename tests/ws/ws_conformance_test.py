@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """WebSocket conformance of the server side (RFC 6455), on raw sockets: every frame is built
 and parsed here by hand (client frames masked with random keys), with Python's socket module
-only. The cases follow the Autobahn testsuite's groups 1-7 and 9 (its client is not packaged
-here), each written from the RFC's sections rather than from what the server happens to do:
+only. The cases follow the Autobahn testsuite's groups 1-7, 9, 12 and 13 (its client is not
+packaged here), each written from the RFC's sections rather than from what the server happens to
+do:
 
     0  the opening handshake (sections 4.1, 4.2, 4.4, 11.3), origins and guards
     1  framing: payload lengths around the 7/16/64-bit length forms, sent whole, in chunks,
@@ -16,18 +17,22 @@ here), each written from the RFC's sections rather than from what the server hap
     9  limits and bulk: messages up to 4 MiB, 1009 over the route's limit (7.4.1)
     10 the server's own timers and closes: pings to a silent client, the idle timeout, a
        failing handler, a server-initiated close, a flood
+    12 permessage-deflate (RFC 7692): its negotiation (5, 7.1), compressed messages both ways
+       (6, 7.2), RSV1 misplaced, data that does not inflate, limits on the inflated size
 
-Every frame the server sends is checked on the way in (unmasked, RSV 0, a known opcode, a
-control frame short and unfragmented, the length in its shortest form, a close code that may
-be sent and a UTF-8 reason, text that is UTF-8). Every close is checked for its exact code and
-for the server then closing the TCP connection. Every socket operation and every wait is
-bounded (TIMEOUT seconds).
+Every frame the server sends is checked on the way in (unmasked, RSV 0 or, with
+permessage-deflate, RSV1 on a message's first frame only, a known opcode, a control frame short
+and unfragmented, the length in its shortest form, a close code that may be sent and a UTF-8
+reason, text that is UTF-8, a compressed message that inflates on its own). Every close is
+checked for its exact code and for the server then closing the TCP connection. Every socket
+operation and every wait is bounded (TIMEOUT seconds).
 
     ws_conformance_test.py WSAPP_BINARY [unittest options]
 """
 import base64
 import hashlib
 import os
+import random
 import re
 import socket
 import struct
@@ -36,6 +41,7 @@ import sys
 import threading
 import time
 import unittest
+import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from served import Served  # noqa: E402  (tests/lib)
@@ -124,6 +130,90 @@ def utf8_valid(b):
         return False
 
 
+# permessage-deflate (RFC 7692) ------------------------------------------------------------------
+
+DEFLATE_TAIL = b"\x00\x00\xff\xff"  # an empty stored block's LEN and NLEN (RFC 7692 7.2.1, 7.2.2)
+DEFLATE_ANSWER = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+
+
+def deflate_answer(bits=None):
+    """The server's exact Sec-WebSocket-Extensions answer: no context takeover either way
+    (RFC 7692 7.1.1.1, 7.1.1.2), and the server_max_window_bits offered echoed (7.1.2.1)."""
+    return DEFLATE_ANSWER + (f"; server_max_window_bits={bits}" if bits is not None else "")
+
+
+def answered_bits(answer):
+    """The server's window bits an extension answer leaves it (RFC 7692 7.1.2.1): 15 unless
+    server_max_window_bits=N."""
+    m = re.search(r"server_max_window_bits=(\d+)", answer)
+    return int(m.group(1)) if m else 15
+
+
+def deflate(data, wbits=15, level=-1, zdict=None, tail=False):
+    """data compressed as RFC 7692 7.2.1 has a sender do it without context takeover: a fresh
+    raw DEFLATE stream, flushed (its blocks end with an empty stored block), that block's
+    00 00 ff ff removed unless tail. zdict: a window primed as if by earlier messages."""
+    if isinstance(data, str):
+        data = data.encode()
+    args = (level, zlib.DEFLATED, -wbits) + ((zlib.DEF_MEM_LEVEL, zlib.Z_DEFAULT_STRATEGY, zdict)
+                                              if zdict is not None else ())
+    c = zlib.compressobj(*args)
+    out = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(DEFLATE_TAIL)
+    return out if tail else out[:-4]
+
+
+def deflate_final(data):
+    """data compressed in a stream that ends with a final block (BFINAL=1, RFC 1951 3.2.3),
+    nothing after it."""
+    c = zlib.compressobj(-1, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush(zlib.Z_FINISH)
+
+
+def inflate_server_message(payload, wbits):
+    """A server's compressed message inflated as RFC 7692 7.2.2 has a receiver do it: 00 00 ff ff
+    appended, then a fresh inflater (server_no_context_takeover was answered: each message on its
+    own, 7.1.1.1) with the window the server may use (2^wbits, 7.1.2.1)."""
+    assert not payload.endswith(DEFLATE_TAIL), \
+        "server compressed message ends with 00 00 ff ff (RFC 7692 7.2.1: the sender removes it)"
+    d = zlib.decompressobj(wbits=-wbits)
+    try:
+        out = d.decompress(payload + DEFLATE_TAIL)
+    except zlib.error as e:
+        raise AssertionError(f"server compressed message of {len(payload)} bytes does not inflate "
+                             f"on its own with a {wbits}-bit window (RFC 7692 7.1.1.1, 7.1.2.1, "
+                             f"7.2.2): {e}") from None
+    if d.eof:  # a final block (7.2.3.4): at most the one octet of 7.2.1's empty block after it
+        assert d.unused_data in (DEFLATE_TAIL, b"\x00" + DEFLATE_TAIL), \
+            f"server compressed message has bytes after its final block: {d.unused_data[:-4]!r}"
+    return out
+
+
+def compressed_message(opcode, data=b"", size=None, payload=None):
+    """A compressed message as a client sends it (RFC 7692 6): RSV1 on its first frame only,
+    deflate(data) (or payload as given) in frames of size bytes (one frame when None)."""
+    p = deflate(data) if payload is None else payload
+    if size is None:
+        return frame(opcode, p, rsv=RSV1)
+    parts = [p[i:i + size] for i in range(0, len(p), size)] or [b""]
+    return b"".join(frame(opcode if i == 0 else OP_CONT, q, fin=i == len(parts) - 1,
+                          rsv=RSV1 if i == 0 else 0) for i, q in enumerate(parts))
+
+
+def word_text(n, seed=7692):
+    """n bytes of words from a 1500-word vocabulary: compressible with any window (letters), but
+    compressed with a bigger window it refers back further than a smaller one reaches."""
+    rng = random.Random(seed)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(4, 9)))
+             for _ in range(1500)]
+    out, size = [], 0
+    while size < n:
+        w = rng.choice(words) + " "
+        out.append(w)
+        size += len(w)
+    return "".join(out)[:n].encode()
+
+
 # The close codes an endpoint may send (section 7.4.1, 7.4.2; 1012-1014 were registered with
 # IANA since, section 11.7): anything else in a server's close frame is wrong.
 def code_sendable(code):
@@ -163,11 +253,15 @@ def describe_mismatch(got, want):
 
 class WS:
     """A client's side of an open WebSocket connection: sends what it is given, reads and checks
-    the server's frames."""
+    the server's frames. deflate_bits: permessage-deflate was negotiated, the server's window
+    being 2^deflate_bits (RFC 7692 7.1.2.1); None: no extension, RSV bits all 0."""
 
-    def __init__(self, sock, rest=b""):
+    def __init__(self, sock, rest=b"", deflate_bits=None):
         self.sock = sock
         self.buf = bytearray(rest)
+        self.deflate_bits = deflate_bits
+        self.compressed = None  # whether the last message recv_message returned came with RSV1
+        self.wire_length = None  # and its payload's length as sent (compressed or not)
 
     # sending ------------------------------------------------------------------------------
 
@@ -238,8 +332,16 @@ class WS:
             assert n >> 63 == 0, "server frame: 64-bit length with its top bit set (5.2)"
             assert n >= 65536, f"server frame: length {n} in the 64-bit form (5.2: minimal form)"
         assert not masked, "server frame is masked (5.1: a server MUST NOT mask)"
-        assert rsv == 0, f"server frame has RSV bits {rsv:#05b} set, no extension negotiated (5.2)"
+        if self.deflate_bits is None:
+            assert rsv == 0, \
+                f"server frame has RSV bits {rsv:#05b} set, no extension negotiated (5.2)"
+        else:
+            assert rsv & (RSV2 | RSV3) == 0, f"server frame has RSV bits {rsv:#05b} set: " \
+                "permessage-deflate defines RSV1 only (5.2, RFC 7692 6)"
         assert op in OP_NAMES, f"server frame with reserved opcode {op:#x} (5.2)"
+        if rsv & RSV1:
+            assert op in (OP_TEXT, OP_BINARY), f"server set RSV1 on a {OP_NAMES[op]} frame " \
+                "(RFC 7692 6: never on a control frame nor on a message's later fragments)"
         if op >= 8:
             assert fin, f"server sent a fragmented control frame, opcode {op:#x} (5.5)"
             assert n <= 125, f"server sent a control frame of {n} bytes (5.5: at most 125)"
@@ -257,23 +359,28 @@ class WS:
         return f
 
     def recv_message(self, timeout=TIMEOUT):
-        """The server's next message (its frames reassembled): (opcode, data). Any other frame
-        first is an error."""
+        """The server's next message (its frames reassembled, inflated when its first frame has
+        RSV1: self.compressed says which): (opcode, data). Any other frame first is an error."""
         f = self.recv_frame(timeout, "a message")
         if f.opcode not in (OP_TEXT, OP_BINARY):
             raise AssertionError(f"expected a message, got {f!r}")
-        op, parts = f.opcode, [f.payload]
+        op, parts, compressed = f.opcode, [f.payload], bool(f.rsv & RSV1)
         while not f.fin:
             f = self.recv_frame(timeout, "a continuation")
             if f.opcode != OP_CONT:
                 raise AssertionError(f"expected the message's continuation, got {f!r} (5.4)")
             parts.append(f.payload)
         data = b"".join(parts)
+        self.compressed, self.wire_length = compressed, len(data)
+        if compressed:
+            data = inflate_server_message(data, self.deflate_bits)
         if op == OP_TEXT:
             assert utf8_valid(data), "server sent a text message that is not UTF-8 (5.6)"
         return op, data
 
-    def expect_message(self, opcode, data, timeout=TIMEOUT):
+    def expect_message(self, opcode, data, timeout=TIMEOUT, compressed=None):
+        """The server's next message is data; compressed: True or False, it came with RSV1 set
+        or clear (RFC 7692 6)."""
         if isinstance(data, str):
             data = data.encode()
         op, got = self.recv_message(timeout)
@@ -283,6 +390,11 @@ class WS:
         if got != data:
             raise AssertionError(f"echoed {OP_NAMES[opcode]} message differs: "
                                  + describe_mismatch(got, data))
+        if compressed is not None and self.compressed != compressed:
+            how = "compressed" if self.compressed else "uncompressed"
+            raise AssertionError(f"the {OP_NAMES[opcode]} message of {len(data)} bytes came "
+                                 f"{how} ({self.wire_length} bytes on the wire), expected "
+                                 f"{'compressed' if compressed else 'uncompressed'} (RFC 7692 6)")
 
     def expect_pong(self, payload):
         f = self.recv_frame(what="a pong")
@@ -480,9 +592,10 @@ class Base(unittest.TestCase):
         s.sendall(req + trailing)
         return read_response(s, key, method)
 
-    def check_101(self, r, protocols=()):
+    def check_101(self, r, protocols=(), extensions=None):
         """r is an accepted handshake as section 4.2.2 /5/ words it (and as a client checks it,
-        section 4.1)."""
+        section 4.1); extensions: the one Sec-WebSocket-Extensions answer expected, exactly
+        (None: none)."""
         self.assertEqual(r.status, 101, f"handshake refused: {r!r}")
         self.assertEqual([v.lower() for v in r.values("Upgrade")], ["websocket"],
                          "4.2.2: Upgrade: websocket")
@@ -491,8 +604,12 @@ class Base(unittest.TestCase):
                          "4.2.2: Sec-WebSocket-Accept = base64(SHA-1(key + GUID))")
         self.assertEqual(r.values("Content-Length") + r.values("Transfer-Encoding"), [],
                          "RFC 7230 3.3.1, 3.3.2: no Content-Length nor Transfer-Encoding in a 1xx")
-        self.assertEqual(r.values("Sec-WebSocket-Extensions"), [],
-                         "no extension is supported, none may be answered (4.2.2, 9.1)")
+        if extensions is None:
+            self.assertEqual(r.values("Sec-WebSocket-Extensions"), [],
+                             "no extension accepted, none may be answered (4.2.2, 9.1)")
+        else:
+            self.assertEqual(r.values("Sec-WebSocket-Extensions"), [extensions],
+                             "the extension answer (4.2.2 /5/ 6, 9.1; RFC 7692 5, 7.1)")
         chosen = r.values("Sec-WebSocket-Protocol")
         if not protocols:
             self.assertEqual(chosen, [], "a subprotocol answered where none was offered (4.1)")
@@ -501,10 +618,19 @@ class Base(unittest.TestCase):
             for c in chosen:
                 self.assertIn(c, protocols, "a subprotocol answered that was not offered (4.1)")
 
-    def connect(self, path="/ws/echo", headers=(), trailing=b"", protocols=()):
-        r = self.handshake(path, headers, trailing=trailing)
-        self.check_101(r, protocols)
-        return WS(r.sock, r.rest)
+    def connect(self, path="/ws/echo", headers=(), trailing=b"", protocols=(), extensions=None,
+                extra=()):
+        """An open connection; extensions: the extension answer expected (a permessage-deflate
+        one makes the WS expect and inflate compressed messages)."""
+        r = self.handshake(path, headers, trailing=trailing, extra=extra)
+        self.check_101(r, protocols, extensions)
+        return WS(r.sock, r.rest, None if extensions is None else answered_bits(extensions))
+
+    def connect_deflate(self, path="/ws/echo", offer="permessage-deflate", bits=None,
+                        trailing=b""):
+        """A connection with permessage-deflate offered (offer) and answered (deflate_answer)."""
+        return self.connect(path, [("Sec-WebSocket-Extensions", offer)], trailing,
+                            extensions=deflate_answer(bits))
 
     def echo(self, ws, opcode, payload):
         ws.send_frame(opcode, payload)
@@ -680,14 +806,40 @@ class G0Handshake(Base):
         ws = self.connect(trailing=frame(OP_CLOSE, close_payload(1000)))
         ws.expect_close(1000)
 
-    def test_extension_offered_is_not_negotiated(self):
-        """9.1: the server answers with the extensions it accepts; it has none, so RSV1
-        (permessage-deflate's bit) stays reserved: a frame with it fails the connection."""
+    def test_extension_offered_is_negotiated(self):
+        """9.1, 4.2.2 /5/ 6: the server answers with the extension it accepts, permessage-deflate
+        (RFC 7692 5), and RSV1 then marks a compressed message (RFC 7692 6): its 7.2.3.1 example,
+        "Hello" in one compressed block, is inflated and echoed (uncompressed: too short to
+        gain); a message without RSV1 is still taken as it is."""
         ws = self.connect(headers=[("Sec-WebSocket-Extensions",
-                                    "permessage-deflate; client_max_window_bits")])
-        self.echo(ws, OP_TEXT, "plain")
+                                    "permessage-deflate; client_max_window_bits")],
+                          extensions=DEFLATE_ANSWER)
         ws.send_frame(OP_TEXT, b"\xf2\x48\xcd\xc9\xc9\x07\x00", rsv=RSV1)
-        ws.expect_close(1002)
+        ws.expect_message(OP_TEXT, "Hello", compressed=False)
+        self.echo(ws, OP_TEXT, "plain")
+        ws.close_normally()
+
+    def test_extension_offered_to_a_route_without_compression(self):
+        """/ws/plain does not compress (no_compression): the offer is not answered (9.1), so RSV1
+        stays reserved and a frame with it fails the connection (5.2)."""
+        for offer in ("permessage-deflate", "permessage-deflate; client_max_window_bits",
+                      "permessage-deflate; server_max_window_bits=10"):
+            with self.subTest(offer=offer):
+                ws = self.connect("/ws/plain", headers=[("Sec-WebSocket-Extensions", offer)])
+                self.echo(ws, OP_TEXT, ascii_payload(1000))  # RSV1 clear (check_101, recv_frame)
+                ws.send_frame(OP_TEXT, b"\xf2\x48\xcd\xc9\xc9\x07\x00", rsv=RSV1)
+                ws.expect_close(1002)
+
+    def test_unknown_extension_is_not_answered(self):
+        """9.1: an extension the server does not know is not answered, and the RSV bits stay
+        reserved (5.2)."""
+        for offer in ("x-unknown; foo=1", "x-webkit-deflate-frame", "deflate-frame",
+                      "permessage-bzip2"):
+            with self.subTest(offer=offer):
+                ws = self.connect(headers=[("Sec-WebSocket-Extensions", offer)])
+                self.echo(ws, OP_TEXT, ascii_payload(1000))
+                ws.send_frame(OP_TEXT, b"\xf2\x48\xcd\xc9\xc9\x07\x00", rsv=RSV1)
+                ws.expect_close(1002)
 
     def test_guarded_route(self):
         r = self.handshake("/ws/guarded")
@@ -1754,6 +1906,580 @@ class G10ServerSide(Base):
         for i in range(40):
             ws.expect_message(OP_BINARY, bytes([ord("a") + i % 26]) * 100000)
         ws.expect_close(1000, reason="done", reply=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# 12. permessage-deflate (RFC 7692; Autobahn's groups 12 and 13)
+# ------------------------------------------------------------------------------------------------
+
+HELLO = b"\xf2\x48\xcd\xc9\xc9\x07\x00"  # RFC 7692 7.2.3.1: "Hello", one compressed block
+
+# Offers (each a list of Sec-WebSocket-Extensions lines) and the server's answer: the first
+# permessage-deflate offer it can take (RFC 7692 5.1: the offers are in the client's order of
+# preference), answered with no context takeover either way (7.1.1) and the window it was asked
+# to keep to (7.1.2.1).
+ACCEPTED_OFFERS = [
+    (["permessage-deflate"], None),
+    (["permessage-deflate; client_max_window_bits"], None),
+    (["permessage-deflate; client_max_window_bits=8"], None),
+    (["permessage-deflate; client_max_window_bits=15"], None),
+    (['permessage-deflate; client_max_window_bits="8"'], None),
+    (["permessage-deflate; server_no_context_takeover"], None),
+    (["permessage-deflate; client_no_context_takeover"], None),
+    (["permessage-deflate; server_no_context_takeover; client_no_context_takeover"], None),
+    (["permessage-deflate; server_max_window_bits=9"], 9),
+    (["permessage-deflate; server_max_window_bits=12"], 12),
+    (["permessage-deflate; server_max_window_bits=15"], 15),
+    (['permessage-deflate; server_max_window_bits="10"'], 10),
+    (["permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+      "server_max_window_bits=11; client_max_window_bits=10"], 11),
+    (["permessage-deflate;server_max_window_bits=13;client_max_window_bits"], 13),
+    (["permessage-deflate ; client_max_window_bits ; server_max_window_bits=14"], 14),
+    # other extensions before it are passed over
+    (["x-webkit-deflate-frame, permessage-deflate"], None),
+    (['foo; bar=1; baz="q", permessage-deflate; server_max_window_bits=13'], 13),
+    (["foo", "permessage-deflate; server_max_window_bits=9"], 9),
+    # a declined offer, then one that is taken: in one line, and on two lines
+    (["permessage-deflate; foo, permessage-deflate"], None),
+    (["permessage-deflate; server_max_window_bits=8, "
+      "permessage-deflate; server_max_window_bits=10"], 10),
+    (["permessage-deflate; client_no_context_takeover=1, "
+      "permessage-deflate; client_max_window_bits"], None),
+    (["permessage-deflate; unknown", "permessage-deflate; server_max_window_bits=14"], 14),
+    (["permessage-deflate; server_max_window_bits=16",
+      "x-foo, permessage-deflate; server_max_window_bits=12"], 12),
+    # the first acceptable offer wins, not the one the server would like best
+    (["permessage-deflate; server_max_window_bits=10, permessage-deflate"], 10),
+    (["permessage-deflate, permessage-deflate; server_max_window_bits=10"], None),
+    (["permessage-deflate", "permessage-deflate; server_max_window_bits=10"], None),
+]
+
+# Offers the server declines (RFC 7692 5.1: it may; 7: an offer with an unknown parameter, a
+# parameter twice or with an invalid value is declined): no extension is answered.
+DECLINED_OFFERS = [
+    "permessage-deflate; unknown_parameter",
+    "permessage-deflate; unknown_parameter=1",
+    "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+    "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+    "permessage-deflate; server_max_window_bits=10; server_max_window_bits=10",
+    "permessage-deflate; client_max_window_bits; client_max_window_bits=10",
+    "permessage-deflate; server_max_window_bits=8",   # zlib cannot compress to an 8-bit window
+    "permessage-deflate; server_max_window_bits=7",
+    "permessage-deflate; server_max_window_bits=16",
+    "permessage-deflate; server_max_window_bits=09",  # 7.1.2.1: no leading zeros
+    "permessage-deflate; server_max_window_bits=0",
+    "permessage-deflate; server_max_window_bits=-1",
+    "permessage-deflate; server_max_window_bits=ten",
+    "permessage-deflate; server_max_window_bits=100",
+    "permessage-deflate; server_max_window_bits",      # 7.1.2.1: a value is required
+    'permessage-deflate; server_max_window_bits=""',
+    'permessage-deflate; server_max_window_bits="1 0"',
+    "permessage-deflate; client_max_window_bits=7",
+    "permessage-deflate; client_max_window_bits=16",
+    "permessage-deflate; client_max_window_bits=08",
+    "permessage-deflate; client_no_context_takeover=1",  # 7.1.1.2: no value
+    "permessage-deflate; server_no_context_takeover=true",
+    'permessage-deflate; server_no_context_takeover=""',
+    "Permessage-Deflate",                                 # names are compared exactly
+    "PERMESSAGE-DEFLATE; server_max_window_bits=10",
+    "permessage-deflate; Server_Max_Window_Bits=10",
+    "permessage-deflate-x",
+    "x-permessage-deflate",
+]
+
+# Headers that break the grammar (RFC 6455 9.1, RFC 9110 5.6), each a list of lines: no
+# extension at all, wherever the break is. Lines of one field are one list (RFC 9110 5.3: a
+# recipient may combine them, and the meaning must be the same either way).
+MALFORMED_OFFERS = [
+    ["permessage-deflate; =3"],
+    ["permessage-deflate;"],
+    ["permessage-deflate; ; server_max_window_bits=10"],
+    ['permessage-deflate; server_max_window_bits="10'],
+    ["permessage-deflate; server_max_window_bits="],
+    ["permessage-deflate server_max_window_bits=10"],
+    ["permessage-deflate; server_max_window_bits=10=11"],
+    ["permessage-deflate; client_max_window_bits=1 0"],
+    ["; permessage-deflate"],
+    ["foo; =3, permessage-deflate"],
+    ['foo; bar="unterminated, permessage-deflate'],
+    ["permessage-deflate; foo, bar; =3, permessage-deflate"],
+    ["permessage-deflate, foo; =3"],                       # after an acceptable offer
+    ['permessage-deflate, x; y="unterminated'],
+    ["foo; =3", "permessage-deflate"],                      # on another line
+    ["permessage-deflate", "foo; =3"],
+    ["permessage-deflate; server_max_window_bits=10", 'x; y="unterminated'],
+]
+
+
+def publish(topic, size):
+    """POST /publish?t=topic&size=N on the server: N bytes of 'x' to the topic's sockets."""
+    s = open_socket()
+    try:
+        s.sendall(f"POST /publish?t={topic}&size={size} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  f"Content-Length: 0\r\n\r\n".encode())
+        r = read_response(s, "")
+    finally:
+        s.close()
+    assert (r.status, r.body) == (200, b'{"rc": "0"}\n'), r
+
+
+class G12PerMessageDeflate(Base):
+    """permessage-deflate (RFC 7692): offers and answers (5, 7.1), compressed messages both ways
+    (6, 7.2), and what fails the connection (6, 7.2.2; RFC 6455 7.4.1 for the codes)."""
+
+    def expect_no_extension(self, ws, path="/ws/echo"):
+        """After an offer that was not answered: messages come uncompressed and a frame with RSV1
+        fails the connection (RFC 6455 5.2: no extension defines it)."""
+        self.echo(ws, OP_TEXT, ascii_payload(1000))  # RSV1 clear: recv_frame checks it
+        ws.send_frame(OP_TEXT, HELLO, rsv=RSV1)
+        ws.expect_close(1002)
+
+    # negotiation (Autobahn 13) -------------------------------------------------------------
+
+    def test_13_offers_accepted(self):
+        """RFC 7692 5, 5.1: the server takes the first offer it accepts, in the client's order
+        (across header lines, and across the extensions of one), passing over other extensions
+        and declined offers; its answer is one permessage-deflate with server_no_context_takeover
+        and client_no_context_takeover (7.1.1.1, 7.1.1.2: the server may add them unasked) and
+        server_max_window_bits when the offer had it (7.1.2.1), never client_max_window_bits
+        (7.1.2.2: it does not limit the client). Messages then go compressed both ways, the
+        server's within its window (here a 4096-byte reply)."""
+        for lines, bits in ACCEPTED_OFFERS:
+            with self.subTest(offer=lines):
+                r = self.handshake("/ws/echo", [("Sec-WebSocket-Extensions", lines[0])],
+                                   extra=[f"Sec-WebSocket-Extensions: {v}" for v in lines[1:]])
+                self.check_101(r, extensions=deflate_answer(bits))
+                ws = WS(r.sock, r.rest, bits or 15)
+                ws.send_frame(OP_TEXT, HELLO, rsv=RSV1)
+                ws.expect_message(OP_TEXT, "Hello", compressed=False)
+                p = word_text(4096)
+                ws.send(compressed_message(OP_TEXT, p))
+                ws.expect_message(OP_TEXT, p, compressed=True)
+                ws.close_normally()
+
+    def test_13_offers_declined(self):
+        """RFC 7692 5.1, 7: an offer with an unknown parameter, a parameter given twice, or a
+        value out of range or malformed (window bits 8-15 for the client's, 9-15 for the
+        server's, which zlib cannot keep to 8; no leading zero; a value where none is defined;
+        none where one is required) is declined; names are compared exactly. No extension is
+        answered, and RSV1 stays reserved."""
+        for offer in DECLINED_OFFERS:
+            with self.subTest(offer=offer):
+                ws = self.connect(headers=[("Sec-WebSocket-Extensions", offer)])
+                self.expect_no_extension(ws)
+
+    def test_13_malformed_header_gives_no_extension(self):
+        """RFC 6455 9.1's grammar broken (an empty parameter name, an unterminated quoted string,
+        a missing ';'): the header is not understood and no extension is answered, wherever the
+        break is: before the offer, after it, or on another line of the same field (RFC 9110
+        5.3: its lines are one list); the handshake still succeeds."""
+        for lines in MALFORMED_OFFERS:
+            with self.subTest(offer=lines):
+                ws = self.connect(headers=[("Sec-WebSocket-Extensions", lines[0])],
+                                  extra=[f"Sec-WebSocket-Extensions: {v}" for v in lines[1:]])
+                self.expect_no_extension(ws)
+
+    def test_13_server_max_window_bits(self):
+        """RFC 7692 7.1.2.1: with server_max_window_bits=N answered, the server's messages refer
+        back no further than 2^N bytes: a 100 kB reply (words from a vocabulary bigger than a
+        small window) inflates with an N-bit window, which a compression with a bigger window
+        would not."""
+        p = word_text(100_000)
+        for bits in (9, 10, 12, 15):
+            with self.subTest(server_max_window_bits=bits):
+                if bits < 15:  # the check can fail: a wider window's output needs a wider window
+                    with self.assertRaises(zlib.error):
+                        zlib.decompressobj(wbits=-bits).decompress(
+                            deflate(p, wbits=bits + 1, level=1) + DEFLATE_TAIL)
+                ws = self.connect_deflate(
+                    offer=f"permessage-deflate; server_max_window_bits={bits}", bits=bits)
+                self.assertEqual(ws.deflate_bits, bits)
+                ws.send(compressed_message(OP_TEXT, p))
+                ws.expect_message(OP_TEXT, p, compressed=True)  # inflated with wbits=-bits
+                self.assertLess(ws.wire_length, len(p) * 3 // 4)
+                ws.send(frame(OP_BINARY, p))
+                ws.expect_message(OP_BINARY, p, compressed=True)
+                ws.close_normally()
+
+    # messages (Autobahn 12) ----------------------------------------------------------------
+
+    def test_12_rfc_examples(self):
+        """RFC 7692 7.2.3's payloads of "Hello": one compressed block (7.2.3.1), a block with no
+        compression (7.2.3.3), two blocks (7.2.3.5); and 7.2.3.6's way of ending a message of
+        unknown length, its last fragment an empty block's first octet."""
+        ws = self.connect_deflate()
+        for what, data in (
+                ("7.2.3.1", frame(OP_TEXT, HELLO, rsv=RSV1)),
+                ("7.2.3.3", frame(OP_TEXT, bytes.fromhex("000500faff48656c6c6f00"), rsv=RSV1)),
+                ("7.2.3.5", frame(OP_TEXT, bytes.fromhex("f248050000 00ffff cac9c90700"),
+                                  rsv=RSV1)),
+                ("7.2.3.6", frame(OP_TEXT, deflate("Hello", tail=True), fin=False, rsv=RSV1) +
+                 frame(OP_CONT, b"\x00"))):
+            with self.subTest(example=what):
+                ws.send(data)
+                ws.expect_message(OP_TEXT, "Hello")
+        ws.close_normally()
+
+    def test_12_rfc_example_final_block(self):
+        """RFC 7692 7.2.3.4: "Hello" in a block with BFINAL set, then the one octet 00 that 7.2.1
+        leaves of the empty block a sender appends (its 00 00 ff ff removed): a valid message."""
+        ws = self.connect_deflate()
+        ws.send_frame(OP_TEXT, bytes.fromhex("f348cdc9c9070000"), rsv=RSV1)
+        ws.expect_message(OP_TEXT, "Hello")
+        ws.send_frame(OP_TEXT, deflate_final(b"Hello") + b"\x00", rsv=RSV1)
+        ws.expect_message(OP_TEXT, "Hello")
+        ws.send_frame(OP_TEXT, deflate_final(b"Hello"), rsv=RSV1)  # and without the octet
+        ws.expect_message(OP_TEXT, "Hello")
+        ws.close_normally()
+
+    def _sizes(self, opcode, make):
+        """Messages of each size sent compressed, then uncompressed, on a connection of their
+        own: each echoed, compressed by the server when 256 bytes or more (and compressible)."""
+        for n in (0, 1, 255, 256, 1000, 65536, MiB):
+            with self.subTest(length=n):
+                ws = self.connect_deflate()
+                p = make(n)
+                ws.send(compressed_message(opcode, p))
+                ws.expect_message(opcode, p, compressed=n >= 256)
+                ws.send_frame(opcode, p)
+                ws.expect_message(opcode, p, compressed=n >= 256)
+                if n >= 256:
+                    self.assertLess(ws.wire_length, n // 2, "compressible text barely compressed")
+                ws.close_normally()
+
+    def test_12_1_text_sizes(self):
+        self._sizes(OP_TEXT, ascii_payload)
+
+    def test_12_2_binary_sizes(self):
+        block = os.urandom(64)
+        self._sizes(OP_BINARY, lambda n: (block * (n // 64 + 1))[:n])
+
+    def test_12_empty_compressed_payloads(self):
+        """An empty message compressed is one octet, 00 (an empty stored block's first, 7.2.1,
+        7.2.3.6), or nothing at all (7.2.2: the receiver appends 00 00 ff ff anyway)."""
+        ws = self.connect_deflate()
+        for op in (OP_TEXT, OP_BINARY):
+            for payload in (b"\x00", b""):
+                with self.subTest(opcode=OP_NAMES[op], payload=payload):
+                    ws.send_frame(op, payload, rsv=RSV1)
+                    ws.expect_message(op, b"", compressed=False)
+        ws.close_normally()
+
+    def test_12_text_is_checked_once_inflated(self):
+        """RFC 6455 8.1 on the inflated text (RFC 7692 6: the payload is the message's data once
+        inflated): multi-byte text whose compressed bytes are far from UTF-8 is echoed."""
+        texts = VALID_UTF8 + [b"".join(VALID_UTF8), utf8_payload(4096)]
+        self.assertFalse(any(utf8_valid(deflate(b)) for b in texts[-2:]))
+        ws = self.connect_deflate()
+        for b in texts:
+            with self.subTest(text=b[:40]):
+                ws.send(compressed_message(OP_TEXT, b))
+                ws.expect_message(OP_TEXT, b)
+        ws.close_normally()
+
+    def test_12_fragmented(self):
+        """RFC 7692 6.1: a compressed message's frames carry its compressed bytes in order, RSV1
+        on the first only: split in 2, in frames of 100 bytes, of 1 byte, with empty ones."""
+        ws = self.connect_deflate()
+        for op, n, size in ((OP_TEXT, 1008, 50), (OP_TEXT, 65536, 100), (OP_BINARY, 4096, 1),
+                            (OP_TEXT, 304, 7), (OP_BINARY, MiB, 4096)):
+            p = utf8_payload(n) if op == OP_TEXT else os.urandom(32) * (n // 32)
+            c = deflate(p)
+            with self.subTest(opcode=OP_NAMES[op], length=n, split="in 2"):
+                k = len(c) // 2
+                ws.send(frame(op, c[:k], fin=False, rsv=RSV1) + frame(OP_CONT, c[k:]))
+                ws.expect_message(op, p, compressed=True)
+            with self.subTest(opcode=OP_NAMES[op], length=n, split=size):
+                ws.send(compressed_message(op, payload=c, size=size))
+                ws.expect_message(op, p, compressed=True)
+            with self.subTest(opcode=OP_NAMES[op], length=n, split="empty frames around"):
+                ws.send(frame(op, b"", fin=False, rsv=RSV1) + frame(OP_CONT, c, fin=False) +
+                        frame(OP_CONT, b"", fin=False) + frame(OP_CONT, b""))
+                ws.expect_message(op, p, compressed=True)
+        ws.close_normally()
+
+    def test_12_fragmented_with_pings_between(self):
+        """RFC 6455 5.4, 5.5.2: pings between a compressed message's fragments are answered at
+        once, uncompressed (RFC 7692 6: control frames never are), the message after."""
+        ws = self.connect_deflate()
+        p = ascii_payload(20000)
+        c = deflate(p)
+        parts = [c[i:i + 40] for i in range(0, len(c), 40)]
+        self.assertGreater(len(parts), 3)
+        ws.send(frame(OP_TEXT, parts[0], fin=False, rsv=RSV1) + frame(OP_PING, "first"))
+        ws.expect_pong(b"first")
+        for i, q in enumerate(parts[1:-1]):
+            ws.send(frame(OP_CONT, q, fin=False) + frame(OP_PING, f"ping {i}"))
+            ws.expect_pong(f"ping {i}".encode())
+        ws.send(frame(OP_CONT, parts[-1]))
+        ws.expect_message(OP_TEXT, p, compressed=True)
+        ws.close_normally()
+
+    def test_12_byte_by_byte(self):
+        ws = self.connect_deflate()
+        p = ascii_payload(3000)
+        ws.send_bytewise(compressed_message(OP_TEXT, p) + compressed_message(OP_BINARY, p, size=9))
+        ws.expect_message(OP_TEXT, p, compressed=True)
+        ws.expect_message(OP_BINARY, p, compressed=True)
+        ws.close_normally()
+
+    def test_12_uncompressed_messages_after_negotiation(self):
+        """RFC 7692 6: RSV1 clear, the message is taken as it is; compressed and uncompressed
+        ones mixed in one write (each compressed one inflated on its own, 7.1.1.2)."""
+        ws = self.connect_deflate()
+        msgs = []
+        for i in range(40):
+            op = OP_TEXT if i % 3 else OP_BINARY
+            p = ascii_payload(10 + 97 * i)
+            msgs.append((op, p, frame(op, p) if i % 2 else compressed_message(op, p)))
+        ws.send(b"".join(m[2] for m in msgs))
+        for op, p, _ in msgs:
+            ws.expect_message(op, p, compressed=len(p) >= 256)
+        ws.close_normally()
+
+    def test_12_incompressible_is_sent_uncompressed(self):
+        """The server compresses a message only when that makes it smaller: 64 KiB of random
+        bytes (compressed, 65 KiB) come back with RSV1 clear, however they were sent."""
+        ws = self.connect_deflate()
+        p = os.urandom(65536)
+        ws.send(compressed_message(OP_BINARY, p))
+        ws.expect_message(OP_BINARY, p, compressed=False)
+        ws.send_frame(OP_BINARY, p)
+        ws.expect_message(OP_BINARY, p, compressed=False)
+        ws.close_normally()
+
+    def test_12_each_reply_inflates_on_its_own(self):
+        """RFC 7692 7.1.1.1: server_no_context_takeover was answered: the same message three times
+        is compressed the same three times, and each inflates with a fresh inflater (one that
+        took over the window would make the later ones mere references to the first)."""
+        ws = self.connect_deflate()
+        p = word_text(5000)
+        lengths = []
+        for _ in range(3):
+            ws.send(compressed_message(OP_TEXT, p))
+            ws.expect_message(OP_TEXT, p, compressed=True)
+            lengths.append(ws.wire_length)
+        self.assertEqual(len(set(lengths)), 1, f"compressed lengths {lengths}")
+        ws.close_normally()
+
+    def test_12_connections_interleaved(self):
+        """Fragmented compressed messages of several connections interleaved, each inflated on
+        its own (the server's zlib streams are its worker's, not the connection's)."""
+        conns = [self.connect_deflate() for _ in range(6)]
+        msgs = [word_text(3000 + 500 * i, seed=i) for i in range(len(conns))]
+        packed = [deflate(p) for p in msgs]
+        third = [len(c) // 3 for c in packed]
+        for ws, c, k in zip(conns, packed, third):
+            ws.send(frame(OP_TEXT, c[:k], fin=False, rsv=RSV1))
+        for ws, c, k in zip(conns, packed, third):
+            ws.send(frame(OP_CONT, c[k:2 * k], fin=False))
+        for ws, c, k, p in zip(reversed(conns), reversed(packed), reversed(third),
+                               reversed(msgs)):
+            ws.send(frame(OP_CONT, c[2 * k:]) + compressed_message(OP_BINARY, p[:300]))
+            ws.expect_message(OP_TEXT, p, compressed=True)
+            ws.expect_message(OP_BINARY, p[:300], compressed=True)
+        for ws in conns:
+            ws.close_normally()
+
+    def test_12_published_to_sockets_with_different_windows(self):
+        """A message published to a topic reaches each socket compressed as that socket
+        negotiated (a window of 2^9 or 2^15 bytes, or not at all), and a second one is not the
+        first's compression again."""
+        # the first and the last compressing socket share a window, whichever way the topic's
+        # sockets are walked: a compression kept from one message would be sent for the next
+        offers = [None, "permessage-deflate", "permessage-deflate; server_max_window_bits=9",
+                  "permessage-deflate", None]
+        conns = []
+        for offer in offers:
+            if offer is None:
+                ws = self.connect("/ws/topic?t=pmd")
+            else:
+                ws = self.connect_deflate("/ws/topic?t=pmd", offer, answered_bits(offer)
+                                          if "bits" in offer else None)
+            op, data = ws.recv_message()
+            self.assertTrue(op == OP_TEXT and data.startswith(b"ready "), data)
+            conns.append(ws)
+        for size in (5000, 7000, 100):
+            publish("pmd", size)
+            for ws, offer in zip(conns, offers):
+                with self.subTest(size=size, offer=offer):
+                    ws.expect_message(OP_TEXT, b"x" * size,
+                                      compressed=offer is not None and size >= 256)
+        for ws in conns:
+            ws.close_normally()
+
+    # what fails the connection ---------------------------------------------------------------
+
+    def test_12_rsv1_on_a_continuation_is_1002(self):
+        """RFC 7692 6: RSV1 on a message's later fragment fails the connection (1002)."""
+        c = deflate(ascii_payload(1000))
+        cases = {
+            "compressed message": frame(OP_TEXT, c[:10], fin=False, rsv=RSV1) +
+                                  frame(OP_CONT, c[10:], rsv=RSV1),
+            "uncompressed message": frame(OP_TEXT, "frag", fin=False) +
+                                    frame(OP_CONT, deflate("ment"), rsv=RSV1),
+            "third of three": frame(OP_BINARY, c[:10], fin=False, rsv=RSV1) +
+                              frame(OP_CONT, c[10:20], fin=False) +
+                              frame(OP_CONT, c[20:], rsv=RSV1),
+        }
+        for what, data in cases.items():
+            with self.subTest(case=what):
+                ws = self.connect_deflate()
+                ws.send(data + frame(OP_PING, "not answered"))
+                ws.expect_close(1002)
+
+    def test_12_rsv1_on_a_control_frame_is_1002(self):
+        """RFC 7692 6: control frames are never compressed: RSV1 on a ping (no pong), a pong or a
+        close fails the connection, between a message's fragments as well."""
+        cases = {
+            "ping": frame(OP_PING, "ping", rsv=RSV1),
+            "empty ping": frame(OP_PING, b"", rsv=RSV1),
+            "pong": frame(OP_PONG, "pong", rsv=RSV1),
+            "close": frame(OP_CLOSE, close_payload(1000), rsv=RSV1),
+            "ping between fragments": frame(OP_TEXT, HELLO[:3], fin=False, rsv=RSV1) +
+                                      frame(OP_PING, "p", rsv=RSV1) + frame(OP_CONT, HELLO[3:]),
+        }
+        for what, data in cases.items():
+            with self.subTest(case=what):
+                ws = self.connect_deflate()
+                ws.send(data)
+                ws.expect_close(1002)
+
+    def test_12_rsv2_rsv3_are_1002(self):
+        """RFC 6455 5.2: permessage-deflate defines RSV1 only; RSV2 and RSV3 still fail the
+        connection."""
+        for rsv in (RSV2, RSV3, RSV1 | RSV2, RSV1 | RSV3, RSV1 | RSV2 | RSV3):
+            with self.subTest(rsv=f"{rsv:03b}"):
+                ws = self.connect_deflate()
+                self.echo(ws, OP_TEXT, "fine")
+                ws.send_frame(OP_TEXT, HELLO, rsv=rsv)
+                ws.expect_close(1002)
+
+    def test_12_data_that_does_not_inflate_is_1007(self):
+        """RFC 6455 7.4.1: 1007, data inconsistent with the message's type: compressed data that
+        is not DEFLATE (RFC 1951: a reserved block type, a stored block whose length and its
+        complement disagree, a dynamic block's code lengths that make no code) or that stops
+        inside a block, text or binary, in one frame or several."""
+        garbage = {
+            "block type 11": b"\xff\xff\xff\xff",
+            "block type 11, final": b"\x07",
+            "stored lengths disagree": b"\x00\x05\x00\x00\x00Hello",
+            "bad code lengths": b"\x04\xff\xff\xff\xff\xff\xff\xff",
+            # cut short: the 00 00 ff ff the receiver appends (7.2.2) is not an empty block's
+            # but the data of the block in progress, which still does not end
+            "a stored block cut short": bytes.fromhex("000500faff48"),
+            "100 bytes stored, 91 sent": deflate(b"A" * 100, level=0)[:-10],
+            "after a block, a stored one cut short": HELLO + b"\xff",
+        }
+        for what, g in garbage.items():
+            for op in (OP_TEXT, OP_BINARY):
+                with self.subTest(case=what, opcode=OP_NAMES[op]):
+                    ws = self.connect_deflate()
+                    ws.send(frame(op, g, rsv=RSV1))
+                    ws.expect_close(1007)
+        with self.subTest(case="fragmented"):
+            ws = self.connect_deflate()
+            ws.send(frame(OP_BINARY, b"\x00\x05", fin=False, rsv=RSV1) +
+                    frame(OP_CONT, b"\x00\x00", fin=False) + frame(OP_CONT, b"\x00Hello"))
+            ws.expect_close(1007)
+
+    def test_12_client_context_takeover_is_1007(self):
+        """RFC 7692 7.1.1.2: client_no_context_takeover was answered, so each message is
+        inflated on its own: one compressed as a reference to an earlier message (a window the
+        server does not have) does not inflate (1007)."""
+        ws = self.connect_deflate()
+        p = word_text(2000)
+        ws.send(compressed_message(OP_TEXT, p))
+        ws.expect_message(OP_TEXT, p, compressed=True)
+        c = deflate(p, zdict=p)
+        self.assertLess(len(c), 50)  # the whole message, one reference back
+        ws.send_frame(OP_TEXT, c, rsv=RSV1)
+        ws.expect_close(1007)
+
+    def test_12_data_after_the_final_block_is_1007(self):
+        """RFC 1951 3.2.3: a block with BFINAL ends the data; bytes after it (other than the
+        octet 00 of RFC 7692 7.2.1's empty block, 7.2.3.4) are not DEFLATE: 1007."""
+        cases = {
+            "text": deflate_final(b"Hello") + b"extra",
+            "a second stream": deflate_final(b"Hello") + deflate_final(b"again"),
+            "a second block": deflate_final(b"Hello") + HELLO,
+            "a stored block": deflate_final(b"Hello") + b"\x00\x05\x00\xfa\xffHello",
+        }
+        for what, data in cases.items():
+            with self.subTest(case=what):
+                ws = self.connect_deflate()
+                ws.send_frame(OP_TEXT, data, rsv=RSV1)
+                ws.expect_close(1007)
+        with self.subTest(case="in the last fragment"):
+            ws = self.connect_deflate()
+            c = deflate_final(ascii_payload(500))
+            ws.send(frame(OP_TEXT, c, fin=False, rsv=RSV1) + frame(OP_CONT, b"garbage"))
+            ws.expect_close(1007)
+
+    def test_12_compressed_invalid_utf8_is_1007(self):
+        """RFC 6455 8.1 on the inflated text: not UTF-8, 1007; the same bytes as binary are
+        echoed."""
+        for what, b in INVALID_UTF8.items():
+            with self.subTest(case=what):
+                ws = self.connect_deflate()
+                ws.send(compressed_message(OP_BINARY, b))
+                ws.expect_message(OP_BINARY, b)
+                ws.send(compressed_message(OP_TEXT, b))
+                ws.expect_close(1007)
+        with self.subTest(case="at the end of 64 KiB, fragmented"):
+            ws = self.connect_deflate()
+            ws.send(compressed_message(OP_TEXT, utf8_payload(65536) + b"\xed\xa0\x80", size=100))
+            ws.expect_close(1007)
+
+    def test_12_decompression_bomb_is_1009(self):
+        """RFC 6455 7.4.1: 1009, too big to process, measured inflated: /ws/small takes 1024
+        bytes, and a frame of 18 bytes inflating to 2000, or of a kilobyte inflating to a
+        megabyte, is closed with 1009 without anything echoed; /ws/echo takes 4 MiB and
+        64 MiB of zeros (64 kB compressed) is 1009 as well."""
+        cases = [
+            ("/ws/small", OP_BINARY, b"a" * 2000, None),
+            ("/ws/small", OP_TEXT, b"a" * 2000, None),
+            ("/ws/small", OP_BINARY, bytes(MiB), None),
+            ("/ws/small", OP_BINARY, bytes(MiB), 100),
+            ("/ws/echo", OP_BINARY, bytes(64 * MiB), None),
+            ("/ws/echo", OP_TEXT, b"a" * (4 * MiB + 1), 4096),
+        ]
+        for path, op, p, size in cases:
+            c = deflate(p)
+            with self.subTest(path=path, inflated=len(p), compressed=len(c), split=size):
+                ws = self.connect_deflate(path)
+                self.echo(ws, OP_TEXT, "fits")
+                ws.send(compressed_message(op, payload=c, size=size), tolerate_close=True)
+                ws.expect_close(1009, allow_reset=True)  # the close is the next frame: no echo
+
+    def test_12_limit_is_on_the_inflated_size(self):
+        """/ws/small (max_message 1024): 1024 bytes inflated are echoed, 1025 are 1009, in one
+        frame or in fragments."""
+        for op in (OP_TEXT, OP_BINARY):
+            for size in (None, 37):
+                with self.subTest(opcode=OP_NAMES[op], split=size):
+                    ws = self.connect_deflate("/ws/small")
+                    p = ascii_payload(1024)
+                    ws.send(compressed_message(op, p, size=size))
+                    ws.expect_message(op, p, compressed=True)
+                    ws.send(compressed_message(op, ascii_payload(1025), size=size))
+                    ws.expect_close(1009)
+
+    def test_12_bigger_on_the_wire_than_inflated(self):
+        """Compression can grow a message (5 bytes a stored block): 1024 random bytes compressed
+        take some 1030 bytes, over /ws/small's 1024, and are still a message of 1024 bytes
+        (echoed, uncompressed: incompressible); as stored blocks only too."""
+        for what, c_of in (("deflate", lambda p: deflate(p)),
+                           ("stored blocks", lambda p: deflate(p, level=0))):
+            for size in (None, 100):
+                with self.subTest(how=what, split=size):
+                    ws = self.connect_deflate("/ws/small")
+                    p = os.urandom(1024)
+                    c = c_of(p)
+                    self.assertGreater(len(c), 1024)
+                    ws.send(compressed_message(OP_BINARY, payload=c, size=size))
+                    ws.expect_message(OP_BINARY, p, compressed=False)
+                    ws.close_normally()
 
 
 if __name__ == "__main__":

@@ -82,6 +82,35 @@ class WebSocketTest(unittest.TestCase):
                 await asyncio.wait_for(pong, 5)
         run(go())
 
+    def test_permessage_deflate_with_python_websockets(self):
+        """python-websockets offers permessage-deflate (RFC 7692) by default: the server takes
+        it without context takeover either way, and messages of every size and kind come back
+        whole; a client that offers nothing, and a route with .no_compression, go without."""
+        import json
+        doc = json.dumps([{"id": i, "name": f"item {i}", "note": "é✓"} for i in range(20000)])
+
+        async def go():
+            async with self.connect("/ws/echo") as ws:
+                [ext] = ws.extensions
+                self.assertEqual(ext.name, "permessage-deflate")
+                self.assertTrue(ext.remote_no_context_takeover, "server_no_context_takeover")
+                self.assertTrue(ext.local_no_context_takeover, "client_no_context_takeover")
+                for msg in ["", "hi", "x" * 255, "y" * 256, doc, os.urandom(70000),
+                            doc.encode() * 3, bytes(4 << 20)]:
+                    await ws.send(msg)
+                    self.assertEqual(await ws.recv(), msg)
+                await ws.send([doc[:100000], doc[100000:]])  # fragmented, compressed as one
+                self.assertEqual(await ws.recv(), doc)
+            async with self.connect("/ws/echo", compression=None) as ws:
+                self.assertEqual(ws.extensions, [])
+                await ws.send(doc)
+                self.assertEqual(await ws.recv(), doc)
+            async with self.connect("/ws/plain") as ws:
+                self.assertEqual(ws.extensions, [], "a route with .no_compression")
+                await ws.send(doc)
+                self.assertEqual(await ws.recv(), doc)
+        run(go())
+
     def test_message_over_the_limit_closes_with_1009(self):
         async def go():
             async with self.connect("/ws/small") as ws:

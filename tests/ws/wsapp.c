@@ -216,6 +216,7 @@ int main(int argc, char **argv)
 {
     cadre_app *app = cadre_app_new("wsapp");
     cadre_websocket(app, "/ws/echo", echo, .max_message = 4 << 20);
+    cadre_websocket(app, "/ws/plain", echo, .max_message = 4 << 20, .no_compression = true);
     cadre_websocket(app, "/ws/small", echo, .max_message = 1024);
     cadre_websocket(app, "/ws/close", close_after_one);
     cadre_websocket(app, "/ws/broken", broken);
