@@ -109,6 +109,11 @@ class WebSocketTest(unittest.TestCase):
                 self.assertEqual(ws.extensions, [], "a route with .no_compression")
                 await ws.send(doc)
                 self.assertEqual(await ws.recv(), doc)
+            # what cadre_ws_compressed tells the handler
+            async with self.connect("/ws/compressed") as ws:
+                self.assertEqual(await ws.recv(), "compressed")
+            async with self.connect("/ws/compressed", compression=None) as ws:
+                self.assertEqual(await ws.recv(), "plain")
         run(go())
 
     def test_message_over_the_limit_closes_with_1009(self):

@@ -59,6 +59,14 @@ static int proto(cadre_request *r, cadre_ws *ws)
     return echo(r, ws);
 }
 
+/* Says whether permessage-deflate was negotiated, then echoes. */
+static int compressed(cadre_request *r, cadre_ws *ws)
+{
+    if (cadre_ws_send_text(ws, cadre_ws_compressed(ws) ? "compressed" : "plain") != 0)
+        return 0;
+    return echo(r, ws);
+}
+
 /* Says who it is for: the X-User header of the handshake, then echoes. */
 static int who(cadre_request *r, cadre_ws *ws)
 {
@@ -223,6 +231,7 @@ int main(int argc, char **argv)
     cadre_websocket(app, "/ws/idle", echo, .idle_timeout_ms = 300, .ping_interval_ms = -1);
     cadre_websocket(app, "/ws/ping", echo, .ping_interval_ms = 200);
     cadre_websocket(app, "/ws/proto", proto, .subprotocols = "v2.chat, chat");
+    cadre_websocket(app, "/ws/compressed", compressed);
     cadre_websocket(app, "/ws/guarded", who, .guards = CADRE_GUARDS({ allow, NULL }));
     cadre_websocket(app, "/ws/origin", echo, .origins = "https://trusted.example");
     cadre_websocket(app, "/ws/flood", flood);
