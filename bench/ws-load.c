@@ -24,6 +24,28 @@
  *
  * What a conformant server may do is handled: messages fragmented into continuation frames,
  * pings (answered with a pong) and pongs, a close frame at any point.
+ *
+ * --json: the messages are JSON text instead of letters, an array of records such as
+ * {"id":100123,"sku":"SKU-100123","name":"green lamp","price":37.95,"stock":7,"active":true},
+ * padded with spaces before its ] to --size bytes; each message differs from the ones around it
+ * (ids run on, the rest drawn from a fixed-seed generator), and one repeats only after at least
+ * 251 others and 256 KiB (a window of 32 KiB cannot reach it), memory allowing (32 MiB of them).
+ *
+ * --deflate: permessage-deflate (RFC 7692). The upgrade request offers what browsers do,
+ * "permessage-deflate; client_max_window_bits"; a 101 without the extension, with another one or
+ * with a parameter RFC 7692 does not define is a handshake error. Every message sent is
+ * compressed (raw deflate, zlib level 1, the window the answer's client_max_window_bits allows,
+ * 15 without; Z_SYNC_FLUSH and its 00 00 ff ff dropped, RSV1 set), the deflater's context kept
+ * from message to message unless the answer has client_no_context_takeover. A message received
+ * with RSV1 is inflated (window: the answer's server_max_window_bits, or 15; its context kept
+ * unless server_no_context_takeover) and checked as a plain one is; a message without RSV1 is
+ * plain. RSV1 anywhere else, RSV2 or RSV3, or data that does not inflate: a protocol error.
+ *
+ * The JSON line also has wire_bytes_out and wire_bytes_in: the WebSocket frame bytes (headers and
+ * payloads, as on the wire) of the messages counted in "messages" and of their echoes;
+ * messages_compressed_in, those of the echoes that came with RSV1; and deflate_answer, the
+ * server's Sec-WebSocket-Extensions (the first connection's; deflate_answers_differ when another
+ * connection got a different one).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,12 +70,15 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #define HEAD_MAX 8192             /* the handshake response's head */
 #define RBUF_SIZE (256 * 1024)    /* one recv per readable event, per thread */
 #define OUT_MAX (64 * 1024)       /* a connection's queued output; big messages are generated
                                      into it as it drains */
 #define PERIOD 251                /* message i's content starts at pattern[i % PERIOD] */
+#define JSON_POOL_MAX (32u << 20) /* --json: bytes of distinct messages generated at the start */
+#define ZOUT_SIZE (64 * 1024)     /* --deflate: inflated bytes per pass, per thread */
 #define MAX_PRINTED 10            /* error lines printed; the rest are only counted */
 #define CLOSE_WAIT_NS 2000000000ull
 #define NS 1000000000ull
@@ -68,7 +93,7 @@ static struct {
     char target[1024]; /* the request target: path and query */
     int threads, connections, pipeline, handshake_timeout_s;
     size_t size;
-    bool binary, marks;
+    bool binary, marks, json, deflate;
     double duration, warmup;
 } opt = { .threads = 1, .connections = 64, .pipeline = 1, .handshake_timeout_s = 10, .size = 32,
           .duration = 8, .warmup = 1 };
@@ -81,6 +106,9 @@ static void usage(FILE *f)
             "  --threads T       threads, each with its own epoll loop over C/T connections (1)\n"
             "  --size N          bytes per message (32)\n"
             "  --binary          binary messages of arbitrary bytes (default: text, ASCII letters)\n"
+            "  --json            text messages of JSON records (compressible, as real traffic)\n"
+            "  --deflate         offer permessage-deflate (RFC 7692) and compress every message;\n"
+            "                    a server that does not accept it is a handshake error\n"
             "  --pipeline K      messages in flight per connection (1)\n"
             "  --duration S      measured seconds (8)\n"
             "  --warmup S        seconds run before, not counted (1)\n"
@@ -182,6 +210,10 @@ static int parse_args(int argc, char **argv)
             exit(0);
         } else if (strcmp(a, "--binary") == 0) {
             opt.binary = true;
+        } else if (strcmp(a, "--json") == 0) {
+            opt.json = true;
+        } else if (strcmp(a, "--deflate") == 0) {
+            opt.deflate = true;
         } else if (strcmp(a, "--marks") == 0) {
             opt.marks = true;
         } else if (strcmp(a, "--connections") == 0) {
@@ -229,6 +261,10 @@ static int parse_args(int argc, char **argv)
     }
     if (!url) {
         usage(stderr);
+        return -1;
+    }
+    if (opt.json && opt.binary) {
+        fprintf(stderr, "ws-load: --json and --binary exclude each other\n");
         return -1;
     }
     if (!parse_url(url))
@@ -409,7 +445,15 @@ enum {
     ST_DONE,           /* socket closed */
 };
 
-static uint8_t *pattern; /* opt.size + PERIOD bytes: letters, or arbitrary bytes with --binary */
+static uint8_t *pattern; /* opt.size + PERIOD bytes: letters, or arbitrary bytes with --binary;
+                          * with --json, json_count messages of opt.size bytes back to back */
+static size_t json_count;
+
+/* The content of message seq. */
+static inline const uint8_t *message_bytes(uint64_t seq)
+{
+    return opt.json ? pattern + (size_t)(seq % json_count) * opt.size : pattern + seq % PERIOD;
+}
 
 typedef struct worker worker;
 
@@ -431,7 +475,7 @@ typedef struct conn {
     size_t close_payload_len;
     /* the message being generated into out */
     bool tx_active;
-    uint64_t tx_pos;
+    uint64_t tx_pos, tx_len; /* tx_len: its payload's length (compressed, with --deflate) */
     uint8_t tx_mask[4];
     const uint8_t *tx_src;
     uint64_t seq_tx, seq_rx; /* the next message to start; the next echo expected */
@@ -445,10 +489,20 @@ typedef struct conn {
     uint8_t cbuf[125]; /* a control frame's payload */
     size_t cbuf_len;
     /* the message being read (data frames, possibly fragmented) */
-    bool msg_active, msg_bad, msg_unsolicited;
+    bool msg_active, msg_bad, msg_unsolicited, msg_compressed;
     int msg_type;
-    uint64_t msg_pos;
+    uint64_t msg_pos;  /* its content's bytes so far (inflated, when compressed) */
+    uint64_t msg_wire; /* its frames' bytes so far, headers included */
     char msg_why[160];
+    /* --deflate: the answer's parameters */
+    bool client_nct, server_nct; /* client_no_context_takeover, server_no_context_takeover */
+    int client_bits, server_bits; /* client_max_window_bits, server_max_window_bits (15) */
+    z_stream *ztx;   /* the deflater, with context takeover; NULL: the worker's, reset */
+    z_stream zrx;    /* the inflater */
+    bool zrx_init, zrx_end; /* zrx_end: the message's deflate data had a final block */
+    uint8_t *zbuf;   /* the compressed message being sent */
+    size_t zbuf_cap;
+    uint64_t *wire_sent; /* [seq % pipeline]: frame bytes of each in-flight message */
 } conn;
 
 struct worker {
@@ -465,10 +519,19 @@ struct worker {
     uint64_t errors[E_KINDS];
     uint64_t hist[HIST_BUCKETS];
     uint64_t no_tcp_close; /* close frames exchanged, but no TCP close from the server in time */
+    uint64_t wire_out, wire_in, compressed_in; /* of the messages counted */
+    z_stream ztx;  /* --deflate: the deflater of connections without context takeover */
+    int ztx_bits;  /* its window bits; 0: not initialized */
+    uint8_t *zout; /* --deflate: inflated bytes, before they are checked */
 };
 
 static uint64_t t_handshake_deadline, t_warm_end, t_end, t_close_deadline;
 static pthread_barrier_t barrier;
+
+/* --deflate: the first connection's Sec-WebSocket-Extensions answer; whether another differed */
+static pthread_mutex_t answer_lock = PTHREAD_MUTEX_INITIALIZER;
+static char deflate_answer[256];
+static bool have_answer, answers_differ;
 
 static void error_at(conn *c, int kind, const char *fmt, ...)
 {
@@ -512,6 +575,114 @@ static void finish(conn *c)
     c->state = ST_DONE;
     free(c->head);
     c->head = NULL;
+    if (c->zrx_init) {
+        inflateEnd(&c->zrx);
+        c->zrx_init = false;
+    }
+    if (c->ztx) {
+        deflateEnd(c->ztx);
+        free(c->ztx);
+        c->ztx = NULL;
+    }
+    free(c->zbuf);
+    c->zbuf = NULL;
+    c->zbuf_cap = 0;
+}
+
+/* --deflate: zlib's raw deflate refuses a window of 8 bits; 9 is safe for a peer that allows 8,
+ * as zlib's deflate never reaches further back than its window less 262 bytes (250 for 9). */
+static int deflate_init(z_stream *z, int bits)
+{
+    memset(z, 0, sizeof *z);
+    return deflateInit2(z, 1, Z_DEFLATED, -(bits < 9 ? 9 : bits), 8, Z_DEFAULT_STRATEGY);
+}
+
+/* --deflate: after the handshake, the inflater and (with context takeover) the deflater. */
+static int deflate_setup(conn *c)
+{
+    memset(&c->zrx, 0, sizeof c->zrx);
+    if (inflateInit2(&c->zrx, -c->server_bits) != Z_OK)
+        return -1;
+    c->zrx_init = true;
+    if (!c->client_nct) {
+        c->ztx = malloc(sizeof *c->ztx);
+        if (!c->ztx)
+            return -1;
+        if (deflate_init(c->ztx, c->client_bits) != Z_OK) {
+            free(c->ztx);
+            c->ztx = NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --deflate: compresses src (opt.size bytes) into zbuf: tx_src and tx_len are the payload. */
+static int compress_message(conn *c, const uint8_t *src)
+{
+    worker *w = c->w;
+    z_stream *z = c->ztx;
+    if (!z) { /* no context takeover: the worker's deflater, reset */
+        z = &w->ztx;
+        int bits = c->client_bits < 9 ? 9 : c->client_bits;
+        if (w->ztx_bits != bits) {
+            if (w->ztx_bits)
+                deflateEnd(z);
+            w->ztx_bits = 0;
+            if (deflate_init(z, bits) != Z_OK) {
+                error_at(c, E_PROTOCOL, "zlib: deflateInit2 failed");
+                return -1;
+            }
+            w->ztx_bits = bits;
+        } else {
+            deflateReset(z);
+        }
+    }
+    if (!c->zbuf) {
+        c->zbuf_cap = opt.size + opt.size / 16 + 64; /* level 1's worst case is under 1/3000 */
+        c->zbuf = malloc(c->zbuf_cap);
+        if (!c->zbuf) {
+            error_at(c, E_PROTOCOL, "out of memory for a compressed message");
+            return -1;
+        }
+    }
+    z->next_in = (Bytef *)src;
+    z->avail_in = (uInt)opt.size;
+    size_t len = 0;
+    /* bounded: each pass doubles zbuf until the flushed output fits, as it does at the first */
+    for (int pass = 0; pass < 40; pass++) {
+        z->next_out = c->zbuf + len;
+        z->avail_out = (uInt)(c->zbuf_cap - len);
+        int rc = deflate(z, Z_SYNC_FLUSH);
+        len = c->zbuf_cap - z->avail_out;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            error_at(c, E_PROTOCOL, "zlib: deflate returned %d", rc);
+            return -1;
+        }
+        if (z->avail_in == 0 && z->avail_out > 0)
+            break;
+        uint8_t *bigger = realloc(c->zbuf, 2 * c->zbuf_cap);
+        if (!bigger) {
+            error_at(c, E_PROTOCOL, "out of memory for a compressed message");
+            return -1;
+        }
+        c->zbuf = bigger;
+        c->zbuf_cap *= 2;
+    }
+    if (len == 0) { /* nothing since the last flush (an empty message, context kept): zlib adds
+                       no empty block, which section 7.2.1 asks for: 00 then 00 00 ff ff */
+        c->zbuf[0] = 0;
+        c->tx_src = c->zbuf;
+        c->tx_len = 1;
+        return 0;
+    }
+    if (len < 4 || memcmp(c->zbuf + len - 4, "\x00\x00\xff\xff", 4) != 0) {
+        error_at(c, E_PROTOCOL, "zlib: the flushed data does not end with 00 00 ff ff");
+        return -1;
+    }
+    c->tx_src = c->zbuf;
+    c->tx_len = len - 4; /* section 7.2.1: the tail is removed */
+    return 0;
 }
 
 /* Generates what may be sent next into out: a waiting pong or close frame at a frame boundary,
@@ -530,14 +701,14 @@ static int fill(conn *c)
     for (size_t pass = 0; pass <= c->out_cap + 4; pass++) {
         size_t room = c->out_cap - c->out_len;
         if (c->tx_active) {
-            uint64_t left = opt.size - c->tx_pos;
+            uint64_t left = c->tx_len - c->tx_pos;
             size_t n = left < room ? (size_t)left : room;
             if (!n)
                 break;
             mask_copy(c->out + c->out_len, c->tx_src + c->tx_pos, n, c->tx_mask, c->tx_pos);
             c->out_len += n;
             c->tx_pos += n;
-            if (c->tx_pos == opt.size)
+            if (c->tx_pos == c->tx_len)
                 c->tx_active = false;
             continue;
         }
@@ -565,12 +736,24 @@ static int fill(conn *c)
             break;
         if (next_mask(w, c->tx_mask) != 0)
             return -1;
-        c->out_len += frame_header(c->out + c->out_len, opt.binary ? 0x2 : 0x1, opt.size, c->tx_mask);
-        c->tx_src = pattern + c->seq_tx % PERIOD;
+        if (opt.deflate) {
+            if (compress_message(c, message_bytes(c->seq_tx)) != 0)
+                return -1;
+            size_t h = frame_header(c->out + c->out_len, opt.binary ? 0x2 : 0x1, c->tx_len,
+                                    c->tx_mask);
+            c->out[c->out_len] |= 0x40; /* RSV1: compressed (RFC 7692 section 6) */
+            c->out_len += h;
+            c->wire_sent[c->seq_tx % (uint64_t)opt.pipeline] = h + c->tx_len;
+        } else {
+            c->out_len += frame_header(c->out + c->out_len, opt.binary ? 0x2 : 0x1, opt.size,
+                                       c->tx_mask);
+            c->tx_src = message_bytes(c->seq_tx);
+            c->tx_len = opt.size;
+        }
         c->t_sent[c->seq_tx % (uint64_t)opt.pipeline] = w->now;
         c->seq_tx++;
         c->tx_pos = 0;
-        c->tx_active = opt.size > 0;
+        c->tx_active = c->tx_len > 0;
     }
     return 0;
 }
@@ -656,6 +839,10 @@ static void on_message_end(conn *c)
     if (w->now >= t_warm_end && w->now < t_end && w->running) {
         uint64_t lat = w->now - c->t_sent[seq % (uint64_t)opt.pipeline];
         w->messages++;
+        w->wire_in += c->msg_wire;
+        w->compressed_in += c->msg_compressed;
+        if (opt.deflate) /* else: a constant, counted at the end */
+            w->wire_out += c->wire_sent[seq % (uint64_t)opt.pipeline];
         w->hist[hist_bucket(lat)]++;
         w->hist_total++;
         if (lat > w->lat_max)
@@ -689,9 +876,14 @@ static int on_frame_header(conn *c)
             return -1;
         }
     }
-    if (h[0] & 0x70) {
-        error_at(c, E_PROTOCOL, "a frame with reserved bits set (0x%02x): no extension was "
-                 "negotiated", h[0] & 0x70);
+    int rsv = h[0] & 0x70;
+    if (rsv && !(opt.deflate && rsv == 0x40 && (op == 0x1 || op == 0x2))) {
+        if (opt.deflate)
+            error_at(c, E_PROTOCOL, "a frame (opcode 0x%x) with reserved bits 0x%02x: "
+                     "permessage-deflate allows RSV1 alone, on a message's first frame", op, rsv);
+        else
+            error_at(c, E_PROTOCOL, "a frame with reserved bits set (0x%02x): no extension was "
+                     "negotiated", h[0] & 0x70);
         return -1;
     }
     if (h[1] & 0x80) {
@@ -725,6 +917,8 @@ static int on_frame_header(conn *c)
         c->msg_active = true;
         c->msg_type = op;
         c->msg_pos = 0;
+        c->msg_wire = 0;
+        c->msg_compressed = rsv != 0;
         c->msg_bad = false;
         c->msg_unsolicited = c->seq_rx >= c->seq_tx;
         if (c->msg_unsolicited)
@@ -735,11 +929,85 @@ static int on_frame_header(conn *c)
                      op == 0x1 ? "text" : "binary", opt.binary ? "binary" : "text");
         }
     }
+    if (!(op & 0x8))
+        c->msg_wire += c->rx_hdr_len + len;
     c->in_frame = true;
     c->rx_fin = fin;
     c->rx_op = op;
     c->rx_left = len;
     c->cbuf_len = 0;
+    return 0;
+}
+
+/* The next n bytes of the message being read (inflated, when compressed): are they those sent? */
+static void check_content(conn *c, const uint8_t *p, size_t n)
+{
+    if (!c->msg_bad && !c->msg_unsolicited) {
+        const uint8_t *want = message_bytes(c->seq_rx) + c->msg_pos;
+        if (c->msg_pos + n > opt.size) {
+            c->msg_bad = true;
+            snprintf(c->msg_why, sizeof c->msg_why, "longer than the %zu bytes sent", opt.size);
+        } else if (memcmp(p, want, n) != 0) {
+            size_t i = 0;
+            while (i < n && p[i] == want[i])
+                i++;
+            c->msg_bad = true;
+            snprintf(c->msg_why, sizeof c->msg_why, "byte %" PRIu64 " is 0x%02x, expected 0x%02x",
+                     c->msg_pos + i, p[i], want[i]);
+        }
+    }
+    c->msg_pos += n;
+}
+
+/* --deflate: n bytes of a compressed message's payload, inflated and checked. -1: a protocol
+ * error (reported). */
+static int inflate_data(conn *c, const uint8_t *p, size_t n)
+{
+    if (c->zrx_end) /* after a final block (section 7.2.3.4): nothing more is inflated */
+        return 0;
+    z_stream *z = &c->zrx;
+    z->next_in = (Bytef *)p;
+    z->avail_in = (uInt)n;
+    /* bounded: each pass fills zout (then goes on) or ends; deflate expands 1032:1 at most */
+    for (;;) {
+        uInt in_before = z->avail_in;
+        z->next_out = c->w->zout;
+        z->avail_out = ZOUT_SIZE;
+        int rc = inflate(z, Z_SYNC_FLUSH);
+        size_t got = ZOUT_SIZE - z->avail_out;
+        check_content(c, c->w->zout, got);
+        if (rc == Z_STREAM_END) {
+            c->zrx_end = true;
+            return 0;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            error_at(c, E_PROTOCOL, "%s %" PRIu64 " does not inflate: %s",
+                     c->msg_unsolicited ? "an unsolicited message after echo" : "the echo of message",
+                     c->seq_rx, z->msg ? z->msg : "zlib error");
+            return -1;
+        }
+        if (z->avail_out > 0 || (got == 0 && z->avail_in == in_before))
+            return 0; /* all taken in, and out */
+    }
+}
+
+/* --deflate: a compressed message's end: its tail (section 7.2.2) inflated, the context reset
+ * or kept. -1: a protocol error (reported). */
+static int inflate_end(conn *c)
+{
+    static const uint8_t tail[4] = { 0x00, 0x00, 0xff, 0xff };
+    if (inflate_data(c, tail, 4) != 0)
+        return -1;
+    if (c->server_nct) {
+        inflateReset(&c->zrx);
+    } else if (c->zrx_end) { /* a final block ended the stream: the next message still refers
+                                back into this one's window */
+        uInt len = 0;
+        inflateGetDictionary(&c->zrx, c->w->zout, &len);
+        inflateReset(&c->zrx);
+        inflateSetDictionary(&c->zrx, c->w->zout, len);
+    }
+    c->zrx_end = false;
     return 0;
 }
 
@@ -764,34 +1032,26 @@ static int on_frame_end(conn *c)
     case 0xA:
         break;
     default:
-        if (c->rx_fin)
+        if (c->rx_fin) {
+            if (c->msg_compressed && inflate_end(c) != 0)
+                return -1;
             on_message_end(c);
+        }
     }
     return 0;
 }
 
-static void on_payload(conn *c, const uint8_t *p, size_t n)
+static int on_payload(conn *c, const uint8_t *p, size_t n)
 {
     if (c->rx_op & 0x8) {
         memcpy(c->cbuf + c->cbuf_len, p, n); /* len <= 125 was checked */
         c->cbuf_len += n;
-        return;
+        return 0;
     }
-    if (!c->msg_bad && !c->msg_unsolicited) {
-        const uint8_t *want = pattern + (c->seq_rx % PERIOD) + c->msg_pos;
-        if (c->msg_pos + n > opt.size) {
-            c->msg_bad = true;
-            snprintf(c->msg_why, sizeof c->msg_why, "longer than the %zu bytes sent", opt.size);
-        } else if (memcmp(p, want, n) != 0) {
-            size_t i = 0;
-            while (i < n && p[i] == want[i])
-                i++;
-            c->msg_bad = true;
-            snprintf(c->msg_why, sizeof c->msg_why, "byte %" PRIu64 " is 0x%02x, expected 0x%02x",
-                     c->msg_pos + i, p[i], want[i]);
-        }
-    }
-    c->msg_pos += n;
+    if (c->msg_compressed)
+        return inflate_data(c, p, n);
+    check_content(c, p, n);
+    return 0;
 }
 
 /* The length of the frame header begun in rx_hdr, as far as its first two bytes tell. */
@@ -828,7 +1088,10 @@ static int on_frames(conn *c, const uint8_t *p, size_t n)
             continue;
         }
         size_t take = c->rx_left < n - i ? (size_t)c->rx_left : n - i;
-        on_payload(c, p + i, take);
+        if (on_payload(c, p + i, take) != 0) {
+            finish(c);
+            return -1;
+        }
         c->rx_left -= take;
         i += take;
         if (c->rx_left == 0 && on_frame_end(c) != 0) {
@@ -868,6 +1131,134 @@ static const char *printable(const char *s, size_t len, char *out, size_t cap)
     return out;
 }
 
+/* --deflate: parses the server's Sec-WebSocket-Extensions answer s[0..len) into c's parameters
+ * (RFC 7692 section 7.1): permessage-deflate alone, with any of its four parameters, each once,
+ * the window sizes 8 to 15 (as a token or a quoted string). Else fills why and returns -1. */
+static int parse_deflate_answer(conn *c, const char *s, size_t len, char *why, size_t why_cap)
+{
+    c->client_nct = c->server_nct = false;
+    c->client_bits = c->server_bits = 15;
+    bool seen[4] = { false };
+    static const char *const names[4] = { "server_no_context_takeover",
+                                          "client_no_context_takeover",
+                                          "server_max_window_bits", "client_max_window_bits" };
+    size_t i = 0;
+    int element = 0; /* 0: the extension's name; then its parameters */
+    /* bounded: each pass consumes an element and its separator, or fails */
+    while (i <= len) {
+        while (i < len && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        size_t ns = i;
+        while (i < len && s[i] != '=' && s[i] != ';' && s[i] != ',' && s[i] != ' ' && s[i] != '\t')
+            i++;
+        size_t nl = i - ns;
+        while (i < len && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        char value[16];
+        bool has_value = false;
+        if (i < len && s[i] == '=') {
+            i++;
+            while (i < len && (s[i] == ' ' || s[i] == '\t'))
+                i++;
+            size_t vl = 0;
+            bool quoted = i < len && s[i] == '"';
+            if (quoted) {
+                for (i++; i < len && s[i] != '"'; i++) {
+                    if (s[i] == '\\' && i + 1 < len)
+                        i++;
+                    if (vl + 1 < sizeof value)
+                        value[vl++] = s[i];
+                }
+                if (i == len) {
+                    snprintf(why, why_cap, "an unterminated quoted string");
+                    return -1;
+                }
+                i++;
+            } else {
+                for (; i < len && s[i] != ';' && s[i] != ',' && s[i] != ' ' && s[i] != '\t'; i++)
+                    if (vl + 1 < sizeof value)
+                        value[vl++] = s[i];
+            }
+            value[vl] = 0;
+            has_value = true;
+            while (i < len && (s[i] == ' ' || s[i] == '\t'))
+                i++;
+        }
+        if (!nl) {
+            snprintf(why, why_cap, "an empty %s", element ? "parameter" : "extension name");
+            return -1;
+        }
+        if (element == 0) {
+            if (nl != 18 || strncasecmp(s + ns, "permessage-deflate", 18) != 0 || has_value) {
+                snprintf(why, why_cap, "an extension other than permessage-deflate (\"%.*s\")",
+                         (int)(nl < 60 ? nl : 60), s + ns);
+                return -1;
+            }
+        } else {
+            int k = 0;
+            while (k < 4 && !(strlen(names[k]) == nl && strncasecmp(s + ns, names[k], nl) == 0))
+                k++;
+            if (k == 4) {
+                snprintf(why, why_cap, "a parameter RFC 7692 does not define (\"%.*s\")",
+                         (int)(nl < 60 ? nl : 60), s + ns);
+                return -1;
+            }
+            if (seen[k]) {
+                snprintf(why, why_cap, "%s twice", names[k]);
+                return -1;
+            }
+            seen[k] = true;
+            if (k < 2) {
+                if (has_value) {
+                    snprintf(why, why_cap, "%s with a value", names[k]);
+                    return -1;
+                }
+                *(k == 0 ? &c->server_nct : &c->client_nct) = true;
+            } else {
+                long bits;
+                bool digits = has_value && value[0];
+                for (const char *d = value; digits && *d; d++)
+                    digits = *d >= '0' && *d <= '9';
+                if (!digits || !parse_long(value, 8, 15, &bits)) {
+                    snprintf(why, why_cap, "%s %s%s%s (8 to 15 required)", names[k],
+                             has_value ? "= \"" : "without a value", has_value ? value : "",
+                             has_value ? "\"" : "");
+                    return -1;
+                }
+                *(k == 2 ? &c->server_bits : &c->client_bits) = (int)bits;
+            }
+        }
+        if (i == len)
+            return 0;
+        if (s[i] == ',') {
+            snprintf(why, why_cap, "more than one extension (only permessage-deflate was offered)");
+            return -1;
+        }
+        if (s[i] != ';') {
+            snprintf(why, why_cap, "unexpected \"%c\" at %zu", s[i], i);
+            return -1;
+        }
+        i++;
+        element++;
+    }
+    return 0;
+}
+
+/* --deflate: records the answer for the report (the first; whether any other differs). */
+static void record_answer(const char *s, size_t len)
+{
+    char shown[sizeof deflate_answer];
+    printable(s, len, shown, sizeof shown);
+    pthread_mutex_lock(&answer_lock);
+    if (!have_answer) {
+        strcpy(deflate_answer, shown);
+        have_answer = true;
+    } else if (strcmp(deflate_answer, shown) != 0) {
+        answers_differ = true;
+    }
+    pthread_mutex_unlock(&answer_lock);
+}
+
 /* Checks the response head head[0..len) (ending with CRLF CRLF): 0 when it accepts the upgrade. */
 static int check_handshake(conn *c, const char *head, size_t len)
 {
@@ -880,6 +1271,8 @@ static int check_handshake(conn *c, const char *head, size_t len)
         return -1;
     }
     bool upgrade = false, connection = false, accepted = false;
+    char ext[512]; /* --deflate: Sec-WebSocket-Extensions, its lines joined (section 9.1) */
+    size_t ext_len = 0;
     const char *p = eol + 2, *end = head + len - 2; /* the last CRLF ends the head */
     for (int lines = 0; p < end && lines < 1000; lines++) {
         const char *e = memmem(p, (size_t)(end - p), "\r\n", 2);
@@ -915,6 +1308,17 @@ static int check_handshake(conn *c, const char *head, size_t len)
                          printable(v, vl, shown, sizeof shown), c->accept);
                 return -1;
             }
+        } else if (opt.deflate && IS("Sec-WebSocket-Extensions")) {
+            if (ext_len + 2 + vl >= sizeof ext) {
+                error_at(c, E_HANDSHAKE, "Sec-WebSocket-Extensions is over %zu bytes", sizeof ext);
+                return -1;
+            }
+            if (ext_len) {
+                memcpy(ext + ext_len, ", ", 2);
+                ext_len += 2;
+            }
+            memcpy(ext + ext_len, v, vl);
+            ext_len += vl;
         } else if (IS("Sec-WebSocket-Extensions") || IS("Sec-WebSocket-Protocol")) {
             error_at(c, E_HANDSHAKE, "the 101 chose %.*s: %s, which the client did not offer",
                      (int)nl, p, printable(v, vl, shown, sizeof shown));
@@ -927,6 +1331,25 @@ static int check_handshake(conn *c, const char *head, size_t len)
         error_at(c, E_HANDSHAKE, "the 101 lacks %s", !upgrade ? "Upgrade: websocket"
                  : !connection ? "Connection: Upgrade" : "Sec-WebSocket-Accept");
         return -1;
+    }
+    if (opt.deflate) {
+        char why[160], shown_ext[200];
+        if (!ext_len) {
+            error_at(c, E_HANDSHAKE, "the 101 has no Sec-WebSocket-Extensions: permessage-deflate "
+                     "(offered, and --deflate requires it)");
+            return -1;
+        }
+        if (parse_deflate_answer(c, ext, ext_len, why, sizeof why) != 0) {
+            error_at(c, E_HANDSHAKE, "Sec-WebSocket-Extensions: %s: %s",
+                     printable(ext, ext_len, shown_ext, sizeof shown_ext), why);
+            return -1;
+        }
+        record_answer(ext, ext_len);
+        if (deflate_setup(c) != 0) {
+            error_at(c, E_HANDSHAKE, "zlib: could not set up a deflater and an inflater "
+                     "(out of memory?)");
+            return -1;
+        }
     }
     return 0;
 }
@@ -977,9 +1400,11 @@ static int start_handshake(conn *c)
     }
     int n = snprintf((char *)c->out, c->out_cap,
                      "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s"
                      "User-Agent: cadre-ws-load\r\n\r\n",
-                     opt.target, opt.hostport, key64);
+                     opt.target, opt.hostport, key64,
+                     opt.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; "
+                                   "client_max_window_bits\r\n" : "");
     if (n < 0 || (size_t)n >= c->out_cap) {
         error_at(c, E_HANDSHAKE, "the request does not fit its buffer");
         return -1;
@@ -1168,9 +1593,70 @@ static void *worker_main(void *arg)
  * main
  * ------------------------------------------------------------------------------------------- */
 
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* --json: message k into m[0..size): an array of records, spaces before its ] to fill size. */
+static void make_json_message(uint8_t *m, size_t size, uint64_t k, uint64_t *x)
+{
+    static const char *const adjectives[] = { "red", "green", "blue", "small", "large", "steel",
+                                              "wooden", "quiet", "bright", "classic", "compact",
+                                              "deluxe", "folding", "round", "square", "vintage" };
+    static const char *const nouns[] = { "lamp", "chair", "table", "kettle", "clock", "shelf",
+                                         "mirror", "basket", "blanket", "bottle", "candle",
+                                         "drawer", "fan", "heater", "rug", "vase" };
+    size_t len = 0;
+    if (size >= 2) {
+        m[len++] = '[';
+        /* bounded: each record adds tens of bytes until the next would not fit */
+        for (uint64_t j = 0;; j++) {
+            char rec[256];
+            uint64_t r = xorshift(x), id = 100000 + k * 1000 + j;
+            int n = snprintf(rec, sizeof rec,
+                             "%s{\"id\":%" PRIu64 ",\"sku\":\"SKU-%" PRIu64 "\",\"name\":\"%s %s\","
+                             "\"price\":%u.%02u,\"stock\":%u,\"active\":%s}",
+                             j ? "," : "", id, id, adjectives[r & 15], nouns[(r >> 4) & 15],
+                             (unsigned)((r >> 8) % 500), (unsigned)((r >> 20) % 100),
+                             (unsigned)((r >> 28) % 1000), (r >> 40) & 1 ? "true" : "false");
+            if (n < 0 || len + (size_t)n + 1 > size)
+                break;
+            memcpy(m + len, rec, (size_t)n);
+            len += (size_t)n;
+        }
+    }
+    memset(m + len, ' ', size - len); /* JSON's whitespace */
+    if (size >= 2)
+        m[size - 1] = ']';
+}
+
 static void make_pattern(void)
 {
     static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    if (opt.json) {
+        /* 251 messages at least, more to span 256 KiB, fewer to stay within JSON_POOL_MAX, 2 at
+         * least (message k is never next to itself) */
+        size_t n = PERIOD;
+        if (opt.size && n * opt.size < (256u << 10))
+            n = ((256u << 10) + opt.size - 1) / opt.size;
+        if (opt.size && n * opt.size > JSON_POOL_MAX)
+            n = JSON_POOL_MAX / opt.size;
+        json_count = n < 2 ? 2 : n;
+        pattern = malloc(json_count * opt.size + 1);
+        if (!pattern) {
+            fprintf(stderr, "ws-load: out of memory for %zu %zu-byte messages\n", json_count,
+                    opt.size);
+            exit(1);
+        }
+        uint64_t x = 0x9E3779B97F4A7C15u; /* fixed seed: every run sends the same */
+        for (size_t k = 0; k < json_count; k++)
+            make_json_message(pattern + k * opt.size, opt.size, k, &x);
+        return;
+    }
     size_t n = opt.size + PERIOD;
     pattern = malloc(n);
     if (!pattern) {
@@ -1220,7 +1706,9 @@ int main(int argc, char **argv)
     worker *ws = calloc((size_t)opt.threads, sizeof *ws);
     conn *cs = calloc((size_t)opt.connections, sizeof *cs);
     uint64_t *times = calloc((size_t)opt.connections * (size_t)opt.pipeline, sizeof *times);
-    if (!ws || !cs || !times) {
+    uint64_t *wire_sent = opt.deflate ? calloc((size_t)opt.connections * (size_t)opt.pipeline,
+                                               sizeof *wire_sent) : NULL;
+    if (!ws || !cs || !times || (opt.deflate && !wire_sent)) {
         fprintf(stderr, "ws-load: out of memory\n");
         return 1;
     }
@@ -1230,6 +1718,7 @@ int main(int argc, char **argv)
         cs[i].out_cap = out_cap;
         cs[i].out = malloc(out_cap);
         cs[i].t_sent = times + (size_t)i * (size_t)opt.pipeline;
+        cs[i].wire_sent = wire_sent ? wire_sent + (size_t)i * (size_t)opt.pipeline : NULL;
         if (!cs[i].out) {
             fprintf(stderr, "ws-load: out of memory for %d connections\n", opt.connections);
             return 1;
@@ -1244,8 +1733,9 @@ int main(int argc, char **argv)
         w->mask_off = sizeof w->masks; /* filled at the first use */
         w->rbuf = malloc(RBUF_SIZE);
         w->epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (!w->rbuf || w->epfd < 0) {
-            fprintf(stderr, "ws-load: %s\n", w->rbuf ? strerror(errno) : "out of memory");
+        w->zout = opt.deflate ? malloc(ZOUT_SIZE) : NULL;
+        if (!w->rbuf || w->epfd < 0 || (opt.deflate && !w->zout)) {
+            fprintf(stderr, "ws-load: %s\n", w->epfd < 0 ? strerror(errno) : "out of memory");
             return 1;
         }
         for (int i = 0; i < n; i++)
@@ -1286,11 +1776,14 @@ int main(int argc, char **argv)
         pthread_join(ws[t].thread, NULL);
 
     uint64_t messages = 0, errors[E_KINDS] = { 0 }, total_errors = 0, lat_max = 0, total = 0;
-    uint64_t no_tcp_close = 0;
+    uint64_t no_tcp_close = 0, wire_out = 0, wire_in = 0, compressed_in = 0;
     static uint64_t hist[HIST_BUCKETS];
     for (int t = 0; t < opt.threads; t++) {
         worker *w = &ws[t];
         messages += w->messages;
+        wire_out += w->wire_out;
+        wire_in += w->wire_in;
+        compressed_in += w->compressed_in;
         total += w->hist_total;
         no_tcp_close += w->no_tcp_close;
         lat_max = w->lat_max > lat_max ? w->lat_max : lat_max;
@@ -1301,6 +1794,8 @@ int main(int argc, char **argv)
     }
     for (int k = 0; k < E_KINDS; k++)
         total_errors += errors[k];
+    if (!opt.deflate) /* every message is one frame of the same length */
+        wire_out = messages * (6 + (opt.size < 126 ? 0 : opt.size <= 0xFFFF ? 2 : 8) + opt.size);
     int shown = atomic_load(&printed);
     if (shown > MAX_PRINTED)
         fprintf(stderr, "ws-load: %d errors in all (%d printed)\n", shown, MAX_PRINTED);
@@ -1312,12 +1807,25 @@ int main(int argc, char **argv)
     printf("{\"messages_per_s\":%.1f,\"messages\":%" PRIu64 ",\"errors\":%" PRIu64
            ",\"connections\":%d,\"size\":%zu,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
            "\"p99\":%.3f,\"max\":%.3f},\"binary\":%s,\"pipeline\":%d,\"threads\":%d,"
-           "\"duration_s\":%g,\"connections_requested\":%d,\"error_kinds\":{",
+           "\"duration_s\":%g,\"connections_requested\":%d,",
            secs > 0 ? (double)messages / secs : 0.0, messages, total_errors, established,
            opt.size, hist_percentile(hist, total, 0.50) / 1e6, hist_percentile(hist, total, 0.90) / 1e6,
            hist_percentile(hist, total, 0.99) / 1e6, (double)lat_max / 1e6,
            opt.binary ? "true" : "false", opt.pipeline, opt.threads, opt.duration,
            opt.connections);
+    printf("\"json\":%s,\"deflate\":%s,\"wire_bytes_out\":%" PRIu64 ",\"wire_bytes_in\":%" PRIu64
+           ",\"messages_compressed_in\":%" PRIu64 ",\"deflate_answer\":",
+           opt.json ? "true" : "false", opt.deflate ? "true" : "false", wire_out, wire_in,
+           compressed_in);
+    if (have_answer) {
+        putchar('"');
+        for (const char *q = deflate_answer; *q; q++) /* printable already: " and \ escaped */
+            printf(*q == '"' || *q == '\\' ? "\\%c" : "%c", *q);
+        putchar('"');
+    } else {
+        printf("null");
+    }
+    printf(",\"deflate_answers_differ\":%s,\"error_kinds\":{", answers_differ ? "true" : "false");
     for (int k = 0; k < E_KINDS; k++)
         printf("%s\"%s\":%" PRIu64, k ? "," : "", error_names[k], errors[k]);
     printf("}}\n");
@@ -1326,11 +1834,15 @@ int main(int argc, char **argv)
         free(cs[i].out);
     for (int t = 0; t < opt.threads; t++) {
         free(ws[t].rbuf);
+        free(ws[t].zout);
+        if (ws[t].ztx_bits)
+            deflateEnd(&ws[t].ztx);
         close(ws[t].epfd);
     }
     free(cs);
     free(ws);
     free(times);
+    free(wire_sent);
     free(pattern);
     pthread_barrier_destroy(&barrier);
     return total_errors ? 1 : 0;
