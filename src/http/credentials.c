@@ -7,11 +7,6 @@
 
 #include <string.h>
 
-static bool tchar(unsigned char c)
-{
-    return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
-}
-
 /* token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
 static bool token68(cadre_slice s)
 {
@@ -41,7 +36,7 @@ bool cadre_http_credentials(cadre_slice value, cadre_slice *scheme, cadre_slice 
     while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
     const char *s = p;
-    while (p < end && tchar((unsigned char)*p))
+    while (p < end && cadre__tchar((unsigned char)*p))
         p++;
     if (p == s)
         return false;

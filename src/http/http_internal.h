@@ -298,6 +298,8 @@ void cadre__response_drop_file(struct cadre__response_state *res);
 
 /* A non-empty RFC 9110 token (header names, cookie names) (response.c). */
 bool cadre__is_token(const char *s);
+/* Whether c is a tchar (RFC 9110 section 5.6.2): a token's character (parser.c's table). */
+bool cadre__tchar(unsigned char c);
 
 /* Runs the request's deferred cleanups, last registered first (response.c). */
 void cadre__request_run_defers(cadre_request *r);

@@ -59,6 +59,11 @@ static const unsigned char cclass[256] = {
 
 #define IS(c, cls) (cclass[(unsigned char)(c)] & (cls))
 
+bool cadre__tchar(unsigned char c)
+{
+    return IS(c, C_TCHAR);
+}
+
 cadre_http_limits cadre_http_limits_default(void)
 {
     return (cadre_http_limits){

@@ -236,11 +236,9 @@ bool cadre__is_token(const char *s)
 {
     if (!*s)
         return false;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c))
+    for (; *s; s++)
+        if (!cadre__tchar((unsigned char)*s))
             return false;
-    }
     return true;
 }
 
