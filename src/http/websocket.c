@@ -226,13 +226,6 @@ int cadre_ws_accept_key(cadre_slice key, char out[29])
  * permessage-deflate (RFC 7692)
  * ------------------------------------------------------------------------------------------- */
 
-/* RFC 9110 section 5.6.2's tchar. */
-static bool is_tchar(unsigned char ch)
-{
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
 static void skip_ows(const char **p, const char *end)
 {
     while (*p < end && (**p == ' ' || **p == '\t'))
@@ -242,7 +235,7 @@ static void skip_ows(const char **p, const char *end)
 static cadre_slice take_token(const char **p, const char *end)
 {
     const char *start = *p;
-    while (*p < end && is_tchar((unsigned char)**p))
+    while (*p < end && cadre__tchar((unsigned char)**p))
         (*p)++;
     return (cadre_slice){ start, (size_t)(*p - start) };
 }
@@ -307,7 +300,7 @@ int cadre__ws_deflate_offer(cadre_slice value, bool *bits_offered)
                         unsigned char ch = (unsigned char)*p;
                         if ((ch < 0x20 && ch != '\t') || ch == 0x7F)
                             return 0;
-                        v_token = v_token && is_tchar(ch);
+                        v_token = v_token && cadre__tchar(ch);
                         if (vl < sizeof v)
                             v[vl] = (char)ch;
                         vl++;
@@ -369,10 +362,21 @@ static struct cadre__ws_zlib *zlib_of(cadre__worker *w)
     return w->ws_zlib;
 }
 
+/* What the worker keeps of a message compressed once it is queued: the buffer, unless a large
+ * message grew it (one large message would otherwise hold its size for the worker's life). */
+#define ZLIB_KEEP (256 * 1024)
+
+static void zlib_done(struct cadre__ws_zlib *z)
+{
+    z->kept = false;
+    if (z->packed.cap > ZLIB_KEEP)
+        cadre_buf_free(&z->packed);
+}
+
 void cadre__ws_deflate_forget(cadre__worker *w)
 {
     if (w->ws_zlib)
-        w->ws_zlib->kept = false;
+        zlib_done(w->ws_zlib);
 }
 
 void cadre__ws_worker_free(cadre__worker *w)
@@ -396,7 +400,6 @@ void cadre__ws_worker_free(cadre__worker *w)
 static bool deflate_message(struct cadre__ws_zlib *z, int bits, const void *data, size_t len)
 {
     z_stream *s = &z->out[bits - 9];
-    z->kept = false;
     if (!z->out_ready[bits - 9]) {
         /* Z_BEST_SPEED, as nginx's gzip_comp_level 1: most of the gain, a fraction of the time */
         if (deflateInit2(s, Z_BEST_SPEED, Z_DEFLATED, -bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
@@ -874,7 +877,7 @@ static int send_message(cadre_ws *ws, int type, const void *data, size_t len, bo
     if (ws->close_sent || !conn_of(ws))
         return CADRE_ECLOSED;
     int op = type;
-    struct cadre__ws_zlib *z;
+    struct cadre__ws_zlib *z = NULL;
     if (ws->deflate_bits && len >= CADRE_WS_DEFLATE_MIN && (z = zlib_of(ws->slot->worker))) {
         if (!shared || !z->kept || z->kept_bits != ws->deflate_bits) {
             z->kept_smaller = deflate_message(z, ws->deflate_bits, data, len);
@@ -888,6 +891,8 @@ static int send_message(cadre_ws *ws, int type, const void *data, size_t len, bo
         }
     }
     int rc = queue_frame(ws, op, data, len);
+    if (z && !shared)
+        zlib_done(z); /* a shared one is the hub's until its next message */
     return rc ? rc : push(ws);
 }
 
