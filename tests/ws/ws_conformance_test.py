@@ -286,6 +286,17 @@ class WS:
     def send_bytewise(self, data, tolerate_close=False):
         self.send_chunks(data, 1, tolerate_close)
 
+    def send_frames(self, frames, how):
+        """frames (bytes each) sent as how says: "one write", "frame by frame" (a write each)
+        or "byte by byte"."""
+        if how == "one write":
+            self.send(b"".join(frames))
+        elif how == "frame by frame":
+            for f in frames:
+                self.send(f)
+        else:
+            self.send_bytewise(b"".join(frames))
+
     def send_frame(self, opcode, payload=b"", **kw):
         self.send(frame(opcode, payload, **kw))
 
@@ -1191,13 +1202,7 @@ class G5Fragmentation(Base):
             with self.subTest(how=how):
                 ws = self.connect()
                 frames = [frame(OP_TEXT, "fragment1", fin=False), frame(OP_CONT, "fragment2")]
-                if how == "one write":
-                    ws.send(b"".join(frames))
-                elif how == "frame by frame":
-                    for f in frames:
-                        ws.send(f)
-                else:
-                    ws.send_bytewise(b"".join(frames))
+                ws.send_frames(frames, how)
                 ws.expect_message(OP_TEXT, "fragment1fragment2")
                 ws.close_normally()
 
@@ -1214,13 +1219,7 @@ class G5Fragmentation(Base):
                 ws = self.connect()
                 frames = [frame(OP_TEXT, "fragment1", fin=False), frame(OP_PING, "ping payload"),
                           frame(OP_CONT, "fragment2")]
-                if how == "one write":
-                    ws.send(b"".join(frames))
-                elif how == "frame by frame":
-                    for f in frames:
-                        ws.send(f)
-                else:
-                    ws.send_bytewise(b"".join(frames))
+                ws.send_frames(frames, how)
                 ws.expect_pong(b"ping payload")
                 ws.expect_message(OP_TEXT, "fragment1fragment2")
                 ws.close_normally()
