@@ -289,6 +289,14 @@ size_t cadre_utf8_seq_len(const unsigned char *p, const unsigned char *end);
 bool cadre_utf8_valid(const char *s, size_t n);
 
 /**
+ * For text that arrives in parts (a fragmented WebSocket message, a streamed body): true when
+ * s[0..n) can begin valid UTF-8, that is, it is valid or only its last sequence is cut short by
+ * n. *complete is then the length of its leading part that ends with a whole sequence: check the
+ * next part from there. False as soon as a byte makes it invalid, whatever would follow.
+ */
+bool cadre_utf8_valid_prefix(const char *s, size_t n, size_t *complete);
+
+/**
  * Escapes n bytes of s as the inside of a JSON string, without the quotes: '"' and '\\' with a
  * backslash, \n \r \t, other control characters and DEL as \u00XX, and a byte that does not
  * start a valid UTF-8 sequence as \ufffd, so the result is always valid JSON text. dst must have

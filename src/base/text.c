@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t cadre_utf8_seq_len(const unsigned char *p, const unsigned char *end)
+/* The length of the sequence p starts, or 0 when it is invalid. *cut tells, when 0, that the
+ * bytes before end are a valid beginning that end cut short. */
+static size_t seq_len(const unsigned char *p, const unsigned char *end, bool *cut)
 {
     unsigned c = p[0];
     size_t n;
     unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
+    *cut = false;
     if (c >= 0xC2 && c <= 0xDF) {
         n = 2;
     } else if (c >= 0xE0 && c <= 0xEF) {
@@ -31,14 +34,44 @@ size_t cadre_utf8_seq_len(const unsigned char *p, const unsigned char *end)
     } else {
         return 0;
     }
-    if ((size_t)(end - p) < n)
+    size_t have = (size_t)(end - p) < n ? (size_t)(end - p) : n;
+    if (have > 1 && (p[1] < lo || p[1] > hi))
         return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
+    for (size_t i = 2; i < have; i++)
         if ((p[i] & 0xC0) != 0x80)
             return 0;
+    if (have < n) {
+        *cut = true;
+        return 0;
+    }
     return n;
+}
+
+size_t cadre_utf8_seq_len(const unsigned char *p, const unsigned char *end)
+{
+    bool cut;
+    return seq_len(p, end, &cut);
+}
+
+bool cadre_utf8_valid_prefix(const char *s, size_t n, size_t *complete)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        bool cut;
+        size_t k = seq_len(p, end, &cut);
+        if (!k) {
+            if (!cut)
+                return false;
+            break;
+        }
+        p += k;
+    }
+    *complete = (size_t)(p - (const unsigned char *)s);
+    return true;
 }
 
 bool cadre_utf8_valid(const char *s, size_t n)

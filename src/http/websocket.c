@@ -43,6 +43,8 @@ struct cadre_ws {
     size_t frame_max;    /* the longest data frame taken: max_message, and deflate's overhead */
     int deflate_bits;    /* permessage-deflate: the window bits the server may use; 0: off */
     bool msg_packed;     /* the message in progress is compressed */
+    size_t msg_checked;  /* the bytes of a fragmented text message found valid UTF-8 so far (a
+                            sequence cut by a fragment's end is looked at again with the next) */
     int msg_type;        /* its type while one is in progress, else 0 */
     bool msg_returned;   /* msg holds the message returned last: emptied at the next recv */
     int close_code;      /* received, else sent; 0 while open */
@@ -1089,6 +1091,20 @@ static int inflate_message(cadre_ws *ws, const uint8_t *p, size_t n)
     return fail(ws, CADRE_WS_TOO_BIG, "out of memory for the message");
 }
 
+/* A fragmented text message fails at the fragment that breaks its UTF-8, not at its end (the
+ * rest may never come): true while what has come of it can begin valid UTF-8 and, after its last
+ * fragment, is valid. A compressed message is checked once inflated. */
+static bool check_fragment(cadre_ws *ws, bool last)
+{
+    if (ws->msg_type != CADRE_WS_TEXT || ws->msg_packed || ws->msg_checked == ws->msg.len)
+        return true;
+    size_t k;
+    if (!cadre_utf8_valid_prefix(ws->msg.data + ws->msg_checked, ws->msg.len - ws->msg_checked, &k))
+        return false;
+    ws->msg_checked += k;
+    return !last || ws->msg_checked == ws->msg.len;
+}
+
 int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
 {
     if (!ws || !msg)
@@ -1136,6 +1152,7 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
         }
         uint8_t *p = base + hl;
         size_t n = (size_t)f.len;
+        bool text = true; /* a text message still to be checked whole */
         cadre_ws_unmask(p, n, f.mask, 0);
         c->in_off += want;
         ws->last_frame = w->now_ms; /* the loop's clock: no system call per frame */
@@ -1166,16 +1183,20 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
                 return fail(ws, CADRE_WS_PROTOCOL_ERROR, "a continuation without a message");
             if (n && cadre_buf_append(ws->msg_packed ? &ws->packed : &ws->msg, p, n) != 0)
                 return fail(ws, CADRE_WS_TOO_BIG, "out of memory for the message");
+            if (!check_fragment(ws, f.fin))
+                return fail(ws, CADRE_WS_INVALID_DATA, "text that is not UTF-8");
             if (!f.fin)
                 continue;
+            msg->type = ws->msg_type;
             if (ws->msg_packed) {
                 int rc = inflate_message(ws, (const uint8_t *)ws->packed.data, ws->packed.len);
                 cadre_buf_free(&ws->packed); /* rare: not kept for the next */
                 ws->msg_packed = false;
                 if (rc)
                     return rc;
+            } else {
+                text = false; /* checked fragment by fragment */
             }
-            msg->type = ws->msg_type;
             msg->data = (cadre_slice){ ws->msg.data ? ws->msg.data : "", ws->msg.len };
             ws->msg_type = 0;
             ws->msg_returned = true;
@@ -1190,6 +1211,9 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
                 into->len = 0;
                 if (n && cadre_buf_append(into, p, n) != 0)
                     return fail(ws, CADRE_WS_TOO_BIG, "out of memory for the message");
+                ws->msg_checked = 0;
+                if (!check_fragment(ws, false))
+                    return fail(ws, CADRE_WS_INVALID_DATA, "text that is not UTF-8");
                 continue;
             }
             msg->type = f.opcode;
@@ -1204,7 +1228,7 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
             }
             break;
         }
-        if (msg->type == CADRE_WS_TEXT && !cadre_utf8_valid(msg->data.ptr, msg->data.len)) {
+        if (text && msg->type == CADRE_WS_TEXT && !cadre_utf8_valid(msg->data.ptr, msg->data.len)) {
             *msg = (cadre_ws_message){ 0 };
             return fail(ws, CADRE_WS_INVALID_DATA, "text that is not UTF-8");
         }

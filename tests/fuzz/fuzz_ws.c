@@ -21,7 +21,10 @@
  *   or a code of 1000-1003, 1007-1014 or 3000-4999 with a UTF-8 reason (cadre_utf8_valid), that
  *   code returned; refused with 1007 for a reason that is not UTF-8, else with 1002;
  * - text (each frame's payload, and a fragmented message reassembled) is judged by
- *   cadre_utf8_valid as by the oracle of fuzz_check.h;
+ *   cadre_utf8_valid as by the oracle of fuzz_check.h; a fragmented text message, checked
+ *   fragment by fragment with cadre_utf8_valid_prefix as the server checks it, is failed at the
+ *   first fragment after which the message so far cannot begin valid UTF-8, and the length found
+ *   whole is where its valid text ends (the oracle's: valid text, then one sequence cut short);
  * - the first 64 bytes (or fewer) as a Sec-WebSocket-Key give a Sec-WebSocket-Accept of 28
  *   base64 characters and a NUL: 27 that carry SHA-1's 160 bits (the last with no stray ones) and
  *   '='; the RFC's example key (section 1.3) gives the RFC's answer.
@@ -255,6 +258,52 @@ static void check_text(const uint8_t *u, size_t n)
     CHECK(cadre_utf8_valid((const char *)u, n) == utf8_ok((const char *)u, n));
 }
 
+/* True when t[0..n) (1 to 3 bytes) is one sequence cut short: some ending of the bytes that
+ * bound the continuation ranges makes it valid (the oracle's, over utf8_ok). */
+static bool cut_sequence(const uint8_t *t, size_t n)
+{
+    static const uint8_t ends[] = { 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf };
+    uint8_t b[8];
+    memcpy(b, t, n);
+    size_t combos = 1;
+    for (size_t more = 1; more + n <= 4; more++) {
+        combos *= sizeof ends;
+        for (size_t c = 0; c < combos; c++) {
+            size_t x = c;
+            for (size_t i = 0; i < more; i++, x /= sizeof ends)
+                b[n + i] = ends[x % sizeof ends];
+            if (utf8_ok((const char *)b, n + more))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* A fragmented text message checked fragment by fragment as the server does
+ * (cadre_utf8_valid_prefix from where the last fragment's whole sequences ended): what it says
+ * after each fragment is what the oracle says of all the message so far: a beginning of valid
+ * UTF-8 is valid text followed by one sequence cut short; at the last fragment, valid text. */
+static bool check_fragment_text(const uint8_t *msg, size_t len, size_t *checked, bool last)
+{
+    size_t k = 0;
+    bool ok = cadre_utf8_valid_prefix((const char *)msg + *checked, len - *checked, &k);
+    bool want = utf8_ok((const char *)msg, len);
+    size_t complete = len;
+    for (size_t t = 1; !want && t <= 3 && t <= len; t++)
+        if (utf8_ok((const char *)msg, len - t) && cut_sequence(msg + len - t, t)) {
+            want = true;
+            complete = len - t;
+        }
+    CHECK(ok == want);
+    if (!ok)
+        return false;
+    CHECK(*checked + k == complete);
+    *checked += k;
+    if (last)
+        CHECK((*checked == len) == utf8_ok((const char *)msg, len));
+    return !last || *checked == len;
+}
+
 /* The accept value for the first bytes of the input as a key. */
 static void check_accept(const uint8_t *data, size_t size)
 {
@@ -294,6 +343,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *msg = NULL; /* a fragmented text message being reassembled */
     size_t msg_len = 0;
     int msg_type = 0;
+    size_t checked = 0; /* of the text message: found valid so far (check_fragment_text) */
     size_t pos = 0;
     /* bounded: each turn takes a whole frame (2 bytes at least) or ends */
     while (pos < size) {
@@ -336,6 +386,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(msg != NULL);
                 memcpy(msg, u, plen);
                 msg_len = plen;
+                checked = 0;
+                if (f.opcode == CADRE_WS_TEXT && !check_fragment_text(msg, msg_len, &checked, false))
+                    stop = true; /* the server fails it with 1007 at this fragment */
             }
             break;
         case CADRE_WS_CONTINUATION:
@@ -345,6 +398,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             memcpy(msg + msg_len, u, plen); /* the message fits in the input */
             msg_len += plen;
+            if (msg_type == CADRE_WS_TEXT &&
+                !check_fragment_text(msg, msg_len, &checked, f.fin)) {
+                stop = true; /* 1007 at this fragment */
+                break;
+            }
             if (f.fin) {
                 if (msg_type == CADRE_WS_TEXT)
                     check_text(msg, msg_len);

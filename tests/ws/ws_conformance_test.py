@@ -1432,6 +1432,38 @@ class G6UTF8(Base):
                 frame(OP_CONT, "edited"))
         ws.expect_close(1007, allow_reset=True)
 
+    def test_6_4_fails_at_the_fragment_that_breaks_it(self):
+        """Autobahn 6.4.1/6.4.2 (strict): the fragment that makes the message invalid fails the
+        connection with 1007 at once, while the rest of the message has not been sent (8.1: it
+        may never come). A fragment that ends with a sequence no byte could complete is already
+        invalid (F4 90: past U+10FFFF; ED A0: a surrogate; C0: overlong)."""
+        cases = [
+            [b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", b"\xf4\x90\x80\x80"],
+            [b"hello", b"\xf4\x90"],
+            [b"\xed\xa0"],
+            [b"ok \xc0"],
+            [b"ok", b"", b"\xe2\x28"],
+        ]
+        for parts in cases:
+            with self.subTest(parts=parts):
+                ws = self.connect()
+                ws.send(b"".join(frame(OP_TEXT if i == 0 else OP_CONT, p, fin=False)
+                                 for i, p in enumerate(parts)))
+                ws.expect_close(1007)
+
+    def test_6_4_a_fragment_may_end_inside_a_character(self):
+        """What could still become a character is not failed early: the connection stays open
+        (a ping between the fragments is answered) and the message arrives whole."""
+        for first, rest in [(b"abc\xe2\x82", b"\xac"), (b"\xf0", b"\x9f\x98\x80"),
+                            (b"\xf4\x8f", b"\xbf\xbf"), (b"x\xed\x9f", b"\xbf")]:
+            with self.subTest(first=first):
+                ws = self.connect()
+                ws.send(frame(OP_TEXT, first, fin=False) + frame(OP_PING, b"still open?"))
+                ws.expect_pong(b"still open?")
+                ws.send(frame(OP_CONT, rest))
+                ws.expect_message(OP_TEXT, first + rest)
+                ws.close_normally()
+
     def test_cut_short_in_the_last_fragment_is_1007(self):
         """A message whose last fragment ends inside a character (the earlier ones were fine)."""
         cases = [

@@ -955,6 +955,95 @@ static void test_utf8_valid(void **state)
     assert_int_equal(cadre_utf8_seq_len(euro, euro + 2), 0);
 }
 
+/* True when some ending of at most 3 bytes makes s[0..n) valid: the oracle of a valid beginning.
+ * The second byte's allowed ranges end at 0x8F/0x90, 0x9F/0xA0 and 0xBF, so their bounds stand
+ * for all bytes of a range. */
+static bool completes(const unsigned char *s, size_t n)
+{
+    static const unsigned char tail[] = { 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf };
+    unsigned char b[8];
+    memcpy(b, s, n);
+    if (cadre_utf8_valid((const char *)b, n))
+        return true;
+    for (size_t i = 0; i < sizeof tail; i++) {
+        b[n] = tail[i];
+        if (cadre_utf8_valid((const char *)b, n + 1))
+            return true;
+        for (size_t j = 0; j < sizeof tail; j++) {
+            b[n + 1] = tail[j];
+            if (cadre_utf8_valid((const char *)b, n + 2))
+                return true;
+            for (size_t k = 0; k < sizeof tail; k++) {
+                b[n + 2] = tail[k];
+                if (cadre_utf8_valid((const char *)b, n + 3))
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
+static void test_utf8_valid_prefix(void **state)
+{
+    static const struct {
+        const char *s;
+        bool ok;
+        size_t complete;
+    } cases[] = {
+        { "", true, 0 },
+        { "abc", true, 3 },
+        { "abc\xe2\x82\xac", true, 6 },
+        { "abc\xe2\x82", true, 3 },            /* the euro sign cut short */
+        { "\xf0\x9f\x98", true, 0 },
+        { "\xf4\x8f", true, 0 },               /* may still become U+10FFFF */
+        { "\xf4\x90", false, 0 },              /* past U+10FFFF whatever follows */
+        { "ok \xed\xa0", false, 0 },           /* a surrogate whatever follows */
+        { "\xe0\x9f", false, 0 },              /* overlong whatever follows */
+        { "\xc0", false, 0 },
+        { "\xe2\x28", false, 0 },
+        { "\xe2\x82\xac\x80", false, 0 },      /* a stray continuation byte */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t complete = 99;
+        bool ok = cadre_utf8_valid_prefix(cases[i].s, strlen(cases[i].s), &complete);
+        if (ok != cases[i].ok || (ok && complete != cases[i].complete))
+            fail_msg("case %zu: %s, complete %zu", i, ok ? "a valid beginning" : "invalid",
+                     complete);
+    }
+    /* Every string of up to 2 bytes, and every lead byte with every second byte followed by the
+     * bounds of the continuation range: a valid beginning exactly when some ending completes it,
+     * and complete is a valid part, whole when the string is valid. */
+    unsigned char b[4];
+    for (unsigned len = 1; len <= 3; len++) {
+        unsigned total = len == 1 ? 256 : 65536;
+        for (unsigned v = 0; v < total; v++) {
+            b[0] = (unsigned char)(v & 0xff);
+            b[1] = (unsigned char)(v >> 8);
+            if (len == 3) {
+                for (unsigned t = 0; t < 4; t++) {
+                    static const unsigned char third[] = { 0x41, 0x80, 0xbf, 0xc2 };
+                    b[2] = third[t];
+                    size_t complete = 99;
+                    bool ok = cadre_utf8_valid_prefix((const char *)b, 3, &complete);
+                    if (ok != completes(b, 3))
+                        fail_msg("%02x %02x %02x: %d", b[0], b[1], b[2], ok);
+                    if (ok && (!cadre_utf8_valid((const char *)b, complete) ||
+                               (complete == 3) != cadre_utf8_valid((const char *)b, 3)))
+                        fail_msg("%02x %02x %02x: complete %zu", b[0], b[1], b[2], complete);
+                }
+                continue;
+            }
+            size_t complete = 99;
+            bool ok = cadre_utf8_valid_prefix((const char *)b, len, &complete);
+            if (ok != completes(b, len))
+                fail_msg("%02x %02x (%u bytes): %d", b[0], b[1], len, ok);
+            if (ok && (!cadre_utf8_valid((const char *)b, complete) ||
+                       (complete == len) != cadre_utf8_valid((const char *)b, len)))
+                fail_msg("%02x %02x (%u bytes): complete %zu", b[0], b[1], len, complete);
+        }
+    }
+}
+
 static void test_hexval_strtod_html(void **state)
 {
     assert_int_equal(cadre_hexval('0'), 0);
@@ -1097,6 +1186,7 @@ int main(void)
     };
     const struct CMUnitTest text[] = {
         cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_utf8_valid_prefix),
         cmocka_unit_test(test_hexval_strtod_html),
     };
     const struct CMUnitTest logging[] = {
