@@ -27,9 +27,10 @@
  * compressor between messages — its worker's one serves all its sockets — so an idle socket costs
  * no more than without compression, and a message published to a topic is compressed once for
  * all the worker's sockets. The server compresses messages of CADRE_WS_DEFLATE_MIN bytes or more
- * (zlib's fastest level, as nginx's gzip) and sends one as is when compressing does not make it
- * smaller; it inflates what the client compressed within max_message (1009 past it: a small
- * message cannot expand into a large one) and closes with 1007 on data that does not inflate.
+ * (libdeflate's fastest level; zlib's for a window under 32 KiB that a message overflows) and
+ * sends one as is when compressing does not make it smaller; it inflates what the client
+ * compressed within max_message (1009 past it: a small message cannot expand into a large one)
+ * and closes with 1007 on data that does not inflate.
  */
 #ifndef CADRE_WEBSOCKET_H
 #define CADRE_WEBSOCKET_H

@@ -270,6 +270,10 @@ void cadre__ws_worker_free(cadre__worker *w);
  * acceptable offer, or a value that breaks the grammar. *bits_offered: the offer named
  * server_max_window_bits (the answer must name it back). */
 int cadre__ws_deflate_offer(cadre_slice value, bool *bits_offered);
+/* Compresses a message as the server sends it to a socket whose client allows window bits
+ * (9 to 15), with w's compressor: true with *out, the payload without the 00 00 FF FF tail (in w's
+ * buffer until its next message), when that is smaller than data; false to send it as is. */
+bool cadre__ws_deflate(cadre__worker *w, int bits, const void *data, size_t len, cadre_slice *out);
 /* Inflates a compressed message's payload (the 00 00 FF FF RFC 7692 7.2.2 omits added back) into
  * out (emptied first), at most max bytes. z: a raw inflate stream (z_stream, windowBits -15),
  * reset first. Returns 0, CADRE_ETOOBIG (more than max: inflating stops there), CADRE_EPARSE (not

@@ -15,6 +15,12 @@
  *   stream reset) the same result and bytes;
  * - r compressed as a client would (raw deflate, window 9 to 15 from byte 0, a sync flush, its
  *   tail taken off) inflates back to r; with a limit one byte short, CADRE_ETOOBIG;
+ * - r compressed as the server sends it to a client that allows that window (cadre__ws_deflate:
+ *   libdeflate for a message the window holds, zlib otherwise), when it says smaller, is
+ *   smaller and inflates back to r in each receiver RFC 7692 lets there be: zlib with that
+ *   window, the tail added back, stopping at a final block (python-websockets) or starting
+ *   again after it (Chromium: then only empty stored blocks follow, and they end on a block's
+ *   end), and cadre__ws_inflate;
  * - r's first bytes as a frame header, parsed with and without CADRE_WS_DEFLATE: the same except
  *   that with it, RSV1 is taken on a text or binary frame (f.rsv1) and refused on any other;
  *   without it, RSV1 is refused.
@@ -246,6 +252,55 @@ static void check_round_trip(const uint8_t *r, size_t n, int bits)
     free(z);
 }
 
+static cadre__worker worker; /* only its compressor is used */
+
+static void check_server_deflate(const uint8_t *r, size_t n, int bits)
+{
+    cadre_slice z;
+    if (!cadre__ws_deflate(&worker, bits, r, n, &z))
+        return; /* sent as it is */
+    CHECK(z.len < n);
+    uint8_t *in = malloc(z.len + 4), *out = malloc(n + 1);
+    CHECK(in && out);
+    memcpy(in, z.ptr, z.len);
+    memcpy(in + z.len, "\0\0\xff\xff", 4);
+    z_stream s = { 0 };
+    CHECK(inflateInit2(&s, -bits) == Z_OK);
+    s.next_in = in;
+    s.avail_in = (uInt)z.len + 4;
+    s.next_out = out;
+    /* a byte of output a call under 15 bits: zlib then checks each match against the window
+     * alone (one call's output is also within reach: a receiver with a window of that size has
+     * no more than the window) */
+    int rc;
+    size_t made = 0;
+    do { /* bounded: each turn makes a byte, or ends */
+        s.avail_out = bits == 15 ? (uInt)(n + 1 - made) : 1;
+        rc = inflate(&s, Z_SYNC_FLUSH);
+        made = (size_t)(s.next_out - out);
+    } while (rc == Z_OK && s.avail_out == 0 && s.avail_in > 0 && made <= n);
+    /* (a call with no input left would take the stream off its block boundary: zlib's TYPEDO) */
+    CHECK(rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR);
+    CHECK(made == n && memcmp(out, r, n) == 0);
+    s.avail_out = 1;
+    if (rc == Z_STREAM_END) { /* Chromium's way: the stream starts again after a final block */
+        CHECK(inflateReset(&s) == Z_OK);
+        rc = inflate(&s, Z_SYNC_FLUSH);
+        CHECK((rc == Z_OK || rc == Z_BUF_ERROR) && s.avail_in == 0 && s.avail_out == 1);
+        CHECK(s.data_type & 128);
+    } else {
+        CHECK(s.avail_in == 0 && (s.data_type & 128));
+    }
+    inflateEnd(&s);
+    cadre_buf back;
+    cadre_buf_init(&back, (size_t)1 << 30);
+    CHECK(cadre__ws_inflate(&inflater, (const uint8_t *)z.ptr, z.len, &back, n) == 0);
+    CHECK(back.len == n && memcmp(back.data, r, n) == 0);
+    cadre_buf_free(&back);
+    free(in);
+    free(out);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * RSV1
  * ------------------------------------------------------------------------------------------- */
@@ -298,6 +353,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_offer(r, n);
     check_inflate(r, n, max);
     check_round_trip(r, n, 9 + data[0] % 7);
+    check_server_deflate(r, n, 9 + data[0] % 7);
     check_rsv1(r, n);
     return 0;
 }
