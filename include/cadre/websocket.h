@@ -14,12 +14,13 @@
  *     cadre_websocket(app, "/ws", echo, .max_message = 4 << 20);   // cadre/app.h
  *
  * What the connection does by itself: reassembles fragmented messages; answers pings; checks
- * that text is UTF-8 (1007 otherwise, at the fragment that breaks it), that frames follow the
- * protocol (1002: unmasked client frames, reserved bits or opcodes, control frames over 125
- * bytes or fragmented, a continuation out of place), that a message fits max_message (1009);
- * completes the closing handshake (the peer's code echoed, the TCP connection then closed by
- * the server, as section 7.1.1 says); pings a silent client and closes it (1011) when it does
- * not answer; closes every socket with 1001 when the server stops.
+ * that text is UTF-8 (1007 otherwise, without waiting for the rest of the message: see
+ * docs/websockets.md), that frames follow the protocol (1002: unmasked client frames, reserved
+ * bits or opcodes, control frames over 125 bytes or fragmented, a continuation out of place),
+ * that a message fits max_message (1009); completes the closing handshake (the peer's code
+ * echoed, the TCP connection then closed by the server, as section 7.1.1 says); pings a silent
+ * client and closes it (1011) when it does not answer; closes every socket with 1001 when the
+ * server stops.
  *
  * Compression (permessage-deflate, RFC 7692) is negotiated when the client offers it, as browsers
  * and most clients do, unless the route sets no_compression. Both directions then compress each

@@ -46,6 +46,9 @@ struct cadre_ws {
     bool msg_packed;     /* the message in progress is compressed */
     size_t msg_checked;  /* the bytes of a fragmented text message found valid UTF-8 so far (a
                             sequence cut by a fragment's end is looked at again with the next) */
+    size_t part_done;    /* of the frame being read, a message's first and text: the bytes of its
+                            payload unmasked already, */
+    size_t part_checked; /* and of those, found valid UTF-8 (check_part) */
     int msg_type;        /* its type while one is in progress, else 0 */
     bool msg_returned;   /* msg holds the message returned last: emptied at the next recv */
     int close_code;      /* received, else sent; 0 while open */
@@ -1137,6 +1140,22 @@ static bool check_fragment(cadre_ws *ws, bool last)
     return !last || ws->msg_checked == ws->msg.len;
 }
 
+/* The first frame of a text message, while its payload arrives (have bytes of it at p, masked):
+ * what has come is unmasked and checked, so that text that cannot be UTF-8 fails before the rest
+ * of the frame comes, and no byte is checked twice. False: it cannot. */
+static bool check_part(cadre_ws *ws, uint8_t *p, size_t have, const cadre_ws_frame *f)
+{
+    if (f->opcode != CADRE_WS_TEXT || f->rsv1 || ws->msg_type || have <= ws->part_done)
+        return true; /* (a text frame inside a fragmented message fails for that: 1002) */
+    cadre_ws_unmask(p + ws->part_done, have - ws->part_done, f->mask, ws->part_done);
+    ws->part_done = have;
+    size_t k;
+    if (!cadre_utf8_valid_prefix((const char *)p + ws->part_checked, have - ws->part_checked, &k))
+        return false;
+    ws->part_checked += k;
+    return true;
+}
+
 int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
 {
     if (!ws || !msg)
@@ -1177,6 +1196,8 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
             want = (size_t)hl + (size_t)f.len;
         }
         if (hl <= 0 || avail < want) {
+            if (hl > 0 && !check_part(ws, base + hl, avail - (size_t)hl, &f))
+                return fail(ws, CADRE_WS_INVALID_DATA, "text that is not UTF-8");
             int rc = fill(ws, want);
             if (rc)
                 return rc;
@@ -1184,8 +1205,11 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
         }
         uint8_t *p = base + hl;
         size_t n = (size_t)f.len;
-        bool text = true; /* a text message still to be checked whole */
-        cadre_ws_unmask(p, n, f.mask, 0);
+        /* a text message still to be checked from byte from (check_part saw the rest) */
+        bool text = true;
+        size_t from = ws->part_checked;
+        cadre_ws_unmask(p + ws->part_done, n - ws->part_done, f.mask, ws->part_done);
+        ws->part_done = ws->part_checked = 0;
         c->in_off += want;
         ws->last_frame = w->now_ms; /* the loop's clock: no system call per frame */
         ws->ping_sent = 0;
@@ -1243,7 +1267,7 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
                 into->len = 0;
                 if (n && cadre_buf_append(into, p, n) != 0)
                     return fail(ws, CADRE_WS_TOO_BIG, "out of memory for the message");
-                ws->msg_checked = 0;
+                ws->msg_checked = from;
                 if (!check_fragment(ws, false))
                     return fail(ws, CADRE_WS_INVALID_DATA, "text that is not UTF-8");
                 continue;
@@ -1260,7 +1284,8 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
             }
             break;
         }
-        if (text && msg->type == CADRE_WS_TEXT && !cadre_utf8_valid(msg->data.ptr, msg->data.len)) {
+        if (text && msg->type == CADRE_WS_TEXT &&
+            !cadre_utf8_valid(msg->data.ptr + from, msg->data.len - from)) {
             *msg = (cadre_ws_message){ 0 };
             return fail(ws, CADRE_WS_INVALID_DATA, "text that is not UTF-8");
         }

@@ -1451,6 +1451,32 @@ class G6UTF8(Base):
                                  for i, p in enumerate(parts)))
                 ws.expect_close(1007)
 
+    def test_6_4_3_fails_inside_a_frame_before_its_end(self):
+        """Autobahn 6.4.3/6.4.4 (strict): one text frame whose payload arrives in parts fails with
+        1007 once the part that makes it invalid has come, while the rest of the frame is still
+        unsent. The parts are cut at every phase of the mask (the bytes before the bad one are
+        unmasked as they come)."""
+        for lead in (b"", b"a", b"ab", b"abc", "κόσμε".encode(), b"x" * 4097):
+            for bad in (b"\xf4\x90\x80\x80", b"\xed\xa0", b"\xc0", b"\xff"):
+                with self.subTest(lead=len(lead), bad=bad):
+                    ws = self.connect()
+                    whole = frame(OP_TEXT, lead + bad + b"and more text that never comes")
+                    ws.send(whole[:len(whole) - 30])
+                    ws.expect_close(1007)
+
+    def test_6_4_3_a_frame_in_many_parts_is_whole(self):
+        """Valid text sent a byte at a time, characters cut at every place, is echoed intact:
+        the parts unmasked as they came and the rest at the end make the payload."""
+        ws = self.connect()
+        for text in ("κόσμε Ü€😀𝄞 ascii " * 20).encode(), b"x" * 5 + "€".encode():
+            with self.subTest(size=len(text)):
+                ws.send_bytewise(frame(OP_TEXT, text))
+                ws.expect_message(OP_TEXT, text)
+                ws.send_frames([frame(OP_TEXT, text, fin=False), frame(OP_CONT, text)],
+                               "byte by byte")
+                ws.expect_message(OP_TEXT, text + text)
+        ws.close_normally()
+
     def test_6_4_a_fragment_may_end_inside_a_character(self):
         """What could still become a character is not failed early: the connection stays open
         (a ping between the fragments is answered) and the message arrives whole."""
