@@ -31,6 +31,7 @@
 #define WS_FOREIGN_MAX (4u << 20) /* past this, another coroutine's send drops the client */
 #define WS_CONTROL_MAX 125
 #define WS_CLOSE_WAIT_MS 5000 /* after our close frame, the client's answer is awaited this long */
+#define WS_MSG_KEEP (64 * 1024) /* a reassembled or inflated message's buffer kept for the next */
 
 struct cadre_ws {
     cadre__slot *slot;
@@ -1163,7 +1164,12 @@ int cadre_ws_recv(cadre_ws *ws, cadre_ws_message *msg)
     *msg = (cadre_ws_message){ 0 };
     cadre_arena_reset(&ws->scratch);
     if (ws->msg_returned) {
-        ws->msg.len = 0;
+        /* a large one's is let go: a few compressed bytes inflate to max_message, and a socket
+         * that kept that much while it waits would make 10,000 idle ones cost gigabytes */
+        if (ws->msg.cap > WS_MSG_KEEP)
+            cadre_buf_free(&ws->msg);
+        else
+            ws->msg.len = 0;
         ws->msg_returned = false;
     }
     if (ws->closed)

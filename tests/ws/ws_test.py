@@ -525,6 +525,38 @@ class StopTest(unittest.TestCase):
             server.stop()
 
 
+class InflatedMessagesTest(unittest.TestCase):
+    def test_sockets_idle_after_a_large_compressed_message_hold_little(self):
+        """4 MiB of zeros is 4 KiB compressed: 50 sockets that each sent one and now wait must
+        not each keep the 4 MiB it inflated to (200 MiB for 200 KiB of traffic)."""
+        server = Server()
+        try:
+            before = server.rss_kib()
+
+            async def go():
+                socks = []
+                try:
+                    for _ in range(50):
+                        ws = await websockets.connect(server.url("/ws/echo"), max_size=None,
+                                                      open_timeout=10)
+                        socks.append(ws)
+                        await ws.send(bytes(4 << 20))
+                        self.assertEqual(await ws.recv(), bytes(4 << 20))
+                    await socks[0].send("still served")  # each is still open, waiting
+                    self.assertEqual(await socks[0].recv(), "still served")
+                    return server.rss_kib() - before
+                finally:
+                    for ws in socks:
+                        await ws.close()
+            held = asyncio.run(asyncio.wait_for(go(), 60))
+            print(f"\n50 sockets after a 4 MiB compressed message: {held / 1024:.1f} MiB more "
+                  "RSS", file=sys.stderr)
+            if not server.sanitized():
+                self.assertLess(held, 40 * 1024)
+        finally:
+            server.stop()
+
+
 class IdleSocketsTest(unittest.TestCase):
     """10,000 WebSockets held open and idle by one worker, each a coroutine waiting for its next
     message: the server's memory per socket, and an echo on a new socket meanwhile."""
