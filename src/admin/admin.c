@@ -2385,12 +2385,15 @@ cadre_module *cadre__admin(cadre_app *app, cadre_db *db, const cadre_admin_opts 
     admin_site *s = calloc(1, sizeof *s);
     if (!s || !(s->path = dup_or(o->path, "/admin")) ||
         !(s->header = dup_or(o->site_header, "Cadre administration")) ||
-        !(s->title = dup_or(o->site_title, "Cadre site admin")) ||
-        cadre_app_attach(app, ADMIN_KEY, s, site_free) != 0) {
+        !(s->title = dup_or(o->site_title, "Cadre site admin"))) {
         if (s)
             site_free(s);
         cadre_app_config_error(app, file, line, "cadre_admin: out of memory");
         return NULL;
+    }
+    if (cadre_app_attach(app, ADMIN_KEY, s, site_free) != 0) {
+        cadre_app_config_error(app, file, line, "cadre_admin: out of memory");
+        return NULL; /* the attach has freed s */
     }
     s->app = app;
     s->db = db;

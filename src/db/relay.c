@@ -494,12 +494,8 @@ int cadre_db_relay_topics(cadre_app *app, cadre_db *db)
     pthread_mutex_init(&rl->lock, NULL);
     atomic_init(&rl->running, false);
     int rc = cadre_app_attach(app, RELAY_KEY, rl, relay_free);
-    if (rc) {
-        close(rl->efd);
-        pthread_mutex_destroy(&rl->lock);
-        free(rl);
-        return rc;
-    }
+    if (rc)
+        return rc; /* the attach has freed rl (relay_free) */
     if ((rc = cadre_app_on_worker_start(app, worker_start, rl)) != 0)
         return rc;
     cadre_ws_relay(relay_push, rl);
