@@ -222,7 +222,7 @@ static int write_completed(cadre_request *r, tasks_worker *w, const tasks_done *
         cadre_json_end_array(&jw);
     }
     cadre_json_end_array(&jw);
-    int rc = cadre_json_writer_error(&jw);
+    int rc = cadre_json_writer_error(&jw), encoded = rc;
     cadre_arena a;
     cadre_arena_init(&a, 4096);
     cadre_rows done = { 0 }; /* the jobs marked: those still this worker's */
@@ -239,6 +239,14 @@ static int write_completed(cadre_request *r, tasks_worker *w, const tasks_done *
         }
     }
     cadre_buf_free(&b);
+    if ((encoded || rc == CADRE_EINVAL) && n > 1) {
+        /* one job's result (too large, refused) fails the statement: the others are written
+         * alone, so that only that job is run again */
+        cadre_arena_free(&a);
+        for (size_t i = 0; i < n; i++)
+            write_completed(r, w, d + i, 1);
+        return rc;
+    }
     if (rc == 0 && done.len > 1 && done.len < n)
         qsort(done.items, done.len, sizeof(tasks_id_row), cadre__tasks_cmp_id);
     for (size_t i = 0; i < n && (rc || done.len < n); i++) {
@@ -288,8 +296,7 @@ static void complete(cadre_request *r, run *x, cadre_task *t)
             free(batch[i].result);
         free(batch);
     }
-    w->writing = false;
-    kick_worker(w); /* the stop may wait for the completions (wind_down) */
+    w->writing = false; /* (runner() kicks the worker once finish returns: wind_down waits) */
 }
 
 static void finish(cadre_request *r, run *x, cadre_task *t, int rc)
@@ -642,8 +649,8 @@ static void wind_down(cadre_request *r, tasks_worker *w)
         left = 0;
     int margin = left / 5 < 1000 ? left / 5 : 1000;
     uint64_t end = mono_ms() + (uint64_t)(left - margin), next_beat = 0;
-    while (w->running > 0 || w->writing) { /* bounded: each turn waits for a job to end (its
-                                                 * completion written), or the end */
+    while (w->running > 0) { /* bounded: each turn waits for a job to end (its completion
+                              * written: the writer is a runner), or the end */
         uint64_t now = mono_ms();
         if (now >= end)
             break;
@@ -821,6 +828,13 @@ void cadre__tasks_worker_start(cadre_app *app, int index, void *ctx)
         w->rng = ts->rng ^ ((uint64_t)(index + 1) * UINT64_C(0xD1B54A32D192ED03));
     }
     w->running = 0;
+    /* a writer dropped at the last stop's deadline (cadre__tasks_workers_free) left its flag and
+     * the completions it had not taken: they were not written (those jobs are released or
+     * rescued), and no completion would ever be written again with the flag left set */
+    for (size_t j = 0; j < w->ndone; j++)
+        free(w->done[j].result);
+    w->ndone = 0;
+    w->writing = false;
     /* the periods due from now on: fixed before this worker serves a request (not at its
      * dispatcher's first turn, which waits for the database) */
     for (tasks_schedule *s = index == 0 ? ts->schedules : NULL; s; s = s->next_schedule)
