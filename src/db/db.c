@@ -256,7 +256,7 @@ static uint64_t sql_clock(void)
 
 /*
  * A statement that failed for another reason than the data (not a constraint, not "no row") is
- * noted on the request running it, under "cadre.db.error": the statement and the database's
+ * noted on the request running it (not a background coroutine), under "cadre.db.error": the statement and the database's
  * message, for the development debug page (the app reads it; nothing is sent in production).
  */
 static int noted(cadre_db *db, void *conn, int rc, const char *sql, uint64_t start)
@@ -270,7 +270,9 @@ static int noted(cadre_db *db, void *conn, int rc, const char *sql, uint64_t sta
     if (rc >= 0 || rc == CADRE_EEXIST || rc == CADRE_ESTATE || rc == CADRE_ENOTFOUND)
         return rc;
     cadre_request *r = cadre_current_request();
-    if (r) {
+    /* not on a background coroutine's: it has no page, and its arena lives as long as it does
+     * (a note for each failed statement while the database is down would pile up there) */
+    if (r && !r->background) {
         const char *msg = db->driver->errmsg(conn);
         cadre_request_set(r, "cadre.db.error",
                           cadre_arena_printf(r->arena, "%s\n%s", msg ? msg : "", sql));

@@ -207,7 +207,7 @@ static relay_msg *take_queue(relay *rl)
 
 /* Sends list's messages, about STATEMENT_MAX bytes of notifications to a statement, and frees
  * them. A message that cannot be encoded (memory) is dropped alone; a statement that fails
- * drops its messages, said once until one succeeds again (*failing). */
+ * drops its messages and the rest of the list, said once until one succeeds again (*failing). */
 static void send_list(relay *rl, relay_msg *list, bool *failing)
 {
     while (list) { /* bounded: each turn takes messages off the list */
@@ -230,8 +230,15 @@ static void send_list(relay *rl, relay_msg *list, bool *failing)
         }
         cadre_json_end_array(&jw);
         int rc = cadre_json_writer_error(&jw);
-        if (rc == 0 && sent)
-            rc = notify(rl, &json);
+        if (rc == 0 && sent && (rc = notify(rl, &json)) != 0) {
+            /* the database failed it: the rest would wait for it too, a statement at a time
+             * (delivery is at most once) */
+            for (; list; sent++) {
+                relay_msg *m = list;
+                list = m->next;
+                free(m);
+            }
+        }
         cadre_buf_free(&json);
         if (rc && !*failing)
             cadre_log(CADRE_LOG_WARN, "websocket topics: cannot send %d message(s) to the other "
