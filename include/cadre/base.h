@@ -292,7 +292,8 @@ bool cadre_utf8_valid(const char *s, size_t n);
  * For text that arrives in parts (a fragmented WebSocket message, a streamed body): true when
  * s[0..n) can begin valid UTF-8, that is, it is valid or only its last sequence is cut short by
  * n. *complete is then the length of its leading part that ends with a whole sequence: check the
- * next part from there. False as soon as a byte makes it invalid, whatever would follow.
+ * next part from there. False as soon as a byte makes it invalid, whatever would follow
+ * (*complete is then left as it was).
  */
 bool cadre_utf8_valid_prefix(const char *s, size_t n, size_t *complete);
 

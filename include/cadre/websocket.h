@@ -14,13 +14,13 @@
  *     cadre_websocket(app, "/ws", echo, .max_message = 4 << 20);   // cadre/app.h
  *
  * What the connection does by itself: reassembles fragmented messages; answers pings; checks
- * that text is UTF-8 (1007 otherwise, without waiting for the rest of the message: see
- * docs/websockets.md), that frames follow the protocol (1002: unmasked client frames, reserved
- * bits or opcodes, control frames over 125 bytes or fragmented, a continuation out of place),
- * that a message fits max_message (1009); completes the closing handshake (the peer's code
- * echoed, the TCP connection then closed by the server, as section 7.1.1 says); pings a silent
- * client and closes it (1011) when it does not answer; closes every socket with 1001 when the
- * server stops.
+ * that text is UTF-8 (1007 otherwise; uncompressed text without waiting for the rest of its
+ * message, compressed once inflated: docs/websockets.md), that frames follow the protocol
+ * (1002: unmasked client frames, reserved bits or opcodes, control frames over 125 bytes or
+ * fragmented, a continuation out of place), that a message fits max_message (1009); completes
+ * the closing handshake (the peer's code echoed, the TCP connection then closed by the server,
+ * as section 7.1.1 says); pings a silent client and closes it (1011) when it does not answer;
+ * closes every socket with 1001 when the server stops.
  *
  * Compression (permessage-deflate, RFC 7692) is negotiated when the client offers it, as browsers
  * and most clients do, unless the route sets no_compression. Both directions then compress each
@@ -251,13 +251,14 @@ cadre_arena *cadre_ws_scratch(cadre_ws *ws);
 /**
  * Subscribes ws to topic (1 to 255 bytes of UTF-8, matched exactly); again is a no-op. Called on
  * the socket's worker thread (its handler, or another coroutine there). The subscription ends
- * with cadre_ws_unsubscribe or when the handler returns. Returns 0, CADRE_EINVAL (no topic, or a
- * bad one), CADRE_ESTATE (another thread) or CADRE_ENOMEM.
+ * with cadre_ws_unsubscribe or when the handler returns. topic is copied. Returns 0,
+ * CADRE_EINVAL (no topic, or a bad one), CADRE_ESTATE (another thread) or CADRE_ENOMEM.
  */
 int cadre_ws_subscribe(cadre_ws *ws, const char *topic);
 
 /** Ends ws's subscription to topic. Returns 0, CADRE_ENOTFOUND (it was not subscribed),
- *  CADRE_EINVAL or CADRE_ESTATE (another thread). */
+ *  CADRE_EINVAL (no topic, or one cadre_ws_subscribe would refuse) or CADRE_ESTATE (another
+ *  thread). */
 int cadre_ws_unsubscribe(cadre_ws *ws, const char *topic);
 
 /**
@@ -276,8 +277,9 @@ int cadre_ws_publish_text(const char *topic, const char *text);
 /**
  * What carries a process's publishes to other processes: called by every cadre_ws_publish, once
  * the message is checked, on the publisher's thread — so it must never wait (queue the message
- * and return). topic and data are the publisher's: copy what is kept. Returns 0, or an error
- * that cadre_ws_publish returns (the local delivery happened all the same).
+ * and return). topic and data are the publisher's: copy what is kept. It runs under the hub's
+ * lock: it must not call cadre_ws_relay, nor publish. Returns 0, or an error that
+ * cadre_ws_publish returns (the local delivery happened all the same).
  */
 typedef int (*cadre_ws_relay_fn)(const char *topic, int type, const void *data, size_t len,
                                  void *ctx);

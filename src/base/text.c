@@ -76,18 +76,8 @@ bool cadre_utf8_valid_prefix(const char *s, size_t n, size_t *complete)
 
 bool cadre_utf8_valid(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    while (p < end) {
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-        size_t k = cadre_utf8_seq_len(p, end);
-        if (!k)
-            return false;
-        p += k;
-    }
-    return true;
+    size_t complete;
+    return cadre_utf8_valid_prefix(s, n, &complete) && complete == n;
 }
 
 size_t cadre_escape_json(char *dst, const char *s, size_t n)

@@ -172,7 +172,7 @@ static void unlink_sub(cadre__worker *w, cadre__sub *s)
 
 int cadre_ws_unsubscribe(cadre_ws *ws, const char *name)
 {
-    if (!ws || !name)
+    if (!ws || !topic_valid(name))
         return CADRE_EINVAL;
     cadre__worker *w = own_worker(ws);
     if (!w)
@@ -208,11 +208,13 @@ static bool box_push(cadre__worker *w, cadre__pub *p)
 {
     pthread_mutex_lock(&w->box_lock);
     bool was_empty = w->box.len == 0, ok = false;
-    if (w->box_bytes + p->len <= BOX_MAX) {
+    /* what it holds there: its payload, topic and itself (an empty message is not free) */
+    size_t cost = sizeof *p + p->len + strlen(p->topic) + 1 + sizeof p;
+    if (w->box_bytes + cost <= BOX_MAX) {
         cadre__pub **slot = CADRE_VEC_PUSH(&w->box, NULL, 0);
         if (slot) {
             *slot = p;
-            w->box_bytes += p->len;
+            w->box_bytes += cost;
             atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
             ok = true;
         }

@@ -392,6 +392,8 @@ class TopicsTest(unittest.TestCase):
                 self.assertEqual(await ws.recv(), "unsub a: CADRE_ENOTFOUND")
                 await ws.send("sub " + "x" * 256)
                 self.assertEqual(await ws.recv(), "sub " + "x" * 256 + ": CADRE_EINVAL")
+                await ws.send("unsub " + "x" * 256)  # a topic no subscribe takes
+                self.assertEqual(await ws.recv(), "unsub " + "x" * 256 + ": CADRE_EINVAL")
                 self.publish("a", "to a")
                 self.publish("b", "to b")
                 self.assertEqual(await ws.recv(), "to b")  # a's never came
