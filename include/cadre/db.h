@@ -217,10 +217,13 @@ typedef struct cadre_db_listener cadre_db_listener;
 
 /**
  * Opens a connection that listens on channel (1 to 63 of [a-z0-9_], not starting with a digit).
- * Suspends the current request while it connects (else blocks, up to 5 s). Returns 0 with *out
- * (the caller's: cadre_db_listener_close), CADRE_EINVAL (a bad channel), CADRE_EUNSUPPORTED
- * (SQLite: one process has nothing to tell itself this way), CADRE_ECLOSED (the server cannot be
- * reached: logged) or CADRE_ENOMEM.
+ * Suspends the current request while it connects and while the server answers LISTEN (else
+ * blocks), up to 5 s each. The listener is the caller's (cadre_db_listener_close), used on the
+ * thread that opened it. Returns 0 with *out, CADRE_EINVAL (a bad channel), CADRE_EUNSUPPORTED
+ * (SQLite: one process has nothing to tell itself this way; or libpq is not installed),
+ * CADRE_ECLOSED (the server cannot be reached, or the connection broke: logged),
+ * CADRE_ETIMEDOUT (no answer in time), CADRE_EIO (LISTEN refused, as by a standby: logged) or
+ * CADRE_ENOMEM.
  */
 int cadre_db_listen(cadre_db *db, const char *channel, cadre_db_listener **out /* OUT */);
 
@@ -229,7 +232,8 @@ int cadre_db_listener_fd(const cadre_db_listener *l);
 
 /**
  * The next notification that has come, its payload copied into payload[0..cap) (cut to fit,
- * NUL-terminated; NULL to skip it). Never waits. Returns 1 (one taken), 0 (none now) or
+ * NUL-terminated; NULL to skip it; PostgreSQL's payloads are under 8000 bytes, so a cap of 8000
+ * never cuts). Never waits. Returns 1 (one taken), 0 (none now) or
  * CADRE_ECLOSED (the connection was lost, logged: close the listener and listen again —
  * notifications sent meanwhile are lost, so look at what changed).
  */

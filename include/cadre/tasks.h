@@ -199,8 +199,9 @@ typedef struct cadre_enqueue_opts {
  * Enqueues a job of task with *args (copied, as JSON): cadre_enqueue(&tx, low_stock_alert, &a,
  * .delay_ms = 60000). args is a pointer to the task's argument struct, checked at compile time;
  * a compound literal goes in parentheses, or its commas would split the macro's arguments:
- * cadre_enqueue(&tx, low_stock_alert, (&(alert_args){ .item_id = 42, .stock = 3 })). With tx, the job is written in that transaction and exists only if it
- * commits; the workers are woken once it has. With tx NULL, it is written at once. Returns 0,
+ * cadre_enqueue(&tx, low_stock_alert, (&(alert_args){ .item_id = 42, .stock = 3 })). With tx,
+ * the job is written in that transaction and exists only if it commits; the workers are woken
+ * once it has. With tx NULL, it is written at once. Returns 0,
  * CADRE_EEXIST (the unique key is taken), CADRE_ESTATE (the task is not registered, or tx has
  * ended), CADRE_EINVAL (a bad option: logged) or the database's error.
  */
@@ -219,8 +220,10 @@ int cadre__enqueue(cadre_tx *tx, cadre_task *task, const void *args, const cadre
  * The options apply to every job, but .unique, which names one job (CADRE_EINVAL); .id, when
  * set, points to n int64_t that receive the jobs' ids in args' order. With tx, the jobs exist
  * only if it commits; the workers are woken once it has. n 0 does nothing; more than
- * CADRE_ENQUEUE_MANY_MAX is CADRE_EINVAL. Returns 0 (all n written), or as cadre_enqueue (none
- * written, unless tx goes on to commit what a failed statement left: it leaves nothing).
+ * CADRE_ENQUEUE_MANY_MAX is CADRE_EINVAL. Returns 0 (all n written, the ids set), or as
+ * cadre_enqueue, or CADRE_ETOOBIG (a job's arguments are over 1 MiB as JSON) or CADRE_EIO (the
+ * database wrote fewer rows than asked: logged); then none is written (unless tx goes on to
+ * commit what a failed statement left: it leaves nothing) and the ids are left as they were.
  */
 int cadre__enqueue_many(cadre_tx *tx, cadre_task *task, const void *args, size_t n,
                         const cadre_enqueue_opts *o);

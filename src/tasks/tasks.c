@@ -557,7 +557,7 @@ int cadre__enqueue_many(cadre_tx *tx, cadre_task *t, const void *args, size_t n,
     for (size_t i = 0; i < n; i++) {
         size_t before = json.len;
         cadre_schema_encode_json(s, (const char *)args + i * s->size, &w);
-        if (!w.error && json.len - before > MAX_ARGS_JSON + 1)
+        if (!w.error && json.len - before - (i > 0) > MAX_ARGS_JSON) /* (its comma aside) */
             w.error = CADRE_ETOOBIG;
     }
     cadre_json_end_array(&w);
@@ -584,8 +584,10 @@ int cadre__enqueue_many(cadre_tx *tx, cadre_task *t, const void *args, size_t n,
     "created_at, timeout_ms) SELECT CAST(? AS TEXT), CAST(? AS TEXT), " ARGS ", "                  \
     "CAST(? AS INTEGER), 'available', 0, CAST(? AS INTEGER), CAST(? AS BIGINT), "                  \
     "CAST(? AS BIGINT), CAST(? AS INTEGER) FROM " FROM " RETURNING id"
-    /* the rows in the array's order (their ids rise with it); on PostgreSQL, notified as one
-     * cadre_enqueue is */
+    /* the rows in the array's order, their ids rising with it: each row's default id is drawn
+     * as the ordered SELECT hands it to the INSERT, which both engines do though neither
+     * documents it (the ORM's insert_many takes its keys first instead: crud.c); on
+     * PostgreSQL, notified as one cadre_enqueue is */
     const char *insert =
         ts->pg ? "WITH j AS (" INSERT_JOBS("e.v::text", "json_array_elements(CAST(? AS json)) "
                                                         "WITH ORDINALITY AS e(v, i) ORDER BY e.i")
